@@ -1,0 +1,63 @@
+/**
+ * The catalogue of Portcullis errors. Every error the product raises carries a
+ * stable code from this list; tests assert codes, never message text. The
+ * mapping of codes to HTTP status and JSON-RPC error codes lives in
+ * `src/gate/error-response.ts`.
+ */
+
+export const ErrorCodes = {
+  // Rego compiler
+  REGO_PARSE: 'PORTCULLIS_REGO_PARSE',
+  REGO_COMPILE: 'PORTCULLIS_REGO_COMPILE',
+  REGO_UNSAFE_VAR: 'PORTCULLIS_REGO_UNSAFE_VAR',
+  REGO_RECURSION: 'PORTCULLIS_REGO_RECURSION',
+  REGO_UNSUPPORTED_BUILTIN: 'PORTCULLIS_REGO_UNSUPPORTED_BUILTIN',
+  REGO_TYPE: 'PORTCULLIS_REGO_TYPE',
+  // Policy engine and bundles
+  POLICY_EVAL: 'PORTCULLIS_POLICY_EVAL',
+  POLICY_CONFLICT: 'PORTCULLIS_POLICY_CONFLICT',
+  POLICY_NO_BUNDLE: 'PORTCULLIS_POLICY_NO_BUNDLE',
+  POLICY_TIMEOUT: 'PORTCULLIS_POLICY_TIMEOUT',
+  BUNDLE_INVALID: 'PORTCULLIS_BUNDLE_INVALID',
+  BUNDLE_DIGEST_MISMATCH: 'PORTCULLIS_BUNDLE_DIGEST_MISMATCH',
+  BUNDLE_TESTS_FAILED: 'PORTCULLIS_BUNDLE_TESTS_FAILED',
+  // Gate
+  DECISION_INVALID: 'PORTCULLIS_DECISION_INVALID',
+  DENIED: 'PORTCULLIS_DENIED',
+  ESCALATION_REJECTED: 'PORTCULLIS_ESCALATION_REJECTED',
+  ESCALATION_TIMEOUT: 'PORTCULLIS_ESCALATION_TIMEOUT',
+  REWRITE_NOT_ALLOWED: 'PORTCULLIS_REWRITE_NOT_ALLOWED',
+  // Data plane
+  BAD_REQUEST: 'PORTCULLIS_BAD_REQUEST',
+  BAD_JSONRPC: 'PORTCULLIS_BAD_JSONRPC',
+  BODY_TOO_LARGE: 'PORTCULLIS_BODY_TOO_LARGE',
+  UNKNOWN_ROUTE: 'PORTCULLIS_UNKNOWN_ROUTE',
+  UPSTREAM: 'PORTCULLIS_UPSTREAM',
+  UPSTREAM_TIMEOUT: 'PORTCULLIS_UPSTREAM_TIMEOUT',
+  RESPONSE_TOO_LARGE: 'PORTCULLIS_RESPONSE_TOO_LARGE',
+  // Evidence
+  LEDGER_WRITE: 'PORTCULLIS_LEDGER_WRITE',
+  LEDGER_CORRUPT: 'PORTCULLIS_LEDGER_CORRUPT',
+  // Configuration and controller
+  CONFIG: 'PORTCULLIS_CONFIG',
+  KUBE_API: 'PORTCULLIS_KUBE_API',
+  APPROVAL_MISMATCH: 'PORTCULLIS_APPROVAL_MISMATCH',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export class PortcullisError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PortcullisError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+export function isPortcullisError(e: unknown): e is PortcullisError {
+  return e instanceof PortcullisError;
+}

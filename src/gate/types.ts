@@ -1,0 +1,100 @@
+/**
+ * The contracts of the gate (design.md §2 and §3): what a policy sees
+ * (`PolicyInput`) and what it answers (`Decision`). Everything here is plain
+ * data; the gate's logic lives beside it in pure functions.
+ */
+
+export type ActionType = 'http' | 'mcp' | 'connect';
+export type Mode = 'enforce' | 'observe';
+export type Effect = 'allow' | 'deny' | 'escalate' | 'compute';
+
+export interface HttpAction {
+  method: string;
+  scheme: 'http' | 'https';
+  /** Lower-cased host name or IP literal (IPv6 without brackets). */
+  host: string;
+  port: number;
+  /** Normalised path: percent-decoded, dot segments removed. */
+  path: string;
+  /** The path exactly as the agent sent it. */
+  rawPath: string;
+  query: Record<string, string[]>;
+  /** Lower-cased names; redacted values are replaced by `sha256:<hex>`. */
+  headers: Record<string, string>;
+  /** Parsed JSON body when the body is JSON, otherwise absent. */
+  body?: unknown;
+  bodySha256?: string;
+}
+
+export interface McpAction {
+  server: string;
+  method: string;
+  /** Tool name for `tools/call`. */
+  name?: string;
+  arguments?: Record<string, unknown>;
+  id?: string | number | null;
+}
+
+export interface Action {
+  type: ActionType;
+  /** Catalog name of the tool, or the MCP tool name. */
+  tool: string;
+  http?: HttpAction;
+  mcp?: McpAction;
+}
+
+export interface AgentIdentity {
+  namespace: string;
+  pod: string;
+  serviceAccount: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+export interface Approval {
+  id: string;
+  approver: string;
+  verdict: 'approved' | 'rejected';
+  inputHash: string;
+  at: string;
+}
+
+export interface DecisionContext {
+  /** RFC 3339. */
+  time: string;
+  mode: Mode;
+  traceId: string;
+  approval: Approval | null;
+}
+
+export interface PolicyInput {
+  action: Action;
+  agent: AgentIdentity;
+  context: DecisionContext;
+}
+
+export interface Constraints {
+  timeoutMs?: number;
+  maxResponseBytes?: number;
+  stripHeaders?: string[];
+  /** JSONPath-like field paths (`$.a.b`, `$.items[*].secret`) removed from JSON responses. */
+  redact?: string[];
+}
+
+export interface Rewrite {
+  http?: Partial<Pick<HttpAction, 'method' | 'path' | 'query' | 'headers' | 'body' | 'host' | 'port' | 'scheme'>>;
+  mcp?: { name?: string; arguments?: Record<string, unknown> };
+}
+
+export interface Escalation {
+  approvers: string[];
+  timeoutSeconds: number;
+}
+
+export interface Decision {
+  effect: Effect;
+  reason: string;
+  constraints?: Constraints;
+  rewrite?: Rewrite;
+  escalation?: Escalation;
+}

@@ -1,0 +1,75 @@
+/**
+ * Contracts of the policy layer: how Rego sources become a compiled bundle,
+ * and how a compiled bundle is evaluated.
+ */
+
+/** One Rego module: its path (for error messages) and its text. */
+export interface RegoModule {
+  path: string;
+  source: string;
+}
+
+/** A tool of the bundle's catalog: where named routes send calls. */
+export interface ToolEntry {
+  name: string;
+  kind: 'mcp' | 'http';
+  /** Upstream base URL, e.g. http://fs-mcp.tools.svc:8080/mcp */
+  url: string;
+  description?: string;
+}
+
+/** A bundle's own test case: this input must produce this effect. */
+export interface BundleTestCase {
+  name: string;
+  input: unknown;
+  want: { effect: string; reason?: string };
+}
+
+/** Everything a bundle is made of before compilation. */
+export interface BundleSource {
+  modules: RegoModule[];
+  data: Record<string, unknown>;
+  /** Entrypoints as OPA paths, e.g. `portcullis/decision`. The first is the default. */
+  entrypoints: string[];
+  tools: ToolEntry[];
+  tests: BundleTestCase[];
+}
+
+/** The result of compilation: what the engine loads and what is shipped. */
+export interface CompiledBundle {
+  wasm: Uint8Array;
+  data: Record<string, unknown>;
+  entrypoints: string[];
+  tools: ToolEntry[];
+  tests: BundleTestCase[];
+  /** `sha256:<hex>` over the wasm and the canonical data (design.md §4). */
+  digest: string;
+  /** Which compiler produced the wasm: `portcullis` or `opa`. */
+  compiler: string;
+}
+
+export interface CompileOptions {
+  /** Reject the bundle when a builtin or feature is unsupported (always true today). */
+  strict?: boolean;
+}
+
+export interface PolicyCompiler {
+  readonly name: string;
+  compile(source: BundleSource, options?: CompileOptions): Promise<CompiledBundle>;
+}
+
+/** The outcome of one evaluation. `result` is undefined when the entrypoint is undefined. */
+export interface EvalResult {
+  result: unknown;
+  digest: string;
+  entrypoint: string;
+}
+
+export interface PolicyEngine {
+  /** Evaluate an entrypoint (default: the bundle's first) on an input; throws PortcullisError on failure. */
+  evaluate(input: unknown, entrypoint?: string): EvalResult;
+  /** Load a bundle and swap to it atomically; evaluations in flight finish on the old one. */
+  load(bundle: CompiledBundle): Promise<void>;
+  /** The loaded bundle, or undefined before the first successful load. */
+  current(): CompiledBundle | undefined;
+}
