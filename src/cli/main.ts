@@ -1,0 +1,47 @@
+/**
+ * The `portcullis` command: dispatches to one module per subcommand. Each
+ * module is imported only when its command runs, so `portcullis verify` does
+ * not load the proxy, and the compiler is not loaded to print help.
+ */
+import type { Command, CommandIO } from './command.ts';
+
+const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
+};
+
+function help(io: CommandIO, names: string[]): Promise<number> {
+  io.stdout.write('Usage: portcullis <command> [options]\n\nCommands:\n');
+  return Promise.all(names.map(async (n) => [n, (await COMMANDS[n]!()).command.summary] as const)).then((rows) => {
+    for (const [n, s] of rows) io.stdout.write(`  ${n.padEnd(12)} ${s}\n`);
+    io.stdout.write('\nRun `portcullis help <command>` for the options of one command.\n');
+    return 0;
+  });
+}
+
+export async function main(argv: string[], io: CommandIO): Promise<number> {
+  const [name, ...rest] = argv;
+  const names = Object.keys(COMMANDS).sort();
+  if (!name || name === 'help' || name === '--help' || name === '-h') {
+    const target = rest[0];
+    if (target && COMMANDS[target]) {
+      io.stdout.write((await COMMANDS[target]()).command.usage + '\n');
+      return 0;
+    }
+    return help(io, names);
+  }
+  const load = COMMANDS[name];
+  if (!load) {
+    io.stderr.write(`portcullis: unknown command "${name}". Commands: ${names.join(', ')}. Try \`portcullis help\`.\n`);
+    return 2;
+  }
+  const { command } = await load();
+  return command.run(rest, io);
+}
+
+const code = await main(process.argv.slice(2), {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+  cwd: process.cwd(),
+});
+// Long-running commands (dev, controller) resolve only when they stop.
+process.exitCode = code;
