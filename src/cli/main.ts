@@ -37,11 +37,14 @@ export async function main(argv: string[], io: CommandIO): Promise<number> {
   return command.run(rest, io);
 }
 
-const code = await main(process.argv.slice(2), {
-  stdout: process.stdout,
-  stderr: process.stderr,
-  env: process.env,
-  cwd: process.cwd(),
-});
-// Long-running commands (dev, controller) resolve only when they stop.
-process.exitCode = code;
+/** Entry used by bin/portcullis.js. */
+export async function runFromProcess(): Promise<void> {
+  const code = await main(process.argv.slice(2), {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    cwd: process.cwd(),
+  });
+  // Long-running commands (dev, controller) resolve only when they stop.
+  process.exitCode = code;
+}
