@@ -1,17 +1,17 @@
 #!/usr/bin/env node
-// Runs the compiled CLI when `npm run build` has produced dist/, and the
-// TypeScript sources through tsx otherwise (a fresh checkout, `npm start`).
+// In a checkout the TypeScript sources run through tsx (no build step for
+// `npm start`); the container image ships only the compiled dist/.
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const compiled = join(root, 'dist', 'cli', 'main.js');
-let entry = compiled;
-if (!existsSync(compiled)) {
+let entry = join(root, 'src', 'cli', 'main.ts');
+if (existsSync(entry)) {
   const { register } = await import('tsx/esm/api');
   register();
-  entry = join(root, 'src', 'cli', 'main.ts');
+} else {
+  entry = join(root, 'dist', 'cli', 'main.js');
 }
 const { runFromProcess } = await import(pathToFileURL(entry).href);
 await runFromProcess();
