@@ -98,3 +98,33 @@ export interface Decision {
   rewrite?: Rewrite;
   escalation?: Escalation;
 }
+
+/** A held escalation waiting for a human (design.md §1, effect `escalate`). */
+export interface ApprovalRequest {
+  /** Stable ID a human uses: `portcullis approve ID`. */
+  id: string;
+  /** SHA-256 of the canonical policy input; an approval is bound to it. */
+  inputHash: string;
+  /** One line for humans: "mcp fs write_file /prod/config.yaml". */
+  summary: string;
+  action: Action;
+  agent: AgentIdentity;
+  approvers: string[];
+  /** RFC 3339. */
+  expiresAt: string;
+  traceId: string;
+  reason: string;
+}
+
+/**
+ * Where escalations go: an in-process queue with an admin endpoint in local
+ * mode, `ActionApproval` objects through the controller on Kubernetes.
+ */
+export interface ApprovalBroker {
+  /**
+   * Resolves with the human's verdict (approved or rejected). Rejects with
+   * PortcullisError ESCALATION_TIMEOUT when `expiresAt` passes, and with the
+   * signal's reason when aborted.
+   */
+  request(req: ApprovalRequest, signal?: AbortSignal): Promise<Approval>;
+}
