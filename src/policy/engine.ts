@@ -1,0 +1,132 @@
+/**
+ * The policy engine: evaluates a compiled bundle's wasm with the OPA wasm SDK.
+ *
+ * Swapping is atomic: `load` builds the new instance completely (instantiate,
+ * load data, check entrypoints) before it replaces one reference, and every
+ * evaluation reads that reference exactly once. Evaluation is synchronous, so
+ * an evaluation that started on the old instance finishes on it; a bundle that
+ * fails to load never replaces the current one.
+ */
+import { loadPolicy } from '@open-policy-agent/opa-wasm';
+import type { LoadedPolicy } from '@open-policy-agent/opa-wasm';
+import { ErrorCodes, PortcullisError } from '../errors.ts';
+import type { CompiledBundle, EvalResult, PolicyEngine } from './types.ts';
+
+interface Instance {
+  readonly bundle: CompiledBundle;
+  readonly policy: LoadedPolicy;
+  /** Entrypoint name → the module's entrypoint id. */
+  readonly ids: ReadonlyMap<string, number>;
+}
+
+export class OpaWasmEngine implements PolicyEngine {
+  #instance: Instance | undefined;
+  /** Sequence numbers of loads: a load that started earlier never overwrites one that started later. */
+  #started = 0;
+  #installed = 0;
+
+  evaluate(input: unknown, entrypoint?: string): EvalResult {
+    const instance = this.#instance;
+    if (!instance) {
+      throw new PortcullisError(ErrorCodes.POLICY_NO_BUNDLE, 'no policy bundle is loaded yet: load a compiled bundle before evaluating');
+    }
+    const name = entrypoint ?? instance.bundle.entrypoints[0]!;
+    const id = instance.ids.get(name);
+    if (id === undefined) {
+      throw new PortcullisError(
+        ErrorCodes.POLICY_EVAL,
+        `entrypoint "${name}" is not in the loaded bundle; it has: ${[...instance.ids.keys()].join(', ')}`,
+        { entrypoint: name, digest: instance.bundle.digest },
+      );
+    }
+    let resultSet: unknown;
+    try {
+      resultSet = instance.policy.evaluate(sdkInput(input), id);
+    } catch (e) {
+      throw evaluationError(e, name, instance.bundle.digest);
+    }
+    return { result: firstResult(resultSet), digest: instance.bundle.digest, entrypoint: name };
+  }
+
+  async load(bundle: CompiledBundle): Promise<void> {
+    const sequence = ++this.#started;
+    const instance = await instantiate(bundle);
+    // A newer load finished first: this (older) bundle must not replace it.
+    if (sequence < this.#installed) return;
+    this.#installed = sequence;
+    this.#instance = instance;
+  }
+
+  current(): CompiledBundle | undefined {
+    return this.#instance?.bundle;
+  }
+}
+
+async function instantiate(bundle: CompiledBundle): Promise<Instance> {
+  if (bundle.entrypoints.length === 0) {
+    throw new PortcullisError(ErrorCodes.BUNDLE_INVALID, 'the bundle declares no entrypoint', { digest: bundle.digest });
+  }
+  let policy: LoadedPolicy;
+  try {
+    policy = await loadPolicy(bundle.wasm);
+    policy.setData(bundle.data ?? {});
+  } catch (e) {
+    throw new PortcullisError(
+      ErrorCodes.BUNDLE_INVALID,
+      `the bundle's wasm module could not be loaded: ${messageOf(e)}`,
+      { digest: bundle.digest },
+      { cause: e },
+    );
+  }
+  const exported = (policy.entrypoints ?? {}) as Record<string, number>;
+  const ids = new Map<string, number>();
+  for (const name of bundle.entrypoints) {
+    const id = exported[name];
+    if (typeof id !== 'number') {
+      throw new PortcullisError(
+        ErrorCodes.BUNDLE_INVALID,
+        `entrypoint "${name}" is not exported by the wasm module (it exports: ${Object.keys(exported).join(', ') || 'none'})`,
+        { digest: bundle.digest, entrypoint: name },
+      );
+    }
+    ids.set(name, id);
+  }
+  // Entrypoints the module has beyond those declared (e.g. test rules) stay reachable by name.
+  for (const [name, id] of Object.entries(exported)) if (!ids.has(name)) ids.set(name, id);
+  return { bundle, policy, ids };
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * The SDK sends any falsy input (`false`, `0`, `""`, `null`) as "no input";
+ * those go as JSON text in an ArrayBuffer, which the SDK passes through as is.
+ */
+function sdkInput(input: unknown): unknown {
+  if (input === undefined || input) return input;
+  return encoder.encode(JSON.stringify(input)).buffer;
+}
+
+function firstResult(resultSet: unknown): unknown {
+  if (!Array.isArray(resultSet) || resultSet.length === 0) return undefined;
+  const first = resultSet[0] as { result?: unknown } | null;
+  return first && typeof first === 'object' ? first.result : undefined;
+}
+
+const CONFLICT = /conflict|must not produce multiple outputs/i;
+
+function evaluationError(e: unknown, entrypoint: string, digest: string): PortcullisError {
+  const message = messageOf(e);
+  const code = CONFLICT.test(message) ? ErrorCodes.POLICY_CONFLICT : ErrorCodes.POLICY_EVAL;
+  return new PortcullisError(code, `evaluating "${entrypoint}" failed: ${message}`, { entrypoint, digest }, { cause: e });
+}
+
+/** The SDK throws strings (aborts), plain objects (missing builtins) and Errors. */
+export function messageOf(e: unknown): string {
+  if (typeof e === 'string') return e;
+  if (e instanceof Error) return e.message;
+  if (e && typeof e === 'object' && typeof (e as { message?: unknown }).message === 'string') {
+    return (e as { message: string }).message;
+  }
+  return String(e);
+}
