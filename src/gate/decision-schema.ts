@@ -1,0 +1,116 @@
+/**
+ * Validation of what the policy returned against the decision schema
+ * (design.md §3). Anything that does not match is refused, and the gate then
+ * fails closed: a half-understood decision must not be executed.
+ *
+ * Unknown top-level keys are tolerated (authors like to return a rule name
+ * for debugging), unknown keys inside `constraints`, `rewrite` and
+ * `escalation` are not: a misspelled constraint such as `maxResponseByte`
+ * silently ignored would lift a limit the author meant to set.
+ */
+import type { Constraints, Decision, Effect, Escalation, Rewrite } from './types.ts';
+import { PortcullisError, ErrorCodes } from '../errors.ts';
+
+const EFFECTS: ReadonlySet<string> = new Set<Effect>(['allow', 'deny', 'escalate', 'compute']);
+const CONSTRAINT_KEYS = new Set(['timeoutMs', 'maxResponseBytes', 'stripHeaders', 'redact']);
+const HTTP_REWRITE_KEYS = new Set(['method', 'path', 'query', 'headers', 'body', 'host', 'port', 'scheme']);
+const MCP_REWRITE_KEYS = new Set(['name', 'arguments']);
+
+function invalid(why: string, value?: unknown): PortcullisError {
+  return new PortcullisError(ErrorCodes.DECISION_INVALID, `policy decision does not match the schema: ${why}`, {
+    decision: value,
+  });
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function onlyKeys(o: Record<string, unknown>, allowed: Set<string>, where: string): void {
+  for (const k of Object.keys(o)) if (!allowed.has(k)) throw invalid(`unknown key "${k}" in ${where}`);
+}
+
+function positiveInt(v: unknown, where: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw invalid(`${where} must be a positive integer`);
+  return v;
+}
+
+function stringList(v: unknown, where: string): string[] {
+  if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) throw invalid(`${where} must be a list of strings`);
+  return [...v];
+}
+
+function validateConstraints(v: unknown): Constraints {
+  if (!isObject(v)) throw invalid('constraints must be an object');
+  onlyKeys(v, CONSTRAINT_KEYS, 'constraints');
+  const c: Constraints = {};
+  if (v.timeoutMs !== undefined) c.timeoutMs = positiveInt(v.timeoutMs, 'constraints.timeoutMs');
+  if (v.maxResponseBytes !== undefined) c.maxResponseBytes = positiveInt(v.maxResponseBytes, 'constraints.maxResponseBytes');
+  if (v.stripHeaders !== undefined) c.stripHeaders = stringList(v.stripHeaders, 'constraints.stripHeaders').map((h) => h.toLowerCase());
+  if (v.redact !== undefined) {
+    c.redact = stringList(v.redact, 'constraints.redact');
+    for (const p of c.redact) if (!p.startsWith('$')) throw invalid(`constraints.redact path "${p}" must start with "$"`);
+  }
+  return c;
+}
+
+function validateRewrite(v: unknown): Rewrite {
+  if (!isObject(v)) throw invalid('rewrite must be an object');
+  onlyKeys(v, new Set(['http', 'mcp']), 'rewrite');
+  const r: Rewrite = {};
+  if (v.http !== undefined) {
+    if (!isObject(v.http)) throw invalid('rewrite.http must be an object');
+    onlyKeys(v.http, HTTP_REWRITE_KEYS, 'rewrite.http');
+    const h = v.http;
+    for (const k of ['method', 'path', 'host'] as const) {
+      if (h[k] !== undefined && typeof h[k] !== 'string') throw invalid(`rewrite.http.${k} must be a string`);
+    }
+    if (typeof h.path === 'string' && !h.path.startsWith('/')) throw invalid('rewrite.http.path must start with "/"');
+    if (h.port !== undefined) positiveInt(h.port, 'rewrite.http.port');
+    if (h.scheme !== undefined && h.scheme !== 'http' && h.scheme !== 'https') throw invalid('rewrite.http.scheme must be http or https');
+    if (h.query !== undefined && !(isObject(h.query) && Object.values(h.query).every((x) => Array.isArray(x) && x.every((s) => typeof s === 'string')))) {
+      throw invalid('rewrite.http.query must map names to lists of strings');
+    }
+    if (h.headers !== undefined && !(isObject(h.headers) && Object.values(h.headers).every((x) => typeof x === 'string'))) {
+      throw invalid('rewrite.http.headers must map names to strings');
+    }
+    r.http = h as Rewrite['http'];
+  }
+  if (v.mcp !== undefined) {
+    if (!isObject(v.mcp)) throw invalid('rewrite.mcp must be an object');
+    onlyKeys(v.mcp, MCP_REWRITE_KEYS, 'rewrite.mcp');
+    if (v.mcp.name !== undefined && typeof v.mcp.name !== 'string') throw invalid('rewrite.mcp.name must be a string');
+    if (v.mcp.arguments !== undefined && !isObject(v.mcp.arguments)) throw invalid('rewrite.mcp.arguments must be an object');
+    r.mcp = v.mcp as Rewrite['mcp'];
+  }
+  if (!r.http && !r.mcp) throw invalid('rewrite must carry "http" or "mcp"');
+  return r;
+}
+
+function validateEscalation(v: unknown): Escalation {
+  if (!isObject(v)) throw invalid('escalation must be an object');
+  onlyKeys(v, new Set(['approvers', 'timeoutSeconds']), 'escalation');
+  return {
+    approvers: v.approvers === undefined ? [] : stringList(v.approvers, 'escalation.approvers'),
+    timeoutSeconds: v.timeoutSeconds === undefined ? 0 : positiveInt(v.timeoutSeconds, 'escalation.timeoutSeconds'),
+  };
+}
+
+/**
+ * Returns a clean, validated copy of the decision; throws DECISION_INVALID.
+ * `escalation.timeoutSeconds` is 0 when the policy left it to the default.
+ */
+export function validateDecision(value: unknown): Decision {
+  if (!isObject(value)) throw invalid('the entrypoint must return an object (is the entrypoint defined for this input?)', value);
+  if (typeof value.effect !== 'string' || !EFFECTS.has(value.effect)) {
+    throw invalid('effect must be one of allow, deny, escalate, compute', value);
+  }
+  if (typeof value.reason !== 'string') throw invalid('reason must be a string', value);
+  const d: Decision = { effect: value.effect as Effect, reason: value.reason };
+  if (value.constraints !== undefined) d.constraints = validateConstraints(value.constraints);
+  if (value.rewrite !== undefined) d.rewrite = validateRewrite(value.rewrite);
+  if (value.escalation !== undefined) d.escalation = validateEscalation(value.escalation);
+  if (d.effect === 'compute' && !d.rewrite) throw invalid('effect "compute" needs a rewrite', value);
+  if (d.effect === 'escalate' && !d.escalation) d.escalation = { approvers: [], timeoutSeconds: 0 };
+  return d;
+}

@@ -1,0 +1,95 @@
+/**
+ * The one mapping from Portcullis error codes to what an agent receives: an
+ * HTTP status with a JSON body, or a JSON-RPC error for MCP.
+ */
+import { ErrorCodes, isPortcullisError, PortcullisError, type ErrorCode } from '../errors.ts';
+
+const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
+  [ErrorCodes.DENIED]: 403,
+  [ErrorCodes.ESCALATION_REJECTED]: 403,
+  [ErrorCodes.ESCALATION_TIMEOUT]: 403,
+  [ErrorCodes.REWRITE_NOT_ALLOWED]: 403,
+  [ErrorCodes.DECISION_INVALID]: 403,
+  [ErrorCodes.POLICY_EVAL]: 403,
+  [ErrorCodes.POLICY_TIMEOUT]: 403,
+  [ErrorCodes.POLICY_NO_BUNDLE]: 503,
+  [ErrorCodes.BAD_REQUEST]: 400,
+  [ErrorCodes.BAD_PATH]: 400,
+  [ErrorCodes.BAD_JSONRPC]: 400,
+  [ErrorCodes.JSON_DUPLICATE_KEY]: 400,
+  [ErrorCodes.BODY_TOO_LARGE]: 413,
+  [ErrorCodes.UNKNOWN_ROUTE]: 404,
+  [ErrorCodes.UPSTREAM]: 502,
+  [ErrorCodes.UPSTREAM_TIMEOUT]: 504,
+  [ErrorCodes.RESPONSE_TOO_LARGE]: 502,
+  [ErrorCodes.UPSTREAM_REDIRECT]: 502,
+  [ErrorCodes.REQUEST_TIMEOUT]: 408,
+  [ErrorCodes.LEDGER_WRITE]: 503,
+  [ErrorCodes.CONFIG]: 500,
+  [ErrorCodes.APPROVAL_MISMATCH]: 409,
+};
+
+/**
+ * JSON-RPC codes: the reserved range for what is malformed, and the
+ * implementation-defined server range (-32000…-32099) for policy outcomes.
+ */
+const JSONRPC_CODE: Partial<Record<ErrorCode, number>> = {
+  [ErrorCodes.BAD_REQUEST]: -32700,
+  [ErrorCodes.JSON_DUPLICATE_KEY]: -32700,
+  [ErrorCodes.BAD_JSONRPC]: -32600,
+  [ErrorCodes.DENIED]: -32001,
+  [ErrorCodes.ESCALATION_REJECTED]: -32002,
+  [ErrorCodes.ESCALATION_TIMEOUT]: -32003,
+  [ErrorCodes.REWRITE_NOT_ALLOWED]: -32004,
+  [ErrorCodes.POLICY_NO_BUNDLE]: -32005,
+  [ErrorCodes.DECISION_INVALID]: -32006,
+  [ErrorCodes.POLICY_EVAL]: -32006,
+  [ErrorCodes.POLICY_TIMEOUT]: -32006,
+  [ErrorCodes.UPSTREAM]: -32010,
+  [ErrorCodes.UPSTREAM_TIMEOUT]: -32011,
+  [ErrorCodes.RESPONSE_TOO_LARGE]: -32012,
+  [ErrorCodes.LEDGER_WRITE]: -32013,
+};
+
+export function httpStatusFor(code: ErrorCode): number {
+  return HTTP_STATUS[code] ?? 500;
+}
+
+export function jsonRpcCodeFor(code: ErrorCode): number {
+  return JSONRPC_CODE[code] ?? -32000;
+}
+
+/** What the error says to the agent: code, reason, trace ID, decision ID. */
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; traceId?: string; decisionId?: string };
+}
+
+export interface ErrorRefs {
+  traceId?: string;
+  decisionId?: string;
+}
+
+export function toPortcullisError(e: unknown): PortcullisError {
+  if (isPortcullisError(e)) return e;
+  return new PortcullisError(ErrorCodes.UPSTREAM, `internal error: ${(e as Error)?.message ?? String(e)}`, undefined, { cause: e });
+}
+
+export function errorBody(e: PortcullisError, refs: ErrorRefs = {}): ErrorBody {
+  const error: ErrorBody['error'] = { code: e.code, message: e.message };
+  if (refs.traceId) error.traceId = refs.traceId;
+  if (refs.decisionId) error.decisionId = refs.decisionId;
+  return { error };
+}
+
+export interface JsonRpcErrorResponse {
+  jsonrpc: '2.0';
+  id: string | number | null;
+  error: { code: number; message: string; data: { code: ErrorCode; traceId?: string; decisionId?: string } };
+}
+
+export function jsonRpcError(id: string | number | null | undefined, e: PortcullisError, refs: ErrorRefs = {}): JsonRpcErrorResponse {
+  const data: JsonRpcErrorResponse['error']['data'] = { code: e.code };
+  if (refs.traceId) data.traceId = refs.traceId;
+  if (refs.decisionId) data.decisionId = refs.decisionId;
+  return { jsonrpc: '2.0', id: id ?? null, error: { code: jsonRpcCodeFor(e.code), message: e.message, data } };
+}

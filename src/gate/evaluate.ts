@@ -1,0 +1,68 @@
+/**
+ * One policy evaluation, failing closed (design.md §1 step 3): no bundle, an
+ * engine error, a slow evaluation or a malformed decision all become `deny`
+ * with the reason's error code. What the mode does with a deny is the
+ * caller's business (observe mode forwards it anyway).
+ */
+import type { Decision, PolicyInput } from './types.ts';
+import type { PolicyEngine } from '../policy/types.ts';
+import { ErrorCodes, PortcullisError } from '../errors.ts';
+import { validateDecision } from './decision-schema.ts';
+import { toPortcullisError } from './error-response.ts';
+
+export interface Evaluation {
+  decision: Decision;
+  /** Policy digest of the bundle that decided ('' when none was loaded). */
+  digest: string;
+  entrypoint: string;
+  /** Set when the decision is a fail-closed deny rather than the policy's own. */
+  error?: PortcullisError;
+  /** Milliseconds spent in the engine. */
+  elapsedMs: number;
+}
+
+export interface EvaluateOptions {
+  entrypoint?: string;
+  /**
+   * Evaluations are synchronous in the wasm engine and cannot be interrupted;
+   * one that took longer than this is refused after the fact, so a policy
+   * that became slow still fails closed instead of passing late.
+   */
+  timeoutMs: number;
+  now: () => number;
+}
+
+function failClosed(error: PortcullisError, digest: string, entrypoint: string, elapsedMs: number): Evaluation {
+  return { decision: { effect: 'deny', reason: error.message }, digest, entrypoint, error, elapsedMs };
+}
+
+export function evaluatePolicy(engine: PolicyEngine | undefined, input: PolicyInput, opts: EvaluateOptions): Evaluation {
+  const bundle = engine?.current();
+  const entrypoint = opts.entrypoint ?? bundle?.entrypoints[0] ?? '';
+  if (!engine || !bundle) {
+    const e = new PortcullisError(ErrorCodes.POLICY_NO_BUNDLE, 'no policy bundle is loaded; every call is refused until one is');
+    return failClosed(e, '', entrypoint, 0);
+  }
+  const start = opts.now();
+  let result: unknown;
+  let digest = bundle.digest;
+  try {
+    const r = engine.evaluate(input, entrypoint);
+    result = r.result;
+    digest = r.digest;
+  } catch (err) {
+    const e = toPortcullisError(err);
+    const code = e.code === ErrorCodes.UPSTREAM ? ErrorCodes.POLICY_EVAL : e.code;
+    return failClosed(new PortcullisError(code, `policy evaluation failed: ${e.message}`, e.details, { cause: err }), digest, entrypoint, opts.now() - start);
+  }
+  const elapsedMs = opts.now() - start;
+  if (elapsedMs > opts.timeoutMs) {
+    const e = new PortcullisError(ErrorCodes.POLICY_TIMEOUT, `policy evaluation took ${elapsedMs.toFixed(1)} ms, over the ${opts.timeoutMs} ms limit`);
+    return failClosed(e, digest, entrypoint, elapsedMs);
+  }
+  try {
+    return { decision: validateDecision(result), digest, entrypoint, elapsedMs };
+  } catch (err) {
+    return failClosed(toPortcullisError(err), digest, entrypoint, elapsedMs);
+  }
+}

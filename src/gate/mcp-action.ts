@@ -1,0 +1,92 @@
+/**
+ * MCP JSON-RPC messages → `mcp` actions (design.md §1 step 2). A batch is one
+ * action per message, so each call is decided on its own; every method is an
+ * action (`initialize`, `tools/list`, notifications), so a policy allows them
+ * explicitly.
+ */
+import type { Action, McpAction } from './types.ts';
+import { PortcullisError, ErrorCodes } from '../errors.ts';
+import { parseStrictJson } from './strict-json.ts';
+
+export type JsonRpcId = string | number | null;
+
+export interface JsonRpcMessage {
+  jsonrpc: '2.0';
+  id?: JsonRpcId;
+  method?: string;
+  params?: unknown;
+  result?: unknown;
+  error?: unknown;
+}
+
+export interface ParsedJsonRpc {
+  batch: boolean;
+  messages: JsonRpcMessage[];
+}
+
+/** Method name given to a client's reply to a server request (it has no method). */
+export const RESPONSE_METHOD = '$response';
+
+function bad(why: string, details?: Record<string, unknown>): PortcullisError {
+  return new PortcullisError(ErrorCodes.BAD_JSONRPC, `MCP request is not valid JSON-RPC 2.0: ${why}`, details);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function validateMessage(m: unknown, index: number): JsonRpcMessage {
+  if (!isObject(m)) throw bad('each message must be an object', { index });
+  if (m.jsonrpc !== '2.0') throw bad('"jsonrpc" must be "2.0"', { index });
+  const id = m.id;
+  if (id !== undefined && id !== null && typeof id !== 'string' && typeof id !== 'number') {
+    throw bad('"id" must be a string, a number or null', { index });
+  }
+  if (m.method !== undefined) {
+    if (typeof m.method !== 'string' || m.method === '') throw bad('"method" must be a non-empty string', { index });
+    if (m.params !== undefined && typeof m.params !== 'object') throw bad('"params" must be an object or an array', { index });
+  } else if (!('result' in m) && !('error' in m)) {
+    throw bad('a message needs "method", or "result"/"error" for a reply', { index });
+  }
+  return m as unknown as JsonRpcMessage;
+}
+
+/** Parses a POST body; throws BAD_REQUEST / JSON_DUPLICATE_KEY / BAD_JSONRPC. */
+export function parseJsonRpc(text: string): ParsedJsonRpc {
+  const value = parseStrictJson(text);
+  if (Array.isArray(value)) {
+    if (value.length === 0) throw bad('an empty batch');
+    return { batch: true, messages: value.map(validateMessage) };
+  }
+  return { batch: false, messages: [validateMessage(value, 0)] };
+}
+
+/** True when a message expects a reply (a request with an id). */
+export function expectsReply(m: JsonRpcMessage): boolean {
+  return m.method !== undefined && m.id !== undefined;
+}
+
+export function buildMcpAction(server: string, m: JsonRpcMessage): Action {
+  const method = m.method ?? RESPONSE_METHOD;
+  const mcp: McpAction = { server, method };
+  if (m.id !== undefined) mcp.id = m.id;
+  let tool = server;
+  if (method === 'tools/call') {
+    const params = isObject(m.params) ? m.params : {};
+    if (typeof params.name !== 'string' || params.name === '') throw bad('"tools/call" needs params.name', { id: m.id });
+    if (params.arguments !== undefined && !isObject(params.arguments)) throw bad('"tools/call" params.arguments must be an object');
+    mcp.name = params.name;
+    mcp.arguments = (params.arguments as Record<string, unknown> | undefined) ?? {};
+    tool = params.name;
+  }
+  return { type: 'mcp', tool, mcp };
+}
+
+/** The message with a compute rewrite applied (tool name and arguments only). */
+export function rewriteMessage(m: JsonRpcMessage, action: Action): JsonRpcMessage {
+  if (m.method !== 'tools/call' || !action.mcp) return m;
+  const params = isObject(m.params) ? { ...m.params } : {};
+  params.name = action.mcp.name;
+  params.arguments = action.mcp.arguments;
+  return { ...m, params };
+}
