@@ -1,0 +1,97 @@
+/**
+ * The shipped form of a compiled bundle: an OPA-format bundle tar.gz holding
+ * `/policy.wasm`, `/data.json` and `/.manifest`, where the manifest's
+ * `revision` is the policy digest and `metadata.portcullis` carries what OPA's
+ * format has no place for (tool catalog, tests, compiler). Reading recomputes
+ * the digest and refuses an archive whose content does not match it.
+ */
+import { ErrorCodes, PortcullisError } from '../errors.ts';
+import { canonicalJson } from '../evidence/canonical.ts';
+import { isPolicyDigest, policyDigest } from './digest.ts';
+import { parseManifest, parseTests } from './bundle-manifest.ts';
+import { packTarGz, unpackTarGz } from './tar-gz.ts';
+import type { CompiledBundle } from './types.ts';
+
+const WASM_PATH = '/policy.wasm';
+
+interface OpaManifest {
+  revision: string;
+  roots: string[];
+  wasm: { entrypoint: string; module: string }[];
+  metadata: { portcullis: { tools: unknown; tests: unknown; compiler: string } };
+}
+
+export async function writeBundleArchive(bundle: CompiledBundle): Promise<Uint8Array> {
+  const manifest: OpaManifest = {
+    revision: bundle.digest,
+    // The bundle owns the whole data tree, as `opa build` without --root.
+    roots: [''],
+    wasm: bundle.entrypoints.map((entrypoint) => ({ entrypoint, module: WASM_PATH })),
+    metadata: { portcullis: { tools: bundle.tools, tests: bundle.tests, compiler: bundle.compiler } },
+  };
+  const text = (v: unknown) => new TextEncoder().encode(canonicalJson(v));
+  return packTarGz([
+    { name: '/.manifest', content: text(manifest) },
+    { name: '/data.json', content: text(bundle.data) },
+    { name: WASM_PATH, content: bundle.wasm },
+  ]);
+}
+
+function refuse(problem: string): PortcullisError {
+  return new PortcullisError(ErrorCodes.BUNDLE_INVALID, `bundle archive: ${problem}`);
+}
+
+function parseJsonFile(files: Map<string, Buffer>, name: string): unknown {
+  const content = files.get(name);
+  if (!content) throw refuse(`${name} is missing`);
+  try {
+    return JSON.parse(content.toString('utf8'));
+  } catch (e) {
+    throw refuse(`${name} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export async function readBundleArchive(bytes: Uint8Array): Promise<CompiledBundle> {
+  let files: Map<string, Buffer>;
+  try {
+    files = await unpackTarGz(bytes);
+  } catch (e) {
+    throw new PortcullisError(ErrorCodes.BUNDLE_INVALID, `bundle archive is not a readable tar.gz: ${(e as Error).message}`, undefined, { cause: e });
+  }
+  const manifest = parseJsonFile(files, '/.manifest');
+  if (!isObject(manifest)) throw refuse('/.manifest must be a JSON object');
+  const data = files.has('/data.json') ? parseJsonFile(files, '/data.json') : {};
+  if (!isObject(data)) throw refuse('/data.json must be a JSON object');
+  const wasmEntries = Array.isArray(manifest.wasm) ? manifest.wasm : [];
+  const entrypoints = wasmEntries.map((w, i) => {
+    if (!isObject(w) || typeof w.entrypoint !== 'string') throw refuse(`/.manifest: wasm[${i}].entrypoint must be a string`);
+    if (w.module !== undefined && w.module !== WASM_PATH) throw refuse(`/.manifest: wasm[${i}].module must be ${WASM_PATH}`);
+    return w.entrypoint;
+  });
+  if (entrypoints.length === 0) throw refuse('/.manifest names no wasm entrypoint');
+  const wasm = files.get(WASM_PATH);
+  if (!wasm) throw refuse(`${WASM_PATH} is missing`);
+
+  const meta = isObject(manifest.metadata) && isObject(manifest.metadata.portcullis) ? manifest.metadata.portcullis : {};
+  const tools = parseManifest('/.manifest metadata.portcullis', { tools: meta.tools ?? [] }).tools;
+  const tests = parseTests('/.manifest metadata.portcullis', meta.tests ?? []);
+  const compiler = typeof meta.compiler === 'string' ? meta.compiler : 'unknown';
+
+  const revision = manifest.revision;
+  const digest = policyDigest(wasm, data);
+  if (typeof revision !== 'string' || !isPolicyDigest(revision)) {
+    throw refuse('/.manifest revision must be the policy digest (sha256:<hex>)');
+  }
+  if (revision !== digest) {
+    throw new PortcullisError(
+      ErrorCodes.BUNDLE_DIGEST_MISMATCH,
+      `bundle archive content does not match its digest: the manifest says ${revision}, the content hashes to ${digest}`,
+      { expected: revision, actual: digest },
+    );
+  }
+  return { wasm: new Uint8Array(wasm), data, entrypoints, tools, tests, digest, compiler };
+}
