@@ -1,0 +1,63 @@
+/**
+ * The pino logger factory. JSON lines, one per decision at `info` with the
+ * trace ID; secret headers are redacted wherever a `headers` object appears.
+ * Nothing is created at import: the logger is made at start-up and passed in.
+ */
+import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
+import type { EnforcedEffect } from '../evidence/recorder.ts';
+import type { Effect, Mode } from '../gate/types.ts';
+import { DEFAULT_REDACTED_HEADERS, REDACTED, headerRedactionPaths } from './redaction.ts';
+
+export type Logger = PinoLogger;
+
+export interface LoggerOptions {
+  /** pino level: `fatal` … `trace`, or `silent`. Default `info`. */
+  level?: string;
+  /** Added to every line as `name` (e.g. `sidecar`, `controller`). */
+  name?: string;
+  /** Where lines go; default stdout. Tests pass a stream they read back. */
+  destination?: DestinationStream;
+  /** Header names to redact, lower case; default DEFAULT_REDACTED_HEADERS. */
+  redactHeaders?: readonly string[];
+  /** Further pino redaction paths. */
+  redactPaths?: string[];
+}
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const paths = [...headerRedactionPaths(options.redactHeaders ?? DEFAULT_REDACTED_HEADERS), ...(options.redactPaths ?? [])];
+  const opts = {
+    level: options.level ?? 'info',
+    ...(options.name ? { name: options.name } : {}),
+    redact: { paths, censor: REDACTED },
+    base: { pid: process.pid },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label: string) => ({ level: label }) },
+  };
+  return options.destination ? pino(opts, options.destination) : pino(opts);
+}
+
+/** The fields of the one line logged per decision. */
+export interface DecisionLogFields {
+  decisionId: string;
+  traceId: string;
+  tool: string;
+  mode: Mode;
+  effect: Effect;
+  enforcedEffect: EnforcedEffect;
+  reason: string;
+  bundle: string;
+  policyDigest: string;
+  inputHash: string;
+  /** Ledger sequence of the intent entry, when recorded. */
+  seq?: number;
+  /** Upstream status and output hash, when the action ran. */
+  status?: number;
+  outputHash?: string;
+  latencyMs?: number;
+  errorCode?: string;
+}
+
+/** Logs one decision at info. Only hashes and names: never the input itself. */
+export function logDecision(logger: Logger, fields: DecisionLogFields): void {
+  logger.info({ event: 'decision', ...fields }, `${fields.enforcedEffect} ${fields.tool}: ${fields.reason}`);
+}

@@ -1,0 +1,233 @@
+/**
+ * OpenTelemetry tracing, configured by the standard `OTEL_*` variables so that
+ * pointing Portcullis at Jaeger's OTLP port is all a user does:
+ *
+ *   OTEL_SDK_DISABLED=true            no export (spans still get IDs)
+ *   OTEL_TRACES_EXPORTER=otlp|none|console
+ *   OTEL_EXPORTER_OTLP_ENDPOINT       base URL, `/v1/traces` is appended
+ *   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT full URL, used as is
+ *   OTEL_EXPORTER_OTLP_PROTOCOL / _TRACES_PROTOCOL  http/protobuf (default) or http/json
+ *   OTEL_EXPORTER_OTLP_HEADERS / _TRACES_HEADERS    k=v,k2=v2
+ *   OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES
+ *   OTEL_TRACES_SAMPLER (+ _ARG), OTEL_BSP_SCHEDULE_DELAY
+ *
+ * The provider is never registered globally: the tracer, the propagator and
+ * the flush are handed to whoever needs them, and parent contexts are passed
+ * explicitly, so several instances (tests, the controller beside a sidecar)
+ * never interfere.
+ */
+import {
+  ROOT_CONTEXT,
+  trace,
+  type Context,
+  type TextMapGetter,
+  type TextMapSetter,
+  type Tracer,
+} from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  ConsoleSpanExporter,
+  ParentBasedSampler,
+  SimpleSpanProcessor,
+  TraceIdRatioBasedSampler,
+  type Sampler,
+  type SpanExporter,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+import { ErrorCodes, PortcullisError } from '../errors.ts';
+
+export type OtlpProtocol = 'http/protobuf' | 'http/json';
+
+/** Tracing settings read once from the environment. */
+export interface TracingConfig {
+  readonly enabled: boolean;
+  readonly exporter: 'otlp' | 'console' | 'none';
+  /** Full URL of the traces endpoint. */
+  readonly url: string;
+  readonly protocol: OtlpProtocol;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly serviceName: string;
+  readonly resourceAttributes: Readonly<Record<string, string>>;
+  readonly sampler: string;
+  readonly samplerArg: number | undefined;
+  /** Batch span processor delay; 0 exports each span as it ends. */
+  readonly scheduleDelayMs: number;
+}
+
+function parseKeyValues(text: string | undefined, variable: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!text) return out;
+  for (const part of text.split(',')) {
+    if (!part.trim()) continue;
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw new PortcullisError(ErrorCodes.CONFIG, `${variable}: "${part}" is not key=value`, { variable });
+    out[decodeURIComponent(part.slice(0, eq).trim())] = decodeURIComponent(part.slice(eq + 1).trim());
+  }
+  return out;
+}
+
+function parseProtocol(value: string | undefined): OtlpProtocol {
+  if (value === undefined || value === '' || value === 'http/protobuf') return 'http/protobuf';
+  if (value === 'http/json') return 'http/json';
+  throw new PortcullisError(
+    ErrorCodes.CONFIG,
+    `OTEL_EXPORTER_OTLP_PROTOCOL: "${value}" is not supported; use http/protobuf or http/json (gRPC is not shipped)`,
+    { variable: 'OTEL_EXPORTER_OTLP_PROTOCOL' },
+  );
+}
+
+function tracesUrl(env: NodeJS.ProcessEnv): string {
+  if (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT || 'http://localhost:4318';
+  return base.replace(/\/+$/, '') + '/v1/traces';
+}
+
+/** Reads the `OTEL_*` variables of `env` into a frozen config; throws PortcullisError CONFIG naming a bad one. */
+export function tracingConfigFromEnv(env: NodeJS.ProcessEnv, defaultServiceName = 'portcullis'): TracingConfig {
+  const disabled = (env.OTEL_SDK_DISABLED ?? '').trim().toLowerCase() === 'true';
+  const exporter = (env.OTEL_TRACES_EXPORTER ?? 'otlp').split(',')[0]!.trim().toLowerCase() || 'otlp';
+  if (exporter !== 'otlp' && exporter !== 'console' && exporter !== 'none') {
+    throw new PortcullisError(ErrorCodes.CONFIG, `OTEL_TRACES_EXPORTER: "${exporter}" is not supported; use otlp, console or none`, {
+      variable: 'OTEL_TRACES_EXPORTER',
+    });
+  }
+  const resourceAttributes = parseKeyValues(env.OTEL_RESOURCE_ATTRIBUTES, 'OTEL_RESOURCE_ATTRIBUTES');
+  const samplerArg = env.OTEL_TRACES_SAMPLER_ARG ? Number(env.OTEL_TRACES_SAMPLER_ARG) : undefined;
+  if (samplerArg !== undefined && !(samplerArg >= 0 && samplerArg <= 1)) {
+    throw new PortcullisError(ErrorCodes.CONFIG, 'OTEL_TRACES_SAMPLER_ARG must be a number between 0 and 1', {
+      variable: 'OTEL_TRACES_SAMPLER_ARG',
+    });
+  }
+  const delay = env.OTEL_BSP_SCHEDULE_DELAY ? Number(env.OTEL_BSP_SCHEDULE_DELAY) : 1000;
+  if (!Number.isFinite(delay) || delay < 0) {
+    throw new PortcullisError(ErrorCodes.CONFIG, 'OTEL_BSP_SCHEDULE_DELAY must be a number of milliseconds ≥ 0', {
+      variable: 'OTEL_BSP_SCHEDULE_DELAY',
+    });
+  }
+  return Object.freeze({
+    enabled: !disabled && exporter !== 'none',
+    exporter: exporter as TracingConfig['exporter'],
+    url: tracesUrl(env),
+    protocol: parseProtocol(env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL || env.OTEL_EXPORTER_OTLP_PROTOCOL),
+    headers: Object.freeze({
+      ...parseKeyValues(env.OTEL_EXPORTER_OTLP_HEADERS, 'OTEL_EXPORTER_OTLP_HEADERS'),
+      ...parseKeyValues(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS, 'OTEL_EXPORTER_OTLP_TRACES_HEADERS'),
+    }),
+    serviceName: env.OTEL_SERVICE_NAME || resourceAttributes['service.name'] || defaultServiceName,
+    resourceAttributes: Object.freeze(resourceAttributes),
+    sampler: (env.OTEL_TRACES_SAMPLER || 'parentbased_always_on').trim().toLowerCase(),
+    samplerArg,
+    scheduleDelayMs: delay,
+  });
+}
+
+function makeSampler(name: string, arg: number | undefined): Sampler {
+  const ratio = new TraceIdRatioBasedSampler(arg ?? 1);
+  switch (name) {
+    case 'always_on':
+      return new AlwaysOnSampler();
+    case 'always_off':
+      return new AlwaysOffSampler();
+    case 'traceidratio':
+      return ratio;
+    case 'parentbased_always_off':
+      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
+    case 'parentbased_traceidratio':
+      return new ParentBasedSampler({ root: ratio });
+    case 'parentbased_always_on':
+      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+    default:
+      throw new PortcullisError(ErrorCodes.CONFIG, `OTEL_TRACES_SAMPLER: "${name}" is not supported`, { variable: 'OTEL_TRACES_SAMPLER' });
+  }
+}
+
+async function makeExporter(config: TracingConfig): Promise<SpanExporter> {
+  if (config.exporter === 'console') return new ConsoleSpanExporter();
+  const options = { url: config.url, headers: { ...config.headers } };
+  if (config.protocol === 'http/json') {
+    const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http');
+    return new OTLPTraceExporter(options);
+  }
+  const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-proto');
+  return new OTLPTraceExporter(options);
+}
+
+/** Header carriers as they come from node:http / fastify / undici. */
+export type HeaderCarrier = Record<string, string | string[] | undefined>;
+
+const getter: TextMapGetter<HeaderCarrier> = {
+  keys: (c) => Object.keys(c),
+  get: (c, key) => {
+    const v = c[key] ?? c[key.toLowerCase()];
+    return Array.isArray(v) ? v[0] : v;
+  },
+};
+const setter: TextMapSetter<Record<string, string>> = {
+  set: (c, key, value) => {
+    c[key] = value;
+  },
+};
+
+export interface Tracing {
+  readonly config: TracingConfig;
+  readonly tracer: Tracer;
+  /** The parent context carried by incoming headers (`traceparent`, `tracestate`), or the root context. */
+  extract(headers: HeaderCarrier): Context;
+  /** Writes `traceparent` (and `tracestate`) for the span active in `ctx` into `headers`. */
+  inject(ctx: Context, headers: Record<string, string>): void;
+  forceFlush(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+export interface TracingOptions {
+  config: TracingConfig;
+  /** Replaces the exporter the config names (tests, in-memory capture). */
+  exporter?: SpanExporter;
+  /** Service version for the resource. */
+  serviceVersion?: string;
+}
+
+/**
+ * Builds the tracer provider. Spans are always created (so every decision has
+ * a trace ID to record); they are exported only when tracing is enabled.
+ */
+export async function createTracing(options: TracingOptions): Promise<Tracing> {
+  const { config } = options;
+  const processors: SpanProcessor[] = [];
+  const exporter = options.exporter ?? (config.enabled ? await makeExporter(config) : undefined);
+  if (exporter) {
+    processors.push(
+      config.scheduleDelayMs === 0 || config.exporter === 'console'
+        ? new SimpleSpanProcessor(exporter)
+        : new BatchSpanProcessor(exporter, { scheduledDelayMillis: config.scheduleDelayMs }),
+    );
+  }
+  const provider = new BasicTracerProvider({
+    resource: resourceFromAttributes({
+      ...config.resourceAttributes,
+      'service.name': config.serviceName,
+      ...(options.serviceVersion ? { 'service.version': options.serviceVersion } : {}),
+    }),
+    sampler: makeSampler(config.sampler, config.samplerArg),
+    spanProcessors: processors,
+  });
+  const propagator = new W3CTraceContextPropagator();
+  return {
+    config,
+    tracer: provider.getTracer('portcullis', options.serviceVersion),
+    extract: (headers) => propagator.extract(ROOT_CONTEXT, headers, getter),
+    inject: (ctx, headers) => propagator.inject(ctx, headers, setter),
+    forceFlush: () => provider.forceFlush(),
+    shutdown: () => provider.shutdown(),
+  };
+}
+
+/** The trace ID of the span in `ctx`, or undefined. */
+export function traceIdOf(ctx: Context): string | undefined {
+  return trace.getSpanContext(ctx)?.traceId;
+}
