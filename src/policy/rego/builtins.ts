@@ -1,0 +1,45 @@
+/**
+ * The builtins a compiled policy can call: Rego name → how it is reached.
+ * `export` names the runtime's wasm export (`builtin_<name with . as _>`,
+ * see src/policy/rego/runtime/README.md); `'sdk'` means the OPA SDK
+ * implements it in JavaScript and the policy calls it through the
+ * `opa_builtinN` imports. A name missing here is a compile error.
+ */
+export interface BuiltinEntry {
+  export: string;
+  arity: number;
+}
+
+export const SDK_BUILTIN = 'sdk';
+
+export const BUILTINS: Record<string, BuiltinEntry> = {
+  // Core operators, implemented in runtime/ops.ts.
+  equal: { export: 'builtin_equal', arity: 2 },
+  neq: { export: 'builtin_neq', arity: 2 },
+  lt: { export: 'builtin_lt', arity: 2 },
+  gt: { export: 'builtin_gt', arity: 2 },
+  lte: { export: 'builtin_lte', arity: 2 },
+  gte: { export: 'builtin_gte', arity: 2 },
+  plus: { export: 'builtin_plus', arity: 2 },
+  minus: { export: 'builtin_minus', arity: 2 },
+  mul: { export: 'builtin_mul', arity: 2 },
+  div: { export: 'builtin_div', arity: 2 },
+  rem: { export: 'builtin_rem', arity: 2 },
+  abs: { export: 'builtin_abs', arity: 1 },
+  round: { export: 'builtin_round', arity: 1 },
+  ceil: { export: 'builtin_ceil', arity: 1 },
+  floor: { export: 'builtin_floor', arity: 1 },
+  count: { export: 'builtin_count', arity: 1 },
+  'internal.member_2': { export: 'builtin_internal_member_2', arity: 2 },
+  'internal.member_3': { export: 'builtin_internal_member_3', arity: 3 },
+  'object.get': { export: 'builtin_object_get', arity: 3 },
+  and: { export: 'builtin_and', arity: 2 },
+  or: { export: 'builtin_or', arity: 2 },
+  // Implemented by the OPA SDK in JavaScript.
+  sprintf: { export: SDK_BUILTIN, arity: 2 },
+  'regex.split': { export: SDK_BUILTIN, arity: 2 },
+  'json.is_valid': { export: SDK_BUILTIN, arity: 1 },
+  'yaml.is_valid': { export: SDK_BUILTIN, arity: 1 },
+  'yaml.marshal': { export: SDK_BUILTIN, arity: 1 },
+  'yaml.unmarshal': { export: SDK_BUILTIN, arity: 1 },
+};

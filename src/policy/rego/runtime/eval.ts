@@ -1,0 +1,136 @@
+// The operations the emitted policy code calls: one per IR statement that is
+// more than a few instructions, plus the evaluation entry and exit.
+
+import {
+  TYPE_NUMBER, TYPE_ARRAY, TYPE_OBJECT, TYPE_SET, makeNumberI64, makeArray, makeObject,
+  makeSet, arrayLen, arrayGet, arrayAppend, objectLen, objectKeyAt, objectValueAt, objectFind,
+  objectGet, objectInsert, setLen, setAt, setGet, setAdd, valueLength, shallowCopy, equal,
+} from './value';
+import { numberIsI64, numberToI64 } from './number';
+import { parseJson, dumpJson } from './json';
+import { heapInit, heapSet } from './memory';
+import { evalError } from './abort';
+
+let resultSet: usize = 0;
+
+export function rt_init(staticEnd: usize): void {
+  heapInit(staticEnd);
+}
+
+/** Starts an evaluation: resets the heap and parses the input (0 if none). */
+export function rt_eval_begin(heapPtr: usize, input: usize, inputLen: usize): usize {
+  heapSet(heapPtr);
+  resultSet = makeSet();
+  if (inputLen == 0) return 0;
+  const v = parseJson(input, inputLen);
+  if (v == 0) evalError('invalid_input', 'input is not valid JSON');
+  return v;
+}
+
+/** Ends an evaluation: the result set as NUL-terminated JSON. */
+export function rt_eval_end(): usize {
+  return dumpJson(resultSet);
+}
+
+export function rt_result_add(v: usize): void {
+  setAdd(resultSet, v);
+}
+
+export function rt_make_array(cap: i32): usize { return makeArray(<usize>cap); }
+export function rt_make_object(): usize { return makeObject(); }
+export function rt_make_set(): usize { return makeSet(); }
+export function rt_make_i64(x: i64): usize { return makeNumberI64(x); }
+export function rt_array_append(a: usize, v: usize): void { arrayAppend(a, v); }
+export function rt_object_insert(o: usize, k: usize, v: usize): void { objectInsert(o, k, v); }
+export function rt_set_add(s: usize, v: usize): void { setAdd(s, v); }
+export function rt_equal(a: usize, b: usize): i32 { return equal(a, b) ? 1 : 0; }
+
+/** ObjectInsertOnceStmt: a key already bound to a different value is a conflict. */
+export function rt_object_insert_once(o: usize, k: usize, v: usize): void {
+  const i = objectFind(o, k);
+  if (i >= 0) {
+    if (!equal(objectValueAt(o, <usize>i), v)) evalError('eval_conflict_error', 'object keys must be unique');
+    return;
+  }
+  objectInsert(o, k, v);
+}
+
+/** AssignVarOnceStmt conflict; `fn` tells function rules from complete rules. */
+export function rt_conflict(fn: i32): void {
+  if (fn != 0) evalError('eval_conflict_error', 'functions must not produce multiple outputs for same inputs');
+  else evalError('eval_conflict_error', 'complete rules must not produce multiple outputs');
+}
+
+/** DotStmt: `src[key]`, or 0 when undefined. */
+export function rt_dot(src: usize, key: usize): usize {
+  if (src == 0 || key == 0) return 0;
+  const t = load<u8>(src);
+  if (t == TYPE_OBJECT) return objectGet(src, key);
+  if (t == TYPE_SET) return setGet(src, key);
+  if (t == TYPE_ARRAY) {
+    if (load<u8>(key) != TYPE_NUMBER || !numberIsI64(key)) return 0;
+    const i = numberToI64(key);
+    if (i < 0 || i >= <i64>arrayLen(src)) return 0;
+    return arrayGet(src, <usize>i);
+  }
+  return 0;
+}
+
+/** LenStmt: the length as a number, or 0 for values without one. */
+export function rt_len(v: usize): usize {
+  const n = valueLength(v);
+  return n < 0 ? 0 : makeNumberI64(n);
+}
+
+/** ScanStmt: number of iterations over `v` (0 for scalars). */
+export function rt_scan_len(v: usize): i32 {
+  if (v == 0) return 0;
+  const t = load<u8>(v);
+  return t >= TYPE_ARRAY ? <i32>load<u32>(v, 4) : 0;
+}
+
+export function rt_scan_key(v: usize, i: i32): usize {
+  const t = load<u8>(v);
+  if (t == TYPE_ARRAY) return makeNumberI64(i);
+  if (t == TYPE_OBJECT) return objectKeyAt(v, <usize>i);
+  return setAt(v, <usize>i);
+}
+
+export function rt_scan_value(v: usize, i: i32): usize {
+  const t = load<u8>(v);
+  if (t == TYPE_ARRAY) return arrayGet(v, <usize>i);
+  if (t == TYPE_OBJECT) return objectValueAt(v, <usize>i);
+  return setAt(v, <usize>i);
+}
+
+/**
+ * WithStmt: a copy of `root` with `value` at the path given by `n` string
+ * value pointers at `path` (u32 each). Missing or non-object intermediate
+ * nodes become objects. The original is left untouched.
+ */
+export function rt_upsert(root: usize, path: usize, n: i32, value: usize): usize {
+  if (n == 0) return value;
+  const key = <usize>load<u32>(path);
+  const obj = root != 0 && load<u8>(root) == TYPE_OBJECT ? shallowCopy(root) : makeObject();
+  const child = root != 0 && load<u8>(root) == TYPE_OBJECT ? objectGet(root, key) : 0;
+  objectInsert(obj, key, rt_upsert(child, path + 4, n - 1, value));
+  return obj;
+}
+
+/** ObjectMergeStmt: a recursive merge where `a` wins on conflicting leaves. */
+export function rt_object_merge(a: usize, b: usize): usize {
+  if (a == 0) return b;
+  if (b == 0) return a;
+  if (load<u8>(a) != TYPE_OBJECT || load<u8>(b) != TYPE_OBJECT) return a;
+  const r = shallowCopy(a);
+  const n = objectLen(b);
+  for (let i: usize = 0; i < n; i++) {
+    const k = objectKeyAt(b, i);
+    const bv = objectValueAt(b, i);
+    const av = objectGet(a, k);
+    if (av == 0) objectInsert(r, k, bv);
+    else objectInsert(r, k, rt_object_merge(av, bv));
+  }
+  return r;
+}
+
