@@ -12,6 +12,8 @@ import { toPortcullisError } from './error-response.ts';
 
 export interface Evaluation {
   decision: Decision;
+  /** The entrypoint's result exactly as the engine returned it (null when undefined), for the record. */
+  raw: unknown;
   /** Policy digest of the bundle that decided ('' when none was loaded). */
   digest: string;
   entrypoint: string;
@@ -33,7 +35,7 @@ export interface EvaluateOptions {
 }
 
 function failClosed(error: PortcullisError, digest: string, entrypoint: string, elapsedMs: number): Evaluation {
-  return { decision: { effect: 'deny', reason: error.message }, digest, entrypoint, error, elapsedMs };
+  return { decision: { effect: 'deny', reason: error.message }, raw: null, digest, entrypoint, error, elapsedMs };
 }
 
 export function evaluatePolicy(engine: PolicyEngine | undefined, input: PolicyInput, opts: EvaluateOptions): Evaluation {
@@ -61,8 +63,8 @@ export function evaluatePolicy(engine: PolicyEngine | undefined, input: PolicyIn
     return failClosed(e, digest, entrypoint, elapsedMs);
   }
   try {
-    return { decision: validateDecision(result), digest, entrypoint, elapsedMs };
+    return { decision: validateDecision(result), raw: result, digest, entrypoint, elapsedMs };
   } catch (err) {
-    return failClosed(toPortcullisError(err), digest, entrypoint, elapsedMs);
+    return { ...failClosed(toPortcullisError(err), digest, entrypoint, elapsedMs), raw: result ?? null };
   }
 }

@@ -1,0 +1,166 @@
+/**
+ * The sidecar's configuration: read once, validated, frozen. This module is
+ * the only reader of `process.env` (callers pass the environment in). Every
+ * setting has a default and an environment variable `PORTCULLIS_*`; command
+ * line flags override the environment. An invalid setting stops start-up with
+ * an error that names it.
+ */
+import { ErrorCodes, PortcullisError } from '../errors.ts';
+import type { Mode } from '../gate/types.ts';
+import { DEFAULT_REDACTED_HEADERS } from '../gate/headers.ts';
+
+export interface AgentConfig {
+  namespace: string;
+  pod: string;
+  serviceAccount: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+export interface SidecarConfig {
+  mode: Mode;
+  /** Address the proxy and the admin server bind to. */
+  listenHost: string;
+  port: number;
+  adminHost: string;
+  adminPort: number;
+  /** Largest request body the proxy reads (413 above). */
+  bodyLimitBytes: number;
+  /** Evaluations slower than this fail closed (POLICY_TIMEOUT). */
+  evalTimeoutMs: number;
+  /** Upstream timeout when the decision sets none. */
+  upstreamTimeoutMs: number;
+  /** A client must send its headers within this time (slow-client guard). */
+  headersTimeoutMs: number;
+  /** A client must send its whole request within this time. */
+  requestTimeoutMs: number;
+  /** Idle keep-alive connections from agents are closed after this. */
+  keepAliveTimeoutMs: number;
+  /** Escalations whose policy sets no timeout wait this long, then are denied. */
+  escalationTimeoutSeconds: number;
+  /** Upstream connections kept per origin. */
+  upstreamConnections: number;
+  /** Header names whose values the policy and the records only see hashed. */
+  redactHeaders: readonly string[];
+  /** JSON-lines ledger file; empty for none. */
+  ledgerFile: string;
+  /** Policy directory (local mode). */
+  policiesDir: string;
+  /** Controller base URL (in-cluster mode). */
+  controllerUrl: string;
+  /** Bundle name: the policy directory locally, `namespace/name` on Kubernetes. */
+  bundleName: string;
+  logLevel: string;
+  agent: AgentConfig;
+}
+
+type Env = Record<string, string | undefined>;
+type Parser<T> = (raw: string, name: string) => T;
+
+function configError(name: string, raw: string, expected: string): PortcullisError {
+  return new PortcullisError(ErrorCodes.CONFIG, `${name}=${JSON.stringify(raw)} is invalid: expected ${expected}`, { setting: name });
+}
+
+const int = (min: number, max: number): Parser<number> => (raw, name) => {
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min || n > max) throw configError(name, raw, `an integer from ${min} to ${max}`);
+  return n;
+};
+const port = int(0, 65535);
+const str: Parser<string> = (raw) => raw.trim();
+const oneOf = <T extends string>(...values: T[]): Parser<T> => (raw, name) => {
+  const v = raw.trim().toLowerCase();
+  if (!(values as string[]).includes(v)) throw configError(name, raw, `one of ${values.join(', ')}`);
+  return v as T;
+};
+const list: Parser<string[]> = (raw) => raw.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+const stringMap: Parser<Record<string, string>> = (raw, name) => {
+  if (!raw.trim()) return {};
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    throw configError(name, raw, 'a JSON object of strings');
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || !Object.values(v).every((x) => typeof x === 'string')) {
+    throw configError(name, raw, 'a JSON object of strings');
+  }
+  return v as Record<string, string>;
+};
+
+/** Every setting: its key in overrides, its environment variable, its default and parser. */
+const SETTINGS = {
+  mode: { env: 'PORTCULLIS_MODE', def: 'enforce', parse: oneOf<Mode>('enforce', 'observe') },
+  listenHost: { env: 'PORTCULLIS_LISTEN_HOST', def: '127.0.0.1', parse: str },
+  port: { env: 'PORTCULLIS_PORT', def: '7070', parse: port },
+  adminHost: { env: 'PORTCULLIS_ADMIN_HOST', def: '127.0.0.1', parse: str },
+  adminPort: { env: 'PORTCULLIS_ADMIN_PORT', def: '7071', parse: port },
+  bodyLimitBytes: { env: 'PORTCULLIS_BODY_LIMIT_BYTES', def: String(1024 * 1024), parse: int(1, 1024 ** 3) },
+  evalTimeoutMs: { env: 'PORTCULLIS_EVAL_TIMEOUT_MS', def: '100', parse: int(1, 60_000) },
+  upstreamTimeoutMs: { env: 'PORTCULLIS_UPSTREAM_TIMEOUT_MS', def: '30000', parse: int(1, 3_600_000) },
+  headersTimeoutMs: { env: 'PORTCULLIS_HEADERS_TIMEOUT_MS', def: '10000', parse: int(1, 600_000) },
+  requestTimeoutMs: { env: 'PORTCULLIS_REQUEST_TIMEOUT_MS', def: '30000', parse: int(1, 3_600_000) },
+  keepAliveTimeoutMs: { env: 'PORTCULLIS_KEEP_ALIVE_TIMEOUT_MS', def: '5000', parse: int(1, 600_000) },
+  escalationTimeoutSeconds: { env: 'PORTCULLIS_ESCALATION_TIMEOUT_SECONDS', def: '300', parse: int(1, 86_400) },
+  upstreamConnections: { env: 'PORTCULLIS_UPSTREAM_CONNECTIONS', def: '64', parse: int(1, 10_000) },
+  redactHeaders: { env: 'PORTCULLIS_REDACT_HEADERS', def: DEFAULT_REDACTED_HEADERS.join(','), parse: list },
+  ledgerFile: { env: 'PORTCULLIS_LEDGER', def: '', parse: str },
+  policiesDir: { env: 'PORTCULLIS_POLICIES', def: '', parse: str },
+  controllerUrl: { env: 'PORTCULLIS_CONTROLLER_URL', def: '', parse: str },
+  bundleName: { env: 'PORTCULLIS_BUNDLE', def: '', parse: str },
+  logLevel: { env: 'PORTCULLIS_LOG_LEVEL', def: 'info', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') },
+} as const;
+
+const AGENT_SETTINGS = {
+  namespace: { env: 'PORTCULLIS_POD_NAMESPACE', def: '', parse: str },
+  pod: { env: 'PORTCULLIS_POD_NAME', def: '', parse: str },
+  serviceAccount: { env: 'PORTCULLIS_SERVICE_ACCOUNT', def: '', parse: str },
+  labels: { env: 'PORTCULLIS_POD_LABELS', def: '', parse: stringMap },
+  annotations: { env: 'PORTCULLIS_POD_ANNOTATIONS', def: '', parse: stringMap },
+} as const;
+
+export type ConfigOverrides = Partial<Record<keyof typeof SETTINGS, string>>;
+
+/** The names of every environment variable read, for `--help` texts and docs. */
+export function settingNames(): string[] {
+  return [...Object.values(SETTINGS), ...Object.values(AGENT_SETTINGS)].map((s) => s.env);
+}
+
+function read<S extends Record<string, { env: string; def: string; parse: Parser<unknown> }>>(
+  settings: S,
+  env: Env,
+  overrides: Record<string, string | undefined>,
+  flagName: (k: string) => string,
+): { [K in keyof S]: ReturnType<S[K]['parse']> } {
+  const out: Record<string, unknown> = {};
+  for (const [key, s] of Object.entries(settings)) {
+    const fromFlag = overrides[key];
+    const raw = fromFlag ?? env[s.env] ?? s.def;
+    out[key] = s.parse(raw, fromFlag !== undefined ? flagName(key) : s.env);
+  }
+  return out as { [K in keyof S]: ReturnType<S[K]['parse']> };
+}
+
+const kebab = (k: string): string => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+
+function deepFreeze<T>(o: T): T {
+  if (typeof o === 'object' && o !== null) {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+/** Reads, validates and freezes the configuration; throws PortcullisError CONFIG naming the bad setting. */
+export function loadConfig(env: Env, overrides: ConfigOverrides = {}): Readonly<SidecarConfig> {
+  const base = read(SETTINGS, env, overrides, kebab);
+  const agent = read(AGENT_SETTINGS, env, {}, kebab);
+  const config: SidecarConfig = { ...base, agent };
+  if (config.port !== 0 && config.port === config.adminPort && config.listenHost === config.adminHost) {
+    throw new PortcullisError(ErrorCodes.CONFIG, `PORTCULLIS_ADMIN_PORT must differ from PORTCULLIS_PORT (both ${config.port})`, { setting: 'PORTCULLIS_ADMIN_PORT' });
+  }
+  if (config.headersTimeoutMs > config.requestTimeoutMs) {
+    throw new PortcullisError(ErrorCodes.CONFIG, 'PORTCULLIS_HEADERS_TIMEOUT_MS must not exceed PORTCULLIS_REQUEST_TIMEOUT_MS', { setting: 'PORTCULLIS_HEADERS_TIMEOUT_MS' });
+  }
+  return deepFreeze(config);
+}
