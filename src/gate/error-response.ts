@@ -27,6 +27,7 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.LEDGER_WRITE]: 503,
   [ErrorCodes.CONFIG]: 500,
   [ErrorCodes.APPROVAL_MISMATCH]: 409,
+  [ErrorCodes.APPROVAL_NOT_FOUND]: 404,
 };
 
 /**
