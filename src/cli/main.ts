@@ -6,6 +6,9 @@
 import type { Command, CommandIO } from './command.ts';
 
 const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
+  compile: () => import('./commands/compile.ts'),
+  eval: () => import('./commands/eval.ts'),
+  test: () => import('./commands/test.ts'),
 };
 
 function help(io: CommandIO, names: string[]): Promise<number> {
