@@ -1,0 +1,285 @@
+/**
+ * The Rego lexer: source text in, the whole token array and the comments out.
+ * Tokenising up front lets the parser save and restore its position with one
+ * integer, which the few places where Rego needs to look ahead rely on.
+ * Lexical errors become `illegal` tokens so that the parser reports them at
+ * the point where it meets them, with the usual location.
+ */
+import type { Token, TokenKind } from './tokens.ts';
+
+export interface LexedComment {
+  text: string;
+  offset: number;
+  row: number;
+  col: number;
+}
+
+export interface LexResult {
+  tokens: Token[];
+  comments: LexedComment[];
+}
+
+const PUNCT1 = new Set(['.', ',', ';', '(', ')', '[', ']', '+', '-', '*', '/', '%', '&', '|']);
+
+function isIdentStart(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/** An open template string: how deep in braces its current embedded expression is. */
+interface TemplateFrame {
+  raw: boolean;
+  depth: number;
+}
+
+export function lex(src: string): LexResult {
+  return new Lexer(src).run();
+}
+
+class Lexer {
+  private readonly tokens: Token[] = [];
+  private readonly comments: LexedComment[] = [];
+  private readonly templates: TemplateFrame[] = [];
+  private pos = 0;
+  private row = 1;
+  private lineStart = 0;
+  private spaceBefore = false;
+  private nlBefore = false;
+
+  constructor(private readonly src: string) {}
+
+  run(): LexResult {
+    const src = this.src;
+    while (true) {
+      this.skipTrivia();
+      if (this.pos >= src.length) {
+        this.push('eof', this.pos, this.pos, '');
+        return { tokens: this.tokens, comments: this.comments };
+      }
+      this.scanToken();
+    }
+  }
+
+  private skipTrivia(): void {
+    const src = this.src;
+    while (this.pos < src.length) {
+      const c = src.charCodeAt(this.pos);
+      if (c === 10) {
+        this.pos++;
+        this.row++;
+        this.lineStart = this.pos;
+        this.spaceBefore = true;
+        this.nlBefore = true;
+      } else if (c === 32 || c === 9 || c === 13) {
+        this.pos++;
+        this.spaceBefore = true;
+      } else if (c === 35) {
+        const start = this.pos;
+        let end = src.indexOf('\n', start);
+        if (end < 0) end = src.length;
+        let text = src.slice(start + 1, end);
+        if (text.endsWith('\r')) text = text.slice(0, -1);
+        this.comments.push({ text, offset: start, row: this.row, col: start - this.lineStart + 1 });
+        this.pos = end;
+        this.spaceBefore = true;
+      } else {
+        return;
+      }
+    }
+  }
+
+  private push(kind: TokenKind, start: number, end: number, value: string, raw = false): Token {
+    const tok: Token = {
+      kind,
+      text: this.src.slice(start, end),
+      value,
+      raw,
+      offset: start,
+      end,
+      row: this.row,
+      col: start - this.lineStart + 1,
+      spaceBefore: this.spaceBefore,
+      nlBefore: this.nlBefore,
+    };
+    this.tokens.push(tok);
+    this.pos = end;
+    this.spaceBefore = false;
+    this.nlBefore = false;
+    return tok;
+  }
+
+  private scanToken(): void {
+    const src = this.src;
+    const start = this.pos;
+    const c = src.charCodeAt(start);
+    const ch = src[start]!;
+    if (isIdentStart(c)) {
+      let end = start + 1;
+      while (end < src.length) {
+        const d = src.charCodeAt(end);
+        if (!isIdentStart(d) && !isDigit(d)) break;
+        end++;
+      }
+      this.push('ident', start, end, '');
+      return;
+    }
+    if (isDigit(c)) return this.scanNumber(start);
+    if (c === 34) return this.scanString(start);
+    if (c === 96) return this.scanRawString(start);
+    if (c === 36 && (src[start + 1] === '"' || src[start + 1] === '`')) {
+      return this.scanTemplateText(start, start + 2, src[start + 1] === '`', 'template-part');
+    }
+    const frame = this.templates[this.templates.length - 1];
+    if (frame !== undefined && (ch === '{' || ch === '}')) {
+      if (ch === '{') frame.depth++;
+      else if (frame.depth === 0) {
+        this.templates.pop();
+        return this.scanTemplateText(start, start + 1, frame.raw, 'template-mid');
+      } else frame.depth--;
+    }
+    const two = src.slice(start, start + 2);
+    if (two === ':=' || two === '==' || two === '!=' || two === '<=' || two === '>=') {
+      this.push(two, start, start + 2, '');
+      return;
+    }
+    if (PUNCT1.has(ch) || ch === ':' || ch === '=' || ch === '<' || ch === '>' || ch === '{' || ch === '}') {
+      this.push(ch as TokenKind, start, start + 1, '');
+      return;
+    }
+    this.push('illegal', start, start + 1, `illegal token`);
+  }
+
+  /** digits [. digits] [e [+-] digits], JSON-style; leading zeros are the parser's concern. */
+  private scanNumber(start: number): void {
+    const src = this.src;
+    let end = start;
+    while (isDigit(src.charCodeAt(end))) end++;
+    if (src[end] === '.' && isDigit(src.charCodeAt(end + 1))) {
+      end++;
+      while (isDigit(src.charCodeAt(end))) end++;
+    }
+    if (src[end] === 'e' || src[end] === 'E') {
+      let e = end + 1;
+      if (src[e] === '+' || src[e] === '-') e++;
+      if (!isDigit(src.charCodeAt(e))) {
+        this.push('illegal', start, e, 'invalid number');
+        return;
+      }
+      while (isDigit(src.charCodeAt(e))) e++;
+      end = e;
+    }
+    this.push('number', start, end, '');
+  }
+
+  private scanString(start: number): void {
+    const src = this.src;
+    let end = start + 1;
+    let escaped = false;
+    while (true) {
+      const c = src.charCodeAt(end);
+      if (end >= src.length || c === 10) {
+        this.push('illegal', start, end, 'non-terminated string');
+        return;
+      }
+      if (c === 34) break;
+      if (c === 92) {
+        escaped = true;
+        end++;
+      }
+      end++;
+    }
+    end++;
+    const text = src.slice(start, end);
+    if (!escaped) {
+      this.push('string', start, end, text.slice(1, -1));
+      return;
+    }
+    const value = decodeJsonString(text);
+    if (value === undefined) this.push('illegal', start, end, `illegal string literal: ${text}`);
+    else this.push('string', start, end, value);
+  }
+
+  private scanRawString(start: number): void {
+    const src = this.src;
+    const close = src.indexOf('`', start + 1);
+    if (close < 0) {
+      this.push('illegal', start, src.length, 'non-terminated raw string');
+      return;
+    }
+    const tok = this.push('string', start, close + 1, src.slice(start + 1, close), true);
+    this.advanceLines(tok.offset, tok.end);
+  }
+
+  /**
+   * Literal text of a template string, from `textStart` up to an unescaped
+   * `{` (an embedded expression follows) or the closing quote.
+   */
+  private scanTemplateText(start: number, textStart: number, raw: boolean, open: 'template-part' | 'template-mid'): void {
+    const src = this.src;
+    const quote = raw ? '`' : '"';
+    let end = textStart;
+    let value = '';
+    while (true) {
+      if (end >= src.length || (!raw && src[end] === '\n')) {
+        this.push('illegal', start, end, 'non-terminated template string');
+        return;
+      }
+      const ch = src[end]!;
+      if (ch === quote || ch === '{') break;
+      if (!raw && ch === '\\') {
+        const decoded = decodeTemplateEscape(src, end);
+        if (decoded === undefined) {
+          this.push('illegal', start, end + 2, `illegal template-string escape: ${src.slice(end, end + 2)}`);
+          return;
+        }
+        value += decoded.text;
+        end = decoded.end;
+        continue;
+      }
+      value += ch;
+      end++;
+    }
+    const kind: TokenKind = src[end] === quote ? 'template-end' : open;
+    if (kind !== 'template-end') this.templates.push({ raw, depth: 0 });
+    const tok = this.push(kind, start, end + 1, value, raw);
+    if (raw) this.advanceLines(tok.offset, tok.end);
+  }
+
+  /** Keeps row and line start right after a token that spans lines. */
+  private advanceLines(from: number, to: number): void {
+    for (let i = from; i < to; i++) {
+      if (this.src.charCodeAt(i) === 10) {
+        this.row++;
+        this.lineStart = i + 1;
+      }
+    }
+  }
+}
+
+/** Decodes a double-quoted string with JSON's escape rules; undefined if invalid. */
+function decodeJsonString(text: string): string | undefined {
+  try {
+    const v: unknown = JSON.parse(text);
+    return typeof v === 'string' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const SIMPLE_ESCAPES: Record<string, string> = {
+  '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', '{': '{', '}': '}',
+};
+
+function decodeTemplateEscape(src: string, at: number): { text: string; end: number } | undefined {
+  const e = src[at + 1];
+  if (e === undefined) return undefined;
+  const simple = SIMPLE_ESCAPES[e];
+  if (simple !== undefined) return { text: simple, end: at + 2 };
+  if (e === 'u' && /^[0-9a-fA-F]{4}$/.test(src.slice(at + 2, at + 6))) {
+    return { text: String.fromCharCode(parseInt(src.slice(at + 2, at + 6), 16)), end: at + 6 };
+  }
+  return undefined;
+}

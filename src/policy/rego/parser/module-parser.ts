@@ -1,0 +1,259 @@
+/**
+ * Modules: the package, imports and rules of Rego v1. Rule bodies need `if`;
+ * multi-value rules need `contains`; `import rego.v1` and
+ * `import future.keywords…` are kept in the module and change nothing.
+ */
+import type { Body, Import, Location, Module, Package, RefTerm, Rule, RuleHead, Term } from '../ast.ts';
+import { BodyParser } from './body-parser.ts';
+import type { LexedComment } from './lexer.ts';
+import { checkDefaultRule } from './rule-checks.ts';
+import { cloneWithFreshWildcards } from './wildcards.ts';
+import type { Token } from './tokens.ts';
+
+const IMPORT_ROOTS = new Set(['data', 'input', 'future', 'rego']);
+const IF_REQUIRED = '`if` keyword is required before rule body';
+
+export class ModuleParser extends BodyParser {
+  constructor(
+    tokens: Token[],
+    file: string,
+    private readonly lexedComments: LexedComment[],
+  ) {
+    super(tokens, file);
+  }
+
+  parseModule(): Module {
+    if (this.at('eof')) this.fail('empty module');
+    if (!this.atKeyword('package')) this.fail('package expected');
+    const pkg = this.parsePackage();
+    const imports: Import[] = [];
+    const rules: Rule[] = [];
+    while (!this.at('eof')) {
+      if (this.atKeyword('package')) this.fail('unexpected package');
+      if (this.atKeyword('import')) imports.push(this.parseImport());
+      else rules.push(...this.parseRules());
+    }
+    const comments = this.lexedComments.map((c) => ({
+      loc: { file: this.file, row: c.row, col: c.col, offset: c.offset },
+      text: c.text,
+    }));
+    return { file: this.file, package: pkg, imports, rules, comments };
+  }
+
+  /** The top-level body of a query (`data.x.p = x; y`). */
+  parseQueryBody(): Body {
+    const body = this.parseBody('eof');
+    if (!this.at('eof')) this.unexpected();
+    return body;
+  }
+
+  /** A single term, for tests and tools. */
+  parseSingleTerm(): Term {
+    const term = this.parseTermInfix(true);
+    if (!this.at('eof')) this.unexpected('expected eof');
+    return term;
+  }
+
+  private parsePackage(): Package {
+    const loc = this.locOf(this.advance());
+    if (this.tok.kind !== 'ident') this.unexpected('expected ident');
+    const term = this.parseTerm();
+    const dataRoot = { type: 'var' as const, loc: term.loc, name: 'data' };
+    if (term.type === 'var') {
+      return { loc, path: { type: 'ref', loc: term.loc, head: dataRoot, path: [{ type: 'string', loc: term.loc, value: term.name }] } };
+    }
+    if (term.type !== 'ref' || term.head.type !== 'var') return this.fail('unexpected term: expected package path', this.tok);
+    const first = term.head;
+    const path: Term[] = [{ type: 'string', loc: first.loc, value: first.name }];
+    for (const seg of term.path) {
+      if (seg.type !== 'string') this.failAt(seg.loc, `unexpected ${seg.type} token: expecting string`);
+      path.push(seg);
+    }
+    return { loc, path: { type: 'ref', loc: term.loc, head: dataRoot, path } };
+  }
+
+  private parseImport(): Import {
+    const loc = this.locOf(this.advance());
+    if (this.tok.kind !== 'ident') this.unexpected('expected ident');
+    const term = this.parseTerm();
+    let path: RefTerm;
+    if (term.type === 'var') path = { type: 'ref', loc: term.loc, head: term, path: [] };
+    else if (term.type === 'ref' && term.head.type === 'var') path = term;
+    else return this.fail('unexpected term: expected import path', this.tok);
+    for (const seg of path.path) {
+      if (seg.type !== 'string') this.failAt(seg.loc, `unexpected ${seg.type} token: expecting string`);
+    }
+    const root = (path.head as { name: string }).name;
+    if (!IMPORT_ROOTS.has(root)) {
+      this.failAt(path.loc, `unexpected import path, must begin with one of: {data, future, input, rego}, got: ${root}`);
+    }
+    const imp: Import = { loc, path };
+    if (this.atKeyword('as')) {
+      this.advance();
+      if (!this.atPlainIdent()) this.unexpected('expected var');
+      imp.alias = this.advance().text;
+    }
+    return imp;
+  }
+
+  private failAt(loc: Location, reason: string): never {
+    const tok = this.tokens.find((t) => t.offset === loc.offset) ?? this.tok;
+    return this.fail(reason, tok);
+  }
+
+  /** One rule with its `else` chain. */
+  private parseRules(): Rule[] {
+    const ruleTok = this.tok;
+    const loc = this.locOf(ruleTok);
+    const isDefault = this.atKeyword('default');
+    if (isDefault) this.advance();
+    const { head, contains, explicitValue } = this.parseHead(isDefault);
+    if (isDefault) {
+      checkDefaultRule(head, explicitValue, (reason) => this.fail(reason, ruleTok));
+      return [this.makeRule(loc, head, this.trueBody(loc), true)];
+    }
+    let body: Body;
+    if (this.atKeyword('if')) {
+      this.advance();
+      if (!contains && head.value === undefined) head.value = { type: 'boolean', loc: head.loc, value: true };
+      body = this.parseIfBody();
+    } else {
+      if (this.at('{')) this.fail(IF_REQUIRED);
+      if (!explicitValue && !contains) {
+        if (head.ref.path.length === 1 && head.args === undefined) this.fail('`contains` keyword is required for partial set rules', ruleTok);
+        this.unexpected('expected rule value term or body (e.g. p := <VALUE> if { ... })');
+      }
+      body = this.trueBody(loc);
+    }
+    const rule = this.makeRule(loc, head, body, false);
+    this.parseElseChain(rule);
+    return [rule];
+  }
+
+  private makeRule(loc: Location, head: RuleHead, body: Body, isDefault: boolean): Rule {
+    const kind = head.args !== undefined ? 'function' : head.key !== undefined ? 'multi' : 'single';
+    return { loc, kind, default: isDefault, head, body };
+  }
+
+  private trueBody(loc: Location): Body {
+    return [{ type: 'term', loc, negated: false, with: [], generated: true, term: { type: 'boolean', loc, value: true } }];
+  }
+
+  /**
+   * After `if`: one expression, or `{ body }`. A `{…}` that reads as a set
+   * literal is a body, since a set would always be true.
+   */
+  private parseIfBody(): Body {
+    if (!this.at('{')) return [this.parseLiteral()];
+    const s = this.save();
+    const r = this.attempt(() => this.parseLiteral());
+    if (r.ok && !(r.value.type === 'term' && r.value.term.type === 'set')) return [r.value];
+    this.restore(s);
+    return this.parseBraceBody();
+  }
+
+  private parseBraceBody(): Body {
+    this.expect('{', 'expected {');
+    const body = this.parseBody('}');
+    this.advance();
+    return body;
+  }
+
+  private parseElseChain(rule: Rule): void {
+    if (this.at('{')) this.fail(IF_REQUIRED);
+    if (!this.atKeyword('else')) return;
+    if (rule.kind === 'multi') this.fail('else keyword cannot be used on multi-value rules');
+    if (rule.head.ref.path.some((t) => !isGround(t))) this.fail('else keyword cannot be used on rules with variables in head');
+    let prev = rule;
+    while (this.atKeyword('else')) {
+      const next = this.parseElse(rule.head);
+      prev.else = next;
+      prev = next;
+    }
+    if (this.at('{')) this.fail('expected else keyword');
+  }
+
+  private parseElse(first: RuleHead): Rule {
+    const loc = this.locOf(this.advance());
+    const head: RuleHead = { loc, ref: first.ref, name: first.name, assign: false };
+    if (first.args !== undefined) head.args = first.args.map((a) => cloneWithFreshWildcards(a, () => this.genWildcard()));
+    if (this.at(':=') || this.at('=')) {
+      head.assign = this.advance().kind === ':=';
+      head.value = this.parseTermInfix(true);
+    } else if (this.atKeyword('if')) {
+      head.value = { type: 'boolean', loc, value: true };
+    } else if (this.at('{')) {
+      this.fail(IF_REQUIRED);
+    } else {
+      this.unexpected('expected else value term or rule body');
+    }
+    let body: Body;
+    if (this.atKeyword('if')) {
+      this.advance();
+      if (this.at('eof')) this.unexpected('rule body expected');
+      body = this.at('{') ? this.parseBraceBody() : [this.parseLiteral()];
+    } else if (this.at('{')) {
+      return this.fail(IF_REQUIRED);
+    } else {
+      body = this.trueBody(loc);
+    }
+    return { loc, kind: first.args !== undefined ? 'function' : 'single', default: false, head, body };
+  }
+
+  /** `name`, `a.b[c].d`, `f(x, y)`, followed by `contains t`, `= t`, `:= t` or nothing. */
+  private parseHead(isDefault: boolean): { head: RuleHead; contains: boolean; explicitValue: boolean } {
+    const loc = this.loc();
+    if (!this.atPlainIdent() && !(this.tok.kind === 'ident' && this.startsRef(1))) this.unexpected('expected rule head');
+    const nameTok = this.advance();
+    const nameVar = { type: 'var' as const, loc: this.locOf(nameTok), name: nameTok.text };
+    if (nameTok.text === '_') this.fail('unexpected wildcard: expected rule head name', nameTok);
+    const t = this.tok;
+    let ref: RefTerm = { type: 'ref', loc: nameVar.loc, head: nameVar, path: [] };
+    let args: Term[] | undefined;
+    if (t.kind === '.' || t.kind === '[' || t.kind === '(') {
+      const parsed = this.parseRef(nameVar, true);
+      if (parsed.type === 'call') {
+        if (parsed.operator.head.type !== 'var') this.fail(`rule head ref invalid`, nameTok);
+        ref = parsed.operator;
+        args = parsed.args;
+      } else if (parsed.type === 'ref') {
+        ref = parsed;
+      } else {
+        this.fail('unexpected term: expected rule head', nameTok);
+      }
+    }
+    const head: RuleHead = { loc, ref, name: nameTok.text, assign: false };
+    if (args !== undefined) head.args = args;
+    if (this.atKeyword('contains')) {
+      if (args !== undefined) this.unexpected('the contains keyword can only be used with multi-value rule definitions');
+      this.advance();
+      head.key = this.parseTermInfix(true);
+      return { head, contains: true, explicitValue: false };
+    }
+    if (this.at('=') || this.at(':=')) {
+      head.assign = this.advance().kind === ':=';
+      if (this.at('eof')) this.unexpected(isDefault ? 'expected default rule value term' : 'expected rule value term');
+      head.value = this.parseTermInfix(true);
+      return { head, contains: false, explicitValue: true };
+    }
+    if (ref.path.length !== 1 || args !== undefined) head.value = { type: 'boolean', loc, value: true };
+    return { head, contains: false, explicitValue: false };
+  }
+}
+
+function isGround(t: Term): boolean {
+  switch (t.type) {
+    case 'null':
+    case 'boolean':
+    case 'number':
+    case 'string':
+      return true;
+    case 'array':
+    case 'set':
+      return t.items.every(isGround);
+    case 'object':
+      return t.items.every(([k, v]) => isGround(k) && isGround(v));
+    default:
+      return false;
+  }
+}

@@ -1,0 +1,441 @@
+/**
+ * Terms: scalars, vars, refs, calls, collections, comprehensions, template
+ * strings, and the infix operators with OPA's binding strength, loosest
+ * first: `in`, relations (`==` `!=` `<` `<=` `>` `>=`), `|`, `&`, `+` `-`,
+ * `*` `/` `%`. Every level is left-associative.
+ */
+import type {
+  ArrayTerm,
+  Body,
+  CallTerm,
+  Expr,
+  Location,
+  NumberTerm,
+  ObjectTerm,
+  RefTerm,
+  SetTerm,
+  StringTerm,
+  TemplateStringTerm,
+  Term,
+} from '../ast.ts';
+import { InfixOperators, MemberOperator, MemberWithKeyOperator, type InfixSymbol } from '../ast.ts';
+import { TokenCursor, type CursorState } from './cursor.ts';
+import { KEYWORDS, type Token, type TokenKind } from './tokens.ts';
+
+/** Binary operator levels, loosest first; `in` sits above all of them. */
+const LEVELS: ReadonlyArray<ReadonlySet<TokenKind>> = [
+  new Set<TokenKind>(['==', '!=', '<', '>', '<=', '>=']),
+  new Set<TokenKind>(['|']),
+  new Set<TokenKind>(['&']),
+  new Set<TokenKind>(['+', '-']),
+  new Set<TokenKind>(['*', '/', '%']),
+];
+const LAST_LEVEL = LEVELS.length - 1;
+
+/** Terms whose value may be indexed or called (OPA refuses refs on scalars). */
+const REF_HEADS = new Set<Term['type']>([
+  'var', 'array', 'object', 'set', 'arraycomprehension', 'objectcomprehension', 'setcomprehension', 'call',
+]);
+
+/** A term parsed at a token index, reused when an ambiguity makes the parser read it again. */
+interface CachedTerm {
+  term: Term;
+  wildcardsBefore: number;
+  after: CursorState;
+}
+
+export abstract class TermParser extends TokenCursor {
+  private readonly termCache = new Map<number, CachedTerm>();
+
+  /** Parses expressions up to (not including) `end`. */
+  protected abstract parseBody(end: TokenKind): Body;
+  /** Parses one expression (`not`, `some`, `every`, `with` included). */
+  protected abstract parseLiteral(): Expr;
+
+  /** A term with infix operators. `keyVal` admits `k, v in xs` (not inside lists). */
+  protected parseTermInfix(keyVal: boolean): Term {
+    let left = this.parseLevel(0);
+    for (;;) {
+      if (keyVal && this.at(',')) {
+        const lhs = left;
+        const r = this.attempt(() => {
+          this.advance();
+          const mhs = this.parseLevel(0);
+          if (!this.atKeyword('in')) this.unexpected('expected in');
+          const op = this.advance();
+          return this.makeCall(MemberWithKeyOperator, op, [lhs, mhs, this.parseLevel(0)], 'in', lhs.loc);
+        });
+        if (r.ok) {
+          left = r.value;
+          continue;
+        }
+      }
+      if (!this.atKeyword('in')) return left;
+      const op = this.advance();
+      left = this.makeCall(MemberOperator, op, [left, this.parseLevel(0)], 'in', left.loc);
+    }
+  }
+
+  private parseLevel(n: number): Term {
+    let lhs = n === LAST_LEVEL ? this.parseTerm() : this.parseLevel(n + 1);
+    const ops = LEVELS[n]!;
+    while (ops.has(this.tok.kind)) {
+      const op = this.advance();
+      const rhs = n === LAST_LEVEL ? this.parseTerm() : this.parseLevel(n + 1);
+      const symbol = op.kind as InfixSymbol;
+      lhs = this.makeCall(InfixOperators[symbol], op, [lhs, rhs], symbol, lhs.loc);
+    }
+    return lhs;
+  }
+
+  protected makeCall(name: string, op: Token, args: Term[], infix: string, loc: Location): CallTerm {
+    return { type: 'call', loc, operator: this.nameRef(name, this.locOf(op)), args, infix };
+  }
+
+  /** `internal.member_2` as a ref: var `internal`, path `"member_2"`. */
+  protected nameRef(name: string, loc: Location): RefTerm {
+    const [head, ...rest] = name.split('.');
+    return {
+      type: 'ref',
+      loc,
+      head: { type: 'var', loc, name: head! },
+      path: rest.map((value): StringTerm => ({ type: 'string', loc, value })),
+    };
+  }
+
+  /** One term without infix operators, with its ref and call suffixes. */
+  protected parseTerm(): Term {
+    const start = this.index;
+    const cached = this.termCache.get(start);
+    if (cached !== undefined && cached.wildcardsBefore === this.wildcards) {
+      this.restore(cached.after);
+      return cached.term;
+    }
+    const wildcardsBefore = this.wildcards;
+    const term = this.parseTermFinish(this.parseTermHead());
+    this.termCache.set(start, { term, wildcardsBefore, after: this.save() });
+    return term;
+  }
+
+  private parseTermHead(): Term {
+    const t = this.tok;
+    switch (t.kind) {
+      case 'ident':
+        return this.parseIdentTerm();
+      case 'number':
+      case '-':
+      case '.':
+        return this.parseNumber();
+      case 'string':
+        this.advance();
+        return t.raw ? { type: 'string', loc: this.locOf(t), value: t.value, raw: true } : { type: 'string', loc: this.locOf(t), value: t.value };
+      case 'template-part':
+      case 'template-end':
+        return this.parseTemplate();
+      case '[':
+        return this.parseArray();
+      case '{':
+        return this.parseSetOrObject();
+      case '(': {
+        this.advance();
+        const inner = this.parseTermInfix(true);
+        if (!this.at(')')) this.fail('non-terminated expression');
+        this.advance();
+        return inner;
+      }
+      default:
+        return this.unexpected();
+    }
+  }
+
+  private parseIdentTerm(): Term {
+    const t = this.tok;
+    const loc = this.locOf(t);
+    if (KEYWORDS.has(t.text) && !this.startsRef(1)) {
+      if (t.text === 'true' || t.text === 'false') {
+        this.advance();
+        return { type: 'boolean', loc, value: t.text === 'true' };
+      }
+      if (t.text === 'null') {
+        this.advance();
+        return { type: 'null', loc };
+      }
+      // `contains` outside rule heads is the builtin's name.
+      if (t.text !== 'contains') this.unexpected();
+    }
+    this.advance();
+    if (t.text === '_') return { type: 'var', loc, name: this.genWildcard(), wildcard: true };
+    return { type: 'var', loc, name: t.text };
+  }
+
+  /** Ref and call suffixes that follow a term with no space in between. */
+  protected parseTermFinish(head: Term): Term {
+    const t = this.tok;
+    if (!t.spaceBefore && (t.kind === '.' || t.kind === '[' || t.kind === '(')) return this.parseRef(head, false);
+    return this.rootRef(head);
+  }
+
+  /** `data` and `input` on their own are refs, as in OPA. */
+  protected rootRef(term: Term): Term {
+    if (term.type === 'var' && (term.name === 'data' || term.name === 'input')) {
+      return { type: 'ref', loc: term.loc, head: term, path: [] };
+    }
+    return term;
+  }
+
+  /** `head.a[b](c).d…`; `spacedFirst` lets the first step follow a space (rule heads). */
+  protected parseRef(head: Term, spacedFirst: boolean): Term {
+    if (!REF_HEADS.has(head.type)) this.fail(`illegal ref (head cannot be ${head.type})`);
+    const path: Term[] = [];
+    for (let first = true; ; first = false) {
+      const t = this.tok;
+      if (t.spaceBefore && !(first && spacedFirst)) break;
+      if (t.kind === '.') {
+        this.advance();
+        const seg = this.tok;
+        if (seg.kind !== 'ident' || seg.spaceBefore) this.unexpected('expected ident');
+        this.advance();
+        path.push({ type: 'string', loc: this.locOf(seg), value: seg.text });
+      } else if (t.kind === '[') {
+        this.advance();
+        path.push(this.parseTermInfix(true));
+        this.expect(']', 'expected ]');
+      } else if (t.kind === '(') {
+        const call = this.parseCall({ type: 'ref', loc: head.loc, head, path });
+        const next = this.tok;
+        if (!next.spaceBefore && (next.kind === '.' || next.kind === '[')) return this.parseRef(call, false);
+        return call;
+      } else {
+        break;
+      }
+    }
+    return { type: 'ref', loc: head.loc, head, path };
+  }
+
+  private parseCall(operator: RefTerm): Term {
+    this.advance();
+    if (this.at(')')) {
+      this.advance();
+      if (operator.head.type === 'var' && operator.head.name === 'set' && operator.path.length === 0) {
+        return { type: 'set', loc: operator.loc, items: [] };
+      }
+      return { type: 'call', loc: operator.loc, operator, args: [] };
+    }
+    const args = this.parseTermList(')', []);
+    this.advance();
+    return { type: 'call', loc: operator.loc, operator, args };
+  }
+
+  /** Comma-separated terms up to `end` (not consumed); a trailing comma is allowed. */
+  protected parseTermList(end: TokenKind, items: Term[]): Term[] {
+    if (this.at(end)) return items;
+    for (;;) {
+      items.push(this.parseTermInfix(false));
+      if (this.at(end)) return items;
+      if (!this.at(',')) this.unexpected(`expected "," or "${end}"`);
+      this.advance();
+      if (this.at(end)) return items;
+    }
+  }
+
+  private parsePairList(items: Array<[Term, Term]>): Array<[Term, Term]> {
+    if (this.at('}')) return items;
+    for (;;) {
+      const key = this.parseTermInfix(false);
+      this.expect(':', 'expected ":"');
+      items.push([key, this.parseTermInfix(false)]);
+      if (this.at('}')) return items;
+      if (!this.at(',')) this.unexpected('expected "," or "}"');
+      this.advance();
+      if (this.at('}')) return items;
+    }
+  }
+
+  private parseNumber(): NumberTerm {
+    const loc = this.loc();
+    let prefix = '';
+    if (this.at('-')) {
+      this.advance();
+      prefix = '-';
+      if (!this.at('number') && !this.at('.')) this.unexpected('expected number');
+    }
+    if (this.at('.')) {
+      this.advance();
+      prefix += '.';
+      if (!this.at('number')) this.unexpected('expected number');
+    }
+    const lit = this.tok.text;
+    if (!prefix.endsWith('.') && lit.length > 1 && lit[0] === '0') {
+      const decimal = lit[1] === '.';
+      const scientific = lit.length > 2 && (lit[1] === 'e' || lit[1] === 'E');
+      if (!decimal && !scientific) this.unexpected('expected number without leading zero');
+    }
+    const exp = /[eE]([+-]?\d+)$/.exec(lit);
+    // OPA caps the binary exponent at 1e5, about 30103 decimal digits.
+    if (exp !== null && Math.abs(Number(exp[1])) > 30000) this.fail('number too big');
+    this.advance();
+    return { type: 'number', loc, value: prefix + lit };
+  }
+
+  /** `[]`, `[a, b]`, `[x | body]`. A single term followed by `|` is a comprehension, not `or`. */
+  private parseArray(): Term {
+    const loc = this.locOf(this.advance());
+    if (this.at(']')) {
+      this.advance();
+      return { type: 'array', loc, items: [] };
+    }
+    let potentialComprehension = true;
+    if (this.at(',')) {
+      potentialComprehension = false;
+      this.advance();
+    }
+    const s = this.save();
+    const head = this.parseTerm();
+    if (this.at(']')) {
+      this.advance();
+      return { type: 'array', loc, items: [head] };
+    }
+    if (this.at(',')) {
+      this.advance();
+      return this.finishArray(loc, [head]);
+    }
+    if (this.at('|') && potentialComprehension) {
+      this.advance();
+      const r = this.attempt(() => this.parseBody(']'));
+      if (r.ok) {
+        this.advance();
+        return { type: 'arraycomprehension', loc, term: head, body: r.value };
+      }
+      if (this.tokens[r.error.tokenIndex]?.kind !== ',') throw r.error;
+    }
+    this.restore(s);
+    return this.finishArray(loc, []);
+  }
+
+  private finishArray(loc: Location, items: Term[]): ArrayTerm {
+    const all = this.parseTermList(']', items);
+    this.advance();
+    return { type: 'array', loc, items: all };
+  }
+
+  /** `{}` (empty object), sets, objects and their comprehensions. */
+  private parseSetOrObject(): Term {
+    const loc = this.locOf(this.advance());
+    if (this.at('}')) {
+      this.advance();
+      return { type: 'object', loc, items: [] };
+    }
+    let potentialComprehension = true;
+    if (this.at(',')) {
+      potentialComprehension = false;
+      this.advance();
+    }
+    const s = this.save();
+    let head = this.parseTerm();
+    if ((this.at('|') && potentialComprehension) || this.at('}') || this.at(',')) {
+      return this.parseSetRest(loc, s, head, potentialComprehension);
+    }
+    if (this.at(':')) return this.parseObjectRest(loc, head, potentialComprehension);
+    this.restore(s);
+    head = this.parseTermInfix(false);
+    if (this.at('}') || this.at(',')) return this.parseSetRest(loc, s, head, false);
+    if (this.at(':')) return this.parseObjectRest(loc, head, potentialComprehension);
+    return this.unexpected('non-terminated set');
+  }
+
+  private parseSetRest(loc: Location, s: CursorState, head: Term, potentialComprehension: boolean): Term {
+    if (this.at('}')) {
+      this.advance();
+      return { type: 'set', loc, items: [head] };
+    }
+    if (this.at(',')) {
+      this.advance();
+      return this.finishSet(loc, [head]);
+    }
+    if (potentialComprehension) {
+      this.advance();
+      const r = this.attempt(() => this.parseBody('}'));
+      if (r.ok) {
+        this.advance();
+        return { type: 'setcomprehension', loc, term: head, body: r.value };
+      }
+      if (this.tokens[r.error.tokenIndex]?.kind !== ',') throw r.error;
+    }
+    this.restore(s);
+    return this.finishSet(loc, []);
+  }
+
+  private finishSet(loc: Location, items: Term[]): SetTerm {
+    const all = this.parseTermList('}', items);
+    this.advance();
+    return { type: 'set', loc, items: all };
+  }
+
+  private parseObjectRest(loc: Location, key: Term, potentialComprehension: boolean): Term {
+    this.advance();
+    const s = this.save();
+    const value = this.parseTerm();
+    if (this.at('}') || this.at(',')) return this.finishObject(loc, key, value);
+    if (this.at('|') && potentialComprehension) {
+      this.advance();
+      const r = this.attempt(() => this.parseBody('}'));
+      if (r.ok) {
+        this.advance();
+        return { type: 'objectcomprehension', loc, key, value, body: r.value };
+      }
+      this.restore(s);
+      const fallback = this.attempt(() => this.finishObjectInfix(loc, key));
+      if (!fallback.ok) throw r.error;
+      return fallback.value;
+    }
+    this.restore(s);
+    return this.finishObjectInfix(loc, key);
+  }
+
+  private finishObjectInfix(loc: Location, key: Term): ObjectTerm {
+    const value = this.parseTermInfix(false);
+    if (!this.at('}') && !this.at(',')) this.unexpected('non-terminated object');
+    return this.finishObject(loc, key, value);
+  }
+
+  private finishObject(loc: Location, key: Term, value: Term): ObjectTerm {
+    if (this.at('}')) {
+      this.advance();
+      return { type: 'object', loc, items: [[key, value]] };
+    }
+    this.advance();
+    const items = this.parsePairList([[key, value]]);
+    this.advance();
+    return { type: 'object', loc, items };
+  }
+
+  /** `$"a {x} b"`: literal parts and embedded expressions. */
+  private parseTemplate(): TemplateStringTerm {
+    const first = this.tok;
+    const parts: Array<StringTerm | Expr> = [];
+    for (;;) {
+      const t = this.advance();
+      if (t.value.length > 0) parts.push({ type: 'string', loc: this.locOf(t), value: t.value });
+      if (t.kind === 'template-end') break;
+      if (t.kind === 'illegal') this.fail(t.value, t);
+      const exprTok = this.tok;
+      const expr = this.parseLiteral();
+      this.checkTemplateExpr(expr, exprTok);
+      parts.push(expr);
+      if (!this.at('template-mid') && !this.at('template-end')) this.unexpected('expected } to end template string expression');
+    }
+    const term: TemplateStringTerm = { type: 'templatestring', loc: this.locOf(first), parts };
+    if (first.raw) term.raw = true;
+    return term;
+  }
+
+  private checkTemplateExpr(expr: Expr, at: Token): void {
+    let what: string | undefined;
+    if (expr.negated) what = "negation ('not')";
+    else if (expr.type === 'call' && expr.infix === '=') what = "unification ('=')";
+    else if (expr.type === 'call' && expr.infix === ':=') what = "assignment (':=')";
+    else if (expr.type === 'every') what = "'every'";
+    else if (expr.type === 'some' || expr.type === 'somein') what = "'some'";
+    if (what !== undefined) this.fail(`unexpected ${what} in template-string expression`, at);
+  }
+}
