@@ -229,6 +229,12 @@ class Lexer {
       }
       const ch = src[end]!;
       if (ch === quote || ch === '{') break;
+      if (raw && ch === '\\' && src[end + 1] === '{') {
+        // The one escape of raw template strings: a literal brace.
+        value += '{';
+        end += 2;
+        continue;
+      }
       if (!raw && ch === '\\') {
         const decoded = decodeTemplateEscape(src, end);
         if (decoded === undefined) {
