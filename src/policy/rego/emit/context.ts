@@ -1,0 +1,111 @@
+/**
+ * What the statement compiler needs from the module being built: the
+ * policy's constants, runtime functions by export name, and calls to plan
+ * funcs and builtins (runtime exports, or the SDK's JavaScript builtins
+ * through the `opa_builtinN` imports).
+ */
+import binaryen from 'binaryen';
+import type { Policy } from '../ir.ts';
+import type { StaticData } from './static-data.ts';
+import type { RuntimeFunction } from './runtime-module.ts';
+import { BUILTINS, SDK_BUILTIN } from '../builtins.ts';
+import { PortcullisError, ErrorCodes } from '../../../errors.ts';
+import { compileError } from './function-compiler.ts';
+
+const { i32 } = binaryen;
+
+/** Internal wasm name of the function compiled from IR func `name`. */
+export function funcName(name: string): string {
+  return `func:${name}`;
+}
+
+export class EmitContext {
+  /** SDK builtins the policy calls, by name → id (the `builtins` export). */
+  readonly sdkBuiltins = new Map<string, number>();
+  private readonly builtinImports = new Set<number>();
+  private readonly funcArity = new Map<string, number>();
+
+  constructor(
+    readonly module: binaryen.Module,
+    readonly statics: StaticData,
+    private readonly policy: Policy,
+    private readonly runtime: Map<string, RuntimeFunction>,
+  ) {
+    for (const f of policy.funcs?.funcs ?? []) this.funcArity.set(f.name, f.params.length);
+  }
+
+  stringValue(index: number): string {
+    const s = this.policy.static.strings[index];
+    if (s === undefined) throw compileError(`string index ${index} is out of range`);
+    return s.value;
+  }
+
+  stringAddr(index: number): number {
+    return this.statics.string(this.stringValue(index));
+  }
+
+  /** Internal name of a runtime function. */
+  fn(exportName: string): string {
+    const f = this.runtime.get(exportName);
+    if (!f) throw compileError(`the runtime has no function ${exportName} (rebuild it: npm run build:runtime)`);
+    return f.internal;
+  }
+
+  callRuntime(exportName: string, args: binaryen.ExpressionRef[]): binaryen.ExpressionRef {
+    const f = this.runtime.get(exportName);
+    if (!f) throw compileError(`the runtime has no function ${exportName} (rebuild it: npm run build:runtime)`);
+    return this.module.call(f.internal, args, f.results);
+  }
+
+  /** A call to a plan func or a builtin; returns the value pointer (0 = undefined). */
+  callFunction(name: string, args: binaryen.ExpressionRef[]): binaryen.ExpressionRef {
+    const arity = this.funcArity.get(name);
+    if (arity !== undefined) {
+      if (arity !== args.length) throw compileError(`${name} takes ${arity} arguments, called with ${args.length}`);
+      return this.module.call(funcName(name), args, i32);
+    }
+    const builtin = BUILTINS[name];
+    if (!builtin) {
+      throw new PortcullisError(
+        ErrorCodes.REGO_UNSUPPORTED_BUILTIN,
+        `builtin ${name} is not supported by the wasm compiler`,
+        { builtin: name },
+      );
+    }
+    if (builtin.arity !== args.length) {
+      throw compileError(`builtin ${name} takes ${builtin.arity} arguments, called with ${args.length}`);
+    }
+    if (builtin.export === SDK_BUILTIN) return this.callSdkBuiltin(name, args);
+    if (!this.runtime.has(builtin.export)) {
+      throw new PortcullisError(
+        ErrorCodes.REGO_UNSUPPORTED_BUILTIN,
+        `builtin ${name}: the runtime has no ${builtin.export} (rebuild it: npm run build:runtime)`,
+        { builtin: name },
+      );
+    }
+    return this.callRuntime(builtin.export, args);
+  }
+
+  private callSdkBuiltin(name: string, args: binaryen.ExpressionRef[]): binaryen.ExpressionRef {
+    if (args.length > 4) throw compileError(`SDK builtin ${name} has more than 4 arguments`);
+    let id = this.sdkBuiltins.get(name);
+    if (id === undefined) {
+      id = this.sdkBuiltins.size;
+      this.sdkBuiltins.set(name, id);
+    }
+    const n = args.length;
+    if (!this.builtinImports.has(n)) {
+      this.builtinImports.add(n);
+      const params = binaryen.createType(Array.from({ length: n + 2 }, () => i32));
+      this.module.addFunctionImport(`opa_builtin${n}`, 'env', `opa_builtin${n}`, params, i32);
+    }
+    const m = this.module;
+    return m.call(`opa_builtin${n}`, [m.i32.const(id), m.i32.const(0), ...args], i32);
+  }
+
+  callDynamic(path: binaryen.ExpressionRef[], args: binaryen.ExpressionRef[]): binaryen.ExpressionRef {
+    void path;
+    void args;
+    throw compileError('CallDynamicStmt is not supported yet');
+  }
+}
