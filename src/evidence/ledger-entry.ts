@@ -1,0 +1,86 @@
+/**
+ * The ledger's line format, pure. One entry per line, in RFC 8785 canonical
+ * form (so any reader can recompute the hash from the parsed value):
+ *
+ *   {"hash":H,"kind":K,"prev":P,"record":R,"seq":N,"sig":S?,"v":1}
+ *
+ * `hash` = sha256 of the canonical JSON of {kind, prev, record, seq, v}: it
+ * covers the record and, through `prev`, every entry before it. `sig` is not
+ * hashed: it is an ed25519 signature over the head statement of this entry
+ * (see signing.ts), added to the last entry of each group commit.
+ */
+import { canonicalJson } from './canonical.ts';
+import { isSha256, sha256 } from './hash.ts';
+
+export const LEDGER_FORMAT_VERSION = 1;
+
+export type EntryKind = 'intent' | 'outcome';
+const KINDS: ReadonlySet<string> = new Set<EntryKind>(['intent', 'outcome']);
+const ENTRY_KEYS: ReadonlySet<string> = new Set(['hash', 'kind', 'prev', 'record', 'seq', 'sig', 'v']);
+
+export interface LedgerEntry {
+  seq: number;
+  prev: string;
+  hash: string;
+  kind: EntryKind;
+  record: Record<string, unknown>;
+  sig?: string;
+  v: number;
+}
+
+/** The text that `hash` is the sha256 of, built from an already canonical record. */
+function hashedBody(kind: string, prev: string, recordJson: string, seq: number): string {
+  return `{"kind":${JSON.stringify(kind)},"prev":${JSON.stringify(prev)},"record":${recordJson},"seq":${seq},"v":${LEDGER_FORMAT_VERSION}}`;
+}
+
+/** A serialised entry: its line (with the newline) and hash. */
+export interface SealedEntry {
+  seq: number;
+  hash: string;
+  line: string;
+  sig?: string;
+}
+
+/**
+ * Builds the line of an entry from the canonical JSON of its record. The
+ * result is itself canonical JSON (keys in order), so `parseEntry` followed by
+ * `entryHash` reproduces `hash`.
+ */
+export function sealEntry(kind: EntryKind, recordJson: string, seq: number, prev: string, sign?: (seq: number, hash: string) => string): SealedEntry {
+  const hash = sha256(hashedBody(kind, prev, recordJson, seq));
+  const signature = sign?.(seq, hash);
+  const sig = signature === undefined ? '' : `,"sig":${JSON.stringify(signature)}`;
+  const line =
+    `{"hash":${JSON.stringify(hash)},"kind":${JSON.stringify(kind)},"prev":${JSON.stringify(prev)},` +
+    `"record":${recordJson},"seq":${seq}${sig},"v":${LEDGER_FORMAT_VERSION}}\n`;
+  return signature === undefined ? { seq, hash, line } : { seq, hash, line, sig: signature };
+}
+
+/** Recomputes the hash of a parsed entry from its content. */
+export function entryHash(entry: Pick<LedgerEntry, 'kind' | 'prev' | 'record' | 'seq'>): string {
+  return sha256(hashedBody(entry.kind, entry.prev, canonicalJson(entry.record), entry.seq));
+}
+
+/** Why a line is not an entry, or the entry. */
+export type ParsedLine = { ok: true; entry: LedgerEntry } | { ok: false; problem: string };
+
+/** Parses one line (without its newline) and checks its shape; does not check its hash. */
+export function parseEntry(line: string): ParsedLine {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (e) {
+    return { ok: false, problem: `not JSON (${(e as Error).message})` };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, problem: 'not a JSON object' };
+  const o = value as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!ENTRY_KEYS.has(k)) return { ok: false, problem: `unknown field "${k}"` };
+  if (!Number.isSafeInteger(o.seq) || (o.seq as number) < 0) return { ok: false, problem: 'seq is not a non-negative integer' };
+  if (!isSha256(o.prev)) return { ok: false, problem: 'prev is not a sha256 hash' };
+  if (!isSha256(o.hash)) return { ok: false, problem: 'hash is not a sha256 hash' };
+  if (typeof o.kind !== 'string' || !KINDS.has(o.kind)) return { ok: false, problem: `kind "${String(o.kind)}" is unknown` };
+  if (typeof o.record !== 'object' || o.record === null || Array.isArray(o.record)) return { ok: false, problem: 'record is not an object' };
+  if (o.v !== LEDGER_FORMAT_VERSION) return { ok: false, problem: `format version ${String(o.v)} is not supported (expected ${LEDGER_FORMAT_VERSION})` };
+  if (o.sig !== undefined && typeof o.sig !== 'string') return { ok: false, problem: 'sig is not a string' };
+  return { ok: true, entry: o as unknown as LedgerEntry };
+}

@@ -1,0 +1,353 @@
+/**
+ * The append-only, hash-chained ledger (design.md §4).
+ *
+ * Group commit: appends made while a write is in flight wait and go out
+ * together in the next write + fdatasync, so the cost of one fsync is shared
+ * by every append that arrived during the last one. An append resolves only
+ * after the fsync that covers it, which is what lets the gate hold an action
+ * until its intent is durable.
+ *
+ * Chain positions (seq, prev) are assigned when a batch is written, not when
+ * an append is queued: a batch that fails is cut off the file and leaves no
+ * gap in the chain.
+ *
+ * Rotation: when the active file passes `maxFileBytes` it is renamed to
+ * `<stem>.<NNNNNN><ext>` and a new active file is started; the first entry of
+ * the new file chains to the last of the old one.
+ */
+import { basename, dirname, extname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { ErrorCodes, PortcullisError } from '../errors.ts';
+import type { Logger } from '../telemetry/logger.ts';
+import { setLedgerHead, type PortcullisMetrics } from '../telemetry/metrics.ts';
+import { canonicalJson } from './canonical.ts';
+import { GENESIS_HASH } from './hash.ts';
+import { entryHash, parseEntry, sealEntry, type EntryKind } from './ledger-entry.ts';
+import { nodeLedgerFs, type LedgerFile, type LedgerFs } from './ledger-fs.ts';
+import type { LedgerHead, LedgerPosition } from './recorder.ts';
+import type { HeadSigner } from './signing.ts';
+
+export interface LedgerOptions {
+  /** The active file, e.g. `/var/lib/portcullis/ledger.jsonl`. */
+  path: string;
+  /** Rotate once the active file reaches this size; 0 never rotates. Default 64 MiB. */
+  maxFileBytes?: number;
+  /** Signs the last entry of every group commit. */
+  signer?: HeadSigner;
+  fs?: LedgerFs;
+  metrics?: PortcullisMetrics;
+  logger?: Logger;
+}
+
+interface Pending {
+  kind: EntryKind;
+  recordJson: string;
+  resolve(p: LedgerPosition): void;
+  reject(e: Error): void;
+}
+
+/** Entries per write; bounds the memory of one batch under a burst. */
+const MAX_BATCH_ENTRIES = 8192;
+const DEFAULT_MAX_FILE_BYTES = 64 * 1024 * 1024;
+
+/** `ledger.jsonl` → `ledger.000007.jsonl`. */
+export function segmentPath(activePath: string, n: number): string {
+  const ext = extname(activePath);
+  const stem = ext ? activePath.slice(0, -ext.length) : activePath;
+  return `${stem}.${String(n).padStart(6, '0')}${ext}`;
+}
+
+/** Rotated segments of `activePath` in `names`, as [number, name] sorted by number. */
+export function segmentsOf(activePath: string, names: string[]): Array<[number, string]> {
+  const ext = extname(activePath);
+  const base = basename(activePath);
+  const stem = ext ? base.slice(0, -ext.length) : base;
+  const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const re = new RegExp(`^${escape(stem)}\\.(\\d{6,})${escape(ext)}$`);
+  const out: Array<[number, string]> = [];
+  for (const name of names) {
+    const m = re.exec(name);
+    if (m) out.push([Number(m[1]), name]);
+  }
+  return out.sort((a, b) => a[0] - b[0]);
+}
+
+function writeError(message: string, cause: unknown, details: Record<string, unknown>): PortcullisError {
+  const code = (cause as NodeJS.ErrnoException)?.code;
+  return new PortcullisError(
+    ErrorCodes.LEDGER_WRITE,
+    `${message}: ${(cause as Error)?.message ?? String(cause)}`,
+    { ...details, ...(code ? { errno: code } : {}) },
+    { cause },
+  );
+}
+
+/** Finds the last complete line of a file, cutting off a torn (unterminated) tail left by a crash. */
+async function recoverTail(file: LedgerFile, path: string, logger?: Logger): Promise<{ line: string | undefined; size: number }> {
+  let size = await file.size();
+  if (size === 0) return { line: undefined, size };
+  let chunk = 64 * 1024;
+  for (;;) {
+    const start = Math.max(0, size - chunk);
+    const buf = await file.read(start, size - start);
+    let end = buf.byteLength;
+    if (buf[end - 1] !== 0x0a) {
+      const nl = buf.lastIndexOf(0x0a);
+      if (nl < 0 && start > 0) {
+        chunk *= 4;
+        continue;
+      }
+      const keep = nl < 0 ? 0 : start + nl + 1;
+      logger?.warn({ file: path, cut: size - keep }, 'ledger: cutting an unterminated last line left by an interrupted write');
+      await file.truncate(keep);
+      await file.datasync();
+      size = keep;
+      if (size === 0) return { line: undefined, size };
+      continue;
+    }
+    end -= 1;
+    const nl = buf.lastIndexOf(0x0a, end - 1);
+    if (nl < 0 && start > 0) {
+      chunk *= 4;
+      continue;
+    }
+    return { line: buf.subarray(nl + 1, end).toString('utf8'), size };
+  }
+}
+
+function headFromLine(line: string, path: string): { seq: number; hash: string; sig?: string } {
+  const parsed = parseEntry(line);
+  if (!parsed.ok || entryHash(parsed.entry) !== parsed.entry.hash) {
+    throw new PortcullisError(
+      ErrorCodes.LEDGER_CORRUPT,
+      `the last entry of ${path} is corrupt (${parsed.ok ? 'hash mismatch' : parsed.problem}); run \`portcullis verify ${path}\` and move the file aside`,
+      { file: path },
+    );
+  }
+  return { seq: parsed.entry.seq, hash: parsed.entry.hash, ...(parsed.entry.sig ? { sig: parsed.entry.sig } : {}) };
+}
+
+export class Ledger {
+  readonly path: string;
+  readonly #fs: LedgerFs;
+  readonly #maxFileBytes: number;
+  readonly #signer: HeadSigner | undefined;
+  readonly #metrics: PortcullisMetrics | undefined;
+  readonly #logger: Logger | undefined;
+  #file: LedgerFile;
+  #size: number;
+  #seq: number;
+  #hash: string;
+  #sig: string | undefined;
+  #pending: Pending[] = [];
+  #flushing: Promise<void> | undefined;
+  /** Set when the file can no longer be trusted to match memory (fsync or truncate failed). */
+  #broken: PortcullisError | undefined;
+  #closed = false;
+
+  private constructor(options: LedgerOptions, fs: LedgerFs, file: LedgerFile, size: number, head: { seq: number; hash: string; sig?: string }) {
+    this.path = options.path;
+    this.#fs = fs;
+    this.#maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+    this.#signer = options.signer;
+    this.#metrics = options.metrics;
+    this.#logger = options.logger;
+    this.#file = file;
+    this.#size = size;
+    this.#seq = head.seq;
+    this.#hash = head.hash;
+    this.#sig = head.sig;
+  }
+
+  /** Opens (or creates) the ledger and finds its head; throws LEDGER_WRITE when the file cannot be opened, LEDGER_CORRUPT when its tail is broken. */
+  static async open(options: LedgerOptions): Promise<Ledger> {
+    const fs = options.fs ?? nodeLedgerFs;
+    const dir = dirname(options.path);
+    let file: LedgerFile;
+    try {
+      await fs.mkdirp(dir);
+      const existed = await fs.exists(options.path);
+      file = await fs.openAppend(options.path);
+      if (!existed) await fs.syncDir(dir);
+    } catch (e) {
+      throw writeError(`cannot open the ledger ${options.path}`, e, { file: options.path });
+    }
+    try {
+      const { line, size } = await recoverTail(file, options.path, options.logger);
+      let head: { seq: number; hash: string; sig?: string } = { seq: -1, hash: GENESIS_HASH };
+      if (line !== undefined) head = headFromLine(line, options.path);
+      else head = (await Ledger.#headOfLastSegment(fs, options.path)) ?? head;
+      const ledger = new Ledger(options, fs, file, size, head);
+      if (options.metrics && head.seq >= 0) setLedgerHead(options.metrics, head.seq, head.hash);
+      options.metrics?.ledgerFileBytes.set(size);
+      return ledger;
+    } catch (e) {
+      await file.close().catch(() => undefined);
+      if (e instanceof PortcullisError) throw e;
+      throw writeError(`cannot read the ledger ${options.path}`, e, { file: options.path });
+    }
+  }
+
+  static async #headOfLastSegment(fs: LedgerFs, path: string): Promise<{ seq: number; hash: string } | undefined> {
+    const segments = segmentsOf(path, await fs.list(dirname(path)));
+    const last = segments.at(-1);
+    if (!last) return undefined;
+    const segPath = join(dirname(path), last[1]);
+    const file = await fs.openRead(segPath);
+    try {
+      const size = await file.size();
+      if (size === 0) return undefined;
+      // Segments are complete files: they were renamed after a successful fsync.
+      const buf = await file.read(0, size);
+      const text = buf.toString('utf8').trimEnd();
+      return headFromLine(text.slice(text.lastIndexOf('\n') + 1), segPath);
+    } finally {
+      await file.close();
+    }
+  }
+
+  /** The last durable entry. */
+  head(): LedgerHead | undefined {
+    if (this.#seq < 0) return undefined;
+    return {
+      seq: this.#seq,
+      hash: this.#hash,
+      file: this.path,
+      ...(this.#sig ? { signature: this.#sig } : {}),
+      ...(this.#signer ? { keyId: this.#signer.keyId } : {}),
+    };
+  }
+
+  /** Appends a record; resolves with its position once it is durable. */
+  append(kind: EntryKind, record: unknown): Promise<LedgerPosition> {
+    if (this.#closed) return Promise.reject(new PortcullisError(ErrorCodes.LEDGER_WRITE, `the ledger ${this.path} is closed`));
+    if (this.#broken) return Promise.reject(this.#broken);
+    let recordJson: string;
+    try {
+      recordJson = canonicalJson(record);
+    } catch (e) {
+      return Promise.reject(writeError('the record cannot be written as JSON', e, { kind }));
+    }
+    return new Promise<LedgerPosition>((resolve, reject) => {
+      this.#pending.push({ kind, recordJson, resolve, reject });
+      this.#flushing ??= this.#flushLoop();
+    });
+  }
+
+  async #flushLoop(): Promise<void> {
+    // Let appends made in the same tick join the first batch.
+    await Promise.resolve();
+    try {
+      while (this.#pending.length > 0) {
+        const batch = this.#pending.splice(0, MAX_BATCH_ENTRIES);
+        if (this.#broken) {
+          for (const p of batch) p.reject(this.#broken);
+          continue;
+        }
+        await this.#commit(batch);
+        if (this.#maxFileBytes > 0 && this.#size >= this.#maxFileBytes && !this.#broken) await this.#rotate();
+      }
+    } finally {
+      this.#flushing = undefined;
+    }
+  }
+
+  async #commit(batch: Pending[]): Promise<void> {
+    const lines: string[] = [];
+    const positions: LedgerPosition[] = [];
+    let sig: string | undefined;
+    let seq = this.#seq;
+    let prev = this.#hash;
+    const last = batch.length - 1;
+    for (let i = 0; i < batch.length; i++) {
+      const p = batch[i]!;
+      const sealed = sealEntry(p.kind, p.recordJson, ++seq, prev, i === last && this.#signer ? this.#signer.sign : undefined);
+      lines.push(sealed.line);
+      positions.push({ seq: sealed.seq, hash: sealed.hash });
+      prev = sealed.hash;
+      sig = sealed.sig;
+    }
+    const bytes = Buffer.from(lines.join(''), 'utf8');
+    const started = performance.now();
+    const error = await this.#writeDurably(bytes);
+    if (error) {
+      for (const p of batch) {
+        this.#metrics?.ledgerErrors.inc({ kind: p.kind });
+        p.reject(error);
+      }
+      return;
+    }
+    this.#metrics?.ledgerFsyncSeconds.observe((performance.now() - started) / 1000);
+    this.#metrics?.ledgerBatchSize.observe(batch.length);
+    this.#size += bytes.byteLength;
+    this.#seq = seq;
+    this.#hash = prev;
+    this.#sig = sig;
+    if (this.#metrics) {
+      for (const p of batch) this.#metrics.ledgerAppends.inc({ kind: p.kind });
+      setLedgerHead(this.#metrics, seq, prev);
+      this.#metrics.ledgerFileBytes.set(this.#size);
+    }
+    for (let i = 0; i < batch.length; i++) batch[i]!.resolve(positions[i]!);
+  }
+
+  /** Writes and fsyncs; on failure cuts the file back to its last durable size. Returns the error, if any. */
+  async #writeDurably(bytes: Buffer): Promise<PortcullisError | undefined> {
+    let stage = 'write';
+    try {
+      let off = 0;
+      while (off < bytes.byteLength) {
+        const n = await this.#file.append(bytes.subarray(off));
+        if (n <= 0) throw Object.assign(new Error('short write: no bytes written'), { code: 'EIO' });
+        off += n;
+      }
+      stage = 'fsync';
+      await this.#file.datasync();
+      return undefined;
+    } catch (e) {
+      const error = writeError(`cannot append to the ledger ${this.path} (${stage} failed)`, e, { file: this.path, stage });
+      try {
+        await this.#file.truncate(this.#size);
+        // After a failed fsync the kernel may have dropped dirty pages: the
+        // file's state is unknown, so stop until the ledger is reopened.
+        if (stage === 'fsync') this.#broken = error;
+      } catch (te) {
+        this.#broken = writeError(`the ledger ${this.path} could not be cut back after a failed ${stage}`, te, { file: this.path });
+      }
+      this.#logger?.error({ err: error, file: this.path, broken: this.#broken !== undefined }, 'ledger append failed');
+      return error;
+    }
+  }
+
+  async #rotate(): Promise<void> {
+    const dir = dirname(this.path);
+    try {
+      const segments = segmentsOf(this.path, await this.#fs.list(dir));
+      const next = (segments.at(-1)?.[0] ?? 0) + 1;
+      await this.#file.close();
+      await this.#fs.rename(this.path, segmentPath(this.path, next));
+      this.#file = await this.#fs.openAppend(this.path);
+      await this.#fs.syncDir(dir);
+      this.#size = 0;
+      this.#metrics?.ledgerRotations.inc();
+      this.#metrics?.ledgerFileBytes.set(0);
+      this.#logger?.info({ file: this.path, segment: next, seq: this.#seq }, 'ledger rotated');
+    } catch (e) {
+      this.#broken = writeError(`cannot rotate the ledger ${this.path}`, e, { file: this.path });
+      this.#logger?.error({ err: this.#broken }, 'ledger rotation failed');
+    }
+  }
+
+  /** True when the ledger refuses appends until reopened. */
+  get broken(): PortcullisError | undefined {
+    return this.#broken;
+  }
+
+  /** Waits for pending appends, then closes the file. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    while (this.#flushing) await this.#flushing;
+    this.#closed = true;
+    await this.#file.close().catch(() => undefined);
+  }
+}
