@@ -35,6 +35,15 @@ export const BUILTINS: Record<string, BuiltinEntry> = {
   'object.get': { export: 'builtin_object_get', arity: 3 },
   and: { export: 'builtin_and', arity: 2 },
   or: { export: 'builtin_or', arity: 2 },
+  // Implemented in runtime/builtins/.
+  ...runtime([
+    ['startswith', 2], ['endswith', 2], ['contains', 2], ['lower', 1], ['upper', 1],
+    ['split', 2], ['concat', 2], ['trim', 2], ['trim_left', 2], ['trim_right', 2],
+    ['trim_prefix', 2], ['trim_suffix', 2], ['trim_space', 1], ['replace', 3],
+    ['substring', 3], ['indexof', 2], ['indexof_n', 2], ['strings.replace_n', 2],
+    ['strings.reverse', 1], ['strings.count', 2], ['strings.any_prefix_match', 2],
+    ['strings.any_suffix_match', 2],
+  ]),
   // Implemented by the OPA SDK in JavaScript.
   sprintf: { export: SDK_BUILTIN, arity: 2 },
   'regex.split': { export: SDK_BUILTIN, arity: 2 },
@@ -43,3 +52,10 @@ export const BUILTINS: Record<string, BuiltinEntry> = {
   'yaml.marshal': { export: SDK_BUILTIN, arity: 1 },
   'yaml.unmarshal': { export: SDK_BUILTIN, arity: 1 },
 };
+
+/** Entries for runtime builtins that follow the naming convention. */
+function runtime(list: [name: string, arity: number][]): Record<string, BuiltinEntry> {
+  const out: Record<string, BuiltinEntry> = {};
+  for (const [name, arity] of list) out[name] = { export: `builtin_${name.replace(/\./g, '_')}`, arity };
+  return out;
+}

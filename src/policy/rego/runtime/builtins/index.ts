@@ -1,2 +1,2 @@
 // Builtins implemented in the runtime; see ../README.md for the convention.
-export {};
+export * from './strings';
