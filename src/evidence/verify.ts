@@ -113,11 +113,13 @@ class Walk {
       this.find({ kind: 'edited', seq: e.seq, file, line, message: `entry ${e.seq} (${at}) was edited: its content no longer matches its hash` });
     }
     if (!this.#started) this.#start(e, at);
+    const inOrder = e.seq === this.#expectSeq && e.prev === this.#prevHash;
     if (e.seq === this.#expectSeq) this.#inOrder(e, file, line);
     else if (e.seq > this.#expectSeq) this.#ahead(e, file, line);
     else this.#behind(e, file, line);
     this.#signature(e, file, line);
-    this.#decisions(e, file, line);
+    // Out of place entries are already reported; their decisions are not judged.
+    this.#decisions(e, file, line, inOrder);
     this.#seen.set(e.seq, { hash: e.hash, file, line });
     if (this.#seen.size > SEEN_WINDOW) this.#seen.delete(this.#seen.keys().next().value as number);
   }
@@ -221,11 +223,11 @@ class Walk {
     }
   }
 
-  #decisions(e: LedgerEntry, file: string, line: number): void {
+  #decisions(e: LedgerEntry, file: string, line: number, inOrder: boolean): void {
     const id = (e.record as { decisionId?: unknown }).decisionId;
     if (typeof id !== 'string') return;
     if (e.kind === 'intent') this.#open.add(id);
-    else if (!this.#open.delete(id) && !this.#options.allowPartialStart) {
+    else if (!this.#open.delete(id) && inOrder && !this.#options.allowPartialStart) {
       this.find({
         kind: 'orphan',
         seq: e.seq,

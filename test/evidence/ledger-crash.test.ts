@@ -1,0 +1,73 @@
+// SIGKILL at any moment leaves a ledger that verify accepts up to its last
+// complete entry, and no action ran without its intent entry.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { verifyLedger } from '../../src/evidence/verify.ts';
+import { parseEntry } from '../../src/evidence/ledger-entry.ts';
+
+const child = join(import.meta.dirname, 'support', 'append-child.ts');
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'portcullis-crash-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Runs the child until `delayMs` after it is ready, kills it with SIGKILL, returns the IDs it executed. */
+function runAndKill(path: string, round: number, delayMs: number): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', child, path, String(round)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    let timer: NodeJS.Timeout | undefined;
+    p.stdout.setEncoding('utf8');
+    p.stdout.on('data', (d: string) => {
+      out += d;
+      if (!timer && out.includes('ready\n')) timer = setTimeout(() => p.kill('SIGKILL'), delayMs);
+    });
+    p.on('error', reject);
+    p.on('exit', (code, signal) => {
+      if (signal !== 'SIGKILL') reject(new Error(`child exited by itself (code ${code})`));
+      else resolve([...out.matchAll(/^executed (\S+)$/gm)].map((m) => m[1]!));
+    });
+  });
+}
+
+async function ledgerFiles(): Promise<string[]> {
+  return (await readdir(dir)).filter((f) => f.startsWith('ledger')).map((f) => join(dir, f));
+}
+
+async function intentIds(files: string[]): Promise<Set<string>> {
+  const ids = new Set<string>();
+  for (const f of files) {
+    for (const line of (await readFile(f, 'utf8')).split('\n')) {
+      const p = parseEntry(line);
+      if (p.ok && p.entry.kind === 'intent') ids.add((p.entry.record as { decisionId: string }).decisionId);
+    }
+  }
+  return ids;
+}
+
+describe('ledger under SIGKILL', () => {
+  it("verifies after every kill, and every executed action has its intent", async (t) => {
+    const path = join(dir, 'ledger.jsonl');
+    const delays = [30, 170, 90, 320, 5];
+    let executedTotal = 0;
+    for (const [round, delay] of delays.entries()) {
+      const executed = await runAndKill(path, round, delay);
+      executedTotal += executed.length;
+      const files = await ledgerFiles();
+      const report = await verifyLedger(files);
+      assert.equal(report.ok, true, `round ${round}: ${JSON.stringify(report.findings.slice(0, 3))}`);
+      const ids = await intentIds(files);
+      const missing = executed.filter((id) => !ids.has(id));
+      assert.deepEqual(missing, [], `round ${round}: actions executed without a recorded intent`);
+    }
+    t.diagnostic(`${executedTotal} actions executed over ${delays.length} kills`);
+    assert.ok(executedTotal > 0, 'the child executed actions before being killed');
+  });
+});

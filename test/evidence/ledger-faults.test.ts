@@ -1,0 +1,158 @@
+// A ledger that cannot be written: enforce fails closed, observe forwards and
+// counts the loss; a full disk leaves no partial entry and no gap.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ErrorCodes, PortcullisError } from '../../src/errors.ts';
+import { LedgerRecorder } from '../../src/evidence/ledger-recorder.ts';
+import { nodeLedgerFs, type LedgerFs } from '../../src/evidence/ledger-fs.ts';
+import { recordIntent } from '../../src/evidence/record-intent.ts';
+import { verifyLedger } from '../../src/evidence/verify.ts';
+import { createMetrics, type PortcullisMetrics } from '../../src/telemetry/metrics.ts';
+import { sampleIntent } from './support/records.ts';
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'portcullis-faults-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function counter(metrics: PortcullisMetrics, name: 'ledgerLost' | 'failClosed' | 'ledgerErrors', labels: Record<string, string>): Promise<number> {
+  const values = (await metrics[name].get()).values;
+  return values.find((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val))?.value ?? 0;
+}
+
+/** Makes `d` read-only, even for root (immutable attribute); returns an undo, or undefined when the platform cannot. */
+async function makeReadOnly(d: string): Promise<(() => Promise<void>) | undefined> {
+  if (process.getuid?.() !== 0) {
+    await chmod(d, 0o555);
+    return () => chmod(d, 0o755);
+  }
+  try {
+    execFileSync('chattr', ['+i', d], { stdio: 'ignore' });
+    return async () => {
+      execFileSync('chattr', ['-i', d], { stdio: 'ignore' });
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The real file system, whose appends fail with ENOSPC after `allow` bytes while `full` is set. */
+function fullDiskFs(state: { full: boolean; allow: number }): LedgerFs {
+  return {
+    ...nodeLedgerFs,
+    openAppend: async (path) => {
+      const file = await nodeLedgerFs.openAppend(path);
+      return {
+        ...file,
+        append: async (bytes) => {
+          if (!state.full) return file.append(bytes);
+          if (state.allow > 0) {
+            const n = await file.append(bytes.subarray(0, Math.min(state.allow, bytes.byteLength)));
+            state.allow -= n;
+            return n;
+          }
+          throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+        },
+      };
+    },
+  };
+}
+
+describe('ledger faults', () => {
+  it('on a read-only directory: LEDGER_WRITE, enforce fails closed, observe forwards and counts the loss', async (t) => {
+    const ro = join(dir, 'ro');
+    await mkdir(ro);
+    const undo = await makeReadOnly(ro);
+    if (!undo) return t.skip('cannot make a directory read-only here');
+    try {
+      const metrics = createMetrics({ processMetrics: false });
+      const recorder = new LedgerRecorder({ path: join(ro, 'ledger.jsonl'), metrics, reopenIntervalMs: 0 });
+      await assert.rejects(recorder.intent(sampleIntent(1)), (e: unknown) => e instanceof PortcullisError && e.code === ErrorCodes.LEDGER_WRITE);
+
+      const enforced = await recordIntent(recorder, sampleIntent(2), 'enforce', metrics);
+      assert.equal(enforced.proceed, false);
+      assert.equal(enforced.recorded, false);
+      assert.equal(!enforced.recorded && enforced.error.code, ErrorCodes.LEDGER_WRITE);
+      assert.equal(await counter(metrics, 'failClosed', { code: ErrorCodes.LEDGER_WRITE }), 1);
+
+      const observed = await recordIntent(recorder, sampleIntent(3), 'observe', metrics);
+      assert.equal(observed.proceed, true);
+      assert.equal(observed.recorded, false);
+      assert.equal(await counter(metrics, 'ledgerLost', { kind: 'intent' }), 1);
+      assert.ok((await counter(metrics, 'ledgerErrors', { kind: 'intent' })) >= 3);
+      await recorder.close();
+    } finally {
+      await undo();
+    }
+  });
+
+  it('on a full disk: the failed batch is cut off, nothing partial remains, and the chain resumes with no gap', async () => {
+    const path = join(dir, 'full', 'ledger.jsonl');
+    const state = { full: false, allow: 0 };
+    const metrics = createMetrics({ processMetrics: false });
+    const recorder = new LedgerRecorder({ path, fs: fullDiskFs(state), metrics });
+    const first = await recorder.intent(sampleIntent(1));
+    // The disk fills up half-way through the next entry.
+    state.full = true;
+    state.allow = 100;
+    const failed = await Promise.allSettled([recorder.intent(sampleIntent(2)), recorder.intent(sampleIntent(3))]);
+    for (const r of failed) {
+      assert.equal(r.status, 'rejected');
+      const e = (r as PromiseRejectedResult).reason as PortcullisError;
+      assert.equal(e.code, ErrorCodes.LEDGER_WRITE);
+      assert.equal(e.details?.errno, 'ENOSPC');
+    }
+    const enforced = await recordIntent(recorder, sampleIntent(4), 'enforce', metrics);
+    assert.equal(enforced.proceed, false);
+    const observed = await recordIntent(recorder, sampleIntent(5), 'observe', metrics);
+    assert.equal(observed.proceed, true);
+    assert.equal(await counter(metrics, 'ledgerLost', { kind: 'intent' }), 1);
+    assert.equal((await verifyLedger([path])).ok, true, 'no partial entry is left behind');
+    // Space is freed: appends succeed and chain straight on from the last durable entry.
+    state.full = false;
+    const next = await recorder.intent(sampleIntent(6));
+    assert.equal(next.seq, first.seq + 1);
+    await recorder.close();
+    const report = await verifyLedger([path]);
+    assert.equal(report.ok, true, JSON.stringify(report.findings));
+    assert.equal(report.entries, 2);
+  });
+
+  it('after a failed fsync: refuses until reopened, then recovers', async () => {
+    const path = join(dir, 'fsync', 'ledger.jsonl');
+    let failSync = false;
+    let now = 0;
+    const fs: LedgerFs = {
+      ...nodeLedgerFs,
+      openAppend: async (p) => {
+        const file = await nodeLedgerFs.openAppend(p);
+        return {
+          ...file,
+          datasync: async () => {
+            if (failSync) throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+            return file.datasync();
+          },
+        };
+      },
+    };
+    const recorder = new LedgerRecorder({ path, fs, now: () => now, reopenIntervalMs: 1000 });
+    await recorder.intent(sampleIntent(1));
+    failSync = true;
+    await assert.rejects(recorder.intent(sampleIntent(2)), (e: PortcullisError) => e.code === ErrorCodes.LEDGER_WRITE && e.details?.stage === 'fsync');
+    failSync = false;
+    // The ledger broke: within the reopen interval appends fail at once.
+    await assert.rejects(recorder.intent(sampleIntent(3)), (e: PortcullisError) => e.code === ErrorCodes.LEDGER_WRITE);
+    now += 1500;
+    const pos = await recorder.intent(sampleIntent(4));
+    assert.equal(pos.seq, 1);
+    await recorder.close();
+    assert.equal((await verifyLedger([path])).ok, true);
+  });
+});
