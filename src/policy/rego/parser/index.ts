@@ -15,6 +15,8 @@ function run<T>(source: string, file: string, parse: (p: ModuleParser) => T): T 
     return parse(parser);
   } catch (e) {
     if (e instanceof RegoSyntaxError) throw toPortcullisError([e]);
+    // A stack overflow despite the depth bound (a caller already deep in its stack).
+    if (e instanceof RangeError) throw toPortcullisError([new RegoSyntaxError('max expression depth exceeded', { file, row: 1, col: 1, offset: 0 }, 0)]);
     throw e;
   }
 }

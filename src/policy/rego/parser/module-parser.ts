@@ -29,6 +29,7 @@ export class ModuleParser extends BodyParser {
     const imports: Import[] = [];
     const rules: Rule[] = [];
     while (!this.at('eof')) {
+      this.clearTermCache();
       if (this.atKeyword('package')) this.fail('unexpected package');
       if (this.atKeyword('import')) imports.push(this.parseImport());
       else rules.push(...this.parseRules());
@@ -145,11 +146,34 @@ export class ModuleParser extends BodyParser {
    */
   private parseIfBody(): Body {
     if (!this.at('{')) return [this.parseLiteral()];
+    if (!this.mayBeLiteral()) return this.parseBraceBody();
     const s = this.save();
     const r = this.attempt(() => this.parseLiteral());
     if (r.ok && !(r.value.type === 'term' && r.value.term.type === 'set')) return [r.value];
     this.restore(s);
     return this.parseBraceBody();
+  }
+
+  /**
+   * Whether the `{…}` after `if` could read as an expression other than a
+   * set: an object or comprehension (a `:` or `|` at its top level), or a
+   * term that goes on after the closing brace on the same line. Otherwise it
+   * is a body and needs no trial parse.
+   */
+  private mayBeLiteral(): boolean {
+    let depth = 0;
+    for (let i = this.index; i < this.tokens.length; i++) {
+      const t = this.tokens[i]!;
+      if (t.kind === '{' || t.kind === '[' || t.kind === '(') depth++;
+      else if (t.kind === '}' || t.kind === ']' || t.kind === ')') {
+        if (--depth === 0) {
+          const next = this.tokens[i + 1]!;
+          return !(next.kind === 'eof' || next.nlBefore || next.kind === ';' || (next.kind === 'ident' && next.text === 'else'));
+        }
+      } else if (depth === 1 && (t.kind === ':' || t.kind === '|')) return true;
+      else if (t.kind === 'eof') return false;
+    }
+    return false;
   }
 
   private parseBraceBody(): Body {

@@ -32,6 +32,9 @@ const LEVELS: ReadonlyArray<ReadonlySet<TokenKind>> = [
 ];
 const LAST_LEVEL = LEVELS.length - 1;
 
+/** How deeply terms may nest (`[[[…]]]`); far beyond real policies, well within Node's stack. */
+const MAX_DEPTH = 200;
+
 /** Terms whose value may be indexed or called (OPA refuses refs on scalars). */
 const REF_HEADS = new Set<Term['type']>([
   'var', 'array', 'object', 'set', 'arraycomprehension', 'objectcomprehension', 'setcomprehension', 'call',
@@ -46,6 +49,8 @@ interface CachedTerm {
 
 export abstract class TermParser extends TokenCursor {
   private readonly termCache = new Map<number, CachedTerm>();
+  /** Nesting depth of terms being parsed; bounded so hostile input cannot exhaust the stack. */
+  private depth = 0;
 
   /** Parses expressions up to (not including) `end`. */
   protected abstract parseBody(end: TokenKind): Body;
@@ -112,9 +117,19 @@ export abstract class TermParser extends TokenCursor {
       return cached.term;
     }
     const wildcardsBefore = this.wildcards;
-    const term = this.parseTermFinish(this.parseTermHead());
-    this.termCache.set(start, { term, wildcardsBefore, after: this.save() });
-    return term;
+    if (++this.depth > MAX_DEPTH) this.fail('max expression depth exceeded');
+    try {
+      const term = this.parseTermFinish(this.parseTermHead());
+      this.termCache.set(start, { term, wildcardsBefore, after: this.save() });
+      return term;
+    } finally {
+      this.depth--;
+    }
+  }
+
+  /** Forgets cached terms; called between top-level statements, which never share tokens. */
+  protected clearTermCache(): void {
+    this.termCache.clear();
   }
 
   private parseTermHead(): Term {
