@@ -1,0 +1,69 @@
+/**
+ * The admin server, on its own port: liveness, readiness (ready only with a
+ * loaded bundle), Prometheus metrics, the loaded bundle, and in local mode the
+ * approvals of held escalations.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { PolicyEngine } from '../policy/types.ts';
+import type { PortcullisMetrics } from '../telemetry/metrics.ts';
+import type { EvidenceRecorder } from '../evidence/recorder.ts';
+import { errorBody, httpStatusFor, toPortcullisError } from '../gate/error-response.ts';
+import { ErrorCodes, PortcullisError } from '../errors.ts';
+import type { LocalApprovalBroker } from './local-approvals.ts';
+
+export interface AdminDeps {
+  engine: PolicyEngine;
+  bundleName: () => string;
+  metrics?: PortcullisMetrics | undefined;
+  approvals?: LocalApprovalBroker | undefined;
+  recorder?: EvidenceRecorder | undefined;
+}
+
+function verdictBody(body: unknown): { verdict: 'approved' | 'rejected'; approver: string } {
+  const b = body as Record<string, unknown> | null;
+  const verdict = b?.verdict;
+  const approver = b?.approver;
+  if ((verdict !== 'approved' && verdict !== 'rejected') || typeof approver !== 'string' || approver.trim() === '') {
+    throw new PortcullisError(ErrorCodes.BAD_REQUEST, 'send {"verdict": "approved" | "rejected", "approver": "<who>"}');
+  }
+  return { verdict, approver: approver.trim() };
+}
+
+export function buildAdmin(deps: AdminDeps): FastifyInstance {
+  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
+  app.setErrorHandler((err, _req, reply) => {
+    const e = toPortcullisError(err);
+    const code = (err as { statusCode?: number }).statusCode;
+    const status = e.code === ErrorCodes.UPSTREAM && code && code < 500 ? code : httpStatusFor(e.code);
+    void reply.code(status).send(errorBody(e));
+  });
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    const bundle = deps.engine.current();
+    if (!bundle) return reply.code(503).send({ status: 'not ready', reason: 'no policy bundle is loaded' });
+    return { status: 'ready', bundle: deps.bundleName(), digest: bundle.digest };
+  });
+  app.get('/metrics', async (_req, reply) => {
+    if (!deps.metrics) return reply.code(404).send({ error: 'metrics are not enabled' });
+    return reply.header('content-type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+  app.get('/v1/bundle', async (_req, reply) => {
+    const b = deps.engine.current();
+    if (!b) return reply.code(404).send(errorBody(new PortcullisError(ErrorCodes.POLICY_NO_BUNDLE, 'no policy bundle is loaded')));
+    return { name: deps.bundleName(), digest: b.digest, compiler: b.compiler, entrypoints: b.entrypoints, tools: b.tools };
+  });
+  app.get('/v1/ledger/head', async (_req, reply) => {
+    const head = deps.recorder?.head();
+    return head ? head : reply.code(404).send({ error: 'nothing recorded yet' });
+  });
+  app.get('/v1/approvals', async (_req, reply) => {
+    if (!deps.approvals) return reply.code(404).send(errorBody(new PortcullisError(ErrorCodes.APPROVAL_NOT_FOUND, 'approvals are not handled here')));
+    return { approvals: deps.approvals.list() };
+  });
+  app.post<{ Params: { id: string } }>('/v1/approvals/:id', async (req, reply) => {
+    if (!deps.approvals) return reply.code(404).send(errorBody(new PortcullisError(ErrorCodes.APPROVAL_NOT_FOUND, 'approvals are not handled here')));
+    const { verdict, approver } = verdictBody(req.body);
+    return { approval: deps.approvals.decide(req.params.id, verdict, approver) };
+  });
+  return app;
+}

@@ -1,0 +1,142 @@
+/**
+ * The sidecar's data plane as a fastify app (built here, listened on by the
+ * commands): absolute-form forward proxy, named `/mcp/<server>/…` and
+ * `/tools/<name>/…` routes, `CONNECT`. Routing is by the raw request target,
+ * so fastify's router sees one route and never decodes a path the gate must
+ * read itself.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import { performance } from 'node:perf_hooks';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { SidecarConfig } from '../config/config.ts';
+import type { PolicyEngine } from '../policy/types.ts';
+import type { ApprovalBroker } from '../gate/types.ts';
+import type { EvidenceRecorder } from '../evidence/recorder.ts';
+import type { Tracing } from '../telemetry/tracing.ts';
+import type { PortcullisMetrics } from '../telemetry/metrics.ts';
+import type { Logger } from '../telemetry/logger.ts';
+import { ErrorCodes, PortcullisError } from '../errors.ts';
+import { errorBody, httpStatusFor } from '../gate/error-response.ts';
+import { UNKNOWN_AGENT } from '../gate/input.ts';
+import { Decider } from './decider.ts';
+import { Upstream } from './upstream.ts';
+import { resolveTarget } from './routes.ts';
+import { handleHttp } from './http-proxy.ts';
+import { handleMcp } from './mcp-proxy.ts';
+import { handleConnect } from './connect-tunnel.ts';
+import { refuse, type ProxyContext } from './proxy-context.ts';
+
+export interface SidecarDeps {
+  engine: PolicyEngine;
+  recorder?: EvidenceRecorder;
+  tracing?: Tracing;
+  metrics?: PortcullisMetrics;
+  logger?: Logger;
+  approvals?: ApprovalBroker;
+  /** Wall clock for decision times. */
+  clock?: () => Date;
+  /** Decision IDs (also the approval IDs of escalations). */
+  ids?: () => string;
+  /** Bundle name for records; default the config's. */
+  bundleName?: () => string;
+  upstream?: Upstream;
+}
+
+function clientErrorResponse(code: PortcullisError['code'], message: string): string {
+  const status = httpStatusFor(code);
+  const body = JSON.stringify(errorBody(new PortcullisError(code, message)));
+  return `HTTP/1.1 ${status} ${status === 408 ? 'Request Timeout' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+}
+
+/** What the HTTP parser refused: smuggling attempts (Content-Length with Transfer-Encoding), garbage, slow clients. */
+function classifyClientError(err: NodeJS.ErrnoException): { code: PortcullisError['code']; message: string } {
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return { code: ErrorCodes.REQUEST_TIMEOUT, message: 'the request was not received in time; send it whole, promptly' };
+  return { code: ErrorCodes.BAD_REQUEST, message: `the request could not be parsed (${err.code ?? 'parse error'}): ambiguous framing such as Content-Length with Transfer-Encoding is refused` };
+}
+
+export function buildSidecar(config: Readonly<SidecarConfig>, deps: SidecarDeps): FastifyInstance {
+  const upstream = deps.upstream ?? new Upstream({ connections: config.upstreamConnections });
+  const bundleName = deps.bundleName ?? (() => config.bundleName);
+  const decider = new Decider({
+    engine: deps.engine,
+    mode: config.mode,
+    agent: { ...UNKNOWN_AGENT, ...config.agent },
+    bundleName,
+    evalTimeoutMs: config.evalTimeoutMs,
+    escalationTimeoutSeconds: config.escalationTimeoutSeconds,
+    recorder: deps.recorder,
+    tracing: deps.tracing,
+    metrics: deps.metrics,
+    logger: deps.logger,
+    approvals: deps.approvals,
+    clock: deps.clock ?? (() => new Date()),
+    ids: deps.ids ?? randomUUID,
+    now: () => performance.now(),
+  });
+  const ctx: ProxyContext = { config, engine: deps.engine, decider, upstream, logger: deps.logger };
+
+  const app = Fastify({
+    logger: false,
+    bodyLimit: config.bodyLimitBytes,
+    rewriteUrl: () => '/',
+    requestTimeout: config.requestTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    return503OnClosing: true,
+    serverFactory: (handler) =>
+      createServer(
+        {
+          requestTimeout: config.requestTimeoutMs,
+          headersTimeout: config.headersTimeoutMs,
+          keepAliveTimeout: config.keepAliveTimeoutMs,
+          // Timeouts are checked on this interval; the default (30 s) would let slow clients linger.
+          connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(config.headersTimeoutMs / 4))),
+        },
+        handler as (req: IncomingMessage, res: ServerResponse) => void,
+      ) as Server,
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket: Duplex) => {
+      const { code, message } = classifyClientError(err);
+      if (socket.writable) socket.end(clientErrorResponse(code, message));
+      socket.destroy();
+      const stub = { type: 'http' as const, tool: '', http: { method: '', scheme: 'http' as const, host: '', port: 0, path: '', rawPath: '', query: {}, headers: {} } };
+      decider.refuse(stub, new PortcullisError(code, message, { parser: err.code }), { headers: {} }).catch(() => undefined);
+    },
+  });
+  app.removeAllContentTypeParsers();
+  // Bodies are read raw: the gate parses JSON itself (duplicate keys are refused).
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  app.setErrorHandler(async (err: Error & { code?: string; statusCode?: number }, req: FastifyRequest, reply: FastifyReply) => {
+    const e =
+      err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+        ? new PortcullisError(ErrorCodes.BODY_TOO_LARGE, `the request body is over the ${config.bodyLimitBytes}-byte limit (PORTCULLIS_BODY_LIMIT_BYTES)`)
+        : err instanceof PortcullisError
+          ? err
+          : (err.statusCode ?? 500) < 500
+            ? new PortcullisError(ErrorCodes.BAD_REQUEST, `the request could not be read: ${err.message}`)
+            : err;
+    deps.logger?.debug({ err }, 'request refused');
+    return refuse(ctx, req, reply, e);
+  });
+  app.all('/', async (req, reply) => {
+    const url = req.originalUrl ?? req.url;
+    let target;
+    try {
+      target = resolveTarget(url, deps.engine.current()?.tools);
+    } catch (e) {
+      return refuse(ctx, req, reply, e);
+    }
+    if (target.kind === 'mcp') return handleMcp(ctx, req, reply, target);
+    return handleHttp(ctx, req, reply, target);
+  });
+  app.server.on('connect', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    handleConnect(ctx, req, socket, head).catch((e: unknown) => {
+      deps.logger?.error({ err: e }, 'CONNECT failed');
+      socket.destroy();
+    });
+  });
+  app.addHook('onClose', async () => {
+    if (!deps.upstream) await upstream.close();
+  });
+  return app;
+}

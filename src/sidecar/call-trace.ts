@@ -1,0 +1,85 @@
+/**
+ * The trace of one call, with or without OpenTelemetry wired in. With a
+ * `Tracing`, the decision span is the `execute_tool` span and the upstream
+ * gets the client span's `traceparent`; without one, the agent's trace ID is
+ * kept (or a fresh one made) and a `traceparent` is still passed on, so every
+ * decision has a trace ID to record and to return.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Tracing } from '../telemetry/tracing.ts';
+import { startDecisionSpan, type DecisionSpan, type DecisionAttributes } from '../telemetry/decision-span.ts';
+import type { Action, Mode } from '../gate/types.ts';
+import type { RawHeaders } from '../gate/headers.ts';
+
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+/** The trace ID of a valid `traceparent`, else undefined. */
+export function traceIdFromHeaders(headers: RawHeaders): string | undefined {
+  const v = headers['traceparent'];
+  const m = typeof v === 'string' ? TRACEPARENT.exec(v.trim()) : null;
+  if (!m || m[1] === 'ff' || /^0+$/.test(m[2]!) || /^0+$/.test(m[3]!)) return undefined;
+  return m[2];
+}
+
+export interface UpstreamTrace {
+  traceparent: string;
+  /** Ends the client span (no-op without tracing). */
+  end(status: number, errorCode?: string): void;
+}
+
+export class CallTrace {
+  readonly traceId: string;
+  readonly span: DecisionSpan | undefined;
+  readonly #sampled: string;
+
+  constructor(tracing: Tracing | undefined, headers: RawHeaders, action: Action, mode: Mode, decisionId: string) {
+    if (tracing) {
+      this.span = startDecisionSpan(tracing, {
+        parent: tracing.extract(headers),
+        toolName: action.tool,
+        actionType: action.type,
+        mode,
+        toolCallId: action.mcp?.id,
+        ...(action.mcp ? { mcpMethod: action.mcp.method } : {}),
+        decisionId,
+      });
+      this.traceId = this.span.traceId;
+      this.#sampled = '01';
+    } else {
+      this.traceId = traceIdFromHeaders(headers) ?? randomBytes(16).toString('hex');
+      this.#sampled = '01';
+    }
+  }
+
+  upstream(method: string, url: string): UpstreamTrace {
+    if (!this.span) {
+      return { traceparent: `00-${this.traceId}-${randomBytes(8).toString('hex')}-${this.#sampled}`, end: () => undefined };
+    }
+    const { span, context } = this.span.startUpstream(method, url);
+    const headers: Record<string, string> = {};
+    this.span.inject(headers, context);
+    return {
+      traceparent: headers['traceparent'] ?? '',
+      end: (status, errorCode) => {
+        span.setAttribute('http.response.status_code', status);
+        if (errorCode) span.setAttribute('error.type', errorCode);
+        span.end();
+      },
+    };
+  }
+
+  decided(attrs: DecisionAttributes): void {
+    this.span?.recordDecision(attrs);
+  }
+
+  ledger(seq: number, hash: string): void {
+    this.span?.recordLedger(seq, hash);
+  }
+
+  end(status: number, bytes: number, outputHash?: string, errorCode?: string): void {
+    if (!this.span) return;
+    this.span.recordOutput(outputHash, bytes, status);
+    if (errorCode) this.span.fail(errorCode);
+    this.span.end();
+  }
+}

@@ -1,0 +1,264 @@
+/**
+ * The decision pipeline of one action: policy input → resolution (gate) →
+ * escalation held on the approval broker → intent recorded durably → the
+ * caller forwards or refuses → outcome recorded. Evidence, spans, metrics and
+ * logs are all optional seams so the pipeline runs in tests with none of them.
+ */
+import type { Action, AgentIdentity, ApprovalBroker, Approval, Mode } from '../gate/types.ts';
+import type { PolicyEngine } from '../policy/types.ts';
+import type { EvidenceRecorder, EnforcedEffect, IntentRecord } from '../evidence/recorder.ts';
+import type { Tracing } from '../telemetry/tracing.ts';
+import type { PortcullisMetrics } from '../telemetry/metrics.ts';
+import { logDecision, type Logger } from '../telemetry/logger.ts';
+import { canonicalInput } from '../evidence/hash.ts';
+import { buildPolicyInput, summariseAction, withApproval } from '../gate/input.ts';
+import { resolveDecision, type Outcome, type Resolution, type ResolveOptions } from '../gate/resolve.ts';
+import { ErrorCodes, PortcullisError, isPortcullisError } from '../errors.ts';
+import type { RawHeaders } from '../gate/headers.ts';
+import { CallTrace } from './call-trace.ts';
+
+export interface DeciderDeps {
+  engine: PolicyEngine;
+  mode: Mode;
+  agent: AgentIdentity;
+  bundleName: () => string;
+  evalTimeoutMs: number;
+  escalationTimeoutSeconds: number;
+  recorder?: EvidenceRecorder | undefined;
+  tracing?: Tracing | undefined;
+  metrics?: PortcullisMetrics | undefined;
+  logger?: Logger | undefined;
+  approvals?: ApprovalBroker | undefined;
+  clock: () => Date;
+  ids: () => string;
+  /** Monotonic milliseconds, for latencies. */
+  now: () => number;
+}
+
+export interface CallInfo {
+  headers: RawHeaders;
+  /** Aborted when the agent goes away (a held escalation is then dropped). */
+  signal?: AbortSignal;
+}
+
+export type FinalOutcome = Exclude<Outcome, { kind: 'escalate' }>;
+
+export interface FinishInfo {
+  /** Upstream status; 0 when no response arrived. */
+  status: number;
+  bytes: number;
+  outputHash?: string;
+  errorCode?: string;
+}
+
+export interface Decided {
+  decisionId: string;
+  traceId: string;
+  outcome: FinalOutcome;
+  trace: CallTrace;
+  /** Records the outcome, ends the span, counts, logs. Never throws. */
+  finish(info: FinishInfo): void;
+}
+
+interface Recorded {
+  decisionId: string;
+  inputHash: string;
+  seq?: number;
+}
+
+export class Decider {
+  readonly #d: DeciderDeps;
+
+  constructor(deps: DeciderDeps) {
+    this.#d = deps;
+  }
+
+  get mode(): Mode {
+    return this.#d.mode;
+  }
+
+  #options(afterApproval = false): ResolveOptions {
+    return { mode: this.#d.mode, timeoutMs: this.#d.evalTimeoutMs, now: this.#d.now, afterApproval };
+  }
+
+  /** Decides one action and records the intent; resolves once the call may go (or must not). */
+  async decide(action: Action, call: CallInfo): Promise<Decided> {
+    const started = this.#d.now();
+    let decisionId = this.#d.ids();
+    const trace = new CallTrace(this.#d.tracing, call.headers, action, this.#d.mode, decisionId);
+    const time = this.#d.clock();
+    const input = buildPolicyInput(action, this.#d.agent, { time, mode: this.#d.mode, traceId: trace.traceId });
+    let res = resolveDecision(this.#d.engine, input, this.#options());
+    this.#observeEvaluation(res);
+    let rec = await this.#intent(decisionId, time, trace, res);
+    let outcome = rec.outcome;
+    if (outcome.kind === 'escalate') {
+      res = await this.#escalate(res, outcome, rec.recorded, trace, call);
+      decisionId = this.#d.ids();
+      rec = await this.#intent(decisionId, this.#d.clock(), trace, res);
+      outcome = rec.outcome;
+    }
+    const final = outcome as FinalOutcome;
+    let finished = false;
+    return {
+      decisionId,
+      traceId: trace.traceId,
+      outcome: final,
+      trace,
+      finish: (info) => {
+        if (finished) return;
+        finished = true;
+        this.#finish(decisionId, res, rec.recorded, trace, started, info);
+      },
+    };
+  }
+
+  /**
+   * Records a call refused before any policy could see it (malformed input,
+   * body too large, unknown route): the refusal is a decision too.
+   */
+  async refuse(action: Action, error: PortcullisError, call: CallInfo): Promise<{ decisionId: string; traceId: string }> {
+    const decisionId = this.#d.ids();
+    const trace = new CallTrace(this.#d.tracing, call.headers, action, this.#d.mode, decisionId);
+    const time = this.#d.clock();
+    const input = buildPolicyInput(action, this.#d.agent, { time, mode: this.#d.mode, traceId: trace.traceId });
+    const bundle = this.#d.engine.current();
+    const res: Resolution = {
+      input,
+      evaluation: { decision: { effect: 'deny', reason: error.message }, raw: null, digest: bundle?.digest ?? '', entrypoint: bundle?.entrypoints[0] ?? '', error, elapsedMs: 0 },
+      outcome: { kind: 'deny', error },
+      enforced: 'deny',
+    };
+    const rec = await this.#intent(decisionId, time, trace, res, true);
+    this.#finish(decisionId, res, rec.recorded, trace, this.#d.now(), { status: 0, bytes: 0, errorCode: error.code });
+    return { decisionId, traceId: trace.traceId };
+  }
+
+  async #escalate(res: Resolution, outcome: Extract<Outcome, { kind: 'escalate' }>, rec: Recorded, trace: CallTrace, call: CallInfo): Promise<Resolution> {
+    const denied = (code: PortcullisError['code'], message: string, input = res.input): Resolution => ({
+      ...res,
+      input,
+      outcome: { kind: 'deny', error: new PortcullisError(code, message) },
+      enforced: 'deny',
+    });
+    const broker = this.#d.approvals;
+    if (!broker) return denied(ErrorCodes.ESCALATION_REJECTED, `this call needs approval (${outcome.reason}) but no approvals interface is configured`);
+    const seconds = outcome.escalation.timeoutSeconds || this.#d.escalationTimeoutSeconds;
+    const action = res.input.action;
+    const request = {
+      id: rec.decisionId,
+      inputHash: rec.inputHash,
+      summary: summariseAction(action),
+      action,
+      agent: res.input.agent,
+      approvers: outcome.escalation.approvers,
+      expiresAt: new Date(this.#d.clock().getTime() + seconds * 1000).toISOString(),
+      traceId: trace.traceId,
+      reason: outcome.reason,
+    };
+    this.#d.logger?.info({ event: 'escalation', approvalId: request.id, summary: request.summary, expiresAt: request.expiresAt, traceId: trace.traceId },
+      `held for approval: ${request.summary} (${outcome.reason}); run \`portcullis approve ${request.id}\` or \`portcullis reject ${request.id}\``);
+    let approval: Approval;
+    try {
+      approval = await broker.request(request, call.signal);
+    } catch (e) {
+      const timeout = isPortcullisError(e) && e.code === ErrorCodes.ESCALATION_TIMEOUT;
+      this.#d.metrics?.approvals.inc({ verdict: timeout ? 'timeout' : 'abandoned' });
+      if (timeout) return denied(ErrorCodes.ESCALATION_TIMEOUT, `no approval arrived within ${seconds} s: ${outcome.reason}`);
+      return denied(ErrorCodes.ESCALATION_REJECTED, `the held call was abandoned: ${(e as Error)?.message ?? String(e)}`);
+    }
+    this.#d.metrics?.approvals.inc({ verdict: approval.verdict });
+    const input = withApproval(res.input, approval);
+    if (approval.inputHash !== rec.inputHash) {
+      return denied(ErrorCodes.APPROVAL_MISMATCH, `approval ${approval.id} is for another input (${approval.inputHash})`, input);
+    }
+    const again = resolveDecision(this.#d.engine, input, this.#options(true));
+    this.#observeEvaluation(again);
+    if (approval.verdict !== 'approved') {
+      return { ...again, outcome: { kind: 'deny', error: new PortcullisError(ErrorCodes.ESCALATION_REJECTED, `rejected by ${approval.approver}: ${outcome.reason}`) }, enforced: 'deny' };
+    }
+    return again;
+  }
+
+  async #intent(decisionId: string, time: Date, trace: CallTrace, res: Resolution, refusal = false): Promise<{ outcome: Outcome; recorded: Recorded }> {
+    const { hash } = canonicalInput(res.input);
+    const recorded: Recorded = { decisionId, inputHash: hash };
+    const ev = res.evaluation;
+    // `error` marks a fail-closed deny (no bundle, engine failure); a refusal
+    // of bad input is a plain deny.
+    const enforced: EnforcedEffect = ev.error && this.#d.mode === 'enforce' && !refusal && res.outcome.kind === 'deny' && res.outcome.error === ev.error ? 'error' : res.enforced;
+    trace.decided({ effect: ev.decision.effect, enforcedEffect: enforced, reason: ev.decision.reason, policyDigest: ev.digest, bundle: this.#d.bundleName(), entrypoint: ev.entrypoint, inputHash: hash });
+    const recorder = this.#d.recorder;
+    if (!recorder) return { outcome: res.outcome, recorded };
+    const record: IntentRecord = {
+      decisionId,
+      time: time.toISOString(),
+      traceId: trace.traceId,
+      mode: this.#d.mode,
+      effect: ev.decision.effect,
+      enforcedEffect: enforced,
+      reason: ev.decision.reason,
+      policyDigest: ev.digest,
+      bundle: this.#d.bundleName(),
+      entrypoint: ev.entrypoint,
+      inputHash: hash,
+      input: res.input,
+      decision: ev.raw ?? null,
+    };
+    if (res.rewritten) {
+      record.rewritten = { input: res.rewritten.input, inputHash: canonicalInput(res.rewritten.input).hash, decision: res.rewritten.evaluation.raw ?? null };
+    }
+    const code = res.outcome.kind === 'deny' ? res.outcome.error.code : ev.error?.code;
+    if (code) record.errorCode = code;
+    try {
+      const pos = await recorder.intent(record);
+      recorded.seq = pos.seq;
+      trace.ledger(pos.seq, pos.hash);
+      return { outcome: res.outcome, recorded };
+    } catch (e) {
+      if (this.#d.mode === 'observe' || res.outcome.kind === 'deny') {
+        this.#d.metrics?.ledgerLost.inc({ kind: 'intent' });
+        this.#d.logger?.error({ err: e, decisionId }, 'intent could not be recorded');
+        return { outcome: res.outcome, recorded };
+      }
+      // No action executes without a durable record of its authorization.
+      const err = isPortcullisError(e) ? e : new PortcullisError(ErrorCodes.LEDGER_WRITE, `the decision could not be recorded: ${(e as Error)?.message}`);
+      return { outcome: { kind: 'deny', error: err }, recorded };
+    }
+  }
+
+  #observeEvaluation(res: Resolution): void {
+    const m = this.#d.metrics;
+    if (!m) return;
+    const bundle = this.#d.bundleName();
+    m.evaluationSeconds.observe({ bundle }, res.evaluation.elapsedMs / 1000);
+    if (res.evaluation.error) m.failClosed.inc({ code: res.evaluation.error.code });
+  }
+
+  #finish(decisionId: string, res: Resolution, rec: Recorded, trace: CallTrace, started: number, info: FinishInfo): void {
+    const latencyMs = this.#d.now() - started;
+    const ev = res.evaluation;
+    const tool = res.input.action.tool;
+    const m = this.#d.metrics;
+    if (m) {
+      m.decisions.inc({ effect: ev.decision.effect, tool, mode: this.#d.mode, bundle: this.#d.bundleName() });
+      m.requestSeconds.observe({ effect: res.enforced, mode: this.#d.mode }, latencyMs / 1000);
+    }
+    trace.end(info.status, info.bytes, info.outputHash, info.errorCode);
+    if (this.#d.logger) {
+      logDecision(this.#d.logger, {
+        decisionId, traceId: trace.traceId, tool, mode: this.#d.mode, effect: ev.decision.effect, enforcedEffect: res.enforced,
+        reason: res.outcome.kind === 'deny' ? res.outcome.error.message : ev.decision.reason, bundle: this.#d.bundleName(),
+        policyDigest: ev.digest, inputHash: rec.inputHash, status: info.status, latencyMs,
+        ...(rec.seq !== undefined ? { seq: rec.seq } : {}), ...(info.outputHash ? { outputHash: info.outputHash } : {}), ...(info.errorCode ? { errorCode: info.errorCode } : {}),
+      });
+    }
+    const recorder = this.#d.recorder;
+    if (!recorder) return;
+    const outcome = { decisionId, time: this.#d.clock().toISOString(), status: info.status, bytes: info.bytes, latencyMs, ...(info.outputHash ? { outputHash: info.outputHash } : {}), ...(info.errorCode ? { errorCode: info.errorCode } : {}) };
+    recorder.outcome(outcome).catch((e: unknown) => {
+      m?.ledgerLost.inc({ kind: 'outcome' });
+      this.#d.logger?.error({ err: e, decisionId }, 'outcome could not be recorded');
+    });
+  }
+}

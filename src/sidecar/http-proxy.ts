@@ -1,0 +1,117 @@
+/**
+ * Plain HTTP calls, through the forward proxy or a `/tools/<name>/…` route:
+ * build the action, decide, then forward (possibly rewritten) or refuse.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Action, HttpAction } from '../gate/types.ts';
+import { buildHttpAction } from '../gate/http-action.ts';
+import { forwardHeaders } from '../gate/headers.ts';
+import { formatAuthority } from '../gate/host.ts';
+import { formatQuery } from '../gate/path.ts';
+import { toPortcullisError } from '../gate/error-response.ts';
+import { callInfo, refuse, sendError, type ProxyContext } from './proxy-context.ts';
+import { relayResponse } from './relay.ts';
+import type { Decided } from './decider.ts';
+import type { UpstreamRequest } from './upstream.ts';
+import type { ForwardTarget, NamedTarget } from './routes.ts';
+
+function bodyOf(req: FastifyRequest): Buffer | undefined {
+  return Buffer.isBuffer(req.body) ? req.body : undefined;
+}
+
+function originOf(h: HttpAction): string {
+  return `${h.scheme}://${formatAuthority(h.host, h.port)}`;
+}
+
+/** The upstream request for the action that was decided (the original, or its rewrite). */
+export function upstreamRequestFor(
+  original: Action,
+  decided: Action,
+  req: FastifyRequest,
+  forward: { path: string; rawQuery: string },
+  strip: readonly string[],
+  timeoutMs: number,
+): UpstreamRequest {
+  const o = original.http!;
+  const d = decided.http!;
+  const headers = forwardHeaders(req.headers, strip);
+  let body: Buffer | string | undefined = bodyOf(req);
+  let path = forward.path + (forward.rawQuery ? '?' + forward.rawQuery : '');
+  if (decided !== original) {
+    // Only what the rewrite changed is applied; hashed secrets stay as the agent sent them.
+    for (const [k, v] of Object.entries(d.headers)) if (o.headers[k] !== v) headers[k] = v;
+    if (d.rawPath !== o.rawPath || d.query !== o.query) {
+      const query = d.query === o.query ? (forward.rawQuery ? '?' + forward.rawQuery : '') : formatQuery(d.query);
+      path = (d.rawPath !== o.rawPath ? d.rawPath : forward.path) + query;
+    }
+    if (d.body !== o.body || d.bodySha256 !== o.bodySha256) {
+      body = JSON.stringify(d.body ?? null);
+      headers['content-type'] = 'application/json';
+    }
+  }
+  return { origin: originOf(d), path, method: d.method, headers, body, timeoutMs };
+}
+
+/** Forwards a decided call and relays the answer; finishes the decision in every case. */
+export async function forwardDecided(
+  ctx: ProxyContext,
+  reply: FastifyReply,
+  decided: Decided,
+  request: UpstreamRequest,
+  relayExtras: { extraMessages?: unknown[]; jsonRpc?: boolean } = {},
+  others: Decided[] = [],
+): Promise<void> {
+  const outcome = decided.outcome;
+  if (outcome.kind !== 'forward') throw new Error('forwardDecided needs a forward outcome');
+  const up = decided.trace.upstream(request.method, request.origin + request.path);
+  request.headers['traceparent'] = up.traceparent;
+  const finishAll = (info: Parameters<Decided['finish']>[0]): void => {
+    decided.finish(info);
+    for (const o of others) o.finish(info);
+  };
+  let res;
+  try {
+    res = await ctx.upstream.request(request);
+  } catch (e) {
+    const err = toPortcullisError(e);
+    up.end(0, err.code);
+    finishAll({ status: 0, bytes: 0, errorCode: err.code });
+    await sendError(reply, err, { decisionId: decided.decisionId, traceId: decided.traceId });
+    return;
+  }
+  up.end(res.statusCode);
+  try {
+    const info = await relayResponse(reply, res, { constraints: outcome.constraints, bufferLimitBytes: ctx.config.bodyLimitBytes * 16, ...relayExtras });
+    finishAll(info);
+  } catch (e) {
+    const err = toPortcullisError(e);
+    finishAll({ status: res.statusCode, bytes: 0, errorCode: err.code });
+    await sendError(reply, err, { decisionId: decided.decisionId, traceId: decided.traceId });
+  }
+}
+
+export async function handleHttp(ctx: ProxyContext, req: FastifyRequest, reply: FastifyReply, target: ForwardTarget | NamedTarget): Promise<void> {
+  const tool = target.kind === 'forward' ? '' : target.tool.name;
+  let built;
+  try {
+    built = buildHttpAction(
+      { method: req.method, scheme: target.scheme, authority: target.authority, target: target.target, headers: req.headers, body: bodyOf(req) },
+      tool,
+      ctx.config.redactHeaders,
+    );
+  } catch (e) {
+    return refuse(ctx, req, reply, e);
+  }
+  const action = built.action;
+  if (target.kind === 'forward') action.tool = action.http!.host;
+  else action.http!.rawPath = target.rawRest;
+  const decided = await ctx.decider.decide(action, callInfo(req, reply));
+  const outcome = decided.outcome;
+  if (outcome.kind === 'deny') {
+    decided.finish({ status: 0, bytes: 0, errorCode: outcome.error.code });
+    return sendError(reply, outcome.error, { decisionId: decided.decisionId, traceId: decided.traceId });
+  }
+  const timeoutMs = outcome.constraints.timeoutMs ?? ctx.config.upstreamTimeoutMs;
+  const request = upstreamRequestFor(action, outcome.action, req, { path: built.forwardPath, rawQuery: built.rawQuery }, outcome.constraints.stripHeaders ?? [], timeoutMs);
+  return forwardDecided(ctx, reply, decided, request);
+}

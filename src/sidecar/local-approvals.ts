@@ -1,0 +1,79 @@
+/**
+ * The approval broker of local mode: held escalations wait in memory until a
+ * human answers through the admin endpoint (`portcullis approve ID`), or
+ * until they expire. On Kubernetes the controller's broker takes its place.
+ */
+import type { Approval, ApprovalBroker, ApprovalRequest } from '../gate/types.ts';
+import { ErrorCodes, PortcullisError } from '../errors.ts';
+
+interface Pending {
+  request: ApprovalRequest;
+  settle: (a: Approval) => void;
+  fail: (e: unknown) => void;
+}
+
+export type Verdict = Approval['verdict'];
+
+export class LocalApprovalBroker implements ApprovalBroker {
+  readonly #pending = new Map<string, Pending>();
+  readonly #now: () => Date;
+
+  constructor(now: () => Date = () => new Date()) {
+    this.#now = now;
+  }
+
+  request(req: ApprovalRequest, signal?: AbortSignal): Promise<Approval> {
+    if (this.#pending.has(req.id)) {
+      return Promise.reject(new PortcullisError(ErrorCodes.APPROVAL_MISMATCH, `approval request ${req.id} is already waiting`));
+    }
+    return new Promise<Approval>((resolve, reject) => {
+      const wait = Math.max(0, Date.parse(req.expiresAt) - this.#now().getTime());
+      const done = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        this.#pending.delete(req.id);
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new PortcullisError(ErrorCodes.ESCALATION_TIMEOUT, `no approval for ${req.id} arrived before ${req.expiresAt}; the call is denied`, { id: req.id }));
+      }, wait);
+      const onAbort = (): void => {
+        done();
+        reject(signal!.reason);
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#pending.set(req.id, {
+        request: req,
+        settle: (a) => {
+          done();
+          resolve(a);
+        },
+        fail: (e) => {
+          done();
+          reject(e);
+        },
+      });
+    });
+  }
+
+  /** The requests waiting for a verdict, oldest first. */
+  list(): ApprovalRequest[] {
+    return [...this.#pending.values()].map((p) => p.request);
+  }
+
+  /** Gives a verdict; throws APPROVAL_NOT_FOUND when no such request is waiting. */
+  decide(id: string, verdict: Verdict, approver: string): Approval {
+    const p = this.#pending.get(id);
+    if (!p) throw new PortcullisError(ErrorCodes.APPROVAL_NOT_FOUND, `no held call has approval ID ${id} (it may have expired, or been answered already)`, { id });
+    const approval: Approval = { id, approver, verdict, inputHash: p.request.inputHash, at: this.#now().toISOString() };
+    p.settle(approval);
+    return approval;
+  }
+
+  /** Rejects every waiting request (shutdown). */
+  close(): void {
+    for (const p of [...this.#pending.values()]) p.fail(new PortcullisError(ErrorCodes.ESCALATION_REJECTED, 'the gate is shutting down'));
+    this.#pending.clear();
+  }
+}

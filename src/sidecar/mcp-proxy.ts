@@ -1,0 +1,105 @@
+/**
+ * MCP over Streamable HTTP on `/mcp/<server>/…`. Every JSON-RPC message is an
+ * action with its own decision: in a batch, a denied call gets its own
+ * JSON-RPC error while the allowed ones go upstream; computed calls go with
+ * their rewritten name and arguments. GET (the server's SSE stream) and
+ * DELETE (end of session) are actions too, with methods `$sse` and `$delete`.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Action, Constraints } from '../gate/types.ts';
+import { buildMcpAction, expectsReply, parseJsonRpc, rewriteMessage, type JsonRpcMessage } from '../gate/mcp-action.ts';
+import { forwardHeaders } from '../gate/headers.ts';
+import { normaliseAuthority, formatAuthority } from '../gate/host.ts';
+import { jsonRpcError } from '../gate/error-response.ts';
+import { ErrorCodes, PortcullisError } from '../errors.ts';
+import { callInfo, refuse, sendError, type ProxyContext } from './proxy-context.ts';
+import { forwardDecided } from './http-proxy.ts';
+import type { Decided } from './decider.ts';
+import type { NamedTarget } from './routes.ts';
+
+export const MCP_STREAM_METHOD = '$sse';
+export const MCP_DELETE_METHOD = '$delete';
+
+/** The tightest of several calls' constraints: they share one upstream exchange. */
+export function mergeConstraints(list: Constraints[]): Constraints {
+  const out: Constraints = {};
+  const min = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined ? b : b === undefined ? a : Math.min(a, b));
+  for (const c of list) {
+    const t = min(out.timeoutMs, c.timeoutMs);
+    if (t !== undefined) out.timeoutMs = t;
+    const m = min(out.maxResponseBytes, c.maxResponseBytes);
+    if (m !== undefined) out.maxResponseBytes = m;
+    if (c.stripHeaders) out.stripHeaders = [...new Set([...(out.stripHeaders ?? []), ...c.stripHeaders])];
+    if (c.redact) out.redact = [...new Set([...(out.redact ?? []), ...c.redact])];
+  }
+  return out;
+}
+
+function origin(target: NamedTarget): string {
+  const { host, port } = normaliseAuthority(target.authority, target.scheme);
+  return `${target.scheme}://${formatAuthority(host, port)}`;
+}
+
+async function handleStreamOrDelete(ctx: ProxyContext, req: FastifyRequest, reply: FastifyReply, target: NamedTarget): Promise<void> {
+  const server = target.tool.name;
+  const action: Action = { type: 'mcp', tool: server, mcp: { server, method: req.method === 'GET' ? MCP_STREAM_METHOD : MCP_DELETE_METHOD } };
+  const decided = await ctx.decider.decide(action, callInfo(req, reply));
+  const outcome = decided.outcome;
+  if (outcome.kind === 'deny') {
+    decided.finish({ status: 0, bytes: 0, errorCode: outcome.error.code });
+    return sendError(reply, outcome.error, { decisionId: decided.decisionId, traceId: decided.traceId });
+  }
+  const headers = forwardHeaders(req.headers, outcome.constraints.stripHeaders);
+  const timeoutMs = outcome.constraints.timeoutMs ?? ctx.config.upstreamTimeoutMs;
+  return forwardDecided(ctx, reply, decided, { origin: origin(target), path: target.target, method: req.method, headers, timeoutMs });
+}
+
+export async function handleMcp(ctx: ProxyContext, req: FastifyRequest, reply: FastifyReply, target: NamedTarget): Promise<void> {
+  if (req.method === 'GET' || req.method === 'DELETE') return handleStreamOrDelete(ctx, req, reply, target);
+  if (req.method !== 'POST') {
+    return refuse(ctx, req, reply, new PortcullisError(ErrorCodes.BAD_REQUEST, `MCP Streamable HTTP uses POST, GET and DELETE, not ${req.method}`));
+  }
+  const server = target.tool.name;
+  const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+  let messages: JsonRpcMessage[];
+  let batch: boolean;
+  let actions: Action[];
+  try {
+    ({ messages, batch } = parseJsonRpc(raw.toString('utf8')));
+    actions = messages.map((m) => buildMcpAction(server, m));
+  } catch (e) {
+    return refuse(ctx, req, reply, e);
+  }
+  const call = callInfo(req, reply);
+  const decisions = await Promise.all(actions.map((a) => ctx.decider.decide(a, call)));
+  const forwarded: JsonRpcMessage[] = [];
+  const forwarding: Decided[] = [];
+  const errors: unknown[] = [];
+  let firstDenial: Decided | undefined;
+  let rewritten = false;
+  decisions.forEach((d, i) => {
+    const m = messages[i]!;
+    if (d.outcome.kind === 'forward') {
+      rewritten ||= d.outcome.rewritten;
+      forwarded.push(d.outcome.rewritten ? rewriteMessage(m, d.outcome.action) : m);
+      forwarding.push(d);
+      return;
+    }
+    firstDenial ??= d;
+    d.finish({ status: 0, bytes: 0, errorCode: d.outcome.error.code });
+    if (expectsReply(m)) errors.push(jsonRpcError(m.id, d.outcome.error, { decisionId: d.decisionId, traceId: d.traceId }));
+  });
+  if (forwarding.length === 0) {
+    const d = firstDenial!;
+    if (errors.length === 0 && d.outcome.kind === 'deny') return sendError(reply, d.outcome.error, { decisionId: d.decisionId, traceId: d.traceId });
+    return reply.code(200).header('content-type', 'application/json').send(JSON.stringify(batch ? errors : errors[0]));
+  }
+  const constraints = mergeConstraints(forwarding.map((d) => (d.outcome.kind === 'forward' ? d.outcome.constraints : {})));
+  // Unchanged calls go as the agent sent them, byte for byte.
+  const body = !rewritten && forwarded.length === messages.length ? raw : JSON.stringify(batch ? forwarded : forwarded[0]);
+  const headers = forwardHeaders(req.headers, constraints.stripHeaders);
+  const [lead, ...rest] = forwarding;
+  const leadOutcome = { ...lead!, outcome: { ...(lead!.outcome as Extract<Decided['outcome'], { kind: 'forward' }>), constraints } };
+  const timeoutMs = constraints.timeoutMs ?? ctx.config.upstreamTimeoutMs;
+  return forwardDecided(ctx, reply, leadOutcome, { origin: origin(target), path: target.target, method: 'POST', headers, body, timeoutMs }, { extraMessages: errors, jsonRpc: true }, rest);
+}

@@ -1,0 +1,63 @@
+/** What every proxy handler shares: configuration, the decider, the upstream, and how to refuse. */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { SidecarConfig } from '../config/config.ts';
+import type { PolicyEngine } from '../policy/types.ts';
+import type { Action } from '../gate/types.ts';
+import type { PortcullisError } from '../errors.ts';
+import { errorBody, httpStatusFor, jsonRpcError, toPortcullisError } from '../gate/error-response.ts';
+import { policyHeaders } from '../gate/headers.ts';
+import type { Decider, CallInfo } from './decider.ts';
+import type { Upstream } from './upstream.ts';
+import type { Logger } from '../telemetry/logger.ts';
+
+export interface ProxyContext {
+  config: Readonly<SidecarConfig>;
+  engine: PolicyEngine;
+  decider: Decider;
+  upstream: Upstream;
+  logger?: Logger | undefined;
+}
+
+export function callInfo(req: FastifyRequest, reply: FastifyReply): CallInfo {
+  const controller = new AbortController();
+  // The response closes before it has finished only when the agent went away.
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) controller.abort(new Error('the agent disconnected'));
+  });
+  return { headers: req.headers, signal: controller.signal };
+}
+
+/** The action recorded for a request that could not be parsed into a real one. */
+export function stubAction(req: FastifyRequest, redact: readonly string[], tool = ''): Action {
+  const url = req.originalUrl ?? req.url;
+  const mcp = /^\/mcp\/([A-Za-z0-9._-]+)/.exec(url);
+  if (mcp) return { type: 'mcp', tool: mcp[1]!, mcp: { server: mcp[1]!, method: '$invalid' } };
+  return {
+    type: 'http',
+    tool,
+    http: { method: req.method, scheme: 'http', host: '', port: 0, path: '', rawPath: url.slice(0, 2048), query: {}, headers: policyHeaders(req.headers, redact) },
+  };
+}
+
+/** Records the refusal as a decision, then answers with the error (JSON-RPC for MCP routes). */
+export async function refuse(ctx: ProxyContext, req: FastifyRequest, reply: FastifyReply, err: unknown, action?: Action): Promise<void> {
+  const e = toPortcullisError(err);
+  const a = action ?? stubAction(req, ctx.config.redactHeaders);
+  let refs: { decisionId?: string; traceId?: string } = {};
+  try {
+    refs = await ctx.decider.refuse(a, e, { headers: req.headers });
+  } catch (recordError) {
+    ctx.logger?.error({ err: recordError }, 'a refusal could not be recorded');
+  }
+  if (reply.sent) return;
+  if (a.type === 'mcp') {
+    await reply.code(httpStatusFor(e.code)).header('content-type', 'application/json').send(JSON.stringify(jsonRpcError(null, e, refs)));
+    return;
+  }
+  await sendError(reply, e, refs);
+}
+
+export async function sendError(reply: FastifyReply, e: PortcullisError, refs: { decisionId?: string; traceId?: string }): Promise<void> {
+  if (reply.sent) return;
+  await reply.code(httpStatusFor(e.code)).header('content-type', 'application/json').send(JSON.stringify(errorBody(e, refs)));
+}

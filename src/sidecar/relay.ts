@@ -1,0 +1,194 @@
+/**
+ * Relays an upstream response to the agent under the decision's constraints:
+ * maximum response bytes, headers removed, JSON fields redacted (in plain
+ * JSON bodies and in each `data:` event of an SSE stream), and for MCP
+ * batches the JSON-RPC errors of the denied calls merged in. The body
+ * streams through unless it must be rewritten; the output hash is taken over
+ * the upstream's bytes as they arrive.
+ */
+import { Transform, type TransformCallback } from 'node:stream';
+import type { FastifyReply } from 'fastify';
+import type { Constraints } from '../gate/types.ts';
+import { ErrorCodes, PortcullisError } from '../errors.ts';
+import { OutputHasher } from '../evidence/hash.ts';
+import { HOP_BY_HOP } from '../gate/headers.ts';
+import { isJsonContentType } from '../gate/http-action.ts';
+import { redactFields } from '../gate/redact-json.ts';
+import type { UpstreamResponse } from './upstream.ts';
+import type { FinishInfo } from './decider.ts';
+
+export interface RelayPlan {
+  constraints: Constraints;
+  /** JSON-RPC messages (errors of denied calls) the agent must also receive. */
+  extraMessages?: unknown[];
+  /** MCP: redaction paths apply to each JSON-RPC message, not to the whole body. */
+  jsonRpc?: boolean;
+  /** Cap on a body that must be buffered to be rewritten. */
+  bufferLimitBytes: number;
+}
+
+function isSse(contentType: unknown): boolean {
+  return typeof contentType === 'string' && contentType.toLowerCase().startsWith('text/event-stream');
+}
+
+function responseHeaders(headers: UpstreamResponse['headers'], strip: readonly string[] = []): Record<string, string | string[]> {
+  const drop = new Set(strip);
+  const out: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(headers)) {
+    if (v === undefined || HOP_BY_HOP.has(k) || drop.has(k)) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+function redactJson(value: unknown, paths: readonly string[], jsonRpc: boolean): void {
+  if (paths.length === 0) return;
+  if (jsonRpc && Array.isArray(value)) for (const m of value) redactFields(m, paths);
+  else redactFields(value, paths);
+}
+
+/** Counts, hashes, caps, and (for SSE) rewrites `data:` lines as they pass. */
+class MeteredStream extends Transform {
+  readonly hasher = new OutputHasher();
+  sent = 0;
+  #pending = '';
+  readonly #max: number;
+  readonly #rewriteLine: ((line: string) => string) | undefined;
+
+  constructor(max: number, prefix: string, rewriteLine?: (line: string) => string) {
+    super();
+    this.#max = max;
+    this.#rewriteLine = rewriteLine;
+    if (prefix) this.#emit(prefix);
+  }
+
+  #emit(chunk: Buffer | string): void {
+    const size = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+    this.sent += size;
+    if (this.sent > this.#max) {
+      this.destroy(new PortcullisError(ErrorCodes.RESPONSE_TOO_LARGE, `the response exceeded the ${this.#max}-byte limit and was cut off`));
+      return;
+    }
+    this.push(chunk);
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.hasher.update(chunk);
+    if (!this.#rewriteLine) {
+      this.#emit(chunk);
+      return cb();
+    }
+    this.#pending += chunk.toString('utf8');
+    const lines = this.#pending.split('\n');
+    this.#pending = lines.pop()!;
+    if (lines.length > 0) this.#emit(lines.map(this.#rewriteLine).join('\n') + '\n');
+    cb();
+  }
+
+  override _flush(cb: TransformCallback): void {
+    if (this.#pending && this.#rewriteLine) this.#emit(this.#rewriteLine(this.#pending));
+    cb();
+  }
+}
+
+function sseRedactor(paths: readonly string[]): (line: string) => string {
+  return (line) => {
+    if (!line.startsWith('data:')) return line;
+    const text = line.slice(5).replace(/\r$/, '');
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return line;
+    }
+    redactJson(value, paths, true);
+    return 'data: ' + JSON.stringify(value);
+  };
+}
+
+function sseEvents(messages: unknown[]): string {
+  return messages.map((m) => `event: message\ndata: ${JSON.stringify(m)}\n\n`).join('');
+}
+
+function tooLarge(max: number): PortcullisError {
+  return new PortcullisError(ErrorCodes.RESPONSE_TOO_LARGE, `the response is larger than the ${max}-byte limit set by the policy`);
+}
+
+async function readAll(body: UpstreamResponse['body'], cap: number, hasher: OutputHasher): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) {
+    hasher.update(chunk as Buffer);
+    if (hasher.bytes > cap) {
+      body.destroy();
+      throw tooLarge(cap);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Buffers a JSON body, redacts it and merges extra JSON-RPC messages. */
+async function relayRewrittenJson(reply: FastifyReply, res: UpstreamResponse, plan: RelayPlan, headers: Record<string, string | string[]>, max: number): Promise<FinishInfo> {
+  const hasher = new OutputHasher();
+  const raw = await readAll(res.body, Math.min(max, plan.bufferLimitBytes), hasher);
+  let value: unknown;
+  try {
+    value = raw.length ? JSON.parse(raw.toString('utf8')) : undefined;
+  } catch {
+    throw new PortcullisError(ErrorCodes.UPSTREAM, 'the upstream response is not valid JSON, so the fields the policy redacts cannot be removed');
+  }
+  redactJson(value, plan.constraints.redact ?? [], plan.jsonRpc ?? false);
+  if (plan.extraMessages?.length) value = [...(Array.isArray(value) ? value : value === undefined ? [] : [value]), ...plan.extraMessages];
+  const text = JSON.stringify(value ?? null);
+  delete headers['content-length'];
+  delete headers['etag'];
+  // Notifications alone get 202 with no body; merged errors need a JSON body.
+  const status = res.statusCode === 202 && plan.extraMessages?.length ? 200 : res.statusCode;
+  headers['content-type'] = 'application/json';
+  await reply.code(status).headers(headers).send(text);
+  return { status: res.statusCode, bytes: Buffer.byteLength(text), outputHash: hasher.digest() };
+}
+
+/** Sends the upstream response; resolves when the agent has it (or it failed). Throws before any byte is sent. */
+export async function relayResponse(reply: FastifyReply, res: UpstreamResponse, plan: RelayPlan): Promise<FinishInfo> {
+  const c = plan.constraints;
+  const max = c.maxResponseBytes ?? Number.POSITIVE_INFINITY;
+  const headers = responseHeaders(res.headers, c.stripHeaders);
+  const declared = Number(res.headers['content-length']);
+  try {
+    if (Number.isFinite(declared) && declared > max) {
+      res.body.destroy();
+      throw tooLarge(max);
+    }
+    const redact = c.redact ?? [];
+    const extra = plan.extraMessages ?? [];
+    const contentType = res.headers['content-type'];
+    if ((redact.length > 0 || extra.length > 0) && !isSse(contentType)) {
+      if (redact.length > 0 && !isJsonContentType(contentType)) {
+        res.body.destroy();
+        throw new PortcullisError(ErrorCodes.UPSTREAM, `the upstream answered ${String(contentType)}, not JSON, so the fields the policy redacts cannot be removed`);
+      }
+      return await relayRewrittenJson(reply, res, plan, headers, max);
+    }
+    const sse = isSse(contentType);
+    const metered = new MeteredStream(max, sse ? sseEvents(extra) : '', sse && redact.length > 0 ? sseRedactor(redact) : undefined);
+    if (sse || redact.length > 0 || extra.length > 0) delete headers['content-length'];
+    const done = new Promise<FinishInfo>((resolve) => {
+      let settled = false;
+      const finish = (errorCode?: string): void => {
+        if (settled) return;
+        settled = true;
+        resolve({ status: res.statusCode, bytes: metered.sent, ...(errorCode ? {} : { outputHash: metered.hasher.digest() }), ...(errorCode ? { errorCode } : {}) });
+      };
+      metered.once('error', (e) => finish((e as PortcullisError).code ?? ErrorCodes.UPSTREAM));
+      reply.raw.once('finish', () => finish());
+      reply.raw.once('close', () => finish(reply.raw.writableFinished ? undefined : ErrorCodes.UPSTREAM));
+    });
+    res.body.once('error', (e) => metered.destroy(e));
+    res.body.pipe(metered);
+    await reply.code(res.statusCode).headers(headers).send(metered);
+    return await done;
+  } finally {
+    res.done();
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Where a request goes (design.md §1 step 1): an absolute-form request is a
+ * forward-proxy call; `/mcp/<server>/…` and `/tools/<name>/…` are the named
+ * routes of the bundle's tool catalog; anything else is not a route.
+ */
+import type { ToolEntry } from '../policy/types.ts';
+import { ErrorCodes, PortcullisError } from '../errors.ts';
+import { normalisePath, splitPathAndQuery } from '../gate/path.ts';
+
+export interface ForwardTarget {
+  kind: 'forward';
+  scheme: 'http' | 'https';
+  /** `host[:port]` as the agent wrote it. */
+  authority: string;
+  /** Origin-form `/path?query`. */
+  target: string;
+}
+
+export interface NamedTarget {
+  kind: 'mcp' | 'tool';
+  tool: ToolEntry;
+  scheme: 'http' | 'https';
+  authority: string;
+  /** Origin-form target on the upstream: the catalog URL's path + the normalised rest + the query. */
+  target: string;
+  /** The rest of the path exactly as the agent sent it. */
+  rawRest: string;
+}
+
+export type Target = ForwardTarget | NamedTarget;
+
+const ABSOLUTE = /^(https?):\/\/([^/?#]*)(.*)$/i;
+
+function unknownRoute(url: string, why: string): PortcullisError {
+  return new PortcullisError(ErrorCodes.UNKNOWN_ROUTE, `${why}: ${url.slice(0, 200)}`, { url: url.slice(0, 2048) });
+}
+
+function joinBase(base: string, rest: string): string {
+  const b = base.endsWith('/') ? base.slice(0, -1) : base;
+  if (rest === '/' && b) return b;
+  return b + rest;
+}
+
+/**
+ * Resolves a request target; throws UNKNOWN_ROUTE (no such route or tool) or
+ * POLICY_NO_BUNDLE (a named route while no catalog is loaded) or BAD_PATH.
+ */
+export function resolveTarget(url: string, tools: readonly ToolEntry[] | undefined): Target {
+  const abs = ABSOLUTE.exec(url);
+  if (abs) {
+    const rest = abs[3] || '/';
+    return { kind: 'forward', scheme: abs[1]!.toLowerCase() as 'http' | 'https', authority: abs[2]!, target: rest.startsWith('/') ? rest : '/' + rest };
+  }
+  const { rawPath, rawQuery } = splitPathAndQuery(url);
+  const m = /^\/(mcp|tools)\/([A-Za-z0-9._-]+)(\/.*)?$/.exec(rawPath);
+  if (!m) {
+    throw unknownRoute(url, 'not a route: send absolute-form requests (HTTP_PROXY), or use /mcp/<server>/… or /tools/<name>/…');
+  }
+  if (!tools) throw new PortcullisError(ErrorCodes.POLICY_NO_BUNDLE, 'no policy bundle is loaded, so there is no tool catalog to route by');
+  const kind = m[1] === 'mcp' ? 'mcp' : 'tool';
+  const name = m[2]!;
+  const tool = tools.find((t) => t.name === name && (t.kind === 'mcp') === (kind === 'mcp'));
+  if (!tool) {
+    const known = tools.filter((t) => (t.kind === 'mcp') === (kind === 'mcp')).map((t) => t.name);
+    throw unknownRoute(url, `no ${kind === 'mcp' ? 'MCP server' : 'HTTP tool'} named "${name}" in the catalog (known: ${known.join(', ') || 'none'})`);
+  }
+  const base = new URL(tool.url);
+  const rawRest = m[3] ?? '/';
+  // The rest is normalised on its own root first, so `..` cannot climb out of the tool's base path.
+  const rest = normalisePath(rawRest).forward;
+  const query = [base.search.slice(1), rawQuery].filter(Boolean).join('&');
+  return {
+    kind,
+    tool,
+    scheme: base.protocol === 'https:' ? 'https' : 'http',
+    authority: base.host,
+    target: joinBase(base.pathname, rest) + (query ? '?' + query : ''),
+    rawRest,
+  };
+}
