@@ -1,0 +1,302 @@
+/**
+ * `KubeApi` on `@kubernetes/client-node`: informers are client-node's
+ * ListWatch on a Watch that asks for BOOKMARKs (so a reconnect resumes from a
+ * recent resourceVersion instead of re-listing) and restarts after errors with
+ * backoff (ListWatch stops on an error that is not 410 Gone).
+ */
+import {
+  AdmissionregistrationV1Api,
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  ListWatch,
+  PatchStrategy,
+  Watch,
+  setHeaderOptions,
+  type KubernetesListObject,
+  type KubernetesObject,
+  type V1Lease,
+} from '@kubernetes/client-node';
+import { randomBytes } from 'node:crypto';
+import { ErrorCodes, PortcullisError } from '../../errors.ts';
+import {
+  kubeStatusCode,
+  type EventRecord,
+  type Informer,
+  type InformerHandlers,
+  type InformerOptions,
+  type KubeApi,
+  type KubeObject,
+  type Lease,
+  type ResourceRef,
+  type WebhookKind,
+} from './kube-api.ts';
+
+/** Asks the server for BOOKMARKs and a server-side timeout on every watch. */
+class BookmarkWatch extends Watch {
+  override watch(
+    path: string,
+    queryParams: Record<string, string | number | boolean | undefined>,
+    callback: (phase: string, apiObj: any, watchObj?: any) => void,
+    done: (err: any) => void,
+  ): Promise<AbortController> {
+    return super.watch(path, { ...queryParams, allowWatchBookmarks: true, timeoutSeconds: 300 }, callback, done);
+  }
+}
+
+function apiError(what: string, err: unknown): PortcullisError {
+  const status = kubeStatusCode(err);
+  const body = (err as { body?: unknown }).body;
+  let detail = (err as Error).message;
+  try {
+    const parsed = typeof body === 'string' ? JSON.parse(body) : body;
+    if (parsed && typeof parsed === 'object' && 'message' in parsed) detail = String((parsed as { message: unknown }).message);
+  } catch {
+    // Not JSON: keep the client's message.
+  }
+  return new PortcullisError(ErrorCodes.KUBE_API, `Kubernetes API: ${what} failed${status ? ` (HTTP ${status})` : ''}: ${detail}`, { status }, { cause: err });
+}
+
+async function call<T>(what: string, f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    throw apiError(what, e);
+  }
+}
+
+function collectionPath(ref: ResourceRef, namespace?: string): string {
+  const base = ref.group ? `/apis/${ref.group}/${ref.version}` : `/api/${ref.version}`;
+  return namespace && ref.namespaced ? `${base}/namespaces/${namespace}/${ref.plural}` : `${base}/${ref.plural}`;
+}
+
+export interface ClientNodeKubeApiOptions {
+  /** First delay before restarting a failed watch; doubles up to 30 s. */
+  restartDelayMs?: number;
+}
+
+export class ClientNodeKubeApi implements KubeApi {
+  private readonly custom: CustomObjectsApi;
+  private readonly core: CoreV1Api;
+  private readonly coordination: CoordinationV1Api;
+  private readonly admission: AdmissionregistrationV1Api;
+
+  constructor(
+    private readonly kc: KubeConfig,
+    private readonly options: ClientNodeKubeApiOptions = {},
+  ) {
+    this.custom = kc.makeApiClient(CustomObjectsApi);
+    this.core = kc.makeApiClient(CoreV1Api);
+    this.coordination = kc.makeApiClient(CoordinationV1Api);
+    this.admission = kc.makeApiClient(AdmissionregistrationV1Api);
+  }
+
+  /** From a kubeconfig file, or the in-cluster service account when none is given. */
+  static load(kubeconfigPath?: string, options?: ClientNodeKubeApiOptions): ClientNodeKubeApi {
+    const kc = new KubeConfig();
+    if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
+    else kc.loadFromDefault();
+    return new ClientNodeKubeApi(kc, options);
+  }
+
+  /** The namespace of the kubeconfig's current context. */
+  defaultNamespace(): string {
+    const ctx = this.kc.getContextObject(this.kc.getCurrentContext());
+    return ctx?.namespace ?? 'default';
+  }
+
+  private listFn<T extends KubeObject>(ref: ResourceRef, options: InformerOptions): () => Promise<KubernetesListObject<T & KubernetesObject>> {
+    const labelSelector = options.labelSelector;
+    const ns = options.namespace;
+    if (!ref.group && ref.plural === 'namespaces') {
+      return () => this.core.listNamespace({ labelSelector }) as Promise<any>;
+    }
+    if (!ref.group) throw new PortcullisError(ErrorCodes.KUBE_API, `informer: core resource ${ref.plural} is not supported`);
+    const { group, version, plural } = ref;
+    return () =>
+      (ns && ref.namespaced
+        ? this.custom.listNamespacedCustomObject({ group, version, plural, namespace: ns, labelSelector })
+        : this.custom.listClusterCustomObject({ group, version, plural, labelSelector })) as Promise<any>;
+  }
+
+  async informer<T extends KubeObject>(ref: ResourceRef, handlers: InformerHandlers<T>, options: InformerOptions = {}): Promise<Informer<T>> {
+    const lw = new ListWatch<T & KubernetesObject>(
+      collectionPath(ref, options.namespace),
+      new BookmarkWatch(this.kc),
+      this.listFn<T>(ref, options),
+      false,
+      options.labelSelector,
+    );
+    lw.on('add', (o) => handlers.upsert(o));
+    lw.on('update', (o) => handlers.upsert(o));
+    lw.on('delete', (o) => handlers.remove(o));
+    const base = this.options.restartDelayMs ?? 1000;
+    let delay = base;
+    let stopped = false;
+    let timer: NodeJS.Timeout | undefined;
+    let failed = false;
+    lw.on('error', (err) => {
+      if (stopped) return;
+      failed = true;
+      options.onError?.(err);
+      timer = setTimeout(() => {
+        failed = false;
+        void lw.start();
+      }, delay);
+      delay = Math.min(delay * 2, 30_000);
+    });
+    lw.on('connect', () => {
+      if (!failed) delay = base;
+    });
+    await lw.start();
+    // The first list may fail (API not reachable yet): wait until a restart succeeds.
+    while (failed && !stopped) await new Promise((r) => setTimeout(r, 50));
+    return {
+      list: () => lw.list(options.namespace) as readonly T[],
+      get: (namespace, name) => lw.get(name, ref.namespaced ? namespace : undefined),
+      stop: async () => {
+        stopped = true;
+        if (timer) clearTimeout(timer);
+        await lw.stop();
+      },
+    };
+  }
+
+  async get<T extends KubeObject>(ref: ResourceRef, namespace: string, name: string): Promise<T | undefined> {
+    try {
+      return (await this.custom.getNamespacedCustomObject({ group: ref.group, version: ref.version, plural: ref.plural, namespace, name })) as T;
+    } catch (e) {
+      if (kubeStatusCode(e) === 404) return undefined;
+      throw apiError(`get ${ref.plural} ${namespace}/${name}`, e);
+    }
+  }
+
+  create<T extends KubeObject>(ref: ResourceRef, obj: T): Promise<T> {
+    const namespace = obj.metadata.namespace ?? 'default';
+    return call(`create ${ref.plural} ${namespace}/${obj.metadata.name ?? obj.metadata.generateName}`, async () =>
+      (await this.custom.createNamespacedCustomObject({ group: ref.group, version: ref.version, plural: ref.plural, namespace, body: obj })) as T,
+    );
+  }
+
+  mergePatch<T extends KubeObject>(ref: ResourceRef, namespace: string, name: string, patch: unknown): Promise<T> {
+    return call(`patch ${ref.plural} ${namespace}/${name}`, async () =>
+      (await this.custom.patchNamespacedCustomObject(
+        { group: ref.group, version: ref.version, plural: ref.plural, namespace, name, body: patch },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      )) as T,
+    );
+  }
+
+  patchStatus<T extends KubeObject>(ref: ResourceRef, namespace: string, name: string, status: unknown): Promise<T> {
+    return call(`patch ${ref.plural} ${namespace}/${name}/status`, async () =>
+      (await this.custom.patchNamespacedCustomObjectStatus(
+        { group: ref.group, version: ref.version, plural: ref.plural, namespace, name, body: { status } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      )) as T,
+    );
+  }
+
+  async delete(ref: ResourceRef, namespace: string, name: string): Promise<void> {
+    try {
+      await this.custom.deleteNamespacedCustomObject({ group: ref.group, version: ref.version, plural: ref.plural, namespace, name });
+    } catch (e) {
+      if (kubeStatusCode(e) !== 404) throw apiError(`delete ${ref.plural} ${namespace}/${name}`, e);
+    }
+  }
+
+  async recordEvent(event: EventRecord, source: string): Promise<void> {
+    const now = new Date();
+    const namespace = event.regarding.namespace ?? 'default';
+    await call(`create event for ${event.regarding.kind} ${namespace}/${event.regarding.name}`, () =>
+      this.core.createNamespacedEvent({
+        namespace,
+        body: {
+          metadata: { name: `${event.regarding.name}.${randomBytes(8).toString('hex')}`, namespace },
+          involvedObject: { ...event.regarding, namespace },
+          type: event.type,
+          reason: event.reason,
+          message: event.message.slice(0, 1024),
+          source: { component: source },
+          reportingComponent: source,
+          reportingInstance: source,
+          firstTimestamp: now,
+          lastTimestamp: now,
+          count: 1,
+        },
+      }),
+    );
+  }
+
+  async readLease(namespace: string, name: string): Promise<Lease | undefined> {
+    try {
+      return fromLease(await this.coordination.readNamespacedLease({ namespace, name }));
+    } catch (e) {
+      if (kubeStatusCode(e) === 404) return undefined;
+      throw apiError(`read lease ${namespace}/${name}`, e);
+    }
+  }
+
+  createLease(lease: Lease): Promise<Lease> {
+    const namespace = lease.metadata.namespace ?? 'default';
+    return call(`create lease ${namespace}/${lease.metadata.name}`, async () =>
+      fromLease(await this.coordination.createNamespacedLease({ namespace, body: toLease(lease) })),
+    );
+  }
+
+  replaceLease(lease: Lease): Promise<Lease> {
+    const namespace = lease.metadata.namespace ?? 'default';
+    const name = lease.metadata.name ?? '';
+    return call(`replace lease ${namespace}/${name}`, async () =>
+      fromLease(await this.coordination.replaceNamespacedLease({ namespace, name, body: toLease(lease) })),
+    );
+  }
+
+  async patchWebhookCaBundle(kind: WebhookKind, name: string, caBundle: string): Promise<void> {
+    const current =
+      kind === 'mutating'
+        ? await call(`read mutatingwebhookconfiguration ${name}`, () => this.admission.readMutatingWebhookConfiguration({ name }))
+        : await call(`read validatingwebhookconfiguration ${name}`, () => this.admission.readValidatingWebhookConfiguration({ name }));
+    const ops = (current.webhooks ?? []).map((_, i) => ({ op: 'add', path: `/webhooks/${i}/clientConfig/caBundle`, value: caBundle }));
+    if (ops.length === 0) return;
+    const json = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
+    await call(`patch ${kind}webhookconfiguration ${name}`, () =>
+      kind === 'mutating'
+        ? this.admission.patchMutatingWebhookConfiguration({ name, body: ops }, json)
+        : this.admission.patchValidatingWebhookConfiguration({ name, body: ops }, json),
+    );
+  }
+}
+
+// client-node turns RFC 3339 strings into Date objects (MicroTime fields); the seam speaks strings.
+function fromLease(l: V1Lease): Lease {
+  const iso = (d: unknown): string | undefined => (d instanceof Date ? d.toISOString() : (d as string | undefined));
+  return {
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: { ...(l.metadata as Lease['metadata']), creationTimestamp: iso(l.metadata?.creationTimestamp) },
+    spec: {
+      holderIdentity: l.spec?.holderIdentity,
+      leaseDurationSeconds: l.spec?.leaseDurationSeconds,
+      acquireTime: iso(l.spec?.acquireTime),
+      renewTime: iso(l.spec?.renewTime),
+      leaseTransitions: l.spec?.leaseTransitions,
+    },
+  };
+}
+
+function toLease(l: Lease): V1Lease {
+  const date = (s: string | undefined): Date | undefined => (s ? new Date(s) : undefined);
+  return {
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: { name: l.metadata.name, namespace: l.metadata.namespace, resourceVersion: l.metadata.resourceVersion, labels: l.metadata.labels },
+    spec: {
+      holderIdentity: l.spec.holderIdentity,
+      leaseDurationSeconds: l.spec.leaseDurationSeconds,
+      acquireTime: date(l.spec.acquireTime) as any,
+      renewTime: date(l.spec.renewTime) as any,
+      leaseTransitions: l.spec.leaseTransitions,
+    },
+  };
+}

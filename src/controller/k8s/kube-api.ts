@@ -1,0 +1,105 @@
+/**
+ * The controller's one seam to the Kubernetes API. Everything the controller
+ * and the `approve` command need from a cluster goes through this interface;
+ * `client-node-kube-api.ts` implements it with `@kubernetes/client-node`, and
+ * nothing else in the product imports that library.
+ */
+
+export interface ObjectMeta {
+  name?: string;
+  generateName?: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: unknown[];
+}
+
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+}
+
+/** A resource type the seam can list and watch. */
+export interface ResourceRef {
+  group: string;
+  version: string;
+  plural: string;
+  kind: string;
+  namespaced: boolean;
+}
+
+export interface InformerHandlers<T extends KubeObject> {
+  upsert(obj: T): void;
+  remove(obj: T): void;
+}
+
+/** A running list+watch: a local cache kept current, restarted on errors. */
+export interface Informer<T extends KubeObject> {
+  list(): readonly T[];
+  get(namespace: string | undefined, name: string): T | undefined;
+  stop(): Promise<void>;
+}
+
+export interface InformerOptions {
+  /** Watch one namespace; all namespaces when absent. */
+  namespace?: string;
+  labelSelector?: string;
+  /** Called when the watch fails and before it is restarted (for a log line). */
+  onError?: (err: unknown) => void;
+}
+
+/** A Kubernetes Event about an object (what `kubectl describe` shows). */
+export interface EventRecord {
+  regarding: { apiVersion: string; kind: string; namespace?: string; name: string; uid?: string };
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+export interface LeaseSpec {
+  holderIdentity?: string;
+  leaseDurationSeconds?: number;
+  acquireTime?: string;
+  renewTime?: string;
+  leaseTransitions?: number;
+}
+
+export interface Lease extends KubeObject {
+  spec: LeaseSpec;
+}
+
+export type WebhookKind = 'mutating' | 'validating';
+
+export interface KubeApi {
+  /** Lists, then watches; resolves once the first list is in the cache. */
+  informer<T extends KubeObject>(ref: ResourceRef, handlers: InformerHandlers<T>, options?: InformerOptions): Promise<Informer<T>>;
+  /** Custom objects of the `portcullis.dev` group (any group served under /apis). */
+  get<T extends KubeObject>(ref: ResourceRef, namespace: string, name: string): Promise<T | undefined>;
+  create<T extends KubeObject>(ref: ResourceRef, obj: T): Promise<T>;
+  /** RFC 7386 merge patch of the main resource. */
+  mergePatch<T extends KubeObject>(ref: ResourceRef, namespace: string, name: string, patch: unknown): Promise<T>;
+  /** Merge patch of the status subresource: `{ status: … }`. */
+  patchStatus<T extends KubeObject>(ref: ResourceRef, namespace: string, name: string, status: unknown): Promise<T>;
+  delete(ref: ResourceRef, namespace: string, name: string): Promise<void>;
+  recordEvent(event: EventRecord, source: string): Promise<void>;
+  readLease(namespace: string, name: string): Promise<Lease | undefined>;
+  createLease(lease: Lease): Promise<Lease>;
+  /** Replaces a lease; fails with a conflict when its resourceVersion is stale. */
+  replaceLease(lease: Lease): Promise<Lease>;
+  /** Sets `clientConfig.caBundle` on every webhook of one configuration. */
+  patchWebhookCaBundle(kind: WebhookKind, name: string, caBundle: string): Promise<void>;
+}
+
+/** HTTP status of a failed API call (404, 409, …), or undefined for other errors. */
+export function kubeStatusCode(err: unknown): number | undefined {
+  const e = err as { code?: unknown; statusCode?: unknown; details?: { status?: unknown } } | null;
+  if (e && typeof e.details?.status === 'number') return e.details.status;
+  if (e && typeof e.code === 'number') return e.code;
+  if (e && typeof e.statusCode === 'number') return e.statusCode;
+  return undefined;
+}
