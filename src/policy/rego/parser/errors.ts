@@ -44,6 +44,7 @@ export function toPortcullisError(errors: RegoSyntaxError[]): PortcullisError {
     message: e.reason,
   }));
   return new PortcullisError(ErrorCodes.REGO_PARSE, formatParseError(first), {
+    opaCode: 'rego_parse_error',
     file: first.loc.file,
     row: first.loc.row,
     col: first.loc.col,

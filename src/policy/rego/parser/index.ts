@@ -7,6 +7,7 @@ import type { Body, Module, Term } from '../ast.ts';
 import { RegoSyntaxError, toPortcullisError } from './errors.ts';
 import { lex } from './lexer.ts';
 import { ModuleParser } from './module-parser.ts';
+import { checkModuleV1 } from './v1-checks.ts';
 
 function run<T>(source: string, file: string, parse: (p: ModuleParser) => T): T {
   const { tokens, comments } = lex(source);
@@ -21,9 +22,15 @@ function run<T>(source: string, file: string, parse: (p: ModuleParser) => T): T 
   }
 }
 
-/** Parses one Rego v1 module (package, imports, rules, comments). */
+/**
+ * Parses one Rego v1 module (package, imports, rules, comments) and makes
+ * OPA's v1 module checks (duplicate imports, shadowed `input`/`data`), which
+ * fail with REGO_COMPILE as in OPA.
+ */
 export function parseModule(source: string, file: string): Module {
-  return run(source, file, (p) => p.parseModule());
+  const module = run(source, file, (p) => p.parseModule());
+  checkModuleV1(module);
+  return module;
 }
 
 /** Parses a query such as `data.authz.allow = x` into a body. */

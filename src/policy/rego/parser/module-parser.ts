@@ -11,7 +11,8 @@ import { cloneWithFreshWildcards } from './wildcards.ts';
 import type { Token } from './tokens.ts';
 
 const IMPORT_ROOTS = new Set(['data', 'input', 'future', 'rego']);
-const IF_REQUIRED = '`if` keyword is required before rule body';
+/** OPA's v1 message: `if` keyword is required before rule body / function body. */
+const ifRequired = (head: RuleHead): string => `\`if\` keyword is required before ${head.args === undefined ? 'rule' : 'function'} body`;
 
 export class ModuleParser extends BodyParser {
   constructor(
@@ -119,10 +120,10 @@ export class ModuleParser extends BodyParser {
       if (!contains && head.value === undefined) head.value = { type: 'boolean', loc: head.loc, value: true };
       body = this.parseIfBody();
     } else {
-      if (this.at('{')) this.fail(IF_REQUIRED);
+      if (this.at('{')) this.fail(ifRequired(head));
       if (!explicitValue && !contains) {
         if (head.ref.path.length === 1 && head.args === undefined) this.fail('`contains` keyword is required for partial set rules', ruleTok);
-        this.unexpected('expected rule value term or body (e.g. p := <VALUE> if { ... })');
+        this.fail(`${head.args === undefined ? 'rule' : 'function'} must have value assignment and/or body declaration`, ruleTok);
       }
       body = this.trueBody(loc);
     }
@@ -184,7 +185,7 @@ export class ModuleParser extends BodyParser {
   }
 
   private parseElseChain(rule: Rule): void {
-    if (this.at('{')) this.fail(IF_REQUIRED);
+    if (this.at('{')) this.fail(ifRequired(rule.head));
     if (!this.atKeyword('else')) return;
     if (rule.kind === 'multi') this.fail('else keyword cannot be used on multi-value rules');
     if (rule.head.ref.path.some((t) => !isGround(t))) this.fail('else keyword cannot be used on rules with variables in head');
@@ -207,7 +208,7 @@ export class ModuleParser extends BodyParser {
     } else if (this.atKeyword('if')) {
       head.value = { type: 'boolean', loc, value: true };
     } else if (this.at('{')) {
-      this.fail(IF_REQUIRED);
+      this.fail(ifRequired(first));
     } else {
       this.unexpected('expected else value term or rule body');
     }
@@ -217,7 +218,7 @@ export class ModuleParser extends BodyParser {
       if (this.at('eof')) this.unexpected('rule body expected');
       body = this.at('{') ? this.parseBraceBody() : [this.parseLiteral()];
     } else if (this.at('{')) {
-      return this.fail(IF_REQUIRED);
+      return this.fail(ifRequired(first));
     } else {
       body = this.trueBody(loc);
     }

@@ -139,3 +139,15 @@ describe('Rego rules: functions and else', () => {
     assert.throws(() => mod('p[x] := 1 if x := 1 else := 2'), /else keyword cannot be used on rules with variables in head/);
   });
 });
+
+describe('Rego rules: v1 requirements', () => {
+  it('requires a value or a body', () => {
+    assert.throws(() => mod('p'), /rule must have value assignment and\/or body declaration/);
+    assert.throws(() => mod('f(x)'), /function must have value assignment and\/or body declaration/);
+    assert.throws(() => mod('a.b.c'), /rule must have value assignment and\/or body declaration/);
+  });
+
+  it('names functions in the if requirement', () => {
+    assert.throws(() => mod('f(x) := 1 { x }'), /`if` keyword is required before function body/);
+  });
+});
