@@ -53,6 +53,11 @@ class Lexer {
 
   run(): LexResult {
     const src = this.src;
+    // A byte-order mark some editors write is not part of the policy.
+    if (src.charCodeAt(0) === 0xfeff) {
+      this.pos = 1;
+      this.lineStart = 1;
+    }
     while (true) {
       this.skipTrivia();
       if (this.pos >= src.length) {

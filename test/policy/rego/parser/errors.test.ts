@@ -56,3 +56,12 @@ describe('Rego parse errors', () => {
     assert.match(errorOf('package', 'dir/authz.rego').message, /^dir\/authz\.rego:1:8: /);
   });
 });
+
+describe('Rego source text', () => {
+  it('accepts CRLF line ends and a leading byte-order mark', () => {
+    const m = parseModule('\ufeffpackage p\r\n\r\np if {\r\n  input.x # note\r\n  input.y\r\n}\r\n', 'crlf.rego');
+    assert.equal(m.rules[0]?.body.length, 2);
+    assert.equal(m.comments[0]?.text, ' note');
+    assert.equal(m.package.loc.col, 1);
+  });
+});
