@@ -1,0 +1,20 @@
+# MCP's own methods are actions too (initialize, tools/list, notifications,
+# the server's SSE stream, session end): allowed for the servers in the
+# catalog, so that only tool calls need their own rules.
+package portcullis
+
+import rego.v1
+
+mcp_servers := {"fs"}
+
+protocol_methods := {"initialize", "ping", "tools/list", "$sse", "$delete", "$response"}
+
+protocol_method(m) if protocol_methods[m]
+
+protocol_method(m) if startswith(m, "notifications/")
+
+allows contains {"effect": "allow", "reason": "MCP protocol message"} if {
+	input.action.type == "mcp"
+	mcp_servers[input.action.mcp.server]
+	protocol_method(input.action.mcp.method)
+}
