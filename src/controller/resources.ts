@@ -39,7 +39,8 @@ export interface PolicyBundleStatus {
   digest?: string;
   observedGeneration?: number;
   compiler?: string;
-  tests?: { passed: number; total: number };
+  /** "passed/total" of the latest generation. */
+  testSummary?: string;
   /** The digest sidecars are served (the last good one when the latest failed). */
   servingDigest?: string;
   conditions?: Condition[];

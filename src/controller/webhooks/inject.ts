@@ -1,0 +1,208 @@
+/**
+ * Sidecar injection as a pure function: a pod (as the API server is about to
+ * store it) and the namespace's labels in, a JSONPatch out (design.md §6).
+ * No I/O here: `admission.ts` does the AdmissionReview plumbing.
+ *
+ * The sidecar is a native sidecar (an init container with
+ * `restartPolicy: Always`): it starts, loads its bundle and passes its startup
+ * probe before the agent's containers start, so no call escapes the gate
+ * during start-up, and it does not keep Jobs from completing.
+ */
+import type { Container, EnvVar, Pod } from 'kubernetes-types/core/v1.js';
+import { ErrorCodes, PortcullisError } from '../../errors.ts';
+
+export const SIDECAR_NAME = 'portcullis-sidecar';
+export const ANNOTATION_INJECT = 'portcullis.dev/inject';
+export const ANNOTATION_POLICY = 'portcullis.dev/policy';
+export const ANNOTATION_MODE = 'portcullis.dev/mode';
+/** Set on injected pods; its presence makes injection a no-op. */
+export const ANNOTATION_INJECTED = 'portcullis.dev/injected';
+export const NAMESPACE_LABEL = 'portcullis.dev/injection';
+
+export interface JsonPatchOp {
+  op: 'add' | 'replace' | 'remove';
+  path: string;
+  value?: unknown;
+}
+
+export interface InjectionConfig {
+  image: string;
+  imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
+  /** Where sidecars fetch bundles and send approvals, e.g. http://portcullis-controller.portcullis-system.svc:8080 */
+  controllerUrl: string;
+  proxyPort: number;
+  adminPort: number;
+  /** Bundle name used when a pod names none (in the pod's namespace). */
+  defaultPolicy: string;
+  logLevel: string;
+  resources: { requests: { cpu: string; memory: string }; limits: { memory: string } };
+}
+
+export const DEFAULT_INJECTION: Readonly<Omit<InjectionConfig, 'image' | 'controllerUrl'>> = Object.freeze({
+  imagePullPolicy: 'IfNotPresent',
+  proxyPort: 7070,
+  adminPort: 7071,
+  defaultPolicy: 'default',
+  logLevel: 'info',
+  resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } },
+});
+
+export interface InjectionInput {
+  pod: Pod;
+  /** The pod's namespace (AdmissionReview request.namespace: the pod may not carry it yet). */
+  namespace: string;
+  namespaceLabels: Record<string, string>;
+}
+
+export type InjectionResult = { inject: false; reason: string } | { inject: true; patch: JsonPatchOp[]; policy: string; mode: string };
+
+/** `~` and `/` escaped for a JSON pointer segment (RFC 6901). */
+function ptr(segment: string): string {
+  return segment.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+/** Whether a pod gets the sidecar, and why (for the admission log line). */
+export function injectionWanted(input: InjectionInput): { inject: boolean; reason: string } {
+  const ann = input.pod.metadata?.annotations ?? {};
+  const containers = [...(input.pod.spec?.containers ?? []), ...(input.pod.spec?.initContainers ?? [])];
+  if (ann[ANNOTATION_INJECTED] !== undefined || containers.some((c) => c.name === SIDECAR_NAME)) {
+    return { inject: false, reason: 'already injected' };
+  }
+  if (input.pod.spec?.hostNetwork) return { inject: false, reason: 'hostNetwork pods share the node network; not injected' };
+  const podSays = ann[ANNOTATION_INJECT];
+  if (podSays === 'false') return { inject: false, reason: `annotation ${ANNOTATION_INJECT}=false` };
+  if (podSays === 'true') return { inject: true, reason: `annotation ${ANNOTATION_INJECT}=true` };
+  if (input.namespaceLabels[NAMESPACE_LABEL] === 'enabled') return { inject: true, reason: `namespace label ${NAMESPACE_LABEL}=enabled` };
+  return { inject: false, reason: 'not requested' };
+}
+
+const DNS1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** `portcullis.dev/policy`: `name` (the pod's namespace) or `namespace/name`. */
+export function policyRef(value: string | undefined, namespace: string, fallback: string): string {
+  const v = (value ?? fallback).trim();
+  const parts = v.split('/');
+  const [ns, name] = parts.length === 2 ? [parts[0]!, parts[1]!] : [namespace, parts[0]!];
+  if (parts.length > 2 || !DNS1123.test(ns) || !DNS1123.test(name)) {
+    throw new PortcullisError(ErrorCodes.BAD_REQUEST, `annotation ${ANNOTATION_POLICY}="${v}" is invalid: expected NAME or NAMESPACE/NAME of a PolicyBundle`, {
+      annotation: ANNOTATION_POLICY,
+    });
+  }
+  return `${ns}/${name}`;
+}
+
+function modeOf(value: string | undefined): 'enforce' | 'observe' {
+  const v = (value ?? 'enforce').trim();
+  if (v !== 'enforce' && v !== 'observe') {
+    throw new PortcullisError(ErrorCodes.BAD_REQUEST, `annotation ${ANNOTATION_MODE}="${v}" is invalid: expected enforce or observe`, {
+      annotation: ANNOTATION_MODE,
+    });
+  }
+  return v;
+}
+
+/** Labels and annotations the policy sees as input.agent; kubectl's copy of the manifest is noise. */
+function identityJson(map: Record<string, string> | undefined): string {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(map ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (k === 'kubectl.kubernetes.io/last-applied-configuration') continue;
+    out[k] = v;
+  }
+  return JSON.stringify(out);
+}
+
+function sidecarContainer(input: InjectionInput, config: InjectionConfig, policy: string, mode: string): Container {
+  const field = (fieldPath: string): EnvVar['valueFrom'] => ({ fieldRef: { apiVersion: 'v1', fieldPath } });
+  const probe = (path: string) => ({ httpGet: { path, port: config.adminPort } });
+  return {
+    name: SIDECAR_NAME,
+    image: config.image,
+    imagePullPolicy: config.imagePullPolicy,
+    args: ['sidecar'],
+    restartPolicy: 'Always',
+    ports: [
+      { name: 'pc-proxy', containerPort: config.proxyPort, protocol: 'TCP' },
+      { name: 'pc-admin', containerPort: config.adminPort, protocol: 'TCP' },
+    ],
+    env: [
+      { name: 'PORTCULLIS_CONTROLLER_URL', value: config.controllerUrl },
+      { name: 'PORTCULLIS_BUNDLE', value: policy },
+      { name: 'PORTCULLIS_MODE', value: mode },
+      { name: 'PORTCULLIS_LISTEN_HOST', value: '127.0.0.1' },
+      { name: 'PORTCULLIS_PORT', value: String(config.proxyPort) },
+      // The kubelet probes the pod IP, so the admin server (probes, metrics) listens on all addresses.
+      { name: 'PORTCULLIS_ADMIN_HOST', value: '0.0.0.0' },
+      { name: 'PORTCULLIS_ADMIN_PORT', value: String(config.adminPort) },
+      { name: 'PORTCULLIS_LOG_LEVEL', value: config.logLevel },
+      { name: 'PORTCULLIS_LEDGER', value: '/var/lib/portcullis/ledger.jsonl' },
+      { name: 'PORTCULLIS_POD_NAME', valueFrom: field('metadata.name') },
+      { name: 'PORTCULLIS_POD_NAMESPACE', valueFrom: field('metadata.namespace') },
+      { name: 'PORTCULLIS_SERVICE_ACCOUNT', valueFrom: field('spec.serviceAccountName') },
+      { name: 'PORTCULLIS_POD_LABELS', value: identityJson(input.pod.metadata?.labels) },
+      { name: 'PORTCULLIS_POD_ANNOTATIONS', value: identityJson(input.pod.metadata?.annotations) },
+    ],
+    resources: structuredClone(config.resources),
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: 65532,
+      runAsGroup: 65532,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+    startupProbe: { ...probe('/readyz'), periodSeconds: 1, failureThreshold: 120 },
+    readinessProbe: { ...probe('/readyz'), periodSeconds: 5 },
+    livenessProbe: { ...probe('/healthz'), periodSeconds: 10, failureThreshold: 3 },
+    volumeMounts: [{ name: 'portcullis-ledger', mountPath: '/var/lib/portcullis' }],
+  } as Container;
+}
+
+/** The proxy environment of an agent container; in-pod traffic (the sidecar's named routes) bypasses the proxy. */
+function agentEnv(config: InjectionConfig): EnvVar[] {
+  const proxy = `http://127.0.0.1:${config.proxyPort}`;
+  const noProxy = '127.0.0.1,localhost,::1';
+  return [
+    { name: 'HTTP_PROXY', value: proxy },
+    { name: 'HTTPS_PROXY', value: proxy },
+    { name: 'http_proxy', value: proxy },
+    { name: 'https_proxy', value: proxy },
+    { name: 'NO_PROXY', value: noProxy },
+    { name: 'no_proxy', value: noProxy },
+    { name: 'PORTCULLIS_SIDECAR_URL', value: proxy },
+  ];
+}
+
+function envPatch(container: Container, index: number, wanted: EnvVar[]): JsonPatchOp[] {
+  const base = `/spec/containers/${index}/env`;
+  if (!container.env || container.env.length === 0) return [{ op: 'add', path: base, value: wanted }];
+  const ops: JsonPatchOp[] = [];
+  for (const v of wanted) {
+    const at = container.env.findIndex((e) => e.name === v.name);
+    // A proxy setting of the agent's own would route around the gate: ours wins.
+    ops.push(at >= 0 ? { op: 'replace', path: `${base}/${at}`, value: v } : { op: 'add', path: `${base}/-`, value: v });
+  }
+  return ops;
+}
+
+/** The JSONPatch that injects the sidecar, or why the pod is left alone. Throws BAD_REQUEST for invalid annotations. */
+export function injectSidecar(input: InjectionInput, config: InjectionConfig): InjectionResult {
+  const wanted = injectionWanted(input);
+  if (!wanted.inject) return { inject: false, reason: wanted.reason };
+  const ann = input.pod.metadata?.annotations ?? {};
+  const policy = policyRef(ann[ANNOTATION_POLICY], input.namespace, config.defaultPolicy);
+  const mode = modeOf(ann[ANNOTATION_MODE]);
+  const spec = input.pod.spec!;
+  const patch: JsonPatchOp[] = [];
+  const sidecar = sidecarContainer(input, config, policy, mode);
+  if (!spec.initContainers || spec.initContainers.length === 0) patch.push({ op: 'add', path: '/spec/initContainers', value: [sidecar] });
+  else patch.push({ op: 'add', path: '/spec/initContainers/0', value: sidecar });
+  spec.containers.forEach((c, i) => patch.push(...envPatch(c, i, agentEnv(config))));
+  const volume = { name: 'portcullis-ledger', emptyDir: { sizeLimit: '256Mi' } };
+  if (!spec.volumes || spec.volumes.length === 0) patch.push({ op: 'add', path: '/spec/volumes', value: [volume] });
+  else patch.push({ op: 'add', path: '/spec/volumes/-', value: volume });
+  const marker = { [ANNOTATION_INJECTED]: `${policy};${mode}` };
+  if (!input.pod.metadata?.annotations) patch.push({ op: 'add', path: '/metadata/annotations', value: marker });
+  else patch.push({ op: 'add', path: `/metadata/annotations/${ptr(ANNOTATION_INJECTED)}`, value: marker[ANNOTATION_INJECTED] });
+  return { inject: true, patch, policy, mode };
+}

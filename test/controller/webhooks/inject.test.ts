@@ -1,0 +1,98 @@
+/**
+ * Golden files: every testdata/inject/X.yaml (a real Deployment manifest,
+ * optionally after a Namespace) is turned into the Pod the API server would
+ * create, injected, patched, and compared with X.yaml.injected.
+ * Regenerate with PORTCULLIS_UPDATE_GOLDEN=1 and review the diff.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments, stringify } from 'yaml';
+import { injectSidecar, injectionWanted, DEFAULT_INJECTION, SIDECAR_NAME, type InjectionConfig } from '../../../src/controller/webhooks/inject.ts';
+import { applyJsonPatch } from '../../support/fake-kube/patch.ts';
+import { isPortcullisError } from '../../../src/errors.ts';
+
+const DIR = join(import.meta.dirname, '..', 'testdata', 'inject');
+const UPDATE = process.env.PORTCULLIS_UPDATE_GOLDEN === '1';
+const CONFIG: InjectionConfig = {
+  ...DEFAULT_INJECTION,
+  image: 'ghcr.io/portcullis/portcullis:0.1.0',
+  controllerUrl: 'http://portcullis-controller.portcullis-system.svc:8080',
+};
+
+function podFromManifest(file: string): { pod: any; namespace: string; namespaceLabels: Record<string, string> } {
+  const docs = parseAllDocuments(readFileSync(join(DIR, file), 'utf8')).map((d) => d.toJS());
+  const ns = docs.find((d) => d.kind === 'Namespace');
+  const deploy = docs.find((d) => d.kind === 'Deployment');
+  const t = deploy.spec.template;
+  const pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { generateName: `${deploy.metadata.name}-`, namespace: deploy.metadata.namespace, ...t.metadata },
+    spec: t.spec,
+  };
+  return { pod, namespace: deploy.metadata.namespace, namespaceLabels: ns?.metadata.labels ?? {} };
+}
+
+const cases = readdirSync(DIR).filter((f) => f.endsWith('.yaml'));
+
+test('there are golden cases', () => assert.ok(cases.length >= 4));
+
+for (const file of cases) {
+  test(`inject ${file}`, () => {
+    const input = podFromManifest(file);
+    const result = injectSidecar(input, CONFIG);
+    const out = result.inject ? applyJsonPatch(input.pod, result.patch) : input.pod;
+    const text = stringify(out, { lineWidth: 0 });
+    const golden = join(DIR, `${file}.injected`);
+    if (UPDATE || !existsSync(golden)) {
+      if (!UPDATE) assert.fail(`missing ${golden}: run with PORTCULLIS_UPDATE_GOLDEN=1`);
+      writeFileSync(golden, text);
+    }
+    assert.equal(text, readFileSync(golden, 'utf8'));
+    // Injection is idempotent: an injected pod is never injected again.
+    const again = injectSidecar({ ...input, pod: out }, CONFIG);
+    assert.equal(again.inject, false);
+  });
+}
+
+test('the patch paths hold for a pod with every list present and for one with none', () => {
+  for (const file of cases) {
+    const input = podFromManifest(file);
+    const r = injectSidecar(input, CONFIG);
+    if (!r.inject) continue;
+    const out = applyJsonPatch(input.pod, r.patch);
+    assert.equal(out.spec.initContainers[0].name, SIDECAR_NAME);
+    assert.equal(out.spec.initContainers[0].restartPolicy, 'Always');
+    for (const c of out.spec.containers) {
+      const env = Object.fromEntries(c.env.map((e: any) => [e.name, e.value]));
+      assert.equal(env.HTTPS_PROXY, 'http://127.0.0.1:7070', `${file} ${c.name}`);
+      assert.equal(env.HTTP_PROXY, 'http://127.0.0.1:7070');
+      assert.match(env.NO_PROXY, /127\.0\.0\.1/);
+      assert.equal(c.env.filter((e: any) => e.name === 'HTTPS_PROXY').length, 1);
+    }
+  }
+});
+
+test('policy and mode annotations are honoured; bad values are refused with a code', () => {
+  const input = podFromManifest('sidecars-and-proxy-env.yaml');
+  const r = injectSidecar(input, CONFIG);
+  assert.ok(r.inject);
+  assert.equal(r.policy, 'platform/ops-baseline');
+  assert.equal(r.mode, 'observe');
+  input.pod.metadata.annotations['portcullis.dev/mode'] = 'audit';
+  assert.throws(() => injectSidecar(input, CONFIG), (e) => isPortcullisError(e) && e.code === 'PORTCULLIS_BAD_REQUEST');
+  input.pod.metadata.annotations['portcullis.dev/mode'] = 'enforce';
+  input.pod.metadata.annotations['portcullis.dev/policy'] = 'a/b/c';
+  assert.throws(() => injectSidecar(input, CONFIG), (e) => isPortcullisError(e) && e.code === 'PORTCULLIS_BAD_REQUEST');
+});
+
+test('pods that did not ask are left alone', () => {
+  const input = podFromManifest('basic.yaml');
+  delete input.pod.metadata.annotations['portcullis.dev/inject'];
+  assert.deepEqual(injectionWanted(input), { inject: false, reason: 'not requested' });
+  input.pod.spec.hostNetwork = true;
+  input.namespaceLabels = { 'portcullis.dev/injection': 'enabled' };
+  assert.equal(injectionWanted(input).inject, false);
+});
