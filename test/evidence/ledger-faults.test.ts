@@ -24,7 +24,7 @@ after(async () => {
 
 async function counter(metrics: PortcullisMetrics, name: 'ledgerLost' | 'failClosed' | 'ledgerErrors', labels: Record<string, string>): Promise<number> {
   const values = (await metrics[name].get()).values;
-  return values.find((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val))?.value ?? 0;
+  return values.find((v) => Object.entries(labels).every(([k, val]) => (v.labels as Record<string, unknown>)[k] === val))?.value ?? 0;
 }
 
 /** Makes `d` read-only, even for root (immutable attribute); returns an undo, or undefined when the platform cannot. */

@@ -1,0 +1,117 @@
+/** `portcullis verify LEDGER…`: checks the chain, hashes and signatures of a ledger and says where it breaks. */
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ErrorCodes, PortcullisError } from '../../errors.ts';
+import type { Command, CommandIO } from '../command.ts';
+import { createProgress } from '../progress.ts';
+import { reportError, usageError } from './policy-cli.ts';
+
+const usage = `Usage: portcullis verify LEDGER... [options]
+
+Checks every entry's hash, every link of the chain, the sequence numbers and,
+with a public key, the ed25519 signatures. LEDGER is a ledger file, its
+rotated segments (any order), or a directory holding them. Exit status 0 when
+the ledger is intact, 1 when it is not (the first finding is where the chain
+breaks), 2 on a usage error.
+
+Options:
+  --public-key FILE      ed25519 public key (PEM): every signature must verify
+  --head SEQ:HASH        a head witnessed elsewhere (admin API, metrics): the
+                         ledger must still contain it (detects a cut tail)
+  --head-file FILE       the same, from the JSON the admin API serves
+  --allow-partial-start  accept a ledger whose older segments are archived
+  --allow-unsigned-tail  accept unsigned entries after the last signed head
+  --json                 print the report as JSON`;
+
+/** Expands directories into the ledger files they hold. */
+export async function ledgerFiles(io: CommandIO, args: string[]): Promise<string[]> {
+  const files: string[] = [];
+  for (const a of args) {
+    const p = resolve(io.cwd, a);
+    const info = await stat(p).catch(() => undefined);
+    if (!info) throw new PortcullisError(ErrorCodes.LEDGER_CORRUPT, `${a}: no such file or directory`);
+    if (info.isDirectory()) {
+      const names = (await readdir(p)).filter((n) => n.endsWith('.jsonl')).sort();
+      if (names.length === 0) throw new PortcullisError(ErrorCodes.LEDGER_CORRUPT, `${a}: the directory holds no .jsonl ledger files`);
+      files.push(...names.map((n) => join(p, n)));
+    } else files.push(p);
+  }
+  return files;
+}
+
+async function witnessed(io: CommandIO, head: string | undefined, headFile: string | undefined): Promise<{ seq: number; hash: string } | undefined> {
+  let text = head;
+  if (headFile) {
+    const h = JSON.parse(await readFile(resolve(io.cwd, headFile), 'utf8')) as { seq?: unknown; hash?: unknown; head?: { seq?: unknown; hash?: unknown } };
+    const src = h.head ?? h;
+    text = `${String(src.seq)}:${String(src.hash)}`;
+  }
+  if (text === undefined) return undefined;
+  const m = /^(\d+):(sha256:[0-9a-f]{64})$/.exec(text);
+  if (!m) throw new PortcullisError(ErrorCodes.CONFIG, `--head must be SEQ:sha256:<64 hex>, got "${text}"`);
+  return { seq: Number(m[1]), hash: m[2]! };
+}
+
+export const command: Command = {
+  summary: 'Verify a ledger: hash chain, sequence and signatures',
+  usage,
+  async run(argv: string[], io: CommandIO): Promise<number> {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args: argv,
+        allowPositionals: true,
+        options: {
+          'public-key': { type: 'string' },
+          head: { type: 'string' },
+          'head-file': { type: 'string' },
+          'allow-partial-start': { type: 'boolean' },
+          'allow-unsigned-tail': { type: 'boolean' },
+          json: { type: 'boolean' },
+        },
+      });
+    } catch (e) {
+      return usageError(io, 'verify', (e as Error).message, usage);
+    }
+    const v = parsed.values;
+    if (parsed.positionals.length === 0) return usageError(io, 'verify', 'name at least one ledger file', usage);
+    try {
+      const { verifyLedger } = await import('../../evidence/verify.ts');
+      const { createHeadVerifier } = await import('../../evidence/signing.ts');
+      const files = await ledgerFiles(io, parsed.positionals);
+      const verifier = v['public-key'] ? createHeadVerifier(await readFile(resolve(io.cwd, v['public-key']))) : undefined;
+      const head = await witnessed(io, v.head, v['head-file']);
+      const progress = createProgress(io, 'verify');
+      const report = await verifyLedger(files, {
+        ...(verifier ? { verifier } : {}),
+        ...(head ? { witnessedHead: head } : {}),
+        allowPartialStart: v['allow-partial-start'] === true,
+        allowUnsignedTail: v['allow-unsigned-tail'] === true,
+        onProgress: (p) => progress.update(p.bytes, p.totalBytes, `${p.entries} entries`),
+      });
+      progress.done();
+      if (v.json) io.stdout.write(JSON.stringify(report, null, 2) + '\n');
+      else printReport(io, report);
+      return report.ok ? 0 : 1;
+    } catch (e) {
+      return reportError(io, 'verify', e);
+    }
+  },
+};
+
+function printReport(io: CommandIO, r: import('../../evidence/verify.ts').VerifyReport): void {
+  const out = (s: string): void => void io.stdout.write(s + '\n');
+  const where = r.head ? `head entry ${r.head.seq} ${r.head.hash} (${r.head.file}:${r.head.line})` : 'no entries';
+  if (r.ok) out(`ledger OK: ${r.entries} entries in ${r.files.length} file${r.files.length === 1 ? '' : 's'}, ${where}`);
+  else {
+    const first = r.findings[0]!;
+    out(`ledger BROKEN (${first.kind}): ${first.message}`);
+    out(`${r.entries} entries read in ${r.files.length} file${r.files.length === 1 ? '' : 's'}, ${r.findings.length} finding${r.findings.length === 1 ? '' : 's'}:`);
+    for (const f of r.findings) out(`  ${f.kind.padEnd(10)} ${f.message}`);
+  }
+  if (r.signatures.keyId) {
+    out(`signatures: ${r.signatures.valid} valid, ${r.signatures.invalid} invalid (key ${r.signatures.keyId})` + (r.signedHead ? `, last signed head entry ${r.signedHead.seq}` : ''));
+  }
+  for (const w of r.warnings) out(`warning: ${w}`);
+}

@@ -1,0 +1,114 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateKeyPairSync } from 'node:crypto';
+import { main } from '../../../src/cli/main.ts';
+import { Ledger } from '../../../src/evidence/ledger.ts';
+import { createHeadSigner } from '../../../src/evidence/signing.ts';
+import { POLICY_V1, POLICY_V2, compileDir, recordDecisions, writePolicyDir } from '../../evidence/support/policies.ts';
+import { sampleIntent } from '../../evidence/support/records.ts';
+
+let dir: string;
+let ledger: string;
+let v1Dir: string;
+let v2Dir: string;
+
+async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (d: Buffer) => (out += d.toString()));
+  stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await main(args, { stdout, stderr, env: { ...process.env, PORTCULLIS_COMPILER: 'portcullis' }, cwd: dir });
+  return { code, stdout: out, stderr: err };
+}
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'portcullis-cli-evidence-'));
+  v1Dir = await writePolicyDir(join(dir, 'v1'), POLICY_V1);
+  v2Dir = await writePolicyDir(join(dir, 'v2'), POLICY_V2);
+  ledger = join(dir, 'ledger.jsonl');
+  await recordDecisions(ledger, await compileDir(v1Dir), 12);
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('portcullis verify', () => {
+  it('accepts an intact ledger (exit 0)', async () => {
+    const r = await run(['verify', 'ledger.jsonl']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^ledger OK: 24 entries in 1 file, head entry 23 sha256:/);
+  });
+
+  it('says which entry was edited (exit 1), also as JSON', async () => {
+    const text = await readFile(ledger, 'utf8');
+    const lines = text.split('\n');
+    lines[5] = lines[5]!.replace('"status":200', '"status":201');
+    await writeFile(join(dir, 'edited.jsonl'), lines.join('\n'));
+    const r = await run(['verify', 'edited.jsonl']);
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /ledger BROKEN \(edited\): entry 5 \(.*edited.jsonl:6\) was edited/);
+    const j = await run(['verify', '--json', 'edited.jsonl']);
+    assert.equal(j.code, 1);
+    const report = JSON.parse(j.stdout) as { ok: boolean; findings: { kind: string; seq: number }[] };
+    assert.equal(report.ok, false);
+    assert.deepEqual(report.findings.map((f) => [f.kind, f.seq]), [['edited', 5]]);
+  });
+
+  it('checks signatures with --public-key and a witnessed head with --head-file', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const signer = createHeadSigner(privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    await writeFile(join(dir, 'pub.pem'), publicKey.export({ type: 'spki', format: 'pem' }));
+    const path = join(dir, 'signed.jsonl');
+    const l = await Ledger.open({ path, signer });
+    for (let i = 0; i < 3; i++) await l.append('intent', sampleIntent(i));
+    await writeFile(join(dir, 'head.json'), JSON.stringify(l.head()));
+    await l.close();
+    const ok = await run(['verify', '--public-key', 'pub.pem', '--head-file', 'head.json', 'signed.jsonl']);
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    assert.match(ok.stdout, /signatures: 3 valid, 0 invalid/);
+    // Cut the last entry: the chain is still consistent, the witnessed head is gone.
+    const lines = (await readFile(path, 'utf8')).split('\n').filter(Boolean);
+    await writeFile(path, lines.slice(0, 2).map((x) => x + '\n').join(''));
+    const cut = await run(['verify', '--public-key', 'pub.pem', '--head-file', 'head.json', 'signed.jsonl']);
+    assert.equal(cut.code, 1);
+    assert.match(cut.stdout, /ledger BROKEN \(truncated\)/);
+  });
+
+  it('exits 2 without a ledger', async () => {
+    assert.equal((await run(['verify'])).code, 2);
+  });
+});
+
+describe('portcullis replay', () => {
+  it('reproduces every decision with the recorded policy directory', async () => {
+    const r = await run(['replay', 'ledger.jsonl', '--bundle', 'v1']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /replayed 12 decisions: 12 reproduced, 0 mismatched/);
+  });
+
+  it('prints the decisions another bundle would change, as a table and as JSON', async () => {
+    const r = await run(['replay', 'ledger.jsonl', '--bundle', 'v2']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /3 would change/);
+    assert.match(r.stdout, /SEQ\s+TIME\s+TOOL\s+STATUS\s+RECORDED\s+REPLAYED\s+REASON/);
+    assert.match(r.stdout, /\n2\s+\S+\s+write_file\s+changed\s+deny\s+escalate\s+needs approval/);
+    const failing = await run(['replay', 'ledger.jsonl', '--bundle', 'v2', '--fail-on-change']);
+    assert.equal(failing.code, 1);
+    const j = await run(['replay', 'ledger.jsonl', '--bundle', 'v2', '--json']);
+    const report = JSON.parse(j.stdout) as { counts: { changed: number }; rows: { decisionId: string }[] };
+    assert.equal(report.counts.changed, 3);
+    assert.deepEqual(report.rows.map((x) => x.decisionId), ['d-1', 'd-10', 'd-11']);
+  });
+
+  it('says clearly when the recorded policy is not available (exit 1)', async () => {
+    const r = await run(['replay', 'ledger.jsonl']);
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /recorded policy not available: sha256:[0-9a-f]{64} \(12 decisions\): pass --bundle/);
+  });
+});

@@ -1,0 +1,77 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { replayLedger, type ReplayBundle } from '../../src/evidence/replay.ts';
+import { parseEntry, sealEntry } from '../../src/evidence/ledger-entry.ts';
+import { canonicalJson } from '../../src/evidence/canonical.ts';
+import { OpaWasmEngine } from '../../src/policy/engine.ts';
+import type { CompiledBundle } from '../../src/policy/types.ts';
+import { POLICY_V1, POLICY_V2, compileDir, recordDecisions, writePolicyDir } from './support/policies.ts';
+
+let dir: string;
+let v1: CompiledBundle;
+let v2: CompiledBundle;
+let ledger: string;
+
+async function replayBundle(b: CompiledBundle, label: string): Promise<ReplayBundle> {
+  const engine = new OpaWasmEngine();
+  await engine.load(b);
+  return { digest: b.digest, engine, label };
+}
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'portcullis-replay-'));
+  v1 = await compileDir(await writePolicyDir(join(dir, 'v1'), POLICY_V1));
+  v2 = await compileDir(await writePolicyDir(join(dir, 'v2'), POLICY_V2));
+  ledger = join(dir, 'ledger.jsonl');
+  await recordDecisions(ledger, v1, 25);
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('replayLedger', () => {
+  it('reproduces every decision with the recorded policy', async () => {
+    const r = await replayLedger([ledger], { bundles: [await replayBundle(v1, 'v1')] });
+    assert.equal(r.ok, true);
+    assert.equal(r.intents, 25);
+    assert.equal(r.counts.reproduced, 25);
+    assert.deepEqual(r.rows, []);
+  });
+
+  it('lists the decisions another bundle would change', async () => {
+    const r = await replayLedger([ledger], { bundles: [await replayBundle(v2, 'v2')] });
+    assert.equal(r.counts.reproduced, 0);
+    // file-1 and file-10 … file-19 now escalate.
+    assert.equal(r.counts.changed, 11);
+    assert.equal(r.counts.unchanged, 14);
+    assert.deepEqual(
+      r.rows.map((row) => [row.decisionId, row.recordedEffect, row.replayedEffect]),
+      [1, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19].map((i) => [`d-${i}`, 'deny', 'escalate']),
+    );
+  });
+
+  it('says which recorded policy is missing when none is given', async () => {
+    const r = await replayLedger([ledger], { bundles: [] });
+    assert.equal(r.ok, false);
+    assert.equal(r.counts.unavailable, 25);
+    assert.deepEqual(r.missingDigests, { [v1.digest]: 25 });
+  });
+
+  it('reports a mismatch when a recorded decision differs from what its policy decides', async () => {
+    const lines = (await readFile(ledger, 'utf8')).split('\n').filter(Boolean);
+    const p = parseEntry(lines[0]!);
+    assert.ok(p.ok);
+    const record = { ...p.entry.record, decision: { effect: 'allow', reason: 'ok' } };
+    lines[0] = sealEntry('intent', canonicalJson(record), 0, p.entry.prev).line.trimEnd();
+    const forged = join(dir, 'forged.jsonl');
+    await writeFile(forged, lines.map((l) => l + '\n').join(''));
+    const r = await replayLedger([forged], { bundles: [await replayBundle(v1, 'v1')] });
+    assert.equal(r.ok, false);
+    assert.equal(r.counts.mismatch, 1);
+    assert.equal(r.rows[0]!.seq, 0);
+    assert.equal(r.rows[0]!.status, 'mismatch');
+  });
+});
