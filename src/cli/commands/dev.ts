@@ -1,0 +1,112 @@
+/**
+ * `portcullis dev --policies DIR`: the whole gate as one local process. The
+ * folder is compiled and tested, served, and reloaded on every change; a
+ * change that does not compile or fails its tests keeps the last good bundle.
+ */
+import { parseArgs } from 'node:util';
+import { basename, resolve } from 'node:path';
+import type { Command, CommandIO } from '../command.ts';
+import { reportError, usageError } from './policy-cli.ts';
+
+const usage = `Usage: portcullis dev --policies DIR [--port N] [--admin-port N] [--mode enforce|observe]
+                      [--ledger FILE | --no-ledger] [--host ADDR]
+
+Compiles the policies in DIR, serves the gate on 127.0.0.1, and reloads when
+a file in DIR changes (a bundle that fails to compile or to pass its tests is
+not loaded; the last good one stays). Every PORTCULLIS_* variable applies;
+flags override them.
+
+Options:
+  --policies DIR     policy folder (.rego, data.json, portcullis.yaml, tests/)
+  --port N           proxy port (default 7070, PORTCULLIS_PORT)
+  --admin-port N     admin port: /healthz /readyz /metrics /v1/approvals (default 7071)
+  --mode M           enforce (default) or observe
+  --ledger FILE      evidence ledger (default .portcullis/ledger.jsonl)
+  --no-ledger        record no ledger
+  --host ADDR        address to bind (default 127.0.0.1)`;
+
+function printBanner(io: CommandIO, o: { dir: string; proxyUrl: string; adminUrl: string; mode: string; ledger: string; tools: { name: string; kind: string; url: string }[] }): void {
+  const w = (s: string): boolean => io.stdout.write(s + '\n');
+  w(`\nPortcullis is gating tool calls (${o.mode} mode), policies from ${o.dir}\n`);
+  w(`  forward proxy   export HTTP_PROXY=${o.proxyUrl}`);
+  for (const t of o.tools) {
+    const route = t.kind === 'mcp' ? `${o.proxyUrl}/mcp/${t.name}` : `${o.proxyUrl}/tools/${t.name}/…`;
+    w(`  ${t.kind === 'mcp' ? 'MCP server' : 'HTTP tool '}      ${route.padEnd(44)} → ${t.url}`);
+  }
+  w(`  admin           ${o.adminUrl}/readyz  /metrics  /v1/approvals`);
+  w(`  approvals       portcullis approve ID | portcullis reject ID`);
+  w(`  ledger          ${o.ledger || '(none)'}\n`);
+}
+
+export const command: Command = {
+  summary: 'Run the gate locally on a policy folder, with hot reload',
+  usage,
+  async run(argv: string[], io: CommandIO): Promise<number> {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args: argv,
+        options: {
+          policies: { type: 'string' },
+          port: { type: 'string' },
+          'admin-port': { type: 'string' },
+          mode: { type: 'string' },
+          ledger: { type: 'string' },
+          'no-ledger': { type: 'boolean' },
+          host: { type: 'string' },
+        },
+      });
+    } catch (e) {
+      return usageError(io, 'dev', (e as Error).message, usage);
+    }
+    const v = parsed.values;
+    const dirArg = v.policies ?? io.env.PORTCULLIS_POLICIES;
+    if (!dirArg) return usageError(io, 'dev', 'give the policy folder with --policies DIR', usage);
+    const dir = resolve(io.cwd, dirArg);
+    try {
+      const { loadConfig } = await import('../../config/config.ts');
+      const { OpaWasmEngine } = await import('../../policy/engine.ts');
+      const { selectCompiler } = await import('../../policy/compiler.ts');
+      const { LocalApprovalBroker } = await import('../../sidecar/local-approvals.ts');
+      const { PolicyDirLoader } = await import('../../sidecar/policy-dir-loader.ts');
+      const { createTelemetry, startGate, untilSignal } = await import('../../sidecar/serve.ts');
+      const ledger = v['no-ledger'] ? '' : resolve(io.cwd, v.ledger ?? io.env.PORTCULLIS_LEDGER ?? '.portcullis/ledger.jsonl');
+      const config = loadConfig(io.env, {
+        policiesDir: dir,
+        bundleName: io.env.PORTCULLIS_BUNDLE ?? basename(dir),
+        ledgerFile: ledger,
+        ...(v.port !== undefined ? { port: v.port } : {}),
+        ...(v['admin-port'] !== undefined ? { adminPort: v['admin-port'] } : {}),
+        ...(v.mode !== undefined ? { mode: v.mode } : {}),
+        ...(v.host !== undefined ? { listenHost: v.host, adminHost: v.host } : {}),
+      });
+      const telemetry = await createTelemetry(config, io.env, 'dev');
+      const engine = new OpaWasmEngine();
+      const localApprovals = new LocalApprovalBroker();
+      let compilerPromise: ReturnType<typeof selectCompiler> | undefined;
+      const loader = new PolicyDirLoader({
+        dir,
+        bundleName: config.bundleName,
+        engine,
+        metrics: telemetry.metrics,
+        compiler: () => (compilerPromise ??= selectCompiler(io.env)),
+        onResult: (r) => {
+          if (r.ok) io.stdout.write(`portcullis dev: loaded ${config.bundleName} ${r.bundle.digest} (${r.bundle.compiler}, ${r.bundle.tests.length} tests passed, ${Math.round(r.ms)} ms)\n`);
+          else io.stderr.write(`portcullis dev: ${r.error.code}: ${r.error.message}\n  ${engine.current() ? `still serving ${engine.current()!.digest}` : 'no bundle loaded: every call is denied (fail closed) until the policies compile'}\n`);
+        },
+      });
+      const gate = await startGate({ config, engine, telemetry, localApprovals });
+      io.stdout.write(`portcullis dev: compiling ${dir} …\n`);
+      const first = await loader.load();
+      loader.watch();
+      printBanner(io, { dir, proxyUrl: gate.proxyUrl, adminUrl: gate.adminUrl, mode: config.mode, ledger, tools: first.ok ? first.bundle.tools : [] });
+      const signal = await untilSignal();
+      io.stdout.write(`portcullis dev: ${signal}, stopping\n`);
+      loader.close();
+      await gate.close();
+      return 0;
+    } catch (e) {
+      return reportError(io, 'dev', e);
+    }
+  },
+};

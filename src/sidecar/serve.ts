@@ -1,0 +1,104 @@
+/**
+ * Wires and starts the gate as a process: telemetry, evidence, the proxy and
+ * the admin server, listening. Both `portcullis dev` (bundle from a folder)
+ * and `portcullis sidecar` (bundle from the controller) start it.
+ */
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { SidecarConfig } from '../config/config.ts';
+import type { PolicyEngine } from '../policy/types.ts';
+import type { ApprovalBroker } from '../gate/types.ts';
+import { createLogger, type Logger } from '../telemetry/logger.ts';
+import { createMetrics, type PortcullisMetrics } from '../telemetry/metrics.ts';
+import { createTracing, tracingConfigFromEnv, type Tracing } from '../telemetry/tracing.ts';
+import type { EvidenceRecorder } from '../evidence/recorder.ts';
+import { createLedgerRecorder } from '../evidence/ledger-recorder.ts';
+import { buildSidecar } from './app.ts';
+import { buildAdmin } from './admin.ts';
+import type { LocalApprovalBroker } from './local-approvals.ts';
+
+export interface Telemetry {
+  logger: Logger;
+  metrics: PortcullisMetrics;
+  tracing: Tracing;
+}
+
+export async function createTelemetry(config: Readonly<SidecarConfig>, env: NodeJS.ProcessEnv, name: string): Promise<Telemetry> {
+  const logger = createLogger({ level: config.logLevel, name, redactHeaders: config.redactHeaders });
+  const metrics = createMetrics({ ...(config.agent.pod ? { defaultLabels: { pod: config.agent.pod } } : {}) });
+  const tracing = await createTracing({ config: tracingConfigFromEnv(env, `portcullis-${name}`) });
+  return { logger, metrics, tracing };
+}
+
+export interface GateOptions {
+  config: Readonly<SidecarConfig>;
+  engine: PolicyEngine;
+  telemetry: Telemetry;
+  approvals?: ApprovalBroker | undefined;
+  /** Local mode: the in-memory broker whose endpoints the admin server exposes. */
+  localApprovals?: LocalApprovalBroker | undefined;
+}
+
+export interface RunningGate {
+  proxy: FastifyInstance;
+  admin: FastifyInstance;
+  proxyUrl: string;
+  adminUrl: string;
+  recorder: EvidenceRecorder | undefined;
+  close(): Promise<void>;
+}
+
+function urlOf(app: FastifyInstance): string {
+  const a = app.server.address() as AddressInfo;
+  return `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+}
+
+export async function startGate(o: GateOptions): Promise<RunningGate> {
+  const { config, engine, telemetry } = o;
+  const recorder = config.ledgerFile
+    ? await createLedgerRecorder({ path: config.ledgerFile, metrics: telemetry.metrics, logger: telemetry.logger })
+    : undefined;
+  const approvals = o.approvals ?? o.localApprovals;
+  const proxy = buildSidecar(config, {
+    engine,
+    logger: telemetry.logger,
+    metrics: telemetry.metrics,
+    tracing: telemetry.tracing,
+    ...(recorder ? { recorder } : {}),
+    ...(approvals ? { approvals } : {}),
+  });
+  const admin = buildAdmin({ engine, bundleName: () => config.bundleName, metrics: telemetry.metrics, approvals: o.localApprovals, recorder });
+  await proxy.listen({ host: config.listenHost, port: config.port });
+  try {
+    await admin.listen({ host: config.adminHost, port: config.adminPort });
+  } catch (e) {
+    await proxy.close();
+    throw e;
+  }
+  return {
+    proxy,
+    admin,
+    proxyUrl: urlOf(proxy),
+    adminUrl: urlOf(admin),
+    recorder,
+    async close() {
+      o.localApprovals?.close();
+      await Promise.allSettled([proxy.close(), admin.close()]);
+      await recorder?.close();
+      await telemetry.tracing.shutdown().catch(() => undefined);
+    },
+  };
+}
+
+/** Resolves on SIGINT or SIGTERM (the long-running commands stop there). */
+export function untilSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const on = (s: string): void => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(s);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
