@@ -6,7 +6,7 @@
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
 import type { EnforcedEffect } from '../evidence/recorder.ts';
 import type { Effect, Mode } from '../gate/types.ts';
-import { DEFAULT_REDACTED_HEADERS, REDACTED, headerRedactionPaths } from './redaction.ts';
+import { DEFAULT_REDACTED_HEADERS, REDACTED, headerRedactionPaths, redactHeadersDeep } from './redaction.ts';
 
 export type Logger = PinoLogger;
 
@@ -24,14 +24,21 @@ export interface LoggerOptions {
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const paths = [...headerRedactionPaths(options.redactHeaders ?? DEFAULT_REDACTED_HEADERS), ...(options.redactPaths ?? [])];
+  const names = options.redactHeaders ?? DEFAULT_REDACTED_HEADERS;
+  const paths = [...headerRedactionPaths(names), ...(options.redactPaths ?? [])];
+  const secret = new Set(names.map((n) => n.toLowerCase()));
   const opts = {
     level: options.level ?? 'info',
     ...(options.name ? { name: options.name } : {}),
     redact: { paths, censor: REDACTED },
     base: { pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label: string) => ({ level: label }) },
+    formatters: {
+      level: (label: string) => ({ level: label }),
+      // Paths are case-sensitive and fixed-depth; this catches `Authorization`
+      // and headers nested anywhere.
+      log: (object: Record<string, unknown>) => redactHeadersDeep(object, secret) as Record<string, unknown>,
+    },
   };
   return options.destination ? pino(opts, options.destination) : pino(opts);
 }

@@ -1,0 +1,62 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { createLogger, logDecision } from '../../src/telemetry/logger.ts';
+import { DEFAULT_REDACTED_HEADERS, isRedactedHeader } from '../../src/telemetry/redaction.ts';
+
+function capture(): { stream: Writable; lines: () => Record<string, unknown>[]; text: () => string } {
+  let text = '';
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      text += chunk.toString();
+      cb();
+    },
+  });
+  return { stream, text: () => text, lines: () => text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>) };
+}
+
+const SECRET = 'Bearer sk-live-very-secret';
+
+describe('createLogger', () => {
+  it('redacts secret headers wherever a headers object appears', () => {
+    const out = capture();
+    const logger = createLogger({ destination: out.stream });
+    const headers = Object.fromEntries(DEFAULT_REDACTED_HEADERS.map((h) => [h, SECRET]));
+    logger.info({ headers, req: { headers: { ...headers, accept: 'json' } }, input: { action: { http: { headers } } } }, 'request');
+    logger.info({ call: { upstream: { request: { headers: { Authorization: SECRET, authorization: SECRET } } } } }, 'deep');
+    assert.ok(!out.text().includes('sk-live-very-secret'), out.text());
+    const [first] = out.lines();
+    assert.equal((first!.req as { headers: Record<string, string> }).headers.accept, 'json');
+    assert.equal((first!.headers as Record<string, string>)['x-api-key'], '[REDACTED]');
+  });
+
+  it('logs one decision line at info with the trace ID and no input', () => {
+    const out = capture();
+    const logger = createLogger({ destination: out.stream, name: 'sidecar' });
+    logDecision(logger, {
+      decisionId: 'd-1',
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      tool: 'write_file',
+      mode: 'enforce',
+      effect: 'deny',
+      enforcedEffect: 'deny',
+      reason: 'writes to /prod are denied',
+      bundle: 'default',
+      policyDigest: 'sha256:' + 'a'.repeat(64),
+      inputHash: 'sha256:' + 'b'.repeat(64),
+      seq: 4,
+    });
+    const [line] = out.lines();
+    assert.equal(line!.level, 'info');
+    assert.equal(line!.event, 'decision');
+    assert.equal(line!.traceId, '4bf92f3577b34da6a3ce929d0e0e4736');
+    assert.equal(line!.name, 'sidecar');
+    assert.equal(line!.msg, 'deny write_file: writes to /prod are denied');
+    assert.equal(line!.input, undefined);
+  });
+
+  it('knows which headers are secret, in any case', () => {
+    assert.equal(isRedactedHeader('Authorization'), true);
+    assert.equal(isRedactedHeader('content-type'), false);
+  });
+});

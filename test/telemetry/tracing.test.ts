@@ -1,0 +1,138 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createTracing, tracingConfigFromEnv, traceIdOf } from '../../src/telemetry/tracing.ts';
+import { Attr, startDecisionSpan } from '../../src/telemetry/decision-span.ts';
+import { ErrorCodes } from '../../src/errors.ts';
+import { OtlpReceiver } from './support/otlp-receiver.ts';
+
+const AGENT_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
+const AGENT_PARENT = '00f067aa0ba902b7';
+
+describe('tracingConfigFromEnv', () => {
+  it('reads the standard OTEL_* variables', () => {
+    const c = tracingConfigFromEnv({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://jaeger:4318/',
+      OTEL_SERVICE_NAME: 'sidecar',
+      OTEL_RESOURCE_ATTRIBUTES: 'k8s.pod.name=agent-0,deployment.environment=dev',
+      OTEL_EXPORTER_OTLP_HEADERS: 'x-token=abc',
+    });
+    assert.equal(c.enabled, true);
+    assert.equal(c.url, 'http://jaeger:4318/v1/traces');
+    assert.equal(c.protocol, 'http/protobuf');
+    assert.equal(c.serviceName, 'sidecar');
+    assert.deepEqual(c.resourceAttributes, { 'k8s.pod.name': 'agent-0', 'deployment.environment': 'dev' });
+    assert.deepEqual(c.headers, { 'x-token': 'abc' });
+    assert.ok(Object.isFrozen(c));
+  });
+
+  it('takes the traces endpoint as is, and can be disabled', () => {
+    const c = tracingConfigFromEnv({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://c:4318/custom', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' });
+    assert.equal(c.url, 'http://c:4318/custom');
+    assert.equal(c.protocol, 'http/json');
+    assert.equal(tracingConfigFromEnv({ OTEL_SDK_DISABLED: 'true' }).enabled, false);
+    assert.equal(tracingConfigFromEnv({ OTEL_TRACES_EXPORTER: 'none' }).enabled, false);
+  });
+
+  it('names a bad setting', () => {
+    assert.throws(() => tracingConfigFromEnv({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }), (e: { code?: string; details?: { variable?: string } }) => e.code === ErrorCodes.CONFIG && e.details?.variable === 'OTEL_EXPORTER_OTLP_PROTOCOL');
+    assert.throws(() => tracingConfigFromEnv({ OTEL_TRACES_SAMPLER_ARG: '2' }), (e: { code?: string }) => e.code === ErrorCodes.CONFIG);
+    assert.throws(() => tracingConfigFromEnv({ OTEL_RESOURCE_ATTRIBUTES: 'novalue' }), (e: { code?: string }) => e.code === ErrorCodes.CONFIG);
+  });
+});
+
+for (const protocol of ['http/protobuf', 'http/json'] as const) {
+  describe(`decision spans exported over OTLP ${protocol}`, () => {
+    const receiver = new OtlpReceiver();
+    let endpoint: string;
+    before(async () => {
+      endpoint = await receiver.start();
+    });
+    after(async () => {
+      await receiver.close();
+    });
+
+    it('continues the agent trace and carries the GenAI and Portcullis attributes', async () => {
+      const tracing = await createTracing({
+        config: tracingConfigFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: protocol, OTEL_SERVICE_NAME: 'portcullis-test' }),
+      });
+      const parent = tracing.extract({ traceparent: `00-${AGENT_TRACE}-${AGENT_PARENT}-01` });
+      assert.equal(traceIdOf(parent), AGENT_TRACE);
+      const span = startDecisionSpan(tracing, { parent, toolName: 'write_file', actionType: 'mcp', mode: 'enforce', toolCallId: 7, mcpMethod: 'tools/call', decisionId: 'd-1' });
+      assert.equal(span.traceId, AGENT_TRACE);
+      const evaluation = span.startEvaluation('portcullis/decision');
+      evaluation.end();
+      span.recordDecision({
+        effect: 'allow',
+        enforcedEffect: 'allow',
+        reason: 'ok',
+        policyDigest: 'sha256:' + '1'.repeat(64),
+        bundle: 'default',
+        entrypoint: 'portcullis/decision',
+        inputHash: 'sha256:' + '2'.repeat(64),
+      });
+      span.recordLedger(3, 'sha256:' + '3'.repeat(64));
+      const upstream = span.startUpstream('post', 'http://fs.tools:8080/mcp');
+      const headers: Record<string, string> = {};
+      span.inject(headers, upstream.context);
+      upstream.span.end();
+      span.recordOutput('sha256:' + '4'.repeat(64), 120, 200);
+      span.end();
+      await tracing.forceFlush();
+      const spans = await receiver.waitFor((s) => s.length >= 3);
+      await tracing.shutdown();
+
+      const decision = spans.find((s) => s.name === 'execute_tool write_file')!;
+      const evalSpan = spans.find((s) => s.name === 'portcullis.policy.evaluate')!;
+      const client = spans.find((s) => s.name === 'POST')!;
+      assert.ok(decision && evalSpan && client, spans.map((s) => s.name).join(', '));
+      assert.equal(decision.encoding, protocol === 'http/json' ? 'json' : 'protobuf');
+      assert.equal(decision.traceId, AGENT_TRACE);
+      assert.equal(decision.parentSpanId, AGENT_PARENT);
+      assert.equal(decision.resource['service.name'], 'portcullis-test');
+      assert.deepEqual(
+        {
+          op: decision.attributes[Attr.OPERATION],
+          tool: decision.attributes[Attr.TOOL_NAME],
+          call: decision.attributes[Attr.TOOL_CALL_ID],
+          effect: decision.attributes[Attr.EFFECT],
+          digest: decision.attributes[Attr.POLICY_DIGEST],
+          input: decision.attributes[Attr.INPUT_HASH],
+          output: decision.attributes[Attr.OUTPUT_HASH],
+          mode: decision.attributes[Attr.MODE],
+          bundle: decision.attributes[Attr.BUNDLE],
+          seq: decision.attributes[Attr.LEDGER_SEQ],
+        },
+        {
+          op: 'execute_tool',
+          tool: 'write_file',
+          call: '7',
+          effect: 'allow',
+          digest: 'sha256:' + '1'.repeat(64),
+          input: 'sha256:' + '2'.repeat(64),
+          output: 'sha256:' + '4'.repeat(64),
+          mode: 'enforce',
+          bundle: 'default',
+          seq: 3,
+        },
+      );
+      assert.equal(evalSpan.parentSpanId, decision.spanId);
+      assert.equal(client.parentSpanId, decision.spanId);
+      assert.equal(client.kind, 3, 'OTLP SPAN_KIND_CLIENT');
+      assert.equal(decision.kind, 1, 'OTLP SPAN_KIND_INTERNAL');
+      // What goes upstream continues the same trace, under the client span.
+      assert.equal(headers.traceparent, `00-${AGENT_TRACE}-${client.spanId}-01`);
+      assert.ok(receiver.requests.every((r) => r.path === '/v1/traces'));
+    });
+  });
+}
+
+describe('tracing without export', () => {
+  it('still gives every decision a trace ID when disabled', async () => {
+    const tracing = await createTracing({ config: tracingConfigFromEnv({ OTEL_SDK_DISABLED: 'true' }) });
+    const span = startDecisionSpan(tracing, { parent: tracing.extract({}), toolName: 'x', actionType: 'http', mode: 'observe' });
+    assert.match(span.traceId, /^[0-9a-f]{32}$/);
+    assert.notEqual(span.traceId, '0'.repeat(32));
+    span.end();
+    await tracing.shutdown();
+  });
+});
