@@ -1,0 +1,201 @@
+/**
+ * Reconciles PolicyBundles: on every new generation, build (compile + tests)
+ * and only then publish to the bundle store; a failed build leaves the last
+ * good bundle serving. Every replica builds and serves (builds are
+ * deterministic); only the leader writes status and Events.
+ */
+import { performance } from 'node:perf_hooks';
+import type { Logger } from '../../telemetry/logger.ts';
+import type { PortcullisMetrics } from '../../telemetry/metrics.ts';
+import type { PolicyCompiler } from '../../policy/types.ts';
+import { writeBundleArchive } from '../../policy/bundle-archive.ts';
+import type { KubeApi } from '../k8s/kube-api.ts';
+import { API_VERSION, POLICY_BUNDLES, type PolicyBundle, type PolicyBundleStatus } from '../resources.ts';
+import { setCondition } from '../conditions.ts';
+import { buildBundle, type BuildOutcome } from './build-bundle.ts';
+import type { BundleStore } from './bundle-store.ts';
+
+export interface ReconcilerDeps {
+  kube: KubeApi;
+  compiler: PolicyCompiler;
+  store: BundleStore;
+  logger: Logger;
+  metrics?: PortcullisMetrics;
+  clock?: () => Date;
+  isLeader: () => boolean;
+  /** Event source name. */
+  component?: string;
+}
+
+interface KeyState {
+  uid?: string;
+  generation?: number;
+  outcome?: BuildOutcome;
+  /** The generation whose bundle is served. */
+  servedGeneration?: number;
+  status?: PolicyBundleStatus;
+  pending?: PolicyBundle;
+  running?: Promise<void>;
+  /** Latest object seen, for status writes on leadership changes. */
+  latest?: PolicyBundle;
+}
+
+export function bundleKey(pb: PolicyBundle): string {
+  return `${pb.metadata.namespace}/${pb.metadata.name}`;
+}
+
+export class PolicyBundleReconciler {
+  private readonly states = new Map<string, KeyState>();
+  private readonly clock: () => Date;
+
+  constructor(private readonly deps: ReconcilerDeps) {
+    this.clock = deps.clock ?? (() => new Date());
+  }
+
+  upsert(pb: PolicyBundle): void {
+    const key = bundleKey(pb);
+    let st = this.states.get(key);
+    if (!st) this.states.set(key, (st = {}));
+    st.latest = pb;
+    if (st.uid === pb.metadata.uid && st.generation === pb.metadata.generation && !st.pending) {
+      // A status write or a metadata change: nothing to build. A new leader may owe the status.
+      void this.writeStatus(key, st);
+      return;
+    }
+    st.pending = pb;
+    st.running ??= this.drain(key, st);
+  }
+
+  remove(pb: PolicyBundle): void {
+    const key = bundleKey(pb);
+    this.states.delete(key);
+    this.deps.store.remove(key);
+    this.deps.logger.info({ bundle: key }, 'PolicyBundle deleted: no longer served (sidecars keep what they run)');
+  }
+
+  /** Resolves when no build is running (for tests and the benchmark). */
+  async idle(): Promise<void> {
+    for (;;) {
+      const running = [...this.states.values()].map((s) => s.running).filter(Boolean);
+      if (running.length === 0) return;
+      await Promise.all(running);
+    }
+  }
+
+  /** After winning the election: write every status this replica knows. */
+  async onLeadership(): Promise<void> {
+    await Promise.all([...this.states.entries()].map(([key, st]) => this.writeStatus(key, st)));
+  }
+
+  private async drain(key: string, st: KeyState): Promise<void> {
+    try {
+      while (st.pending) {
+        const pb = st.pending;
+        st.pending = undefined;
+        await this.reconcile(key, st, pb);
+      }
+    } finally {
+      st.running = undefined;
+    }
+  }
+
+  private async reconcile(key: string, st: KeyState, pb: PolicyBundle): Promise<void> {
+    const { logger, metrics } = this.deps;
+    const started = performance.now();
+    const outcome = await buildBundle(pb.spec ?? {}, this.deps.compiler);
+    if (this.states.get(key) !== st) return; // deleted meanwhile
+    st.uid = pb.metadata.uid;
+    st.generation = pb.metadata.generation;
+    st.outcome = outcome;
+    if (outcome.ok) {
+      metrics?.bundleCompileSeconds.observe({ compiler: outcome.bundle.compiler }, outcome.compileMs / 1000);
+      const archive = await writeBundleArchive(outcome.bundle);
+      this.deps.store.publish({ key, digest: outcome.bundle.digest, archive, bundle: outcome.bundle, publishedAt: performance.now() });
+      st.servedGeneration = pb.metadata.generation;
+      metrics?.bundleReloads.inc({ bundle: key, result: 'success' });
+      logger.info({ bundle: key, generation: pb.metadata.generation, digest: outcome.bundle.digest, ms: Math.round(performance.now() - started) }, 'PolicyBundle published');
+    } else {
+      metrics?.bundleReloads.inc({ bundle: key, result: 'failure' });
+      const serving = this.deps.store.get(key)?.digest;
+      logger.warn(
+        { bundle: key, generation: pb.metadata.generation, reason: outcome.reason, code: outcome.code, serving },
+        `PolicyBundle ${key} generation ${pb.metadata.generation} not published: ${outcome.message}`,
+      );
+    }
+    st.status = this.statusFor(key, st, pb);
+    await this.writeStatus(key, st, true);
+  }
+
+  private statusFor(key: string, st: KeyState, pb: PolicyBundle): PolicyBundleStatus {
+    const now = this.clock();
+    const gen = pb.metadata.generation;
+    const o = st.outcome!;
+    const prev = st.status ?? pb.status ?? {};
+    let conditions = prev.conditions;
+    const compiled = o.ok || o.stage === 'tests';
+    conditions = setCondition(
+      conditions,
+      compiled
+        ? { type: 'Compiled', status: 'True', reason: 'Compiled', message: `compiled by ${o.bundle!.compiler}`, observedGeneration: gen }
+        : { type: 'Compiled', status: 'False', reason: 'CompileFailed', message: o.message, observedGeneration: gen },
+      now,
+    );
+    conditions = setCondition(
+      conditions,
+      o.ok
+        ? { type: 'TestsPassed', status: 'True', reason: 'TestsPassed', message: `${o.tests.passed} of ${o.tests.results.length} tests passed`, observedGeneration: gen }
+        : o.stage === 'tests'
+          ? { type: 'TestsPassed', status: 'False', reason: 'TestsFailed', message: o.message, observedGeneration: gen }
+          : { type: 'TestsPassed', status: 'Unknown', reason: 'NotCompiled', message: 'tests run once the bundle compiles', observedGeneration: gen },
+      now,
+    );
+    const served = this.deps.store.get(key);
+    const keeping = served ? `; still serving ${served.digest} (generation ${st.servedGeneration})` : '; no bundle is served';
+    conditions = setCondition(
+      conditions,
+      o.ok
+        ? { type: 'Ready', status: 'True', reason: 'Published', message: `serving ${o.bundle.digest}`, observedGeneration: gen }
+        : { type: 'Ready', status: 'False', reason: o.reason, message: `generation ${gen} is not served${keeping}`, observedGeneration: gen },
+      now,
+    );
+    const tests = o.ok ? o.tests : o.stage === 'tests' ? o.tests : undefined;
+    return {
+      observedGeneration: gen,
+      ...(o.ok || o.bundle ? { digest: o.bundle!.digest, compiler: o.bundle!.compiler } : {}),
+      ...(tests ? { testSummary: `${tests.passed}/${tests.results.length}` } : {}),
+      ...(served ? { servingDigest: served.digest } : {}),
+      conditions,
+    };
+  }
+
+  private async writeStatus(key: string, st: KeyState, changed = false): Promise<void> {
+    if (!this.deps.isLeader() || !st.status || !st.latest) return;
+    const current = st.latest.status;
+    if (!changed && JSON.stringify(current) === JSON.stringify(st.status)) return;
+    const [namespace, name] = key.split('/') as [string, string];
+    const pb = st.latest;
+    try {
+      await this.deps.kube.patchStatus(POLICY_BUNDLES, namespace, name, { ...nullsFor(current, st.status), ...st.status });
+      if (changed && st.outcome && !st.outcome.ok) {
+        await this.deps.kube.recordEvent(
+          {
+            regarding: { apiVersion: API_VERSION, kind: 'PolicyBundle', namespace, name, uid: pb.metadata.uid },
+            type: 'Warning',
+            reason: st.outcome.reason,
+            message: st.outcome.message,
+          },
+          this.deps.component ?? 'portcullis-controller',
+        );
+      }
+    } catch (e) {
+      this.deps.logger.warn({ bundle: key, err: (e as Error).message }, 'PolicyBundle status write failed; it is retried on the next change or resync');
+    }
+  }
+}
+
+/** Merge patch: fields the new status drops must be sent as null to be removed. */
+function nullsFor(current: PolicyBundleStatus | undefined, next: PolicyBundleStatus): Record<string, null> {
+  const out: Record<string, null> = {};
+  for (const k of Object.keys(current ?? {})) if (!(k in next)) out[k] = null;
+  return out;
+}

@@ -1,0 +1,55 @@
+/**
+ * The bundle server: `GET /v1/bundles/{namespace}/{name}` returns the
+ * OPA-format bundle archive with `ETag: "<digest>"`. With
+ * `If-None-Match: "<digest>"` and `?wait=30s` the request is held until the
+ * digest changes (200 with the new bundle) or the wait ends (304): a change
+ * reaches every waiting sidecar in one round trip.
+ */
+import type { FastifyInstance } from 'fastify';
+import { ErrorCodes, PortcullisError } from '../../errors.ts';
+import { errorBody } from '../../gate/error-response.ts';
+import type { BundleStore } from '../bundles/bundle-store.ts';
+import { parseWait } from './wait-param.ts';
+
+export const MAX_WAIT_MS = 60_000;
+export const DIGEST_HEADER = 'x-portcullis-digest';
+
+const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+
+/** The digests named by an If-None-Match header (quoted, weak or not). */
+function knownDigest(header: string | string[] | undefined): string | undefined {
+  const v = Array.isArray(header) ? header[0] : header;
+  if (!v) return undefined;
+  const first = v.split(',')[0]!.trim().replace(/^W\//, '');
+  return first.replace(/^"|"$/g, '') || undefined;
+}
+
+export function registerBundleRoutes(app: FastifyInstance, store: BundleStore): void {
+  app.get<{ Params: { namespace: string; name: string }; Querystring: { wait?: string } }>(
+    '/v1/bundles/:namespace/:name',
+    async (req, reply) => {
+      const { namespace, name } = req.params;
+      if (!NAME.test(namespace) || !NAME.test(name)) {
+        return reply.code(400).send(errorBody(new PortcullisError(ErrorCodes.BAD_REQUEST, 'bundle path must be /v1/bundles/NAMESPACE/NAME with DNS-1123 names')));
+      }
+      const waitMs = parseWait(req.query.wait, MAX_WAIT_MS);
+      if (waitMs === undefined) {
+        return reply.code(400).send(errorBody(new PortcullisError(ErrorCodes.BAD_REQUEST, `wait="${req.query.wait}" is invalid: use e.g. 30s or 500ms`)));
+      }
+      const key = `${namespace}/${name}`;
+      const known = knownDigest(req.headers['if-none-match']);
+      const abort = new AbortController();
+      req.raw.once('close', () => abort.abort());
+      const current = await store.waitForChange(key, known, waitMs, abort.signal);
+      reply.header('cache-control', 'no-cache');
+      if (!current) {
+        return reply
+          .code(404)
+          .send(errorBody(new PortcullisError(ErrorCodes.POLICY_NO_BUNDLE, `no bundle is served for PolicyBundle ${key}: it does not exist or has never compiled and passed its tests`)));
+      }
+      reply.header('etag', `"${current.digest}"`).header(DIGEST_HEADER, current.digest);
+      if (current.digest === known) return reply.code(304).send();
+      return reply.code(200).type('application/vnd.openpolicyagent.bundle+gzip').send(Buffer.from(current.archive));
+    },
+  );
+}

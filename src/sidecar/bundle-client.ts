@@ -1,0 +1,177 @@
+/**
+ * The sidecar's bundle client (design.md §6): follows the controller's bundle
+ * server with long polling (`If-None-Match` + `?wait=`), checks every archive
+ * against its digest, and swaps it in through `PolicyEngine.load` (atomic:
+ * evaluations in flight finish on the old bundle). When the controller cannot
+ * be reached it keeps enforcing the last good bundle, retries with
+ * exponential backoff and jitter, and says so in one log line (and one more
+ * when the controller is back).
+ */
+import { Agent, request, type Dispatcher } from 'undici';
+import { ErrorCodes, PortcullisError, isPortcullisError } from '../errors.ts';
+import { readBundleArchive } from '../policy/bundle-archive.ts';
+import type { CompiledBundle, PolicyEngine } from '../policy/types.ts';
+import type { Logger } from '../telemetry/logger.ts';
+import { setBundleInfo, type PortcullisMetrics } from '../telemetry/metrics.ts';
+
+export interface BundleClientOptions {
+  /** Controller base URL, e.g. http://portcullis-controller.portcullis-system.svc:8080 */
+  controllerUrl: string;
+  /** `namespace/name` of the PolicyBundle. */
+  bundle: string;
+  engine: PolicyEngine;
+  logger: Logger;
+  metrics?: PortcullisMetrics;
+  /** How long the controller may hold one poll (default 30 s). */
+  waitMs?: number;
+  /** First retry delay after a failure (default 500 ms), doubling up to maxBackoffMs (default 30 s). */
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** Called after each bundle is loaded (tests, benchmarks). */
+  onLoaded?: (bundle: CompiledBundle) => void;
+  dispatcher?: Dispatcher;
+}
+
+type Health = 'starting' | 'connected' | 'unreachable';
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+export class BundleClient {
+  private readonly abort = new AbortController();
+  private loop: Promise<void> | undefined;
+  private health: Health = 'starting';
+  private failures = 0;
+  private readonly waitMs: number;
+  private readonly url: URL;
+  private readonly dispatcher: Dispatcher;
+  private readonly ownsDispatcher: boolean;
+
+  constructor(private readonly options: BundleClientOptions) {
+    const [ns, name, ...rest] = options.bundle.split('/');
+    if (!ns || !name || rest.length > 0) {
+      throw new PortcullisError(ErrorCodes.CONFIG, `PORTCULLIS_BUNDLE="${options.bundle}" is invalid: expected NAMESPACE/NAME of a PolicyBundle`, { setting: 'PORTCULLIS_BUNDLE' });
+    }
+    this.waitMs = options.waitMs ?? 30_000;
+    this.url = new URL(`/v1/bundles/${encodeURIComponent(ns)}/${encodeURIComponent(name)}`, options.controllerUrl);
+    this.url.searchParams.set('wait', `${this.waitMs}ms`);
+    this.ownsDispatcher = !options.dispatcher;
+    // Headers come only when the long poll ends: the timeouts must outlast the wait.
+    this.dispatcher = options.dispatcher ?? new Agent({ headersTimeout: this.waitMs + 15_000, bodyTimeout: 60_000, keepAliveTimeout: this.waitMs + 10_000, connections: 2 });
+  }
+
+  /** Starts following the controller; returns at once. */
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.loop;
+    if (this.ownsDispatcher) await this.dispatcher.close();
+  }
+
+  /** The digest being enforced, if any. */
+  digest(): string | undefined {
+    return this.options.engine.current()?.digest;
+  }
+
+  connected(): boolean {
+    return this.health === 'connected';
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.abort.signal;
+    while (!signal.aborted) {
+      const started = Date.now();
+      try {
+        const changed = await this.pollOnce(signal);
+        this.markReachable();
+        // A 404 or 304 that came back at once (no long poll on the other side) must not spin.
+        if (!changed && Date.now() - started < 250) await sleep(Math.min(this.waitMs, 1000), signal);
+      } catch (e) {
+        if (signal.aborted) return;
+        await sleep(this.markFailure(e), signal);
+      }
+    }
+  }
+
+  /** One long poll; true when a new bundle was loaded. */
+  private async pollOnce(signal: AbortSignal): Promise<boolean> {
+    const known = this.digest();
+    const res = await request(this.url, {
+      method: 'GET',
+      headers: known ? { 'if-none-match': `"${known}"` } : {},
+      signal,
+      dispatcher: this.dispatcher,
+    });
+    if (res.statusCode === 304) {
+      await res.body.dump();
+      return false;
+    }
+    if (res.statusCode === 404) {
+      await res.body.dump();
+      if (this.health !== 'connected' || !known) this.options.logger.warn({ bundle: this.options.bundle, controller: this.options.controllerUrl }, `the controller serves no bundle for ${this.options.bundle} yet; waiting for it${known ? ` and keeping ${known}` : ''}`);
+      return false;
+    }
+    if (res.statusCode !== 200) {
+      const text = await res.body.text();
+      throw new PortcullisError(ErrorCodes.UPSTREAM, `bundle server answered HTTP ${res.statusCode}: ${text.slice(0, 200)}`);
+    }
+    const archive = new Uint8Array(await res.body.arrayBuffer());
+    const advertised = String(res.headers['x-portcullis-digest'] ?? res.headers.etag ?? '').replace(/^W\//, '').replace(/^"|"$/g, '');
+    // readBundleArchive recomputes the digest from the content and refuses a mismatch with its manifest.
+    const bundle = await readBundleArchive(archive);
+    if (advertised && advertised !== bundle.digest) {
+      throw new PortcullisError(ErrorCodes.BUNDLE_DIGEST_MISMATCH, `bundle server advertised ${advertised} but sent ${bundle.digest}`);
+    }
+    if (bundle.digest === known) return false;
+    await this.options.engine.load(bundle);
+    const { metrics, logger } = this.options;
+    if (metrics) {
+      setBundleInfo(metrics, this.options.bundle, bundle.digest, bundle.compiler);
+      metrics.bundleReloads.inc({ bundle: this.options.bundle, result: 'success' });
+    }
+    logger.info({ bundle: this.options.bundle, digest: bundle.digest, previous: known }, 'policy bundle loaded');
+    this.options.onLoaded?.(bundle);
+    return true;
+  }
+
+  private markReachable(): void {
+    if (this.health === 'unreachable') {
+      this.options.logger.info({ bundle: this.options.bundle, controller: this.options.controllerUrl, after: this.failures }, 'controller reachable again');
+    }
+    this.health = 'connected';
+    this.failures = 0;
+  }
+
+  /** Records a failure and returns how long to wait before the next try. */
+  private markFailure(e: unknown): number {
+    this.failures++;
+    const initial = this.options.initialBackoffMs ?? 500;
+    const max = this.options.maxBackoffMs ?? 30_000;
+    const delay = Math.min(max, initial * 2 ** Math.min(this.failures - 1, 16));
+    const jittered = Math.round(delay / 2 + (Math.random() * delay) / 2);
+    const badBundle = isPortcullisError(e) && (e.code === ErrorCodes.BUNDLE_INVALID || e.code === ErrorCodes.BUNDLE_DIGEST_MISMATCH);
+    if (badBundle) this.options.metrics?.bundleReloads.inc({ bundle: this.options.bundle, result: 'failure' });
+    if (this.health !== 'unreachable' || badBundle) {
+      const keeping = this.digest() ? `keeping ${this.digest()}` : 'no bundle loaded yet (failing closed)';
+      this.options.logger.warn(
+        { bundle: this.options.bundle, controller: this.options.controllerUrl, err: (e as Error).message, code: (e as PortcullisError).code },
+        `${badBundle ? 'refused a bundle from the controller' : 'controller unreachable'}: ${(e as Error).message}; ${keeping}; retrying with backoff up to ${max / 1000}s`,
+      );
+    }
+    this.health = 'unreachable';
+    return jittered;
+  }
+}
