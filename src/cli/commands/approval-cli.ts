@@ -1,0 +1,57 @@
+/** What `portcullis approve` and `portcullis reject` share. */
+import { parseArgs } from 'node:util';
+import type { CommandIO } from '../command.ts';
+import type { Approval } from '../../gate/types.ts';
+import { reportError, usageError } from './policy-cli.ts';
+import { adminBackend, type ApprovalsBackend } from './approval-backend.ts';
+
+export function verdictUsage(name: 'approve' | 'reject'): string {
+  return `Usage: portcullis ${name} [ID] [--approver NAME] [--admin URL] [--json]
+
+${name === 'approve' ? 'Approves' : 'Rejects'} a call held for approval (effect escalate). Without ID,
+lists the calls waiting. The ID is printed by the gate when it holds a call
+and returned by GET /v1/approvals on the admin port.
+
+Options:
+  --approver NAME   who gives the verdict (default: $USER)
+  --admin URL       the gate's admin endpoint (default http://PORTCULLIS_ADMIN_HOST:PORTCULLIS_ADMIN_PORT)
+  --json            print JSON`;
+}
+
+/** Picks the backend; the Kubernetes backend plugs in here. */
+async function backendFor(admin: string | undefined, io: CommandIO): Promise<ApprovalsBackend> {
+  if (admin) return adminBackend(admin);
+  const { loadConfig } = await import('../../config/config.ts');
+  const c = loadConfig(io.env);
+  const host = c.adminHost.includes(':') ? `[${c.adminHost}]` : c.adminHost;
+  return adminBackend(`http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${c.adminPort}`);
+}
+
+export async function runVerdict(name: 'approve' | 'reject', verdict: Approval['verdict'], argv: string[], io: CommandIO): Promise<number> {
+  const usage = verdictUsage(name);
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { approver: { type: 'string' }, admin: { type: 'string' }, json: { type: 'boolean' } } });
+  } catch (e) {
+    return usageError(io, name, (e as Error).message, usage);
+  }
+  const [id, ...extra] = parsed.positionals;
+  if (extra.length > 0) return usageError(io, name, 'give one approval ID', usage);
+  try {
+    const backend = await backendFor(parsed.values.admin, io);
+    if (!id) {
+      const pending = await backend.list();
+      if (parsed.values.json) io.stdout.write(JSON.stringify(pending, null, 2) + '\n');
+      else if (pending.length === 0) io.stdout.write('no calls are waiting for approval\n');
+      else for (const p of pending) io.stdout.write(`${p.id}  ${p.summary}\n    ${p.reason}; approvers ${p.approvers.join(', ') || 'any'}; expires ${p.expiresAt}\n`);
+      return 0;
+    }
+    const approver = parsed.values.approver ?? io.env.USER ?? 'cli';
+    const approval = await backend.decide(id, verdict, approver);
+    if (parsed.values.json) io.stdout.write(JSON.stringify(approval, null, 2) + '\n');
+    else io.stdout.write(`${approval.verdict} ${approval.id} as ${approval.approver} (input ${approval.inputHash})\n`);
+    return 0;
+  } catch (e) {
+    return reportError(io, name, e);
+  }
+}
