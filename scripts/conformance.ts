@@ -1,0 +1,174 @@
+/**
+ * OPA's Rego conformance cases through the Portcullis pipeline.
+ *
+ *   npm run conformance -- DIR [--json] [--verbose] [--folder X]... [--summary]
+ *                              [--timeout MS] [--jobs N] [--strict]
+ *
+ * DIR holds one folder of YAML cases per topic and GROUPS.txt (default:
+ * $PORTCULLIS_CONFORMANCE_DIR or ../shared/opa-conformance). Each case runs
+ * in a child process with a timeout, so a hang or a crash costs one case.
+ * Informational: exits 0 even with failures unless --strict.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { readCases, readGroups, type ConformanceCase } from './conformance/cases.ts';
+import type { CaseOutcome } from './conformance/run-case.ts';
+
+interface CaseReport extends CaseOutcome {
+  file: string;
+  folder: string;
+  group: string;
+  note: string;
+}
+
+interface Tally {
+  passed: number;
+  failed: number;
+  skipped: number;
+}
+
+const WORKER = fileURLToPath(new URL('./conformance/worker.ts', import.meta.url));
+
+/** One child process running cases one after another, replaced when it hangs or dies. */
+class CaseRunner {
+  #child: ChildProcess | undefined;
+  #next = 0;
+  readonly #timeoutMs: number;
+
+  constructor(timeoutMs: number) {
+    this.#timeoutMs = timeoutMs;
+  }
+
+  run(c: ConformanceCase): Promise<CaseOutcome> {
+    const child = (this.#child ??= fork(WORKER, [], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] }));
+    const id = ++this.#next;
+    return new Promise((resolve) => {
+      const finish = (outcome: CaseOutcome, kill: boolean) => {
+        clearTimeout(timer);
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+        if (kill) {
+          child.kill('SIGKILL');
+          this.#child = undefined;
+        }
+        resolve(outcome);
+      };
+      const onMessage = (msg: { id: number; outcome: CaseOutcome }) => {
+        if (msg.id === id) finish(msg.outcome, false);
+      };
+      const onExit = (code: number | null, signal: string | null) => {
+        this.#child = undefined;
+        finish({ status: 'fail', reason: `the case crashed its process (exit ${code ?? signal})` }, false);
+      };
+      const timer = setTimeout(() => finish({ status: 'fail', reason: `timed out after ${this.#timeoutMs} ms` }, true), this.#timeoutMs);
+      child.on('message', onMessage);
+      child.on('exit', onExit);
+      child.send({ id, case: c });
+    });
+  }
+
+  close(): void {
+    this.#child?.disconnect();
+    this.#child = undefined;
+  }
+}
+
+function tally(reports: CaseReport[], key: (r: CaseReport) => string): Map<string, Tally> {
+  const out = new Map<string, Tally>();
+  for (const r of reports) {
+    const t = out.get(key(r)) ?? { passed: 0, failed: 0, skipped: 0 };
+    if (r.status === 'pass') t.passed++;
+    else if (r.status === 'fail') t.failed++;
+    else t.skipped++;
+    out.set(key(r), t);
+  }
+  return new Map([...out.entries()].sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+function pct(t: Tally): string {
+  const run = t.passed + t.failed;
+  return run === 0 ? '    -' : `${((100 * t.passed) / run).toFixed(1).padStart(5)}%`;
+}
+
+function table(title: string, rows: Map<string, Tally>): string {
+  const width = Math.max(title.length, ...[...rows.keys()].map((k) => k.length));
+  const lines = [`${title.padEnd(width)}  passed  failed  skipped   pass`];
+  for (const [name, t] of rows) {
+    lines.push(`${name.padEnd(width)}  ${String(t.passed).padStart(6)}  ${String(t.failed).padStart(6)}  ${String(t.skipped).padStart(7)}  ${pct(t)}`);
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      json: { type: 'boolean' },
+      verbose: { type: 'boolean', short: 'v' },
+      folder: { type: 'string', multiple: true },
+      summary: { type: 'boolean' },
+      strict: { type: 'boolean' },
+      timeout: { type: 'string', default: '10000' },
+      jobs: { type: 'string', default: '1' },
+    },
+  });
+  const dir = resolve(positionals[0] ?? process.env.PORTCULLIS_CONFORMANCE_DIR ?? '../shared/opa-conformance');
+  if (!existsSync(dir)) {
+    console.log(`conformance: no case directory at ${dir}; nothing to run (give DIR or set PORTCULLIS_CONFORMANCE_DIR)`);
+    return 0;
+  }
+  const groups = await readGroups(dir);
+  const cases = await readCases(dir, values.folder ?? []);
+  const jobs = Math.max(1, Number(values.jobs) || 1);
+  const runners = Array.from({ length: jobs }, () => new CaseRunner(Number(values.timeout) || 10000));
+  const reports: CaseReport[] = new Array(cases.length);
+  let cursor = 0;
+  const started = Date.now();
+  await Promise.all(
+    runners.map(async (runner) => {
+      while (cursor < cases.length) {
+        const i = cursor++;
+        const c = cases[i]!;
+        const outcome = await runner.run(c);
+        reports[i] = { ...outcome, file: c.file, folder: c.folder, group: groups.get(c.folder) ?? 'other', note: c.note };
+        if (!values.json && process.stderr.isTTY) process.stderr.write(`\r${i + 1}/${cases.length}`);
+      }
+      runner.close();
+    }),
+  );
+  if (!values.json && process.stderr.isTTY) process.stderr.write('\r');
+  const totals = tally(reports, () => 'total').get('total') ?? { passed: 0, failed: 0, skipped: 0 };
+  const byGroup = tally(reports, (r) => r.group);
+  const byFolder = tally(reports, (r) => r.folder);
+  const seconds = (Date.now() - started) / 1000;
+
+  if (values.json) {
+    console.log(JSON.stringify({ dir, seconds, totals, groups: Object.fromEntries(byGroup), folders: Object.fromEntries(byFolder), cases: reports }, null, 2));
+  } else {
+    if (values.verbose) {
+      for (const r of reports) if (r.status === 'fail') console.log(`FAIL ${r.file} "${r.note}"${r.stage ? ` [${r.stage}]` : ''}: ${r.reason}`);
+      for (const r of reports) if (r.status === 'skip') console.log(`SKIP ${r.file} "${r.note}": ${r.reason}`);
+      console.log('');
+    }
+    console.log(table('group', byGroup));
+    if (!values.summary) console.log('\n' + table('folder', byFolder));
+    const skipReasons = tally(reports.filter((r) => r.status === 'skip'), (r) => r.reason ?? '');
+    if (skipReasons.size > 0) {
+      console.log('\nskipped (the query cannot be an entrypoint):');
+      for (const [reason, t] of skipReasons) console.log(`  ${String(t.skipped).padStart(4)}  ${reason}`);
+    }
+    console.log(`\n${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped (${seconds.toFixed(1)} s)`);
+  }
+  return values.strict && totals.failed > 0 ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(`conformance: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    process.exit(2);
+  },
+);

@@ -1,0 +1,153 @@
+/**
+ * One conformance case through the Portcullis pipeline: compile its modules
+ * and data with the query's refs as entrypoints, evaluate through opa-wasm,
+ * read the bindings out of the results and compare them with the case's
+ * expectation.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import { isPortcullisError, ErrorCodes } from '../../src/errors.ts';
+import { PortcullisCompiler } from '../../src/policy/compiler.ts';
+import { OpaWasmEngine } from '../../src/policy/engine.ts';
+import { canonicalJson } from '../../src/evidence/canonical.ts';
+import { inputTermToJson, planQuery, Unsupported, type ConformanceCase, type QueryPlan, type QueryTerm } from './cases.ts';
+
+export interface CaseOutcome {
+  status: 'pass' | 'fail' | 'skip';
+  reason?: string;
+  /** Where it failed: compile, eval or compare. */
+  stage?: 'compile' | 'eval' | 'compare';
+}
+
+type Row = Record<string, unknown>;
+
+export async function runCase(c: ConformanceCase): Promise<CaseOutcome> {
+  let plan: QueryPlan;
+  let input: unknown;
+  try {
+    plan = planQuery(c.query);
+    input = c.input_term !== undefined ? inputTermToJson(c.input_term) : c.input;
+  } catch (e) {
+    if (e instanceof Unsupported) return { status: 'skip', reason: e.message };
+    throw e;
+  }
+  const wantError = c.want_error_code !== undefined || c.want_error !== undefined;
+
+  let engine: OpaWasmEngine;
+  try {
+    const bundle = await new PortcullisCompiler().compile({
+      modules: c.modules.map((source, i) => ({ path: `module-${i}.rego`, source })),
+      data: c.data ?? {},
+      entrypoints: plan.entrypoints,
+      tools: [],
+      tests: [],
+    });
+    engine = new OpaWasmEngine();
+    await engine.load(bundle);
+  } catch (e) {
+    return compileFailure(c, e, wantError);
+  }
+
+  const results = new Map<string, unknown>();
+  try {
+    for (const entrypoint of plan.entrypoints) results.set(entrypoint, engine.evaluate(input, entrypoint).result);
+  } catch (e) {
+    return evalFailure(c, e, wantError);
+  }
+  if (wantError) return { status: 'fail', stage: 'eval', reason: `want error ${c.want_error_code ?? JSON.stringify(c.want_error)}, got ${show(results)}` };
+  return compare(c, bindings(plan, results, input));
+}
+
+function errorText(e: unknown): string {
+  if (isPortcullisError(e)) return `${e.code}: ${e.message}`;
+  return e instanceof Error ? e.message : String(e);
+}
+
+function compileFailure(c: ConformanceCase, e: unknown, wantError: boolean): CaseOutcome {
+  const opaCode = isPortcullisError(e) ? (e.details?.opaCode as string | undefined) : undefined;
+  const want = c.want_error_code;
+  if (wantError && want?.startsWith('rego_') && (opaCode === undefined || opaCode === want)) return { status: 'pass' };
+  if (wantError && want === undefined && c.want_error && errorText(e).includes(c.want_error)) return { status: 'pass' };
+  return { status: 'fail', stage: 'compile', reason: errorText(e) };
+}
+
+function evalFailure(c: ConformanceCase, e: unknown, wantError: boolean): CaseOutcome {
+  if (!wantError) return { status: 'fail', stage: 'eval', reason: errorText(e) };
+  const want = c.want_error_code;
+  const isConflict = isPortcullisError(e) && e.code === ErrorCodes.POLICY_CONFLICT;
+  if (want === 'eval_conflict_error' && !isConflict) return { status: 'fail', stage: 'eval', reason: `want a conflict error, got ${errorText(e)}` };
+  if (want?.startsWith('rego_')) return { status: 'fail', stage: 'eval', reason: `want compile error ${want}, got ${errorText(e)}` };
+  if (want === undefined && c.want_error && !errorText(e).includes(c.want_error)) {
+    return { status: 'fail', stage: 'eval', reason: `want error containing ${JSON.stringify(c.want_error)}, got ${errorText(e)}` };
+  }
+  return { status: 'pass' };
+}
+
+/** Values the ref (with its optional key) takes: [key binding, value] pairs. */
+function refValues(term: Extract<QueryTerm, { kind: 'ref' }>, value: unknown): [unknown, unknown][] {
+  if (value === undefined) return [];
+  if (!term.key) return [[undefined, value]];
+  if ('var' in term.key) {
+    // JSON cannot tell a set from an array; a var key over an array is read as a set, as partial set rules are.
+    if (Array.isArray(value)) return value.map((v) => [v, v]);
+    if (value && typeof value === 'object') return Object.entries(value);
+    return [];
+  }
+  const key = term.key.value;
+  if (Array.isArray(value)) {
+    if (typeof key === 'number') return key in value ? [[key, value[key]]] : [];
+    return value.some((v) => isDeepStrictEqual(v, key)) ? [[key, key]] : [];
+  }
+  if (value && typeof value === 'object' && typeof key === 'string' && key in value) return [[key, (value as Row)[key]]];
+  return [];
+}
+
+function unify(row: Row, term: QueryTerm, value: unknown, input: unknown): Row | undefined {
+  if (term.kind === 'var') {
+    if (term.name in row) return isDeepStrictEqual(row[term.name], value) ? row : undefined;
+    return { ...row, [term.name]: value };
+  }
+  if (term.kind === 'value') return isDeepStrictEqual(term.value, value) ? row : undefined;
+  if (term.kind === 'input') return isDeepStrictEqual(input, value) ? row : undefined;
+  return undefined;
+}
+
+function bindings(plan: QueryPlan, results: Map<string, unknown>, input: unknown): Row[] {
+  let rows: Row[] = [{}];
+  for (const [ref, other] of plan.conjuncts) {
+    if (ref.kind !== 'ref') return [];
+    const next: Row[] = [];
+    for (const row of rows) {
+      for (const [key, value] of refValues(ref, results.get(ref.path.join('/')))) {
+        let r: Row | undefined = row;
+        if (ref.key && 'var' in ref.key) r = unify(r, { kind: 'var', name: ref.key.var }, key, input);
+        if (r) r = unify(r, other, value, input);
+        if (r) next.push(r);
+      }
+    }
+    rows = next;
+  }
+  return rows;
+}
+
+function sortRows(rows: Row[]): Row[] {
+  return [...rows].sort((a, b) => (canonicalJson(a) < canonicalJson(b) ? -1 : 1));
+}
+
+function compare(c: ConformanceCase, rows: Row[]): CaseOutcome {
+  if (c.want_defined !== undefined) {
+    const defined = rows.length > 0;
+    return defined === c.want_defined ? { status: 'pass' } : { status: 'fail', stage: 'compare', reason: `want defined=${c.want_defined}, got ${defined}` };
+  }
+  const want = c.want_result ?? [];
+  const got = rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !k.startsWith('__'))));
+  const equal = rows.length <= 1 && !c.sort_bindings ? isDeepStrictEqual(got, want) : isDeepStrictEqual(sortRows(got), sortRows(want));
+  return equal ? { status: 'pass' } : { status: 'fail', stage: 'compare', reason: `want ${clip(JSON.stringify(want))}, got ${clip(JSON.stringify(got))}` };
+}
+
+function show(results: Map<string, unknown>): string {
+  return clip(JSON.stringify(Object.fromEntries(results)));
+}
+
+function clip(s: string): string {
+  return s.length > 300 ? s.slice(0, 300) + '…' : s;
+}
