@@ -1,0 +1,58 @@
+/**
+ * Rego modules → OPA IR: the compile passes and the planner, as one pure
+ * function. Passes, in order: name resolution and local rewriting, rule
+ * indexing (kind and arity conflicts), call checks against the builtin
+ * table, recursion detection, safety analysis with body reordering, then
+ * planning of the entrypoints and every rule they reach.
+ */
+import type { Module } from './ast.ts';
+import { BUILTINS } from './builtins.ts';
+import type { Policy } from './ir.ts';
+import { checkCalls } from './plan/calls.ts';
+import { planPolicy } from './plan/planner.ts';
+import { checkRecursion } from './plan/recursion.ts';
+import { resolveModules, type ResolvedRule } from './plan/resolve.ts';
+import { indexRules } from './plan/rule-index.ts';
+import { reorderRule } from './plan/safety.ts';
+import { LocalNames } from './plan/scope.ts';
+import { operatorName } from './ast.ts';
+
+export interface PlanOptions {
+  /** Arity of a supported builtin, undefined when unknown. Defaults to the runtime's builtin table. */
+  builtinArity?: (name: string) => number | undefined;
+}
+
+export function defaultBuiltinArity(name: string): number | undefined {
+  return Object.hasOwn(BUILTINS, name) ? BUILTINS[name]?.arity : undefined;
+}
+
+/**
+ * Plans `modules` for the given entrypoints (`pkg/rule` paths below
+ * `data`). Throws a PortcullisError (REGO_*) carrying OPA's error code for
+ * programs OPA would reject.
+ */
+export function planModules(modules: Module[], entrypoints: string[], options: PlanOptions = {}): Policy {
+  const builtinArity = options.builtinArity ?? defaultBuiltinArity;
+  const names = new LocalNames();
+  const resolved = resolveModules(modules, names, { isBuiltin: (n) => builtinArity(n) !== undefined });
+  const index = indexRules(resolved);
+  checkCalls(
+    index,
+    resolved.map((r) => r.rule),
+    builtinArity,
+  );
+  checkRecursion(index);
+  const arity = (op: Parameters<typeof operatorName>[0]): number | undefined => {
+    const name = operatorName(op);
+    if (name === undefined) return undefined;
+    if (name.startsWith('data.')) return index.byPath.get(name.split('.').slice(1).join('\u0000'))?.arity;
+    return builtinArity(name);
+  };
+  const reorder = (r: ResolvedRule): ResolvedRule => ({ ...r, rule: reorderRule(r.rule, { names, arity }) });
+  for (const set of index.byPath.values()) {
+    set.rules = set.rules.map((r) => ({ ...reorder(r), key: r.key }));
+    if (set.defaultRule) set.defaultRule = reorder(set.defaultRule);
+  }
+  const files = modules.map((m) => m.file);
+  return planPolicy({ index, names, files, builtinArity }, entrypoints);
+}

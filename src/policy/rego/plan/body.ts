@@ -1,0 +1,137 @@
+/**
+ * Planning of bodies and expressions. A body is a conjunction: each
+ * expression is planned with the rest of the body as its continuation, so
+ * that a failing statement leaves the enclosing block and iteration nests.
+ */
+import type { Body, Expr, RefTerm, Term } from '../ast.ts';
+import { operatorName } from '../ast.ts';
+import type { Operand } from '../ir.ts';
+import { bool, local } from './builder.ts';
+import { scoped, type FnCtx } from './context.ts';
+import { planCall, planTerm, planTerms } from './terms.ts';
+import { unify, unifyLocal } from './unify.ts';
+import { planWith } from './with.ts';
+
+type Cont = () => void;
+
+export function planBody(ctx: FnCtx, body: Body, cont: Cont, i = 0): void {
+  if (i === body.length) return cont();
+  planExprInner(ctx, body[i] as Expr, () => planBody(ctx, body, cont, i + 1));
+}
+
+/** One expression, with its `with` modifiers and negation. */
+export function planExprInner(ctx: FnCtx, e: Expr, cont: Cont): void {
+  if (e.with.length > 0) return planWith(ctx, e, (c) => planNegatable(ctx, e, c), cont);
+  planNegatable(ctx, e, cont);
+}
+
+function planNegatable(ctx: FnCtx, e: Expr, cont: Cont): void {
+  if (!e.negated) return planCore(ctx, e, cont);
+  const block = ctx.b.block(() => scoped(ctx, () => planCore(ctx, e, () => {})));
+  ctx.b.emit('NotStmt', { block });
+  cont();
+}
+
+function planCore(ctx: FnCtx, e: Expr, cont: Cont): void {
+  switch (e.type) {
+    case 'term':
+      return planTerm(ctx, e.term, (op) => {
+        truthy(ctx, op);
+        cont();
+      });
+    case 'call':
+      return planCallExpr(ctx, e.operator, e.args, cont);
+    case 'some':
+      return cont();
+    case 'somein':
+      return planTerm(ctx, e.collection, (op) => {
+        const b = ctx.b;
+        const src = b.toLocal(op);
+        const k = b.newLocal();
+        const v = b.newLocal();
+        const block = b.block(() =>
+          scoped(ctx, () => {
+            const withValue = (): void => unifyLocal(ctx, e.value, v, cont);
+            if (e.key) unifyLocal(ctx, e.key, k, withValue);
+            else withValue();
+          }),
+        );
+        b.emit('ScanStmt', { source: src, key: k, value: v, block });
+      });
+    case 'every':
+      return planEvery(ctx, e, cont);
+  }
+}
+
+/** An expression's value counts as true unless it is `false`. */
+function truthy(ctx: FnCtx, op: Operand): void {
+  if (op.type === 'bool' && op.value) return;
+  ctx.b.emit('NotEqualStmt', { a: op, b: bool(false) });
+}
+
+function planCallExpr(ctx: FnCtx, op: RefTerm, args: Term[], cont: Cont): void {
+  const name = operatorName(op) ?? '';
+  const b = ctx.b;
+  if ((name === 'eq' || name === 'assign') && args.length === 2) return unify(ctx, args[0] as Term, args[1] as Term, cont);
+  if (name === 'equal' && args.length === 2 && !ctx.mocks.funcs.has(name)) {
+    return planTerms(ctx, args, ([x, y]) => {
+      b.emit('EqualStmt', { a: x as Operand, b: y as Operand });
+      cont();
+    });
+  }
+  const arity = arityOf(ctx, name);
+  if (arity !== undefined && args.length === arity + 1) {
+    const out = args[arity] as Term;
+    return planCall(ctx, op, args.slice(0, arity), (r) => unifyLocal(ctx, out, b.toLocal(r), cont));
+  }
+  planCall(ctx, op, args, (r) => {
+    truthy(ctx, r);
+    cont();
+  });
+}
+
+function arityOf(ctx: FnCtx, name: string): number | undefined {
+  if (name.startsWith('data.')) {
+    const set = ctx.policy.index.byPath.get(name.split('.').slice(1).join('\u0000'));
+    return set?.kind === 'function' ? set.arity : undefined;
+  }
+  return ctx.policy.builtinArity(name);
+}
+
+/**
+ * `every k, v in xs { body }`: true when the domain is a collection and no
+ * element makes the body fail.
+ */
+function planEvery(ctx: FnCtx, e: Extract<Expr, { type: 'every' }>, cont: Cont): void {
+  planTerm(ctx, e.domain, (op) => {
+    const b = ctx.b;
+    const d = b.toLocal(op);
+    const failed = b.newLocal();
+    b.emit('ResetLocalStmt', { target: failed });
+    const check = (type: 'IsArrayStmt' | 'IsObjectStmt' | 'IsSetStmt') =>
+      b.block(() => {
+        b.emit(type, { source: local(d) });
+        b.emit('BreakStmt', { index: 1 });
+      });
+    b.nested(() => {
+      b.emit('BlockStmt', { blocks: [check('IsArrayStmt'), check('IsObjectStmt'), check('IsSetStmt')] });
+      b.emit('BreakStmt', { index: 1 });
+    });
+    const k = b.newLocal();
+    const v = b.newLocal();
+    const block = b.block(() =>
+      scoped(ctx, () => {
+        if (e.key) ctx.vars.set(e.key.name, k);
+        ctx.vars.set(e.value.name, v);
+        const ok = b.newLocal();
+        b.emit('ResetLocalStmt', { target: ok });
+        b.nested(() => scoped(ctx, () => planBody(ctx, e.body, () => b.emit('AssignVarStmt', { source: bool(true), target: ok }))));
+        b.emit('IsUndefinedStmt', { source: ok });
+        b.emit('AssignVarStmt', { source: bool(true), target: failed });
+      }),
+    );
+    b.emit('ScanStmt', { source: d, key: k, value: v, block });
+    b.emit('IsUndefinedStmt', { source: failed });
+    cont();
+  });
+}

@@ -1,0 +1,90 @@
+/**
+ * Call checks over every rule (reachable from an entrypoint or not): each
+ * call names a user function or a supported builtin, with the right number
+ * of arguments. An unknown name is OPA's `rego_type_error: undefined function`.
+ */
+import type { Body, Expr, RefTerm, Rule, Term } from '../ast.ts';
+import { operatorName } from '../ast.ts';
+import { compileError, unsupportedBuiltin } from './errors.ts';
+import { pathKey, type RuleIndex } from './rule-index.ts';
+
+export function checkCalls(index: RuleIndex, rules: Rule[], builtinArity: (name: string) => number | undefined): void {
+  const arity = (op: RefTerm): number => {
+    const name = operatorName(op);
+    if (name === undefined) throw compileError('rego_type_error', 'invalid function name', op.loc);
+    if (name.startsWith('data.')) {
+      const set = index.byPath.get(pathKey(name.split('.').slice(1)));
+      if (!set || set.kind !== 'function') throw compileError('rego_type_error', `undefined function ${name}`, op.loc);
+      return set.arity;
+    }
+    const n = builtinArity(name);
+    if (n === undefined) throw unsupportedBuiltin(name, op.loc);
+    return n;
+  };
+  const check = (op: RefTerm, got: number, statement: boolean): void => {
+    const name = operatorName(op);
+    if (name === 'eq' || name === 'assign') return;
+    const want = arity(op);
+    if (got === want || (statement && got === want + 1)) return;
+    throw compileError('rego_type_error', `${name}: arity mismatch: expected ${want} arguments, got ${got}`, op.loc);
+  };
+  const term = (t: Term): void => {
+    switch (t.type) {
+      case 'ref':
+        term(t.head);
+        t.path.forEach(term);
+        return;
+      case 'array':
+      case 'set':
+        t.items.forEach(term);
+        return;
+      case 'object':
+        t.items.forEach(([k, v]) => (term(k), term(v)));
+        return;
+      case 'call':
+        check(t.operator, t.args.length, false);
+        t.args.forEach(term);
+        return;
+      case 'arraycomprehension':
+      case 'setcomprehension':
+        term(t.term);
+        body(t.body);
+        return;
+      case 'objectcomprehension':
+        term(t.key);
+        term(t.value);
+        body(t.body);
+        return;
+      case 'templatestring':
+        t.parts.forEach((p) => p.type !== 'string' && expr(p));
+        return;
+      default:
+        return;
+    }
+  };
+  const expr = (e: Expr): void => {
+    if (e.type === 'term') term(e.term);
+    else if (e.type === 'call') {
+      check(e.operator, e.args.length, true);
+      e.args.forEach(term);
+    } else if (e.type === 'somein') {
+      term(e.collection);
+      term(e.value);
+      if (e.key) term(e.key);
+    } else if (e.type === 'every') {
+      term(e.domain);
+      body(e.body);
+    }
+    for (const w of e.with) term(w.value);
+  };
+  const body = (b: Body): void => b.forEach(expr);
+  const rule = (r: Rule): void => {
+    const ts = [...r.head.ref.path, ...(r.head.args ?? [])];
+    if (r.head.key) ts.push(r.head.key);
+    if (r.head.value) ts.push(r.head.value);
+    ts.forEach(term);
+    body(r.body);
+    if (r.else) rule(r.else);
+  };
+  rules.forEach(rule);
+}

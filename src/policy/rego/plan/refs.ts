@@ -1,0 +1,143 @@
+/**
+ * Planning of references. Refs into values (`input`, locals) are chains of
+ * `DotStmt` and, for unbound variables, `ScanStmt`. Refs into `data` walk
+ * the rule tree: a rule on the path is called and the rest of the ref is
+ * applied to its value; a path that leaves the tree is read from the base
+ * documents; a prefix that still has rules below it (`data.pkg`, `data`,
+ * or `data.pkg[x]`) is built as an object merging base and virtual documents.
+ */
+import type { RefTerm, Term } from '../ast.ts';
+import type { Local, Operand } from '../ir.ts';
+import { local } from './builder.ts';
+import { DATA, INPUT, hasMockBelow, isMockedData, scoped, type FnCtx } from './context.ts';
+import type { RuleSet, TreeNode } from './rule-index.ts';
+import { planTerm, type OpCont } from './terms.ts';
+import { isPattern, unifyLocal } from './unify.ts';
+
+export function planRef(ctx: FnCtx, ref: RefTerm, cont: OpCont): void {
+  const head = ref.head;
+  if (head.type === 'var' && head.name === 'data') return planDataRef(ctx, ref.path, cont);
+  if (head.type === 'var' && head.name === 'input') {
+    if (ref.path.length === 0) ctx.b.emit('IsDefinedStmt', { source: INPUT });
+    return planRefRest(ctx, INPUT, ref.path, 0, cont);
+  }
+  planTerm(ctx, head, (op) => planRefRest(ctx, ctx.b.toLocal(op), ref.path, 0, cont));
+}
+
+/** Applies `path[i:]` to the value in `src`. */
+export function planRefRest(ctx: FnCtx, src: Local, path: Term[], i: number, cont: OpCont): void {
+  if (i === path.length) return cont(local(src));
+  const b = ctx.b;
+  const p = path[i] as Term;
+  if (isPattern(ctx, p)) {
+    const k = b.newLocal();
+    const v = b.newLocal();
+    const block = b.block(() =>
+      scoped(ctx, () => unifyLocal(ctx, p, k, () => planRefRest(ctx, v, path, i + 1, cont))),
+    );
+    b.emit('ScanStmt', { source: src, key: k, value: v, block });
+    return;
+  }
+  planTerm(ctx, p, (key) => {
+    const t = b.newLocal();
+    b.emit('DotStmt', { source: local(src), key, target: t });
+    planRefRest(ctx, t, path, i + 1, cont);
+  });
+}
+
+export function planDataRef(ctx: FnCtx, path: Term[], cont: OpCont): void {
+  walk(ctx, ctx.policy.index.root, path, 0, cont);
+}
+
+function walk(ctx: FnCtx, node: TreeNode, path: Term[], i: number, cont: OpCont): void {
+  if (node.path.length > 0 && isMockedData(ctx.mocks, node.path)) {
+    return planRefRest(ctx, baseChain(ctx, node.path), path, i, cont);
+  }
+  const set = node.ruleSet;
+  if (set && node.children.size === 0) {
+    if (set.kind === 'function') {
+      ctx.b.emit('BreakStmt', { index: 0 });
+      return;
+    }
+    return planRefRest(ctx, callRuleSet(ctx, set), path, i, cont);
+  }
+  if (i === path.length) return cont(local(buildTree(ctx, node)));
+  const key = path[i] as Term;
+  if (key.type === 'string' && !set) {
+    const child = node.children.get(key.value);
+    if (child) return walk(ctx, child, path, i + 1, cont);
+    // Leaves the rule tree: the rest is base data only.
+    return planRefRest(ctx, baseChain(ctx, node.path), path, i, cont);
+  }
+  if ((key.type === 'number' || key.type === 'boolean' || key.type === 'null') && !set) {
+    return planRefRest(ctx, baseChain(ctx, node.path), path, i, cont);
+  }
+  planRefRest(ctx, buildTree(ctx, node), path, i, cont);
+}
+
+/** `data.k1.k2…` from the base documents; fails the block when missing. */
+function baseChain(ctx: FnCtx, path: string[]): Local {
+  let src = DATA;
+  for (const k of path) {
+    const t = ctx.b.newLocal();
+    ctx.b.emit('DotStmt', { source: local(src), key: ctx.b.str(k), target: t });
+    src = t;
+  }
+  return src;
+}
+
+function callRuleSet(ctx: FnCtx, set: RuleSet): Local {
+  const func = ctx.policy.funcFor(set, ctx.mocks);
+  const r = ctx.b.newLocal();
+  ctx.b.emit('CallStmt', { func, args: [local(INPUT), local(DATA)], result: r });
+  return r;
+}
+
+/**
+ * The whole document at `node`: its base document (if an object) merged
+ * with the values of the rules below it that are defined. Always defined.
+ */
+function buildTree(ctx: FnCtx, node: TreeNode): Local {
+  const b = ctx.b;
+  const obj = b.newLocal();
+  b.emit('MakeObjectStmt', { target: obj });
+  for (const [k, child] of node.children) {
+    if (isMockedData(ctx.mocks, child.path)) continue; // its value is in the base document
+    if (child.ruleSet?.kind === 'function' && child.children.size === 0) continue;
+    b.nested(() =>
+      scoped(ctx, () => childValue(ctx, child, (op) => b.emit('ObjectInsertStmt', { key: b.str(k), value: op, object: obj }))),
+    );
+  }
+  let result = obj;
+  if (node.ruleSet && node.ruleSet.kind === 'object') {
+    const merged = b.newLocal();
+    b.emit('AssignVarStmt', { source: local(obj), target: merged });
+    const set = node.ruleSet;
+    b.nested(() => {
+      const r = callRuleSet(ctx, set);
+      const m = b.newLocal();
+      b.emit('ObjectMergeStmt', { a: obj, b: r, target: m });
+      b.emit('AssignVarStmt', { source: local(m), target: merged });
+    });
+    result = merged;
+  }
+  const out = b.newLocal();
+  b.emit('AssignVarStmt', { source: local(result), target: out });
+  b.nested(() => {
+    const base = baseChain(ctx, node.path);
+    b.emit('IsObjectStmt', { source: local(base) });
+    const m = b.newLocal();
+    // The virtual document wins where both define a key.
+    b.emit('ObjectMergeStmt', { a: result, b: base, target: m });
+    b.emit('AssignVarStmt', { source: local(m), target: out });
+  });
+  return out;
+}
+
+function childValue(ctx: FnCtx, node: TreeNode, cont: (op: Operand) => void): void {
+  const set = node.ruleSet;
+  if (set && node.children.size === 0 && !hasMockBelow(ctx.mocks, node.path)) {
+    return cont(local(callRuleSet(ctx, set)));
+  }
+  cont(local(buildTree(ctx, node)));
+}

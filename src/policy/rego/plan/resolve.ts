@@ -1,0 +1,273 @@
+/**
+ * Name resolution and local-variable rewriting, the first compile pass.
+ *
+ * After it, a rule's terms hold only three kinds of names:
+ * - local variables, renamed unique (`x$3`), with `:=`/`some`/comprehension
+ *   and `every` scoping and wildcards already resolved;
+ * - the roots `input` and `data` (refs to rules and imports are rewritten to
+ *   full `data.…`/`input.…` refs);
+ * - call operators: `data.pkg.f` for user functions, the builtin's own name
+ *   otherwise (`count`, `array.concat`).
+ */
+import type { Body, Expr, Import, Module, RefTerm, Rule, Term, VarTerm, WithModifier } from '../ast.ts';
+import { compileError } from './errors.ts';
+import { LocalNames, Scope } from './scope.ts';
+import { forEachExprVar, forEachVar } from './vars.ts';
+
+export interface ResolvedRule {
+  /** Package path below `data`. */
+  pkg: string[];
+  rule: Rule;
+  module: Module;
+}
+
+/** Prefix of with-values that name a builtin used as a function mock. */
+export const BUILTIN_REF = 'builtin:';
+
+export interface ResolveOptions {
+  isBuiltin(name: string): boolean;
+}
+
+interface ModuleEnv {
+  pkg: string[];
+  ruleNames: Set<string>;
+  imports: Map<string, RefTerm>;
+  opts: ResolveOptions;
+}
+
+export function packagePath(m: Module): string[] {
+  return m.package.path.path.map((t) => (t.type === 'string' ? t.value : String((t as { value?: unknown }).value)));
+}
+
+export function resolveModules(modules: Module[], names: LocalNames, opts: ResolveOptions): ResolvedRule[] {
+  const rulesByPkg = new Map<string, Set<string>>();
+  for (const m of modules) {
+    const key = packagePath(m).join('.');
+    const set = rulesByPkg.get(key) ?? new Set<string>();
+    for (const r of m.rules) set.add(r.head.name);
+    rulesByPkg.set(key, set);
+  }
+  const out: ResolvedRule[] = [];
+  for (const m of modules) {
+    const pkg = packagePath(m);
+    const env: ModuleEnv = {
+      pkg,
+      ruleNames: rulesByPkg.get(pkg.join('.')) ?? new Set(),
+      imports: importAliases(m.imports),
+      opts,
+    };
+    for (const r of m.rules) out.push({ pkg, module: m, rule: resolveRule(r, env, names) });
+  }
+  return out;
+}
+
+function importAliases(imports: Import[]): Map<string, RefTerm> {
+  const out = new Map<string, RefTerm>();
+  for (const imp of imports) {
+    const head = imp.path.head;
+    if (head.type !== 'var' || (head.name !== 'data' && head.name !== 'input')) continue;
+    const last = imp.path.path[imp.path.path.length - 1];
+    const alias = imp.alias ?? (last && last.type === 'string' ? last.value : head.name);
+    out.set(alias, imp.path);
+  }
+  return out;
+}
+
+function resolveRule(r: Rule, env: ModuleEnv, names: LocalNames): Rule {
+  const scope = new Scope(names);
+  const args = r.head.args?.map((a) => {
+    forEachVar(a, (n) => {
+      if (!scope.has(n)) scope.declare(n);
+    });
+    return new Resolver(env, scope).term(a);
+  });
+  const headTerms: Term[] = [...r.head.ref.path];
+  if (r.head.key) headTerms.push(r.head.key);
+  if (r.head.value) headTerms.push(r.head.value);
+  const rs = new Resolver(env, scope);
+  const body = rs.body(r.body, headTerms);
+  const head = {
+    ...r.head,
+    args,
+    ref: { ...r.head.ref, path: r.head.ref.path.map((t) => rs.term(t)) },
+    key: r.head.key && rs.term(r.head.key),
+    value: r.head.value && rs.term(r.head.value),
+  };
+  return { ...r, head, body, else: r.else && resolveRule(r.else, env, names) };
+}
+
+class Resolver {
+  constructor(
+    private readonly env: ModuleEnv,
+    private readonly scope: Scope,
+  ) {}
+
+  /** Declares the body's own variables in this scope, then rewrites it. */
+  body(body: Body, extra: Term[] = []): Body {
+    this.declareBodyVars(body, extra);
+    const out = body.map((e) => this.expr(e));
+    this.scope.names.declaredIn.set(out, this.scope.own());
+    return out;
+  }
+
+  private declareBodyVars(body: Body, extra: Term[]): void {
+    const declared = new Set<string>();
+    for (const e of body) {
+      if (e.type === 'some') for (const v of e.vars) declared.add(v.name);
+      if (e.type === 'somein') {
+        if (e.key) forEachVar(e.key, (n) => declared.add(n));
+        forEachVar(e.value, (n) => declared.add(n));
+      }
+      if (e.type === 'call' && isOp(e.operator, 'assign') && e.args[0]) forEachVar(e.args[0], (n) => declared.add(n));
+    }
+    for (const n of declared) {
+      if (this.scope.has(n)) throw compileError('rego_compile_error', `var ${n} assigned above`, body[0]?.loc);
+      this.scope.declare(n);
+    }
+    const implicit = (n: string): void => {
+      if (this.scope.lookup(n) !== undefined || this.isGlobal(n)) return;
+      this.scope.declare(n);
+    };
+    for (const e of body) forEachExprVar(e, implicit);
+    for (const t of extra) forEachVar(t, implicit);
+  }
+
+  private isGlobal(n: string): boolean {
+    return n === 'input' || n === 'data' || this.env.ruleNames.has(n) || this.env.imports.has(n);
+  }
+
+  expr(e: Expr): Expr {
+    const w = e.with.map((m) => this.withMod(m));
+    switch (e.type) {
+      case 'term':
+        return { ...e, with: w, term: this.term(e.term) };
+      case 'call': {
+        const special = isOp(e.operator, 'assign') || isOp(e.operator, 'eq');
+        const operator = special ? e.operator : this.operator(e.operator);
+        return { ...e, with: w, operator, args: e.args.map((a) => this.term(a)) };
+      }
+      case 'some':
+        return { ...e, with: w, vars: e.vars.map((v) => this.term(v) as VarTerm) };
+      case 'somein':
+        return {
+          ...e,
+          with: w,
+          key: e.key && this.term(e.key),
+          value: this.term(e.value),
+          collection: this.term(e.collection),
+        };
+      case 'every': {
+        const domain = this.term(e.domain);
+        const inner = this.scope.child();
+        const key = e.key && { ...e.key, name: inner.declare(e.key.name) };
+        const value = { ...e.value, name: inner.declare(e.value.name) };
+        const body = new Resolver(this.env, inner.child()).body(e.body);
+        const own = this.scope.names.declaredIn.get(body);
+        for (const n of inner.own()) own?.add(n);
+        return { ...e, with: w, domain, key, value, body };
+      }
+    }
+  }
+
+  private withMod(m: WithModifier): WithModifier {
+    const t = m.target;
+    const root = t.head.type === 'var' ? t.head.name : '';
+    const target = root === 'input' || root === 'data' ? t : this.operator(t);
+    return { ...m, target, value: this.withValue(m.value) };
+  }
+
+  /** A with-value may name a function or builtin (`with f as g`). */
+  private withValue(v: Term): Term {
+    const ref = v.type === 'var' ? ({ type: 'ref', loc: v.loc, head: v, path: [] } as RefTerm) : v;
+    if (ref.type === 'ref' && ref.head.type === 'var') {
+      const head = ref.head.name;
+      if (this.scope.lookup(head) === undefined && !this.isGlobal(head)) {
+        const name = [head, ...ref.path.map((p) => (p.type === 'string' ? p.value : '?'))].join('.');
+        if (this.env.opts.isBuiltin(name)) {
+          return { type: 'ref', loc: v.loc, head: { type: 'var', loc: v.loc, name: BUILTIN_REF + name }, path: [] };
+        }
+      }
+    }
+    return this.term(v);
+  }
+
+  /** Resolves a call operator to `data.…` (user function) or a builtin name. */
+  operator(op: RefTerm): RefTerm {
+    if (op.head.type !== 'var') throw compileError('rego_type_error', 'invalid call operator', op.loc);
+    const n = op.head.name;
+    if (this.scope.lookup(n) !== undefined) {
+      throw compileError('rego_type_error', `undefined function ${n} (a variable is not a function)`, op.loc);
+    }
+    if (n === 'data' || this.env.ruleNames.has(n) || this.env.imports.has(n)) {
+      const r = this.ref(op);
+      if (r.type === 'ref') return r;
+    }
+    return op;
+  }
+
+  term(t: Term): Term {
+    switch (t.type) {
+      case 'var':
+        return this.variable(t);
+      case 'ref':
+        return this.ref(t);
+      case 'array':
+      case 'set':
+        return { ...t, items: t.items.map((i) => this.term(i)) };
+      case 'object':
+        return { ...t, items: t.items.map(([k, v]) => [this.term(k), this.term(v)] as [Term, Term]) };
+      case 'call':
+        return { ...t, operator: this.operator(t.operator), args: t.args.map((a) => this.term(a)) };
+      case 'arraycomprehension':
+      case 'setcomprehension': {
+        const r = new Resolver(this.env, this.scope.child());
+        const body = r.body(t.body, [t.term]);
+        return { ...t, body, term: r.term(t.term) };
+      }
+      case 'objectcomprehension': {
+        const r = new Resolver(this.env, this.scope.child());
+        const body = r.body(t.body, [t.key, t.value]);
+        return { ...t, body, key: r.term(t.key), value: r.term(t.value) };
+      }
+      case 'templatestring':
+        return { ...t, parts: t.parts.map((p) => (p.type === 'string' ? p : this.expr(p))) };
+      default:
+        return t;
+    }
+  }
+
+  private variable(v: VarTerm): Term {
+    const local = this.scope.lookup(v.name);
+    if (local !== undefined) return { ...v, name: local };
+    const global = this.global(v.name, v);
+    if (global) return global;
+    // A variable the pre-scan did not see (inside a template string): local to this scope.
+    return { ...v, name: this.scope.declare(v.name) };
+  }
+
+  private global(n: string, at: Term): RefTerm | undefined {
+    if (n === 'input' || n === 'data') return { type: 'ref', loc: at.loc, head: { type: 'var', loc: at.loc, name: n }, path: [] };
+    if (this.env.ruleNames.has(n)) {
+      const path = [...this.env.pkg, n].map((s) => ({ type: 'string' as const, loc: at.loc, value: s }));
+      return { type: 'ref', loc: at.loc, head: { type: 'var', loc: at.loc, name: 'data' }, path };
+    }
+    const imp = this.env.imports.get(n);
+    if (imp) return { ...imp, loc: at.loc };
+    return undefined;
+  }
+
+  private ref(r: RefTerm): Term {
+    const path = r.path.map((p) => this.term(p));
+    if (r.head.type === 'var' && this.scope.lookup(r.head.name) === undefined) {
+      const g = this.global(r.head.name, r.head);
+      if (g) return path.length === 0 && g.path.length === 0 ? g : { ...r, head: g.head, path: [...g.path, ...path] };
+    }
+    const head = this.term(r.head);
+    if (head.type === 'ref') return { ...r, head: head.head, path: [...head.path, ...path] };
+    return { ...r, head, path };
+  }
+}
+
+export function isOp(op: RefTerm, name: string): boolean {
+  return op.head.type === 'var' && op.head.name === name && op.path.length === 0;
+}

@@ -1,0 +1,144 @@
+/**
+ * Rule indexing: groups resolved rules by the path of the document they
+ * define, checks that the definitions agree on their kind (complete value,
+ * set, object, function and its arity), and arranges the paths in a tree so
+ * that refs into `data` can be split into virtual and base parts.
+ */
+import type { Term } from '../ast.ts';
+import { compileError } from './errors.ts';
+import type { ResolvedRule } from './resolve.ts';
+
+export type RuleSetKind = 'complete' | 'set' | 'object' | 'function';
+
+export interface IndexedRule extends ResolvedRule {
+  /** For `object` rules: the key term (last element of the head ref). */
+  key?: Term;
+}
+
+export interface RuleSet {
+  /** Path below `data`. */
+  path: string[];
+  kind: RuleSetKind;
+  rules: IndexedRule[];
+  defaultRule?: IndexedRule;
+  /** Number of arguments, for functions. */
+  arity: number;
+}
+
+export interface TreeNode {
+  path: string[];
+  children: Map<string, TreeNode>;
+  ruleSet?: RuleSet;
+}
+
+export interface RuleIndex {
+  root: TreeNode;
+  byPath: Map<string, RuleSet>;
+}
+
+export function pathKey(path: string[]): string {
+  return path.join('\u0000');
+}
+
+export function showPath(path: string[]): string {
+  return ['data', ...path].join('.');
+}
+
+export function indexRules(rules: ResolvedRule[]): RuleIndex {
+  const root: TreeNode = { path: [], children: new Map() };
+  const byPath = new Map<string, RuleSet>();
+  for (const r of rules) {
+    const { path, kind, key } = classify(r);
+    const k = pathKey(path);
+    let set = byPath.get(k);
+    const arity = r.rule.head.args?.length ?? 0;
+    if (!set) {
+      set = { path, kind, rules: [], arity };
+      byPath.set(k, set);
+      nodeAt(root, path).ruleSet = set;
+    } else if (set.kind !== kind || set.arity !== arity) {
+      throw compileError('rego_type_error', `conflicting rules ${showPath(path)} found`, r.rule.loc);
+    }
+    const entry: IndexedRule = key ? { ...r, key } : r;
+    if (r.rule.default) {
+      if (set.defaultRule) {
+        throw compileError('rego_type_error', `multiple default rules ${showPath(path)} found`, r.rule.loc);
+      }
+      set.defaultRule = entry;
+    } else {
+      set.rules.push(entry);
+    }
+  }
+  checkNesting(root);
+  return { root, byPath };
+}
+
+function classify(r: ResolvedRule): { path: string[]; kind: RuleSetKind; key?: Term } {
+  const head = r.rule.head;
+  const segs = head.ref.path;
+  const path = [...r.pkg, head.name];
+  const allStrings = segs.every((s) => s.type === 'string');
+  const strings = (ts: Term[]): string[] => ts.map((s) => (s as { value: string }).value);
+  if (r.rule.kind === 'function' || r.rule.kind === 'multi') {
+    if (!allStrings) throw compileError('rego_type_error', 'rule head refs with variables are only supported for values', head.loc);
+    return { path: [...path, ...strings(segs)], kind: r.rule.kind === 'function' ? 'function' : 'set' };
+  }
+  if (allStrings) return { path: [...path, ...strings(segs)], kind: 'complete' };
+  const last = segs[segs.length - 1] as Term;
+  const prefix = segs.slice(0, -1);
+  if (!prefix.every((s) => s.type === 'string')) {
+    throw compileError('rego_compile_error', 'unsupported: rule head ref with a variable before its last element', head.loc);
+  }
+  return { path: [...path, ...strings(prefix)], kind: 'object', key: last };
+}
+
+function nodeAt(root: TreeNode, path: string[]): TreeNode {
+  let n = root;
+  for (let i = 0; i < path.length; i++) {
+    const k = path[i] as string;
+    let c = n.children.get(k);
+    if (!c) {
+      c = { path: path.slice(0, i + 1), children: new Map() };
+      n.children.set(k, c);
+    }
+    n = c;
+  }
+  return n;
+}
+
+/** A complete value, set or function cannot also have rules below it. */
+function checkNesting(n: TreeNode): void {
+  if (n.ruleSet && n.ruleSet.kind !== 'object' && n.children.size > 0) {
+    const loc = n.ruleSet.rules[0]?.rule.loc ?? n.ruleSet.defaultRule?.rule.loc;
+    throw compileError('rego_type_error', `rule ${showPath(n.path)} conflicts with rules below it`, loc);
+  }
+  for (const c of n.children.values()) checkNesting(c);
+}
+
+/** The deepest rule set on `path` (a prefix of it or itself), if any. */
+export function ruleSetOnPath(root: TreeNode, path: string[]): RuleSet | undefined {
+  let n: TreeNode | undefined = root;
+  for (const k of path) {
+    n = n.children.get(k);
+    if (!n) return undefined;
+    if (n.ruleSet) return n.ruleSet;
+  }
+  return undefined;
+}
+
+/** Every rule set in the subtree at `path` (or on the path above it). */
+export function ruleSetsUnder(root: TreeNode, path: string[]): RuleSet[] {
+  let n: TreeNode | undefined = root;
+  for (const k of path) {
+    if (n.ruleSet) return [n.ruleSet];
+    n = n.children.get(k);
+    if (!n) return [];
+  }
+  const out: RuleSet[] = [];
+  const walk = (t: TreeNode): void => {
+    if (t.ruleSet) out.push(t.ruleSet);
+    for (const c of t.children.values()) walk(c);
+  };
+  walk(n);
+  return out;
+}

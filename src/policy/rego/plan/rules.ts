@@ -1,0 +1,104 @@
+/**
+ * Planning of one rule set (all definitions of one document or function)
+ * into an IR function `(input, data, args…) → value`.
+ *
+ * - complete rules: each definition (with its `else` chain) assigns a local
+ *   once, then the function's result once: two different values are an
+ *   `eval_conflict_error` raised by `AssignVarOnceStmt`; `default` fills in
+ *   when nothing else did;
+ * - `contains` rules add to a set; object rules insert once per key;
+ * - functions do as complete rules, after unifying the arguments.
+ */
+import type { Func, Local } from '../ir.ts';
+import { FuncBuilder, local } from './builder.ts';
+import { planBody } from './body.ts';
+import type { FnCtx, Mocks, PolicyContext } from './context.ts';
+import type { IndexedRule, RuleSet } from './rule-index.ts';
+import { planTerm, planTerms } from './terms.ts';
+import { unifyLocal } from './unify.ts';
+import type { Rule, Term } from '../ast.ts';
+
+const RESULT: Local = 2;
+
+export function planRuleSet(policy: PolicyContext, set: RuleSet, mocks: Mocks, name: string, prefix: string): Func {
+  const params: Local[] = [0, 1];
+  for (let i = 0; i < set.arity; i++) params.push(3 + i);
+  const b = new FuncBuilder(policy.tables, 3 + set.arity);
+  const ctx: FnCtx = { b, policy, mocks, vars: new Map() };
+  const blocks = [];
+  const fresh = (): void => {
+    ctx.vars = new Map();
+  };
+  if (set.kind === 'set' || set.kind === 'object') {
+    blocks.push(b.block(() => b.emit(set.kind === 'set' ? 'MakeSetStmt' : 'MakeObjectStmt', { target: RESULT })));
+    for (const r of set.rules) {
+      fresh();
+      blocks.push(b.block(() => planBody(ctx, r.rule.body, () => addToCollection(ctx, set, r))));
+    }
+  } else {
+    for (const r of set.rules) {
+      fresh();
+      blocks.push(b.block(() => planCompleteChain(ctx, r.rule, params.slice(2))));
+    }
+    const d = set.defaultRule;
+    if (d) {
+      fresh();
+      blocks.push(
+        b.block(() => {
+          b.emit('IsUndefinedStmt', { source: RESULT });
+          bindArgs(ctx, d.rule, params.slice(2), () =>
+            planTerm(ctx, d.rule.head.value as Term, (op) => b.emit('AssignVarOnceStmt', { source: op, target: RESULT })),
+          );
+        }),
+      );
+    }
+  }
+  blocks.push(b.block(() => b.emit('ReturnLocalStmt', { source: RESULT })));
+  return { name, params, return: RESULT, blocks, path: [prefix, ...set.path] };
+}
+
+function addToCollection(ctx: FnCtx, set: RuleSet, r: IndexedRule): void {
+  const b = ctx.b;
+  const head = r.rule.head;
+  if (set.kind === 'set') {
+    planTerm(ctx, head.key as Term, (op) => b.emit('SetAddStmt', { value: op, set: RESULT }));
+    return;
+  }
+  planTerms(ctx, [r.key as Term, head.value as Term], ([k, v]) => {
+    if (!k || !v) return;
+    b.emit('ObjectInsertOnceStmt', { key: k, value: v, object: RESULT });
+  });
+}
+
+/** A complete rule (or function definition) and its `else` chain. */
+function planCompleteChain(ctx: FnCtx, rule: Rule, args: Local[]): void {
+  const b = ctx.b;
+  const value = b.newLocal();
+  const links: Rule[] = [];
+  for (let r: Rule | undefined = rule; r; r = r.else) links.push(r);
+  const blocks = links.map((r, i) =>
+    b.block(() => {
+      ctx.vars = new Map();
+      if (i === 0) b.emit('ResetLocalStmt', { target: value });
+      else b.emit('IsUndefinedStmt', { source: value });
+      bindArgs(ctx, r, args, () =>
+        planBody(ctx, r.body, () =>
+          planTerm(ctx, r.head.value as Term, (op) => b.emit('AssignVarOnceStmt', { source: op, target: value })),
+        ),
+      );
+    }),
+  );
+  blocks.push(
+    b.block(() => {
+      b.emit('IsDefinedStmt', { source: value });
+      b.emit('AssignVarOnceStmt', { source: local(value), target: RESULT });
+    }),
+  );
+  b.emit('BlockStmt', { blocks });
+}
+
+function bindArgs(ctx: FnCtx, rule: Rule, args: Local[], cont: () => void, i = 0): void {
+  const terms = rule.head.args ?? [];
+  if (i === terms.length) return cont();
+  unifyLocal(ctx, terms[i] as Term, args[i] as Local, () => bindArgs(ctx, rule, args, cont, i + 1));
+}

@@ -1,0 +1,391 @@
+/**
+ * Safety analysis and body reordering. Rego evaluates a body in an order
+ * where every variable is bound before it is read; the author's order need
+ * not be that order. As OPA does, expressions are taken in source order,
+ * each as soon as the variables it reads are bound, and a variable that no
+ * expression can bind is a `rego_unsafe_var_error`.
+ */
+import type { Body, Expr, RefTerm, Rule, Term } from '../ast.ts';
+import { compileError } from './errors.ts';
+import { isOp, BUILTIN_REF } from './resolve.ts';
+import type { LocalNames } from './scope.ts';
+import { forEachExprVar, forEachVar } from './vars.ts';
+
+type VarSet = Set<string>;
+
+export interface SafetyContext {
+  names: LocalNames;
+  /** Number of arguments of a call operator, when it takes a fixed number. */
+  arity(op: RefTerm): number | undefined;
+}
+
+/** Reorders every body of the rule (and of its else chain) for safety. */
+export function reorderRule(rule: Rule, ctx: SafetyContext): Rule {
+  const safe = new Set<string>();
+  for (const a of rule.head.args ?? []) forEachVar(a, (n) => isLocal(n) && safe.add(n));
+  const s = new Safety(ctx);
+  const { body, bound } = s.reorder(rule.body, safe);
+  const headTerms: Term[] = [...rule.head.ref.path];
+  if (rule.head.key) headTerms.push(rule.head.key);
+  if (rule.head.value) headTerms.push(rule.head.value);
+  for (const t of headTerms) {
+    forEachVar(t, (n, at) => {
+      if (isLocal(n) && !bound.has(n)) {
+        throw compileError('rego_unsafe_var_error', `var ${ctx.names.display(n)} is unsafe`, at.loc);
+      }
+    });
+  }
+  const head = { ...rule.head, ...s.headWithBodies(rule.head, bound) };
+  return { ...rule, head, body, else: rule.else && reorderRule(rule.else, ctx) };
+}
+
+export function isLocal(n: string): boolean {
+  return n !== 'input' && n !== 'data' && !n.startsWith(BUILTIN_REF);
+}
+
+class Safety {
+  constructor(private readonly ctx: SafetyContext) {}
+
+  reorder(body: Body, safe0: VarSet): { body: Body; bound: VarSet } {
+    const safe = new Set(safe0);
+    const remaining = [...body];
+    const out: Expr[] = [];
+    while (remaining.length > 0) {
+      const i = remaining.findIndex((e) => this.ready(e, safe));
+      if (i < 0) throw this.unsafe(remaining, safe);
+      const e = remaining.splice(i, 1)[0] as Expr;
+      out.push(this.nested(e, safe));
+      if (!e.negated) for (const v of this.outputs(e, safe)) safe.add(v);
+    }
+    const declared = this.ctx.names.declaredIn.get(body);
+    if (declared) this.ctx.names.declaredIn.set(out, declared);
+    return { body: out, bound: safe };
+  }
+
+  private unsafe(remaining: Expr[], safe: VarSet): Error {
+    for (const e of remaining) {
+      const out = e.negated ? this.refOutputs(e, safe) : this.outputs(e, safe);
+      let found: { n: string; t: Term } | undefined;
+      this.inputs(e, (n, t) => {
+        if (!found && !safe.has(n) && !out.has(n)) found = { n, t };
+      });
+      if (found) {
+        return compileError('rego_unsafe_var_error', `var ${this.ctx.names.display(found.n)} is unsafe`, found.t.loc);
+      }
+    }
+    return compileError('rego_unsafe_var_error', 'expression is unsafe', remaining[0]?.loc);
+  }
+
+  private ready(e: Expr, safe: VarSet): boolean {
+    if (e.type === 'some') return true;
+    const out = e.negated ? this.refOutputs(e, safe) : this.outputs(e, safe);
+    let ok = true;
+    this.inputs(e, (n) => {
+      if (!safe.has(n) && !out.has(n)) ok = false;
+    });
+    return ok;
+  }
+
+  /** Every variable the expression reads or binds, including closures of nested bodies. */
+  private inputs(e: Expr, visit: (n: string, t: Term) => void): void {
+    if (e.type === 'some') return;
+    const f = (n: string, t: Term): void => {
+      if (isLocal(n)) visit(n, t);
+    };
+    forEachExprVar(e, f);
+    for (const b of nestedBodies(e)) this.freeVars(b, f);
+    if (e.type === 'every') this.freeVars(e.body, f);
+  }
+
+  private freeVars(body: Body, visit: (n: string, t: Term) => void): void {
+    const declared = new Set<string>();
+    const collectDeclared = (b: Body): void => {
+      for (const n of this.ctx.names.declaredIn.get(originalBody(b)) ?? []) declared.add(n);
+      for (const e of b) {
+        for (const nb of nestedBodies(e)) collectDeclared(nb);
+        if (e.type === 'every') collectDeclared(e.body);
+      }
+    };
+    collectDeclared(body);
+    const walk = (b: Body): void => {
+      for (const e of b) {
+        forEachExprVar(e, (n, t) => {
+          if (!declared.has(n)) visit(n, t);
+        });
+        for (const nb of nestedBodies(e)) walk(nb);
+        if (e.type === 'every') walk(e.body);
+      }
+    };
+    walk(body);
+  }
+
+  /** Variables the expression binds when run with `safe` bound. */
+  outputs(e: Expr, safe: VarSet): VarSet {
+    const out = this.refOutputs(e, safe);
+    const withOut = (s: VarSet): VarSet => new Set([...out, ...s]);
+    if (e.type === 'call') {
+      if ((isOp(e.operator, 'eq') || isOp(e.operator, 'assign')) && e.args.length === 2) {
+        return withOut(this.unifyOutputs(e.args[0] as Term, e.args[1] as Term, new Set([...safe, ...out])));
+      }
+      const arity = this.ctx.arity(e.operator);
+      if (arity !== undefined && e.args.length === arity + 1) {
+        const ins = e.args.slice(0, arity);
+        const all = new Set([...safe, ...out]);
+        if (ins.every((a) => this.isSafe(a, all))) return withOut(patternVars(e.args[arity] as Term, all));
+      }
+      return out;
+    }
+    if (e.type === 'somein') {
+      const all = new Set([...safe, ...out]);
+      if (!this.isSafe(e.collection, all)) return out;
+      const s = patternVars(e.value, all);
+      if (e.key) for (const v of patternVars(e.key, all)) s.add(v);
+      return withOut(s);
+    }
+    return out;
+  }
+
+  /** Variables bound by iterating refs: unbound vars in a ref's path. */
+  refOutputs(e: Expr, safe: VarSet): VarSet {
+    const out = new Set<string>();
+    const visitRef = (r: RefTerm): void => {
+      for (const p of r.path) {
+        forEachVar(p, (n) => {
+          if (isLocal(n) && !safe.has(n)) out.add(n);
+        });
+      }
+    };
+    forEachRef(e, visitRef);
+    return out;
+  }
+
+  private isSafe(t: Term, safe: VarSet): boolean {
+    const outs = new Set<string>();
+    forEachRefInTerm(t, (r) => r.path.forEach((p) => forEachVar(p, (n) => outs.add(n))));
+    let ok = true;
+    forEachVar(t, (n) => {
+      if (isLocal(n) && !safe.has(n) && !outs.has(n)) ok = false;
+    });
+    for (const b of bodiesInTerm(t)) {
+      this.freeVars(b, (n) => {
+        if (!safe.has(n)) ok = false;
+      });
+    }
+    return ok;
+  }
+
+  private unifyOutputs(a: Term, b: Term, safe: VarSet): VarSet {
+    const out = new Set<string>();
+    const step = (x: Term, y: Term): void => {
+      const all = new Set([...safe, ...out]);
+      if (x.type === 'var' && isLocal(x.name) && !all.has(x.name)) {
+        if (this.isSafe(y, all)) out.add(x.name);
+        return;
+      }
+      if (y.type === 'var' && isLocal(y.name) && !all.has(y.name)) {
+        if (this.isSafe(x, all)) out.add(y.name);
+        return;
+      }
+      if (x.type === 'array' && y.type === 'array' && x.items.length === y.items.length) {
+        x.items.forEach((xi, i) => step(xi, y.items[i] as Term));
+        return;
+      }
+      if (x.type === 'object' && y.type === 'object') {
+        for (const [k, v] of x.items) {
+          const other = y.items.find(([k2]) => sameGround(k, k2));
+          if (other) step(v, other[1]);
+        }
+        return;
+      }
+      if ((x.type === 'array' || x.type === 'object') && this.isSafe(y, all)) {
+        for (const v of patternVars(x, all)) out.add(v);
+        return;
+      }
+      if ((y.type === 'array' || y.type === 'object') && this.isSafe(x, all)) {
+        for (const v of patternVars(y, all)) out.add(v);
+      }
+    };
+    // Repeat until nothing changes: a later pair may bind what an earlier one needs.
+    let size = -1;
+    while (size !== out.size) {
+      size = out.size;
+      step(a, b);
+    }
+    return out;
+  }
+
+  /** Reorders the bodies nested in `e` with the variables bound at its point. */
+  private nested(e: Expr, safe: VarSet): Expr {
+    const mapBody = (b: Body, extra: string[] = []): Body =>
+      this.reorder(b, new Set([...safe, ...this.refOutputs(e, safe), ...extra])).body;
+    const mt = (t: Term): Term => mapTermBodies(t, (b) => mapBody(b));
+    const w = e.with.map((m) => ({ ...m, value: mt(m.value) }));
+    switch (e.type) {
+      case 'term':
+        return { ...e, with: w, term: mt(e.term) };
+      case 'call':
+        return { ...e, with: w, args: e.args.map(mt) };
+      case 'somein':
+        return { ...e, with: w, collection: mt(e.collection), value: mt(e.value), key: e.key && mt(e.key) };
+      case 'every': {
+        const kv = [e.value.name, ...(e.key ? [e.key.name] : [])];
+        return { ...e, with: w, domain: mt(e.domain), body: mapBody(e.body, kv) };
+      }
+      default:
+        return e;
+    }
+  }
+
+  headWithBodies(head: Rule['head'], bound: VarSet): Partial<Rule['head']> {
+    const mt = (t: Term): Term => mapTermBodies(t, (b) => this.reorder(b, bound).body);
+    return {
+      value: head.value && mt(head.value),
+      key: head.key && mt(head.key),
+    };
+  }
+}
+
+function sameGround(a: Term, b: Term): boolean {
+  return (
+    (a.type === 'string' || a.type === 'number' || a.type === 'boolean') &&
+    a.type === b.type &&
+    (a as { value: unknown }).value === (b as { value: unknown }).value
+  );
+}
+
+/** Unbound vars of a pattern that unification would bind (not those inside refs or calls). */
+function patternVars(t: Term, safe: VarSet): VarSet {
+  const out = new Set<string>();
+  const walk = (x: Term): void => {
+    if (x.type === 'var' && isLocal(x.name) && !safe.has(x.name)) out.add(x.name);
+    else if (x.type === 'array') x.items.forEach(walk);
+    else if (x.type === 'object') x.items.forEach(([, v]) => walk(v));
+  };
+  walk(t);
+  return out;
+}
+
+export function forEachRefInTerm(t: Term, visit: (r: RefTerm) => void): void {
+  switch (t.type) {
+    case 'ref':
+      visit(t);
+      forEachRefInTerm(t.head, visit);
+      for (const p of t.path) forEachRefInTerm(p, visit);
+      return;
+    case 'array':
+    case 'set':
+      for (const i of t.items) forEachRefInTerm(i, visit);
+      return;
+    case 'object':
+      for (const [k, v] of t.items) {
+        forEachRefInTerm(k, visit);
+        forEachRefInTerm(v, visit);
+      }
+      return;
+    case 'call':
+      for (const a of t.args) forEachRefInTerm(a, visit);
+      return;
+    default:
+      return;
+  }
+}
+
+function forEachRef(e: Expr, visit: (r: RefTerm) => void): void {
+  if (e.type === 'term') forEachRefInTerm(e.term, visit);
+  else if (e.type === 'call') for (const a of e.args) forEachRefInTerm(a, visit);
+  else if (e.type === 'somein') {
+    forEachRefInTerm(e.collection, visit);
+    forEachRefInTerm(e.value, visit);
+    if (e.key) forEachRefInTerm(e.key, visit);
+  } else if (e.type === 'every') forEachRefInTerm(e.domain, visit);
+}
+
+/** Comprehension bodies directly inside the expression's terms. */
+export function nestedBodies(e: Expr): Body[] {
+  const out: Body[] = [];
+  const terms: Term[] = [];
+  if (e.type === 'term') terms.push(e.term);
+  else if (e.type === 'call') terms.push(...e.args);
+  else if (e.type === 'somein') terms.push(e.collection, e.value, ...(e.key ? [e.key] : []));
+  else if (e.type === 'every') terms.push(e.domain);
+  for (const w of e.with) terms.push(w.value);
+  for (const t of terms) out.push(...bodiesInTerm(t));
+  return out;
+}
+
+/**
+ * Comprehension bodies inside a term, each with its head terms appended as
+ * one extra expression so that free-variable analysis sees them too.
+ */
+function bodiesInTerm(t: Term): Body[] {
+  const out: Body[] = [];
+  const walk = (x: Term): void => {
+    switch (x.type) {
+      case 'arraycomprehension':
+      case 'setcomprehension':
+        out.push(withHeads(x.body, [x.term]));
+        return;
+      case 'objectcomprehension':
+        out.push(withHeads(x.body, [x.key, x.value]));
+        return;
+      case 'ref':
+        walk(x.head);
+        x.path.forEach(walk);
+        return;
+      case 'array':
+      case 'set':
+        x.items.forEach(walk);
+        return;
+      case 'object':
+        x.items.forEach(([k, v]) => {
+          walk(k);
+          walk(v);
+        });
+        return;
+      case 'call':
+        x.args.forEach(walk);
+        return;
+      default:
+        return;
+    }
+  };
+  walk(t);
+  return out;
+}
+
+const bodyOf = new WeakMap<Body, Body>();
+
+function withHeads(body: Body, heads: Term[]): Body {
+  const loc = heads[0]?.loc ?? body[0]?.loc;
+  const term: Term = { type: 'array', loc: loc as Term['loc'], items: heads };
+  const b: Body = [...body, { type: 'term', loc: term.loc, negated: false, with: [], term }];
+  bodyOf.set(b, body);
+  return b;
+}
+
+/** The body a `withHeads` copy was made from (for its declared variables). */
+export function originalBody(b: Body): Body {
+  return bodyOf.get(b) ?? b;
+}
+
+export function mapTermBodies(t: Term, f: (b: Body) => Body): Term {
+  const m = (x: Term): Term => mapTermBodies(x, f);
+  switch (t.type) {
+    case 'ref':
+      return { ...t, head: m(t.head), path: t.path.map(m) };
+    case 'array':
+    case 'set':
+      return { ...t, items: t.items.map(m) };
+    case 'object':
+      return { ...t, items: t.items.map(([k, v]) => [m(k), m(v)] as [Term, Term]) };
+    case 'call':
+      return { ...t, args: t.args.map(m) };
+    case 'arraycomprehension':
+    case 'setcomprehension':
+      return { ...t, body: f(t.body) };
+    case 'objectcomprehension':
+      return { ...t, body: f(t.body) };
+    default:
+      return t;
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * Planning of terms into operands. Planning is in continuation-passing
+ * style: a term that iterates (a ref with an unbound variable in it) plans
+ * the rest of the body inside its `ScanStmt`, once per way it can be bound.
+ */
+import type { RefTerm, Term } from '../ast.ts';
+import { operatorName } from '../ast.ts';
+import type { Operand } from '../ir.ts';
+import { local } from './builder.ts';
+import { planBody, planExprInner } from './body.ts';
+import { DATA, INPUT, scoped, type FnCtx } from './context.ts';
+import { compileError, unsupportedBuiltin } from './errors.ts';
+import { planRef } from './refs.ts';
+import { BUILTIN_REF } from './resolve.ts';
+import { pathKey } from './rule-index.ts';
+import { isGround } from './vars.ts';
+
+export type OpCont = (op: Operand) => void;
+
+export function planTerm(ctx: FnCtx, t: Term, cont: OpCont): void {
+  const b = ctx.b;
+  switch (t.type) {
+    case 'null': {
+      const l = b.newLocal();
+      b.emit('MakeNullStmt', { target: l });
+      return cont(local(l));
+    }
+    case 'boolean':
+      return cont({ type: 'bool', value: t.value });
+    case 'number': {
+      const l = b.newLocal();
+      b.emit('MakeNumberRefStmt', { Index: b.tables.string(t.value), target: l });
+      return cont(local(l));
+    }
+    case 'string':
+      return cont(b.str(t.value));
+    case 'var': {
+      const l = ctx.vars.get(t.name);
+      if (l === undefined) {
+        throw compileError('rego_unsafe_var_error', `var ${ctx.policy.names.display(t.name)} is unsafe`, t.loc);
+      }
+      return cont(local(l));
+    }
+    case 'ref':
+      return planRef(ctx, t, cont);
+    case 'array':
+    case 'set':
+      return planTerms(ctx, t.items, (ops) => {
+        const l = b.newLocal();
+        if (t.type === 'array') {
+          b.emit('MakeArrayStmt', { capacity: ops.length, target: l });
+          for (const op of ops) b.emit('ArrayAppendStmt', { value: op, array: l });
+        } else {
+          b.emit('MakeSetStmt', { target: l });
+          for (const op of ops) b.emit('SetAddStmt', { value: op, set: l });
+        }
+        cont(local(l));
+      });
+    case 'object':
+      return planTerms(ctx, t.items.flat(), (ops) => {
+        const l = b.newLocal();
+        b.emit('MakeObjectStmt', { target: l });
+        for (let i = 0; i < ops.length; i += 2) {
+          b.emit('ObjectInsertStmt', { key: ops[i] as Operand, value: ops[i + 1] as Operand, object: l });
+        }
+        cont(local(l));
+      });
+    case 'arraycomprehension':
+    case 'setcomprehension':
+    case 'objectcomprehension':
+      return planComprehension(ctx, t, cont);
+    case 'call':
+      return planCall(ctx, t.operator, t.args, cont);
+    case 'templatestring':
+      return planTemplate(ctx, t, cont);
+  }
+}
+
+/** Plans terms left to right; `cont` receives their operands. */
+export function planTerms(ctx: FnCtx, ts: Term[], cont: (ops: Operand[]) => void, acc: Operand[] = []): void {
+  if (acc.length === ts.length) return cont(acc);
+  planTerm(ctx, ts[acc.length] as Term, (op) => planTerms(ctx, ts, cont, [...acc, op]));
+}
+
+function planComprehension(
+  ctx: FnCtx,
+  t: Extract<Term, { type: 'arraycomprehension' | 'setcomprehension' | 'objectcomprehension' }>,
+  cont: OpCont,
+): void {
+  const b = ctx.b;
+  const l = b.newLocal();
+  if (t.type === 'arraycomprehension') b.emit('MakeArrayStmt', { capacity: 0, target: l });
+  else if (t.type === 'setcomprehension') b.emit('MakeSetStmt', { target: l });
+  else b.emit('MakeObjectStmt', { target: l });
+  b.nested(() =>
+    scoped(ctx, () =>
+      planBody(ctx, t.body, () => {
+        if (t.type === 'arraycomprehension') planTerm(ctx, t.term, (op) => b.emit('ArrayAppendStmt', { value: op, array: l }));
+        else if (t.type === 'setcomprehension') planTerm(ctx, t.term, (op) => b.emit('SetAddStmt', { value: op, set: l }));
+        else
+          planTerms(ctx, [t.key, t.value], ([k, v]) =>
+            b.emit('ObjectInsertOnceStmt', { key: k as Operand, value: v as Operand, object: l }),
+          );
+      }),
+    ),
+  );
+  cont(local(l));
+}
+
+/** Plans a call of a user function or builtin; `cont` receives the result. */
+export function planCall(ctx: FnCtx, op: RefTerm, args: Term[], cont: OpCont): void {
+  let name = operatorName(op);
+  if (name === undefined) throw compileError('rego_type_error', 'invalid function name', op.loc);
+  const mock = ctx.mocks.funcs.get(name);
+  if (mock?.kind === 'value') return planTerms(ctx, args, () => planTerm(ctx, mock.term, cont));
+  if (mock?.kind === 'func') name = operatorName(mock.op) ?? name;
+  if (name.startsWith(BUILTIN_REF)) name = name.slice(BUILTIN_REF.length);
+  const b = ctx.b;
+  if (name.startsWith('data.')) {
+    const set = ctx.policy.index.byPath.get(pathKey(name.split('.').slice(1)));
+    if (!set || set.kind !== 'function') throw compileError('rego_type_error', `undefined function ${name}`, op.loc);
+    if (set.arity !== args.length) {
+      throw compileError('rego_type_error', `function ${name} has arity ${set.arity}, got ${args.length} arguments`, op.loc);
+    }
+    const func = ctx.policy.funcFor(set, ctx.mocks);
+    return planTerms(ctx, args, (ops) => {
+      const r = b.newLocal();
+      b.emit('CallStmt', { func, args: [local(INPUT), local(DATA), ...ops], result: r });
+      cont(local(r));
+    });
+  }
+  const arity = ctx.policy.builtinArity(name);
+  if (arity === undefined) throw unsupportedBuiltin(name, op.loc);
+  if (arity !== args.length) {
+    throw compileError('rego_type_error', `${name}: arity mismatch: expected ${arity} arguments, got ${args.length}`, op.loc);
+  }
+  b.tables.useBuiltin(name, arity);
+  planTerms(ctx, args, (ops) => {
+    const r = b.newLocal();
+    b.emit('CallStmt', { func: name as string, args: ops, result: r });
+    cont(local(r));
+  });
+}
+
+/**
+ * `$"a {x} b"`: each embedded expression is evaluated to the set of its
+ * values (empty when undefined), and `internal.template_string` renders the
+ * array of literal parts and sets.
+ */
+function planTemplate(ctx: FnCtx, t: Extract<Term, { type: 'templatestring' }>, cont: OpCont): void {
+  const b = ctx.b;
+  const arr = b.newLocal();
+  b.emit('MakeArrayStmt', { capacity: t.parts.length, target: arr });
+  for (const p of t.parts) {
+    if (p.type === 'string') {
+      b.emit('ArrayAppendStmt', { value: b.str(p.value), array: arr });
+      continue;
+    }
+    const value = p.type === 'term' && !p.negated && p.with.length === 0 ? p.term : undefined;
+    if (value && isGround(value)) {
+      planTerm(ctx, value, (op) => b.emit('ArrayAppendStmt', { value: op, array: arr }));
+      continue;
+    }
+    const s = b.newLocal();
+    b.emit('MakeSetStmt', { target: s });
+    b.nested(() =>
+      scoped(ctx, () => {
+        if (value) planTerm(ctx, value, (op) => b.emit('SetAddStmt', { value: op, set: s }));
+        else planExprInner(ctx, p, () => b.emit('SetAddStmt', { value: { type: 'bool', value: true }, set: s }));
+      }),
+    );
+    b.emit('ArrayAppendStmt', { value: local(s), array: arr });
+  }
+  const name = 'internal.template_string';
+  const arity = ctx.policy.builtinArity(name);
+  if (arity === undefined) throw unsupportedBuiltin(name, t.loc);
+  b.tables.useBuiltin(name, 1);
+  const r = b.newLocal();
+  b.emit('CallStmt', { func: name, args: [local(arr)], result: r });
+  cont(local(r));
+}
