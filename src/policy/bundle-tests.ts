@@ -59,7 +59,7 @@ function termText(t: Term): string | undefined {
  * test case and test rule. A compile error is thrown (the caller reports it).
  */
 export async function runBundleTests(source: BundleSource, compiler: PolicyCompiler): Promise<BundleTestReport> {
-  const rules = findTestRules(await Promise.all(source.modules.map((m) => parseRego(m.source, m.path))));
+  const rules = findTestRules(source.modules.map((m) => parseRego(m.source, m.path)));
   const entrypoints = [...source.entrypoints, ...rules.map((r) => r.entrypoint).filter((e) => !source.entrypoints.includes(e))];
   const bundle = await compiler.compile({ ...source, entrypoints });
   const engine = new OpaWasmEngine();

@@ -7,7 +7,9 @@
  */
 import { ErrorCodes, PortcullisError, isPortcullisError } from '../errors.ts';
 import type { Module } from './rego/ast.ts';
-import type { Policy } from './rego/ir.ts';
+import { parseModule } from './rego/parser/index.ts';
+import { planModules } from './rego/compile.ts';
+import { emitWasm } from './rego/emit/index.ts';
 import { policyDigest } from './digest.ts';
 import { OpaCliCompiler, findOpa } from './opa-cli-compiler.ts';
 import type { BundleSource, CompiledBundle, CompileOptions, PolicyCompiler } from './types.ts';
@@ -21,10 +23,9 @@ export class PortcullisCompiler implements PolicyCompiler {
     if (source.entrypoints.length === 0) {
       throw new PortcullisError(ErrorCodes.BUNDLE_INVALID, 'the bundle declares no entrypoint to compile');
     }
-    const rego = await loadPipeline();
-    const modules = stage('parse', () => source.modules.map((m) => rego.parseModule(m.source, m.path)));
-    const policy = stage('plan', () => rego.planModules(modules, source.entrypoints));
-    const wasm = stage('emit', () => rego.emitWasm(policy));
+    const modules = stage('parse', () => source.modules.map((m) => parseModule(m.source, m.path)));
+    const policy = stage('plan', () => planModules(modules, source.entrypoints));
+    const wasm = stage('emit', () => emitWasm(policy));
     return {
       wasm,
       data: source.data,
@@ -37,37 +38,9 @@ export class PortcullisCompiler implements PolicyCompiler {
   }
 }
 
-/** The three stages of the Rego compiler. */
-export interface RegoPipeline {
-  parseModule(source: string, file: string): Module;
-  planModules(modules: Module[], entrypoints: string[]): Policy;
-  emitWasm(policy: Policy): Uint8Array;
-}
-
-let pipeline: Promise<RegoPipeline> | undefined;
-
-/**
- * The stages are imported on first use, which also keeps the compiler out of
- * processes that only evaluate. Their module paths are computed so that this
- * file type-checks while a stage is still being written.
- */
-function loadPipeline(): Promise<RegoPipeline> {
-  pipeline ??= (async () => {
-    const load = (path: string) => import(new URL(path, import.meta.url).href);
-    const [parser, planner, emitter] = await Promise.all([
-      load('./rego/parser/index.ts'),
-      load('./rego/compile.ts'),
-      load('./rego/emit/index.ts'),
-    ]);
-    return { parseModule: parser.parseModule, planModules: planner.planModules, emitWasm: emitter.emitWasm };
-  })();
-  pipeline.catch(() => (pipeline = undefined));
-  return pipeline;
-}
-
 /** Parses a module with Portcullis's Rego parser (for tools that need the AST, such as test discovery). */
-export async function parseRego(source: string, file: string): Promise<Module> {
-  return (await loadPipeline()).parseModule(source, file);
+export function parseRego(source: string, file: string): Module {
+  return parseModule(source, file);
 }
 
 /** Compile errors keep their REGO_* code; anything unexpected becomes REGO_COMPILE naming the stage. */
