@@ -30,6 +30,7 @@ import {
   type KubeObject,
   type Lease,
   type ResourceRef,
+  type Secret,
   type WebhookKind,
 } from './kube-api.ts';
 
@@ -249,6 +250,22 @@ export class ClientNodeKubeApi implements KubeApi {
     const name = lease.metadata.name ?? '';
     return call(`replace lease ${namespace}/${name}`, async () =>
       fromLease(await this.coordination.replaceNamespacedLease({ namespace, name, body: toLease(lease) })),
+    );
+  }
+
+  async readSecret(namespace: string, name: string): Promise<Secret | undefined> {
+    try {
+      return (await this.core.readNamespacedSecret({ namespace, name })) as Secret;
+    } catch (e) {
+      if (kubeStatusCode(e) === 404) return undefined;
+      throw apiError(`read secret ${namespace}/${name}`, e);
+    }
+  }
+
+  createSecret(secret: Secret): Promise<Secret> {
+    const namespace = secret.metadata.namespace ?? 'default';
+    return call(`create secret ${namespace}/${secret.metadata.name}`, async () =>
+      (await this.core.createNamespacedSecret({ namespace, body: { ...secret, apiVersion: 'v1', kind: 'Secret' } as any })) as Secret,
     );
   }
 

@@ -73,6 +73,12 @@ export interface Lease extends KubeObject {
   spec: LeaseSpec;
 }
 
+export interface Secret extends KubeObject {
+  type?: string;
+  /** base64 values, as the API returns them. */
+  data?: Record<string, string>;
+}
+
 export type WebhookKind = 'mutating' | 'validating';
 
 export interface KubeApi {
@@ -91,6 +97,9 @@ export interface KubeApi {
   createLease(lease: Lease): Promise<Lease>;
   /** Replaces a lease; fails with a conflict when its resourceVersion is stale. */
   replaceLease(lease: Lease): Promise<Lease>;
+  readSecret(namespace: string, name: string): Promise<Secret | undefined>;
+  /** Creates a secret; fails with a conflict (409) when it exists. */
+  createSecret(secret: Secret): Promise<Secret>;
   /** Sets `clientConfig.caBundle` on every webhook of one configuration. */
   patchWebhookCaBundle(kind: WebhookKind, name: string, caBundle: string): Promise<void>;
 }

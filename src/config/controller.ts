@@ -1,0 +1,86 @@
+/**
+ * The controller's configuration: read once from the environment (and
+ * command-line overrides), validated, frozen. An invalid setting stops
+ * start-up with an error that names it.
+ */
+import { hostname } from 'node:os';
+import { ErrorCodes, PortcullisError } from '../errors.ts';
+
+export interface ControllerConfig {
+  /** Namespace the controller runs in (its Lease, Secret and Service live there). */
+  namespace: string;
+  /** This replica's identity in the leader election. */
+  identity: string;
+  /** kubeconfig file; empty for the in-cluster service account. */
+  kubeconfig: string;
+  listenHost: string;
+  /** Bundle server and approvals API (plain HTTP inside the cluster). */
+  port: number;
+  webhookHost: string;
+  webhookPort: number;
+  /** `self`: generate the CA and patch caBundle; `files`: cert-manager mounts tls.crt/tls.key in webhookCertDir. */
+  certMode: 'self' | 'files';
+  webhookCertDir: string;
+  webhookSecret: string;
+  serviceName: string;
+  mutatingWebhook: string;
+  validatingWebhook: string;
+  leaseName: string;
+  leaseDurationSeconds: number;
+  /** Sidecar image injected into pods. */
+  sidecarImage: string;
+  /** URL sidecars use to reach this controller; default http://SERVICE.NAMESPACE.svc:PORT */
+  controllerUrl: string;
+  approvalRetentionSeconds: number;
+  logLevel: string;
+}
+
+type Env = Record<string, string | undefined>;
+
+function fail(name: string, raw: string, expected: string): PortcullisError {
+  return new PortcullisError(ErrorCodes.CONFIG, `${name}=${JSON.stringify(raw)} is invalid: expected ${expected}`, { setting: name });
+}
+
+function int(name: string, raw: string, min: number, max: number): number {
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || n < min || n > max) throw fail(name, raw, `an integer from ${min} to ${max}`);
+  return n;
+}
+
+export type ControllerOverrides = Partial<Record<keyof ControllerConfig, string>>;
+
+export function loadControllerConfig(env: Env, overrides: ControllerOverrides = {}): Readonly<ControllerConfig> {
+  const get = (key: keyof ControllerConfig, name: string, def: string): [string, string] => [overrides[key] ?? env[name] ?? def, overrides[key] !== undefined ? `--${key}` : name];
+  const str = (key: keyof ControllerConfig, name: string, def: string): string => get(key, name, def)[0].trim();
+  const num = (key: keyof ControllerConfig, name: string, def: string, min: number, max: number): number => {
+    const [raw, label] = get(key, name, def);
+    return int(label, raw, min, max);
+  };
+  const namespace = str('namespace', 'PORTCULLIS_NAMESPACE', 'portcullis-system');
+  const serviceName = str('serviceName', 'PORTCULLIS_SERVICE_NAME', 'portcullis-controller');
+  const port = num('port', 'PORTCULLIS_CONTROLLER_PORT', '8080', 0, 65535);
+  const [certRaw, certLabel] = get('certMode', 'PORTCULLIS_WEBHOOK_CERT_MODE', 'self');
+  if (certRaw !== 'self' && certRaw !== 'files') throw fail(certLabel, certRaw, 'self or files');
+  const config: ControllerConfig = {
+    namespace,
+    identity: str('identity', 'PORTCULLIS_POD_NAME', hostname()),
+    kubeconfig: str('kubeconfig', 'KUBECONFIG', ''),
+    listenHost: str('listenHost', 'PORTCULLIS_CONTROLLER_HOST', '0.0.0.0'),
+    port,
+    webhookHost: str('webhookHost', 'PORTCULLIS_WEBHOOK_HOST', '0.0.0.0'),
+    webhookPort: num('webhookPort', 'PORTCULLIS_WEBHOOK_PORT', '9443', 0, 65535),
+    certMode: certRaw,
+    webhookCertDir: str('webhookCertDir', 'PORTCULLIS_WEBHOOK_CERT_DIR', '/etc/portcullis/webhook-tls'),
+    webhookSecret: str('webhookSecret', 'PORTCULLIS_WEBHOOK_SECRET', 'portcullis-webhook-tls'),
+    serviceName,
+    mutatingWebhook: str('mutatingWebhook', 'PORTCULLIS_MUTATING_WEBHOOK', 'portcullis-sidecar-injector'),
+    validatingWebhook: str('validatingWebhook', 'PORTCULLIS_VALIDATING_WEBHOOK', 'portcullis-policybundle-validator'),
+    leaseName: str('leaseName', 'PORTCULLIS_LEASE_NAME', 'portcullis-controller'),
+    leaseDurationSeconds: num('leaseDurationSeconds', 'PORTCULLIS_LEASE_DURATION_SECONDS', '15', 2, 300),
+    sidecarImage: str('sidecarImage', 'PORTCULLIS_SIDECAR_IMAGE', 'ghcr.io/portcullis/portcullis:0.1.0'),
+    controllerUrl: str('controllerUrl', 'PORTCULLIS_CONTROLLER_URL', `http://${serviceName}.${namespace}.svc:${port}`),
+    approvalRetentionSeconds: num('approvalRetentionSeconds', 'PORTCULLIS_APPROVAL_RETENTION_SECONDS', '3600', 0, 30 * 86_400),
+    logLevel: str('logLevel', 'PORTCULLIS_LOG_LEVEL', 'info'),
+  };
+  return Object.freeze(config);
+}

@@ -1,0 +1,169 @@
+/**
+ * The controller's side of approvals. Sidecars POST a held escalation; it
+ * becomes an ActionApproval in the agent's namespace. A sidecar long-polls
+ * `GET /v1/approvals/{namespace}/{name}?wait=30s` for the verdict, which a
+ * human sets by patching the object (`portcullis approve|reject NAME`). The
+ * leader marks expired approvals and deletes old resolved ones.
+ */
+import type { FastifyInstance } from 'fastify';
+import { ErrorCodes, PortcullisError } from '../../errors.ts';
+import { errorBody } from '../../gate/error-response.ts';
+import type { ApprovalRequest } from '../../gate/types.ts';
+import type { Logger } from '../../telemetry/logger.ts';
+import { kubeStatusCode, type KubeApi } from '../k8s/kube-api.ts';
+import { ACTION_APPROVALS, type ActionApproval } from '../resources.ts';
+import { parseWait } from '../server/wait-param.ts';
+import { actionApprovalFor, approvalOf, phaseOf } from './approval-state.ts';
+
+export interface ApprovalServiceDeps {
+  kube: KubeApi;
+  logger: Logger;
+  isLeader: () => boolean;
+  clock?: () => Date;
+  /** Resolved and expired approvals are deleted this long after they end (default 1 h). */
+  retentionSeconds?: number;
+}
+
+type Waiter = () => void;
+
+const key = (ns: string, name: string): string => `${ns}/${name}`;
+
+function isApprovalRequest(b: unknown): b is ApprovalRequest {
+  const r = b as Record<string, unknown> | null;
+  const agent = r?.agent as Record<string, unknown> | undefined;
+  return (
+    !!r &&
+    typeof r.id === 'string' &&
+    typeof r.inputHash === 'string' &&
+    typeof r.summary === 'string' &&
+    typeof r.expiresAt === 'string' &&
+    !Number.isNaN(Date.parse(r.expiresAt)) &&
+    Array.isArray(r.approvers) &&
+    typeof r.action === 'object' &&
+    typeof agent?.namespace === 'string' &&
+    typeof agent?.pod === 'string'
+  );
+}
+
+export class ApprovalService {
+  private readonly cache = new Map<string, ActionApproval>();
+  private readonly waiters = new Map<string, Set<Waiter>>();
+  private readonly clock: () => Date;
+
+  constructor(private readonly deps: ApprovalServiceDeps) {
+    this.clock = deps.clock ?? (() => new Date());
+  }
+
+  // Informer handlers.
+  upsert(a: ActionApproval): void {
+    const k = key(a.metadata.namespace!, a.metadata.name!);
+    this.cache.set(k, a);
+    const set = this.waiters.get(k);
+    if (set) for (const w of [...set]) w();
+    if (this.deps.isLeader()) void this.markStatus(a);
+  }
+
+  remove(a: ActionApproval): void {
+    const k = key(a.metadata.namespace!, a.metadata.name!);
+    this.cache.delete(k);
+    const set = this.waiters.get(k);
+    if (set) for (const w of [...set]) w();
+  }
+
+  /** Creates the ActionApproval for a held call (idempotent for a retried request). */
+  async create(req: ApprovalRequest): Promise<ActionApproval> {
+    const obj = actionApprovalFor(req, req.agent.namespace);
+    try {
+      const made = await this.deps.kube.create(ACTION_APPROVALS, obj);
+      this.deps.logger.info({ approval: key(req.agent.namespace, obj.metadata.name!), summary: req.summary, approvers: req.approvers }, 'approval requested');
+      return made;
+    } catch (e) {
+      if (kubeStatusCode(e) !== 409) throw e;
+      const existing = await this.deps.kube.get<ActionApproval>(ACTION_APPROVALS, req.agent.namespace, obj.metadata.name!);
+      if (!existing || existing.spec.inputHash !== req.inputHash) {
+        throw new PortcullisError(ErrorCodes.APPROVAL_MISMATCH, `ActionApproval ${obj.metadata.name} exists for a different call (input hash differs)`);
+      }
+      return existing;
+    }
+  }
+
+  /** Waits until the approval is no longer pending, or `waitMs` passes; undefined when it does not exist. */
+  private async wait(ns: string, name: string, waitMs: number, signal: AbortSignal): Promise<ActionApproval | undefined> {
+    const k = key(ns, name);
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const a = this.cache.get(k) ?? (await this.deps.kube.get<ActionApproval>(ACTION_APPROVALS, ns, name));
+      if (!a) return undefined;
+      const { phase } = phaseOf(a, this.clock());
+      const left = Math.min(deadline - Date.now(), Date.parse(a.spec.expiresAt) - this.clock().getTime() + 10);
+      if (phase !== 'Pending' || left <= 0 || signal.aborted) return a;
+      await new Promise<void>((resolve) => {
+        let set = this.waiters.get(k);
+        if (!set) this.waiters.set(k, (set = new Set()));
+        const done = (): void => {
+          clearTimeout(t);
+          signal.removeEventListener('abort', done);
+          set!.delete(done);
+          if (set!.size === 0) this.waiters.delete(k);
+          resolve();
+        };
+        const t = setTimeout(done, left);
+        signal.addEventListener('abort', done, { once: true });
+        set.add(done);
+      });
+    }
+  }
+
+  register(app: FastifyInstance): void {
+    app.post('/v1/approvals', async (req, reply) => {
+      if (!isApprovalRequest(req.body)) {
+        return reply.code(400).send(errorBody(new PortcullisError(ErrorCodes.BAD_REQUEST, 'expected an approval request: id, inputHash, summary, action, agent, approvers, expiresAt')));
+      }
+      const a = await this.create(req.body);
+      return reply.code(201).send({ namespace: a.metadata.namespace, name: a.metadata.name });
+    });
+    app.get<{ Params: { namespace: string; name: string }; Querystring: { wait?: string } }>('/v1/approvals/:namespace/:name', async (req, reply) => {
+      const waitMs = parseWait(req.query.wait, 60_000);
+      if (waitMs === undefined) return reply.code(400).send(errorBody(new PortcullisError(ErrorCodes.BAD_REQUEST, `wait="${req.query.wait}" is invalid`)));
+      const abort = new AbortController();
+      req.raw.once('close', () => abort.abort());
+      const a = await this.wait(req.params.namespace, req.params.name, waitMs, abort.signal);
+      if (!a) return reply.code(404).send(errorBody(new PortcullisError(ErrorCodes.APPROVAL_NOT_FOUND, `ActionApproval ${req.params.namespace}/${req.params.name} does not exist`)));
+      const { phase, message } = phaseOf(a, this.clock());
+      return { name: a.metadata.name, namespace: a.metadata.namespace, inputHash: a.spec.inputHash, phase, message, approval: approvalOf(a) ?? null };
+    });
+  }
+
+  /** Leader: writes status.phase when it differs from what the object says. */
+  private async markStatus(a: ActionApproval): Promise<void> {
+    const { phase, message } = phaseOf(a, this.clock());
+    if (a.status?.phase === phase) return;
+    const resolvedAt = phase === 'Pending' ? undefined : this.clock().toISOString();
+    try {
+      await this.deps.kube.patchStatus(ACTION_APPROVALS, a.metadata.namespace!, a.metadata.name!, { phase, message, ...(resolvedAt ? { resolvedAt } : {}) });
+      if (phase !== 'Pending') this.deps.logger.info({ approval: key(a.metadata.namespace!, a.metadata.name!), phase }, 'approval resolved');
+    } catch (e) {
+      if (kubeStatusCode(e) !== 404) this.deps.logger.warn({ err: (e as Error).message }, 'approval status write failed');
+    }
+  }
+
+  /** Leader: marks expired approvals and deletes those that ended more than the retention ago. */
+  async sweep(): Promise<void> {
+    if (!this.deps.isLeader()) return;
+    const now = this.clock();
+    const retention = (this.deps.retentionSeconds ?? 3600) * 1000;
+    for (const a of [...this.cache.values()]) {
+      const { phase } = phaseOf(a, now);
+      if (a.status?.phase !== phase) await this.markStatus(a);
+      const ended = a.status?.resolvedAt ? Date.parse(a.status.resolvedAt) : undefined;
+      if (phase !== 'Pending' && ended !== undefined && now.getTime() - ended >= retention) {
+        await this.deps.kube.delete(ACTION_APPROVALS, a.metadata.namespace!, a.metadata.name!).catch((e) => this.deps.logger.warn({ err: (e as Error).message }, 'approval cleanup failed'));
+      }
+    }
+  }
+
+  /** Leader: catch up on every cached approval (after an election). */
+  async onLeadership(): Promise<void> {
+    await Promise.all([...this.cache.values()].map((a) => this.markStatus(a)));
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * The controller, wired: informers on PolicyBundles, ActionApprovals and
+ * Namespaces; the bundle server and approvals API on plain HTTP; the
+ * admission webhooks on HTTPS; leader election for the writers.
+ * `startController` listens; `portcullis controller` calls it.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { AddressInfo } from 'node:net';
+import type { ControllerConfig } from '../config/controller.ts';
+import type { PolicyCompiler } from '../policy/types.ts';
+import type { Logger } from '../telemetry/logger.ts';
+import type { PortcullisMetrics } from '../telemetry/metrics.ts';
+import { errorBody, toPortcullisError, httpStatusFor } from '../gate/error-response.ts';
+import type { Informer, KubeApi, KubeObject } from './k8s/kube-api.ts';
+import { ACTION_APPROVALS, NAMESPACES, POLICY_BUNDLES, type ActionApproval, type PolicyBundle } from './resources.ts';
+import { BundleStore } from './bundles/bundle-store.ts';
+import { PolicyBundleReconciler } from './bundles/reconciler.ts';
+import { registerBundleRoutes } from './server/bundle-routes.ts';
+import { ApprovalService } from './approvals/approval-service.ts';
+import { registerAdmissionRoutes } from './webhooks/admission.ts';
+import { DEFAULT_INJECTION } from './webhooks/inject.ts';
+import { LeaderElector } from './leader-election.ts';
+import { mountedTls, selfManagedTls, type WebhookTls } from './certs/provider.ts';
+
+export interface ControllerDeps {
+  kube: KubeApi;
+  compiler: PolicyCompiler;
+  logger: Logger;
+  metrics?: PortcullisMetrics;
+  clock?: () => Date;
+  /** Extra IP SANs for the self-made serving certificate (tests call the webhook on 127.0.0.1). */
+  webhookIpAddresses?: string[];
+  /** How often the leader sweeps approvals (default 30 s). */
+  sweepIntervalMs?: number;
+}
+
+export interface RunningController {
+  store: BundleStore;
+  reconciler: PolicyBundleReconciler;
+  approvals: ApprovalService;
+  elector: LeaderElector;
+  /** Base URL of the bundle server and approvals API. */
+  apiUrl: string;
+  webhookPort: number;
+  tls: WebhookTls;
+  stop(): Promise<void>;
+}
+
+function withErrors(app: FastifyInstance): FastifyInstance {
+  app.setErrorHandler((err, _req, reply) => {
+    const e = toPortcullisError(err);
+    void reply.code((err as { statusCode?: number }).statusCode ?? httpStatusFor(e.code)).send(errorBody(e));
+  });
+  return app;
+}
+
+export async function startController(config: Readonly<ControllerConfig>, deps: ControllerDeps): Promise<RunningController> {
+  const { kube, logger } = deps;
+  const store = new BundleStore();
+  let reconciler: PolicyBundleReconciler | undefined;
+  let approvals: ApprovalService | undefined;
+  const elector = new LeaderElector({
+    kube,
+    namespace: config.namespace,
+    name: config.leaseName,
+    identity: config.identity,
+    leaseDurationSeconds: config.leaseDurationSeconds,
+    renewDeadlineSeconds: Math.max(1, Math.floor((config.leaseDurationSeconds * 2) / 3)),
+    retryPeriodSeconds: Math.max(1, Math.floor(config.leaseDurationSeconds / 7)),
+    logger,
+    onStartedLeading: () => {
+      void reconciler?.onLeadership();
+      void approvals?.onLeadership();
+    },
+  });
+  const isLeader = (): boolean => elector.isLeader();
+  reconciler = new PolicyBundleReconciler({ kube, compiler: deps.compiler, store, logger, metrics: deps.metrics, clock: deps.clock, isLeader });
+  approvals = new ApprovalService({ kube, logger, isLeader, clock: deps.clock, retentionSeconds: config.approvalRetentionSeconds });
+
+  const informers: Informer<KubeObject>[] = [];
+  const onError = (what: string) => (err: unknown) => logger.warn({ err: (err as Error)?.message }, `watch of ${what} failed; restarting it`);
+  const namespaces = await kube.informer<KubeObject>(NAMESPACES, { upsert: () => {}, remove: () => {} }, { onError: onError('namespaces') });
+  informers.push(namespaces);
+  informers.push(await kube.informer<PolicyBundle>(POLICY_BUNDLES, { upsert: (o) => reconciler.upsert(o), remove: (o) => reconciler.remove(o) }, { onError: onError('PolicyBundles') }));
+  informers.push(await kube.informer<ActionApproval>(ACTION_APPROVALS, { upsert: (o) => approvals.upsert(o), remove: (o) => approvals.remove(o) }, { onError: onError('ActionApprovals') }));
+  elector.start();
+
+  const api = withErrors(Fastify({ logger: false, bodyLimit: 1024 * 1024, keepAliveTimeout: 65_000, requestTimeout: 0, forceCloseConnections: true }));
+  api.get('/healthz', async () => ({ status: 'ok' }));
+  api.get('/readyz', async () => ({ status: 'ready', leader: elector.isLeader(), bundles: store.keys().length }));
+  api.get('/metrics', async (_req, reply) => {
+    if (!deps.metrics) return reply.code(404).send({ error: 'metrics are not enabled' });
+    return reply.header('content-type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+  registerBundleRoutes(api, store);
+  approvals.register(api);
+
+  const tls =
+    config.certMode === 'files'
+      ? await mountedTls(config.webhookCertDir)
+      : await selfManagedTls({
+          kube,
+          namespace: config.namespace,
+          service: config.serviceName,
+          secretName: config.webhookSecret,
+          mutatingWebhook: config.mutatingWebhook,
+          validatingWebhook: config.validatingWebhook,
+          ipAddresses: deps.webhookIpAddresses,
+        });
+  const webhooks = withErrors(Fastify({ logger: false, forceCloseConnections: true, bodyLimit: 8 * 1024 * 1024, https: { cert: tls.certPem, key: tls.keyPem } }) as unknown as FastifyInstance);
+  webhooks.get('/healthz', async () => ({ status: 'ok' }));
+  registerAdmissionRoutes(webhooks, {
+    injection: { ...DEFAULT_INJECTION, image: config.sidecarImage, controllerUrl: config.controllerUrl },
+    compiler: deps.compiler,
+    namespaceLabels: (ns) => ({ 'kubernetes.io/metadata.name': ns, ...(namespaces.get(undefined, ns)?.metadata.labels ?? {}) }),
+    logger,
+  });
+
+  await api.listen({ host: config.listenHost, port: config.port });
+  await webhooks.listen({ host: config.webhookHost, port: config.webhookPort });
+  const apiAddr = api.server.address() as AddressInfo;
+  const sweep = setInterval(() => void approvals.sweep(), deps.sweepIntervalMs ?? 30_000);
+  sweep.unref();
+  logger.info({ api: apiAddr.port, webhooks: (webhooks.server.address() as AddressInfo).port, identity: config.identity }, 'controller started');
+
+  return {
+    store,
+    reconciler,
+    approvals,
+    elector,
+    apiUrl: `http://${apiAddr.address.includes(':') ? `[${apiAddr.address}]` : apiAddr.address}:${apiAddr.port}`,
+    webhookPort: (webhooks.server.address() as AddressInfo).port,
+    tls,
+    async stop() {
+      clearInterval(sweep);
+      await elector.stop();
+      await Promise.all(informers.map((i) => i.stop()));
+      await Promise.all([api.close(), webhooks.close()]);
+      await reconciler.idle();
+    },
+  };
+}

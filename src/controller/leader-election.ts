@@ -1,0 +1,115 @@
+/**
+ * Leader election on a coordination.k8s.io Lease, as client-go does it: the
+ * holder renews every retry period; another replica takes over once it has
+ * seen the same record unchanged for a whole lease duration (local time, so
+ * clock skew between nodes does not matter). Only the leader writes status
+ * and cleans up approvals; every replica serves bundles and webhooks.
+ */
+import type { Logger } from '../telemetry/logger.ts';
+import { kubeStatusCode, type KubeApi, type Lease } from './k8s/kube-api.ts';
+
+export interface LeaderElectionOptions {
+  kube: KubeApi;
+  namespace: string;
+  name: string;
+  identity: string;
+  leaseDurationSeconds?: number;
+  renewDeadlineSeconds?: number;
+  retryPeriodSeconds?: number;
+  logger: Logger;
+  onStartedLeading?: () => void;
+  onStoppedLeading?: () => void;
+  now?: () => number;
+}
+
+export class LeaderElector {
+  private leader = false;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private observed = '';
+  private observedAt = 0;
+  private lastRenew = 0;
+  private running: Promise<void> | undefined;
+  private readonly now: () => number;
+
+  constructor(private readonly o: LeaderElectionOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  isLeader(): boolean {
+    return this.leader;
+  }
+
+  start(): void {
+    this.stopped = false;
+    const tick = (): void => {
+      this.running = this.tryAcquireOrRenew().finally(() => {
+        if (!this.stopped) this.timer = setTimeout(tick, (this.o.retryPeriodSeconds ?? 2) * 1000);
+      });
+    };
+    tick();
+  }
+
+  /** Stops campaigning; a leader releases the lease so another replica takes over at once. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+    if (!this.leader) return;
+    try {
+      const lease = await this.o.kube.readLease(this.o.namespace, this.o.name);
+      if (lease?.spec.holderIdentity === this.o.identity) {
+        await this.o.kube.replaceLease({ ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1 } });
+      }
+    } catch {
+      // The lease expires by itself.
+    }
+    this.setLeader(false);
+  }
+
+  private setLeader(v: boolean): void {
+    if (v === this.leader) return;
+    this.leader = v;
+    this.o.logger.info({ identity: this.o.identity, lease: `${this.o.namespace}/${this.o.name}` }, v ? 'became leader' : 'stopped leading');
+    if (v) this.o.onStartedLeading?.();
+    else this.o.onStoppedLeading?.();
+  }
+
+  private record(spec: Lease['spec']): Lease['spec'] {
+    const at = new Date(this.now()).toISOString();
+    return { ...spec, holderIdentity: this.o.identity, leaseDurationSeconds: this.o.leaseDurationSeconds ?? 15, renewTime: at };
+  }
+
+  private async tryAcquireOrRenew(): Promise<void> {
+    const { kube, namespace, name, identity } = this.o;
+    const duration = (this.o.leaseDurationSeconds ?? 15) * 1000;
+    try {
+      const lease = await kube.readLease(namespace, name);
+      const now = this.now();
+      if (!lease) {
+        await kube.createLease({ metadata: { name, namespace }, spec: { ...this.record({}), acquireTime: new Date(now).toISOString(), leaseTransitions: 0 } });
+        this.lastRenew = now;
+        return this.setLeader(true);
+      }
+      const key = `${lease.spec.holderIdentity}|${lease.spec.renewTime}`;
+      if (key !== this.observed) {
+        this.observed = key;
+        this.observedAt = now;
+      }
+      const holder = lease.spec.holderIdentity;
+      const heldByMe = holder === identity;
+      const expired = !holder || this.observedAt + (lease.spec.leaseDurationSeconds ? lease.spec.leaseDurationSeconds * 1000 : duration) <= now;
+      if (!heldByMe && !expired) return this.setLeader(false);
+      const spec = heldByMe
+        ? this.record(lease.spec)
+        : { ...this.record(lease.spec), acquireTime: new Date(now).toISOString(), leaseTransitions: (lease.spec.leaseTransitions ?? 0) + 1 };
+      await kube.replaceLease({ ...lease, spec });
+      this.lastRenew = now;
+      this.setLeader(true);
+    } catch (e) {
+      const deadline = (this.o.renewDeadlineSeconds ?? 10) * 1000;
+      if (this.leader && this.now() - this.lastRenew > deadline) this.setLeader(false);
+      if (kubeStatusCode(e) !== 409) this.o.logger.warn({ err: (e as Error).message }, 'leader election: lease update failed');
+    }
+  }
+}

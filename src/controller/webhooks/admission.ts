@@ -1,0 +1,98 @@
+/**
+ * AdmissionReview v1 plumbing for the two webhooks; the decisions themselves
+ * are pure (`inject.ts`) or shared with the reconciler (`build-bundle.ts`).
+ * - POST /mutate-pods: inject the sidecar (JSONPatch).
+ * - POST /validate-policybundles: refuse a bundle whose Rego does not compile
+ *   or whose tests fail, with the compiler's message.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Pod } from 'kubernetes-types/core/v1.js';
+import { isPortcullisError } from '../../errors.ts';
+import type { PolicyCompiler } from '../../policy/types.ts';
+import type { Logger } from '../../telemetry/logger.ts';
+import type { PolicyBundle } from '../resources.ts';
+import { buildBundle } from '../bundles/build-bundle.ts';
+import { injectSidecar, type InjectionConfig } from './inject.ts';
+
+interface AdmissionRequest {
+  uid: string;
+  kind: { group: string; version: string; kind: string };
+  namespace?: string;
+  name?: string;
+  operation: 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
+  object?: unknown;
+  dryRun?: boolean;
+}
+
+interface AdmissionResponse {
+  uid: string;
+  allowed: boolean;
+  status?: { code: number; reason?: string; message: string };
+  patchType?: 'JSONPatch';
+  patch?: string;
+  warnings?: string[];
+}
+
+export interface AdmissionDeps {
+  injection: InjectionConfig;
+  compiler: PolicyCompiler;
+  /** Labels of a namespace (from the namespace informer). */
+  namespaceLabels(namespace: string): Record<string, string>;
+  logger: Logger;
+}
+
+function review(response: AdmissionResponse): unknown {
+  return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response };
+}
+
+function deny(uid: string, code: number, message: string): unknown {
+  return review({ uid, allowed: false, status: { code, reason: code === 422 ? 'Invalid' : 'BadRequest', message } });
+}
+
+export function mutatePod(req: AdmissionRequest, deps: AdmissionDeps): unknown {
+  const pod = req.object as Pod | undefined;
+  if (req.operation !== 'CREATE' || !pod?.spec) return review({ uid: req.uid, allowed: true });
+  const namespace = req.namespace ?? pod.metadata?.namespace ?? 'default';
+  try {
+    const result = injectSidecar({ pod, namespace, namespaceLabels: deps.namespaceLabels(namespace) }, deps.injection);
+    const who = `${namespace}/${pod.metadata?.name ?? pod.metadata?.generateName ?? '?'}`;
+    if (!result.inject) {
+      deps.logger.debug({ pod: who, reason: result.reason }, 'pod not injected');
+      return review({ uid: req.uid, allowed: true });
+    }
+    deps.logger.info({ pod: who, policy: result.policy, mode: result.mode }, 'sidecar injected');
+    return review({ uid: req.uid, allowed: true, patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(result.patch)).toString('base64') });
+  } catch (e) {
+    if (isPortcullisError(e)) return deny(req.uid, 400, e.message);
+    throw e;
+  }
+}
+
+export async function validatePolicyBundle(req: AdmissionRequest, deps: AdmissionDeps): Promise<unknown> {
+  const pb = req.object as PolicyBundle | undefined;
+  if ((req.operation !== 'CREATE' && req.operation !== 'UPDATE') || !pb) return review({ uid: req.uid, allowed: true });
+  const outcome = await buildBundle(pb.spec ?? {}, deps.compiler);
+  const who = `PolicyBundle ${req.namespace ?? pb.metadata?.namespace}/${req.name ?? pb.metadata?.name}`;
+  if (outcome.ok) return review({ uid: req.uid, allowed: true });
+  deps.logger.info({ bundle: who, reason: outcome.reason, code: outcome.code }, 'PolicyBundle refused');
+  const what = outcome.stage === 'compile' ? 'does not compile' : 'fails its tests';
+  return deny(req.uid, 422, `${who} ${what}: ${outcome.message}`);
+}
+
+function requestOf(body: unknown): AdmissionRequest | undefined {
+  const b = body as { apiVersion?: string; kind?: string; request?: AdmissionRequest } | null;
+  if (b?.apiVersion !== 'admission.k8s.io/v1' || b.kind !== 'AdmissionReview' || !b.request?.uid) return undefined;
+  return b.request;
+}
+
+export function registerAdmissionRoutes(app: FastifyInstance, deps: AdmissionDeps): void {
+  const bad = { error: 'expected an admission.k8s.io/v1 AdmissionReview with a request' };
+  app.post('/mutate-pods', async (req, reply) => {
+    const r = requestOf(req.body);
+    return r ? mutatePod(r, deps) : reply.code(400).send(bad);
+  });
+  app.post('/validate-policybundles', async (req, reply) => {
+    const r = requestOf(req.body);
+    return r ? validatePolicyBundle(r, deps) : reply.code(400).send(bad);
+  });
+}
