@@ -22,20 +22,6 @@ export const DEFAULT_REDACTED_HEADERS: readonly string[] = Object.freeze([
 /** What a redacted value is replaced with in logs. */
 export const REDACTED = '[REDACTED]';
 
-/**
- * pino redaction paths covering `headers.<name>` at the top level and up to
- * four objects deep (`req.headers`, `input.action.http.headers`, …).
- */
-export function headerRedactionPaths(headers: readonly string[] = DEFAULT_REDACTED_HEADERS): string[] {
-  const prefixes = ['', '*.', '*.*.', '*.*.*.', '*.*.*.*.'];
-  const paths: string[] = [];
-  for (const name of headers) {
-    const key = /^[a-z_$][a-z0-9_$]*$/i.test(name) ? `.${name}` : `["${name}"]`;
-    for (const p of prefixes) paths.push(`${p}headers${key}`);
-  }
-  return paths;
-}
-
 /** True when a header of this name must be redacted. */
 export function isRedactedHeader(name: string, headers: readonly string[] = DEFAULT_REDACTED_HEADERS): boolean {
   return headers.includes(name.toLowerCase());
