@@ -87,4 +87,4 @@ function main(): void {
   }
 }
 
-main();
+if (process.argv[1]?.endsWith('plan-diff.ts')) main();
