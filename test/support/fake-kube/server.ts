@@ -164,7 +164,9 @@ export class FakeKube {
     const input = structuredClone(obj);
     if (ns) input.metadata.namespace = ns;
     if (old) {
-      const next = { ...input, metadata: { ...old.metadata, ...input.metadata, resourceVersion: old.metadata.resourceVersion } };
+      // `kubectl apply` patches without a resourceVersion: unconditional, like here.
+      const next = { ...input, metadata: { ...old.metadata, ...input.metadata } };
+      delete next.metadata.resourceVersion;
       const admitted = opts.skipAdmission ? next : await this.admission.admit(rt, 'UPDATE', next, old);
       return this.store.update(rt, ns, obj.metadata.name!, admitted);
     }
