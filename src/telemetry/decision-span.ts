@@ -58,6 +58,13 @@ export interface DecisionAttributes {
   bundle: string;
   entrypoint: string;
   inputHash: string;
+  /**
+   * Time spent in the engine. When the caller did not wrap the evaluation in
+   * `startEvaluation()`, `recordDecision` adds the evaluation child span
+   * itself, ending now and lasting this long (or, without it, covering the
+   * whole decision from the span's start).
+   */
+  evaluationMs?: number;
 }
 
 export interface UpstreamSpan {
@@ -72,9 +79,12 @@ export class DecisionSpan {
   /** Context with the decision span active: parent of the children. */
   readonly context: Context;
   readonly #tracing: Tracing;
+  readonly #startedAt: number;
+  #evaluated = false;
 
   constructor(tracing: Tracing, start: DecisionSpanStart) {
     this.#tracing = tracing;
+    this.#startedAt = start.startTime ?? Date.now();
     const attributes: Attributes = {
       [Attr.OPERATION]: 'execute_tool',
       [Attr.TOOL_NAME]: start.toolName,
@@ -102,10 +112,11 @@ export class DecisionSpan {
   }
 
   /** Child span around one policy evaluation; end it when the engine returns. */
-  startEvaluation(entrypoint: string): Span {
+  startEvaluation(entrypoint: string, startTime?: number): Span {
+    this.#evaluated = true;
     return this.#tracing.tracer.startSpan(
       'portcullis.policy.evaluate',
-      { kind: SpanKind.INTERNAL, attributes: { [Attr.ENTRYPOINT]: entrypoint } },
+      { kind: SpanKind.INTERNAL, attributes: { [Attr.ENTRYPOINT]: entrypoint }, ...(startTime !== undefined ? { startTime } : {}) },
       this.context,
     );
   }
@@ -136,6 +147,12 @@ export class DecisionSpan {
   }
 
   recordDecision(d: DecisionAttributes): void {
+    if (!this.#evaluated) {
+      const now = Date.now();
+      const evaluation = this.startEvaluation(d.entrypoint, d.evaluationMs !== undefined ? now - d.evaluationMs : this.#startedAt);
+      evaluation.setAttributes({ [Attr.POLICY_DIGEST]: d.policyDigest, [Attr.EFFECT]: d.effect });
+      evaluation.end(now);
+    }
     this.span.setAttributes({
       [Attr.EFFECT]: d.effect,
       [Attr.ENFORCED_EFFECT]: d.enforcedEffect,
