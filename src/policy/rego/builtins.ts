@@ -43,6 +43,13 @@ export const BUILTINS: Record<string, BuiltinEntry> = {
     ['substring', 3], ['indexof', 2], ['indexof_n', 2], ['strings.replace_n', 2],
     ['strings.reverse', 1], ['strings.count', 2], ['strings.any_prefix_match', 2],
     ['strings.any_suffix_match', 2],
+    ['is_null', 1], ['is_boolean', 1], ['is_number', 1], ['is_string', 1], ['is_array', 1],
+    ['is_object', 1], ['is_set', 1], ['type_name', 1],
+    ['to_number', 1], ['format_int', 2], ['numbers.range', 2], ['numbers.range_step', 3],
+    ['sum', 1], ['product', 1], ['max', 1], ['min', 1], ['sort', 1],
+    ['array.concat', 2], ['array.slice', 3], ['array.reverse', 1], ['array.flatten', 1],
+    ['object.keys', 1], ['object.remove', 2], ['object.filter', 2], ['object.union', 2],
+    ['object.union_n', 1], ['intersection', 1], ['union', 1],
   ]),
   // Implemented by the OPA SDK in JavaScript.
   sprintf: { export: SDK_BUILTIN, arity: 2 },

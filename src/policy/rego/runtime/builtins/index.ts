@@ -1,2 +1,8 @@
 // Builtins implemented in the runtime; see ../README.md for the convention.
 export * from './strings';
+export * from './types';
+export * from './numbers';
+export * from './aggregates';
+export * from './arrays';
+export * from './objects';
+export * from './sets';

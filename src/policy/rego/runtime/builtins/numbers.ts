@@ -1,0 +1,130 @@
+// Number builtins: to_number, format_int, numbers.range.
+
+import {
+  TYPE_NULL, TYPE_BOOLEAN, TYPE_NUMBER, TYPE_STRING, NUM_INT, makeArray, arrayAppend, makeNumberI64,
+  makeNumberText, boolValue, stringLen, stringPtr,
+} from '../value';
+import { numberToF64, numberIsI64, numberToI64 } from '../number';
+import { typeError } from '../errors';
+import { needNumber, needInt, bufNew, bufByte, bufBytes, bufPtr, bufLen, bufToString, fail, failType } from './util';
+
+function isDigit(c: u32): bool { return c - 0x30 < 10; }
+
+/**
+ * to_number: null → 0, booleans → 0/1, numbers as they are, strings by Go's
+ * strconv.ParseFloat syntax (decimal only); NaN and infinities are refused.
+ */
+export function builtin_to_number(v: usize): usize {
+  const t = load<u8>(v);
+  if (t == TYPE_NUMBER) return v;
+  if (t == TYPE_NULL) return makeNumberI64(0);
+  if (t == TYPE_BOOLEAN) return makeNumberI64(boolValue(v) ? 1 : 0);
+  if (t != TYPE_STRING) typeError('to_number', 1, 'one of {null, boolean, number, string}', v);
+  const p = stringPtr(v);
+  const n = stringLen(v);
+  let i: usize = 0;
+  let neg = false;
+  if (i < n && (load<u8>(p) == 0x2b || load<u8>(p) == 0x2d)) { neg = load<u8>(p) == 0x2d; i++; }
+  // inf, infinity, nan in any case: a number type error in OPA.
+  const rest = n - i;
+  if (rest == 3 || rest == 8) {
+    const c0 = load<u8>(p + i) | 0x20;
+    if (c0 == 0x69 || c0 == 0x6e) {
+      let word = true;
+      for (let k: usize = i; k < n; k++) { const c = load<u8>(p + k) | 0x20; if (c < 0x61 || c > 0x7a) word = false; }
+      if (word) failType('to_number', 'operand 1 must be a finite number');
+    }
+  }
+  const intStart = i;
+  while (i < n && isDigit(load<u8>(p + i))) i++;
+  const intEnd = i;
+  let fracStart = i;
+  let fracEnd = i;
+  if (i < n && load<u8>(p + i) == 0x2e) {
+    i++;
+    fracStart = i;
+    while (i < n && isDigit(load<u8>(p + i))) i++;
+    fracEnd = i;
+  }
+  if (intEnd == intStart && fracEnd == fracStart) fail('to_number', 'strconv.ParseFloat: invalid syntax');
+  const expStart = i;
+  if (i < n && (load<u8>(p + i) | 0x20) == 0x65) {
+    i++;
+    if (i < n && (load<u8>(p + i) == 0x2b || load<u8>(p + i) == 0x2d)) i++;
+    const ds = i;
+    while (i < n && isDigit(load<u8>(p + i))) i++;
+    if (i == ds) fail('to_number', 'strconv.ParseFloat: invalid syntax');
+  }
+  if (i != n) fail('to_number', 'strconv.ParseFloat: invalid syntax');
+  // Rewrite as JSON number text: no '+', no leading zeros, digits around '.'.
+  const b = bufNew(n + 4);
+  if (neg) bufByte(b, 0x2d);
+  let s = intStart;
+  while (s + 1 < intEnd && load<u8>(p + s) == 0x30) s++;
+  if (s == intEnd) bufByte(b, 0x30); else bufBytes(b, p + s, intEnd - s);
+  if (fracEnd > fracStart) { bufByte(b, 0x2e); bufBytes(b, p + fracStart, fracEnd - fracStart); }
+  bufBytes(b, p + expStart, n - expStart);
+  const r = makeNumberText(bufPtr(b), bufLen(b));
+  if (r == 0) fail('to_number', 'strconv.ParseFloat: invalid syntax');
+  if (!isFinite(numberToF64(r))) fail('to_number', 'strconv.ParseFloat: value out of range');
+  return r;
+}
+
+const DIGITS = '0123456789abcdef';
+
+/** format_int(number, base): the number truncated towards zero, in base 2, 8, 10 or 16. */
+export function builtin_format_int(x: usize, base: usize): usize {
+  needNumber('format_int', 1, x);
+  needNumber('format_int', 2, base);
+  const bf = numberToF64(base);
+  if (bf != 2 && bf != 8 && bf != 10 && bf != 16) failType('format_int', 'operand 2 must be one of {2, 8, 10, 16}');
+  const radix = <u64>bf;
+  let neg = false;
+  let u: u64;
+  if (load<u8>(x, 1) == NUM_INT || numberIsI64(x)) {
+    const i = numberToI64(x);
+    neg = i < 0;
+    u = neg ? <u64>(0 - i) : <u64>i;
+  } else {
+    const f = Math.trunc(numberToF64(x));
+    neg = f < 0;
+    u = <u64>Math.abs(f);
+  }
+  const b = bufNew(70);
+  if (neg && u != 0) bufByte(b, 0x2d);
+  const digits = bufNew(70);
+  do {
+    bufByte(digits, <u32>load<u16>(changetype<usize>(DIGITS) + (<usize>(u % radix) << 1)));
+    u /= radix;
+  } while (u != 0);
+  const dp = bufPtr(digits);
+  for (let k = bufLen(digits); k > 0; k--) bufByte(b, load<u8>(dp + k - 1));
+  return bufToString(b);
+}
+
+/** numbers.range(a, b): the integers from a to b inclusive, ascending or descending. */
+export function builtin_numbers_range(a: usize, b: usize): usize {
+  const x = needInt('numbers.range', 1, a);
+  const y = needInt('numbers.range', 2, b);
+  const n = x <= y ? y - x + 1 : x - y + 1;
+  if (n > 10000000) fail('numbers.range', 'range too large');
+  const r = makeArray(<usize>n);
+  if (x <= y) for (let i = x; i <= y; i++) arrayAppend(r, makeNumberI64(i));
+  else for (let i = x; i >= y; i--) arrayAppend(r, makeNumberI64(i));
+  return r;
+}
+
+/** numbers.range_step(a, b, step): from a towards b by a positive step. */
+export function builtin_numbers_range_step(a: usize, b: usize, s: usize): usize {
+  const x = needInt('numbers.range_step', 1, a);
+  const y = needInt('numbers.range_step', 2, b);
+  const step = needInt('numbers.range_step', 3, s);
+  if (step <= 0) fail('numbers.range_step', 'step must be a positive integer');
+  const n = (x <= y ? y - x : x - y) / step + 1;
+  if (n > 10000000) fail('numbers.range_step', 'range too large');
+  const r = makeArray(<usize>n);
+  if (x <= y) for (let i = x; i <= y; i += step) arrayAppend(r, makeNumberI64(i));
+  else for (let i = x; i >= y; i -= step) arrayAppend(r, makeNumberI64(i));
+  return r;
+}
+
