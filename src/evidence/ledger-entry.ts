@@ -9,8 +9,9 @@
  * hashed: it is an ed25519 signature over the head statement of this entry
  * (see signing.ts), added to the last entry of each group commit.
  */
+import { createHash } from 'node:crypto';
 import { canonicalJson } from './canonical.ts';
-import { isSha256, sha256 } from './hash.ts';
+import { HASH_PREFIX, isSha256, sha256 } from './hash.ts';
 
 export const LEDGER_FORMAT_VERSION = 1;
 
@@ -54,6 +55,40 @@ export function sealEntry(kind: EntryKind, recordJson: string, seq: number, prev
     `{"hash":${JSON.stringify(hash)},"kind":${JSON.stringify(kind)},"prev":${JSON.stringify(prev)},` +
     `"record":${recordJson},"seq":${seq}${sig},"v":${LEDGER_FORMAT_VERSION}}\n`;
   return signature === undefined ? { seq, hash, line } : { seq, hash, line, sig: signature };
+}
+
+/** A serialised entry as bytes, for the ledger's write path. */
+export interface SealedBytes {
+  seq: number;
+  hash: string;
+  /** The line, newline included. */
+  bytes: Buffer;
+  sig?: string;
+}
+
+/**
+ * The same line as `sealEntry`, from the record's canonical JSON already
+ * encoded as UTF-8. The ledger encodes each record when it is appended, so
+ * that what waits for the next group commit is one off-heap buffer rather
+ * than a string built of many pieces that the garbage collector must keep
+ * copying while an fsync is in flight.
+ */
+export function sealEntryBytes(kind: EntryKind, record: Buffer, seq: number, prev: string, sign?: (seq: number, hash: string) => string): SealedBytes {
+  const k = JSON.stringify(kind);
+  const p = JSON.stringify(prev);
+  const hash =
+    HASH_PREFIX +
+    createHash('sha256')
+      .update(`{"kind":${k},"prev":${p},"record":`)
+      .update(record)
+      .update(`,"seq":${seq},"v":${LEDGER_FORMAT_VERSION}}`)
+      .digest('hex');
+  const signature = sign?.(seq, hash);
+  const sig = signature === undefined ? '' : `,"sig":${JSON.stringify(signature)}`;
+  const head = Buffer.from(`{"hash":"${hash}","kind":${k},"prev":${p},"record":`, 'utf8');
+  const tail = Buffer.from(`,"seq":${seq}${sig},"v":${LEDGER_FORMAT_VERSION}}\n`, 'utf8');
+  const bytes = Buffer.concat([head, record, tail], head.byteLength + record.byteLength + tail.byteLength);
+  return signature === undefined ? { seq, hash, bytes } : { seq, hash, bytes, sig: signature };
 }
 
 /** Recomputes the hash of a parsed entry from its content. */

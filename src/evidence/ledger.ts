@@ -22,7 +22,7 @@ import type { Logger } from '../telemetry/logger.ts';
 import { setLedgerHead, type PortcullisMetrics } from '../telemetry/metrics.ts';
 import { canonicalJson } from './canonical.ts';
 import { GENESIS_HASH } from './hash.ts';
-import { entryHash, parseEntry, sealEntry, type EntryKind } from './ledger-entry.ts';
+import { entryHash, parseEntry, sealEntryBytes, type EntryKind } from './ledger-entry.ts';
 import { nodeLedgerFs, type LedgerFile, type LedgerFs } from './ledger-fs.ts';
 import type { LedgerHead, LedgerPosition } from './recorder.ts';
 import type { HeadSigner } from './signing.ts';
@@ -41,7 +41,8 @@ export interface LedgerOptions {
 
 interface Pending {
   kind: EntryKind;
-  recordJson: string;
+  /** Canonical JSON of the record, UTF-8. */
+  record: Buffer;
   resolve(p: LedgerPosition): void;
   reject(e: Error): void;
 }
@@ -222,14 +223,14 @@ export class Ledger {
   append(kind: EntryKind, record: unknown): Promise<LedgerPosition> {
     if (this.#closed) return Promise.reject(new PortcullisError(ErrorCodes.LEDGER_WRITE, `the ledger ${this.path} is closed`));
     if (this.#broken) return Promise.reject(this.#broken);
-    let recordJson: string;
+    let bytes: Buffer;
     try {
-      recordJson = canonicalJson(record);
+      bytes = Buffer.from(canonicalJson(record), 'utf8');
     } catch (e) {
       return Promise.reject(writeError('the record cannot be written as JSON', e, { kind }));
     }
     return new Promise<LedgerPosition>((resolve, reject) => {
-      this.#pending.push({ kind, recordJson, resolve, reject });
+      this.#pending.push({ kind, record: bytes, resolve, reject });
       this.#flushing ??= this.#flushLoop();
     });
   }
@@ -253,7 +254,7 @@ export class Ledger {
   }
 
   async #commit(batch: Pending[]): Promise<void> {
-    const lines: string[] = [];
+    const lines: Buffer[] = [];
     const positions: LedgerPosition[] = [];
     let sig: string | undefined;
     let seq = this.#seq;
@@ -261,13 +262,13 @@ export class Ledger {
     const last = batch.length - 1;
     for (let i = 0; i < batch.length; i++) {
       const p = batch[i]!;
-      const sealed = sealEntry(p.kind, p.recordJson, ++seq, prev, i === last && this.#signer ? this.#signer.sign : undefined);
-      lines.push(sealed.line);
+      const sealed = sealEntryBytes(p.kind, p.record, ++seq, prev, i === last && this.#signer ? this.#signer.sign : undefined);
+      lines.push(sealed.bytes);
       positions.push({ seq: sealed.seq, hash: sealed.hash });
       prev = sealed.hash;
       sig = sealed.sig;
     }
-    const bytes = Buffer.from(lines.join(''), 'utf8');
+    const bytes = Buffer.concat(lines);
     const started = performance.now();
     const error = await this.#writeDurably(bytes);
     if (error) {

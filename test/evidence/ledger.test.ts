@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
 import { Ledger, segmentPath, segmentsOf } from '../../src/evidence/ledger.ts';
-import { entryHash, parseEntry } from '../../src/evidence/ledger-entry.ts';
+import { entryHash, parseEntry, sealEntry, sealEntryBytes } from '../../src/evidence/ledger-entry.ts';
+import { canonicalJson } from '../../src/evidence/canonical.ts';
 import { GENESIS_HASH, inputHash } from '../../src/evidence/hash.ts';
 import { createHeadSigner, createHeadVerifier } from '../../src/evidence/signing.ts';
 import { createMetrics } from '../../src/telemetry/metrics.ts';
@@ -142,6 +143,16 @@ describe('Ledger', () => {
     const entries = (await lines(path)).map((l) => parseEntry(l));
     const last = entries.at(-1)!;
     assert.ok(last.ok && last.entry.sig === head.signature);
+  });
+
+  it('writes the same line from bytes as from text, multi-byte characters included', () => {
+    const json = canonicalJson({ ...sampleIntent(1), reason: 'écriture refusée \ud83d\ude00' });
+    const sign = (seq: number, hash: string): string => `sig-${seq}-${hash.slice(7, 15)}`;
+    const text = sealEntry('intent', json, 5, GENESIS_HASH, sign);
+    const bytes = sealEntryBytes('intent', Buffer.from(json, 'utf8'), 5, GENESIS_HASH, sign);
+    assert.equal(bytes.bytes.toString('utf8'), text.line);
+    assert.equal(bytes.hash, text.hash);
+    assert.equal(bytes.sig, text.sig);
   });
 
   it('names segments by number beside the active file', () => {
