@@ -2,7 +2,7 @@
 // plan (OPA's own IR) is emitted, loaded in the OPA SDK with the case's data
 // and input, and every entrypoint's result compared with `want_plan_result`.
 //
-//   node --import tsx scripts/ir-conformance.ts <dir> [--verbose] [--folder X] [--optimize]
+//   node --import tsx scripts/ir-conformance.ts <dir> [--verbose] [--folder X] [--group core,core-ops] [--optimize]
 //
 // <dir> holds <folder>/<file>.json (cases with `plan`); GROUPS.txt next to
 // it in ../opa-conformance/ (if present) adds per-group figures.
@@ -24,6 +24,7 @@ interface Case {
   want_error_code?: string;
   want_error?: string;
   ignore?: boolean;
+  sort_bindings?: boolean;
 }
 
 type Outcome = { kind: 'pass' } | { kind: 'fail'; why: string } | { kind: 'skip'; why: string };
@@ -34,8 +35,10 @@ const verbose = args.includes('--verbose');
 const optimize = args.includes('--optimize');
 const folderArg = args.indexOf('--folder');
 const onlyFolder = folderArg >= 0 ? args[folderArg + 1] : undefined;
+const groupArg = args.indexOf('--group');
+const onlyGroups = groupArg >= 0 ? new Set(args[groupArg + 1].split(',')) : undefined;
 if (!dir) {
-  console.error('usage: ir-conformance.ts <dir> [--verbose] [--folder X] [--optimize]');
+  console.error('usage: ir-conformance.ts <dir> [--verbose] [--folder X] [--group core,core-ops] [--optimize]');
   process.exit(2);
 }
 
@@ -49,7 +52,21 @@ function canon(v: unknown): string {
   return JSON.stringify(v);
 }
 
-function sameResultSet(got: unknown[], want: unknown[]): boolean {
+/** With sort_bindings, arrays bound to variables are compared as multisets. */
+function sortBindings(rs: unknown[]): unknown[] {
+  return rs.map((r) => {
+    if (r === null || typeof r !== 'object' || Array.isArray(r)) return r;
+    const o: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(r)) o[k] = Array.isArray(v) ? [...v].sort((x, y) => (canon(x) < canon(y) ? -1 : canon(x) > canon(y) ? 1 : 0)) : v;
+    return o;
+  });
+}
+
+function sameResultSet(got: unknown[], want: unknown[], sorted: boolean): boolean {
+  if (sorted) {
+    got = sortBindings(got);
+    want = sortBindings(want);
+  }
   const a = got.map(canon).sort();
   const b = want.map(canon).sort();
   return a.length === b.length && a.every((x, i) => x === b[i]);
@@ -100,7 +117,7 @@ async function runCase(c: Case): Promise<Outcome> {
     }
     if (wantError) return { kind: 'fail', why: `want error ${c.want_error_code ?? c.want_error}, got ${JSON.stringify(got)}` };
     const want = c.want_plan_result ?? [];
-    if (!sameResultSet(got, want)) return { kind: 'fail', why: `want ${canon(want)}\n      got  ${canon(got)}` };
+    if (!sameResultSet(got, want, c.sort_bindings === true)) return { kind: 'fail', why: `want ${canon(want)}\n      got  ${canon(got)}` };
   }
   return { kind: 'pass' };
 }
@@ -123,6 +140,7 @@ const reasons = new Map<string, number>();
 const started = performance.now();
 for (const folder of readdirSync(dir).sort()) {
   if (onlyFolder && folder !== onlyFolder) continue;
+  if (onlyGroups && !onlyGroups.has(groups.get(folder) ?? '?')) continue;
   const path = join(dir, folder);
   if (!existsSync(path) || !readdirSync(path).length) continue;
   const counts = { pass: 0, fail: 0, skip: 0 };

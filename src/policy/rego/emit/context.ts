@@ -14,6 +14,11 @@ import { compileError } from './function-compiler.ts';
 
 const { i32 } = binaryen;
 
+/** Language-core builtins the runtime implements beside the shared table. */
+const CORE_BUILTINS: Record<string, { export: string; arity: number }> = {
+  'internal.template_string': { export: 'builtin_internal_template_string', arity: 1 },
+};
+
 /** Internal wasm name of the function compiled from IR func `name`. */
 export function funcName(name: string): string {
   return `func:${name}`;
@@ -64,7 +69,7 @@ export class EmitContext {
       if (arity !== args.length) throw compileError(`${name} takes ${arity} arguments, called with ${args.length}`);
       return this.module.call(funcName(name), args, i32);
     }
-    const builtin = BUILTINS[name];
+    const builtin = BUILTINS[name] ?? CORE_BUILTINS[name];
     if (!builtin) {
       throw new PortcullisError(
         ErrorCodes.REGO_UNSUPPORTED_BUILTIN,

@@ -98,7 +98,7 @@ export class FunctionCompiler {
   block(b: Block, extra: binaryen.ExpressionRef[] = []): binaryen.ExpressionRef {
     const label = this.newLabel('b');
     this.labels.push(label);
-    const body = b.stmts.map((s) => this.stmt(s));
+    const body = (b.stmts ?? []).map((s) => this.stmt(s));
     body.push(...extra.map((f) => f));
     this.labels.pop();
     return this.m.block(label, body, none);
@@ -296,12 +296,13 @@ export class FunctionCompiler {
     const m = this.m;
     const saved = this.temp();
     const undef = this.temp();
-    const path = this.ctx.statics.words(s.path.map((idx) => this.ctx.stringAddr(idx)));
+    const keys = s.path ?? []; // OPA writes null for an empty path
+    const path = this.ctx.statics.words(keys.map((idx) => this.ctx.stringAddr(idx)));
     return m.block(null, [
       m.local.set(saved, this.get(s.local)),
       this.set(
         s.local,
-        this.rt('rt_upsert', [m.local.get(saved, i32), m.i32.const(path), m.i32.const(s.path.length), this.operand(s.value)]),
+        this.rt('rt_upsert', [m.local.get(saved, i32), m.i32.const(path), m.i32.const(keys.length), this.operand(s.value)]),
       ),
       m.local.set(undef, m.i32.const(1)),
       this.block(s.block, [m.local.set(undef, m.i32.const(0))]),

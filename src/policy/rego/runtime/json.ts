@@ -197,6 +197,8 @@ export function parseJson(ptr: usize, len: usize): usize {
 // ---- dumping -----------------------------------------------------------
 
 let out: usize = 0;
+/** Rego term syntax instead of JSON: `, ` and `: ` separators, sets as `{…}` / `set()`. */
+let regoMode = false;
 
 // @ts-ignore: decorator
 @inline function put(b: u32): void {
@@ -282,26 +284,29 @@ function dumpValue(v: usize): void {
     case TYPE_ARRAY: {
       put(0x5b);
       const n = arrayLen(v);
-      for (let i: usize = 0; i < n; i++) { if (i > 0) put(0x2c); dumpValue(arrayGet(v, i)); }
+      for (let i: usize = 0; i < n; i++) { if (i > 0) sep(); dumpValue(arrayGet(v, i)); }
       put(0x5d);
       return;
     }
     case TYPE_SET: {
-      put(0x5b);
       const n = setLen(v);
-      for (let i: usize = 0; i < n; i++) { if (i > 0) put(0x2c); dumpValue(setAt(v, i)); }
-      put(0x5d);
+      if (regoMode && n == 0) { put(0x73); put(0x65); put(0x74); put(0x28); put(0x29); return; }
+      put(regoMode ? 0x7b : 0x5b);
+      for (let i: usize = 0; i < n; i++) { if (i > 0) sep(); dumpValue(setAt(v, i)); }
+      put(regoMode ? 0x7d : 0x5d);
       return;
     }
     case TYPE_OBJECT: {
       put(0x7b);
       const n = objectLen(v);
       for (let i: usize = 0; i < n; i++) {
-        if (i > 0) put(0x2c);
+        if (i > 0) sep();
         const k = objectKeyAt(v, i);
         if (load<u8>(k) == TYPE_STRING) dumpString(stringPtr(k), stringLen(k));
+        else if (regoMode) dumpValue(k);
         else dumpKeyAsString(k);
         put(0x3a);
+        if (regoMode) put(0x20);
         dumpValue(objectValueAt(v, i));
       }
       put(0x7d);
@@ -309,6 +314,11 @@ function dumpValue(v: usize): void {
     }
   }
   putBytes(NULL_TEXT, 4);
+}
+
+function sep(): void {
+  put(0x2c);
+  if (regoMode) put(0x20);
 }
 
 /** Non-string keys are written as the JSON string of their JSON text (as OPA does). */
@@ -328,9 +338,40 @@ function dumpKeyAsString(k: usize): void {
 export function dumpJson(v: usize): usize {
   const start = heapGet();
   out = start;
+  regoMode = false;
   dumpValue(v);
   put(0);
   heapSet((out + 7) & ~(<usize>7));
   return start;
 }
 
+
+const UNDEFINED_TEXT = memory.data<u8>([0x3c, 0x75, 0x6e, 0x64, 0x65, 0x66, 0x69, 0x6e, 0x65, 0x64, 0x3e]);
+
+/**
+ * internal.template_string: concatenates the parts of a string template.
+ * A string part is literal text; a set part holds the value of an embedded
+ * expression (empty: `<undefined>`; a string is inserted as is, anything
+ * else in Rego syntax). Returns 0 if `parts` is not an array.
+ */
+export function templateString(parts: usize): usize {
+  if (load<u8>(parts) != TYPE_ARRAY) return 0;
+  const start = heapGet();
+  out = start;
+  regoMode = true;
+  const n = arrayLen(parts);
+  for (let i: usize = 0; i < n; i++) {
+    const p = arrayGet(parts, i);
+    const t = load<u8>(p);
+    if (t == TYPE_STRING) { putBytes(stringPtr(p), stringLen(p)); continue; }
+    if (t != TYPE_SET) { dumpValue(p); continue; }
+    if (setLen(p) == 0) { putBytes(UNDEFINED_TEXT, 11); continue; }
+    const e = setAt(p, 0);
+    if (load<u8>(e) == TYPE_STRING) putBytes(stringPtr(e), stringLen(e));
+    else dumpValue(e);
+  }
+  regoMode = false;
+  const len = out - start;
+  heapSet((out + 7) & ~(<usize>7));
+  return makeStringRef(start, len);
+}

@@ -14,6 +14,7 @@ import {
 import { typeError } from './errors';
 import { builtinError } from './abort';
 import { NUM_INT } from './value';
+import { templateString } from './json';
 
 export function builtin_equal(a: usize, b: usize): usize { return makeBool(equal(a, b)); }
 export function builtin_neq(a: usize, b: usize): usize { return makeBool(!equal(a, b)); }
@@ -178,3 +179,8 @@ export function builtin_or(a: usize, b: usize): usize {
   return r;
 }
 
+
+/** String interpolation (`$"…{x}…"`). */
+export function builtin_internal_template_string(parts: usize): usize {
+  return templateString(parts);
+}
