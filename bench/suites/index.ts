@@ -6,5 +6,6 @@
 import type { BenchSuite } from '../suite.ts';
 
 export const SUITES: Record<string, () => Promise<{ suite: BenchSuite }>> = {
+  evidence: () => import('./evidence.ts'),
   policy: () => import('./policy.ts'),
 };

@@ -5,23 +5,28 @@
  *    canonical input, the decision span and its child, metrics and the log
  *    line, without the ledger and with it.
  *
- * Standalone: `node --import tsx bench/evidence.ts [--json] [--quick]`.
+ * `npm run bench -- --suite evidence [--quick] [--json]`. Baseline, measured
+ * in the same run: the same bytes group-committed with write + fdatasync and
+ * nothing else (no canonical JSON, no hashing, no chain), so the ratio is what
+ * the ledger's own work costs over the disk's floor.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
-import { pathToFileURL } from 'node:url';
-import { canonicalInput } from '../src/evidence/hash.ts';
-import { Ledger } from '../src/evidence/ledger.ts';
-import type { IntentRecord } from '../src/evidence/recorder.ts';
-import type { PolicyInput } from '../src/gate/types.ts';
-import { startDecisionSpan } from '../src/telemetry/decision-span.ts';
-import { createLogger, logDecision, type Logger } from '../src/telemetry/logger.ts';
-import { createMetrics, type PortcullisMetrics } from '../src/telemetry/metrics.ts';
-import { createTracing, tracingConfigFromEnv, type Tracing } from '../src/telemetry/tracing.ts';
+import { open } from 'node:fs/promises';
+import { canonicalJson } from '../../src/evidence/canonical.ts';
+import { canonicalInput } from '../../src/evidence/hash.ts';
+import { Ledger } from '../../src/evidence/ledger.ts';
+import type { IntentRecord } from '../../src/evidence/recorder.ts';
+import type { PolicyInput } from '../../src/gate/types.ts';
+import { startDecisionSpan } from '../../src/telemetry/decision-span.ts';
+import { createLogger, logDecision, type Logger } from '../../src/telemetry/logger.ts';
+import { createMetrics, type PortcullisMetrics } from '../../src/telemetry/metrics.ts';
+import { createTracing, tracingConfigFromEnv, type Tracing } from '../../src/telemetry/tracing.ts';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { BenchContext, BenchSuite, Metric, SuiteResult } from '../suite.ts';
 
 export interface EvidenceBenchResult {
   ledger: {
@@ -196,34 +201,83 @@ async function decisionCost(dir: string, iterations: number): Promise<EvidenceBe
   return { iterations, withoutLedgerUs, withoutLedgerCpuUs, withLedgerUnderLoadUs, withLedgerUnderLoadCpuUs, withLedgerSequentialP50Us: percentile(sequential, 50), target: 50 };
 }
 
-export async function runEvidenceBench(options: { quick?: boolean } = {}): Promise<EvidenceBenchResult> {
+/** The disk's floor: the same lines, group-committed the same way, with no ledger work at all. */
+async function rawGroupCommit(dir: string, total: number, concurrency: number): Promise<number> {
+  const line = Buffer.from(canonicalJson(intent(0, input(0), canonicalInput(input(0)).hash)) + '\n', 'utf8');
+  const file = await open(join(dir, 'raw.jsonl'), 'a');
+  let pending: Array<() => void> = [];
+  let flushing: Promise<void> | undefined;
+  const flush = async (): Promise<void> => {
+    await Promise.resolve();
+    while (pending.length > 0) {
+      const batch = pending;
+      pending = [];
+      await file.write(Buffer.concat(batch.map(() => line)));
+      await file.datasync();
+      for (const done of batch) done();
+    }
+    flushing = undefined;
+  };
+  const append = (): Promise<void> =>
+    new Promise((resolve) => {
+      pending.push(resolve);
+      flushing ??= flush();
+    });
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next++ < total) await append();
+    }),
+  );
+  const rate = total / ((performance.now() - start) / 1000);
+  await file.close();
+  return rate;
+}
+
+export async function runEvidenceBench(options: { quick?: boolean; log?: (line: string) => void } = {}): Promise<EvidenceBenchResult & { rawAppendsPerSecond: number }> {
   const dir = await mkdtemp(join(process.env.PORTCULLIS_BENCH_DIR ?? tmpdir(), 'portcullis-bench-evidence-'));
   try {
-    const ledger = await ledgerThroughput(dir, options.quick ? 20_000 : 100_000, 512, createMetrics({ processMetrics: false }));
+    const appends = options.quick ? 20_000 : 100_000;
+    options.log?.(`evidence: ${appends} raw group-committed writes (baseline), then ${appends} ledger appends, 512 in flight, in ${dir}`);
+    const rawAppendsPerSecond = await rawGroupCommit(dir, appends, 512);
+    const ledger = await ledgerThroughput(dir, appends, 512, createMetrics({ processMetrics: false }));
+    options.log?.('evidence: per-decision cost without and with the ledger');
     const decision = await decisionCost(dir, options.quick ? 10_000 : 40_000);
-    return { ledger, decision };
+    return { ledger, decision, rawAppendsPerSecond };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-export function formatEvidenceBench(r: EvidenceBenchResult): string {
-  const ok = (v: boolean): string => (v ? 'meets target' : 'MISSES target');
-  const l = r.ledger;
-  const d = r.decision;
-  const us = (v: number): string => `${v.toFixed(1).padStart(7)} µs`;
-  return [
-    'evidence (wall clock; CPU time in brackets, which other load on the machine does not inflate)',
-    `  ledger durable appends/s            ${String(l.appendsPerSecond).padStart(7)} [${l.appendsPerCpuSecond}/CPU-s]  target ≥ ${l.target}: ${ok(l.appendsPerSecond >= l.target)}`,
-    `      ${l.appends} appends, ${l.concurrency} in flight, mean ${l.meanBatch} per fsync, ${l.cpuUsPerAppend.toFixed(1)} CPU-µs each, latency p50 ${l.p50Ms.toFixed(2)} ms p99 ${l.p99Ms.toFixed(2)} ms`,
-    `  added per decision, no ledger       ${us(d.withoutLedgerUs)} [${d.withoutLedgerCpuUs.toFixed(1)}]  target ≤ ${d.target}: ${ok(d.withoutLedgerUs <= d.target)}`,
-    `  added per decision, with ledger     ${us(d.withLedgerUnderLoadUs)} [${d.withLedgerUnderLoadCpuUs.toFixed(1)}]  target ≤ ${d.target}: ${ok(d.withLedgerUnderLoadUs <= d.target)} (256 decisions in flight, per decision)`,
-    `  one decision alone, with ledger     ${us(d.withLedgerSequentialP50Us)} p50  (waits for its fdatasync: bounded by the disk, not the code)`,
-  ].join('\n');
-}
-
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const args = process.argv.slice(2);
-  const r = await runEvidenceBench({ quick: args.includes('--quick') });
-  process.stdout.write((args.includes('--json') ? JSON.stringify({ evidence: r }, null, 2) : formatEvidenceBench(r)) + '\n');
-}
+export const suite: BenchSuite = {
+  name: 'evidence',
+  description: 'durable ledger appends per second with group commit, and the latency evidence adds to a decision',
+  async run(ctx: BenchContext): Promise<SuiteResult> {
+    const r = await runEvidenceBench({ quick: ctx.quick, log: (l) => ctx.log(l) });
+    const l = r.ledger;
+    const d = r.decision;
+    const metrics: Metric[] = [
+      { name: 'raw group-committed writes/s (same bytes, no ledger work)', value: r.rawAppendsPerSecond, unit: '/s', higherIsBetter: true },
+      { name: 'ledger durable appends/s (target ≥ 20000)', value: l.appendsPerSecond, unit: '/s', higherIsBetter: true, baseline: 'raw group-committed writes/s (same bytes, no ledger work)' },
+      { name: 'ledger appends per CPU-second', value: l.appendsPerCpuSecond, unit: '/CPU-s', higherIsBetter: true },
+      { name: 'ledger append latency p50 (512 in flight)', value: l.p50Ms, unit: 'ms' },
+      { name: 'ledger append latency p99 (512 in flight)', value: l.p99Ms, unit: 'ms' },
+      { name: 'entries per fsync (mean)', value: l.meanBatch, unit: 'entries', higherIsBetter: true },
+      { name: 'added per decision, no ledger (target ≤ 50)', value: d.withoutLedgerUs, unit: 'µs' },
+      { name: 'added per decision, no ledger, CPU time', value: d.withoutLedgerCpuUs, unit: 'CPU-µs' },
+      { name: 'added per decision, with ledger, 256 in flight (target ≤ 50)', value: d.withLedgerUnderLoadUs, unit: 'µs' },
+      { name: 'added per decision, with ledger, CPU time', value: d.withLedgerUnderLoadCpuUs, unit: 'CPU-µs' },
+      { name: 'one decision alone, with ledger, p50 (waits for fdatasync)', value: d.withLedgerSequentialP50Us, unit: 'µs' },
+    ];
+    return {
+      metrics,
+      notes: [
+        'appends: ~1.2 KB intent records (full policy input), 512 appenders each waiting for durability before the next; one write + fdatasync per batch',
+        'per decision: canonical input + SHA-256, decision span with its evaluation child (batch processor, dropping exporter), two metrics, one pino line; with the ledger, plus the intent entry',
+        'CPU-time figures come from process.cpuUsage() and are not inflated by other load on a shared machine; wall-clock figures are',
+        'a lone decision cannot beat one fdatasync: the ≤ 50 µs target is for the work evidence adds, the disk sets the floor of a durable intent',
+      ],
+    };
+  },
+};
