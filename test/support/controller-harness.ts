@@ -10,7 +10,7 @@ import { Writable } from 'node:stream';
 import { parseAllDocuments } from 'yaml';
 import { FakeKube } from './fake-kube/server.ts';
 import { ClientNodeKubeApi } from '../../src/controller/k8s/client-node-kube-api.ts';
-import { loadControllerConfig } from '../../src/config/controller.ts';
+import { loadControllerConfig, type ControllerOverrides } from '../../src/config/controller.ts';
 import { startController, type RunningController } from '../../src/controller/controller.ts';
 import { PortcullisCompiler } from '../../src/policy/compiler.ts';
 import { createLogger, type Logger } from '../../src/telemetry/logger.ts';
@@ -43,7 +43,7 @@ export async function until<T>(f: () => T | Promise<T>, what: string, timeoutMs 
   }
 }
 
-export async function startHarness(options: { replicas?: number; compiler?: PolicyCompiler } = {}): Promise<Harness> {
+export async function startHarness(options: { replicas?: number; compiler?: PolicyCompiler; configOverrides?: ControllerOverrides } = {}): Promise<Harness> {
   const controllers: RunningController[] = [];
   const logs: string[] = [];
   const destination = new Writable({
@@ -67,7 +67,7 @@ export async function startHarness(options: { replicas?: number; compiler?: Poli
   const startReplica = async (identity: string): Promise<RunningController> => {
     const config = loadControllerConfig(
       { KUBECONFIG: kubeconfig, PORTCULLIS_NAMESPACE: 'portcullis-system' },
-      { identity, listenHost: '127.0.0.1', port: '0', webhookHost: '127.0.0.1', webhookPort: '0', leaseDurationSeconds: '2' },
+      { identity, listenHost: '127.0.0.1', port: '0', webhookHost: '127.0.0.1', webhookPort: '0', leaseDurationSeconds: '2', ...options.configOverrides },
     );
     const c = await startController(config, {
       kube: ClientNodeKubeApi.load(kubeconfig, { restartDelayMs: 50 }),

@@ -6,7 +6,7 @@ import { reportError, usageError } from './policy-cli.ts';
 import { adminBackend, type ApprovalsBackend } from './approval-backend.ts';
 
 export function verdictUsage(name: 'approve' | 'reject'): string {
-  return `Usage: portcullis ${name} [ID] [--approver NAME] [--admin URL] [--json]
+  return `Usage: portcullis ${name} [ID] [--approver NAME] [--admin URL | --kube [--kubeconfig PATH] [-n NAMESPACE]] [--json]
 
 ${name === 'approve' ? 'Approves' : 'Rejects'} a call held for approval (effect escalate). Without ID,
 lists the calls waiting. The ID is printed by the gate when it holds a call
@@ -15,11 +15,27 @@ and returned by GET /v1/approvals on the admin port.
 Options:
   --approver NAME   who gives the verdict (default: $USER)
   --admin URL       the gate's admin endpoint (default http://PORTCULLIS_ADMIN_HOST:PORTCULLIS_ADMIN_PORT)
+  --kube            on Kubernetes: ID is an ActionApproval (NAME or NAMESPACE/NAME),
+                    decided through the Kubernetes API (also when --kubeconfig is given)
+  --kubeconfig PATH kubeconfig to use (default $KUBECONFIG, ~/.kube/config, or in-cluster)
+  -n, --namespace N namespace of the ActionApprovals (default the context's; * for all)
   --json            print JSON`;
 }
 
-/** Picks the backend; the Kubernetes backend plugs in here. */
-async function backendFor(admin: string | undefined, io: CommandIO): Promise<ApprovalsBackend> {
+interface BackendFlags {
+  admin?: string;
+  kube?: boolean;
+  kubeconfig?: string;
+  namespace?: string;
+}
+
+/** Picks the backend: the Kubernetes API with --kube/--kubeconfig, else the local admin endpoint. */
+async function backendFor(flags: BackendFlags, io: CommandIO): Promise<ApprovalsBackend> {
+  const { admin } = flags;
+  if (flags.kube || flags.kubeconfig) {
+    const { kubeBackend } = await import('./kube-approval-backend.ts');
+    return kubeBackend({ kubeconfig: flags.kubeconfig ?? io.env.KUBECONFIG, namespace: flags.namespace });
+  }
   if (admin) return adminBackend(admin);
   const { loadConfig } = await import('../../config/config.ts');
   const c = loadConfig(io.env);
@@ -31,14 +47,22 @@ export async function runVerdict(name: 'approve' | 'reject', verdict: Approval['
   const usage = verdictUsage(name);
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { approver: { type: 'string' }, admin: { type: 'string' }, json: { type: 'boolean' } } });
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: {
+        approver: { type: 'string' },
+        admin: { type: 'string' },
+        json: { type: 'boolean' },
+        kube: { type: 'boolean' },
+        kubeconfig: { type: 'string' },
+        namespace: { type: 'string', short: 'n' },
+      },
+    });
   } catch (e) {
     return usageError(io, name, (e as Error).message, usage);
   }
   const [id, ...extra] = parsed.positionals;
   if (extra.length > 0) return usageError(io, name, 'give one approval ID', usage);
   try {
-    const backend = await backendFor(parsed.values.admin, io);
+    const backend = await backendFor(parsed.values, io);
     if (!id) {
       const pending = await backend.list();
       if (parsed.values.json) io.stdout.write(JSON.stringify(pending, null, 2) + '\n');

@@ -164,6 +164,16 @@ export class ClientNodeKubeApi implements KubeApi {
     };
   }
 
+  list<T extends KubeObject>(ref: ResourceRef, namespace?: string): Promise<T[]> {
+    const { group, version, plural } = ref;
+    return call(`list ${plural}${namespace ? ` in ${namespace}` : ''}`, async () => {
+      const list = (namespace
+        ? await this.custom.listNamespacedCustomObject({ group, version, plural, namespace })
+        : await this.custom.listClusterCustomObject({ group, version, plural })) as { items?: T[] };
+      return list.items ?? [];
+    });
+  }
+
   async get<T extends KubeObject>(ref: ResourceRef, namespace: string, name: string): Promise<T | undefined> {
     try {
       return (await this.custom.getNamespacedCustomObject({ group: ref.group, version: ref.version, plural: ref.plural, namespace, name })) as T;

@@ -85,6 +85,7 @@ export interface KubeApi {
   /** Lists, then watches; resolves once the first list is in the cache. */
   informer<T extends KubeObject>(ref: ResourceRef, handlers: InformerHandlers<T>, options?: InformerOptions): Promise<Informer<T>>;
   /** Custom objects of the `portcullis.dev` group (any group served under /apis). */
+  list<T extends KubeObject>(ref: ResourceRef, namespace?: string): Promise<T[]>;
   get<T extends KubeObject>(ref: ResourceRef, namespace: string, name: string): Promise<T | undefined>;
   create<T extends KubeObject>(ref: ResourceRef, obj: T): Promise<T>;
   /** RFC 7386 merge patch of the main resource. */

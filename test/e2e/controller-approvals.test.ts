@@ -1,0 +1,158 @@
+/**
+ * An escalated call, end to end on the Kubernetes path: the shipped policies
+ * are applied as a PolicyBundle; a real sidecar follows the controller
+ * (bundle client) and sends escalations to it (controller approval broker);
+ * the held call becomes an ActionApproval in the stand-in API server;
+ * `portcullis approve NAME --kube` patches the verdict through the Kubernetes
+ * API; the call reaches the upstream. Also: a verdict for another input hash
+ * approves nothing; an approval nobody answers expires, is marked Expired and
+ * is cleaned up.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { startHarness, until, type Harness } from '../support/controller-harness.ts';
+import { BundleClient } from '../../src/sidecar/bundle-client.ts';
+import { ControllerApprovalBroker } from '../../src/sidecar/controller-approvals.ts';
+import { buildSidecar } from '../../src/sidecar/app.ts';
+import { loadConfig } from '../../src/config/config.ts';
+import { OpaWasmEngine } from '../../src/policy/engine.ts';
+import { readBundleDir } from '../../src/policy/bundle-dir.ts';
+import { startPaymentsApi, type DemoApi } from '../../src/demo/http-apis.ts';
+import { main } from '../../src/cli/main.ts';
+import { ErrorCodes, isPortcullisError } from '../../src/errors.ts';
+import { POLICIES_DIR } from './shipped-bundle.ts';
+import type { ApprovalRequest } from '../../src/gate/types.ts';
+
+let h: Harness;
+let payments: DemoApi;
+let sidecar: FastifyInstance;
+let base: string;
+let client: BundleClient;
+let broker: ControllerApprovalBroker;
+
+const approvalsIn = (ns: string) => h.fake.list('portcullis.dev/v1alpha1', 'ActionApproval', ns);
+
+function cli(): { io: any; out: string[] } {
+  const out: string[] = [];
+  const sink = new Writable({ write: (c, _e, cb) => (out.push(String(c)), cb()) });
+  return { io: { stdout: sink, stderr: sink, env: {}, cwd: process.cwd() }, out };
+}
+
+before(async () => {
+  h = await startHarness({ configOverrides: { approvalRetentionSeconds: '1' } });
+  payments = await startPaymentsApi();
+  await h.fake.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'agents' } });
+  const source = await readBundleDir(POLICIES_DIR);
+  await h.fake.apply({
+    apiVersion: 'portcullis.dev/v1alpha1',
+    kind: 'PolicyBundle',
+    metadata: { name: 'shipped', namespace: 'agents' },
+    spec: {
+      entrypoint: source.entrypoints[0],
+      modules: source.modules,
+      data: source.data,
+      tools: source.tools.map((t) => (t.name === 'payments' ? { ...t, url: payments.url } : t)),
+      tests: source.tests as any,
+    },
+  });
+  const engine = new OpaWasmEngine();
+  const apiUrl = h.controllers[0]!.apiUrl;
+  client = new BundleClient({ controllerUrl: apiUrl, bundle: 'agents/shipped', engine, logger: h.logger, waitMs: 5000 });
+  client.start();
+  await until(() => client.digest(), 'the sidecar to load the bundle', 60_000);
+  broker = new ControllerApprovalBroker({ controllerUrl: apiUrl, waitMs: 2000, logger: h.logger });
+  const config = loadConfig(
+    { PORTCULLIS_BUNDLE: 'agents/shipped', PORTCULLIS_POD_NAMESPACE: 'agents', PORTCULLIS_POD_NAME: 'agent-0', PORTCULLIS_SERVICE_ACCOUNT: 'agent', PORTCULLIS_KEEP_ALIVE_TIMEOUT_MS: '200' },
+    { port: '0' },
+  );
+  sidecar = buildSidecar(config, { engine, approvals: broker, logger: h.logger });
+  await sidecar.listen({ port: 0, host: '127.0.0.1' });
+  base = `http://127.0.0.1:${(sidecar.server.address() as AddressInfo).port}`;
+});
+
+after(async () => {
+  await sidecar?.close();
+  await client?.stop();
+  await broker?.close();
+  await payments?.close();
+  await h?.close();
+});
+
+const charge = (amount: number): Promise<Response> =>
+  fetch(`${base}/tools/payments/v1/charges`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ amount, currency: 'eur' }) });
+
+test('a held call becomes an ActionApproval; `portcullis approve NAME --kube` lets it through', async () => {
+  const pending = charge(5000);
+  const held = await until(() => approvalsIn('agents').find((a) => a.status?.phase === 'Pending'), 'a pending ActionApproval');
+  assert.match(held.spec.summary, /payments POST/);
+  assert.match(held.spec.inputHash, /^(sha256:)?[0-9a-f]{64}$/);
+  assert.deepEqual(held.spec.agent, { namespace: 'agents', pod: 'agent-0', serviceAccount: 'agent' });
+  assert.ok(held.spec.approvers.length > 0);
+  assert.equal(payments.log.filter((a) => a.method === 'POST').length, 0);
+
+  const { io, out } = cli();
+  assert.equal(await main(['approve', held.metadata.name, '--kube', '--kubeconfig', h.kubeconfig, '-n', 'agents', '--approver', 'alice'], io), 0, out.join(''));
+  assert.match(out.join(''), /approved/);
+  const res = await pending;
+  assert.equal(res.status, 201);
+  assert.deepEqual(payments.log.filter((a) => a.method === 'POST').map((a) => JSON.parse(a.body).amount), [5000]);
+  const decided = h.fake.get('portcullis.dev/v1alpha1', 'ActionApproval', 'agents', held.metadata.name)!;
+  assert.equal(decided.spec.decision.inputHash, held.spec.inputHash);
+  assert.equal(decided.spec.decision.approver, 'alice');
+});
+
+test('`portcullis reject NAME --kube` denies a held call', async () => {
+  const pending = charge(7777);
+  const held = await until(() => approvalsIn('agents').find((a) => a.status?.phase === 'Pending' && !a.spec.decision), 'a pending ActionApproval');
+  const { io: listIo, out: listed } = cli();
+  assert.equal(await main(['reject', '--kube', '--kubeconfig', h.kubeconfig, '-n', 'agents'], listIo), 0);
+  assert.match(listed.join(''), new RegExp(held.metadata.name));
+  const { io, out } = cli();
+  assert.equal(await main(['reject', held.metadata.name, '--kube', '--kubeconfig', h.kubeconfig, '-n', 'agents', '--approver', 'bob'], io), 0, out.join(''));
+  const res = await pending;
+  assert.equal(res.status, 403);
+  assert.equal(payments.log.filter((a) => a.method === 'POST' && JSON.parse(a.body).amount === 7777).length, 0);
+});
+
+function request(expiresInMs: number): ApprovalRequest {
+  return {
+    id: randomUUID(),
+    inputHash: 'a'.repeat(64),
+    summary: 'http payments POST /v1/charges',
+    action: { type: 'http', tool: 'payments' },
+    agent: { namespace: 'agents', pod: 'agent-1', serviceAccount: 'agent', labels: {}, annotations: {} },
+    approvers: ['group:payments'],
+    expiresAt: new Date(Date.now() + expiresInMs).toISOString(),
+    traceId: '0'.repeat(32),
+    reason: 'large charge',
+  };
+}
+
+test('a verdict naming another input hash approves nothing', async () => {
+  const req = request(60_000);
+  const verdict = broker.request(req);
+  await until(() => h.fake.get('portcullis.dev/v1alpha1', 'ActionApproval', 'agents', req.id), 'the ActionApproval');
+  // Written around the CLI (which always copies the held hash), as a careless script might.
+  await h.kube.mergePatch(
+    { group: 'portcullis.dev', version: 'v1alpha1', plural: 'actionapprovals', kind: 'ActionApproval', namespaced: true },
+    'agents',
+    req.id,
+    { spec: { decision: { verdict: 'Approved', inputHash: 'b'.repeat(64), approver: 'mallory' } } },
+  );
+  await assert.rejects(verdict, (e) => isPortcullisError(e) && e.code === ErrorCodes.APPROVAL_MISMATCH);
+  await until(() => h.fake.get('portcullis.dev/v1alpha1', 'ActionApproval', 'agents', req.id)?.status?.phase === 'Invalid', 'phase Invalid');
+});
+
+test('an approval nobody answers expires: the sidecar denies, the object is marked Expired, then cleaned up', async () => {
+  const req = request(800);
+  await assert.rejects(broker.request(req), (e) => isPortcullisError(e) && e.code === ErrorCodes.ESCALATION_TIMEOUT);
+  await until(() => h.fake.get('portcullis.dev/v1alpha1', 'ActionApproval', 'agents', req.id)?.status?.phase === 'Expired', 'phase Expired');
+  const { io, out } = cli();
+  assert.notEqual(await main(['approve', req.id, '--kube', '--kubeconfig', h.kubeconfig, '-n', 'agents'], io), 0);
+  assert.match(out.join(''), /Expired/);
+  await until(() => !h.fake.get('portcullis.dev/v1alpha1', 'ActionApproval', 'agents', req.id), 'cleanup after the retention');
+});
