@@ -28,11 +28,19 @@ export function addAbi(ctx: EmitContext, rt: LoadedRuntime, entrypoints: Entrypo
   const enc = new TextEncoder();
   const entryJson = enc.encode(JSON.stringify(Object.fromEntries(entrypoints.map((e, i) => [e.name, i]))));
   const builtinJson = enc.encode(JSON.stringify(Object.fromEntries(ctx.sdkBuiltins)));
+  const mapping = ctx.functionMapping();
+  const mappingJson = enc.encode(mapping.json);
+  const mappingAddr = ctx.usesDynamicCalls ? statics.bytes(mappingJson) : 0;
   const entryAddr = statics.bytes(entryJson);
   const builtinAddr = statics.bytes(builtinJson);
 
   m.addGlobal('abi:entrypoints', i32, true, m.i32.const(0));
   m.addGlobal('abi:builtins', i32, true, m.i32.const(0));
+  m.addGlobal('abi:mapping', i32, true, m.i32.const(0));
+  if (ctx.usesDynamicCalls) {
+    m.addTable('abi:funcs', mapping.table.length, mapping.table.length);
+    m.addActiveElementSegment('abi:funcs', 'abi:funcs_elems', mapping.table, m.i32.const(0));
+  }
   m.addGlobal('abi:version', i32, false, m.i32.const(ABI_VERSION));
   m.addGlobal('abi:minor', i32, false, m.i32.const(ABI_MINOR_VERSION));
 
@@ -66,6 +74,11 @@ export function addAbi(ctx: EmitContext, rt: LoadedRuntime, entrypoints: Entrypo
     m.global.set('abi:entrypoints', ctx.callRuntime('opa_json_parse', [m.i32.const(entryAddr), m.i32.const(entryJson.length)])),
     m.global.set('abi:builtins', ctx.callRuntime('opa_json_parse', [m.i32.const(builtinAddr), m.i32.const(builtinJson.length)])),
   );
+  if (ctx.usesDynamicCalls) {
+    startBody.push(
+      m.global.set('abi:mapping', ctx.callRuntime('opa_json_parse', [m.i32.const(mappingAddr), m.i32.const(mappingJson.length)])),
+    );
+  }
   const start = m.addFunction('abi:start', none, none, [], m.block(null, startBody));
   m.setStart(start);
 

@@ -108,9 +108,46 @@ export class EmitContext {
     return m.call(`opa_builtin${n}`, [m.i32.const(id), m.i32.const(0), ...args], i32);
   }
 
-  callDynamic(path: binaryen.ExpressionRef[], args: binaryen.ExpressionRef[]): binaryen.ExpressionRef {
-    void path;
-    void args;
-    throw compileError('CallDynamicStmt is not supported yet');
+  /**
+   * CallDynamicStmt: walks the function mapping (an object tree of func
+   * paths whose leaves are function table indices) with the path's values,
+   * then calls through the table; a path that names no function is undefined.
+   */
+  callDynamic(path: binaryen.ExpressionRef[], args: binaryen.ExpressionRef[], temp: number): binaryen.ExpressionRef {
+    const m = this.module;
+    this.usesDynamicCalls = true;
+    let cur = m.global.get('abi:mapping', i32);
+    for (const key of path) cur = this.callRuntime('rt_dot', [cur, key]);
+    const params = binaryen.createType(args.map(() => i32));
+    return m.if(
+      m.i32.lt_s(m.local.tee(temp, this.callRuntime('rt_mapping_index', [cur]), i32), m.i32.const(0)),
+      m.i32.const(0),
+      m.call_indirect('abi:funcs', m.local.get(temp, i32), args, params, i32),
+    );
+  }
+
+  usesDynamicCalls = false;
+
+  /** The function mapping as JSON, and the table's function names in index order. */
+  functionMapping(): { json: string; table: string[] } {
+    const root: Record<string, unknown> = {};
+    const table: string[] = [];
+    for (const f of this.policy.funcs?.funcs ?? []) {
+      // Dynamic calls reach rules (input, data) only.
+      if (!f.path || f.path.length === 0 || f.params.length !== 2) continue;
+      let node = root;
+      let ok = true;
+      for (const key of f.path.slice(0, -1)) {
+        const next = node[key];
+        if (next === undefined) node[key] = {};
+        else if (typeof next !== 'object') { ok = false; break; }
+        node = node[key] as Record<string, unknown>;
+      }
+      const leaf = f.path[f.path.length - 1];
+      if (!ok || node[leaf] !== undefined) continue;
+      node[leaf] = table.length;
+      table.push(funcName(f.name));
+    }
+    return { json: JSON.stringify(root), table };
   }
 }

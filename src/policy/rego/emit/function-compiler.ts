@@ -23,6 +23,8 @@ export class FunctionCompiler {
   private readonly varTypes: number[] = [];
   private readonly labels: string[] = [];
   private labelCount = 0;
+  /** Locals holding `data` or a document reached from it by DotStmts only. */
+  private readonly dataRefs = new Set<number>([1]);
 
   constructor(
     private readonly ctx: EmitContext,
@@ -125,7 +127,7 @@ export class FunctionCompiler {
       case 'AssignVarStmt':
         return this.set(s.stmt.target, this.operand(s.stmt.source));
       case 'BlockStmt':
-        return m.block(null, s.stmt.blocks.map((b) => this.block(b)), none);
+        return m.block(null, (s.stmt.blocks ?? []).map((b) => this.block(b)), none);
       case 'BreakStmt': {
         const label = this.labels[this.labels.length - 1 - s.stmt.index];
         if (label === undefined) throw compileError(`BreakStmt index ${s.stmt.index} leaves the function`);
@@ -135,11 +137,16 @@ export class FunctionCompiler {
         return this.call(s.stmt);
       case 'CallDynamicStmt':
         return this.callDynamic(s.stmt);
-      case 'DotStmt':
+      case 'DotStmt': {
+        // Lookups straight down from `data` follow OPA's storage (string keys only).
+        const src = s.stmt.source;
+        const fromData = src.type === 'local' && this.dataRefs.has(src.value);
+        if (fromData) this.dataRefs.add(s.stmt.target);
         return m.block(null, [
-          this.set(s.stmt.target, this.rt('rt_dot', [this.operand(s.stmt.source), this.operand(s.stmt.key)])),
+          this.set(s.stmt.target, this.rt(fromData ? 'rt_dot_data' : 'rt_dot', [this.operand(src), this.operand(s.stmt.key)])),
           this.failIf(m.i32.eqz(this.get(s.stmt.target))),
         ]);
+      }
       case 'EqualStmt':
         return this.failIf(m.i32.eqz(this.equal(s.stmt.a, s.stmt.b)));
       case 'NotEqualStmt':
@@ -255,7 +262,7 @@ export class FunctionCompiler {
 
   private callDynamic(s: Payload<'CallDynamicStmt'>): binaryen.ExpressionRef {
     const m = this.m;
-    const call = this.ctx.callDynamic(s.path.map((p) => this.operand(p)), s.args.map((a) => this.get(a)));
+    const call = this.ctx.callDynamic(s.path.map((p) => this.operand(p)), s.args.map((a) => this.get(a)), this.temp());
     return m.block(null, [this.set(s.result, call), this.failIf(m.i32.eqz(this.get(s.result)))]);
   }
 

@@ -3,12 +3,12 @@
 
 import {
   TYPE_NUMBER, TYPE_ARRAY, TYPE_OBJECT, TYPE_SET, makeNumberI64, makeArray, makeObject,
-  makeSet, arrayLen, arrayGet, arrayAppend, objectLen, objectKeyAt, objectValueAt, objectFind,
+  makeSet, makeStringRef, arrayLen, arrayGet, arrayAppend, objectLen, objectKeyAt, objectValueAt, objectFind,
   objectGet, objectInsert, setLen, setAt, setGet, setAdd, valueLength, shallowCopy, equal,
 } from './value';
 import { numberIsI64, numberToI64 } from './number';
 import { parseJson, dumpJson } from './json';
-import { heapInit, heapSet } from './memory';
+import { heapInit, heapSet, alloc } from './memory';
 import { evalError } from './abort';
 
 let resultSet: usize = 0;
@@ -74,6 +74,30 @@ export function rt_dot(src: usize, key: usize): usize {
     return arrayGet(src, <usize>i);
   }
   return 0;
+}
+
+/**
+ * DotStmt on a document under `data`: stored documents have string keys
+ * only, so an integer key also finds its decimal string (`data.x[2]` reads
+ * key "2"), as OPA's storage does.
+ */
+export function rt_dot_data(src: usize, key: usize): usize {
+  const r = rt_dot(src, key);
+  if (r != 0 || src == 0 || load<u8>(src) != TYPE_OBJECT || load<u8>(key) != TYPE_NUMBER || !numberIsI64(key)) return r;
+  let x = numberToI64(key);
+  const buf = alloc(24);
+  let n: usize = 0;
+  const neg = x < 0;
+  if (neg) x = -x;
+  do { store<u8>(buf + 23 - n, <u8>(0x30 + <i32>(x % 10))); x /= 10; n++; } while (x != 0);
+  if (neg) { store<u8>(buf + 23 - n, 0x2d); n++; }
+  return objectGet(src, makeStringRef(buf + 24 - n, n));
+}
+
+/** CallDynamicStmt: the function table index a mapping leaf holds, or -1. */
+export function rt_mapping_index(leaf: usize): i32 {
+  if (leaf == 0 || load<u8>(leaf) != TYPE_NUMBER || !numberIsI64(leaf)) return -1;
+  return <i32>numberToI64(leaf);
 }
 
 /** LenStmt: the length as a number, or 0 for values without one. */
