@@ -1,0 +1,257 @@
+/**
+ * A conservative static type check, OPA's `rego_type_error` for the cases
+ * that can be decided locally: builtin calls whose arguments have a type the
+ * builtin cannot take (`count(1)`, `"a" + "b"`, `sprintf("%s", "x")`), and
+ * refs into values known to be scalars (`x := 1; x.y`). Types come from
+ * literals, builtin results and `:=`/`some … in` bindings in scope; anything
+ * else (input, data, rules, function arguments) is `any` and never an error.
+ */
+import type { Body, Expr, Location, RefTerm, Rule, Term } from '../ast.ts';
+import { operatorName } from '../ast.ts';
+import { signatureOf } from './signatures.ts';
+import {
+  ANY, BOOLEAN, NULL, NUMBER, STRING, isScalar, keyType, memberType, overlaps, showType, union, type RegoType,
+} from './types.ts';
+
+export interface TypeFinding {
+  loc: Location;
+  message: string;
+}
+
+/** What a local variable was bound to, typed on demand. */
+type Binding = { term: Term; scope: Scope; part: 'value' | 'member' | 'key' } | { type: RegoType };
+
+class Scope {
+  private readonly vars = new Map<string, Binding>();
+  constructor(readonly parent: Scope | undefined) {}
+
+  bind(name: string, b: Binding): void {
+    this.vars.set(name, b);
+  }
+
+  lookup(name: string): Binding | undefined {
+    return this.vars.get(name) ?? this.parent?.lookup(name);
+  }
+}
+
+export class TypeChecker {
+  readonly findings: TypeFinding[] = [];
+  private readonly inProgress = new Set<Term>();
+
+  /** `isBuiltin(name)`: the call operator names the builtin (no rule, import or local shadows it). */
+  constructor(private readonly isBuiltin: (name: string) => boolean) {}
+
+  checkRule(rule: Rule): void {
+    for (let r: Rule | undefined = rule; r !== undefined; r = r.else) {
+      const scope = new Scope(undefined);
+      this.body(r.body, scope);
+      const h = r.head;
+      for (const t of [...h.ref.path, ...(h.key ? [h.key] : []), ...(h.value ? [h.value] : [])]) this.term(t, scope);
+    }
+  }
+
+  private body(body: Body, scope: Scope): void {
+    for (const e of body) this.declare(e, scope);
+    for (const e of body) this.expr(e, scope);
+  }
+
+  /** Binds the variables an expression introduces, so later uses see their types. */
+  private declare(e: Expr, scope: Scope): void {
+    if (e.type === 'some') for (const v of e.vars) scope.bind(v.name, { type: ANY });
+    if (e.type === 'somein') {
+      if (e.value.type === 'var') scope.bind(e.value.name, { term: e.collection, scope, part: 'member' });
+      else bindAllAny(e.value, scope);
+      if (e.key?.type === 'var') scope.bind(e.key.name, { term: e.collection, scope, part: 'key' });
+      else if (e.key) bindAllAny(e.key, scope);
+    }
+    if (e.type === 'call' && operatorName(e.operator) === 'assign') {
+      const [lhs, rhs] = e.args;
+      if (lhs?.type === 'var' && rhs) scope.bind(lhs.name, { term: rhs, scope, part: 'value' });
+      else if (lhs) bindAllAny(lhs, scope);
+    }
+  }
+
+  private expr(e: Expr, scope: Scope): void {
+    // A `with` may replace a builtin by a function of other types: not judged here.
+    if (e.with.length > 0) return;
+    switch (e.type) {
+      case 'term':
+        this.term(e.term, scope);
+        break;
+      case 'call':
+        e.args.forEach((a) => this.term(a, scope));
+        this.checkCall(e.operator, e.args, e.loc, scope);
+        break;
+      case 'somein':
+        this.term(e.collection, scope);
+        break;
+      case 'every': {
+        this.term(e.domain, scope);
+        const inner = new Scope(scope);
+        if (e.key) inner.bind(e.key.name, { term: e.domain, scope, part: 'key' });
+        inner.bind(e.value.name, { term: e.domain, scope, part: 'member' });
+        this.body(e.body, inner);
+        break;
+      }
+      case 'some':
+        break;
+    }
+  }
+
+  /** Checks the calls and refs inside a term. */
+  private term(t: Term, scope: Scope): void {
+    switch (t.type) {
+      case 'ref':
+        this.term(t.head, scope);
+        t.path.forEach((p) => this.term(p, scope));
+        this.checkRef(t, scope);
+        break;
+      case 'call':
+        t.args.forEach((a) => this.term(a, scope));
+        this.checkCall(t.operator, t.args, t.loc, scope);
+        break;
+      case 'array':
+      case 'set':
+        t.items.forEach((i) => this.term(i, scope));
+        break;
+      case 'object':
+        for (const [k, v] of t.items) {
+          this.term(k, scope);
+          this.term(v, scope);
+        }
+        break;
+      case 'arraycomprehension':
+      case 'setcomprehension': {
+        const inner = new Scope(scope);
+        this.body(t.body, inner);
+        this.term(t.term, inner);
+        break;
+      }
+      case 'objectcomprehension': {
+        const inner = new Scope(scope);
+        this.body(t.body, inner);
+        this.term(t.key, inner);
+        this.term(t.value, inner);
+        break;
+      }
+      case 'templatestring':
+        for (const p of t.parts) if (p.type !== 'string') this.expr(p, new Scope(scope));
+        break;
+      default:
+        break;
+    }
+  }
+
+  private checkCall(operator: RefTerm, args: Term[], loc: Location, scope: Scope): void {
+    const name = operatorName(operator);
+    if (name === undefined || !this.isBuiltin(name)) return;
+    const sig = signatureOf(name);
+    // Arity is the planner's check; with an output argument the extra one is the result.
+    if (sig === undefined || args.length < sig.args.length || args.length > sig.args.length + 1) return;
+    const have = sig.args.map((_, i) => this.typeOf(args[i]!, scope));
+    if (have.every((t, i) => overlaps(t, sig.args[i]!))) return;
+    this.findings.push({
+      loc,
+      message: `${name}: invalid argument(s): have (${have.map(showType).join(', ')}), want (${sig.args.map(showType).join(', ')})`,
+    });
+  }
+
+  private checkRef(ref: RefTerm, scope: Scope): void {
+    if (ref.path.length === 0 || ref.head.type !== 'var') return;
+    let t = this.typeOf(ref.head, scope);
+    for (let i = 0; i < ref.path.length; i++) {
+      if (isScalar(t)) {
+        this.findings.push({ loc: ref.loc, message: `undefined ref: ${ref.head.name} has type ${showType(t)}, which cannot be indexed` });
+        return;
+      }
+      t = memberType(t);
+    }
+  }
+
+  /** The static type of a term in a scope; `any` when not known. */
+  typeOf(t: Term, scope: Scope): RegoType {
+    switch (t.type) {
+      case 'null':
+        return NULL;
+      case 'boolean':
+        return BOOLEAN;
+      case 'number':
+        return NUMBER;
+      case 'string':
+      case 'templatestring':
+        return STRING;
+      case 'var':
+        return this.varType(t.name, scope);
+      case 'ref': {
+        let type = this.typeOf(t.head, scope);
+        for (let i = 0; i < t.path.length && type.kind !== 'any'; i++) type = isScalar(type) ? ANY : memberType(type);
+        return type;
+      }
+      case 'array':
+        return { kind: 'array', of: t.items.length === 0 ? ANY : union(t.items.map((i) => this.typeOf(i, scope))) };
+      case 'set':
+        return { kind: 'set', of: t.items.length === 0 ? ANY : union(t.items.map((i) => this.typeOf(i, scope))) };
+      case 'object':
+        return t.items.length === 0
+          ? { kind: 'object', key: ANY, value: ANY }
+          : {
+              kind: 'object',
+              key: union(t.items.map(([k]) => this.typeOf(k, scope))),
+              value: union(t.items.map(([, v]) => this.typeOf(v, scope))),
+            };
+      case 'arraycomprehension':
+      case 'setcomprehension': {
+        const inner = this.comprehensionScope(t.body, scope);
+        return { kind: t.type === 'arraycomprehension' ? 'array' : 'set', of: this.typeOf(t.term, inner) };
+      }
+      case 'objectcomprehension': {
+        const inner = this.comprehensionScope(t.body, scope);
+        return { kind: 'object', key: this.typeOf(t.key, inner), value: this.typeOf(t.value, inner) };
+      }
+      case 'call': {
+        const name = operatorName(t.operator);
+        if (name === undefined || !this.isBuiltin(name)) return ANY;
+        return signatureOf(name)?.result ?? ANY;
+      }
+    }
+  }
+
+  private comprehensionScope(body: Body, scope: Scope): Scope {
+    const inner = new Scope(scope);
+    for (const e of body) this.declare(e, inner);
+    return inner;
+  }
+
+  private varType(name: string, scope: Scope): RegoType {
+    const b = scope.lookup(name);
+    if (b === undefined) return ANY;
+    if ('type' in b) return b.type;
+    // A binding that refers to itself (`x := x + 1` reading an outer x) is not typed.
+    if (this.inProgress.has(b.term)) return ANY;
+    this.inProgress.add(b.term);
+    try {
+      const t = this.typeOf(b.term, b.scope);
+      return b.part === 'value' ? t : b.part === 'member' ? memberType(t) : keyType(t);
+    } finally {
+      this.inProgress.delete(b.term);
+    }
+  }
+}
+
+/** Vars of a destructuring pattern (`[a, b] := …`) get no type. */
+function bindAllAny(t: Term, scope: Scope): void {
+  switch (t.type) {
+    case 'var':
+      scope.bind(t.name, { type: ANY });
+      break;
+    case 'array':
+    case 'set':
+      t.items.forEach((i) => bindAllAny(i, scope));
+      break;
+    case 'object':
+      for (const [, v] of t.items) bindAllAny(v, scope);
+      break;
+    default:
+      break;
+  }
+}

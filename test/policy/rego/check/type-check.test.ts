@@ -1,0 +1,87 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { checkTypes, findTypeErrors } from '../../../../src/policy/rego/check/index.ts';
+import { parseModule } from '../../../../src/policy/rego/parser/index.ts';
+
+const findings = (...sources: string[]): string[] =>
+  findTypeErrors(sources.map((s, i) => parseModule(`package p\n${s}\n`, `m${i}.rego`))).map(
+    (f) => `${f.loc.row}:${f.loc.col} ${f.message}`,
+  );
+
+describe('Rego type check: builtin arguments', () => {
+  it('refuses literals of a type the builtin cannot take', () => {
+    assert.deepEqual(findings('x := count(1)'), [
+      '2:6 count: invalid argument(s): have (number), want (any<set[any], array[any], object[any: any], string>)',
+    ]);
+    assert.deepEqual(findings('x := "a" + "b"'), ['2:6 plus: invalid argument(s): have (string, string), want (number, number)']);
+    assert.match(findings('msg := sprintf("%s", "x")')[0]!, /sprintf: invalid argument\(s\): have \(string, string\)/);
+    assert.match(findings('s := concat(",", [1, 2])')[0]!, /concat: invalid argument\(s\): have \(string, array\[number\]\)/);
+  });
+
+  it('follows := and some-in bindings, builtin results and nesting', () => {
+    assert.equal(findings('p if { x := 1; startswith(x, "a") }').length, 1);
+    assert.equal(findings('p if { xs := split("a,b", ","); some x in xs; x > 1; abs(x) }').length, 1);
+    assert.equal(findings('p if { n := count([1]); upper(n) }').length, 1);
+    assert.equal(findings('p := [y | some x in [1, 2]; y := lower(x)]').length, 1);
+    assert.equal(findings('p if every k, v in ["a"] { upper(k) }').length, 1);
+    assert.equal(findings('p if { x := 1; y := x; z := y; lower(z) }').length, 1);
+  });
+
+  it('reports calls written as statements and with an output argument', () => {
+    assert.deepEqual(findings('p if { lower(1, x) }'), ['2:8 lower: invalid argument(s): have (number), want (string)']);
+  });
+
+  it('accepts whatever is not known: input, data, rules, function arguments, unification', () => {
+    assert.deepEqual(
+      findings(
+        'r := 1',
+        'a if { count(input.x) > 0 }\nb if count(data.q)\nc if count(r)\nf(x) := lower(x)\nd if { x = 1; lower(x) }\ne if { some x; lower(x) }',
+      ),
+      [],
+    );
+  });
+
+  it('accepts matching types, unions, and empty collections', () => {
+    assert.deepEqual(
+      findings(
+        'a := count("abc") + count([]) + count({}) + count(set())\nb := {1, 2} - {1}\nc := concat(",", {"a"})\nd := sprintf("%v", [1])\ne := glob.match("*", null, "x")',
+      ),
+      [],
+    );
+  });
+
+  it('leaves builtins shadowed by rules or imports, and calls under with, alone', () => {
+    assert.deepEqual(findings('count(x) := 1\np := count(1)'), []);
+    assert.deepEqual(findings('import data.lib.upper\np := upper(1)'), []);
+    assert.deepEqual(findings('p if { lower(1) with lower as mock }'), []);
+  });
+});
+
+describe('Rego type check: refs', () => {
+  it('refuses refs into values known to be scalars', () => {
+    assert.deepEqual(findings('p if { x := 1; x.y }'), ['2:16 undefined ref: x has type number, which cannot be indexed']);
+    assert.equal(findings('p if { x := count([]); x[0] }').length, 1);
+  });
+
+  it('accepts refs into collections and unknown values', () => {
+    assert.deepEqual(findings('p if { x := {"a": [1]}; x.a[0] > 0; y := input; y.z }'), []);
+  });
+});
+
+describe('checkTypes', () => {
+  it('throws REGO_TYPE naming the first finding, with every finding in details', () => {
+    const m = parseModule('package p\na := lower(1)\nb := upper(2)\n', 'types.rego');
+    assert.throws(() => checkTypes([m]), (e: unknown) => {
+      const err = e as { code: string; message: string; details: { errors: unknown[]; opaCode: string } };
+      assert.equal(err.code, 'PORTCULLIS_REGO_TYPE');
+      assert.match(err.message, /^types\.rego:2:6: rego_type_error: lower: invalid argument\(s\)/);
+      assert.equal(err.details.errors.length, 2);
+      assert.equal(err.details.opaCode, 'rego_type_error');
+      return true;
+    });
+  });
+
+  it('passes well-typed modules', () => {
+    assert.doesNotThrow(() => checkTypes([parseModule('package p\nallow if lower(input.user) == "alice"\n', 'ok.rego')]));
+  });
+});
