@@ -87,7 +87,7 @@ const charge = (amount: number): Promise<Response> =>
 
 test('a held call becomes an ActionApproval; `portcullis approve NAME --kube` lets it through', async () => {
   const pending = charge(5000);
-  const held = await until(() => approvalsIn('agents').find((a) => a.status?.phase === 'Pending'), 'a pending ActionApproval');
+  const held: any = await until(() => approvalsIn('agents').find((a) => a.status?.phase === 'Pending'), 'a pending ActionApproval');
   assert.match(held.spec.summary, /payments POST/);
   assert.match(held.spec.inputHash, /^(sha256:)?[0-9a-f]{64}$/);
   assert.deepEqual(held.spec.agent, { namespace: 'agents', pod: 'agent-0', serviceAccount: 'agent' });
@@ -107,7 +107,7 @@ test('a held call becomes an ActionApproval; `portcullis approve NAME --kube` le
 
 test('`portcullis reject NAME --kube` denies a held call', async () => {
   const pending = charge(7777);
-  const held = await until(() => approvalsIn('agents').find((a) => a.status?.phase === 'Pending' && !a.spec.decision), 'a pending ActionApproval');
+  const held: any = await until(() => approvalsIn('agents').find((a) => a.status?.phase === 'Pending' && !a.spec.decision), 'a pending ActionApproval');
   const { io: listIo, out: listed } = cli();
   assert.equal(await main(['reject', '--kube', '--kubeconfig', h.kubeconfig, '-n', 'agents'], listIo), 0);
   assert.match(listed.join(''), new RegExp(held.metadata.name));
