@@ -8,9 +8,11 @@ import type { Command, CommandIO } from './command.ts';
 const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   approve: () => import('./commands/approve.ts'),
   compile: () => import('./commands/compile.ts'),
+  controller: () => import('./commands/controller.ts'),
   'demo-tools': () => import('./commands/demo-tools.ts'),
   dev: () => import('./commands/dev.ts'),
   eval: () => import('./commands/eval.ts'),
+  'ledger-keygen': () => import('./commands/ledger-keygen.ts'),
   reject: () => import('./commands/reject.ts'),
   replay: () => import('./commands/replay.ts'),
   test: () => import('./commands/test.ts'),

@@ -6,7 +6,8 @@
  * and a cut one from a witnessed head (admin API, metrics) that it no longer
  * contains.
  */
-import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { ErrorCodes, PortcullisError } from '../errors.ts';
 
 /** The bytes that are signed for the head at `seq` with entry hash `hash`. */
@@ -68,5 +69,26 @@ export function createHeadVerifier(publicKeyPem: string | Buffer): HeadVerifier 
         return false;
       }
     },
+  };
+}
+
+/** Reads a PEM ed25519 private key file into a signer; PortcullisError CONFIG names the file when it cannot. */
+export async function loadHeadSigner(path: string): Promise<HeadSigner> {
+  let pem: Buffer;
+  try {
+    pem = await readFile(path);
+  } catch (e) {
+    throw new PortcullisError(ErrorCodes.CONFIG, `cannot read the ledger signing key ${path}: ${(e as Error).message}`, { file: path }, { cause: e });
+  }
+  return createHeadSigner(pem);
+}
+
+/** A new ed25519 key pair as PEM (PKCS#8 private, SPKI public) and its key ID. */
+export function generateSigningKeys(): { privateKeyPem: string; publicKeyPem: string; keyId: string } {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  return {
+    privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    keyId: keyId(publicKey),
   };
 }

@@ -51,8 +51,8 @@ export interface VerifyReport {
 export interface VerifyOptions {
   /** Checks every `sig`; a ledger with none is then an error. */
   verifier?: HeadVerifier;
-  /** A head recorded elsewhere (admin API, metrics scrape): the ledger must contain it. */
-  witnessedHead?: { seq: number; hash: string };
+  /** A head recorded elsewhere (admin API, metrics scrape): the ledger must contain it. Its signature, if any, is checked with the verifier. */
+  witnessedHead?: { seq: number; hash: string; signature?: string };
   /** Accept a ledger whose first entry is not seq 0 (older segments archived elsewhere). */
   allowPartialStart?: boolean;
   /**
@@ -257,7 +257,11 @@ class Walk {
     return this.report;
   }
 
-  #witness(w: { seq: number; hash: string }): void {
+  #witness(w: { seq: number; hash: string; signature?: string }): void {
+    const v = this.#options.verifier;
+    if (v && w.signature !== undefined && !v.verify(w.seq, w.hash, w.signature)) {
+      this.find({ kind: 'signature', seq: w.seq, message: `the witnessed head (entry ${w.seq}) carries a signature that does not verify with key ${v.keyId}` });
+    }
     const head = this.report.head;
     if (!head || head.seq < w.seq) {
       this.find({

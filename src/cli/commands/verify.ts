@@ -40,17 +40,26 @@ export async function ledgerFiles(io: CommandIO, args: string[]): Promise<string
   return files;
 }
 
-async function witnessed(io: CommandIO, head: string | undefined, headFile: string | undefined): Promise<{ seq: number; hash: string } | undefined> {
+type HeadJson = { seq?: unknown; hash?: unknown; signature?: unknown };
+
+async function witnessed(io: CommandIO, head: string | undefined, headFile: string | undefined): Promise<{ seq: number; hash: string; signature?: string } | undefined> {
   let text = head;
+  let signature: string | undefined;
   if (headFile) {
-    const h = JSON.parse(await readFile(resolve(io.cwd, headFile), 'utf8')) as { seq?: unknown; hash?: unknown; head?: { seq?: unknown; hash?: unknown } };
+    let h: HeadJson & { head?: HeadJson };
+    try {
+      h = JSON.parse(await readFile(resolve(io.cwd, headFile), 'utf8')) as HeadJson & { head?: HeadJson };
+    } catch (e) {
+      throw new PortcullisError(ErrorCodes.CONFIG, `--head-file ${headFile}: ${(e as Error).message}`);
+    }
     const src = h.head ?? h;
     text = `${String(src.seq)}:${String(src.hash)}`;
+    if (typeof src.signature === 'string') signature = src.signature;
   }
   if (text === undefined) return undefined;
   const m = /^(\d+):(sha256:[0-9a-f]{64})$/.exec(text);
   if (!m) throw new PortcullisError(ErrorCodes.CONFIG, `--head must be SEQ:sha256:<64 hex>, got "${text}"`);
-  return { seq: Number(m[1]), hash: m[2]! };
+  return { seq: Number(m[1]), hash: m[2]!, ...(signature !== undefined ? { signature } : {}) };
 }
 
 export const command: Command = {

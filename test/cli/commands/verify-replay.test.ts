@@ -78,6 +78,12 @@ describe('portcullis verify', () => {
     const cut = await run(['verify', '--public-key', 'pub.pem', '--head-file', 'head.json', 'signed.jsonl']);
     assert.equal(cut.code, 1);
     assert.match(cut.stdout, /ledger BROKEN \(truncated\)/);
+    // A witnessed head whose signature was forged is refused too.
+    const head = JSON.parse(await readFile(join(dir, 'head.json'), 'utf8')) as { signature: string };
+    await writeFile(join(dir, 'forged-head.json'), JSON.stringify({ ...head, seq: 1, signature: head.signature }));
+    const forged = await run(['verify', '--public-key', 'pub.pem', '--head-file', 'forged-head.json', 'signed.jsonl']);
+    assert.equal(forged.code, 1);
+    assert.match(forged.stdout, /witnessed head \(entry 1\) carries a signature that does not verify/);
   });
 
   it('exits 2 without a ledger', async () => {
