@@ -11,7 +11,7 @@ import type { Policy } from './ir.ts';
 import { checkCalls } from './plan/calls.ts';
 import { planPolicy } from './plan/planner.ts';
 import { checkRecursion } from './plan/recursion.ts';
-import { resolveModules, type ResolvedRule } from './plan/resolve.ts';
+import { packagePath, resolveModules, type ResolvedRule } from './plan/resolve.ts';
 import { indexRules } from './plan/rule-index.ts';
 import { reorderRule } from './plan/safety.ts';
 import { LocalNames } from './plan/scope.ts';
@@ -35,7 +35,7 @@ export function planModules(modules: Module[], entrypoints: string[], options: P
   const builtinArity = options.builtinArity ?? defaultBuiltinArity;
   const names = new LocalNames();
   const resolved = resolveModules(modules, names, { isBuiltin: (n) => builtinArity(n) !== undefined });
-  const index = indexRules(resolved);
+  const index = indexRules(resolved, modules.map(packagePath));
   checkCalls(
     index,
     resolved.map((r) => r.rule),

@@ -90,7 +90,7 @@ function collectTerm(index: RuleIndex, t: Term, out: Set<RuleSet>): void {
       if (t.head.type === 'var' && t.head.name === 'data') {
         const prefix: string[] = [];
         for (const p of t.path) {
-          if (p.type !== 'string') break;
+          if (p.type !== 'string' && p.type !== 'number') break;
           prefix.push(p.value);
         }
         for (const s of ruleSetsUnder(index.root, prefix)) if (s.kind !== 'function') out.add(s);

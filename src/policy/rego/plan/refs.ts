@@ -62,17 +62,21 @@ function walk(ctx: FnCtx, node: TreeNode, path: Term[], i: number, cont: OpCont)
     return planRefRest(ctx, callRuleSet(ctx, set), path, i, cont);
   }
   if (i === path.length) return cont(local(buildTree(ctx, node)));
-  const key = path[i] as Term;
-  if (key.type === 'string' && !set) {
-    const child = node.children.get(key.value);
+  const key = dataKey(path[i] as Term);
+  if (key !== undefined && !set) {
+    const child = node.children.get(key);
     if (child) return walk(ctx, child, path, i + 1, cont);
     // Leaves the rule tree: the rest is base data only.
-    return planRefRest(ctx, baseChain(ctx, node.path), path, i, cont);
-  }
-  if ((key.type === 'number' || key.type === 'boolean' || key.type === 'null') && !set) {
-    return planRefRest(ctx, baseChain(ctx, node.path), path, i, cont);
+    return planRefRest(ctx, baseChain(ctx, [...node.path, key]), path, i + 1, cont);
   }
   planRefRest(ctx, buildTree(ctx, node), path, i, cont);
+}
+
+/** A constant key into `data`: documents below `data` have string keys, `data.x[2]` means "2". */
+function dataKey(t: Term): string | undefined {
+  if (t.type === 'string') return t.value;
+  if (t.type === 'number') return t.value;
+  return undefined;
 }
 
 /** `data.k1.k2…` from the base documents; fails the block when missing. */

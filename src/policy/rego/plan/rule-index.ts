@@ -44,8 +44,13 @@ export function showPath(path: string[]): string {
   return ['data', ...path].join('.');
 }
 
-export function indexRules(rules: ResolvedRule[]): RuleIndex {
+/**
+ * Indexes the rules by path. Packages without rules still get a node: their
+ * document is an empty object, not undefined.
+ */
+export function indexRules(rules: ResolvedRule[], packages: string[][] = []): RuleIndex {
   const root: TreeNode = { path: [], children: new Map() };
+  for (const p of packages) nodeAt(root, p);
   const byPath = new Map<string, RuleSet>();
   for (const r of rules) {
     const { path, kind, key } = classify(r);

@@ -28,9 +28,12 @@ export function reorderRule(rule: Rule, ctx: SafetyContext): Rule {
   const headTerms: Term[] = [...rule.head.ref.path];
   if (rule.head.key) headTerms.push(rule.head.key);
   if (rule.head.value) headTerms.push(rule.head.value);
+  // Vars in the paths of refs in the head are bound by iterating them when the value is built.
+  const iterated = new Set<string>();
+  for (const t of headTerms) forEachRefInTerm(t, (r) => r.path.forEach((p) => forEachVar(p, (n) => iterated.add(n))));
   for (const t of headTerms) {
     forEachVar(t, (n, at) => {
-      if (isLocal(n) && !bound.has(n)) {
+      if (isLocal(n) && !bound.has(n) && !iterated.has(n)) {
         throw compileError('rego_unsafe_var_error', `var ${ctx.names.display(n)} is unsafe`, at.loc);
       }
     });
@@ -110,7 +113,7 @@ class Safety {
     const walk = (b: Body): void => {
       for (const e of b) {
         forEachExprVar(e, (n, t) => {
-          if (!declared.has(n)) visit(n, t);
+          if (isLocal(n) && !declared.has(n)) visit(n, t);
         });
         for (const nb of nestedBodies(e)) walk(nb);
         if (e.type === 'every') walk(e.body);
