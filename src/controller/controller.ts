@@ -107,6 +107,9 @@ export async function startController(config: Readonly<ControllerConfig>, deps: 
           validatingWebhook: config.validatingWebhook,
           ipAddresses: deps.webhookIpAddresses,
         });
+  if (tls.missing?.length) {
+    logger.warn({ missing: tls.missing }, `webhook configurations not found: ${tls.missing.join(', ')}; apply manifests/controller/webhooks.yaml (injection and validation are off until then, and their caBundle is set on the next start)`);
+  }
   const webhooks = withErrors(Fastify({ logger: false, forceCloseConnections: true, bodyLimit: 8 * 1024 * 1024, https: { cert: tls.certPem, key: tls.keyPem } }) as unknown as FastifyInstance);
   webhooks.get('/healthz', async () => ({ status: 'ok' }));
   registerAdmissionRoutes(webhooks, {

@@ -19,6 +19,8 @@ export interface WebhookTls {
   keyPem: string;
   /** The CA the API server must trust (PEM). */
   caPem: string;
+  /** Webhook configurations that were not found, so not patched (the API server will not call them). */
+  missing?: string[];
 }
 
 export interface SelfManagedOptions {
@@ -68,9 +70,16 @@ export async function selfManagedTls(o: SelfManagedOptions): Promise<WebhookTls>
     }
   }
   const caBundle = b64(tls.caPem);
-  await o.kube.patchWebhookCaBundle('mutating', o.mutatingWebhook, caBundle);
-  await o.kube.patchWebhookCaBundle('validating', o.validatingWebhook, caBundle);
-  return tls;
+  const missing: string[] = [];
+  for (const [kind, name] of [['mutating', o.mutatingWebhook], ['validating', o.validatingWebhook]] as const) {
+    try {
+      await o.kube.patchWebhookCaBundle(kind, name, caBundle);
+    } catch (e) {
+      if (kubeStatusCode(e) !== 404) throw e;
+      missing.push(`${kind}webhookconfiguration/${name}`);
+    }
+  }
+  return { ...tls, missing };
 }
 
 /** cert-manager mode: tls.crt, tls.key (and ca.crt) mounted in `dir`. */

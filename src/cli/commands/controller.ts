@@ -1,0 +1,70 @@
+/** `portcullis controller`: runs the Kubernetes controller (design.md §6). */
+import { parseArgs } from 'node:util';
+import type { Command } from '../command.ts';
+import { reportError, usageError } from './policy-cli.ts';
+
+const usage = `Usage: portcullis controller [--kubeconfig PATH] [--namespace NS] [--port N] [--webhook-port N]
+
+Runs the Portcullis controller: compiles and tests PolicyBundles and writes
+their status, serves compiled bundles to sidecars (GET /v1/bundles/NS/NAME,
+long polling), serves the approvals API, and runs the admission webhooks
+(sidecar injection, PolicyBundle validation) on HTTPS. Several replicas may
+run: a Lease elects the one that writes status; every replica serves.
+
+Options (each also an environment variable):
+  --kubeconfig PATH     KUBECONFIG; default in-cluster service account
+  --namespace NS        PORTCULLIS_NAMESPACE (default portcullis-system)
+  --port N              PORTCULLIS_CONTROLLER_PORT: bundles and approvals (default 8080)
+  --webhook-port N      PORTCULLIS_WEBHOOK_PORT: admission webhooks, HTTPS (default 9443)
+
+Other settings: PORTCULLIS_WEBHOOK_CERT_MODE (self | files), PORTCULLIS_WEBHOOK_CERT_DIR,
+PORTCULLIS_WEBHOOK_SECRET, PORTCULLIS_SERVICE_NAME, PORTCULLIS_MUTATING_WEBHOOK,
+PORTCULLIS_VALIDATING_WEBHOOK, PORTCULLIS_LEASE_NAME, PORTCULLIS_LEASE_DURATION_SECONDS,
+PORTCULLIS_SIDECAR_IMAGE, PORTCULLIS_CONTROLLER_URL (what sidecars are given),
+PORTCULLIS_APPROVAL_RETENTION_SECONDS, PORTCULLIS_POD_NAME (identity), PORTCULLIS_LOG_LEVEL,
+PORTCULLIS_COMPILER (portcullis | opa).`;
+
+export const command: Command = {
+  summary: 'Run the Kubernetes controller (bundles, webhooks, approvals)',
+  usage,
+  async run(argv, io) {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args: argv,
+        options: { kubeconfig: { type: 'string' }, namespace: { type: 'string' }, port: { type: 'string' }, 'webhook-port': { type: 'string' } },
+      });
+    } catch (e) {
+      return usageError(io, 'controller', (e as Error).message, usage);
+    }
+    const v = parsed.values;
+    try {
+      const { loadControllerConfig } = await import('../../config/controller.ts');
+      const config = loadControllerConfig(io.env, {
+        ...(v.kubeconfig !== undefined ? { kubeconfig: v.kubeconfig } : {}),
+        ...(v.namespace !== undefined ? { namespace: v.namespace } : {}),
+        ...(v.port !== undefined ? { port: v.port } : {}),
+        ...(v['webhook-port'] !== undefined ? { webhookPort: v['webhook-port'] } : {}),
+      });
+      const { createLogger } = await import('../../telemetry/logger.ts');
+      const { createMetrics } = await import('../../telemetry/metrics.ts');
+      const { selectCompiler } = await import('../../policy/compiler.ts');
+      const { ClientNodeKubeApi } = await import('../../controller/k8s/client-node-kube-api.ts');
+      const { startController } = await import('../../controller/controller.ts');
+      const { untilSignal } = await import('../../sidecar/serve.ts');
+      const logger = createLogger({ level: config.logLevel, name: 'controller' });
+      const controller = await startController(config, {
+        kube: ClientNodeKubeApi.load(config.kubeconfig || undefined),
+        compiler: await selectCompiler(io.env),
+        logger,
+        metrics: createMetrics({ defaultLabels: { component: 'controller' } }),
+      });
+      const signal = await untilSignal();
+      logger.info({ signal }, 'stopping');
+      await controller.stop();
+      return 0;
+    } catch (e) {
+      return reportError(io, 'controller', e);
+    }
+  },
+};
