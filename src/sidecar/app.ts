@@ -84,6 +84,8 @@ export function buildSidecar(config: Readonly<SidecarConfig>, deps: SidecarDeps)
     requestTimeout: config.requestTimeoutMs,
     keepAliveTimeout: config.keepAliveTimeoutMs,
     return503OnClosing: true,
+    // Streams (MCP SSE) never end by themselves: closing the proxy cuts them.
+    forceCloseConnections: true,
     serverFactory: (handler) =>
       createServer(
         {

@@ -105,7 +105,8 @@ export async function handleHttp(ctx: ProxyContext, req: FastifyRequest, reply: 
   const action = built.action;
   if (target.kind === 'forward') action.tool = action.http!.host;
   else action.http!.rawPath = target.rawRest;
-  const decided = await ctx.decider.decide(action, callInfo(req, reply));
+  const call = callInfo(req, reply);
+  const decided = await ctx.decider.decide(action, call);
   const outcome = decided.outcome;
   if (outcome.kind === 'deny') {
     decided.finish({ status: 0, bytes: 0, errorCode: outcome.error.code });
@@ -113,5 +114,6 @@ export async function handleHttp(ctx: ProxyContext, req: FastifyRequest, reply: 
   }
   const timeoutMs = outcome.constraints.timeoutMs ?? ctx.config.upstreamTimeoutMs;
   const request = upstreamRequestFor(action, outcome.action, req, { path: built.forwardPath, rawQuery: built.rawQuery }, outcome.constraints.stripHeaders ?? [], timeoutMs);
+  request.signal = call.signal;
   return forwardDecided(ctx, reply, decided, request);
 }

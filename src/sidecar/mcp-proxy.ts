@@ -43,7 +43,8 @@ function origin(target: NamedTarget): string {
 async function handleStreamOrDelete(ctx: ProxyContext, req: FastifyRequest, reply: FastifyReply, target: NamedTarget): Promise<void> {
   const server = target.tool.name;
   const action: Action = { type: 'mcp', tool: server, mcp: { server, method: req.method === 'GET' ? MCP_STREAM_METHOD : MCP_DELETE_METHOD } };
-  const decided = await ctx.decider.decide(action, callInfo(req, reply));
+  const call = callInfo(req, reply);
+  const decided = await ctx.decider.decide(action, call);
   const outcome = decided.outcome;
   if (outcome.kind === 'deny') {
     decided.finish({ status: 0, bytes: 0, errorCode: outcome.error.code });
@@ -51,7 +52,7 @@ async function handleStreamOrDelete(ctx: ProxyContext, req: FastifyRequest, repl
   }
   const headers = forwardHeaders(req.headers, outcome.constraints.stripHeaders);
   const timeoutMs = outcome.constraints.timeoutMs ?? ctx.config.upstreamTimeoutMs;
-  return forwardDecided(ctx, reply, decided, { origin: origin(target), path: target.target, method: req.method, headers, timeoutMs });
+  return forwardDecided(ctx, reply, decided, { origin: origin(target), path: target.target, method: req.method, headers, timeoutMs, signal: call.signal, stream: req.method === 'GET' });
 }
 
 export async function handleMcp(ctx: ProxyContext, req: FastifyRequest, reply: FastifyReply, target: NamedTarget): Promise<void> {
@@ -101,5 +102,5 @@ export async function handleMcp(ctx: ProxyContext, req: FastifyRequest, reply: F
   const [lead, ...rest] = forwarding;
   const leadOutcome = { ...lead!, outcome: { ...(lead!.outcome as Extract<Decided['outcome'], { kind: 'forward' }>), constraints } };
   const timeoutMs = constraints.timeoutMs ?? ctx.config.upstreamTimeoutMs;
-  return forwardDecided(ctx, reply, leadOutcome, { origin: origin(target), path: target.target, method: 'POST', headers, body, timeoutMs }, { extraMessages: errors, jsonRpc: true }, rest);
+  return forwardDecided(ctx, reply, leadOutcome, { origin: origin(target), path: target.target, method: 'POST', headers, body, timeoutMs, signal: call.signal }, { extraMessages: errors, jsonRpc: true }, rest);
 }

@@ -182,7 +182,13 @@ export async function relayResponse(reply: FastifyReply, res: UpstreamResponse, 
       };
       metered.once('error', (e) => finish((e as PortcullisError).code ?? ErrorCodes.UPSTREAM));
       reply.raw.once('finish', () => finish());
-      reply.raw.once('close', () => finish(reply.raw.writableFinished ? undefined : ErrorCodes.UPSTREAM));
+      reply.raw.once('close', () => {
+        if (reply.raw.writableFinished) return finish();
+        // The agent went away mid-stream (an SSE client closing): stop reading the upstream too.
+        res.body.destroy();
+        metered.destroy();
+        finish(ErrorCodes.UPSTREAM);
+      });
     });
     res.body.once('error', (e) => metered.destroy(e));
     res.body.pipe(metered);

@@ -17,6 +17,8 @@ export interface UpstreamRequest {
   timeoutMs: number;
   /** Aborted when the agent disconnects. */
   signal?: AbortSignal | undefined;
+  /** A listening stream (MCP GET): no limit on the time between events. */
+  stream?: boolean;
 }
 
 export interface UpstreamResponse {
@@ -63,8 +65,12 @@ export class Upstream {
         body: req.body ?? null,
         signal,
         headersTimeout: req.timeoutMs,
-        bodyTimeout: req.timeoutMs,
+        bodyTimeout: req.stream ? 0 : req.timeoutMs,
       });
+      // An event stream lasts as long as it lasts: past its headers only the
+      // idle time between chunks is limited (bodyTimeout).
+      const contentType = String(res.headers['content-type'] ?? '');
+      if (req.stream || contentType.startsWith('text/event-stream')) clearTimeout(timer);
       // Destroying a body we no longer want makes undici emit "Request
       // aborted" on it; that is expected, not a crash.
       res.body.on('error', () => undefined);

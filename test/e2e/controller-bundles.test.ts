@@ -106,7 +106,7 @@ test('forced past the webhook, a broken bundle: status says why, an Event, sidec
   assert.equal(statusOf('research').servingDigest, good);
   const events = await until(() => {
     const found = h.fake.list('v1', 'Event', 'agents').filter((e) => e.reason === 'CompileFailed');
-    return found.length > 0 && found;
+    return found.length > 0 ? found : undefined;
   }, 'a CompileFailed event');
   assert.equal(events[0]!.type, 'Warning');
   assert.equal(events[0]!.involvedObject.name, 'research');

@@ -1,0 +1,87 @@
+/**
+ * The mutating webhook as the API server calls it (AdmissionReview v1 over
+ * TLS, trusting the caBundle the controller patched): a pod from a real
+ * Deployment manifest comes back with the sidecar; opt-outs and system
+ * namespaces are left alone; a bad annotation is refused with a message.
+ * And scale-out: two replicas serve the same bundles; the Lease moves to the
+ * survivor when the leader stops, and the survivor writes status.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startHarness, manifest, until, type Harness } from '../support/controller-harness.ts';
+import { policyBundle } from '../support/policy-bundles.ts';
+
+let h: Harness;
+
+function podFrom(path: string, namespace: string): any {
+  const deploy = manifest(path).find((d) => d.kind === 'Deployment');
+  const t = deploy.spec.template;
+  return { apiVersion: 'v1', kind: 'Pod', metadata: { generateName: `${deploy.metadata.name}-`, namespace, ...t.metadata }, spec: t.spec };
+}
+
+before(async () => {
+  h = await startHarness({ replicas: 2 });
+  await h.fake.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'agents', labels: { 'portcullis.dev/injection': 'enabled' } } });
+  await h.fake.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kube-system' } });
+});
+
+after(() => h.close());
+
+test('a pod from a real Deployment manifest is injected through the API server', async () => {
+  const stored = await h.fake.apply(podFrom('test/controller/testdata/inject/basic.yaml', 'agents'));
+  assert.equal(stored.spec.initContainers[0].name, 'portcullis-sidecar');
+  assert.equal(stored.spec.initContainers[0].restartPolicy, 'Always');
+  const env = Object.fromEntries(stored.spec.initContainers[0].env.map((e: any) => [e.name, e.value]));
+  assert.equal(env.PORTCULLIS_BUNDLE, 'agents/research-policy');
+  assert.equal(env.PORTCULLIS_CONTROLLER_URL, 'http://portcullis-controller.portcullis-system.svc:8080');
+  assert.ok(stored.spec.containers[0].env.some((e: any) => e.name === 'HTTPS_PROXY' && e.value === 'http://127.0.0.1:7070'));
+  assert.equal(stored.metadata.annotations['portcullis.dev/injected'], 'agents/research-policy;enforce');
+  assert.ok(h.fake.admission.calls.some((c) => c.webhook === 'inject.portcullis.dev' && c.allowed));
+});
+
+test('the namespace label alone injects; a pod annotation opts out', async () => {
+  const labelled = await h.fake.apply(podFrom('test/controller/testdata/inject/namespace-label.yaml', 'agents'));
+  assert.equal(labelled.spec.initContainers[0].name, 'portcullis-sidecar');
+  const out = await h.fake.apply(podFrom('test/controller/testdata/inject/opt-out.yaml', 'agents'));
+  assert.equal(out.spec.initContainers, undefined);
+});
+
+test('system namespaces are never sent to the webhook', async () => {
+  const before = h.fake.admission.calls.length;
+  const pod = podFrom('test/controller/testdata/inject/basic.yaml', 'kube-system');
+  const stored = await h.fake.apply(pod);
+  assert.equal(stored.spec.initContainers, undefined);
+  assert.equal(h.fake.admission.calls.length, before);
+});
+
+test('a bad annotation is refused with a message naming it', async () => {
+  const pod = podFrom('test/controller/testdata/inject/basic.yaml', 'agents');
+  pod.metadata.annotations['portcullis.dev/mode'] = 'audit';
+  await assert.rejects(h.fake.apply(pod), (e: any) => /denied the request: annotation portcullis\.dev\/mode="audit" is invalid/.test(e.message));
+});
+
+test('two replicas serve the same bundle; when the leader stops, the other takes the Lease and writes status', async () => {
+  await h.fake.apply(policyBundle('shared', 'agents'));
+  const status = await until(() => h.fake.get('portcullis.dev/v1alpha1', 'PolicyBundle', 'agents', 'shared')?.status, 'status');
+  const etags = await Promise.all(
+    h.controllers.map(async (c) => {
+      const res = await until(async () => {
+        const r = await fetch(`${c.apiUrl}/v1/bundles/agents/shared`);
+        return r.status === 200 && r;
+      }, 'a served bundle');
+      return res.headers.get('etag');
+    }),
+  );
+  assert.deepEqual(etags, [`"${status.digest}"`, `"${status.digest}"`]);
+  const leader = h.controllers.find((c) => c.elector.isLeader())!;
+  const follower = h.controllers.find((c) => c !== leader)!;
+  assert.equal(h.controllers.filter((c) => c.elector.isLeader()).length, 1);
+  await leader.stop();
+  h.controllers.splice(h.controllers.indexOf(leader), 1);
+  await until(() => follower.elector.isLeader(), 'the follower to lead', 30_000);
+  const lease = h.fake.get('coordination.k8s.io/v1', 'Lease', 'portcullis-system', 'portcullis-controller')!;
+  assert.equal(lease.spec.holderIdentity, follower.identity);
+  assert.ok(lease.spec.leaseTransitions >= 1);
+  await h.fake.apply(policyBundle('shared', 'agents', { allowMethod: 'HEAD' }));
+  await until(() => h.fake.get('portcullis.dev/v1alpha1', 'PolicyBundle', 'agents', 'shared')?.status?.observedGeneration === 2, 'status from the new leader');
+});
