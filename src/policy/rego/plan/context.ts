@@ -12,7 +12,11 @@ import { pathKey } from './rule-index.ts';
 import type { LocalNames } from './scope.ts';
 
 /** A `with` replacement of a function or builtin. */
-export type FuncMock = { kind: 'func'; op: RefTerm } | { kind: 'value'; term: Term };
+export type FuncMock =
+  | { kind: 'func'; op: RefTerm }
+  | { kind: 'value'; term: Term }
+  /** A value computed where the `with` is, kept in the data local under `key` so callees can read it. */
+  | { kind: 'data'; key: string };
 
 /**
  * What `with` modifiers in force replace. Data paths under `data` are
@@ -34,6 +38,8 @@ export interface PolicyContext {
   builtinArity(name: string): number | undefined;
   /** The IR name of the function planning `set` under `mocks`, planned later if new. */
   funcFor(set: RuleSet, mocks: Mocks): string;
+  /** A number unique in the policy (for names the planner makes up). */
+  nextSlot(): number;
 }
 
 export interface FnCtx {
@@ -59,12 +65,18 @@ export function scoped(ctx: FnCtx, f: () => void): void {
 
 export function mocksKey(dataPaths: string[][], funcs: Map<string, FuncMock>): string {
   const d = dataPaths.map((p) => 'd:' + p.join('.')).sort();
-  const f = [...funcs.entries()].map(([k, v]) => `f:${k}=${JSON.stringify(v.kind === 'func' ? v.op : v.term, stripLoc)}`).sort();
+  const f = [...funcs.entries()].map(([k, v]) => `f:${k}=${JSON.stringify(v.kind === 'func' ? v.op : v.kind === 'value' ? v.term : v.key, stripLoc)}`).sort();
   return [...d, ...f].join('|');
 }
 
 function stripLoc(k: string, v: unknown): unknown {
   return k === 'loc' ? undefined : v;
+}
+
+/** The mocks in force inside a replacement function: only the documents, as OPA does. */
+export function withoutFuncMocks(m: Mocks): Mocks {
+  if (m.funcs.size === 0) return m;
+  return { key: mocksKey(m.dataPaths, new Map()), dataPaths: m.dataPaths, funcs: new Map() };
 }
 
 export function isMockedData(mocks: Mocks, path: string[]): boolean {

@@ -26,8 +26,10 @@ export function planPolicy(input: PlannerInput, entrypoints: string[]): Policy {
   const names = new Map<string, string>();
   const variants = new Map<string, number>();
   const queue: Array<{ set: RuleSet; mocks: Mocks; name: string; prefix: string }> = [];
+  let slots = 0;
   const policy: PolicyContext = {
     tables,
+    nextSlot: () => slots++,
     index: input.index,
     names: input.names,
     builtinArity: input.builtinArity,

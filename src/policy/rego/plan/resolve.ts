@@ -128,7 +128,15 @@ class Resolver {
       if (this.scope.lookup(n) !== undefined || this.isGlobal(n)) return;
       this.scope.declare(n);
     };
-    for (const e of body) forEachExprVar(e, implicit);
+    for (const e of body) {
+      forEachExprVar({ ...e, with: [] }, implicit);
+      // `with f as count`: a builtin's name as the value is no variable.
+      for (const w of e.with) {
+        if (w.value.type === 'var' && this.env.opts.isBuiltin(w.value.name)) continue;
+        if (w.value.type === 'ref' && w.value.head.type === 'var' && this.env.opts.isBuiltin(operatorNameOf(w.value))) continue;
+        forEachVar(w.value, implicit);
+      }
+    }
     for (const t of extra) forEachVar(t, implicit);
   }
 
@@ -270,4 +278,9 @@ class Resolver {
 
 export function isOp(op: RefTerm, name: string): boolean {
   return op.head.type === 'var' && op.head.name === name && op.path.length === 0;
+}
+
+function operatorNameOf(r: RefTerm): string {
+  const head = r.head.type === 'var' ? r.head.name : '';
+  return [head, ...r.path.map((p) => (p.type === 'string' ? p.value : '?'))].join('.');
 }

@@ -8,7 +8,7 @@ import { operatorName } from '../ast.ts';
 import type { Operand } from '../ir.ts';
 import { local } from './builder.ts';
 import { planBody, planExprInner } from './body.ts';
-import { DATA, INPUT, scoped, type FnCtx } from './context.ts';
+import { DATA, INPUT, scoped, withoutFuncMocks, type FnCtx } from './context.ts';
 import { compileError, unsupportedBuiltin } from './errors.ts';
 import { planRef } from './refs.ts';
 import { BUILTIN_REF } from './resolve.ts';
@@ -112,17 +112,28 @@ export function planCall(ctx: FnCtx, op: RefTerm, args: Term[], cont: OpCont): v
   let name = operatorName(op);
   if (name === undefined) throw compileError('rego_type_error', 'invalid function name', op.loc);
   const mock = ctx.mocks.funcs.get(name);
-  if (mock?.kind === 'value') return planTerms(ctx, args, () => planTerm(ctx, mock.term, cont));
-  if (mock?.kind === 'func') name = operatorName(mock.op) ?? name;
-  if (name.startsWith(BUILTIN_REF)) name = name.slice(BUILTIN_REF.length);
   const b = ctx.b;
+  if (mock?.kind === 'value') return planTerms(ctx, args, () => planTerm(ctx, mock.term, cont));
+  if (mock?.kind === 'data') {
+    return planTerms(ctx, args, () => {
+      const r = b.newLocal();
+      b.emit('DotStmt', { source: local(DATA), key: b.str(mock.key), target: r });
+      cont(local(r));
+    });
+  }
+  let mocks = ctx.mocks;
+  if (mock?.kind === 'func') {
+    name = operatorName(mock.op) ?? name;
+    mocks = withoutFuncMocks(mocks);
+  }
+  if (name.startsWith(BUILTIN_REF)) name = name.slice(BUILTIN_REF.length);
   if (name.startsWith('data.')) {
     const set = ctx.policy.index.byPath.get(pathKey(name.split('.').slice(1)));
     if (!set || set.kind !== 'function') throw compileError('rego_type_error', `undefined function ${name}`, op.loc);
     if (set.arity !== args.length) {
       throw compileError('rego_type_error', `function ${name} has arity ${set.arity}, got ${args.length} arguments`, op.loc);
     }
-    const func = ctx.policy.funcFor(set, ctx.mocks);
+    const func = ctx.policy.funcFor(set, mocks);
     return planTerms(ctx, args, (ops) => {
       const r = b.newLocal();
       b.emit('CallStmt', { func, args: [local(INPUT), local(DATA), ...ops], result: r });

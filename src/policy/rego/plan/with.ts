@@ -42,7 +42,7 @@ export function planWith(ctx: FnCtx, e: Expr, inner: (cont: Cont) => void, cont:
     if (root === 'data') {
       const set = ctx.policy.index.byPath.get(pathKey(path));
       if (set?.kind === 'function') {
-        funcs.set(['data', ...path].join('.'), funcMock(ctx, w.value));
+        funcs.set(['data', ...path].join('.'), funcMock(ctx, w.value, docs, dataPaths));
         continue;
       }
       docs.push({ target: DATA, path, value: w.value });
@@ -51,7 +51,7 @@ export function planWith(ctx: FnCtx, e: Expr, inner: (cont: Cont) => void, cont:
     }
     const name = operatorName(t);
     if (name === undefined) throw compileError('rego_compile_error', 'invalid with target', t.loc);
-    funcs.set(name, funcMock(ctx, w.value));
+    funcs.set(name, funcMock(ctx, w.value, docs, dataPaths));
   }
   const mocks: Mocks = { key: mocksKey(dataPaths, funcs), dataPaths, funcs };
   planTerms(
@@ -90,7 +90,7 @@ function nest(ctx: FnCtx, ws: Array<{ target: Local; path: string[]; value: Oper
   b.emit('WithStmt', { local: w.target, path: w.path.map((k) => b.tables.string(k)), value: w.value, block });
 }
 
-function funcMock(ctx: FnCtx, v: Term): FuncMock {
+function funcMock(ctx: FnCtx, v: Term, docs: DocReplacement[], dataPaths: string[][]): FuncMock {
   if (v.type === 'ref' && v.head.type === 'var') {
     if (v.head.name.startsWith(BUILTIN_REF)) return { kind: 'func', op: v };
     if (v.head.name === 'data') {
@@ -99,6 +99,10 @@ function funcMock(ctx: FnCtx, v: Term): FuncMock {
       if (set?.kind === 'function') return { kind: 'func', op: v };
     }
   }
-  if (!isGround(v)) throw compileError('rego_compile_error', 'unsupported: with replacing a function by a non-constant value', v.loc);
-  return { kind: 'value', term: v };
+  if (isGround(v)) return { kind: 'value', term: v };
+  // Computed here, read by whatever function the call is planned in: kept in the data document.
+  const key = `\u0000with${ctx.policy.nextSlot()}`;
+  docs.push({ target: DATA, path: [key], value: v });
+  dataPaths.push([key]);
+  return { kind: 'data', key };
 }
