@@ -29,7 +29,7 @@ export interface ControllerConfig {
   leaseDurationSeconds: number;
   /** Sidecar image injected into pods. */
   sidecarImage: string;
-  /** URL sidecars use to reach this controller; default http://SERVICE.NAMESPACE.svc:PORT */
+  /** URL sidecars use to reach this controller; default http://SERVICE.NAMESPACE.svc:8080 (the Service's port). */
   controllerUrl: string;
   approvalRetentionSeconds: number;
   logLevel: string;
@@ -78,7 +78,7 @@ export function loadControllerConfig(env: Env, overrides: ControllerOverrides = 
     leaseName: str('leaseName', 'PORTCULLIS_LEASE_NAME', 'portcullis-controller'),
     leaseDurationSeconds: num('leaseDurationSeconds', 'PORTCULLIS_LEASE_DURATION_SECONDS', '15', 2, 300),
     sidecarImage: str('sidecarImage', 'PORTCULLIS_SIDECAR_IMAGE', 'ghcr.io/portcullis/portcullis:0.1.0'),
-    controllerUrl: str('controllerUrl', 'PORTCULLIS_CONTROLLER_URL', `http://${serviceName}.${namespace}.svc:${port}`),
+    controllerUrl: str('controllerUrl', 'PORTCULLIS_CONTROLLER_URL', `http://${serviceName}.${namespace}.svc:8080`),
     approvalRetentionSeconds: num('approvalRetentionSeconds', 'PORTCULLIS_APPROVAL_RETENTION_SECONDS', '3600', 0, 30 * 86_400),
     logLevel: str('logLevel', 'PORTCULLIS_LOG_LEVEL', 'info'),
   };

@@ -35,6 +35,7 @@ export interface ControllerDeps {
 }
 
 export interface RunningController {
+  identity: string;
   store: BundleStore;
   reconciler: PolicyBundleReconciler;
   approvals: ApprovalService;
@@ -127,6 +128,7 @@ export async function startController(config: Readonly<ControllerConfig>, deps: 
   logger.info({ api: apiAddr.port, webhooks: (webhooks.server.address() as AddressInfo).port, identity: config.identity }, 'controller started');
 
   return {
+    identity: config.identity,
     store,
     reconciler,
     approvals,
