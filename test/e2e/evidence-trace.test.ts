@@ -25,7 +25,8 @@ import { createMetrics, type PortcullisMetrics } from '../../src/telemetry/metri
 import { createLogger } from '../../src/telemetry/logger.ts';
 import { Attr } from '../../src/telemetry/decision-span.ts';
 import { startDemoFsServer, type DemoFsServer } from '../../src/demo/fs-mcp-server.ts';
-import { startPaymentsApi, type DemoApi } from '../../src/demo/http-apis.ts';
+import { startDeployApi, startPaymentsApi, type DemoApi } from '../../src/demo/http-apis.ts';
+import { replayLedger } from '../../src/evidence/replay.ts';
 import { OtlpReceiver, type ReceivedSpan } from '../telemetry/support/otlp-receiver.ts';
 import { shippedBundle, withTools } from './shipped-bundle.ts';
 
@@ -36,6 +37,8 @@ const SECRETS = ['Bearer sk-live-e2e-secret-1', 'api-key-e2e-secret-2', 'session
 let dir: string;
 let fs: DemoFsServer;
 let payments: DemoApi;
+let deploy: DemoApi;
+let engine: OpaWasmEngine;
 let bundle: CompiledBundle;
 let receiver: OtlpReceiver;
 let tracing: Tracing;
@@ -47,9 +50,9 @@ let logs = '';
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'portcullis-e2e-evidence-'));
-  [fs, payments] = await Promise.all([startDemoFsServer(), startPaymentsApi()]);
-  bundle = withTools(await shippedBundle(), { fs: fs.url, payments: payments.url });
-  const engine = new OpaWasmEngine();
+  [fs, payments, deploy] = await Promise.all([startDemoFsServer(), startPaymentsApi(), startDeployApi()]);
+  bundle = withTools(await shippedBundle(), { fs: fs.url, payments: payments.url, deploy: deploy.url });
+  engine = new OpaWasmEngine();
   await engine.load(bundle);
   receiver = new OtlpReceiver();
   const endpoint = await receiver.start();
@@ -68,7 +71,7 @@ after(async () => {
   await tracing?.shutdown();
   await recorder?.close();
   await receiver?.close();
-  await Promise.all([fs?.close(), payments?.close()]);
+  await Promise.all([fs?.close(), payments?.close(), deploy?.close()]);
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
@@ -156,6 +159,26 @@ test('a denied MCP call: the span says deny, the upstream never sees it, the JSO
   assert.equal(decision.attributes[Attr.TOOL_CALL_ID], '41');
   assert.equal(decision.attributes[Attr.MCP_METHOD], 'tools/call');
   assert.ok(!children(spans, decision).some((k) => k.kind === 3), 'no upstream span for a denied call');
+});
+
+test('a computed call records both actions, and replay with the recorded policy reproduces every decision bit for bit', async () => {
+  const res = await fetch(`${base}/tools/deploy/v1/deployments`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...agentHeaders('e532cb4098ac3dd4') },
+    body: JSON.stringify({ service: 'api', version: '1.5.0' }),
+  });
+  assert.equal(res.status, 200);
+  await res.arrayBuffer();
+  const entries = await ledgerEntries();
+  const computed = entries.find((e) => e.kind === 'intent' && e.record.effect === 'compute');
+  assert.ok(computed?.record.rewritten, 'the rewritten action and its decision are recorded');
+  assert.equal(computed.record.rewritten.decision.effect, 'allow');
+  const report = await replayLedger([join(dir, 'ledger.jsonl')], { bundles: [{ digest: bundle.digest, engine, label: 'shipped' }] });
+  assert.ok(report.intents >= 3);
+  assert.equal(report.counts.mismatch, 0, JSON.stringify(report.rows));
+  assert.equal(report.counts.error, 0, JSON.stringify(report.rows));
+  assert.equal(report.counts.reproduced, report.intents - report.counts.skipped);
+  assert.equal(report.ok, true);
 });
 
 test('the ledger verifies, the metrics count the decisions, and no secret header appears in logs, spans or the ledger', async () => {
