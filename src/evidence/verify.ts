@@ -127,6 +127,10 @@ class Walk {
   #start(e: LedgerEntry, at: string): void {
     this.#started = true;
     if (e.seq === 0 && e.prev === GENESIS_HASH) return;
+    if (e.seq === 0) {
+      // #inOrder reports the broken link to the genesis hash.
+      return;
+    }
     if (this.#options.allowPartialStart) {
       this.report.warnings.push(`the ledger starts at entry ${e.seq} (${at}); earlier entries were not given`);
       this.#expectSeq = e.seq;
@@ -143,7 +147,9 @@ class Walk {
   }
 
   #inOrder(e: LedgerEntry, file: string, line: number): void {
-    if (e.prev !== this.#prevHash) {
+    if (e.prev !== this.#prevHash && e.seq === 0) {
+      this.find({ kind: 'edited', seq: 0, file, line, message: `entry 0 (${file}:${line}) does not start from the genesis hash: it was rewritten, or comes from another ledger` });
+    } else if (e.prev !== this.#prevHash) {
       const before = this.report.head;
       this.find({
         kind: 'edited',

@@ -208,3 +208,17 @@ describe('verifyLedger', () => {
     }
   });
 });
+
+describe('verifyLedger, first entry', () => {
+  it('names a first entry that does not chain to the genesis hash', async () => {
+    const { path, lines } = await makeLedger(1);
+    const p = parseEntry(lines[0]!);
+    assert.ok(p.ok);
+    const other = sealEntry('intent', canonicalJson(p.entry.record), 0, 'sha256:' + '1'.repeat(64)).line.trimEnd();
+    await rewrite(path, [other, ...lines.slice(1)]);
+    const r = await verifyLedger([path]);
+    assert.deepEqual(kinds(r), ['edited']);
+    assert.equal(r.findings[0]!.seq, 0);
+    assert.match(r.findings[0]!.message, /genesis/);
+  });
+});
