@@ -67,7 +67,7 @@ test('two replicas serve the same bundle; when the leader stops, the other takes
     h.controllers.map(async (c) => {
       const res = await until(async () => {
         const r = await fetch(`${c.apiUrl}/v1/bundles/agents/shared`);
-        return r.status === 200 && r;
+        return r.status === 200 ? r : undefined;
       }, 'a served bundle');
       return res.headers.get('etag');
     }),
