@@ -6,3 +6,6 @@ export * from './aggregates';
 export * from './arrays';
 export * from './objects';
 export * from './sets';
+export * from './encoding';
+export * from './marshal';
+export * from './units';

@@ -59,38 +59,46 @@ export function numberAsF64(v: usize): f64 {
 
 // ---- UTF-8 -------------------------------------------------------------
 
-/** Width of the UTF-8 sequence starting with byte `b` (1 for invalid bytes). */
-export function utf8Width(b: u32): usize {
+/**
+ * Bytes taken by the code point at `p` (at most `n` available), validated as
+ * Go's utf8.DecodeRune does: an invalid or truncated sequence takes 1 byte
+ * (and decodes as U+FFFD).
+ */
+export function stepAt(p: usize, n: usize): usize {
+  const b = <u32>load<u8>(p);
   if (b < 0x80) return 1;
-  if (b >= 0xf0 && b < 0xf8) return 4;
-  if (b >= 0xe0) return b < 0xf0 ? 3 : 1;
-  if (b >= 0xc0) return 2;
-  return 1;
+  let w: usize;
+  let lo: u32 = 0x80;
+  let hi: u32 = 0xbf;
+  if (b >= 0xc2 && b <= 0xdf) w = 2;
+  else if (b >= 0xe0 && b <= 0xef) {
+    w = 3;
+    if (b == 0xe0) lo = 0xa0;
+    else if (b == 0xed) hi = 0x9f;
+  } else if (b >= 0xf0 && b <= 0xf4) {
+    w = 4;
+    if (b == 0xf0) lo = 0x90;
+    else if (b == 0xf4) hi = 0x8f;
+  } else return 1;
+  if (w > n) return 1;
+  const c1 = <u32>load<u8>(p + 1);
+  if (c1 < lo || c1 > hi) return 1;
+  for (let i: usize = 2; i < w; i++) {
+    const c = <u32>load<u8>(p + i);
+    if (c < 0x80 || c > 0xbf) return 1;
+  }
+  return w;
 }
 
 /** Decodes the code point at `p` (at most `n` bytes available); invalid bytes decode as U+FFFD. */
 export function decodeAt(p: usize, n: usize): u32 {
   const b = <u32>load<u8>(p);
   if (b < 0x80) return b;
-  const w = utf8Width(b);
-  if (w == 1 || w > n) return 0xfffd;
+  const w = stepAt(p, n);
+  if (w == 1) return 0xfffd;
   let cp: u32 = w == 2 ? b & 0x1f : w == 3 ? b & 0x0f : b & 0x07;
-  for (let i: usize = 1; i < w; i++) {
-    const c = <u32>load<u8>(p + i);
-    if ((c & 0xc0) != 0x80) return 0xfffd;
-    cp = (cp << 6) | (c & 0x3f);
-  }
+  for (let i: usize = 1; i < w; i++) cp = (cp << 6) | (<u32>load<u8>(p + i) & 0x3f);
   return cp;
-}
-
-/** Bytes taken by the code point at `p` (consistent with decodeAt). */
-export function stepAt(p: usize, n: usize): usize {
-  const b = <u32>load<u8>(p);
-  if (b < 0x80) return 1;
-  const w = utf8Width(b);
-  if (w == 1 || w > n) return 1;
-  for (let i: usize = 1; i < w; i++) if ((load<u8>(p + i) & 0xc0) != 0x80) return 1;
-  return w;
 }
 
 export function utf8Len(cp: u32): usize {
