@@ -15,6 +15,7 @@ const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   'ledger-keygen': () => import('./commands/ledger-keygen.ts'),
   reject: () => import('./commands/reject.ts'),
   replay: () => import('./commands/replay.ts'),
+  sidecar: () => import('./commands/sidecar.ts'),
   test: () => import('./commands/test.ts'),
   verify: () => import('./commands/verify.ts'),
 };

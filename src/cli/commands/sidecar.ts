@@ -1,0 +1,58 @@
+/**
+ * `portcullis sidecar`: the in-cluster role. The same gate as local mode, with
+ * its bundle followed from the controller (long polling, digest-checked) and
+ * escalations sent to the controller's approvals API. Configuration comes
+ * from the environment the injection webhook sets (PORTCULLIS_*).
+ */
+import type { Command, CommandIO } from '../command.ts';
+import { reportError, usageError } from './policy-cli.ts';
+
+const usage = `Usage: portcullis sidecar
+
+Runs the gate in an agent's pod. Reads its configuration from the environment:
+  PORTCULLIS_CONTROLLER_URL   the controller's base URL (required)
+  PORTCULLIS_BUNDLE           NAMESPACE/NAME of the PolicyBundle (required)
+  PORTCULLIS_MODE, PORTCULLIS_PORT, PORTCULLIS_ADMIN_PORT, PORTCULLIS_LEDGER, …
+Until the first bundle arrives every call is denied (fail closed) and /readyz
+answers 503.`;
+
+export const command: Command = {
+  summary: 'Run the gate as a pod sidecar, with bundles from the controller',
+  usage,
+  async run(argv: string[], io: CommandIO): Promise<number> {
+    if (argv.length > 0) return usageError(io, 'sidecar', `unexpected arguments: ${argv.join(' ')} (configure with PORTCULLIS_* variables)`, usage);
+    try {
+      const { loadConfig } = await import('../../config/config.ts');
+      const { ErrorCodes, PortcullisError } = await import('../../errors.ts');
+      const config = loadConfig(io.env);
+      for (const [value, name] of [[config.controllerUrl, 'PORTCULLIS_CONTROLLER_URL'], [config.bundleName, 'PORTCULLIS_BUNDLE']] as const) {
+        if (!value) throw new PortcullisError(ErrorCodes.CONFIG, `${name} is not set; the sidecar needs it to fetch its bundle`, { setting: name });
+      }
+      const { OpaWasmEngine } = await import('../../policy/engine.ts');
+      const { BundleClient } = await import('../../sidecar/bundle-client.ts');
+      const { ControllerApprovalBroker } = await import('../../sidecar/controller-approvals.ts');
+      const { createTelemetry, startGate, untilSignal } = await import('../../sidecar/serve.ts');
+      const telemetry = await createTelemetry(config, io.env, 'sidecar');
+      const engine = new OpaWasmEngine();
+      const approvals = new ControllerApprovalBroker({ controllerUrl: config.controllerUrl, logger: telemetry.logger });
+      const client = new BundleClient({
+        controllerUrl: config.controllerUrl,
+        bundle: config.bundleName,
+        engine,
+        logger: telemetry.logger,
+        metrics: telemetry.metrics,
+      });
+      const gate = await startGate({ config, engine, telemetry, approvals });
+      client.start();
+      telemetry.logger.info({ proxy: gate.proxyUrl, admin: gate.adminUrl, bundle: config.bundleName, mode: config.mode }, `sidecar gating on ${gate.proxyUrl} (admin ${gate.adminUrl})`);
+      const signal = await untilSignal();
+      telemetry.logger.info({ signal }, 'sidecar stopping');
+      await client.stop();
+      await gate.close();
+      await approvals.close();
+      return 0;
+    } catch (e) {
+      return reportError(io, 'sidecar', e);
+    }
+  },
+};

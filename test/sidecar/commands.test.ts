@@ -1,0 +1,28 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { main } from '../../src/cli/main.ts';
+
+function io(env: Record<string, string> = {}): { io: Parameters<typeof main>[1]; out: () => string } {
+  let text = '';
+  const w = new Writable({ write: (c, _e, cb) => ((text += String(c)), cb()) });
+  return { io: { stdout: w, stderr: w, env, cwd: process.cwd() }, out: () => text };
+}
+
+test('sidecar without its controller settings stops at start-up naming the setting', async () => {
+  const a = io();
+  assert.equal(await main(['sidecar'], a.io), 1);
+  assert.match(a.out(), /PORTCULLIS_CONFIG: PORTCULLIS_CONTROLLER_URL is not set/);
+  const b = io({ PORTCULLIS_CONTROLLER_URL: 'http://127.0.0.1:1', PORTCULLIS_BUNDLE: 'ns/b', PORTCULLIS_MODE: 'loud' });
+  assert.equal(await main(['sidecar'], b.io), 1);
+  assert.match(b.out(), /PORTCULLIS_MODE="loud" is invalid/);
+});
+
+test('dev needs a policy folder; approve cannot reach a gate that is not there', async () => {
+  const a = io();
+  assert.equal(await main(['dev'], a.io), 2);
+  assert.match(a.out(), /--policies DIR/);
+  const b = io();
+  assert.equal(await main(['approve', 'x', '--admin', 'http://127.0.0.1:1'], b.io), 1);
+  assert.match(b.out(), /cannot reach the gate's admin endpoint/);
+});
