@@ -91,6 +91,9 @@ function printReport(io: CommandIO, r: ReplayReport, bundles: ReplayBundle[], li
   const out = (s: string): void => void io.stdout.write(s + '\n');
   const c = r.counts;
   for (const b of bundles) out(`bundle ${b.label}: ${b.digest}`);
+  if (bundles.length > 0 && c.reproduced + c.mismatch === 0 && c.unchanged + c.changed > 0) {
+    out('none of the given bundles is the recorded policy of any entry: comparing what it decides with what was recorded');
+  }
   out(
     `replayed ${r.intents} decisions: ${c.reproduced} reproduced, ${c.mismatch} mismatched, ${c.unchanged} unchanged, ` +
       `${c.changed} would change, ${c.skipped} skipped (failed closed), ${c.unavailable} without their policy, ${c.error} errors`,

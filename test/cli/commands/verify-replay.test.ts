@@ -102,6 +102,7 @@ describe('portcullis replay', () => {
     const r = await run(['replay', 'ledger.jsonl', '--bundle', 'v2']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /3 would change/);
+    assert.match(r.stdout, /none of the given bundles is the recorded policy/);
     assert.match(r.stdout, /SEQ\s+TIME\s+TOOL\s+STATUS\s+RECORDED\s+REPLAYED\s+REASON/);
     assert.match(r.stdout, /\n2\s+\S+\s+write_file\s+changed\s+deny\s+escalate\s+needs approval/);
     const failing = await run(['replay', 'ledger.jsonl', '--bundle', 'v2', '--fail-on-change']);
