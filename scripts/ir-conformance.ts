@@ -94,7 +94,7 @@ async function runCase(c: Case): Promise<Outcome> {
   const wantError = c.want_error_code !== undefined || c.want_error !== undefined;
   let wasm: Uint8Array;
   try {
-    wasm = emitWasm(c.plan, { optimize });
+    wasm = emitWasm(c.plan, { optimize: optimize ? 'full' : 'light', validate: true });
   } catch (e) {
     if (isPortcullisError(e) && e.code === ErrorCodes.REGO_UNSUPPORTED_BUILTIN) {
       return { kind: 'fail', why: `unsupported builtin ${String(e.details?.builtin)}` };

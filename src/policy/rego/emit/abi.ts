@@ -60,6 +60,7 @@ export function addAbi(ctx: EmitContext, rt: LoadedRuntime, entrypoints: Entrypo
     [i32],
     m.block(null, [
       m.local.set(inputLocal, ctx.callRuntime('rt_eval_begin', [p(5), p(3), p(4)])),
+      ctx.newMemo(),
       ...dispatch,
       ctx.callRuntime('rt_eval_end', []),
     ], i32),

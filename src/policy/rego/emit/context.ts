@@ -29,6 +29,8 @@ export class EmitContext {
   readonly sdkBuiltins = new Map<string, number>();
   private readonly builtinImports = new Set<number>();
   private readonly funcArity = new Map<string, number>();
+  /** Memo table slot of each rule (func of input and data only). */
+  private readonly memoSlots = new Map<string, number>();
 
   constructor(
     readonly module: binaryen.Module,
@@ -36,7 +38,24 @@ export class EmitContext {
     private readonly policy: Policy,
     private readonly runtime: Map<string, RuntimeFunction>,
   ) {
-    for (const f of policy.funcs?.funcs ?? []) this.funcArity.set(f.name, f.params.length);
+    for (const f of policy.funcs?.funcs ?? []) {
+      this.funcArity.set(f.name, f.params.length);
+      if (f.params.length === 2) this.memoSlots.set(f.name, this.memoSlots.size);
+    }
+  }
+
+  memoSlot(func: string): number | undefined {
+    return this.memoSlots.get(func);
+  }
+
+  /** Bytes of one memo table. */
+  get memoSize(): number {
+    return Math.max(4, this.memoSlots.size * 4);
+  }
+
+  /** A fresh, empty memo table. */
+  newMemo(): binaryen.ExpressionRef {
+    return this.module.global.set('abi:memo', this.callRuntime('rt_alloc_zero', [this.module.i32.const(this.memoSize)]));
   }
 
   stringValue(index: number): string {

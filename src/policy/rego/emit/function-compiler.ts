@@ -256,13 +256,13 @@ export class FunctionCompiler {
 
   private call(s: Payload<'CallStmt'>): binaryen.ExpressionRef {
     const m = this.m;
-    const call = this.ctx.callFunction(s.func, s.args.map((a) => this.operand(a)));
+    const call = this.ctx.callFunction(s.func, (s.args ?? []).map((a) => this.operand(a)));
     return m.block(null, [this.set(s.result, call), this.failIf(m.i32.eqz(this.get(s.result)))]);
   }
 
   private callDynamic(s: Payload<'CallDynamicStmt'>): binaryen.ExpressionRef {
     const m = this.m;
-    const call = this.ctx.callDynamic(s.path.map((p) => this.operand(p)), s.args.map((a) => this.get(a)), this.temp());
+    const call = this.ctx.callDynamic(s.path.map((p) => this.operand(p)), (s.args ?? []).map((a) => this.get(a)), this.temp());
     return m.block(null, [this.set(s.result, call), this.failIf(m.i32.eqz(this.get(s.result)))]);
   }
 
@@ -302,18 +302,22 @@ export class FunctionCompiler {
   private with(s: Payload<'WithStmt'>): binaryen.ExpressionRef {
     const m = this.m;
     const saved = this.temp();
+    const savedMemo = this.temp();
     const undef = this.temp();
     const keys = s.path ?? []; // OPA writes null for an empty path
     const path = this.ctx.statics.words(keys.map((idx) => this.ctx.stringAddr(idx)));
     return m.block(null, [
       m.local.set(saved, this.get(s.local)),
+      m.local.set(savedMemo, m.global.get('abi:memo', i32)),
       this.set(
         s.local,
         this.rt('rt_upsert', [m.local.get(saved, i32), m.i32.const(path), m.i32.const(keys.length), this.operand(s.value)]),
       ),
       m.local.set(undef, m.i32.const(1)),
+      this.ctx.newMemo(),
       this.block(s.block, [m.local.set(undef, m.i32.const(0))]),
       this.set(s.local, m.local.get(saved, i32)),
+      m.global.set('abi:memo', m.local.get(savedMemo, i32)),
       this.failIf(m.local.get(undef, i32)),
     ]);
   }

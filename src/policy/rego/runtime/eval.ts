@@ -8,7 +8,7 @@ import {
 } from './value';
 import { numberIsI64, numberToI64 } from './number';
 import { parseJson, dumpJson } from './json';
-import { heapInit, heapSet, alloc } from './memory';
+import { heapInit, heapSet, alloc, allocZero } from './memory';
 import { evalError } from './abort';
 
 let resultSet: usize = 0;
@@ -30,6 +30,11 @@ export function rt_eval_begin(heapPtr: usize, input: usize, inputLen: usize): us
 /** Ends an evaluation: the result set as NUL-terminated JSON. */
 export function rt_eval_end(): usize {
   return dumpJson(resultSet);
+}
+
+/** Zeroed memory (the memo table of rule results). */
+export function rt_alloc_zero(size: usize): usize {
+  return allocZero(size);
 }
 
 export function rt_result_add(v: usize): void {

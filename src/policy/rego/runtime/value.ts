@@ -327,9 +327,27 @@ export function valueLength(v: usize): i32 {
   return -1;
 }
 
+/** Code points in UTF-8 bytes; each byte of an invalid sequence counts as one (as Go's runes). */
 export function utf8CodePoints(p: usize, n: usize): usize {
   let count: usize = 0;
-  for (let i: usize = 0; i < n; i++) if ((load<u8>(p + i) & 0xc0) != 0x80) count++;
+  let i: usize = 0;
+  while (i < n) {
+    const b = <u32>load<u8>(p + i);
+    let len: usize = 1;
+    if (b >= 0xc2 && b <= 0xdf) len = 2;
+    else if (b >= 0xe0 && b <= 0xef) len = 3;
+    else if (b >= 0xf0 && b <= 0xf4) len = 4;
+    if (len > 1) {
+      if (i + len > n) len = 1;
+      else {
+        for (let k: usize = 1; k < len; k++) {
+          if ((load<u8>(p + i + k) & 0xc0) != 0x80) { len = 1; break; }
+        }
+      }
+    }
+    i += len;
+    count++;
+  }
   return count;
 }
 
