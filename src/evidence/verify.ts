@@ -260,6 +260,8 @@ class Walk {
       else this.find({ kind: 'signature', message: `${msg} (--allow-unsigned-tail accepts them)` });
     }
     if (this.#extraFindings > 0) this.report.warnings.push(`${this.#extraFindings} further findings not listed`);
+    // Deletions are only known at the end: order by position so the first finding is where the chain first breaks.
+    this.report.findings.sort((a, b) => (a.seq ?? Number.MAX_SAFE_INTEGER) - (b.seq ?? Number.MAX_SAFE_INTEGER));
     return this.report;
   }
 

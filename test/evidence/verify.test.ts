@@ -223,3 +223,14 @@ describe('verifyLedger, first entry', () => {
     assert.match(r.findings[0]!.message, /genesis/);
   });
 });
+
+describe('verifyLedger, several findings', () => {
+  it('lists them in chain order, the first being where the chain first breaks', async () => {
+    const { path, lines } = await makeLedger(4);
+    lines[6] = lines[6]!.replace('writes to /prod are denied', 'writes to /prod are fine');
+    lines.splice(2, 1);
+    await rewrite(path, lines);
+    const r = await verifyLedger([path]);
+    assert.deepEqual(r.findings.map((f) => [f.kind, f.seq]), [['deleted', 2], ['edited', 6]]);
+  });
+});
