@@ -16,6 +16,12 @@
 
 /** A lone surrogate cannot be encoded as UTF-8: RFC 8785 rejects it. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** Cheap first test: most strings hold no surrogate at all. */
+const ANY_SURROGATE = /[\uD800-\uDFFF]/;
+
+function hasLoneSurrogate(s: string): boolean {
+  return ANY_SURROGATE.test(s) && LONE_SURROGATE.test(s);
+}
 /** Deeper than this is taken for a cycle (policy inputs come from parsed JSON and are far shallower). */
 const MAX_DEPTH = 512;
 
@@ -31,7 +37,7 @@ function write(v: unknown, depth: number): string {
   if (v === null) return 'null';
   switch (typeof v) {
     case 'string':
-      if (LONE_SURROGATE.test(v)) fail('a string holds a lone surrogate, which has no UTF-8 form');
+      if (hasLoneSurrogate(v)) fail('a string holds a lone surrogate, which has no UTF-8 form');
       return JSON.stringify(v);
     case 'number':
       if (!Number.isFinite(v)) fail(`${v} is not a JSON number`);
@@ -65,7 +71,7 @@ function write(v: unknown, depth: number): string {
     if (skipped(e)) continue;
     if (!first) out += ',';
     first = false;
-    if (LONE_SURROGATE.test(k)) fail('a key holds a lone surrogate, which has no UTF-8 form');
+    if (hasLoneSurrogate(k)) fail('a key holds a lone surrogate, which has no UTF-8 form');
     out += JSON.stringify(k) + ':' + write(e, depth + 1);
   }
   return out + '}';
