@@ -1,0 +1,162 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { emitWasm } from '../../../../src/policy/rego/emit/index.ts';
+import { ErrorCodes, isPortcullisError } from '../../../../src/errors.ts';
+import { addResult, block, bool, load, local, policy, s, str } from './ir-builders.ts';
+
+// Locals 0 and 1 are input and data in every plan and rule.
+
+describe('emitWasm', () => {
+  it('emits a module the OPA SDK loads, with the ABI exports and only the allowed imports', () => {
+    const wasm = emitWasm(policy(['result'], [{ name: 'p', blocks: [block(...addResult(0, 2, 0))] }]));
+    const mod = new WebAssembly.Module(wasm);
+    const exports = WebAssembly.Module.exports(mod).map((e) => e.name).sort();
+    for (const name of ['opa_eval', 'opa_malloc', 'opa_json_parse', 'opa_json_dump', 'opa_heap_ptr_get', 'opa_heap_ptr_set', 'builtins', 'entrypoints', 'opa_wasm_abi_version', 'opa_wasm_abi_minor_version']) {
+      assert.ok(exports.includes(name), `missing export ${name}`);
+    }
+    const allowed = new Set(['memory', 'opa_abort', 'opa_println', 'opa_builtin0', 'opa_builtin1', 'opa_builtin2', 'opa_builtin3', 'opa_builtin4']);
+    for (const imp of WebAssembly.Module.imports(mod)) {
+      assert.equal(imp.module, 'env');
+      assert.ok(allowed.has(imp.name), `unexpected import ${imp.name}`);
+    }
+  });
+
+  it('builds an object from input and data', async () => {
+    // p = {"user": input.user, "roles": data.roles[input.user]}
+    const strings = ['result', 'user', 'roles'];
+    const plan = block(
+      s('DotStmt', { source: local(0), key: str(1), target: 2 }),
+      s('DotStmt', { source: local(1), key: str(2), target: 3 }),
+      s('DotStmt', { source: local(3), key: local(2), target: 4 }),
+      s('MakeObjectStmt', { target: 5 }),
+      s('ObjectInsertStmt', { key: str(1), value: local(2), object: 5 }),
+      s('ObjectInsertStmt', { key: str(2), value: local(4), object: 5 }),
+      ...addResult(5, 6, 0),
+    );
+    const p = await load(policy(strings, [{ name: 'p', blocks: [plan] }]), { roles: { ana: ['admin'], bo: [] } });
+    assert.deepEqual(p.evaluate({ user: 'ana' }), [{ result: { user: 'ana', roles: ['admin'] } }]);
+    assert.deepEqual(p.evaluate({ user: 'cy' }), [], 'an undefined lookup ends the block');
+    assert.deepEqual(p.evaluate(), [], 'no input is undefined');
+  });
+
+  it('scans arrays and objects, and adds to sets in OPA order', async () => {
+    // p = {x | x := input.items[_]; x != "skip"}
+    const plan = block(
+      s('MakeSetStmt', { target: 2 }),
+      s('DotStmt', { source: local(0), key: str(1), target: 3 }),
+      s('ScanStmt', {
+        source: 3,
+        key: 4,
+        value: 5,
+        block: block(s('NotEqualStmt', { a: local(5), b: str(2) }), s('SetAddStmt', { value: local(5), set: 2 })),
+      }),
+      ...addResult(2, 6, 0),
+    );
+    const p = await load(policy(['result', 'items', 'skip'], [{ name: 'p', blocks: [plan] }]));
+    assert.deepEqual(p.evaluate({ items: ['b', 'skip', 3, 'a', null, [1], { k: 1 }, true, 'a'] }), [
+      { result: [null, true, 3, 'a', 'b', [1], { k: 1 }] },
+    ]);
+    assert.deepEqual(p.evaluate({ items: { z: 'z', a: 'a' } }), [{ result: ['a', 'z'] }]);
+    assert.deepEqual(p.evaluate({ items: 7 }), [{ result: [] }], 'scanning a scalar iterates nothing');
+  });
+
+  it('calls rule funcs, and replaces input for a with block only', async () => {
+    // rule r = input.x; plan: a = r; b = r with input.x as "mocked"; c = r
+    const rule = {
+      name: 'g0.data.t.r',
+      params: [0, 1],
+      return: 2,
+      path: ['g0', 'data', 't', 'r'],
+      blocks: [block(s('DotStmt', { source: local(0), key: str(1), target: 3 }), s('AssignVarOnceStmt', { source: local(3), target: 2 })), block(s('ReturnLocalStmt', { source: 2 }))],
+    };
+    const call = (target: number) => s('CallStmt', { func: 'g0.data.t.r', args: [local(0), local(1)], result: target });
+    const plan = block(
+      call(2),
+      s('WithStmt', { local: 0, path: [1], value: str(2), block: block(call(3)) }),
+      call(4),
+      s('MakeArrayStmt', { capacity: 3, target: 5 }),
+      s('ArrayAppendStmt', { value: local(2), array: 5 }),
+      s('ArrayAppendStmt', { value: local(3), array: 5 }),
+      s('ArrayAppendStmt', { value: local(4), array: 5 }),
+      ...addResult(5, 6, 0),
+    );
+    const p = await load(policy(['result', 'x', 'mocked'], [{ name: 'p', blocks: [plan] }], [rule]));
+    assert.deepEqual(p.evaluate({ x: 'real', y: 1 }), [{ result: ['real', 'mocked', 'real'] }]);
+  });
+
+  it('reports conflicting values of a complete rule as eval_conflict_error', async () => {
+    const rule = {
+      name: 'g0.data.t.c',
+      params: [0, 1],
+      return: 2,
+      blocks: [
+        block(s('AssignVarOnceStmt', { source: str(1), target: 2 })),
+        block(s('DotStmt', { source: local(0), key: str(3), target: 3 }), s('AssignVarOnceStmt', { source: str(2), target: 2 })),
+        block(s('ReturnLocalStmt', { source: 2 })),
+      ],
+    };
+    const plan = block(s('CallStmt', { func: 'g0.data.t.c', args: [local(0), local(1)], result: 2 }), ...addResult(2, 3, 0));
+    const p = await load(policy(['result', 'one', 'two', 'both'], [{ name: 'p', blocks: [plan] }], [rule]));
+    assert.deepEqual(p.evaluate({}), [{ result: 'one' }]);
+    assert.throws(() => p.evaluate({ both: true }), (e: unknown) => String(e).includes('eval_conflict_error'));
+  });
+
+  it('supports NotStmt, BreakStmt and IsDefined/IsUndefined', async () => {
+    // p = "no-admin" if not input.admin; else "admin"
+    // BreakStmt 1 leaves its block and the enclosing one, skipping the fallback.
+    const plan = block(
+      s('BlockStmt', {
+        blocks: [
+          block(
+            s('BlockStmt', {
+              blocks: [
+                block(
+                  s('NotStmt', { block: block(s('DotStmt', { source: local(0), key: str(1), target: 2 }), s('EqualStmt', { a: local(2), b: bool(true) })) }),
+                  s('AssignVarStmt', { source: str(2), target: 3 }),
+                  s('BreakStmt', { index: 1 }),
+                ),
+              ],
+            }),
+            s('AssignVarStmt', { source: str(3), target: 3 }),
+          ),
+        ],
+      }),
+      s('IsDefinedStmt', { source: 3 }),
+      ...addResult(3, 4, 0),
+    );
+    const p = await load(policy(['result', 'admin', 'no-admin', 'admin'], [{ name: 'p', blocks: [plan] }]));
+    assert.deepEqual(p.evaluate({ admin: false }), [{ result: 'no-admin' }]);
+    assert.deepEqual(p.evaluate({ admin: true }), [{ result: 'admin' }]);
+  });
+
+  it('calls core builtins in the runtime and SDK builtins through opa_builtinN', async () => {
+    const plan = block(
+      s('DotStmt', { source: local(0), key: str(1), target: 2 }),
+      s('MakeNumberIntStmt', { value: 2, target: 3 }),
+      s('CallStmt', { func: 'mul', args: [local(2), local(3)], result: 4 }),
+      s('MakeArrayStmt', { capacity: 1, target: 5 }),
+      s('ArrayAppendStmt', { value: local(4), array: 5 }),
+      s('CallStmt', { func: 'sprintf', args: [str(2), local(5)], result: 6 }),
+      ...addResult(6, 7, 0),
+    );
+    const p = await load(policy(['result', 'n', 'twice: %d'], [{ name: 'p', blocks: [plan] }]));
+    assert.deepEqual(p.evaluate({ n: 21 }), [{ result: 'twice: 42' }]);
+    assert.throws(() => p.evaluate({ n: 'x' }), (e: unknown) => String(e).includes('eval_type_error'));
+  });
+
+  it('refuses an unknown builtin at compile time', () => {
+    const plan = block(s('CallStmt', { func: 'no.such_builtin', args: [local(0)], result: 2 }));
+    assert.throws(
+      () => emitWasm(policy([], [{ name: 'p', blocks: [plan] }])),
+      (e: unknown) => isPortcullisError(e) && e.code === ErrorCodes.REGO_UNSUPPORTED_BUILTIN && e.message.includes('no.such_builtin'),
+    );
+  });
+
+  it('exposes several entrypoints by name', async () => {
+    const one = block(s('MakeNumberRefStmt', { Index: 1, target: 2 }), ...addResult(2, 3, 0));
+    const two = block(s('MakeNullStmt', { target: 2 }), ...addResult(2, 3, 0));
+    const p = await load(policy(['result', '1.50'], [{ name: 'a/one', blocks: [one] }, { name: 'a/two', blocks: [two] }]));
+    assert.deepEqual(p.evaluate({}, 'a/one'), [{ result: 1.5 }]);
+    assert.deepEqual(p.evaluate({}, 'a/two'), [{ result: null }]);
+  });
+});

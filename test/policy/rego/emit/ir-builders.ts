@@ -1,0 +1,95 @@
+/** Small builders for hand-written IR plans in tests. */
+import type { Block, Func, Operand, Policy, Stmt } from '../../../../src/policy/rego/ir.ts';
+import { emitWasm } from '../../../../src/policy/rego/emit/index.ts';
+import opa from '@open-policy-agent/opa-wasm';
+
+export const local = (value: number): Operand => ({ type: 'local', value });
+export const str = (value: number): Operand => ({ type: 'string_index', value });
+export const bool = (value: boolean): Operand => ({ type: 'bool', value });
+export const block = (...stmts: Stmt[]): Block => ({ stmts });
+
+/** `{ type, stmt }` with the payload typed by statement name. */
+export function s<K extends Stmt['type']>(type: K, stmt: Extract<Stmt, { type: K }>['stmt']): Stmt {
+  return { type, stmt } as Stmt;
+}
+
+/** Statements that add `{"result": <local>}` to the result set. */
+export function addResult(value: number, tmp: number, resultKey: number): Stmt[] {
+  return [
+    s('MakeObjectStmt', { target: tmp }),
+    s('ObjectInsertStmt', { key: str(resultKey), value: local(value), object: tmp }),
+    s('ResultSetAddStmt', { value: tmp }),
+  ];
+}
+
+export function policy(strings: string[], plans: { name: string; blocks: Block[] }[], funcs: Func[] = []): Policy {
+  return {
+    static: { strings: strings.map((value) => ({ value })) },
+    plans: { plans },
+    funcs: { funcs },
+  };
+}
+
+export interface Loaded {
+  evaluate(input?: unknown, entrypoint?: string): unknown[];
+}
+
+/** Emits, loads in the OPA SDK, sets data; inputs are passed as JSON bytes (so falsy inputs stay inputs). */
+export async function load(p: Policy, data?: unknown): Promise<Loaded> {
+  const wasm = emitWasm(p, { validate: true });
+  const loaded = await opa.loadPolicy(wasm);
+  if (data !== undefined) loaded.setData(data as object);
+  return {
+    evaluate(input?: unknown, entrypoint?: string): unknown[] {
+      const bytes = input === undefined ? undefined : new TextEncoder().encode(JSON.stringify(input)).buffer;
+      return loaded.evaluate(bytes, entrypoint ?? 0) as unknown[];
+    },
+  };
+}
+
+/**
+ * Instantiates an emitted module without the SDK and returns a function from
+ * input JSON text to the result set's JSON text, unparsed, so that number
+ * text can be checked exactly.
+ */
+export async function loadRaw(p: Policy): Promise<(json: string) => string> {
+  const memory = new WebAssembly.Memory({ initial: 5 });
+  const text = (addr: number): string => {
+    const bytes = new Uint8Array(memory.buffer);
+    let end = addr;
+    while (bytes[end] !== 0) end++;
+    return new TextDecoder().decode(bytes.subarray(addr, end));
+  };
+  const fail = (): never => {
+    throw new Error('no builtins in raw tests');
+  };
+  const { instance } = await WebAssembly.instantiate(emitWasm(p), {
+    env: {
+      memory,
+      opa_abort: (addr: number) => {
+        throw new Error(text(addr));
+      },
+      opa_println: () => undefined,
+      opa_builtin0: fail,
+      opa_builtin1: fail,
+      opa_builtin2: fail,
+      opa_builtin3: fail,
+      opa_builtin4: fail,
+    },
+  });
+  const x = instance.exports as Record<string, (...args: number[]) => number>;
+  const write = (json: string): [number, number] => {
+    const bytes = new TextEncoder().encode(json);
+    const addr = x.opa_malloc(bytes.length);
+    new Uint8Array(memory.buffer).set(bytes, addr);
+    return [addr, bytes.length];
+  };
+  const [dataText, dataLen] = write('{}');
+  const data = x.opa_json_parse(dataText, dataLen);
+  const base = x.opa_heap_ptr_get();
+  return (json: string) => {
+    x.opa_heap_ptr_set(base);
+    const [addr, len] = write(json);
+    return text(x.opa_eval(0, 0, data, addr, len, addr + len, 0));
+  };
+}
