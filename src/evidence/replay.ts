@@ -16,6 +16,22 @@ import { parseEntry } from './ledger-entry.ts';
 import { orderLedgerFiles, readLines, totalBytes } from './ledger-reader.ts';
 import type { IntentRecord } from './recorder.ts';
 import type { PolicyEngine } from '../policy/types.ts';
+import { ErrorCodes } from '../errors.ts';
+
+/**
+ * Error codes an intent can carry while its decision is still the policy's
+ * own (a deny, a rewrite refused on re-evaluation, an escalation rejected or
+ * timed out, a result that failed the decision schema, which is recorded as
+ * returned). Any other code means no policy decided (no bundle, engine
+ * failure, timeout, a request refused before evaluation): nothing to replay.
+ */
+const POLICY_MADE: ReadonlySet<string> = new Set([
+  ErrorCodes.DENIED,
+  ErrorCodes.REWRITE_NOT_ALLOWED,
+  ErrorCodes.ESCALATION_REJECTED,
+  ErrorCodes.ESCALATION_TIMEOUT,
+  ErrorCodes.DECISION_INVALID,
+]);
 
 /** A loaded bundle to replay with. */
 export interface ReplayBundle {
@@ -94,7 +110,7 @@ function replayOne(rec: IntentRecord, seq: number, options: ReplayOptions): Repl
   };
   const reason = reasonOf(rec.decision);
   if (reason !== undefined) row.recordedReason = reason;
-  if (rec.errorCode || !rec.policyDigest) {
+  if (!rec.policyDigest || (rec.errorCode !== undefined && !POLICY_MADE.has(rec.errorCode))) {
     row.detail = `no policy decided (failed closed: ${rec.errorCode ?? 'no bundle'})`;
     return row;
   }

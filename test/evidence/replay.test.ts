@@ -9,6 +9,10 @@ import { canonicalJson } from '../../src/evidence/canonical.ts';
 import { OpaWasmEngine } from '../../src/policy/engine.ts';
 import type { CompiledBundle } from '../../src/policy/types.ts';
 import { POLICY_V1, POLICY_V2, compileDir, recordDecisions, writePolicyDir } from './support/policies.ts';
+import { Ledger } from '../../src/evidence/ledger.ts';
+import { inputHash } from '../../src/evidence/hash.ts';
+import { ErrorCodes } from '../../src/errors.ts';
+import { sampleInput, sampleIntent } from './support/records.ts';
 
 let dir: string;
 let v1: CompiledBundle;
@@ -73,5 +77,21 @@ describe('replayLedger', () => {
     assert.equal(r.counts.mismatch, 1);
     assert.equal(r.rows[0]!.seq, 0);
     assert.equal(r.rows[0]!.status, 'mismatch');
+  });
+
+  it('replays policy denials, and skips what no policy decided', async () => {
+    const path = join(dir, 'codes.jsonl');
+    const l = await Ledger.open({ path });
+    const input = sampleInput(3);
+    const deny = { effect: 'deny', reason: 'writes to /prod are denied' };
+    const base = { input, inputHash: inputHash(input), policyDigest: v1.digest, decision: deny };
+    await l.append('intent', sampleIntent(3, { ...base, errorCode: ErrorCodes.DENIED }));
+    await l.append('intent', sampleIntent(4, { ...base, decision: null, errorCode: ErrorCodes.POLICY_TIMEOUT }));
+    await l.append('intent', sampleIntent(5, { ...base, decision: null, errorCode: ErrorCodes.BAD_JSONRPC }));
+    await l.append('intent', sampleIntent(6, { ...base, decision: null, policyDigest: '', errorCode: ErrorCodes.POLICY_NO_BUNDLE }));
+    await l.close();
+    const r = await replayLedger([path], { bundles: [await replayBundle(v1, 'v1')] });
+    assert.deepEqual({ reproduced: r.counts.reproduced, skipped: r.counts.skipped, mismatch: r.counts.mismatch }, { reproduced: 1, skipped: 3, mismatch: 0 });
+    assert.equal(r.ok, true);
   });
 });
