@@ -1,0 +1,115 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PortcullisCompiler, OpaCliCompiler, selectCompiler } from '../../src/policy/compiler.ts';
+import { findOpa } from '../../src/policy/opa-cli-compiler.ts';
+import { OpaWasmEngine } from '../../src/policy/engine.ts';
+import { ErrorCodes } from '../../src/errors.ts';
+import type { BundleSource } from '../../src/policy/types.ts';
+import { echoPolicyWasm } from '../../bench/fixtures/echo-wasm.ts';
+
+const code = (c: string) => (e: unknown) => (e as { code?: string }).code === c;
+
+const POLICY = `package portcullis
+
+default decision := {"effect": "deny", "reason": "not listed"}
+
+decision := {"effect": "allow", "reason": "listed"} if input.tool in data.allowed
+`;
+
+function source(rego = POLICY, data: Record<string, unknown> = { allowed: ['fs'] }): BundleSource {
+  return { modules: [{ path: 'policy.rego', source: rego }], data, entrypoints: ['portcullis/decision'], tools: [], tests: [] };
+}
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'portcullis-compiler-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('Portcullis compiler: Rego in, a bundle the engine evaluates out', async () => {
+  const bundle = await new PortcullisCompiler().compile(source());
+  assert.equal(bundle.compiler, 'portcullis');
+  const engine = new OpaWasmEngine();
+  await engine.load(bundle);
+  assert.deepEqual(engine.evaluate({ tool: 'fs' }).result, { effect: 'allow', reason: 'listed' });
+  assert.deepEqual(engine.evaluate({ tool: 'shell' }).result, { effect: 'deny', reason: 'not listed' });
+});
+
+test('the digest is stable for the same bundle and changes with the data', async () => {
+  const compiler = new PortcullisCompiler();
+  const a = await compiler.compile(source());
+  const b = await compiler.compile(source());
+  const c = await compiler.compile(source(POLICY, { allowed: ['fs', 'shell'] }));
+  assert.equal(a.digest, b.digest);
+  assert.notEqual(a.digest, c.digest);
+  assert.match(a.digest, /^sha256:[0-9a-f]{64}$/);
+});
+
+test('a failed compile never replaces the loaded bundle', async () => {
+  const compiler = new PortcullisCompiler();
+  const engine = new OpaWasmEngine();
+  const good = await compiler.compile(source());
+  await engine.load(good);
+  const reload = async (s: BundleSource) => engine.load(await compiler.compile(s));
+  await assert.rejects(reload(source('package portcullis\n\ndecision := {\n')), code(ErrorCodes.REGO_PARSE));
+  await assert.rejects(reload(source('package portcullis\n\ndecision := x if { input.a == 1 }\n')), code(ErrorCodes.REGO_UNSAFE_VAR));
+  assert.equal(engine.current(), good);
+  assert.deepEqual(engine.evaluate({ tool: 'fs' }).result, { effect: 'allow', reason: 'listed' });
+});
+
+test('selectCompiler: PORTCULLIS_COMPILER and PATH decide', async () => {
+  assert.equal((await selectCompiler({ PATH: '', PORTCULLIS_COMPILER: 'portcullis' })).name, 'portcullis');
+  assert.equal((await selectCompiler({ PATH: '' })).name, 'portcullis');
+  await assert.rejects(selectCompiler({ PATH: '', PORTCULLIS_COMPILER: 'opa' }), code(ErrorCodes.CONFIG));
+  await assert.rejects(selectCompiler({ PATH: '', PORTCULLIS_COMPILER: 'gcc' }), code(ErrorCodes.CONFIG));
+  const fake = join(dir, 'bin');
+  await import('node:fs/promises').then((fs) => fs.mkdir(fake, { recursive: true }));
+  await writeFile(join(fake, 'opa'), '#!/bin/sh\nexit 1\n');
+  await chmod(join(fake, 'opa'), 0o755);
+  assert.equal((await selectCompiler({ PATH: fake })).name, 'opa');
+  assert.equal((await selectCompiler({ PATH: fake, PORTCULLIS_COMPILER: 'portcullis' })).name, 'portcullis');
+});
+
+test('OPA CLI adapter: arguments and bundle extraction (with a stand-in opa)', async () => {
+  // The stand-in records its arguments and writes a bundle holding a known wasm module, as `opa build` does.
+  const wasmPath = join(dir, 'known.wasm');
+  await writeFile(wasmPath, echoPolicyWasm());
+  const script = join(dir, 'fake-opa');
+  await writeFile(
+    script,
+    `#!/bin/sh\necho "$@" > "${dir}/args"\nout=""\nwhile [ $# -gt 0 ]; do [ "$1" = "-o" ] && out="$2"; shift; done\n` +
+      `work=$(mktemp -d)\ncp "${wasmPath}" "$work/policy.wasm"\ntar czf "$out" -C "$work" policy.wasm\nrm -rf "$work"\n`,
+  );
+  await chmod(script, 0o755);
+  const s = { ...source(), entrypoints: ['echo/input', 'echo/data'] };
+  const bundle = await new OpaCliCompiler(script).compile(s);
+  assert.equal(bundle.compiler, 'opa');
+  const args = (await readFile(join(dir, 'args'), 'utf8')).trim().split(' ');
+  assert.deepEqual(args.slice(0, 7), ['build', '-t', 'wasm', '-e', 'echo/input', '-e', 'echo/data']);
+  const engine = new OpaWasmEngine();
+  await engine.load(bundle);
+  assert.deepEqual(engine.evaluate({}, 'echo/data').result, { allowed: ['fs'] });
+
+  const failing = join(dir, 'failing-opa');
+  await writeFile(failing, '#!/bin/sh\necho "1 error occurred: policy.rego:3: rego_parse_error: bad" >&2\nexit 1\n');
+  await chmod(failing, 0o755);
+  await assert.rejects(new OpaCliCompiler(failing).compile(s), code(ErrorCodes.REGO_COMPILE));
+});
+
+test('OPA CLI adapter with the real opa', async (t) => {
+  const opa = await findOpa(process.env);
+  if (!opa) {
+    t.skip('opa is not on PATH');
+    return;
+  }
+  const bundle = await new OpaCliCompiler(opa).compile(source());
+  const engine = new OpaWasmEngine();
+  await engine.load(bundle);
+  assert.deepEqual(engine.evaluate({ tool: 'fs' }).result, { effect: 'allow', reason: 'listed' });
+  await assert.rejects(new OpaCliCompiler(opa).compile(source('package portcullis\n\ndecision := {\n')), code(ErrorCodes.REGO_COMPILE));
+});
