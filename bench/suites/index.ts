@@ -6,6 +6,8 @@
 import type { BenchSuite } from '../suite.ts';
 
 export const SUITES: Record<string, () => Promise<{ suite: BenchSuite }>> = {
+  controller: () => import('./controller.ts'),
   evidence: () => import('./evidence.ts'),
   policy: () => import('./policy.ts'),
+  proxy: () => import('./proxy.ts'),
 };

@@ -15,6 +15,7 @@ import type { Informer, KubeApi, KubeObject } from './k8s/kube-api.ts';
 import { ACTION_APPROVALS, NAMESPACES, POLICY_BUNDLES, type ActionApproval, type PolicyBundle } from './resources.ts';
 import { BundleStore } from './bundles/bundle-store.ts';
 import { PolicyBundleReconciler } from './bundles/reconciler.ts';
+import { BuildCache } from './bundles/build-bundle.ts';
 import { registerBundleRoutes } from './server/bundle-routes.ts';
 import { ApprovalService } from './approvals/approval-service.ts';
 import { registerAdmissionRoutes } from './webhooks/admission.ts';
@@ -75,7 +76,8 @@ export async function startController(config: Readonly<ControllerConfig>, deps: 
     },
   });
   const isLeader = (): boolean => elector.isLeader();
-  reconciler = new PolicyBundleReconciler({ kube, compiler: deps.compiler, store, logger, metrics: deps.metrics, clock: deps.clock, isLeader });
+  const builds = new BuildCache(deps.compiler);
+  reconciler = new PolicyBundleReconciler({ kube, compiler: deps.compiler, builds, store, logger, metrics: deps.metrics, clock: deps.clock, isLeader });
   approvals = new ApprovalService({ kube, logger, isLeader, clock: deps.clock, retentionSeconds: config.approvalRetentionSeconds });
 
   const informers: Informer<KubeObject>[] = [];
@@ -115,7 +117,7 @@ export async function startController(config: Readonly<ControllerConfig>, deps: 
   webhooks.get('/healthz', async () => ({ status: 'ok' }));
   registerAdmissionRoutes(webhooks, {
     injection: { ...DEFAULT_INJECTION, image: config.sidecarImage, controllerUrl: config.controllerUrl },
-    compiler: deps.compiler,
+    builds,
     namespaceLabels: (ns) => ({ 'kubernetes.io/metadata.name': ns, ...(namespaces.get(undefined, ns)?.metadata.labels ?? {}) }),
     logger,
   });

@@ -7,7 +7,10 @@
 import { performance } from 'node:perf_hooks';
 import { isPortcullisError } from '../../errors.ts';
 import { policyDigest } from '../../policy/digest.ts';
-import { runBundleTests, runTestCases, type BundleTestReport } from '../../policy/bundle-tests.ts';
+import { findTestRules, runBundleTests, runTestCases, type BundleTestReport } from '../../policy/bundle-tests.ts';
+import { parseRego } from '../../policy/compiler.ts';
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../../evidence/canonical.ts';
 import type { BundleSource, CompiledBundle, PolicyCompiler } from '../../policy/types.ts';
 import type { PolicyBundleSpec } from '../resources.ts';
 
@@ -57,11 +60,47 @@ export async function buildBundle(spec: PolicyBundleSpec, compiler: PolicyCompil
   const compileMs = performance.now() - started;
   let tests: BundleTestReport;
   try {
-    // Rego test_ rules need the sources; a prebuilt module can only run its cases.
-    tests = spec.wasm ? await runTestCases(bundle) : await runBundleTests(source, compiler);
+    // Rego test_ rules need a second build with them as entrypoints; without
+    // any, the cases run on the bundle itself (one compile instead of two).
+    // A prebuilt module can only run its cases.
+    const hasTestRules = !spec.wasm && findTestRules(await Promise.all(source.modules.map((m) => parseRego(m.source, m.path)))).length > 0;
+    tests = hasTestRules ? await runBundleTests(source, compiler) : await runTestCases(bundle);
   } catch (e) {
     return { ok: false, stage: 'tests', reason: 'TestsFailed', bundle, ...errorText(e) };
   }
   if (tests.failed > 0) return { ok: false, stage: 'tests', reason: 'TestsFailed', message: describeFailures(tests), tests, bundle };
   return { ok: true, bundle, tests, compileMs };
+}
+
+/**
+ * Recent builds by the canonical hash of the spec. The validating webhook
+ * builds a bundle just before the API server stores it; the reconciler on the
+ * same replica then reuses that build instead of compiling it again.
+ */
+export class BuildCache {
+  private readonly entries = new Map<string, Promise<BuildOutcome>>();
+
+  constructor(
+    private readonly compiler: PolicyCompiler,
+    private readonly size = 16,
+  ) {}
+
+  build(spec: PolicyBundleSpec): Promise<BuildOutcome> {
+    const key = createHash('sha256').update(canonicalJson(spec)).digest('hex');
+    const hit = this.entries.get(key);
+    if (hit) {
+      // Most recently used goes last.
+      this.entries.delete(key);
+      this.entries.set(key, hit);
+      return hit;
+    }
+    const p = buildBundle(spec, this.compiler);
+    this.entries.set(key, p);
+    // Only successes are kept: a failure may be transient (an `opa` process that died).
+    void p.then((o) => {
+      if (!o.ok && this.entries.get(key) === p) this.entries.delete(key);
+    });
+    while (this.entries.size > this.size) this.entries.delete(this.entries.keys().next().value!);
+    return p;
+  }
 }

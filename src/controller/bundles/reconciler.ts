@@ -12,12 +12,14 @@ import { writeBundleArchive } from '../../policy/bundle-archive.ts';
 import type { KubeApi } from '../k8s/kube-api.ts';
 import { API_VERSION, POLICY_BUNDLES, type PolicyBundle, type PolicyBundleStatus } from '../resources.ts';
 import { setCondition } from '../conditions.ts';
-import { buildBundle, type BuildOutcome } from './build-bundle.ts';
+import { BuildCache, type BuildOutcome } from './build-bundle.ts';
 import type { BundleStore } from './bundle-store.ts';
 
 export interface ReconcilerDeps {
   kube: KubeApi;
   compiler: PolicyCompiler;
+  /** Shared with the validating webhook so a bundle it just built is not built again. */
+  builds?: BuildCache;
   store: BundleStore;
   logger: Logger;
   metrics?: PortcullisMetrics;
@@ -47,9 +49,11 @@ export function bundleKey(pb: PolicyBundle): string {
 export class PolicyBundleReconciler {
   private readonly states = new Map<string, KeyState>();
   private readonly clock: () => Date;
+  private readonly builds: BuildCache;
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.clock = deps.clock ?? (() => new Date());
+    this.builds = deps.builds ?? new BuildCache(deps.compiler);
   }
 
   upsert(pb: PolicyBundle): void {
@@ -102,7 +106,7 @@ export class PolicyBundleReconciler {
   private async reconcile(key: string, st: KeyState, pb: PolicyBundle): Promise<void> {
     const { logger, metrics } = this.deps;
     const started = performance.now();
-    const outcome = await buildBundle(pb.spec ?? {}, this.deps.compiler);
+    const outcome = await this.builds.build(pb.spec ?? {});
     if (this.states.get(key) !== st) return; // deleted meanwhile
     st.uid = pb.metadata.uid;
     st.generation = pb.metadata.generation;

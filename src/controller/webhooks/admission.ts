@@ -8,10 +8,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { isPortcullisError } from '../../errors.ts';
-import type { PolicyCompiler } from '../../policy/types.ts';
 import type { Logger } from '../../telemetry/logger.ts';
 import type { PolicyBundle } from '../resources.ts';
-import { buildBundle } from '../bundles/build-bundle.ts';
+import type { BuildCache } from '../bundles/build-bundle.ts';
 import { injectSidecar, type InjectionConfig } from './inject.ts';
 
 interface AdmissionRequest {
@@ -35,7 +34,7 @@ interface AdmissionResponse {
 
 export interface AdmissionDeps {
   injection: InjectionConfig;
-  compiler: PolicyCompiler;
+  builds: BuildCache;
   /** Labels of a namespace (from the namespace informer). */
   namespaceLabels(namespace: string): Record<string, string>;
   logger: Logger;
@@ -71,7 +70,7 @@ export function mutatePod(req: AdmissionRequest, deps: AdmissionDeps): unknown {
 export async function validatePolicyBundle(req: AdmissionRequest, deps: AdmissionDeps): Promise<unknown> {
   const pb = req.object as PolicyBundle | undefined;
   if ((req.operation !== 'CREATE' && req.operation !== 'UPDATE') || !pb) return review({ uid: req.uid, allowed: true });
-  const outcome = await buildBundle(pb.spec ?? {}, deps.compiler);
+  const outcome = await deps.builds.build(pb.spec ?? {});
   const who = `PolicyBundle ${req.namespace ?? pb.metadata?.namespace}/${req.name ?? pb.metadata?.name}`;
   if (outcome.ok) return review({ uid: req.uid, allowed: true });
   deps.logger.info({ bundle: who, reason: outcome.reason, code: outcome.code }, 'PolicyBundle refused');
