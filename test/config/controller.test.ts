@@ -1,0 +1,21 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadControllerConfig } from '../../src/config/controller.ts';
+import { isPortcullisError } from '../../src/errors.ts';
+
+test('defaults, frozen', () => {
+  const c = loadControllerConfig({ PORTCULLIS_POD_NAME: 'ctl-0' });
+  assert.equal(c.namespace, 'portcullis-system');
+  assert.equal(c.port, 8080);
+  assert.equal(c.webhookPort, 9443);
+  assert.equal(c.identity, 'ctl-0');
+  assert.equal(c.controllerUrl, 'http://portcullis-controller.portcullis-system.svc:8080');
+  assert.ok(Object.isFrozen(c));
+});
+
+test('overrides win over the environment; bad values name the setting', () => {
+  assert.equal(loadControllerConfig({ PORTCULLIS_CONTROLLER_PORT: '1' }, { port: '2' }).port, 2);
+  assert.throws(() => loadControllerConfig({ PORTCULLIS_WEBHOOK_PORT: 'x' }), (e) => isPortcullisError(e) && e.code === 'PORTCULLIS_CONFIG' && e.details?.setting === 'PORTCULLIS_WEBHOOK_PORT');
+  assert.throws(() => loadControllerConfig({ PORTCULLIS_WEBHOOK_CERT_MODE: 'magic' }), (e) => isPortcullisError(e) && e.details?.setting === 'PORTCULLIS_WEBHOOK_CERT_MODE');
+  assert.throws(() => loadControllerConfig({}, { port: '70000' }), (e) => isPortcullisError(e) && e.details?.setting === '--port');
+});
