@@ -50,7 +50,7 @@ export function planModules(modules: Module[], entrypoints: string[], options: P
   };
   const reorder = (r: ResolvedRule): ResolvedRule => ({ ...r, rule: reorderRule(r.rule, { names, arity }) });
   for (const set of index.byPath.values()) {
-    set.rules = set.rules.map((r) => ({ ...reorder(r), key: r.key }));
+    set.rules = set.rules.map((r) => ({ ...reorder(r), keys: r.keys }));
     if (set.defaultRule) set.defaultRule = reorder(set.defaultRule);
   }
   const files = modules.map((m) => m.file);

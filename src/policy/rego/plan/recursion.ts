@@ -7,7 +7,7 @@
 import type { Body, Expr, Rule, Term } from '../ast.ts';
 import { operatorName } from '../ast.ts';
 import { compileError } from './errors.ts';
-import { pathKey, ruleSetsUnder, showPath, type RuleIndex, type RuleSet } from './rule-index.ts';
+import { pathKey, ruleSetsMatching, showPath, type RuleIndex, type RuleSet } from './rule-index.ts';
 
 export function checkRecursion(index: RuleIndex): void {
   const deps = new Map<RuleSet, Set<RuleSet>>();
@@ -88,12 +88,8 @@ function collectTerm(index: RuleIndex, t: Term, out: Set<RuleSet>): void {
   switch (t.type) {
     case 'ref': {
       if (t.head.type === 'var' && t.head.name === 'data') {
-        const prefix: string[] = [];
-        for (const p of t.path) {
-          if (p.type !== 'string' && p.type !== 'number') break;
-          prefix.push(p.value);
-        }
-        for (const s of ruleSetsUnder(index.root, prefix)) if (s.kind !== 'function') out.add(s);
+        const keys = t.path.map((p) => (p.type === 'string' || p.type === 'number' ? p.value : undefined));
+        for (const s of ruleSetsMatching(index.root, keys)) if (s.kind !== 'function') out.add(s);
       }
       c(t.head);
       t.path.forEach(c);

@@ -12,7 +12,7 @@ import { local } from './builder.ts';
 import { DATA, INPUT, hasMockBelow, isMockedData, scoped, type FnCtx } from './context.ts';
 import type { RuleSet, TreeNode } from './rule-index.ts';
 import { planTerm, type OpCont } from './terms.ts';
-import { isPattern, unifyLocal } from './unify.ts';
+import { bindVar, isPattern, isUnbound, unifyLocal } from './unify.ts';
 
 export function planRef(ctx: FnCtx, ref: RefTerm, cont: OpCont): void {
   const head = ref.head;
@@ -69,7 +69,74 @@ function walk(ctx: FnCtx, node: TreeNode, path: Term[], i: number, cont: OpCont)
     // Leaves the rule tree: the rest is base data only.
     return planRefRest(ctx, baseChain(ctx, [...node.path, key]), path, i + 1, cont);
   }
+  const term = path[i] as Term;
+  if (!set && (term.type === 'var' || !isPattern(ctx, term))) return walkChildren(ctx, node, path, i, cont);
   planRefRest(ctx, buildTree(ctx, node), path, i, cont);
+}
+
+/**
+ * A key only known at evaluation (`data.pkg[x]`): each child of the node is
+ * tried in turn (binding or comparing the key), then the base document's
+ * other keys. Only the rules on matching paths are evaluated.
+ */
+function walkChildren(ctx: FnCtx, node: TreeNode, path: Term[], i: number, cont: OpCont): void {
+  const b = ctx.b;
+  const term = path[i] as Term;
+  const names = [...node.children.keys()];
+  const others = (key: Operand, then: () => void): void => {
+    for (const n of names) {
+      const notThis = b.block(() => b.emit('EqualStmt', { a: key, b: b.str(n) }));
+      b.emit('NotStmt', { block: notThis });
+    }
+    then();
+  };
+  if (term.type === 'var' && isUnbound(ctx, term)) {
+    for (const [n, child] of node.children) {
+      b.nested(() =>
+        scoped(ctx, () => {
+          bindVar(ctx, term.name, b.str(n));
+          walk(ctx, child, path, i + 1, cont);
+        }),
+      );
+    }
+    b.nested(() =>
+      scoped(ctx, () => {
+        const base = baseChain(ctx, node.path);
+        const k = b.newLocal();
+        const v = b.newLocal();
+        const block = b.block(() =>
+          scoped(ctx, () =>
+            others(local(k), () => {
+              ctx.vars.set(term.name, k);
+              planRefRest(ctx, v, path, i + 1, cont);
+            }),
+          ),
+        );
+        b.emit('ScanStmt', { source: base, key: k, value: v, block });
+      }),
+    );
+    return;
+  }
+  planTerm(ctx, term, (key) => {
+    for (const [n, child] of node.children) {
+      b.nested(() =>
+        scoped(ctx, () => {
+          b.emit('EqualStmt', { a: key, b: b.str(n) });
+          walk(ctx, child, path, i + 1, cont);
+        }),
+      );
+    }
+    b.nested(() =>
+      scoped(ctx, () =>
+        others(key, () => {
+          const base = baseChain(ctx, node.path);
+          const v = b.newLocal();
+          b.emit('DotStmt', { source: local(base), key, target: v });
+          planRefRest(ctx, v, path, i + 1, cont);
+        }),
+      ),
+    );
+  });
 }
 
 /** A constant key into `data`: documents below `data` have string keys, `data.x[2]` means "2". */
@@ -112,18 +179,17 @@ function buildTree(ctx: FnCtx, node: TreeNode): Local {
       scoped(ctx, () => childValue(ctx, child, (op) => b.emit('ObjectInsertStmt', { key: b.str(k), value: op, object: obj }))),
     );
   }
-  let result = obj;
+  const result = obj;
   if (node.ruleSet && node.ruleSet.kind === 'object') {
-    const merged = b.newLocal();
-    b.emit('AssignVarStmt', { source: local(obj), target: merged });
+    // Object rules and rules below the same path share keys: inserting once makes a clash an error.
     const set = node.ruleSet;
     b.nested(() => {
       const r = callRuleSet(ctx, set);
-      const m = b.newLocal();
-      b.emit('ObjectMergeStmt', { a: obj, b: r, target: m });
-      b.emit('AssignVarStmt', { source: local(m), target: merged });
+      const k = b.newLocal();
+      const v = b.newLocal();
+      const block = b.block(() => b.emit('ObjectInsertOnceStmt', { key: local(k), value: local(v), object: obj }));
+      b.emit('ScanStmt', { source: r, key: k, value: v, block });
     });
-    result = merged;
   }
   const out = b.newLocal();
   b.emit('AssignVarStmt', { source: local(result), target: out });

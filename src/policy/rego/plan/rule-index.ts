@@ -11,8 +11,12 @@ import type { ResolvedRule } from './resolve.ts';
 export type RuleSetKind = 'complete' | 'set' | 'object' | 'function';
 
 export interface IndexedRule extends ResolvedRule {
-  /** For `object` rules: the key term (last element of the head ref). */
-  key?: Term;
+  /**
+   * For `object` rules: the keys below the rule set's path, from the first
+   * head ref element that is not a constant string (`p[x]` has `[x]`,
+   * `p[x].q` has `[x, "q"]`).
+   */
+  keys?: Term[];
 }
 
 export interface RuleSet {
@@ -53,7 +57,7 @@ export function indexRules(rules: ResolvedRule[], packages: string[][] = []): Ru
   for (const p of packages) nodeAt(root, p);
   const byPath = new Map<string, RuleSet>();
   for (const r of rules) {
-    const { path, kind, key } = classify(r);
+    const { path, kind, keys } = classify(r);
     const k = pathKey(path);
     let set = byPath.get(k);
     const arity = r.rule.head.args?.length ?? 0;
@@ -64,7 +68,7 @@ export function indexRules(rules: ResolvedRule[], packages: string[][] = []): Ru
     } else if (set.kind !== kind || set.arity !== arity) {
       throw compileError('rego_type_error', `conflicting rules ${showPath(path)} found`, r.rule.loc);
     }
-    const entry: IndexedRule = key ? { ...r, key } : r;
+    const entry: IndexedRule = keys ? { ...r, keys } : r;
     if (r.rule.default) {
       if (set.defaultRule) {
         throw compileError('rego_type_error', `multiple default rules ${showPath(path)} found`, r.rule.loc);
@@ -78,7 +82,7 @@ export function indexRules(rules: ResolvedRule[], packages: string[][] = []): Ru
   return { root, byPath };
 }
 
-function classify(r: ResolvedRule): { path: string[]; kind: RuleSetKind; key?: Term } {
+function classify(r: ResolvedRule): { path: string[]; kind: RuleSetKind; keys?: Term[] } {
   const head = r.rule.head;
   const segs = head.ref.path;
   const path = [...r.pkg, head.name];
@@ -89,12 +93,8 @@ function classify(r: ResolvedRule): { path: string[]; kind: RuleSetKind; key?: T
     return { path: [...path, ...strings(segs)], kind: r.rule.kind === 'function' ? 'function' : 'set' };
   }
   if (allStrings) return { path: [...path, ...strings(segs)], kind: 'complete' };
-  const last = segs[segs.length - 1] as Term;
-  const prefix = segs.slice(0, -1);
-  if (!prefix.every((s) => s.type === 'string')) {
-    throw compileError('rego_compile_error', 'unsupported: rule head ref with a variable before its last element', head.loc);
-  }
-  return { path: [...path, ...strings(prefix)], kind: 'object', key: last };
+  const first = segs.findIndex((x) => x.type !== 'string');
+  return { path: [...path, ...strings(segs.slice(0, first))], kind: 'object', keys: segs.slice(first) };
 }
 
 function nodeAt(root: TreeNode, path: string[]): TreeNode {
@@ -146,4 +146,31 @@ export function ruleSetsUnder(root: TreeNode, path: string[]): RuleSet[] {
   };
   walk(n);
   return out;
+}
+
+/**
+ * Rule sets a ref into `data` may reach: `path` holds constant keys and
+ * `undefined` for keys only known at evaluation, which match every child.
+ */
+export function ruleSetsMatching(root: TreeNode, path: Array<string | undefined>): RuleSet[] {
+  const out: RuleSet[] = [];
+  const all = (t: TreeNode): void => {
+    if (t.ruleSet) out.push(t.ruleSet);
+    for (const c of t.children.values()) all(c);
+  };
+  const go = (n: TreeNode, i: number): void => {
+    if (n.ruleSet) {
+      out.push(n.ruleSet);
+      if (n.ruleSet.kind !== 'object') return;
+    }
+    if (i === path.length) return all(n);
+    const k = path[i];
+    if (k === undefined) for (const c of n.children.values()) go(c, i + 1);
+    else {
+      const c = n.children.get(k);
+      if (c) go(c, i + 1);
+    }
+  };
+  go(root, 0);
+  return [...new Set(out)];
 }

@@ -9,7 +9,7 @@
  * - `contains` rules add to a set; object rules insert once per key;
  * - functions do as complete rules, after unifying the arguments.
  */
-import type { Func, Local } from '../ir.ts';
+import type { Func, Local, Operand } from '../ir.ts';
 import { FuncBuilder, local } from './builder.ts';
 import { planBody } from './body.ts';
 import type { FnCtx, Mocks, PolicyContext } from './context.ts';
@@ -64,10 +64,33 @@ function addToCollection(ctx: FnCtx, set: RuleSet, r: IndexedRule): void {
     planTerm(ctx, head.key as Term, (op) => b.emit('SetAddStmt', { value: op, set: RESULT }));
     return;
   }
-  planTerms(ctx, [r.key as Term, head.value as Term], ([k, v]) => {
-    if (!k || !v) return;
-    b.emit('ObjectInsertOnceStmt', { key: k, value: v, object: RESULT });
+  const keys = r.keys ?? [];
+  planTerms(ctx, [...keys, head.value as Term], (ops) => {
+    const value = ops[ops.length - 1] as Operand;
+    let obj = RESULT;
+    for (let i = 0; i < keys.length - 1; i++) obj = objectAt(ctx, obj, ops[i] as Operand);
+    b.emit('ObjectInsertOnceStmt', { key: ops[keys.length - 1] as Operand, value, object: obj });
   });
+}
+
+/** The object under `key` in `obj`, inserted empty when missing (ref heads with several variables). */
+function objectAt(ctx: FnCtx, obj: Local, key: Operand): Local {
+  const b = ctx.b;
+  const t = b.newLocal();
+  b.emit('ResetLocalStmt', { target: t });
+  b.nested(() => {
+    const found = b.newLocal();
+    b.emit('DotStmt', { source: local(obj), key, target: found });
+    b.emit('AssignVarStmt', { source: local(found), target: t });
+  });
+  b.nested(() => {
+    b.emit('IsUndefinedStmt', { source: t });
+    const fresh = b.newLocal();
+    b.emit('MakeObjectStmt', { target: fresh });
+    b.emit('ObjectInsertStmt', { key, value: local(fresh), object: obj });
+    b.emit('AssignVarStmt', { source: local(fresh), target: t });
+  });
+  return t;
 }
 
 /** A complete rule (or function definition) and its `else` chain. */
