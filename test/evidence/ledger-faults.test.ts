@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { ErrorCodes, PortcullisError } from '../../src/errors.ts';
 import { LedgerRecorder } from '../../src/evidence/ledger-recorder.ts';
 import { nodeLedgerFs, type LedgerFs } from '../../src/evidence/ledger-fs.ts';
+import { fullDiskFs } from './support/full-disk.ts';
 import { recordIntent } from '../../src/evidence/record-intent.ts';
 import { verifyLedger } from '../../src/evidence/verify.ts';
 import { createMetrics, type PortcullisMetrics } from '../../src/telemetry/metrics.ts';
@@ -41,28 +42,6 @@ async function makeReadOnly(d: string): Promise<(() => Promise<void>) | undefine
   } catch {
     return undefined;
   }
-}
-
-/** The real file system, whose appends fail with ENOSPC after `allow` bytes while `full` is set. */
-function fullDiskFs(state: { full: boolean; allow: number }): LedgerFs {
-  return {
-    ...nodeLedgerFs,
-    openAppend: async (path) => {
-      const file = await nodeLedgerFs.openAppend(path);
-      return {
-        ...file,
-        append: async (bytes) => {
-          if (!state.full) return file.append(bytes);
-          if (state.allow > 0) {
-            const n = await file.append(bytes.subarray(0, Math.min(state.allow, bytes.byteLength)));
-            state.allow -= n;
-            return n;
-          }
-          throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-        },
-      };
-    },
-  };
 }
 
 describe('ledger faults', () => {
