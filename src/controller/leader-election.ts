@@ -50,12 +50,16 @@ export class LeaderElector {
     tick();
   }
 
-  /** Stops campaigning; a leader releases the lease so another replica takes over at once. */
-  async stop(): Promise<void> {
+  /**
+   * Stops campaigning; a leader releases the lease so another replica takes
+   * over at once (`release: false` leaves it to expire, as a crash would).
+   */
+  async stop(release = true): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running;
     if (!this.leader) return;
+    if (!release) return this.setLeader(false);
     try {
       const lease = await this.o.kube.readLease(this.o.namespace, this.o.name);
       if (lease?.spec.holderIdentity === this.o.identity) {

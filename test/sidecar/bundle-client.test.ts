@@ -1,0 +1,135 @@
+/**
+ * The sidecar's bundle client against a bundle server on loopback: it loads
+ * what is served, follows changes, refuses an archive whose digest does not
+ * match, and keeps enforcing its last good bundle (with one log line) while
+ * the controller is away.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { BundleStore } from '../../src/controller/bundles/bundle-store.ts';
+import { registerBundleRoutes } from '../../src/controller/server/bundle-routes.ts';
+import { buildBundle } from '../../src/controller/bundles/build-bundle.ts';
+import { writeBundleArchive } from '../../src/policy/bundle-archive.ts';
+import { PortcullisCompiler } from '../../src/policy/compiler.ts';
+import { OpaWasmEngine } from '../../src/policy/engine.ts';
+import { BundleClient } from '../../src/sidecar/bundle-client.ts';
+import { createLogger } from '../../src/telemetry/logger.ts';
+import { createMetrics } from '../../src/telemetry/metrics.ts';
+import { isPortcullisError } from '../../src/errors.ts';
+import { policyBundle } from '../support/policy-bundles.ts';
+import type { CompiledBundle } from '../../src/policy/types.ts';
+
+const compiler = new PortcullisCompiler();
+let store: BundleStore;
+let app: FastifyInstance;
+let port = 0;
+let lines: any[] = [];
+const logger = createLogger({
+  level: 'info',
+  destination: new Writable({
+    write(c, _e, cb) {
+      lines.push(JSON.parse(String(c)));
+      cb();
+    },
+  }),
+});
+
+async function compiled(method: string): Promise<CompiledBundle> {
+  const o = await buildBundle(policyBundle('b', 'ns', { allowMethod: method }).spec, compiler);
+  assert.ok(o.ok);
+  return o.bundle;
+}
+
+async function publish(b: CompiledBundle, archive?: Uint8Array): Promise<void> {
+  store.publish({ key: 'ns/b', digest: b.digest, archive: archive ?? (await writeBundleArchive(b)), bundle: b, publishedAt: 0 });
+}
+
+async function serve(): Promise<void> {
+  app = Fastify({ forceCloseConnections: true });
+  registerBundleRoutes(app, store);
+  await app.listen({ port, host: '127.0.0.1' });
+  port = (app.server.address() as any).port;
+}
+
+async function until(f: () => unknown, what: string): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if (f()) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.fail(`timed out: ${what}`);
+}
+
+before(async () => {
+  store = new BundleStore();
+  await serve();
+});
+after(() => app.close());
+
+test('rejects a bundle name that is not NAMESPACE/NAME', () => {
+  assert.throws(() => new BundleClient({ controllerUrl: 'http://x', bundle: 'justname', engine: new OpaWasmEngine(), logger }), (e) => isPortcullisError(e) && e.code === 'PORTCULLIS_CONFIG');
+});
+
+test('loads, follows a change, keeps the last good bundle while the controller is down, and recovers', async () => {
+  const engine = new OpaWasmEngine();
+  const metrics = createMetrics({ processMetrics: false });
+  const client = new BundleClient({ controllerUrl: `http://127.0.0.1:${port}`, bundle: 'ns/b', engine, logger, metrics, waitMs: 2000, initialBackoffMs: 20, maxBackoffMs: 100 });
+  client.start();
+  try {
+    const v1 = await compiled('GET');
+    await publish(v1);
+    await until(() => client.digest() === v1.digest, 'v1 loaded');
+    assert.match(await metrics.registry.getSingleMetricAsString('portcullis_bundle_info'), new RegExp(`digest="${v1.digest}"`));
+    assert.equal((engine.evaluate({ action: { http: { method: 'GET' } } }).result as any).effect, 'allow');
+
+    const v2 = await compiled('PUT');
+    await publish(v2);
+    await until(() => client.digest() === v2.digest, 'v2 loaded');
+
+    // The controller goes away: the client keeps enforcing v2 and says so once.
+    lines = [];
+    await app.close();
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(client.digest(), v2.digest);
+    assert.equal((engine.evaluate({ action: { http: { method: 'PUT' } } }).result as any).effect, 'allow');
+    const down = lines.filter((l) => /controller unreachable/.test(l.msg));
+    assert.equal(down.length, 1, JSON.stringify(lines));
+    assert.match(down[0].msg, new RegExp(`keeping ${v2.digest}`));
+    assert.equal(client.connected(), false);
+
+    // It comes back with a new bundle: picked up, and one line says so.
+    const v3 = await compiled('POST');
+    await publish(v3);
+    await serve();
+    await until(() => client.digest() === v3.digest, 'v3 after recovery');
+    assert.ok(lines.some((l) => l.msg === 'controller reachable again'));
+  } finally {
+    await client.stop();
+  }
+});
+
+test('an archive that does not match its digest is refused and the old bundle stays', async () => {
+  const engine = new OpaWasmEngine();
+  const good = await compiled('GET');
+  await publish(good);
+  const client = new BundleClient({ controllerUrl: `http://127.0.0.1:${port}`, bundle: 'ns/b', engine, logger, waitMs: 500, initialBackoffMs: 20, maxBackoffMs: 50 });
+  client.start();
+  try {
+    await until(() => client.digest() === good.digest, 'good loaded');
+    lines = [];
+    // A server advertising one digest and sending another bundle.
+    const other = await compiled('PATCH');
+    store.publish({ key: 'ns/b', digest: 'sha256:' + '0'.repeat(64), archive: await writeBundleArchive(other), bundle: other, publishedAt: 0 });
+    await until(() => lines.some((l) => /refused a bundle/.test(l.msg)), 'a refusal');
+    assert.equal(client.digest(), good.digest);
+    // A corrupted archive.
+    const bytes = await writeBundleArchive(other);
+    bytes[bytes.length - 20] ^= 0xff;
+    store.publish({ key: 'ns/b', digest: 'sha256:' + '1'.repeat(64), archive: bytes, bundle: other, publishedAt: 0 });
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(client.digest(), good.digest);
+  } finally {
+    await client.stop();
+  }
+});
