@@ -20,6 +20,9 @@ Options:
   --head SEQ:HASH        a head witnessed elsewhere (admin API, metrics): the
                          ledger must still contain it (detects a cut tail)
   --head-file FILE       the same, from the JSON the admin API serves
+                         (GET /v1/ledger/head), saved earlier
+  --head-url URL         the same, fetched now from a running sidecar's
+                         admin API (http://127.0.0.1:9091/v1/ledger/head)
   --allow-partial-start  accept a ledger whose older segments are archived
   --allow-unsigned-tail  accept unsigned entries after the last signed head
   --json                 print the report as JSON`;
@@ -42,15 +45,23 @@ export async function ledgerFiles(io: CommandIO, args: string[]): Promise<string
 
 type HeadJson = { seq?: unknown; hash?: unknown; signature?: unknown };
 
+/** A head from a file, or from a URL (the admin API of a running sidecar). */
+async function readHead(io: CommandIO, from: string): Promise<string> {
+  if (!/^https?:\/\//.test(from)) return readFile(resolve(io.cwd, from), 'utf8');
+  const res = await fetch(from, { signal: AbortSignal.timeout(10_000) });
+  if (!res.ok) throw new Error(`${res.status} ${res.statusText}`);
+  return res.text();
+}
+
 async function witnessed(io: CommandIO, head: string | undefined, headFile: string | undefined): Promise<{ seq: number; hash: string; signature?: string } | undefined> {
   let text = head;
   let signature: string | undefined;
   if (headFile) {
     let h: HeadJson & { head?: HeadJson };
     try {
-      h = JSON.parse(await readFile(resolve(io.cwd, headFile), 'utf8')) as HeadJson & { head?: HeadJson };
+      h = JSON.parse(await readHead(io, headFile)) as HeadJson & { head?: HeadJson };
     } catch (e) {
-      throw new PortcullisError(ErrorCodes.CONFIG, `--head-file ${headFile}: ${(e as Error).message}`);
+      throw new PortcullisError(ErrorCodes.CONFIG, `head ${headFile}: ${(e as Error).message}`);
     }
     const src = h.head ?? h;
     text = `${String(src.seq)}:${String(src.hash)}`;
@@ -75,6 +86,7 @@ export const command: Command = {
           'public-key': { type: 'string' },
           head: { type: 'string' },
           'head-file': { type: 'string' },
+          'head-url': { type: 'string' },
           'allow-partial-start': { type: 'boolean' },
           'allow-unsigned-tail': { type: 'boolean' },
           json: { type: 'boolean' },
@@ -90,7 +102,7 @@ export const command: Command = {
       const { createHeadVerifier } = await import('../../evidence/signing.ts');
       const files = await ledgerFiles(io, parsed.positionals);
       const verifier = v['public-key'] ? createHeadVerifier(await readFile(resolve(io.cwd, v['public-key']))) : undefined;
-      const head = await witnessed(io, v.head, v['head-file']);
+      const head = await witnessed(io, v.head, v['head-url'] ?? v['head-file']);
       const progress = createProgress(io, 'verify');
       const report = await verifyLedger(files, {
         ...(verifier ? { verifier } : {}),

@@ -5,6 +5,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { main } from '../../../src/cli/main.ts';
 import { Ledger } from '../../../src/evidence/ledger.ts';
 import { createHeadSigner } from '../../../src/evidence/signing.ts';
@@ -72,6 +74,17 @@ describe('portcullis verify', () => {
     const ok = await run(['verify', '--public-key', 'pub.pem', '--head-file', 'head.json', 'signed.jsonl']);
     assert.equal(ok.code, 0, ok.stdout + ok.stderr);
     assert.match(ok.stdout, /signatures: 3 valid, 0 invalid/);
+    // The head can be fetched from a running sidecar's admin API.
+    const headJson = await readFile(join(dir, 'head.json'), 'utf8');
+    const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(headJson));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/ledger/head`;
+      const fetched = await run(['verify', '--public-key', 'pub.pem', '--head-url', url, 'signed.jsonl']);
+      assert.equal(fetched.code, 0, fetched.stdout + fetched.stderr);
+    } finally {
+      server.close();
+    }
     // Cut the last entry: the chain is still consistent, the witnessed head is gone.
     const lines = (await readFile(path, 'utf8')).split('\n').filter(Boolean);
     await writeFile(path, lines.slice(0, 2).map((x) => x + '\n').join(''));
