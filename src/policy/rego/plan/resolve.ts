@@ -120,12 +120,9 @@ class Resolver {
       }
       if (e.type === 'call' && isOp(e.operator, 'assign') && e.args[0]) forEachVar(e.args[0], (n) => declared.add(n));
     }
-    for (const n of declared) {
-      if (this.scope.has(n)) throw compileError('rego_compile_error', `var ${n} assigned above`, body[0]?.loc);
-      this.scope.declare(n);
-    }
+    // Declared variables come into scope at their declaration (see `expr`); the others are the body's from the start.
     const implicit = (n: string): void => {
-      if (this.scope.lookup(n) !== undefined || this.isGlobal(n)) return;
+      if (declared.has(n) || this.scope.lookup(n) !== undefined || this.isGlobal(n)) return;
       this.scope.declare(n);
     };
     for (const e of body) {
@@ -140,6 +137,18 @@ class Resolver {
     for (const t of extra) forEachVar(t, implicit);
   }
 
+  /** Declares the variables of a declaration's target (`x := …`, `some x`, `some [a, b] in …`). */
+  private declareAll(t: Term): void {
+    forEachVar(t, (n, at) => {
+      if (n.startsWith('$')) {
+        if (!this.scope.has(n)) this.scope.declare(n);
+        return;
+      }
+      if (this.scope.has(n)) throw compileError('rego_compile_error', `var ${n} assigned above`, at.loc);
+      this.scope.declare(n);
+    });
+  }
+
   private isGlobal(n: string): boolean {
     return n === 'input' || n === 'data' || this.env.ruleNames.has(n) || this.env.imports.has(n);
   }
@@ -150,20 +159,24 @@ class Resolver {
       case 'term':
         return { ...e, with: w, term: this.term(e.term) };
       case 'call': {
-        const special = isOp(e.operator, 'assign') || isOp(e.operator, 'eq');
+        if (isOp(e.operator, 'assign') && e.args.length === 2) {
+          const rhs = this.term(e.args[1] as Term);
+          this.declareAll(e.args[0] as Term);
+          return { ...e, with: w, args: [this.term(e.args[0] as Term), rhs] };
+        }
+        const special = isOp(e.operator, 'eq');
         const operator = special ? e.operator : this.operator(e.operator);
         return { ...e, with: w, operator, args: e.args.map((a) => this.term(a)) };
       }
       case 'some':
+        for (const v of e.vars) this.declareAll(v);
         return { ...e, with: w, vars: e.vars.map((v) => this.term(v) as VarTerm) };
-      case 'somein':
-        return {
-          ...e,
-          with: w,
-          key: e.key && this.term(e.key),
-          value: this.term(e.value),
-          collection: this.term(e.collection),
-        };
+      case 'somein': {
+        const collection = this.term(e.collection);
+        if (e.key) this.declareAll(e.key);
+        this.declareAll(e.value);
+        return { ...e, with: w, key: e.key && this.term(e.key), value: this.term(e.value), collection };
+      }
       case 'every': {
         const domain = this.term(e.domain);
         const inner = this.scope.child();

@@ -64,6 +64,6 @@ describe('planner compile errors', () => {
   });
 
   it('accepts an unsafe-looking body that reordering makes safe', () => {
-    assert.doesNotThrow(() => plan(['package test\n\np if {\n\ty > 1\n\ty := input.x\n}\n'], ['test/p']));
+    assert.doesNotThrow(() => plan(['package test\n\np if {\n\ty > 1\n\ty = input.x\n}\n'], ['test/p']));
   });
 });
