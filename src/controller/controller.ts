@@ -33,6 +33,8 @@ export interface ControllerDeps {
   webhookIpAddresses?: string[];
   /** How often the leader sweeps approvals (default 30 s). */
   sweepIntervalMs?: number;
+  /** How often the leader rewrites statuses that differ from what it computed (default 60 s). */
+  resyncIntervalMs?: number;
 }
 
 export interface RunningController {
@@ -127,6 +129,11 @@ export async function startController(config: Readonly<ControllerConfig>, deps: 
   const apiAddr = api.server.address() as AddressInfo;
   const sweep = setInterval(() => void approvals.sweep(), deps.sweepIntervalMs ?? 30_000);
   sweep.unref();
+  // A status write that failed (API briefly unavailable) is written again here; watches do not resync by themselves.
+  const resync = setInterval(() => {
+    if (elector.isLeader()) void reconciler.onLeadership();
+  }, deps.resyncIntervalMs ?? 60_000);
+  resync.unref();
   logger.info({ api: apiAddr.port, webhooks: (webhooks.server.address() as AddressInfo).port, identity: config.identity }, 'controller started');
 
   return {
@@ -140,6 +147,7 @@ export async function startController(config: Readonly<ControllerConfig>, deps: 
     tls,
     async stop() {
       clearInterval(sweep);
+      clearInterval(resync);
       await elector.stop();
       await Promise.all(informers.map((i) => i.stop()));
       await Promise.all([api.close(), webhooks.close()]);

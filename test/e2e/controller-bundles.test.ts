@@ -132,3 +132,14 @@ test('fixing the bundle rolls out again and Ready turns True', async () => {
   const st = await until(() => statusOf('research')?.observedGeneration === 5 && condition('research', 'Ready')?.status === 'True' && statusOf('research'), 'generation 5 ready');
   await until(() => sidecars.every((s) => s.client.digest() === st.digest), 'sidecars on generation 5');
 });
+
+test('status writes settle: the controller does not answer its own writes with more writes', async () => {
+  const writes = () => h.fake.requests.filter((r) => r.startsWith('PATCH') && r.includes('/policybundles/research/status')).length;
+  await h.controllers[0]!.reconciler.idle();
+  const settled = writes();
+  // One write per generation at most (5 generations so far).
+  assert.ok(settled <= 5, `${settled} status writes`);
+  await h.controllers[0]!.reconciler.onLeadership();
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(writes(), settled);
+});

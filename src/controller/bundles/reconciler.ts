@@ -12,6 +12,7 @@ import { writeBundleArchive } from '../../policy/bundle-archive.ts';
 import type { KubeApi } from '../k8s/kube-api.ts';
 import { API_VERSION, POLICY_BUNDLES, type PolicyBundle, type PolicyBundleStatus } from '../resources.ts';
 import { setCondition } from '../conditions.ts';
+import { canonicalJson } from '../../evidence/canonical.ts';
 import { BuildCache, type BuildOutcome } from './build-bundle.ts';
 import type { BundleStore } from './bundle-store.ts';
 
@@ -175,7 +176,8 @@ export class PolicyBundleReconciler {
   private async writeStatus(key: string, st: KeyState, changed = false): Promise<void> {
     if (!this.deps.isLeader() || !st.status || !st.latest) return;
     const current = st.latest.status;
-    if (!changed && JSON.stringify(current) === JSON.stringify(st.status)) return;
+    // Key order differs between what was sent and what the API server returns: compare canonical forms.
+    if (!changed && current && canonicalJson(current) === canonicalJson(st.status)) return;
     const [namespace, name] = key.split('/') as [string, string];
     const pb = st.latest;
     try {

@@ -74,6 +74,15 @@ function fieldsMatch(selector: string | null, obj: KubeObject): boolean {
   });
 }
 
+/** Go's encoding/json writes map keys sorted, so the real API server returns objects with sorted keys. */
+function sortedKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortedKeys);
+  if (v && typeof v === 'object') {
+    return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortedKeys((v as Record<string, unknown>)[k])]));
+  }
+  return v;
+}
+
 async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
@@ -200,7 +209,7 @@ export class FakeKube {
 
   private send(res: ServerResponse, code: number, body: unknown): void {
     res.writeHead(code, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(body));
+    res.end(JSON.stringify(sortedKeys(body)));
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -272,7 +281,7 @@ export class FakeKube {
       labelsMatch(url.searchParams.get('labelSelector'), o.metadata.labels) &&
       fieldsMatch(url.searchParams.get('fieldSelector'), o);
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
-    const line = (type: string, object: unknown): boolean => res.write(JSON.stringify({ type, object }) + '\n');
+    const line = (type: string, object: unknown): boolean => res.write(JSON.stringify({ type, object: sortedKeys(object) }) + '\n');
     const gone = (): void => {
       line('ERROR', { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'too old resource version', reason: 'Expired', code: 410 });
       res.end();
