@@ -32,9 +32,12 @@ interface Tally {
 
 const WORKER = fileURLToPath(new URL('./conformance/worker.ts', import.meta.url));
 
+/** How long a fresh child may take to load and warm the compiler (a loaded machine is slow). */
+const START_TIMEOUT_MS = 180_000;
+
 /** One child process running cases one after another, replaced when it hangs or dies. */
 class CaseRunner {
-  #child: ChildProcess | undefined;
+  #child: { process: ChildProcess; ready: Promise<boolean> } | undefined;
   #next = 0;
   readonly #timeoutMs: number;
 
@@ -42,8 +45,32 @@ class CaseRunner {
     this.#timeoutMs = timeoutMs;
   }
 
-  run(c: ConformanceCase): Promise<CaseOutcome> {
-    const child = (this.#child ??= fork(WORKER, [], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] }));
+  #spawn(): { process: ChildProcess; ready: Promise<boolean> } {
+    const child = fork(WORKER, [], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+    const ready = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), START_TIMEOUT_MS);
+      child.on('message', (msg: { ready?: boolean }) => {
+        if (msg.ready) {
+          clearTimeout(timer);
+          resolve(true);
+        }
+      });
+      child.on('exit', () => {
+        clearTimeout(timer);
+        resolve(false);
+      });
+    });
+    return { process: child, ready };
+  }
+
+  async run(c: ConformanceCase): Promise<CaseOutcome> {
+    const worker = (this.#child ??= this.#spawn());
+    if (!(await worker.ready)) {
+      worker.process.kill('SIGKILL');
+      this.#child = undefined;
+      return { status: 'fail', reason: 'the case runner process did not start' };
+    }
+    const child = worker.process;
     const id = ++this.#next;
     return new Promise((resolve) => {
       const finish = (outcome: CaseOutcome, kill: boolean) => {
@@ -56,8 +83,8 @@ class CaseRunner {
         }
         resolve(outcome);
       };
-      const onMessage = (msg: { id: number; outcome: CaseOutcome }) => {
-        if (msg.id === id) finish(msg.outcome, false);
+      const onMessage = (msg: { id?: number; outcome?: CaseOutcome }) => {
+        if (msg.id === id && msg.outcome) finish(msg.outcome, false);
       };
       const onExit = (code: number | null, signal: string | null) => {
         this.#child = undefined;
@@ -71,7 +98,7 @@ class CaseRunner {
   }
 
   close(): void {
-    this.#child?.disconnect();
+    this.#child?.process.disconnect();
     this.#child = undefined;
   }
 }
