@@ -56,10 +56,12 @@ export const BUILTINS: Record<string, BuiltinEntry> = {
     ['urlquery.encode', 1], ['urlquery.decode', 1], ['urlquery.encode_object', 1], ['urlquery.decode_object', 1],
     ['json.marshal', 1], ['json.marshal_with_options', 2], ['json.unmarshal', 1], ['json.is_valid', 1],
     ['units.parse', 1], ['units.parse_bytes', 1],
+    ['regex.match', 2], ['regex.is_valid', 1], ['regex.find_n', 3], ['regex.find_all_string_submatch_n', 3],
+    ['regex.replace', 3], ['regex.split', 2], ['glob.match', 3], ['glob.quote_meta', 1],
+    ['net.cidr_contains', 2], ['net.cidr_intersects', 2], ['net.cidr_is_valid', 1], ['net.cidr_expand', 1],
   ]),
   // Implemented by the OPA SDK in JavaScript.
   sprintf: { export: SDK_BUILTIN, arity: 2 },
-  'regex.split': { export: SDK_BUILTIN, arity: 2 },
   'yaml.is_valid': { export: SDK_BUILTIN, arity: 1 },
   'yaml.marshal': { export: SDK_BUILTIN, arity: 1 },
   'yaml.unmarshal': { export: SDK_BUILTIN, arity: 1 },

@@ -9,3 +9,6 @@ export * from './sets';
 export * from './encoding';
 export * from './marshal';
 export * from './units';
+export * from './regex';
+export * from './glob';
+export * from './net';
