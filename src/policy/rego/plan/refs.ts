@@ -197,8 +197,8 @@ function buildTree(ctx: FnCtx, node: TreeNode): Local {
     const base = baseChain(ctx, node.path);
     b.emit('IsObjectStmt', { source: local(base) });
     const m = b.newLocal();
-    // The virtual document wins where both define a key.
-    b.emit('ObjectMergeStmt', { a: result, b: base, target: m });
+    // Where both define a key, the base document wins (as in OPA).
+    b.emit('ObjectMergeStmt', { a: base, b: result, target: m });
     b.emit('AssignVarStmt', { source: local(m), target: out });
   });
   return out;
