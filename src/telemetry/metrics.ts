@@ -47,8 +47,12 @@ export interface PortcullisMetrics {
   readonly ledgerLost: Counter<'kind'>;
   /** Sequence number of the last durable entry. */
   readonly ledgerHeadSeq: Gauge;
-  /** 1, labelled with the hash of the last durable entry (so it can be scraped and witnessed elsewhere). */
-  readonly ledgerHeadInfo: Gauge<'hash'>;
+  /**
+   * The first 48 bits of the last durable entry's hash, as a number: lets a
+   * metrics pipeline witness the head without a new series per append (the
+   * full hash and its signature are on the admin API, GET /v1/ledger/head).
+   */
+  readonly ledgerHeadHashPrefix: Gauge;
   /** Size of the active ledger file. */
   readonly ledgerFileBytes: Gauge;
   /** Ledger file rotations. */
@@ -67,12 +71,6 @@ export function createMetrics(options: MetricsOptions = {}): PortcullisMetrics {
   if (options.defaultLabels) registry.setDefaultLabels(options.defaultLabels);
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'portcullis_' });
   const registers = [registry];
-  const ledgerHeadInfo = new Gauge({
-    name: 'portcullis_ledger_head_info',
-    help: 'Hash of the last durable ledger entry (value is always 1).',
-    labelNames: ['hash'] as const,
-    registers,
-  });
   return {
     registry,
     decisions: new Counter({
@@ -168,7 +166,11 @@ export function createMetrics(options: MetricsOptions = {}): PortcullisMetrics {
       help: 'Sequence number of the last durable ledger entry.',
       registers,
     }),
-    ledgerHeadInfo,
+    ledgerHeadHashPrefix: new Gauge({
+      name: 'portcullis_ledger_head_hash_prefix',
+      help: 'First 12 hex digits (48 bits) of the hash of the last durable ledger entry, as a number.',
+      registers,
+    }),
     ledgerFileBytes: new Gauge({
       name: 'portcullis_ledger_file_bytes',
       help: 'Size of the active ledger file.',
@@ -182,11 +184,15 @@ export function createMetrics(options: MetricsOptions = {}): PortcullisMetrics {
   };
 }
 
-/** Points the head gauges at a new head (one series for the hash, replacing the last). */
+/** The number `portcullis_ledger_head_hash_prefix` shows for a `sha256:` hash. */
+export function headHashPrefix(hash: string): number {
+  return Number.parseInt(hash.slice('sha256:'.length, 'sha256:'.length + 12), 16);
+}
+
+/** Points the head gauges at a new head. */
 export function setLedgerHead(metrics: PortcullisMetrics, seq: number, hash: string): void {
   metrics.ledgerHeadSeq.set(seq);
-  metrics.ledgerHeadInfo.reset();
-  metrics.ledgerHeadInfo.set({ hash }, 1);
+  metrics.ledgerHeadHashPrefix.set(headHashPrefix(hash));
 }
 
 /** Points the bundle info gauge at the loaded bundle (one series, replacing the last). */

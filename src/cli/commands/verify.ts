@@ -17,8 +17,10 @@ breaks), 2 on a usage error.
 
 Options:
   --public-key FILE      ed25519 public key (PEM): every signature must verify
-  --head SEQ:HASH        a head witnessed elsewhere (admin API, metrics): the
-                         ledger must still contain it (detects a cut tail)
+  --head SEQ:HASH        a head witnessed elsewhere: the ledger must still
+                         contain it (detects a cut tail). HASH is sha256:<hex>
+                         (at least 12 digits), or the value of the metric
+                         portcullis_ledger_head_hash_prefix
   --head-file FILE       the same, from the JSON the admin API serves
                          (GET /v1/ledger/head), saved earlier
   --head-url URL         the same, fetched now from a running sidecar's
@@ -68,9 +70,14 @@ async function witnessed(io: CommandIO, head: string | undefined, headFile: stri
     if (typeof src.signature === 'string') signature = src.signature;
   }
   if (text === undefined) return undefined;
-  const m = /^(\d+):(sha256:[0-9a-f]{64})$/.exec(text);
-  if (!m) throw new PortcullisError(ErrorCodes.CONFIG, `--head must be SEQ:sha256:<64 hex>, got "${text}"`);
-  return { seq: Number(m[1]), hash: m[2]!, ...(signature !== undefined ? { signature } : {}) };
+  const fromMetric = /^(\d+):(\d+)$/.exec(text);
+  if (fromMetric) {
+    // portcullis_ledger_head_seq : portcullis_ledger_head_hash_prefix
+    return { seq: Number(fromMetric[1]), hash: 'sha256:' + Number(fromMetric[2]).toString(16).padStart(12, '0') };
+  }
+  const m = /^(\d+):(sha256:[0-9a-f]{12,64})$/.exec(text);
+  if (!m) throw new PortcullisError(ErrorCodes.CONFIG, `--head must be SEQ:sha256:<hex, at least 12 digits> or SEQ:<hash prefix metric>, got "${text}"`);
+  return { seq: Number(m[1]), hash: m[2]!, ...(signature !== undefined && m[2]!.length === 71 ? { signature } : {}) };
 }
 
 export const command: Command = {

@@ -10,6 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { main } from '../../../src/cli/main.ts';
 import { Ledger } from '../../../src/evidence/ledger.ts';
 import { createHeadSigner } from '../../../src/evidence/signing.ts';
+import { parseEntry } from '../../../src/evidence/ledger-entry.ts';
+import { headHashPrefix } from '../../../src/telemetry/metrics.ts';
 import { POLICY_V1, POLICY_V2, compileDir, recordDecisions, writePolicyDir } from '../../evidence/support/policies.ts';
 import { sampleIntent } from '../../evidence/support/records.ts';
 
@@ -91,6 +93,18 @@ describe('portcullis verify', () => {
     const cut = await run(['verify', '--public-key', 'pub.pem', '--head-file', 'head.json', 'signed.jsonl']);
     assert.equal(cut.code, 1);
     assert.match(cut.stdout, /ledger BROKEN \(truncated\)/);
+    // The same cut, witnessed through the metrics (seq and 48-bit hash prefix).
+    const h = JSON.parse(await readFile(join(dir, 'head.json'), 'utf8')) as { seq: number; hash: string };
+    const metric = await run(['verify', '--head', `${h.seq}:${headHashPrefix(h.hash)}`, 'signed.jsonl']);
+    assert.equal(metric.code, 1);
+    assert.match(metric.stdout, /ledger BROKEN \(truncated\)/);
+    const earlier = parseEntry(lines[1]!);
+    assert.ok(earlier.ok);
+    const ok2 = await run(['verify', '--head', `1:${headHashPrefix(earlier.entry.hash)}`, 'signed.jsonl']);
+    assert.equal(ok2.code, 0, ok2.stdout);
+    const wrong = await run(['verify', '--head', `1:${headHashPrefix(earlier.entry.hash) + 1}`, 'signed.jsonl']);
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stdout, /forked/);
     // A witnessed head whose signature was forged is refused too.
     const head = JSON.parse(await readFile(join(dir, 'head.json'), 'utf8')) as { signature: string };
     await writeFile(join(dir, 'forged-head.json'), JSON.stringify({ ...head, seq: 1, signature: head.signature }));
