@@ -59,6 +59,7 @@ export async function startHarness(options: { replicas?: number; compiler?: Poli
     resolveService: () => ({ host: '127.0.0.1', port: controllers[0]!.webhookPort }),
   });
   await fake.start();
+  for (const crd of [...manifest('manifests/crds/policybundles.portcullis.dev.yaml'), ...manifest('manifests/crds/actionapprovals.portcullis.dev.yaml')]) fake.installCrd(crd);
   await fake.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'portcullis-system' } });
   for (const doc of manifest('manifests/controller/webhooks.yaml')) await fake.apply(doc);
   const kubeconfig = fake.writeKubeconfig('portcullis-system');

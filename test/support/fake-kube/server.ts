@@ -17,6 +17,7 @@ import { Admission, selectorMatches, type AdmissionTarget } from './admission.ts
 import { applyJsonPatch, applyMergePatch, PatchError, type JsonPatchOp } from './patch.ts';
 import { findType, typeOfKind, apiVersionOf, type ResourceType } from './resources.ts';
 import { Store, StatusError, type HistoryEntry, type KubeObject } from './store.ts';
+import { applySchema, type Schema } from './schema.ts';
 
 interface Route {
   rt: ResourceType;
@@ -98,10 +99,33 @@ export class FakeKube {
   url = '';
   /** Every request as "METHOD path?query", for tests that check what a client sent. */
   readonly requests: string[] = [];
+  private readonly schemas = new Map<ResourceType, Schema>();
 
   constructor(private readonly options: FakeKubeOptions = {}) {
     const resolve = options.resolveService ?? (() => { throw new Error('no service resolver configured'); });
     this.admission = new Admission(this.store, { resolveService: (ns, n, p) => resolve(ns, n, p) });
+    this.store.validator = (rt, obj) => this.validate(rt, obj);
+  }
+
+  /** Serves a CustomResourceDefinition's schema: writes are defaulted, pruned and validated by it. */
+  installCrd(crd: any): void {
+    for (const v of crd.spec.versions) {
+      const rt = findType(crd.spec.group, v.name, crd.spec.names.plural);
+      if (!rt) throw new Error(`fake-kube: no resource type for ${crd.metadata.name}`);
+      this.schemas.set(rt, v.schema.openAPIV3Schema);
+    }
+  }
+
+  private validate(rt: ResourceType, obj: KubeObject): KubeObject {
+    const schema = this.schemas.get(rt);
+    if (!schema) return obj;
+    const errors: string[] = [];
+    const { metadata, apiVersion, kind } = obj;
+    const checked = applySchema(obj, schema, '', errors) as KubeObject;
+    if (errors.length > 0) {
+      throw new StatusError(422, 'Invalid', `${rt.kind}.${rt.group} "${metadata.name}" is invalid: ${errors.length === 1 ? errors[0] : `[${errors.join(', ')}]`}`);
+    }
+    return { ...checked, apiVersion, kind, metadata };
   }
 
   async start(): Promise<string> {

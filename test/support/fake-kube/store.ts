@@ -56,6 +56,8 @@ export class Store {
   /** Oldest resourceVersion a watch may resume from. */
   private compactedRv = 0;
   private readonly listeners = new Set<Listener>();
+  /** Checks and normalises an object before it is stored (CRD schemas); throws StatusError 422. */
+  validator: ((rt: ResourceType, obj: KubeObject) => KubeObject) | undefined;
 
   currentRv(): number {
     return this.rv;
@@ -111,7 +113,7 @@ export class Store {
   }
 
   create(rt: ResourceType, ns: string | undefined, input: KubeObject): KubeObject {
-    const obj = structuredClone(input);
+    let obj = structuredClone(input);
     obj.apiVersion = apiVersionOf(rt);
     obj.kind = rt.kind;
     obj.metadata ??= {};
@@ -128,6 +130,7 @@ export class Store {
     obj.metadata.generation = 1;
     obj.metadata.resourceVersion = String(++this.rv);
     if (rt.status && rt.group === 'portcullis.dev') delete obj.status;
+    if (this.validator) obj = this.validator(rt, obj);
     this.table(rt).set(key, obj);
     this.emit('ADDED', rt, obj);
     return structuredClone(obj);
@@ -156,6 +159,7 @@ export class Store {
     }
     next.apiVersion = apiVersionOf(rt);
     next.kind = rt.kind;
+    if (this.validator) next = this.validator(rt, next);
     next.metadata.resourceVersion = String(++this.rv);
     this.table(rt).set(keyOf(old.metadata.namespace, name), next);
     this.emit('MODIFIED', rt, next);
