@@ -4,10 +4,10 @@
  */
 import type { Body, Expr, Location, RefTerm, VarTerm, WithModifier } from '../ast.ts';
 import { MemberOperator, MemberWithKeyOperator, operatorName } from '../ast.ts';
-import { TermParser } from './term-parser.ts';
+import { CompositeParser } from './composite-parser.ts';
 import type { TokenKind } from './tokens.ts';
 
-export abstract class BodyParser extends TermParser {
+export abstract class BodyParser extends CompositeParser {
   protected parseBody(end: TokenKind): Body {
     if (this.at(end)) this.fail('found empty body');
     const body: Body = [];

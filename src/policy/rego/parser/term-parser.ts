@@ -1,23 +1,10 @@
 /**
- * Terms: scalars, vars, refs, calls, collections, comprehensions, template
- * strings, and the infix operators with OPA's binding strength, loosest
- * first: `in`, relations (`==` `!=` `<` `<=` `>` `>=`), `|`, `&`, `+` `-`,
- * `*` `/` `%`. Every level is left-associative.
+ * Terms: scalars, vars, refs and calls, and the infix operators with OPA's
+ * binding strength, loosest first: `in`, relations (`==` `!=` `<` `<=` `>`
+ * `>=`), `|`, `&`, `+` `-`, `*` `/` `%`. Every level is left-associative.
+ * Composite terms are parsed by the subclass in composite-parser.ts.
  */
-import type {
-  ArrayTerm,
-  Body,
-  CallTerm,
-  Expr,
-  Location,
-  NumberTerm,
-  ObjectTerm,
-  RefTerm,
-  SetTerm,
-  StringTerm,
-  TemplateStringTerm,
-  Term,
-} from '../ast.ts';
+import type { Body, CallTerm, Expr, Location, NumberTerm, RefTerm, StringTerm, Term } from '../ast.ts';
 import { InfixOperators, MemberOperator, MemberWithKeyOperator, type InfixSymbol } from '../ast.ts';
 import { TokenCursor, type CursorState } from './cursor.ts';
 import { KEYWORDS, type Token, type TokenKind } from './tokens.ts';
@@ -253,19 +240,6 @@ export abstract class TermParser extends TokenCursor {
     }
   }
 
-  private parsePairList(items: Array<[Term, Term]>): Array<[Term, Term]> {
-    if (this.at('}')) return items;
-    for (;;) {
-      const key = this.parseTermInfix(false);
-      this.expect(':', 'expected ":"');
-      items.push([key, this.parseTermInfix(false)]);
-      if (this.at('}')) return items;
-      if (!this.at(',')) this.unexpected('expected "," or "}"');
-      this.advance();
-      if (this.at('}')) return items;
-    }
-  }
-
   private parseNumber(): NumberTerm {
     const loc = this.loc();
     let prefix = '';
@@ -292,165 +266,10 @@ export abstract class TermParser extends TokenCursor {
     return { type: 'number', loc, value: prefix + lit };
   }
 
-  /** `[]`, `[a, b]`, `[x | body]`. A single term followed by `|` is a comprehension, not `or`. */
-  private parseArray(): Term {
-    const loc = this.locOf(this.advance());
-    if (this.at(']')) {
-      this.advance();
-      return { type: 'array', loc, items: [] };
-    }
-    let potentialComprehension = true;
-    if (this.at(',')) {
-      potentialComprehension = false;
-      this.advance();
-    }
-    const s = this.save();
-    const head = this.parseTerm();
-    if (this.at(']')) {
-      this.advance();
-      return { type: 'array', loc, items: [head] };
-    }
-    if (this.at(',')) {
-      this.advance();
-      return this.finishArray(loc, [head]);
-    }
-    if (this.at('|') && potentialComprehension) {
-      this.advance();
-      const r = this.attempt(() => this.parseBody(']'));
-      if (r.ok) {
-        this.advance();
-        return { type: 'arraycomprehension', loc, term: head, body: r.value };
-      }
-      if (this.tokens[r.error.tokenIndex]?.kind !== ',') throw r.error;
-    }
-    this.restore(s);
-    return this.finishArray(loc, []);
-  }
-
-  private finishArray(loc: Location, items: Term[]): ArrayTerm {
-    const all = this.parseTermList(']', items);
-    this.advance();
-    return { type: 'array', loc, items: all };
-  }
-
-  /** `{}` (empty object), sets, objects and their comprehensions. */
-  private parseSetOrObject(): Term {
-    const loc = this.locOf(this.advance());
-    if (this.at('}')) {
-      this.advance();
-      return { type: 'object', loc, items: [] };
-    }
-    let potentialComprehension = true;
-    if (this.at(',')) {
-      potentialComprehension = false;
-      this.advance();
-    }
-    const s = this.save();
-    let head = this.parseTerm();
-    if ((this.at('|') && potentialComprehension) || this.at('}') || this.at(',')) {
-      return this.parseSetRest(loc, s, head, potentialComprehension);
-    }
-    if (this.at(':')) return this.parseObjectRest(loc, head, potentialComprehension);
-    this.restore(s);
-    head = this.parseTermInfix(false);
-    if (this.at('}') || this.at(',')) return this.parseSetRest(loc, s, head, false);
-    if (this.at(':')) return this.parseObjectRest(loc, head, potentialComprehension);
-    return this.unexpected('non-terminated set');
-  }
-
-  private parseSetRest(loc: Location, s: CursorState, head: Term, potentialComprehension: boolean): Term {
-    if (this.at('}')) {
-      this.advance();
-      return { type: 'set', loc, items: [head] };
-    }
-    if (this.at(',')) {
-      this.advance();
-      return this.finishSet(loc, [head]);
-    }
-    if (potentialComprehension) {
-      this.advance();
-      const r = this.attempt(() => this.parseBody('}'));
-      if (r.ok) {
-        this.advance();
-        return { type: 'setcomprehension', loc, term: head, body: r.value };
-      }
-      if (this.tokens[r.error.tokenIndex]?.kind !== ',') throw r.error;
-    }
-    this.restore(s);
-    return this.finishSet(loc, []);
-  }
-
-  private finishSet(loc: Location, items: Term[]): SetTerm {
-    const all = this.parseTermList('}', items);
-    this.advance();
-    return { type: 'set', loc, items: all };
-  }
-
-  private parseObjectRest(loc: Location, key: Term, potentialComprehension: boolean): Term {
-    this.advance();
-    const s = this.save();
-    const value = this.parseTerm();
-    if (this.at('}') || this.at(',')) return this.finishObject(loc, key, value);
-    if (this.at('|') && potentialComprehension) {
-      this.advance();
-      const r = this.attempt(() => this.parseBody('}'));
-      if (r.ok) {
-        this.advance();
-        return { type: 'objectcomprehension', loc, key, value, body: r.value };
-      }
-      this.restore(s);
-      const fallback = this.attempt(() => this.finishObjectInfix(loc, key));
-      if (!fallback.ok) throw r.error;
-      return fallback.value;
-    }
-    this.restore(s);
-    return this.finishObjectInfix(loc, key);
-  }
-
-  private finishObjectInfix(loc: Location, key: Term): ObjectTerm {
-    const value = this.parseTermInfix(false);
-    if (!this.at('}') && !this.at(',')) this.unexpected('non-terminated object');
-    return this.finishObject(loc, key, value);
-  }
-
-  private finishObject(loc: Location, key: Term, value: Term): ObjectTerm {
-    if (this.at('}')) {
-      this.advance();
-      return { type: 'object', loc, items: [[key, value]] };
-    }
-    this.advance();
-    const items = this.parsePairList([[key, value]]);
-    this.advance();
-    return { type: 'object', loc, items };
-  }
-
-  /** `$"a {x} b"`: literal parts and embedded expressions. */
-  private parseTemplate(): TemplateStringTerm {
-    const first = this.tok;
-    const parts: Array<StringTerm | Expr> = [];
-    for (;;) {
-      const t = this.advance();
-      if (t.value.length > 0) parts.push({ type: 'string', loc: this.locOf(t), value: t.value });
-      if (t.kind === 'template-end') break;
-      if (t.kind === 'illegal') this.fail(t.value, t);
-      const exprTok = this.tok;
-      const expr = this.parseLiteral();
-      this.checkTemplateExpr(expr, exprTok);
-      parts.push(expr);
-      if (!this.at('template-mid') && !this.at('template-end')) this.unexpected('expected } to end template string expression');
-    }
-    const term: TemplateStringTerm = { type: 'templatestring', loc: this.locOf(first), parts };
-    if (first.raw) term.raw = true;
-    return term;
-  }
-
-  private checkTemplateExpr(expr: Expr, at: Token): void {
-    let what: string | undefined;
-    if (expr.negated) what = "negation ('not')";
-    else if (expr.type === 'call' && expr.infix === '=') what = "unification ('=')";
-    else if (expr.type === 'call' && expr.infix === ':=') what = "assignment (':=')";
-    else if (expr.type === 'every') what = "'every'";
-    else if (expr.type === 'some' || expr.type === 'somein') what = "'some'";
-    if (what !== undefined) this.fail(`unexpected ${what} in template-string expression`, at);
-  }
+  /** `[…]`: arrays and array comprehensions. */
+  protected abstract parseArray(): Term;
+  /** `{…}`: objects, sets and their comprehensions. */
+  protected abstract parseSetOrObject(): Term;
+  /** `$"…"`: template strings. */
+  protected abstract parseTemplate(): Term;
 }
