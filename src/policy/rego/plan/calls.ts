@@ -23,7 +23,7 @@ export function checkCalls(index: RuleIndex, rules: Rule[], builtinArity: (name:
   };
   const check = (op: RefTerm, got: number, statement: boolean): void => {
     const name = operatorName(op);
-    if (name === 'eq' || name === 'assign') return;
+    if (name === 'eq' || name === 'assign' || (name === 'print' && statement)) return;
     const want = arity(op);
     if (got === want || (statement && got === want + 1)) return;
     throw compileError('rego_type_error', `${name}: arity mismatch: expected ${want} arguments, got ${got}`, op.loc);

@@ -118,4 +118,50 @@ p := 2 if input.a
 `;
     await assert.rejects(() => value(src, { input: { a: true } }), /conflict|multiple outputs/i);
   });
+
+  it('function else chains, default functions and print', async () => {
+    const src = `package test
+default size(_) := "unknown"
+size(n) := "big" if {
+	print("n is", n)
+	n > 100
+} else := "small" if n > 0
+p := [size(500), size(5), size(-1)]
+`;
+    assert.deepEqual(await value(src), ['big', 'small', 'unknown']);
+  });
+
+  it('ref heads with several variables build nested objects', async () => {
+    const src = `package test
+p.byKind[k][name] := n if {
+	some item in input.items
+	k := item.kind
+	name := item.name
+	n := count(name)
+}
+p.fixed := 1
+`;
+    assert.deepEqual(await value(src, { input: { items: [{ kind: 'a', name: 'xy' }, { kind: 'b', name: 'z' }] } }), {
+      byKind: { a: { xy: 2 }, b: { z: 1 } },
+      fixed: 1,
+    });
+  });
+
+  it('iterates packages with a variable key and replaces rules with data', async () => {
+    const srcs = [
+      `package rules.one
+allow := input.a == 1
+`,
+      `package rules.two
+allow := input.a == 2
+`,
+      `package test
+p := {name | some name; data.rules[name].allow}
+q := x if x := data.rules.one.allow with data.rules.one.allow as "mocked"
+`,
+    ];
+    const r = await evaluate(srcs, ['test/p', 'test/q'], { input: { a: 2 } });
+    assert.deepEqual(r['test/p'], ['two']);
+    assert.equal(r['test/q'], 'mocked');
+  });
 });
