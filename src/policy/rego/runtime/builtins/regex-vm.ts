@@ -282,10 +282,16 @@ export function reExec(prog: usize, t: usize, n: usize, start: usize, groups: bo
       addThread(clist, 0, pos, tcaps);
     }
     const cnt = <usize>load<u32>(clist, 8);
-    if (cnt == 0) break;
     let c: u32 = 0;
     let w: usize = 0;
     if (pos < n) { c = decodeAt(t + pos, n - pos); w = stepAt(t + pos, n - pos); }
+    if (cnt == 0) {
+      // No thread alive: done once matched, else try the next start position.
+      if (matched || pos >= n) break;
+      clearList(clist);
+      pos += w;
+      continue;
+    }
     clearList(nlist);
     const pcs = <usize>load<u32>(clist);
     const caps = <usize>load<u32>(clist, 4);
