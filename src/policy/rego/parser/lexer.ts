@@ -154,29 +154,36 @@ class Lexer {
       this.push(ch as TokenKind, start, start + 1, '');
       return;
     }
-    this.push('illegal', start, start + 1, `illegal token`);
+    const what = ch === '!' || ch === '$' ? `illegal ${ch} character` : c === 0 ? 'illegal null character' : 'illegal token';
+    this.push('illegal', start, start + 1, what);
   }
 
-  /** digits [. digits] [e [+-] digits], JSON-style; leading zeros are the parser's concern. */
+  /**
+   * digits [. digits] [e [+-] digits], JSON-style, as OPA scans them: a dot
+   * without a fraction, an exponent without digits, or letters right after
+   * the number make it illegal. Leading zeros are the parser's concern.
+   */
   private scanNumber(start: number): void {
     const src = this.src;
     let end = start;
     while (isDigit(src.charCodeAt(end))) end++;
-    if (src[end] === '.' && isDigit(src.charCodeAt(end + 1))) {
+    let error: string | undefined;
+    if (src[end] === '.') {
       end++;
+      if (!isDigit(src.charCodeAt(end))) error = 'expected fraction';
       while (isDigit(src.charCodeAt(end))) end++;
     }
     if (src[end] === 'e' || src[end] === 'E') {
-      let e = end + 1;
-      if (src[e] === '+' || src[e] === '-') e++;
-      if (!isDigit(src.charCodeAt(e))) {
-        this.push('illegal', start, e, 'invalid number');
-        return;
-      }
-      while (isDigit(src.charCodeAt(e))) e++;
-      end = e;
+      end++;
+      if (src[end] === '+' || src[end] === '-') end++;
+      if (!isDigit(src.charCodeAt(end))) error ??= 'expected exponent';
+      while (isDigit(src.charCodeAt(end))) end++;
     }
-    this.push('number', start, end, '');
+    if (isIdentStart(src.charCodeAt(end))) {
+      error ??= 'illegal number format';
+      while (isIdentStart(src.charCodeAt(end)) || isDigit(src.charCodeAt(end))) end++;
+    }
+    this.push(error === undefined ? 'number' : 'illegal', start, end, error ?? '');
   }
 
   private scanString(start: number): void {
@@ -281,7 +288,7 @@ function decodeJsonString(text: string): string | undefined {
 }
 
 const SIMPLE_ESCAPES: Record<string, string> = {
-  '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', '{': '{', '}': '}',
+  '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', '{': '{',
 };
 
 function decodeTemplateEscape(src: string, at: number): { text: string; end: number } | undefined {

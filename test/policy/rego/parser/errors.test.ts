@@ -65,3 +65,13 @@ describe('Rego source text', () => {
     assert.equal(m.package.loc.col, 1);
   });
 });
+
+describe('Rego lexical errors', () => {
+  it('word malformed numbers and stray characters as OPA does', () => {
+    assert.match(errorOf('package p\nx := 1.').message, /:2:6: rego_parse_error: expected fraction/);
+    assert.match(errorOf('package p\nx := 1e').message, /:2:6: rego_parse_error: expected exponent/);
+    assert.match(errorOf('package p\nx := 4data').message, /:2:6: rego_parse_error: illegal number format/);
+    assert.match(errorOf('package p\nx := !y').message, /:2:6: rego_parse_error: illegal ! character/);
+    assert.match(errorOf('package p\nx := $y').message, /:2:6: rego_parse_error: illegal \$ character/);
+  });
+});
