@@ -5,7 +5,7 @@
  * kept (or a fresh one made) and a `traceparent` is still passed on, so every
  * decision has a trace ID to record and to return.
  */
-import { randomBytes } from 'node:crypto';
+import { randomHex } from './random-hex.ts';
 import type { Tracing } from '../telemetry/tracing.ts';
 import { startDecisionSpan, type DecisionSpan, type DecisionAttributes } from '../telemetry/decision-span.ts';
 import type { Action, Mode } from '../gate/types.ts';
@@ -46,14 +46,14 @@ export class CallTrace {
       this.traceId = this.span.traceId;
       this.#sampled = '01';
     } else {
-      this.traceId = traceIdFromHeaders(headers) ?? randomBytes(16).toString('hex');
+      this.traceId = traceIdFromHeaders(headers) ?? randomHex(16);
       this.#sampled = '01';
     }
   }
 
   upstream(method: string, url: string): UpstreamTrace {
     if (!this.span) {
-      return { traceparent: `00-${this.traceId}-${randomBytes(8).toString('hex')}-${this.#sampled}`, end: () => undefined };
+      return { traceparent: `00-${this.traceId}-${randomHex(8)}-${this.#sampled}`, end: () => undefined };
     }
     const { span, context } = this.span.startUpstream(method, url);
     const headers: Record<string, string> = {};

@@ -39,6 +39,8 @@ export interface CallInfo {
   headers: RawHeaders;
   /** Aborted when the agent goes away (a held escalation is then dropped). */
   signal?: AbortSignal;
+  /** The controller behind `signal`; the upstream call's timeout uses it too. */
+  controller?: AbortController;
 }
 
 export type FinalOutcome = Exclude<Outcome, { kind: 'escalate' }>;
@@ -181,7 +183,10 @@ export class Decider {
   }
 
   async #intent(decisionId: string, time: Date, trace: CallTrace, res: Resolution, refusal = false): Promise<{ outcome: Outcome; recorded: Recorded }> {
-    const { hash } = canonicalInput(res.input);
+    // The input hash costs a canonical serialisation: only paid when
+    // something records, traces, logs or binds an approval to it.
+    const d = this.#d;
+    const hash = d.recorder || d.tracing || d.logger || res.outcome.kind === 'escalate' ? canonicalInput(res.input).hash : '';
     const recorded: Recorded = { decisionId, inputHash: hash };
     const ev = res.evaluation;
     // `error` marks a fail-closed deny (no bundle, engine failure); a refusal

@@ -114,6 +114,6 @@ export async function handleHttp(ctx: ProxyContext, req: FastifyRequest, reply: 
   }
   const timeoutMs = outcome.constraints.timeoutMs ?? ctx.config.upstreamTimeoutMs;
   const request = upstreamRequestFor(action, outcome.action, req, { path: built.forwardPath, rawQuery: built.rawQuery }, outcome.constraints.stripHeaders ?? [], timeoutMs);
-  request.signal = call.signal;
+  request.controller = call.controller;
   return forwardDecided(ctx, reply, decided, request);
 }

@@ -24,7 +24,7 @@ export function callInfo(req: FastifyRequest, reply: FastifyReply): CallInfo {
   reply.raw.once('close', () => {
     if (!reply.raw.writableFinished) controller.abort(new Error('the agent disconnected'));
   });
-  return { headers: req.headers, signal: controller.signal };
+  return { headers: req.headers, signal: controller.signal, controller };
 }
 
 /** The action recorded for a request that could not be parsed into a real one. */

@@ -27,6 +27,9 @@ export interface RelayPlan {
   bufferLimitBytes: number;
 }
 
+/** Bodies up to this size (with a Content-Length) are relayed in one piece. */
+const SMALL_BODY_BYTES = 64 * 1024;
+
 function isSse(contentType: unknown): boolean {
   return typeof contentType === 'string' && contentType.toLowerCase().startsWith('text/event-stream');
 }
@@ -171,6 +174,14 @@ export async function relayResponse(reply: FastifyReply, res: UpstreamResponse, 
       return await relayRewrittenJson(reply, res, plan, headers, max);
     }
     const sse = isSse(contentType);
+    if (!sse && Number.isFinite(declared) && declared <= SMALL_BODY_BYTES && reply.request.method !== 'HEAD' && res.statusCode !== 204 && res.statusCode !== 304) {
+      // A small body of known length is read whole and sent in one write
+      // with the headers: fewer syscalls than piping a stream.
+      const hasher = new OutputHasher();
+      const body = await readAll(res.body, Math.min(max, SMALL_BODY_BYTES), hasher);
+      await reply.code(res.statusCode).headers(headers).send(body);
+      return { status: res.statusCode, bytes: body.length, outputHash: hasher.digest() };
+    }
     const metered = new MeteredStream(max, sse ? sseEvents(extra) : '', sse && redact.length > 0 ? sseRedactor(redact) : undefined);
     if (sse || redact.length > 0 || extra.length > 0) delete headers['content-length'];
     const done = new Promise<FinishInfo>((resolve) => {

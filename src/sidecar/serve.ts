@@ -13,6 +13,7 @@ import { createMetrics, type PortcullisMetrics } from '../telemetry/metrics.ts';
 import { createTracing, tracingConfigFromEnv, type Tracing } from '../telemetry/tracing.ts';
 import type { EvidenceRecorder } from '../evidence/recorder.ts';
 import { createLedgerRecorder } from '../evidence/ledger-recorder.ts';
+import { loadHeadSigner } from '../evidence/signing.ts';
 import { buildSidecar } from './app.ts';
 import { buildAdmin } from './admin.ts';
 import type { LocalApprovalBroker } from './local-approvals.ts';
@@ -56,7 +57,13 @@ function urlOf(app: FastifyInstance): string {
 export async function startGate(o: GateOptions): Promise<RunningGate> {
   const { config, engine, telemetry } = o;
   const recorder = config.ledgerFile
-    ? await createLedgerRecorder({ path: config.ledgerFile, metrics: telemetry.metrics, logger: telemetry.logger })
+    ? await createLedgerRecorder({
+        path: config.ledgerFile,
+        maxFileBytes: config.ledgerMaxBytes,
+        ...(config.ledgerSigningKey ? { signer: await loadHeadSigner(config.ledgerSigningKey) } : {}),
+        metrics: telemetry.metrics,
+        logger: telemetry.logger,
+      })
     : undefined;
   const approvals = o.approvals ?? o.localApprovals;
   const proxy = buildSidecar(config, {
