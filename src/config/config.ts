@@ -44,6 +44,10 @@ export interface SidecarConfig {
   redactHeaders: readonly string[];
   /** JSON-lines ledger file; empty for none. */
   ledgerFile: string;
+  /** The ledger rotates to a numbered segment past this size; 0 never rotates. */
+  ledgerMaxBytes: number;
+  /** PEM ed25519 private key signing ledger heads; empty for unsigned. */
+  ledgerSigningKey: string;
   /** Policy directory (local mode). */
   policiesDir: string;
   /** Controller base URL (in-cluster mode). */
@@ -105,6 +109,8 @@ const SETTINGS = {
   upstreamConnections: { env: 'PORTCULLIS_UPSTREAM_CONNECTIONS', def: '64', parse: int(1, 10_000) },
   redactHeaders: { env: 'PORTCULLIS_REDACT_HEADERS', def: DEFAULT_REDACTED_HEADERS.join(','), parse: list },
   ledgerFile: { env: 'PORTCULLIS_LEDGER', def: '', parse: str },
+  ledgerMaxBytes: { env: 'PORTCULLIS_LEDGER_MAX_BYTES', def: String(64 * 1024 * 1024), parse: int(0, 2 ** 50) },
+  ledgerSigningKey: { env: 'PORTCULLIS_LEDGER_SIGNING_KEY', def: '', parse: str },
   policiesDir: { env: 'PORTCULLIS_POLICIES', def: '', parse: str },
   controllerUrl: { env: 'PORTCULLIS_CONTROLLER_URL', def: '', parse: str },
   bundleName: { env: 'PORTCULLIS_BUNDLE', def: '', parse: str },
