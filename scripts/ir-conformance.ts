@@ -2,13 +2,13 @@
 // plan (OPA's own IR) is emitted, loaded in the OPA SDK with the case's data
 // and input, and every entrypoint's result compared with `want_plan_result`.
 //
-//   node --import tsx scripts/ir-conformance.ts <dir> [--verbose] [--folder X] [--group core,core-ops] [--optimize]
+//   node --import tsx scripts/ir-conformance.ts <dir> [--verbose] [--folder X] [--group core,core-ops]
 //
 // <dir> holds <folder>/<file>.json (cases with `plan`); GROUPS.txt next to
 // it in ../opa-conformance/ (if present) adds per-group figures.
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
-import opa from '@open-policy-agent/opa-wasm';
+import { loadPolicy } from '@open-policy-agent/opa-wasm';
 import { emitWasm } from '../src/policy/rego/emit/index.ts';
 import { isPortcullisError, ErrorCodes } from '../src/errors.ts';
 import type { Policy } from '../src/policy/rego/ir.ts';
@@ -32,13 +32,12 @@ type Outcome = { kind: 'pass' } | { kind: 'fail'; why: string } | { kind: 'skip'
 const args = process.argv.slice(2);
 const dir = args.find((a) => !a.startsWith('--'));
 const verbose = args.includes('--verbose');
-const optimize = args.includes('--optimize');
 const folderArg = args.indexOf('--folder');
 const onlyFolder = folderArg >= 0 ? args[folderArg + 1] : undefined;
 const groupArg = args.indexOf('--group');
 const onlyGroups = groupArg >= 0 ? new Set(args[groupArg + 1].split(',')) : undefined;
 if (!dir) {
-  console.error('usage: ir-conformance.ts <dir> [--verbose] [--folder X] [--group core,core-ops] [--optimize]');
+  console.error('usage: ir-conformance.ts <dir> [--verbose] [--folder X] [--group core,core-ops]');
   process.exit(2);
 }
 
@@ -94,14 +93,14 @@ async function runCase(c: Case): Promise<Outcome> {
   const wantError = c.want_error_code !== undefined || c.want_error !== undefined;
   let wasm: Uint8Array;
   try {
-    wasm = emitWasm(c.plan, { optimize: optimize ? 'full' : 'light', validate: true });
+    wasm = emitWasm(c.plan);
   } catch (e) {
     if (isPortcullisError(e) && e.code === ErrorCodes.REGO_UNSUPPORTED_BUILTIN) {
       return { kind: 'fail', why: `unsupported builtin ${String(e.details?.builtin)}` };
     }
     return { kind: 'fail', why: `emit: ${(e as Error).message}` };
   }
-  const policy = await opa.loadPolicy(wasm);
+  const policy = await loadPolicy(wasm);
   if (c.data !== undefined) policy.setData(c.data as object);
   for (const ep of c.entrypoints ?? [c.plan.plans.plans[0]?.name ?? '']) {
     let got: unknown[];

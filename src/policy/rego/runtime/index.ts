@@ -13,5 +13,6 @@ export function opa_json_dump(v: usize): usize { return dumpJson(v); }
 
 export * from './eval';
 export * from './ops';
+export * from './sdk';
 export * from './builtins/index';
 export { runtimeAbort } from './abort';

@@ -2,20 +2,20 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { emitWasm } from '../../../../src/policy/rego/emit/index.ts';
 import { ErrorCodes, isPortcullisError } from '../../../../src/errors.ts';
-import { addResult, block, bool, load, local, policy, s, str } from './ir-builders.ts';
+import { Wasm, addResult, block, bool, load, local, policy, s, str } from './ir-builders.ts';
 
 // Locals 0 and 1 are input and data in every plan and rule.
 
 describe('emitWasm', () => {
   it('emits a module the OPA SDK loads, with the ABI exports and only the allowed imports', () => {
     const wasm = emitWasm(policy(['result'], [{ name: 'p', blocks: [block(...addResult(0, 2, 0))] }]));
-    const mod = new WebAssembly.Module(wasm);
-    const exports = WebAssembly.Module.exports(mod).map((e) => e.name).sort();
+    const mod = new Wasm.Module(wasm);
+    const exports = Wasm.Module.exports(mod).map((e) => e.name).sort();
     for (const name of ['opa_eval', 'opa_malloc', 'opa_json_parse', 'opa_json_dump', 'opa_heap_ptr_get', 'opa_heap_ptr_set', 'builtins', 'entrypoints', 'opa_wasm_abi_version', 'opa_wasm_abi_minor_version']) {
       assert.ok(exports.includes(name), `missing export ${name}`);
     }
     const allowed = new Set(['memory', 'opa_abort', 'opa_println', 'opa_builtin0', 'opa_builtin1', 'opa_builtin2', 'opa_builtin3', 'opa_builtin4']);
-    for (const imp of WebAssembly.Module.imports(mod)) {
+    for (const imp of Wasm.Module.imports(mod)) {
       assert.equal(imp.module, 'env');
       assert.ok(allowed.has(imp.name), `unexpected import ${imp.name}`);
     }

@@ -1,0 +1,161 @@
+/** Encoding of builder expressions and of module sections to wasm bytes. */
+import type { Expr, ValType } from './builder.ts';
+
+export class Bytes {
+  readonly out: number[] = [];
+
+  byte(b: number): this {
+    this.out.push(b & 0xff);
+    return this;
+  }
+
+  u32(v: number): this {
+    let x = v >>> 0;
+    do {
+      let b = x & 0x7f;
+      x >>>= 7;
+      if (x !== 0) b |= 0x80;
+      this.out.push(b);
+    } while (x !== 0);
+    return this;
+  }
+
+  i32(v: number): this {
+    let x = v | 0;
+    for (;;) {
+      const b = x & 0x7f;
+      x >>= 7;
+      if ((x === 0 && (b & 0x40) === 0) || (x === -1 && (b & 0x40) !== 0)) {
+        this.out.push(b);
+        return this;
+      }
+      this.out.push(b | 0x80);
+    }
+  }
+
+  bytes(b: ArrayLike<number>): this {
+    for (let i = 0; i < b.length; i++) this.out.push(b[i]);
+    return this;
+  }
+
+  /** A length-prefixed byte vector. */
+  vec(b: ArrayLike<number>): this {
+    return this.u32(b.length).bytes(b);
+  }
+
+  name(s: string): this {
+    return this.vec(new TextEncoder().encode(s));
+  }
+}
+
+export function valTypeByte(t: ValType): number {
+  return t === 'i64' ? 0x7e : 0x7f;
+}
+
+export interface Resolver {
+  func(name: string): number;
+  global(name: string): number;
+  /** Type index of `(i32 × n) -> i32` for call_indirect. */
+  indirectType(params: number): number;
+}
+
+/** Encodes one expression; `labels` are the enclosing labels, innermost last (null for unnamed). */
+export function encodeExpr(e: Expr, b: Bytes, labels: (string | null)[], r: Resolver): void {
+  const blockType = (t: ValType): number => (t === 'none' ? 0x40 : valTypeByte(t));
+  switch (e.op) {
+    case 'block':
+      b.byte(0x02).byte(blockType(e.type));
+      labels.push(e.label);
+      for (const c of e.children) encodeExpr(c, b, labels, r);
+      labels.pop();
+      b.byte(0x0b);
+      return;
+    case 'loop':
+      b.byte(0x03).byte(0x40);
+      labels.push(e.label);
+      encodeExpr(e.body, b, labels, r);
+      labels.pop();
+      b.byte(0x0b);
+      return;
+    case 'br': {
+      const depth = labels.length - 1 - labels.lastIndexOf(e.label);
+      if (depth >= labels.length) throw new Error(`wasm encoder: unknown label ${e.label}`);
+      if (e.cond) encodeExpr(e.cond, b, labels, r);
+      b.byte(e.cond ? 0x0d : 0x0c).u32(depth);
+      return;
+    }
+    case 'if':
+      encodeExpr(e.cond, b, labels, r);
+      b.byte(0x04).byte(blockType(e.type));
+      labels.push(null);
+      encodeExpr(e.then, b, labels, r);
+      if (e.else) {
+        b.byte(0x05);
+        encodeExpr(e.else, b, labels, r);
+      }
+      labels.pop();
+      b.byte(0x0b);
+      return;
+    case 'call':
+      for (const a of e.args) encodeExpr(a, b, labels, r);
+      b.byte(0x10).u32(r.func(e.fn));
+      return;
+    case 'call_indirect':
+      for (const a of e.args) encodeExpr(a, b, labels, r);
+      encodeExpr(e.target, b, labels, r);
+      b.byte(0x11).u32(r.indirectType(e.args.length)).byte(0);
+      return;
+    case 'local.get':
+      b.byte(0x20).u32(e.index);
+      return;
+    case 'local.set':
+      encodeExpr(e.value, b, labels, r);
+      b.byte(0x21).u32(e.index);
+      return;
+    case 'local.tee':
+      encodeExpr(e.value, b, labels, r);
+      b.byte(0x22).u32(e.index);
+      return;
+    case 'global.get':
+      b.byte(0x23).u32(r.global(e.name));
+      return;
+    case 'global.set':
+      encodeExpr(e.value, b, labels, r);
+      b.byte(0x24).u32(r.global(e.name));
+      return;
+    case 'i32.const':
+      b.byte(0x41).i32(e.value);
+      return;
+    case 'unary':
+      encodeExpr(e.value, b, labels, r);
+      b.byte(e.code);
+      return;
+    case 'binary':
+      encodeExpr(e.a, b, labels, r);
+      encodeExpr(e.b, b, labels, r);
+      b.byte(e.code);
+      return;
+    case 'load':
+      encodeExpr(e.ptr, b, labels, r);
+      b.byte(e.code).u32(e.align).u32(e.offset);
+      return;
+    case 'store':
+      encodeExpr(e.ptr, b, labels, r);
+      encodeExpr(e.value, b, labels, r);
+      b.byte(0x36).u32(e.align).u32(e.offset);
+      return;
+    case 'select':
+      encodeExpr(e.a, b, labels, r);
+      encodeExpr(e.b, b, labels, r);
+      encodeExpr(e.cond, b, labels, r);
+      b.byte(0x1b);
+      return;
+    case 'return':
+      if (e.value) encodeExpr(e.value, b, labels, r);
+      b.byte(0x0f);
+      return;
+    case 'nop':
+      b.byte(0x01);
+      return;
+  }
+}

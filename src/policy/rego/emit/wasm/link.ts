@@ -1,0 +1,148 @@
+/**
+ * Assembles the policy module: the runtime's sections with the policy's
+ * types, functions, globals, table, exports, start function and data
+ * appended. The runtime's code is copied byte for byte, so emitting costs
+ * little more than encoding the policy itself.
+ */
+import { Bytes, encodeExpr, type Resolver } from './encode.ts';
+import type { Expr, ValType } from './builder.ts';
+import { Reader, type FuncType, type RuntimeImage } from './runtime-image.ts';
+
+export interface NewFunction {
+  name: string;
+  params: number;
+  result: ValType;
+  /** Extra i32 locals after the params. */
+  vars: number;
+  body: Expr;
+}
+
+export interface NewGlobal {
+  name: string;
+  mutable: boolean;
+  init: number;
+}
+
+export interface LinkInput {
+  image: RuntimeImage;
+  functions: NewFunction[];
+  globals: NewGlobal[];
+  /** Function names of the table (for call_indirect), index order. */
+  table: string[];
+  /** Exported functions (export name → function name) and globals. */
+  exportFuncs: [string, string][];
+  exportGlobals: [string, string][];
+  start: string;
+  data: { offset: number; bytes: Uint8Array };
+  memoryMinPages: number;
+}
+
+const I32 = 0x7f;
+
+function section(out: Bytes, id: number, body: Bytes | Uint8Array): void {
+  const content = body instanceof Bytes ? body.out : body;
+  out.byte(id).u32(content.length).bytes(content);
+}
+
+/** Count and remaining raw entries of a vector section. */
+function splitVec(raw: Uint8Array | undefined): { count: number; rest: Uint8Array } {
+  if (!raw) return { count: 0, rest: new Uint8Array(0) };
+  const r = new Reader(raw);
+  const count = r.u32();
+  return { count, rest: raw.subarray(r.pos) };
+}
+
+export function link(input: LinkInput): Uint8Array {
+  const { image } = input;
+  if (image.hasTable || image.hasStart) throw new Error('wasm linker: the runtime must have no table and no start function');
+  const types: FuncType[] = image.types.map((t) => ({ params: [...t.params], results: [...t.results] }));
+  const typeIndex = (params: number, result: ValType): number => {
+    const want: FuncType = { params: Array(params).fill(I32), results: result === 'none' ? [] : [I32] };
+    const found = types.findIndex((t) => t.params.length === want.params.length && t.params.every((p) => p === I32) && t.results.length === want.results.length && t.results.every((x) => x === I32));
+    if (found >= 0) return found;
+    types.push(want);
+    return types.length - 1;
+  };
+
+  const firstNew = image.importedFuncs.length + image.funcTypes.length;
+  const funcIndex = new Map<string, number>();
+  input.functions.forEach((f, i) => funcIndex.set(f.name, firstNew + i));
+  const globalIndex = new Map<string, number>();
+  input.globals.forEach((g, i) => globalIndex.set(g.name, image.globalCount + i));
+  const newTypes = input.functions.map((f) => typeIndex(f.params, f.result));
+
+  const resolver: Resolver = {
+    func(name) {
+      const i = funcIndex.get(name) ?? image.exports.get(name);
+      if (i === undefined) throw new Error(`wasm linker: unknown function ${name}`);
+      return i;
+    },
+    global(name) {
+      const i = globalIndex.get(name);
+      if (i === undefined) throw new Error(`wasm linker: unknown global ${name}`);
+      return i;
+    },
+    indirectType: (params) => typeIndex(params, 'i32'),
+  };
+  // Encode bodies first: call_indirect may add types.
+  const bodies = input.functions.map((f) => {
+    const b = new Bytes();
+    b.u32(f.vars > 0 ? 1 : 0);
+    if (f.vars > 0) b.u32(f.vars).byte(I32);
+    encodeExpr(f.body, b, [], resolver);
+    b.byte(0x0b);
+    return b.out;
+  });
+
+  const out = new Bytes().bytes([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
+
+  const typeSec = new Bytes().u32(types.length);
+  for (const t of types) typeSec.byte(0x60).vec(t.params).vec(t.results);
+  section(out, 1, typeSec);
+
+  const importSec = new Bytes().u32(image.importedFuncs.length + 1);
+  importSec.name('env').name('memory').byte(0x02).byte(0x00).u32(Math.max(input.memoryMinPages, image.memoryMinPages));
+  for (const f of image.importedFuncs) importSec.name(f.module).name(f.name).byte(0x00).u32(f.type);
+  section(out, 2, importSec);
+
+  const funcs = splitVec(image.sections.get(3));
+  const funcSec = new Bytes().u32(funcs.count + input.functions.length).bytes(funcs.rest);
+  for (const t of newTypes) funcSec.u32(t);
+  section(out, 3, funcSec);
+
+  if (input.table.length > 0) {
+    section(out, 4, new Bytes().u32(1).byte(0x70).byte(0x01).u32(input.table.length).u32(input.table.length));
+  }
+
+  const globals = splitVec(image.sections.get(6));
+  const globalSec = new Bytes().u32(globals.count + input.globals.length).bytes(globals.rest);
+  for (const g of input.globals) globalSec.byte(I32).byte(g.mutable ? 1 : 0).byte(0x41).i32(g.init).byte(0x0b);
+  section(out, 6, globalSec);
+
+  const exportSec = new Bytes().u32(input.exportFuncs.length + input.exportGlobals.length);
+  for (const [name, fn] of input.exportFuncs) exportSec.name(name).byte(0x00).u32(resolver.func(fn));
+  for (const [name, g] of input.exportGlobals) exportSec.name(name).byte(0x03).u32(resolver.global(g));
+  section(out, 7, exportSec);
+
+  section(out, 8, new Bytes().u32(resolver.func(input.start)));
+
+  if (input.table.length > 0) {
+    const elem = new Bytes().u32(1).u32(0).byte(0x41).i32(0).byte(0x0b).u32(input.table.length);
+    for (const name of input.table) elem.u32(resolver.func(name));
+    section(out, 9, elem);
+  }
+
+  const data = splitVec(image.sections.get(11));
+  if (image.sections.has(12)) section(out, 12, new Bytes().u32(data.count + 1));
+
+  const code = splitVec(image.sections.get(10));
+  const codeSec = new Bytes().u32(code.count + bodies.length).bytes(code.rest);
+  for (const body of bodies) codeSec.vec(body);
+  section(out, 10, codeSec);
+
+  const dataSec = new Bytes().u32(data.count + 1).bytes(data.rest);
+  dataSec.u32(0).byte(0x41).i32(input.data.offset).byte(0x0b).vec(input.data.bytes);
+  section(out, 11, dataSec);
+
+  return new Uint8Array(out.out);
+}

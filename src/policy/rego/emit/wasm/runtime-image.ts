@@ -1,0 +1,180 @@
+/**
+ * The compiled runtime (build/runtime.wasm) as sections, read once per
+ * process: the emitter appends the policy's functions, globals and data to
+ * it without re-encoding the runtime's code.
+ */
+
+export interface FuncType {
+  params: number[];
+  results: number[];
+}
+
+export interface RuntimeImage {
+  bytes: Uint8Array;
+  /** Raw contents of each known section by id (custom sections dropped). */
+  sections: Map<number, Uint8Array>;
+  types: FuncType[];
+  /** Imported functions, in index order. */
+  importedFuncs: { module: string; name: string; type: number }[];
+  /** Type index of each defined function. */
+  funcTypes: number[];
+  globalCount: number;
+  /** Exported functions: name → function index. */
+  exports: Map<string, number>;
+  /** Active data segments (offset, bytes). */
+  segments: { offset: number; data: Uint8Array }[];
+  staticEnd: number;
+  memoryMinPages: number;
+  hasTable: boolean;
+  hasStart: boolean;
+}
+
+export class Reader {
+  pos = 0;
+  constructor(readonly b: Uint8Array, readonly end = b.length) {}
+
+  byte(): number {
+    return this.b[this.pos++];
+  }
+
+  u32(): number {
+    let result = 0;
+    let shift = 0;
+    for (;;) {
+      const byte = this.b[this.pos++];
+      result |= (byte & 0x7f) << shift;
+      if ((byte & 0x80) === 0) return result >>> 0;
+      shift += 7;
+    }
+  }
+
+  i32(): number {
+    let result = 0;
+    let shift = 0;
+    let byte: number;
+    do {
+      byte = this.b[this.pos++];
+      result |= (byte & 0x7f) << shift;
+      shift += 7;
+    } while (byte & 0x80);
+    if (shift < 32 && byte & 0x40) result |= ~0 << shift;
+    return result;
+  }
+
+  bytes(n: number): Uint8Array {
+    const out = this.b.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+
+  name(): string {
+    return new TextDecoder().decode(this.bytes(this.u32()));
+  }
+
+  /** A constant i32 expression (`i32.const n end`). */
+  constI32(): number {
+    const op = this.byte();
+    if (op !== 0x41) throw new Error(`runtime image: unsupported constant expression 0x${op.toString(16)}`);
+    const v = this.i32();
+    if (this.byte() !== 0x0b) throw new Error('runtime image: bad constant expression');
+    return v;
+  }
+}
+
+export function readRuntimeImage(bytes: Uint8Array): RuntimeImage {
+  const r = new Reader(bytes);
+  const header = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+  if (header.some((b, i) => bytes[i] !== b)) throw new Error('runtime image: not a wasm 1.0 module');
+  r.pos = 8;
+  const image: RuntimeImage = {
+    bytes,
+    sections: new Map(),
+    types: [],
+    importedFuncs: [],
+    funcTypes: [],
+    globalCount: 0,
+    exports: new Map(),
+    segments: [],
+    staticEnd: 0,
+    memoryMinPages: 1,
+    hasTable: false,
+    hasStart: false,
+  };
+  while (r.pos < bytes.length) {
+    const id = r.byte();
+    const size = r.u32();
+    const body = r.bytes(size);
+    if (id === 0) continue;
+    image.sections.set(id, body);
+    readSection(id, new Reader(body), image);
+  }
+  for (const s of image.segments) image.staticEnd = Math.max(image.staticEnd, s.offset + s.data.length);
+  image.staticEnd = (image.staticEnd + 15) & ~15;
+  return image;
+}
+
+function readSection(id: number, r: Reader, image: RuntimeImage): void {
+  switch (id) {
+    case 1: {
+      const n = r.u32();
+      for (let i = 0; i < n; i++) {
+        if (r.byte() !== 0x60) throw new Error('runtime image: unsupported type');
+        const params = Array.from(r.bytes(r.u32()));
+        const results = Array.from(r.bytes(r.u32()));
+        image.types.push({ params, results });
+      }
+      return;
+    }
+    case 2: {
+      const n = r.u32();
+      for (let i = 0; i < n; i++) {
+        const module = r.name();
+        const name = r.name();
+        const kind = r.byte();
+        if (kind === 0) image.importedFuncs.push({ module, name, type: r.u32() });
+        else if (kind === 2) {
+          const flags = r.byte();
+          image.memoryMinPages = r.u32();
+          if (flags & 1) r.u32();
+        } else throw new Error(`runtime image: unsupported import kind ${kind} (${module}.${name})`);
+      }
+      return;
+    }
+    case 3: {
+      const n = r.u32();
+      for (let i = 0; i < n; i++) image.funcTypes.push(r.u32());
+      return;
+    }
+    case 4:
+      image.hasTable = true;
+      return;
+    case 6: {
+      image.globalCount = r.u32();
+      return;
+    }
+    case 7: {
+      const n = r.u32();
+      for (let i = 0; i < n; i++) {
+        const name = r.name();
+        const kind = r.byte();
+        const index = r.u32();
+        if (kind === 0) image.exports.set(name, index);
+      }
+      return;
+    }
+    case 8:
+      image.hasStart = true;
+      return;
+    case 11: {
+      const n = r.u32();
+      for (let i = 0; i < n; i++) {
+        const flags = r.u32();
+        if (flags !== 0) throw new Error('runtime image: only active data segments of memory 0 are supported');
+        const offset = r.constI32();
+        const data = r.bytes(r.u32());
+        image.segments.push({ offset, data });
+      }
+      return;
+    }
+  }
+}
