@@ -23,7 +23,7 @@ export interface Location {
   file: string;
   /** 1-based line. */
   row: number;
-  /** 1-based column, counted in UTF-16 code units. */
+  /** 1-based column, counted in code points (a tab is one column), as OPA counts. */
   col: number;
   /** 0-based offset of the first character in the source text. */
   offset: number;

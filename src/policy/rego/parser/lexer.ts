@@ -19,6 +19,8 @@ export interface LexResult {
   comments: LexedComment[];
 }
 
+const HIGH_SURROGATE = /[\uD800-\uDBFF]/;
+
 const PUNCT1 = new Set(['.', ',', ';', '(', ')', '[', ']', '+', '-', '*', '/', '%', '&', '|']);
 
 function isIdentStart(c: number): boolean {
@@ -46,6 +48,8 @@ class Lexer {
   private pos = 0;
   private row = 1;
   private lineStart = 0;
+  /** Whether the current line has a character outside the BMP before `pos` (columns count code points). */
+  private lineHasAstral = false;
   private spaceBefore = false;
   private nlBefore = false;
 
@@ -76,6 +80,7 @@ class Lexer {
         this.pos++;
         this.row++;
         this.lineStart = this.pos;
+        this.lineHasAstral = false;
         this.spaceBefore = true;
         this.nlBefore = true;
       } else if (c === 32 || c === 9 || c === 13) {
@@ -87,7 +92,8 @@ class Lexer {
         if (end < 0) end = src.length;
         let text = src.slice(start + 1, end);
         if (text.endsWith('\r')) text = text.slice(0, -1);
-        this.comments.push({ text, offset: start, row: this.row, col: start - this.lineStart + 1 });
+        this.comments.push({ text, offset: start, row: this.row, col: this.colAt(start) });
+        if (HIGH_SURROGATE.test(text)) this.lineHasAstral = true;
         this.pos = end;
         this.spaceBefore = true;
       } else {
@@ -105,11 +111,12 @@ class Lexer {
       offset: start,
       end,
       row: this.row,
-      col: start - this.lineStart + 1,
+      col: this.colAt(start),
       spaceBefore: this.spaceBefore,
       nlBefore: this.nlBefore,
     };
     this.tokens.push(tok);
+    if (HIGH_SURROGATE.test(tok.text)) this.lineHasAstral = true;
     this.pos = end;
     this.spaceBefore = false;
     this.nlBefore = false;
@@ -272,8 +279,17 @@ class Lexer {
       if (this.src.charCodeAt(i) === 10) {
         this.row++;
         this.lineStart = i + 1;
+        this.lineHasAstral = HIGH_SURROGATE.test(this.src.slice(i + 1, to));
       }
     }
+  }
+
+  /** 1-based column of `offset`, counted in code points as OPA counts them. */
+  private colAt(offset: number): number {
+    const units = offset - this.lineStart + 1;
+    if (!this.lineHasAstral) return units;
+    const pairs = this.src.slice(this.lineStart, offset).match(/[\uD800-\uDBFF]/g);
+    return units - (pairs?.length ?? 0);
   }
 }
 

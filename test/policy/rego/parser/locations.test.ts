@@ -63,3 +63,13 @@ describe('Rego source locations', () => {
     assert.equal(m.rules[1]!.loc.offset, SRC.indexOf('allow if'));
   });
 });
+
+describe('Rego source columns', () => {
+  it('count code points, so a character outside the BMP is one column', () => {
+    const m = parseModule('package p\np := ["😀", x] # 😀 and more\nq := 1', 'cols.rego');
+    const value = m.rules[0]?.head.value;
+    assert.equal(value?.type === 'array' && at(value.items[1]?.loc), 'cols.rego:2:12');
+    assert.equal(m.comments[0]?.loc.col, 15);
+    assert.equal(at(m.rules[1]?.loc), 'cols.rego:3:1');
+  });
+});
