@@ -37,7 +37,7 @@ const START_TIMEOUT_MS = 180_000;
 
 /** One child process running cases one after another, replaced when it hangs or dies. */
 class CaseRunner {
-  #child: { process: ChildProcess; ready: Promise<boolean> } | undefined;
+  #child: { process: ChildProcess; ready: Promise<boolean>; stderr: () => string } | undefined;
   #next = 0;
   readonly #timeoutMs: number;
 
@@ -45,8 +45,11 @@ class CaseRunner {
     this.#timeoutMs = timeoutMs;
   }
 
-  #spawn(): { process: ChildProcess; ready: Promise<boolean> } {
-    const child = fork(WORKER, [], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+  #spawn(): { process: ChildProcess; ready: Promise<boolean>; stderr: () => string } {
+    const child = fork(WORKER, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    // The last words of a child that dies explain the failure of the case it ran.
+    let tail = '';
+    child.stderr!.on('data', (chunk: Buffer) => (tail = (tail + chunk.toString()).slice(-600)));
     const ready = new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), START_TIMEOUT_MS);
       child.on('message', (msg: { ready?: boolean }) => {
@@ -60,7 +63,7 @@ class CaseRunner {
         resolve(false);
       });
     });
-    return { process: child, ready };
+    return { process: child, ready, stderr: () => tail.trim() };
   }
 
   async run(c: ConformanceCase): Promise<CaseOutcome> {
@@ -68,9 +71,9 @@ class CaseRunner {
     if (!(await worker.ready)) {
       worker.process.kill('SIGKILL');
       this.#child = undefined;
-      return { status: 'fail', reason: 'the case runner process did not start' };
+      return { status: 'fail', reason: `the case runner process did not start: ${worker.stderr() || 'no output'}` };
     }
-    const child = worker.process;
+    const { process: child, stderr } = worker;
     const id = ++this.#next;
     return new Promise((resolve) => {
       const finish = (outcome: CaseOutcome, kill: boolean) => {
@@ -88,7 +91,7 @@ class CaseRunner {
       };
       const onExit = (code: number | null, signal: string | null) => {
         this.#child = undefined;
-        finish({ status: 'fail', reason: `the case crashed its process (exit ${code ?? signal})` }, false);
+        finish({ status: 'fail', reason: `the case crashed its process (exit ${code ?? signal}): ${stderr() || 'no output'}` }, false);
       };
       const timer = setTimeout(() => finish({ status: 'fail', reason: `timed out after ${this.#timeoutMs} ms` }, true), this.#timeoutMs);
       child.on('message', onMessage);
