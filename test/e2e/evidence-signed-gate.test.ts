@@ -1,0 +1,70 @@
+/**
+ * The gate as `portcullis dev` and the sidecar start it, configured only by
+ * PORTCULLIS_* settings: a signed, size-rotated ledger whose head the admin
+ * API serves, and which `verify` accepts with the public key and that head.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { OpaWasmEngine } from '../../src/policy/engine.ts';
+import { loadConfig } from '../../src/config/config.ts';
+import { createTelemetry, startGate, type RunningGate } from '../../src/sidecar/serve.ts';
+import { generateSigningKeys } from '../../src/evidence/signing.ts';
+import { startPaymentsApi, type DemoApi } from '../../src/demo/http-apis.ts';
+import { main } from '../../src/cli/main.ts';
+import { shippedBundle, withTools } from './shipped-bundle.ts';
+
+let dir: string | undefined;
+let gate: RunningGate | undefined;
+let payments: DemoApi | undefined;
+after(async () => {
+  await gate?.close();
+  await payments?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+test('PORTCULLIS_LEDGER_SIGNING_KEY and _MAX_BYTES give a signed, rotated ledger that verifies against the served head', async () => {
+  dir = await mkdtemp(join(tmpdir(), 'portcullis-signed-gate-'));
+  const keys = generateSigningKeys();
+  await writeFile(join(dir, 'ledger.key'), keys.privateKeyPem, { mode: 0o600 });
+  await writeFile(join(dir, 'ledger.pub'), keys.publicKeyPem);
+  payments = await startPaymentsApi();
+  const engine = new OpaWasmEngine();
+  await engine.load(withTools(await shippedBundle(), { payments: payments.url }));
+  const env = {
+    PORTCULLIS_LEDGER: join(dir, 'ledger.jsonl'),
+    PORTCULLIS_LEDGER_SIGNING_KEY: join(dir, 'ledger.key'),
+    PORTCULLIS_LEDGER_MAX_BYTES: '4096',
+    PORTCULLIS_KEEP_ALIVE_TIMEOUT_MS: '200',
+    PORTCULLIS_LOG_LEVEL: 'silent',
+    OTEL_SDK_DISABLED: 'true',
+  };
+  const config = loadConfig(env, { port: '0', adminPort: '0' });
+  gate = await startGate({ config, engine, telemetry: await createTelemetry(config, env, 'test') });
+  for (let i = 0; i < 6; i++) {
+    const res = await fetch(`${gate.proxyUrl}/tools/payments/v1/charges`);
+    assert.equal(res.status, 200);
+    await res.arrayBuffer();
+  }
+  const headRes = await fetch(`${gate.adminUrl}/v1/ledger/head`);
+  assert.equal(headRes.status, 200);
+  const head = (await headRes.json()) as { seq: number; signature?: string; keyId?: string };
+  assert.equal(head.keyId, keys.keyId);
+  assert.ok(head.signature);
+  await writeFile(join(dir, 'head.json'), JSON.stringify(head));
+  await gate.close();
+  gate = undefined;
+
+  const files = (await readdir(dir)).filter((f) => f.startsWith('ledger') && f.endsWith('.jsonl'));
+  assert.ok(files.length >= 2, `rotated: ${files.join(', ')}`);
+  const stdout = new PassThrough();
+  let out = '';
+  stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await main(['verify', '--public-key', 'ledger.pub', '--head-file', 'head.json', ...files], { stdout, stderr: new PassThrough(), env: {}, cwd: dir });
+  assert.equal(code, 0, out);
+  assert.match(out, /^ledger OK: \d+ entries in \d+ files/);
+  assert.match(out, /signatures: \d+ valid, 0 invalid/);
+});
