@@ -162,6 +162,8 @@ export class ModuleParser extends BodyParser {
    * is a body and needs no trial parse.
    */
   private mayBeLiteral(): boolean {
+    // `if {}` is the empty object, a true expression (OPA reads it so).
+    if (this.peek().kind === '}') return true;
     let depth = 0;
     for (let i = this.index; i < this.tokens.length; i++) {
       const t = this.tokens[i]!;

@@ -151,3 +151,12 @@ describe('Rego rules: v1 requirements', () => {
     assert.throws(() => mod('f(x) := 1 { x }'), /`if` keyword is required before function body/);
   });
 });
+
+describe('Rego rules: if followed by braces', () => {
+  it('reads `if {}` as the empty object and `if {…}` with a key as an object expression', () => {
+    assert.deepEqual(rules('p if {}'), ['p = true :- {}']);
+    assert.deepEqual(rules('p if {"a": 1}'), ['p = true :- {"a": 1}']);
+    assert.deepEqual(rules('p if {1} == {1}'), ['p = true :- equal({1}, {1})']);
+    assert.deepEqual(rules('p if {\n  x := 1\n  x == 1\n}'), ['p = true :- assign(x, 1); equal(x, 1)']);
+  });
+});
