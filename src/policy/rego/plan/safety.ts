@@ -6,6 +6,7 @@
  * expression can bind is a `rego_unsafe_var_error`.
  */
 import type { Body, Expr, RefTerm, Rule, Term } from '../ast.ts';
+import { bodiesInTerm, forEachRef, forEachRefInTerm, mapTermBodies, nestedBodies, type NestedBody } from './nested.ts';
 import { compileError } from './errors.ts';
 import { isOp, BUILTIN_REF } from './resolve.ts';
 import type { LocalNames } from './scope.ts';
@@ -97,29 +98,34 @@ class Safety {
     };
     forEachExprVar(e, f);
     for (const b of nestedBodies(e)) this.freeVars(b, f);
-    if (e.type === 'every') this.freeVars(e.body, f);
+    if (e.type === 'every') this.freeVars({ body: e.body, heads: [] }, f);
   }
 
-  private freeVars(body: Body, visit: (n: string, t: Term) => void): void {
+  private freeVars(nb: NestedBody, visit: (n: string, t: Term) => void): void {
     const declared = new Set<string>();
     const collectDeclared = (b: Body): void => {
-      for (const n of this.ctx.names.declaredIn.get(originalBody(b)) ?? []) declared.add(n);
+      for (const n of this.ctx.names.declaredIn.get(b) ?? []) declared.add(n);
       for (const e of b) {
-        for (const nb of nestedBodies(e)) collectDeclared(nb);
+        for (const inner of nestedBodies(e)) collectDeclared(inner.body);
         if (e.type === 'every') collectDeclared(e.body);
       }
     };
-    collectDeclared(body);
+    collectDeclared(nb.body);
+    const seen = (n: string, t: Term): void => {
+      if (isLocal(n) && !declared.has(n)) visit(n, t);
+    };
     const walk = (b: Body): void => {
       for (const e of b) {
-        forEachExprVar(e, (n, t) => {
-          if (isLocal(n) && !declared.has(n)) visit(n, t);
-        });
-        for (const nb of nestedBodies(e)) walk(nb);
+        forEachExprVar(e, seen);
+        for (const inner of nestedBodies(e)) {
+          walk(inner.body);
+          inner.heads.forEach((h) => forEachVar(h, seen));
+        }
         if (e.type === 'every') walk(e.body);
       }
     };
-    walk(body);
+    walk(nb.body);
+    nb.heads.forEach((h) => forEachVar(h, seen));
   }
 
   /** Variables the expression binds when run with `safe` bound. */
@@ -266,129 +272,4 @@ function patternVars(t: Term, safe: VarSet): VarSet {
   };
   walk(t);
   return out;
-}
-
-export function forEachRefInTerm(t: Term, visit: (r: RefTerm) => void): void {
-  switch (t.type) {
-    case 'ref':
-      visit(t);
-      forEachRefInTerm(t.head, visit);
-      for (const p of t.path) forEachRefInTerm(p, visit);
-      return;
-    case 'array':
-    case 'set':
-      for (const i of t.items) forEachRefInTerm(i, visit);
-      return;
-    case 'object':
-      for (const [k, v] of t.items) {
-        forEachRefInTerm(k, visit);
-        forEachRefInTerm(v, visit);
-      }
-      return;
-    case 'call':
-      for (const a of t.args) forEachRefInTerm(a, visit);
-      return;
-    default:
-      return;
-  }
-}
-
-function forEachRef(e: Expr, visit: (r: RefTerm) => void): void {
-  if (e.type === 'term') forEachRefInTerm(e.term, visit);
-  else if (e.type === 'call') for (const a of e.args) forEachRefInTerm(a, visit);
-  else if (e.type === 'somein') {
-    forEachRefInTerm(e.collection, visit);
-    forEachRefInTerm(e.value, visit);
-    if (e.key) forEachRefInTerm(e.key, visit);
-  } else if (e.type === 'every') forEachRefInTerm(e.domain, visit);
-}
-
-/** Comprehension bodies directly inside the expression's terms. */
-export function nestedBodies(e: Expr): Body[] {
-  const out: Body[] = [];
-  const terms: Term[] = [];
-  if (e.type === 'term') terms.push(e.term);
-  else if (e.type === 'call') terms.push(...e.args);
-  else if (e.type === 'somein') terms.push(e.collection, e.value, ...(e.key ? [e.key] : []));
-  else if (e.type === 'every') terms.push(e.domain);
-  for (const w of e.with) terms.push(w.value);
-  for (const t of terms) out.push(...bodiesInTerm(t));
-  return out;
-}
-
-/**
- * Comprehension bodies inside a term, each with its head terms appended as
- * one extra expression so that free-variable analysis sees them too.
- */
-function bodiesInTerm(t: Term): Body[] {
-  const out: Body[] = [];
-  const walk = (x: Term): void => {
-    switch (x.type) {
-      case 'arraycomprehension':
-      case 'setcomprehension':
-        out.push(withHeads(x.body, [x.term]));
-        return;
-      case 'objectcomprehension':
-        out.push(withHeads(x.body, [x.key, x.value]));
-        return;
-      case 'ref':
-        walk(x.head);
-        x.path.forEach(walk);
-        return;
-      case 'array':
-      case 'set':
-        x.items.forEach(walk);
-        return;
-      case 'object':
-        x.items.forEach(([k, v]) => {
-          walk(k);
-          walk(v);
-        });
-        return;
-      case 'call':
-        x.args.forEach(walk);
-        return;
-      default:
-        return;
-    }
-  };
-  walk(t);
-  return out;
-}
-
-const bodyOf = new WeakMap<Body, Body>();
-
-function withHeads(body: Body, heads: Term[]): Body {
-  const loc = heads[0]?.loc ?? body[0]?.loc;
-  const term: Term = { type: 'array', loc: loc as Term['loc'], items: heads };
-  const b: Body = [...body, { type: 'term', loc: term.loc, negated: false, with: [], term }];
-  bodyOf.set(b, body);
-  return b;
-}
-
-/** The body a `withHeads` copy was made from (for its declared variables). */
-export function originalBody(b: Body): Body {
-  return bodyOf.get(b) ?? b;
-}
-
-export function mapTermBodies(t: Term, f: (b: Body) => Body): Term {
-  const m = (x: Term): Term => mapTermBodies(x, f);
-  switch (t.type) {
-    case 'ref':
-      return { ...t, head: m(t.head), path: t.path.map(m) };
-    case 'array':
-    case 'set':
-      return { ...t, items: t.items.map(m) };
-    case 'object':
-      return { ...t, items: t.items.map(([k, v]) => [m(k), m(v)] as [Term, Term]) };
-    case 'call':
-      return { ...t, args: t.args.map(m) };
-    case 'arraycomprehension':
-    case 'setcomprehension':
-      return { ...t, body: f(t.body) };
-    case 'objectcomprehension':
-      return { ...t, body: f(t.body) };
-    default:
-      return t;
-  }
 }

@@ -19,7 +19,7 @@ export async function evaluate(
   entrypoints: string[],
   opts: { input?: unknown; data?: unknown } = {},
 ): Promise<Record<string, unknown>> {
-  const wasm = emitWasm(plan(sources, entrypoints), { optimize: false });
+  const wasm = emitWasm(plan(sources, entrypoints));
   const policy = await loadPolicy(wasm);
   policy.setData((opts.data ?? {}) as object);
   const out: Record<string, unknown> = {};
