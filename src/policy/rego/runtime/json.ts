@@ -6,7 +6,7 @@
 import {
   TYPE_NULL, TYPE_BOOLEAN, TYPE_NUMBER, TYPE_STRING, TYPE_ARRAY, TYPE_OBJECT, TYPE_SET,
   NUM_INT, NUM_REF, NUM_BIGINT, makeNull, makeBool, makeStringRef, makeArray, arrayAppend,
-  makeObject, objectInsert, stringLen, stringPtr, arrayLen, arrayGet, objectLen, objectKeyAt,
+  makeObject, makeObjectFromPairs, stringLen, stringPtr, arrayLen, arrayGet, objectLen, objectKeyAt,
   objectValueAt, setLen, setAt,
 } from './value';
 import { parseNumberText } from './number';
@@ -131,9 +131,12 @@ function parseValue(depth: i32): usize {
   if (c == 0x22) return parseString();
   if (c == 0x7b) {
     pos++;
-    const o = makeObject();
     skipWs();
-    if (pos < end && load<u8>(pos) == 0x7d) { pos++; return o; }
+    if (pos < end && load<u8>(pos) == 0x7d) { pos++; return makeObject(); }
+    // Pairs go to a growing scratch array, then become a sorted object at once.
+    let cap: usize = 8;
+    let pairs = alloc(cap << 3);
+    let n: usize = 0;
     while (true) {
       skipWs();
       if (pos >= end || load<u8>(pos) != 0x22) { failed = true; return 0; }
@@ -144,10 +147,18 @@ function parseValue(depth: i32): usize {
       pos++;
       const v = parseValue(depth + 1);
       if (failed) return 0;
-      objectInsert(o, k, v);
+      if (n == cap) {
+        const bigger = alloc(cap << 4);
+        memory.copy(bigger, pairs, cap << 3);
+        pairs = bigger;
+        cap <<= 1;
+      }
+      store<u32>(pairs + (n << 3), <u32>k);
+      store<u32>(pairs + (n << 3), <u32>v, 4);
+      n++;
       skipWs();
       if (pos < end && load<u8>(pos) == 0x2c) { pos++; continue; }
-      if (pos < end && load<u8>(pos) == 0x7d) { pos++; return o; }
+      if (pos < end && load<u8>(pos) == 0x7d) { pos++; return makeObjectFromPairs(pairs, n); }
       failed = true;
       return 0;
     }
