@@ -88,9 +88,15 @@ function classify(r: ResolvedRule): { path: string[]; kind: RuleSetKind; keys?: 
   const path = [...r.pkg, head.name];
   const allStrings = segs.every((s) => s.type === 'string');
   const strings = (ts: Term[]): string[] => ts.map((s) => (s as { value: string }).value);
-  if (r.rule.kind === 'function' || r.rule.kind === 'multi') {
-    if (!allStrings) throw compileError('rego_type_error', 'rule head refs with variables are only supported for values', head.loc);
-    return { path: [...path, ...strings(segs)], kind: r.rule.kind === 'function' ? 'function' : 'set' };
+  if (r.rule.kind === 'function') {
+    if (!allStrings) throw compileError('rego_type_error', 'function names cannot hold variables', head.loc);
+    return { path: [...path, ...strings(segs)], kind: 'function' };
+  }
+  if (r.rule.kind === 'multi' && allStrings) return { path: [...path, ...strings(segs)], kind: 'set' };
+  if (r.rule.kind === 'multi') {
+    // `a[x] contains y`: an object of sets, keyed like an object rule.
+    const first = segs.findIndex((x) => x.type !== 'string');
+    return { path: [...path, ...strings(segs.slice(0, first))], kind: 'object', keys: segs.slice(first) };
   }
   if (allStrings) return { path: [...path, ...strings(segs)], kind: 'complete' };
   const first = segs.findIndex((x) => x.type !== 'string');

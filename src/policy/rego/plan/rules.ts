@@ -65,16 +65,19 @@ function addToCollection(ctx: FnCtx, set: RuleSet, r: IndexedRule): void {
     return;
   }
   const keys = r.keys ?? [];
-  planTerms(ctx, [...keys, head.value as Term], (ops) => {
+  const contains = r.rule.kind === 'multi';
+  planTerms(ctx, [...keys, (contains ? head.key : head.value) as Term], (ops) => {
     const value = ops[ops.length - 1] as Operand;
     let obj = RESULT;
     for (let i = 0; i < keys.length - 1; i++) obj = objectAt(ctx, obj, ops[i] as Operand);
-    b.emit('ObjectInsertOnceStmt', { key: ops[keys.length - 1] as Operand, value, object: obj });
+    const last = ops[keys.length - 1] as Operand;
+    if (contains) b.emit('SetAddStmt', { value, set: objectAt(ctx, obj, last, 'MakeSetStmt') });
+    else b.emit('ObjectInsertOnceStmt', { key: last, value, object: obj });
   });
 }
 
 /** The object under `key` in `obj`, inserted empty when missing (ref heads with several variables). */
-function objectAt(ctx: FnCtx, obj: Local, key: Operand): Local {
+function objectAt(ctx: FnCtx, obj: Local, key: Operand, make: 'MakeObjectStmt' | 'MakeSetStmt' = 'MakeObjectStmt'): Local {
   const b = ctx.b;
   const t = b.newLocal();
   b.emit('ResetLocalStmt', { target: t });
@@ -86,7 +89,7 @@ function objectAt(ctx: FnCtx, obj: Local, key: Operand): Local {
   b.nested(() => {
     b.emit('IsUndefinedStmt', { source: t });
     const fresh = b.newLocal();
-    b.emit('MakeObjectStmt', { target: fresh });
+    b.emit(make, { target: fresh });
     b.emit('ObjectInsertStmt', { key, value: local(fresh), object: obj });
     b.emit('AssignVarStmt', { source: local(fresh), target: t });
   });
