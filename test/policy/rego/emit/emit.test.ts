@@ -152,6 +152,28 @@ describe('emitWasm', () => {
     );
   });
 
+  it('calls rules through CallDynamicStmt by a path computed at run time', async () => {
+    // strings: 0 result, 1 g0, 2 data, 3 t, 4 a, 5 b, 6 which, 7 from a, 8 from b
+    const rule = (leaf: number, value: number) => ({
+      name: `g0.data.t.${leaf === 4 ? 'a' : 'b'}`,
+      params: [0, 1],
+      return: 2,
+      path: ['g0', 'data', 't', leaf === 4 ? 'a' : 'b'],
+      blocks: [block(s('AssignVarOnceStmt', { source: str(value), target: 2 })), block(s('ReturnLocalStmt', { source: 2 }))],
+    });
+    const plan = block(
+      s('DotStmt', { source: local(0), key: str(6), target: 2 }),
+      s('CallDynamicStmt', { path: [str(1), str(2), str(3), local(2)], args: [0, 1], result: 3 }),
+      ...addResult(3, 4, 0),
+    );
+    const strings = ['result', 'g0', 'data', 't', 'a', 'b', 'which', 'from a', 'from b'];
+    const p = await load(policy(strings, [{ name: 'p', blocks: [plan] }], [rule(4, 7), rule(5, 8)]));
+    assert.deepEqual(p.evaluate({ which: 'a' }), [{ result: 'from a' }]);
+    assert.deepEqual(p.evaluate({ which: 'b' }), [{ result: 'from b' }]);
+    assert.deepEqual(p.evaluate({ which: 'c' }), []);
+    assert.deepEqual(p.evaluate({ which: 1 }), []);
+  });
+
   it('exposes several entrypoints by name', async () => {
     const one = block(s('MakeNumberRefStmt', { Index: 1, target: 2 }), ...addResult(2, 3, 0));
     const two = block(s('MakeNullStmt', { target: 2 }), ...addResult(2, 3, 0));
