@@ -46,6 +46,25 @@ function count(): i32 { return <i32>(bufLen(code) / 12); }
 function patchX(i: i32, v: i32): void { if (!tooLarge) store<i32>(bufPtr(code) + <usize>i * 12, v, 4); }
 function patchY(i: i32, v: i32): void { if (!tooLarge) store<i32>(bufPtr(code) + <usize>i * 12, v, 8); }
 
+/** True when the node can match the empty string. */
+function nullable(n: usize): bool {
+  switch (load<u8>(n)) {
+    case N_EMPTY:
+    case N_ASSERT: return true;
+    case N_CAP: return nullable(<usize>load<u32>(n, 12));
+    case N_CAT: {
+      for (let c = <usize>load<u32>(n, 12); c != 0; c = <usize>load<u32>(c, 16)) if (!nullable(c)) return false;
+      return true;
+    }
+    case N_ALT: {
+      for (let c = <usize>load<u32>(n, 12); c != 0; c = <usize>load<u32>(c, 16)) if (nullable(c)) return true;
+      return false;
+    }
+    case N_REP: return load<i32>(n, 4) == 0 || nullable(<usize>load<u32>(n, 12));
+  }
+  return false;
+}
+
 function compileNode(n: usize): void {
   if (tooLarge) return;
   const kind = load<u8>(n);
@@ -91,14 +110,28 @@ function compileNode(n: usize): void {
       const min = load<i32>(n, 4);
       const max = load<i32>(n, 8);
       const lazy = (fl & F_LAZY) != 0;
-      for (let i = 0; i < min; i++) compileNode(child);
       if (max < 0) {
-        const l = emit(I_SPLIT, 0, 0, 0);
+        // As Go compiles them: x{n,} is n-1 copies then x+; x* is a loop,
+        // or (x+)? when x can match empty (priority order of golang.org/issue/46123).
+        for (let i = 1; i < min; i++) compileNode(child);
+        if (min == 0 && !nullable(child)) {
+          const l = emit(I_SPLIT, 0, 0, 0);
+          compileNode(child);
+          emit(I_JMP, l, 0, 0);
+          if (lazy) { patchX(l, count()); patchY(l, l + 1); } else { patchX(l, l + 1); patchY(l, count()); }
+          return;
+        }
+        let q: i32 = -1;
+        if (min == 0) q = emit(I_SPLIT, 0, 0, 0);
+        const body = count();
         compileNode(child);
-        emit(I_JMP, l, 0, 0);
-        if (lazy) { patchX(l, count()); patchY(l, l + 1); } else { patchX(l, l + 1); patchY(l, count()); }
+        const back = emit(I_SPLIT, 0, 0, 0);
+        const out = count();
+        if (lazy) { patchX(back, out); patchY(back, body); } else { patchX(back, body); patchY(back, out); }
+        if (q >= 0) { if (lazy) { patchX(q, out); patchY(q, body); } else { patchX(q, body); patchY(q, out); } }
         return;
       }
+      for (let i = 0; i < min; i++) compileNode(child);
       const splits = bufNew(16);
       for (let i = min; i < max; i++) {
         const s = emit(I_SPLIT, 0, 0, 0);
