@@ -17,7 +17,7 @@ function run<T>(source: string, file: string, parse: (p: ModuleParser) => T): T 
   } catch (e) {
     if (e instanceof RegoSyntaxError) throw toPortcullisError([e]);
     // A stack overflow despite the depth bound (a caller already deep in its stack).
-    if (e instanceof RangeError) throw toPortcullisError([new RegoSyntaxError('max expression depth exceeded', { file, row: 1, col: 1, offset: 0 }, 0)]);
+    if (e instanceof RangeError) throw toPortcullisError([new RegoSyntaxError('max parsing recursion depth reached', { file, row: 1, col: 1, offset: 0 }, 0)]);
     throw e;
   }
 }

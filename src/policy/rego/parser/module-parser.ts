@@ -6,6 +6,7 @@
 import type { Body, Import, Location, Module, Package, RefTerm, Rule, RuleHead, Term } from '../ast.ts';
 import { BodyParser } from './body-parser.ts';
 import type { LexedComment } from './lexer.ts';
+import { importProblem } from './import-checks.ts';
 import { checkDefaultRule } from './rule-checks.ts';
 import { cloneWithFreshWildcards } from './wildcards.ts';
 import type { Token } from './tokens.ts';
@@ -95,6 +96,8 @@ export class ModuleParser extends BodyParser {
       if (!this.atPlainIdent()) this.unexpected('expected var');
       imp.alias = this.advance().text;
     }
+    const problem = importProblem(imp);
+    if (problem !== undefined) this.failAt(path.loc, problem);
     return imp;
   }
 

@@ -104,7 +104,7 @@ export abstract class TermParser extends TokenCursor {
       return cached.term;
     }
     const wildcardsBefore = this.wildcards;
-    if (++this.depth > MAX_DEPTH) this.fail('max expression depth exceeded');
+    if (++this.depth > MAX_DEPTH) this.fail('max parsing recursion depth reached');
     try {
       const term = this.parseTermFinish(this.parseTermHead());
       this.termCache.set(start, { term, wildcardsBefore, after: this.save() });

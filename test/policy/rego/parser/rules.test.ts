@@ -160,3 +160,17 @@ describe('Rego rules: if followed by braces', () => {
     assert.deepEqual(rules('p if {\n  x := 1\n  x == 1\n}'), ['p = true :- assign(x, 1); equal(x, 1)']);
   });
 });
+
+describe('Rego imports: OPA restrictions', () => {
+  it('refuses malformed future and rego imports', () => {
+    assert.throws(() => parseModule('package p\nimport future.foo', 'm.rego'), /invalid import, must be `future.keywords`/);
+    assert.throws(() => parseModule('package p\nimport future.keywords.nope', 'm.rego'), /unexpected keyword, must be one of \[contains every if in\]/);
+    assert.throws(() => parseModule('package p\nimport future.keywords as k', 'm.rego'), /`future` imports cannot be aliased/);
+    assert.throws(() => parseModule('package p\nimport rego.v2', 'm.rego'), /invalid import `rego.v2`, must be `rego.v1`/);
+  });
+
+  it('refuses an unaliased import ending with a keyword, and accepts it aliased', () => {
+    assert.throws(() => parseModule('package p\nimport data.foo.if', 'm.rego'), /must not end with a keyword, got: if/);
+    assert.doesNotThrow(() => parseModule('package p\nimport data.foo.if as cond\nimport data.foo.else.bar', 'm.rego'));
+  });
+});
