@@ -61,7 +61,12 @@ export function buildAbi(ctx: EmitContext, entrypoints: Entrypoint[]): Abi {
     body: w.block(null, [
       w.localSet(input, ctx.callRuntime('rt_eval_begin', [p(5), p(3), p(4)])),
       ctx.newMemo(),
-      ...entrypoints.map((e, i) => w.if(w.eq(p(1), w.const(i)), w.call(e.fn, [w.localGet(input), p(2)], 'none'))),
+      w.block('abi:dispatched', [
+        ...entrypoints.map((e, i) =>
+          w.if(w.eq(p(1), w.const(i)), w.block(null, [w.call(e.fn, [w.localGet(input), p(2)], 'none'), w.br('abi:dispatched')])),
+        ),
+        w.call(ctx.fn('rt_invalid_entrypoint'), [p(1)], 'none'),
+      ]),
       ctx.callRuntime('rt_eval_end', []),
     ], 'i32'),
   };

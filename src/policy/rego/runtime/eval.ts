@@ -9,7 +9,7 @@ import {
 import { numberIsI64, numberToI64 } from './number';
 import { parseJson, dumpJson } from './json';
 import { heapInit, heapSet, alloc, allocZero } from './memory';
-import { evalError } from './abort';
+import { evalError, msgBegin, msgStr, msgInt, msgAbort } from './abort';
 
 let resultSet: usize = 0;
 
@@ -25,6 +25,14 @@ export function rt_eval_begin(heapPtr: usize, input: usize, inputLen: usize): us
   const v = parseJson(input, inputLen);
   if (v == 0) evalError('invalid_input', 'input is not valid JSON');
   return v;
+}
+
+/** opa_eval with an entrypoint id the policy does not have. */
+export function rt_invalid_entrypoint(id: i32): void {
+  msgBegin();
+  msgStr('invalid_entrypoint: no entrypoint with id ');
+  msgInt(id);
+  msgAbort();
 }
 
 /** Ends an evaluation: the result set as NUL-terminated JSON. */

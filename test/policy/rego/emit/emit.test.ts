@@ -180,5 +180,6 @@ describe('emitWasm', () => {
     const p = await load(policy(['result', '1.50'], [{ name: 'a/one', blocks: [one] }, { name: 'a/two', blocks: [two] }]));
     assert.deepEqual(p.evaluate({}, 'a/one'), [{ result: 1.5 }]);
     assert.deepEqual(p.evaluate({}, 'a/two'), [{ result: null }]);
+    assert.throws(() => p.evaluate({}, 7), /invalid_entrypoint/);
   });
 });

@@ -42,7 +42,7 @@ export function policy(strings: string[], plans: { name: string; blocks: Block[]
 }
 
 export interface Loaded {
-  evaluate(input?: unknown, entrypoint?: string): unknown[];
+  evaluate(input?: unknown, entrypoint?: string | number): unknown[];
 }
 
 /** Emits, loads in the OPA SDK, sets data; inputs are passed as JSON bytes (so falsy inputs stay inputs). */
@@ -51,7 +51,7 @@ export async function load(p: Policy, data?: unknown): Promise<Loaded> {
   const loaded = await loadPolicy(wasm);
   if (data !== undefined) loaded.setData(data as object);
   return {
-    evaluate(input?: unknown, entrypoint?: string): unknown[] {
+    evaluate(input?: unknown, entrypoint?: string | number): unknown[] {
       const bytes = input === undefined ? undefined : new TextEncoder().encode(JSON.stringify(input)).buffer;
       return loaded.evaluate(bytes, entrypoint ?? 0) as unknown[];
     },
