@@ -15,7 +15,9 @@ import { planBody } from './body.ts';
 import type { FnCtx, Mocks, PolicyContext } from './context.ts';
 import type { IndexedRule, RuleSet } from './rule-index.ts';
 import { planTerm, planTerms } from './terms.ts';
-import { unifyLocal } from './unify.ts';
+import { isPattern, unifyLocal } from './unify.ts';
+import { forEachVar } from './vars.ts';
+import { isLocal } from './safety.ts';
 import type { Rule, Term } from '../ast.ts';
 
 const RESULT: Local = 2;
@@ -107,10 +109,8 @@ function planCompleteChain(ctx: FnCtx, rule: Rule, args: Local[]): void {
       ctx.vars = new Map();
       if (i === 0) b.emit('ResetLocalStmt', { target: value });
       else b.emit('IsUndefinedStmt', { source: value });
-      bindArgs(ctx, r, args, () =>
-        planBody(ctx, r.body, () =>
-          planTerm(ctx, r.head.value as Term, (op) => b.emit('AssignVarOnceStmt', { source: op, target: value })),
-        ),
+      argsAndBody(ctx, r, args, () =>
+        planTerm(ctx, r.head.value as Term, (op) => b.emit('AssignVarOnceStmt', { source: op, target: value })),
       );
     }),
   );
@@ -127,4 +127,32 @@ function bindArgs(ctx: FnCtx, rule: Rule, args: Local[], cont: () => void, i = 0
   const terms = rule.head.args ?? [];
   if (i === terms.length) return cont();
   unifyLocal(ctx, terms[i] as Term, args[i] as Local, () => bindArgs(ctx, rule, args, cont, i + 1));
+}
+
+/**
+ * Binds the arguments, plans the body, then compares the arguments that
+ * read variables only the body binds (`f($"{x}") if x = …`).
+ */
+function argsAndBody(ctx: FnCtx, rule: Rule, args: Local[], cont: () => void): void {
+  const terms = rule.head.args ?? [];
+  const later: number[] = [];
+  const late = (j: number): void => {
+    if (j === later.length) return cont();
+    const i = later[j] as number;
+    unifyLocal(ctx, terms[i] as Term, args[i] as Local, () => late(j + 1));
+  };
+  const step = (i: number): void => {
+    if (i === terms.length) return planBody(ctx, rule.body, () => late(0));
+    const t = terms[i] as Term;
+    let unbound = false;
+    forEachVar(t, (n) => {
+      if (isLocal(n) && !ctx.vars.has(n)) unbound = true;
+    });
+    if (unbound && !isPattern(ctx, t)) {
+      later.push(i);
+      return step(i + 1);
+    }
+    unifyLocal(ctx, t, args[i] as Local, () => step(i + 1));
+  };
+  step(0);
 }
