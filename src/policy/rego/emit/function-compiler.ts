@@ -29,6 +29,8 @@ export class FunctionCompiler {
     params: number[],
     /** True for functions (rules with arguments): changes the conflict message. */
     private readonly isFunction: boolean,
+    /** Plans return nothing: their results go to the result set. */
+    private readonly isPlan = false,
   ) {
     params.forEach((p, i) => this.locals.set(p, i));
     this.paramCount = params.length;
@@ -194,7 +196,7 @@ export class FunctionCompiler {
       case 'ResultSetAddStmt':
         return w.call(this.ctx.fn('rt_result_add'), [this.get(s.stmt.value)], 'none');
       case 'ReturnLocalStmt':
-        return w.return(this.get(s.stmt.source));
+        return this.isPlan ? w.return() : w.return(this.get(s.stmt.source));
       case 'ScanStmt':
         return this.scan(s.stmt);
       case 'SetAddStmt':

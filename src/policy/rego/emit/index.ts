@@ -68,7 +68,7 @@ export function emitWasm(policy: Policy, options: EmitOptions = {}): Uint8Array 
   }
   const plans = policy.plans.plans;
   plans.forEach((p, i) => {
-    const fc = new FunctionCompiler(ctx, [0, 1], false);
+    const fc = new FunctionCompiler(ctx, [0, 1], false, true);
     const body = fc.compileBody(p.blocks);
     functions.push({ name: `plan:${i}`, params: 2, result: 'none', vars: fc.vars, body: w.block(null, body) });
   });
