@@ -83,6 +83,23 @@ function writeError(message: string, cause: unknown, details: Record<string, unk
   );
 }
 
+/** The last newline-terminated line of the first `size` bytes of a file, reading backwards from the end. */
+async function lastCompleteLine(file: LedgerFile, size: number): Promise<string | undefined> {
+  let chunk = 64 * 1024;
+  for (;;) {
+    const start = Math.max(0, size - chunk);
+    const buf = await file.read(start, size - start);
+    const end = buf.lastIndexOf(0x0a);
+    if (end < 0 && start === 0) return undefined;
+    const nl = end <= 0 ? -1 : buf.lastIndexOf(0x0a, end - 1);
+    if ((end < 0 || nl < 0) && start > 0) {
+      chunk *= 4;
+      continue;
+    }
+    return buf.subarray(nl + 1, end).toString('utf8');
+  }
+}
+
 /** Finds the last complete line of a file, cutting off a torn (unterminated) tail left by a crash. */
 async function recoverTail(file: LedgerFile, path: string, logger?: Logger): Promise<{ line: string | undefined; size: number }> {
   let size = await file.size();
@@ -107,7 +124,7 @@ async function recoverTail(file: LedgerFile, path: string, logger?: Logger): Pro
       continue;
     }
     end -= 1;
-    const nl = buf.lastIndexOf(0x0a, end - 1);
+    const nl = end === 0 ? -1 : buf.lastIndexOf(0x0a, end - 1);
     if (nl < 0 && start > 0) {
       chunk *= 4;
       continue;
@@ -196,12 +213,9 @@ export class Ledger {
     const segPath = join(dirname(path), last[1]);
     const file = await fs.openRead(segPath);
     try {
-      const size = await file.size();
-      if (size === 0) return undefined;
       // Segments are complete files: they were renamed after a successful fsync.
-      const buf = await file.read(0, size);
-      const text = buf.toString('utf8').trimEnd();
-      return headFromLine(text.slice(text.lastIndexOf('\n') + 1), segPath);
+      const line = await lastCompleteLine(file, await file.size());
+      return line === undefined ? undefined : headFromLine(line, segPath);
     } finally {
       await file.close();
     }
