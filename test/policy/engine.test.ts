@@ -26,6 +26,16 @@ test('an undefined result and falsy inputs are kept apart', async () => {
   for (const input of [false, 0, '', null]) assert.deepEqual(engine.evaluate(input).result, input);
 });
 
+test('large and non-ASCII inputs round-trip (memory grows as needed)', async () => {
+  const engine = new OpaWasmEngine();
+  await engine.load(echoBundle());
+  const big = { text: 'x'.repeat(2_000_000), list: Array.from({ length: 20_000 }, (_, i) => ({ i })) };
+  assert.deepEqual(engine.evaluate(big).result, big);
+  const unicode = { s: 'zürich ✓ 𝄞 日本' };
+  assert.deepEqual(engine.evaluate(unicode).result, unicode);
+  assert.deepEqual(engine.evaluate({ small: 1 }).result, { small: 1 });
+});
+
 test('runtime errors map to POLICY_CONFLICT and POLICY_EVAL', async () => {
   const engine = new OpaWasmEngine();
   await engine.load(echoBundle());
