@@ -77,7 +77,7 @@ function resolveRule(r: Rule, env: ModuleEnv, names: LocalNames): Rule {
   const scope = new Scope(names);
   const args = r.head.args?.map((a) => {
     forEachVar(a, (n) => {
-      if (!scope.has(n)) scope.declare(n);
+      if (n !== 'input' && n !== 'data' && !scope.has(n)) scope.declare(n);
     });
     return new Resolver(env, scope).term(a);
   });
