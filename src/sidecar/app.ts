@@ -26,7 +26,8 @@ import { resolveTarget } from './routes.ts';
 import { handleHttp } from './http-proxy.ts';
 import { handleMcp } from './mcp-proxy.ts';
 import { handleConnect } from './connect-tunnel.ts';
-import { refuse, type ProxyContext } from './proxy-context.ts';
+import { refuse, sendError, type ProxyContext } from './proxy-context.ts';
+import { isRelayError } from './relay.ts';
 
 export interface SidecarDeps {
   engine: PolicyEngine;
@@ -118,6 +119,8 @@ export function buildSidecar(config: Readonly<SidecarConfig>, deps: SidecarDeps)
             ? new PortcullisError(ErrorCodes.BAD_REQUEST, `the request could not be read: ${err.message}`)
             : err;
     deps.logger?.debug({ err }, 'request refused');
+    // A response that failed while relayed belongs to a decision already recorded.
+    if (isRelayError(err)) return sendError(reply, e as PortcullisError, {});
     return refuse(ctx, req, reply, e);
   });
   app.all('/', async (req, reply) => {

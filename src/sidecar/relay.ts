@@ -27,6 +27,17 @@ export interface RelayPlan {
   bufferLimitBytes: number;
 }
 
+/**
+ * Errors raised while relaying a response whose decision is already recorded
+ * and finished: the app's error handler answers them without recording a
+ * second decision.
+ */
+const relayErrors = new WeakSet<object>();
+
+export function isRelayError(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && relayErrors.has(e);
+}
+
 /** Bodies up to this size (with a Content-Length) are relayed in one piece. */
 const SMALL_BODY_BYTES = 64 * 1024;
 
@@ -69,7 +80,9 @@ class MeteredStream extends Transform {
     const size = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
     this.sent += size;
     if (this.sent > this.#max) {
-      this.destroy(new PortcullisError(ErrorCodes.RESPONSE_TOO_LARGE, `the response exceeded the ${this.#max}-byte limit and was cut off`));
+      const e = new PortcullisError(ErrorCodes.RESPONSE_TOO_LARGE, `the response exceeded the ${this.#max}-byte limit and was cut off`);
+      relayErrors.add(e);
+      this.destroy(e);
       return;
     }
     this.push(chunk);
@@ -201,7 +214,10 @@ export async function relayResponse(reply: FastifyReply, res: UpstreamResponse, 
         finish(ErrorCodes.UPSTREAM);
       });
     });
-    res.body.once('error', (e) => metered.destroy(e));
+    res.body.once('error', (e) => {
+      relayErrors.add(e);
+      metered.destroy(e);
+    });
     res.body.pipe(metered);
     await reply.code(res.statusCode).headers(headers).send(metered);
     return await done;
