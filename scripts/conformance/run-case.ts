@@ -103,7 +103,11 @@ function refValues(term: Extract<QueryTerm, { kind: 'ref' }>, value: unknown): [
     if (typeof key === 'number') return key in value ? [[key, value[key]]] : [];
     return value.some((v) => isDeepStrictEqual(v, key)) ? [[key, key]] : [];
   }
-  if (value && typeof value === 'object' && typeof key === 'string' && key in value) return [[key, (value as Row)[key]]];
+  if (value && typeof value === 'object') {
+    // An object with non-string keys comes out of the wasm's JSON with each key as its JSON text.
+    const name = typeof key === 'string' ? key : JSON.stringify(key);
+    if (Object.hasOwn(value, name)) return [[key, (value as Row)[name]]];
+  }
   return [];
 }
 
