@@ -192,7 +192,7 @@ export class Decider {
     // `error` marks a fail-closed deny (no bundle, engine failure); a refusal
     // of bad input is a plain deny.
     const enforced: EnforcedEffect = ev.error && this.#d.mode === 'enforce' && !refusal && res.outcome.kind === 'deny' && res.outcome.error === ev.error ? 'error' : res.enforced;
-    trace.decided({ effect: ev.decision.effect, enforcedEffect: enforced, reason: ev.decision.reason, policyDigest: ev.digest, bundle: this.#d.bundleName(), entrypoint: ev.entrypoint, inputHash: hash });
+    trace.decided({ effect: ev.decision.effect, enforcedEffect: enforced, reason: ev.decision.reason, policyDigest: ev.digest, bundle: this.#d.bundleName(), entrypoint: ev.entrypoint, inputHash: hash, evaluationMs: ev.elapsedMs });
     const recorder = this.#d.recorder;
     if (!recorder) return { outcome: res.outcome, recorded };
     const record: IntentRecord = {
