@@ -66,6 +66,10 @@ describe('ledger faults', () => {
       assert.equal(observed.recorded, false);
       assert.equal(await counter(metrics, 'ledgerLost', { kind: 'intent' }), 1);
       assert.ok((await counter(metrics, 'ledgerErrors', { kind: 'intent' })) >= 3);
+      // Once the disk is writable again, the recorder reopens by itself.
+      await undo();
+      const pos = await recorder.intent(sampleIntent(4));
+      assert.equal(pos.seq, 0);
       await recorder.close();
     } finally {
       await undo();
