@@ -254,6 +254,8 @@ export interface RuleHead {
 export interface Rule {
   loc: Location;
   kind: RuleKind;
+  /** The `# METADATA` blocks right above the rule. */
+  annotations?: Annotation[];
   default: boolean;
   head: RuleHead;
   /** The body; `[true]` (generated) for a rule written without one. */
@@ -269,6 +271,8 @@ export interface Rule {
 
 export interface Package {
   loc: Location;
+  /** The `# METADATA` blocks right above the package statement. */
+  annotations?: Annotation[];
   /** `package a.b` is head var `data` with path `"a"`, `"b"`. */
   path: RefTerm;
 }
@@ -287,13 +291,35 @@ export interface Comment {
   text: string;
 }
 
+/**
+ * A `# METADATA` block: YAML in the comment lines below the header, bound to
+ * the package or rule statement that follows it. `scope` defaults to the
+ * kind of that statement.
+ */
+export interface Annotation {
+  loc: Location;
+  scope: 'rule' | 'document' | 'package' | 'subpackages';
+  title?: string;
+  description?: string;
+  /** `entrypoint: true` asks `opa build` to make the annotated document an entrypoint. */
+  entrypoint?: boolean;
+  organizations?: string[];
+  authors?: Array<{ name: string; email: string }>;
+  relatedResources?: Array<{ ref: string; description?: string }>;
+  schemas?: unknown[];
+  custom?: Record<string, unknown>;
+}
+
 export interface Module {
   file: string;
   package: Package;
   /** All imports as written, including the no-op `rego.v1` and `future.keywords…`. */
   imports: Import[];
   rules: Rule[];
+  /** Every comment, `# METADATA` blocks included. */
   comments: Comment[];
+  /** Every `# METADATA` block, in source order (also attached to its package or rule). */
+  annotations?: Annotation[];
 }
 
 // ---------------------------------------------------------------- operators

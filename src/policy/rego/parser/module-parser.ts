@@ -4,6 +4,7 @@
  * `import future.keywords…` are kept in the module and change nothing.
  */
 import type { Body, Import, Location, Module, Package, RefTerm, Rule, RuleHead, Term } from '../ast.ts';
+import { attachAnnotations } from './annotations.ts';
 import { BodyParser } from './body-parser.ts';
 import type { LexedComment } from './lexer.ts';
 import { importProblem } from './import-checks.ts';
@@ -40,7 +41,10 @@ export class ModuleParser extends BodyParser {
       loc: { file: this.file, row: c.row, col: c.col, offset: c.offset },
       text: c.text,
     }));
-    return { file: this.file, package: pkg, imports, rules, comments };
+    const module: Module = { file: this.file, package: pkg, imports, rules, comments };
+    const annotations = attachAnnotations(module);
+    if (annotations.length > 0) module.annotations = annotations;
+    return module;
   }
 
   /** The top-level body of a query (`data.x.p = x; y`). */
