@@ -5,7 +5,7 @@
  * point of the plan.
  */
 import type { RefTerm, Term } from '../ast.ts';
-import type { Func, Local } from '../ir.ts';
+import type { Local } from '../ir.ts';
 import type { FuncBuilder, StaticTables } from './builder.ts';
 import type { RuleIndex, RuleSet } from './rule-index.ts';
 import { pathKey } from './rule-index.ts';
@@ -86,11 +86,6 @@ export function isMockedData(mocks: Mocks, path: string[]): boolean {
 /** True when some mocked data path lies strictly below `path`. */
 export function hasMockBelow(mocks: Mocks, path: string[]): boolean {
   return mocks.dataPaths.some((p) => p.length > path.length && path.every((k, i) => k === p[i]));
-}
-
-export interface PlannedFuncs {
-  funcs: Func[];
-  names: Map<string, string>;
 }
 
 export function funcKey(set: RuleSet, mocks: Mocks): string {

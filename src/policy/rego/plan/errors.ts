@@ -41,8 +41,3 @@ export function compileError(
 export function unsupportedBuiltin(name: string, loc: Location | undefined): PortcullisError {
   return compileError('rego_type_error', `undefined function ${name}`, loc, ErrorCodes.REGO_UNSUPPORTED_BUILTIN);
 }
-
-/** A construct the planner does not handle yet; a compile error rather than a wrong plan. */
-export function unsupported(what: string, loc: Location | undefined): PortcullisError {
-  return compileError('rego_compile_error', `unsupported: ${what}`, loc);
-}

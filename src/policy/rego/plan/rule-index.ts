@@ -126,34 +126,6 @@ function checkNesting(n: TreeNode): void {
   for (const c of n.children.values()) checkNesting(c);
 }
 
-/** The deepest rule set on `path` (a prefix of it or itself), if any. */
-export function ruleSetOnPath(root: TreeNode, path: string[]): RuleSet | undefined {
-  let n: TreeNode | undefined = root;
-  for (const k of path) {
-    n = n.children.get(k);
-    if (!n) return undefined;
-    if (n.ruleSet) return n.ruleSet;
-  }
-  return undefined;
-}
-
-/** Every rule set in the subtree at `path` (or on the path above it). */
-export function ruleSetsUnder(root: TreeNode, path: string[]): RuleSet[] {
-  let n: TreeNode | undefined = root;
-  for (const k of path) {
-    if (n.ruleSet) return [n.ruleSet];
-    n = n.children.get(k);
-    if (!n) return [];
-  }
-  const out: RuleSet[] = [];
-  const walk = (t: TreeNode): void => {
-    if (t.ruleSet) out.push(t.ruleSet);
-    for (const c of t.children.values()) walk(c);
-  };
-  walk(n);
-  return out;
-}
-
 /**
  * Rule sets a ref into `data` may reach: `path` holds constant keys and
  * `undefined` for keys only known at evaluation, which match every child.

@@ -63,12 +63,6 @@ export function forEachExprVar(e: Expr, visit: (name: string, t: Term) => void):
   for (const w of e.with) forEachVar(w.value, visit);
 }
 
-export function termVars(t: Term): Set<string> {
-  const out = new Set<string>();
-  forEachVar(t, (n) => out.add(n));
-  return out;
-}
-
 /** True when the term holds no variables and no refs, calls or comprehensions. */
 export function isGround(t: Term): boolean {
   switch (t.type) {
