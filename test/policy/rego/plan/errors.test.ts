@@ -66,4 +66,29 @@ describe('planner compile errors', () => {
   it('accepts an unsafe-looking body that reordering makes safe', () => {
     assert.doesNotThrow(() => plan(['package test\n\np if {\n\ty > 1\n\ty = input.x\n}\n'], ['test/p']));
   });
+
+  it('reports recursion through functions, naming the cycle', () => {
+    const e = compileErrorOf(['package test\n\nf(x) := g(x)\n\ng(x) := f(x)\n\np := f(1)\n']);
+    assert.equal(e.code, ErrorCodes.REGO_RECURSION);
+    assert.match(e.message, /data\.test\.f -> data\.test\.g -> data\.test\.f|data\.test\.g -> data\.test\.f -> data\.test\.g/);
+  });
+
+  it('reports a variable assigned twice in one body', () => {
+    const e = compileErrorOf(['package test\n\np if {\n\tx := 1\n\tx := 2\n}\n']);
+    assert.equal(e.code, ErrorCodes.REGO_COMPILE);
+    assert.equal(e.opaCode, 'rego_compile_error');
+    assert.match(e.message, /var x assigned above/);
+    assert.equal(e.row, 5);
+  });
+
+  it('reports an undefined function of another package', () => {
+    const e = compileErrorOf(['package test\n\nimport data.lib\n\np := lib.nope(1)\n', 'package lib\n\nyes(x) := x\n']);
+    assert.equal(e.code, ErrorCodes.REGO_TYPE);
+    assert.match(e.message, /undefined function data\.lib\.nope/);
+  });
+
+  it('does not see recursion in a ref whose variable key cannot reach the rule', () => {
+    const srcs = ['package test\n\np := data[k].allow if k := "other"\n', 'package other\n\nallow := true\n'];
+    assert.doesNotThrow(() => plan(srcs, ['test/p']));
+  });
 });
