@@ -59,12 +59,16 @@ export const BUILTINS: Record<string, BuiltinEntry> = {
     ['regex.match', 2], ['regex.is_valid', 1], ['regex.find_n', 3], ['regex.find_all_string_submatch_n', 3],
     ['regex.replace', 3], ['regex.split', 2], ['glob.match', 3], ['glob.quote_meta', 1],
     ['net.cidr_contains', 2], ['net.cidr_intersects', 2], ['net.cidr_is_valid', 1], ['net.cidr_expand', 1],
+    ['time.parse_rfc3339_ns', 1], ['time.parse_ns', 2], ['time.parse_duration_ns', 1], ['time.date', 1],
+    ['time.clock', 1], ['time.weekday', 1], ['time.add_date', 4], ['time.diff', 2],
   ]),
   // Implemented by the OPA SDK in JavaScript.
   sprintf: { export: SDK_BUILTIN, arity: 2 },
   'yaml.is_valid': { export: SDK_BUILTIN, arity: 1 },
   'yaml.marshal': { export: SDK_BUILTIN, arity: 1 },
   'yaml.unmarshal': { export: SDK_BUILTIN, arity: 1 },
+  // Provided by the host as an SDK custom builtin (see host-builtins.ts).
+  'time.now_ns': { export: SDK_BUILTIN, arity: 0 },
 };
 
 /** Entries for runtime builtins that follow the naming convention. */

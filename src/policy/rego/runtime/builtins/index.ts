@@ -12,3 +12,4 @@ export * from './units';
 export * from './regex';
 export * from './glob';
 export * from './net';
+export * from './time';
