@@ -5,7 +5,7 @@
  * static data and parses the constant JSON values.
  */
 import type { EmitContext } from './context.ts';
-import type { NewFunction, NewGlobal } from './wasm/link.ts';
+import { RUNTIME_START, type NewFunction, type NewGlobal } from './wasm/link.ts';
 import { w, type Expr } from './wasm/builder.ts';
 
 export const ABI_VERSION = 1;
@@ -38,7 +38,7 @@ export function buildAbi(ctx: EmitContext, entrypoints: Entrypoint[]): Abi {
   };
   const entryValue = json(JSON.stringify(Object.fromEntries(entrypoints.map((e, i) => [e.name, i]))));
   const builtinValue = json(JSON.stringify(Object.fromEntries(ctx.sdkBuiltins)));
-  const mapping = ctx.usesDynamicCalls ? ctx.functionMapping() : { json: '{}', table: [] };
+  const mapping = ctx.usesDynamicCalls ? ctx.functionMapping(ctx.tableBase) : { json: '{}', table: [] };
   const mappingValue = ctx.usesDynamicCalls ? json(mapping.json) : w.const(0);
 
   const globals: NewGlobal[] = [
@@ -79,6 +79,8 @@ export function buildAbi(ctx: EmitContext, entrypoints: Entrypoint[]): Abi {
     vars: 0,
     body: w.block(null, [
       w.call(ctx.fn('rt_init'), [w.const(statics.end)], 'none'),
+      // The runtime's top-level initialisers, after the heap is set up.
+      ...(ctx.hasRuntimeStart ? [w.call(RUNTIME_START, [], 'none')] : []),
       w.globalSet('abi:entrypoints', entryValue),
       w.globalSet('abi:builtins', builtinValue),
       w.globalSet('abi:mapping', mappingValue),

@@ -134,8 +134,17 @@ export class EmitContext {
     );
   }
 
-  /** The function mapping as JSON, and the table's function names in index order. */
-  functionMapping(): { json: string; table: string[] } {
+  /** Table index of the policy's first table entry (the runtime's own come first). */
+  get tableBase(): number {
+    return this.runtime.tableSize;
+  }
+
+  get hasRuntimeStart(): boolean {
+    return this.runtime.startFunc !== null;
+  }
+
+  /** The function mapping as JSON (leaves are table indices from `base`), and the table's function names. */
+  functionMapping(base: number): { json: string; table: string[] } {
     const root: Record<string, unknown> = {};
     const table: string[] = [];
     for (const f of this.policy.funcs?.funcs ?? []) {
@@ -154,7 +163,7 @@ export class EmitContext {
       }
       const leaf = f.path[f.path.length - 1];
       if (!ok || node[leaf] !== undefined) continue;
-      node[leaf] = table.length;
+      node[leaf] = base + table.length;
       table.push(funcName(f.name));
     }
     return { json: JSON.stringify(root), table };

@@ -268,67 +268,6 @@ export function objectInsert(o: usize, k: usize, v: usize): void {
   store<u32>(o, <u32>(n + 1), 4);
 }
 
-/**
- * An object from `n` key/value pairs at `pairs` (u32 key, u32 value each),
- * in any order; for a repeated key the last pair wins. O(n log n): a
- * stable merge sort of the pairs (in place; `pairs` is consumed).
- */
-export function makeObjectFromPairs(pairs: usize, n: usize): usize {
-  let sorted = true;
-  for (let i: usize = 1; i < n && sorted; i++) {
-    if (compare(<usize>load<u32>(pairs + ((i - 1) << 3)), <usize>load<u32>(pairs + (i << 3))) >= 0) sorted = false;
-  }
-  if (!sorted) mergeSortPairs(pairs, n);
-  const o = makeObject(n);
-  const keys = <usize>load<u32>(o, 12);
-  const vals = <usize>load<u32>(o, 16);
-  let m: usize = 0;
-  for (let i: usize = 0; i < n; i++) {
-    const k = <usize>load<u32>(pairs + (i << 3));
-    const v = <usize>load<u32>(pairs + (i << 3), 4);
-    if (m > 0 && !sorted && compare(<usize>load<u32>(keys + ((m - 1) << 2)), k) == 0) {
-      store<u32>(vals + ((m - 1) << 2), <u32>v);
-      continue;
-    }
-    store<u32>(keys + (m << 2), <u32>k);
-    store<u32>(vals + (m << 2), <u32>v);
-    m++;
-  }
-  store<u32>(o, <u32>m, 4);
-  return o;
-}
-
-/** Stable bottom-up merge sort of 8-byte pairs by their first word (a value). */
-function mergeSortPairs(pairs: usize, n: usize): void {
-  let src = pairs;
-  let dst = alloc(n << 3);
-  for (let width: usize = 1; width < n; width <<= 1) {
-    for (let lo: usize = 0; lo < n; lo += width << 1) {
-      const mid = lo + width < n ? lo + width : n;
-      const hi = lo + (width << 1) < n ? lo + (width << 1) : n;
-      let i = lo;
-      let j = mid;
-      let k = lo;
-      while (i < mid && j < hi) {
-        if (compare(<usize>load<u32>(src + (j << 3)), <usize>load<u32>(src + (i << 3))) < 0) {
-          store<u64>(dst + (k << 3), load<u64>(src + (j << 3)));
-          j++;
-        } else {
-          store<u64>(dst + (k << 3), load<u64>(src + (i << 3)));
-          i++;
-        }
-        k++;
-      }
-      if (i < mid) memory.copy(dst + (k << 3), src + (i << 3), (mid - i) << 3);
-      else if (j < hi) memory.copy(dst + (k << 3), src + (j << 3), (hi - j) << 3);
-    }
-    const t = src;
-    src = dst;
-    dst = t;
-  }
-  if (src != pairs) memory.copy(pairs, src, n << 3);
-}
-
 // ---- sets --------------------------------------------------------------
 
 export function makeSet(cap: usize = 4): usize {
@@ -428,3 +367,4 @@ export function shallowCopy(v: usize): usize {
 }
 
 export { compare, equal } from './compare';
+export { makeObjectFromPairs } from './object-pairs';

@@ -27,7 +27,7 @@ export interface LinkInput {
   image: RuntimeImage;
   functions: NewFunction[];
   globals: NewGlobal[];
-  /** Function names of the table (for call_indirect), index order. */
+  /** Function names to append to the table (for call_indirect), after the runtime's own entries. */
   table: string[];
   /** Exported functions (export name → function name) and globals. */
   exportFuncs: [string, string][];
@@ -38,6 +38,9 @@ export interface LinkInput {
 }
 
 const I32 = 0x7f;
+
+/** Name under which the policy's start function calls the runtime's. */
+export const RUNTIME_START = 'runtime:start';
 
 function section(out: Bytes, id: number, body: Bytes | Uint8Array): void {
   const content = body instanceof Bytes ? body.out : body;
@@ -54,7 +57,6 @@ function splitVec(raw: Uint8Array | undefined): { count: number; rest: Uint8Arra
 
 export function link(input: LinkInput): Uint8Array {
   const { image } = input;
-  if (image.hasTable || image.hasStart) throw new Error('wasm linker: the runtime must have no table and no start function');
   const types: FuncType[] = image.types.map((t) => ({ params: [...t.params], results: [...t.results] }));
   const typeIndex = (params: number, result: ValType): number => {
     const want: FuncType = { params: Array(params).fill(I32), results: result === 'none' ? [] : [I32] };
@@ -73,6 +75,7 @@ export function link(input: LinkInput): Uint8Array {
 
   const resolver: Resolver = {
     func(name) {
+      if (name === RUNTIME_START && image.startFunc !== null) return image.startFunc;
       const i = funcIndex.get(name) ?? image.exports.get(name);
       if (i === undefined) throw new Error(`wasm linker: unknown function ${name}`);
       return i;
@@ -110,9 +113,8 @@ export function link(input: LinkInput): Uint8Array {
   for (const t of newTypes) funcSec.u32(t);
   section(out, 3, funcSec);
 
-  if (input.table.length > 0) {
-    section(out, 4, new Bytes().u32(1).byte(0x70).byte(0x01).u32(input.table.length).u32(input.table.length));
-  }
+  const tableSize = image.tableSize + input.table.length;
+  if (tableSize > 0) section(out, 4, new Bytes().u32(1).byte(0x70).byte(0x01).u32(tableSize).u32(tableSize));
 
   const globals = splitVec(image.sections.get(6));
   const globalSec = new Bytes().u32(globals.count + input.globals.length).bytes(globals.rest);
@@ -126,9 +128,13 @@ export function link(input: LinkInput): Uint8Array {
 
   section(out, 8, new Bytes().u32(resolver.func(input.start)));
 
-  if (input.table.length > 0) {
-    const elem = new Bytes().u32(1).u32(0).byte(0x41).i32(0).byte(0x0b).u32(input.table.length);
-    for (const name of input.table) elem.u32(resolver.func(name));
+  const elems = splitVec(image.sections.get(9));
+  if (input.table.length > 0 || elems.count > 0) {
+    const elem = new Bytes().u32(elems.count + (input.table.length > 0 ? 1 : 0)).bytes(elems.rest);
+    if (input.table.length > 0) {
+      elem.u32(0).byte(0x41).i32(image.tableSize).byte(0x0b).u32(input.table.length);
+      for (const name of input.table) elem.u32(resolver.func(name));
+    }
     section(out, 9, elem);
   }
 

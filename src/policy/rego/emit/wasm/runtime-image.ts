@@ -25,8 +25,10 @@ export interface RuntimeImage {
   segments: { offset: number; data: Uint8Array }[];
   staticEnd: number;
   memoryMinPages: number;
-  hasTable: boolean;
-  hasStart: boolean;
+  /** Size of the runtime's function table (0 without one); policy entries follow it. */
+  tableSize: number;
+  /** The runtime's start function (top-level initialisers), called by the policy's own start. */
+  startFunc: number | null;
 }
 
 export class Reader {
@@ -97,8 +99,8 @@ export function readRuntimeImage(bytes: Uint8Array): RuntimeImage {
     segments: [],
     staticEnd: 0,
     memoryMinPages: 1,
-    hasTable: false,
-    hasStart: false,
+    tableSize: 0,
+    startFunc: null,
   };
   while (r.pos < bytes.length) {
     const id = r.byte();
@@ -145,9 +147,13 @@ function readSection(id: number, r: Reader, image: RuntimeImage): void {
       for (let i = 0; i < n; i++) image.funcTypes.push(r.u32());
       return;
     }
-    case 4:
-      image.hasTable = true;
+    case 4: {
+      if (r.u32() !== 1 || r.byte() !== 0x70) throw new Error('runtime image: only one funcref table is supported');
+      const flags = r.byte();
+      image.tableSize = r.u32();
+      if (flags & 1 && r.u32() !== image.tableSize) throw new Error('runtime image: a growable table is not supported');
       return;
+    }
     case 6: {
       image.globalCount = r.u32();
       return;
@@ -163,7 +169,7 @@ function readSection(id: number, r: Reader, image: RuntimeImage): void {
       return;
     }
     case 8:
-      image.hasStart = true;
+      image.startFunc = r.u32();
       return;
     case 11: {
       const n = r.u32();
