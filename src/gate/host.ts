@@ -19,7 +19,16 @@ function badHost(raw: string, why: string): PortcullisError {
 }
 
 /** Normalises `host[:port]` (an authority without userinfo). */
+/** A dotted quad in canonical form, or a lower-case name whose last label is not numeric. */
+const CANONICAL_HOST = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}|(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)*[a-z](?:[a-z0-9-]*[a-z0-9])?)(?::([1-9]\d{0,4}))?$/;
+
 export function normaliseAuthority(authority: string, scheme: 'http' | 'https'): HostPort {
+  // The common spellings need no URL parser; everything else goes through it.
+  const m = CANONICAL_HOST.exec(authority);
+  if (m && (m[1] === undefined || Number(m[1]) <= 65535) && !authority.includes('xn--')) {
+    const colon = m[1] === undefined ? -1 : authority.lastIndexOf(':');
+    return { host: colon < 0 ? authority : authority.slice(0, colon), port: m[1] === undefined ? DEFAULT_PORTS[scheme]! : Number(m[1]) };
+  }
   if (!authority || /[\s@/\\?#]/.test(authority)) throw badHost(authority, 'not a host[:port]');
   let url: URL;
   try {

@@ -62,8 +62,12 @@ function decodeAll(raw: string): string {
 }
 
 /** Normalises a request path (without query). Throws PortcullisError BAD_PATH. */
+/** Paths with nothing to decode or resolve (the common case) skip the work. */
+const PLAIN_PATH = /^(?:\/[A-Za-z0-9\-_~!$&'()*+,;=:@]+(?:\.[A-Za-z0-9\-_~!$&'()*+,;=:@]+)*)*\/?$/;
+
 export function normalisePath(raw: string): NormalisedPath {
   if (raw === '' || raw === '*') return { path: '/', forward: '/' };
+  if (PLAIN_PATH.test(raw)) return { path: raw, forward: raw };
   if (!raw.startsWith('/')) throw badPath(raw, 'a path must start with "/"');
   // Control characters (and encoded NUL) have no business in a tool path and
   // are a classic way to make two parsers disagree.

@@ -29,6 +29,15 @@ export interface NamedTarget {
 
 export type Target = ForwardTarget | NamedTarget;
 
+/** Catalog URLs parsed once per tool entry (entries are replaced, never mutated, on reload). */
+const parsed = new WeakMap<ToolEntry, URL>();
+
+function parsedUrl(tool: ToolEntry): URL {
+  let u = parsed.get(tool);
+  if (!u) parsed.set(tool, (u = new URL(tool.url)));
+  return u;
+}
+
 const ABSOLUTE = /^(https?):\/\/([^/?#]*)(.*)$/i;
 
 function unknownRoute(url: string, why: string): PortcullisError {
@@ -64,7 +73,7 @@ export function resolveTarget(url: string, tools: readonly ToolEntry[] | undefin
     const known = tools.filter((t) => (t.kind === 'mcp') === (kind === 'mcp')).map((t) => t.name);
     throw unknownRoute(url, `no ${kind === 'mcp' ? 'MCP server' : 'HTTP tool'} named "${name}" in the catalog (known: ${known.join(', ') || 'none'})`);
   }
-  const base = new URL(tool.url);
+  const base = parsedUrl(tool);
   const rawRest = m[3] ?? '/';
   // The rest is normalised on its own root first, so `..` cannot climb out of the tool's base path.
   const rest = normalisePath(rawRest).forward;
