@@ -20,24 +20,53 @@ export interface CaseOutcome {
 
 type Row = Record<string, unknown>;
 
+/**
+ * How the case's refs are evaluated: directly as entrypoints, or, when the
+ * input is a Rego term JSON cannot carry (a set), through one wrapper rule per
+ * ref that evaluates it `with input as` that term.
+ */
+interface Evaluation {
+  modules: { path: string; source: string }[];
+  /** ref path (a/b) → the entrypoint that yields its value. */
+  entrypointOf: Map<string, string>;
+  input: unknown;
+}
+
+const WRAPPER_PACKAGE = 'conformance_input_wrapper';
+
+function evaluation(c: ConformanceCase, plan: QueryPlan): Evaluation {
+  const modules = c.modules.map((source, i) => ({ path: `test-${i}.rego`, source }));
+  let input: unknown = c.input;
+  if (c.input_term !== undefined) {
+    try {
+      input = inputTermToJson(c.input_term);
+    } catch (e) {
+      if (!(e instanceof Unsupported)) throw e;
+      const rules = plan.entrypoints.map((e, i) => `r${i} := v if {\n\tv := data.${e.replaceAll('/', '.')} with input as ${c.input_term}\n}\n`);
+      modules.push({ path: 'input-wrapper.rego', source: `package ${WRAPPER_PACKAGE}\n\n${rules.join('\n')}` });
+      return { modules, input: undefined, entrypointOf: new Map(plan.entrypoints.map((e, i) => [e, `${WRAPPER_PACKAGE}/r${i}`])) };
+    }
+  }
+  return { modules, input, entrypointOf: new Map(plan.entrypoints.map((e) => [e, e])) };
+}
+
 export async function runCase(c: ConformanceCase): Promise<CaseOutcome> {
   let plan: QueryPlan;
-  let input: unknown;
   try {
     plan = planQuery(c.query);
-    input = c.input_term !== undefined ? inputTermToJson(c.input_term) : c.input;
   } catch (e) {
     if (e instanceof Unsupported) return { status: 'skip', reason: e.message };
     throw e;
   }
   const wantError = c.want_error_code !== undefined || c.want_error !== undefined;
+  const { modules, input, entrypointOf } = evaluation(c, plan);
 
   let engine: OpaWasmEngine;
   try {
     const bundle = await new PortcullisCompiler().compile({
-      modules: c.modules.map((source, i) => ({ path: `test-${i}.rego`, source })),
+      modules,
       data: c.data ?? {},
-      entrypoints: plan.entrypoints,
+      entrypoints: [...entrypointOf.values()],
       tools: [],
       tests: [],
     });
@@ -49,7 +78,7 @@ export async function runCase(c: ConformanceCase): Promise<CaseOutcome> {
 
   const results = new Map<string, unknown>();
   try {
-    for (const entrypoint of plan.entrypoints) results.set(entrypoint, engine.evaluate(input, entrypoint).result);
+    for (const [path, entrypoint] of entrypointOf) results.set(path, engine.evaluate(input, entrypoint).result);
   } catch (e) {
     return evalFailure(c, e, wantError);
   }

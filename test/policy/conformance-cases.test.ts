@@ -27,7 +27,7 @@ test('forms that cannot be an entrypoint are refused with a reason', () => {
   }
 });
 
-test('input terms: JSON with trailing commas; sets refused', () => {
+test('input terms: JSON with trailing commas; sets refused (the runner then wraps the refs `with input as` the term)', () => {
   assert.deepEqual(inputTermToJson('{ "a": [1, 2,], }'), { a: [1, 2] });
   assert.throws(() => inputTermToJson('{"x": {1, 2}}'), Unsupported);
   assert.throws(() => inputTermToJson('{"d": set()}'), Unsupported);
