@@ -37,6 +37,8 @@ export class LedgerRecorder implements EvidenceRecorder {
   #lastAttempt = -Infinity;
   #lastHead: LedgerHead | undefined;
   #closed = false;
+  /** Appends refused since the ledger became unwritable, for the recovery log line. */
+  #refused = 0;
 
   constructor(options: LedgerRecorderOptions) {
     this.#options = options;
@@ -68,9 +70,13 @@ export class LedgerRecorder implements EvidenceRecorder {
     this.#lastAttempt = this.#now();
     this.#opening = Ledger.open(this.#options).then(
       (ledger) => {
+        if (this.#lastError) {
+          this.#options.logger?.warn({ file: this.#options.path, refused: this.#refused }, 'ledger writable again');
+        }
         this.#ledger = ledger;
         this.#lastError = undefined;
         this.#opening = undefined;
+        this.#refused = 0;
         return ledger;
       },
       (e: unknown) => {
@@ -89,11 +95,13 @@ export class LedgerRecorder implements EvidenceRecorder {
       ledger = await this.#get();
     } catch (e) {
       this.#options.metrics?.ledgerErrors.inc({ kind });
+      this.#refused++;
       throw toWriteError(e);
     }
     try {
       return await ledger.append(kind, record);
     } catch (e) {
+      this.#refused++;
       throw toWriteError(e);
     } finally {
       this.#lastHead = ledger.head() ?? this.#lastHead;
