@@ -10,7 +10,9 @@
  *   otherwise (`count`, `array.concat`).
  */
 import type { Body, Expr, Import, Module, RefTerm, Rule, Term, VarTerm, WithModifier } from '../ast.ts';
+import { operatorName } from '../ast.ts';
 import { compileError } from './errors.ts';
+import { indexMetadata, metadataCall, type MetadataIndex } from './metadata.ts';
 import { LocalNames, Scope } from './scope.ts';
 import { forEachExprVar, forEachVar } from './vars.ts';
 
@@ -30,6 +32,9 @@ export interface ResolveOptions {
 
 interface ModuleEnv {
   pkg: string[];
+  metadata: MetadataIndex;
+  /** The rule being resolved (for `rego.metadata.*`). */
+  rule?: Rule;
   ruleNames: Set<string>;
   imports: Map<string, RefTerm>;
   opts: ResolveOptions;
@@ -48,15 +53,17 @@ export function resolveModules(modules: Module[], names: LocalNames, opts: Resol
     rulesByPkg.set(key, set);
   }
   const out: ResolvedRule[] = [];
+  const metadata = indexMetadata(modules, packagePath);
   for (const m of modules) {
     const pkg = packagePath(m);
     const env: ModuleEnv = {
       pkg,
+      metadata,
       ruleNames: rulesByPkg.get(pkg.join('.')) ?? new Set(),
       imports: importAliases(m.imports),
       opts,
     };
-    for (const r of m.rules) out.push({ pkg, module: m, rule: resolveRule(r, env, names) });
+    for (const r of m.rules) out.push({ pkg, module: m, rule: resolveRule(r, { ...env, rule: r }, names) });
   }
   return out;
 }
@@ -237,8 +244,12 @@ class Resolver {
         return { ...t, items: t.items.map((i) => this.term(i)) };
       case 'object':
         return { ...t, items: t.items.map(([k, v]) => [this.term(k), this.term(v)] as [Term, Term]) };
-      case 'call':
+      case 'call': {
+        const name = operatorName(t.operator);
+        const meta = name && this.env.rule && t.args.length === 0 ? metadataCall(name, this.env.metadata, this.env.pkg, this.env.rule, t.loc) : undefined;
+        if (meta) return meta;
         return { ...t, operator: this.operator(t.operator), args: t.args.map((a) => this.term(a)) };
+      }
       case 'arraycomprehension':
       case 'setcomprehension': {
         const r = new Resolver(this.env, this.scope.child());
