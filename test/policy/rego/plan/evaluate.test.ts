@@ -164,4 +164,14 @@ q := x if x := data.rules.one.allow with data.rules.one.allow as "mocked"
     assert.deepEqual(r['test/p'], ['two']);
     assert.equal(r['test/q'], 'mocked');
   });
+
+  it('reads an absent input as undefined', async () => {
+    const src = `package test
+default allow := false
+allow if input.user == "admin"
+p := {"allow": allow, "no_user": no_user}
+no_user if not input.user
+`;
+    assert.deepEqual(await value(src), { allow: false, no_user: true });
+  });
 });
