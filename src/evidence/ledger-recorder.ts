@@ -70,13 +70,9 @@ export class LedgerRecorder implements EvidenceRecorder {
     this.#lastAttempt = this.#now();
     this.#opening = Ledger.open(this.#options).then(
       (ledger) => {
-        if (this.#lastError) {
-          this.#options.logger?.warn({ file: this.#options.path, refused: this.#refused }, 'ledger writable again');
-        }
         this.#ledger = ledger;
         this.#lastError = undefined;
         this.#opening = undefined;
-        this.#refused = 0;
         return ledger;
       },
       (e: unknown) => {
@@ -99,7 +95,12 @@ export class LedgerRecorder implements EvidenceRecorder {
       throw toWriteError(e);
     }
     try {
-      return await ledger.append(kind, record);
+      const position = await ledger.append(kind, record);
+      if (this.#refused > 0) {
+        this.#options.logger?.warn({ file: this.#options.path, refused: this.#refused }, 'ledger writable again');
+        this.#refused = 0;
+      }
+      return position;
     } catch (e) {
       this.#refused++;
       throw toWriteError(e);
