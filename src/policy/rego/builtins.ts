@@ -61,6 +61,9 @@ export const BUILTINS: Record<string, BuiltinEntry> = {
     ['net.cidr_contains', 2], ['net.cidr_intersects', 2], ['net.cidr_is_valid', 1], ['net.cidr_expand', 1],
     ['time.parse_rfc3339_ns', 1], ['time.parse_ns', 2], ['time.parse_duration_ns', 1], ['time.date', 1],
     ['time.clock', 1], ['time.weekday', 1], ['time.add_date', 4], ['time.diff', 2],
+    ['crypto.md5', 1], ['crypto.sha1', 1], ['crypto.sha256', 1], ['crypto.sha512', 1],
+    ['crypto.hmac.md5', 2], ['crypto.hmac.sha1', 2], ['crypto.hmac.sha256', 2], ['crypto.hmac.sha512', 2],
+    ['crypto.hmac.equal', 2],
   ]),
   // Implemented by the OPA SDK in JavaScript.
   sprintf: { export: SDK_BUILTIN, arity: 2 },

@@ -13,3 +13,4 @@ export * from './regex';
 export * from './glob';
 export * from './net';
 export * from './time';
+export * from './crypto';
