@@ -14,6 +14,11 @@ import { planWith } from './with.ts';
 
 type Cont = () => void;
 
+/** Builtins that produce many outputs (OPA's relations), returned as one collection. */
+function isRelation(name: string): boolean {
+  return name === 'walk';
+}
+
 export function planBody(ctx: FnCtx, body: Body, cont: Cont, i = 0): void {
   if (i === body.length) return cont();
   planExprInner(ctx, body[i] as Expr, () => planBody(ctx, body, cont, i + 1));
@@ -84,6 +89,15 @@ function planCallExpr(ctx: FnCtx, op: RefTerm, args: Term[], cont: Cont): void {
   const arity = arityOf(ctx, name);
   if (arity !== undefined && args.length === arity + 1) {
     const out = args[arity] as Term;
+    if (isRelation(name)) {
+      // A relation returns all its outputs at once: each one binds the output term in turn.
+      return planCall(ctx, op, args.slice(0, arity), (r) => {
+        const k = b.newLocal();
+        const v = b.newLocal();
+        const block = b.block(() => scoped(ctx, () => unifyLocal(ctx, out, v, cont)));
+        b.emit('ScanStmt', { source: b.toLocal(r), key: k, value: v, block });
+      });
+    }
     return planCall(ctx, op, args.slice(0, arity), (r) => unifyLocal(ctx, out, b.toLocal(r), cont));
   }
   planCall(ctx, op, args, (r) => {
