@@ -57,6 +57,13 @@ export class EmitContext {
     return s.value;
   }
 
+  /** A static string `file:row` for error messages, or 0 when the statement has no position. */
+  location(pos: { file?: number; row?: number }): number {
+    const file = pos.file === undefined ? undefined : this.policy.static.files?.[pos.file]?.value;
+    if (file === undefined || pos.row === undefined) return 0;
+    return this.statics.string(`${file}:${pos.row}`);
+  }
+
   stringAddr(index: number): number {
     return this.statics.string(this.stringValue(index));
   }

@@ -180,7 +180,7 @@ export class FunctionCompiler {
       case 'ObjectInsertOnceStmt':
         return w.call(
           this.ctx.fn('rt_object_insert_once'),
-          [this.get(s.stmt.object), this.operand(s.stmt.key), this.operand(s.stmt.value)],
+          [this.get(s.stmt.object), this.operand(s.stmt.key), this.operand(s.stmt.value), w.const(this.ctx.location(s.stmt))],
           'none',
         );
       case 'ObjectInsertStmt':
@@ -241,7 +241,7 @@ export class FunctionCompiler {
             w.ne(this.get(s.target), w.localGet(src)),
             w.eqz(this.rt('rt_equal', [this.get(s.target), w.localGet(src)])),
           ),
-          w.call(this.ctx.fn('rt_conflict'), [w.const(this.isFunction ? 1 : 0)], 'none'),
+          w.call(this.ctx.fn('rt_conflict'), [w.const(this.isFunction ? 1 : 0), w.const(this.ctx.location(s))], 'none'),
         ),
       ),
     ]);

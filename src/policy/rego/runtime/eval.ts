@@ -3,13 +3,13 @@
 
 import {
   TYPE_NUMBER, TYPE_ARRAY, TYPE_OBJECT, TYPE_SET, makeNumberI64, makeArray, makeObject,
-  makeSet, makeStringRef, arrayLen, arrayGet, arrayAppend, objectLen, objectKeyAt, objectValueAt, objectFind,
+  makeSet, makeStringRef, stringLen, stringPtr, arrayLen, arrayGet, arrayAppend, objectLen, objectKeyAt, objectValueAt, objectFind,
   objectGet, objectInsert, setLen, setAt, setGet, setAdd, valueLength, shallowCopy, equal,
 } from './value';
 import { numberIsI64, numberToI64 } from './number';
 import { parseJson, dumpJson } from './json';
 import { heapInit, heapSet, alloc, allocZero } from './memory';
-import { evalError, msgBegin, msgStr, msgInt, msgAbort } from './abort';
+import { evalError, msgBegin, msgStr, msgBytes, msgInt, msgAbort } from './abort';
 
 let resultSet: usize = 0;
 
@@ -58,20 +58,33 @@ export function rt_object_insert(o: usize, k: usize, v: usize): void { objectIns
 export function rt_set_add(s: usize, v: usize): void { setAdd(s, v); }
 export function rt_equal(a: usize, b: usize): i32 { return equal(a, b) ? 1 : 0; }
 
+/** Aborts with a conflict error; `loc` is a string value naming the rule's file and row, or 0. */
+function conflict(message: string, loc: usize): void {
+  msgBegin();
+  msgStr('eval_conflict_error: ');
+  msgStr(message);
+  if (loc != 0) {
+    msgStr(' (');
+    msgBytes(stringPtr(loc), stringLen(loc));
+    msgStr(')');
+  }
+  msgAbort();
+}
+
 /** ObjectInsertOnceStmt: a key already bound to a different value is a conflict. */
-export function rt_object_insert_once(o: usize, k: usize, v: usize): void {
+export function rt_object_insert_once(o: usize, k: usize, v: usize, loc: usize): void {
   const i = objectFind(o, k);
   if (i >= 0) {
-    if (!equal(objectValueAt(o, <usize>i), v)) evalError('eval_conflict_error', 'object keys must be unique');
+    if (!equal(objectValueAt(o, <usize>i), v)) conflict('object keys must be unique', loc);
     return;
   }
   objectInsert(o, k, v);
 }
 
 /** AssignVarOnceStmt conflict; `fn` tells function rules from complete rules. */
-export function rt_conflict(fn: i32): void {
-  if (fn != 0) evalError('eval_conflict_error', 'functions must not produce multiple outputs for same inputs');
-  else evalError('eval_conflict_error', 'complete rules must not produce multiple outputs');
+export function rt_conflict(fn: i32, loc: usize): void {
+  if (fn != 0) conflict('functions must not produce multiple outputs for same inputs', loc);
+  else conflict('complete rules must not produce multiple outputs', loc);
 }
 
 /** DotStmt: `src[key]`, or 0 when undefined. */

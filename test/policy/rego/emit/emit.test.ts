@@ -91,14 +91,19 @@ describe('emitWasm', () => {
       return: 2,
       blocks: [
         block(s('AssignVarOnceStmt', { source: str(1), target: 2 })),
-        block(s('DotStmt', { source: local(0), key: str(3), target: 3 }), s('AssignVarOnceStmt', { source: str(2), target: 2 })),
+        block(s('DotStmt', { source: local(0), key: str(3), target: 3 }), s('AssignVarOnceStmt', { source: str(2), target: 2, file: 0, row: 7 })),
         block(s('ReturnLocalStmt', { source: 2 })),
       ],
     };
     const plan = block(s('CallStmt', { func: 'g0.data.t.c', args: [local(0), local(1)], result: 2 }), ...addResult(2, 3, 0));
-    const p = await load(policy(['result', 'one', 'two', 'both'], [{ name: 'p', blocks: [plan] }], [rule]));
+    const ir = policy(['result', 'one', 'two', 'both'], [{ name: 'p', blocks: [plan] }], [rule]);
+    ir.static.files = [{ value: 'rules.rego' }];
+    const p = await load(ir);
     assert.deepEqual(p.evaluate({}), [{ result: 'one' }]);
-    assert.throws(() => p.evaluate({ both: true }), (e: unknown) => String(e).includes('eval_conflict_error'));
+    assert.throws(
+      () => p.evaluate({ both: true }),
+      (e: unknown) => String(e).startsWith('eval_conflict_error: ') && String(e).includes('(rules.rego:7)'),
+    );
   });
 
   it('supports NotStmt, BreakStmt and IsDefined/IsUndefined', async () => {
