@@ -3,8 +3,9 @@
  * `DotStmt` and, for unbound variables, `ScanStmt`. Refs into `data` walk
  * the rule tree: a rule on the path is called and the rest of the ref is
  * applied to its value; a path that leaves the tree is read from the base
- * documents; a prefix that still has rules below it (`data.pkg`, `data`,
- * or `data.pkg[x]`) is built as an object merging base and virtual documents.
+ * documents; a key known only at evaluation (`data.pkg[x]`) tries each
+ * child in turn; a prefix that still has rules below it (`data.pkg`, `data`)
+ * is built as an object merging base and virtual documents.
  */
 import type { RefTerm, Term } from '../ast.ts';
 import type { Local, Operand } from '../ir.ts';
