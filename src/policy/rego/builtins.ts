@@ -64,6 +64,8 @@ export const BUILTINS: Record<string, BuiltinEntry> = {
     ['crypto.md5', 1], ['crypto.sha1', 1], ['crypto.sha256', 1], ['crypto.sha512', 1],
     ['crypto.hmac.md5', 2], ['crypto.hmac.sha1', 2], ['crypto.hmac.sha256', 2], ['crypto.hmac.sha512', 2],
     ['crypto.hmac.equal', 2],
+    ['bits.and', 2], ['bits.or', 2], ['bits.xor', 2], ['bits.negate', 1], ['bits.lsh', 2], ['bits.rsh', 2],
+    ['semver.is_valid', 1], ['semver.compare', 2],
   ]),
   // Implemented by the OPA SDK in JavaScript.
   sprintf: { export: SDK_BUILTIN, arity: 2 },

@@ -110,6 +110,23 @@ export const COLLECTION_CASES: Case[] = [
   ['is_null', [null], j(true)],
   ['type_name', [new Set()], j('set')],
   ['type_name', [1.5], j('number')],
+  ['bits.and', [7, 9], j(1)],
+  ['bits.or', [7, 9], j(15)],
+  ['bits.xor', [42, 3], j(41)],
+  ['bits.negate', [42], j(-43)],
+  ['bits.lsh', [new Num('9223372036854775807'), 1], raw('18446744073709551614')],
+  ['bits.lsh', [-3, 2], j(-12)],
+  ['bits.rsh', [-8, 1], j(-4)],
+  ['bits.rsh', [7, -1], err('operand 2 must be an unsigned integer number')],
+  ['bits.and', [7.2, 1], err('operand 1 must be integer number but got floating-point number')],
+  ['semver.is_valid', ['1.2.3-rc.1+build.5'], j(true)],
+  ['semver.is_valid', ['01.2.3'], j(false)],
+  ['semver.compare', ['1.0.0-alpha', '1.0.0'], j(-1)],
+  ['semver.compare', ['1.0.0-alpha.10', '1.0.0-alpha.9'], j(1)],
+  ['semver.compare', ['1.0.0-alpha.beta', '1.0.0-alpha.1'], j(1)],
+  ['semver.compare', ['10.0.0', '9.99.99'], j(1)],
+  ['semver.compare', ['1.0.0+a', '1.0.0+b'], j(0)],
+  ['semver.compare', ['1', '1.0.0'], err('operand 1: string "1" is not a valid SemVer')],
 ];
 
 export const ENCODING_CASES: Case[] = [

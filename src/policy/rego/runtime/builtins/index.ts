@@ -14,3 +14,5 @@ export * from './glob';
 export * from './net';
 export * from './time';
 export * from './crypto';
+export * from './bits';
+export * from './semver';
