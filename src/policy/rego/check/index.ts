@@ -5,30 +5,18 @@
  */
 import { ErrorCodes, PortcullisError } from '../../../errors.ts';
 import type { Module } from '../ast.ts';
-import { importName } from '../parser/v1-checks.ts';
-import { TypeChecker, type TypeFinding } from './type-check.ts';
+import { PolicyTypes } from './policy-types.ts';
+import type { TypeFinding } from './type-check.ts';
 
 /** Every type finding in `modules`, in source order per module. */
 export function findTypeErrors(modules: Module[]): TypeFinding[] {
-  const rulesByPackage = new Map<string, Set<string>>();
-  const pkgKey = (m: Module): string => m.package.path.path.map((t) => (t.type === 'string' ? t.value : '?')).join('.');
-  for (const m of modules) {
-    const names = rulesByPackage.get(pkgKey(m)) ?? new Set<string>();
-    for (const r of m.rules) names.add(r.head.name);
-    rulesByPackage.set(pkgKey(m), names);
-  }
+  const types = new PolicyTypes(modules);
   const findings: TypeFinding[] = [];
   for (const m of modules) {
-    const rules = rulesByPackage.get(pkgKey(m))!;
-    const imports = new Set(m.imports.map(importName));
-    // `count(x)` is the builtin unless a rule or an import of the module's scope takes the name.
-    const isBuiltin = (name: string): boolean => {
-      const first = name.split('.', 1)[0]!;
-      return !rules.has(first) && !imports.has(first) && first !== 'data' && first !== 'input';
-    };
-    const checker = new TypeChecker(isBuiltin);
+    const checker = types.checkers.get(m)!;
     for (const r of m.rules) checker.checkRule(r);
     findings.push(...checker.findings.sort((a, b) => a.loc.offset - b.loc.offset));
+    checker.findings.length = 0;
   }
   return findings;
 }

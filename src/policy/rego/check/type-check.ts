@@ -1,10 +1,12 @@
 /**
  * A conservative static type check, OPA's `rego_type_error` for the cases
- * that can be decided locally: builtin calls whose arguments have a type the
- * builtin cannot take (`count(1)`, `"a" + "b"`, `sprintf("%s", "x")`), and
- * refs into values known to be scalars (`x := 1; x.y`). Types come from
- * literals, builtin results and `:=`/`some … in` bindings in scope; anything
- * else (input, data, rules, function arguments) is `any` and never an error.
+ * that can be decided from the policy alone: builtin calls whose arguments
+ * have a type the builtin cannot take (`count(1)`, `"a" + "b"`,
+ * `sprintf("%s", "x")`), and refs into values known to be scalars
+ * (`x := 1; x.y`, `p.x` for `p := 1`). Types come from literals, builtin
+ * results, `:=`/`some … in` bindings in scope, and the values of rules and
+ * functions (through `Globals`); input, base data and function arguments
+ * are `any` and never an error.
  */
 import type { Body, Expr, Location, RefTerm, Rule, Term } from '../ast.ts';
 import { operatorName } from '../ast.ts';
@@ -34,20 +36,58 @@ class Scope {
   }
 }
 
+/** What a module's rules see beyond their own local variables. */
+export interface Globals {
+  /** The call operator names the builtin (no rule or import of the module takes the name). */
+  isBuiltin(name: string): boolean;
+  /** The type of a name no local variable binds: a rule of the package, an import; `any` otherwise. */
+  nameType(name: string): RegoType;
+  /** The type of the document at `data.<path…>` and how many path segments named it; undefined when unknown. */
+  dataType(path: string[]): { type: RegoType; consumed: number } | undefined;
+  /** The result type of a call to a user function (`f`, `data.lib.f`). */
+  functionResult(name: string): RegoType;
+}
+
+/** The types a rule (one link of its else chain) gives its head terms. */
+export interface HeadTypes {
+  value: RegoType;
+  key: RegoType;
+  /** The type of the first ref path element (`k` in `p[k] := v`). */
+  pathKey: RegoType;
+}
+
 export class TypeChecker {
   readonly findings: TypeFinding[] = [];
   private readonly inProgress = new Set<Term>();
 
-  /** `isBuiltin(name)`: the call operator names the builtin (no rule, import or local shadows it). */
-  constructor(private readonly isBuiltin: (name: string) => boolean) {}
+  constructor(private readonly globals: Globals) {}
 
   checkRule(rule: Rule): void {
     for (let r: Rule | undefined = rule; r !== undefined; r = r.else) {
-      const scope = new Scope(undefined);
+      const scope = this.ruleScope(r);
       this.body(r.body, scope);
       const h = r.head;
       for (const t of [...h.ref.path, ...(h.key ? [h.key] : []), ...(h.value ? [h.value] : [])]) this.term(t, scope);
     }
+  }
+
+  /** The types of one rule's head terms, in the scope of its body. */
+  headTypes(r: Rule): HeadTypes {
+    const scope = this.ruleScope(r);
+    for (const e of r.body) this.declare(e, scope);
+    const h = r.head;
+    return {
+      value: h.value ? this.typeOf(h.value, scope) : ANY,
+      key: h.key ? this.typeOf(h.key, scope) : ANY,
+      pathKey: h.ref.path[0] ? this.typeOf(h.ref.path[0], scope) : ANY,
+    };
+  }
+
+  /** A rule's own scope: function arguments are variables of unknown type. */
+  private ruleScope(r: Rule): Scope {
+    const scope = new Scope(undefined);
+    for (const a of r.head.args ?? []) bindAllAny(a, scope);
+    return scope;
   }
 
   private body(body: Body, scope: Scope): void {
@@ -144,7 +184,7 @@ export class TypeChecker {
 
   private checkCall(operator: RefTerm, args: Term[], loc: Location, scope: Scope): void {
     const name = operatorName(operator);
-    if (name === undefined || !this.isBuiltin(name)) return;
+    if (name === undefined || !this.globals.isBuiltin(name)) return;
     const sig = signatureOf(name);
     // Arity is the planner's check; with an output argument the extra one is the result.
     if (sig === undefined || args.length < sig.args.length || args.length > sig.args.length + 1) return;
@@ -158,14 +198,29 @@ export class TypeChecker {
 
   private checkRef(ref: RefTerm, scope: Scope): void {
     if (ref.path.length === 0 || ref.head.type !== 'var') return;
-    let t = this.typeOf(ref.head, scope);
-    for (let i = 0; i < ref.path.length; i++) {
+    let { type: t, consumed } = this.refBase(ref, scope);
+    for (let i = consumed; i < ref.path.length; i++) {
       if (isScalar(t)) {
-        this.findings.push({ loc: ref.loc, message: `undefined ref: ${ref.head.name} has type ${showType(t)}, which cannot be indexed` });
+        this.findings.push({ loc: ref.loc, message: `undefined ref: ${refText(ref)} (${refText(ref, i)} has type ${showType(t)})` });
         return;
       }
       t = memberType(t);
     }
+  }
+
+  /** The type of the part of a ref that names a document: a local, a rule, `data.pkg.rule`; and how many path elements it took. */
+  private refBase(ref: RefTerm, scope: Scope): { type: RegoType; consumed: number } {
+    if (ref.head.type !== 'var') return { type: this.typeOf(ref.head, scope), consumed: 0 };
+    const name = ref.head.name;
+    if (name === 'data' && scope.lookup(name) === undefined) {
+      const strings: string[] = [];
+      for (const p of ref.path) {
+        if (p.type !== 'string') break;
+        strings.push(p.value);
+      }
+      return this.globals.dataType(strings) ?? { type: ANY, consumed: ref.path.length };
+    }
+    return { type: this.varType(name, scope), consumed: 0 };
   }
 
   /** The static type of a term in a scope; `any` when not known. */
@@ -183,8 +238,8 @@ export class TypeChecker {
       case 'var':
         return this.varType(t.name, scope);
       case 'ref': {
-        let type = this.typeOf(t.head, scope);
-        for (let i = 0; i < t.path.length && type.kind !== 'any'; i++) type = isScalar(type) ? ANY : memberType(type);
+        let { type, consumed } = this.refBase(t, scope);
+        for (let i = consumed; i < t.path.length && type.kind !== 'any'; i++) type = isScalar(type) ? ANY : memberType(type);
         return type;
       }
       case 'array':
@@ -210,7 +265,8 @@ export class TypeChecker {
       }
       case 'call': {
         const name = operatorName(t.operator);
-        if (name === undefined || !this.isBuiltin(name)) return ANY;
+        if (name === undefined) return ANY;
+        if (!this.globals.isBuiltin(name)) return this.globals.functionResult(name);
         return signatureOf(name)?.result ?? ANY;
       }
     }
@@ -224,7 +280,7 @@ export class TypeChecker {
 
   private varType(name: string, scope: Scope): RegoType {
     const b = scope.lookup(name);
-    if (b === undefined) return ANY;
+    if (b === undefined) return this.globals.nameType(name);
     if ('type' in b) return b.type;
     // A binding that refers to itself (`x := x + 1` reading an outer x) is not typed.
     if (this.inProgress.has(b.term)) return ANY;
@@ -254,4 +310,17 @@ function bindAllAny(t: Term, scope: Scope): void {
     default:
       break;
   }
+}
+
+/** `a.b[x]["c-d"]`, up to path element `upTo` (exclusive) when given. */
+function refText(ref: RefTerm, upTo = ref.path.length): string {
+  let s = ref.head.type === 'var' ? ref.head.name : '<term>';
+  for (const p of ref.path.slice(0, upTo)) {
+    if (p.type === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(p.value)) s += `.${p.value}`;
+    else if (p.type === 'string') s += `[${JSON.stringify(p.value)}]`;
+    else if (p.type === 'var') s += `[${p.wildcard ? '_' : p.name}]`;
+    else if (p.type === 'number') s += `[${p.value}]`;
+    else s += '[…]';
+  }
+  return s;
 }

@@ -31,10 +31,10 @@ describe('Rego type check: builtin arguments', () => {
     assert.deepEqual(findings('p if { lower(1, x) }'), ['2:8 lower: invalid argument(s): have (number), want (string)']);
   });
 
-  it('accepts whatever is not known: input, data, rules, function arguments, unification', () => {
+  it('accepts whatever is not known: input, base data, function arguments, unification', () => {
     assert.deepEqual(
       findings(
-        'r := 1',
+        'r := input.r',
         'a if { count(input.x) > 0 }\nb if count(data.q)\nc if count(r)\nf(x) := lower(x)\nd if { x = 1; lower(x) }\ne if { some x; lower(x) }',
       ),
       [],
@@ -59,12 +59,42 @@ describe('Rego type check: builtin arguments', () => {
 
 describe('Rego type check: refs', () => {
   it('refuses refs into values known to be scalars', () => {
-    assert.deepEqual(findings('p if { x := 1; x.y }'), ['2:16 undefined ref: x has type number, which cannot be indexed']);
+    assert.deepEqual(findings('p if { x := 1; x.y }'), ['2:16 undefined ref: x.y (x has type number)']);
     assert.equal(findings('p if { x := count([]); x[0] }').length, 1);
   });
 
   it('accepts refs into collections and unknown values', () => {
     assert.deepEqual(findings('p if { x := {"a": [1]}; x.a[0] > 0; y := input; y.z }'), []);
+  });
+});
+
+describe('Rego type check: rules and functions', () => {
+  it('types rules from their values, across modules of the package and through data refs and imports', () => {
+    assert.equal(findings('r := 1\nc if count(r)').length, 1);
+    assert.equal(findings('r := 1', 'c if count(r)').length, 1);
+    assert.equal(findings('r := 1', 'c if count(data.p.r)').length, 1);
+    assert.deepEqual(findings('r := 1\nc if data.p.r.x'), ['3:6 undefined ref: data.p.r.x (data.p.r has type number)']);
+    assert.equal(
+      findTypeErrors([
+        parseModule('package lib\nn := 5', 'lib.rego'),
+        parseModule('package app\nimport data.lib.n\nc if upper(n)', 'app.rego'),
+      ]).length,
+      1,
+    );
+  });
+
+  it('types sets, objects, defaults, else values and function results', () => {
+    assert.equal(findings('s contains 1 if true\nc if upper(s)').length, 1);
+    assert.equal(findings('o[k] := 1 if some k in ["a"]\nc if sum(o)').length, 1);
+    assert.equal(findings('default d := false\nd if input.x\nc if abs(d)').length, 1);
+    assert.equal(findings('f(x) := 1 if x\nc if upper(f(true))').length, 1);
+    assert.equal(findings('g(x) := "a" if x else := 2\nc if upper(g(true))').length, 0);
+  });
+
+  it('treats unknown and self-dependent rules as any', () => {
+    assert.deepEqual(findings('r := input.r\nc if count(r)'), []);
+    assert.deepEqual(findings('a := b\nb := a\nc if count(a)'), []);
+    assert.deepEqual(findings('a.b.c := 1\nc if count(a)'), []);
   });
 });
 
