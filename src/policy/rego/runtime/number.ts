@@ -160,6 +160,22 @@ export function compareNumbers(a: usize, b: usize): i32 {
 
 // ---- arithmetic --------------------------------------------------------
 
+/**
+ * A float result of arithmetic, rounded to 15 significant digits. OPA
+ * computes with 64-bit-mantissa big floats, so `0.1 + 0.2 == 0.3` holds
+ * there; rounding f64 results to the digits f64 represents exactly keeps
+ * such decimal arithmetic equal to its literal.
+ */
+function floatResult(x: f64): usize {
+  const a = Math.abs(x);
+  if (a == 0 || !isFinite(x) || a >= 1e15 || a < 1e-7) return makeNumberF64(x);
+  const k = 14 - <i32>Math.floor(Math.log10(a));
+  if (k < 0 || k > 22) return makeNumberF64(x);
+  const p = unchecked(POW10[k]);
+  const r = Math.floor(a * p + 0.5) / p;
+  return makeNumberF64(x < 0 ? -r : r);
+}
+
 function bothInt(a: usize, b: usize): bool {
   return load<u8>(a, 1) == NUM_INT && load<u8>(b, 1) == NUM_INT;
 }
@@ -171,7 +187,7 @@ export function numAdd(a: usize, b: usize): usize {
     const r = x + y;
     if (((x ^ r) & (y ^ r)) >= 0) return makeNumberI64(r);
   }
-  return makeNumberF64(numberToF64(a) + numberToF64(b));
+  return floatResult(numberToF64(a) + numberToF64(b));
 }
 
 export function numSub(a: usize, b: usize): usize {
@@ -181,7 +197,7 @@ export function numSub(a: usize, b: usize): usize {
     const r = x - y;
     if (((x ^ y) & (x ^ r)) >= 0) return makeNumberI64(r);
   }
-  return makeNumberF64(numberToF64(a) - numberToF64(b));
+  return floatResult(numberToF64(a) - numberToF64(b));
 }
 
 export function numMul(a: usize, b: usize): usize {
@@ -197,7 +213,7 @@ export function numMul(a: usize, b: usize): usize {
     }
     return makeNumberI64(r);
   }
-  return makeNumberF64(numberToF64(a) * numberToF64(b));
+  return floatResult(numberToF64(a) * numberToF64(b));
 }
 
 /** a / b; the caller rejects b == 0. */
@@ -207,7 +223,7 @@ export function numDiv(a: usize, b: usize): usize {
     const y = load<i64>(b, 8);
     if (y != 0 && x % y == 0 && !(x == i64.MIN_VALUE && y == -1)) return makeNumberI64(x / y);
   }
-  return makeNumberF64(numberToF64(a) / numberToF64(b));
+  return floatResult(numberToF64(a) / numberToF64(b));
 }
 
 /** a % b for integers (truncated, sign of a); the caller rejects b == 0 and non-integers. */

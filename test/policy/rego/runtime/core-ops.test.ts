@@ -69,6 +69,9 @@ describe('runtime core builtins', () => {
     assert.equal(call('div', 6, 3), 2);
     assert.equal(call('rem', -7, 3), -1);
     assert.equal(call('minus', 0.5, 0.25), 0.25);
+    assert.equal(call('plus', 0.1, 0.2), 0.3, 'decimal results equal their literal, as in OPA');
+    assert.equal(call('mul', 1.1, 3), 3.3);
+    assert.equal(call('minus', 100.15, 0.05), 100.1);
     assert.equal(call('round', -2.5), -3);
     assert.equal(call('abs', -4), 4);
   });
