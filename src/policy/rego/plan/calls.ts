@@ -75,7 +75,19 @@ export function checkCalls(index: RuleIndex, rules: Rule[], builtinArity: (name:
       term(e.domain);
       body(e.body);
     }
-    for (const w of e.with) term(w.value);
+    for (const w of e.with) {
+      term(w.value);
+      const root = w.target.head.type === 'var' ? w.target.head.name : '';
+      if (root !== 'input' && root !== 'data') withTarget(w.target);
+    }
+  };
+  // `with f as …` must name a function or builtin that exists.
+  const withTarget = (t: RefTerm): void => {
+    const name = operatorName(t);
+    const known = name !== undefined && (name.startsWith('data.') ? index.byPath.get(pathKey(name.split('.').slice(1)))?.kind === 'function' : builtinArity(name) !== undefined);
+    if (!known) {
+      throw compileError('rego_compile_error', `with keyword target must reference existing input, data, or a function: ${name ?? '?'}`, t.loc);
+    }
   };
   const body = (b: Body): void => b.forEach(expr);
   const rule = (r: Rule): void => {
