@@ -55,7 +55,16 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-export async function readBundleArchive(bytes: Uint8Array): Promise<CompiledBundle> {
+export interface ReadBundleArchiveOptions {
+  /**
+   * Also accept a bundle written by `opa build -t wasm`, whose revision is not
+   * a Portcullis digest: its digest is computed, there being none to check.
+   * Off by default, so that an archive cannot skip the check by dropping its revision.
+   */
+  acceptOpaBundles?: boolean;
+}
+
+export async function readBundleArchive(bytes: Uint8Array, options: ReadBundleArchiveOptions = {}): Promise<CompiledBundle> {
   let files: Map<string, Buffer>;
   try {
     files = await unpackTarGz(bytes);
@@ -79,11 +88,14 @@ export async function readBundleArchive(bytes: Uint8Array): Promise<CompiledBund
   const meta = isObject(manifest.metadata) && isObject(manifest.metadata.portcullis) ? manifest.metadata.portcullis : {};
   const tools = parseManifest('/.manifest metadata.portcullis', { tools: meta.tools ?? [] }).tools;
   const tests = parseTests('/.manifest metadata.portcullis', meta.tests ?? []);
-  const compiler = typeof meta.compiler === 'string' ? meta.compiler : 'unknown';
+  const compiler = typeof meta.compiler === 'string' ? meta.compiler : 'opa';
 
   const revision = manifest.revision;
   const digest = policyDigest(wasm, data);
   if (typeof revision !== 'string' || !isPolicyDigest(revision)) {
+    if (options.acceptOpaBundles && !(isObject(manifest.metadata) && isObject(manifest.metadata.portcullis))) {
+      return { wasm: new Uint8Array(wasm), data, entrypoints, tools, tests, digest, compiler };
+    }
     throw refuse('/.manifest revision must be the policy digest (sha256:<hex>)');
   }
   if (revision !== digest) {

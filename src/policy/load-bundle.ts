@@ -1,6 +1,7 @@
 /**
  * A compiled bundle from what a person names on the command line: a bundle
- * archive (`bundle.tar.gz`, digest checked) or a policy directory (compiled
+ * archive (`bundle.tar.gz`, digest checked; one built by `opa build -t wasm`
+ * is accepted too) or a policy directory (compiled
  * on the spot with the selected compiler).
  */
 import { readFile, stat } from 'node:fs/promises';
@@ -24,5 +25,6 @@ export async function loadBundleFrom(path: string, options: LoadBundleOptions): 
     if (options.entrypoints && options.entrypoints.length > 0) source.entrypoints = options.entrypoints;
     return (await options.compiler()).compile(source);
   }
-  return readBundleArchive(await readFile(path));
+  // A person may name a bundle built by `opa build -t wasm` directly.
+  return readBundleArchive(await readFile(path), { acceptOpaBundles: true });
 }

@@ -66,3 +66,28 @@ test('broken archives are refused with BUNDLE_INVALID', async () => {
   const noWasm = await packTarGz([{ name: '/.manifest', content: Buffer.from('{"revision":"x","wasm":[{"entrypoint":"a/b"}]}') }]);
   await assert.rejects(readBundleArchive(noWasm), code(ErrorCodes.BUNDLE_INVALID));
 });
+
+test('a bundle from `opa build -t wasm` is read only when asked for', async () => {
+  const bundle = sample();
+  const opaBuilt = await packTarGz([
+    { name: '/.manifest', content: Buffer.from(JSON.stringify({ revision: '', roots: [''], wasm: [{ entrypoint: 'echo/data', module: '/policy.wasm' }] })) },
+    { name: '/data.json', content: Buffer.from(JSON.stringify(bundle.data)) },
+    { name: '/policy.wasm', content: Buffer.from(bundle.wasm) },
+  ]);
+  await assert.rejects(readBundleArchive(opaBuilt), code(ErrorCodes.BUNDLE_INVALID));
+  const read = await readBundleArchive(opaBuilt, { acceptOpaBundles: true });
+  assert.equal(read.digest, bundle.digest);
+  assert.deepEqual(read.entrypoints, ['echo/data']);
+  assert.equal(read.compiler, 'opa');
+
+  // A Portcullis archive stripped of its revision is still refused.
+  const files = await unpackTarGz(await writeBundleArchive(bundle));
+  const manifest = JSON.parse(files.get('/.manifest')!.toString());
+  manifest.revision = '';
+  const stripped = await packTarGz([
+    { name: '/.manifest', content: Buffer.from(JSON.stringify(manifest)) },
+    { name: '/data.json', content: files.get('/data.json')! },
+    { name: '/policy.wasm', content: files.get('/policy.wasm')! },
+  ]);
+  await assert.rejects(readBundleArchive(stripped, { acceptOpaBundles: true }), code(ErrorCodes.BUNDLE_INVALID));
+});
