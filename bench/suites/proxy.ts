@@ -25,7 +25,7 @@ interface Started {
 function start(root: string, args: string[], log: (l: string) => void): Promise<Started> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench', 'proxy', 'servers.ts'), ...args], {
     cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     env: { ...process.env, OTEL_SDK_DISABLED: 'true' },
   });
   return new Promise((resolve, reject) => {
@@ -40,10 +40,20 @@ function start(root: string, args: string[], log: (l: string) => void): Promise<
   });
 }
 
-async function saturate(url: string, seconds: number): Promise<number> {
-  const r: { non2xx: number; errors: number; requests: { average: number } } = await autocannon({ url, connections: 32, pipelining: 1, duration: seconds });
+function cpuMicros(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    child.once('message', (m: { cpu: NodeJS.CpuUsage }) => resolve(m.cpu.user + m.cpu.system));
+    child.send('cpu');
+  });
+}
+
+/** Requests per second under autocannon, and the server's own CPU time per request meanwhile. */
+async function saturate(url: string, seconds: number, server: ChildProcess): Promise<{ rps: number; cpuUs: number }> {
+  const before = await cpuMicros(server);
+  const r: { non2xx: number; errors: number; requests: { average: number; total: number } } = await autocannon({ url, connections: 32, pipelining: 1, duration: seconds });
+  const after = await cpuMicros(server);
   if (r.non2xx > 0 || r.errors > 0) throw new Error(`${url}: ${r.non2xx} non-2xx and ${r.errors} errors under load`);
-  return r.requests.average;
+  return { rps: r.requests.average, cpuUs: (after - before) / r.requests.total };
 }
 
 export const suite: BenchSuite = {
@@ -69,6 +79,8 @@ export const suite: BenchSuite = {
       const names = Object.keys(targets) as (keyof typeof targets)[];
       const samples: Record<string, number[]> = { direct: [], 'plain-proxy': [], portcullis: [] };
       const rpsRounds: Record<string, number[]> = { direct: [], 'plain-proxy': [], portcullis: [] };
+      const cpuRounds: Record<string, number[]> = { direct: [], 'plain-proxy': [], portcullis: [] };
+      const serverOf = { direct: upstream.child, 'plain-proxy': plain.child, portcullis: gate.child };
       for (const name of names) await fixedRate(targets[name], 1000, 1); // warm-up: JIT, pools
       for (let r = 0; r < rounds; r++) {
         for (const name of names) {
@@ -76,7 +88,9 @@ export const suite: BenchSuite = {
           const fr = await fixedRate(targets[name], 1000, perRound);
           if (fr.errors > 0) throw new Error(`${name}: ${fr.errors} of ${fr.sent} requests failed`);
           samples[name]!.push(...fr.sorted);
-          rpsRounds[name]!.push(await saturate(targets[name], perRound));
+          const sat = await saturate(targets[name], perRound, serverOf[name]);
+          rpsRounds[name]!.push(sat.rps);
+          cpuRounds[name]!.push(sat.cpuUs);
         }
       }
       const metrics: Metric[] = [];
@@ -98,6 +112,15 @@ export const suite: BenchSuite = {
           { name: `${name} added p99`, value: lat[name]!.p99 - lat.direct!.p99, unit: 'µs' },
         );
       }
+      const cpu: Record<string, number> = {};
+      for (const name of names) {
+        cpu[name] = Math.min(...cpuRounds[name]!);
+        metrics.push({ name: `${name} server CPU/request`, value: cpu[name]!, unit: 'µs', ...(name === 'direct' ? {} : { baseline: 'direct server CPU/request' }) });
+      }
+      for (const name of ['plain-proxy', 'portcullis']) {
+        // One core running the proxy alone: its CPU per request bounds its throughput.
+        metrics.push({ name: `${name} one-core throughput`, value: 1e6 / cpu[name]!, unit: 'req/s', higherIsBetter: true });
+      }
       for (const name of names) {
         metrics.push({ name: `${name} throughput`, value: rps[name]!, unit: 'req/s', higherIsBetter: true, ...(name === 'direct' ? {} : { baseline: 'direct throughput' }) });
       }
@@ -105,7 +128,8 @@ export const suite: BenchSuite = {
       return {
         metrics,
         notes: [
-          `targets: added p50 ≤ 150 µs (measured ${added.p50.toFixed(0)}), added p99 ≤ 500 µs (measured ${added.p99.toFixed(0)}), throughput ≥ 40% of direct (measured ${((100 * rps.portcullis!) / rps.direct!).toFixed(0)}%)`,
+          `targets: added p50 ≤ 150 µs (measured ${added.p50.toFixed(0)}), added p99 ≤ 500 µs (measured ${added.p99.toFixed(0)}), throughput ≥ 40% of direct (measured ${((100 * rps.portcullis!) / rps.direct!).toFixed(0)}%; by CPU per request on one core: ${((100 * cpu.direct!) / cpu.portcullis!).toFixed(0)}%)`,
+          'server CPU/request is the measured server process\'s own CPU time (user + system) per request under saturation, the least of the rounds: it does not depend on other load on the machine',
           'each server is its own Node process (one core each at most); the load generator is this process; no ledger, no trace export',
           'the machine may be shared: compare ratios within this run, not absolute figures across runs',
         ],
