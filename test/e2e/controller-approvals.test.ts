@@ -26,6 +26,8 @@ import { main } from '../../src/cli/main.ts';
 import { ErrorCodes, isPortcullisError } from '../../src/errors.ts';
 import { POLICIES_DIR } from './shipped-bundle.ts';
 import type { ApprovalRequest } from '../../src/gate/types.ts';
+import { ADMIN } from '../support/fake-kube/admission.ts';
+import { findType } from '../support/fake-kube/resources.ts';
 
 let h: Harness;
 let payments: DemoApi;
@@ -33,6 +35,7 @@ let sidecar: FastifyInstance;
 let base: string;
 let client: BundleClient;
 let broker: ControllerApprovalBroker;
+let kubeconfigOf: (user: string) => string;
 
 const approvalsIn = (ns: string) => h.fake.list('portcullis.dev/v1alpha1', 'ActionApproval', ns);
 
@@ -43,7 +46,16 @@ function cli(): { io: any; out: string[] } {
 }
 
 before(async () => {
-  h = await startHarness({ configOverrides: { approvalRetentionSeconds: '1' } });
+  h = await startHarness({
+    configOverrides: { approvalRetentionSeconds: '1' },
+    users: {
+      'fake-token': ADMIN,
+      'alice-token': { username: 'alice', groups: ['payments', 'system:authenticated'] },
+      'bob-token': { username: 'bob', groups: ['payments', 'system:authenticated'] },
+      'eve-token': { username: 'eve', groups: ['engineering', 'system:authenticated'] },
+    },
+  });
+  kubeconfigOf = (user) => h.fake.writeKubeconfig('agents', `${user}-token`);
   payments = await startPaymentsApi();
   await h.fake.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'agents' } });
   const source = await readBundleDir(POLICIES_DIR);
@@ -94,9 +106,17 @@ test('a held call becomes an ActionApproval; `portcullis approve NAME --kube` le
   assert.ok(held.spec.approvers.length > 0);
   assert.equal(payments.log.filter((a) => a.method === 'POST').length, 0);
 
+  // Someone outside the requested approvers, or someone signing as another, is refused by the webhook.
+  const eve = cli();
+  assert.notEqual(await main(['approve', held.metadata.name, '--kube', '--kubeconfig', kubeconfigOf('eve')], eve.io), 0);
+  assert.match(eve.out.join(''), /eve is not among the requested approvers \(group:payments\)/);
+  const forger = cli();
+  assert.notEqual(await main(['approve', held.metadata.name, '--kube', '--kubeconfig', kubeconfigOf('bob'), '--approver', 'alice'], forger.io), 0);
+  assert.match(forger.out.join(''), /decision\.approver must be the user giving the verdict \("bob"\)/);
+  // alice is in group payments; the CLI asks the API who she is.
   const { io, out } = cli();
-  assert.equal(await main(['approve', held.metadata.name, '--kube', '--kubeconfig', h.kubeconfig, '-n', 'agents', '--approver', 'alice'], io), 0, out.join(''));
-  assert.match(out.join(''), /approved/);
+  assert.equal(await main(['approve', held.metadata.name, '--kube', '--kubeconfig', kubeconfigOf('alice')], io), 0, out.join(''));
+  assert.match(out.join(''), /approved .* as alice/);
   const res = await pending;
   assert.equal(res.status, 201);
   assert.deepEqual(payments.log.filter((a) => a.method === 'POST').map((a) => JSON.parse(a.body).amount), [5000]);
@@ -109,10 +129,10 @@ test('`portcullis reject NAME --kube` denies a held call', async () => {
   const pending = charge(7777);
   const held: any = await until(() => approvalsIn('agents').find((a) => a.status?.phase === 'Pending' && !a.spec.decision), 'a pending ActionApproval');
   const { io: listIo, out: listed } = cli();
-  assert.equal(await main(['reject', '--kube', '--kubeconfig', h.kubeconfig, '-n', 'agents'], listIo), 0);
+  assert.equal(await main(['reject', '--kube', '--kubeconfig', kubeconfigOf('bob')], listIo), 0);
   assert.match(listed.join(''), new RegExp(held.metadata.name));
   const { io, out } = cli();
-  assert.equal(await main(['reject', held.metadata.name, '--kube', '--kubeconfig', h.kubeconfig, '-n', 'agents', '--approver', 'bob'], io), 0, out.join(''));
+  assert.equal(await main(['reject', held.metadata.name, '--kube', '--kubeconfig', kubeconfigOf('bob')], io), 0, out.join(''));
   const res = await pending;
   assert.equal(res.status, 403);
   assert.equal(payments.log.filter((a) => a.method === 'POST' && JSON.parse(a.body).amount === 7777).length, 0);
@@ -136,13 +156,18 @@ test('a verdict naming another input hash approves nothing', async () => {
   const req = request(60_000);
   const verdict = broker.request(req);
   await until(() => h.fake.get('portcullis.dev/v1alpha1', 'ActionApproval', 'agents', req.id), 'the ActionApproval');
-  // Written around the CLI (which always copies the held hash), as a careless script might.
-  await h.kube.mergePatch(
-    { group: 'portcullis.dev', version: 'v1alpha1', plural: 'actionapprovals', kind: 'ActionApproval', namespaced: true },
-    'agents',
-    req.id,
-    { spec: { decision: { verdict: 'Approved', inputHash: 'b'.repeat(64), approver: 'mallory' } } },
+  // Written around the CLI (which always copies the held hash), as a careless script might: the webhook refuses it.
+  const ref = { group: 'portcullis.dev', version: 'v1alpha1', plural: 'actionapprovals', kind: 'ActionApproval', namespaced: true };
+  const { ClientNodeKubeApi } = await import('../../src/controller/k8s/client-node-kube-api.ts');
+  const alice = ClientNodeKubeApi.load(kubeconfigOf('alice'));
+  await assert.rejects(
+    alice.mergePatch(ref, 'agents', req.id, { spec: { decision: { verdict: 'Approved', inputHash: 'b'.repeat(64), approver: 'alice' } } }),
+    (e: any) => /a verdict approves one exact call/.test(e.message),
   );
+  // Forced past the webhook (straight into storage), the sidecar still refuses it.
+  const stored = h.fake.get('portcullis.dev/v1alpha1', 'ActionApproval', 'agents', req.id)!;
+  stored.spec.decision = { verdict: 'Approved', inputHash: 'b'.repeat(64), approver: 'alice' };
+  h.fake.store.update(findType('portcullis.dev', 'v1alpha1', 'actionapprovals')!, 'agents', req.id, stored);
   await assert.rejects(verdict, (e) => isPortcullisError(e) && e.code === ErrorCodes.APPROVAL_MISMATCH);
   await until(() => h.fake.get('portcullis.dev/v1alpha1', 'ActionApproval', 'agents', req.id)?.status?.phase === 'Invalid', 'phase Invalid');
 });
@@ -152,7 +177,7 @@ test('an approval nobody answers expires: the sidecar denies, the object is mark
   await assert.rejects(broker.request(req), (e) => isPortcullisError(e) && e.code === ErrorCodes.ESCALATION_TIMEOUT);
   await until(() => h.fake.get('portcullis.dev/v1alpha1', 'ActionApproval', 'agents', req.id)?.status?.phase === 'Expired', 'phase Expired');
   const { io, out } = cli();
-  assert.notEqual(await main(['approve', req.id, '--kube', '--kubeconfig', h.kubeconfig, '-n', 'agents'], io), 0);
+  assert.notEqual(await main(['approve', req.id, '--kube', '--kubeconfig', kubeconfigOf('alice')], io), 0);
   assert.match(out.join(''), /Expired/);
   await until(() => !h.fake.get('portcullis.dev/v1alpha1', 'ActionApproval', 'agents', req.id), 'cleanup after the retention');
 });

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { parseAllDocuments } from 'yaml';
-import { FakeKube } from './fake-kube/server.ts';
+import { FakeKube, type FakeKubeOptions } from './fake-kube/server.ts';
 import { ClientNodeKubeApi } from '../../src/controller/k8s/client-node-kube-api.ts';
 import { loadControllerConfig, type ControllerOverrides } from '../../src/config/controller.ts';
 import { startController, type RunningController } from '../../src/controller/controller.ts';
@@ -43,7 +43,9 @@ export async function until<T>(f: () => T | Promise<T>, what: string, timeoutMs 
   }
 }
 
-export async function startHarness(options: { replicas?: number; compiler?: PolicyCompiler; configOverrides?: ControllerOverrides } = {}): Promise<Harness> {
+export async function startHarness(
+  options: { replicas?: number; compiler?: PolicyCompiler; configOverrides?: ControllerOverrides; users?: FakeKubeOptions['users'] } = {},
+): Promise<Harness> {
   const controllers: RunningController[] = [];
   const logs: string[] = [];
   const destination = new Writable({
@@ -55,6 +57,7 @@ export async function startHarness(options: { replicas?: number; compiler?: Poli
   const logger = createLogger({ level: 'info', name: 'controller', destination });
   // The API server reaches "the service": here, the first replica's webhook port.
   const fake = new FakeKube({
+    users: options.users,
     bookmarkIntervalMs: 200,
     resolveService: () => ({ host: '127.0.0.1', port: controllers[0]!.webhookPort }),
   });

@@ -11,6 +11,8 @@ export interface ApprovalsBackend {
   readonly describe: string;
   list(): Promise<ApprovalRequest[]>;
   decide(id: string, verdict: Approval['verdict'], approver: string): Promise<Approval>;
+  /** The authenticated user, when the backend knows one (Kubernetes); the default approver. */
+  whoAmI?(): Promise<string | undefined>;
 }
 
 async function call(url: string, init?: RequestInit): Promise<unknown> {

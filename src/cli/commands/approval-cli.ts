@@ -13,7 +13,7 @@ lists the calls waiting. The ID is printed by the gate when it holds a call
 and returned by GET /v1/approvals on the admin port.
 
 Options:
-  --approver NAME   who gives the verdict (default: $USER)
+  --approver NAME   who gives the verdict (default: the Kubernetes user with --kube, else $USER)
   --admin URL       the gate's admin endpoint (default http://PORTCULLIS_ADMIN_HOST:PORTCULLIS_ADMIN_PORT)
   --kube            on Kubernetes: ID is an ActionApproval (NAME or NAMESPACE/NAME),
                     decided through the Kubernetes API (also when --kubeconfig is given)
@@ -70,7 +70,7 @@ export async function runVerdict(name: 'approve' | 'reject', verdict: Approval['
       else for (const p of pending) io.stdout.write(`${p.id}  ${p.summary}\n    ${p.reason}; approvers ${p.approvers.join(', ') || 'any'}; expires ${p.expiresAt}\n`);
       return 0;
     }
-    const approver = parsed.values.approver ?? io.env.USER ?? 'cli';
+    const approver = parsed.values.approver ?? (await backend.whoAmI?.()) ?? io.env.USER ?? 'cli';
     const approval = await backend.decide(id, verdict, approver);
     if (parsed.values.json) io.stdout.write(JSON.stringify(approval, null, 2) + '\n');
     else io.stdout.write(`${approval.verdict} ${approval.id} as ${approval.approver} (input ${approval.inputHash})\n`);

@@ -43,6 +43,9 @@ export async function kubeBackend(o: KubeBackendOptions): Promise<ApprovalsBacke
           reason: a.spec.reason ?? '',
         }));
     },
+    async whoAmI(): Promise<string | undefined> {
+      return (await kube.whoAmI()).username || undefined;
+    },
     async decide(id, verdict, approver): Promise<Approval> {
       const [ns, name] = split(id);
       const a = await decideApproval(kube, { namespace: ns, name, verdict: verdict === 'approved' ? 'Approved' : 'Rejected', approver });

@@ -6,6 +6,7 @@
  */
 import {
   AdmissionregistrationV1Api,
+  AuthenticationV1Api,
   CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
@@ -82,6 +83,7 @@ export class ClientNodeKubeApi implements KubeApi {
   private readonly core: CoreV1Api;
   private readonly coordination: CoordinationV1Api;
   private readonly admission: AdmissionregistrationV1Api;
+  private readonly authn: AuthenticationV1Api;
 
   constructor(
     private readonly kc: KubeConfig,
@@ -91,6 +93,7 @@ export class ClientNodeKubeApi implements KubeApi {
     this.core = kc.makeApiClient(CoreV1Api);
     this.coordination = kc.makeApiClient(CoordinationV1Api);
     this.admission = kc.makeApiClient(AdmissionregistrationV1Api);
+    this.authn = kc.makeApiClient(AuthenticationV1Api);
   }
 
   /** From a kubeconfig file, or the in-cluster service account when none is given. */
@@ -261,6 +264,13 @@ export class ClientNodeKubeApi implements KubeApi {
     return call(`replace lease ${namespace}/${name}`, async () =>
       fromLease(await this.coordination.replaceNamespacedLease({ namespace, name, body: toLease(lease) })),
     );
+  }
+
+  whoAmI(): Promise<{ username: string; groups: string[] }> {
+    return call('SelfSubjectReview', async () => {
+      const r = await this.authn.createSelfSubjectReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } });
+      return { username: r.status?.userInfo?.username ?? '', groups: r.status?.userInfo?.groups ?? [] };
+    });
   }
 
   async readSecret(namespace: string, name: string): Promise<Secret | undefined> {

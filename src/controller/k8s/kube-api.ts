@@ -99,6 +99,8 @@ export interface KubeApi {
   /** Replaces a lease; fails with a conflict when its resourceVersion is stale. */
   replaceLease(lease: Lease): Promise<Lease>;
   readSecret(namespace: string, name: string): Promise<Secret | undefined>;
+  /** Who the credentials authenticate as (SelfSubjectReview). */
+  whoAmI(): Promise<{ username: string; groups: string[] }>;
   /** Creates a secret; fails with a conflict (409) when it exists. */
   createSecret(secret: Secret): Promise<Secret>;
   /** Sets `clientConfig.caBundle` on every webhook of one configuration. */

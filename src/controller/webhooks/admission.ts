@@ -4,12 +4,15 @@
  * - POST /mutate-pods: inject the sidecar (JSONPatch).
  * - POST /validate-policybundles: refuse a bundle whose Rego does not compile
  *   or whose tests fail, with the compiler's message.
+ * - POST /validate-actionapprovals: only a requested approver decides, as
+ *   themself, for the exact input hash, once (`verdict-rules.ts`).
  */
 import type { FastifyInstance } from 'fastify';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { isPortcullisError } from '../../errors.ts';
 import type { Logger } from '../../telemetry/logger.ts';
-import type { PolicyBundle } from '../resources.ts';
+import type { ActionApproval, PolicyBundle } from '../resources.ts';
+import { refuseVerdictUpdate } from '../approvals/verdict-rules.ts';
 import type { BuildCache } from '../bundles/build-bundle.ts';
 import { injectSidecar, type InjectionConfig } from './inject.ts';
 
@@ -20,6 +23,8 @@ interface AdmissionRequest {
   name?: string;
   operation: 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
   object?: unknown;
+  oldObject?: unknown;
+  userInfo?: { username?: string; groups?: string[] };
   dryRun?: boolean;
 }
 
@@ -78,6 +83,15 @@ export async function validatePolicyBundle(req: AdmissionRequest, deps: Admissio
   return deny(req.uid, 422, `${who} ${what}: ${outcome.message}`);
 }
 
+export function validateActionApproval(req: AdmissionRequest, deps: Pick<AdmissionDeps, 'logger'>, now = new Date()): unknown {
+  if (req.operation !== 'UPDATE' || !req.object || !req.oldObject) return review({ uid: req.uid, allowed: true });
+  const user = { username: req.userInfo?.username ?? '', groups: req.userInfo?.groups ?? [] };
+  const why = refuseVerdictUpdate(req.object as ActionApproval, req.oldObject as ActionApproval, user, now);
+  if (!why) return review({ uid: req.uid, allowed: true });
+  deps.logger.info({ approval: `${req.namespace}/${req.name}`, user: user.username, why }, 'ActionApproval update refused');
+  return review({ uid: req.uid, allowed: false, status: { code: 403, reason: 'Forbidden', message: `ActionApproval ${req.namespace}/${req.name}: ${why}` } });
+}
+
 function requestOf(body: unknown): AdmissionRequest | undefined {
   const b = body as { apiVersion?: string; kind?: string; request?: AdmissionRequest } | null;
   if (b?.apiVersion !== 'admission.k8s.io/v1' || b.kind !== 'AdmissionReview' || !b.request?.uid) return undefined;
@@ -93,5 +107,9 @@ export function registerAdmissionRoutes(app: FastifyInstance, deps: AdmissionDep
   app.post('/validate-policybundles', async (req, reply) => {
     const r = requestOf(req.body);
     return r ? validatePolicyBundle(r, deps) : reply.code(400).send(bad);
+  });
+  app.post('/validate-actionapprovals', async (req, reply) => {
+    const r = requestOf(req.body);
+    return r ? validateActionApproval(r, deps) : reply.code(400).send(bad);
   });
 }

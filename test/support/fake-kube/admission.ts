@@ -52,6 +52,13 @@ function ruleMatches(rules: Rule[] | undefined, rt: ResourceType, op: string, su
   );
 }
 
+export interface UserInfo {
+  username: string;
+  groups: string[];
+}
+
+export const ADMIN: UserInfo = { username: 'kubernetes-admin', groups: ['system:masters', 'system:authenticated'] };
+
 export interface AdmissionCall {
   webhook: string;
   allowed: boolean;
@@ -95,7 +102,7 @@ export class Admission {
     return { 'kubernetes.io/metadata.name': ns, ...(o?.metadata.labels ?? {}) };
   }
 
-  private async review(hook: any, rt: ResourceType, op: string, obj: KubeObject, old: KubeObject | undefined, sub?: string): Promise<any> {
+  private async review(hook: any, rt: ResourceType, op: string, obj: KubeObject, old: KubeObject | undefined, sub: string | undefined, user: UserInfo): Promise<any> {
     const cc = hook.clientConfig ?? {};
     if (!cc.caBundle) throw new StatusError(500, 'InternalError', `failed calling webhook "${hook.name}": no caBundle`);
     const ca = Buffer.from(cc.caBundle, 'base64').toString('utf8');
@@ -130,7 +137,7 @@ export class Admission {
         name: obj.metadata.name ?? '',
         namespace: obj.metadata.namespace,
         operation: op,
-        userInfo: { username: 'kubernetes-admin', groups: ['system:masters', 'system:authenticated'] },
+        userInfo: user,
         object: obj,
         oldObject: old ?? null,
         dryRun: false,
@@ -152,7 +159,7 @@ export class Admission {
   }
 
   /** Runs the mutating then the validating webhooks for a write; returns the object to store. */
-  async admit(rt: ResourceType, op: 'CREATE' | 'UPDATE', input: KubeObject, old: KubeObject | undefined, sub?: string): Promise<KubeObject> {
+  async admit(rt: ResourceType, op: 'CREATE' | 'UPDATE', input: KubeObject, old: KubeObject | undefined, sub?: string, user: UserInfo = ADMIN): Promise<KubeObject> {
     let obj = structuredClone(input);
     const nsLabels = this.namespaceLabels(obj.metadata.namespace);
     const hooksOf = (plural: string): any[] => {
@@ -164,7 +171,7 @@ export class Admission {
       (!rt.namespaced || selectorMatches(h.namespaceSelector, nsLabels)) &&
       selectorMatches(h.objectSelector, obj.metadata.labels ?? {});
     for (const h of hooksOf('mutatingwebhookconfigurations').filter(matching)) {
-      const resp = await this.review(h, rt, op, obj, old, sub);
+      const resp = await this.review(h, rt, op, obj, old, sub, user);
       this.calls.push({ webhook: h.name, allowed: !!resp.allowed, message: resp.status?.message });
       if (!resp.allowed) throw this.denied(h, resp);
       if (resp.patch) {
@@ -178,7 +185,7 @@ export class Admission {
       }
     }
     for (const h of hooksOf('validatingwebhookconfigurations').filter(matching)) {
-      const resp = await this.review(h, rt, op, obj, old, sub);
+      const resp = await this.review(h, rt, op, obj, old, sub, user);
       this.calls.push({ webhook: h.name, allowed: !!resp.allowed, message: resp.status?.message });
       if (!resp.allowed) throw this.denied(h, resp);
     }

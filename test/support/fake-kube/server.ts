@@ -13,7 +13,7 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo, Socket } from 'node:net';
-import { Admission, selectorMatches, type AdmissionTarget } from './admission.ts';
+import { Admission, ADMIN, selectorMatches, type AdmissionTarget, type UserInfo } from './admission.ts';
 import { applyJsonPatch, applyMergePatch, PatchError, type JsonPatchOp } from './patch.ts';
 import { findType, typeOfKind, apiVersionOf, type ResourceType } from './resources.ts';
 import { Store, StatusError, type HistoryEntry, type KubeObject } from './store.ts';
@@ -36,6 +36,8 @@ export interface FakeKubeOptions {
   /** How often open watches that asked for bookmarks get one (ms). */
   bookmarkIntervalMs?: number;
   resolveService?: AdmissionTarget['resolveService'];
+  /** Bearer tokens and who they authenticate (default: "fake-token" is kubernetes-admin). */
+  users?: Record<string, UserInfo>;
 }
 
 function parseRoute(pathname: string): Route | undefined {
@@ -147,8 +149,8 @@ export class FakeKube {
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
   }
 
-  /** Writes a kubeconfig file pointing at this server; returns its path. */
-  writeKubeconfig(namespace = 'default'): string {
+  /** Writes a kubeconfig file pointing at this server, authenticating with `token`; returns its path. */
+  writeKubeconfig(namespace = 'default', token = 'fake-token'): string {
     const dir = mkdtempSync(join(tmpdir(), 'fake-kube-'));
     const path = join(dir, 'kubeconfig');
     writeFileSync(
@@ -161,7 +163,7 @@ export class FakeKube {
         `  cluster: { server: "${this.url}", insecure-skip-tls-verify: true }`,
         'users:',
         '- name: tester',
-        '  user: { token: "fake-token" }',
+        `  user: { token: "${token}" }`,
         'contexts:',
         '- name: fake',
         `  context: { cluster: fake, user: tester, namespace: ${namespace} }`,
@@ -236,10 +238,22 @@ export class FakeKube {
     res.end(JSON.stringify(sortedKeys(body)));
   }
 
+  private userOf(req: IncomingMessage): UserInfo {
+    const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    const users = this.options.users ?? { 'fake-token': ADMIN };
+    const user = token ? users[token] : undefined;
+    if (!user) throw new StatusError(401, 'Unauthorized', 'Unauthorized');
+    return user;
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x');
     this.requests.push(`${req.method} ${url.pathname}${url.search}`);
-    if (req.headers.authorization !== 'Bearer fake-token') throw new StatusError(401, 'Unauthorized', 'Unauthorized');
+    const user = this.userOf(req);
+    if (req.method === 'POST' && url.pathname === '/apis/authentication.k8s.io/v1/selfsubjectreviews') {
+      await readBody(req);
+      return this.send(res, 201, { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview', metadata: {}, status: { userInfo: user } });
+    }
     const route = parseRoute(url.pathname);
     if (!route) throw new StatusError(404, 'NotFound', `the server could not find the requested resource (${url.pathname})`);
     const { rt, ns, name, sub } = route;
@@ -254,7 +268,7 @@ export class FakeKube {
       const obj = JSON.parse(await readBody(req)) as KubeObject;
       obj.metadata ??= {};
       if (rt.namespaced) obj.metadata.namespace = ns;
-      const admitted = await this.admission.admit(rt, 'CREATE', obj, undefined);
+      const admitted = await this.admission.admit(rt, 'CREATE', obj, undefined, undefined, user);
       return this.send(res, 201, this.store.create(rt, ns, admitted));
     }
     if (method === 'DELETE' && name) return this.send(res, 200, this.store.delete(rt, ns, name));
@@ -262,14 +276,14 @@ export class FakeKube {
       const obj = JSON.parse(await readBody(req)) as KubeObject;
       if (obj.metadata?.name && obj.metadata.name !== name) throw new StatusError(400, 'BadRequest', 'name in body does not match the URL');
       const old = this.store.get(rt, ns, name);
-      const admitted = sub ? obj : await this.admission.admit(rt, 'UPDATE', { ...obj, metadata: { ...obj.metadata, namespace: old.metadata.namespace } }, old);
+      const admitted = sub ? obj : await this.admission.admit(rt, 'UPDATE', { ...obj, metadata: { ...obj.metadata, namespace: old.metadata.namespace } }, old, undefined, user);
       return this.send(res, 200, this.store.update(rt, ns, name, admitted, sub));
     }
-    if (method === 'PATCH' && name) return this.patch(req, res, route);
+    if (method === 'PATCH' && name) return this.patch(req, res, route, user);
     throw new StatusError(405, 'MethodNotAllowed', `${method} is not supported on ${url.pathname}`);
   }
 
-  private async patch(req: IncomingMessage, res: ServerResponse, { rt, ns, name, sub }: Route): Promise<void> {
+  private async patch(req: IncomingMessage, res: ServerResponse, { rt, ns, name, sub }: Route, user: UserInfo): Promise<void> {
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
     const body = JSON.parse(await readBody(req));
     const old = this.store.get(rt, ns, name!);
@@ -281,7 +295,7 @@ export class FakeKube {
     // A patch that does not name a resourceVersion is unconditional.
     const sentRv = type === 'application/json-patch+json' ? next.metadata?.resourceVersion : body?.metadata?.resourceVersion;
     if (!sentRv || sentRv === old.metadata.resourceVersion) next.metadata.resourceVersion = old.metadata.resourceVersion;
-    const admitted = sub ? next : await this.admission.admit(rt, 'UPDATE', next, old);
+    const admitted = sub ? next : await this.admission.admit(rt, 'UPDATE', next, old, undefined, user);
     this.send(res, 200, this.store.update(rt, ns, name!, admitted, sub));
   }
 

@@ -1,0 +1,57 @@
+/**
+ * Who may decide an ActionApproval, checked by the validating webhook on
+ * every update (pure: object, old object, authenticated user in; refusal
+ * message or nothing out). The API server's RBAC decides who may patch at
+ * all; this decides whose verdict counts:
+ * - the decision names the approver as the authenticated user;
+ * - the user is one of the requested approvers (`user:NAME`, `group:NAME`,
+ *   `serviceaccount:NAMESPACE:NAME`, or a bare user name), when any are named;
+ * - the decision names the held call's exact input hash;
+ * - a decision is final, and the held call (input hash, action) never changes;
+ * - an expired approval cannot be decided.
+ */
+import type { ActionApproval } from '../resources.ts';
+import { phaseOf } from './approval-state.ts';
+
+export interface AuthenticatedUser {
+  username: string;
+  groups?: string[];
+}
+
+export function isRequestedApprover(approvers: readonly string[], user: AuthenticatedUser): boolean {
+  if (approvers.length === 0) return true;
+  return approvers.some((a) => {
+    const [kind, ...rest] = a.split(':');
+    const name = rest.join(':');
+    if (rest.length === 0) return a === user.username;
+    if (kind === 'user') return name === user.username;
+    if (kind === 'group') return (user.groups ?? []).includes(name);
+    if (kind === 'serviceaccount') return user.username === `system:serviceaccount:${name}`;
+    return false;
+  });
+}
+
+const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+/** Why this update is refused, or undefined when it may go ahead. */
+export function refuseVerdictUpdate(next: ActionApproval, old: ActionApproval, user: AuthenticatedUser, now: Date): string | undefined {
+  if (next.spec?.inputHash !== old.spec?.inputHash || !same(next.spec?.action, old.spec?.action)) {
+    return 'the held call (spec.inputHash, spec.action) cannot be changed';
+  }
+  const before = old.spec.decision;
+  const after = next.spec?.decision;
+  if (before) return same(before, after) ? undefined : 'a decision is final and cannot be changed or removed';
+  if (!after) return undefined;
+  const { phase } = phaseOf(old, now);
+  if (phase === 'Expired') return `this approval expired at ${old.spec.expiresAt}; the call was denied`;
+  if (after.inputHash !== old.spec.inputHash) {
+    return `decision.inputHash ${after.inputHash} is not the held call's input ${old.spec.inputHash}: a verdict approves one exact call`;
+  }
+  if (after.approver !== user.username) {
+    return `decision.approver must be the user giving the verdict ("${user.username}"), not "${after.approver}"`;
+  }
+  if (!isRequestedApprover(old.spec.approvers ?? [], user)) {
+    return `${user.username} is not among the requested approvers (${old.spec.approvers.join(', ')})`;
+  }
+  return undefined;
+}
