@@ -86,3 +86,14 @@ test('swap is atomic under concurrent evaluation', async () => {
   // Once b is seen, a never comes back.
   assert.ok(!seen.slice(seen.indexOf('b')).includes('a'));
 });
+
+test('of two loads in flight, the one started last wins whatever order they finish in', async () => {
+  const engine = new OpaWasmEngine();
+  for (let i = 0; i < 5; i++) {
+    const first = echoBundle({ round: i, which: 'first' });
+    const second = echoBundle({ round: i, which: 'second' });
+    await Promise.all([engine.load(first), engine.load(second)]);
+    assert.equal(engine.current(), second);
+    assert.deepEqual(engine.evaluate({}, 'echo/data').result, { round: i, which: 'second' });
+  }
+});
