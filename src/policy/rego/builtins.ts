@@ -61,11 +61,12 @@ export const BUILTINS: Record<string, BuiltinEntry> = {
     ['net.cidr_contains', 2], ['net.cidr_intersects', 2], ['net.cidr_is_valid', 1], ['net.cidr_expand', 1],
     ['time.parse_rfc3339_ns', 1], ['time.parse_ns', 2], ['time.parse_duration_ns', 1], ['time.date', 1],
     ['time.clock', 1], ['time.weekday', 1], ['time.add_date', 4], ['time.diff', 2],
-    ['crypto.md5', 1], ['crypto.sha1', 1], ['crypto.sha256', 1], ['crypto.sha512', 1],
+    ['crypto.md5', 1], ['crypto.sha1', 1], ['crypto.sha256', 1], ['crypto.sha384', 1], ['crypto.sha512', 1],
     ['crypto.hmac.md5', 2], ['crypto.hmac.sha1', 2], ['crypto.hmac.sha256', 2], ['crypto.hmac.sha512', 2],
     ['crypto.hmac.equal', 2],
     ['bits.and', 2], ['bits.or', 2], ['bits.xor', 2], ['bits.negate', 1], ['bits.lsh', 2], ['bits.rsh', 2],
     ['semver.is_valid', 1], ['semver.compare', 2],
+    ['io.jwt.decode', 1], ['io.jwt.verify_hs256', 2], ['io.jwt.verify_hs384', 2], ['io.jwt.verify_hs512', 2],
   ]),
   // Implemented by the OPA SDK in JavaScript.
   sprintf: { export: SDK_BUILTIN, arity: 2 },

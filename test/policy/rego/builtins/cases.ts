@@ -10,6 +10,10 @@ const j = (v: unknown): Expect => ({ json: JSON.stringify(v) });
 const raw = (text: string): Expect => ({ json: text });
 const err = (substring: string): Expect => ({ error: substring });
 
+const JWT = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIwIiwiaXNzIjoib3BhIn0.XmVoLoHI3pxMtMO_WRONMSJzGUDP9pDjy8Jp0_tdRXY';
+const HS256 =
+  'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ1c2VyIjoiYWxpY2UiLCJhenAiOiJhbGljZSIsInN1Ym9yZGluYXRlcyI6W10sImhyIjpmYWxzZX0.rz3jTY033z-NrKfwrK89_dcLF7TN4gwCMj-fVBDyLoM';
+
 export const STRING_CASES: Case[] = [
   ['startswith', ['abcdefgh', 'abcd'], j(true)],
   ['startswith', ['abcdefgh', 'bcd'], j(false)],
@@ -159,6 +163,11 @@ export const ENCODING_CASES: Case[] = [
   ['json.is_valid', ['{"a":1}'], j(true)],
   ['json.is_valid', ['{'], j(false)],
   ['json.is_valid', [1], j(false)],
+  ['io.jwt.decode', [JWT], j([{ alg: 'HS256', typ: 'JWT' }, { iss: 'opa', sub: '0' }, '5e65682e81c8de9c4cb4c3bf59138d3122731940cff690e3cbc269d3fb5d4576'])],
+  ['io.jwt.decode', ['abc'], err('encoded JWT had no period separators')],
+  ['io.jwt.decode', ['a.b'], err('encoded JWT must have 3 sections, found 2')],
+  ['io.jwt.verify_hs256', [HS256, 'secret'], j(true)],
+  ['io.jwt.verify_hs256', [HS256, 'wrong'], j(false)],
   ['units.parse_bytes', ['10KiB'], j(10240)],
   ['units.parse_bytes', ['1.1KiB'], j(1126)],
   ['units.parse_bytes', ['"100TIB"'], j(109951162777600)],

@@ -4,7 +4,7 @@
 import { makeBool, stringLen, stringPtr } from '../value';
 import { alloc } from '../memory';
 import { needString, bufNew, bufByte, bufToString } from './util';
-import { digest, hmac, digestLength, MD5, SHA1, SHA256, SHA512 } from './digest';
+import { digest, hmac, digestLength, MD5, SHA1, SHA256, SHA384, SHA512 } from './digest';
 
 const HEX = '0123456789abcdef';
 
@@ -29,6 +29,7 @@ export function builtin_crypto_md5(s: usize): usize { return hashBuiltin('crypto
 export function builtin_crypto_sha1(s: usize): usize { return hashBuiltin('crypto.sha1', SHA1, s); }
 export function builtin_crypto_sha256(s: usize): usize { return hashBuiltin('crypto.sha256', SHA256, s); }
 export function builtin_crypto_sha512(s: usize): usize { return hashBuiltin('crypto.sha512', SHA512, s); }
+export function builtin_crypto_sha384(s: usize): usize { return hashBuiltin('crypto.sha384', SHA384, s); }
 
 function hmacBuiltin(name: string, kind: i32, msg: usize, key: usize): usize {
   needString(name, 1, msg);

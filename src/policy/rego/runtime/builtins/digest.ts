@@ -1,4 +1,4 @@
-// Message digests on raw memory: MD5, SHA-1, SHA-256, SHA-512 (FIPS 180-4,
+// Message digests on raw memory: MD5, SHA-1, SHA-256, SHA-384, SHA-512 (FIPS 180-4,
 // RFC 1321), and HMAC (RFC 2104) over them. Inputs are padded in a scratch
 // copy; the digest is written to `out`.
 
@@ -8,13 +8,14 @@ export const MD5: i32 = 0;
 export const SHA1: i32 = 1;
 export const SHA256: i32 = 2;
 export const SHA512: i32 = 3;
+export const SHA384: i32 = 4;
 
 export function digestLength(kind: i32): usize {
-  return kind == MD5 ? 16 : kind == SHA1 ? 20 : kind == SHA256 ? 32 : 64;
+  return kind == MD5 ? 16 : kind == SHA1 ? 20 : kind == SHA256 ? 32 : kind == SHA384 ? 48 : 64;
 }
 
 export function blockLength(kind: i32): usize {
-  return kind == SHA512 ? 128 : 64;
+  return kind == SHA512 || kind == SHA384 ? 128 : 64;
 }
 
 const K256: StaticArray<u32> = [
@@ -121,15 +122,22 @@ function sha256(p: usize, n: usize, out: usize): void {
   store<u32>(out + 24, bswap<u32>(h6)); store<u32>(out + 28, bswap<u32>(h7));
 }
 
-function sha512(p: usize, n: usize, out: usize): void {
+function sha512(p: usize, n: usize, out: usize, is384: bool): void {
   const m = pad(p, n, 128, false);
   const total = paddedLength(n, 128);
   const w = alloc(640);
   const h = alloc(64);
-  store<u64>(h, 0x6a09e667f3bcc908); store<u64>(h + 8, 0xbb67ae8584caa73b);
-  store<u64>(h + 16, 0x3c6ef372fe94f82b); store<u64>(h + 24, 0xa54ff53a5f1d36f1);
-  store<u64>(h + 32, 0x510e527fade682d1); store<u64>(h + 40, 0x9b05688c2b3e6c1f);
-  store<u64>(h + 48, 0x1f83d9abfb41bd6b); store<u64>(h + 56, 0x5be0cd19137e2179);
+  if (is384) {
+    store<u64>(h, 0xcbbb9d5dc1059ed8); store<u64>(h + 8, 0x629a292a367cd507);
+    store<u64>(h + 16, 0x9159015a3070dd17); store<u64>(h + 24, 0x152fecd8f70e5939);
+    store<u64>(h + 32, 0x67332667ffc00b31); store<u64>(h + 40, 0x8eb44a8768581511);
+    store<u64>(h + 48, 0xdb0c2e0d64f98fa7); store<u64>(h + 56, 0x47b5481dbefa4fa4);
+  } else {
+    store<u64>(h, 0x6a09e667f3bcc908); store<u64>(h + 8, 0xbb67ae8584caa73b);
+    store<u64>(h + 16, 0x3c6ef372fe94f82b); store<u64>(h + 24, 0xa54ff53a5f1d36f1);
+    store<u64>(h + 32, 0x510e527fade682d1); store<u64>(h + 40, 0x9b05688c2b3e6c1f);
+    store<u64>(h + 48, 0x1f83d9abfb41bd6b); store<u64>(h + 56, 0x5be0cd19137e2179);
+  }
   for (let off: usize = 0; off < total; off += 128) {
     for (let t: usize = 0; t < 16; t++) store<u64>(w + (t << 3), be64(m + off + (t << 3)));
     for (let t: usize = 16; t < 80; t++) {
@@ -155,7 +163,8 @@ function sha512(p: usize, n: usize, out: usize): void {
     store<u64>(h, load<u64>(h, 32) + e, 32); store<u64>(h, load<u64>(h, 40) + f, 40);
     store<u64>(h, load<u64>(h, 48) + g, 48); store<u64>(h, load<u64>(h, 56) + hh, 56);
   }
-  for (let i: usize = 0; i < 8; i++) store<u64>(out + (i << 3), bswap<u64>(load<u64>(h + (i << 3))));
+  const words: usize = is384 ? 6 : 8;
+  for (let i: usize = 0; i < words; i++) store<u64>(out + (i << 3), bswap<u64>(load<u64>(h + (i << 3))));
 }
 
 function sha1(p: usize, n: usize, out: usize): void {
@@ -213,7 +222,7 @@ export function digest(kind: i32, p: usize, n: usize, out: usize): void {
   if (kind == MD5) md5(p, n, out);
   else if (kind == SHA1) sha1(p, n, out);
   else if (kind == SHA256) sha256(p, n, out);
-  else sha512(p, n, out);
+  else sha512(p, n, out, kind == SHA384);
 }
 
 /** HMAC of message [p, p+n) under key [k, k+kn), written to `out`. */

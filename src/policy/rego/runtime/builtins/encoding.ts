@@ -62,13 +62,13 @@ function b64digit(c: u32, url: bool): i32 {
   return -1;
 }
 
-let decodeErrorAt: isize = -1;
+export let decodeErrorAt: isize = -1;
 
 /**
  * Go's base64 decoding with padding required (or refused when `raw`);
  * '\r' and '\n' are ignored. Returns a buffer, or 0 with decodeErrorAt set.
  */
-function b64decode(p: usize, n: usize, url: bool, raw: bool): usize {
+export function b64decode(p: usize, n: usize, url: bool, raw: bool): usize {
   const b = bufNew(n / 4 * 3 + 3);
   let acc: u32 = 0;
   let j: u32 = 0;

@@ -16,3 +16,4 @@ export * from './time';
 export * from './crypto';
 export * from './bits';
 export * from './semver';
+export * from './jwt';
