@@ -35,7 +35,7 @@ export class ModuleParser extends BodyParser {
       this.clearTermCache();
       if (this.atKeyword('package')) this.fail('unexpected package');
       if (this.atKeyword('import')) imports.push(this.parseImport());
-      else rules.push(...this.parseRules());
+      else rules.push(this.parseRule());
     }
     const comments = this.lexedComments.map((c) => ({
       loc: { file: this.file, row: c.row, col: c.col, offset: c.offset },
@@ -111,7 +111,7 @@ export class ModuleParser extends BodyParser {
   }
 
   /** One rule with its `else` chain. */
-  private parseRules(): Rule[] {
+  private parseRule(): Rule {
     const ruleTok = this.tok;
     const loc = this.locOf(ruleTok);
     const isDefault = this.atKeyword('default');
@@ -119,7 +119,7 @@ export class ModuleParser extends BodyParser {
     const { head, contains, explicitValue } = this.parseHead(isDefault);
     if (isDefault) {
       checkDefaultRule(head, explicitValue, (reason) => this.fail(reason, ruleTok));
-      return [this.makeRule(loc, head, this.trueBody(loc), true)];
+      return this.makeRule(loc, head, this.trueBody(loc), true);
     }
     let body: Body;
     if (this.atKeyword('if')) {
@@ -136,7 +136,7 @@ export class ModuleParser extends BodyParser {
     }
     const rule = this.makeRule(loc, head, body, false);
     this.parseElseChain(rule);
-    return [rule];
+    return rule;
   }
 
   private makeRule(loc: Location, head: RuleHead, body: Body, isDefault: boolean): Rule {
