@@ -12,7 +12,19 @@ export const ABI_VERSION = 1;
 export const ABI_MINOR_VERSION = 2;
 
 /** Runtime functions the SDK calls directly. */
-const RUNTIME_ABI_EXPORTS = ['opa_malloc', 'opa_json_parse', 'opa_json_dump', 'opa_heap_ptr_get', 'opa_heap_ptr_set'];
+const RUNTIME_ABI_EXPORTS = [
+  'opa_malloc',
+  'opa_json_parse',
+  'opa_json_dump',
+  'opa_heap_ptr_get',
+  'opa_heap_ptr_set',
+  // ABI 1.1 evaluation through a context (the SDK uses opa_eval when the minor version is 2).
+  'opa_eval_ctx_new',
+  'opa_eval_ctx_set_input',
+  'opa_eval_ctx_set_data',
+  'opa_eval_ctx_set_entrypoint',
+  'opa_eval_ctx_get_result',
+];
 
 export interface Entrypoint {
   name: string;
@@ -50,8 +62,15 @@ export function buildAbi(ctx: EmitContext, entrypoints: Entrypoint[]): Abi {
     { name: 'abi:minor', mutable: false, init: ABI_MINOR_VERSION },
   ];
 
-  // opa_eval(reserved, entrypoint, data, input, inputLen, heapPtr, format) -> result JSON address
   const p = (n: number): Expr => w.localGet(n);
+  const dispatch = (entry: Expr, input: Expr, data: Expr): Expr =>
+    w.block('abi:dispatched', [
+      ...entrypoints.map((e, i) =>
+        w.if(w.eq(entry, w.const(i)), w.block(null, [w.call(e.fn, [input, data], 'none'), w.br('abi:dispatched')])),
+      ),
+      w.call(ctx.fn('rt_invalid_entrypoint'), [entry], 'none'),
+    ]);
+  // opa_eval(reserved, entrypoint, data, input, inputLen, heapPtr, format) -> result JSON address
   const input = 7;
   const opaEval: NewFunction = {
     name: 'abi:opa_eval',
@@ -61,13 +80,22 @@ export function buildAbi(ctx: EmitContext, entrypoints: Entrypoint[]): Abi {
     body: w.block(null, [
       w.localSet(input, ctx.callRuntime('rt_eval_begin', [p(5), p(3), p(4)])),
       ctx.newMemo(),
-      w.block('abi:dispatched', [
-        ...entrypoints.map((e, i) =>
-          w.if(w.eq(p(1), w.const(i)), w.block(null, [w.call(e.fn, [w.localGet(input), p(2)], 'none'), w.br('abi:dispatched')])),
-        ),
-        w.call(ctx.fn('rt_invalid_entrypoint'), [p(1)], 'none'),
-      ]),
+      dispatch(p(1), w.localGet(input), p(2)),
       ctx.callRuntime('rt_eval_end', []),
+    ], 'i32'),
+  };
+  // eval(ctx) -> 0, the ABI 1.1 entry: input, data and entrypoint come from the context.
+  const evalCtx: NewFunction = {
+    name: 'abi:eval',
+    params: 1,
+    result: 'i32',
+    vars: 0,
+    body: w.block(null, [
+      w.call(ctx.fn('rt_ctx_begin'), [], 'none'),
+      ctx.newMemo(),
+      dispatch(w.load(p(0), 8), w.load(p(0), 0), w.load(p(0), 4)),
+      w.call(ctx.fn('rt_ctx_end'), [p(0)], 'none'),
+      w.const(0),
     ], 'i32'),
   };
 
@@ -89,12 +117,13 @@ export function buildAbi(ctx: EmitContext, entrypoints: Entrypoint[]): Abi {
   const getter = (name: string, global: string): NewFunction => ({ name, params: 0, result: 'i32', vars: 0, body: w.globalGet(global) });
 
   return {
-    functions: [opaEval, start, getter('abi:entrypoints_fn', 'abi:entrypoints'), getter('abi:builtins_fn', 'abi:builtins')],
+    functions: [opaEval, evalCtx, start, getter('abi:entrypoints_fn', 'abi:entrypoints'), getter('abi:builtins_fn', 'abi:builtins')],
     globals,
     table: mapping.table,
     exportFuncs: [
       ...RUNTIME_ABI_EXPORTS.map((n): [string, string] => [n, ctx.fn(n)]),
       ['opa_eval', 'abi:opa_eval'],
+      ['eval', 'abi:eval'],
       ['entrypoints', 'abi:entrypoints_fn'],
       ['builtins', 'abi:builtins_fn'],
     ],

@@ -27,6 +27,25 @@ export function rt_eval_begin(heapPtr: usize, input: usize, inputLen: usize): us
   return v;
 }
 
+// ---- ABI 1.1 evaluation context (for SDKs that do not use opa_eval) ----
+// A context is four words: input, data, entrypoint, result set.
+
+export function opa_eval_ctx_new(): usize { return allocZero(16); }
+export function opa_eval_ctx_set_input(ctx: usize, v: usize): void { store<u32>(ctx, <u32>v); }
+export function opa_eval_ctx_set_data(ctx: usize, v: usize): void { store<u32>(ctx, <u32>v, 4); }
+export function opa_eval_ctx_set_entrypoint(ctx: usize, id: i32): void { store<i32>(ctx, id, 8); }
+export function opa_eval_ctx_get_result(ctx: usize): usize { return <usize>load<u32>(ctx, 12); }
+
+/** Starts an evaluation through a context (the heap and input are the caller's). */
+export function rt_ctx_begin(): void {
+  resultSet = makeSet();
+}
+
+/** Ends an evaluation through a context: stores the result set in it. */
+export function rt_ctx_end(ctx: usize): void {
+  store<u32>(ctx, <u32>resultSet, 12);
+}
+
 /** opa_eval with an entrypoint id the policy does not have. */
 export function rt_invalid_entrypoint(id: i32): void {
   msgBegin();

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { emitWasm } from '../../../../src/policy/rego/emit/index.ts';
 import { ErrorCodes, isPortcullisError } from '../../../../src/errors.ts';
-import { Wasm, addResult, block, bool, load, local, policy, s, str } from './ir-builders.ts';
+import { Wasm, addResult, block, bool, instantiateRaw, load, local, policy, s, str } from './ir-builders.ts';
 
 // Locals 0 and 1 are input and data in every plan and rule.
 
@@ -177,6 +177,18 @@ describe('emitWasm', () => {
     assert.deepEqual(p.evaluate({ which: 'b' }), [{ result: 'from b' }]);
     assert.deepEqual(p.evaluate({ which: 'c' }), []);
     assert.deepEqual(p.evaluate({ which: 1 }), []);
+  });
+
+  it('also evaluates through the ABI 1.1 context functions', async () => {
+    const plan = block(s('DotStmt', { source: local(1), key: str(1), target: 2 }), ...addResult(2, 3, 0));
+    const { exports: x, write, text } = await instantiateRaw(policy(['result', 'd'], [{ name: 'p', blocks: [plan] }]));
+    const data = x.opa_json_parse(...write('{"d": [1, "two"]}'));
+    const ctx = x.opa_eval_ctx_new();
+    x.opa_eval_ctx_set_input(ctx, x.opa_json_parse(...write('{}')));
+    x.opa_eval_ctx_set_data(ctx, data);
+    x.opa_eval_ctx_set_entrypoint(ctx, 0);
+    x.eval(ctx);
+    assert.equal(text(x.opa_json_dump(x.opa_eval_ctx_get_result(ctx))), '[{"result":[1,"two"]}]');
   });
 
   it('exposes several entrypoints by name', async () => {

@@ -58,12 +58,16 @@ export async function load(p: Policy, data?: unknown): Promise<Loaded> {
   };
 }
 
-/**
- * Instantiates an emitted module without the SDK and returns a function from
- * input JSON text to the result set's JSON text, unparsed, so that number
- * text can be checked exactly.
- */
-export async function loadRaw(p: Policy): Promise<(json: string) => string> {
+export interface RawModule {
+  exports: Record<string, (...args: number[]) => number>;
+  /** Copies JSON text into the module's heap: [address, length]. */
+  write(json: string): [number, number];
+  /** The NUL-terminated text at an address. */
+  text(addr: number): string;
+}
+
+/** Instantiates an emitted module without the SDK (SDK builtins are not available). */
+export async function instantiateRaw(p: Policy): Promise<RawModule> {
   const memory = new Wasm.Memory({ initial: 5 });
   const text = (addr: number): string => {
     const bytes = new Uint8Array(memory.buffer);
@@ -95,6 +99,15 @@ export async function loadRaw(p: Policy): Promise<(json: string) => string> {
     new Uint8Array(memory.buffer).set(bytes, addr);
     return [addr, bytes.length];
   };
+  return { exports: x, write, text };
+}
+
+/**
+ * A function from input JSON text to the result set's JSON text through
+ * `opa_eval`, unparsed, so that number text can be checked exactly.
+ */
+export async function loadRaw(p: Policy): Promise<(json: string) => string> {
+  const { exports: x, write, text } = await instantiateRaw(p);
   const [dataText, dataLen] = write('{}');
   const data = x.opa_json_parse(dataText, dataLen);
   const base = x.opa_heap_ptr_get();
