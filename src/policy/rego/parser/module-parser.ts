@@ -132,6 +132,8 @@ export class ModuleParser extends BodyParser {
         if (head.ref.path.length === 1 && head.args === undefined) this.fail('`contains` keyword is required for partial set rules', ruleTok);
         this.fail(`${head.args === undefined ? 'rule' : 'function'} must have value assignment and/or body declaration`, ruleTok);
       }
+      // OPA reads a rule without a body as a single statement: no else can follow.
+      if (this.atKeyword('else')) this.unexpected();
       body = this.trueBody(loc);
     }
     const rule = this.makeRule(loc, head, body, false);

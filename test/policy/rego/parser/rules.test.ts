@@ -174,3 +174,10 @@ describe('Rego imports: OPA restrictions', () => {
     assert.doesNotThrow(() => parseModule('package p\nimport data.foo.if as cond\nimport data.foo.else.bar', 'm.rego'));
   });
 });
+
+describe('Rego rules: else needs a body before it', () => {
+  it('refuses else after a rule without a body, as OPA does', () => {
+    assert.throws(() => mod('p := 1 else := 2'), /unexpected else keyword/);
+    assert.throws(() => mod('p := 1\nelse := 2'), /unexpected else keyword/);
+  });
+});
