@@ -185,6 +185,33 @@ export const ENCODING_CASES: Case[] = [
   ['units.parse', ['0.0.0'], err('could not parse amount to a number')],
 ];
 
+export const TIME_CASES: Case[] = [
+  ['time.parse_rfc3339_ns', ['2017-06-02T19:00:00-07:00'], j(1496455200000000000)],
+  ['time.parse_rfc3339_ns', ['1677-09-21T00:12:43.145224192-00:00'], raw('-9223372036854775808')],
+  ['time.parse_rfc3339_ns', ['1677-09-21T00:12:43.145224191-00:00'], err('time outside of valid range')],
+  ['time.parse_rfc3339_ns', ['2024-02-30T00:00:00Z'], err('day out of range')],
+  ['time.parse_ns', ['RFC822Z', '02 Jun 17 19:00 -0700'], j(1496455200000000000)],
+  ['time.parse_ns', ["01/02 03:04:05PM '06 -0700", "06/02 07:00:00PM '17 -0700"], j(1496455200000000000)],
+  ['time.parse_ns', ['2006-01-02T15:04:05Z07:00', '2024-07-03T09:46:40.5+02:00'], j(1719992800500000000)],
+  ['time.parse_duration_ns', ['1h30m'], j(5400000000000)],
+  ['time.parse_duration_ns', ['-1.5h'], j(-5400000000000)],
+  ['time.parse_duration_ns', ['1µs'], j(1000)],
+  ['time.parse_duration_ns', ['3'], err('missing unit in duration')],
+  ['time.date', [[1517814000000000000, 'America/Los_Angeles']], j([2018, 2, 4])],
+  ['time.date', [-1], j([1969, 12, 31])],
+  ['time.clock', [[1720000000000000000, 'Europe/London']], j([10, 46, 40])],
+  ['time.clock', [[1517832000000000000, 'Mars/Olympus']], err('unknown time zone Mars/Olympus')],
+  ['time.clock', [new Num('1582977600000000000000')], err('timestamp too big')],
+  ['time.weekday', [1517918400000000000], j('Tuesday')],
+  ['time.add_date', [1585852421593912000, 3, 9, 12], j(1705257221593912000)],
+  ['time.add_date', [0, 2262, 1, 1], err('time outside of valid range')],
+  ['time.diff', [1720000000000000000, 1600000000000000000], j([3, 9, 19, 21, 20, 0])],
+  ['time.format', [new Num('1707133200123456789')], j('2024-02-05T11:40:00.123456789Z')],
+  ['time.format', [[1707133200000000000, 'America/New_York']], j('2024-02-05T06:40:00-05:00')],
+  ['time.format', [[1720000000000000000, 'America/New_York', 'Mon, 02 Jan 2006 15:04:05 MST']], j('Wed, 03 Jul 2024 05:46:40 EDT')],
+  ['time.format', [[1720000000500000000, 'Europe/Berlin', '2006-01-02 03:04:05.000 PM -0700']], j('2024-07-03 11:46:40.500 AM +0200')],
+];
+
 export const PATTERN_CASES: Case[] = [
   ['regex.match', ['^[a-z]+\\[[0-9]+\\]$', 'foo[1]'], j(true)],
   ['regex.match', ['(?i)HELLO', 'hello'], j(true)],

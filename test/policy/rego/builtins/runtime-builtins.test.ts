@@ -4,7 +4,7 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadRuntime, BuiltinError, type Runtime } from './runtime-harness.ts';
-import { STRING_CASES, COLLECTION_CASES, ENCODING_CASES, PATTERN_CASES, type Case } from './cases.ts';
+import { STRING_CASES, COLLECTION_CASES, ENCODING_CASES, TIME_CASES, PATTERN_CASES, type Case } from './cases.ts';
 import { BUILTINS, SDK_BUILTIN } from '../../../../src/policy/rego/builtins.ts';
 
 let rt: Runtime;
@@ -31,6 +31,7 @@ for (const [title, cases] of [
   ['string and number builtins', STRING_CASES],
   ['collection and type builtins', COLLECTION_CASES],
   ['encoding, JSON and units builtins', ENCODING_CASES],
+  ['time builtins', TIME_CASES],
   ['regex, glob and net builtins', PATTERN_CASES],
 ] as const) {
   describe(title, () => {

@@ -136,3 +136,38 @@ export function offsetAt(t: i64): i64 {
   }
   return t >= start && t < end ? zoneOffset + 3600 : zoneOffset;
 }
+
+/**
+ * The abbreviation of the zone found last at Unix second `t`: UTC, the
+ * US and European names, else the numeric form Go prints ("+08", "+0530").
+ */
+export function zoneAbbreviation(t: i64): string {
+  const off = offsetAt(t);
+  const dst = off != zoneOffset;
+  if (zoneRule == RULE_NONE && zoneOffset == 0) return 'UTC';
+  if (zoneRule == RULE_US) {
+    const h = zoneOffset / 3600;
+    if (h == -5) return dst ? 'EDT' : 'EST';
+    if (h == -6) return dst ? 'CDT' : 'CST';
+    if (h == -7) return dst ? 'MDT' : 'MST';
+    if (h == -8) return dst ? 'PDT' : 'PST';
+    if (h == -9) return dst ? 'AKDT' : 'AKST';
+  }
+  if (zoneRule == RULE_EU) {
+    if (zoneOffset == 0) return dst ? 'BST' : 'GMT';
+    if (zoneOffset == 3600) return dst ? 'CEST' : 'CET';
+    if (zoneOffset == 7200) return dst ? 'EEST' : 'EET';
+  }
+  return numericZone(off);
+}
+
+const NUMERIC_ZONES: StaticArray<string> = [
+  '-12', '-11', '-10', '-09', '-08', '-07', '-06', '-05', '-04', '-03', '-02', '-01', '+00',
+  '+01', '+02', '+03', '+04', '+05', '+06', '+07', '+08', '+09', '+10', '+11', '+12', '+13', '+14',
+];
+
+function numericZone(off: i64): string {
+  if (off == 19800) return '+0530';
+  if (off % 3600 != 0 || off < -43200 || off > 50400) return '+00';
+  return unchecked(NUMERIC_ZONES[<i32>(off / 3600) + 12]);
+}

@@ -17,3 +17,4 @@ export * from './crypto';
 export * from './bits';
 export * from './semver';
 export * from './jwt';
+export * from './timeformat';
