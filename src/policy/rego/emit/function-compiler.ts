@@ -4,7 +4,7 @@
  * fails branches to the end of its innermost block, and `BreakStmt { index }`
  * branches to the end of the block `index` levels further out.
  */
-import type { Block, Operand, Stmt, StmtPayloads } from '../ir.ts';
+import type { Block, Operand, Position, Stmt, StmtPayloads } from '../ir.ts';
 import type { EmitContext } from './context.ts';
 import { PortcullisError, ErrorCodes } from '../../../errors.ts';
 import { w, type Expr } from './wasm/builder.ts';
@@ -13,7 +13,7 @@ const TYPE_ARRAY = 5;
 const TYPE_OBJECT = 6;
 const TYPE_SET = 7;
 
-type Payload<K extends keyof StmtPayloads> = StmtPayloads[K];
+type Payload<K extends keyof StmtPayloads> = StmtPayloads[K] & Position;
 
 export class FunctionCompiler {
   /** IR local → wasm local index. */
