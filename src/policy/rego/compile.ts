@@ -56,3 +56,30 @@ export function planModules(modules: Module[], entrypoints: string[], options: P
   const files = modules.map((m) => m.file);
   return planPolicy({ index, names, files, builtinArity }, entrypoints);
 }
+
+/**
+ * Entrypoints the modules declare themselves with `entrypoint: true` in a
+ * `# METADATA` block (as `opa build` reads them): `pkg/rule` for a rule,
+ * `pkg` for a package. In source order, without duplicates.
+ */
+export function annotatedEntrypoints(modules: Module[]): string[] {
+  const out: string[] = [];
+  const add = (path: string[]): void => {
+    const ep = path.join('/');
+    if (!out.includes(ep)) out.push(ep);
+  };
+  for (const m of modules) {
+    const pkg = packagePath(m);
+    if ((m.package.annotations ?? []).some((a) => a.entrypoint === true)) add(pkg);
+    for (const r of m.rules) {
+      if (!(r.annotations ?? []).some((a) => a.entrypoint === true)) continue;
+      const ground: string[] = [];
+      for (const t of r.head.ref.path) {
+        if (t.type !== 'string') break;
+        ground.push(t.value);
+      }
+      add([...pkg, r.head.name, ...ground]);
+    }
+  }
+  return out;
+}

@@ -52,3 +52,21 @@ describe('planner IR shape', () => {
     );
   });
 });
+
+describe('annotated entrypoints', () => {
+  it('lists rules and packages marked entrypoint: true', async () => {
+    const { annotatedEntrypoints } = await import('../../../../src/policy/rego/compile.ts');
+    const { parseModule } = await import('../../../../src/policy/rego/parser/index.ts');
+    const src = `# METADATA
+# entrypoint: true
+package a.b
+
+# METADATA
+# entrypoint: true
+allow := true
+
+deny := false
+`;
+    assert.deepEqual(annotatedEntrypoints([parseModule(src, 'm.rego')]), ['a/b', 'a/b/allow']);
+  });
+});
