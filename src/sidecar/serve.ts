@@ -14,6 +14,7 @@ import { createTracing, tracingConfigFromEnv, type Tracing } from '../telemetry/
 import type { EvidenceRecorder } from '../evidence/recorder.ts';
 import { createLedgerRecorder } from '../evidence/ledger-recorder.ts';
 import { loadHeadSigner } from '../evidence/signing.ts';
+import { ErrorCodes, PortcullisError } from '../errors.ts';
 import { buildSidecar } from './app.ts';
 import { buildAdmin } from './admin.ts';
 import type { LocalApprovalBroker } from './local-approvals.ts';
@@ -54,6 +55,19 @@ function urlOf(app: FastifyInstance): string {
   return `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
 }
 
+/** Listens; an address in use or not allowed is a start-up error naming the setting. */
+async function listenOn(app: FastifyInstance, host: string, port: number, setting: string): Promise<void> {
+  try {
+    await app.listen({ host, port });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      throw new PortcullisError(ErrorCodes.CONFIG, `cannot listen on ${host}:${port} (${code}): choose another with ${setting}`, { setting }, { cause: e });
+    }
+    throw e;
+  }
+}
+
 export async function startGate(o: GateOptions): Promise<RunningGate> {
   const { config, engine, telemetry } = o;
   const recorder = config.ledgerFile
@@ -75,9 +89,9 @@ export async function startGate(o: GateOptions): Promise<RunningGate> {
     ...(approvals ? { approvals } : {}),
   });
   const admin = buildAdmin({ engine, bundleName: () => config.bundleName, metrics: telemetry.metrics, approvals: o.localApprovals, recorder });
-  await proxy.listen({ host: config.listenHost, port: config.port });
+  await listenOn(proxy, config.listenHost, config.port, 'PORTCULLIS_PORT (--port)');
   try {
-    await admin.listen({ host: config.adminHost, port: config.adminPort });
+    await listenOn(admin, config.adminHost, config.adminPort, 'PORTCULLIS_ADMIN_PORT (--admin-port)');
   } catch (e) {
     await proxy.close();
     throw e;
