@@ -8,6 +8,7 @@ import {
 } from './value';
 import { alloc } from './memory';
 import { compareBytes } from './compare';
+import { bigAddSub, bigMul } from './bigint';
 
 const POW10: StaticArray<f64> = [
   1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
@@ -180,6 +181,13 @@ function bothInt(a: usize, b: usize): bool {
   return load<u8>(a, 1) == NUM_INT && load<u8>(b, 1) == NUM_INT;
 }
 
+/** Both are integers and at least one is beyond i64 (or an i64 result overflowed). */
+function bothInteger(a: usize, b: usize): bool {
+  const ra = load<u8>(a, 1);
+  const rb = load<u8>(b, 1);
+  return (ra == NUM_INT || ra == NUM_BIGINT) && (rb == NUM_INT || rb == NUM_BIGINT);
+}
+
 export function numAdd(a: usize, b: usize): usize {
   if (bothInt(a, b)) {
     const x = load<i64>(a, 8);
@@ -187,6 +195,7 @@ export function numAdd(a: usize, b: usize): usize {
     const r = x + y;
     if (((x ^ r) & (y ^ r)) >= 0) return makeNumberI64(r);
   }
+  if (bothInteger(a, b)) return bigAddSub(a, b, false);
   return floatResult(numberToF64(a) + numberToF64(b));
 }
 
@@ -197,6 +206,7 @@ export function numSub(a: usize, b: usize): usize {
     const r = x - y;
     if (((x ^ y) & (x ^ r)) >= 0) return makeNumberI64(r);
   }
+  if (bothInteger(a, b)) return bigAddSub(a, b, true);
   return floatResult(numberToF64(a) - numberToF64(b));
 }
 
@@ -208,11 +218,10 @@ export function numMul(a: usize, b: usize): usize {
     const ay = y < 0 ? -y : y;
     if (ax < 0x7fffffff && ay < 0x7fffffff) return makeNumberI64(x * y);
     const r = x * y;
-    if (x != 0 && (r / x != y || (x == -1 && y == i64.MIN_VALUE))) {
-      return makeNumberF64(<f64>x * <f64>y);
-    }
+    if (x != 0 && (r / x != y || (x == -1 && y == i64.MIN_VALUE))) return bigMul(a, b);
     return makeNumberI64(r);
   }
+  if (bothInteger(a, b)) return bigMul(a, b);
   return floatResult(numberToF64(a) * numberToF64(b));
 }
 

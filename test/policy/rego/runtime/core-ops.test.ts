@@ -76,6 +76,19 @@ describe('runtime core builtins', () => {
     assert.equal(call('abs', -4), 4);
   });
 
+  it('computes exactly beyond 64 bits', async () => {
+    const { loadRaw } = await import('../emit/ir-builders.ts');
+    const plus = await loadRaw(policy(['result'], [callPlan('plus', 2)]));
+    const minus = await loadRaw(policy(['result'], [callPlan('minus', 2)]));
+    const mul = await loadRaw(policy(['result'], [callPlan('mul', 2)]));
+    assert.equal(plus('[9223372036854775807, 1]'), '[{"result":9223372036854775808}]');
+    assert.equal(plus('[123456789012345678901234567890, -123456789012345678901234567891]'), '[{"result":-1}]');
+    assert.equal(minus('[-9223372036854775808, 1]'), '[{"result":-9223372036854775809}]');
+    assert.equal(mul('[4294967296, 4294967296]'), '[{"result":18446744073709551616}]');
+    assert.equal(mul('[-123456789012345678901234567890, 1000000000000]'), '[{"result":-123456789012345678901234567890000000000000}]');
+    assert.equal(mul('[99999999999999999999, 0]'), '[{"result":0}]');
+  });
+
   it('raises OPA errors for bad operands', () => {
     assert.throws(() => call('plus', 1, 'a'), /eval_type_error: plus: operand 2 must be number but got string/);
     assert.throws(() => call('div', 1, 0), /eval_builtin_error: div: divide by zero/);
