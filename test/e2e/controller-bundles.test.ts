@@ -60,6 +60,9 @@ test('apply a bundle → status Ready with its digest → every sidecar enforces
   assert.equal(condition('research', 'Compiled').status, 'True');
   assert.equal(condition('research', 'TestsPassed').status, 'True');
   await until(() => sidecars.every((s) => s.client.digest() === ready.digest), 'all sidecars on the digest');
+  const published = await until(() => h.fake.list('v1', 'Event', 'agents').find((e) => e.reason === 'Published'), 'a Published event');
+  assert.equal(published.type, 'Normal');
+  assert.match(published.message, new RegExp(ready.digest));
   for (const s of sidecars) {
     assert.equal((s.engine.evaluate({ action: { http: { method: 'GET' } } }).result as any).effect, 'allow');
     assert.equal((s.engine.evaluate({ action: { http: { method: 'POST' } } }).result as any).effect, 'deny');

@@ -182,13 +182,14 @@ export class PolicyBundleReconciler {
     const pb = st.latest;
     try {
       await this.deps.kube.patchStatus(POLICY_BUNDLES, namespace, name, { ...nullsFor(current, st.status), ...st.status });
-      if (changed && st.outcome && !st.outcome.ok) {
+      if (changed && st.outcome) {
+        const o = st.outcome;
         await this.deps.kube.recordEvent(
           {
             regarding: { apiVersion: API_VERSION, kind: 'PolicyBundle', namespace, name, uid: pb.metadata.uid },
-            type: 'Warning',
-            reason: st.outcome.reason,
-            message: st.outcome.message,
+            ...(o.ok
+              ? { type: 'Normal' as const, reason: 'Published', message: `generation ${pb.metadata.generation} published as ${o.bundle.digest}` }
+              : { type: 'Warning' as const, reason: o.reason, message: o.message }),
           },
           this.deps.component ?? 'portcullis-controller',
         );
