@@ -1,0 +1,86 @@
+/**
+ * `portcullis sidecar`, the in-cluster role, as a process: configured only by
+ * PORTCULLIS_* variables, it fails closed until the controller serves its
+ * bundle, then gates calls with it.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { BundleStore } from '../../src/controller/bundles/bundle-store.ts';
+import { registerBundleRoutes } from '../../src/controller/server/bundle-routes.ts';
+import { writeBundleArchive } from '../../src/policy/bundle-archive.ts';
+import { startPaymentsApi, type DemoApi } from '../../src/demo/http-apis.ts';
+import { shippedBundle, withTools } from './shipped-bundle.ts';
+
+const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
+let controller: FastifyInstance | undefined;
+let payments: DemoApi | undefined;
+let child: ChildProcess | undefined;
+
+after(async () => {
+  if (child && child.exitCode === null) child.kill('SIGKILL');
+  await controller?.close();
+  await payments?.close();
+});
+
+async function until<T>(f: () => Promise<T | undefined> | T | undefined, what: string): Promise<T> {
+  for (let i = 0; i < 1000; i++) {
+    const v = await f();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+test('the sidecar fails closed until the controller serves its bundle, then enforces it', async () => {
+  payments = await startPaymentsApi();
+  const store = new BundleStore();
+  controller = Fastify({ forceCloseConnections: true });
+  registerBundleRoutes(controller, store);
+  await controller.listen({ port: 0, host: '127.0.0.1' });
+  const controllerUrl = `http://127.0.0.1:${(controller.server.address() as { port: number }).port}`;
+
+  let out = '';
+  child = spawn(process.execPath, [join(root, 'bin', 'portcullis.js'), 'sidecar'], {
+    cwd: root,
+    env: {
+      ...process.env,
+      OTEL_SDK_DISABLED: 'true',
+      PORTCULLIS_CONTROLLER_URL: controllerUrl,
+      PORTCULLIS_BUNDLE: 'agents/policies',
+      PORTCULLIS_PORT: '0',
+      PORTCULLIS_ADMIN_PORT: '0',
+      PORTCULLIS_POD_NAMESPACE: 'agents',
+      PORTCULLIS_POD_NAME: 'agent-0',
+      PORTCULLIS_POD_LABELS: '{"app":"agent"}',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  const started = await until(() => {
+    const line = out.split('\n').find((l) => l.includes('"proxy"'));
+    return line ? (JSON.parse(line) as { proxy: string; admin: string }) : child!.exitCode !== null ? Promise.reject(new Error(out)) : undefined;
+  }, 'the sidecar to listen');
+
+  assert.equal((await fetch(`${started.admin}/readyz`)).status, 503);
+  const early = await fetch(`${started.proxy}/tools/payments/v1/charges`);
+  assert.equal(early.status, 503);
+  assert.equal(((await early.json()) as any).error.code, 'PORTCULLIS_POLICY_NO_BUNDLE');
+
+  const bundle = withTools(await shippedBundle(), { payments: payments.url });
+  store.publish({ key: 'agents/policies', digest: bundle.digest, archive: await writeBundleArchive(bundle), bundle, publishedAt: Date.now() });
+  await until(async () => ((await fetch(`${started.admin}/readyz`)).status === 200 ? true : undefined), 'the bundle to load');
+
+  const read = await fetch(`${started.proxy}/tools/payments/v1/charges`);
+  assert.equal(read.status, 200);
+  const refused = await fetch(`${started.proxy}/tools/payments/v1/refunds`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"amount":1}' });
+  assert.equal(refused.status, 403);
+  assert.deepEqual(payments.log.map((a) => `${a.method} ${a.url}`), ['GET /v1/charges']);
+
+  child.kill('SIGTERM');
+  assert.equal(await new Promise((r) => child!.once('exit', r)), 0);
+});
