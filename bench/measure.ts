@@ -42,7 +42,10 @@ export async function sampleAsync(op: (i: number) => Promise<unknown>, iteration
 
 let collect: (() => void) | undefined;
 
-/** JS heap plus external memory (ArrayBuffers, wasm memories) after a full collection, in MiB. */
+/**
+ * JS heap in use after a full collection, in MiB. (External memory is left
+ * out: wasm memories are released lazily, which makes it jump between runs.)
+ */
 export function heapMiB(): number {
   if (!collect) {
     // A fresh context picks up --expose-gc set at run time, so `npm run bench` needs no extra flag.
@@ -50,6 +53,5 @@ export function heapMiB(): number {
     collect = runInNewContext('gc') as () => void;
   }
   collect();
-  const usage = process.memoryUsage();
-  return (usage.heapUsed + usage.external) / (1024 * 1024);
+  return process.memoryUsage().heapUsed / (1024 * 1024);
 }
