@@ -99,9 +99,14 @@ export function buildSidecar(config: Readonly<SidecarConfig>, deps: SidecarDeps)
         handler as (req: IncomingMessage, res: ServerResponse) => void,
       ) as Server,
     clientErrorHandler: (err: NodeJS.ErrnoException, socket: Duplex) => {
+      // An agent that hangs up is not a request: nothing to answer or record.
+      if (err.code === 'ECONNRESET' || err.code === 'EPIPE' || !socket.writable) {
+        socket.destroy();
+        return;
+      }
       const { code, message } = classifyClientError(err);
-      if (socket.writable) socket.end(clientErrorResponse(code, message));
-      socket.destroy();
+      // Destroyed once the answer is flushed: the connection's framing cannot be trusted any more.
+      socket.end(clientErrorResponse(code, message), () => socket.destroy());
       const stub = { type: 'http' as const, tool: '', http: { method: '', scheme: 'http' as const, host: '', port: 0, path: '', rawPath: '', query: {}, headers: {} } };
       decider.refuse(stub, new PortcullisError(code, message, { parser: err.code }), { headers: {} }).catch(() => undefined);
     },
