@@ -42,7 +42,7 @@ export const BUILTINS: Record<string, BuiltinEntry> = {
     ['trim_prefix', 2], ['trim_suffix', 2], ['trim_space', 1], ['replace', 3],
     ['substring', 3], ['indexof', 2], ['indexof_n', 2], ['strings.replace_n', 2],
     ['strings.reverse', 1], ['strings.count', 2], ['strings.any_prefix_match', 2],
-    ['strings.any_suffix_match', 2],
+    ['strings.any_suffix_match', 2], ['sprintf', 2],
     ['is_null', 1], ['is_boolean', 1], ['is_number', 1], ['is_string', 1], ['is_array', 1],
     ['is_object', 1], ['is_set', 1], ['type_name', 1],
     ['to_number', 1], ['format_int', 2], ['numbers.range', 2], ['numbers.range_step', 3],
@@ -69,7 +69,6 @@ export const BUILTINS: Record<string, BuiltinEntry> = {
     ['io.jwt.decode', 1], ['io.jwt.verify_hs256', 2], ['io.jwt.verify_hs384', 2], ['io.jwt.verify_hs512', 2],
   ]),
   // Implemented by the OPA SDK in JavaScript.
-  sprintf: { export: SDK_BUILTIN, arity: 2 },
   'yaml.is_valid': { export: SDK_BUILTIN, arity: 1 },
   'yaml.marshal': { export: SDK_BUILTIN, arity: 1 },
   'yaml.unmarshal': { export: SDK_BUILTIN, arity: 1 },

@@ -18,3 +18,4 @@ export * from './bits';
 export * from './semver';
 export * from './jwt';
 export * from './timeformat';
+export * from './sprintf';
