@@ -16,6 +16,7 @@ import { ACTION_APPROVALS, NAMESPACES, POLICY_BUNDLES, type ActionApproval, type
 import { BundleStore } from './bundles/bundle-store.ts';
 import { PolicyBundleReconciler } from './bundles/reconciler.ts';
 import { BuildCache } from './bundles/build-bundle.ts';
+import { LastGoodBundles } from './bundles/last-good.ts';
 import { registerBundleRoutes } from './server/bundle-routes.ts';
 import { ApprovalService } from './approvals/approval-service.ts';
 import { registerAdmissionRoutes } from './webhooks/admission.ts';
@@ -79,7 +80,8 @@ export async function startController(config: Readonly<ControllerConfig>, deps: 
   });
   const isLeader = (): boolean => elector.isLeader();
   const builds = new BuildCache(deps.compiler);
-  reconciler = new PolicyBundleReconciler({ kube, compiler: deps.compiler, builds, store, logger, metrics: deps.metrics, clock: deps.clock, isLeader });
+  const lastGood = new LastGoodBundles(kube, config.namespace);
+  reconciler = new PolicyBundleReconciler({ kube, compiler: deps.compiler, builds, store, lastGood, logger, metrics: deps.metrics, clock: deps.clock, isLeader });
   approvals = new ApprovalService({ kube, logger, isLeader, clock: deps.clock, retentionSeconds: config.approvalRetentionSeconds });
 
   const informers: Informer<KubeObject>[] = [];

@@ -29,6 +29,10 @@ const NEEDED: { group: string; resource: string; verb: string; name?: string; na
   { group: 'coordination.k8s.io', resource: 'leases', verb: 'get', name: 'portcullis-controller', namespaced: 'own' },
   { group: 'coordination.k8s.io', resource: 'leases', verb: 'update', name: 'portcullis-controller', namespaced: 'own' },
   { group: '', resource: 'secrets', verb: 'create', namespaced: 'own' },
+  { group: '', resource: 'configmaps', verb: 'get', namespaced: 'own' },
+  { group: '', resource: 'configmaps', verb: 'create', namespaced: 'own' },
+  { group: '', resource: 'configmaps', verb: 'update', namespaced: 'own' },
+  { group: '', resource: 'configmaps', verb: 'delete', namespaced: 'own' },
   { group: '', resource: 'secrets', verb: 'get', name: 'portcullis-webhook-tls', namespaced: 'own' },
 ];
 

@@ -146,3 +146,21 @@ test('status writes settle: the controller does not answer its own writes with m
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(writes(), settled);
 });
+
+test('a controller that restarts while the current generation is broken serves the stored last good bundle', async () => {
+  const good = statusOf('research').servingDigest;
+  await h.fake.apply(policyBundle('research', 'agents', { broken: true }), { skipAdmission: true });
+  await until(() => statusOf('research')?.observedGeneration === 6, 'generation 6 observed');
+  const old = h.controllers[0]!;
+  await old.stop();
+  h.controllers.splice(0, 1);
+  const fresh = await h.startReplica('controller-restarted');
+  const res = await until(async () => {
+    const r = await fetch(`${fresh.apiUrl}/v1/bundles/agents/research`);
+    return r.status === 200 ? r : undefined;
+  }, 'the restarted controller to serve');
+  assert.equal(res.headers.get('etag'), `"${good}"`);
+  await until(() => fresh.elector.isLeader(), 'the restarted controller to lead');
+  await fresh.reconciler.onLeadership();
+  assert.match(condition('research', 'Ready').message, new RegExp(`still serving ${good}`));
+});

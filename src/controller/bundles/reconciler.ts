@@ -15,6 +15,7 @@ import { setCondition } from '../conditions.ts';
 import { canonicalJson } from '../../evidence/canonical.ts';
 import { BuildCache, type BuildOutcome } from './build-bundle.ts';
 import type { BundleStore } from './bundle-store.ts';
+import type { LastGoodBundles } from './last-good.ts';
 
 export interface ReconcilerDeps {
   kube: KubeApi;
@@ -22,6 +23,8 @@ export interface ReconcilerDeps {
   /** Shared with the validating webhook so a bundle it just built is not built again. */
   builds?: BuildCache;
   store: BundleStore;
+  /** Where the leader keeps each bundle's last good build (survives restarts). */
+  lastGood?: LastGoodBundles;
   logger: Logger;
   metrics?: PortcullisMetrics;
   clock?: () => Date;
@@ -75,6 +78,9 @@ export class PolicyBundleReconciler {
     const key = bundleKey(pb);
     this.states.delete(key);
     this.deps.store.remove(key);
+    if (this.deps.isLeader() && this.deps.lastGood) {
+      this.deps.lastGood.forget(key).catch((e) => this.deps.logger.warn({ bundle: key, err: (e as Error).message }, 'could not delete the stored last good bundle'));
+    }
     this.deps.logger.info({ bundle: key }, 'PolicyBundle deleted: no longer served (sidecars keep what they run)');
   }
 
@@ -118,9 +124,15 @@ export class PolicyBundleReconciler {
       this.deps.store.publish({ key, digest: outcome.bundle.digest, archive, bundle: outcome.bundle, publishedAt: performance.now() });
       st.servedGeneration = pb.metadata.generation;
       metrics?.bundleReloads.inc({ bundle: key, result: 'success' });
+      if (this.deps.isLeader() && this.deps.lastGood) {
+        await this.deps.lastGood
+          .save(key, archive, outcome.bundle.digest, pb.metadata.generation ?? 0)
+          .catch((e) => logger.warn({ bundle: key, err: (e as Error).message }, 'could not store the last good bundle; it still serves'));
+      }
       logger.info({ bundle: key, generation: pb.metadata.generation, digest: outcome.bundle.digest, ms: Math.round(performance.now() - started) }, 'PolicyBundle published');
     } else {
       metrics?.bundleReloads.inc({ bundle: key, result: 'failure' });
+      if (!this.deps.store.get(key)) await this.restoreLastGood(key, st);
       const serving = this.deps.store.get(key)?.digest;
       logger.warn(
         { bundle: key, generation: pb.metadata.generation, reason: outcome.reason, code: outcome.code, serving },
@@ -129,6 +141,19 @@ export class PolicyBundleReconciler {
     }
     st.status = this.statusFor(key, st, pb);
     await this.writeStatus(key, st, true);
+  }
+
+  /** After a restart nothing is served yet: bring back the stored last good build, if there is one. */
+  private async restoreLastGood(key: string, st: KeyState): Promise<void> {
+    try {
+      const stored = await this.deps.lastGood?.load(key);
+      if (!stored || this.states.get(key) !== st || this.deps.store.get(key)) return;
+      this.deps.store.publish({ key, digest: stored.bundle.digest, archive: stored.archive, bundle: stored.bundle, publishedAt: performance.now() });
+      st.servedGeneration = stored.generation;
+      this.deps.logger.info({ bundle: key, digest: stored.bundle.digest, generation: stored.generation }, 'serving the stored last good bundle');
+    } catch (e) {
+      this.deps.logger.warn({ bundle: key, err: (e as Error).message }, 'the stored last good bundle could not be used');
+    }
   }
 
   private statusFor(key: string, st: KeyState, pb: PolicyBundle): PolicyBundleStatus {

@@ -32,6 +32,7 @@ import {
   type Lease,
   type ResourceRef,
   type Secret,
+  type ConfigMap,
   type WebhookKind,
 } from './kube-api.ts';
 
@@ -264,6 +265,35 @@ export class ClientNodeKubeApi implements KubeApi {
     return call(`replace lease ${namespace}/${name}`, async () =>
       fromLease(await this.coordination.replaceNamespacedLease({ namespace, name, body: toLease(lease) })),
     );
+  }
+
+  async readConfigMap(namespace: string, name: string): Promise<ConfigMap | undefined> {
+    try {
+      return (await this.core.readNamespacedConfigMap({ namespace, name })) as ConfigMap;
+    } catch (e) {
+      if (kubeStatusCode(e) === 404) return undefined;
+      throw apiError(`read configmap ${namespace}/${name}`, e);
+    }
+  }
+
+  async writeConfigMap(cm: ConfigMap): Promise<void> {
+    const namespace = cm.metadata.namespace ?? 'default';
+    const name = cm.metadata.name ?? '';
+    const body = { ...cm, apiVersion: 'v1', kind: 'ConfigMap', metadata: { ...cm.metadata, resourceVersion: undefined } } as any;
+    try {
+      await this.core.createNamespacedConfigMap({ namespace, body });
+    } catch (e) {
+      if (kubeStatusCode(e) !== 409) throw apiError(`create configmap ${namespace}/${name}`, e);
+      await call(`replace configmap ${namespace}/${name}`, () => this.core.replaceNamespacedConfigMap({ namespace, name, body }));
+    }
+  }
+
+  async deleteConfigMap(namespace: string, name: string): Promise<void> {
+    try {
+      await this.core.deleteNamespacedConfigMap({ namespace, name });
+    } catch (e) {
+      if (kubeStatusCode(e) !== 404) throw apiError(`delete configmap ${namespace}/${name}`, e);
+    }
   }
 
   whoAmI(): Promise<{ username: string; groups: string[] }> {

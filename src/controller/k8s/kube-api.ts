@@ -79,6 +79,12 @@ export interface Secret extends KubeObject {
   data?: Record<string, string>;
 }
 
+export interface ConfigMap extends KubeObject {
+  data?: Record<string, string>;
+  /** base64 values. */
+  binaryData?: Record<string, string>;
+}
+
 export type WebhookKind = 'mutating' | 'validating';
 
 export interface KubeApi {
@@ -99,6 +105,10 @@ export interface KubeApi {
   /** Replaces a lease; fails with a conflict when its resourceVersion is stale. */
   replaceLease(lease: Lease): Promise<Lease>;
   readSecret(namespace: string, name: string): Promise<Secret | undefined>;
+  readConfigMap(namespace: string, name: string): Promise<ConfigMap | undefined>;
+  /** Creates the ConfigMap, or replaces it when it exists. */
+  writeConfigMap(configMap: ConfigMap): Promise<void>;
+  deleteConfigMap(namespace: string, name: string): Promise<void>;
   /** Who the credentials authenticate as (SelfSubjectReview). */
   whoAmI(): Promise<{ username: string; groups: string[] }>;
   /** Creates a secret; fails with a conflict (409) when it exists. */

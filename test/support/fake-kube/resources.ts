@@ -15,6 +15,7 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true, status: true },
   { group: '', version: 'v1', plural: 'events', kind: 'Event', namespaced: true, status: false },
   { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true, status: false },
+  { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true, status: false },
   { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', namespaced: true, status: false },
   {
     group: 'admissionregistration.k8s.io',
