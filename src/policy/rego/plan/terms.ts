@@ -3,7 +3,7 @@
  * style: a term that iterates (a ref with an unbound variable in it) plans
  * the rest of the body inside its `ScanStmt`, once per way it can be bound.
  */
-import type { RefTerm, Term } from '../ast.ts';
+import type { Expr, RefTerm, Term } from '../ast.ts';
 import { operatorName } from '../ast.ts';
 import type { Operand } from '../ir.ts';
 import { local } from './builder.ts';
@@ -11,6 +11,7 @@ import { planBody, planExprInner } from './body.ts';
 import { DATA, INPUT, scoped, withoutFuncMocks, type FnCtx } from './context.ts';
 import { compileError, unsupportedBuiltin } from './errors.ts';
 import { planRef } from './refs.ts';
+import { planWith } from './with.ts';
 import { BUILTIN_REF } from './resolve.ts';
 import { pathKey } from './rule-index.ts';
 import { isGround } from './vars.ts';
@@ -167,26 +168,45 @@ function planTemplate(ctx: FnCtx, t: Extract<Term, { type: 'templatestring' }>, 
       b.emit('ArrayAppendStmt', { value: b.str(p.value), array: arr });
       continue;
     }
-    const value = p.type === 'term' && !p.negated && p.with.length === 0 ? p.term : undefined;
-    if (value && isGround(value)) {
-      planTerm(ctx, value, (op) => b.emit('ArrayAppendStmt', { value: op, array: arr }));
+    // A set part holds the values of an embedded expression; a constant other than a set goes in as is.
+    const constant = p.type === 'term' && !p.negated && p.with.length === 0 ? p.term : undefined;
+    if (constant && constant.type !== 'set' && isGround(constant)) {
+      planTerm(ctx, constant, (op) => b.emit('ArrayAppendStmt', { value: op, array: arr }));
       continue;
     }
     const s = b.newLocal();
     b.emit('MakeSetStmt', { target: s });
-    b.nested(() =>
-      scoped(ctx, () => {
-        if (value) planTerm(ctx, value, (op) => b.emit('SetAddStmt', { value: op, set: s }));
-        else planExprInner(ctx, p, () => b.emit('SetAddStmt', { value: { type: 'bool', value: true }, set: s }));
-      }),
-    );
+    const add: OpCont = (op) => b.emit('SetAddStmt', { value: op, set: s });
+    b.nested(() => scoped(ctx, () => planEmbedded(ctx, p, add)));
     b.emit('ArrayAppendStmt', { value: local(s), array: arr });
   }
+  // Not a user-callable builtin: the planner's own operator, like `eq`; the emitter provides it.
   const name = 'internal.template_string';
-  const arity = ctx.policy.builtinArity(name);
-  if (arity === undefined) throw unsupportedBuiltin(name, t.loc);
   b.tables.useBuiltin(name, 1);
   const r = b.newLocal();
   b.emit('CallStmt', { func: name, args: [local(arr)], result: r });
   cont(local(r));
+}
+
+/**
+ * The value of an expression embedded in a template string: a term's value,
+ * a call's result (`{x + 1}`, `{a == b}`), or `true` for other expressions.
+ */
+function planEmbedded(ctx: FnCtx, e: Expr, add: OpCont): void {
+  if (!e.negated && e.type === 'term') {
+    const term = e.term;
+    return planExprValue(ctx, e, (then) => planTerm(ctx, term, (op) => (add(op), then())));
+  }
+  const name = e.type === 'call' ? operatorName(e.operator) : undefined;
+  if (!e.negated && e.type === 'call' && name !== 'eq' && name !== 'assign') {
+    const { operator, args } = e;
+    return planExprValue(ctx, e, (then) => planCall(ctx, operator, args, (op) => (add(op), then())));
+  }
+  planExprInner(ctx, e, () => add({ type: 'bool', value: true }));
+}
+
+/** Runs `plan` under the expression's `with` modifiers, if any. */
+function planExprValue(ctx: FnCtx, e: Expr, plan: (then: () => void) => void): void {
+  if (e.with.length === 0) return plan(() => {});
+  planWith(ctx, e, plan, () => {});
 }
