@@ -22,7 +22,6 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.UPSTREAM]: 502,
   [ErrorCodes.UPSTREAM_TIMEOUT]: 504,
   [ErrorCodes.RESPONSE_TOO_LARGE]: 502,
-  [ErrorCodes.UPSTREAM_REDIRECT]: 502,
   [ErrorCodes.REQUEST_TIMEOUT]: 408,
   [ErrorCodes.LEDGER_WRITE]: 503,
   [ErrorCodes.CONFIG]: 500,
