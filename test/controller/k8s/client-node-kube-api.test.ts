@@ -71,6 +71,21 @@ test('410 Gone makes the informer re-list and keep following changes', async () 
   await until(() => removed.includes('b1'), 'b1 removed');
 });
 
+test('an API server outage: the informer restarts with backoff and catches up', async () => {
+  const errors: unknown[] = [];
+  const restarted = await api.informer<PolicyBundle>(POLICY_BUNDLES, { upsert: () => {}, remove: () => {} }, { onError: (e) => errors.push(e) });
+  try {
+    const port = Number(new URL(fake.url).port);
+    await fake.close();
+    await until(() => errors.length > 0, 'a watch error');
+    await fake.start(port);
+    await fake.apply(bundle('after-outage'));
+    await until(() => !!restarted.get('team-a', 'after-outage'), 'the object written after the outage');
+  } finally {
+    await restarted.stop();
+  }
+});
+
 test('status subresource: merge patch of status leaves the spec alone; spec writes bump generation', async () => {
   await api.patchStatus(POLICY_BUNDLES, 'team-a', 'b2', { digest: 'sha256:x', observedGeneration: 1 });
   const o = fake.get(API_VERSION, 'PolicyBundle', 'team-a', 'b2')!;

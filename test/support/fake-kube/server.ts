@@ -130,7 +130,8 @@ export class FakeKube {
     return { ...checked, apiVersion, kind, metadata };
   }
 
-  async start(): Promise<string> {
+  /** Listens on loopback; pass the old port to come back after close() (an API server outage). */
+  async start(port = 0): Promise<string> {
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((e) => this.fail(res, e));
     });
@@ -138,7 +139,7 @@ export class FakeKube {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
     });
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    await new Promise<void>((r) => this.server!.listen(port, '127.0.0.1', r));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this.url;
   }
