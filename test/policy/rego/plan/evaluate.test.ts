@@ -174,4 +174,11 @@ no_user if not input.user
 `;
     assert.deepEqual(await value(src), { allow: false, no_user: true });
   });
+
+  it('renders template strings, undefined parts included', async () => {
+    const src = `package test
+p := $"user {input.user} has {count(input.roles)} roles, {input.missing}, {1 + 1}"
+`;
+    assert.equal(await value(src, { input: { user: 'ann', roles: ['a', 'b'] } }), 'user ann has 2 roles, <undefined>, 2');
+  });
 });
