@@ -100,7 +100,8 @@ async function runCase(c: Case): Promise<Outcome> {
     }
     return { kind: 'fail', why: `emit: ${(e as Error).message}` };
   }
-  const policy = await loadPolicy(wasm);
+  // Builtins the host provides (the SDK has no clock).
+  const policy = await loadPolicy(wasm, undefined, { 'time.now_ns': () => Date.now() * 1e6 });
   if (c.data !== undefined) policy.setData(c.data as object);
   for (const ep of c.entrypoints ?? [c.plan.plans.plans[0]?.name ?? '']) {
     let got: unknown[];

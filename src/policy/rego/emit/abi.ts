@@ -60,6 +60,7 @@ export function buildAbi(ctx: EmitContext, entrypoints: Entrypoint[]): Abi {
     { name: 'abi:mapping', mutable: true, init: 0 },
     { name: 'abi:version', mutable: false, init: ABI_VERSION },
     { name: 'abi:minor', mutable: false, init: ABI_MINOR_VERSION },
+    ...[...ctx.evalCaches].map((name) => ({ name, mutable: true, init: 0 })),
   ];
 
   const p = (n: number): Expr => w.localGet(n);
@@ -79,7 +80,7 @@ export function buildAbi(ctx: EmitContext, entrypoints: Entrypoint[]): Abi {
     vars: 1,
     body: w.block(null, [
       w.localSet(input, ctx.callRuntime('rt_eval_begin', [p(5), p(3), p(4)])),
-      ctx.newMemo(),
+      ...ctx.beginEvaluation(),
       dispatch(p(1), w.localGet(input), p(2)),
       ctx.callRuntime('rt_eval_end', []),
     ], 'i32'),
@@ -92,7 +93,7 @@ export function buildAbi(ctx: EmitContext, entrypoints: Entrypoint[]): Abi {
     vars: 0,
     body: w.block(null, [
       w.call(ctx.fn('rt_ctx_begin'), [], 'none'),
-      ctx.newMemo(),
+      ...ctx.beginEvaluation(),
       dispatch(w.load(p(0), 8), w.load(p(0), 0), w.load(p(0), 4)),
       w.call(ctx.fn('rt_ctx_end'), [p(0)], 'none'),
       w.const(0),

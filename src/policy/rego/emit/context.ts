@@ -122,7 +122,23 @@ export class EmitContext {
       id = this.sdkBuiltins.size;
       this.sdkBuiltins.set(name, id);
     }
-    return this.callRuntime(`rt_sdk_builtin${args.length}`, [w.const(id), ...args]);
+    const call = this.callRuntime(`rt_sdk_builtin${args.length}`, [w.const(id), ...args]);
+    if (args.length > 0) return call;
+    // Without arguments (time.now_ns, opa.runtime): one value per evaluation, as OPA.
+    const cache = `abi:sdk0:${id}`;
+    this.evalCaches.add(cache);
+    return w.block(null, [
+      w.if(w.eqz(w.globalGet(cache)), w.globalSet(cache, call)),
+      w.globalGet(cache),
+    ], 'i32');
+  }
+
+  /** Globals holding per-evaluation values, reset when an evaluation starts. */
+  readonly evalCaches = new Set<string>();
+
+  /** Statements that start an evaluation: a fresh memo table and empty caches. */
+  beginEvaluation(): Expr[] {
+    return [this.newMemo(), ...[...this.evalCaches].map((g) => w.globalSet(g, w.const(0)))];
   }
 
   /**

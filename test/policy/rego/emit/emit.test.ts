@@ -149,6 +149,22 @@ describe('emitWasm', () => {
     assert.throws(() => p.evaluate({ n: 'x' }), (e: unknown) => String(e).includes('eval_type_error'));
   });
 
+  it('calls a host builtin without arguments once per evaluation', async () => {
+    const now = (target: number) => s('CallStmt', { func: 'time.now_ns', args: [], result: target });
+    const plan = block(
+      now(2),
+      now(3),
+      s('MakeArrayStmt', { capacity: 2, target: 4 }),
+      s('ArrayAppendStmt', { value: local(2), array: 4 }),
+      s('ArrayAppendStmt', { value: local(3), array: 4 }),
+      ...addResult(4, 5, 0),
+    );
+    let clock = 0;
+    const p = await load(policy(['result'], [{ name: 'p', blocks: [plan] }]), undefined, { 'time.now_ns': () => ++clock });
+    assert.deepEqual(p.evaluate({}), [{ result: [1, 1] }]);
+    assert.deepEqual(p.evaluate({}), [{ result: [2, 2] }]);
+  });
+
   it('refuses an unknown builtin at compile time', () => {
     const plan = block(s('CallStmt', { func: 'no.such_builtin', args: [local(0)], result: 2 }));
     assert.throws(

@@ -46,9 +46,9 @@ export interface Loaded {
 }
 
 /** Emits, loads in the OPA SDK, sets data; inputs are passed as JSON bytes (so falsy inputs stay inputs). */
-export async function load(p: Policy, data?: unknown): Promise<Loaded> {
+export async function load(p: Policy, data?: unknown, builtins: Record<string, (...args: never[]) => unknown> = {}): Promise<Loaded> {
   const wasm = emitWasm(p);
-  const loaded = await loadPolicy(wasm);
+  const loaded = await loadPolicy(wasm, undefined, builtins as never);
   if (data !== undefined) loaded.setData(data as object);
   return {
     evaluate(input?: unknown, entrypoint?: string | number): unknown[] {
