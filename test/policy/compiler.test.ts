@@ -113,3 +113,29 @@ test('OPA CLI adapter with the real opa', async (t) => {
   assert.deepEqual(engine.evaluate({ tool: 'fs' }).result, { effect: 'allow', reason: 'listed' });
   await assert.rejects(new OpaCliCompiler(opa).compile(source('package portcullis\n\ndecision := {\n')), code(ErrorCodes.REGO_COMPILE));
 });
+
+test('real Rego: swapping bundles under concurrent evaluation never mixes them', async () => {
+  const compiler = new PortcullisCompiler();
+  const v1 = await compiler.compile(source(POLICY.replace('"listed"', '"listed v1"')));
+  const v2 = await compiler.compile(source(POLICY.replace('"listed"', '"listed v2"')));
+  const engine = new OpaWasmEngine();
+  await engine.load(v1);
+  const seen: string[] = [];
+  let running = true;
+  const evaluations = (async () => {
+    while (running) {
+      const r = engine.evaluate({ tool: 'fs' });
+      const reason = (r.result as { reason: string }).reason;
+      assert.equal(r.digest, reason === 'listed v1' ? v1.digest : v2.digest);
+      seen.push(reason);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  })();
+  await engine.load(v2);
+  for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+  running = false;
+  await evaluations;
+  assert.equal(seen[0], 'listed v1');
+  assert.equal(seen.at(-1), 'listed v2');
+  assert.ok(!seen.slice(seen.indexOf('listed v2')).includes('listed v1'));
+});
