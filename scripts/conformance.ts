@@ -2,7 +2,7 @@
  * OPA's Rego conformance cases through the Portcullis pipeline.
  *
  *   npm run conformance -- DIR [--json] [--verbose] [--folder X]... [--summary]
- *                              [--timeout MS] [--jobs N] [--strict]
+ *                              [--note SUBSTRING] [--timeout MS] [--jobs N] [--strict]
  *
  * DIR holds one folder of YAML cases per topic and GROUPS.txt (default:
  * $PORTCULLIS_CONFORMANCE_DIR or ../shared/opa-conformance). Each case runs
@@ -139,6 +139,7 @@ async function main(): Promise<number> {
       json: { type: 'boolean' },
       verbose: { type: 'boolean', short: 'v' },
       folder: { type: 'string', multiple: true },
+      note: { type: 'string' },
       summary: { type: 'boolean' },
       strict: { type: 'boolean' },
       timeout: { type: 'string', default: '10000' },
@@ -151,7 +152,8 @@ async function main(): Promise<number> {
     return 0;
   }
   const groups = await readGroups(dir);
-  const cases = await readCases(dir, values.folder ?? []);
+  const note = values.note;
+  const cases = (await readCases(dir, values.folder ?? [])).filter((c) => note === undefined || String(c.note).includes(note));
   const jobs = Math.max(1, Number(values.jobs) || 1);
   const runners = Array.from({ length: jobs }, () => new CaseRunner(Number(values.timeout) || 10000));
   const reports: CaseReport[] = new Array(cases.length);
