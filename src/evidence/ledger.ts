@@ -299,7 +299,10 @@ export class Ledger {
     this.#hash = prev;
     this.#sig = sig;
     if (this.#metrics) {
-      for (const p of batch) this.#metrics.ledgerAppends.inc({ kind: p.kind });
+      let intents = 0;
+      for (const p of batch) if (p.kind === 'intent') intents++;
+      if (intents > 0) this.#metrics.ledgerAppends.inc({ kind: 'intent' }, intents);
+      if (batch.length > intents) this.#metrics.ledgerAppends.inc({ kind: 'outcome' }, batch.length - intents);
       setLedgerHead(this.#metrics, seq, prev);
       this.#metrics.ledgerFileBytes.set(this.#size);
     }
