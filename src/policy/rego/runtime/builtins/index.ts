@@ -19,3 +19,4 @@ export * from './semver';
 export * from './jwt';
 export * from './timeformat';
 export * from './sprintf';
+export * from './jsonpaths';
