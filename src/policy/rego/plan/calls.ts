@@ -6,6 +6,7 @@
 import type { Body, Expr, RefTerm, Rule, Term } from '../ast.ts';
 import { operatorName } from '../ast.ts';
 import { compileError, unsupportedBuiltin } from './errors.ts';
+import { BUILTIN_REF } from './resolve.ts';
 import { pathKey, type RuleIndex } from './rule-index.ts';
 
 export function checkCalls(index: RuleIndex, rules: Rule[], builtinArity: (name: string) => number | undefined): void {
@@ -77,6 +78,11 @@ export function checkCalls(index: RuleIndex, rules: Rule[], builtinArity: (name:
     }
     for (const w of e.with) {
       term(w.value);
+      const v = w.value;
+      if (v.type === 'ref' && v.head.type === 'var' && v.head.name.startsWith(BUILTIN_REF)) {
+        const name = v.head.name.slice(BUILTIN_REF.length);
+        if (builtinArity(name) === undefined) throw unsupportedBuiltin(name, v.loc);
+      }
       const root = w.target.head.type === 'var' ? w.target.head.name : '';
       if (root !== 'input' && root !== 'data') withTarget(w.target);
     }

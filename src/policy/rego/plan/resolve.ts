@@ -137,7 +137,9 @@ class Resolver {
       // `with f as count`: a builtin's name as the value is no variable.
       for (const w of e.with) {
         if (w.value.type === 'var' && this.env.opts.isBuiltin(w.value.name)) continue;
-        if (w.value.type === 'ref' && w.value.head.type === 'var' && this.env.opts.isBuiltin(operatorNameOf(w.value))) continue;
+        if (w.value.type === 'ref' && w.value.head.type === 'var' && w.value.path.length > 0 && !this.env.ruleNames.has(w.value.head.name)) {
+          if (this.env.opts.isBuiltin(operatorNameOf(w.value)) || !this.env.imports.has(w.value.head.name)) continue;
+        }
         forEachVar(w.value, implicit);
       }
     }
@@ -211,7 +213,8 @@ class Resolver {
       const head = ref.head.name;
       if (this.scope.lookup(head) === undefined && !this.isGlobal(head)) {
         const name = [head, ...ref.path.map((p) => (p.type === 'string' ? p.value : '?'))].join('.');
-        if (this.env.opts.isBuiltin(name)) {
+        // A dotted name that is no variable can only be a builtin (an unknown one fails as an undefined function).
+        if (this.env.opts.isBuiltin(name) || (ref.path.length > 0 && ref.path.every((p) => p.type === 'string'))) {
           return { type: 'ref', loc: v.loc, head: { type: 'var', loc: v.loc, name: BUILTIN_REF + name }, path: [] };
         }
       }
