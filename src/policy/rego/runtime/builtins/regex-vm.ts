@@ -13,7 +13,7 @@ import {
   parseRegex, reGroups, N_EMPTY, N_LIT, N_ANY, N_CLASS, N_ASSERT, N_CAP, N_CAT, N_ALT, N_REP,
   F_I, F_S, F_LAZY, A_BOT, A_EOT, A_BOL, A_EOL, A_WORD, A_NOTWORD, reError,
 } from './regex-parse';
-import { decodeAt, stepAt, bufNew, bufByte, bufPtr, bufLen } from './util';
+import { decodeAt, stepAt, bufNew, bufByte, bufReserve, bufPtr, bufLen } from './util';
 import { lowerCase, upperCase } from './unicode';
 
 const I_CHAR: u8 = 1;
@@ -33,7 +33,8 @@ let tooLarge = false;
 function emit(op: u8, x: i32, y: i32, fold: u8): i32 {
   const i = <i32>(bufLen(code) / 12);
   if (i >= MAX_INSTRUCTIONS) { tooLarge = true; return i; }
-  for (let k = 0; k < 12; k++) bufByte(code, 0);
+  bufReserve(code, 12);
+  store<u32>(code, <u32>(bufLen(code) + 12), 4);
   const p = bufPtr(code) + <usize>i * 12;
   store<u8>(p, op);
   store<u8>(p, fold, 1);
