@@ -57,13 +57,16 @@ export function sealEntry(kind: EntryKind, recordJson: string, seq: number, prev
   return signature === undefined ? { seq, hash, line } : { seq, hash, line, sig: signature };
 }
 
-/** A serialised entry as bytes, for the ledger's write path. */
-export interface SealedBytes {
+/** A sealed entry, its line in three parts: ASCII head, the record's UTF-8 bytes, ASCII tail. */
+export interface SealedParts {
   seq: number;
   hash: string;
-  /** The line, newline included. */
-  bytes: Buffer;
+  head: string;
+  record: Buffer;
+  tail: string;
   sig?: string;
+  /** Byte length of the whole line, newline included. */
+  length: number;
 }
 
 /**
@@ -71,9 +74,10 @@ export interface SealedBytes {
  * encoded as UTF-8. The ledger encodes each record when it is appended, so
  * that what waits for the next group commit is one off-heap buffer rather
  * than a string built of many pieces that the garbage collector must keep
- * copying while an fsync is in flight.
+ * copying while an fsync is in flight; the parts are copied once, into the
+ * batch's buffer (`writeParts`).
  */
-export function sealEntryBytes(kind: EntryKind, record: Buffer, seq: number, prev: string, sign?: (seq: number, hash: string) => string): SealedBytes {
+export function sealEntryParts(kind: EntryKind, record: Buffer, seq: number, prev: string, sign?: (seq: number, hash: string) => string): SealedParts {
   const k = JSON.stringify(kind);
   const p = JSON.stringify(prev);
   const hash =
@@ -85,10 +89,26 @@ export function sealEntryBytes(kind: EntryKind, record: Buffer, seq: number, pre
       .digest('hex');
   const signature = sign?.(seq, hash);
   const sig = signature === undefined ? '' : `,"sig":${JSON.stringify(signature)}`;
-  const head = Buffer.from(`{"hash":"${hash}","kind":${k},"prev":${p},"record":`, 'utf8');
-  const tail = Buffer.from(`,"seq":${seq}${sig},"v":${LEDGER_FORMAT_VERSION}}\n`, 'utf8');
-  const bytes = Buffer.concat([head, record, tail], head.byteLength + record.byteLength + tail.byteLength);
-  return signature === undefined ? { seq, hash, bytes } : { seq, hash, bytes, sig: signature };
+  // kind, prev, hash and a base64 signature are ASCII: string length = byte length.
+  const head = `{"hash":"${hash}","kind":${k},"prev":${p},"record":`;
+  const tail = `,"seq":${seq}${sig},"v":${LEDGER_FORMAT_VERSION}}\n`;
+  const parts: SealedParts = { seq, hash, head, record, tail, length: head.length + record.byteLength + tail.length };
+  if (signature !== undefined) parts.sig = signature;
+  return parts;
+}
+
+/** Copies sealed entries into one buffer, in order. */
+export function writeParts(entries: readonly SealedParts[]): Buffer {
+  let total = 0;
+  for (const e of entries) total += e.length;
+  const out = Buffer.allocUnsafe(total);
+  let off = 0;
+  for (const e of entries) {
+    off += out.write(e.head, off, 'latin1');
+    off += e.record.copy(out, off);
+    off += out.write(e.tail, off, 'latin1');
+  }
+  return out;
 }
 
 /** Recomputes the hash of a parsed entry from its content. */

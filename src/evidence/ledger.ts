@@ -22,7 +22,7 @@ import type { Logger } from '../telemetry/logger.ts';
 import { setLedgerHead, type PortcullisMetrics } from '../telemetry/metrics.ts';
 import { canonicalJson } from './canonical.ts';
 import { GENESIS_HASH } from './hash.ts';
-import { entryHash, parseEntry, sealEntryBytes, type EntryKind } from './ledger-entry.ts';
+import { entryHash, parseEntry, sealEntryParts, writeParts, type EntryKind, type SealedParts } from './ledger-entry.ts';
 import { nodeLedgerFs, type LedgerFile, type LedgerFs } from './ledger-fs.ts';
 import type { LedgerHead, LedgerPosition } from './recorder.ts';
 import type { HeadSigner } from './signing.ts';
@@ -268,7 +268,7 @@ export class Ledger {
   }
 
   async #commit(batch: Pending[]): Promise<void> {
-    const lines: Buffer[] = [];
+    const lines: SealedParts[] = [];
     const positions: LedgerPosition[] = [];
     let sig: string | undefined;
     let seq = this.#seq;
@@ -276,13 +276,13 @@ export class Ledger {
     const last = batch.length - 1;
     for (let i = 0; i < batch.length; i++) {
       const p = batch[i]!;
-      const sealed = sealEntryBytes(p.kind, p.record, ++seq, prev, i === last && this.#signer ? this.#signer.sign : undefined);
-      lines.push(sealed.bytes);
+      const sealed = sealEntryParts(p.kind, p.record, ++seq, prev, i === last && this.#signer ? this.#signer.sign : undefined);
+      lines.push(sealed);
       positions.push({ seq: sealed.seq, hash: sealed.hash });
       prev = sealed.hash;
       sig = sealed.sig;
     }
-    const bytes = Buffer.concat(lines);
+    const bytes = writeParts(lines);
     const started = performance.now();
     const error = await this.#writeDurably(bytes);
     if (error) {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
 import { Ledger, segmentPath, segmentsOf } from '../../src/evidence/ledger.ts';
-import { entryHash, parseEntry, sealEntry, sealEntryBytes } from '../../src/evidence/ledger-entry.ts';
+import { entryHash, parseEntry, sealEntry, sealEntryParts, writeParts } from '../../src/evidence/ledger-entry.ts';
 import { canonicalJson } from '../../src/evidence/canonical.ts';
 import { GENESIS_HASH, inputHash } from '../../src/evidence/hash.ts';
 import { createHeadSigner, createHeadVerifier } from '../../src/evidence/signing.ts';
@@ -149,10 +149,13 @@ describe('Ledger', () => {
     const json = canonicalJson({ ...sampleIntent(1), reason: 'écriture refusée \ud83d\ude00' });
     const sign = (seq: number, hash: string): string => `sig-${seq}-${hash.slice(7, 15)}`;
     const text = sealEntry('intent', json, 5, GENESIS_HASH, sign);
-    const bytes = sealEntryBytes('intent', Buffer.from(json, 'utf8'), 5, GENESIS_HASH, sign);
-    assert.equal(bytes.bytes.toString('utf8'), text.line);
-    assert.equal(bytes.hash, text.hash);
-    assert.equal(bytes.sig, text.sig);
+    const parts = sealEntryParts('intent', Buffer.from(json, 'utf8'), 5, GENESIS_HASH, sign);
+    const second = sealEntryParts('outcome', Buffer.from('{"x":"\u00e9"}', 'utf8'), 6, parts.hash);
+    const batch = writeParts([parts, second]);
+    assert.equal(batch.toString('utf8'), text.line + sealEntry('outcome', '{"x":"\u00e9"}', 6, text.hash).line);
+    assert.equal(batch.byteLength, parts.length + second.length);
+    assert.equal(parts.hash, text.hash);
+    assert.equal(parts.sig, text.sig);
   });
 
   it('names segments by number beside the active file', () => {
