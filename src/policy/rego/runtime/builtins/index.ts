@@ -20,3 +20,4 @@ export * from './jwt';
 export * from './timeformat';
 export * from './sprintf';
 export * from './jsonpaths';
+export * from './graph';
