@@ -129,6 +129,9 @@ export const suite: BenchSuite = {
         metrics,
         notes: [
           `targets: added p50 ≤ 150 µs (measured ${added.p50.toFixed(0)}), added p99 ≤ 500 µs (measured ${added.p99.toFixed(0)}), throughput ≥ 40% of direct (measured ${((100 * rps.portcullis!) / rps.direct!).toFixed(0)}%; by CPU per request on one core: ${((100 * cpu.direct!) / cpu.portcullis!).toFixed(0)}%)`,
+          ...(lat.portcullis!.p50 > 10_000 || lat['plain-proxy']!.p50 > 10_000
+            ? ['a proxy could not keep up with 1000 req/s during this run (its p50 is over 10 ms): the fixed-rate figures are queueing behind other load on the machine, not the proxy\'s own cost; read CPU/request instead']
+            : []),
           'server CPU/request is the measured server process\'s own CPU time (user + system) per request under saturation, the least of the rounds: it does not depend on other load on the machine',
           'each server is its own Node process (one core each at most); the load generator is this process; no ledger, no trace export',
           'the machine may be shared: compare ratios within this run, not absolute figures across runs',
