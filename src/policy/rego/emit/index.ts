@@ -84,8 +84,6 @@ export function emitWasm(policy: Policy, options: EmitOptions = {}): Uint8Array 
     exportGlobals: abi.exportGlobals,
     start: abi.start,
     data: { offset: statics.base, bytes: data },
-    // The SDK gives 5 pages by default; static data beyond that needs a bigger memory from the caller.
-    memoryMinPages: Math.ceil(statics.end / 65536),
   });
   options.timings?.({ compile: t1 - t0, link: performance.now() - t1 });
   return wasm;

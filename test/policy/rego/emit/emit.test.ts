@@ -207,6 +207,13 @@ describe('emitWasm', () => {
     assert.equal(text(x.opa_json_dump(x.opa_eval_ctx_get_result(ctx))), '[{"result":[1,"two"]}]');
   });
 
+  it('loads static data larger than the SDK\'s default memory', async () => {
+    const big = 'x'.repeat(400 * 1024);
+    const plan = block(s('AssignVarStmt', { source: str(1), target: 2 }), ...addResult(2, 3, 0));
+    const p = await load(policy(['result', big], [{ name: 'p', blocks: [plan] }]));
+    assert.deepEqual(p.evaluate({}), [{ result: big }]);
+  });
+
   it('exposes several entrypoints by name', async () => {
     const one = block(s('MakeNumberRefStmt', { Index: 1, target: 2 }), ...addResult(2, 3, 0));
     const two = block(s('MakeNullStmt', { target: 2 }), ...addResult(2, 3, 0));

@@ -27,7 +27,12 @@ export type Expr =
   | { op: 'store'; align: number; offset: number; ptr: Expr; value: Expr }
   | { op: 'select'; cond: Expr; a: Expr; b: Expr }
   | { op: 'return'; value?: Expr }
-  | { op: 'nop' };
+  | { op: 'nop' }
+  | { op: 'drop'; value: Expr }
+  | { op: 'memory.size' }
+  | { op: 'memory.grow'; pages: Expr }
+  | { op: 'memory.init'; segment: number; dest: Expr; src: Expr; len: Expr }
+  | { op: 'data.drop'; segment: number };
 
 export function typeOf(e: Expr): ValType {
   switch (e.op) {
@@ -44,6 +49,8 @@ export function typeOf(e: Expr): ValType {
     case 'binary':
     case 'load':
     case 'select':
+    case 'memory.size':
+    case 'memory.grow':
       return 'i32';
     default:
       return 'none';
@@ -99,6 +106,7 @@ export const w = {
   ltS: bin(0x48),
   geS: bin(0x4e),
   add: bin(0x6a),
+  sub: bin(0x6b),
   and: bin(0x71),
   or: bin(0x72),
   load8u(ptr: Expr, offset = 0): Expr {
@@ -119,5 +127,20 @@ export const w = {
   },
   nop(): Expr {
     return { op: 'nop' };
+  },
+  drop(value: Expr): Expr {
+    return { op: 'drop', value };
+  },
+  memorySize(): Expr {
+    return { op: 'memory.size' };
+  },
+  memoryGrow(pages: Expr): Expr {
+    return { op: 'memory.grow', pages };
+  },
+  memoryInit(segment: number, dest: Expr, src: Expr, len: Expr): Expr {
+    return { op: 'memory.init', segment, dest, src, len };
+  },
+  dataDrop(segment: number): Expr {
+    return { op: 'data.drop', segment };
   },
 };

@@ -157,5 +157,25 @@ export function encodeExpr(e: Expr, b: Bytes, labels: (string | null)[], r: Reso
     case 'nop':
       b.byte(0x01);
       return;
+    case 'drop':
+      encodeExpr(e.value, b, labels, r);
+      b.byte(0x1a);
+      return;
+    case 'memory.size':
+      b.byte(0x3f).byte(0x00);
+      return;
+    case 'memory.grow':
+      encodeExpr(e.pages, b, labels, r);
+      b.byte(0x40).byte(0x00);
+      return;
+    case 'memory.init':
+      encodeExpr(e.dest, b, labels, r);
+      encodeExpr(e.src, b, labels, r);
+      encodeExpr(e.len, b, labels, r);
+      b.byte(0xfc).u32(8).u32(e.segment).byte(0x00);
+      return;
+    case 'data.drop':
+      b.byte(0xfc).u32(9).u32(e.segment);
+      return;
   }
 }

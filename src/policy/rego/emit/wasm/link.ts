@@ -5,7 +5,7 @@
  * little more than encoding the policy itself.
  */
 import { Bytes, encodeExpr, type Resolver } from './encode.ts';
-import type { Expr, ValType } from './builder.ts';
+import { w, type Expr, type ValType } from './builder.ts';
 import { Reader, type FuncType, type RuntimeImage } from './runtime-image.ts';
 
 export interface NewFunction {
@@ -34,7 +34,6 @@ export interface LinkInput {
   exportGlobals: [string, string][];
   start: string;
   data: { offset: number; bytes: Uint8Array };
-  memoryMinPages: number;
 }
 
 const I32 = 0x7f;
@@ -55,7 +54,32 @@ function splitVec(raw: Uint8Array | undefined): { count: number; rest: Uint8Arra
   return { count, rest: raw.subarray(r.pos) };
 }
 
-export function link(input: LinkInput): Uint8Array {
+/**
+ * All data segments are passive and copied in by the start function after
+ * growing memory as needed, so a module works with whatever memory size the
+ * host gives it (the SDK's default is 5 pages), however large its static data.
+ */
+function withDataInit(input: LinkInput): { functions: NewFunction[]; start: string; segments: { offset: number; data: Uint8Array }[] } {
+  const segments = [...input.image.segments, { offset: input.data.offset, data: input.data.bytes }];
+  const end = Math.max(...segments.map((s) => s.offset + s.data.length));
+  const pages = Math.ceil(end / 65536);
+  const init: NewFunction = {
+    name: 'link:start',
+    params: 0,
+    result: 'none',
+    vars: 0,
+    body: w.block(null, [
+      w.if(w.ltS(w.memorySize(), w.const(pages)), w.drop(w.memoryGrow(w.sub(w.const(pages), w.memorySize())))),
+      ...segments.flatMap((seg, i) => [w.memoryInit(i, w.const(seg.offset), w.const(0), w.const(seg.data.length)), w.dataDrop(i)]),
+      w.call(input.start, [], 'none'),
+    ]),
+  };
+  return { functions: [...input.functions, init], start: 'link:start', segments };
+}
+
+export function link(linkInput: LinkInput): Uint8Array {
+  const { functions, start, segments } = withDataInit(linkInput);
+  const input = { ...linkInput, functions, start };
   const { image } = input;
   const types: FuncType[] = image.types.map((t) => ({ params: [...t.params], results: [...t.results] }));
   const typeIndex = (params: number, result: ValType): number => {
@@ -104,7 +128,7 @@ export function link(input: LinkInput): Uint8Array {
   section(out, 1, typeSec);
 
   const importSec = new Bytes().u32(image.importedFuncs.length + 1);
-  importSec.name('env').name('memory').byte(0x02).byte(0x00).u32(Math.max(input.memoryMinPages, image.memoryMinPages));
+  importSec.name('env').name('memory').byte(0x02).byte(0x00).u32(1);
   for (const f of image.importedFuncs) importSec.name(f.module).name(f.name).byte(0x00).u32(f.type);
   section(out, 2, importSec);
 
@@ -138,16 +162,15 @@ export function link(input: LinkInput): Uint8Array {
     section(out, 9, elem);
   }
 
-  const data = splitVec(image.sections.get(11));
-  if (image.sections.has(12)) section(out, 12, new Bytes().u32(data.count + 1));
+  section(out, 12, new Bytes().u32(segments.length));
 
   const code = splitVec(image.sections.get(10));
   const codeSec = new Bytes().u32(code.count + bodies.length).bytes(code.rest);
   for (const body of bodies) codeSec.vec(body);
   section(out, 10, codeSec);
 
-  const dataSec = new Bytes().u32(data.count + 1).bytes(data.rest);
-  dataSec.u32(0).byte(0x41).i32(input.data.offset).byte(0x0b).vec(input.data.bytes);
+  const dataSec = new Bytes().u32(segments.length);
+  for (const seg of segments) dataSec.u32(1).vec(seg.data);
   section(out, 11, dataSec);
 
   return new Uint8Array(out.out);
