@@ -22,6 +22,8 @@ export interface ConformanceCase {
   want_error?: string;
   strict_error?: boolean;
   sort_bindings?: boolean;
+  /** Set when the case's file could not be read: why. */
+  unreadable?: string;
 }
 
 /** folder → group (core | core-ops | builtin), from GROUPS.txt. */
@@ -42,8 +44,16 @@ export async function readCases(dir: string, folders: string[]): Promise<Conform
   for (const folder of entries) {
     if (folders.length > 0 && !folders.includes(folder)) continue;
     for (const name of (await readdir(join(dir, folder))).filter((n) => /\.ya?ml$/.test(n)).sort()) {
-      const doc = parseYaml(await readFile(join(dir, folder, name), 'utf8')) as { cases?: Omit<ConformanceCase, 'file' | 'folder'>[] };
-      for (const c of doc?.cases ?? []) cases.push({ ...c, modules: c.modules ?? [], file: `${folder}/${name}`, folder });
+      const file = `${folder}/${name}`;
+      let doc: { cases?: Omit<ConformanceCase, 'file' | 'folder'>[] } | undefined;
+      try {
+        doc = parseYaml(await readFile(join(dir, folder, name), 'utf8')) as typeof doc;
+      } catch (e) {
+        // An unreadable file fails as one case instead of stopping the run.
+        cases.push({ file, folder, note: `${file} (unreadable)`, query: '', modules: [], unreadable: (e as Error).message });
+        continue;
+      }
+      for (const c of doc?.cases ?? []) cases.push({ ...c, modules: c.modules ?? [], file, folder });
     }
   }
   return cases;

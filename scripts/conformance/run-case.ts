@@ -51,6 +51,7 @@ function evaluation(c: ConformanceCase, plan: QueryPlan): Evaluation {
 }
 
 export async function runCase(c: ConformanceCase): Promise<CaseOutcome> {
+  if (c.unreadable !== undefined) return { status: 'fail', reason: `the case file is not valid YAML: ${c.unreadable}` };
   let plan: QueryPlan;
   try {
     plan = planQuery(c.query);
