@@ -46,6 +46,18 @@ test('the namespace label alone injects; a pod annotation opts out', async () =>
   assert.equal(out.spec.initContainers, undefined);
 });
 
+test('outside labelled namespaces: the pod annotation or the pod label asks for injection', async () => {
+  await h.fake.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'plain' } });
+  const byAnnotation = await h.fake.apply(podFrom('test/controller/testdata/inject/basic.yaml', 'plain'));
+  assert.equal(byAnnotation.spec.initContainers[0].name, 'portcullis-sidecar');
+  const labelled = podFrom('test/controller/testdata/inject/namespace-label.yaml', 'plain');
+  labelled.metadata.labels['portcullis.dev/inject'] = 'true';
+  const byLabel = await h.fake.apply(labelled);
+  assert.equal(byLabel.spec.initContainers[0].name, 'portcullis-sidecar');
+  const unasked = await h.fake.apply(podFrom('test/controller/testdata/inject/namespace-label.yaml', 'plain'));
+  assert.equal(unasked.spec.initContainers, undefined);
+});
+
 test('system namespaces are never sent to the webhook', async () => {
   const before = h.fake.admission.calls.length;
   const pod = podFrom('test/controller/testdata/inject/basic.yaml', 'kube-system');

@@ -12,6 +12,7 @@ import type { Container, EnvVar, Pod } from 'kubernetes-types/core/v1.js';
 import { ErrorCodes, PortcullisError } from '../../errors.ts';
 
 export const SIDECAR_NAME = 'portcullis-sidecar';
+/** Pod annotation (or label) that asks for the sidecar. */
 export const ANNOTATION_INJECT = 'portcullis.dev/inject';
 export const ANNOTATION_POLICY = 'portcullis.dev/policy';
 export const ANNOTATION_MODE = 'portcullis.dev/mode';
@@ -69,9 +70,10 @@ export function injectionWanted(input: InjectionInput): { inject: boolean; reaso
     return { inject: false, reason: 'already injected' };
   }
   if (input.pod.spec?.hostNetwork) return { inject: false, reason: 'hostNetwork pods share the node network; not injected' };
-  const podSays = ann[ANNOTATION_INJECT];
-  if (podSays === 'false') return { inject: false, reason: `annotation ${ANNOTATION_INJECT}=false` };
-  if (podSays === 'true') return { inject: true, reason: `annotation ${ANNOTATION_INJECT}=true` };
+  // The label is the form the API server can select on (fail-closed webhook); the annotation works too.
+  const podSays = ann[ANNOTATION_INJECT] ?? input.pod.metadata?.labels?.[ANNOTATION_INJECT];
+  if (podSays === 'false') return { inject: false, reason: `${ANNOTATION_INJECT}=false` };
+  if (podSays === 'true') return { inject: true, reason: `${ANNOTATION_INJECT}=true` };
   if (input.namespaceLabels[NAMESPACE_LABEL] === 'enabled') return { inject: true, reason: `namespace label ${NAMESPACE_LABEL}=enabled` };
   return { inject: false, reason: 'not requested' };
 }
