@@ -14,6 +14,7 @@ import { parseEntry } from '../../../src/evidence/ledger-entry.ts';
 import { headHashPrefix } from '../../../src/telemetry/metrics.ts';
 import { POLICY_V1, POLICY_V2, compileDir, recordDecisions, writePolicyDir } from '../../evidence/support/policies.ts';
 import { sampleIntent } from '../../evidence/support/records.ts';
+import { writeBundleArchive } from '../../../src/policy/bundle-archive.ts';
 
 let dir: string;
 let ledger: string;
@@ -138,6 +139,13 @@ describe('portcullis replay', () => {
     const report = JSON.parse(j.stdout) as { counts: { changed: number }; rows: { decisionId: string }[] };
     assert.equal(report.counts.changed, 3);
     assert.deepEqual(report.rows.map((x) => x.decisionId), ['d-1', 'd-10', 'd-11']);
+  });
+
+  it('takes the recorded policy as a bundle archive too', async () => {
+    await writeFile(join(dir, 'v1.tar.gz'), await writeBundleArchive(await compileDir(v1Dir)));
+    const r = await run(['replay', 'ledger.jsonl', '--bundle', 'v1.tar.gz']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /12 reproduced/);
   });
 
   it('says clearly when the recorded policy is not available (exit 1)', async () => {
