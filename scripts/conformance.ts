@@ -164,7 +164,13 @@ async function main(): Promise<number> {
       while (cursor < cases.length) {
         const i = cursor++;
         const c = cases[i]!;
-        const outcome = await runner.run(c);
+        let outcome: CaseOutcome;
+        try {
+          outcome = await runner.run(c);
+        } catch (e) {
+          // Nothing about one case may stop the run.
+          outcome = { status: 'fail', reason: `runner error: ${e instanceof Error ? e.message : String(e)}` };
+        }
         reports[i] = { ...outcome, file: c.file, folder: c.folder, group: groups.get(c.folder) ?? 'other', note: c.note };
         if (!values.json && process.stderr.isTTY) process.stderr.write(`\r${i + 1}/${cases.length}`);
       }
