@@ -212,7 +212,7 @@ export class FunctionCompiler {
 
   /** 1 when both operands are defined and equal (pointer equality first). */
   private equal(a: Operand, b: Operand): Expr {
-        const ta = this.temp();
+    const ta = this.temp();
     const tb = this.temp();
     return w.block(null, [
       w.localSet(ta, this.operand(a)),
@@ -230,7 +230,7 @@ export class FunctionCompiler {
   }
 
   private assignOnce(s: Payload<'AssignVarOnceStmt'>): Expr {
-        const src = this.temp();
+    const src = this.temp();
     return w.block(null, [
       w.localSet(src, this.operand(s.source)),
       w.if(
@@ -248,12 +248,12 @@ export class FunctionCompiler {
   }
 
   private call(s: Payload<'CallStmt'>): Expr {
-        const call = this.ctx.callFunction(s.func, (s.args ?? []).map((a) => this.operand(a)));
+    const call = this.ctx.callFunction(s.func, (s.args ?? []).map((a) => this.operand(a)));
     return w.block(null, [this.set(s.result, call), this.failIf(w.eqz(this.get(s.result)))]);
   }
 
   private callDynamic(s: Payload<'CallDynamicStmt'>): Expr {
-        const call = this.ctx.callDynamic(s.path.map((p) => this.operand(p)), (s.args ?? []).map((a) => this.get(a)), this.temp());
+    const call = this.ctx.callDynamic(s.path.map((p) => this.operand(p)), (s.args ?? []).map((a) => this.get(a)), this.temp());
     return w.block(null, [this.set(s.result, call), this.failIf(w.eqz(this.get(s.result)))]);
   }
 
@@ -264,7 +264,7 @@ export class FunctionCompiler {
   }
 
   private scan(s: Payload<'ScanStmt'>): Expr {
-        const src = this.temp();
+    const src = this.temp();
     const n = this.temp();
     const i = this.temp();
     const exit = this.newLabel('scan_exit');
@@ -290,7 +290,7 @@ export class FunctionCompiler {
 
   /** Replaces (a path below) a local for the duration of the block; fails if the block does. */
   private with(s: Payload<'WithStmt'>): Expr {
-        const saved = this.temp();
+    const saved = this.temp();
     const savedMemo = this.temp();
     const undef = this.temp();
     const keys = s.path ?? []; // OPA writes null for an empty path

@@ -24,7 +24,6 @@ export interface RuntimeImage {
   /** Active data segments (offset, bytes). */
   segments: { offset: number; data: Uint8Array }[];
   staticEnd: number;
-  memoryMinPages: number;
   /** Size of the runtime's function table (0 without one); policy entries follow it. */
   tableSize: number;
   /** The runtime's start function (top-level initialisers), called by the policy's own start. */
@@ -98,7 +97,6 @@ export function readRuntimeImage(bytes: Uint8Array): RuntimeImage {
     exports: new Map(),
     segments: [],
     staticEnd: 0,
-    memoryMinPages: 1,
     tableSize: 0,
     startFunc: null,
   };
@@ -135,8 +133,9 @@ function readSection(id: number, r: Reader, image: RuntimeImage): void {
         const kind = r.byte();
         if (kind === 0) image.importedFuncs.push({ module, name, type: r.u32() });
         else if (kind === 2) {
+          // The memory's limits: the policy's start function grows memory itself.
           const flags = r.byte();
-          image.memoryMinPages = r.u32();
+          r.u32();
           if (flags & 1) r.u32();
         } else throw new Error(`runtime image: unsupported import kind ${kind} (${module}.${name})`);
       }
