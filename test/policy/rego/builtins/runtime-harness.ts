@@ -12,6 +12,14 @@ const WASM = join(ROOT, 'build/runtime.wasm');
 
 export class BuiltinError extends Error {}
 
+/** The parts of the WebAssembly global used here (not in the ES2023 lib). */
+interface WasmApi {
+  Memory: new (d: { initial: number }) => { buffer: ArrayBuffer };
+  Module: (new (bytes: Uint8Array) => object) & { imports(m: object): { name: string }[] };
+  Instance: new (m: object, imports: object) => { exports: Record<string, unknown> };
+}
+const Wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
 /** A number written as exact JSON text (for integers beyond 2^53). */
 export class Num {
   constructor(readonly text: string) {}
@@ -58,7 +66,7 @@ export function exportName(builtin: string): string {
 
 export async function loadRuntime(): Promise<Runtime> {
   ensureBuilt();
-  const memory = new WebAssembly.Memory({ initial: 32 });
+  const memory = new Wasm.Memory({ initial: 32 });
   const decoder = new TextDecoder();
   const readCString = (addr: number): string => {
     const bytes = new Uint8Array(memory.buffer);
@@ -80,10 +88,10 @@ export async function loadRuntime(): Promise<Runtime> {
       opa_builtin4: () => 0,
     },
   };
-  const module = new WebAssembly.Module(readFileSync(WASM));
-  const wanted = new Set(WebAssembly.Module.imports(module).map((i) => i.name));
+  const module = new Wasm.Module(readFileSync(WASM));
+  const wanted = new Set(Wasm.Module.imports(module).map((i) => i.name));
   const env = Object.fromEntries(Object.entries(imports.env).filter(([k]) => wanted.has(k)));
-  const instance = new WebAssembly.Instance(module, { env });
+  const instance = new Wasm.Instance(module, { env });
   const x = instance.exports as unknown as Exports;
   x.rt_init(1 << 20);
   const base = x.opa_heap_ptr_get();
