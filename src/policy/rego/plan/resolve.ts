@@ -153,6 +153,7 @@ class Resolver {
         if (!this.scope.has(n)) this.scope.declare(n);
         return;
       }
+      if (n === 'input' || n === 'data') throw compileError('rego_compile_error', `variables must not shadow ${n}`, at.loc);
       if (this.scope.has(n)) throw compileError('rego_compile_error', `var ${n} assigned above`, at.loc);
       this.scope.declare(n);
     });

@@ -91,4 +91,10 @@ describe('planner compile errors', () => {
     const srcs = ['package test\n\np := data[k].allow if k := "other"\n', 'package other\n\nallow := true\n'];
     assert.doesNotThrow(() => plan(srcs, ['test/p']));
   });
+
+  it('refuses a local variable named input', () => {
+    const e = compileErrorOf(['package test\n\np if {\n\tinput := 1\n}\n']);
+    assert.equal(e.code, ErrorCodes.REGO_COMPILE);
+    assert.match(e.message, /must not shadow input/);
+  });
 });
