@@ -72,6 +72,26 @@ test('a bad annotation is refused with a message naming it', async () => {
   await assert.rejects(h.fake.apply(pod), (e: any) => /denied the request: annotation portcullis\.dev\/mode="audit" is invalid/.test(e.message));
 });
 
+test('both replicas serve the webhooks with one certificate, kept in a Secret, trusted through the patched caBundle', async () => {
+  const [a, b] = h.controllers;
+  assert.equal(a!.tls.caPem, b!.tls.caPem);
+  assert.equal(a!.tls.certPem, b!.tls.certPem);
+  const secret = h.fake.get('v1', 'Secret', 'portcullis-system', 'portcullis-webhook-tls')!;
+  assert.equal(Buffer.from(secret.data['ca.crt'], 'base64').toString(), a!.tls.caPem);
+  const m = h.fake.get('admissionregistration.k8s.io/v1', 'MutatingWebhookConfiguration', undefined, 'portcullis-sidecar-injector')!;
+  const ca = Buffer.from(m.webhooks[0].clientConfig.caBundle, 'base64').toString();
+  const { request } = await import('node:https');
+  const status = await new Promise<number>((resolve, reject) => {
+    request({ host: '127.0.0.1', port: b!.webhookPort, path: '/healthz', ca, servername: 'portcullis-controller.portcullis-system.svc' }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    })
+      .on('error', reject)
+      .end();
+  });
+  assert.equal(status, 200);
+});
+
 test('two replicas serve the same bundle; when the leader stops, the other takes the Lease and writes status', async () => {
   await h.fake.apply(policyBundle('shared', 'agents'));
   const status = await until(() => h.fake.get('portcullis.dev/v1alpha1', 'PolicyBundle', 'agents', 'shared')?.status, 'status');
