@@ -30,6 +30,8 @@ export interface BundleClientOptions {
   /** Called after each bundle is loaded (tests, benchmarks). */
   onLoaded?: (bundle: CompiledBundle) => void;
   dispatcher?: Dispatcher;
+  /** CA (PEM) to trust for an https controller URL (the controller's webhook CA). */
+  ca?: string;
 }
 
 type Health = 'starting' | 'connected' | 'unreachable';
@@ -67,7 +69,15 @@ export class BundleClient {
     this.url.searchParams.set('wait', `${this.waitMs}ms`);
     this.ownsDispatcher = !options.dispatcher;
     // Headers come only when the long poll ends: the timeouts must outlast the wait.
-    this.dispatcher = options.dispatcher ?? new Agent({ headersTimeout: this.waitMs + 15_000, bodyTimeout: 60_000, keepAliveTimeout: this.waitMs + 10_000, connections: 2 });
+    this.dispatcher =
+      options.dispatcher ??
+      new Agent({
+        headersTimeout: this.waitMs + 15_000,
+        bodyTimeout: 60_000,
+        keepAliveTimeout: this.waitMs + 10_000,
+        connections: 2,
+        ...(options.ca ? { connect: { ca: options.ca } } : {}),
+      });
   }
 
   /** Starts following the controller; returns at once. */

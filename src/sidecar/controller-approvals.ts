@@ -19,6 +19,8 @@ export interface ControllerApprovalOptions {
   retryMs?: number;
   clock?: () => Date;
   dispatcher?: Dispatcher;
+  /** CA (PEM) to trust for an https controller URL. */
+  ca?: string;
 }
 
 interface VerdictAnswer {
@@ -41,7 +43,7 @@ export class ControllerApprovalBroker implements ApprovalBroker {
 
   constructor(private readonly o: ControllerApprovalOptions) {
     const wait = o.waitMs ?? 30_000;
-    this.dispatcher = o.dispatcher ?? new Agent({ headersTimeout: wait + 15_000, bodyTimeout: wait + 15_000 });
+    this.dispatcher = o.dispatcher ?? new Agent({ headersTimeout: wait + 15_000, bodyTimeout: wait + 15_000, ...(o.ca ? { connect: { ca: o.ca } } : {}) });
     this.clock = o.clock ?? (() => new Date());
   }
 

@@ -38,9 +38,7 @@ export interface DeciderDeps {
 export interface CallInfo {
   headers: RawHeaders;
   /** Aborted when the agent goes away (a held escalation is then dropped). */
-  signal?: AbortSignal;
-  /** The controller behind `signal`; the upstream call's timeout uses it too. */
-  controller?: AbortController;
+  readonly signal?: AbortSignal;
 }
 
 export type FinalOutcome = Exclude<Outcome, { kind: 'escalate' }>;

@@ -114,6 +114,5 @@ export async function handleHttp(ctx: ProxyContext, req: FastifyRequest, reply: 
   }
   const timeoutMs = outcome.constraints.timeoutMs ?? ctx.config.upstreamTimeoutMs;
   const request = upstreamRequestFor(action, outcome.action, req, { path: built.forwardPath, rawQuery: built.rawQuery }, outcome.constraints.stripHeaders ?? [], timeoutMs);
-  request.controller = call.controller;
   return forwardDecided(ctx, reply, decided, request);
 }

@@ -52,7 +52,7 @@ async function handleStreamOrDelete(ctx: ProxyContext, req: FastifyRequest, repl
   }
   const headers = forwardHeaders(req.headers, outcome.constraints.stripHeaders);
   const timeoutMs = outcome.constraints.timeoutMs ?? ctx.config.upstreamTimeoutMs;
-  return forwardDecided(ctx, reply, decided, { origin: origin(target), path: target.target, method: req.method, headers, timeoutMs, controller: call.controller, stream: req.method === 'GET' });
+  return forwardDecided(ctx, reply, decided, { origin: origin(target), path: target.target, method: req.method, headers, timeoutMs, stream: req.method === 'GET' });
 }
 
 export async function handleMcp(ctx: ProxyContext, req: FastifyRequest, reply: FastifyReply, target: NamedTarget): Promise<void> {
@@ -102,5 +102,5 @@ export async function handleMcp(ctx: ProxyContext, req: FastifyRequest, reply: F
   const [lead, ...rest] = forwarding;
   const leadOutcome = { ...lead!, outcome: { ...(lead!.outcome as Extract<Decided['outcome'], { kind: 'forward' }>), constraints } };
   const timeoutMs = constraints.timeoutMs ?? ctx.config.upstreamTimeoutMs;
-  return forwardDecided(ctx, reply, leadOutcome, { origin: origin(target), path: target.target, method: 'POST', headers, body, timeoutMs, controller: call.controller }, { extraMessages: errors, jsonRpc: true }, rest);
+  return forwardDecided(ctx, reply, leadOutcome, { origin: origin(target), path: target.target, method: 'POST', headers, body, timeoutMs }, { extraMessages: errors, jsonRpc: true }, rest);
 }

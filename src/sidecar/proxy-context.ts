@@ -19,12 +19,22 @@ export interface ProxyContext {
 }
 
 export function callInfo(req: FastifyRequest, reply: FastifyReply): CallInfo {
-  const controller = new AbortController();
-  // The response closes before it has finished only when the agent went away.
-  reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) controller.abort(new Error('the agent disconnected'));
-  });
-  return { headers: req.headers, signal: controller.signal, controller };
+  let controller: AbortController | undefined;
+  return {
+    headers: req.headers,
+    // Made on first use (a held escalation): most calls never wait, and an
+    // AbortController per request is a measurable share of the hot path.
+    get signal(): AbortSignal {
+      if (!controller) {
+        const c = (controller = new AbortController());
+        const res = reply.raw;
+        if (res.closed || res.socket?.destroyed) c.abort(new Error('the agent disconnected'));
+        // The response closes before it has finished only when the agent went away.
+        else res.once('close', () => res.writableFinished || c.abort(new Error('the agent disconnected')));
+      }
+      return controller.signal;
+    },
+  };
 }
 
 /** The action recorded for a request that could not be parsed into a real one. */

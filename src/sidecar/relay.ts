@@ -171,57 +171,53 @@ export async function relayResponse(reply: FastifyReply, res: UpstreamResponse, 
   const max = c.maxResponseBytes ?? Number.POSITIVE_INFINITY;
   const headers = responseHeaders(res.headers, c.stripHeaders);
   const declared = Number(res.headers['content-length']);
-  try {
-    if (Number.isFinite(declared) && declared > max) {
-      res.body.destroy();
-      throw tooLarge(max);
-    }
-    const redact = c.redact ?? [];
-    const extra = plan.extraMessages ?? [];
-    const contentType = res.headers['content-type'];
-    if ((redact.length > 0 || extra.length > 0) && !isSse(contentType)) {
-      if (redact.length > 0 && !isJsonContentType(contentType)) {
-        res.body.destroy();
-        throw new PortcullisError(ErrorCodes.UPSTREAM, `the upstream answered ${String(contentType)}, not JSON, so the fields the policy redacts cannot be removed`);
-      }
-      return await relayRewrittenJson(reply, res, plan, headers, max);
-    }
-    const sse = isSse(contentType);
-    if (!sse && Number.isFinite(declared) && declared <= SMALL_BODY_BYTES && reply.request.method !== 'HEAD' && res.statusCode !== 204 && res.statusCode !== 304) {
-      // A small body of known length is read whole and sent in one write
-      // with the headers: fewer syscalls than piping a stream.
-      const hasher = new OutputHasher();
-      const body = await readAll(res.body, Math.min(max, SMALL_BODY_BYTES), hasher);
-      await reply.code(res.statusCode).headers(headers).send(body);
-      return { status: res.statusCode, bytes: body.length, outputHash: hasher.digest() };
-    }
-    const metered = new MeteredStream(max, sse ? sseEvents(extra) : '', sse && redact.length > 0 ? sseRedactor(redact) : undefined);
-    if (sse || redact.length > 0 || extra.length > 0) delete headers['content-length'];
-    const done = new Promise<FinishInfo>((resolve) => {
-      let settled = false;
-      const finish = (errorCode?: string): void => {
-        if (settled) return;
-        settled = true;
-        resolve({ status: res.statusCode, bytes: metered.sent, ...(errorCode ? {} : { outputHash: metered.hasher.digest() }), ...(errorCode ? { errorCode } : {}) });
-      };
-      metered.once('error', (e) => finish((e as PortcullisError).code ?? ErrorCodes.UPSTREAM));
-      reply.raw.once('finish', () => finish());
-      reply.raw.once('close', () => {
-        if (reply.raw.writableFinished) return finish();
-        // The agent went away mid-stream (an SSE client closing): stop reading the upstream too.
-        res.body.destroy();
-        metered.destroy();
-        finish(ErrorCodes.UPSTREAM);
-      });
-    });
-    res.body.once('error', (e) => {
-      relayErrors.add(e);
-      metered.destroy(e);
-    });
-    res.body.pipe(metered);
-    await reply.code(res.statusCode).headers(headers).send(metered);
-    return await done;
-  } finally {
-    res.done();
+  if (Number.isFinite(declared) && declared > max) {
+    res.body.destroy();
+    throw tooLarge(max);
   }
+  const redact = c.redact ?? [];
+  const extra = plan.extraMessages ?? [];
+  const contentType = res.headers['content-type'];
+  if ((redact.length > 0 || extra.length > 0) && !isSse(contentType)) {
+    if (redact.length > 0 && !isJsonContentType(contentType)) {
+      res.body.destroy();
+      throw new PortcullisError(ErrorCodes.UPSTREAM, `the upstream answered ${String(contentType)}, not JSON, so the fields the policy redacts cannot be removed`);
+    }
+    return await relayRewrittenJson(reply, res, plan, headers, max);
+  }
+  const sse = isSse(contentType);
+  if (!sse && Number.isFinite(declared) && declared <= SMALL_BODY_BYTES && reply.request.method !== 'HEAD' && res.statusCode !== 204 && res.statusCode !== 304) {
+    // A small body of known length is read whole and sent in one write
+    // with the headers: fewer syscalls than piping a stream.
+    const hasher = new OutputHasher();
+    const body = await readAll(res.body, Math.min(max, SMALL_BODY_BYTES), hasher);
+    await reply.code(res.statusCode).headers(headers).send(body);
+    return { status: res.statusCode, bytes: body.length, outputHash: hasher.digest() };
+  }
+  const metered = new MeteredStream(max, sse ? sseEvents(extra) : '', sse && redact.length > 0 ? sseRedactor(redact) : undefined);
+  if (sse || redact.length > 0 || extra.length > 0) delete headers['content-length'];
+  const done = new Promise<FinishInfo>((resolve) => {
+    let settled = false;
+    const finish = (errorCode?: string): void => {
+      if (settled) return;
+      settled = true;
+      resolve({ status: res.statusCode, bytes: metered.sent, ...(errorCode ? {} : { outputHash: metered.hasher.digest() }), ...(errorCode ? { errorCode } : {}) });
+    };
+    metered.once('error', (e) => finish((e as PortcullisError).code ?? ErrorCodes.UPSTREAM));
+    reply.raw.once('finish', () => finish());
+    reply.raw.once('close', () => {
+      if (reply.raw.writableFinished) return finish();
+      // The agent went away mid-stream (an SSE client closing): stop reading the upstream too.
+      res.body.destroy();
+      metered.destroy();
+      finish(ErrorCodes.UPSTREAM);
+    });
+  });
+  res.body.once('error', (e) => {
+    relayErrors.add(e);
+    metered.destroy(e);
+  });
+  res.body.pipe(metered);
+  await reply.code(res.statusCode).headers(headers).send(metered);
+  return await done;
 }

@@ -15,11 +15,8 @@ export interface UpstreamRequest {
   headers: Record<string, string | string[]>;
   body?: Buffer | string | undefined;
   timeoutMs: number;
-  /**
-   * The call's controller, aborted when the agent disconnects; the timeout
-   * aborts it too (one controller per call, no AbortSignal.any on the hot path).
-   */
-  controller?: AbortController | undefined;
+  /** Aborts the request (not set on the hot path: see request()). */
+  signal?: AbortSignal | undefined;
   /** A listening stream (MCP GET): no limit on the time between events. */
   stream?: boolean;
 }
@@ -28,8 +25,6 @@ export interface UpstreamResponse {
   statusCode: number;
   headers: Record<string, string | string[] | undefined>;
   body: Dispatcher.ResponseData['body'];
-  /** Cancels the timeout once the body has been read. */
-  done(): void;
 }
 
 export interface UpstreamOptions {
@@ -51,18 +46,12 @@ export class Upstream {
   }
 
   /**
-   * Sends the request; the response body streams. The timeout covers the
-   * whole exchange: headers and body. Throws PortcullisError UPSTREAM or
-   * UPSTREAM_TIMEOUT.
+   * Sends the request; the response body streams. The timeout is undici's
+   * own: for the headers, then for each pause in the body (none for a
+   * listening stream), with no timer or abort controller of ours per call.
+   * Throws PortcullisError UPSTREAM or UPSTREAM_TIMEOUT.
    */
   async request(req: UpstreamRequest): Promise<UpstreamResponse> {
-    const controller = req.controller ?? new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort(new PortcullisError(ErrorCodes.UPSTREAM_TIMEOUT, `the upstream did not answer within ${req.timeoutMs} ms`));
-    }, req.timeoutMs);
-    const signal = controller.signal;
     try {
       const res = await this.#agent.request({
         origin: req.origin,
@@ -70,22 +59,16 @@ export class Upstream {
         method: req.method as Dispatcher.HttpMethod,
         headers: req.headers,
         body: req.body ?? null,
-        signal,
+        ...(req.signal ? { signal: req.signal } : {}),
         headersTimeout: req.timeoutMs,
         bodyTimeout: req.stream ? 0 : req.timeoutMs,
       });
-      // An event stream lasts as long as it lasts: past its headers only the
-      // idle time between chunks is limited (bodyTimeout).
-      const contentType = String(res.headers['content-type'] ?? '');
-      if (req.stream || contentType.startsWith('text/event-stream')) clearTimeout(timer);
       // Destroying a body we no longer want makes undici emit "Request
       // aborted" on it; that is expected, not a crash.
       res.body.on('error', () => undefined);
-      // The timeout keeps running while the body streams; a stalled body is aborted too.
-      return { statusCode: res.statusCode, headers: res.headers, body: res.body, done: () => clearTimeout(timer) };
+      return { statusCode: res.statusCode, headers: res.headers, body: res.body };
     } catch (e) {
-      clearTimeout(timer);
-      throw upstreamError(e, req, timedOut);
+      throw upstreamError(e, req);
     }
   }
 
@@ -94,9 +77,9 @@ export class Upstream {
   }
 }
 
-export function upstreamError(e: unknown, req: Pick<UpstreamRequest, 'origin' | 'timeoutMs'>, timedOut = false): PortcullisError {
+export function upstreamError(e: unknown, req: Pick<UpstreamRequest, 'origin' | 'timeoutMs'>): PortcullisError {
   if (e instanceof PortcullisError) return e;
-  if (timedOut || e instanceof undiciErrors.HeadersTimeoutError || e instanceof undiciErrors.BodyTimeoutError) {
+  if (e instanceof undiciErrors.HeadersTimeoutError || e instanceof undiciErrors.BodyTimeoutError) {
     return new PortcullisError(ErrorCodes.UPSTREAM_TIMEOUT, `the upstream ${req.origin} did not answer within ${req.timeoutMs} ms`);
   }
   const code = (e as { code?: string })?.code;

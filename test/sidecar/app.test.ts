@@ -11,6 +11,7 @@ const policy = (input: any): unknown => {
   if (input.action.type === 'connect') return h.port === 443 ? { effect: 'deny', reason: 'no tunnels to 443 here' } : { effect: 'allow', reason: 'tunnel' };
   if (h.path.startsWith('/prod/')) return { effect: 'deny', reason: 'writes to /prod/ are denied' };
   if (h.path === '/deploy') return { effect: 'compute', reason: 'dry run', rewrite: { http: { path: '/dry-run/deploy', query: { dryRun: ['true'] } } } };
+  if (h.path === '/stall') return { effect: 'allow', reason: 'short', constraints: { timeoutMs: 200 } };
   if (h.path === '/big') return { effect: 'allow', reason: 'capped', constraints: { maxResponseBytes: 10 } };
   if (h.path === '/secret') return { effect: 'allow', reason: 'redacted', constraints: { redact: ['$.card.number'], stripHeaders: ['x-debug'] } };
   return { effect: 'allow', reason: 'ok' };
@@ -31,6 +32,7 @@ before(async () => {
       res.setHeader('x-debug', 'internal');
       return res.end(JSON.stringify({ card: { number: '4242', brand: 'visa' } }));
     }
+    if (a.url === '/stall') return; // never answers
     if (a.url === '/big') return res.end(JSON.stringify({ data: 'x'.repeat(100) }));
     res.end(JSON.stringify({ ok: true, url: a.url }));
   });
@@ -106,4 +108,10 @@ test('an unreachable upstream is a 502 with UPSTREAM', async () => {
   const r = await send(sidecar.port, { path: 'http://127.0.0.1:1/x' });
   assert.equal(r.status, 502);
   assert.equal(r.json().error.code, ErrorCodes.UPSTREAM);
+});
+
+test('an upstream slower than the decision\'s timeout is a 504 with UPSTREAM_TIMEOUT', async () => {
+  const r = await send(sidecar.port, { path: `${upstream.origin}/stall` });
+  assert.equal(r.status, 504);
+  assert.equal(r.json().error.code, ErrorCodes.UPSTREAM_TIMEOUT);
 });
