@@ -21,3 +21,4 @@ export * from './timeformat';
 export * from './sprintf';
 export * from './jsonpaths';
 export * from './graph';
+export * from './jsonpatch';

@@ -13,8 +13,8 @@ import { typeError, typeName } from '../errors';
 import { msgBegin, msgStr, msgAbort } from '../abort';
 import { needObject, bufNew, bufByte, bufU64, bufToString } from './util';
 
-/** One path's segments, as an array value. */
-function segments(name: string, p: usize): usize {
+/** One path's segments (a "/"-separated pointer or an array of segments), as an array value. */
+export function pathSegments(name: string, p: usize): usize {
   const t = load<u8>(p);
   if (t == TYPE_ARRAY) return p;
   if (t != TYPE_STRING) {
@@ -55,7 +55,7 @@ function pathTree(name: string, paths: usize): usize {
   const n = t == TYPE_ARRAY ? arrayLen(paths) : setLen(paths);
   const root = makeObject();
   for (let i: usize = 0; i < n; i++) {
-    const segs = segments(name, t == TYPE_ARRAY ? arrayGet(paths, i) : setAt(paths, i));
+    const segs = pathSegments(name, t == TYPE_ARRAY ? arrayGet(paths, i) : setAt(paths, i));
     const m = arrayLen(segs);
     if (m == 0) continue;
     let node = root;
