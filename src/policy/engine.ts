@@ -10,7 +10,13 @@
 import { loadPolicy } from '@open-policy-agent/opa-wasm';
 import type { LoadedPolicy } from '@open-policy-agent/opa-wasm';
 import { ErrorCodes, PortcullisError } from '../errors.ts';
+import { createHostBuiltins, wallClockNs, type ClockNs, type HostBuiltins } from './rego/host-builtins.ts';
 import type { CompiledBundle, EvalResult, PolicyEngine } from './types.ts';
+
+export interface OpaWasmEngineOptions {
+  /** The clock `time.now_ns` reads when the input carries no `context.time` (tests inject one). */
+  clock?: ClockNs;
+}
 
 interface Instance {
   readonly bundle: CompiledBundle;
@@ -19,6 +25,8 @@ interface Instance {
   readonly ids: ReadonlyMap<string, number>;
   /** ABI ≥ 1.2: evaluate through `opa_eval` directly (see evaluateFast). */
   readonly fast: boolean;
+  /** Set when the module calls `time.now_ns`: its instant is fixed before each evaluation. */
+  readonly clockUser: HostBuiltins | undefined;
 }
 
 export class OpaWasmEngine implements PolicyEngine {
@@ -26,6 +34,11 @@ export class OpaWasmEngine implements PolicyEngine {
   /** Sequence numbers of loads: a load that started earlier never overwrites one that started later. */
   #started = 0;
   #installed = 0;
+  readonly #clock: ClockNs;
+
+  constructor(options: OpaWasmEngineOptions = {}) {
+    this.#clock = options.clock ?? wallClockNs;
+  }
 
   evaluate(input: unknown, entrypoint?: string): EvalResult {
     const instance = this.#instance;
@@ -43,6 +56,7 @@ export class OpaWasmEngine implements PolicyEngine {
     }
     let resultSet: unknown;
     try {
+      instance.clockUser?.beginEvaluation(instantOf(input));
       resultSet = instance.fast ? evaluateFast(instance.policy, input, id) : instance.policy.evaluate(sdkInput(input), id);
     } catch (e) {
       throw evaluationError(e, name, instance.bundle.digest);
@@ -52,7 +66,7 @@ export class OpaWasmEngine implements PolicyEngine {
 
   async load(bundle: CompiledBundle): Promise<void> {
     const sequence = ++this.#started;
-    const instance = await instantiate(bundle);
+    const instance = await instantiate(bundle, this.#clock);
     // A newer load finished first: this (older) bundle must not replace it.
     if (sequence < this.#installed) return;
     this.#installed = sequence;
@@ -64,13 +78,15 @@ export class OpaWasmEngine implements PolicyEngine {
   }
 }
 
-async function instantiate(bundle: CompiledBundle): Promise<Instance> {
+async function instantiate(bundle: CompiledBundle, clock: ClockNs): Promise<Instance> {
   if (bundle.entrypoints.length === 0) {
     throw new PortcullisError(ErrorCodes.BUNDLE_INVALID, 'the bundle declares no entrypoint', { digest: bundle.digest });
   }
   let policy: LoadedPolicy;
+  // Each instance has its own host builtins, so a swap never shares a fixed instant.
+  const host = createHostBuiltins(clock);
   try {
-    policy = await loadPolicy(bundle.wasm);
+    policy = await loadPolicy(bundle.wasm, undefined, host.builtins);
     policy.setData(bundle.data ?? {});
   } catch (e) {
     throw new PortcullisError(
@@ -97,7 +113,37 @@ async function instantiate(bundle: CompiledBundle): Promise<Instance> {
   for (const [name, id] of Object.entries(exported)) if (!ids.has(name)) ids.set(name, id);
   const minor = Number(policy.minorVersion);
   const fast = minor >= 2 && typeof (policy.wasmInstance as unknown as WasmInstance).exports?.opa_eval === 'function';
-  return { bundle, policy, ids, fast };
+  return { bundle, policy, ids, fast, clockUser: importsBuiltin(policy, 'time.now_ns') ? host : undefined };
+}
+
+/** Whether the module calls `name` through the SDK (its `builtins()` export lists it). */
+function importsBuiltin(policy: LoadedPolicy, name: string): boolean {
+  const exports = (policy.wasmInstance as unknown as WasmInstance).exports;
+  const builtins = exports.builtins as (() => number) | undefined;
+  const dump = exports.opa_json_dump as ((addr: number) => number) | undefined;
+  // Without the exports to ask, assume it does: fixing the instant costs little.
+  if (!builtins || !dump) return true;
+  const bytes = new Uint8Array(policy.mem.buffer);
+  const address = dump(builtins());
+  const end = bytes.indexOf(0, address);
+  const listed = JSON.parse(decoder.decode(bytes.subarray(address, end))) as Record<string, number>;
+  return Object.hasOwn(listed, name);
+}
+
+/**
+ * The instant a decision is about: the input's `context.time` (RFC 3339) when
+ * it has one, so that replaying a recorded input sees the same `time.now_ns`;
+ * otherwise undefined (the clock).
+ */
+export function instantOf(input: unknown): bigint | undefined {
+  const time = (input as { context?: { time?: unknown } } | null | undefined)?.context?.time;
+  if (typeof time !== 'string') return undefined;
+  const ms = Date.parse(time);
+  if (!Number.isFinite(ms)) return undefined;
+  // Date keeps milliseconds; the digits of the fraction beyond them are added back.
+  const fraction = /\.(\d+)/.exec(time)?.[1] ?? '';
+  const subMs = BigInt((fraction.slice(3, 9) || '0').padEnd(6, '0'));
+  return BigInt(Math.floor(ms)) * 1_000_000n + subMs;
 }
 
 const encoder = new TextEncoder();

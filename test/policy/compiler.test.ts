@@ -139,3 +139,23 @@ test('real Rego: swapping bundles under concurrent evaluation never mixes them',
   assert.equal(seen.at(-1), 'listed v2');
   assert.ok(!seen.slice(seen.indexOf('listed v2')).includes('listed v1'));
 });
+
+test('time.now_ns: the input context.time when there is one, else the engine clock', async () => {
+  const bundle = await new PortcullisCompiler().compile({
+    ...source('package portcullis\n\nnow := time.now_ns()\n\nsame if time.now_ns() == time.now_ns()\n'),
+    entrypoints: ['portcullis/now', 'portcullis/same'],
+  });
+  const engine = new OpaWasmEngine({ clock: () => 1_700_000_000_123_000_000n });
+  await engine.load(bundle);
+  assert.equal(engine.evaluate({}).result, Number(1_700_000_000_123_000_000n));
+  const at = engine.evaluate({ context: { time: '2026-11-24T10:00:00.5Z' } }).result;
+  assert.equal(at, Date.parse('2026-11-24T10:00:00.5Z') * 1e6);
+  assert.equal(engine.evaluate({}, 'portcullis/same').result, true);
+});
+
+test('instantOf keeps the sub-millisecond digits of context.time', async () => {
+  const { instantOf } = await import('../../src/policy/engine.ts');
+  assert.equal(instantOf({ context: { time: '2026-11-24T10:00:00.123456789Z' } }), BigInt(Date.parse('2026-11-24T10:00:00.123Z')) * 1_000_000n + 456_789n);
+  assert.equal(instantOf({ context: { time: 'not a time' } }), undefined);
+  assert.equal(instantOf(undefined), undefined);
+});
