@@ -32,6 +32,11 @@ export interface ControllerConfig {
   /** URL sidecars use to reach this controller; default http://SERVICE.NAMESPACE.svc:8080 (the Service's port). */
   controllerUrl: string;
   approvalRetentionSeconds: number;
+  /**
+   * Sidecars reach the controller over HTTPS (the Service's port 443, the
+   * webhook certificate) and are given its CA; default plain HTTP on 8080.
+   */
+  sidecarTls: boolean;
   logLevel: string;
 }
 
@@ -59,6 +64,9 @@ export function loadControllerConfig(env: Env, overrides: ControllerOverrides = 
   const namespace = str('namespace', 'PORTCULLIS_NAMESPACE', 'portcullis-system');
   const serviceName = str('serviceName', 'PORTCULLIS_SERVICE_NAME', 'portcullis-controller');
   const port = num('port', 'PORTCULLIS_CONTROLLER_PORT', '8080', 0, 65535);
+  const [tlsRaw, tlsLabel] = get('sidecarTls', 'PORTCULLIS_SIDECAR_TLS', 'false');
+  if (tlsRaw !== 'true' && tlsRaw !== 'false') throw fail(tlsLabel, tlsRaw, 'true or false');
+  const sidecarTls = tlsRaw === 'true';
   const [certRaw, certLabel] = get('certMode', 'PORTCULLIS_WEBHOOK_CERT_MODE', 'self');
   if (certRaw !== 'self' && certRaw !== 'files') throw fail(certLabel, certRaw, 'self or files');
   const config: ControllerConfig = {
@@ -78,7 +86,8 @@ export function loadControllerConfig(env: Env, overrides: ControllerOverrides = 
     leaseName: str('leaseName', 'PORTCULLIS_LEASE_NAME', 'portcullis-controller'),
     leaseDurationSeconds: num('leaseDurationSeconds', 'PORTCULLIS_LEASE_DURATION_SECONDS', '15', 2, 300),
     sidecarImage: str('sidecarImage', 'PORTCULLIS_SIDECAR_IMAGE', 'ghcr.io/portcullis/portcullis:0.1.0'),
-    controllerUrl: str('controllerUrl', 'PORTCULLIS_CONTROLLER_URL', `http://${serviceName}.${namespace}.svc:8080`),
+    controllerUrl: str('controllerUrl', 'PORTCULLIS_CONTROLLER_URL', sidecarTls ? `https://${serviceName}.${namespace}.svc:443` : `http://${serviceName}.${namespace}.svc:8080`),
+    sidecarTls,
     approvalRetentionSeconds: num('approvalRetentionSeconds', 'PORTCULLIS_APPROVAL_RETENTION_SECONDS', '3600', 0, 30 * 86_400),
     logLevel: str('logLevel', 'PORTCULLIS_LOG_LEVEL', 'info'),
   };

@@ -119,8 +119,11 @@ export async function startController(config: Readonly<ControllerConfig>, deps: 
   }
   const webhooks = withErrors(Fastify({ logger: false, forceCloseConnections: true, bodyLimit: 8 * 1024 * 1024, https: { cert: tls.certPem, key: tls.keyPem } }) as unknown as FastifyInstance);
   webhooks.get('/healthz', async () => ({ status: 'ok' }));
+  // The same API for sidecars over TLS (PORTCULLIS_SIDECAR_TLS): what they load is then authenticated.
+  registerBundleRoutes(webhooks, store);
+  approvals.register(webhooks);
   registerAdmissionRoutes(webhooks, {
-    injection: { ...DEFAULT_INJECTION, image: config.sidecarImage, controllerUrl: config.controllerUrl },
+    injection: { ...DEFAULT_INJECTION, image: config.sidecarImage, controllerUrl: config.controllerUrl, ...(config.sidecarTls ? { controllerCa: tls.caPem } : {}) },
     builds,
     namespaceLabels: (ns) => ({ 'kubernetes.io/metadata.name': ns, ...(namespaces.get(undefined, ns)?.metadata.labels ?? {}) }),
     logger,

@@ -19,3 +19,10 @@ test('overrides win over the environment; bad values name the setting', () => {
   assert.throws(() => loadControllerConfig({ PORTCULLIS_WEBHOOK_CERT_MODE: 'magic' }), (e) => isPortcullisError(e) && e.details?.setting === 'PORTCULLIS_WEBHOOK_CERT_MODE');
   assert.throws(() => loadControllerConfig({}, { port: '70000' }), (e) => isPortcullisError(e) && e.details?.setting === '--port');
 });
+
+test('PORTCULLIS_SIDECAR_TLS points sidecars at the Service over https', () => {
+  const c = loadControllerConfig({ PORTCULLIS_SIDECAR_TLS: 'true' });
+  assert.equal(c.sidecarTls, true);
+  assert.equal(c.controllerUrl, 'https://portcullis-controller.portcullis-system.svc:443');
+  assert.throws(() => loadControllerConfig({ PORTCULLIS_SIDECAR_TLS: 'yes' }), (e) => isPortcullisError(e) && e.details?.setting === 'PORTCULLIS_SIDECAR_TLS');
+});

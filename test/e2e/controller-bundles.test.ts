@@ -69,6 +69,22 @@ test('apply a bundle → status Ready with its digest → every sidecar enforces
   }
 });
 
+test('over TLS: a sidecar that trusts the controller CA loads the bundle; one that does not, loads nothing', async () => {
+  const c = h.controllers[0]!;
+  const url = `https://127.0.0.1:${c.webhookPort}`;
+  const trusted = new BundleClient({ controllerUrl: url, ca: c.tls.caPem, bundle: 'agents/research', engine: new OpaWasmEngine(), logger: h.logger, waitMs: 2000, initialBackoffMs: 50 });
+  const untrusted = new BundleClient({ controllerUrl: url, bundle: 'agents/research', engine: new OpaWasmEngine(), logger: h.logger, waitMs: 2000, initialBackoffMs: 50 });
+  trusted.start();
+  untrusted.start();
+  try {
+    await until(() => trusted.digest() === statusOf('research').servingDigest, 'the TLS client to load');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(untrusted.digest(), undefined);
+  } finally {
+    await Promise.all([trusted.stop(), untrusted.stop()]);
+  }
+});
+
 test('a change reaches every sidecar', async () => {
   const before = statusOf('research').digest;
   await h.fake.apply(policyBundle('research', 'agents', { allowMethod: 'POST' }));

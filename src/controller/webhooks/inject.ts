@@ -31,6 +31,8 @@ export interface InjectionConfig {
   imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
   /** Where sidecars fetch bundles and send approvals, e.g. http://portcullis-controller.portcullis-system.svc:8080 */
   controllerUrl: string;
+  /** CA (PEM) sidecars trust for an https controllerUrl; given to them as PORTCULLIS_CONTROLLER_CA. */
+  controllerCa?: string;
   proxyPort: number;
   adminPort: number;
   /** Bundle name used when a pod names none (in the pod's namespace). */
@@ -128,6 +130,7 @@ function sidecarContainer(input: InjectionInput, config: InjectionConfig, policy
     ],
     env: [
       { name: 'PORTCULLIS_CONTROLLER_URL', value: config.controllerUrl },
+      ...(config.controllerCa ? [{ name: 'PORTCULLIS_CONTROLLER_CA', value: config.controllerCa }] : []),
       { name: 'PORTCULLIS_BUNDLE', value: policy },
       { name: 'PORTCULLIS_MODE', value: mode },
       { name: 'PORTCULLIS_LISTEN_HOST', value: '127.0.0.1' },

@@ -96,3 +96,11 @@ test('pods that did not ask are left alone', () => {
   input.namespaceLabels = { 'portcullis.dev/injection': 'enabled' };
   assert.equal(injectionWanted(input).inject, false);
 });
+
+test('with sidecar TLS the controller CA is handed to the sidecar', () => {
+  const input = podFromManifest('basic.yaml');
+  const r = injectSidecar(input, { ...CONFIG, controllerUrl: 'https://portcullis-controller.portcullis-system.svc:443', controllerCa: 'PEM' });
+  assert.ok(r.inject);
+  const sidecar = (r.patch.find((p) => p.path === '/spec/initContainers')!.value as any[])[0];
+  assert.deepEqual(sidecar.env.find((e: any) => e.name === 'PORTCULLIS_CONTROLLER_CA'), { name: 'PORTCULLIS_CONTROLLER_CA', value: 'PEM' });
+});
