@@ -10,8 +10,16 @@ import type { PortcullisMetrics } from '../telemetry/metrics.ts';
 import { Ledger, type LedgerOptions } from './ledger.ts';
 import type { EntryKind } from './ledger-entry.ts';
 import type { EvidenceRecorder, IntentRecord, LedgerHead, LedgerPosition, OutcomeRecord } from './recorder.ts';
+import type { CompiledBundle } from '../policy/types.ts';
+import { storeBundle } from './bundle-store.ts';
 
 export interface LedgerRecorderOptions extends LedgerOptions {
+  /**
+   * Archives each policy that decides something into `dir` (see
+   * bundle-store.ts), so that replay finds the recorded policy by itself.
+   * `current` is the engine's loaded bundle.
+   */
+  bundles?: { dir: string; current: () => CompiledBundle | undefined };
   /** Least time between two attempts to reopen a failed ledger. Default 1000 ms. */
   reopenIntervalMs?: number;
   /** Injectable clock (ms). */
@@ -39,6 +47,8 @@ export class LedgerRecorder implements EvidenceRecorder {
   #closed = false;
   /** Appends refused since the ledger became unwritable, for the recovery log line. */
   #refused = 0;
+  /** Policy digests already archived (or being archived). */
+  readonly #stored = new Set<string>();
 
   constructor(options: LedgerRecorderOptions) {
     this.#options = options;
@@ -109,8 +119,24 @@ export class LedgerRecorder implements EvidenceRecorder {
     }
   }
 
-  intent(record: IntentRecord): Promise<LedgerPosition> {
-    return this.#append('intent', record);
+  async intent(record: IntentRecord): Promise<LedgerPosition> {
+    const position = await this.#append('intent', record);
+    this.#storeBundle(record.policyDigest);
+    return position;
+  }
+
+  /** Archives the policy that made this decision, once, off the decision's path. */
+  #storeBundle(digest: string): void {
+    const store = this.#options.bundles;
+    if (!store || !digest || this.#stored.has(digest)) return;
+    const bundle = store.current();
+    // Reloaded since: a later decision by the same digest will find it, if any.
+    if (bundle?.digest !== digest) return;
+    this.#stored.add(digest);
+    storeBundle(store.dir, bundle).catch((e: unknown) => {
+      this.#stored.delete(digest);
+      this.#options.logger?.warn({ err: e, digest, dir: store.dir }, 'the recorded policy could not be archived beside the ledger');
+    });
   }
 
   async outcome(record: OutcomeRecord): Promise<void> {

@@ -70,12 +70,16 @@ export interface ReplayReport {
   rows: ReplayRow[];
   /** Digests recorded in the ledger with no bundle given for them, with how many entries each. */
   missingDigests: Record<string, number>;
+  /** Recorded policies found by `resolve` (the bundle store beside the ledger). */
+  resolved: Array<{ digest: string; label: string }>;
 }
 
 export interface ReplayOptions {
   bundles: ReplayBundle[];
   /** The bundle for entries whose recorded policy was not given (what-if); default: the first bundle. */
   candidate?: ReplayBundle;
+  /** Finds the recorded policy of a digest no given bundle has (asked once per digest). */
+  resolve?: (digest: string) => Promise<ReplayBundle | undefined>;
   onProgress?: (p: { bytes: number; totalBytes: number; intents: number }) => void;
   /** Keep at most this many rows (counts stay exact). Default 10,000. */
   maxRows?: number;
@@ -98,7 +102,7 @@ function evaluate(engine: PolicyEngine, input: unknown, entrypoint: string): { r
   return { result, canonical: canonicalJson(result) };
 }
 
-function replayOne(rec: IntentRecord, seq: number, options: ReplayOptions): ReplayRow {
+function replayOne(rec: IntentRecord, seq: number, bundles: readonly ReplayBundle[], candidate: ReplayBundle | undefined): ReplayRow {
   const row: ReplayRow = {
     seq,
     decisionId: rec.decisionId,
@@ -117,8 +121,8 @@ function replayOne(rec: IntentRecord, seq: number, options: ReplayOptions): Repl
   if (sha256(canonicalJson(rec.input)) !== rec.inputHash) {
     return { ...row, status: 'error', detail: 'the recorded input does not match its input hash: the record was altered' };
   }
-  const exact = options.bundles.find((b) => b.digest === rec.policyDigest);
-  const bundle = exact ?? options.candidate ?? options.bundles[0];
+  const exact = bundles.find((b) => b.digest === rec.policyDigest);
+  const bundle = exact ?? candidate;
   if (!bundle) return { ...row, status: 'unavailable', detail: `the recorded policy ${rec.policyDigest} was not given` };
   row.replayDigest = bundle.digest;
   try {
@@ -150,6 +154,10 @@ export async function replayLedger(files: string[], options: ReplayOptions): Pro
   const rows: ReplayRow[] = [];
   const missingDigests: Record<string, number> = {};
   const maxRows = options.maxRows ?? 10_000;
+  const bundles = [...options.bundles];
+  const candidate = options.candidate ?? options.bundles[0];
+  const tried = new Set<string>();
+  const resolved: ReplayReport['resolved'] = [];
   let intents = 0;
   let bytes = 0;
   for (const file of ordered) {
@@ -159,7 +167,17 @@ export async function replayLedger(files: string[], options: ReplayOptions): Pro
       const parsed = parseEntry(l.text);
       if (!parsed.ok || parsed.entry.kind !== 'intent') continue;
       intents++;
-      const row = replayOne(parsed.entry.record as unknown as IntentRecord, parsed.entry.seq, options);
+      const rec = parsed.entry.record as unknown as IntentRecord;
+      const digest = rec.policyDigest;
+      if (digest && options.resolve && !tried.has(digest) && !bundles.some((b) => b.digest === digest)) {
+        tried.add(digest);
+        const found = await options.resolve(digest);
+        if (found) {
+          bundles.push(found);
+          resolved.push({ digest: found.digest, label: found.label });
+        }
+      }
+      const row = replayOne(rec, parsed.entry.seq, bundles, candidate);
       counts[row.status]++;
       if (row.status === 'unavailable') missingDigests[row.recordedDigest] = (missingDigests[row.recordedDigest] ?? 0) + 1;
       else if ((row.status === 'mismatch' || row.status === 'changed' || row.status === 'error') && rows.length < maxRows) rows.push(row);
@@ -167,5 +185,5 @@ export async function replayLedger(files: string[], options: ReplayOptions): Pro
     }
   }
   options.onProgress?.({ bytes, totalBytes: total, intents });
-  return { ok: counts.mismatch === 0 && counts.error === 0 && counts.unavailable === 0, intents, counts, rows, missingDigests };
+  return { ok: counts.mismatch === 0 && counts.error === 0 && counts.unavailable === 0, intents, counts, rows, missingDigests, resolved };
 }

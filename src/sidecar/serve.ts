@@ -14,6 +14,7 @@ import { createTracing, tracingConfigFromEnv, type Tracing } from '../telemetry/
 import type { EvidenceRecorder } from '../evidence/recorder.ts';
 import { createLedgerRecorder } from '../evidence/ledger-recorder.ts';
 import { loadHeadSigner } from '../evidence/signing.ts';
+import { bundleStoreFor } from '../evidence/bundle-store.ts';
 import { ErrorCodes, PortcullisError } from '../errors.ts';
 import { buildSidecar } from './app.ts';
 import { buildAdmin } from './admin.ts';
@@ -75,6 +76,7 @@ export async function startGate(o: GateOptions): Promise<RunningGate> {
         path: config.ledgerFile,
         maxFileBytes: config.ledgerMaxBytes,
         ...(config.ledgerSigningKey ? { signer: await loadHeadSigner(config.ledgerSigningKey) } : {}),
+        bundles: { dir: bundleStoreFor(config.ledgerFile), current: () => engine.current() },
         metrics: telemetry.metrics,
         logger: telemetry.logger,
       })

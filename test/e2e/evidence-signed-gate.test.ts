@@ -1,7 +1,8 @@
 /**
  * The gate as `portcullis dev` and the sidecar start it, configured only by
  * PORTCULLIS_* settings: a signed, size-rotated ledger whose head the admin
- * API serves, and which `verify` accepts with the public key and that head.
+ * API serves, which `verify` accepts with the public key and that head, and
+ * which `replay` reproduces from the policy the gate archived beside it.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -67,4 +68,12 @@ test('PORTCULLIS_LEDGER_SIGNING_KEY and _MAX_BYTES give a signed, rotated ledger
   assert.equal(code, 0, out);
   assert.match(out, /^ledger OK: \d+ entries in \d+ files/);
   assert.match(out, /signatures: \d+ valid, 0 invalid/);
+
+  // The gate kept the policy that decided beside the ledger: replay needs nothing else.
+  const replayOut = new PassThrough();
+  let replayed = '';
+  replayOut.on('data', (d: Buffer) => (replayed += d.toString()));
+  const replayCode = await main(['replay', ...files], { stdout: replayOut, stderr: new PassThrough(), env: {}, cwd: dir });
+  assert.equal(replayCode, 0, replayed);
+  assert.match(replayed, /replayed 6 decisions: 6 reproduced, 0 mismatched/);
 });

@@ -13,6 +13,8 @@ import { Ledger } from '../../src/evidence/ledger.ts';
 import { inputHash } from '../../src/evidence/hash.ts';
 import { ErrorCodes } from '../../src/errors.ts';
 import { sampleInput, sampleIntent } from './support/records.ts';
+import { LedgerRecorder } from '../../src/evidence/ledger-recorder.ts';
+import { bundleStoreFor, findStoredBundle, storeBundle } from '../../src/evidence/bundle-store.ts';
 
 let dir: string;
 let v1: CompiledBundle;
@@ -92,6 +94,35 @@ describe('replayLedger', () => {
     await l.close();
     const r = await replayLedger([path], { bundles: [await replayBundle(v1, 'v1')] });
     assert.deepEqual({ reproduced: r.counts.reproduced, skipped: r.counts.skipped, mismatch: r.counts.mismatch }, { reproduced: 1, skipped: 3, mismatch: 0 });
+    assert.equal(r.ok, true);
+  });
+
+  it('finds the recorded policy in the bundle store the recorder keeps beside the ledger', async () => {
+    const path = join(dir, 'stored', 'ledger.jsonl');
+    const recorder = new LedgerRecorder({ path, bundles: { dir: bundleStoreFor(path), current: () => v1 } });
+    const input = sampleInput(1);
+    const engine = new OpaWasmEngine();
+    await engine.load(v1);
+    const decision = engine.evaluate(input).result;
+    await recorder.intent(sampleIntent(1, { input, inputHash: inputHash(input), policyDigest: v1.digest, decision }));
+    await recorder.close();
+    let stored;
+    for (let i = 0; i < 100 && !(stored = await findStoredBundle(bundleStoreFor(path), v1.digest)); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(stored?.digest, v1.digest, 'the recorder archived the policy that decided');
+    assert.equal(await storeBundle(bundleStoreFor(path), v1), false, 'stored once');
+
+    const r = await replayLedger([path], {
+      bundles: [],
+      resolve: async (digest) => {
+        const b = await findStoredBundle(bundleStoreFor(path), digest);
+        if (!b) return undefined;
+        const e = new OpaWasmEngine();
+        await e.load(b);
+        return { digest: b.digest, engine: e, label: 'store' };
+      },
+    });
+    assert.equal(r.counts.reproduced, 1);
+    assert.deepEqual(r.resolved, [{ digest: v1.digest, label: 'store' }]);
     assert.equal(r.ok, true);
   });
 });

@@ -1,5 +1,5 @@
 /** `portcullis replay LEDGER… [--bundle B]`: re-evaluates every recorded decision. */
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Command, CommandIO } from '../command.ts';
 import type { ReplayBundle, ReplayReport } from '../../evidence/replay.ts';
@@ -15,12 +15,15 @@ Re-evaluates every recorded policy input.
   - Other entries are evaluated with the first bundle given, and the decisions
     that would change are listed ("changed"): test a policy change against
     real traffic before rolling it out.
-Without --bundle nothing can be evaluated: the command names the recorded
-policy digests it needs.
+The gate archives every policy that decides something beside its ledger
+(DIR/bundles/<digest>.tar.gz); recorded policies found there are used
+without being named. A digest found nowhere is named, with what to pass.
 
 Options:
   -b, --bundle FILE|DIR  a bundle archive (.tar.gz) or a policy directory
                          (compiled here); repeat for several
+      --bundles DIR      where recorded policies are kept (default: the
+                         bundles/ directory beside the first ledger file)
       --json             print the report as JSON
       --fail-on-change   exit 1 when any decision would change
       --limit N          list at most N rows (default 50; JSON: all kept)
@@ -44,6 +47,17 @@ async function loadBundles(io: CommandIO, paths: string[]): Promise<ReplayBundle
   return out;
 }
 
+/** The recorded policy with this digest from the bundle store, loaded. */
+async function fromStore(dir: string, digest: string): Promise<ReplayBundle | undefined> {
+  const { findStoredBundle } = await import('../../evidence/bundle-store.ts');
+  const bundle = await findStoredBundle(dir, digest);
+  if (!bundle) return undefined;
+  const { OpaWasmEngine } = await import('../../policy/engine.ts');
+  const engine = new OpaWasmEngine();
+  await engine.load(bundle);
+  return { digest: bundle.digest, engine, label: join(dir, `${digest.slice('sha256:'.length)}.tar.gz`) };
+}
+
 export const command: Command = {
   summary: 'Replay a ledger: reproduce recorded decisions, or see what another bundle would change',
   usage,
@@ -55,6 +69,7 @@ export const command: Command = {
         allowPositionals: true,
         options: {
           bundle: { type: 'string', short: 'b', multiple: true },
+          bundles: { type: 'string' },
           json: { type: 'boolean' },
           'fail-on-change': { type: 'boolean' },
           limit: { type: 'string' },
@@ -71,9 +86,12 @@ export const command: Command = {
       const { replayLedger } = await import('../../evidence/replay.ts');
       const files = await ledgerFiles(io, parsed.positionals);
       const bundles = await loadBundles(io, v.bundle ?? []);
+      const { bundleStoreFor } = await import('../../evidence/bundle-store.ts');
+      const store = v.bundles ? resolve(io.cwd, v.bundles) : bundleStoreFor(files[0]!);
       const progress = createProgress(io, 'replay');
       const report = await replayLedger(files, {
         bundles,
+        resolve: (digest) => fromStore(store, digest),
         onProgress: (p) => progress.update(p.bytes, p.totalBytes, `${p.intents} decisions`),
       });
       progress.done();
@@ -91,6 +109,7 @@ function printReport(io: CommandIO, r: ReplayReport, bundles: ReplayBundle[], li
   const out = (s: string): void => void io.stdout.write(s + '\n');
   const c = r.counts;
   for (const b of bundles) out(`bundle ${b.label}: ${b.digest}`);
+  for (const b of r.resolved) out(`recorded policy ${b.digest}: ${b.label}`);
   if (bundles.length > 0 && c.reproduced + c.mismatch === 0 && c.unchanged + c.changed > 0) {
     out('none of the given bundles is the recorded policy of any entry: comparing what it decides with what was recorded');
   }
@@ -99,7 +118,7 @@ function printReport(io: CommandIO, r: ReplayReport, bundles: ReplayBundle[], li
       `${c.changed} would change, ${c.skipped} skipped (failed closed), ${c.unavailable} without their policy, ${c.error} errors`,
   );
   for (const [digest, n] of Object.entries(r.missingDigests)) {
-    out(`recorded policy not available: ${digest} (${n} decisions): pass --bundle with the archive or policy directory whose digest this is`);
+    out(`recorded policy not available: ${digest} (${n} decisions): not in the bundle store beside the ledger; pass --bundle with the archive or policy directory whose digest this is`);
   }
   if (r.rows.length === 0) return;
   const rows = r.rows.slice(0, limit);

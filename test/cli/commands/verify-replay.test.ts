@@ -148,9 +148,22 @@ describe('portcullis replay', () => {
     assert.match(r.stdout, /12 reproduced/);
   });
 
+  it('uses the recorded policies kept beside the ledger without being told', async () => {
+    const { storeBundle, bundleStoreFor } = await import('../../../src/evidence/bundle-store.ts');
+    const sub = join(dir, 'kept');
+    const { mkdir, copyFile } = await import('node:fs/promises');
+    await mkdir(sub, { recursive: true });
+    await copyFile(ledger, join(sub, 'ledger.jsonl'));
+    await storeBundle(bundleStoreFor(join(sub, 'ledger.jsonl')), await compileDir(v1Dir));
+    const r = await run(['replay', 'kept/ledger.jsonl']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /recorded policy sha256:[0-9a-f]{64}: .*bundles/);
+    assert.match(r.stdout, /12 reproduced/);
+  });
+
   it('says clearly when the recorded policy is not available (exit 1)', async () => {
     const r = await run(['replay', 'ledger.jsonl']);
     assert.equal(r.code, 1);
-    assert.match(r.stdout, /recorded policy not available: sha256:[0-9a-f]{64} \(12 decisions\): pass --bundle/);
+    assert.match(r.stdout, /recorded policy not available: sha256:[0-9a-f]{64} \(12 decisions\): not in the bundle store beside the ledger; pass --bundle/);
   });
 });
