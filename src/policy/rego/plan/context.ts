@@ -48,6 +48,13 @@ export interface FnCtx {
   mocks: Mocks;
   /** Variables bound at this point of the plan → their local. */
   vars: Map<string, Local>;
+  /**
+   * Rule values already computed in this function call: rule function name
+   * and `generation` → the locals holding the value and a "computed" flag.
+   * A `with` starts a new generation: its documents differ.
+   */
+  memo: Map<string, { value: Local; done: Local }>;
+  generation: number;
 }
 
 export const INPUT: Local = 0;

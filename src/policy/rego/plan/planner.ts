@@ -74,7 +74,7 @@ function planEntrypoint(policy: PolicyContext, entrypoint: string): Plan {
     throw compileError('rego_compile_error', `entrypoint ${entrypoint} is a function, not a document`, undefined);
   }
   const b = new FuncBuilder(policy.tables, 2);
-  const ctx: FnCtx = { b, policy, mocks: NO_MOCKS, vars: new Map() };
+  const ctx: FnCtx = { b, policy, mocks: NO_MOCKS, vars: new Map(), memo: new Map(), generation: 0 };
   const terms: Term[] = path.map((value) => ({ type: 'string', value, loc: { file: '<entrypoint>', row: 0, col: 0, offset: 0 } }));
   const block = b.block(() =>
     planDataRef(ctx, terms, (op) => {

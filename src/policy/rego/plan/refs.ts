@@ -158,11 +158,30 @@ function baseChain(ctx: FnCtx, path: string[]): Local {
   return src;
 }
 
+/**
+ * The value of a rule (no arguments), computed at its first use in this
+ * function call and reused after: the same rule is often read by several
+ * bodies (`count(deny) == 0` in each of a decision's definitions).
+ */
 function callRuleSet(ctx: FnCtx, set: RuleSet): Local {
+  const b = ctx.b;
   const func = ctx.policy.funcFor(set, ctx.mocks);
-  const r = ctx.b.newLocal();
-  ctx.b.emit('CallStmt', { func, args: [local(INPUT), local(DATA)], result: r });
-  return r;
+  const key = `${func}#${ctx.generation}`;
+  let memo = ctx.memo.get(key);
+  if (!memo) {
+    memo = { value: b.newLocal(), done: b.newLocal() };
+    ctx.memo.set(key, memo);
+  }
+  const { value, done } = memo;
+  b.nested(() => {
+    b.emit('IsUndefinedStmt', { source: done });
+    b.emit('AssignVarStmt', { source: { type: 'bool', value: true }, target: done });
+    const r = b.newLocal();
+    b.emit('CallStmt', { func, args: [local(INPUT), local(DATA)], result: r });
+    b.emit('AssignVarStmt', { source: local(r), target: value });
+  });
+  b.emit('IsDefinedStmt', { source: value });
+  return value;
 }
 
 /**

@@ -26,7 +26,7 @@ export function planRuleSet(policy: PolicyContext, set: RuleSet, mocks: Mocks, n
   const params: Local[] = [0, 1];
   for (let i = 0; i < set.arity; i++) params.push(3 + i);
   const b = new FuncBuilder(policy.tables, 3 + set.arity);
-  const ctx: FnCtx = { b, policy, mocks, vars: new Map() };
+  const ctx: FnCtx = { b, policy, mocks, vars: new Map(), memo: new Map(), generation: 0 };
   const blocks = [];
   const fresh = (): void => {
     ctx.vars = new Map();

@@ -67,16 +67,22 @@ export function planWith(ctx: FnCtx, e: Expr, inner: (cont: Cont) => void, cont:
         saved.set(d.target, s);
       }
       const outer = ctx.mocks;
+      const outerGeneration = ctx.generation;
+      const innerGeneration = docs.length > 0 ? ctx.policy.nextSlot() + 1 : outerGeneration;
       const restore = (): void => {
         ctx.mocks = outer;
+        ctx.generation = outerGeneration;
         nest(ctx, [...saved].map(([target, s]) => ({ target, path: [], value: local(s) })), cont);
         ctx.mocks = mocks;
+        ctx.generation = innerGeneration;
       };
       ctx.mocks = mocks;
+      ctx.generation = innerGeneration;
       try {
         nest(ctx, docs.map((d, i) => ({ target: d.target, path: d.path, value: ops[i] as Operand })), () => inner(restore));
       } finally {
         ctx.mocks = outer;
+        ctx.generation = outerGeneration;
       }
     },
   );
