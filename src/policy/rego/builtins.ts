@@ -66,7 +66,7 @@ export const BUILTINS: Record<string, BuiltinEntry> = {
     ['crypto.hmac.md5', 2], ['crypto.hmac.sha1', 2], ['crypto.hmac.sha256', 2], ['crypto.hmac.sha512', 2],
     ['crypto.hmac.equal', 2],
     ['bits.and', 2], ['bits.or', 2], ['bits.xor', 2], ['bits.negate', 1], ['bits.lsh', 2], ['bits.rsh', 2],
-    ['semver.is_valid', 1], ['semver.compare', 2],
+    ['semver.is_valid', 1], ['semver.compare', 2], ['uuid.parse', 1],
     ['io.jwt.decode', 1], ['io.jwt.verify_hs256', 2], ['io.jwt.verify_hs384', 2], ['io.jwt.verify_hs512', 2],
   ]),
   // Implemented by the OPA SDK in JavaScript.

@@ -22,3 +22,4 @@ export * from './sprintf';
 export * from './jsonpaths';
 export * from './graph';
 export * from './jsonpatch';
+export * from './uuid';
