@@ -126,10 +126,18 @@ export class ClientNodeKubeApi implements KubeApi {
   }
 
   async informer<T extends KubeObject>(ref: ResourceRef, handlers: InformerHandlers<T>, options: InformerOptions = {}): Promise<Informer<T>> {
+    // Resolved by the first list that succeeds: the cache is filled right after it.
+    let markSynced!: () => void;
+    const synced = new Promise<void>((resolve) => (markSynced = resolve));
+    const list = this.listFn<T>(ref, options);
     const lw = new ListWatch<T & KubernetesObject>(
       collectionPath(ref, options.namespace),
       new BookmarkWatch(this.kc),
-      this.listFn<T>(ref, options),
+      async () => {
+        const result = await list();
+        markSynced();
+        return result;
+      },
       false,
       options.labelSelector,
     );
@@ -140,23 +148,22 @@ export class ClientNodeKubeApi implements KubeApi {
     let delay = base;
     let stopped = false;
     let timer: NodeJS.Timeout | undefined;
-    let failed = false;
+    let failing = false;
     lw.on('error', (err) => {
       if (stopped) return;
-      failed = true;
+      failing = true;
       options.onError?.(err);
-      timer = setTimeout(() => {
-        failed = false;
-        void lw.start();
-      }, delay);
+      timer = setTimeout(() => void lw.start(), delay);
       delay = Math.min(delay * 2, 30_000);
     });
     lw.on('connect', () => {
-      if (!failed) delay = base;
+      if (!failing) delay = base;
+      failing = false;
     });
     await lw.start();
-    // The first list may fail (API not reachable yet): wait until a restart succeeds.
-    while (failed && !stopped) await new Promise((r) => setTimeout(r, 50));
+    // The first list may fail (API not reachable yet): restarts continue until one succeeds.
+    await synced;
+    await new Promise((resolve) => setImmediate(resolve));
     return {
       list: () => lw.list(options.namespace) as readonly T[],
       get: (namespace, name) => lw.get(name, ref.namespaced ? namespace : undefined),

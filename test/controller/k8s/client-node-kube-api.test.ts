@@ -86,6 +86,22 @@ test('an API server outage: the informer restarts with backoff and catches up', 
   }
 });
 
+test('an informer started while the API server is down resolves once it is back, with the cache filled', async () => {
+  const port = Number(new URL(fake.url).port);
+  await fake.close();
+  let resolved = false;
+  const pending = api.informer<PolicyBundle>(POLICY_BUNDLES, { upsert: () => {}, remove: () => {} }).then((i) => ((resolved = true), i));
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(resolved, false);
+  await fake.start(port);
+  const late = await pending;
+  try {
+    assert.ok(late.get('team-a', 'after-outage'));
+  } finally {
+    await late.stop();
+  }
+});
+
 test('status subresource: merge patch of status leaves the spec alone; spec writes bump generation', async () => {
   await api.patchStatus(POLICY_BUNDLES, 'team-a', 'b2', { digest: 'sha256:x', observedGeneration: 1 });
   const o = fake.get(API_VERSION, 'PolicyBundle', 'team-a', 'b2')!;
