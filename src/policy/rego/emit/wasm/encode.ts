@@ -1,12 +1,49 @@
 /** Encoding of builder expressions and of module sections to wasm bytes. */
 import type { Expr, ValType } from './builder.ts';
 
+/**
+ * A growing byte buffer. Large byte arrays (the runtime's function bodies)
+ * are kept by reference and joined once at the end, so copying the runtime
+ * costs little.
+ */
 export class Bytes {
-  readonly out: number[] = [];
+  private readonly chunks: Uint8Array[] = [];
+  private cur: number[] = [];
+  private size = 0;
+
+  get length(): number {
+    return this.size + this.cur.length;
+  }
+
+  /** The bytes written so far, joined. */
+  get out(): Uint8Array {
+    this.flush();
+    if (this.chunks.length === 1) return this.chunks[0];
+    const all = new Uint8Array(this.size);
+    let at = 0;
+    for (const c of this.chunks) {
+      all.set(c, at);
+      at += c.length;
+    }
+    this.chunks.splice(0, this.chunks.length, all);
+    return all;
+  }
+
+  private flush(): void {
+    if (this.cur.length === 0) return;
+    this.chunks.push(Uint8Array.from(this.cur));
+    this.size += this.cur.length;
+    this.cur = [];
+  }
 
   byte(b: number): this {
-    this.out.push(b & 0xff);
+    this.cur.push(b & 0xff);
     return this;
+  }
+
+  /** Appends another buffer's bytes. */
+  append(other: Bytes): this {
+    return this.bytes(other.out);
   }
 
   u32(v: number): this {
@@ -15,7 +52,7 @@ export class Bytes {
       let b = x & 0x7f;
       x >>>= 7;
       if (x !== 0) b |= 0x80;
-      this.out.push(b);
+      this.cur.push(b);
     } while (x !== 0);
     return this;
   }
@@ -26,15 +63,21 @@ export class Bytes {
       const b = x & 0x7f;
       x >>= 7;
       if ((x === 0 && (b & 0x40) === 0) || (x === -1 && (b & 0x40) !== 0)) {
-        this.out.push(b);
+        this.cur.push(b);
         return this;
       }
-      this.out.push(b | 0x80);
+      this.cur.push(b | 0x80);
     }
   }
 
   bytes(b: ArrayLike<number>): this {
-    for (let i = 0; i < b.length; i++) this.out.push(b[i]);
+    if (b instanceof Uint8Array && b.length > 64) {
+      this.flush();
+      this.chunks.push(b);
+      this.size += b.length;
+      return this;
+    }
+    for (let i = 0; i < b.length; i++) this.cur.push(b[i]);
     return this;
   }
 

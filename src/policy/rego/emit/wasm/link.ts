@@ -7,6 +7,7 @@
 import { Bytes, encodeExpr, type Resolver } from './encode.ts';
 import { w, type Expr, type ValType } from './builder.ts';
 import { Reader, type FuncType, type RuntimeImage } from './runtime-image.ts';
+import { calledNames, reachableFunctions, renumberBody } from './prune.ts';
 
 export interface NewFunction {
   name: string;
@@ -41,9 +42,8 @@ const I32 = 0x7f;
 /** Name under which the policy's start function calls the runtime's. */
 export const RUNTIME_START = 'runtime:start';
 
-function section(out: Bytes, id: number, body: Bytes | Uint8Array): void {
-  const content = body instanceof Bytes ? body.out : body;
-  out.byte(id).u32(content.length).bytes(content);
+function section(out: Bytes, id: number, body: Bytes): void {
+  out.byte(id).u32(body.length).append(body);
 }
 
 /** Count and remaining raw entries of a vector section. */
@@ -90,7 +90,28 @@ export function link(linkInput: LinkInput): Uint8Array {
     return types.length - 1;
   };
 
-  const firstNew = image.importedFuncs.length + image.funcTypes.length;
+  // Keep only the runtime functions the policy reaches, renumbered in order.
+  const imported = image.importedFuncs.length;
+  const policyNames = new Set(input.functions.map((f) => f.name));
+  const used = new Set<string>();
+  for (const f of input.functions) calledNames(f.body, used);
+  for (const [, fn] of input.exportFuncs) used.add(fn);
+  const roots: number[] = [];
+  for (const name of used) {
+    const i = policyNames.has(name) ? undefined : image.exports.get(name);
+    if (i !== undefined) roots.push(i);
+  }
+  const kept = reachableFunctions(image, roots);
+  const remap = new Map<number, number>();
+  for (let i = 0; i < imported; i++) remap.set(i, i);
+  kept.forEach((old, i) => remap.set(old, imported + i));
+  const renumber = (old: number): number => {
+    const i = remap.get(old);
+    if (i === undefined) throw new Error(`wasm linker: runtime function ${old} was pruned but is referenced`);
+    return i;
+  };
+
+  const firstNew = imported + kept.length;
   const funcIndex = new Map<string, number>();
   input.functions.forEach((f, i) => funcIndex.set(f.name, firstNew + i));
   const globalIndex = new Map<string, number>();
@@ -99,10 +120,12 @@ export function link(linkInput: LinkInput): Uint8Array {
 
   const resolver: Resolver = {
     func(name) {
-      if (name === RUNTIME_START && image.startFunc !== null) return image.startFunc;
-      const i = funcIndex.get(name) ?? image.exports.get(name);
+      if (name === RUNTIME_START && image.startFunc !== null) return renumber(image.startFunc);
+      const own = funcIndex.get(name);
+      if (own !== undefined) return own;
+      const i = image.exports.get(name);
       if (i === undefined) throw new Error(`wasm linker: unknown function ${name}`);
-      return i;
+      return renumber(i);
     },
     global(name) {
       const i = globalIndex.get(name);
@@ -118,7 +141,7 @@ export function link(linkInput: LinkInput): Uint8Array {
     if (f.vars > 0) b.u32(f.vars).byte(I32);
     encodeExpr(f.body, b, [], resolver);
     b.byte(0x0b);
-    return b.out;
+    return b;
   });
 
   const out = new Bytes().bytes([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
@@ -132,8 +155,8 @@ export function link(linkInput: LinkInput): Uint8Array {
   for (const f of image.importedFuncs) importSec.name(f.module).name(f.name).byte(0x00).u32(f.type);
   section(out, 2, importSec);
 
-  const funcs = splitVec(image.sections.get(3));
-  const funcSec = new Bytes().u32(funcs.count + input.functions.length).bytes(funcs.rest);
+  const funcSec = new Bytes().u32(kept.length + input.functions.length);
+  for (const old of kept) funcSec.u32(image.funcTypes[old - imported]);
   for (const t of newTypes) funcSec.u32(t);
   section(out, 3, funcSec);
 
@@ -152,9 +175,12 @@ export function link(linkInput: LinkInput): Uint8Array {
 
   section(out, 8, new Bytes().u32(resolver.func(input.start)));
 
-  const elems = splitVec(image.sections.get(9));
-  if (input.table.length > 0 || elems.count > 0) {
-    const elem = new Bytes().u32(elems.count + (input.table.length > 0 ? 1 : 0)).bytes(elems.rest);
+  if (input.table.length > 0 || image.elements.length > 0) {
+    const elem = new Bytes().u32(image.elements.length + (input.table.length > 0 ? 1 : 0));
+    for (const seg of image.elements) {
+      elem.u32(0).byte(0x41).i32(seg.offset).byte(0x0b).u32(seg.funcs.length);
+      for (const f of seg.funcs) elem.u32(renumber(f));
+    }
     if (input.table.length > 0) {
       elem.u32(0).byte(0x41).i32(image.tableSize).byte(0x0b).u32(input.table.length);
       for (const name of input.table) elem.u32(resolver.func(name));
@@ -164,14 +190,21 @@ export function link(linkInput: LinkInput): Uint8Array {
 
   section(out, 12, new Bytes().u32(segments.length));
 
-  const code = splitVec(image.sections.get(10));
-  const codeSec = new Bytes().u32(code.count + bodies.length).bytes(code.rest);
-  for (const body of bodies) codeSec.vec(body);
+  const codeSec = new Bytes().u32(kept.length + bodies.length);
+  for (const old of kept) {
+    const i = old - imported;
+    const refs = image.refs[i];
+    if (refs && refs.length > 0) {
+      const body = renumberBody(image.bodies[i], refs, renumber);
+      codeSec.u32(body.length).append(body);
+    } else codeSec.vec(image.bodies[i]);
+  }
+  for (const body of bodies) codeSec.u32(body.length).append(body);
   section(out, 10, codeSec);
 
   const dataSec = new Bytes().u32(segments.length);
   for (const seg of segments) dataSec.u32(1).vec(seg.data);
   section(out, 11, dataSec);
 
-  return new Uint8Array(out.out);
+  return out.out;
 }

@@ -4,6 +4,8 @@
  * it without re-encoding the runtime's code.
  */
 
+import { scanFuncRefs, type FuncRef } from './code-scan.ts';
+
 export interface FuncType {
   params: number[];
   results: number[];
@@ -28,6 +30,12 @@ export interface RuntimeImage {
   tableSize: number;
   /** The runtime's start function (top-level initialisers), called by the policy's own start. */
   startFunc: number | null;
+  /** Each defined function's body (locals and code, without the size prefix). */
+  bodies: Uint8Array[];
+  /** The function references in each body; null where the scanner could not read it. */
+  refs: (FuncRef[] | null)[];
+  /** Active element segments of the runtime's table: offset and function indices. */
+  elements: { offset: number; funcs: number[] }[];
 }
 
 export class Reader {
@@ -99,6 +107,9 @@ export function readRuntimeImage(bytes: Uint8Array): RuntimeImage {
     staticEnd: 0,
     tableSize: 0,
     startFunc: null,
+    bodies: [],
+    refs: [],
+    elements: [],
   };
   while (r.pos < bytes.length) {
     const id = r.byte();
@@ -170,6 +181,27 @@ function readSection(id: number, r: Reader, image: RuntimeImage): void {
     case 8:
       image.startFunc = r.u32();
       return;
+    case 9: {
+      const n = r.u32();
+      for (let i = 0; i < n; i++) {
+        if (r.u32() !== 0) throw new Error('runtime image: only active element segments of table 0 are supported');
+        const offset = r.constI32();
+        const count = r.u32();
+        const funcs: number[] = [];
+        for (let k = 0; k < count; k++) funcs.push(r.u32());
+        image.elements.push({ offset, funcs });
+      }
+      return;
+    }
+    case 10: {
+      const n = r.u32();
+      for (let i = 0; i < n; i++) {
+        const body = r.bytes(r.u32());
+        image.bodies.push(body);
+        image.refs.push(scanFuncRefs(body));
+      }
+      return;
+    }
     case 11: {
       const n = r.u32();
       for (let i = 0; i < n; i++) {

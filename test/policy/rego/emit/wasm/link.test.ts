@@ -14,7 +14,7 @@ import { Wasm } from '../ir-builders.ts';
 function tinyRuntime(): Uint8Array {
   const out = new Bytes().bytes([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
   const sec = (id: number, body: Bytes): void => {
-    out.byte(id).vec(body.out);
+    out.byte(id).u32(body.length).append(body);
   };
   sec(1, new Bytes().u32(2).byte(0x60).u32(0).u32(1).byte(0x7f).byte(0x60).u32(0).u32(0));
   sec(2, new Bytes().u32(1).name('env').name('memory').byte(0x02).byte(0x00).u32(1));
