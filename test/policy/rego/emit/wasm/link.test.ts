@@ -9,7 +9,8 @@ import { Wasm } from '../ir-builders.ts';
 /**
  * A hand-assembled stand-in for the runtime: imports memory, has a start
  * function (sets global 0 to 5), a one-entry function table, a data segment
- * at 16 ("hi"), and exports `seven` (returns 7) and `bump` (global 0 + 1).
+ * at 16 ("hi"), and exports `seven` (returns 7), `bump` (global 0 + `one`())
+ * and `unused`.
  */
 function tinyRuntime(): Uint8Array {
   const out = new Bytes().bytes([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
@@ -18,17 +19,19 @@ function tinyRuntime(): Uint8Array {
   };
   sec(1, new Bytes().u32(2).byte(0x60).u32(0).u32(1).byte(0x7f).byte(0x60).u32(0).u32(0));
   sec(2, new Bytes().u32(1).name('env').name('memory').byte(0x02).byte(0x00).u32(1));
-  sec(3, new Bytes().u32(3).u32(0).u32(1).u32(0)); // seven, start, bump
+  sec(3, new Bytes().u32(5).u32(0).u32(1).u32(0).u32(0).u32(0)); // seven, start, bump, one, unused
   sec(4, new Bytes().u32(1).byte(0x70).byte(0x01).u32(1).u32(1));
   sec(6, new Bytes().u32(1).byte(0x7f).byte(0x01).byte(0x41).i32(0).byte(0x0b));
-  sec(7, new Bytes().u32(2).name('seven').byte(0).u32(0).name('bump').byte(0).u32(2));
+  sec(7, new Bytes().u32(3).name('seven').byte(0).u32(0).name('bump').byte(0).u32(2).name('unused').byte(0).u32(4));
   sec(8, new Bytes().u32(1));
   sec(9, new Bytes().u32(1).u32(0).byte(0x41).i32(0).byte(0x0b).u32(1).u32(0));
   const body = (code: number[]): number[] => [0, ...code, 0x0b];
-  const code = new Bytes().u32(3);
+  const code = new Bytes().u32(5);
   code.vec(body([0x41, 7]));
   code.vec(body([0x41, 5, 0x24, 0]));
-  code.vec(body([0x23, 0, 0x41, 1, 0x6a]));
+  code.vec(body([0x23, 0, 0x10, 3, 0x6a]));
+  code.vec(body([0x41, 1]));
+  code.vec(body([0x41, 2]));
   sec(10, code);
   sec(11, new Bytes().u32(1).u32(0).byte(0x41).i32(16).byte(0x0b).vec([0x68, 0x69]));
   return new Uint8Array(out.out);
@@ -75,5 +78,7 @@ describe('link', () => {
     // 7 + 9 + (5 + 1) + 'h' (104) + 100
     assert.equal(sum(), 7 + 9 + 6 + 104 + 100);
     assert.equal(new Uint8Array(memory.buffer)[70000], 42, 'memory grew to hold data beyond the initial page');
+    // seven (table), start, bump and one (called by bump) stay; unused goes. Plus 4 of the policy's.
+    assert.equal(readRuntimeImage(wasm).funcTypes.length, 4 + 4);
   });
 });
