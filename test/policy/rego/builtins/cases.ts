@@ -302,6 +302,8 @@ export const PATTERN_CASES: Case[] = [
   ['net.cidr_intersects', ['192.168.1.0/24', '192.168.2.0/24'], j(false)],
   ['net.cidr_is_valid', ['1::/64'], j(true)],
   ['net.cidr_is_valid', ['1.2.3.4'], j(false)],
+  ['net.cidr_contains_matches', [['1.1.2.0/24', ['1.1.1.0/24', 'tag']], { a: '1.1.1.1', b: ['1.1.2.1', 1] }], j([[0, 'b'], [1, 'a']])],
+  ['net.cidr_contains_matches', ['1.1.1.0/24', [1]], err('operand 2: element must be string or non-empty array')],
   ['net.cidr_expand', ['192.168.1.1/31'], j(['192.168.1.0', '192.168.1.1'])],
   ['net.cidr_expand', ['2001:db8::/127'], j(['2001:db8::', '2001:db8::1'])],
 ];

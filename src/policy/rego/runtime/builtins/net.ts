@@ -3,7 +3,11 @@
 // (IPv4 dotted quads, IPv6 with `::` and an embedded IPv4 tail); an IPv4
 // network contains IPv4 and IPv4-mapped IPv6 addresses only, as in Go.
 
-import { TYPE_STRING, makeBool, makeArray, arrayAppend, stringLen, stringPtr } from '../value';
+import {
+  TYPE_STRING, TYPE_ARRAY, TYPE_SET, TYPE_OBJECT, makeBool, makeArray, arrayAppend, arrayLen, arrayGet, setLen, setAt,
+  setAdd, makeSet, objectLen, objectKeyAt, objectValueAt, makeNumberI64, stringLen, stringPtr,
+} from '../value';
+import { typeError } from '../errors';
 import { alloc } from '../memory';
 import { msgBegin, msgStr, msgBytes, msgAbort } from '../abort';
 import { needString, bufNew, bufByte, bufLit, bufU64, bufToString, fail } from './util';
@@ -287,6 +291,63 @@ export function builtin_net_cidr_expand(s: usize): usize {
       const v = <u32>load<u8>(cur + <usize>i) + 1;
       store<u8>(cur + <usize>i, <u8>v);
       if (v <= 0xff) break;
+    }
+  }
+  return r;
+}
+
+// ---- net.cidr_contains_matches ---------------------------------------------
+
+/** Keys and address strings of a collection operand, appended to `keys` and `strs`. */
+function collect(i: i32, v: usize, keys: usize, strs: usize): void {
+  const t = load<u8>(v);
+  if (t == TYPE_STRING) { arrayAppend(keys, v); arrayAppend(strs, v); return; }
+  if (t == TYPE_ARRAY) {
+    for (let k: usize = 0; k < arrayLen(v); k++) { arrayAppend(keys, makeNumberI64(<i64>k)); arrayAppend(strs, entryString(i, arrayGet(v, k))); }
+  } else if (t == TYPE_SET) {
+    for (let k: usize = 0; k < setLen(v); k++) { arrayAppend(keys, setAt(v, k)); arrayAppend(strs, entryString(i, setAt(v, k))); }
+  } else if (t == TYPE_OBJECT) {
+    for (let k: usize = 0; k < objectLen(v); k++) { arrayAppend(keys, objectKeyAt(v, k)); arrayAppend(strs, entryString(i, objectValueAt(v, k))); }
+  } else {
+    typeError('net.cidr_contains_matches', i, 'any of {string, array, set, object}', v);
+  }
+}
+
+/** A string, or the first element of a non-empty array (a tuple carrying data). */
+function entryString(i: i32, e: usize): usize {
+  const t = load<u8>(e);
+  if (t == TYPE_STRING) return e;
+  if (t == TYPE_ARRAY && arrayLen(e) > 0 && load<u8>(arrayGet(e, 0)) == TYPE_STRING) return arrayGet(e, 0);
+  fail('net.cidr_contains_matches', i == 1 ? 'operand 1: element must be string or non-empty array' : 'operand 2: element must be string or non-empty array');
+  return 0;
+}
+
+/** The set of [key1, key2] where the CIDR at key1 contains the CIDR or address at key2. */
+export function builtin_net_cidr_contains_matches(a: usize, b: usize): usize {
+  const name = 'net.cidr_contains_matches';
+  const ka = makeArray(4);
+  const sa = makeArray(4);
+  const kb = makeArray(4);
+  const sb = makeArray(4);
+  collect(1, a, ka, sa);
+  collect(2, b, kb, sb);
+  const r = makeSet();
+  for (let i: usize = 0; i < arrayLen(sa); i++) {
+    const net = cidrOrFail(name, arrayGet(sa, i));
+    for (let j: usize = 0; j < arrayLen(sb); j++) {
+      const x = arrayGet(sb, j);
+      const ip = parseIP(stringPtr(x), stringLen(x));
+      let inside: bool;
+      if (ip != 0) inside = netContains(net, ip);
+      else {
+        const other = cidrOrFail(name, x);
+        inside = netContains(net, other) && netContains(net, lastAddress(other));
+      }
+      if (!inside) continue;
+      const pair = makeArray(2);
+      arrayAppend(pair, arrayGet(ka, i));
+      arrayAppend(pair, arrayGet(kb, j));
+      setAdd(r, pair);
     }
   }
   return r;
