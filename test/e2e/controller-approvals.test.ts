@@ -105,6 +105,8 @@ test('a held call becomes an ActionApproval; `portcullis approve NAME --kube` le
   assert.deepEqual(held.spec.agent, { namespace: 'agents', pod: 'agent-0', serviceAccount: 'agent' });
   assert.ok(held.spec.approvers.length > 0);
   assert.equal(payments.log.filter((a) => a.method === 'POST').length, 0);
+  const event = h.fake.list('v1', 'Event', 'agents').find((e) => e.reason === 'ApprovalRequested' && e.involvedObject.name === held.metadata.name)!;
+  assert.match(event.message, new RegExp(`portcullis approve ${held.metadata.name} --kube -n agents`));
 
   // Someone outside the requested approvers, or someone signing as another, is refused by the webhook.
   const eve = cli();

@@ -11,7 +11,7 @@ import { errorBody } from '../../gate/error-response.ts';
 import type { ApprovalRequest } from '../../gate/types.ts';
 import type { Logger } from '../../telemetry/logger.ts';
 import { kubeStatusCode, type KubeApi } from '../k8s/kube-api.ts';
-import { ACTION_APPROVALS, type ActionApproval } from '../resources.ts';
+import { ACTION_APPROVALS, API_VERSION, type ActionApproval } from '../resources.ts';
 import { parseWait } from '../server/wait-param.ts';
 import { actionApprovalFor, approvalOf, phaseOf } from './approval-state.ts';
 
@@ -76,6 +76,18 @@ export class ApprovalService {
     try {
       const made = await this.deps.kube.create(ACTION_APPROVALS, obj);
       this.deps.logger.info({ approval: key(req.agent.namespace, obj.metadata.name!), summary: req.summary, approvers: req.approvers }, 'approval requested');
+      // What `kubectl get events` shows the people who decide.
+      await this.deps.kube
+        .recordEvent(
+          {
+            regarding: { apiVersion: API_VERSION, kind: 'ActionApproval', namespace: req.agent.namespace, name: obj.metadata.name!, uid: made.metadata.uid },
+            type: 'Normal',
+            reason: 'ApprovalRequested',
+            message: `${req.summary} (pod ${req.agent.pod}): ${req.reason}; approvers ${req.approvers.join(', ') || 'any'}; run \`portcullis approve ${obj.metadata.name} --kube -n ${req.agent.namespace}\` before ${req.expiresAt}`,
+          },
+          'portcullis-controller',
+        )
+        .catch((e) => this.deps.logger.warn({ err: (e as Error).message }, 'could not record the approval event'));
       return made;
     } catch (e) {
       if (kubeStatusCode(e) !== 409) throw e;
