@@ -60,7 +60,7 @@ export const BUILTINS: Record<string, BuiltinEntry> = {
     ['regex.match', 2], ['regex.is_valid', 1], ['regex.find_n', 3], ['regex.find_all_string_submatch_n', 3],
     ['regex.replace', 3], ['regex.split', 2], ['glob.match', 3], ['glob.quote_meta', 1],
     ['net.cidr_contains', 2], ['net.cidr_intersects', 2], ['net.cidr_is_valid', 1], ['net.cidr_expand', 1],
-    ['net.cidr_contains_matches', 2],
+    ['net.cidr_contains_matches', 2], ['net.cidr_merge', 1],
     ['time.parse_rfc3339_ns', 1], ['time.parse_ns', 2], ['time.parse_duration_ns', 1], ['time.date', 1],
     ['time.clock', 1], ['time.weekday', 1], ['time.add_date', 4], ['time.diff', 2], ['time.format', 1],
     ['crypto.md5', 1], ['crypto.sha1', 1], ['crypto.sha256', 1], ['crypto.sha384', 1], ['crypto.sha512', 1],

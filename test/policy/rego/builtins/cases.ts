@@ -304,6 +304,11 @@ export const PATTERN_CASES: Case[] = [
   ['net.cidr_is_valid', ['1.2.3.4'], j(false)],
   ['net.cidr_contains_matches', [['1.1.2.0/24', ['1.1.1.0/24', 'tag']], { a: '1.1.1.1', b: ['1.1.2.1', 1] }], j([[0, 'b'], [1, 'a']])],
   ['net.cidr_contains_matches', ['1.1.1.0/24', [1]], err('operand 2: element must be string or non-empty array')],
+  ['net.cidr_merge', [['192.0.2.112/30', '192.0.2.116/31', '192.0.2.118/31']], j(['192.0.2.112/29'])],
+  ['net.cidr_merge', [['192.0.2.112/31', '192.0.2.116/31', '192.0.2.118/31']], j(['192.0.2.112/31', '192.0.2.116/30'])],
+  ['net.cidr_merge', [new Set(['fe80::/120', '192.0.2.0/24', '192.0.3.0/24', '10.1.2.3'])], j(['10.0.0.0/8', '192.0.2.0/23', 'fe80::/120'])],
+  ['net.cidr_merge', [['::/0', 'fe80::1/128']], j(['::/0'])],
+  ['net.cidr_merge', [['fe80::1']], err('IPv6 invalid: needs prefix length')],
   ['net.cidr_expand', ['192.168.1.1/31'], j(['192.168.1.0', '192.168.1.1'])],
   ['net.cidr_expand', ['2001:db8::/127'], j(['2001:db8::', '2001:db8::1'])],
 ];

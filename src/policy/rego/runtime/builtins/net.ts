@@ -296,6 +296,11 @@ export function builtin_net_cidr_expand(s: usize): usize {
   return r;
 }
 
+/** Parsers and formatter for other network builtins (net.cidr_merge). */
+export function parseIPAddress(p: usize, n: usize): usize { return parseIP(p, n); }
+export function parseCIDRAddress(p: usize, n: usize): usize { return parseCIDR(p, n); }
+export function formatIPAddress(b: usize, a: usize): void { formatIP(b, a); }
+
 // ---- net.cidr_contains_matches ---------------------------------------------
 
 /** Keys and address strings of a collection operand, appended to `keys` and `strs`. */
