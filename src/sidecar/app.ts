@@ -25,7 +25,7 @@ import { Upstream } from './upstream.ts';
 import { resolveTarget } from './routes.ts';
 import { handleHttp } from './http-proxy.ts';
 import { handleMcp } from './mcp-proxy.ts';
-import { handleConnect } from './connect-tunnel.ts';
+import { handleConnect, tunnelAuthority } from './connect-tunnel.ts';
 import { refuse, sendError, type ProxyContext } from './proxy-context.ts';
 import { isRelayError } from './relay.ts';
 
@@ -131,6 +131,9 @@ export function buildSidecar(config: Readonly<SidecarConfig>, deps: SidecarDeps)
   app.all('/', async (req, reply) => {
     const url = req.originalUrl ?? req.url;
     let target;
+    // Inside a plain-HTTP tunnel, origin-form requests go to the tunnel's host.
+    const tunnel = url.startsWith('/') ? tunnelAuthority(req.raw.socket) : undefined;
+    if (tunnel) return handleHttp(ctx, req, reply, { kind: 'forward', scheme: 'http', authority: tunnel, target: url });
     try {
       target = resolveTarget(url, deps.engine.current()?.tools);
     } catch (e) {
@@ -140,7 +143,7 @@ export function buildSidecar(config: Readonly<SidecarConfig>, deps: SidecarDeps)
     return handleHttp(ctx, req, reply, target);
   });
   app.server.on('connect', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    handleConnect(ctx, req, socket, head).catch((e: unknown) => {
+    handleConnect(ctx, req, socket, head, app.server).catch((e: unknown) => {
       deps.logger?.error({ err: e }, 'CONNECT failed');
       socket.destroy();
     });

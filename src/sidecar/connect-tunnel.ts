@@ -1,17 +1,53 @@
 /**
- * `CONNECT host:port` (HTTPS through the proxy): decided on the host and port
- * alone, since the content is encrypted end to end. A tunnel is opened only
- * when the decision allows it.
+ * `CONNECT host:port`: decided on the host and port; a tunnel is opened only
+ * when the decision allows it. What then flows through it decides the rest:
+ * TLS (HTTPS) is relayed as it is, since its content is not visible; plain
+ * HTTP (what undici's ProxyAgent sends through a tunnel even for `http://`
+ * URLs) is handed to the proxy's own HTTP server, so every request inside
+ * the tunnel is decided like any other.
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { Server } from 'node:http';
+import { formatAuthority } from '../gate/host.ts';
 import { buildConnectAction } from '../gate/http-action.ts';
 import { errorBody, httpStatusFor, toPortcullisError } from '../gate/error-response.ts';
 import { ErrorCodes, PortcullisError } from '../errors.ts';
 import { STATUS_CODES } from 'node:http';
 import type { Action } from '../gate/types.ts';
 import type { ProxyContext } from './proxy-context.ts';
+
+/** Sockets of allowed tunnels that carry plain HTTP → the `host:port` their requests go to. */
+const plainTunnels = new WeakMap<object, string>();
+
+/** The authority of the tunnel a request arrived through, if it came through one. */
+export function tunnelAuthority(socket: object | null | undefined): string | undefined {
+  return socket ? plainTunnels.get(socket) : undefined;
+}
+
+/** A request line (`METHOD target HTTP/1.x`) rather than a TLS record or anything else. */
+function looksLikeHttp(first: Buffer): boolean {
+  return /^[A-Z]{3,10} \S/.test(first.subarray(0, 16).toString('latin1'));
+}
+
+function firstChunk(socket: Duplex, head: Buffer): Promise<Buffer | undefined> {
+  if (head.length > 0) return Promise.resolve(head);
+  return new Promise((resolve) => {
+    const onData = (c: Buffer): void => {
+      socket.off('close', onClose);
+      socket.pause();
+      resolve(c);
+    };
+    const onClose = (): void => {
+      socket.off('data', onData);
+      resolve(undefined);
+    };
+    socket.once('data', onData);
+    socket.once('close', onClose);
+    socket.resume();
+  });
+}
 
 function writeError(socket: Duplex, e: PortcullisError, refs: { decisionId?: string; traceId?: string }): void {
   if (socket.destroyed) return;
@@ -22,7 +58,7 @@ function writeError(socket: Duplex, e: PortcullisError, refs: { decisionId?: str
   );
 }
 
-export async function handleConnect(ctx: ProxyContext, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+export async function handleConnect(ctx: ProxyContext, req: IncomingMessage, socket: Duplex, head: Buffer, server: Server): Promise<void> {
   socket.on('error', () => undefined);
   const controller = new AbortController();
   socket.once('close', () => controller.abort(new Error('the agent disconnected')));
@@ -42,28 +78,33 @@ export async function handleConnect(ctx: ProxyContext, req: IncomingMessage, soc
     return writeError(socket, decided.outcome.error, refs);
   }
   const { host, port } = decided.outcome.action.http!;
+  if (socket.destroyed) return decided.finish({ status: 0, bytes: 0, errorCode: ErrorCodes.UPSTREAM });
+  socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+  const first = await firstChunk(socket, head);
+  if (!first) return decided.finish({ status: 200, bytes: 0 });
+  if (looksLikeHttp(first)) {
+    decided.finish({ status: 200, bytes: 0 });
+    plainTunnels.set(socket, formatAuthority(host, port));
+    socket.unshift(first);
+    server.emit('connection', socket);
+    // Paused while peeking: a new 'data' listener does not restart an explicitly paused stream.
+    socket.resume();
+    return;
+  }
   const upstream: Socket = netConnect({ host, port });
   let bytes = 0;
-  let opened = false;
   upstream.on('data', (c: Buffer) => (bytes += c.length));
   upstream.once('connect', () => {
-    opened = true;
     if (socket.destroyed) return upstream.destroy();
-    socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-    if (head.length) upstream.write(head);
+    upstream.write(first);
     upstream.pipe(socket);
     socket.pipe(upstream);
+    socket.resume();
   });
-  upstream.once('error', (e) => {
-    if (!opened) {
-      const err = new PortcullisError(ErrorCodes.UPSTREAM, `could not open a tunnel to ${host}:${port}: ${(e as NodeJS.ErrnoException).code ?? e.message}`);
-      decided.finish({ status: 0, bytes: 0, errorCode: err.code });
-      return writeError(socket, err, refs);
-    }
-    socket.destroy();
-  });
+  upstream.once('error', () => socket.destroy());
   upstream.once('close', () => {
-    if (opened) decided.finish({ status: 200, bytes });
+    // A tunnel that never reached its upstream is recorded as such; the agent only sees the tunnel close.
+    decided.finish(bytes > 0 || upstream.bytesWritten > 0 ? { status: 200, bytes } : { status: 0, bytes: 0, errorCode: ErrorCodes.UPSTREAM });
     socket.destroy();
   });
   socket.once('close', () => upstream.destroy());

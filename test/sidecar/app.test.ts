@@ -115,3 +115,20 @@ test('an upstream slower than the decision\'s timeout is a 504 with UPSTREAM_TIM
   assert.equal(r.status, 504);
   assert.equal(r.json().error.code, ErrorCodes.UPSTREAM_TIMEOUT);
 });
+
+test('undici ProxyAgent tunnels http:// through CONNECT: each request inside is still decided', async () => {
+  const { ProxyAgent, request } = await import('undici');
+  const agent = new ProxyAgent(`http://127.0.0.1:${sidecar.port}`);
+  try {
+    const denied = await request(`${upstream.origin}/prod/db`, { dispatcher: agent });
+    assert.equal(denied.statusCode, 403);
+    assert.equal(((await denied.body.json()) as any).error.code, ErrorCodes.DENIED);
+    const allowed = await request(`${upstream.origin}/read/tunnelled`, { dispatcher: agent });
+    assert.equal(allowed.statusCode, 200);
+    await allowed.body.dump();
+  } finally {
+    await agent.close();
+  }
+  assert.ok(upstream.log.some((a) => a.url === '/read/tunnelled'));
+  assert.ok(!upstream.log.some((a) => a.url.startsWith('/prod')));
+});

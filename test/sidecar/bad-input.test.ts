@@ -128,6 +128,9 @@ test('CONNECT is decided on host and port: a tunnel only when allowed', async ()
   assert.match(tunnelled, /^HTTP\/1.1 200 Connection Established/);
   assert.match(tunnelled, /"ok":true/);
   assert.ok(upstream.log.some((a) => a.url === '/through-tunnel'));
+  // Anything that is not HTTP (a TLS handshake) is relayed as it is: here the plain upstream refuses it.
+  const opaque = await raw(sidecar.port, `CONNECT 127.0.0.1:${upstream.port} HTTP/1.1\r\nHost: x\r\n\r\n\x16\x03\x01\x00\x05hello`);
+  assert.match(opaque, /^HTTP\/1.1 200 Connection Established\r\n\r\nHTTP\/1.1 400/);
 });
 
 test('an escalation nobody answers is denied when it expires', async () => {
