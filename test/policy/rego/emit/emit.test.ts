@@ -214,6 +214,46 @@ describe('emitWasm', () => {
     assert.deepEqual(p.evaluate({}), [{ result: big }]);
   });
 
+  it('merges objects, measures lengths and tests types', async () => {
+    // strings: 0 result, 1 a, 2 b, 3 len, 4 kind, 5 array, 6 object, 7 other
+    const kind = (stmt: 'IsArrayStmt' | 'IsObjectStmt', name: number) =>
+      block(s(stmt, { source: local(3) }), s('AssignVarStmt', { source: str(name), target: 7 }), s('BreakStmt', { index: 1 }));
+    const plan = block(
+      s('DotStmt', { source: local(0), key: str(1), target: 2 }),
+      s('DotStmt', { source: local(0), key: str(2), target: 3 }),
+      s('ObjectMergeStmt', { a: 2, b: 1, target: 4 }),
+      s('LenStmt', { source: local(3), target: 5 }),
+      s('BlockStmt', { blocks: [block(s('BlockStmt', { blocks: [kind('IsArrayStmt', 5), kind('IsObjectStmt', 6)] }), s('AssignVarStmt', { source: str(7), target: 7 }))] }),
+      s('MakeObjectStmt', { target: 6 }),
+      s('ObjectInsertStmt', { key: str(1), value: local(4), object: 6 }),
+      s('ObjectInsertStmt', { key: str(3), value: local(5), object: 6 }),
+      s('ObjectInsertStmt', { key: str(4), value: local(7), object: 6 }),
+      ...addResult(6, 8, 0),
+    );
+    const strings = ['result', 'a', 'b', 'len', 'kind', 'array', 'object', 'other'];
+    const p = await load(policy(strings, [{ name: 'p', blocks: [plan] }]), { d: { x: 1, y: 2 } });
+    assert.deepEqual(p.evaluate({ a: { d: { x: 0, z: 3 }, e: 1 }, b: [1, 2, 3] }), [
+      { result: { a: { d: { x: 0, y: 2, z: 3 }, e: 1 }, len: 3, kind: 'array' } },
+    ]);
+    assert.deepEqual(p.evaluate({ a: {}, b: { k: 1 } }), [{ result: { a: { d: { x: 1, y: 2 } }, len: 1, kind: 'object' } }]);
+    assert.deepEqual(p.evaluate({ a: {}, b: 'héllo' }), [{ result: { a: { d: { x: 1, y: 2 } }, len: 5, kind: 'other' } }]);
+    assert.deepEqual(p.evaluate({ a: {}, b: 7 }), [], 'LenStmt fails on a number');
+  });
+
+  it('rejects two values for one key of an object rule', async () => {
+    const plan = block(
+      s('MakeObjectStmt', { target: 2 }),
+      s('ObjectInsertOnceStmt', { key: str(1), value: str(1), object: 2 }),
+      s('ObjectInsertOnceStmt', { key: str(1), value: str(1), object: 2 }),
+      s('DotStmt', { source: local(0), key: str(2), target: 3 }),
+      s('ObjectInsertOnceStmt', { key: str(1), value: local(3), object: 2 }),
+      ...addResult(2, 4, 0),
+    );
+    const p = await load(policy(['result', 'k', 'v'], [{ name: 'p', blocks: [plan] }]));
+    assert.deepEqual(p.evaluate({ v: 'k' }), [{ result: { k: 'k' } }]);
+    assert.throws(() => p.evaluate({ v: 'other' }), /eval_conflict_error: object keys must be unique/);
+  });
+
   it('exposes several entrypoints by name', async () => {
     const one = block(s('MakeNumberRefStmt', { Index: 1, target: 2 }), ...addResult(2, 3, 0));
     const two = block(s('MakeNullStmt', { target: 2 }), ...addResult(2, 3, 0));
