@@ -136,3 +136,36 @@ describe('tracing without export', () => {
     await tracing.shutdown();
   });
 });
+
+describe('decision span children', () => {
+  it('adds the evaluation child itself when the caller did not, lasting the evaluation time given', async () => {
+    const { InMemorySpanExporter } = await import('@opentelemetry/sdk-trace-base');
+    const exporter = new InMemorySpanExporter();
+    const tracing = await createTracing({ config: tracingConfigFromEnv({ OTEL_BSP_SCHEDULE_DELAY: '0' }), exporter });
+    const span = startDecisionSpan(tracing, { parent: tracing.extract({}), toolName: 'read_file', actionType: 'mcp', mode: 'observe' });
+    span.recordDecision({
+      effect: 'deny',
+      enforcedEffect: 'allow',
+      reason: 'would deny',
+      policyDigest: 'sha256:' + '5'.repeat(64),
+      bundle: 'b',
+      entrypoint: 'portcullis/decision',
+      inputHash: 'sha256:' + '6'.repeat(64),
+      evaluationMs: 2,
+    });
+    span.fail('PORTCULLIS_UPSTREAM', 'upstream refused');
+    span.end();
+    await tracing.forceFlush();
+    const spans = exporter.getFinishedSpans();
+    const evaluation = spans.find((s) => s.name === 'portcullis.policy.evaluate');
+    const decision = spans.find((s) => s.name === 'execute_tool read_file');
+    assert.ok(evaluation && decision);
+    assert.equal(evaluation.parentSpanContext?.spanId, decision.spanContext().spanId);
+    const ms = (evaluation.duration[0] * 1e9 + evaluation.duration[1]) / 1e6;
+    assert.ok(Math.abs(ms - 2) < 0.5, `evaluation lasted ${ms} ms, not the 2 ms given`);
+    assert.equal(decision.attributes[Attr.ENFORCED_EFFECT], 'allow');
+    assert.equal(decision.attributes[Attr.ERROR_TYPE], 'PORTCULLIS_UPSTREAM');
+    assert.equal(decision.status.code, 2);
+    await tracing.shutdown();
+  });
+});
