@@ -1,5 +1,5 @@
 /**
- * The rule for a decision that cannot be recorded (issue: faults): in enforce
+ * The rule for a decision that cannot be recorded: in enforce
  * mode the action does not run (fail closed); in observe mode it runs anyway
  * and the loss is counted, so that a full disk never takes down traffic that
  * is only being watched.
