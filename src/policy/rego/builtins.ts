@@ -55,7 +55,7 @@ export const BUILTINS: Record<string, BuiltinEntry> = {
     ['hex.encode', 1], ['hex.decode', 1],
     ['urlquery.encode', 1], ['urlquery.decode', 1], ['urlquery.encode_object', 1], ['urlquery.decode_object', 1],
     ['json.marshal', 1], ['json.marshal_with_options', 2], ['json.unmarshal', 1], ['json.is_valid', 1],
-    ['json.filter', 2], ['json.remove', 2], ['json.patch', 2], ['walk', 1], ['graph.reachable', 2],
+    ['json.filter', 2], ['json.remove', 2], ['json.patch', 2], ['walk', 1], ['graph.reachable', 2], ['graph.reachable_paths', 2],
     ['units.parse', 1], ['units.parse_bytes', 1],
     ['regex.match', 2], ['regex.is_valid', 1], ['regex.find_n', 3], ['regex.find_all_string_submatch_n', 3],
     ['regex.replace', 3], ['regex.split', 2], ['glob.match', 3], ['glob.quote_meta', 1],

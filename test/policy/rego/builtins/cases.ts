@@ -88,6 +88,19 @@ const SPRINTF: [string, unknown[], string][] = [
   ['%.20f', [0.1], '0.10000000000000000555'], ['%8.3e|', [1234.5], '1.234e+03|'],
 ];
 
+// OPA's reachable_paths cases (their inputs are Rego terms the IR runner cannot read).
+const REACHABLE_PATHS: [unknown, unknown, unknown][] = [
+  [{ a: new Set(['b']), b: new Set(['c']), c: new Set(['a']) }, new Set(['a']), [['a', 'b', 'c']]],
+  [{ a: new Set(['b', 'c']), b: new Set(['d']), c: new Set(['d']), d: new Set(), e: new Set(['f']), f: new Set(['e']), x: new Set(['x']) }, new Set(['b', 'e']), [['b', 'd'], ['e', 'f']]],
+  [{ a: null }, ['a'], [['a']]],
+  [{ a: ['b', 'c'], b: ['c'], c: [] }, new Set(['a']), [['a', 'b', 'c'], ['a', 'c']]],
+  [{ a: ['b'], b: ['nonexistent'] }, new Set(['a', 'b']), [['a', 'b'], ['b']]],
+  [{ one: ['two', 'five'], two: ['four'], three: [''], four: ['three'], five: ['seven', 'six'], six: ['nine'], seven: ['eight'], eight: [''], nine: [''] }, new Set(['one']),
+    [['one', 'five', 'seven', 'eight'], ['one', 'five', 'six', 'nine'], ['one', 'two', 'four', 'three']]],
+  [{ one: ['two', 'five'], two: ['four'], three: [''], four: ['three'], five: ['seven', 'six'], six: ['nine', 'seven'], seven: ['eight'], eight: ['three'], nine: [''] }, new Set(['one']),
+    [['one', 'five', 'seven', 'eight', 'three'], ['one', 'five', 'six'], ['one', 'five', 'six', 'nine'], ['one', 'two', 'four', 'three']]],
+];
+
 export const COLLECTION_CASES: Case[] = [
   ...SPRINTF.map(([f, args, want]): Case => ['sprintf', [f, args], j(want)]),
   ['sum', [[1, 2, 3.5]], j(6.5)],
@@ -123,6 +136,7 @@ export const COLLECTION_CASES: Case[] = [
   ['union', [new Set([1])], err('set of sets')],
   ['walk', [{ a: [1, new Set(['s'])] }], j([[[], { a: [1, ['s']] }], [['a'], [1, ['s']]], [['a', 0], 1], [['a', 1], ['s']], [['a', 1, 's'], 's']])],
   ['graph.reachable', [{ a: ['b'], b: new Set(['c']), c: ['a'], d: ['a'], e: null }, ['a', 'e', 'zz']], j(['a', 'b', 'c', 'e'])],
+  ...REACHABLE_PATHS.map(([g, init, want]): Case => ['graph.reachable_paths', [g, init], j(want)]),
   ['graph.reachable', [1, ['a']], err('graph.reachable: operand 1 must be object but got number')],
   ['uuid.parse', ['{00000000-0000-4000-8000-000000000000}'], j({ variant: 'RFC4122', version: 4 })],
   ['uuid.parse', ['urn:uuid:000003e8-48b9-21ee-b200-325096b39f47'], raw('{"clocksequence":12800,"domain":"Person","id":1000,"macvariables":"local:unicast","nodeid":"32-50-96-b3-9f-47","time":1693566990121469600,"variant":"RFC4122","version":2}')],

@@ -1,5 +1,5 @@
 // Builtins over whole documents: walk (every [path, value] pair, pre-order,
-// as the array OPA's plans scan) and graph.reachable.
+// as the array OPA's plans scan), graph.reachable and graph.reachable_paths.
 
 import {
   TYPE_ARRAY, TYPE_OBJECT, TYPE_SET, makeArray, arrayAppend, arrayLen, arrayGet, objectLen, objectKeyAt,
@@ -68,4 +68,56 @@ export function builtin_graph_reachable(graph: usize, initial: usize): usize {
     }
   }
   return reached;
+}
+
+function edgeCount(edges: usize): usize {
+  const t = load<u8>(edges);
+  return t == TYPE_ARRAY ? arrayLen(edges) : t == TYPE_SET ? setLen(edges) : 0;
+}
+
+function edgeAt(edges: usize, i: usize): usize {
+  return load<u8>(edges) == TYPE_ARRAY ? arrayGet(edges, i) : setAt(edges, i);
+}
+
+/** True when none of the node's successors is in the graph. */
+function terminal(graph: usize, edges: usize): bool {
+  const n = edgeCount(edges);
+  for (let i: usize = 0; i < n; i++) if (objectGet(graph, edgeAt(edges, i)) != 0) return false;
+  return true;
+}
+
+/**
+ * Depth-first from `root`, each node expanded once per initial node (which
+ * also ends cycles). A path ends at a node outside the graph (excluded), at
+ * a node without successors in the graph (included), or at a node expanded
+ * before (included only if it has no successors in the graph) — the paths
+ * OPA reports.
+ */
+function tracePaths(graph: usize, root: usize, path: usize, out: usize, expanded: usize): void {
+  const edges = objectGet(graph, root);
+  if (edges == 0) {
+    if (arrayLen(path) > 0) setAdd(out, path);
+    return;
+  }
+  if (setContains(expanded, root)) {
+    setAdd(out, terminal(graph, edges) ? extend(path, root) : path);
+    return;
+  }
+  setAdd(expanded, root);
+  const next = extend(path, root);
+  const n = edgeCount(edges);
+  if (n == 0) {
+    setAdd(out, next);
+    return;
+  }
+  for (let i: usize = 0; i < n; i++) tracePaths(graph, edgeAt(edges, i), next, out, expanded);
+}
+
+export function builtin_graph_reachable_paths(graph: usize, initial: usize): usize {
+  needObject('graph.reachable_paths', 1, graph);
+  vertices('graph.reachable_paths', 2, initial);
+  const out = makeSet();
+  const n = edgeCount(initial);
+  for (let i: usize = 0; i < n; i++) tracePaths(graph, edgeAt(initial, i), makeArray(0), out, makeSet());
+  return out;
 }
