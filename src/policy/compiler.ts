@@ -61,13 +61,13 @@ function stage<T>(name: string, run: () => T): T {
 export async function selectCompiler(env: NodeJS.ProcessEnv): Promise<PolicyCompiler> {
   const wanted = env.PORTCULLIS_COMPILER;
   if (wanted && wanted !== 'portcullis' && wanted !== 'opa') {
-    throw new PortcullisError(ErrorCodes.CONFIG, `PORTCULLIS_COMPILER must be "portcullis" or "opa", not "${wanted}"`);
+    throw new PortcullisError(ErrorCodes.CONFIG, `the compiler must be "portcullis" or "opa" (PORTCULLIS_COMPILER or --compiler), not "${wanted}"`);
   }
   if (wanted === 'portcullis') return new PortcullisCompiler();
   const opa = await findOpa(env);
   if (opa) return new OpaCliCompiler(opa);
   if (wanted === 'opa') {
-    throw new PortcullisError(ErrorCodes.CONFIG, 'PORTCULLIS_COMPILER=opa but no `opa` executable is on PATH');
+    throw new PortcullisError(ErrorCodes.CONFIG, 'the opa compiler was asked for (PORTCULLIS_COMPILER=opa or --compiler opa) but no `opa` executable is on PATH');
   }
   return new PortcullisCompiler();
 }

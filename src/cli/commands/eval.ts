@@ -7,7 +7,7 @@ import { ErrorCodes, PortcullisError } from '../../errors.ts';
 import type { Command, CommandIO } from '../command.ts';
 import { reportError, usageError } from './policy-cli.ts';
 
-const usage = `Usage: portcullis eval --bundle FILE|DIR [--input FILE] [-e ENTRYPOINT]
+const usage = `Usage: portcullis eval --bundle FILE|DIR [--input FILE] [-e ENTRYPOINT] [--compiler NAME]
 
 Evaluates a bundle on one input and prints {"result", "defined", "entrypoint",
 "digest"} as JSON. A directory is compiled first.
@@ -16,7 +16,9 @@ Options:
   -b, --bundle FILE|DIR   a bundle archive (.tar.gz) or a policy directory
   -i, --input FILE        the input document (JSON or YAML; - reads stdin);
                           without it the input is undefined
-  -e, --entrypoint PATH   entrypoint to evaluate (default: the bundle's first)`;
+  -e, --entrypoint PATH   entrypoint to evaluate (default: the bundle's first)
+  --compiler NAME         portcullis or opa, for a directory (default: opa
+                          when on PATH, else portcullis)`;
 
 export const command: Command = {
   summary: 'Evaluate a bundle on an input and print the result',
@@ -30,6 +32,7 @@ export const command: Command = {
           bundle: { type: 'string', short: 'b' },
           input: { type: 'string', short: 'i' },
           entrypoint: { type: 'string', short: 'e' },
+          compiler: { type: 'string' },
         },
       });
     } catch (e) {
@@ -43,7 +46,7 @@ export const command: Command = {
       const { selectCompiler } = await import('../../policy/compiler.ts');
       const { OpaWasmEngine } = await import('../../policy/engine.ts');
       const bundle = await loadBundleFrom(resolve(io.cwd, bundlePath), {
-        compiler: () => selectCompiler(io.env),
+        compiler: () => selectCompiler(parsed.values.compiler ? { ...io.env, PORTCULLIS_COMPILER: parsed.values.compiler } : io.env),
         ...(entrypoint ? { entrypoints: [entrypoint] } : {}),
       });
       const engine = new OpaWasmEngine();

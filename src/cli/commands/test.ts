@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import type { Command, CommandIO } from '../command.ts';
 import { reportError, usageError } from './policy-cli.ts';
 
-const usage = `Usage: portcullis test DIR [--json] [-v]
+const usage = `Usage: portcullis test DIR [--json] [-v] [--compiler NAME]
 
 Compiles DIR with its *_test.rego modules and runs its tests: the cases of
 portcullis.yaml and tests/*.yaml (input → expected effect) and every Rego
@@ -12,7 +12,8 @@ rule named test_* (passes when defined and true). Exit code 1 when any fails.
 
 Options:
   --json          print the report as JSON
-  -v, --verbose   print a line for passing tests too`;
+  -v, --verbose   print a line for passing tests too
+  --compiler NAME portcullis or opa (default: opa when on PATH, else portcullis)`;
 
 export const command: Command = {
   summary: "Run a policy directory's tests",
@@ -23,7 +24,7 @@ export const command: Command = {
       parsed = parseArgs({
         args: argv,
         allowPositionals: true,
-        options: { json: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' } },
+        options: { json: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' }, compiler: { type: 'string' } },
       });
     } catch (e) {
       return usageError(io, 'test', (e as Error).message, usage);
@@ -35,7 +36,8 @@ export const command: Command = {
       const { selectCompiler } = await import('../../policy/compiler.ts');
       const { runBundleTests } = await import('../../policy/bundle-tests.ts');
       const source = await readBundleDir(resolve(io.cwd, dir), { withTestModules: true });
-      const report = await runBundleTests(source, await selectCompiler(io.env));
+      const env = parsed.values.compiler ? { ...io.env, PORTCULLIS_COMPILER: parsed.values.compiler } : io.env;
+      const report = await runBundleTests(source, await selectCompiler(env));
       if (parsed.values.json) {
         io.stdout.write(JSON.stringify(report, null, 2) + '\n');
       } else {
