@@ -76,7 +76,7 @@ export function buildSidecar(config: Readonly<SidecarConfig>, deps: SidecarDeps)
     ids: deps.ids ?? randomUUID,
     now: () => performance.now(),
   });
-  const ctx: ProxyContext = { config, engine: deps.engine, decider, upstream, logger: deps.logger };
+  const ctx: ProxyContext = { config, engine: deps.engine, decider, upstream, logger: deps.logger, metrics: deps.metrics };
 
   const app = Fastify({
     logger: false,

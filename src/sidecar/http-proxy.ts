@@ -2,6 +2,7 @@
  * Plain HTTP calls, through the forward proxy or a `/tools/<name>/…` route:
  * build the action, decide, then forward (possibly rewritten) or refuse.
  */
+import { performance } from 'node:perf_hooks';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Action, HttpAction } from '../gate/types.ts';
 import { buildHttpAction } from '../gate/http-action.ts';
@@ -70,10 +71,14 @@ export async function forwardDecided(
     for (const o of others) o.finish(info);
   };
   let res;
+  const started = performance.now();
+  const tool = outcome.action.tool;
   try {
     res = await ctx.upstream.request(request);
+    ctx.metrics?.upstreamSeconds.observe({ tool, outcome: 'ok' }, (performance.now() - started) / 1000);
   } catch (e) {
     const err = toPortcullisError(e);
+    ctx.metrics?.upstreamSeconds.observe({ tool, outcome: 'error' }, (performance.now() - started) / 1000);
     up.end(0, err.code);
     finishAll({ status: 0, bytes: 0, errorCode: err.code });
     await sendError(reply, err, { decisionId: decided.decisionId, traceId: decided.traceId });

@@ -9,6 +9,7 @@ import { policyHeaders } from '../gate/headers.ts';
 import type { Decider, CallInfo } from './decider.ts';
 import type { Upstream } from './upstream.ts';
 import type { Logger } from '../telemetry/logger.ts';
+import type { PortcullisMetrics } from '../telemetry/metrics.ts';
 
 export interface ProxyContext {
   config: Readonly<SidecarConfig>;
@@ -16,6 +17,7 @@ export interface ProxyContext {
   decider: Decider;
   upstream: Upstream;
   logger?: Logger | undefined;
+  metrics?: PortcullisMetrics | undefined;
 }
 
 export function callInfo(req: FastifyRequest, reply: FastifyReply): CallInfo {
