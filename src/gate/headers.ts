@@ -69,7 +69,8 @@ export function forwardHeaders(headers: RawHeaders, strip: readonly string[] = [
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) continue;
     const n = name.toLowerCase();
-    if (HOP_BY_HOP.has(n) || hop.has(n) || drop.has(n) || n === 'host' || n === 'content-length') continue;
+    // `expect: 100-continue` was answered by the proxy's own server already.
+    if (HOP_BY_HOP.has(n) || hop.has(n) || drop.has(n) || n === 'host' || n === 'content-length' || n === 'expect') continue;
     out[n] = value;
   }
   return out;

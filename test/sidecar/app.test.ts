@@ -132,3 +132,10 @@ test('undici ProxyAgent tunnels http:// through CONNECT: each request inside is 
   assert.ok(upstream.log.some((a) => a.url === '/read/tunnelled'));
   assert.ok(!upstream.log.some((a) => a.url.startsWith('/prod')));
 });
+
+test('a body sent after Expect: 100-continue (curl does so above 1 KiB) is forwarded', async () => {
+  const body = JSON.stringify({ text: 'y'.repeat(900) });
+  const r = await send(sidecar.port, { method: 'POST', path: `${upstream.origin}/read/expect`, headers: { 'content-type': 'application/json', expect: '100-continue' }, body });
+  assert.equal(r.status, 200);
+  assert.equal(upstream.log.find((a) => a.url === '/read/expect')!.body, body);
+});
