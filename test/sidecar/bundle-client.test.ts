@@ -90,7 +90,9 @@ test('loads, follows a change, keeps the last good bundle while the controller i
     // The controller goes away: the client keeps enforcing v2 and says so once.
     lines = [];
     await app.close();
-    await new Promise((r) => setTimeout(r, 500));
+    await until(() => lines.some((l) => /controller unreachable/.test(l.msg)), 'the unreachable line');
+    // Retries go on (backoff up to 100 ms here) without more lines.
+    await new Promise((r) => setTimeout(r, 300));
     assert.equal(client.digest(), v2.digest);
     assert.equal((engine.evaluate({ action: { http: { method: 'PUT' } } }).result as any).effect, 'allow');
     const down = lines.filter((l) => /controller unreachable/.test(l.msg));
