@@ -9,6 +9,11 @@ let app: FastifyInstance;
 let base: string;
 const store = new BundleStore();
 
+async function until(f: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000 && !f(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(f());
+}
+
 function published(digest: string): PublishedBundle {
   return { key: 'ns/b', digest, archive: new TextEncoder().encode(`archive of ${digest}`), bundle: {} as any, publishedAt: 0 };
 }
@@ -50,8 +55,7 @@ test('200 with ETag = digest; 304 for If-None-Match of the same digest', async (
 
 test('a long poll is answered as soon as the digest changes', async () => {
   const poll = fetch(`${base}/v1/bundles/ns/b?wait=20s`, { headers: { 'if-none-match': '"sha256:aa"' } });
-  await new Promise((r) => setTimeout(r, 100));
-  assert.equal(store.waiting(), 1);
+  await until(() => store.waiting() === 1);
   store.publish(published('sha256:bb'));
   const r = await poll;
   assert.equal(r.status, 200);
@@ -64,11 +68,10 @@ test('a long poll ends with 304 when nothing changes, and a client that leaves f
   assert.equal(r.status, 304);
   const ac = new AbortController();
   const gone = fetch(`${base}/v1/bundles/ns/b?wait=20s`, { headers: { 'if-none-match': '"sha256:bb"' }, signal: ac.signal }).catch(() => 'aborted');
-  await new Promise((res) => setTimeout(res, 100));
+  await until(() => store.waiting() === 1);
   ac.abort();
   assert.equal(await gone, 'aborted');
-  for (let i = 0; i < 50 && store.waiting() > 0; i++) await new Promise((res) => setTimeout(res, 10));
-  assert.equal(store.waiting(), 0);
+  await until(() => store.waiting() === 0);
 });
 
 test('republishing the same digest wakes nobody', async () => {
