@@ -3,7 +3,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { generateSigningKeys, createHeadVerifier } from '../../src/evidence/signing.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verifyLedger } from '../../src/evidence/verify.ts';
@@ -19,9 +20,10 @@ after(async () => {
 });
 
 /** Runs the child until `delayMs` after it is ready, kills it with SIGKILL, returns the IDs it executed. */
-function runAndKill(path: string, round: number, delayMs: number): Promise<string[]> {
+function runAndKill(path: string, round: number, delayMs: number, keyFile?: string): Promise<string[]> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', child, path, String(round)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const args = ['--import', 'tsx', child, path, String(round), ...(keyFile ? [keyFile] : [])];
+    const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     let timer: NodeJS.Timeout | undefined;
     p.stdout.setEncoding('utf8');
@@ -37,8 +39,8 @@ function runAndKill(path: string, round: number, delayMs: number): Promise<strin
   });
 }
 
-async function ledgerFiles(): Promise<string[]> {
-  return (await readdir(dir)).filter((f) => f.startsWith('ledger')).map((f) => join(dir, f));
+async function ledgerFiles(sub = dir, stem = 'ledger'): Promise<string[]> {
+  return (await readdir(sub)).filter((f) => f.startsWith(stem)).map((f) => join(sub, f));
 }
 
 async function intentIds(files: string[]): Promise<Set<string>> {
@@ -69,5 +71,20 @@ describe('ledger under SIGKILL', () => {
     }
     t.diagnostic(`${executedTotal} actions executed over ${delays.length} kills`);
     assert.ok(executedTotal > 0, 'the child executed actions before being killed');
+  });
+
+  it('with signing: signatures still verify after kills; only a batch cut by the kill may be left unsigned', async () => {
+    const keys = generateSigningKeys();
+    const keyFile = join(dir, 'signing.key');
+    await writeFile(keyFile, keys.privateKeyPem, { mode: 0o600 });
+    const verifier = createHeadVerifier(keys.publicKeyPem);
+    const path = join(dir, 'signed.jsonl');
+    for (const [round, delay] of [60, 150].entries()) {
+      await runAndKill(path, round, delay, keyFile);
+      const report = await verifyLedger(await ledgerFiles(dir, 'signed'), { verifier, allowUnsignedTail: true });
+      assert.equal(report.ok, true, `round ${round}: ${JSON.stringify(report.findings.slice(0, 3))}`);
+      assert.equal(report.signatures.invalid, 0);
+      assert.ok(report.signatures.valid > 0);
+    }
   });
 });

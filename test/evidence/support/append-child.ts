@@ -2,10 +2,12 @@
 // printing `executed <decisionId>` for each action only once its intent is
 // durable, the way the gate does. The crash test kills it with SIGKILL.
 import { LedgerRecorder } from '../../../src/evidence/ledger-recorder.ts';
+import { loadHeadSigner } from '../../../src/evidence/signing.ts';
 import { sampleIntent, sampleOutcome } from './records.ts';
 
-const [path, round] = process.argv.slice(2);
-const recorder = new LedgerRecorder({ path: path!, maxFileBytes: 256 * 1024 });
+const [path, round, keyFile] = process.argv.slice(2);
+const signer = keyFile ? await loadHeadSigner(keyFile) : undefined;
+const recorder = new LedgerRecorder({ path: path!, maxFileBytes: 256 * 1024, ...(signer ? { signer } : {}) });
 await recorder.open();
 process.stdout.write('ready\n');
 let next = 0;
