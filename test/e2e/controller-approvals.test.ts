@@ -175,7 +175,7 @@ test('a verdict naming another input hash approves nothing', async () => {
 });
 
 test('an approval nobody answers expires: the sidecar denies, the object is marked Expired, then cleaned up', async () => {
-  const req = request(800);
+  const req = request(3000);
   await assert.rejects(broker.request(req), (e) => isPortcullisError(e) && e.code === ErrorCodes.ESCALATION_TIMEOUT);
   await until(() => h.fake.get('portcullis.dev/v1alpha1', 'ActionApproval', 'agents', req.id)?.status?.phase === 'Expired', 'phase Expired');
   const { io, out } = cli();
