@@ -20,7 +20,7 @@ test('starts, serves /readyz and bundles, and exits 0 on SIGTERM', async () => {
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  for (let i = 0; i < 600 && !/controller started/.test(out); i++) await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 1200 && !/controller started/.test(out); i++) await new Promise((r) => setTimeout(r, 50));
   const line = out.split('\n').find((l) => l.includes('controller started'));
   assert.ok(line, out);
   const port = JSON.parse(line).api as number;
