@@ -37,6 +37,7 @@ export {
   builtin_regex_find_all_string_submatch_n,
   builtin_regex_split,
   builtin_regex_replace,
+  builtin_regex_template_match,
 } from './regex';
 export * from './glob';
 export {

@@ -7,7 +7,7 @@ import {
   TYPE_STRING, makeBool, makeStringRef, makeArray, arrayAppend, stringLen, stringPtr,
 } from '../value';
 import { msgBegin, msgStr, msgBytes, msgAbort } from '../abort';
-import { needString, needInt, stepAt, bufNew, bufByte, bufBytes, bufToString } from './util';
+import { needString, needInt, stepAt, bufNew, bufByte, bufBytes, bufPtr, bufLen, bufToString, fail } from './util';
 import { reCompile, reExec, reCaps, reErrorMessage, progGroups } from './regex-vm';
 import { reError, reErrorAt, reErrorLen, groupIndex } from './regex-parse';
 
@@ -214,3 +214,60 @@ export function builtin_regex_replace(s: usize, pat: usize, val: usize): usize {
   bufBytes(b, p + lastEnd, n - lastEnd);
   return bufToString(b);
 }
+
+/** Go's regexp.QuoteMeta. */
+function quoteMeta(b: usize, p: usize, n: usize): void {
+  for (let i: usize = 0; i < n; i++) {
+    const c = <u32>load<u8>(p + i);
+    if (c == 0x5c || c == 0x2e || c == 0x2b || c == 0x2a || c == 0x3f || c == 0x28 || c == 0x29 || c == 0x7c ||
+      c == 0x5b || c == 0x5d || c == 0x7b || c == 0x7d || c == 0x5e || c == 0x24) bufByte(b, 0x5c);
+    bufByte(b, c);
+  }
+}
+
+/**
+ * regex.template_match(template, value, start, end): the template's text
+ * outside the delimiters is literal, inside it is a regular expression;
+ * the whole value must match.
+ */
+export function builtin_regex_template_match(tpl: usize, s: usize, ds: usize, de: usize): usize {
+  const name = 'regex.template_match';
+  needString(name, 1, tpl);
+  needString(name, 2, s);
+  needString(name, 3, ds);
+  needString(name, 4, de);
+  if (stringLen(ds) == 0 || stringLen(de) == 0) fail(name, 'delimiters must not be empty');
+  const open = load<u8>(stringPtr(ds));
+  const close = load<u8>(stringPtr(de));
+  const p = stringPtr(tpl);
+  const n = stringLen(tpl);
+  const b = bufNew(n * 2 + 4);
+  bufByte(b, 0x5e);
+  let level = 0;
+  let litStart: usize = 0;
+  let patStart: usize = 0;
+  for (let i: usize = 0; i < n; i++) {
+    const c = load<u8>(p + i);
+    if (c == open) {
+      level++;
+      if (level == 1) { quoteMeta(b, p + litStart, i - litStart); patStart = i + 1; }
+    } else if (c == close) {
+      level--;
+      if (level == 0) {
+        bufByte(b, 0x28);
+        if (i == patStart) bufBytes(b, DEFAULT_PATTERN, 5);
+        else bufBytes(b, p + patStart, i - patStart);
+        bufByte(b, 0x29);
+        litStart = i + 1;
+      } else if (level < 0) fail(name, 'unbalanced braces in template');
+    }
+  }
+  if (level != 0) fail(name, 'unbalanced braces in template');
+  quoteMeta(b, p + litStart, n - litStart);
+  bufByte(b, 0x24);
+  const prog = reCompile(bufPtr(b), bufLen(b));
+  if (prog == 0) fail(name, 'invalid regular expression in template');
+  return makeBool(reExec(prog, stringPtr(s), stringLen(s), 0, false));
+}
+
+const DEFAULT_PATTERN = memory.data<u8>([0x5b, 0x5e, 0x2f, 0x5d, 0x2b]); // [^/]+, for an empty {}
