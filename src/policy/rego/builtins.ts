@@ -76,6 +76,8 @@ export const BUILTINS: Record<string, BuiltinEntry> = {
   'yaml.unmarshal': { export: SDK_BUILTIN, arity: 1 },
   // Provided by the host as an SDK custom builtin (see host-builtins.ts).
   'time.now_ns': { export: SDK_BUILTIN, arity: 0 },
+  'rand.intn': { export: SDK_BUILTIN, arity: 2 },
+  'uuid.rfc4122': { export: SDK_BUILTIN, arity: 1 },
 };
 
 /** Entries for runtime builtins that follow the naming convention. */

@@ -1,7 +1,10 @@
+import { randomInt, randomUUID } from 'node:crypto';
+
 /**
  * Builtins a compiled policy reaches through the SDK's `opa_builtinN`
  * imports that neither the SDK nor the wasm runtime can implement, because
- * they need the host: today `time.now_ns`. OPA's own wasm modules call it
+ * they need the host: the clock (`time.now_ns`) and randomness
+ * (`rand.intn`, `uuid.rfc4122`). OPA's own wasm modules call it
  * the same way, so the same host builtins serve modules built by
  * `opa build -t wasm` and by Portcullis's compiler. Pass `builtins` as the
  * SDK's custom builtins: `loadPolicy(wasm, undefined, host.builtins)`.
@@ -11,7 +14,9 @@
  * `beginEvaluation()` before each `evaluate` (optionally with the instant
  * the decision is about, e.g. the request's `context.time`, which also
  * makes a replayed decision see the same clock). Without it, every call
- * reads the clock.
+ * reads the clock. Random values are likewise stable within one evaluation
+ * for the same arguments (OPA caches them per query) and fresh after the
+ * next `beginEvaluation()`.
  */
 export interface HostBuiltins {
   readonly builtins: Record<string, (...args: unknown[]) => unknown>;
@@ -28,14 +33,30 @@ export function wallClockNs(): bigint {
 
 export function createHostBuiltins(clock: ClockNs = wallClockNs): HostBuiltins {
   let fixed: bigint | undefined;
+  let draws = new Map<string, unknown>();
   const encoder = new TextEncoder();
+  const once = (key: string, draw: () => unknown): unknown => {
+    if (!draws.has(key)) draws.set(key, draw());
+    return draws.get(key);
+  };
   return {
     builtins: {
       // An ArrayBuffer is taken by the SDK as JSON text: it keeps all 19 digits exact.
       'time.now_ns': () => encoder.encode((fixed ?? clock()).toString()).buffer,
+      'rand.intn': (seed: unknown, n: unknown) => {
+        if (typeof seed !== 'string') throw new TypeError('rand.intn: operand 1 must be string');
+        if (typeof n !== 'number' || !Number.isInteger(n)) throw new TypeError('rand.intn: operand 2 must be an integer');
+        const bound = Math.abs(n);
+        return once(`rand.intn\u0000${seed}\u0000${bound}`, () => (bound === 0 ? 0 : randomInt(Math.min(bound, 2 ** 48 - 1))));
+      },
+      'uuid.rfc4122': (seed: unknown) => {
+        if (typeof seed !== 'string') throw new TypeError('uuid.rfc4122: operand 1 must be string');
+        return once(`uuid.rfc4122\u0000${seed}`, () => randomUUID());
+      },
     },
     beginEvaluation(nowNs?: bigint) {
       fixed = nowNs ?? clock();
+      draws = new Map();
     },
   };
 }

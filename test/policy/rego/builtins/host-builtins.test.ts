@@ -25,3 +25,21 @@ it('beginEvaluation fixes the instant for every call until the next evaluation',
   host.beginEvaluation();
   assert.equal(text(now()), '11');
 });
+
+it('rand.intn and uuid.rfc4122 are stable per arguments within an evaluation, fresh after the next', () => {
+  const host = createHostBuiltins();
+  const intn = host.builtins['rand.intn']!;
+  const uuid = host.builtins['uuid.rfc4122']!;
+  host.beginEvaluation();
+  const n = intn('k', 1_000_000_000) as number;
+  assert.ok(Number.isInteger(n) && n >= 0 && n < 1_000_000_000);
+  assert.equal(intn('k', 1_000_000_000), n);
+  assert.equal(intn('k', 0), 0);
+  const u = uuid('a') as string;
+  assert.match(u, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  assert.equal(uuid('a'), u);
+  assert.notEqual(uuid('b'), u);
+  host.beginEvaluation();
+  assert.notEqual(uuid('a'), u);
+  assert.throws(() => intn(1, 2), /operand 1 must be string/);
+});

@@ -84,6 +84,11 @@ describe('builtins through the compiler', () => {
     ]);
   });
 
+  it('randomness from the host, stable within an evaluation', async () => {
+    const src = 'r := [rand.intn("x", 10) == rand.intn("x", 10), count(uuid.rfc4122("a")), uuid.rfc4122("a") == uuid.rfc4122("a")]';
+    assert.deepEqual(await evalRule(src, 'r'), [true, 36, true]);
+  });
+
   it('raises builtin errors as evaluation errors (fail closed)', async () => {
     await assert.rejects(evalRule('r := regex.match("(", input.s)', 'r', { s: 'x' }), /missing closing \)/);
     await assert.rejects(evalRule('r := startswith(input.n, "a")', 'r', { n: 1 }), /operand 1 must be string but got number/);
