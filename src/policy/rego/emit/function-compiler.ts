@@ -21,6 +21,8 @@ export class FunctionCompiler {
   private varCount = 0;
   private readonly labels: string[] = [];
   private labelCount = 0;
+  /** Enclosing WithStmt blocks: their label index and how to undo them. */
+  private readonly withFrames: { label: number; undo: Expr[] }[] = [];
   /** Locals holding `data` or a document reached from it by DotStmts only. */
   private readonly dataRefs = new Set<number>([1]);
 
@@ -124,9 +126,10 @@ export class FunctionCompiler {
       case 'BlockStmt':
         return w.block(null, (s.stmt.blocks ?? []).map((b) => this.block(b)), 'none');
       case 'BreakStmt': {
-        const label = this.labels[this.labels.length - 1 - s.stmt.index];
+        const target = this.labels.length - 1 - s.stmt.index;
+        const label = this.labels[target];
         if (label === undefined) throw compileError(`BreakStmt index ${s.stmt.index} leaves the function`);
-        return w.br(label);
+        return w.block(null, [...this.leaveWithBlocks(target), w.br(label)]);
       }
       case 'CallStmt':
         return this.call(s.stmt);
@@ -196,7 +199,7 @@ export class FunctionCompiler {
       case 'ResultSetAddStmt':
         return w.call(this.ctx.fn('rt_result_add'), [this.get(s.stmt.value)], 'none');
       case 'ReturnLocalStmt':
-        return this.isPlan ? w.return() : w.return(this.get(s.stmt.source));
+        return w.block(null, [...this.leaveWithBlocks(-1), this.isPlan ? w.return() : w.return(this.get(s.stmt.source))]);
       case 'ScanStmt':
         return this.scan(s.stmt);
       case 'SetAddStmt':
@@ -295,6 +298,7 @@ export class FunctionCompiler {
     const undef = this.temp();
     const keys = s.path ?? []; // OPA writes null for an empty path
     const path = this.ctx.statics.words(keys.map((idx) => this.ctx.stringAddr(idx)));
+    const undo = [this.set(s.local, w.localGet(saved)), w.globalSet('abi:memo', w.localGet(savedMemo))];
     return w.block(null, [
       w.localSet(saved, this.get(s.local)),
       w.localSet(savedMemo, w.globalGet('abi:memo')),
@@ -304,11 +308,28 @@ export class FunctionCompiler {
       ),
       w.localSet(undef, w.const(1)),
       this.ctx.newMemo(),
-      this.block(s.block, [w.localSet(undef, w.const(0))]),
-      this.set(s.local, w.localGet(saved)),
-      w.globalSet('abi:memo', w.localGet(savedMemo)),
+      this.withBlock(s.block, undo, [w.localSet(undef, w.const(0))]),
+      ...undo,
       this.failIf(w.localGet(undef)),
     ]);
+  }
+
+  private withBlock(b: Block, undo: Expr[], extra: Expr[]): Expr {
+    this.withFrames.push({ label: this.labels.length, undo });
+    try {
+      return this.block(b, extra);
+    } finally {
+      this.withFrames.pop();
+    }
+  }
+
+  /** Undoes the WithStmts whose blocks a branch to label index `target` leaves (-1: the function). */
+  private leaveWithBlocks(target: number): Expr[] {
+    const out: Expr[] = [];
+    for (let i = this.withFrames.length - 1; i >= 0; i--) {
+      if (this.withFrames[i].label > target) out.push(...this.withFrames[i].undo);
+    }
+    return out;
   }
 }
 

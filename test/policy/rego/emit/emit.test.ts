@@ -84,6 +84,28 @@ describe('emitWasm', () => {
     assert.deepEqual(p.evaluate({ x: 'real', y: 1 }), [{ result: ['real', 'mocked', 'real'] }]);
   });
 
+  it('undoes a with when a BreakStmt leaves its block early', async () => {
+    const rule = {
+      name: 'g0.data.t.r',
+      params: [0, 1],
+      return: 2,
+      blocks: [block(s('DotStmt', { source: local(0), key: str(1), target: 3 }), s('AssignVarOnceStmt', { source: local(3), target: 2 })), block(s('ReturnLocalStmt', { source: 2 }))],
+    };
+    const call = (target: number) => s('CallStmt', { func: 'g0.data.t.r', args: [local(0), local(1)], result: target });
+    const plan = block(
+      s('BlockStmt', {
+        blocks: [block(s('WithStmt', { local: 0, path: [1], value: str(2), block: block(call(2), s('BreakStmt', { index: 1 })) }))],
+      }),
+      call(3),
+      s('MakeArrayStmt', { capacity: 2, target: 5 }),
+      s('ArrayAppendStmt', { value: local(2), array: 5 }),
+      s('ArrayAppendStmt', { value: local(3), array: 5 }),
+      ...addResult(5, 6, 0),
+    );
+    const p = await load(policy(['result', 'x', 'mocked'], [{ name: 'p', blocks: [plan] }], [rule]));
+    assert.deepEqual(p.evaluate({ x: 'real' }), [{ result: ['mocked', 'real'] }]);
+  });
+
   it('reports conflicting values of a complete rule as eval_conflict_error', async () => {
     const rule = {
       name: 'g0.data.t.c',
