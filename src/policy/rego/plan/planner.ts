@@ -9,7 +9,7 @@ import { FuncBuilder, StaticTables } from './builder.ts';
 import { NO_MOCKS, funcKey, type FnCtx, type Mocks, type PolicyContext } from './context.ts';
 import { compileError } from './errors.ts';
 import { planDataRef } from './refs.ts';
-import type { RuleIndex, RuleSet } from './rule-index.ts';
+import type { RuleIndex, RuleSet, TreeNode } from './rule-index.ts';
 import { planRuleSet } from './rules.ts';
 import type { LocalNames } from './scope.ts';
 
@@ -73,6 +73,9 @@ function planEntrypoint(policy: PolicyContext, entrypoint: string): Plan {
   if (set?.kind === 'function') {
     throw compileError('rego_compile_error', `entrypoint ${entrypoint} is a function, not a document`, undefined);
   }
+  if (!reachesRules(policy.index.root, path)) {
+    throw compileError('rego_compile_error', `entrypoint ${entrypoint} does not refer to a rule or package`, undefined);
+  }
   const b = new FuncBuilder(policy.tables, 2);
   const ctx: FnCtx = { b, policy, mocks: NO_MOCKS, vars: new Map(), memo: new Map(), generation: 0 };
   const terms: Term[] = path.map((value) => ({ type: 'string', value, loc: { file: '<entrypoint>', row: 0, col: 0, offset: 0 } }));
@@ -85,4 +88,15 @@ function planEntrypoint(policy: PolicyContext, entrypoint: string): Plan {
     }),
   );
   return { name: entrypoint, blocks: [block] };
+}
+
+/** True when `path` is a package or rule path, lies above one, or goes into a rule's value. */
+function reachesRules(root: TreeNode, path: string[]): boolean {
+  let n: TreeNode | undefined = root;
+  for (const k of path) {
+    if (n.ruleSet) return true;
+    n = n.children.get(k);
+    if (!n) return false;
+  }
+  return n !== root || n.children.size > 0;
 }

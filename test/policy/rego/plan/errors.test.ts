@@ -97,4 +97,11 @@ describe('planner compile errors', () => {
     assert.equal(e.code, ErrorCodes.REGO_COMPILE);
     assert.match(e.message, /must not shadow input/);
   });
+
+  it('refuses an entrypoint that names no rule or package', () => {
+    const e = compileErrorOf(['package test\n\np := 1\n'], 'test/nope');
+    assert.equal(e.code, ErrorCodes.REGO_COMPILE);
+    assert.match(e.message, /entrypoint test\/nope does not refer to a rule or package/);
+    assert.doesNotThrow(() => plan(['package test\n\np := {"a": 1}\n'], ['test/p/a', 'test', 'test/p']));
+  });
 });
