@@ -181,4 +181,20 @@ p := $"user {input.user} has {count(input.roles)} roles, {input.missing}, {1 + 1
 `;
     assert.equal(await value(src, { input: { user: 'ann', roles: ['a', 'b'] } }), 'user ann has 2 roles, <undefined>, 2');
   });
+
+  it('with replaces builtins and functions in the rules an expression reaches', async () => {
+    const src = `package test
+n := count(input.xs)
+double(x) := x * 2
+twice := double(n)
+fake_count(_) := 100
+triple(x) := x * 3
+p := [a, b, c] if {
+	a := twice with count as fake_count
+	b := twice with double as triple
+	c := twice
+}
+`;
+    assert.deepEqual(await value(src, { input: { xs: [1, 2] } }), [200, 6, 4]);
+  });
 });
