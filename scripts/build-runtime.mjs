@@ -20,12 +20,14 @@ try {
   process.exit(0);
 }
 mkdirSync(join(root, 'build'), { recursive: true });
+// `--wat` also writes build/runtime.wat (for reading the compiled code).
+const wat = process.argv.includes('--wat');
 const args = [
   join('src/policy/rego/runtime/index.ts'),
   '--config', 'src/policy/rego/runtime/asconfig.json',
   '--outFile', 'build/runtime.wasm',
-  '--textFile', 'build/runtime.wat',
-  ...process.argv.slice(2),
+  ...(wat ? ['--textFile', 'build/runtime.wat'] : []),
+  ...process.argv.slice(2).filter((a) => a !== '--wat'),
 ];
 const started = Date.now();
 const { error, stderr } = await asc.main(args, { stdout: process.stdout, stderr: process.stderr, baseDir: root });
