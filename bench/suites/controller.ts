@@ -26,7 +26,7 @@ import type { BenchContext, BenchSuite, Metric, SuiteResult } from '../suite.ts'
 
 const sorted = (xs: number[]): Samples => ({ sorted: [...xs].sort((a, b) => a - b) });
 
-async function rollouts(ctx: BenchContext, fake: FakeKube, controller: RunningController, n: number, iterations: number): Promise<{ perSidecar: number[]; all: number[] }> {
+async function rollouts(ctx: BenchContext, fake: FakeKube, controller: RunningController, n: number, iterations: number): Promise<{ perSidecar: number[]; all: number[]; published: number[] }> {
   const logger = createLogger({ level: 'silent' });
   const ns = 'bench';
   const name = `fanout-${n}`;
@@ -51,6 +51,7 @@ async function rollouts(ctx: BenchContext, fake: FakeKube, controller: RunningCo
   });
   const perSidecar: number[] = [];
   const all: number[] = [];
+  const published: number[] = [];
   try {
     for (let i = 0; i <= iterations; i++) {
       const pb = policyBundle(name, ns, { allowMethod: `M${n}X${i}` });
@@ -68,13 +69,14 @@ async function rollouts(ctx: BenchContext, fake: FakeKube, controller: RunningCo
       if (i > 0) {
         perSidecar.push(...times);
         all.push(Math.max(...times));
+        published.push(controller.store.get(`${ns}/${name}`)!.publishedAt - waiting!.t0);
       }
     }
     ctx.log(`controller: N=${n}: ${iterations} rollouts, all sidecars p50 ${median(sorted(all)).toFixed(0)} ms`);
   } finally {
     await Promise.all(clients.map((c) => c.stop()));
   }
-  return { perSidecar, all };
+  return { perSidecar, all, published };
 }
 
 export const suite: BenchSuite = {
@@ -92,9 +94,10 @@ export const suite: BenchSuite = {
       const build = await sampleAsync(() => buildBundle(pb.spec, new PortcullisCompiler()), ctx.quick ? 3 : 10);
       metrics.push({ name: 'build: compile + tests (p50)', value: median(build) / 1000, unit: 'ms' });
       const plan: [number, number][] = ctx.quick ? [[1, 5], [10, 5], [100, 3]] : [[1, 20], [10, 20], [100, 10]];
+      const base = 'build: compile + tests (p50)';
       for (const [n, iterations] of plan) {
-        const { perSidecar, all } = await rollouts(ctx, fake, controller, n, iterations);
-        const base = 'build: compile + tests (p50)';
+        const { perSidecar, all, published } = await rollouts(ctx, fake, controller, n, iterations);
+        metrics.push({ name: `N=${n}: write → published by the controller, p50`, value: median(sorted(published)), unit: 'ms', baseline: base });
         metrics.push({ name: `N=${n}: per sidecar p50`, value: median(sorted(perSidecar)), unit: 'ms', baseline: base });
         metrics.push({ name: `N=${n}: per sidecar p99`, value: quantile(sorted(perSidecar), 0.99), unit: 'ms', baseline: base });
         metrics.push({ name: `N=${n}: all sidecars, max`, value: Math.max(...all), unit: 'ms', baseline: base });
