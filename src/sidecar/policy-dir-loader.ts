@@ -32,6 +32,7 @@ export class PolicyDirLoader {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<LoadResult> | undefined;
   #again = false;
+  #closed = false;
 
   constructor(options: PolicyDirLoaderOptions) {
     this.#o = options;
@@ -49,7 +50,7 @@ export class PolicyDirLoader {
       return await this.#running;
     } finally {
       this.#running = undefined;
-      if (this.#again) {
+      if (this.#again && !this.#closed) {
         this.#again = false;
         void this.load();
       }
@@ -89,13 +90,16 @@ export class PolicyDirLoader {
     this.#watcher = watch(this.#o.dir, { recursive: true }, (_event, file) => {
       if (file && !/\.(rego|ya?ml|json)$/.test(String(file))) return;
       clearTimeout(this.#timer);
-      this.#timer = setTimeout(() => void this.load(), this.#o.debounceMs ?? 150);
+      if (!this.#closed) this.#timer = setTimeout(() => void this.load(), this.#o.debounceMs ?? 150);
     });
   }
 
-  close(): void {
+  /** Stops watching; resolves once a load in progress has ended. */
+  async close(): Promise<void> {
+    this.#closed = true;
     clearTimeout(this.#timer);
     this.#watcher?.close();
     this.#watcher = undefined;
+    await this.#running?.catch(() => undefined);
   }
 }

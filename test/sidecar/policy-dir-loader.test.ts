@@ -71,6 +71,6 @@ test('a file change is picked up by the watcher', async () => {
     assert.equal(r.ok, true);
     assert.deepEqual(engine.evaluate({}).result, { effect: 'allow', reason: 'v3' });
   } finally {
-    loader.close();
+    await loader.close();
   }
 });

@@ -102,7 +102,7 @@ export const command: Command = {
       printBanner(io, { dir, proxyUrl: gate.proxyUrl, adminUrl: gate.adminUrl, mode: config.mode, ledger, tools: first.ok ? first.bundle.tools : [] });
       const signal = await untilSignal();
       io.stdout.write(`portcullis dev: ${signal}, stopping\n`);
-      loader.close();
+      await loader.close();
       await gate.close();
       return 0;
     } catch (e) {
