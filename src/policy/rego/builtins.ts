@@ -78,6 +78,15 @@ export const BUILTINS: Record<string, BuiltinEntry> = {
   'time.now_ns': { export: SDK_BUILTIN, arity: 0 },
   'rand.intn': { export: SDK_BUILTIN, arity: 2 },
   'uuid.rfc4122': { export: SDK_BUILTIN, arity: 1 },
+  'io.jwt.decode_verify': { export: SDK_BUILTIN, arity: 2 },
+  'io.jwt.encode_sign': { export: SDK_BUILTIN, arity: 3 },
+  'io.jwt.encode_sign_raw': { export: SDK_BUILTIN, arity: 3 },
+  ...Object.fromEntries(
+    ['rs256', 'rs384', 'rs512', 'ps256', 'ps384', 'ps512', 'es256', 'es384', 'es512', 'eddsa'].map((a) => [
+      `io.jwt.verify_${a}`,
+      { export: SDK_BUILTIN, arity: 2 },
+    ]),
+  ),
 };
 
 /** Entries for runtime builtins that follow the naming convention. */

@@ -1,10 +1,12 @@
 import { randomInt, randomUUID } from 'node:crypto';
+import { decodeVerify, encodeSign, encodeSignRaw, verifyWith, PUBLIC_KEY_ALGS } from './host-jwt.ts';
 
 /**
  * Builtins a compiled policy reaches through the SDK's `opa_builtinN`
  * imports that neither the SDK nor the wasm runtime can implement, because
- * they need the host: the clock (`time.now_ns`) and randomness
- * (`rand.intn`, `uuid.rfc4122`). OPA's own wasm modules call it
+ * they need the host: the clock (`time.now_ns`), randomness (`rand.intn`,
+ * `uuid.rfc4122`), and public-key JWT verification (`io.jwt.decode_verify`,
+ * `io.jwt.verify_rs256` …, see host-jwt.ts). OPA's own wasm modules call it
  * the same way, so the same host builtins serve modules built by
  * `opa build -t wasm` and by Portcullis's compiler. Pass `builtins` as the
  * SDK's custom builtins: `loadPolicy(wasm, undefined, host.builtins)`.
@@ -35,6 +37,7 @@ export function createHostBuiltins(clock: ClockNs = wallClockNs): HostBuiltins {
   let fixed: bigint | undefined;
   let draws = new Map<string, unknown>();
   const encoder = new TextEncoder();
+  const now = (): bigint => fixed ?? clock();
   const once = (key: string, draw: () => unknown): unknown => {
     if (!draws.has(key)) draws.set(key, draw());
     return draws.get(key);
@@ -42,7 +45,13 @@ export function createHostBuiltins(clock: ClockNs = wallClockNs): HostBuiltins {
   return {
     builtins: {
       // An ArrayBuffer is taken by the SDK as JSON text: it keeps all 19 digits exact.
-      'time.now_ns': () => encoder.encode((fixed ?? clock()).toString()).buffer,
+      'time.now_ns': () => encoder.encode(now().toString()).buffer,
+      'io.jwt.decode_verify': (jwt: unknown, constraints: unknown) => decodeVerify(jwt, constraints, now),
+      'io.jwt.encode_sign': (h: unknown, p: unknown, k: unknown) => encodeSign(h, p, k),
+      'io.jwt.encode_sign_raw': (h: unknown, p: unknown, k: unknown) => encodeSignRaw(h, p, k),
+      ...Object.fromEntries(
+        PUBLIC_KEY_ALGS.map((alg) => [`io.jwt.verify_${alg.toLowerCase()}`, (jwt: unknown, cert: unknown) => verifyWith(alg, jwt, cert)]),
+      ),
       'rand.intn': (seed: unknown, n: unknown) => {
         if (typeof seed !== 'string') throw new TypeError('rand.intn: operand 1 must be string');
         if (typeof n !== 'number' || !Number.isInteger(n)) throw new TypeError('rand.intn: operand 2 must be an integer');

@@ -89,10 +89,16 @@ export function builtin_io_jwt_decode(token: usize): usize {
     const payloadBytes = section(name, 'payload', p + s1, e1 - s1);
     const cty = objectGet(header, makeStringLiteral('cty'));
     if (cty != 0 && load<u8>(cty) == TYPE_STRING && bytesEqualLitFold(stringPtr(cty), stringLen(cty), 'jwt')) {
-      const inner = json(name, 'payload', payloadBytes);
-      if (load<u8>(inner) != TYPE_STRING) fail(name, 'nested JWT payload is not a string');
-      p = stringPtr(inner);
-      n = stringLen(inner);
+      // The inner token, as a JSON string or as raw text.
+      if (bufLen(payloadBytes) > 0 && load<u8>(bufPtr(payloadBytes)) == 0x22) {
+        const inner = json(name, 'payload', payloadBytes);
+        if (load<u8>(inner) != TYPE_STRING) fail(name, 'nested JWT payload is not a string');
+        p = stringPtr(inner);
+        n = stringLen(inner);
+      } else {
+        p = bufPtr(payloadBytes);
+        n = bufLen(payloadBytes);
+      }
       continue;
     }
     const payload = json(name, 'payload', payloadBytes);
