@@ -49,7 +49,7 @@ export const BUILTINS: Record<string, BuiltinEntry> = {
     ['sum', 1], ['product', 1], ['max', 1], ['min', 1], ['sort', 1],
     ['array.concat', 2], ['array.slice', 3], ['array.reverse', 1], ['array.flatten', 1],
     ['object.keys', 1], ['object.remove', 2], ['object.filter', 2], ['object.union', 2],
-    ['object.union_n', 1], ['intersection', 1], ['union', 1],
+    ['object.union_n', 1], ['object.subset', 2], ['intersection', 1], ['union', 1], ['trace', 1],
     ['base64.encode', 1], ['base64.decode', 1], ['base64.is_valid', 1],
     ['base64url.encode', 1], ['base64url.encode_no_pad', 1], ['base64url.decode', 1],
     ['hex.encode', 1], ['hex.decode', 1],

@@ -1,9 +1,9 @@
 // Object builtins: object.keys, object.remove, object.filter, object.union,
-// object.union_n. (object.get is a core builtin, in ../ops.ts.)
+// object.union_n, object.subset. (object.get is a core builtin, in ../ops.ts.)
 
 import {
   TYPE_ARRAY, TYPE_OBJECT, TYPE_SET, makeObject, makeSet, setAdd, setContains, objectLen, objectKeyAt,
-  objectValueAt, objectInsert, objectFind, arrayLen, arrayGet, shallowCopy,
+  objectValueAt, objectInsert, objectFind, arrayLen, arrayGet, shallowCopy, setLen, setAt, makeBool, equal,
 } from '../value';
 import { typeError } from '../errors';
 import { needObject, needArray } from './util';
@@ -92,3 +92,53 @@ export function builtin_object_union_n(arr: usize): usize {
   return r;
 }
 
+
+/** `sub` appears contiguously, in order, in `sup`. */
+function arrayContains(sup: usize, sub: usize): bool {
+  const n = arrayLen(sup);
+  const m = arrayLen(sub);
+  if (m == 0) return true;
+  for (let i: usize = 0; i + m <= n; i++) {
+    let all = true;
+    for (let k: usize = 0; k < m && all; k++) all = equal(arrayGet(sup, i + k), arrayGet(sub, k));
+    if (all) return true;
+  }
+  return false;
+}
+
+/** OPA's subset relation; objects recurse into their values, the others do not. */
+function subset(sup: usize, sub: usize): bool {
+  const ts = load<u8>(sup);
+  const tb = load<u8>(sub);
+  if (ts == TYPE_OBJECT && tb == TYPE_OBJECT) {
+    for (let i: usize = 0; i < objectLen(sub); i++) {
+      const at = objectFind(sup, objectKeyAt(sub, i));
+      if (at < 0 || !subset(objectValueAt(sup, <usize>at), objectValueAt(sub, i))) return false;
+    }
+    return true;
+  }
+  if (ts == TYPE_SET && tb == TYPE_SET) {
+    for (let i: usize = 0; i < setLen(sub); i++) if (!setContains(sup, setAt(sub, i))) return false;
+    return true;
+  }
+  if (ts == TYPE_ARRAY && tb == TYPE_ARRAY) return arrayContains(sup, sub);
+  if (ts == TYPE_ARRAY && tb == TYPE_SET) {
+    for (let i: usize = 0; i < setLen(sub); i++) {
+      let found = false;
+      for (let k: usize = 0; k < arrayLen(sup) && !found; k++) found = equal(arrayGet(sup, k), setAt(sub, i));
+      if (!found) return false;
+    }
+    return true;
+  }
+  return equal(sup, sub);
+}
+
+export function builtin_object_subset(sup: usize, sub: usize): usize {
+  const ts = load<u8>(sup);
+  const tb = load<u8>(sub);
+  if (ts != TYPE_OBJECT && ts != TYPE_SET && ts != TYPE_ARRAY) typeError('object.subset', 1, 'one of {object, set, array}', sup);
+  if (tb != TYPE_OBJECT && tb != TYPE_SET && tb != TYPE_ARRAY) typeError('object.subset', 2, 'one of {object, set, array}', sub);
+  const same = ts == tb || (ts == TYPE_ARRAY && tb == TYPE_SET);
+  if (!same) typeError('object.subset', 2, ts == TYPE_ARRAY ? 'one of {array, set}' : ts == TYPE_OBJECT ? 'object' : 'set', sub);
+  return makeBool(subset(sup, sub));
+}
