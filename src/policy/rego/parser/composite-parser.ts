@@ -4,7 +4,7 @@
  * OPA reads them; only a failing body followed by `,` falls back to a list
  * with an `or` call.
  */
-import type { ArrayTerm, Expr, Location, ObjectTerm, SetTerm, StringTerm, TemplateStringTerm, Term } from '../ast.ts';
+import type { ArrayTerm, Body, Expr, Location, ObjectTerm, SetTerm, StringTerm, TemplateStringTerm, Term } from '../ast.ts';
 import type { CursorState } from './cursor.ts';
 import { TermParser } from './term-parser.ts';
 import type { Token } from './tokens.ts';
@@ -55,7 +55,30 @@ export abstract class CompositeParser extends TermParser {
       if (this.tokens[r.error.tokenIndex]?.kind !== ',') throw r.error;
     }
     this.restore(s);
-    return this.finishArray(loc, []);
+    if (!potentialComprehension) return this.finishArray(loc, []);
+    const c = this.orInfixHeadComprehension(() => this.finishArray(loc, []), ']');
+    return 'head' in c ? { type: 'arraycomprehension', loc, term: c.head, body: c.body } : c;
+  }
+
+  /**
+   * OPA reads `[x * 2 | body]` as a list holding the union `x * 2 | body`,
+   * which fails when `body` is not a term (`some x in xs`, `x := …`). Only
+   * then is the text read as a comprehension whose head ends at the
+   * top-level `|`, so every text OPA accepts keeps OPA's reading. When both
+   * fail, the error that got further is the one worth reporting.
+   */
+  private orInfixHeadComprehension<T>(plain: () => T, end: ']' | '}'): T | { head: Term; body: Body } {
+    const p = this.attempt(plain);
+    if (p.ok) return p.value;
+    const c = this.attempt(() => {
+      const head = this.parseComprehensionHead();
+      this.expect('|', 'expected "|"');
+      const body = this.parseBody(end);
+      this.advance();
+      return { head, body };
+    });
+    if (c.ok) return c.value;
+    throw c.error.tokenIndex > p.error.tokenIndex ? c.error : p.error;
   }
 
   private finishArray(loc: Location, items: Term[]): ArrayTerm {
@@ -83,7 +106,14 @@ export abstract class CompositeParser extends TermParser {
     }
     if (this.at(':')) return this.parseObjectRest(loc, head, potentialComprehension);
     this.restore(s);
-    head = this.parseTermInfix(false);
+    if (!potentialComprehension) return this.parseSetOrObjectInfix(loc, s, false);
+    const c = this.orInfixHeadComprehension(() => this.parseSetOrObjectInfix(loc, s, true), '}');
+    return 'head' in c ? { type: 'setcomprehension', loc, term: c.head, body: c.body } : c;
+  }
+
+  /** `{a + 1, …}`, `{a + 1: …}`: the first element or key has infix operators. */
+  private parseSetOrObjectInfix(loc: Location, s: CursorState, potentialComprehension: boolean): Term {
+    const head = this.parseTermInfix(false);
     if (this.at('}') || this.at(',')) return this.parseSetRest(loc, s, head, false);
     if (this.at(':')) return this.parseObjectRest(loc, head, potentialComprehension);
     return this.unexpected('non-terminated set');
@@ -135,7 +165,9 @@ export abstract class CompositeParser extends TermParser {
       return fallback.value;
     }
     this.restore(s);
-    return this.finishObjectInfix(loc, key);
+    if (!potentialComprehension) return this.finishObjectInfix(loc, key);
+    const c = this.orInfixHeadComprehension(() => this.finishObjectInfix(loc, key), '}');
+    return 'head' in c ? { type: 'objectcomprehension', loc, key, value: c.head, body: c.body } : c;
   }
 
   private finishObjectInfix(loc: Location, key: Term): ObjectTerm {

@@ -18,6 +18,8 @@ const LEVELS: ReadonlyArray<ReadonlySet<TokenKind>> = [
   new Set<TokenKind>(['*', '/', '%']),
 ];
 const LAST_LEVEL = LEVELS.length - 1;
+/** The level of `|`, which ends a comprehension head read by parseComprehensionHead. */
+const UNION_LEVEL = 1;
 
 /** How deeply terms may nest (`[[[…]]]`); far beyond real policies, well within Node's stack. */
 const MAX_DEPTH = 200;
@@ -38,6 +40,8 @@ export abstract class TermParser extends TokenCursor {
   private readonly termCache = new Map<number, CachedTerm>();
   /** Nesting depth of terms being parsed; bounded so hostile input cannot exhaust the stack. */
   private depth = 0;
+  /** The depth at which `|` ends a comprehension head instead of making a union; -1 outside one. */
+  private headDepth = -1;
 
   /** Parses expressions up to (not including) `end`. */
   protected abstract parseBody(end: TokenKind): Body;
@@ -68,9 +72,25 @@ export abstract class TermParser extends TokenCursor {
     }
   }
 
+  /**
+   * A comprehension head with infix operators (`x * 2` in `[x * 2 | …]`): the
+   * `|` at its top level ends it; a `|` inside parentheses or nested terms
+   * is still a union, as those are parsed one term deeper.
+   */
+  protected parseComprehensionHead(): Term {
+    const saved = this.headDepth;
+    this.headDepth = this.depth;
+    try {
+      return this.parseTermInfix(false);
+    } finally {
+      this.headDepth = saved;
+    }
+  }
+
   private parseLevel(n: number): Term {
     let lhs = n === LAST_LEVEL ? this.parseTerm() : this.parseLevel(n + 1);
     const ops = LEVELS[n]!;
+    if (n === UNION_LEVEL && this.depth === this.headDepth) return lhs;
     while (ops.has(this.tok.kind)) {
       const op = this.advance();
       const rhs = n === LAST_LEVEL ? this.parseTerm() : this.parseLevel(n + 1);
