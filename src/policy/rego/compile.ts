@@ -1,12 +1,14 @@
 /**
  * Rego modules → OPA IR: the compile passes and the planner, as one pure
- * function. Passes, in order: name resolution and local rewriting, rule
+ * function. Passes, in order: the static type check (`rego_type_error`),
+ * name resolution and local rewriting, rule
  * indexing (kind and arity conflicts), call checks against the builtin
  * table, recursion detection, safety analysis with body reordering, then
  * planning of the entrypoints and every rule they reach.
  */
 import type { Module } from './ast.ts';
 import { BUILTINS } from './builtins.ts';
+import { checkTypes } from './check/index.ts';
 import type { Policy } from './ir.ts';
 import { checkCalls } from './plan/calls.ts';
 import { planPolicy } from './plan/planner.ts';
@@ -32,6 +34,7 @@ export function defaultBuiltinArity(name: string): number | undefined {
  * programs OPA would reject.
  */
 export function planModules(modules: Module[], entrypoints: string[], options: PlanOptions = {}): Policy {
+  checkTypes(modules);
   const builtinArity = options.builtinArity ?? defaultBuiltinArity;
   const names = new LocalNames();
   const resolved = resolveModules(modules, names, { isBuiltin: (n) => builtinArity(n) !== undefined });

@@ -14,6 +14,14 @@ function compileErrorOf(sources: string[], entrypoint = 'test/p'): { code: strin
 }
 
 describe('planner compile errors', () => {
+  it('runs the type check first: 1 + "a" is a rego_type_error with its position', () => {
+    const e = compileErrorOf(['package test\n\np if {\n\tx := 1 + "a"\n\tx > 0\n}\n']);
+    assert.equal(e.code, ErrorCodes.REGO_TYPE);
+    assert.equal(e.opaCode, 'rego_type_error');
+    assert.match(e.message, /^m0\.rego:4:7: rego_type_error: plus: invalid argument\(s\)/);
+    assert.deepEqual([e.row, e.col], [4, 7]);
+  });
+
   it('names an unsafe variable with its position', () => {
     const e = compileErrorOf(['package test\n\np if {\n\tx > 1\n}\n']);
     assert.equal(e.code, ErrorCodes.REGO_UNSAFE_VAR);
