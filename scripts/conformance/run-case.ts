@@ -9,6 +9,7 @@ import { isPortcullisError, ErrorCodes } from '../../src/errors.ts';
 import { PortcullisCompiler } from '../../src/policy/compiler.ts';
 import { OpaWasmEngine } from '../../src/policy/engine.ts';
 import { canonicalJson } from '../../src/evidence/canonical.ts';
+import { sortBindingValues } from './value-order.ts';
 import { inputTermToJson, planQuery, Unsupported, type ConformanceCase, type QueryPlan, type QueryTerm } from './cases.ts';
 
 export interface CaseOutcome {
@@ -179,7 +180,9 @@ function compare(c: ConformanceCase, rows: Row[]): CaseOutcome {
     return defined === c.want_defined ? { status: 'pass' } : { status: 'fail', stage: 'compare', reason: `want defined=${c.want_defined}, got ${defined}` };
   }
   const want = c.want_result ?? [];
-  const got = rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !k.startsWith('__'))));
+  const visible = rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !k.startsWith('__'))));
+  // As OPA's harness does: with sort_bindings, each binding's array value is sorted (the expectation is written sorted).
+  const got = c.sort_bindings ? visible.map(sortBindingValues) : visible;
   const equal = rows.length <= 1 && !c.sort_bindings ? isDeepStrictEqual(got, want) : isDeepStrictEqual(sortRows(got), sortRows(want));
   return equal ? { status: 'pass' } : { status: 'fail', stage: 'compare', reason: `want ${clip(JSON.stringify(want))}, got ${clip(JSON.stringify(got))}` };
 }

@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { inputTermToJson, planQuery, Unsupported } from '../../scripts/conformance/cases.ts';
+import { compareJson, sortBindingValues } from '../../scripts/conformance/value-order.ts';
 
 test('a ref bound to a variable becomes an entrypoint', () => {
   assert.deepEqual(planQuery('data.generated.p = x'), {
@@ -31,4 +32,16 @@ test('input terms: JSON with trailing commas; sets refused (the runner then wrap
   assert.deepEqual(inputTermToJson('{ "a": [1, 2,], }'), { a: [1, 2] });
   assert.throws(() => inputTermToJson('{"x": {1, 2}}'), Unsupported);
   assert.throws(() => inputTermToJson('{"d": set()}'), Unsupported);
+});
+
+test('sort_bindings: each binding array sorted in OPA value order, one level deep', () => {
+  assert.deepEqual(
+    sortBindingValues({ x: [{}, [], '', 0, null, [], false], y: 'z' }),
+    { x: [null, false, 0, '', [], [], {}], y: 'z' },
+  );
+  assert.deepEqual(sortBindingValues({ x: [[{ b: ['a', 'c'] }], [{ b: ['a'] }]] }).x, [[{ b: ['a'] }], [{ b: ['a', 'c'] }]]);
+  assert.deepEqual(sortBindingValues({ x: [['b', 'a']] }).x, [['b', 'a']]);
+  assert.ok(compareJson({ a: 1 }, { a: 1, b: 0 }) < 0);
+  assert.ok(compareJson({ a: 2 }, { b: 1 }) < 0);
+  assert.ok(compareJson(10, 9) > 0);
 });
