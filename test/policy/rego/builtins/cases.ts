@@ -117,6 +117,9 @@ export const COLLECTION_CASES: Case[] = [
   ['numbers.range', [2, 0], j([2, 1, 0])],
   ['numbers.range', [1, 2.5], err('must be integer')],
   ['numbers.range_step', [0, 10, 4], j([0, 4, 8])],
+  ['numbers.range_step', [10, 0, 4], j([10, 6, 2])],
+  ['numbers.range', [new Num('-9223372036854775808'), new Num('9223372036854775807')], err('range too large')],
+  ['numbers.range', [new Num('9223372036854775806'), new Num('9223372036854775807')], raw('[9223372036854775806,9223372036854775807]')],
   ['array.concat', [[1], [2, 3]], j([1, 2, 3])],
   ['array.slice', [[1, 2, 3, 4, 5], -1, 2], j([1, 2])],
   ['array.slice', [[1, 2, 3], 2, 1], j([])],
@@ -239,6 +242,7 @@ export const ENCODING_CASES: Case[] = [
   ['units.parse', ['10E'], raw('10000000000000000000')],
   ['units.parse', ['1G'], raw('1000000000')],
   ['units.parse', ['0.0.0'], err('could not parse amount to a number')],
+  ['units.parse', ['1e99999m'], err('out of range')],
 ];
 
 export const TIME_CASES: Case[] = [

@@ -106,11 +106,12 @@ export function builtin_format_int(x: usize, base: usize): usize {
 export function builtin_numbers_range(a: usize, b: usize): usize {
   const x = needInt('numbers.range', 1, a);
   const y = needInt('numbers.range', 2, b);
-  const n = x <= y ? y - x + 1 : x - y + 1;
-  if (n > 10000000) fail('numbers.range', 'range too large');
+  // The distance as unsigned: y - x may not fit i64.
+  const span: u64 = x <= y ? <u64>y - <u64>x : <u64>x - <u64>y;
+  if (span >= 10000000) fail('numbers.range', 'range too large');
+  const n = <i64>span + 1;
   const r = makeArray(<usize>n);
-  if (x <= y) for (let i = x; i <= y; i++) arrayAppend(r, makeNumberI64(i));
-  else for (let i = x; i >= y; i--) arrayAppend(r, makeNumberI64(i));
+  for (let k: i64 = 0; k < n; k++) arrayAppend(r, makeNumberI64(x <= y ? x + k : x - k));
   return r;
 }
 
@@ -120,11 +121,12 @@ export function builtin_numbers_range_step(a: usize, b: usize, s: usize): usize 
   const y = needInt('numbers.range_step', 2, b);
   const step = needInt('numbers.range_step', 3, s);
   if (step <= 0) fail('numbers.range_step', 'step must be a positive integer');
-  const n = (x <= y ? y - x : x - y) / step + 1;
-  if (n > 10000000) fail('numbers.range_step', 'range too large');
+  const span: u64 = x <= y ? <u64>y - <u64>x : <u64>x - <u64>y;
+  const count = span / <u64>step + 1;
+  if (count > 10000000) fail('numbers.range_step', 'range too large');
+  const n = <i64>count;
   const r = makeArray(<usize>n);
-  if (x <= y) for (let i = x; i <= y; i += step) arrayAppend(r, makeNumberI64(i));
-  else for (let i = x; i >= y; i -= step) arrayAppend(r, makeNumberI64(i));
+  for (let k: i64 = 0; k < n; k++) arrayAppend(r, makeNumberI64(x <= y ? x + k * step : x - k * step));
   return r;
 }
 

@@ -117,7 +117,9 @@ function floatOf(e: i64, pow2: i32): usize {
   bufLit(t, 'e');
   bufI64(t, e);
   const v = makeNumberText(bufPtr(t), bufLen(t));
-  return makeNumberF64(numberToF64(v) * Math.pow(2, <f64>pow2));
+  const f = numberToF64(v) * Math.pow(2, <f64>pow2);
+  if (!isFinite(f)) fail('units', 'amount out of range');
+  return makeNumberF64(f);
 }
 
 function unitError(name: string, what: string, p: usize, n: usize): void {
