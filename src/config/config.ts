@@ -5,6 +5,7 @@
  * line flags override the environment. An invalid setting stops start-up with
  * an error that names it.
  */
+import { X509Certificate } from 'node:crypto';
 import { ErrorCodes, PortcullisError } from '../errors.ts';
 import type { Mode } from '../gate/types.ts';
 import { DEFAULT_REDACTED_HEADERS } from '../gate/headers.ts';
@@ -52,6 +53,14 @@ export interface SidecarConfig {
   policiesDir: string;
   /** Controller base URL (in-cluster mode). */
   controllerUrl: string;
+  /**
+   * CA the sidecar trusts for an https controllerUrl, as PEM text (one or more
+   * CERTIFICATE blocks), not a file path: the injection webhook sets it inline
+   * as PORTCULLIS_CONTROLLER_CA, so no volume is needed. Empty: the system CAs.
+   * Each block must parse as an X.509 certificate, and a CA given with a plain
+   * http controllerUrl is refused (it would silently protect nothing).
+   */
+  controllerCa: string;
   /** Bundle name: the policy directory locally, `namespace/name` on Kubernetes. */
   bundleName: string;
   logLevel: string;
@@ -76,6 +85,23 @@ const oneOf = <T extends string>(...values: T[]): Parser<T> => (raw, name) => {
   const v = raw.trim().toLowerCase();
   if (!(values as string[]).includes(v)) throw configError(name, raw, `one of ${values.join(', ')}`);
   return v as T;
+};
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
+const pemCertificates: Parser<string> = (raw, name) => {
+  const text = raw.trim();
+  if (!text) return '';
+  const blocks = text.match(PEM_CERTIFICATE) ?? [];
+  const invalid = (why: string): PortcullisError =>
+    new PortcullisError(ErrorCodes.CONFIG, `${name} is invalid: ${why}; expected PEM text of one or more CERTIFICATE blocks (not a file path)`, { setting: name });
+  if (blocks.length === 0) throw invalid('no -----BEGIN CERTIFICATE----- block');
+  for (const b of blocks) {
+    try {
+      new X509Certificate(b);
+    } catch (e) {
+      throw invalid(`a certificate does not parse (${(e as Error).message})`);
+    }
+  }
+  return text + '\n';
 };
 const list: Parser<string[]> = (raw) => raw.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
 const stringMap: Parser<Record<string, string>> = (raw, name) => {
@@ -113,6 +139,7 @@ const SETTINGS = {
   ledgerSigningKey: { env: 'PORTCULLIS_LEDGER_SIGNING_KEY', def: '', parse: str },
   policiesDir: { env: 'PORTCULLIS_POLICIES', def: '', parse: str },
   controllerUrl: { env: 'PORTCULLIS_CONTROLLER_URL', def: '', parse: str },
+  controllerCa: { env: 'PORTCULLIS_CONTROLLER_CA', def: '', parse: pemCertificates },
   bundleName: { env: 'PORTCULLIS_BUNDLE', def: '', parse: str },
   logLevel: { env: 'PORTCULLIS_LOG_LEVEL', def: 'info', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') },
 } as const;
@@ -157,6 +184,11 @@ function deepFreeze<T>(o: T): T {
   return o;
 }
 
+/** How the sidecar reaches the controller: the options BundleClient and ControllerApprovalBroker share. */
+export function controllerConnection(config: Pick<SidecarConfig, 'controllerUrl' | 'controllerCa'>): { controllerUrl: string; ca?: string } {
+  return { controllerUrl: config.controllerUrl, ...(config.controllerCa ? { ca: config.controllerCa } : {}) };
+}
+
 /** Reads, validates and freezes the configuration; throws PortcullisError CONFIG naming the bad setting. */
 export function loadConfig(env: Env, overrides: ConfigOverrides = {}): Readonly<SidecarConfig> {
   const base = read(SETTINGS, env, overrides, kebab);
@@ -167,6 +199,9 @@ export function loadConfig(env: Env, overrides: ConfigOverrides = {}): Readonly<
   }
   if (config.headersTimeoutMs > config.requestTimeoutMs) {
     throw new PortcullisError(ErrorCodes.CONFIG, 'PORTCULLIS_HEADERS_TIMEOUT_MS must not exceed PORTCULLIS_REQUEST_TIMEOUT_MS', { setting: 'PORTCULLIS_HEADERS_TIMEOUT_MS' });
+  }
+  if (config.controllerCa && !config.controllerUrl.toLowerCase().startsWith('https://')) {
+    throw new PortcullisError(ErrorCodes.CONFIG, 'PORTCULLIS_CONTROLLER_CA is set but PORTCULLIS_CONTROLLER_URL is not an https:// URL; use https or unset the CA', { setting: 'PORTCULLIS_CONTROLLER_CA' });
   }
   return deepFreeze(config);
 }

@@ -12,6 +12,7 @@ const usage = `Usage: portcullis sidecar
 Runs the gate in an agent's pod. Reads its configuration from the environment:
   PORTCULLIS_CONTROLLER_URL   the controller's base URL (required)
   PORTCULLIS_BUNDLE           NAMESPACE/NAME of the PolicyBundle (required)
+  PORTCULLIS_CONTROLLER_CA    PEM text of the CA to trust for an https controller URL
   PORTCULLIS_MODE, PORTCULLIS_PORT, PORTCULLIS_ADMIN_PORT, PORTCULLIS_LEDGER, …
 Until the first bundle arrives every call is denied (fail closed) and /readyz
 answers 503.`;
@@ -22,7 +23,7 @@ export const command: Command = {
   async run(argv: string[], io: CommandIO): Promise<number> {
     if (argv.length > 0) return usageError(io, 'sidecar', `unexpected arguments: ${argv.join(' ')} (configure with PORTCULLIS_* variables)`, usage);
     try {
-      const { loadConfig } = await import('../../config/config.ts');
+      const { controllerConnection, loadConfig } = await import('../../config/config.ts');
       const { ErrorCodes, PortcullisError } = await import('../../errors.ts');
       const config = loadConfig(io.env);
       for (const [value, name] of [[config.controllerUrl, 'PORTCULLIS_CONTROLLER_URL'], [config.bundleName, 'PORTCULLIS_BUNDLE']] as const) {
@@ -34,9 +35,9 @@ export const command: Command = {
       const { createTelemetry, startGate, untilSignal } = await import('../../sidecar/serve.ts');
       const telemetry = await createTelemetry(config, io.env, 'sidecar');
       const engine = new OpaWasmEngine();
-      const approvals = new ControllerApprovalBroker({ controllerUrl: config.controllerUrl, logger: telemetry.logger });
+      const approvals = new ControllerApprovalBroker({ ...controllerConnection(config), logger: telemetry.logger });
       const client = new BundleClient({
-        controllerUrl: config.controllerUrl,
+        ...controllerConnection(config),
         bundle: config.bundleName,
         engine,
         logger: telemetry.logger,
