@@ -14,6 +14,10 @@ export const DEFAULT_REDACTED_HEADERS: readonly string[] = Object.freeze([
   'x-api-key',
   'api-key',
   'x-auth-token',
+  'x-amz-security-token',
+  'x-goog-api-key',
+  'openai-api-key',
+  'anthropic-api-key',
 ]);
 
 /** Connection-scoped headers (RFC 9110 §7.6.1): never part of an action, never forwarded. */

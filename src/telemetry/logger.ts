@@ -6,7 +6,8 @@
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
 import type { EnforcedEffect } from '../evidence/recorder.ts';
 import type { Effect, Mode } from '../gate/types.ts';
-import { DEFAULT_REDACTED_HEADERS, REDACTED, redactHeadersDeep } from './redaction.ts';
+import { DEFAULT_REDACTED_HEADERS } from '../gate/headers.ts';
+import { REDACTED, redactHeadersDeep } from './redaction.ts';
 
 export type Logger = PinoLogger;
 
@@ -17,7 +18,7 @@ export interface LoggerOptions {
   name?: string;
   /** Where lines go; default stdout. Tests pass a stream they read back. */
   destination?: DestinationStream;
-  /** Header names to redact, lower case; default DEFAULT_REDACTED_HEADERS. */
+  /** Header names to redact; default the gate's DEFAULT_REDACTED_HEADERS. The sidecar passes its configured list (PORTCULLIS_REDACT_HEADERS). */
   redactHeaders?: readonly string[];
   /** Further pino redaction paths (fixed paths only: wildcards are slow). */
   redactPaths?: string[];

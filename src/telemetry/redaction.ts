@@ -1,23 +1,10 @@
 /**
  * Which header values are secrets. The gate replaces them by their hash before
  * the policy or any record sees them (design.md §2); logs redact them again
- * wherever they appear, as a second line of defence.
+ * wherever they appear, as a second line of defence. The default list of
+ * names is the gate's (`DEFAULT_REDACTED_HEADERS`), so there is one list.
  */
-
-/** Lower-case header names whose values never leave the process in clear. */
-export const DEFAULT_REDACTED_HEADERS: readonly string[] = Object.freeze([
-  'authorization',
-  'proxy-authorization',
-  'cookie',
-  'set-cookie',
-  'x-api-key',
-  'api-key',
-  'x-auth-token',
-  'x-amz-security-token',
-  'x-goog-api-key',
-  'openai-api-key',
-  'anthropic-api-key',
-]);
+import { DEFAULT_REDACTED_HEADERS } from '../gate/headers.ts';
 
 /** What a redacted value is replaced with in logs. */
 export const REDACTED = '[REDACTED]';

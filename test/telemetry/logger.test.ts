@@ -2,7 +2,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { createLogger, logDecision } from '../../src/telemetry/logger.ts';
-import { DEFAULT_REDACTED_HEADERS, isRedactedHeader } from '../../src/telemetry/redaction.ts';
+import { DEFAULT_REDACTED_HEADERS } from '../../src/gate/headers.ts';
+import { isRedactedHeader } from '../../src/telemetry/redaction.ts';
+import { loadConfig } from '../../src/config/config.ts';
 
 function capture(): { stream: Writable; lines: () => Record<string, unknown>[]; text: () => string } {
   let text = '';
@@ -28,6 +30,18 @@ describe('createLogger', () => {
     const [first] = out.lines();
     assert.equal((first!.req as { headers: Record<string, string> }).headers.accept, 'json');
     assert.equal((first!.headers as Record<string, string>)['x-api-key'], '[REDACTED]');
+  });
+
+  it('redacts the configured list (as the sidecar passes PORTCULLIS_REDACT_HEADERS), which the gate also hashes', () => {
+    const out = capture();
+    const config = loadConfig({ PORTCULLIS_REDACT_HEADERS: 'X-Tenant-Secret,authorization' });
+    const logger = createLogger({ destination: out.stream, redactHeaders: config.redactHeaders });
+    logger.info({ headers: { 'x-tenant-secret': SECRET, 'X-Amz-Security-Token': 'not-listed' } }, 'request');
+    const [line] = out.lines();
+    assert.deepEqual(line!.headers, { 'x-tenant-secret': '[REDACTED]', 'X-Amz-Security-Token': 'not-listed' });
+    // The default list is the gate's one list, cloud provider keys included.
+    for (const h of ['authorization', 'x-amz-security-token', 'anthropic-api-key']) assert.ok(DEFAULT_REDACTED_HEADERS.includes(h), h);
+    assert.deepEqual(loadConfig({}).redactHeaders, DEFAULT_REDACTED_HEADERS);
   });
 
   it('logs one decision line at info with the trace ID and no input', () => {
