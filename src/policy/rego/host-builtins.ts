@@ -1,12 +1,14 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { decodeVerify, encodeSign, encodeSignRaw, verifyWith, PUBLIC_KEY_ALGS } from './host-jwt.ts';
+import { parseAndVerifyCertificates, parseCertificates, parsePrivateKeys, parseRsaPrivateKey } from './host-x509.ts';
 
 /**
  * Builtins a compiled policy reaches through the SDK's `opa_builtinN`
  * imports that neither the SDK nor the wasm runtime can implement, because
  * they need the host: the clock (`time.now_ns`), randomness (`rand.intn`,
  * `uuid.rfc4122`), and public-key JWT verification (`io.jwt.decode_verify`,
- * `io.jwt.verify_rs256` …, see host-jwt.ts). OPA's own wasm modules call it
+ * `io.jwt.verify_rs256` …, see host-jwt.ts), and X.509 and private-key
+ * parsing (`crypto.x509.*`, `crypto.parse_private_keys`, see host-x509.ts). OPA's own wasm modules call it
  * the same way, so the same host builtins serve modules built by
  * `opa build -t wasm` and by Portcullis's compiler. Pass `builtins` as the
  * SDK's custom builtins: `loadPolicy(wasm, undefined, host.builtins)`.
@@ -49,6 +51,10 @@ export function createHostBuiltins(clock: ClockNs = wallClockNs): HostBuiltins {
       'io.jwt.decode_verify': (jwt: unknown, constraints: unknown) => decodeVerify(jwt, constraints, now),
       'io.jwt.encode_sign': (h: unknown, p: unknown, k: unknown) => encodeSign(h, p, k),
       'io.jwt.encode_sign_raw': (h: unknown, p: unknown, k: unknown) => encodeSignRaw(h, p, k),
+      'crypto.x509.parse_certificates': (certs: unknown) => parseCertificates(certs),
+      'crypto.x509.parse_and_verify_certificates': (certs: unknown) => parseAndVerifyCertificates(certs, Number(now() / 1_000_000n)),
+      'crypto.x509.parse_rsa_private_key': (pem: unknown) => parseRsaPrivateKey(pem),
+      'crypto.parse_private_keys': (pem: unknown) => parsePrivateKeys(pem),
       ...Object.fromEntries(
         PUBLIC_KEY_ALGS.map((alg) => [`io.jwt.verify_${alg.toLowerCase()}`, (jwt: unknown, cert: unknown) => verifyWith(alg, jwt, cert)]),
       ),
