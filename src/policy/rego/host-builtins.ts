@@ -1,6 +1,6 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { decodeVerify, encodeSign, encodeSignRaw, verifyWith, PUBLIC_KEY_ALGS } from './host-jwt.ts';
-import { parseAndVerifyCertificates, parseCertificates, parsePrivateKeys, parseRsaPrivateKey } from './host-x509.ts';
+import { parseAndVerifyCertificates, parseCertificates, parseKeypair, parsePrivateKeys, parseRsaPrivateKey } from './host-x509.ts';
 
 /**
  * Builtins a compiled policy reaches through the SDK's `opa_builtinN`
@@ -55,6 +55,7 @@ export function createHostBuiltins(clock: ClockNs = wallClockNs): HostBuiltins {
       'crypto.x509.parse_and_verify_certificates': (certs: unknown) => parseAndVerifyCertificates(certs, Number(now() / 1_000_000n)),
       'crypto.x509.parse_rsa_private_key': (pem: unknown) => parseRsaPrivateKey(pem),
       'crypto.parse_private_keys': (pem: unknown) => parsePrivateKeys(pem),
+      'crypto.x509.parse_keypair': (cert: unknown, key: unknown) => parseKeypair(cert, key),
       ...Object.fromEntries(
         PUBLIC_KEY_ALGS.map((alg) => [`io.jwt.verify_${alg.toLowerCase()}`, (jwt: unknown, cert: unknown) => verifyWith(alg, jwt, cert)]),
       ),

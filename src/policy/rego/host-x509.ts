@@ -187,3 +187,31 @@ export function parsePrivateKeys(input: unknown): unknown {
   const blocks = [...text.matchAll(/-----BEGIN ([A-Z ]*PRIVATE KEY)-----[\s\S]*?-----END \1-----/g)].map((m) => m[0]);
   return blocks.map((pem) => privateKeyJwk(builtin, pem));
 }
+
+/**
+ * crypto.x509.parse_keypair(cert, key): a TLS key pair like Go's
+ * tls.Certificate (Certificate: base64 DER chain), after checking that the
+ * key belongs to the first certificate. Both may be PEM or base64 PEM.
+ */
+export function parseKeypair(cert: unknown, key: unknown): unknown {
+  const builtin = 'crypto.x509.parse_keypair';
+  if (typeof key !== 'string') fail(builtin, 'operand 2 must be string');
+  const certs = parse(builtin, cert);
+  const keyText = pemText(key);
+  if (!keyText.includes('-----BEGIN')) fail(builtin, 'tls: failed to find any PEM data in key input');
+  let privateKey;
+  try {
+    privateKey = createPrivateKey(keyText);
+  } catch (e) {
+    return fail(builtin, `tls: failed to parse private key: ${(e as Error).message}`);
+  }
+  if (!certs[0]!.checkPrivateKey(privateKey)) fail(builtin, 'tls: private key does not match public key');
+  return {
+    Certificate: certs.map((c) => c.raw.toString('base64')),
+    PrivateKey: privateKey.export({ format: 'jwk' }),
+    Leaf: null,
+    OCSPStaple: null,
+    SignedCertificateTimestamps: null,
+    SupportedSignatureAlgorithms: null,
+  };
+}

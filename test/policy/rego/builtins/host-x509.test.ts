@@ -2,7 +2,7 @@
 // PKI made for these tests (an EC root valid until 2125 and a leaf it signed).
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseAndVerifyCertificates, parseCertificates, parsePrivateKeys, parseRsaPrivateKey } from '../../../../src/policy/rego/host-x509.ts';
+import { parseAndVerifyCertificates, parseCertificates, parseKeypair, parsePrivateKeys, parseRsaPrivateKey } from '../../../../src/policy/rego/host-x509.ts';
 
 const ROOT = `-----BEGIN CERTIFICATE-----
 MIIByjCCAW+gAwIBAgIUFTqjr5ZrgCI5i6SZe2O4q1+050cwCgYIKoZIzj0EAwIw
@@ -45,6 +45,11 @@ fb4ukbFV1dRutrWQIyfHxI99MoGpEkXGTN4q4xJ0AxvjwlKEHgGxAkBRhE6WduMK
 IITLcfHpjkvQdcqxEcXp0DMc0m7JrKiIo/xrdU9DtfzHNijK9URwvNR55ggnBsBq
 7gi4Gp0O/jxX
 -----END PRIVATE KEY-----`;
+const LEAF_KEY = `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgqNlrc7yxHwelmJCf
+wMOkYQUcNRNrW/WXTTP1zE157YShRANCAARv8zUeDbrf5k8pncQ/L5Zjm1WV1nCN
+IbRBDgXeLMrtM47UAXjC7YVvp2W9vwtYGucDN1b1N2za6eHZZLIfS3BB
+-----END PRIVATE KEY-----`;
 const NOW = Date.parse('2030-01-01T00:00:00Z');
 
 it('parses certificates from PEM, base64 PEM and base64 DER chains', () => {
@@ -80,4 +85,11 @@ it('parses RSA and other private keys into JWKs', () => {
   assert.equal((parsePrivateKeys(`${RSA_KEY}\n${RSA_KEY}`) as unknown[]).length, 2);
   assert.deepEqual(parsePrivateKeys('nope'), []);
   assert.equal(parsePrivateKeys(''), null);
+});
+
+it('parses a key pair and refuses a key of another certificate', () => {
+  const pair = parseKeypair(Buffer.from(LEAF).toString('base64'), LEAF_KEY) as { Certificate: string[] };
+  assert.equal(pair.Certificate.length, 1);
+  assert.equal(pair.Certificate[0], Buffer.from(LEAF.replace(/-----[A-Z ]+-----|\s/g, ''), 'base64').toString('base64'));
+  assert.throws(() => parseKeypair(ROOT, LEAF_KEY), /private key does not match/);
 });
