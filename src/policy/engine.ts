@@ -16,7 +16,17 @@ import type { CompiledBundle, EvalResult, PolicyEngine } from './types.ts';
 export interface OpaWasmEngineOptions {
   /** The clock `time.now_ns` reads when the input carries no `context.time` (tests inject one). */
   clock?: ClockNs;
+  /**
+   * Steps (loop iterations and function calls) one evaluation may take
+   * before it stops with POLICY_TIMEOUT; 1 … 2^31−1. Unset: the module's
+   * own default (10 million). Modules built by `opa build` have no budget.
+   */
+  maxSteps?: number;
 }
+
+/** The module's setter for its step budget (Portcullis-emitted modules only). */
+const MAX_STEPS_SET = 'portcullis_max_steps_set';
+const MAX_STEPS_LIMIT = 2 ** 31 - 1;
 
 interface Instance {
   readonly bundle: CompiledBundle;
@@ -35,9 +45,15 @@ export class OpaWasmEngine implements PolicyEngine {
   #started = 0;
   #installed = 0;
   readonly #clock: ClockNs;
+  readonly #maxSteps: number | undefined;
 
   constructor(options: OpaWasmEngineOptions = {}) {
     this.#clock = options.clock ?? wallClockNs;
+    const max = options.maxSteps;
+    if (max !== undefined && !(Number.isInteger(max) && max >= 1 && max <= MAX_STEPS_LIMIT)) {
+      throw new PortcullisError(ErrorCodes.CONFIG, `maxSteps must be an integer from 1 to ${MAX_STEPS_LIMIT}, got ${max}`);
+    }
+    this.#maxSteps = max;
   }
 
   evaluate(input: unknown, entrypoint?: string): EvalResult {
@@ -66,7 +82,7 @@ export class OpaWasmEngine implements PolicyEngine {
 
   async load(bundle: CompiledBundle): Promise<void> {
     const sequence = ++this.#started;
-    const instance = await instantiate(bundle, this.#clock);
+    const instance = await instantiate(bundle, this.#clock, this.#maxSteps);
     // A newer load finished first: this (older) bundle must not replace it.
     if (sequence < this.#installed) return;
     this.#installed = sequence;
@@ -78,7 +94,7 @@ export class OpaWasmEngine implements PolicyEngine {
   }
 }
 
-async function instantiate(bundle: CompiledBundle, clock: ClockNs): Promise<Instance> {
+async function instantiate(bundle: CompiledBundle, clock: ClockNs, maxSteps: number | undefined): Promise<Instance> {
   if (bundle.entrypoints.length === 0) {
     throw new PortcullisError(ErrorCodes.BUNDLE_INVALID, 'the bundle declares no entrypoint', { digest: bundle.digest });
   }
@@ -111,6 +127,8 @@ async function instantiate(bundle: CompiledBundle, clock: ClockNs): Promise<Inst
   }
   // Entrypoints the module has beyond those declared (e.g. test rules) stay reachable by name.
   for (const [name, id] of Object.entries(exported)) if (!ids.has(name)) ids.set(name, id);
+  const setMaxSteps = (policy.wasmInstance as unknown as WasmInstance).exports[MAX_STEPS_SET];
+  if (maxSteps !== undefined && typeof setMaxSteps === 'function') (setMaxSteps as (n: number) => void)(maxSteps);
   const minor = Number(policy.minorVersion);
   const fast = minor >= 2 && typeof (policy.wasmInstance as unknown as WasmInstance).exports?.opa_eval === 'function';
   return { bundle, policy, ids, fast, clockUser: importsBuiltin(policy, 'time.now_ns') ? host : undefined };
@@ -199,10 +217,16 @@ function firstResult(resultSet: unknown): unknown {
 }
 
 const CONFLICT = /conflict|must not produce multiple outputs/i;
+/** The emitted code's abort when an evaluation spends its step budget: a timeout, so the gate fails closed. */
+const BUDGET_EXCEEDED = /^eval_budget_exceeded\b/;
 
 function evaluationError(e: unknown, entrypoint: string, digest: string): PortcullisError {
   const message = messageOf(e);
-  const code = CONFLICT.test(message) ? ErrorCodes.POLICY_CONFLICT : ErrorCodes.POLICY_EVAL;
+  const code = BUDGET_EXCEEDED.test(message)
+    ? ErrorCodes.POLICY_TIMEOUT
+    : CONFLICT.test(message)
+      ? ErrorCodes.POLICY_CONFLICT
+      : ErrorCodes.POLICY_EVAL;
   return new PortcullisError(code, `evaluating "${entrypoint}" failed: ${message}`, { entrypoint, digest }, { cause: e });
 }
 

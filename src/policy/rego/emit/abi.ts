@@ -4,9 +4,13 @@
  * (ABI 1.2 fast path), and the start function that puts the heap above the
  * static data and parses the constant JSON values.
  */
-import type { EmitContext } from './context.ts';
+import { DEFAULT_MAX_STEPS, MAX_STEPS, STEPS_LEFT, type EmitContext } from './context.ts';
 import { RUNTIME_START, type NewFunction, type NewGlobal } from './wasm/link.ts';
 import { w, type Expr } from './wasm/builder.ts';
+
+/** Exports beyond OPA's ABI: the evaluation step budget (see README, "Evaluation budget"). */
+export const MAX_STEPS_SET_EXPORT = 'portcullis_max_steps_set';
+export const MAX_STEPS_GET_EXPORT = 'portcullis_max_steps_get';
 
 export const ABI_VERSION = 1;
 export const ABI_MINOR_VERSION = 2;
@@ -60,6 +64,8 @@ export function buildAbi(ctx: EmitContext, entrypoints: Entrypoint[]): Abi {
     { name: 'abi:mapping', mutable: true, init: 0 },
     { name: 'abi:version', mutable: false, init: ABI_VERSION },
     { name: 'abi:minor', mutable: false, init: ABI_MINOR_VERSION },
+    { name: STEPS_LEFT, mutable: true, init: 0 },
+    { name: MAX_STEPS, mutable: true, init: DEFAULT_MAX_STEPS },
     ...[...ctx.evalCaches].map((name) => ({ name, mutable: true, init: 0 })),
   ];
 
@@ -116,9 +122,25 @@ export function buildAbi(ctx: EmitContext, entrypoints: Entrypoint[]): Abi {
     ]),
   };
   const getter = (name: string, global: string): NewFunction => ({ name, params: 0, result: 'i32', vars: 0, body: w.globalGet(global) });
+  // The host's setter for the step budget (values below 1 leave it as it is).
+  const setMaxSteps: NewFunction = {
+    name: 'abi:max_steps_set',
+    params: 1,
+    result: 'none',
+    vars: 0,
+    body: w.if(w.ltS(w.const(0), p(0)), w.globalSet(MAX_STEPS, p(0))),
+  };
 
   return {
-    functions: [opaEval, evalCtx, start, getter('abi:entrypoints_fn', 'abi:entrypoints'), getter('abi:builtins_fn', 'abi:builtins')],
+    functions: [
+      opaEval,
+      evalCtx,
+      start,
+      getter('abi:entrypoints_fn', 'abi:entrypoints'),
+      getter('abi:builtins_fn', 'abi:builtins'),
+      setMaxSteps,
+      getter('abi:max_steps_fn', MAX_STEPS),
+    ],
     globals,
     table: mapping.table,
     exportFuncs: [
@@ -127,6 +149,8 @@ export function buildAbi(ctx: EmitContext, entrypoints: Entrypoint[]): Abi {
       ['eval', 'abi:eval'],
       ['entrypoints', 'abi:entrypoints_fn'],
       ['builtins', 'abi:builtins_fn'],
+      [MAX_STEPS_SET_EXPORT, 'abi:max_steps_set'],
+      [MAX_STEPS_GET_EXPORT, 'abi:max_steps_fn'],
     ],
     exportGlobals: [
       ['opa_wasm_abi_version', 'abi:version'],

@@ -17,6 +17,12 @@ const CORE_BUILTINS: Record<string, { export: string; arity: number }> = {
   'internal.template_string': { export: 'builtin_internal_template_string', arity: 1 },
 };
 
+/** Steps left in the current evaluation, and the budget each evaluation starts with (the host may set it). */
+export const STEPS_LEFT = 'abi:steps_left';
+export const MAX_STEPS = 'abi:max_steps';
+/** The budget when the host sets none: far beyond any real policy, a fraction of a second to a few seconds of work. */
+export const DEFAULT_MAX_STEPS = 10_000_000;
+
 /** Internal name of the function compiled from IR func `name`. */
 export function funcName(name: string): string {
   return `func:${name}`;
@@ -136,9 +142,25 @@ export class EmitContext {
   /** Globals holding per-evaluation values, reset when an evaluation starts. */
   readonly evalCaches = new Set<string>();
 
-  /** Statements that start an evaluation: a fresh memo table and empty caches. */
+  /** Statements that start an evaluation: a fresh memo table, empty caches, a full step budget. */
   beginEvaluation(): Expr[] {
-    return [this.newMemo(), ...[...this.evalCaches].map((g) => w.globalSet(g, w.const(0)))];
+    return [
+      this.newMemo(),
+      ...[...this.evalCaches].map((g) => w.globalSet(g, w.const(0))),
+      w.globalSet(STEPS_LEFT, w.globalGet(MAX_STEPS)),
+    ];
+  }
+
+  /**
+   * One step of the evaluation budget (a scan iteration or a function
+   * call): wasm runs synchronously, so nothing outside can stop a runaway
+   * evaluation; the code stops itself when the budget is spent.
+   */
+  step(): Expr {
+    return w.block(null, [
+      w.globalSet(STEPS_LEFT, w.sub(w.globalGet(STEPS_LEFT), w.const(1))),
+      w.if(w.ltS(w.globalGet(STEPS_LEFT), w.const(0)), w.call(this.fn('rt_budget_exceeded'), [w.globalGet(MAX_STEPS)], 'none')),
+    ]);
   }
 
   /**

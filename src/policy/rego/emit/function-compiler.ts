@@ -281,6 +281,7 @@ export class FunctionCompiler {
         loop,
         w.block(null, [
           w.br(exit, w.geS(w.localGet(i), w.localGet(n))),
+          this.ctx.step(),
           this.set(s.key, this.rt('rt_scan_key', [w.localGet(src), w.localGet(i)])),
           this.set(s.value, this.rt('rt_scan_value', [w.localGet(src), w.localGet(i)])),
           body,

@@ -59,7 +59,7 @@ export function emitWasm(policy: Policy, options: EmitOptions = {}): Uint8Array 
   const functions: NewFunction[] = [];
   for (const f of policy.funcs?.funcs ?? []) {
     const fc = new FunctionCompiler(ctx, f.params, f.params.length > 2);
-    const body = fc.compileBody(f.blocks);
+    const body = [ctx.step(), ...fc.compileBody(f.blocks)];
     body.push(w.const(0)); // no ReturnLocalStmt reached: undefined
     const slot = ctx.memoSlot(f.name);
     const name = slot === undefined ? funcName(f.name) : `body:${f.name}`;

@@ -54,6 +54,18 @@ export function rt_invalid_entrypoint(id: i32): void {
   msgAbort();
 }
 
+/**
+ * The evaluation used up its step budget (the emitted code counts scan
+ * iterations and function calls); the host maps the code to a timeout.
+ */
+export function rt_budget_exceeded(limit: i32): void {
+  msgBegin();
+  msgStr('eval_budget_exceeded: the evaluation took more than ');
+  msgInt(limit);
+  msgStr(' steps (loop iterations and function calls); raise maxSteps or bound the iteration');
+  msgAbort();
+}
+
 /** Ends an evaluation: the result set as NUL-terminated JSON. */
 export function rt_eval_end(): usize {
   return dumpJson(resultSet);
