@@ -56,6 +56,9 @@ export function createHostBuiltins(clock: ClockNs = wallClockNs): HostBuiltins {
       'crypto.x509.parse_rsa_private_key': (pem: unknown) => parseRsaPrivateKey(pem),
       'crypto.parse_private_keys': (pem: unknown) => parsePrivateKeys(pem),
       'crypto.x509.parse_keypair': (cert: unknown, key: unknown) => parseKeypair(cert, key),
+      // Policies see no process environment or configuration: a gate's
+      // decisions depend on the bundle and the input alone.
+      'opa.runtime': () => ({ config: {}, env: {} }),
       ...Object.fromEntries(
         PUBLIC_KEY_ALGS.map((alg) => [`io.jwt.verify_${alg.toLowerCase()}`, (jwt: unknown, cert: unknown) => verifyWith(alg, jwt, cert)]),
       ),

@@ -43,3 +43,7 @@ it('rand.intn and uuid.rfc4122 are stable per arguments within an evaluation, fr
   assert.notEqual(uuid('a'), u);
   assert.throws(() => intn(1, 2), /operand 1 must be string/);
 });
+
+it('opa.runtime exposes no environment', () => {
+  assert.deepEqual(createHostBuiltins().builtins['opa.runtime']!(), { config: {}, env: {} });
+});
