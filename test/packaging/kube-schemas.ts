@@ -10,6 +10,7 @@
 import { createRequire } from 'node:module';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
+import { filesUnder, readYamlDocuments } from './support.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -86,3 +87,24 @@ export class KubeSchemas {
     }
   }
 }
+
+/** Kinds of other projects: no schema here; accepted with a structural check. */
+export const FOREIGN_KINDS = new Set(['cert-manager.io/v1 Issuer', 'cert-manager.io/v1 Certificate', 'monitoring.coreos.com/v1 ServiceMonitor']);
+
+export function portcullisSchemas(): KubeSchemas {
+  const schemas = new KubeSchemas();
+  for (const f of filesUnder('manifests/crds', ['.yaml'])) for (const crd of readYamlDocuments(f)) schemas.addCrd(crd);
+  return schemas;
+}
+
+/** Problems of one object, as lines naming it; empty when valid. */
+export function problems(schemas: KubeSchemas, obj: KubeObject, where: string): string[] {
+  const v = schemas.validate(obj);
+  const name = `${where}: ${String(obj.kind)} ${String(obj.metadata?.name)}`;
+  if (v.ok === true) return [];
+  if (v.ok === false) return v.errors.map((e) => `${name}: ${e}`);
+  const key = `${String(obj.apiVersion)} ${String(obj.kind)}`;
+  if (!FOREIGN_KINDS.has(key)) return [`${name}: ${v.reason}`];
+  return typeof obj.spec === 'object' && obj.spec !== null ? [] : [`${name}: spec is missing`];
+}
+

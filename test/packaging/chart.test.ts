@@ -1,0 +1,193 @@
+/**
+ * The Helm chart, rendered as helm would (scripts/render-chart: Go
+ * text/template + sprig; no helm binary is needed) with its defaults and with
+ * the value sets a user is likely to try. Each rendered document must parse,
+ * be a valid Kubernetes object, and fit the others (selectors, ports, names).
+ * manifests/ must be the chart rendered with defaults. Needs `go` and
+ * Debian's sprig package; without them the rendering tests are skipped with
+ * the reason (CI installs them: .ci/run).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import Ajv from 'ajv';
+import { goRendererMissing, readYamlDocuments, root, yamlDocuments } from './support.ts';
+import { portcullisSchemas, problems, type KubeObject } from './kube-schemas.ts';
+
+const skip = goRendererMissing();
+const goEnv = { ...process.env, GO111MODULE: 'off', GOPATH: process.env.GOPATH_SPRIG ?? '/usr/share/gocode', GOFLAGS: '', GOCACHE: process.env.GOCACHE ?? join(tmpdir(), 'portcullis-go-cache') };
+
+function render(values: Record<string, unknown>, extra: string[] = []): { status: number | null; stdout: string; stderr: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'portcullis-chart-'));
+  try {
+    const file = join(dir, 'values.yaml');
+    writeFileSync(file, stringify(values));
+    const r = spawnSync('go', ['run', './scripts/render-chart', '--chart', 'charts/portcullis', '--values', file, ...extra], { cwd: root, env: goEnv, encoding: 'utf8' });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function renderObjects(values: Record<string, unknown>): KubeObject[] {
+  const r = render(values);
+  assert.equal(r.status, 0, r.stderr);
+  return yamlDocuments(r.stdout, 'rendered chart') as KubeObject[];
+}
+
+function merge(a: any, b: any): any {
+  if (typeof a !== 'object' || a === null || Array.isArray(a) || typeof b !== 'object' || b === null || Array.isArray(b)) return b;
+  const out = { ...a };
+  for (const [k, v] of Object.entries(b)) out[k] = merge(a[k], v);
+  return out;
+}
+
+const defaults = parse(readFileSync(join(root, 'charts/portcullis/values.yaml'), 'utf8'));
+const schema = JSON.parse(readFileSync(join(root, 'charts/portcullis/values.schema.json'), 'utf8'));
+const validateValues = new Ajv.default({ allErrors: true, strict: false }).compile(schema);
+
+const VALUE_SETS: Record<string, Record<string, unknown>> = {
+  defaults: {},
+  'jaeger on': { jaeger: { enabled: true } },
+  'ServiceMonitor on': { serviceMonitor: { enabled: true, labels: { release: 'prometheus' } } },
+  'cert-manager mode': { webhook: { certMode: 'certManager' } },
+  'three replicas, other name, no optional roles': { controller: { replicas: 3 }, fullnameOverride: 'gate', rbac: { approverRole: false, policyAuthorRole: false }, pdb: { minAvailable: 2 } },
+};
+
+const byKind = (objs: KubeObject[], kind: string): any[] => objs.filter((o) => o.kind === kind);
+const one = (objs: KubeObject[], kind: string, nameEnd = ''): any => {
+  const found = byKind(objs, kind).filter((o) => String(o.metadata?.name).endsWith(nameEnd));
+  assert.equal(found.length, 1, `one ${kind}${nameEnd ? ` *${nameEnd}` : ''}, found ${found.length}`);
+  return found[0];
+};
+const envOf = (deploy: any): Record<string, string> => Object.fromEntries(deploy.spec.template.spec.containers[0].env.filter((e: any) => 'value' in e).map((e: any) => [e.name, e.value]));
+const subset = (small: Record<string, string>, big: Record<string, string>): boolean => Object.entries(small).every(([k, v]) => big[k] === v);
+
+test('values.yaml and every value set tried here satisfy values.schema.json; a wrong value is refused', () => {
+  for (const [name, set] of Object.entries(VALUE_SETS)) {
+    assert.ok(validateValues(merge(defaults, set)), `${name}: ${JSON.stringify(validateValues.errors)}`);
+  }
+  assert.equal(validateValues(merge(defaults, { webhook: { certMode: 'selfsigned' } })), false);
+  assert.equal(validateValues(merge(defaults, { controller: { replicass: 2 } })), false);
+});
+
+test('values.yaml is documented line by line', () => {
+  const lines = readFileSync(join(root, 'charts/portcullis/values.yaml'), 'utf8').split('\n');
+  const undocumented: string[] = [];
+  const indent = (l: string): number => l.length - l.trimStart().length;
+  const isKey = (l: string): boolean => /^\s*[A-Za-z][\w.-]*:/.test(l);
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
+    // Keys of the chart's own settings (two levels); contents of Kubernetes objects (resources, securityContext) are Kubernetes' own.
+    if (!isKey(l) || indent(l) > 2) continue;
+    let j = i - 1;
+    // A comment above, or above a run of sibling one-line keys it describes together.
+    while (j >= 0 && isKey(lines[j]!) && indent(lines[j]!) === indent(l) && !/:\s*$/.test(lines[j]!)) j--;
+    const above = lines[j] ?? '';
+    const opensBlock = isKey(above) && /:\s*$/.test(above) && indent(above) < indent(l);
+    if (!above.trimStart().startsWith('#') && !(opensBlock && j === i - 1 && /:\s*$/.test(l))) undocumented.push(`values.yaml:${i + 1}: ${l.trim()}`);
+  }
+  assert.deepEqual(undocumented, []);
+});
+
+test('manifests/ and the chart CRDs are the chart rendered with defaults (scripts/sync-manifests.sh --check)', { skip }, () => {
+  const r = spawnSync('bash', ['scripts/sync-manifests.sh', '--check'], { cwd: root, env: goEnv, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+});
+
+for (const [name, set] of Object.entries(VALUE_SETS)) {
+  test(`chart rendered with ${name}: every document is a valid object, and they fit together`, { skip }, () => {
+    const objs = renderObjects(set);
+    const schemas = portcullisSchemas();
+    const errors = objs.flatMap((o) => problems(schemas, o, name));
+    assert.deepEqual(errors, []);
+    const values = merge(defaults, set);
+    const deploy = one(objs, 'Deployment', '-controller');
+    const podLabels = deploy.spec.template.metadata.labels;
+    assert.equal(deploy.spec.replicas, values.controller.replicas);
+    assert.ok(subset(deploy.spec.selector.matchLabels, podLabels), 'the Deployment selects its pods');
+    const service = one(objs, 'Service', '-controller');
+    assert.ok(subset(service.spec.selector, podLabels), 'the Service selects the controller pods');
+    const pdb = one(objs, 'PodDisruptionBudget');
+    assert.ok(subset(pdb.spec.selector.matchLabels, podLabels));
+    assert.ok(pdb.spec.minAvailable < deploy.spec.replicas, 'a drain can still move one replica');
+    const env = envOf(deploy);
+    // The controller is told the names the chart gave: leader election, webhooks, its Service.
+    assert.equal(env.PORTCULLIS_LEASE_NAME, deploy.metadata.name);
+    assert.equal(env.PORTCULLIS_SERVICE_NAME, service.metadata.name);
+    const mutating = one(objs, 'MutatingWebhookConfiguration');
+    const validating = one(objs, 'ValidatingWebhookConfiguration');
+    assert.equal(env.PORTCULLIS_MUTATING_WEBHOOK, mutating.metadata.name);
+    assert.equal(env.PORTCULLIS_VALIDATING_WEBHOOK, validating.metadata.name);
+    for (const h of [...mutating.webhooks, ...validating.webhooks]) {
+      assert.equal(h.clientConfig.service.name, service.metadata.name);
+      assert.ok(service.spec.ports.some((p: any) => p.port === h.clientConfig.service.port), `${h.name} calls a port the Service has`);
+    }
+    assert.ok(mutating.webhooks[0].namespaceSelector.matchExpressions[1].values.includes('portcullis-system'), 'the controller namespace is never injected');
+    assert.equal(env.PORTCULLIS_CONTROLLER_URL, `http://${service.metadata.name}.portcullis-system.svc:8080`);
+    const clusterRole = one(objs, 'ClusterRole', '-controller');
+    for (const r of clusterRole.rules.filter((r: any) => r.resourceNames)) {
+      assert.ok(r.resourceNames.every((n: string) => [mutating.metadata.name, validating.metadata.name].includes(n)), 'RBAC names the rendered webhooks');
+    }
+    const role = one(objs, 'Role');
+    assert.ok(role.rules.some((r: any) => r.resources.includes('leases') && r.resourceNames?.includes(env.PORTCULLIS_LEASE_NAME)), 'the Lease the controller uses is granted');
+    const binding = one(objs, 'ClusterRoleBinding');
+    assert.equal(binding.subjects[0].name, deploy.spec.template.spec.serviceAccountName);
+    assert.equal(byKind(objs, 'ClusterRole').length, 1 + (values.rbac.approverRole ? 1 : 0) + (values.rbac.policyAuthorRole ? 1 : 0));
+
+    if (values.jaeger.enabled) {
+      const jaegerService = one(objs, 'Service', '-jaeger');
+      const ui = jaegerService.spec.ports.find((p: any) => p.name === 'ui');
+      assert.equal(ui.nodePort, 30686);
+      const kind = readYamlDocuments('kind-config.yaml')[0] as any;
+      const mapping = kind.nodes[0].extraPortMappings.find((m: any) => m.containerPort === ui.nodePort);
+      assert.equal(mapping?.hostPort, 16686, 'kind-config.yaml maps the Jaeger UI to localhost:16686');
+      assert.ok(jaegerService.spec.ports.some((p: any) => p.port === 4318));
+      assert.equal(env.OTEL_EXPORTER_OTLP_ENDPOINT, `http://${jaegerService.metadata.name}.portcullis-system.svc:4318`);
+      const jaeger = one(objs, 'Deployment', '-jaeger');
+      assert.ok(subset(jaegerService.spec.selector, jaeger.spec.template.metadata.labels));
+    } else {
+      assert.equal(byKind(objs, 'Service').length, 1);
+      assert.equal(env.OTEL_TRACES_EXPORTER, 'none');
+    }
+    if (values.serviceMonitor.enabled) {
+      const sm = one(objs, 'ServiceMonitor');
+      assert.ok(subset(sm.spec.selector.matchLabels, service.metadata.labels), 'the ServiceMonitor selects the Service');
+      assert.ok(service.spec.ports.some((p: any) => p.name === sm.spec.endpoints[0].port));
+      assert.equal(sm.metadata.labels.release, 'prometheus');
+    } else assert.equal(byKind(objs, 'ServiceMonitor').length, 0);
+    if (values.webhook.certMode === 'certManager') {
+      const cert = one(objs, 'Certificate');
+      assert.ok(cert.spec.dnsNames.includes(`${service.metadata.name}.portcullis-system.svc`));
+      const volume = deploy.spec.template.spec.volumes.find((v: any) => v.secret);
+      assert.equal(volume.secret.secretName, cert.spec.secretName);
+      assert.equal(env.PORTCULLIS_WEBHOOK_CERT_MODE, 'files');
+      for (const w of [mutating, validating]) assert.equal(w.metadata.annotations['cert-manager.io/inject-ca-from'], `portcullis-system/${cert.metadata.name}`);
+      assert.equal(one(objs, 'Issuer').metadata.name, cert.spec.issuerRef.name);
+      assert.ok(!role.rules.some((r: any) => r.resources.includes('secrets')), 'no Secret access when cert-manager makes the certificate');
+    } else {
+      assert.equal(env.PORTCULLIS_WEBHOOK_CERT_MODE, 'self');
+      assert.ok(role.rules.some((r: any) => r.resources.includes('secrets') && r.resourceNames?.includes(env.PORTCULLIS_WEBHOOK_SECRET)));
+      assert.equal(byKind(objs, 'Certificate').length, 0);
+    }
+  });
+}
+
+test('NOTES.txt tells the user what to do next', { skip }, () => {
+  const r = render({ jaeger: { enabled: true } }, ['--notes']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /kubectl -n portcullis-system rollout status deployment\/portcullis-controller/);
+  assert.match(r.stdout, /portcullis\.dev\/inject: "true"/);
+  assert.match(r.stdout, /portcullis approve --kube/);
+  assert.match(r.stdout, /port-forward svc\/portcullis-jaeger 16686/);
+});
+
+test('a value the templates refuse stops rendering with its reason', { skip }, () => {
+  const r = render({ webhook: { certMode: 'selfsigned' } });
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /webhook.certMode must be self or certManager/);
+});
