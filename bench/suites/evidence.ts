@@ -16,8 +16,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { open } from 'node:fs/promises';
-import { canonicalJson } from '../../src/evidence/canonical.ts';
-import { canonicalInput } from '../../src/evidence/hash.ts';
+import { canonicalJson, type KnownCanonical } from '../../src/evidence/canonical.ts';
+import { canonicalInput, type CanonicalInput } from '../../src/evidence/hash.ts';
 import { Ledger } from '../../src/evidence/ledger.ts';
 import type { IntentRecord } from '../../src/evidence/recorder.ts';
 import type { PolicyInput } from '../../src/gate/types.ts';
@@ -87,6 +87,12 @@ function intent(i: number, inp: PolicyInput, hash: string): IntentRecord {
   };
 }
 
+/** An intent record with the canonical text of its input, as the decider hands it to the ledger. */
+function withCanonical(i: number, inp: PolicyInput): { record: IntentRecord; known: KnownCanonical } {
+  const c = canonicalInput(inp);
+  return { record: intent(i, inp, c.hash), known: new Map([[inp, c.canonical]]) };
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
@@ -100,14 +106,14 @@ function percentile(sorted: number[], p: number): number {
  */
 async function ledgerOpenLoop(dir: string, total: number): Promise<number> {
   const ledger = await Ledger.open({ path: join(dir, 'open-loop.jsonl'), maxFileBytes: 0 });
-  const records = Array.from({ length: 1000 }, (_, i) => {
-    const inp = input(i);
-    return intent(i, inp, canonicalInput(inp).hash);
-  });
+  const records = Array.from({ length: 1000 }, (_, i) => withCanonical(i, input(i)));
   const acks: Promise<unknown>[] = [];
   const start = performance.now();
   for (let issued = 0; issued < total; ) {
-    for (const end = Math.min(total, issued + 256); issued < end; issued++) acks.push(ledger.append('intent', records[issued % records.length]));
+    for (const end = Math.min(total, issued + 256); issued < end; issued++) {
+      const r = records[issued % records.length]!;
+      acks.push(ledger.append('intent', r.record, r.known));
+    }
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
   await Promise.all(acks);
@@ -119,10 +125,7 @@ async function ledgerOpenLoop(dir: string, total: number): Promise<number> {
 /** Durable appends/s: `concurrency` appenders, each waiting for durability before its next append. */
 async function ledgerThroughput(dir: string, total: number, concurrency: number, metrics: PortcullisMetrics): Promise<EvidenceBenchResult['ledger']> {
   const ledger = await Ledger.open({ path: join(dir, 'throughput.jsonl'), metrics, maxFileBytes: 0 });
-  const records = Array.from({ length: 1000 }, (_, i) => {
-    const inp = input(i);
-    return intent(i, inp, canonicalInput(inp).hash);
-  });
+  const records = Array.from({ length: 1000 }, (_, i) => withCanonical(i, input(i)));
   const latencies: number[] = [];
   let next = 0;
   const cpu = process.cpuUsage();
@@ -132,7 +135,8 @@ async function ledgerThroughput(dir: string, total: number, concurrency: number,
       while (next < total) {
         const i = next++;
         const t = performance.now();
-        await ledger.append('intent', records[i % records.length]);
+        const r = records[i % records.length]!;
+        await ledger.append('intent', r.record, r.known);
         latencies.push(performance.now() - t);
       }
     }),
@@ -165,8 +169,9 @@ interface EvidenceParts {
 }
 
 /** The evidence a decision leaves apart from the ledger: input hash, span with a child, metrics, log line. */
-function evidenceWork(p: EvidenceParts, i: number, inp: PolicyInput): string {
-  const { hash } = canonicalInput(inp);
+function evidenceWork(p: EvidenceParts, i: number, inp: PolicyInput): CanonicalInput {
+  const canonical = canonicalInput(inp);
+  const { hash } = canonical;
   const span = startDecisionSpan(p.tracing, { parent: p.tracing.extract({ traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' }), toolName: 'write_file', actionType: 'mcp', mode: 'enforce', toolCallId: i });
   span.startEvaluation('portcullis/decision').end();
   span.recordDecision({ effect: 'allow', enforcedEffect: 'allow', reason: 'ok', policyDigest: 'sha256:' + 'ab'.repeat(32), bundle: 'default', entrypoint: 'portcullis/decision', inputHash: hash });
@@ -174,7 +179,7 @@ function evidenceWork(p: EvidenceParts, i: number, inp: PolicyInput): string {
   p.metrics.evaluationSeconds.observe({ bundle: 'default' }, 0.00003);
   logDecision(p.logger, { decisionId: `d-${i}`, traceId: span.traceId, tool: 'write_file', mode: 'enforce', effect: 'allow', enforcedEffect: 'allow', reason: 'ok', bundle: 'default', policyDigest: 'sha256:' + 'ab'.repeat(32), inputHash: hash });
   span.end();
-  return hash;
+  return canonical;
 }
 
 async function decisionCost(dir: string, iterations: number): Promise<EvidenceBenchResult['decision']> {
@@ -204,8 +209,8 @@ async function decisionCost(dir: string, iterations: number): Promise<EvidenceBe
       while (next < iterations) {
         const i = next++;
         const inp = inputs[i % 1000]!;
-        const hash = evidenceWork(parts, i, inp);
-        await ledger.append('intent', intent(i, inp, hash));
+        const c = evidenceWork(parts, i, inp);
+        await ledger.append('intent', intent(i, inp, c.hash), new Map([[inp, c.canonical]]));
       }
     }),
   );
@@ -217,7 +222,8 @@ async function decisionCost(dir: string, iterations: number): Promise<EvidenceBe
   for (let i = 0; i < Math.min(300, iterations); i++) {
     const t = performance.now();
     const inp = inputs[i % 1000]!;
-    await ledger.append('intent', intent(i, inp, evidenceWork(parts, i, inp)));
+    const c = evidenceWork(parts, i, inp);
+    await ledger.append('intent', intent(i, inp, c.hash), new Map([[inp, c.canonical]]));
     sequential.push((performance.now() - t) * 1000);
   }
   await ledger.close();

@@ -33,7 +33,16 @@ function skipped(v: unknown): boolean {
   return v === undefined || typeof v === 'function' || typeof v === 'symbol';
 }
 
-function write(v: unknown, depth: number): string {
+/**
+ * Canonical texts already computed for objects inside a value, by identity:
+ * `canonicalJson` splices them in verbatim instead of serialising those
+ * objects again. The decider hashes each policy input's canonical JSON; the
+ * intent record that holds the same input then costs one serialisation, not
+ * two. The objects must not have changed since their text was made.
+ */
+export type KnownCanonical = ReadonlyMap<object, string>;
+
+function write(v: unknown, depth: number, known: KnownCanonical | undefined): string {
   if (v === null) return 'null';
   switch (typeof v) {
     case 'string':
@@ -52,14 +61,18 @@ function write(v: unknown, depth: number): string {
       return fail(`a ${typeof v} has no JSON form`);
   }
   if (depth > MAX_DEPTH) fail(`nesting deeper than ${MAX_DEPTH} (a cycle?)`);
+  if (known !== undefined) {
+    const text = known.get(v);
+    if (text !== undefined) return text;
+  }
   const o = v as Record<string, unknown> & { toJSON?: () => unknown };
-  if (typeof o.toJSON === 'function') return write(o.toJSON(), depth + 1);
+  if (typeof o.toJSON === 'function') return write(o.toJSON(), depth + 1, known);
   if (Array.isArray(o)) {
     let out = '[';
     for (let i = 0; i < o.length; i++) {
       if (i > 0) out += ',';
       const e = o[i];
-      out += skipped(e) ? 'null' : write(e, depth + 1);
+      out += skipped(e) ? 'null' : write(e, depth + 1, known);
     }
     return out + ']';
   }
@@ -72,13 +85,17 @@ function write(v: unknown, depth: number): string {
     if (!first) out += ',';
     first = false;
     if (hasLoneSurrogate(k)) fail('a key holds a lone surrogate, which has no UTF-8 form');
-    out += JSON.stringify(k) + ':' + write(e, depth + 1);
+    out += JSON.stringify(k) + ':' + write(e, depth + 1, known);
   }
   return out + '}';
 }
 
-/** The canonical JSON text of `value`; throws for values JSON cannot hold (undefined, functions, lone surrogates, non-finite numbers). */
-export function canonicalJson(value: unknown): string {
+/**
+ * The canonical JSON text of `value`; throws for values JSON cannot hold
+ * (undefined, functions, lone surrogates, non-finite numbers). Objects in
+ * `known` are written as the text given for them (see KnownCanonical).
+ */
+export function canonicalJson(value: unknown, known?: KnownCanonical): string {
   if (skipped(value)) fail('value has no JSON form (undefined or a function)');
-  return write(value, 0);
+  return write(value, 0, known);
 }

@@ -9,6 +9,7 @@ import type { Logger } from '../telemetry/logger.ts';
 import type { PortcullisMetrics } from '../telemetry/metrics.ts';
 import { Ledger, type LedgerOptions } from './ledger.ts';
 import type { EntryKind } from './ledger-entry.ts';
+import type { KnownCanonical } from './canonical.ts';
 import type { EvidenceRecorder, IntentRecord, LedgerHead, LedgerPosition, OutcomeRecord } from './recorder.ts';
 import type { CompiledBundle } from '../policy/types.ts';
 import { storeBundle } from './bundle-store.ts';
@@ -95,7 +96,7 @@ export class LedgerRecorder implements EvidenceRecorder {
     return this.#opening;
   }
 
-  async #append(kind: EntryKind, record: unknown): Promise<LedgerPosition> {
+  async #append(kind: EntryKind, record: unknown, known?: KnownCanonical): Promise<LedgerPosition> {
     let ledger: Ledger;
     try {
       ledger = await this.#get();
@@ -105,7 +106,7 @@ export class LedgerRecorder implements EvidenceRecorder {
       throw toWriteError(e);
     }
     try {
-      const position = await ledger.append(kind, record);
+      const position = await ledger.append(kind, record, known);
       if (this.#refused > 0) {
         this.#options.logger?.warn({ file: this.#options.path, refused: this.#refused }, 'ledger writable again');
         this.#refused = 0;
@@ -119,8 +120,8 @@ export class LedgerRecorder implements EvidenceRecorder {
     }
   }
 
-  async intent(record: IntentRecord): Promise<LedgerPosition> {
-    const position = await this.#append('intent', record);
+  async intent(record: IntentRecord, known?: KnownCanonical): Promise<LedgerPosition> {
+    const position = await this.#append('intent', record, known);
     this.#storeBundle(record.policyDigest);
     return position;
   }

@@ -20,7 +20,7 @@ import { performance } from 'node:perf_hooks';
 import { ErrorCodes, PortcullisError } from '../errors.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { setLedgerHead, type PortcullisMetrics } from '../telemetry/metrics.ts';
-import { canonicalJson } from './canonical.ts';
+import { canonicalJson, type KnownCanonical } from './canonical.ts';
 import { GENESIS_HASH } from './hash.ts';
 import { entryHash, parseEntry, sealEntryParts, writeParts, type EntryKind, type SealedParts } from './ledger-entry.ts';
 import { nodeLedgerFs, type LedgerFile, type LedgerFs } from './ledger-fs.ts';
@@ -233,13 +233,16 @@ export class Ledger {
     };
   }
 
-  /** Appends a record; resolves with its position once it is durable. */
-  append(kind: EntryKind, record: unknown): Promise<LedgerPosition> {
+  /**
+   * Appends a record; resolves with its position once it is durable.
+   * `known` holds canonical texts already computed for objects inside it.
+   */
+  append(kind: EntryKind, record: unknown, known?: KnownCanonical): Promise<LedgerPosition> {
     if (this.#closed) return Promise.reject(new PortcullisError(ErrorCodes.LEDGER_WRITE, `the ledger ${this.path} is closed`));
     if (this.#broken) return Promise.reject(this.#broken);
     let bytes: Buffer;
     try {
-      bytes = Buffer.from(canonicalJson(record), 'utf8');
+      bytes = Buffer.from(canonicalJson(record, known), 'utf8');
     } catch (e) {
       return Promise.reject(writeError('the record cannot be written as JSON', e, { kind }));
     }

@@ -7,6 +7,7 @@
 import { ErrorCodes, PortcullisError } from '../errors.ts';
 import type { Mode } from '../gate/types.ts';
 import type { PortcullisMetrics } from '../telemetry/metrics.ts';
+import type { KnownCanonical } from './canonical.ts';
 import type { EvidenceRecorder, IntentRecord, LedgerPosition, OutcomeRecord } from './recorder.ts';
 
 export type IntentResult =
@@ -30,9 +31,10 @@ export async function recordIntent(
   record: IntentRecord,
   mode: Mode,
   metrics?: PortcullisMetrics,
+  known?: KnownCanonical,
 ): Promise<IntentResult> {
   try {
-    const position = await recorder.intent(record);
+    const position = await recorder.intent(record, known);
     return { proceed: true, recorded: true, position };
   } catch (e) {
     const error = asLedgerError(e);

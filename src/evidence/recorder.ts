@@ -6,6 +6,7 @@
  * upstream answers (or fails), it sends an `OutcomeRecord`.
  */
 import type { Decision, Effect, Mode, PolicyInput } from '../gate/types.ts';
+import type { KnownCanonical } from './canonical.ts';
 
 /** What the gate did with the decision; `error` when it failed closed (no bundle, engine error, invalid decision). */
 export type EnforcedEffect = Effect | 'error';
@@ -93,8 +94,12 @@ export interface EvidenceRecorder {
    * Rejects with PortcullisError LEDGER_WRITE when it cannot: the caller fails
    * closed in enforce mode, and in observe mode forwards anyway and counts the
    * loss (see `recordIntent` in `record-intent.ts`).
+   *
+   * `known` carries the canonical JSON the caller already computed for
+   * objects inside the record (the input it hashed for `inputHash`), so the
+   * record does not serialise them a second time.
    */
-  intent(record: IntentRecord): Promise<LedgerPosition>;
+  intent(record: IntentRecord, known?: KnownCanonical): Promise<LedgerPosition>;
   /** Appends an outcome entry; rejects with LEDGER_WRITE when it cannot. */
   outcome(record: OutcomeRecord): Promise<void>;
   /** The last durable entry, or undefined when nothing has been written. */

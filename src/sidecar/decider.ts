@@ -184,7 +184,9 @@ export class Decider {
     // The input hash costs a canonical serialisation: only paid when
     // something records, traces, logs or binds an approval to it.
     const d = this.#d;
-    const hash = d.recorder || d.tracing || d.logger || res.outcome.kind === 'escalate' ? canonicalInput(res.input).hash : '';
+    // The canonical text is kept for the intent record, which holds the same input object.
+    const canonical = d.recorder || d.tracing || d.logger || res.outcome.kind === 'escalate' ? canonicalInput(res.input) : undefined;
+    const hash = canonical?.hash ?? '';
     const recorded: Recorded = { decisionId, inputHash: hash };
     const ev = res.evaluation;
     // `error` marks a fail-closed deny (no bundle, engine failure); a refusal
@@ -208,13 +210,17 @@ export class Decider {
       input: res.input,
       decision: ev.raw ?? null,
     };
+    const known = new Map<object, string>();
+    if (canonical) known.set(res.input, canonical.canonical);
     if (res.rewritten) {
-      record.rewritten = { input: res.rewritten.input, inputHash: canonicalInput(res.rewritten.input).hash, decision: res.rewritten.evaluation.raw ?? null };
+      const rewritten = canonicalInput(res.rewritten.input);
+      known.set(res.rewritten.input, rewritten.canonical);
+      record.rewritten = { input: res.rewritten.input, inputHash: rewritten.hash, decision: res.rewritten.evaluation.raw ?? null };
     }
     const code = res.outcome.kind === 'deny' ? res.outcome.error.code : ev.error?.code;
     if (code) record.errorCode = code;
     try {
-      const pos = await recorder.intent(record);
+      const pos = await recorder.intent(record, known);
       recorded.seq = pos.seq;
       trace.ledger(pos.seq, pos.hash);
       return { outcome: res.outcome, recorded };

@@ -53,6 +53,16 @@ describe('canonicalJson', () => {
     assert.equal(canonicalJson('\u001f\u2028'), '"\\u001f\u2028"');
   });
 
+  it('splices in canonical texts already known for objects, by identity', () => {
+    const input = { b: [1, { y: 'z', x: null }], a: 'é' };
+    const record = { z: 1, input, copy: { ...input } };
+    const known = new Map<object, string>([[input, canonicalJson(input)]]);
+    assert.equal(canonicalJson(record, known), canonicalJson(record));
+    // The known text is used as given (the copy, a different object, is serialised).
+    const marked = canonicalJson(record, new Map([[input, '"known"']]));
+    assert.equal(marked, `{"copy":${canonicalJson(input)},"input":"known","z":1}`);
+  });
+
   it('refuses what JSON cannot hold', () => {
     assert.throws(() => canonicalJson(undefined), TypeError);
     assert.throws(() => canonicalJson(Number.NaN), TypeError);

@@ -9,15 +9,18 @@ import { startUpstream, startSidecar, send, type LoggingUpstream, type RunningSi
 import { functionEngine } from '../gate/function-engine.ts';
 import { ErrorCodes } from '../../src/errors.ts';
 import type { EvidenceRecorder, IntentRecord } from '../../src/evidence/recorder.ts';
+import { canonicalInput } from '../../src/evidence/hash.ts';
+import type { KnownCanonical } from '../../src/evidence/canonical.ts';
 
 let upstream: LoggingUpstream;
 let other: LoggingUpstream;
 let sidecar: RunningSidecar;
 const intents: IntentRecord[] = [];
+const knowns: Array<KnownCanonical | undefined> = [];
 const inputs: any[] = [];
 
 const recorder: EvidenceRecorder = {
-  intent: async (r) => (intents.push(r), { seq: intents.length, hash: '' }),
+  intent: async (r, known) => (intents.push(r), knowns.push(known), { seq: intents.length, hash: '' }),
   outcome: async () => undefined,
   head: () => undefined,
   close: async () => undefined,
@@ -143,4 +146,14 @@ test('an escalation nobody answers is denied when it expires', async () => {
 test('after all that, the sidecar still serves', async () => {
   const r = await send(sidecar.port, { path: `${upstream.origin}/still-here` });
   assert.equal(r.status, 200);
+});
+
+test('every intent comes with the canonical text of its input, computed once for the hash', () => {
+  assert.ok(intents.length > 0);
+  intents.forEach((r, i) => {
+    const text = knowns[i]?.get(r.input);
+    assert.ok(text !== undefined, `intent ${r.decisionId} has no canonical input`);
+    assert.equal(text, canonicalInput(r.input).canonical);
+    assert.equal(canonicalInput(r.input).hash, r.inputHash);
+  });
 });
