@@ -1,8 +1,8 @@
 /** What `portcullis approve` and `portcullis reject` share. */
-import { parseArgs } from 'node:util';
 import type { CommandIO } from '../command.ts';
 import type { Approval } from '../../gate/types.ts';
-import { reportError, usageError } from './policy-cli.ts';
+import { parseCommandArgs, usageError } from '../args.ts';
+import { reportError } from './policy-cli.ts';
 import { adminBackend, type ApprovalsBackend } from './approval-backend.ts';
 
 export function verdictUsage(name: 'approve' | 'reject'): string {
@@ -45,20 +45,19 @@ async function backendFor(flags: BackendFlags, io: CommandIO): Promise<Approvals
 
 export async function runVerdict(name: 'approve' | 'reject', verdict: Approval['verdict'], argv: string[], io: CommandIO): Promise<number> {
   const usage = verdictUsage(name);
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: {
-        approver: { type: 'string' },
-        admin: { type: 'string' },
-        json: { type: 'boolean' },
-        kube: { type: 'boolean' },
-        kubeconfig: { type: 'string' },
-        namespace: { type: 'string', short: 'n' },
-      },
-    });
-  } catch (e) {
-    return usageError(io, name, (e as Error).message, usage);
-  }
+  const parsed = parseCommandArgs(io, name, usage, {
+    args: argv,
+    allowPositionals: true,
+    options: {
+      approver: { type: 'string' },
+      admin: { type: 'string' },
+      json: { type: 'boolean' },
+      kube: { type: 'boolean' },
+      kubeconfig: { type: 'string' },
+      namespace: { type: 'string', short: 'n' },
+    },
+  });
+  if (typeof parsed === 'number') return parsed;
   const [id, ...extra] = parsed.positionals;
   if (extra.length > 0) return usageError(io, name, 'give one approval ID', usage);
   try {

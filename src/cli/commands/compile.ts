@@ -1,9 +1,9 @@
 /** `portcullis compile DIR [-e ENTRYPOINT]… [-o bundle.tar.gz]`: a policy directory into a bundle archive. */
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Command, CommandIO } from '../command.ts';
-import { reportError, usageError } from './policy-cli.ts';
+import { parseCommandArgs, usageError } from '../args.ts';
+import { reportError } from './policy-cli.ts';
 
 const usage = `Usage: portcullis compile DIR [-e ENTRYPOINT]... [-o FILE] [--compiler portcullis|opa]
 
@@ -21,20 +21,16 @@ export const command: Command = {
   summary: 'Compile a policy directory into a bundle archive',
   usage,
   async run(argv: string[], io: CommandIO): Promise<number> {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: argv,
-        allowPositionals: true,
-        options: {
-          entrypoint: { type: 'string', short: 'e', multiple: true },
-          output: { type: 'string', short: 'o' },
-          compiler: { type: 'string' },
-        },
-      });
-    } catch (e) {
-      return usageError(io, 'compile', (e as Error).message, usage);
-    }
+    const parsed = parseCommandArgs(io, 'compile', usage, {
+      args: argv,
+      allowPositionals: true,
+      options: {
+        entrypoint: { type: 'string', short: 'e', multiple: true },
+        output: { type: 'string', short: 'o' },
+        compiler: { type: 'string' },
+      },
+    });
+    if (typeof parsed === 'number') return parsed;
     const [dir, ...extra] = parsed.positionals;
     if (!dir || extra.length > 0) return usageError(io, 'compile', 'give exactly one policy directory', usage);
     try {

@@ -1,7 +1,7 @@
 /** `portcullis controller`: runs the Kubernetes controller (design.md §6). */
-import { parseArgs } from 'node:util';
 import type { Command } from '../command.ts';
-import { reportError, usageError } from './policy-cli.ts';
+import { parseCommandArgs } from '../args.ts';
+import { reportError } from './policy-cli.ts';
 
 const usage = `Usage: portcullis controller [--kubeconfig PATH] [--namespace NS] [--port N] [--webhook-port N]
 
@@ -28,15 +28,11 @@ export const command: Command = {
   summary: 'Run the Kubernetes controller (bundles, webhooks, approvals)',
   usage,
   async run(argv, io) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: argv,
-        options: { kubeconfig: { type: 'string' }, namespace: { type: 'string' }, port: { type: 'string' }, 'webhook-port': { type: 'string' } },
-      });
-    } catch (e) {
-      return usageError(io, 'controller', (e as Error).message, usage);
-    }
+    const parsed = parseCommandArgs(io, 'controller', usage, {
+      args: argv,
+      options: { kubeconfig: { type: 'string' }, namespace: { type: 'string' }, port: { type: 'string' }, 'webhook-port': { type: 'string' } },
+    });
+    if (typeof parsed === 'number') return parsed;
     const v = parsed.values;
     try {
       const { loadControllerConfig } = await import('../../config/controller.ts');

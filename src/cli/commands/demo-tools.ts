@@ -3,9 +3,9 @@
  * the loopback ports of policies/portcullis.yaml, so the local walk-through
  * needs nothing else.
  */
-import { parseArgs } from 'node:util';
 import type { Command, CommandIO } from '../command.ts';
-import { reportError, usageError } from './policy-cli.ts';
+import { parseCommandArgs } from '../args.ts';
+import { reportError } from './policy-cli.ts';
 
 const usage = `Usage: portcullis demo-tools [--fs-port N] [--payments-port N] [--deploy-port N] [--json-responses]
 
@@ -19,15 +19,12 @@ export const command: Command = {
   summary: 'Serve the demo tools the shipped policies route to',
   usage,
   async run(argv: string[], io: CommandIO): Promise<number> {
-    let v;
-    try {
-      v = parseArgs({
-        args: argv,
-        options: { 'fs-port': { type: 'string' }, 'payments-port': { type: 'string' }, 'deploy-port': { type: 'string' }, 'json-responses': { type: 'boolean' } },
-      }).values;
-    } catch (e) {
-      return usageError(io, 'demo-tools', (e as Error).message, usage);
-    }
+    const parsedArgs = parseCommandArgs(io, 'demo-tools', usage, {
+      args: argv,
+      options: { 'fs-port': { type: 'string' }, 'payments-port': { type: 'string' }, 'deploy-port': { type: 'string' }, 'json-responses': { type: 'boolean' } },
+    });
+    if (typeof parsedArgs === 'number') return parsedArgs;
+    const v = parsedArgs.values;
     try {
       const { startDemoFsServer } = await import('../../demo/fs-mcp-server.ts');
       const { startPaymentsApi, startDeployApi } = await import('../../demo/http-apis.ts');

@@ -3,10 +3,10 @@
  * folder is compiled and tested, served, and reloaded on every change; a
  * change that does not compile or fails its tests keeps the last good bundle.
  */
-import { parseArgs } from 'node:util';
 import { basename, resolve } from 'node:path';
 import type { Command, CommandIO } from '../command.ts';
-import { reportError, usageError } from './policy-cli.ts';
+import { parseCommandArgs, usageError } from '../args.ts';
+import { reportError } from './policy-cli.ts';
 
 const usage = `Usage: portcullis dev --policies DIR [--port N] [--admin-port N] [--mode enforce|observe]
                       [--ledger FILE | --no-ledger] [--host ADDR]
@@ -42,23 +42,19 @@ export const command: Command = {
   summary: 'Run the gate locally on a policy folder, with hot reload',
   usage,
   async run(argv: string[], io: CommandIO): Promise<number> {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: argv,
-        options: {
-          policies: { type: 'string' },
-          port: { type: 'string' },
-          'admin-port': { type: 'string' },
-          mode: { type: 'string' },
-          ledger: { type: 'string' },
-          'no-ledger': { type: 'boolean' },
-          host: { type: 'string' },
-        },
-      });
-    } catch (e) {
-      return usageError(io, 'dev', (e as Error).message, usage);
-    }
+    const parsed = parseCommandArgs(io, 'dev', usage, {
+      args: argv,
+      options: {
+        policies: { type: 'string' },
+        port: { type: 'string' },
+        'admin-port': { type: 'string' },
+        mode: { type: 'string' },
+        ledger: { type: 'string' },
+        'no-ledger': { type: 'boolean' },
+        host: { type: 'string' },
+      },
+    });
+    if (typeof parsed === 'number') return parsed;
     const v = parsed.values;
     const dirArg = v.policies ?? io.env.PORTCULLIS_POLICIES;
     if (!dirArg) return usageError(io, 'dev', 'give the policy folder with --policies DIR', usage);

@@ -1,11 +1,11 @@
 /** `portcullis eval --bundle FILE|DIR --input FILE [-e ENTRYPOINT]`: one evaluation, printed as JSON. */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { ErrorCodes, PortcullisError } from '../../errors.ts';
 import type { Command, CommandIO } from '../command.ts';
-import { reportError, usageError } from './policy-cli.ts';
+import { parseCommandArgs, usageError } from '../args.ts';
+import { reportError } from './policy-cli.ts';
 
 const usage = `Usage: portcullis eval --bundle FILE|DIR [--input FILE] [-e ENTRYPOINT] [--compiler NAME]
 
@@ -24,20 +24,16 @@ export const command: Command = {
   summary: 'Evaluate a bundle on an input and print the result',
   usage,
   async run(argv: string[], io: CommandIO): Promise<number> {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: argv,
-        options: {
-          bundle: { type: 'string', short: 'b' },
-          input: { type: 'string', short: 'i' },
-          entrypoint: { type: 'string', short: 'e' },
-          compiler: { type: 'string' },
-        },
-      });
-    } catch (e) {
-      return usageError(io, 'eval', (e as Error).message, usage);
-    }
+    const parsed = parseCommandArgs(io, 'eval', usage, {
+      args: argv,
+      options: {
+        bundle: { type: 'string', short: 'b' },
+        input: { type: 'string', short: 'i' },
+        entrypoint: { type: 'string', short: 'e' },
+        compiler: { type: 'string' },
+      },
+    });
+    if (typeof parsed === 'number') return parsed;
     const { bundle: bundlePath, input: inputPath, entrypoint } = parsed.values;
     if (!bundlePath) return usageError(io, 'eval', '--bundle is required', usage);
     try {

@@ -1,9 +1,9 @@
 /** `portcullis ledger-keygen --out DIR`: an ed25519 key pair for signing ledger heads. */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Command, CommandIO } from '../command.ts';
-import { reportError, usageError } from './policy-cli.ts';
+import { parseCommandArgs, usageError } from '../args.ts';
+import { reportError } from './policy-cli.ts';
 
 const usage = `Usage: portcullis ledger-keygen [--out DIR] [--name NAME]
 
@@ -20,12 +20,8 @@ export const command: Command = {
   summary: 'Generate an ed25519 key pair for signing ledger heads',
   usage,
   async run(argv: string[], io: CommandIO): Promise<number> {
-    let parsed;
-    try {
-      parsed = parseArgs({ args: argv, options: { out: { type: 'string' }, name: { type: 'string' } } });
-    } catch (e) {
-      return usageError(io, 'ledger-keygen', (e as Error).message, usage);
-    }
+    const parsed = parseCommandArgs(io, 'ledger-keygen', usage, { args: argv, options: { out: { type: 'string' }, name: { type: 'string' } } });
+    if (typeof parsed === 'number') return parsed;
     const dir = resolve(io.cwd, parsed.values.out ?? '.');
     const name = parsed.values.name ?? 'ledger-signing';
     if (!/^[A-Za-z0-9._-]+$/.test(name)) return usageError(io, 'ledger-keygen', `--name "${name}" must be a plain file name`, usage);

@@ -1,10 +1,10 @@
 /** `portcullis replay LEDGER… [--bundle B]`: re-evaluates every recorded decision. */
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Command, CommandIO } from '../command.ts';
 import type { ReplayBundle, ReplayReport } from '../../evidence/replay.ts';
 import { createProgress } from '../progress.ts';
-import { reportError, usageError } from './policy-cli.ts';
+import { parseCommandArgs, usageError } from '../args.ts';
+import { reportError } from './policy-cli.ts';
 import { ledgerFiles } from './verify.ts';
 
 const usage = `Usage: portcullis replay LEDGER... [--bundle FILE|DIR]... [options]
@@ -62,22 +62,18 @@ export const command: Command = {
   summary: 'Replay a ledger: reproduce recorded decisions, or see what another bundle would change',
   usage,
   async run(argv: string[], io: CommandIO): Promise<number> {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: argv,
-        allowPositionals: true,
-        options: {
-          bundle: { type: 'string', short: 'b', multiple: true },
-          bundles: { type: 'string' },
-          json: { type: 'boolean' },
-          'fail-on-change': { type: 'boolean' },
-          limit: { type: 'string' },
-        },
-      });
-    } catch (e) {
-      return usageError(io, 'replay', (e as Error).message, usage);
-    }
+    const parsed = parseCommandArgs(io, 'replay', usage, {
+      args: argv,
+      allowPositionals: true,
+      options: {
+        bundle: { type: 'string', short: 'b', multiple: true },
+        bundles: { type: 'string' },
+        json: { type: 'boolean' },
+        'fail-on-change': { type: 'boolean' },
+        limit: { type: 'string' },
+      },
+    });
+    if (typeof parsed === 'number') return parsed;
     const v = parsed.values;
     if (parsed.positionals.length === 0) return usageError(io, 'replay', 'name at least one ledger file', usage);
     const limit = v.limit === undefined ? 50 : Number(v.limit);

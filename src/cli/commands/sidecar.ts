@@ -5,7 +5,8 @@
  * from the environment the injection webhook sets (PORTCULLIS_*).
  */
 import type { Command, CommandIO } from '../command.ts';
-import { reportError, usageError } from './policy-cli.ts';
+import { usageError } from '../args.ts';
+import { reportError } from './policy-cli.ts';
 
 const usage = `Usage: portcullis sidecar
 

@@ -1,8 +1,8 @@
 /** `portcullis test DIR [--json]`: runs a bundle's test cases and Rego test_ rules, like `opa test`. */
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Command, CommandIO } from '../command.ts';
-import { reportError, usageError } from './policy-cli.ts';
+import { parseCommandArgs, usageError } from '../args.ts';
+import { reportError } from './policy-cli.ts';
 
 const usage = `Usage: portcullis test DIR [--json] [-v] [--compiler NAME]
 
@@ -19,16 +19,12 @@ export const command: Command = {
   summary: "Run a policy directory's tests",
   usage,
   async run(argv: string[], io: CommandIO): Promise<number> {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: argv,
-        allowPositionals: true,
-        options: { json: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' }, compiler: { type: 'string' } },
-      });
-    } catch (e) {
-      return usageError(io, 'test', (e as Error).message, usage);
-    }
+    const parsed = parseCommandArgs(io, 'test', usage, {
+      args: argv,
+      allowPositionals: true,
+      options: { json: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' }, compiler: { type: 'string' } },
+    });
+    if (typeof parsed === 'number') return parsed;
     const [dir, ...extra] = parsed.positionals;
     if (!dir || extra.length > 0) return usageError(io, 'test', 'give exactly one policy directory', usage);
     try {

@@ -1,11 +1,11 @@
 /** `portcullis verify LEDGER…`: checks the chain, hashes and signatures of a ledger and says where it breaks. */
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { ErrorCodes, PortcullisError } from '../../errors.ts';
 import type { Command, CommandIO } from '../command.ts';
 import { createProgress } from '../progress.ts';
-import { reportError, usageError } from './policy-cli.ts';
+import { parseCommandArgs, usageError } from '../args.ts';
+import { reportError } from './policy-cli.ts';
 
 const usage = `Usage: portcullis verify LEDGER... [options]
 
@@ -84,24 +84,20 @@ export const command: Command = {
   summary: 'Verify a ledger: hash chain, sequence and signatures',
   usage,
   async run(argv: string[], io: CommandIO): Promise<number> {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: argv,
-        allowPositionals: true,
-        options: {
-          'public-key': { type: 'string' },
-          head: { type: 'string' },
-          'head-file': { type: 'string' },
-          'head-url': { type: 'string' },
-          'allow-partial-start': { type: 'boolean' },
-          'allow-unsigned-tail': { type: 'boolean' },
-          json: { type: 'boolean' },
-        },
-      });
-    } catch (e) {
-      return usageError(io, 'verify', (e as Error).message, usage);
-    }
+    const parsed = parseCommandArgs(io, 'verify', usage, {
+      args: argv,
+      allowPositionals: true,
+      options: {
+        'public-key': { type: 'string' },
+        head: { type: 'string' },
+        'head-file': { type: 'string' },
+        'head-url': { type: 'string' },
+        'allow-partial-start': { type: 'boolean' },
+        'allow-unsigned-tail': { type: 'boolean' },
+        json: { type: 'boolean' },
+      },
+    });
+    if (typeof parsed === 'number') return parsed;
     const v = parsed.values;
     if (parsed.positionals.length === 0) return usageError(io, 'verify', 'name at least one ledger file', usage);
     try {
