@@ -66,3 +66,18 @@ it('agrees with RegExp on the first match of 3000 random patterns', () => {
   }
   assert.equal(compared, 3000);
 });
+
+it('agrees with RegExp on \\p{…} categories and scripts', () => {
+  const r = rng(7);
+  const names = ['L', 'Lu', 'Ll', 'N', 'Nd', 'P', 'S', 'Z', 'M', 'Greek', 'Cyrillic', 'Han', 'Arabic', 'Latin'];
+  for (const name of names) {
+    const js = name.length <= 2 ? new RegExp(`^\\p{${name}}$`, 'u') : new RegExp(`^\\p{Script=${name}}$`, 'u');
+    for (let i = 0; i < 300; i++) {
+      // Mostly the BMP, some astral code points; no surrogates.
+      let cp = r() < 0.8 ? Math.floor(r() * 0x10000) : 0x10000 + Math.floor(r() * 0x30000);
+      if (cp >= 0xd800 && cp <= 0xdfff) cp = 0x41;
+      const s = String.fromCodePoint(cp);
+      assert.equal(rt.call('regex.match', `^\\p{${name}}$`, s), js.test(s), `\\p{${name}} on U+${cp.toString(16)}`);
+    }
+  }
+});

@@ -1,11 +1,13 @@
 // Character classes for the regex parser: ranges collected in a buffer of
 // (lo, hi) u32 pairs, then sorted, merged and optionally complemented into a
 // class block (count u32 @0, then `count` pairs). Also \d \w \s and the
-// POSIX [:name:] classes, ASCII as RE2 defines them.
+// POSIX [:name:] classes, ASCII as RE2 defines them, and the Unicode
+// categories and scripts of \p{…}.
 
 import { alloc } from '../memory';
 import { bufNew, bufByte, bufPtr, bufLen } from './util';
 import { lowerCase, upperCase } from './unicode';
+import { RANGE_BYTES, NAMES, OFFSETS, COUNTS } from './unicode-tables';
 
 export function hexDigit(c: u32): i32 {
   if (c - 0x30 < 10) return <i32>(c - 0x30);
@@ -122,3 +124,45 @@ export function addFolded(b: usize, lo: u32, hi: u32): void {
   }
 }
 
+
+/** The class of a Unicode category or script name ("L", "Greek", "Any"), or 0 if unknown. */
+export function unicodeClass(p: usize, n: usize, negate: bool): usize {
+  const t = bufNew(64);
+  if (eq(p, n, 'Any')) {
+    addRange(t, 0, 0x10ffff);
+    return finishClass(t, negate);
+  }
+  for (let i = 0; i < NAMES.length; i++) {
+    if (!eq(p, n, unchecked(NAMES[i]))) continue;
+    let q = RANGE_BYTES + <usize>unchecked(OFFSETS[i]);
+    let prev: u32 = 0;
+    const count = unchecked(COUNTS[i]);
+    for (let k: u32 = 0; k < count; k++) {
+      const gap = varint(q);
+      q = varintEnd;
+      const len = varint(q);
+      q = varintEnd;
+      const lo = prev + gap;
+      addRange(t, lo, lo + len);
+      prev = lo + len;
+    }
+    return finishClass(t, negate);
+  }
+  return 0;
+}
+
+let varintEnd: usize = 0;
+
+function varint(p: usize): u32 {
+  let v: u32 = 0;
+  let shift: u32 = 0;
+  let q = p;
+  while (true) {
+    const b = <u32>load<u8>(q++);
+    v |= (b & 0x7f) << shift;
+    if (b < 0x80) break;
+    shift += 7;
+  }
+  varintEnd = q;
+  return v;
+}

@@ -1,7 +1,8 @@
 // Parser for the RE2 syntax (Go's regexp) into a syntax tree on the heap:
 // literals, `.`, classes ([...], [^...], [[:alpha:]], \d \w \s and their
 // negations), anchors (^ $ \A \z \b \B), groups (capturing, (?:...),
-// (?P<name>...), (?<name>...)), flags (?imsU) and (?flags:...),
+// (?P<name>...), (?<name>...)), flags (?imsU) and (?flags:...), Unicode
+// classes \p{L} \p{Greek} \PL (common categories and scripts),
 // alternation, and the quantifiers * + ? {n} {n,} {n,m} with lazy `?`.
 // Errors leave `reError` set to Go's message (e.g. "missing closing )").
 //
@@ -11,7 +12,7 @@
 
 import { allocZero } from '../memory';
 import { decodeAt, stepAt, bufNew, bufByte, bufPtr, bufLen } from './util';
-import { hexDigit, addRange, addClass, finishClass, perlClass, posixClass, addFolded } from './regex-class';
+import { hexDigit, addRange, addClass, finishClass, perlClass, posixClass, addFolded, unicodeClass } from './regex-class';
 
 export const N_EMPTY: u8 = 0;
 export const N_LIT: u8 = 1;
@@ -360,6 +361,30 @@ function readEscape(inClass: bool): i32 {
   return -2;
 }
 
+/** Reads \pL, \p{Name}, \PL, \P{Name} or \p{^Name} at pos (on the backslash); a class block, or 0 with reError set. */
+function readUnicodeClass(): usize {
+  const start = pos;
+  let negate = load<u8>(pos + 1) == 0x50;
+  pos += 2;
+  if (pos >= end) return err('invalid character class range', start, pos - start);
+  let nameStart = pos;
+  let nameEnd = pos + 1;
+  if (load<u8>(pos) == 0x7b) {
+    let q = pos + 1;
+    while (q < end && load<u8>(q) != 0x7d) q++;
+    if (q >= end) return err('invalid character class range', start, end - start);
+    nameStart = pos + 1;
+    nameEnd = q;
+    if (nameStart < nameEnd && load<u8>(nameStart) == 0x5e) { negate = !negate; nameStart++; }
+    pos = q + 1;
+  } else {
+    pos++;
+  }
+  const cls = unicodeClass(nameStart, nameEnd - nameStart, negate);
+  if (cls == 0) return err('invalid character class range', start, pos - start);
+  return cls;
+}
+
 function parseEscape(): usize {
   const start = pos;
   // \Q...\E: literal text.
@@ -378,7 +403,11 @@ function parseEscape(): usize {
     return last == 0 ? node(N_EMPTY) : cat;
   }
   if (pos + 1 < end && (load<u8>(pos + 1) == 0x70 || load<u8>(pos + 1) == 0x50)) {
-    return err('invalid character class range', start, 2);
+    const cls = readUnicodeClass();
+    if (cls == 0) return 0;
+    const n = node(N_CLASS);
+    store<u32>(n, <u32>cls, 20);
+    return n;
   }
   const v = readEscape(false);
   if (v == -2) return 0;
@@ -420,7 +449,12 @@ function parseClass(): usize {
     }
     let lo: u32;
     if (c == 0x5c) {
-      if (pos + 1 < end && (load<u8>(pos + 1) == 0x70 || load<u8>(pos + 1) == 0x50)) return err('invalid character class range', pos, 2);
+      if (pos + 1 < end && (load<u8>(pos + 1) == 0x70 || load<u8>(pos + 1) == 0x50)) {
+        const cls = readUnicodeClass();
+        if (cls == 0) return 0;
+        addClass(b, cls);
+        continue;
+      }
       const v = readEscape(true);
       if (v == -2) return 0;
       if (v == -1) { addClass(b, escClass); continue; }
