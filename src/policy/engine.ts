@@ -22,11 +22,25 @@ export interface OpaWasmEngineOptions {
    * own default (10 million). Modules built by `opa build` have no budget.
    */
   maxSteps?: number;
+  /**
+   * Whether a builtin's error (`eval_type_error`, `eval_builtin_error`) ends
+   * the evaluation with POLICY_EVAL (true, the default) or makes that call
+   * undefined (false), as OPA's default, non-strict evaluation does. Strict
+   * fails closed: with `false`, a failing builtin inside `deny if { … }` or
+   * under `not` silently turns the rule off.
+   */
+  strictBuiltinErrors?: boolean;
 }
 
 /** The module's setter for its step budget (Portcullis-emitted modules only). */
 const MAX_STEPS_SET = 'portcullis_max_steps_set';
 const MAX_STEPS_LIMIT = 2 ** 31 - 1;
+const STRICT_BUILTIN_ERRORS_SET = 'portcullis_strict_builtin_errors_set';
+
+interface ModuleSettings {
+  maxSteps: number | undefined;
+  strictBuiltinErrors: boolean;
+}
 
 interface Instance {
   readonly bundle: CompiledBundle;
@@ -45,7 +59,7 @@ export class OpaWasmEngine implements PolicyEngine {
   #started = 0;
   #installed = 0;
   readonly #clock: ClockNs;
-  readonly #maxSteps: number | undefined;
+  readonly #settings: ModuleSettings;
 
   constructor(options: OpaWasmEngineOptions = {}) {
     this.#clock = options.clock ?? wallClockNs;
@@ -53,7 +67,7 @@ export class OpaWasmEngine implements PolicyEngine {
     if (max !== undefined && !(Number.isInteger(max) && max >= 1 && max <= MAX_STEPS_LIMIT)) {
       throw new PortcullisError(ErrorCodes.CONFIG, `maxSteps must be an integer from 1 to ${MAX_STEPS_LIMIT}, got ${max}`);
     }
-    this.#maxSteps = max;
+    this.#settings = { maxSteps: max, strictBuiltinErrors: options.strictBuiltinErrors ?? true };
   }
 
   evaluate(input: unknown, entrypoint?: string): EvalResult {
@@ -82,7 +96,7 @@ export class OpaWasmEngine implements PolicyEngine {
 
   async load(bundle: CompiledBundle): Promise<void> {
     const sequence = ++this.#started;
-    const instance = await instantiate(bundle, this.#clock, this.#maxSteps);
+    const instance = await instantiate(bundle, this.#clock, this.#settings);
     // A newer load finished first: this (older) bundle must not replace it.
     if (sequence < this.#installed) return;
     this.#installed = sequence;
@@ -94,7 +108,7 @@ export class OpaWasmEngine implements PolicyEngine {
   }
 }
 
-async function instantiate(bundle: CompiledBundle, clock: ClockNs, maxSteps: number | undefined): Promise<Instance> {
+async function instantiate(bundle: CompiledBundle, clock: ClockNs, settings: ModuleSettings): Promise<Instance> {
   if (bundle.entrypoints.length === 0) {
     throw new PortcullisError(ErrorCodes.BUNDLE_INVALID, 'the bundle declares no entrypoint', { digest: bundle.digest });
   }
@@ -127,11 +141,18 @@ async function instantiate(bundle: CompiledBundle, clock: ClockNs, maxSteps: num
   }
   // Entrypoints the module has beyond those declared (e.g. test rules) stay reachable by name.
   for (const [name, id] of Object.entries(exported)) if (!ids.has(name)) ids.set(name, id);
-  const setMaxSteps = (policy.wasmInstance as unknown as WasmInstance).exports[MAX_STEPS_SET];
-  if (maxSteps !== undefined && typeof setMaxSteps === 'function') (setMaxSteps as (n: number) => void)(maxSteps);
+  applySettings((policy.wasmInstance as unknown as WasmInstance).exports, settings);
   const minor = Number(policy.minorVersion);
   const fast = minor >= 2 && typeof (policy.wasmInstance as unknown as WasmInstance).exports?.opa_eval === 'function';
   return { bundle, policy, ids, fast, clockUser: importsBuiltin(policy, 'time.now_ns') ? host : undefined };
+}
+
+/** The engine's settings, through the setters Portcullis-emitted modules export (others have none). */
+function applySettings(exports: Record<string, unknown>, settings: ModuleSettings): void {
+  const setMaxSteps = exports[MAX_STEPS_SET];
+  if (settings.maxSteps !== undefined && typeof setMaxSteps === 'function') (setMaxSteps as (n: number) => void)(settings.maxSteps);
+  const setStrict = exports[STRICT_BUILTIN_ERRORS_SET];
+  if (typeof setStrict === 'function') (setStrict as (flag: number) => void)(settings.strictBuiltinErrors ? 1 : 0);
 }
 
 /** Whether the module calls `name` through the SDK (its `builtins()` export lists it). */

@@ -4,13 +4,15 @@
  * (ABI 1.2 fast path), and the start function that puts the heap above the
  * static data and parses the constant JSON values.
  */
-import { DEFAULT_MAX_STEPS, MAX_STEPS, STEPS_LEFT, type EmitContext } from './context.ts';
+import { DEFAULT_MAX_STEPS, MAX_STEPS, STEPS_LEFT, STRICT_BUILTIN_ERRORS, type EmitContext } from './context.ts';
 import { RUNTIME_START, type NewFunction, type NewGlobal } from './wasm/link.ts';
 import { w, type Expr } from './wasm/builder.ts';
 
 /** Exports beyond OPA's ABI: the evaluation step budget (see README, "Evaluation budget"). */
 export const MAX_STEPS_SET_EXPORT = 'portcullis_max_steps_set';
 export const MAX_STEPS_GET_EXPORT = 'portcullis_max_steps_get';
+/** Whether a builtin's error ends the evaluation (1, the default) or makes the call undefined (0). */
+export const STRICT_BUILTIN_ERRORS_SET_EXPORT = 'portcullis_strict_builtin_errors_set';
 
 export const ABI_VERSION = 1;
 export const ABI_MINOR_VERSION = 2;
@@ -66,6 +68,7 @@ export function buildAbi(ctx: EmitContext, entrypoints: Entrypoint[]): Abi {
     { name: 'abi:minor', mutable: false, init: ABI_MINOR_VERSION },
     { name: STEPS_LEFT, mutable: true, init: 0 },
     { name: MAX_STEPS, mutable: true, init: DEFAULT_MAX_STEPS },
+    { name: STRICT_BUILTIN_ERRORS, mutable: true, init: 1 },
     ...[...ctx.evalCaches].map((name) => ({ name, mutable: true, init: 0 })),
   ];
 
@@ -123,6 +126,13 @@ export function buildAbi(ctx: EmitContext, entrypoints: Entrypoint[]): Abi {
   };
   const getter = (name: string, global: string): NewFunction => ({ name, params: 0, result: 'i32', vars: 0, body: w.globalGet(global) });
   // The host's setter for the step budget (values below 1 leave it as it is).
+  const setStrict: NewFunction = {
+    name: 'abi:strict_builtin_errors_set',
+    params: 1,
+    result: 'none',
+    vars: 0,
+    body: w.globalSet(STRICT_BUILTIN_ERRORS, w.ne(p(0), w.const(0))),
+  };
   const setMaxSteps: NewFunction = {
     name: 'abi:max_steps_set',
     params: 1,
@@ -139,6 +149,7 @@ export function buildAbi(ctx: EmitContext, entrypoints: Entrypoint[]): Abi {
       getter('abi:entrypoints_fn', 'abi:entrypoints'),
       getter('abi:builtins_fn', 'abi:builtins'),
       setMaxSteps,
+      setStrict,
       getter('abi:max_steps_fn', MAX_STEPS),
     ],
     globals,
@@ -151,6 +162,7 @@ export function buildAbi(ctx: EmitContext, entrypoints: Entrypoint[]): Abi {
       ['builtins', 'abi:builtins_fn'],
       [MAX_STEPS_SET_EXPORT, 'abi:max_steps_set'],
       [MAX_STEPS_GET_EXPORT, 'abi:max_steps_fn'],
+      [STRICT_BUILTIN_ERRORS_SET_EXPORT, 'abi:strict_builtin_errors_set'],
     ],
     exportGlobals: [
       ['opa_wasm_abi_version', 'abi:version'],

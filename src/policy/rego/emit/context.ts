@@ -23,6 +23,9 @@ export const MAX_STEPS = 'abi:max_steps';
 /** The budget when the host sets none: far beyond any real policy, a fraction of a second to a few seconds of work. */
 export const DEFAULT_MAX_STEPS = 10_000_000;
 
+/** 1: a builtin's error ends the evaluation (the default); 0: it makes the call undefined, as OPA's default mode. */
+export const STRICT_BUILTIN_ERRORS = 'abi:strict_builtin_errors';
+
 /** Internal name of the function compiled from IR func `name`. */
 export function funcName(name: string): string {
   return `func:${name}`;
@@ -110,7 +113,7 @@ export class EmitContext {
     if (builtin.arity !== args.length) {
       throw compileError(`builtin ${name} takes ${builtin.arity} arguments, called with ${args.length}`);
     }
-    if (builtin.export === SDK_BUILTIN) return this.callSdkBuiltin(name, args);
+    if (builtin.export === SDK_BUILTIN) return this.builtinErrorsUndefined(this.callSdkBuiltin(name, args));
     if (!this.runtime.exports.has(builtin.export)) {
       throw new PortcullisError(
         ErrorCodes.REGO_UNSUPPORTED_BUILTIN,
@@ -118,7 +121,21 @@ export class EmitContext {
         { builtin: name },
       );
     }
-    return this.callRuntime(builtin.export, args);
+    return this.builtinErrorsUndefined(this.callRuntime(builtin.export, args));
+  }
+
+  private tryCount = 0;
+
+  /**
+   * A builtin call whose error (an abort: the SDK's `opa_abort` throws) is
+   * undefined unless builtin errors are strict, as in OPA's default
+   * evaluation. Only builtins are wrapped: conflicts and the step budget
+   * are raised by policy code and always end the evaluation.
+   */
+  private builtinErrorsUndefined(call: Expr): Expr {
+    const label = `builtin_try${this.tryCount++}`;
+    const handler = w.block(null, [w.if(w.globalGet(STRICT_BUILTIN_ERRORS), w.rethrow(label)), w.const(0)], 'i32');
+    return w.tryCatchAll(label, call, handler, 'i32');
   }
 
   private callSdkBuiltin(name: string, args: Expr[]): Expr {

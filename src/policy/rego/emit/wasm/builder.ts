@@ -32,7 +32,10 @@ export type Expr =
   | { op: 'memory.size' }
   | { op: 'memory.grow'; pages: Expr }
   | { op: 'memory.init'; segment: number; dest: Expr; src: Expr; len: Expr }
-  | { op: 'data.drop'; segment: number };
+  | { op: 'data.drop'; segment: number }
+  /** Exception handling (legacy encoding, on by default in Node ≥ 17): `try body catch_all handler end`. */
+  | { op: 'try'; label: string; body: Expr; handler: Expr; type: ValType }
+  | { op: 'rethrow'; label: string };
 
 export function typeOf(e: Expr): ValType {
   switch (e.op) {
@@ -40,6 +43,7 @@ export function typeOf(e: Expr): ValType {
     case 'if':
     case 'call':
     case 'call_indirect':
+    case 'try':
       return e.type;
     case 'local.get':
     case 'local.tee':
@@ -94,6 +98,14 @@ export const w = {
   },
   globalSet(name: string, value: Expr): Expr {
     return { op: 'global.set', name, value };
+  },
+  /** `body`, or `handler` when anything `body` calls throws (wasm or JavaScript exceptions alike). */
+  tryCatchAll(label: string, body: Expr, handler: Expr, type: ValType): Expr {
+    return { op: 'try', label, body, handler, type };
+  },
+  /** Inside the handler of the try labelled `label`: throws the caught exception again. */
+  rethrow(label: string): Expr {
+    return { op: 'rethrow', label };
   },
   const(value: number): Expr {
     return { op: 'i32.const', value };

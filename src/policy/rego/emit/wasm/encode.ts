@@ -220,5 +220,20 @@ export function encodeExpr(e: Expr, b: Bytes, labels: (string | null)[], r: Reso
     case 'data.drop':
       b.byte(0xfc).u32(9).u32(e.segment);
       return;
+    case 'try':
+      b.byte(0x06).byte(blockType(e.type));
+      labels.push(e.label);
+      encodeExpr(e.body, b, labels, r);
+      b.byte(0x19); // catch_all
+      encodeExpr(e.handler, b, labels, r);
+      labels.pop();
+      b.byte(0x0b);
+      return;
+    case 'rethrow': {
+      const depth = labels.length - 1 - labels.lastIndexOf(e.label);
+      if (depth >= labels.length) throw new Error(`wasm encoder: unknown try label ${e.label}`);
+      b.byte(0x09).u32(depth);
+      return;
+    }
   }
 }

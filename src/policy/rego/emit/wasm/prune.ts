@@ -20,6 +20,10 @@ export function calledNames(e: Expr, into: Set<string>): void {
     case 'loop':
       calledNames(e.body, into);
       return;
+    case 'try':
+      calledNames(e.body, into);
+      calledNames(e.handler, into);
+      return;
     case 'if':
       calledNames(e.cond, into);
       calledNames(e.then, into);
