@@ -46,6 +46,8 @@ export const STRING_CASES: Case[] = [
   ['indexof', ['abc', 'x'], j(-1)],
   ['indexof_n', ['dogcatdogcat', 'cat'], j([3, 9])],
   ['indexof_n', ['aaa', 'aa'], j([0, 1])],
+  ['indexof_n', ['aé', ''], j([0, 1])],
+  ['indexof_n', ['', ''], j([])],
   ['substring', ['aåäö', 2, -1], j('äö')],
   ['substring', ['abcdefgh', 2, 3], j('cde')],
   ['substring', ['abc', 5, 1], j('')],

@@ -280,7 +280,8 @@ export function builtin_indexof_n(s: usize, x: usize): usize {
   let from: usize = 0;
   while (from <= n) {
     const at = bytesIndexOf(p, n, stringPtr(x), stringLen(x), from);
-    if (at < 0) break;
+    // An empty needle matches before each code point, not at the end (as OPA).
+    if (at < 0 || (stringLen(x) == 0 && <usize>at >= n)) break;
     arrayAppend(r, intValue(codePointCount(p, <usize>at)));
     if (<usize>at >= n) break;
     from = <usize>at + stepAt(p + <usize>at, n - <usize>at);
