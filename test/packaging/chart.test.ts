@@ -54,7 +54,7 @@ const VALUE_SETS: Record<string, Record<string, unknown>> = {
   defaults: {},
   'jaeger on': { jaeger: { enabled: true } },
   'ServiceMonitor on': { serviceMonitor: { enabled: true, labels: { release: 'prometheus' } } },
-  'cert-manager mode': { webhook: { certMode: 'certManager' } },
+  'cert-manager mode, sidecars over TLS': { webhook: { certMode: 'certManager' }, controller: { sidecarTls: true } },
   'three replicas, other name, no optional roles': { controller: { replicas: 3 }, fullnameOverride: 'gate', rbac: { approverRole: false, policyAuthorRole: false }, pdb: { minAvailable: 2 } },
 };
 
@@ -128,7 +128,11 @@ for (const [name, set] of Object.entries(VALUE_SETS)) {
       assert.ok(service.spec.ports.some((p: any) => p.port === h.clientConfig.service.port), `${h.name} calls a port the Service has`);
     }
     assert.ok(mutating.webhooks[0].namespaceSelector.matchExpressions[1].values.includes('portcullis-system'), 'the controller namespace is never injected');
-    assert.equal(env.PORTCULLIS_CONTROLLER_URL, `http://${service.metadata.name}.portcullis-system.svc:8080`);
+    if (values.controller.sidecarTls) {
+      assert.equal(env.PORTCULLIS_SIDECAR_TLS, 'true');
+      assert.equal(env.PORTCULLIS_CONTROLLER_URL, undefined, 'the controller derives the https URL of its Service');
+      assert.ok(service.spec.ports.some((p: any) => p.port === 443));
+    } else assert.equal(env.PORTCULLIS_CONTROLLER_URL, `http://${service.metadata.name}.portcullis-system.svc:8080`);
     const clusterRole = one(objs, 'ClusterRole', '-controller');
     for (const r of clusterRole.rules.filter((r: any) => r.resourceNames)) {
       assert.ok(r.resourceNames.every((n: string) => [mutating.metadata.name, validating.metadata.name].includes(n)), 'RBAC names the rendered webhooks');
