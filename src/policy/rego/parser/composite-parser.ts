@@ -57,7 +57,7 @@ export abstract class CompositeParser extends TermParser {
     this.restore(s);
     if (!potentialComprehension) return this.finishArray(loc, []);
     const c = this.orInfixHeadComprehension(() => this.finishArray(loc, []), ']');
-    return 'head' in c ? { type: 'arraycomprehension', loc, term: c.head, body: c.body } : c;
+    return 'plain' in c ? c.plain : { type: 'arraycomprehension', loc, term: c.head, body: c.body };
   }
 
   /**
@@ -67,9 +67,9 @@ export abstract class CompositeParser extends TermParser {
    * top-level `|`, so every text OPA accepts keeps OPA's reading. When both
    * fail, the error that got further is the one worth reporting.
    */
-  private orInfixHeadComprehension<T>(plain: () => T, end: ']' | '}'): T | { head: Term; body: Body } {
+  private orInfixHeadComprehension<T>(plain: () => T, end: ']' | '}'): { plain: T } | { head: Term; body: Body } {
     const p = this.attempt(plain);
-    if (p.ok) return p.value;
+    if (p.ok) return { plain: p.value };
     const c = this.attempt(() => {
       const head = this.parseComprehensionHead();
       this.expect('|', 'expected "|"');
@@ -100,7 +100,7 @@ export abstract class CompositeParser extends TermParser {
       this.advance();
     }
     const s = this.save();
-    let head = this.parseTerm();
+    const head = this.parseTerm();
     if ((this.at('|') && potentialComprehension) || this.at('}') || this.at(',')) {
       return this.parseSetRest(loc, s, head, potentialComprehension);
     }
@@ -108,7 +108,7 @@ export abstract class CompositeParser extends TermParser {
     this.restore(s);
     if (!potentialComprehension) return this.parseSetOrObjectInfix(loc, s, false);
     const c = this.orInfixHeadComprehension(() => this.parseSetOrObjectInfix(loc, s, true), '}');
-    return 'head' in c ? { type: 'setcomprehension', loc, term: c.head, body: c.body } : c;
+    return 'plain' in c ? c.plain : { type: 'setcomprehension', loc, term: c.head, body: c.body };
   }
 
   /** `{a + 1, …}`, `{a + 1: …}`: the first element or key has infix operators. */
@@ -167,7 +167,7 @@ export abstract class CompositeParser extends TermParser {
     this.restore(s);
     if (!potentialComprehension) return this.finishObjectInfix(loc, key);
     const c = this.orInfixHeadComprehension(() => this.finishObjectInfix(loc, key), '}');
-    return 'head' in c ? { type: 'objectcomprehension', loc, key, value: c.head, body: c.body } : c;
+    return 'plain' in c ? c.plain : { type: 'objectcomprehension', loc, key, value: c.head, body: c.body };
   }
 
   private finishObjectInfix(loc: Location, key: Term): ObjectTerm {
