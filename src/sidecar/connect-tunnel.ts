@@ -17,6 +17,7 @@ import { ErrorCodes, PortcullisError } from '../errors.ts';
 import { STATUS_CODES } from 'node:http';
 import type { Action } from '../gate/types.ts';
 import type { ProxyContext } from './proxy-context.ts';
+import { metricToolFor } from './metric-tool.ts';
 
 /** Sockets of allowed tunnels that carry plain HTTP → the `host:port` their requests go to. */
 const plainTunnels = new WeakMap<object, string>();
@@ -71,7 +72,10 @@ export async function handleConnect(ctx: ProxyContext, req: IncomingMessage, soc
     const refs = await ctx.decider.refuse(stub, err, { headers: req.headers }).catch(() => ({}));
     return writeError(socket, err, refs);
   }
-  const decided = await ctx.decider.decide(action, { headers: req.headers, signal: controller.signal });
+  // The tunnel's path is unseen: the catalog tool is found by origin alone.
+  const { scheme, host: toHost, port: toPort } = action.http!;
+  const metricTool = metricToolFor({ scheme, host: toHost, port: toPort }, ctx.engine.current()?.tools);
+  const decided = await ctx.decider.decide(action, { headers: req.headers, signal: controller.signal, metricTool });
   const refs = { decisionId: decided.decisionId, traceId: decided.traceId };
   if (decided.outcome.kind === 'deny') {
     decided.finish({ status: 0, bytes: 0, errorCode: decided.outcome.error.code });

@@ -37,6 +37,12 @@ export interface DeciderDeps {
 
 export interface CallInfo {
   headers: RawHeaders;
+  /**
+   * The `tool` label for metrics when the action's tool is not a catalog name
+   * (forward-proxy calls are named by host: see metric-tool.ts); default the
+   * action's tool.
+   */
+  metricTool?: string;
   /** Aborted when the agent goes away (a held escalation is then dropped). */
   readonly signal?: AbortSignal;
 }
@@ -56,6 +62,8 @@ export interface Decided {
   traceId: string;
   outcome: FinalOutcome;
   trace: CallTrace;
+  /** The bounded `tool` label of this call's metrics. */
+  metricTool: string;
   /** Records the outcome, ends the span, counts, logs. Never throws. */
   finish(info: FinishInfo): void;
 }
@@ -99,16 +107,18 @@ export class Decider {
       outcome = rec.outcome;
     }
     const final = outcome as FinalOutcome;
+    const metricTool = call.metricTool ?? res.input.action.tool;
     let finished = false;
     return {
       decisionId,
       traceId: trace.traceId,
       outcome: final,
       trace,
+      metricTool,
       finish: (info) => {
         if (finished) return;
         finished = true;
-        this.#finish(decisionId, res, rec.recorded, trace, started, info);
+        this.#finish(decisionId, res, rec.recorded, trace, started, info, metricTool);
       },
     };
   }
@@ -130,7 +140,7 @@ export class Decider {
       enforced: 'deny',
     };
     const rec = await this.#intent(decisionId, time, trace, res, true);
-    this.#finish(decisionId, res, rec.recorded, trace, this.#d.now(), { status: 0, bytes: 0, errorCode: error.code });
+    this.#finish(decisionId, res, rec.recorded, trace, this.#d.now(), { status: 0, bytes: 0, errorCode: error.code }, call.metricTool ?? action.tool);
     return { decisionId, traceId: trace.traceId };
   }
 
@@ -244,13 +254,13 @@ export class Decider {
     if (res.evaluation.error) m.failClosed.inc({ code: res.evaluation.error.code });
   }
 
-  #finish(decisionId: string, res: Resolution, rec: Recorded, trace: CallTrace, started: number, info: FinishInfo): void {
+  #finish(decisionId: string, res: Resolution, rec: Recorded, trace: CallTrace, started: number, info: FinishInfo, metricTool: string): void {
     const latencyMs = this.#d.now() - started;
     const ev = res.evaluation;
     const tool = res.input.action.tool;
     const m = this.#d.metrics;
     if (m) {
-      m.decisions.inc({ effect: ev.decision.effect, tool, mode: this.#d.mode, bundle: this.#d.bundleName() });
+      m.decisions.inc({ effect: ev.decision.effect, tool: metricTool, mode: this.#d.mode, bundle: this.#d.bundleName() });
       m.requestSeconds.observe({ effect: res.enforced, mode: this.#d.mode }, latencyMs / 1000);
     }
     trace.end(info.status, info.bytes, info.outputHash, info.errorCode);

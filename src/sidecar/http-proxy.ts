@@ -15,6 +15,7 @@ import { relayResponse } from './relay.ts';
 import type { Decided } from './decider.ts';
 import type { UpstreamRequest } from './upstream.ts';
 import type { ForwardTarget, NamedTarget } from './routes.ts';
+import { metricToolFor } from './metric-tool.ts';
 
 function bodyOf(req: FastifyRequest): Buffer | undefined {
   return Buffer.isBuffer(req.body) ? req.body : undefined;
@@ -72,7 +73,7 @@ export async function forwardDecided(
   };
   let res;
   const started = performance.now();
-  const tool = outcome.action.tool;
+  const tool = decided.metricTool;
   try {
     res = await ctx.upstream.request(request);
     ctx.metrics?.upstreamSeconds.observe({ tool, outcome: 'ok' }, (performance.now() - started) / 1000);
@@ -110,7 +111,7 @@ export async function handleHttp(ctx: ProxyContext, req: FastifyRequest, reply: 
   const action = built.action;
   if (target.kind === 'forward') action.tool = action.http!.host;
   else action.http!.rawPath = target.rawRest;
-  const call = callInfo(req, reply);
+  const call = callInfo(req, reply, target.kind === 'forward' ? metricToolFor(action.http!, ctx.engine.current()?.tools) : undefined);
   const decided = await ctx.decider.decide(action, call);
   const outcome = decided.outcome;
   if (outcome.kind === 'deny') {

@@ -20,10 +20,11 @@ export interface ProxyContext {
   metrics?: PortcullisMetrics | undefined;
 }
 
-export function callInfo(req: FastifyRequest, reply: FastifyReply): CallInfo {
+export function callInfo(req: FastifyRequest, reply: FastifyReply, metricTool?: string): CallInfo {
   let controller: AbortController | undefined;
   return {
     headers: req.headers,
+    ...(metricTool !== undefined ? { metricTool } : {}),
     // Made on first use (a held escalation): most calls never wait, and an
     // AbortController per request is a measurable share of the hot path.
     get signal(): AbortSignal {

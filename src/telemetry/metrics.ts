@@ -75,7 +75,7 @@ export function createMetrics(options: MetricsOptions = {}): PortcullisMetrics {
     registry,
     decisions: new Counter({
       name: 'portcullis_decisions_total',
-      help: 'Policy decisions, by effect as decided, tool, mode and bundle.',
+      help: 'Policy decisions, by effect as decided, tool (catalog name; external for forward-proxy calls to no catalog tool), mode and bundle.',
       labelNames: ['effect', 'tool', 'mode', 'bundle'] as const,
       registers,
     }),
@@ -101,7 +101,7 @@ export function createMetrics(options: MetricsOptions = {}): PortcullisMetrics {
     }),
     upstreamSeconds: new Histogram({
       name: 'portcullis_upstream_duration_seconds',
-      help: 'Duration of the upstream call, by tool and outcome.',
+      help: 'Duration of the upstream call, by tool (as for decisions) and outcome.',
       labelNames: ['tool', 'outcome'] as const,
       buckets: REQUEST_BUCKETS,
       registers,

@@ -1,0 +1,59 @@
+/**
+ * The `tool` label of the decision and upstream metrics. For named routes it
+ * is the catalog name already. A forward-proxy call (or a CONNECT tunnel) is
+ * named by its host in the policy input, logs and spans, but a host is chosen
+ * by the agent and a label per host would grow without bound: the metrics
+ * take the catalog name of the tool the call reaches, or `external`.
+ */
+import type { HttpAction } from '../gate/types.ts';
+import type { ToolEntry } from '../policy/types.ts';
+
+/** The label of every forward-proxy call that reaches no catalog tool. */
+export const EXTERNAL_TOOL = 'external';
+
+interface Origin {
+  scheme: 'http' | 'https';
+  host: string;
+  port: number;
+  path: string;
+}
+
+/** Catalog URLs parsed once per tool entry (entries are replaced, never mutated, on reload). */
+const origins = new WeakMap<ToolEntry, Origin | null>();
+
+function originOf(tool: ToolEntry): Origin | null {
+  let o = origins.get(tool);
+  if (o === undefined) {
+    try {
+      const u = new URL(tool.url);
+      const scheme = u.protocol === 'https:' ? 'https' : 'http';
+      const host = u.hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+      o = { scheme, host, port: u.port ? Number(u.port) : scheme === 'https' ? 443 : 80, path: u.pathname.replace(/\/+$/, '') };
+    } catch {
+      o = null;
+    }
+    origins.set(tool, o);
+  }
+  return o;
+}
+
+function underPath(path: string, base: string): boolean {
+  return base === '' || path === base || path.startsWith(base + '/');
+}
+
+/**
+ * The metrics label of a forward-proxy call: the catalog tool on the same
+ * scheme, host and port whose base path holds the call's path (the longest
+ * such base wins), else EXTERNAL_TOOL. `path` undefined (a CONNECT tunnel,
+ * whose path is unseen) matches on the origin alone.
+ */
+export function metricToolFor(http: Pick<HttpAction, 'scheme' | 'host' | 'port'> & { path?: string }, tools: readonly ToolEntry[] | undefined): string {
+  let best: { name: string; length: number } | undefined;
+  for (const tool of tools ?? []) {
+    const o = originOf(tool);
+    if (!o || o.scheme !== http.scheme || o.host !== http.host || o.port !== http.port) continue;
+    if (http.path !== undefined && !underPath(http.path, o.path)) continue;
+    if (!best || o.path.length > best.length) best = { name: tool.name, length: o.path.length };
+  }
+  return best?.name ?? EXTERNAL_TOOL;
+}
