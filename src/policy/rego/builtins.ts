@@ -58,7 +58,7 @@ export const BUILTINS: Record<string, BuiltinEntry> = {
     ['json.filter', 2], ['json.remove', 2], ['json.patch', 2], ['walk', 1], ['graph.reachable', 2], ['graph.reachable_paths', 2],
     ['units.parse', 1], ['units.parse_bytes', 1],
     ['regex.match', 2], ['regex.is_valid', 1], ['regex.find_n', 3], ['regex.find_all_string_submatch_n', 3],
-    ['regex.replace', 3], ['regex.split', 2], ['regex.template_match', 4], ['glob.match', 3], ['glob.quote_meta', 1],
+    ['regex.replace', 3], ['regex.split', 2], ['regex.template_match', 4], ['regex.globs_match', 2], ['glob.match', 3], ['glob.quote_meta', 1],
     ['net.cidr_contains', 2], ['net.cidr_intersects', 2], ['net.cidr_is_valid', 1], ['net.cidr_expand', 1],
     ['net.cidr_contains_matches', 2], ['net.cidr_merge', 1],
     ['time.parse_rfc3339_ns', 1], ['time.parse_ns', 2], ['time.parse_duration_ns', 1], ['time.date', 1],

@@ -62,3 +62,4 @@ export * from './graph';
 export * from './jsonpatch';
 export * from './uuid';
 export * from './cidrmerge';
+export { builtin_regex_globs_match } from './regex-intersect';

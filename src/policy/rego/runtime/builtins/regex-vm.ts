@@ -16,14 +16,14 @@ import {
 import { decodeAt, stepAt, bufNew, bufByte, bufReserve, bufPtr, bufLen } from './util';
 import { lowerCase, upperCase } from './unicode';
 
-const I_CHAR: u8 = 1;
-const I_ANY: u8 = 2;
-const I_CLASS: u8 = 3;
-const I_SPLIT: u8 = 4;
-const I_JMP: u8 = 5;
-const I_SAVE: u8 = 6;
-const I_ASSERT: u8 = 7;
-const I_MATCH: u8 = 8;
+export const I_CHAR: u8 = 1;
+export const I_ANY: u8 = 2;
+export const I_CLASS: u8 = 3;
+export const I_SPLIT: u8 = 4;
+export const I_JMP: u8 = 5;
+export const I_SAVE: u8 = 6;
+export const I_ASSERT: u8 = 7;
+export const I_MATCH: u8 = 8;
 
 const MAX_INSTRUCTIONS = 20000;
 
