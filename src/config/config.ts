@@ -64,6 +64,13 @@ export interface SidecarConfig {
   /** Bundle name: the policy directory locally, `namespace/name` on Kubernetes. */
   bundleName: string;
   logLevel: string;
+  /** Steps one policy evaluation may take before it fails closed with POLICY_TIMEOUT. */
+  policyMaxSteps: number;
+  /**
+   * A builtin's error fails the evaluation (true, fail closed) or makes that
+   * call undefined as OPA's non-strict mode does (false).
+   */
+  policyStrictBuiltinErrors: boolean;
   agent: AgentConfig;
 }
 
@@ -102,6 +109,12 @@ const pemCertificates: Parser<string> = (raw, name) => {
     }
   }
   return text + '\n';
+};
+const bool: Parser<boolean> = (raw, name) => {
+  const v = raw.trim().toLowerCase();
+  if (v === 'true' || v === '1') return true;
+  if (v === 'false' || v === '0') return false;
+  throw configError(name, raw, 'true or false');
 };
 const list: Parser<string[]> = (raw) => raw.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
 const stringMap: Parser<Record<string, string>> = (raw, name) => {
@@ -142,6 +155,9 @@ const SETTINGS = {
   controllerCa: { env: 'PORTCULLIS_CONTROLLER_CA', def: '', parse: pemCertificates },
   bundleName: { env: 'PORTCULLIS_BUNDLE', def: '', parse: str },
   logLevel: { env: 'PORTCULLIS_LOG_LEVEL', def: 'info', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') },
+  // 2^31−1 is the engine's own upper bound (the module counts in an i32).
+  policyMaxSteps: { env: 'PORTCULLIS_POLICY_MAX_STEPS', def: '10000000', parse: int(1, 2 ** 31 - 1) },
+  policyStrictBuiltinErrors: { env: 'PORTCULLIS_POLICY_STRICT_BUILTIN_ERRORS', def: 'true', parse: bool },
 } as const;
 
 const AGENT_SETTINGS = {
@@ -187,6 +203,11 @@ function deepFreeze<T>(o: T): T {
 /** How the sidecar reaches the controller: the options BundleClient and ControllerApprovalBroker share. */
 export function controllerConnection(config: Pick<SidecarConfig, 'controllerUrl' | 'controllerCa'>): { controllerUrl: string; ca?: string } {
   return { controllerUrl: config.controllerUrl, ...(config.controllerCa ? { ca: config.controllerCa } : {}) };
+}
+
+/** The policy engine's options (`new OpaWasmEngine(engineOptions(config))`). */
+export function engineOptions(config: Pick<SidecarConfig, 'policyMaxSteps' | 'policyStrictBuiltinErrors'>): { maxSteps: number; strictBuiltinErrors: boolean } {
+  return { maxSteps: config.policyMaxSteps, strictBuiltinErrors: config.policyStrictBuiltinErrors };
 }
 
 /** Reads, validates and freezes the configuration; throws PortcullisError CONFIG naming the bad setting. */

@@ -60,7 +60,7 @@ export const command: Command = {
     if (!dirArg) return usageError(io, 'dev', 'give the policy folder with --policies DIR', usage);
     const dir = resolve(io.cwd, dirArg);
     try {
-      const { loadConfig } = await import('../../config/config.ts');
+      const { engineOptions, loadConfig } = await import('../../config/config.ts');
       const { OpaWasmEngine } = await import('../../policy/engine.ts');
       const { selectCompiler } = await import('../../policy/compiler.ts');
       const { LocalApprovalBroker } = await import('../../sidecar/local-approvals.ts');
@@ -77,7 +77,7 @@ export const command: Command = {
         ...(v.host !== undefined ? { listenHost: v.host, adminHost: v.host } : {}),
       });
       const telemetry = await createTelemetry(config, io.env, 'dev');
-      const engine = new OpaWasmEngine();
+      const engine = new OpaWasmEngine(engineOptions(config));
       const localApprovals = new LocalApprovalBroker();
       let compilerPromise: ReturnType<typeof selectCompiler> | undefined;
       const loader = new PolicyDirLoader({

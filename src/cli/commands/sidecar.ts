@@ -24,7 +24,7 @@ export const command: Command = {
   async run(argv: string[], io: CommandIO): Promise<number> {
     if (argv.length > 0) return usageError(io, 'sidecar', `unexpected arguments: ${argv.join(' ')} (configure with PORTCULLIS_* variables)`, usage);
     try {
-      const { controllerConnection, loadConfig } = await import('../../config/config.ts');
+      const { controllerConnection, engineOptions, loadConfig } = await import('../../config/config.ts');
       const { ErrorCodes, PortcullisError } = await import('../../errors.ts');
       const config = loadConfig(io.env);
       for (const [value, name] of [[config.controllerUrl, 'PORTCULLIS_CONTROLLER_URL'], [config.bundleName, 'PORTCULLIS_BUNDLE']] as const) {
@@ -35,7 +35,7 @@ export const command: Command = {
       const { ControllerApprovalBroker } = await import('../../sidecar/controller-approvals.ts');
       const { createTelemetry, startGate, untilSignal } = await import('../../sidecar/serve.ts');
       const telemetry = await createTelemetry(config, io.env, 'sidecar');
-      const engine = new OpaWasmEngine();
+      const engine = new OpaWasmEngine(engineOptions(config));
       const approvals = new ControllerApprovalBroker({ ...controllerConnection(config), logger: telemetry.logger });
       const client = new BundleClient({
         ...controllerConnection(config),
