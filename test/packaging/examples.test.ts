@@ -32,7 +32,7 @@ test('the shipped PolicyBundle compiles and passes its own tests as the controll
 
 test('the sample agent is injected, with the bundle and mode it names, and that bundle exists in examples/', () => {
   const deploy = docs('examples/agent/deployment.yaml').find((d) => d.kind === 'Deployment');
-  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: deploy.spec.template.metadata, spec: deploy.spec.template.spec };
+  const pod = { apiVersion: 'v1' as const, kind: 'Pod' as const, metadata: deploy.spec.template.metadata, spec: deploy.spec.template.spec };
   const result = injectSidecar(
     { pod, namespace: deploy.metadata.namespace, namespaceLabels: {} },
     { image: 'ghcr.io/portcullis/portcullis:0.1.0', controllerUrl: 'http://portcullis-controller.portcullis-system.svc:8080', imagePullPolicy: 'IfNotPresent', proxyPort: 7070, adminPort: 7071, defaultPolicy: 'default', logLevel: 'info', resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } } },
