@@ -1,0 +1,68 @@
+/**
+ * providers.aws.sign_req(request, aws_config, time_ns) on the host: AWS
+ * Signature Version 4 over an http.send-style request object, returning the
+ * request with the signing headers added (host, x-amz-date,
+ * x-amz-content-sha256, x-amz-security-token, Authorization).
+ */
+import { createHash, createHmac } from 'node:crypto';
+
+type Json = Record<string, unknown>;
+const BUILTIN = 'providers.aws.sign_req';
+
+function typeFail(message: string): never {
+  throw new Error(`eval_type_error: ${BUILTIN}: ${message}`);
+}
+
+const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
+const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).update(data).digest();
+
+function requireKeys(obj: Json, keys: string[], operand: number, what: string): void {
+  const missing = keys.filter((k) => !(k in obj));
+  if (missing.length) typeFail(`operand ${operand} missing required ${what} parameters(s): {${missing.map((k) => JSON.stringify(k)).join(', ')}}`);
+  const bad = keys.filter((k) => typeof obj[k] !== 'string');
+  if (bad.length) typeFail(`operand ${operand} invalid values for required ${what} parameters(s): {${bad.map((k) => JSON.stringify(k)).join(', ')}}`);
+}
+
+export function signAwsRequest(request: unknown, config: unknown, timeNs: unknown): unknown {
+  if (request === null || typeof request !== 'object' || Array.isArray(request)) typeFail('operand 1 must be object');
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) typeFail('operand 2 must be object');
+  const req = request as Json;
+  const cfg = config as Json;
+  requireKeys(req, ['method', 'url'], 1, 'request');
+  requireKeys(cfg, ['aws_access_key', 'aws_region', 'aws_secret_access_key', 'aws_service'], 2, 'AWS config');
+  const unsigned = cfg.disable_payload_signing;
+  if (unsigned !== undefined && typeof unsigned !== 'boolean') typeFail("operand 2 invalid value for 'disable_payload_signing' in AWS config");
+  if (typeof timeNs !== 'number' || !Number.isInteger(timeNs) || timeNs < 0) typeFail('operand 3 could not convert time_ns value into a unix timestamp');
+  const date = new Date(Math.floor(timeNs / 1e6));
+  if (Number.isNaN(date.getTime())) typeFail('operand 3 could not convert time_ns value into a unix timestamp');
+  const amzDate = date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  const day = amzDate.slice(0, 8);
+
+  const url = new URL(req.url as string);
+  const given = (req.headers ?? {}) as Json;
+  const body = typeof req.raw_body === 'string' ? req.raw_body : req.body !== undefined ? JSON.stringify(req.body) : '';
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(given)) headers[k] = String(v);
+  headers.host = url.host;
+  headers['x-amz-date'] = amzDate;
+  if (!('x-amz-content-sha256' in headers)) headers['x-amz-content-sha256'] = unsigned === true ? 'UNSIGNED-PAYLOAD' : sha256(body);
+  if (typeof cfg.aws_session_token === 'string') headers['x-amz-security-token'] = cfg.aws_session_token;
+
+  // Signed: the AWS headers and the request's own, by lower-case name. The
+  // path and query are used as written (Go's EscapedPath and RawQuery).
+  const lower: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) lower[k.toLowerCase()] = v;
+  const names = Object.keys(lower).sort();
+  const raw = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*([^?#]*)(?:\?([^#]*))?/.exec(req.url as string);
+  const canonical = [
+    String(req.method), raw?.[1] ?? '', raw?.[2] ?? '', names.map((n) => `${n}:${lower[n]}\n`).join(''), names.join(';'),
+    lower['x-amz-content-sha256']!,
+  ].join('\n');
+  const scope = `${day}/${cfg.aws_region}/${cfg.aws_service}/aws4_request`;
+  const toSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${sha256(canonical)}`;
+  let key = hmac(`AWS4${cfg.aws_secret_access_key}`, day);
+  for (const part of [cfg.aws_region as string, cfg.aws_service as string, 'aws4_request']) key = hmac(key, part);
+  const signature = createHmac('sha256', key).update(toSign).digest('hex');
+  headers.Authorization = `AWS4-HMAC-SHA256 Credential=${cfg.aws_access_key}/${scope},SignedHeaders=${names.join(';')},Signature=${signature}`;
+  return { ...req, headers };
+}
