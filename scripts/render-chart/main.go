@@ -166,7 +166,6 @@ func funcMap(root *template.Template) template.FuncMap {
 		}
 		return m
 	}
-	f["toJson"] = func(v interface{}) string { return sprig.TxtFuncMap()["toJson"].(func(interface{}) string)(v) }
 	f["required"] = func(msg string, v interface{}) (interface{}, error) {
 		if v == nil {
 			return nil, errors.New(msg)
