@@ -88,6 +88,7 @@ export const BUILTINS: Record<string, BuiltinEntry> = {
   'crypto.x509.parse_keypair': { export: SDK_BUILTIN, arity: 2 },
   'crypto.x509.parse_certificate_request': { export: SDK_BUILTIN, arity: 1 },
   'providers.aws.sign_req': { export: SDK_BUILTIN, arity: 3 },
+  'strings.render_template': { export: SDK_BUILTIN, arity: 2 },
   'opa.runtime': { export: SDK_BUILTIN, arity: 0 },
   ...Object.fromEntries(
     ['rs256', 'rs384', 'rs512', 'ps256', 'ps384', 'ps512', 'es256', 'es384', 'es512', 'eddsa'].map((a) => [
