@@ -362,3 +362,21 @@ export function operatorName(ref: RefTerm): string | undefined {
   }
   return name;
 }
+
+/** True when the term holds no variables and no refs, calls or comprehensions. */
+export function isGround(t: Term): boolean {
+  switch (t.type) {
+    case 'null':
+    case 'boolean':
+    case 'number':
+    case 'string':
+      return true;
+    case 'array':
+    case 'set':
+      return t.items.every(isGround);
+    case 'object':
+      return t.items.every(([k, v]) => isGround(k) && isGround(v));
+    default:
+      return false;
+  }
+}

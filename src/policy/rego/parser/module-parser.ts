@@ -4,6 +4,7 @@
  * `import future.keywords…` are kept in the module and change nothing.
  */
 import type { Body, Import, Location, Module, Package, RefTerm, Rule, RuleHead, Term } from '../ast.ts';
+import { isGround } from '../ast.ts';
 import { attachAnnotations } from './annotations.ts';
 import { BodyParser } from './body-parser.ts';
 import type { LexedComment } from './lexer.ts';
@@ -274,22 +275,5 @@ export class ModuleParser extends BodyParser {
     }
     if (ref.path.length !== 1 || args !== undefined) head.value = { type: 'boolean', loc, value: true };
     return { head, contains: false, explicitValue: false };
-  }
-}
-
-function isGround(t: Term): boolean {
-  switch (t.type) {
-    case 'null':
-    case 'boolean':
-    case 'number':
-    case 'string':
-      return true;
-    case 'array':
-    case 'set':
-      return t.items.every(isGround);
-    case 'object':
-      return t.items.every(([k, v]) => isGround(k) && isGround(v));
-    default:
-      return false;
   }
 }

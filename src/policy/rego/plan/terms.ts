@@ -4,7 +4,7 @@
  * the rest of the body inside its `ScanStmt`, once per way it can be bound.
  */
 import type { Expr, RefTerm, Term } from '../ast.ts';
-import { operatorName } from '../ast.ts';
+import { isGround, operatorName } from '../ast.ts';
 import type { Operand } from '../ir.ts';
 import { local } from './builder.ts';
 import { planBody, planExprInner } from './body.ts';
@@ -14,7 +14,6 @@ import { planRef } from './refs.ts';
 import { planWith } from './with.ts';
 import { BUILTIN_REF } from './resolve.ts';
 import { pathKey } from './rule-index.ts';
-import { isGround } from './vars.ts';
 
 export type OpCont = (op: Operand) => void;
 

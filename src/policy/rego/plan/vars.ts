@@ -63,20 +63,3 @@ export function forEachExprVar(e: Expr, visit: (name: string, t: Term) => void):
   for (const w of e.with) forEachVar(w.value, visit);
 }
 
-/** True when the term holds no variables and no refs, calls or comprehensions. */
-export function isGround(t: Term): boolean {
-  switch (t.type) {
-    case 'null':
-    case 'boolean':
-    case 'number':
-    case 'string':
-      return true;
-    case 'array':
-    case 'set':
-      return t.items.every(isGround);
-    case 'object':
-      return t.items.every(([k, v]) => isGround(k) && isGround(v));
-    default:
-      return false;
-  }
-}

@@ -6,7 +6,7 @@
  * every rule it reaches, planned again as a variant) calls the replacement.
  */
 import type { Expr, Term } from '../ast.ts';
-import { operatorName } from '../ast.ts';
+import { isGround, operatorName } from '../ast.ts';
 import type { Local, Operand } from '../ir.ts';
 import { local } from './builder.ts';
 import { DATA, INPUT, mocksKey, type FnCtx, type FuncMock, type Mocks } from './context.ts';
@@ -14,7 +14,6 @@ import { compileError } from './errors.ts';
 import { BUILTIN_REF } from './resolve.ts';
 import { pathKey } from './rule-index.ts';
 import { planTerms } from './terms.ts';
-import { isGround } from './vars.ts';
 
 type Cont = () => void;
 
