@@ -195,3 +195,16 @@ test('a value the templates refuse stops rendering with its reason', { skip }, (
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /webhook.certMode must be self or certManager/);
 });
+
+test('Chart.yaml is a v2 application chart whose appVersion is the package version and the controller default image', async () => {
+  const chart = parse(readFileSync(join(root, 'charts/portcullis/Chart.yaml'), 'utf8'));
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  assert.equal(chart.apiVersion, 'v2');
+  assert.equal(chart.name, 'portcullis');
+  assert.equal(chart.type, 'application');
+  assert.match(chart.version, /^\d+\.\d+\.\d+$/);
+  assert.equal(chart.appVersion, pkg.version);
+  const { loadControllerConfig } = await import('../../src/config/controller.ts');
+  assert.equal(loadControllerConfig({}).sidecarImage, `${defaults.image.repository}:${chart.appVersion}`);
+  assert.match(readFileSync(join(root, 'Dockerfile'), 'utf8'), new RegExp(`ARG VERSION=${pkg.version.replace(/\./g, '\\.')}\\b`));
+});
