@@ -21,7 +21,7 @@ test('examples/policybundles are policies/ as generated now (scripts/sync-manife
 });
 
 test('the shipped PolicyBundle compiles and passes its own tests as the controller builds it', async () => {
-  for (const f of ['examples/policybundles/shipped.yaml', 'examples/policybundles/shipped-observe.yaml']) {
+  for (const f of ['examples/policybundles/shipped.yaml']) {
     const [bundle] = docs(f);
     const outcome = await buildBundle(bundle.spec, new PortcullisCompiler());
     assert.ok(outcome.ok, `${f}: ${outcome.ok ? '' : outcome.message}`);
@@ -40,7 +40,7 @@ test('the sample agent is injected, with the bundle and mode it names, and that 
   assert.ok(result.inject, result.inject ? '' : result.reason);
   assert.equal(result.policy, `agents/shipped`);
   assert.equal(result.mode, 'enforce');
-  const bundles = ['shipped.yaml', 'shipped-observe.yaml'].map((f) => docs(`examples/policybundles/${f}`)[0].metadata.name);
+  const bundles = ['shipped.yaml'].map((f) => docs(`examples/policybundles/${f}`)[0].metadata.name);
   assert.ok(bundles.includes(result.policy.split('/')[1]));
   // The script the agent runs is the ConfigMap the Deployment mounts.
   const cm = docs('examples/agent/agent-script.yaml')[0];
