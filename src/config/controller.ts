@@ -37,6 +37,11 @@ export interface ControllerConfig {
    * webhook certificate) and are given its CA; default plain HTTP on 8080.
    */
   sidecarTls: boolean;
+  /**
+   * OTLP/HTTP endpoint injected sidecars export their spans to (their
+   * OTEL_EXPORTER_OTLP_ENDPOINT); empty: they export none.
+   */
+  sidecarOtelEndpoint: string;
   logLevel: string;
 }
 
@@ -89,7 +94,11 @@ export function loadControllerConfig(env: Env, overrides: ControllerOverrides = 
     controllerUrl: str('controllerUrl', 'PORTCULLIS_CONTROLLER_URL', sidecarTls ? `https://${serviceName}.${namespace}.svc:443` : `http://${serviceName}.${namespace}.svc:8080`),
     sidecarTls,
     approvalRetentionSeconds: num('approvalRetentionSeconds', 'PORTCULLIS_APPROVAL_RETENTION_SECONDS', '3600', 0, 30 * 86_400),
+    sidecarOtelEndpoint: str('sidecarOtelEndpoint', 'PORTCULLIS_SIDECAR_OTEL_ENDPOINT', ''),
     logLevel: str('logLevel', 'PORTCULLIS_LOG_LEVEL', 'info'),
   };
+  if (config.sidecarOtelEndpoint && !/^https?:\/\/[^/\s]+/i.test(config.sidecarOtelEndpoint)) {
+    throw fail(get('sidecarOtelEndpoint', 'PORTCULLIS_SIDECAR_OTEL_ENDPOINT', '')[1], config.sidecarOtelEndpoint, 'an http:// or https:// URL (the OTLP/HTTP base, e.g. http://jaeger-collector.observability.svc:4318)');
+  }
   return Object.freeze(config);
 }

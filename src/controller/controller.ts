@@ -123,7 +123,13 @@ export async function startController(config: Readonly<ControllerConfig>, deps: 
   registerBundleRoutes(webhooks, store);
   approvals.register(webhooks);
   registerAdmissionRoutes(webhooks, {
-    injection: { ...DEFAULT_INJECTION, image: config.sidecarImage, controllerUrl: config.controllerUrl, ...(config.sidecarTls ? { controllerCa: tls.caPem } : {}) },
+    injection: {
+      ...DEFAULT_INJECTION,
+      image: config.sidecarImage,
+      controllerUrl: config.controllerUrl,
+      ...(config.sidecarTls ? { controllerCa: tls.caPem } : {}),
+      ...(config.sidecarOtelEndpoint ? { otelEndpoint: config.sidecarOtelEndpoint } : {}),
+    },
     builds,
     namespaceLabels: (ns) => ({ 'kubernetes.io/metadata.name': ns, ...(namespaces.get(undefined, ns)?.metadata.labels ?? {}) }),
     logger,

@@ -33,6 +33,11 @@ export interface InjectionConfig {
   controllerUrl: string;
   /** CA (PEM) sidecars trust for an https controllerUrl; given to them as PORTCULLIS_CONTROLLER_CA. */
   controllerCa?: string;
+  /**
+   * OTLP/HTTP base URL the sidecar exports its spans to. Unset: the sidecar
+   * exports none (the OpenTelemetry default, localhost:4318, is nothing in the pod).
+   */
+  otelEndpoint?: string;
   proxyPort: number;
   adminPort: number;
   /** Bundle name used when a pod names none (in the pod's namespace). */
@@ -57,7 +62,15 @@ export interface InjectionInput {
   namespaceLabels: Record<string, string>;
 }
 
+/** `mode` is the annotation's, or MODE_FROM_BUNDLE when the pod sets none. */
 export type InjectionResult = { inject: false; reason: string } | { inject: true; patch: JsonPatchOp[]; policy: string; mode: string };
+
+/**
+ * The mode of a pod without `portcullis.dev/mode`: the sidecar gets no
+ * PORTCULLIS_MODE and runs the mode its bundle carries (PolicyBundle
+ * `spec.mode`), else enforce.
+ */
+export const MODE_FROM_BUNDLE = 'bundle';
 
 /** `~` and `/` escaped for a JSON pointer segment (RFC 6901). */
 function ptr(segment: string): string {
@@ -95,8 +108,9 @@ export function policyRef(value: string | undefined, namespace: string, fallback
   return `${ns}/${name}`;
 }
 
-function modeOf(value: string | undefined): 'enforce' | 'observe' {
-  const v = (value ?? 'enforce').trim();
+function modeOf(value: string | undefined): 'enforce' | 'observe' | typeof MODE_FROM_BUNDLE {
+  if (value === undefined) return MODE_FROM_BUNDLE;
+  const v = value.trim();
   if (v !== 'enforce' && v !== 'observe') {
     throw new PortcullisError(ErrorCodes.BAD_REQUEST, `annotation ${ANNOTATION_MODE}="${v}" is invalid: expected enforce or observe`, {
       annotation: ANNOTATION_MODE,
@@ -132,7 +146,8 @@ function sidecarContainer(input: InjectionInput, config: InjectionConfig, policy
       { name: 'PORTCULLIS_CONTROLLER_URL', value: config.controllerUrl },
       ...(config.controllerCa ? [{ name: 'PORTCULLIS_CONTROLLER_CA', value: config.controllerCa }] : []),
       { name: 'PORTCULLIS_BUNDLE', value: policy },
-      { name: 'PORTCULLIS_MODE', value: mode },
+      // An explicit annotation wins over the bundle's spec.mode; without one the sidecar follows the bundle.
+      ...(mode === MODE_FROM_BUNDLE ? [] : [{ name: 'PORTCULLIS_MODE', value: mode }]),
       { name: 'PORTCULLIS_LISTEN_HOST', value: '127.0.0.1' },
       { name: 'PORTCULLIS_PORT', value: String(config.proxyPort) },
       // The kubelet probes the pod IP, so the admin server (probes, metrics) listens on all addresses.
@@ -142,6 +157,7 @@ function sidecarContainer(input: InjectionInput, config: InjectionConfig, policy
       { name: 'PORTCULLIS_LEDGER', value: '/var/lib/portcullis/ledger.jsonl' },
       { name: 'PORTCULLIS_POD_NAME', valueFrom: field('metadata.name') },
       { name: 'PORTCULLIS_POD_NAMESPACE', valueFrom: field('metadata.namespace') },
+      ...otelEnv(config),
       { name: 'PORTCULLIS_SERVICE_ACCOUNT', valueFrom: field('spec.serviceAccountName') },
       { name: 'PORTCULLIS_POD_LABELS', value: identityJson(input.pod.metadata?.labels) },
       { name: 'PORTCULLIS_POD_ANNOTATIONS', value: identityJson(input.pod.metadata?.annotations) },
@@ -161,6 +177,18 @@ function sidecarContainer(input: InjectionInput, config: InjectionConfig, policy
     livenessProbe: { ...probe('/healthz'), periodSeconds: 10, failureThreshold: 3 },
     volumeMounts: [{ name: 'portcullis-ledger', mountPath: '/var/lib/portcullis' }],
   } as Container;
+}
+
+/** Tracing of the sidecar; after PORTCULLIS_POD_NAME/_NAMESPACE, which `$(…)` expands (the kubelet expands only earlier variables). */
+function otelEnv(config: InjectionConfig): EnvVar[] {
+  return [
+    config.otelEndpoint
+      ? { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', value: config.otelEndpoint }
+      : // Spans keep their IDs (ledger, logs); nothing is exported to a collector that is not there.
+        { name: 'OTEL_TRACES_EXPORTER', value: 'none' },
+    { name: 'OTEL_SERVICE_NAME', value: SIDECAR_NAME },
+    { name: 'OTEL_RESOURCE_ATTRIBUTES', value: 'k8s.pod.name=$(PORTCULLIS_POD_NAME),k8s.namespace.name=$(PORTCULLIS_POD_NAMESPACE)' },
+  ];
 }
 
 /** The proxy environment of an agent container; in-pod traffic (the sidecar's named routes) bypasses the proxy. */

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
-import { injectSidecar, injectionWanted, DEFAULT_INJECTION, SIDECAR_NAME, type InjectionConfig } from '../../../src/controller/webhooks/inject.ts';
+import { injectSidecar, injectionWanted, DEFAULT_INJECTION, MODE_FROM_BUNDLE, SIDECAR_NAME, type InjectionConfig } from '../../../src/controller/webhooks/inject.ts';
 import { applyJsonPatch } from '../../support/fake-kube/patch.ts';
 import { isPortcullisError } from '../../../src/errors.ts';
 
@@ -103,4 +103,38 @@ test('with sidecar TLS the controller CA is handed to the sidecar', () => {
   assert.ok(r.inject);
   const sidecar = (r.patch.find((p) => p.path === '/spec/initContainers')!.value as any[])[0];
   assert.deepEqual(sidecar.env.find((e: any) => e.name === 'PORTCULLIS_CONTROLLER_CA'), { name: 'PORTCULLIS_CONTROLLER_CA', value: 'PEM' });
+});
+
+function sidecarEnv(r: ReturnType<typeof injectSidecar>): Record<string, string | undefined> {
+  assert.ok(r.inject);
+  const patch = r.patch.find((p) => p.path === '/spec/initContainers' || p.path === '/spec/initContainers/0')!;
+  const sidecar = Array.isArray(patch.value) ? patch.value[0] : patch.value;
+  return Object.fromEntries(sidecar.env.map((e: any) => [e.name, e.value]));
+}
+
+test('a pod without a mode annotation gets no PORTCULLIS_MODE: its bundle decides', () => {
+  const input = podFromManifest('basic.yaml');
+  delete input.pod.metadata.annotations['portcullis.dev/mode'];
+  const r = injectSidecar(input, CONFIG);
+  assert.ok(r.inject);
+  assert.equal(r.mode, MODE_FROM_BUNDLE);
+  assert.equal('PORTCULLIS_MODE' in sidecarEnv(r), false);
+  input.pod.metadata.annotations['portcullis.dev/mode'] = 'enforce';
+  assert.equal(sidecarEnv(injectSidecar(input, CONFIG)).PORTCULLIS_MODE, 'enforce');
+});
+
+test('sidecars export spans to the configured OTLP endpoint, and none without one', () => {
+  const input = podFromManifest('basic.yaml');
+  const traced = sidecarEnv(injectSidecar(input, { ...CONFIG, otelEndpoint: 'http://portcullis-jaeger.portcullis-system.svc:4318' }));
+  assert.equal(traced.OTEL_EXPORTER_OTLP_ENDPOINT, 'http://portcullis-jaeger.portcullis-system.svc:4318');
+  assert.equal(traced.OTEL_TRACES_EXPORTER, undefined);
+  assert.equal(traced.OTEL_SERVICE_NAME, 'portcullis-sidecar');
+  assert.equal(traced.OTEL_RESOURCE_ATTRIBUTES, 'k8s.pod.name=$(PORTCULLIS_POD_NAME),k8s.namespace.name=$(PORTCULLIS_POD_NAMESPACE)');
+  const untraced = sidecarEnv(injectSidecar(input, CONFIG));
+  assert.equal(untraced.OTEL_EXPORTER_OTLP_ENDPOINT, undefined);
+  assert.equal(untraced.OTEL_TRACES_EXPORTER, 'none');
+  // $(VAR) only expands variables defined before it in the container's env.
+  const names = Object.keys(untraced);
+  assert.ok(names.indexOf('PORTCULLIS_POD_NAME') < names.indexOf('OTEL_RESOURCE_ATTRIBUTES'));
+  assert.ok(names.indexOf('PORTCULLIS_POD_NAMESPACE') < names.indexOf('OTEL_RESOURCE_ATTRIBUTES'));
 });
