@@ -1,11 +1,16 @@
 /**
- * Replay (design.md §4): re-evaluates every recorded input.
+ * Replay (design.md §4): re-evaluates every recorded input. Two modes, chosen
+ * by whether a bundle is given:
  *
- * - With the policy that was recorded (a bundle whose digest matches the
- *   entry's), every decision must come out bit for bit the same: a difference
- *   means the record or the engine cannot be trusted (`mismatch`).
- * - With any other bundle, it answers "what would this policy have decided on
- *   real traffic?": the decisions that would change are listed (`changed`).
+ * - Reproduction (no `bundle`): every entry is evaluated with its own
+ *   recorded policy (`recorded`, else `resolve`, i.e. the bundle store beside
+ *   the ledger) and must come out bit for bit the same: a difference means
+ *   the record or the engine cannot be trusted (`mismatch`); a recorded
+ *   policy found nowhere is named (`unavailable`).
+ * - What-if (`bundle`): every entry is evaluated with that bundle and the
+ *   decisions that would change are listed (`changed`), whatever the store
+ *   holds: a policy change tested against real traffic. An entry recorded
+ *   under the bundle's own digest is still a reproduction check.
  *
  * The input carries its own time, mode and trace ID, so evaluation needs
  * nothing but the record and the bundle.
@@ -58,6 +63,12 @@ export interface ReplayRow {
   replayedReason?: string;
   /** For `compute`: whether the rewritten action's decision differs. */
   rewritten?: boolean;
+  /**
+   * What differs from the record: the decision's fields (`effect`, `reason`,
+   * `constraints`, `rewrite`, …, or `decision` when either is not an object)
+   * and `rewritten decision` for a `compute`. Empty when nothing does.
+   */
+  differences?: string[];
   detail?: string;
 }
 
@@ -68,17 +79,18 @@ export interface ReplayReport {
   counts: Record<ReplayStatus, number>;
   /** Rows worth a look: mismatch, changed, error (unavailable ones are summarised in `missingDigests`). */
   rows: ReplayRow[];
-  /** Digests recorded in the ledger with no bundle given for them, with how many entries each. */
+  /** Digests recorded in the ledger whose policy was found nowhere, with how many entries each. */
   missingDigests: Record<string, number>;
   /** Recorded policies found by `resolve` (the bundle store beside the ledger). */
   resolved: Array<{ digest: string; label: string }>;
 }
 
 export interface ReplayOptions {
-  bundles: ReplayBundle[];
-  /** The bundle for entries whose recorded policy was not given (what-if); default: the first bundle. */
-  candidate?: ReplayBundle;
-  /** Finds the recorded policy of a digest no given bundle has (asked once per digest). */
+  /** What-if: evaluate every entry with this bundle. Without it, each entry is reproduced with its recorded policy. */
+  bundle?: ReplayBundle;
+  /** Reproduction: recorded policies known up front (looked up by digest). */
+  recorded?: ReplayBundle[];
+  /** Reproduction: finds the recorded policy of a digest `recorded` lacks (asked once per digest). */
   resolve?: (digest: string) => Promise<ReplayBundle | undefined>;
   onProgress?: (p: { bytes: number; totalBytes: number; intents: number }) => void;
   /** Keep at most this many rows (counts stay exact). Default 10,000. */
@@ -102,7 +114,17 @@ function evaluate(engine: PolicyEngine, input: unknown, entrypoint: string): { r
   return { result, canonical: canonicalJson(result) };
 }
 
-function replayOne(rec: IntentRecord, seq: number, bundles: readonly ReplayBundle[], candidate: ReplayBundle | undefined): ReplayRow {
+/** The top-level fields of two decisions whose canonical JSON differs. */
+function differingFields(recorded: unknown, replayed: unknown): string[] {
+  const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+  if (!isObject(recorded) || !isObject(replayed)) return canonicalJson(recorded ?? null) === canonicalJson(replayed ?? null) ? [] : ['decision'];
+  const keys = [...new Set([...Object.keys(recorded), ...Object.keys(replayed)])].sort();
+  const fields = keys.filter((k) => canonicalJson(recorded[k] ?? null) !== canonicalJson(replayed[k] ?? null));
+  // A field present as null on one side and absent on the other still makes the bytes differ.
+  return fields.length > 0 ? fields : ['decision'];
+}
+
+function replayOne(rec: IntentRecord, seq: number, bundle: ReplayBundle | undefined): ReplayRow {
   const row: ReplayRow = {
     seq,
     decisionId: rec.decisionId,
@@ -121,19 +143,21 @@ function replayOne(rec: IntentRecord, seq: number, bundles: readonly ReplayBundl
   if (sha256(canonicalJson(rec.input)) !== rec.inputHash) {
     return { ...row, status: 'error', detail: 'the recorded input does not match its input hash: the record was altered' };
   }
-  const exact = bundles.find((b) => b.digest === rec.policyDigest);
-  const bundle = exact ?? candidate;
-  if (!bundle) return { ...row, status: 'unavailable', detail: `the recorded policy ${rec.policyDigest} was not given` };
+  if (!bundle) return { ...row, status: 'unavailable', detail: `the recorded policy ${rec.policyDigest} was found nowhere` };
+  const exact = bundle.digest === rec.policyDigest;
   row.replayDigest = bundle.digest;
   try {
     const now = evaluate(bundle.engine, rec.input, rec.entrypoint);
     let same = now.canonical === canonicalJson(rec.decision ?? null);
+    const differences = same ? [] : differingFields(rec.decision, now.result);
     if (rec.rewritten) {
       const again = evaluate(bundle.engine, rec.rewritten.input, rec.entrypoint);
       const rewrittenSame = again.canonical === canonicalJson(rec.rewritten.decision ?? null);
       row.rewritten = !rewrittenSame;
+      if (!rewrittenSame) differences.push('rewritten decision');
       same &&= rewrittenSame;
     }
+    if (differences.length > 0) row.differences = differences;
     row.replayedEffect = effectOf(now.result);
     const r = reasonOf(now.result);
     if (r !== undefined) row.replayedReason = r;
@@ -154,9 +178,8 @@ export async function replayLedger(files: string[], options: ReplayOptions): Pro
   const rows: ReplayRow[] = [];
   const missingDigests: Record<string, number> = {};
   const maxRows = options.maxRows ?? 10_000;
-  const bundles = [...options.bundles];
-  const candidate = options.candidate ?? options.bundles[0];
-  const tried = new Set<string>();
+  // Reproduction only: the recorded policies by digest, filled as the ledger names them.
+  const recorded = new Map<string, ReplayBundle | undefined>((options.recorded ?? []).map((b) => [b.digest, b]));
   const resolved: ReplayReport['resolved'] = [];
   let intents = 0;
   let bytes = 0;
@@ -169,15 +192,13 @@ export async function replayLedger(files: string[], options: ReplayOptions): Pro
       intents++;
       const rec = parsed.entry.record as unknown as IntentRecord;
       const digest = rec.policyDigest;
-      if (digest && options.resolve && !tried.has(digest) && !bundles.some((b) => b.digest === digest)) {
-        tried.add(digest);
-        const found = await options.resolve(digest);
-        if (found) {
-          bundles.push(found);
-          resolved.push({ digest: found.digest, label: found.label });
-        }
+      if (!options.bundle && digest && !recorded.has(digest)) {
+        const found = await options.resolve?.(digest);
+        // A store entry under the wrong name would be another policy: it does not count as the recorded one.
+        recorded.set(digest, found?.digest === digest ? found : undefined);
+        if (found?.digest === digest) resolved.push({ digest, label: found.label });
       }
-      const row = replayOne(rec, parsed.entry.seq, bundles, candidate);
+      const row = replayOne(rec, parsed.entry.seq, options.bundle ?? recorded.get(digest));
       counts[row.status]++;
       if (row.status === 'unavailable') missingDigests[row.recordedDigest] = (missingDigests[row.recordedDigest] ?? 0) + 1;
       else if ((row.status === 'mismatch' || row.status === 'changed' || row.status === 'error') && rows.length < maxRows) rows.push(row);

@@ -173,7 +173,7 @@ test('a computed call records both actions, and replay with the recorded policy 
   const computed = entries.find((e) => e.kind === 'intent' && e.record.effect === 'compute');
   assert.ok(computed?.record.rewritten, 'the rewritten action and its decision are recorded');
   assert.equal(computed.record.rewritten.decision.effect, 'allow');
-  const report = await replayLedger([join(dir, 'ledger.jsonl')], { bundles: [{ digest: bundle.digest, engine, label: 'shipped' }] });
+  const report = await replayLedger([join(dir, 'ledger.jsonl')], { bundle: { digest: bundle.digest, engine, label: 'shipped' } });
   assert.ok(report.intents >= 3);
   assert.equal(report.counts.mismatch, 0, JSON.stringify(report.rows));
   assert.equal(report.counts.error, 0, JSON.stringify(report.rows));

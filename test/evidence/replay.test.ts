@@ -40,15 +40,22 @@ after(async () => {
 
 describe('replayLedger', () => {
   it('reproduces every decision with the recorded policy', async () => {
-    const r = await replayLedger([ledger], { bundles: [await replayBundle(v1, 'v1')] });
+    const r = await replayLedger([ledger], { recorded: [await replayBundle(v1, 'v1')] });
     assert.equal(r.ok, true);
     assert.equal(r.intents, 25);
     assert.equal(r.counts.reproduced, 25);
     assert.deepEqual(r.rows, []);
   });
 
+  it('given the recorded policy as the bundle, checks every decision bit for bit', async () => {
+    const r = await replayLedger([ledger], { bundle: await replayBundle(v1, 'v1') });
+    assert.equal(r.ok, true);
+    assert.equal(r.counts.reproduced, 25);
+    assert.equal(r.counts.changed + r.counts.unchanged, 0);
+  });
+
   it('lists the decisions another bundle would change', async () => {
-    const r = await replayLedger([ledger], { bundles: [await replayBundle(v2, 'v2')] });
+    const r = await replayLedger([ledger], { bundle: await replayBundle(v2, 'v2') });
     assert.equal(r.counts.reproduced, 0);
     // file-1 and file-10 … file-19 now escalate.
     assert.equal(r.counts.changed, 11);
@@ -57,10 +64,57 @@ describe('replayLedger', () => {
       r.rows.map((row) => [row.decisionId, row.recordedEffect, row.replayedEffect]),
       [1, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19].map((i) => [`d-${i}`, 'deny', 'escalate']),
     );
+    assert.deepEqual(r.rows[0]!.differences, ['effect', 'escalation', 'reason']);
+    assert.equal(r.ok, true, 'a change is what was asked for, not a failure');
+  });
+
+  it('evaluates with the given bundle even when the recorded policy can be found', async () => {
+    let asked = 0;
+    const recordedV1 = await replayBundle(v1, 'store');
+    const r = await replayLedger([ledger], {
+      bundle: await replayBundle(v2, 'v2'),
+      recorded: [recordedV1],
+      resolve: async () => {
+        asked++;
+        return recordedV1;
+      },
+    });
+    assert.equal(asked, 0, 'the store is not read for a what-if replay');
+    assert.equal(r.counts.reproduced, 0);
+    assert.equal(r.counts.changed, 11);
+    assert.deepEqual(r.resolved, []);
+  });
+
+  it('names the differing constraints and the rewritten decision', async () => {
+    const path = join(dir, 'constraints.jsonl');
+    const l = await Ledger.open({ path });
+    const input = sampleInput(2);
+    const recorded = { effect: 'deny', reason: 'writes to /prod are denied', constraints: { timeoutMs: 100 } };
+    await l.append('intent', sampleIntent(2, { input, inputHash: inputHash(input), policyDigest: 'sha256:' + 'a'.repeat(64), decision: recorded }));
+    const rewrittenInput = sampleInput(3);
+    await l.append(
+      'intent',
+      sampleIntent(3, {
+        input,
+        inputHash: inputHash(input),
+        policyDigest: 'sha256:' + 'a'.repeat(64),
+        decision: { effect: 'deny', reason: 'writes to /prod are denied' },
+        rewritten: { input: rewrittenInput, inputHash: inputHash(rewrittenInput), decision: { effect: 'allow', reason: 'ok' } },
+      }),
+    );
+    await l.close();
+    const r = await replayLedger([path], { bundle: await replayBundle(v1, 'v1') });
+    assert.deepEqual(
+      r.rows.map((row) => [row.status, row.differences]),
+      [
+        ['changed', ['constraints']],
+        ['changed', ['rewritten decision']],
+      ],
+    );
   });
 
   it('says which recorded policy is missing when none is given', async () => {
-    const r = await replayLedger([ledger], { bundles: [] });
+    const r = await replayLedger([ledger], { resolve: async () => undefined });
     assert.equal(r.ok, false);
     assert.equal(r.counts.unavailable, 25);
     assert.deepEqual(r.missingDigests, { [v1.digest]: 25 });
@@ -74,7 +128,7 @@ describe('replayLedger', () => {
     lines[0] = sealEntry('intent', canonicalJson(record), 0, p.entry.prev).line.trimEnd();
     const forged = join(dir, 'forged.jsonl');
     await writeFile(forged, lines.map((l) => l + '\n').join(''));
-    const r = await replayLedger([forged], { bundles: [await replayBundle(v1, 'v1')] });
+    const r = await replayLedger([forged], { recorded: [await replayBundle(v1, 'v1')] });
     assert.equal(r.ok, false);
     assert.equal(r.counts.mismatch, 1);
     assert.equal(r.rows[0]!.seq, 0);
@@ -92,7 +146,7 @@ describe('replayLedger', () => {
     await l.append('intent', sampleIntent(5, { ...base, decision: null, errorCode: ErrorCodes.BAD_JSONRPC }));
     await l.append('intent', sampleIntent(6, { ...base, decision: null, policyDigest: '', errorCode: ErrorCodes.POLICY_NO_BUNDLE }));
     await l.close();
-    const r = await replayLedger([path], { bundles: [await replayBundle(v1, 'v1')] });
+    const r = await replayLedger([path], { recorded: [await replayBundle(v1, 'v1')] });
     assert.deepEqual({ reproduced: r.counts.reproduced, skipped: r.counts.skipped, mismatch: r.counts.mismatch }, { reproduced: 1, skipped: 3, mismatch: 0 });
     assert.equal(r.ok, true);
   });
@@ -112,7 +166,6 @@ describe('replayLedger', () => {
     assert.equal(await storeBundle(bundleStoreFor(path), v1), false, 'stored once');
 
     const r = await replayLedger([path], {
-      bundles: [],
       resolve: async (digest) => {
         const b = await findStoredBundle(bundleStoreFor(path), digest);
         if (!b) return undefined;

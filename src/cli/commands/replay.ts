@@ -1,4 +1,4 @@
-/** `portcullis replay LEDGER… [--bundle B]`: re-evaluates every recorded decision. */
+/** `portcullis replay LEDGER… [--bundle NEW]`: reproduces every recorded decision, or shows what NEW would change. */
 import { join, resolve } from 'node:path';
 import type { Command, CommandIO } from '../command.ts';
 import type { ReplayBundle, ReplayReport } from '../../evidence/replay.ts';
@@ -7,44 +7,44 @@ import { parseCommandArgs, usageError } from '../args.ts';
 import { reportError } from './policy-cli.ts';
 import { ledgerFiles } from './verify.ts';
 
-const usage = `Usage: portcullis replay LEDGER... [--bundle FILE|DIR]... [options]
+const usage = `Usage: portcullis replay LEDGER... [--bundle FILE|DIR] [options]
 
 Re-evaluates every recorded policy input.
-  - Entries whose recorded policy digest matches a given bundle must be
-    reproduced bit for bit ("reproduced"); any difference is a "mismatch".
-  - Other entries are evaluated with the first bundle given, and the decisions
-    that would change are listed ("changed"): test a policy change against
-    real traffic before rolling it out.
-The gate archives every policy that decides something beside its ledger
-(DIR/bundles/<digest>.tar.gz); recorded policies found there are used
-without being named. A digest found nowhere is named, with what to pass.
+  portcullis replay LEDGER...
+      Reproduction: every decision is evaluated with the policy that made it
+      and must come out bit for bit the same ("reproduced"); any difference is
+      a "mismatch". The gate archives every policy that decides something
+      beside its ledger (DIR/bundles/<digest>.tar.gz); a recorded policy found
+      nowhere is named.
+  portcullis replay LEDGER... --bundle NEW
+      What-if: every decision is evaluated with NEW, and the ones that would
+      change are listed with what differs (effect, reason, constraints,
+      rewrite, ...): test a policy change against real traffic before rolling
+      it out. Entries recorded under NEW's own digest are still checked bit
+      for bit.
 
 Options:
-  -b, --bundle FILE|DIR  a bundle archive (.tar.gz) or a policy directory
-                         (compiled here); repeat for several
-      --bundles DIR      where recorded policies are kept (default: the
-                         bundles/ directory beside the first ledger file)
+  -b, --bundle FILE|DIR  the bundle to evaluate with: an archive (.tar.gz) or
+                         a policy directory (compiled here)
+      --bundles DIR      where recorded policies are kept, for reproduction
+                         (default: the bundles/ directory beside the first
+                         ledger file)
       --json             print the report as JSON
-      --fail-on-change   exit 1 when any decision would change
+      --fail-on-change   exit 1 when any decision would change (for CI)
       --limit N          list at most N rows (default 50; JSON: all kept)
 
-Exit status: 0 when every decision was reproduced (or, for another bundle,
-whatever changed is listed), 1 on a mismatch, an error, a missing recorded
+Exit status: 0 when every decision was reproduced (or, with --bundle, whatever
+would change is listed), 1 on a mismatch, an error, a missing recorded
 policy, or (with --fail-on-change) a change; 2 on a usage error.`;
 
-async function loadBundles(io: CommandIO, paths: string[]): Promise<ReplayBundle[]> {
-  if (paths.length === 0) return [];
+async function loadBundle(io: CommandIO, path: string): Promise<ReplayBundle> {
   const { loadBundleFrom } = await import('../../policy/load-bundle.ts');
   const { selectCompiler } = await import('../../policy/compiler.ts');
   const { OpaWasmEngine } = await import('../../policy/engine.ts');
-  const out: ReplayBundle[] = [];
-  for (const p of paths) {
-    const bundle = await loadBundleFrom(resolve(io.cwd, p), { compiler: () => selectCompiler(io.env) });
-    const engine = new OpaWasmEngine();
-    await engine.load(bundle);
-    out.push({ digest: bundle.digest, engine, label: p });
-  }
-  return out;
+  const bundle = await loadBundleFrom(resolve(io.cwd, path), { compiler: () => selectCompiler(io.env) });
+  const engine = new OpaWasmEngine();
+  await engine.load(bundle);
+  return { digest: bundle.digest, engine, label: path };
 }
 
 /** The recorded policy with this digest from the bundle store, loaded. */
@@ -78,21 +78,28 @@ export const command: Command = {
     if (parsed.positionals.length === 0) return usageError(io, 'replay', 'name at least one ledger file', usage);
     const limit = v.limit === undefined ? 50 : Number(v.limit);
     if (!Number.isInteger(limit) || limit < 0) return usageError(io, 'replay', '--limit must be a non-negative integer', usage);
+    const given = v.bundle ?? [];
+    if (given.length > 1) return usageError(io, 'replay', 'give one --bundle: the policy to evaluate every recorded decision with', usage);
+    if (given.length === 1 && v.bundles !== undefined) {
+      io.stderr.write('replay: --bundles is not read with --bundle: every decision is evaluated with the given bundle\n');
+    }
     try {
       const { replayLedger } = await import('../../evidence/replay.ts');
       const files = await ledgerFiles(io, parsed.positionals);
-      const bundles = await loadBundles(io, v.bundle ?? []);
+      const bundle = given.length === 1 ? await loadBundle(io, given[0]!) : undefined;
       const { bundleStoreFor } = await import('../../evidence/bundle-store.ts');
       const store = v.bundles ? resolve(io.cwd, v.bundles) : bundleStoreFor(files[0]!);
       const progress = createProgress(io, 'replay');
       const report = await replayLedger(files, {
-        bundles,
-        resolve: (digest) => fromStore(store, digest),
+        ...(bundle ? { bundle } : { resolve: (digest: string) => fromStore(store, digest) }),
         onProgress: (p) => progress.update(p.bytes, p.totalBytes, `${p.intents} decisions`),
       });
       progress.done();
-      if (v.json) io.stdout.write(JSON.stringify({ bundles: bundles.map((b) => ({ path: b.label, digest: b.digest })), ...report }, null, 2) + '\n');
-      else printReport(io, report, bundles, limit);
+      const mode = bundle ? 'what-if' : 'reproduce';
+      if (v.json) {
+        const head = { mode, bundle: bundle ? { path: bundle.label, digest: bundle.digest } : null, ...(bundle ? {} : { store }) };
+        io.stdout.write(JSON.stringify({ ...head, ...report }, null, 2) + '\n');
+      } else printReport(io, report, bundle, store, limit);
       const failed = !report.ok || (v['fail-on-change'] === true && report.counts.changed > 0);
       return failed ? 1 : 0;
     } catch (e) {
@@ -101,31 +108,32 @@ export const command: Command = {
   },
 };
 
-function printReport(io: CommandIO, r: ReplayReport, bundles: ReplayBundle[], limit: number): void {
+function printReport(io: CommandIO, r: ReplayReport, bundle: ReplayBundle | undefined, store: string, limit: number): void {
   const out = (s: string): void => void io.stdout.write(s + '\n');
   const c = r.counts;
-  for (const b of bundles) out(`bundle ${b.label}: ${b.digest}`);
+  if (bundle) out(`evaluating every recorded decision with ${bundle.label}: ${bundle.digest}`);
   for (const b of r.resolved) out(`recorded policy ${b.digest}: ${b.label}`);
-  if (bundles.length > 0 && c.reproduced + c.mismatch === 0 && c.unchanged + c.changed > 0) {
-    out('none of the given bundles is the recorded policy of any entry: comparing what it decides with what was recorded');
-  }
   out(
     `replayed ${r.intents} decisions: ${c.reproduced} reproduced, ${c.mismatch} mismatched, ${c.unchanged} unchanged, ` +
       `${c.changed} would change, ${c.skipped} skipped (failed closed), ${c.unavailable} without their policy, ${c.error} errors`,
   );
   for (const [digest, n] of Object.entries(r.missingDigests)) {
-    out(`recorded policy not available: ${digest} (${n} decisions): not in the bundle store beside the ledger; pass --bundle with the archive or policy directory whose digest this is`);
+    out(
+      `recorded policy not available: ${digest} (${n} decisions): no ${digest.slice('sha256:'.length)}.tar.gz in the bundle store ${store}; ` +
+        'point --bundles at the folder that holds it',
+    );
   }
   if (r.rows.length === 0) return;
   const rows = r.rows.slice(0, limit);
-  const header = ['SEQ', 'TIME', 'TOOL', 'STATUS', 'RECORDED', 'REPLAYED', 'REASON'];
+  const header = ['SEQ', 'TIME', 'TOOL', 'STATUS', 'RECORDED', 'REPLAYED', 'DIFFERS', 'REASON'];
   const cells = rows.map((row) => [
     String(row.seq),
     row.time,
     row.tool,
     row.status,
     row.recordedEffect,
-    (row.replayedEffect ?? '-') + (row.rewritten ? ' (rewrite differs)' : ''),
+    row.replayedEffect ?? '-',
+    row.differences?.join(',') ?? '-',
     row.detail && row.status !== 'changed' ? row.detail : (row.replayedReason ?? ''),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => Math.min(c[i]!.length, 40))));

@@ -130,13 +130,14 @@ describe('portcullis replay', () => {
     const r = await run(['replay', 'ledger.jsonl', '--bundle', 'v2']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /3 would change/);
-    assert.match(r.stdout, /none of the given bundles is the recorded policy/);
-    assert.match(r.stdout, /SEQ\s+TIME\s+TOOL\s+STATUS\s+RECORDED\s+REPLAYED\s+REASON/);
-    assert.match(r.stdout, /\n2\s+\S+\s+write_file\s+changed\s+deny\s+escalate\s+needs approval/);
+    assert.match(r.stdout, /evaluating every recorded decision with v2: sha256:/);
+    assert.match(r.stdout, /SEQ\s+TIME\s+TOOL\s+STATUS\s+RECORDED\s+REPLAYED\s+DIFFERS\s+REASON/);
+    assert.match(r.stdout, /\n2\s+\S+\s+write_file\s+changed\s+deny\s+escalate\s+effect,escalation,reason\s+needs approval/);
     const failing = await run(['replay', 'ledger.jsonl', '--bundle', 'v2', '--fail-on-change']);
     assert.equal(failing.code, 1);
     const j = await run(['replay', 'ledger.jsonl', '--bundle', 'v2', '--json']);
-    const report = JSON.parse(j.stdout) as { counts: { changed: number }; rows: { decisionId: string }[] };
+    const report = JSON.parse(j.stdout) as { mode: string; counts: { changed: number }; rows: { decisionId: string }[] };
+    assert.equal(report.mode, 'what-if');
     assert.equal(report.counts.changed, 3);
     assert.deepEqual(report.rows.map((x) => x.decisionId), ['d-1', 'd-10', 'd-11']);
   });
@@ -161,9 +162,39 @@ describe('portcullis replay', () => {
     assert.match(r.stdout, /12 reproduced/);
   });
 
+  it('with the recorded policy archived beside the ledger, lists exactly what a new bundle would change', async () => {
+    const { storeBundle, bundleStoreFor } = await import('../../../src/evidence/bundle-store.ts');
+    const { mkdir, copyFile } = await import('node:fs/promises');
+    const sub = join(dir, 'whatif');
+    await mkdir(sub, { recursive: true });
+    await copyFile(ledger, join(sub, 'ledger.jsonl'));
+    await storeBundle(bundleStoreFor(join(sub, 'ledger.jsonl')), await compileDir(v1Dir));
+    // Only /prod/file-7 would now be escalated.
+    await writePolicyDir(join(dir, 'v3'), POLICY_V1.replace('decision := {"effect": "deny"', 'decision := {"effect": "escalate", "reason": "needs approval"} if {\n  input.action.mcp.arguments.path == "/prod/file-7.yaml"\n} else := {"effect": "deny"'));
+    const reproduced = await run(['replay', 'whatif/ledger.jsonl']);
+    assert.match(reproduced.stdout, /12 reproduced/, 'the archived recorded policy is there');
+    const r = await run(['replay', 'whatif/ledger.jsonl', '--bundle', 'v3', '--json']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const report = JSON.parse(r.stdout) as { counts: { changed: number; unchanged: number; reproduced: number }; resolved: unknown[]; rows: { decisionId: string; recordedEffect: string; replayedEffect: string; differences: string[] }[] };
+    assert.deepEqual({ changed: report.counts.changed, unchanged: report.counts.unchanged, reproduced: report.counts.reproduced }, { changed: 1, unchanged: 11, reproduced: 0 });
+    assert.deepEqual(report.resolved, []);
+    assert.deepEqual(
+      report.rows.map((x) => [x.decisionId, x.recordedEffect, x.replayedEffect, x.differences]),
+      [['d-7', 'deny', 'escalate', ['effect', 'reason']]],
+    );
+    const table = await run(['replay', 'whatif/ledger.jsonl', '--bundle', 'v3']);
+    assert.match(table.stdout, /1 would change/);
+    assert.match(table.stdout, /\n14\s+\S+\s+write_file\s+changed\s+deny\s+escalate\s+effect,reason\s+needs approval/);
+    assert.equal((await run(['replay', 'whatif/ledger.jsonl', '--bundle', 'v3', '--fail-on-change'])).code, 1);
+  });
+
+  it('takes one --bundle only (exit 2)', async () => {
+    assert.equal((await run(['replay', 'ledger.jsonl', '--bundle', 'v1', '--bundle', 'v2'])).code, 2);
+  });
+
   it('says clearly when the recorded policy is not available (exit 1)', async () => {
     const r = await run(['replay', 'ledger.jsonl']);
     assert.equal(r.code, 1);
-    assert.match(r.stdout, /recorded policy not available: sha256:[0-9a-f]{64} \(12 decisions\): not in the bundle store beside the ledger; pass --bundle/);
+    assert.match(r.stdout, /recorded policy not available: sha256:([0-9a-f]{64}) \(12 decisions\): no \1\.tar\.gz in the bundle store .*bundles; point --bundles at the folder that holds it/);
   });
 });
