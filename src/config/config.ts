@@ -20,6 +20,11 @@ export interface AgentConfig {
 
 export interface SidecarConfig {
   mode: Mode;
+  /**
+   * No mode was set (PORTCULLIS_MODE or --mode): the loaded bundle's mode
+   * (PolicyBundle spec.mode) applies, `mode` (enforce) when it has none.
+   */
+  modeFromBundle?: boolean;
   /** Address the proxy and the admin server bind to. */
   listenHost: string;
   port: number;
@@ -214,7 +219,7 @@ export function engineOptions(config: Pick<SidecarConfig, 'policyMaxSteps' | 'po
 export function loadConfig(env: Env, overrides: ConfigOverrides = {}): Readonly<SidecarConfig> {
   const base = read(SETTINGS, env, overrides, kebab);
   const agent = read(AGENT_SETTINGS, env, {}, kebab);
-  const config: SidecarConfig = { ...base, agent };
+  const config: SidecarConfig = { ...base, agent, modeFromBundle: overrides.mode === undefined && env.PORTCULLIS_MODE === undefined };
   if (config.port !== 0 && config.port === config.adminPort && config.listenHost === config.adminHost) {
     throw new PortcullisError(ErrorCodes.CONFIG, `PORTCULLIS_ADMIN_PORT must differ from PORTCULLIS_PORT (both ${config.port})`, { setting: 'PORTCULLIS_ADMIN_PORT' });
   }

@@ -18,7 +18,18 @@ interface OpaManifest {
   revision: string;
   roots: string[];
   wasm: { entrypoint: string; module: string }[];
-  metadata: { portcullis: { tools: unknown; tests: unknown; compiler: string } };
+  metadata: { portcullis: { tools: unknown; tests: unknown; compiler: string; mode?: string } };
+}
+
+/**
+ * What identifies a served bundle: its digest, plus `;mode=observe` for a
+ * bundle that asks for observe mode. The digest is the policy's (wasm and
+ * data) and stays so in the evidence; the tag also changes when only the mode
+ * does, so that change reaches sidecars too (ETag / If-None-Match of the
+ * bundle server). Enforce is what a bundle without a mode means: same tag.
+ */
+export function bundleTag(bundle: Pick<CompiledBundle, 'digest' | 'mode'>): string {
+  return bundle.mode === 'observe' ? `${bundle.digest};mode=observe` : bundle.digest;
 }
 
 export async function writeBundleArchive(bundle: CompiledBundle): Promise<Uint8Array> {
@@ -27,7 +38,7 @@ export async function writeBundleArchive(bundle: CompiledBundle): Promise<Uint8A
     // The bundle owns the whole data tree, as `opa build` without --root.
     roots: [''],
     wasm: bundle.entrypoints.map((entrypoint) => ({ entrypoint, module: WASM_PATH })),
-    metadata: { portcullis: { tools: bundle.tools, tests: bundle.tests, compiler: bundle.compiler } },
+    metadata: { portcullis: { tools: bundle.tools, tests: bundle.tests, compiler: bundle.compiler, ...(bundle.mode ? { mode: bundle.mode } : {}) } },
   };
   const text = (v: unknown) => new TextEncoder().encode(canonicalJson(v));
   return packTarGz([
@@ -89,6 +100,8 @@ export async function readBundleArchive(bytes: Uint8Array, options: ReadBundleAr
   const tools = parseManifest('/.manifest metadata.portcullis', { tools: meta.tools ?? [] }).tools;
   const tests = parseTests('/.manifest metadata.portcullis', meta.tests ?? []);
   const compiler = typeof meta.compiler === 'string' ? meta.compiler : 'opa';
+  if (meta.mode !== undefined && meta.mode !== 'enforce' && meta.mode !== 'observe') throw refuse('/.manifest metadata.portcullis.mode must be enforce or observe');
+  const mode = meta.mode === undefined ? {} : { mode: meta.mode as 'enforce' | 'observe' };
 
   const revision = manifest.revision;
   const digest = policyDigest(wasm, data);
@@ -105,5 +118,5 @@ export async function readBundleArchive(bytes: Uint8Array, options: ReadBundleAr
       { expected: revision, actual: digest },
     );
   }
-  return { wasm: new Uint8Array(wasm), data, entrypoints, tools, tests, digest, compiler };
+  return { wasm: new Uint8Array(wasm), data, entrypoints, tools, tests, digest, compiler, ...mode };
 }

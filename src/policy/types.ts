@@ -46,6 +46,11 @@ export interface CompiledBundle {
   digest: string;
   /** Which compiler produced the wasm: `portcullis` or `opa`. */
   compiler: string;
+  /**
+   * The mode the bundle asks for (PolicyBundle `spec.mode`); a sidecar whose
+   * pod sets no mode runs it. Not part of the digest: see bundleTag().
+   */
+  mode?: 'enforce' | 'observe';
 }
 
 export interface CompileOptions {

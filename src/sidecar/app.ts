@@ -62,7 +62,10 @@ export function buildSidecar(config: Readonly<SidecarConfig>, deps: SidecarDeps)
   const bundleName = deps.bundleName ?? (() => config.bundleName);
   const decider = new Decider({
     engine: deps.engine,
-    mode: config.mode,
+    // Read per use: the bundle (and the mode it carries) is hot-swapped.
+    get mode() {
+      return (config.modeFromBundle ? deps.engine.current()?.mode : undefined) ?? config.mode;
+    },
     agent: { ...UNKNOWN_AGENT, ...config.agent },
     bundleName,
     evalTimeoutMs: config.evalTimeoutMs,

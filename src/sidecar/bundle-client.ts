@@ -9,7 +9,7 @@
  */
 import { Agent, request, type Dispatcher } from 'undici';
 import { ErrorCodes, PortcullisError, isPortcullisError } from '../errors.ts';
-import { readBundleArchive } from '../policy/bundle-archive.ts';
+import { bundleTag, readBundleArchive } from '../policy/bundle-archive.ts';
 import type { CompiledBundle, PolicyEngine } from '../policy/types.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { setBundleInfo, type PortcullisMetrics } from '../telemetry/metrics.ts';
@@ -118,7 +118,9 @@ export class BundleClient {
 
   /** One long poll; true when a new bundle was loaded. */
   private async pollOnce(signal: AbortSignal): Promise<boolean> {
-    const known = this.digest();
+    // The tag, not the bare digest: a PolicyBundle whose spec.mode alone changed is a new bundle to load.
+    const current = this.options.engine.current();
+    const known = current ? bundleTag(current) : undefined;
     const res = await request(this.url, {
       method: 'GET',
       headers: known ? { 'if-none-match': `"${known}"` } : {},
@@ -145,14 +147,14 @@ export class BundleClient {
     if (advertised && advertised !== bundle.digest) {
       throw new PortcullisError(ErrorCodes.BUNDLE_DIGEST_MISMATCH, `bundle server advertised ${advertised} but sent ${bundle.digest}`);
     }
-    if (bundle.digest === known) return false;
+    if (bundleTag(bundle) === known) return false;
     await this.options.engine.load(bundle);
     const { metrics, logger } = this.options;
     if (metrics) {
       setBundleInfo(metrics, this.options.bundle, bundle.digest, bundle.compiler);
       metrics.bundleReloads.inc({ bundle: this.options.bundle, result: 'success' });
     }
-    logger.info({ bundle: this.options.bundle, digest: bundle.digest, previous: known }, 'policy bundle loaded');
+    logger.info({ bundle: this.options.bundle, digest: bundle.digest, previous: known, ...(bundle.mode ? { mode: bundle.mode } : {}) }, 'policy bundle loaded');
     this.options.onLoaded?.(bundle);
     return true;
   }

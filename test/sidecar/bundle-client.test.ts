@@ -11,7 +11,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { BundleStore } from '../../src/controller/bundles/bundle-store.ts';
 import { registerBundleRoutes } from '../../src/controller/server/bundle-routes.ts';
 import { buildBundle } from '../../src/controller/bundles/build-bundle.ts';
-import { writeBundleArchive } from '../../src/policy/bundle-archive.ts';
+import { readBundleArchive, writeBundleArchive } from '../../src/policy/bundle-archive.ts';
 import { PortcullisCompiler } from '../../src/policy/compiler.ts';
 import { OpaWasmEngine } from '../../src/policy/engine.ts';
 import { BundleClient } from '../../src/sidecar/bundle-client.ts';
@@ -133,5 +133,45 @@ test('an archive that does not match its digest is refused and the old bundle st
     assert.equal(client.digest(), good.digest);
   } finally {
     await client.stop();
+  }
+});
+
+test("a bundle's mode applies to a sidecar whose pod set none; an explicit mode wins; a mode-only change is followed", async () => {
+  const { startSidecar, startUpstream, send } = await import('./helpers.ts');
+  const build = async (mode: 'enforce' | 'observe'): Promise<CompiledBundle> => {
+    const pb = policyBundle('m', 'ns', { allowMethod: 'GET' });
+    const o = await buildBundle({ ...pb.spec, mode }, compiler);
+    assert.ok(o.ok);
+    return o.bundle;
+  };
+  const publishMode = async (b: CompiledBundle) => store.publish({ key: 'ns/m', digest: b.digest, archive: await writeBundleArchive(b), bundle: b, publishedAt: 0 });
+  const observe = await build('observe');
+  assert.equal((await readBundleArchive(await writeBundleArchive(observe))).mode, 'observe', 'the archive carries the mode');
+  await publishMode(observe);
+
+  const upstream = await startUpstream();
+  const bundleFollower = new OpaWasmEngine();
+  const client = new BundleClient({ controllerUrl: `http://127.0.0.1:${port}`, bundle: 'ns/m', engine: bundleFollower, logger, waitMs: 2000, initialBackoffMs: 20, maxBackoffMs: 100 });
+  client.start();
+  // As injected: no PORTCULLIS_MODE without the annotation, PORTCULLIS_MODE=enforce with portcullis.dev/mode: enforce.
+  const following = await startSidecar({ engine: bundleFollower });
+  const explicit = await startSidecar({ engine: bundleFollower }, {}, { PORTCULLIS_MODE: 'enforce' });
+  const del = (p: number) => send(p, { method: 'DELETE', path: `${upstream.origin}/records/1` });
+  try {
+    await until(() => bundleFollower.current()?.mode === 'observe', 'the observe bundle loaded');
+    assert.equal((await del(following.port)).status, 200, 'observe: the denied call is forwarded');
+    assert.equal((await del(explicit.port)).status, 403, 'the explicit enforce of the pod wins');
+
+    // spec.mode back to enforce: same policy, same digest, still a change the sidecar follows.
+    const enforce = await build('enforce');
+    assert.equal(enforce.digest, observe.digest);
+    await publishMode(enforce);
+    await until(() => bundleFollower.current()?.mode === 'enforce', 'the enforce bundle loaded');
+    assert.equal((await del(following.port)).status, 403);
+  } finally {
+    await client.stop();
+    await following.close();
+    await explicit.close();
+    await upstream.close();
   }
 });

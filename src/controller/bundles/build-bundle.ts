@@ -58,6 +58,8 @@ export async function buildBundle(spec: PolicyBundleSpec, compiler: PolicyCompil
     return { ok: false, stage: 'compile', reason: 'CompileFailed', ...errorText(e) };
   }
   const compileMs = performance.now() - started;
+  // Carried in the archive's metadata: sidecars whose pod sets no mode run it.
+  if (spec.mode) bundle = { ...bundle, mode: spec.mode };
   let tests: BundleTestReport;
   try {
     // Rego test_ rules need a second build with them as entrypoints; without

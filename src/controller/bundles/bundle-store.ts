@@ -4,6 +4,7 @@
  * change reaches every connected sidecar in one round trip.
  */
 import type { CompiledBundle } from '../../policy/types.ts';
+import { bundleTag } from '../../policy/bundle-archive.ts';
 
 export interface PublishedBundle {
   key: string;
@@ -16,6 +17,11 @@ export interface PublishedBundle {
 }
 
 type Waiter = (b: PublishedBundle | undefined) => void;
+
+/** The ETag of a published bundle: its digest, and the mode its bundle carries (bundleTag). */
+export function publishedTag(b: PublishedBundle): string {
+  return bundleTag({ digest: b.digest, mode: b.bundle.mode });
+}
 
 export class BundleStore {
   private readonly bundles = new Map<string, PublishedBundle>();
@@ -32,7 +38,7 @@ export class BundleStore {
   publish(b: PublishedBundle): void {
     const before = this.bundles.get(b.key);
     this.bundles.set(b.key, b);
-    if (before?.digest !== b.digest) this.wake(b.key, b);
+    if (!before || publishedTag(before) !== publishedTag(b)) this.wake(b.key, b);
   }
 
   /** Stops serving a key (its PolicyBundle was deleted); sidecars keep what they run. */
@@ -48,12 +54,12 @@ export class BundleStore {
   }
 
   /**
-   * Resolves with the bundle as soon as its digest differs from `known`
+   * Resolves with the bundle as soon as its tag (bundleTag: digest and mode) differs from `known`
    * (at once if it already does), or with the current one after `timeoutMs`.
    */
   waitForChange(key: string, known: string | undefined, timeoutMs: number, signal?: AbortSignal): Promise<PublishedBundle | undefined> {
     const now = this.bundles.get(key);
-    if (now && now.digest !== known) return Promise.resolve(now);
+    if (now && publishedTag(now) !== known) return Promise.resolve(now);
     if (timeoutMs <= 0 || signal?.aborted) return Promise.resolve(now);
     return new Promise((resolve) => {
       let set = this.waiters.get(key);

@@ -1,14 +1,15 @@
 /**
  * The bundle server: `GET /v1/bundles/{namespace}/{name}` returns the
- * OPA-format bundle archive with `ETag: "<digest>"`. With
- * `If-None-Match: "<digest>"` and `?wait=30s` the request is held until the
- * digest changes (200 with the new bundle) or the wait ends (304): a change
+ * OPA-format bundle archive with `ETag: "<tag>"` (bundleTag: the digest, plus
+ * `;mode=…` when the PolicyBundle sets a mode) and `x-portcullis-digest`. With
+ * `If-None-Match: "<tag>"` and `?wait=30s` the request is held until the
+ * tag changes (200 with the new bundle) or the wait ends (304): a change
  * reaches every waiting sidecar in one round trip.
  */
 import type { FastifyInstance } from 'fastify';
 import { ErrorCodes, PortcullisError } from '../../errors.ts';
 import { errorBody } from '../../gate/error-response.ts';
-import type { BundleStore } from '../bundles/bundle-store.ts';
+import { publishedTag, type BundleStore } from '../bundles/bundle-store.ts';
 import { parseWait } from './wait-param.ts';
 
 export const MAX_WAIT_MS = 60_000;
@@ -47,8 +48,9 @@ export function registerBundleRoutes(app: FastifyInstance, store: BundleStore): 
           .code(404)
           .send(errorBody(new PortcullisError(ErrorCodes.POLICY_NO_BUNDLE, `no bundle is served for PolicyBundle ${key}: it does not exist or has never compiled and passed its tests`)));
       }
-      reply.header('etag', `"${current.digest}"`).header(DIGEST_HEADER, current.digest);
-      if (current.digest === known) return reply.code(304).send();
+      const tag = publishedTag(current);
+      reply.header('etag', `"${tag}"`).header(DIGEST_HEADER, current.digest);
+      if (tag === known) return reply.code(304).send();
       return reply.code(200).type('application/vnd.openpolicyagent.bundle+gzip').send(Buffer.from(current.archive));
     },
   );
