@@ -35,7 +35,9 @@ test('a pod from a real Deployment manifest is injected through the API server',
   assert.equal(env.PORTCULLIS_BUNDLE, 'agents/research-policy');
   assert.equal(env.PORTCULLIS_CONTROLLER_URL, 'http://portcullis-controller.portcullis-system.svc:8080');
   assert.ok(stored.spec.containers[0].env.some((e: any) => e.name === 'HTTPS_PROXY' && e.value === 'http://127.0.0.1:7070'));
-  assert.equal(stored.metadata.annotations['portcullis.dev/injected'], 'agents/research-policy;enforce');
+  // No portcullis.dev/mode on this pod: the sidecar runs its bundle's spec.mode.
+  assert.equal(env.PORTCULLIS_MODE, undefined);
+  assert.equal(stored.metadata.annotations['portcullis.dev/injected'], 'agents/research-policy;bundle');
   assert.ok(h.fake.admission.calls.some((c) => c.webhook === 'inject.portcullis.dev' && c.allowed));
 });
 

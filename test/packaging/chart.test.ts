@@ -55,6 +55,7 @@ const VALUE_SETS: Record<string, Record<string, unknown>> = {
   'jaeger on': { jaeger: { enabled: true } },
   'ServiceMonitor on': { serviceMonitor: { enabled: true, labels: { release: 'prometheus' } } },
   'cert-manager mode, sidecars over TLS': { webhook: { certMode: 'certManager' }, controller: { sidecarTls: true } },
+  'sidecar spans to a collector of the cluster': { tracing: { sidecarOtlpEndpoint: 'http://otel-collector.observability.svc:4318' } },
   'three replicas, other name, no optional roles': { controller: { replicas: 3 }, fullnameOverride: 'gate', rbac: { approverRole: false, policyAuthorRole: false }, pdb: { minAvailable: 2 } },
 };
 
@@ -152,11 +153,13 @@ for (const [name, set] of Object.entries(VALUE_SETS)) {
       assert.equal(mapping?.hostPort, 16686, 'kind-config.yaml maps the Jaeger UI to localhost:16686');
       assert.ok(jaegerService.spec.ports.some((p: any) => p.port === 4318));
       assert.equal(env.OTEL_EXPORTER_OTLP_ENDPOINT, `http://${jaegerService.metadata.name}.portcullis-system.svc:4318`);
+      assert.equal(env.PORTCULLIS_SIDECAR_OTEL_ENDPOINT, env.OTEL_EXPORTER_OTLP_ENDPOINT, 'injected sidecars send their spans to the same Jaeger');
       const jaeger = one(objs, 'Deployment', '-jaeger');
       assert.ok(subset(jaegerService.spec.selector, jaeger.spec.template.metadata.labels));
     } else {
       assert.equal(byKind(objs, 'Service').length, 1);
       assert.equal(env.OTEL_TRACES_EXPORTER, 'none');
+      assert.equal(env.PORTCULLIS_SIDECAR_OTEL_ENDPOINT, values.tracing.sidecarOtlpEndpoint || undefined, 'sidecars export where they are told, else nothing');
     }
     if (values.serviceMonitor.enabled) {
       const sm = one(objs, 'ServiceMonitor');

@@ -68,3 +68,8 @@ app.kubernetes.io/component: controller
 {{- printf "http://%s.%s.svc:4318" (include "portcullis.jaegerName" .) .Release.Namespace -}}
 {{- end -}}
 {{- end -}}
+
+{{/* Where injected sidecars' spans go; empty for none. */}}
+{{- define "portcullis.sidecarOtlpEndpoint" -}}
+{{- default (include "portcullis.otlpEndpoint" .) .Values.tracing.sidecarOtlpEndpoint -}}
+{{- end -}}
