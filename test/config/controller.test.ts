@@ -26,3 +26,9 @@ test('PORTCULLIS_SIDECAR_TLS points sidecars at the Service over https', () => {
   assert.equal(c.controllerUrl, 'https://portcullis-controller.portcullis-system.svc:443');
   assert.throws(() => loadControllerConfig({ PORTCULLIS_SIDECAR_TLS: 'yes' }), (e) => isPortcullisError(e) && e.details?.setting === 'PORTCULLIS_SIDECAR_TLS');
 });
+
+test('PORTCULLIS_SIDECAR_OTEL_ENDPOINT: unset by default, an http(s) URL when set', () => {
+  assert.equal(loadControllerConfig({}).sidecarOtelEndpoint, '');
+  assert.equal(loadControllerConfig({ PORTCULLIS_SIDECAR_OTEL_ENDPOINT: 'http://jaeger.obs.svc:4318' }).sidecarOtelEndpoint, 'http://jaeger.obs.svc:4318');
+  assert.throws(() => loadControllerConfig({ PORTCULLIS_SIDECAR_OTEL_ENDPOINT: 'jaeger:4318' }), (e) => isPortcullisError(e) && e.details?.setting === 'PORTCULLIS_SIDECAR_OTEL_ENDPOINT');
+});

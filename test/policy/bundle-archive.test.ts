@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeBundleArchive, readBundleArchive } from '../../src/policy/bundle-archive.ts';
+import { bundleTag, writeBundleArchive, readBundleArchive } from '../../src/policy/bundle-archive.ts';
 import { packTarGz, unpackTarGz } from '../../src/policy/tar-gz.ts';
 import { OpaWasmEngine } from '../../src/policy/engine.ts';
 import { ErrorCodes } from '../../src/errors.ts';
@@ -90,4 +90,22 @@ test('a bundle from `opa build -t wasm` is read only when asked for', async () =
     { name: '/policy.wasm', content: files.get('/policy.wasm')! },
   ]);
   await assert.rejects(readBundleArchive(stripped, { acceptOpaBundles: true }), code(ErrorCodes.BUNDLE_INVALID));
+});
+
+test('the mode a bundle carries survives the archive, is not in the digest, and shows in its tag', async () => {
+  const observe = { ...sample(), mode: 'observe' as const };
+  const files = await unpackTarGz(await writeBundleArchive(observe));
+  const manifest = JSON.parse(files.get('/.manifest')!.toString());
+  assert.equal(manifest.metadata.portcullis.mode, 'observe');
+  assert.equal(manifest.revision, sample().digest);
+  const back = await readBundleArchive(await writeBundleArchive(observe));
+  assert.equal(back.mode, 'observe');
+  assert.equal(back.digest, sample().digest);
+  assert.equal((await readBundleArchive(await writeBundleArchive(sample()))).mode, undefined);
+  assert.equal(bundleTag(back), `${back.digest};mode=observe`);
+  assert.equal(bundleTag({ ...back, mode: 'enforce' }), back.digest, 'enforce is what no mode means');
+  manifest.metadata.portcullis.mode = 'audit';
+  files.set('/.manifest', Buffer.from(JSON.stringify(manifest)));
+  const bad = await packTarGz([...files].map(([name, content]) => ({ name, content: new Uint8Array(content) })));
+  await assert.rejects(readBundleArchive(bad), code(ErrorCodes.BUNDLE_INVALID));
 });

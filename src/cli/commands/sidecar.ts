@@ -46,7 +46,7 @@ export const command: Command = {
       });
       const gate = await startGate({ config, engine, telemetry, approvals });
       client.start();
-      telemetry.logger.info({ proxy: gate.proxyUrl, admin: gate.adminUrl, bundle: config.bundleName, mode: config.mode }, `sidecar gating on ${gate.proxyUrl} (admin ${gate.adminUrl})`);
+      telemetry.logger.info({ proxy: gate.proxyUrl, admin: gate.adminUrl, bundle: config.bundleName, mode: config.modeFromBundle ? 'from the bundle (PolicyBundle spec.mode), else enforce' : config.mode }, `sidecar gating on ${gate.proxyUrl} (admin ${gate.adminUrl})`);
       const signal = await untilSignal();
       telemetry.logger.info({ signal }, 'sidecar stopping');
       await client.stop();
