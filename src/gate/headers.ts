@@ -43,17 +43,32 @@ function joinValue(v: string | string[]): string {
   return Array.isArray(v) ? v.join(', ') : v;
 }
 
+const NO_NAMES: ReadonlySet<string> = new Set();
+/** The common `Connection:` values name no other header: one shared answer each, no parsing. */
+const PLAIN_CONNECTION: ReadonlyMap<string, ReadonlySet<string>> = new Map(['keep-alive', 'close', 'Keep-Alive', 'Close'].map((v) => [v, new Set([v.toLowerCase()])]));
+
 /** Headers named in `Connection:` are hop-by-hop too. */
-function connectionTokens(headers: RawHeaders): Set<string> {
+function connectionTokens(headers: RawHeaders): ReadonlySet<string> {
   const c = headers['connection'];
-  if (!c) return new Set();
+  if (!c) return NO_NAMES;
+  const plain = typeof c === 'string' ? PLAIN_CONNECTION.get(c) : undefined;
+  if (plain) return plain;
   return new Set(joinValue(c).split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
+}
+
+/** The configured redactions as a set, made once per (frozen) list. */
+const nameSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+function nameSet(names: readonly string[]): ReadonlySet<string> {
+  if (names.length === 0) return NO_NAMES;
+  let set = nameSets.get(names);
+  if (!set) nameSets.set(names, (set = new Set(names.map((s) => s.toLowerCase()))));
+  return set;
 }
 
 /** The headers as the policy sees them: lower-case names, secrets hashed, hop-by-hop dropped. */
 export function policyHeaders(headers: RawHeaders, redacted: readonly string[]): Record<string, string> {
   const hop = connectionTokens(headers);
-  const secret = new Set(redacted);
+  const secret = nameSet(redacted);
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) continue;
@@ -68,7 +83,7 @@ export function policyHeaders(headers: RawHeaders, redacted: readonly string[]):
 /** The headers sent upstream: hop-by-hop removed, plus any a constraint strips. */
 export function forwardHeaders(headers: RawHeaders, strip: readonly string[] = []): Record<string, string | string[]> {
   const hop = connectionTokens(headers);
-  const drop = new Set(strip.map((s) => s.toLowerCase()));
+  const drop = strip.length === 0 ? NO_NAMES : new Set(strip.map((s) => s.toLowerCase()));
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) continue;

@@ -46,10 +46,11 @@ function isSse(contentType: unknown): boolean {
 }
 
 function responseHeaders(headers: UpstreamResponse['headers'], strip: readonly string[] = []): Record<string, string | string[]> {
-  const drop = new Set(strip);
+  const drop = strip.length > 0 ? new Set(strip) : undefined;
   const out: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(headers)) {
-    if (v === undefined || HOP_BY_HOP.has(k) || drop.has(k)) continue;
+  for (const k in headers) {
+    const v = headers[k];
+    if (v === undefined || HOP_BY_HOP.has(k) || drop?.has(k)) continue;
     out[k] = v;
   }
   return out;
