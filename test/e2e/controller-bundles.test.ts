@@ -45,8 +45,8 @@ test('the controller patched the caBundle of both webhook configurations', () =>
   const ca = Buffer.from(h.controllers[0]!.tls.caPem).toString('base64');
   const m = h.fake.get('admissionregistration.k8s.io/v1', 'MutatingWebhookConfiguration', undefined, 'portcullis-sidecar-injector')!;
   const v = h.fake.get('admissionregistration.k8s.io/v1', 'ValidatingWebhookConfiguration', undefined, 'portcullis-policybundle-validator')!;
-  assert.equal(m.webhooks[0].clientConfig.caBundle, ca);
-  assert.equal(v.webhooks[0].clientConfig.caBundle, ca);
+  assert.equal(m.webhooks.length, 3, 'the injection hooks: namespace label, pod label, annotation only');
+  for (const hook of [...m.webhooks, ...v.webhooks]) assert.equal(hook.clientConfig.caBundle, ca, hook.name);
 });
 
 test('apply a bundle → status Ready with its digest → every sidecar enforces it', async () => {

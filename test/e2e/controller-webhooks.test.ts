@@ -119,3 +119,16 @@ test('two replicas serve the same bundle; when the leader stops, the other takes
   await h.fake.apply(policyBundle('shared', 'agents', { allowMethod: 'HEAD' }));
   await until(() => h.fake.get('portcullis.dev/v1alpha1', 'PolicyBundle', 'agents', 'shared')?.status?.observedGeneration === 2, 'status from the new leader');
 });
+
+// Last in this file: it stops the remaining controller.
+test('controller down: pods opted in by namespace or pod label are refused; annotation-only pods start without the sidecar', async () => {
+  for (const c of h.controllers) await c.stop();
+  const inLabelled = podFrom('test/controller/testdata/inject/namespace-label.yaml', 'agents');
+  await assert.rejects(h.fake.apply(inLabelled), (e: any) => /failed calling webhook "inject\.portcullis\.dev"/.test(e.message));
+  const labelled = podFrom('test/controller/testdata/inject/namespace-label.yaml', 'plain');
+  labelled.metadata.labels['portcullis.dev/inject'] = 'true';
+  await assert.rejects(h.fake.apply(labelled), (e: any) => /failed calling webhook "inject-labelled-pods\.portcullis\.dev"/.test(e.message));
+  const annotated = await h.fake.apply(podFrom('test/controller/testdata/inject/basic.yaml', 'plain'));
+  assert.equal(annotated.spec.initContainers, undefined, 'fail-open: started without the gate');
+  h.controllers.splice(0);
+});

@@ -17,6 +17,7 @@ import { parse, stringify } from 'yaml';
 import Ajv from 'ajv';
 import { goRendererMissing, readYamlDocuments, root, yamlDocuments } from './support.ts';
 import { portcullisSchemas, problems, type KubeObject } from './kube-schemas.ts';
+import { selectorMatches as selects } from '../support/fake-kube/admission.ts';
 
 const skip = goRendererMissing();
 const goEnv = { ...process.env, GO111MODULE: 'off', GOPATH: process.env.GOPATH_SPRIG ?? '/usr/share/gocode', GOFLAGS: '', GOCACHE: process.env.GOCACHE ?? join(tmpdir(), 'portcullis-go-cache') };
@@ -129,6 +130,28 @@ for (const [name, set] of Object.entries(VALUE_SETS)) {
       assert.ok(service.spec.ports.some((p: any) => p.port === h.clientConfig.service.port), `${h.name} calls a port the Service has`);
     }
     assert.ok(mutating.webhooks[0].namespaceSelector.matchExpressions[1].values.includes('portcullis-system'), 'the controller namespace is never injected');
+    // A controller outage blocks only pods whose opt-in the API server can see
+    // (namespace label, pod label); annotation-only opt-in fails open.
+    const hooks = Object.fromEntries(mutating.webhooks.map((h: any) => [h.name, h]));
+    assert.deepEqual(Object.keys(hooks).sort(), ['inject-annotated-pods.portcullis.dev', 'inject-labelled-pods.portcullis.dev', 'inject.portcullis.dev']);
+    assert.equal(hooks['inject.portcullis.dev'].failurePolicy, values.webhook.failurePolicy);
+    assert.equal(hooks['inject-labelled-pods.portcullis.dev'].failurePolicy, values.webhook.failurePolicy);
+    assert.equal(hooks['inject-annotated-pods.portcullis.dev'].failurePolicy, 'Ignore');
+    for (const h of mutating.webhooks) {
+      assert.ok(h.namespaceSelector.matchExpressions[1].values.includes('portcullis-system'), `${h.name} never sees the controller namespace`);
+      assert.ok(h.namespaceSelector.matchExpressions[1].values.includes('kube-system'), `${h.name} never sees kube-system`);
+    }
+    // Each pod goes to exactly one hook (the injector is not run twice on one pod).
+    for (const nsLabel of [undefined, 'enabled', 'disabled']) {
+      for (const podLabel of [undefined, 'true', 'false']) {
+        const ns: Record<string, string> = { 'kubernetes.io/metadata.name': 'agents', ...(nsLabel ? { 'portcullis.dev/injection': nsLabel } : {}) };
+        const pod: Record<string, string> = podLabel ? { 'portcullis.dev/inject': podLabel } : {};
+        const sent = mutating.webhooks.filter((h: any) => selects(h.namespaceSelector, ns) && selects(h.objectSelector, pod)).map((h: any) => h.name);
+        assert.equal(sent.length, nsLabel === 'disabled' ? 0 : 1, `namespace ${nsLabel}, pod ${podLabel}: ${sent.join(', ')}`);
+        if (nsLabel === 'enabled') assert.deepEqual(sent, ['inject.portcullis.dev']);
+        if (!nsLabel && podLabel === 'true') assert.deepEqual(sent, ['inject-labelled-pods.portcullis.dev']);
+      }
+    }
     if (values.controller.sidecarTls) {
       assert.equal(env.PORTCULLIS_SIDECAR_TLS, 'true');
       assert.equal(env.PORTCULLIS_CONTROLLER_URL, undefined, 'the controller derives the https URL of its Service');
