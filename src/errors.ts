@@ -46,6 +46,10 @@ export const ErrorCodes = {
   CONFIG: 'PORTCULLIS_CONFIG',
   KUBE_API: 'PORTCULLIS_KUBE_API',
   APPROVAL_MISMATCH: 'PORTCULLIS_APPROVAL_MISMATCH',
+  /** A call to the controller's approvals API without a valid service account token. */
+  UNAUTHENTICATED: 'PORTCULLIS_UNAUTHENTICATED',
+  /** An authenticated caller asked for another namespace than its own. */
+  FORBIDDEN: 'PORTCULLIS_FORBIDDEN',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -66,6 +66,11 @@ export interface SidecarConfig {
    * http controllerUrl is refused (it would silently protect nothing).
    */
   controllerCa: string;
+  /**
+   * Projected service account token (audience portcullis.dev) the sidecar
+   * sends to the controller's approvals API; set by the injector. Empty: none.
+   */
+  controllerTokenFile: string;
   /** Bundle name: the policy directory locally, `namespace/name` on Kubernetes. */
   bundleName: string;
   logLevel: string;
@@ -158,6 +163,7 @@ const SETTINGS = {
   policiesDir: { env: 'PORTCULLIS_POLICIES', def: '', parse: str },
   controllerUrl: { env: 'PORTCULLIS_CONTROLLER_URL', def: '', parse: str },
   controllerCa: { env: 'PORTCULLIS_CONTROLLER_CA', def: '', parse: pemCertificates },
+  controllerTokenFile: { env: 'PORTCULLIS_CONTROLLER_TOKEN_FILE', def: '', parse: str },
   bundleName: { env: 'PORTCULLIS_BUNDLE', def: '', parse: str },
   logLevel: { env: 'PORTCULLIS_LOG_LEVEL', def: 'info', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') },
   // 2^31−1 is the engine's own upper bound (the module counts in an i32).

@@ -19,6 +19,7 @@ import { BuildCache } from './bundles/build-bundle.ts';
 import { LastGoodBundles } from './bundles/last-good.ts';
 import { registerBundleRoutes } from './server/bundle-routes.ts';
 import { ApprovalService } from './approvals/approval-service.ts';
+import { CallerAuthenticator } from './approvals/caller-auth.ts';
 import { registerAdmissionRoutes } from './webhooks/admission.ts';
 import { DEFAULT_INJECTION } from './webhooks/inject.ts';
 import { LeaderElector } from './leader-election.ts';
@@ -82,7 +83,7 @@ export async function startController(config: Readonly<ControllerConfig>, deps: 
   const builds = new BuildCache(deps.compiler);
   const lastGood = new LastGoodBundles(kube, config.namespace);
   reconciler = new PolicyBundleReconciler({ kube, compiler: deps.compiler, builds, store, lastGood, logger, metrics: deps.metrics, clock: deps.clock, isLeader });
-  approvals = new ApprovalService({ kube, logger, isLeader, clock: deps.clock, retentionSeconds: config.approvalRetentionSeconds });
+  approvals = new ApprovalService({ kube, logger, isLeader, clock: deps.clock, retentionSeconds: config.approvalRetentionSeconds, authenticator: new CallerAuthenticator({ kube }) });
 
   const informers: Informer<KubeObject>[] = [];
   const onError = (what: string) => (err: unknown) => logger.warn({ err: (err as Error)?.message }, `watch of ${what} failed; restarting it`);

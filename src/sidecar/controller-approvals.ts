@@ -6,6 +6,7 @@
  * held call. While the controller cannot be reached the call stays held
  * (retrying with backoff) until it expires.
  */
+import { readFile } from 'node:fs/promises';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { Approval, ApprovalBroker, ApprovalRequest } from '../gate/types.ts';
 import { ErrorCodes, PortcullisError } from '../errors.ts';
@@ -21,6 +22,12 @@ export interface ControllerApprovalOptions {
   dispatcher?: Dispatcher;
   /** CA (PEM) to trust for an https controller URL. */
   ca?: string;
+  /**
+   * Projected service account token (audience portcullis.dev) sent as
+   * `Authorization: Bearer`; read on every request because the kubelet
+   * rotates it.
+   */
+  tokenFile?: string;
 }
 
 interface VerdictAnswer {
@@ -95,10 +102,22 @@ export class ControllerApprovalBroker implements ApprovalBroker {
     }
   }
 
+  /** The Authorization header, when a token file is configured. */
+  private async authorization(): Promise<Record<string, string>> {
+    if (!this.o.tokenFile) return {};
+    const token = (
+      await readFile(this.o.tokenFile, 'utf8').catch((e) => {
+        // Retried: the kubelet may not have written it yet.
+        throw new PortcullisError(ErrorCodes.UPSTREAM, `cannot read the service account token ${this.o.tokenFile}: ${(e as Error).message}`);
+      })
+    ).trim();
+    return { authorization: `Bearer ${token}` };
+  }
+
   private async create(req: ApprovalRequest, signal?: AbortSignal): Promise<{ namespace: string; name: string }> {
     const res = await request(new URL('/v1/approvals', this.o.controllerUrl), {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...(await this.authorization()) },
       body: JSON.stringify(req),
       signal,
       dispatcher: this.dispatcher,
@@ -115,7 +134,7 @@ export class ControllerApprovalBroker implements ApprovalBroker {
   private async poll(ref: { namespace: string; name: string }, signal?: AbortSignal): Promise<VerdictAnswer> {
     const url = new URL(`/v1/approvals/${encodeURIComponent(ref.namespace)}/${encodeURIComponent(ref.name)}`, this.o.controllerUrl);
     url.searchParams.set('wait', `${this.o.waitMs ?? 30_000}ms`);
-    const res = await request(url, { method: 'GET', signal, dispatcher: this.dispatcher }).catch((e) => {
+    const res = await request(url, { method: 'GET', headers: await this.authorization(), signal, dispatcher: this.dispatcher }).catch((e) => {
       throw new PortcullisError(ErrorCodes.UPSTREAM, `controller unreachable: ${(e as Error).message}`);
     });
     if (res.statusCode === 404) {

@@ -21,6 +21,7 @@ const NEEDED: { group: string; resource: string; verb: string; name?: string; na
   { group: '', resource: 'namespaces', verb: 'list' },
   { group: '', resource: 'namespaces', verb: 'watch' },
   { group: '', resource: 'events', verb: 'create' },
+  { group: 'authentication.k8s.io', resource: 'tokenreviews', verb: 'create' },
   { group: 'admissionregistration.k8s.io', resource: 'mutatingwebhookconfigurations', verb: 'get', name: 'portcullis-sidecar-injector' },
   { group: 'admissionregistration.k8s.io', resource: 'mutatingwebhookconfigurations', verb: 'patch', name: 'portcullis-sidecar-injector' },
   { group: 'admissionregistration.k8s.io', resource: 'validatingwebhookconfigurations', verb: 'get', name: 'portcullis-policybundle-validator' },

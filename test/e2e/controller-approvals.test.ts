@@ -6,12 +6,16 @@
  * `portcullis approve NAME --kube` patches the verdict through the Kubernetes
  * API; the call reaches the upstream. Also: a verdict for another input hash
  * approves nothing; an approval nobody answers expires, is marked Expired and
- * is cleaned up.
+ * is cleaned up. The approvals API takes requests only from a sidecar whose
+ * projected service account token (TokenReview) is of the namespace it asks in.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { startHarness, until, type Harness } from '../support/controller-harness.ts';
@@ -36,6 +40,8 @@ let base: string;
 let client: BundleClient;
 let broker: ControllerApprovalBroker;
 let kubeconfigOf: (user: string) => string;
+let apiUrl: string;
+let tokenFile: string;
 
 const approvalsIn = (ns: string) => h.fake.list('portcullis.dev/v1alpha1', 'ActionApproval', ns);
 
@@ -72,11 +78,14 @@ before(async () => {
     },
   });
   const engine = new OpaWasmEngine();
-  const apiUrl = h.controllers[0]!.apiUrl;
+  apiUrl = h.controllers[0]!.apiUrl;
   client = new BundleClient({ controllerUrl: apiUrl, bundle: 'agents/shipped', engine, logger: h.logger, waitMs: 5000 });
   client.start();
   await until(() => client.digest(), 'the sidecar to load the bundle', 60_000);
-  broker = new ControllerApprovalBroker({ controllerUrl: apiUrl, waitMs: 2000, logger: h.logger });
+  // What the kubelet mounts from the injected projected volume.
+  tokenFile = join(mkdtempSync(join(tmpdir(), 'portcullis-token-')), 'token');
+  writeFileSync(tokenFile, h.fake.issueServiceAccountToken('agents', 'agent'));
+  broker = new ControllerApprovalBroker({ controllerUrl: apiUrl, waitMs: 2000, logger: h.logger, tokenFile });
   const config = loadConfig(
     { PORTCULLIS_BUNDLE: 'agents/shipped', PORTCULLIS_POD_NAMESPACE: 'agents', PORTCULLIS_POD_NAME: 'agent-0', PORTCULLIS_SERVICE_ACCOUNT: 'agent', PORTCULLIS_KEEP_ALIVE_TIMEOUT_MS: '200' },
     { port: '0' },
@@ -103,6 +112,7 @@ test('a held call becomes an ActionApproval; `portcullis approve NAME --kube` le
   assert.match(held.spec.summary, /payments POST/);
   assert.match(held.spec.inputHash, /^(sha256:)?[0-9a-f]{64}$/);
   assert.deepEqual(held.spec.agent, { namespace: 'agents', pod: 'agent-0', serviceAccount: 'agent' });
+  assert.equal(held.metadata.annotations['portcullis.dev/requested-by'], 'system:serviceaccount:agents:agent');
   assert.ok(held.spec.approvers.length > 0);
   assert.equal(payments.log.filter((a) => a.method === 'POST').length, 0);
   const event = h.fake.list('v1', 'Event', 'agents').find((e) => e.reason === 'ApprovalRequested' && e.involvedObject.name === held.metadata.name)!;
@@ -182,4 +192,50 @@ test('an approval nobody answers expires: the sidecar denies, the object is mark
   assert.notEqual(await main(['approve', req.id, '--kube', '--kubeconfig', kubeconfigOf('alice')], io), 0);
   assert.match(out.join(''), /Expired/);
   await until(() => !h.fake.get('portcullis.dev/v1alpha1', 'ActionApproval', 'agents', req.id), 'cleanup after the retention');
+});
+
+const post = (body: unknown, token?: string): Promise<Response> =>
+  fetch(`${apiUrl}/v1/approvals`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
+
+test('the approvals API: no token → 401, a token the API server does not know or of another audience → 401', async () => {
+  const req = request(60_000);
+  const none = await post(req);
+  assert.equal(none.status, 401);
+  assert.equal(((await none.json()) as any).error.code, ErrorCodes.UNAUTHENTICATED);
+  assert.equal((await post(req, 'made-up')).status, 401);
+  assert.equal((await post(req, h.fake.issueServiceAccountToken('agents', 'agent', ['https://kubernetes.default.svc']))).status, 401);
+  assert.equal(h.fake.get('portcullis.dev/v1alpha1', 'ActionApproval', 'agents', req.id), undefined);
+});
+
+test('the approvals API: a token of namespace A asking in namespace B → 403; of B → created, recording the service account', async () => {
+  await h.fake.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'other' } });
+  const req = request(60_000);
+  const elsewhere = await post(req, h.fake.issueServiceAccountToken('other', 'intruder'));
+  assert.equal(elsewhere.status, 403);
+  assert.equal(((await elsewhere.json()) as any).error.code, ErrorCodes.FORBIDDEN);
+  assert.equal(h.fake.get('portcullis.dev/v1alpha1', 'ActionApproval', 'agents', req.id), undefined);
+  // The service account the request names is replaced by the one the token proves.
+  const made = await post({ ...req, agent: { ...req.agent, serviceAccount: 'someone-else' } }, h.fake.issueServiceAccountToken('agents', 'runner'));
+  assert.equal(made.status, 201);
+  const stored = h.fake.get('portcullis.dev/v1alpha1', 'ActionApproval', 'agents', req.id)! as any;
+  assert.equal(stored.spec.agent.serviceAccount, 'runner');
+  assert.equal(stored.metadata.annotations['portcullis.dev/requested-by'], 'system:serviceaccount:agents:runner');
+});
+
+test('the broker re-reads its token file on every request (the kubelet rotates it)', async () => {
+  writeFileSync(tokenFile, 'revoked');
+  const req = request(60_000);
+  await assert.rejects(broker.request(req), (e) => isPortcullisError(e) && e.code === ErrorCodes.ESCALATION_REJECTED && /401|bearer|token/i.test(e.message));
+  writeFileSync(tokenFile, h.fake.issueServiceAccountToken('agents', 'agent'));
+  const again = request(60_000);
+  const pending = broker.request(again);
+  await until(() => h.fake.get('portcullis.dev/v1alpha1', 'ActionApproval', 'agents', again.id), 'the ActionApproval with the rotated token');
+  const stored = h.fake.get('portcullis.dev/v1alpha1', 'ActionApproval', 'agents', again.id)!;
+  stored.spec.decision = { verdict: 'Rejected', inputHash: again.inputHash, approver: 'alice' };
+  h.fake.store.update(findType('portcullis.dev', 'v1alpha1', 'actionapprovals')!, 'agents', again.id, stored);
+  assert.equal((await pending).verdict, 'rejected');
 });

@@ -49,3 +49,51 @@ test('an aborted call stops waiting with the abort reason', async () => {
     await broker.close();
   }
 });
+
+test('the projected token is sent as a bearer token, read anew for every request', async () => {
+  const { createServer: httpServer } = await import('node:http');
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const seen: string[] = [];
+  const server = httpServer((req, res) => {
+    seen.push(`${req.method} ${req.headers.authorization ?? '-'}`);
+    if (req.method === 'POST') {
+      // Rotated by the kubelet between the create and the poll.
+      writeFileSync(tokenFile, 'second\n');
+      req.resume();
+      res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ namespace: 'agents', name: 'a1' }));
+    } else {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ phase: 'Rejected', message: 'no', inputHash: 'a'.repeat(64), approval: null }));
+    }
+  });
+  const tokenFile = join(mkdtempSync(join(tmpdir(), 'portcullis-token-')), 'token');
+  writeFileSync(tokenFile, 'first\n');
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const broker = new ControllerApprovalBroker({ controllerUrl: `http://127.0.0.1:${(server.address() as { port: number }).port}`, retryMs: 50, tokenFile });
+  try {
+    await assert.rejects(broker.request(request(60_000)), (e) => isPortcullisError(e));
+    assert.deepEqual(seen, ['POST Bearer first', 'GET Bearer second']);
+  } finally {
+    await broker.close();
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  }
+});
+
+test('a 401 from the controller refuses the call at once, naming why', async () => {
+  const { createServer: httpServer } = await import('node:http');
+  const server = httpServer((req, res) => {
+    req.resume();
+    res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: ErrorCodes.UNAUTHENTICATED, message: 'no bearer token' } }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const broker = new ControllerApprovalBroker({ controllerUrl: `http://127.0.0.1:${(server.address() as { port: number }).port}`, retryMs: 50 });
+  try {
+    await assert.rejects(broker.request(request(60_000)), (e) => isPortcullisError(e) && e.code === ErrorCodes.ESCALATION_REJECTED && /no bearer token/.test(e.message));
+  } finally {
+    await broker.close();
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  }
+});

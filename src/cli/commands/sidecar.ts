@@ -36,7 +36,11 @@ export const command: Command = {
       const { createTelemetry, startGate, untilSignal } = await import('../../sidecar/serve.ts');
       const telemetry = await createTelemetry(config, io.env, 'sidecar');
       const engine = new OpaWasmEngine(engineOptions(config));
-      const approvals = new ControllerApprovalBroker({ ...controllerConnection(config), logger: telemetry.logger });
+      const approvals = new ControllerApprovalBroker({
+        ...controllerConnection(config),
+        ...(config.controllerTokenFile ? { tokenFile: config.controllerTokenFile } : {}),
+        logger: telemetry.logger,
+      });
       const client = new BundleClient({
         ...controllerConnection(config),
         bundle: config.bundleName,

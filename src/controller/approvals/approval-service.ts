@@ -14,6 +14,10 @@ import { kubeStatusCode, type KubeApi } from '../k8s/kube-api.ts';
 import { ACTION_APPROVALS, API_VERSION, type ActionApproval } from '../resources.ts';
 import { parseWait } from '../server/wait-param.ts';
 import { actionApprovalFor, approvalOf, phaseOf } from './approval-state.ts';
+import { CallerAuthenticator, type ServiceAccountIdentity } from './caller-auth.ts';
+
+/** On an ActionApproval: the service account whose token asked for it. */
+export const ANNOTATION_REQUESTED_BY = 'portcullis.dev/requested-by';
 
 export interface ApprovalServiceDeps {
   kube: KubeApi;
@@ -22,6 +26,8 @@ export interface ApprovalServiceDeps {
   clock?: () => Date;
   /** Resolved and expired approvals are deleted this long after they end (default 1 h). */
   retentionSeconds?: number;
+  /** Checks the caller's service account token on POST /v1/approvals. */
+  authenticator: CallerAuthenticator;
 }
 
 type Waiter = () => void;
@@ -71,8 +77,11 @@ export class ApprovalService {
   }
 
   /** Creates the ActionApproval for a held call (idempotent for a retried request). */
-  async create(req: ApprovalRequest): Promise<ActionApproval> {
+  async create(req: ApprovalRequest, caller: ServiceAccountIdentity): Promise<ActionApproval> {
     const obj = actionApprovalFor(req, req.agent.namespace);
+    // What the token proved, not what the request says.
+    obj.spec.agent.serviceAccount = caller.name;
+    obj.metadata.annotations = { ...obj.metadata.annotations, [ANNOTATION_REQUESTED_BY]: caller.username };
     try {
       const made = await this.deps.kube.create(ACTION_APPROVALS, obj);
       this.deps.logger.info({ approval: key(req.agent.namespace, obj.metadata.name!), summary: req.summary, approvers: req.approvers }, 'approval requested');
@@ -131,7 +140,16 @@ export class ApprovalService {
       if (!isApprovalRequest(req.body)) {
         return reply.code(400).send(errorBody(new PortcullisError(ErrorCodes.BAD_REQUEST, 'expected an approval request: id, inputHash, summary, action, agent, approvers, expiresAt')));
       }
-      const a = await this.create(req.body);
+      let caller: ServiceAccountIdentity;
+      try {
+        caller = await this.deps.authenticator.authenticate(req.headers.authorization);
+        CallerAuthenticator.allow(caller, req.body.agent.namespace);
+      } catch (e) {
+        if (!(e instanceof PortcullisError) || (e.code !== ErrorCodes.UNAUTHENTICATED && e.code !== ErrorCodes.FORBIDDEN)) throw e;
+        this.deps.logger.warn({ err: e.message, namespace: req.body.agent.namespace }, 'approval request refused');
+        return reply.code(e.code === ErrorCodes.UNAUTHENTICATED ? 401 : 403).send(errorBody(e));
+      }
+      const a = await this.create(req.body, caller);
       return reply.code(201).send({ namespace: a.metadata.namespace, name: a.metadata.name });
     });
     app.get<{ Params: { namespace: string; name: string }; Querystring: { wait?: string } }>('/v1/approvals/:namespace/:name', async (req, reply) => {

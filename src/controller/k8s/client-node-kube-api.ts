@@ -34,6 +34,7 @@ import {
   type Secret,
   type ConfigMap,
   type WebhookKind,
+  type TokenReviewResult,
 } from './kube-api.ts';
 
 /** Asks the server for BOOKMARKs and a server-side timeout on every watch. */
@@ -307,6 +308,14 @@ export class ClientNodeKubeApi implements KubeApi {
     return call('SelfSubjectReview', async () => {
       const r = await this.authn.createSelfSubjectReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } });
       return { username: r.status?.userInfo?.username ?? '', groups: r.status?.userInfo?.groups ?? [] };
+    });
+  }
+
+  reviewToken(token: string, audiences: string[]): Promise<TokenReviewResult> {
+    return call('TokenReview', async () => {
+      const r = await this.authn.createTokenReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences } } });
+      const st = r.status ?? {};
+      return { authenticated: st.authenticated === true, username: st.user?.username, audiences: st.audiences, error: st.error };
     });
   }
 

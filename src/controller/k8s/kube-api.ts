@@ -87,6 +87,16 @@ export interface ConfigMap extends KubeObject {
 
 export type WebhookKind = 'mutating' | 'validating';
 
+/** What the API server says about a bearer token (TokenReview status). */
+export interface TokenReviewResult {
+  authenticated: boolean;
+  /** `system:serviceaccount:NAMESPACE:NAME` for a service account token. */
+  username?: string;
+  /** The requested audiences the token is valid for. */
+  audiences?: string[];
+  error?: string;
+}
+
 export interface KubeApi {
   /** Lists, then watches; resolves once the first list is in the cache. */
   informer<T extends KubeObject>(ref: ResourceRef, handlers: InformerHandlers<T>, options?: InformerOptions): Promise<Informer<T>>;
@@ -111,6 +121,8 @@ export interface KubeApi {
   deleteConfigMap(namespace: string, name: string): Promise<void>;
   /** Who the credentials authenticate as (SelfSubjectReview). */
   whoAmI(): Promise<{ username: string; groups: string[] }>;
+  /** Asks the API server who a bearer token belongs to (TokenReview), for one of `audiences`. */
+  reviewToken(token: string, audiences: string[]): Promise<TokenReviewResult>;
   /** Creates a secret; fails with a conflict (409) when it exists. */
   createSecret(secret: Secret): Promise<Secret>;
   /** Sets `clientConfig.caBundle` on every webhook of one configuration. */

@@ -10,6 +10,7 @@
  */
 import type { Container, EnvVar, Pod } from 'kubernetes-types/core/v1.js';
 import { ErrorCodes, PortcullisError } from '../../errors.ts';
+import { TOKEN_AUDIENCE } from '../approvals/caller-auth.ts';
 
 export const SIDECAR_NAME = 'portcullis-sidecar';
 /** Pod annotation (or label) that asks for the sidecar. */
@@ -19,6 +20,9 @@ export const ANNOTATION_MODE = 'portcullis.dev/mode';
 /** Set on injected pods; its presence makes injection a no-op. */
 export const ANNOTATION_INJECTED = 'portcullis.dev/injected';
 export const NAMESPACE_LABEL = 'portcullis.dev/injection';
+/** Where the sidecar finds its projected service account token for the controller's approvals API. */
+export const TOKEN_DIR = '/var/run/secrets/portcullis';
+export const TOKEN_VOLUME = 'portcullis-token';
 
 export interface JsonPatchOp {
   op: 'add' | 'replace' | 'remove';
@@ -145,6 +149,7 @@ function sidecarContainer(input: InjectionInput, config: InjectionConfig, policy
     env: [
       { name: 'PORTCULLIS_CONTROLLER_URL', value: config.controllerUrl },
       ...(config.controllerCa ? [{ name: 'PORTCULLIS_CONTROLLER_CA', value: config.controllerCa }] : []),
+      { name: 'PORTCULLIS_CONTROLLER_TOKEN_FILE', value: `${TOKEN_DIR}/token` },
       { name: 'PORTCULLIS_BUNDLE', value: policy },
       // An explicit annotation wins over the bundle's spec.mode; without one the sidecar follows the bundle.
       ...(mode === MODE_FROM_BUNDLE ? [] : [{ name: 'PORTCULLIS_MODE', value: mode }]),
@@ -175,7 +180,10 @@ function sidecarContainer(input: InjectionInput, config: InjectionConfig, policy
     startupProbe: { ...probe('/readyz'), periodSeconds: 1, failureThreshold: 120 },
     readinessProbe: { ...probe('/readyz'), periodSeconds: 5 },
     livenessProbe: { ...probe('/healthz'), periodSeconds: 10, failureThreshold: 3 },
-    volumeMounts: [{ name: 'portcullis-ledger', mountPath: '/var/lib/portcullis' }],
+    volumeMounts: [
+      { name: 'portcullis-ledger', mountPath: '/var/lib/portcullis' },
+      { name: TOKEN_VOLUME, mountPath: TOKEN_DIR, readOnly: true },
+    ],
   } as Container;
 }
 
@@ -231,9 +239,14 @@ export function injectSidecar(input: InjectionInput, config: InjectionConfig): I
   if (!spec.initContainers || spec.initContainers.length === 0) patch.push({ op: 'add', path: '/spec/initContainers', value: [sidecar] });
   else patch.push({ op: 'add', path: '/spec/initContainers/0', value: sidecar });
   spec.containers.forEach((c, i) => patch.push(...envPatch(c, i, agentEnv(config))));
-  const volume = { name: 'portcullis-ledger', emptyDir: { sizeLimit: '256Mi' } };
-  if (!spec.volumes || spec.volumes.length === 0) patch.push({ op: 'add', path: '/spec/volumes', value: [volume] });
-  else patch.push({ op: 'add', path: '/spec/volumes/-', value: volume });
+  const volumes = [
+    { name: 'portcullis-ledger', emptyDir: { sizeLimit: '256Mi' } },
+    // Proves the sidecar's service account to the controller (TokenReview), good for
+    // audience portcullis.dev only: no Kubernetes API credentials. Mounted into the sidecar alone.
+    { name: TOKEN_VOLUME, projected: { sources: [{ serviceAccountToken: { audience: TOKEN_AUDIENCE, expirationSeconds: 3600, path: 'token' } }] } },
+  ];
+  if (!spec.volumes || spec.volumes.length === 0) patch.push({ op: 'add', path: '/spec/volumes', value: volumes });
+  else for (const v of volumes) patch.push({ op: 'add', path: '/spec/volumes/-', value: v });
   const marker = { [ANNOTATION_INJECTED]: `${policy};${mode}` };
   if (!input.pod.metadata?.annotations) patch.push({ op: 'add', path: '/metadata/annotations', value: marker });
   else patch.push({ op: 'add', path: `/metadata/annotations/${ptr(ANNOTATION_INJECTED)}`, value: marker[ANNOTATION_INJECTED] });

@@ -145,3 +145,12 @@ test('caBundle is patched into every webhook of a configuration', async () => {
   const v = fake.get('admissionregistration.k8s.io/v1', 'ValidatingWebhookConfiguration', undefined, 'v')!;
   assert.deepEqual(v.webhooks.map((w: any) => w.clientConfig.caBundle), ['Q0E=', 'Q0E=']);
 });
+
+test('TokenReview: a projected service account token names its account for its audience only', async () => {
+  const token = fake.issueServiceAccountToken('agents', 'agent', ['portcullis.dev']);
+  const ok = await api.reviewToken(token, ['portcullis.dev']);
+  assert.deepEqual([ok.authenticated, ok.username, ok.audiences], [true, 'system:serviceaccount:agents:agent', ['portcullis.dev']]);
+  assert.equal((await api.reviewToken(token, ['https://kubernetes.default.svc'])).authenticated, false);
+  assert.equal((await api.reviewToken('made-up', ['portcullis.dev'])).authenticated, false);
+  assert.ok(fake.requests.includes('POST /apis/authentication.k8s.io/v1/tokenreviews'));
+});

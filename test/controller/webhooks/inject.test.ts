@@ -138,3 +138,22 @@ test('sidecars export spans to the configured OTLP endpoint, and none without on
   assert.ok(names.indexOf('PORTCULLIS_POD_NAME') < names.indexOf('OTEL_RESOURCE_ATTRIBUTES'));
   assert.ok(names.indexOf('PORTCULLIS_POD_NAMESPACE') < names.indexOf('OTEL_RESOURCE_ATTRIBUTES'));
 });
+
+test('the sidecar alone mounts a projected service account token for audience portcullis.dev', () => {
+  for (const file of cases) {
+    const input = podFromManifest(file);
+    const r = injectSidecar(input, CONFIG);
+    if (!r.inject) continue;
+    const out = applyJsonPatch(input.pod, r.patch);
+    const volume = out.spec.volumes.find((v: any) => v.name === 'portcullis-token');
+    assert.deepEqual(volume.projected.sources, [{ serviceAccountToken: { audience: 'portcullis.dev', expirationSeconds: 3600, path: 'token' } }], file);
+    const sidecar = out.spec.initContainers[0];
+    const mount = sidecar.volumeMounts.find((m: any) => m.name === 'portcullis-token');
+    assert.equal(mount.readOnly, true);
+    const env = Object.fromEntries(sidecar.env.map((e: any) => [e.name, e.value]));
+    assert.equal(env.PORTCULLIS_CONTROLLER_TOKEN_FILE, `${mount.mountPath}/token`);
+    for (const c of [...out.spec.containers, ...out.spec.initContainers.slice(1)]) {
+      assert.ok(!(c.volumeMounts ?? []).some((m: any) => m.name === 'portcullis-token'), `${file}: ${c.name} must not see the token`);
+    }
+  }
+});

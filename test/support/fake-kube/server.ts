@@ -8,6 +8,7 @@
  * Test hooks: dropWatches() cuts every open watch, compact() forgets history,
  * expireWatches() sends 410 Gone on open watches; `admission` records calls.
  */
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -101,6 +102,7 @@ export class FakeKube {
   url = '';
   /** Every request as "METHOD path?query", for tests that check what a client sent. */
   readonly requests: string[] = [];
+  private readonly saTokens = new Map<string, { username: string; audiences: string[] }>();
   private readonly schemas = new Map<ResourceType, Schema>();
 
   constructor(private readonly options: FakeKubeOptions = {}) {
@@ -151,6 +153,16 @@ export class FakeKube {
   }
 
   /** Writes a kubeconfig file pointing at this server, authenticating with `token`; returns its path. */
+  /**
+   * A projected service account token as the kubelet would mount it: opaque
+   * here, known to the TokenReview endpoint for `audiences` only.
+   */
+  issueServiceAccountToken(namespace: string, serviceAccount: string, audiences: string[] = ['portcullis.dev']): string {
+    const token = `sa-token-${randomUUID()}`;
+    this.saTokens.set(token, { username: `system:serviceaccount:${namespace}:${serviceAccount}`, audiences });
+    return token;
+  }
+
   writeKubeconfig(namespace = 'default', token = 'fake-token'): string {
     const dir = mkdtempSync(join(tmpdir(), 'fake-kube-'));
     const path = join(dir, 'kubeconfig');
@@ -254,6 +266,17 @@ export class FakeKube {
     if (req.method === 'POST' && url.pathname === '/apis/authentication.k8s.io/v1/selfsubjectreviews') {
       await readBody(req);
       return this.send(res, 201, { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview', metadata: {}, status: { userInfo: user } });
+    }
+    if (req.method === 'POST' && url.pathname === '/apis/authentication.k8s.io/v1/tokenreviews') {
+      const review = JSON.parse(await readBody(req)) as { spec?: { token?: string; audiences?: string[] } };
+      const known = this.saTokens.get(review.spec?.token ?? '');
+      const wanted = review.spec?.audiences?.length ? review.spec.audiences : ['https://kubernetes.default.svc'];
+      const audiences = known ? wanted.filter((a) => known.audiences.includes(a)) : [];
+      const status =
+        known && audiences.length > 0 ?
+          { authenticated: true, user: { username: known.username, groups: ['system:serviceaccounts', `system:serviceaccounts:${known.username.split(':')[2]}`] }, audiences }
+        : { authenticated: false, error: known ? 'token audiences do not match' : 'invalid bearer token' };
+      return this.send(res, 201, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', metadata: {}, spec: review.spec, status });
     }
     const route = parseRoute(url.pathname);
     if (!route) throw new StatusError(404, 'NotFound', `the server could not find the requested resource (${url.pathname})`);

@@ -1,0 +1,67 @@
+/**
+ * Who is calling the approvals API. Sidecars send the projected service
+ * account token the injector mounts (audience `portcullis.dev`); the
+ * controller asks the API server about it (TokenReview) and lets a caller
+ * act only in its own namespace. Sidecars thus hold no Kubernetes API
+ * credentials: the token is good for this audience only.
+ */
+import { createHash } from 'node:crypto';
+import { ErrorCodes, PortcullisError } from '../../errors.ts';
+import type { KubeApi } from '../k8s/kube-api.ts';
+
+export const TOKEN_AUDIENCE = 'portcullis.dev';
+
+export interface ServiceAccountIdentity {
+  namespace: string;
+  name: string;
+  /** `system:serviceaccount:NAMESPACE:NAME`. */
+  username: string;
+}
+
+export interface CallerAuthOptions {
+  kube: KubeApi;
+  clock?: () => number;
+  /** How long a positive review is trusted (default 60 s); negative ones are not kept. */
+  ttlMs?: number;
+}
+
+const SA_USER = /^system:serviceaccount:([^:]+):([^:]+)$/;
+
+export class CallerAuthenticator {
+  private readonly cache = new Map<string, { who: ServiceAccountIdentity; until: number }>();
+  private readonly clock: () => number;
+  private readonly ttlMs: number;
+
+  constructor(private readonly o: CallerAuthOptions) {
+    this.clock = o.clock ?? Date.now;
+    this.ttlMs = o.ttlMs ?? 60_000;
+  }
+
+  /** The service account behind `Authorization: Bearer …`; throws UNAUTHENTICATED otherwise. */
+  async authenticate(authorization: string | undefined): Promise<ServiceAccountIdentity> {
+    const token = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
+    if (!token) throw new PortcullisError(ErrorCodes.UNAUTHENTICATED, 'no bearer token: the sidecar must send its projected service account token (audience portcullis.dev)');
+    // Keyed by a hash so the cache never holds a usable token.
+    const key = createHash('sha256').update(token).digest('hex');
+    const now = this.clock();
+    const hit = this.cache.get(key);
+    if (hit && hit.until > now) return hit.who;
+    if (hit) this.cache.delete(key);
+    const r = await this.o.kube.reviewToken(token, [TOKEN_AUDIENCE]);
+    if (!r.authenticated) throw new PortcullisError(ErrorCodes.UNAUTHENTICATED, `the token was not accepted by the API server${r.error ? `: ${r.error}` : ''}`);
+    if (r.audiences && !r.audiences.includes(TOKEN_AUDIENCE)) throw new PortcullisError(ErrorCodes.UNAUTHENTICATED, `the token is not for audience ${TOKEN_AUDIENCE}`);
+    const m = SA_USER.exec(r.username ?? '');
+    if (!m) throw new PortcullisError(ErrorCodes.UNAUTHENTICATED, `the token belongs to ${r.username ?? 'nobody'}, not a service account`);
+    const who = { namespace: m[1]!, name: m[2]!, username: r.username! };
+    for (const [k, v] of this.cache) if (v.until <= now) this.cache.delete(k);
+    this.cache.set(key, { who, until: now + this.ttlMs });
+    return who;
+  }
+
+  /** Throws FORBIDDEN unless the caller's namespace is `namespace`. */
+  static allow(who: ServiceAccountIdentity, namespace: string): void {
+    if (who.namespace !== namespace) {
+      throw new PortcullisError(ErrorCodes.FORBIDDEN, `service account ${who.namespace}/${who.name} may request approvals only in namespace ${who.namespace}, not ${namespace}`);
+    }
+  }
+}
