@@ -239,3 +239,14 @@ test('the broker re-reads its token file on every request (the kubelet rotates i
   h.fake.store.update(findType('portcullis.dev', 'v1alpha1', 'actionapprovals')!, 'agents', again.id, stored);
   assert.equal((await pending).verdict, 'rejected');
 });
+
+test('the verdict long poll: no token → 401, a token of another namespace → 403', async () => {
+  const req = request(60_000);
+  assert.equal((await post(req, h.fake.issueServiceAccountToken('agents', 'agent'))).status, 201);
+  const url = `${apiUrl}/v1/approvals/agents/${req.id}?wait=0s`;
+  assert.equal((await fetch(url)).status, 401);
+  assert.equal((await fetch(url, { headers: { authorization: `Bearer ${h.fake.issueServiceAccountToken('other', 'intruder')}` } })).status, 403);
+  const own = await fetch(url, { headers: { authorization: `Bearer ${h.fake.issueServiceAccountToken('agents', 'agent')}` } });
+  assert.equal(own.status, 200);
+  assert.equal(((await own.json()) as any).phase, 'Pending');
+});

@@ -135,26 +135,35 @@ export class ApprovalService {
     }
   }
 
+  /** The authenticated caller, allowed in `namespace`, or the 401/403 error to answer with. */
+  private async caller(authorization: string | undefined, namespace: string): Promise<ServiceAccountIdentity | PortcullisError> {
+    try {
+      const who = await this.deps.authenticator.authenticate(authorization);
+      CallerAuthenticator.allow(who, namespace);
+      return who;
+    } catch (e) {
+      if (!(e instanceof PortcullisError) || (e.code !== ErrorCodes.UNAUTHENTICATED && e.code !== ErrorCodes.FORBIDDEN)) throw e;
+      this.deps.logger.warn({ err: e.message, namespace }, 'approvals API call refused');
+      return e;
+    }
+  }
+
   register(app: FastifyInstance): void {
     app.post('/v1/approvals', async (req, reply) => {
       if (!isApprovalRequest(req.body)) {
         return reply.code(400).send(errorBody(new PortcullisError(ErrorCodes.BAD_REQUEST, 'expected an approval request: id, inputHash, summary, action, agent, approvers, expiresAt')));
       }
-      let caller: ServiceAccountIdentity;
-      try {
-        caller = await this.deps.authenticator.authenticate(req.headers.authorization);
-        CallerAuthenticator.allow(caller, req.body.agent.namespace);
-      } catch (e) {
-        if (!(e instanceof PortcullisError) || (e.code !== ErrorCodes.UNAUTHENTICATED && e.code !== ErrorCodes.FORBIDDEN)) throw e;
-        this.deps.logger.warn({ err: e.message, namespace: req.body.agent.namespace }, 'approval request refused');
-        return reply.code(e.code === ErrorCodes.UNAUTHENTICATED ? 401 : 403).send(errorBody(e));
-      }
+      const caller = await this.caller(req.headers.authorization, req.body.agent.namespace);
+      if (caller instanceof PortcullisError) return reply.code(caller.code === ErrorCodes.UNAUTHENTICATED ? 401 : 403).send(errorBody(caller));
       const a = await this.create(req.body, caller);
       return reply.code(201).send({ namespace: a.metadata.namespace, name: a.metadata.name });
     });
     app.get<{ Params: { namespace: string; name: string }; Querystring: { wait?: string } }>('/v1/approvals/:namespace/:name', async (req, reply) => {
       const waitMs = parseWait(req.query.wait, 60_000);
       if (waitMs === undefined) return reply.code(400).send(errorBody(new PortcullisError(ErrorCodes.BAD_REQUEST, `wait="${req.query.wait}" is invalid`)));
+      // A verdict is read only by a sidecar of the approval's namespace.
+      const caller = await this.caller(req.headers.authorization, req.params.namespace);
+      if (caller instanceof PortcullisError) return reply.code(caller.code === ErrorCodes.UNAUTHENTICATED ? 401 : 403).send(errorBody(caller));
       const abort = new AbortController();
       req.raw.once('close', () => abort.abort());
       const a = await this.wait(req.params.namespace, req.params.name, waitMs, abort.signal);
