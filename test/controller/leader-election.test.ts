@@ -27,8 +27,10 @@ test('one leader at a time; a crashed leader is replaced once its lease has gone
       namespace: 'sys',
       name: 'ctl',
       identity,
-      leaseDurationSeconds: 2,
-      renewDeadlineSeconds: 1,
+      // Generous against a loaded CI machine: a renewal delayed by a busy
+      // event loop must not look like a crash.
+      leaseDurationSeconds: 6,
+      renewDeadlineSeconds: 4,
       retryPeriodSeconds: 1,
       logger,
       onStartedLeading: () => events.push(`${identity} leads`),
@@ -42,7 +44,7 @@ test('one leader at a time; a crashed leader is replaced once its lease has gone
   await new Promise((r) => setTimeout(r, 1500));
   assert.equal(b.isLeader(), false, 'b must not lead while a renews');
   await a.stop(false); // a crash: the lease is not released
-  await until(() => b.isLeader(), 'b to take over');
+  await until(() => b.isLeader(), 'b to take over', 30_000);
   const lease = fake.get('coordination.k8s.io/v1', 'Lease', 'sys', 'ctl')!;
   assert.equal(lease.spec.holderIdentity, 'b');
   assert.equal(lease.spec.leaseTransitions, 1);
