@@ -3,15 +3,8 @@ import assert from 'node:assert/strict';
 import canonicalize from 'canonicalize';
 import { canonicalJson } from '../../src/evidence/canonical.ts';
 import { canonicalInput, inputHash, sha256 } from '../../src/evidence/hash.ts';
+import { rng } from '../support/random.ts';
 
-/** A deterministic pseudo-random generator, so failures reproduce. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 const STRINGS = ['', 'a', 'é', '\u20ac', '\ud83d\ude00', '\u0000', '\n\t"\\', '\u007f', '\u2028', 'zz', 'A', 'aa', '\ue000', '10', '1', 'ß'];
 const NUMBERS = [0, -0, 1, -1, 0.1, 1e21, 1e-7, 123456789012345680000, 5e-324, 1.7976931348623157e308, 333333333.3333333, 4.5, -1e-7, 2 ** 53];

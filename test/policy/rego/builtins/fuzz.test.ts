@@ -6,21 +6,13 @@ import { it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadRuntime, BuiltinError, Num, type Runtime } from './runtime-harness.ts';
 import { BUILTINS, SDK_BUILTIN } from '../../../../src/policy/rego/builtins.ts';
+import { rng } from '../../../support/random.ts';
 
 let rt: Runtime;
 before(async () => {
   rt = await loadRuntime();
 });
 
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const STRINGS = ['', 'a', 'abc', 'a.b.c', '10.0.0.0/8', '::1', '1.2.3.4', '2024-01-02T03:04:05Z', '1h', '5KiB', '(a|b)*', '[', '*.x',
   'é😀', '%zz', 'aGk=', '{"a":1}', '-1', '1e400', 'x'.repeat(300), 'UTC', 'a/b', '\u0000', '${1}', '%v %d %s'];

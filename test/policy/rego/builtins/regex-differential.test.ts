@@ -4,22 +4,13 @@
 import { it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadRuntime, type Runtime } from './runtime-harness.ts';
+import { rng } from '../../../support/random.ts';
 
 let rt: Runtime;
 before(async () => {
   rt = await loadRuntime();
 });
 
-/** A small deterministic generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function pattern(r: () => number, depth: number): string {
   const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)]!;
