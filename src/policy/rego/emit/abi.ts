@@ -5,7 +5,7 @@
  * static data and parses the constant JSON values.
  */
 import { DEFAULT_MAX_STEPS, MAX_STEPS, STEPS_LEFT, STRICT_BUILTIN_ERRORS, type EmitContext } from './context.ts';
-import { RUNTIME_START, type NewFunction, type NewGlobal } from './wasm/link.ts';
+import { RUNTIME_START, type LinkInput, type NewFunction, type NewGlobal } from './wasm/link.ts';
 import { w, type Expr } from './wasm/builder.ts';
 
 /** Exports beyond OPA's ABI: the evaluation step budget (see README, "Evaluation budget"). */
@@ -37,14 +37,8 @@ export interface Entrypoint {
   fn: string;
 }
 
-export interface Abi {
-  functions: NewFunction[];
-  globals: NewGlobal[];
-  table: string[];
-  exportFuncs: [string, string][];
-  exportGlobals: [string, string][];
-  start: string;
-}
+/** What the ABI adds to the link: everything of a link but the runtime image and the static data. */
+export type Abi = Omit<LinkInput, 'image' | 'data'>;
 
 /** Adds the ABI; call after every policy function is compiled (it closes the static data). */
 export function buildAbi(ctx: EmitContext, entrypoints: Entrypoint[]): Abi {
