@@ -18,10 +18,10 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { root } from './support.ts';
+import { capture, freePort, waitFor } from './processes.ts';
 
 export interface WalkthroughBlock {
   line: number;
@@ -92,17 +92,6 @@ after(async () => {
   if (scratch) await rm(scratch, { recursive: true, force: true });
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 const BLOCK_LIMIT_MS = 120_000;
 const README_PORTS = [7070, 7071, 7072, 7073, 7080, 7081, 7082];
 
@@ -119,23 +108,7 @@ function run(code: string, cwd: string, out: { text: string }, env: Record<strin
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
-  child.stdout!.on('data', (c: Buffer) => (out.text += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (out.text += c.toString()));
-  return child;
-}
-
-function waitFor(out: { text: string }, re: RegExp, child: ChildProcess, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setInterval(() => {
-      if (re.test(out.text)) {
-        clearInterval(timer);
-        resolve();
-      } else if (child.exitCode !== null) {
-        clearInterval(timer);
-        reject(new Error(`${what} exited (${child.exitCode}) before printing ${re}:\n${out.text}`));
-      }
-    }, 50);
-  });
+  return capture(child, out);
 }
 
 test('the README parser finds marked blocks and refuses unmarked ones', () => {

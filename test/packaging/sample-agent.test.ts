@@ -9,10 +9,10 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readYamlDocuments, root } from './support.ts';
+import { capture, freePort, waitFor } from './processes.ts';
 
 const children: ChildProcess[] = [];
 let scratch: string | undefined;
@@ -22,37 +22,10 @@ after(async () => {
   if (scratch) await rm(scratch, { recursive: true, force: true });
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 function start(args: string[], env: Record<string, string>, out: { text: string }): ChildProcess {
   const child = spawn(process.execPath, args, { cwd: scratch, env: { ...process.env, OTEL_SDK_DISABLED: 'true', PORTCULLIS_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
-  child.stdout!.on('data', (c: Buffer) => (out.text += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (out.text += c.toString()));
-  return child;
-}
-
-function waitFor(out: { text: string }, re: RegExp, child: ChildProcess, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setInterval(() => {
-      if (re.test(out.text)) {
-        clearInterval(timer);
-        resolve();
-      } else if (child.exitCode !== null) {
-        clearInterval(timer);
-        reject(new Error(`${what} exited (${child.exitCode}):\n${out.text}`));
-      }
-    }, 50);
-  });
+  return capture(child, out);
 }
 
 test('the sample agent, through a real gate on the shipped policies, prints what kind.sh checks', async () => {
