@@ -3,7 +3,7 @@
 
 import { makeObject } from './value';
 import { compare } from './compare';
-import { alloc } from './memory';
+import { sortByFirstValue } from './sort';
 
 /**
  * An object from `n` key/value pairs at `pairs` (u32 key, u32 value each),
@@ -15,7 +15,7 @@ export function makeObjectFromPairs(pairs: usize, n: usize): usize {
   for (let i: usize = 1; i < n && sorted; i++) {
     if (compare(<usize>load<u32>(pairs + ((i - 1) << 3)), <usize>load<u32>(pairs + (i << 3))) >= 0) sorted = false;
   }
-  if (!sorted) mergeSortPairs(pairs, n);
+  if (!sorted) sortByFirstValue(pairs, n, 3);
   const o = makeObject(n);
   const keys = <usize>load<u32>(o, 12);
   const vals = <usize>load<u32>(o, 16);
@@ -33,35 +33,4 @@ export function makeObjectFromPairs(pairs: usize, n: usize): usize {
   }
   store<u32>(o, <u32>m, 4);
   return o;
-}
-
-/** Stable bottom-up merge sort of 8-byte pairs by their first word (a value). */
-function mergeSortPairs(pairs: usize, n: usize): void {
-  let src = pairs;
-  let dst = alloc(n << 3);
-  for (let width: usize = 1; width < n; width <<= 1) {
-    for (let lo: usize = 0; lo < n; lo += width << 1) {
-      const mid = lo + width < n ? lo + width : n;
-      const hi = lo + (width << 1) < n ? lo + (width << 1) : n;
-      let i = lo;
-      let j = mid;
-      let k = lo;
-      while (i < mid && j < hi) {
-        if (compare(<usize>load<u32>(src + (j << 3)), <usize>load<u32>(src + (i << 3))) < 0) {
-          store<u64>(dst + (k << 3), load<u64>(src + (j << 3)));
-          j++;
-        } else {
-          store<u64>(dst + (k << 3), load<u64>(src + (i << 3)));
-          i++;
-        }
-        k++;
-      }
-      if (i < mid) memory.copy(dst + (k << 3), src + (i << 3), (mid - i) << 3);
-      else if (j < hi) memory.copy(dst + (k << 3), src + (j << 3), (hi - j) << 3);
-    }
-    const t = src;
-    src = dst;
-    dst = t;
-  }
-  if (src != pairs) memory.copy(pairs, src, n << 3);
 }

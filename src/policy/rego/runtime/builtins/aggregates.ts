@@ -5,7 +5,7 @@ import {
 } from '../value';
 import { numAdd, numMul } from '../number';
 import { typeError } from '../errors';
-import { alloc } from '../memory';
+import { sortByFirstValue } from '../sort';
 
 function collectionLen(name: string, v: usize): usize {
   const t = load<u8>(v);
@@ -51,34 +51,11 @@ function extreme(name: string, v: usize, sign: i32): usize {
 export function builtin_max(v: usize): usize { return extreme('max', v, 1); }
 export function builtin_min(v: usize): usize { return extreme('min', v, -1); }
 
-/** Stable merge sort of `n` value pointers at `slots` in OPA's order. */
-export function sortSlots(slots: usize, n: usize): void {
-  if (n < 2) return;
-  const tmp = alloc(n << 2);
-  for (let width: usize = 1; width < n; width <<= 1) {
-    for (let lo: usize = 0; lo < n; lo += width << 1) {
-      const mid = lo + width < n ? lo + width : n;
-      const hi = lo + (width << 1) < n ? lo + (width << 1) : n;
-      let i = lo;
-      let j = mid;
-      let k = lo;
-      while (i < mid && j < hi) {
-        const a = load<u32>(slots + (i << 2));
-        const b = load<u32>(slots + (j << 2));
-        if (compare(<usize>b, <usize>a) < 0) { store<u32>(tmp + (k << 2), b); j++; } else { store<u32>(tmp + (k << 2), a); i++; }
-        k++;
-      }
-      while (i < mid) { store<u32>(tmp + (k << 2), load<u32>(slots + (i << 2))); i++; k++; }
-      while (j < hi) { store<u32>(tmp + (k << 2), load<u32>(slots + (j << 2))); j++; k++; }
-    }
-    memory.copy(slots, tmp, n << 2);
-  }
-}
 
 export function builtin_sort(v: usize): usize {
   const n = collectionLen('sort', v);
   const r = makeArray(n);
   for (let i: usize = 0; i < n; i++) arrayAppend(r, elementAt(v, i));
-  if (load<u8>(v) == TYPE_ARRAY) sortSlots(<usize>load<u32>(r, 12), n);
+  if (load<u8>(v) == TYPE_ARRAY) sortByFirstValue(<usize>load<u32>(r, 12), n, 2);
   return r;
 }
