@@ -41,20 +41,3 @@ export function yamlDocuments(text: string, name: string): unknown[] {
 export function readYamlDocuments(rel: string): unknown[] {
   return yamlDocuments(readFileSync(join(root, rel), 'utf8'), rel);
 }
-
-/** `go` with Debian's sprig in GOPATH: what scripts/render-chart needs. */
-export function goRendererMissing(): string | undefined {
-  const reason = 'needs go and sprig: apt-get install -y golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v2-dev golang-gopkg-yaml.v3-dev (.ci/run does)';
-  const path = (process.env.PATH ?? '').split(':');
-  if (!path.some((d) => d && existsFile(join(d, 'go')))) return reason;
-  if (!existsFile(join(process.env.GOPATH_SPRIG ?? '/usr/share/gocode', 'src/github.com/Masterminds/sprig/functions.go'))) return reason;
-  return undefined;
-}
-
-function existsFile(p: string): boolean {
-  try {
-    return statSync(p).isFile();
-  } catch {
-    return false;
-  }
-}
