@@ -26,6 +26,15 @@ if (files.length === 0) {
   console.error(`no test files match ${prefixes.join(' ') || 'test/'}`);
   process.exit(1);
 }
+// The end-to-end tests run the real kube-apiserver, etcd, kubectl, helm, Jaeger
+// and OPA: build whatever this machine does not have yet (a no-op when cached).
+if (!process.env.PORTCULLIS_TOOLS_BIN) {
+  const tools = spawnSync('bash', [join('scripts', 'e2e-tools.sh')], { stdio: 'inherit' });
+  if (tools.status !== 0) {
+    console.error('the end-to-end tools could not be built (scripts/e2e-tools.sh, output above); the tests need them');
+    process.exit(1);
+  }
+}
 const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...flags, ...files], {
   stdio: 'inherit',
 });

@@ -2,12 +2,16 @@
  * An escalated call, end to end on the Kubernetes path: the shipped policies
  * are applied as a PolicyBundle; a real sidecar follows the controller
  * (bundle client) and sends escalations to it (controller approval broker);
- * the held call becomes an ActionApproval in the stand-in API server;
+ * the held call becomes an ActionApproval in a real kube-apiserver;
  * `portcullis approve NAME --kube` patches the verdict through the Kubernetes
- * API; the call reaches the upstream. Also: a verdict for another input hash
+ * API, as a user authenticated by a client certificate and authorised by the
+ * chart's approver ClusterRole under the real RBAC authorizer; the call
+ * reaches the upstream. Also: a verdict for another input hash
  * approves nothing; an approval nobody answers expires, is marked Expired and
  * is cleaned up. The approvals API takes requests only from a sidecar whose
- * projected service account token (TokenReview) is of the namespace it asks in.
+ * projected service account token — issued by the API server's TokenRequest
+ * API for audience portcullis.dev and checked by a real TokenReview — is of
+ * the namespace it asks in.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -30,8 +34,6 @@ import { main } from '../../src/cli/main.ts';
 import { ErrorCodes, isPortcullisError } from '../../src/errors.ts';
 import { POLICIES_DIR } from './shipped-bundle.ts';
 import type { ApprovalRequest } from '../../src/gate/types.ts';
-import { ADMIN } from '../support/fake-kube/admission.ts';
-import { findType } from '../support/fake-kube/resources.ts';
 
 let h: Harness;
 let payments: DemoApi;
@@ -39,11 +41,26 @@ let sidecar: FastifyInstance;
 let base: string;
 let client: BundleClient;
 let broker: ControllerApprovalBroker;
-let kubeconfigOf: (user: string) => string;
+const kubeconfigs = new Map<string, string>();
+const kubeconfigOf = (user: string): string => kubeconfigs.get(user)!;
 let apiUrl: string;
 let tokenFile: string;
 
-const approvalsIn = (ns: string) => h.fake.list('portcullis.dev/v1alpha1', 'ActionApproval', ns);
+const approvalsIn = (ns: string) => h.kube.list('portcullis.dev/v1alpha1', 'ActionApproval', ns);
+const approval = (name: string) => h.kube.get('portcullis.dev/v1alpha1', 'ActionApproval', 'agents', name);
+
+/** A token from the TokenRequest API, as the kubelet would project it into the sidecar. */
+async function tokenFor(namespace: string, serviceAccount: string, audience = 'portcullis.dev'): Promise<string> {
+  return (await h.cp.kubectlOk(['create', 'token', serviceAccount, '-n', namespace, `--audience=${audience}`, '--duration=1h'])).trim();
+}
+
+/** Writes a decision straight into etcd, under validation and admission: what neither can stop a storage-level attacker from doing. */
+async function forceDecision(name: string, decision: unknown): Promise<void> {
+  const key = `/registry/portcullis.dev/actionapprovals/agents/${name}`;
+  const stored = JSON.parse((await h.cp.etcdGet(key))!);
+  stored.spec.decision = decision;
+  await h.cp.etcdPut(key, JSON.stringify(stored));
+}
 
 function cli(): { io: any; out: string[] } {
   const out: string[] = [];
@@ -52,20 +69,30 @@ function cli(): { io: any; out: string[] } {
 }
 
 before(async () => {
-  h = await startHarness({
-    configOverrides: { approvalRetentionSeconds: '1' },
-    users: {
-      'fake-token': ADMIN,
-      'alice-token': { username: 'alice', groups: ['payments', 'system:authenticated'] },
-      'bob-token': { username: 'bob', groups: ['payments', 'system:authenticated'] },
-      'eve-token': { username: 'eve', groups: ['engineering', 'system:authenticated'] },
-    },
-  });
-  kubeconfigOf = (user) => h.fake.writeKubeconfig('agents', `${user}-token`);
+  h = await startHarness({ configOverrides: { approvalRetentionSeconds: '1' } });
+  // Users as the API server knows them: client certificates (CN = user, O = group).
+  kubeconfigs.set('alice', await h.cp.userKubeconfig('alice', ['payments']));
+  kubeconfigs.set('bob', await h.cp.userKubeconfig('bob', ['payments']));
+  kubeconfigs.set('eve', await h.cp.userKubeconfig('eve', ['engineering']));
+  kubeconfigs.set('mallory', await h.cp.userKubeconfig('mallory', ['visitors']));
+  // The chart's approver role, bound as a platform team would; mallory has no binding.
+  for (const group of ['payments', 'engineering']) {
+    await h.apply({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: `approvers-${group}` },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'portcullis-approver' },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: group }],
+    });
+  }
   payments = await startPaymentsApi();
-  await h.fake.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'agents' } });
+  await h.namespace('agents');
+  await h.namespace('other');
+  for (const [ns, sa] of [['agents', 'agent'], ['agents', 'runner'], ['other', 'intruder']] as const) {
+    await h.apply({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa, namespace: ns } });
+  }
   const source = await readBundleDir(POLICIES_DIR);
-  await h.fake.apply({
+  await h.apply({
     apiVersion: 'portcullis.dev/v1alpha1',
     kind: 'PolicyBundle',
     metadata: { name: 'shipped', namespace: 'agents' },
@@ -84,7 +111,7 @@ before(async () => {
   await until(() => client.digest(), 'the sidecar to load the bundle', 60_000);
   // What the kubelet mounts from the injected projected volume.
   tokenFile = join(mkdtempSync(join(tmpdir(), 'portcullis-token-')), 'token');
-  writeFileSync(tokenFile, h.fake.issueServiceAccountToken('agents', 'agent'));
+  writeFileSync(tokenFile, await tokenFor('agents', 'agent'));
   broker = new ControllerApprovalBroker({ controllerUrl: apiUrl, waitMs: 2000, logger: h.logger, tokenFile });
   const config = loadConfig(
     { PORTCULLIS_BUNDLE: 'agents/shipped', PORTCULLIS_POD_NAMESPACE: 'agents', PORTCULLIS_POD_NAME: 'agent-0', PORTCULLIS_SERVICE_ACCOUNT: 'agent', PORTCULLIS_KEEP_ALIVE_TIMEOUT_MS: '200' },
@@ -108,16 +135,21 @@ const charge = (amount: number): Promise<Response> =>
 
 test('a held call becomes an ActionApproval; `portcullis approve NAME --kube` lets it through', async () => {
   const pending = charge(5000);
-  const held: any = await until(() => approvalsIn('agents').find((a) => a.status?.phase === 'Pending'), 'a pending ActionApproval');
+  const held: any = await until(async () => (await approvalsIn('agents')).find((a) => a.status?.phase === 'Pending'), 'a pending ActionApproval');
   assert.match(held.spec.summary, /payments POST/);
   assert.match(held.spec.inputHash, /^(sha256:)?[0-9a-f]{64}$/);
   assert.deepEqual(held.spec.agent, { namespace: 'agents', pod: 'agent-0', serviceAccount: 'agent' });
   assert.equal(held.metadata.annotations['portcullis.dev/requested-by'], 'system:serviceaccount:agents:agent');
   assert.ok(held.spec.approvers.length > 0);
   assert.equal(payments.log.filter((a) => a.method === 'POST').length, 0);
-  const event = h.fake.list('v1', 'Event', 'agents').find((e) => e.reason === 'ApprovalRequested' && e.involvedObject.name === held.metadata.name)!;
+  const event = (await h.kube.list('v1', 'Event', 'agents')).find((e) => e.reason === 'ApprovalRequested' && e.involvedObject.name === held.metadata.name)!;
   assert.match(event.message, new RegExp(`portcullis approve ${held.metadata.name} --kube -n agents`));
 
+  // Someone without the verb is refused by the API server's RBAC authorizer, before any webhook.
+  const mallory = cli();
+  assert.notEqual(await main(['approve', held.metadata.name, '--kube', '--kubeconfig', kubeconfigOf('mallory')], mallory.io), 0);
+  assert.match(mallory.out.join(''), /forbidden|403/i);
+  assert.doesNotMatch(mallory.out.join(''), /requested approvers/);
   // Someone outside the requested approvers, or someone signing as another, is refused by the webhook.
   const eve = cli();
   assert.notEqual(await main(['approve', held.metadata.name, '--kube', '--kubeconfig', kubeconfigOf('eve')], eve.io), 0);
@@ -132,14 +164,14 @@ test('a held call becomes an ActionApproval; `portcullis approve NAME --kube` le
   const res = await pending;
   assert.equal(res.status, 201);
   assert.deepEqual(payments.log.filter((a) => a.method === 'POST').map((a) => JSON.parse(a.body).amount), [5000]);
-  const decided = h.fake.get('portcullis.dev/v1alpha1', 'ActionApproval', 'agents', held.metadata.name)!;
+  const decided = await approval(held.metadata.name);
   assert.equal(decided.spec.decision.inputHash, held.spec.inputHash);
   assert.equal(decided.spec.decision.approver, 'alice');
 });
 
 test('`portcullis reject NAME --kube` denies a held call', async () => {
   const pending = charge(7777);
-  const held: any = await until(() => approvalsIn('agents').find((a) => a.status?.phase === 'Pending' && !a.spec.decision), 'a pending ActionApproval');
+  const held: any = await until(async () => (await approvalsIn('agents')).find((a) => a.status?.phase === 'Pending' && !a.spec.decision), 'a pending ActionApproval');
   const { io: listIo, out: listed } = cli();
   assert.equal(await main(['reject', '--kube', '--kubeconfig', kubeconfigOf('bob')], listIo), 0);
   assert.match(listed.join(''), new RegExp(held.metadata.name));
@@ -167,8 +199,8 @@ function request(expiresInMs: number): ApprovalRequest {
 test('a verdict naming another input hash approves nothing', async () => {
   const req = request(60_000);
   const verdict = broker.request(req);
-  await until(() => h.fake.get('portcullis.dev/v1alpha1', 'ActionApproval', 'agents', req.id), 'the ActionApproval');
-  // Written around the CLI (which always copies the held hash), as a careless script might: the webhook refuses it.
+  await until(() => approval(req.id), 'the ActionApproval');
+  // Written around the CLI (which always copies the held hash), as a careless script might: the CRD's rule refuses it.
   const ref = { group: 'portcullis.dev', version: 'v1alpha1', plural: 'actionapprovals', kind: 'ActionApproval', namespaced: true };
   const { ClientNodeKubeApi } = await import('../../src/controller/k8s/client-node-kube-api.ts');
   const alice = ClientNodeKubeApi.load(kubeconfigOf('alice'));
@@ -176,22 +208,20 @@ test('a verdict naming another input hash approves nothing', async () => {
     alice.mergePatch(ref, 'agents', req.id, { spec: { decision: { verdict: 'Approved', inputHash: 'b'.repeat(64), approver: 'alice' } } }),
     (e: any) => /a verdict approves one exact call/.test(e.message),
   );
-  // Forced past the webhook (straight into storage), the sidecar still refuses it.
-  const stored = h.fake.get('portcullis.dev/v1alpha1', 'ActionApproval', 'agents', req.id)!;
-  stored.spec.decision = { verdict: 'Approved', inputHash: 'b'.repeat(64), approver: 'alice' };
-  h.fake.store.update(findType('portcullis.dev', 'v1alpha1', 'actionapprovals')!, 'agents', req.id, stored);
+  // Forced past validation and the webhook (straight into etcd), the sidecar still refuses it.
+  await forceDecision(req.id, { verdict: 'Approved', inputHash: 'b'.repeat(64), approver: 'alice' });
   await assert.rejects(verdict, (e) => isPortcullisError(e) && e.code === ErrorCodes.APPROVAL_MISMATCH);
-  await until(() => h.fake.get('portcullis.dev/v1alpha1', 'ActionApproval', 'agents', req.id)?.status?.phase === 'Invalid', 'phase Invalid');
+  await until(async () => (await approval(req.id))?.status?.phase === 'Invalid', 'phase Invalid');
 });
 
 test('an approval nobody answers expires: the sidecar denies, the object is marked Expired, then cleaned up', async () => {
   const req = request(3000);
   await assert.rejects(broker.request(req), (e) => isPortcullisError(e) && e.code === ErrorCodes.ESCALATION_TIMEOUT);
-  await until(() => h.fake.get('portcullis.dev/v1alpha1', 'ActionApproval', 'agents', req.id)?.status?.phase === 'Expired', 'phase Expired');
+  await until(async () => (await approval(req.id))?.status?.phase === 'Expired', 'phase Expired');
   const { io, out } = cli();
   assert.notEqual(await main(['approve', req.id, '--kube', '--kubeconfig', kubeconfigOf('alice')], io), 0);
   assert.match(out.join(''), /Expired/);
-  await until(() => !h.fake.get('portcullis.dev/v1alpha1', 'ActionApproval', 'agents', req.id), 'cleanup after the retention');
+  await until(async () => !(await approval(req.id)), 'cleanup after the retention');
 });
 
 const post = (body: unknown, token?: string): Promise<Response> =>
@@ -207,21 +237,20 @@ test('the approvals API: no token → 401, a token the API server does not know 
   assert.equal(none.status, 401);
   assert.equal(((await none.json()) as any).error.code, ErrorCodes.UNAUTHENTICATED);
   assert.equal((await post(req, 'made-up')).status, 401);
-  assert.equal((await post(req, h.fake.issueServiceAccountToken('agents', 'agent', ['https://kubernetes.default.svc']))).status, 401);
-  assert.equal(h.fake.get('portcullis.dev/v1alpha1', 'ActionApproval', 'agents', req.id), undefined);
+  assert.equal((await post(req, await tokenFor('agents', 'agent', h.cp.url))).status, 401);
+  assert.equal(await approval(req.id), undefined);
 });
 
 test('the approvals API: a token of namespace A asking in namespace B → 403; of B → created, recording the service account', async () => {
-  await h.fake.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'other' } });
   const req = request(60_000);
-  const elsewhere = await post(req, h.fake.issueServiceAccountToken('other', 'intruder'));
+  const elsewhere = await post(req, await tokenFor('other', 'intruder'));
   assert.equal(elsewhere.status, 403);
   assert.equal(((await elsewhere.json()) as any).error.code, ErrorCodes.FORBIDDEN);
-  assert.equal(h.fake.get('portcullis.dev/v1alpha1', 'ActionApproval', 'agents', req.id), undefined);
+  assert.equal(await approval(req.id), undefined);
   // The service account the request names is replaced by the one the token proves.
-  const made = await post({ ...req, agent: { ...req.agent, serviceAccount: 'someone-else' } }, h.fake.issueServiceAccountToken('agents', 'runner'));
+  const made = await post({ ...req, agent: { ...req.agent, serviceAccount: 'someone-else' } }, await tokenFor('agents', 'runner'));
   assert.equal(made.status, 201);
-  const stored = h.fake.get('portcullis.dev/v1alpha1', 'ActionApproval', 'agents', req.id)! as any;
+  const stored = await approval(req.id);
   assert.equal(stored.spec.agent.serviceAccount, 'runner');
   assert.equal(stored.metadata.annotations['portcullis.dev/requested-by'], 'system:serviceaccount:agents:runner');
 });
@@ -230,23 +259,22 @@ test('the broker re-reads its token file on every request (the kubelet rotates i
   writeFileSync(tokenFile, 'revoked');
   const req = request(60_000);
   await assert.rejects(broker.request(req), (e) => isPortcullisError(e) && e.code === ErrorCodes.ESCALATION_REJECTED && /401|bearer|token/i.test(e.message));
-  writeFileSync(tokenFile, h.fake.issueServiceAccountToken('agents', 'agent'));
+  writeFileSync(tokenFile, await tokenFor('agents', 'agent'));
   const again = request(60_000);
   const pending = broker.request(again);
-  await until(() => h.fake.get('portcullis.dev/v1alpha1', 'ActionApproval', 'agents', again.id), 'the ActionApproval with the rotated token');
-  const stored = h.fake.get('portcullis.dev/v1alpha1', 'ActionApproval', 'agents', again.id)!;
-  stored.spec.decision = { verdict: 'Rejected', inputHash: again.inputHash, approver: 'alice' };
-  h.fake.store.update(findType('portcullis.dev', 'v1alpha1', 'actionapprovals')!, 'agents', again.id, stored);
+  await until(() => approval(again.id), 'the ActionApproval with the rotated token');
+  const { io, out } = cli();
+  assert.equal(await main(['reject', again.id, '--kube', '--kubeconfig', kubeconfigOf('alice')], io), 0, out.join(''));
   assert.equal((await pending).verdict, 'rejected');
 });
 
 test('the verdict long poll: no token → 401, a token of another namespace → 403', async () => {
   const req = request(60_000);
-  assert.equal((await post(req, h.fake.issueServiceAccountToken('agents', 'agent'))).status, 201);
+  assert.equal((await post(req, await tokenFor('agents', 'agent'))).status, 201);
   const url = `${apiUrl}/v1/approvals/agents/${req.id}?wait=0s`;
   assert.equal((await fetch(url)).status, 401);
-  assert.equal((await fetch(url, { headers: { authorization: `Bearer ${h.fake.issueServiceAccountToken('other', 'intruder')}` } })).status, 403);
-  const own = await fetch(url, { headers: { authorization: `Bearer ${h.fake.issueServiceAccountToken('agents', 'agent')}` } });
+  assert.equal((await fetch(url, { headers: { authorization: `Bearer ${await tokenFor('other', 'intruder')}` } })).status, 403);
+  const own = await fetch(url, { headers: { authorization: `Bearer ${await tokenFor('agents', 'agent')}` } });
   assert.equal(own.status, 200);
   assert.equal(((await own.json()) as any).phase, 'Pending');
 });

@@ -1,7 +1,7 @@
 /**
  * The shipped commands as separate processes: `portcullis controller`
- * against the stand-in API server (kubeconfig file), `portcullis sidecar`
- * following it. Applying a PolicyBundle (through the controller's validating
+ * against a real kube-apiserver (a kubeconfig with its ServiceAccount's
+ * token), `portcullis sidecar` following it. Applying a PolicyBundle (through the controller's validating
  * webhook) makes the sidecar ready on its digest and report it as a metric; a
  * change reaches it; with the controller gone it keeps serving the last good
  * bundle.
@@ -10,13 +10,14 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { FakeKube } from '../support/fake-kube/server.ts';
-import { manifest, until } from '../support/controller-harness.ts';
+import { controllerKubeconfig, installBase, kubectlApply, toYaml, until, webhookConfigurations } from '../support/controller-harness.ts';
+import { startControlPlane, freePort, type ControlPlane } from '../support/control-plane.ts';
+import { KubeRest } from '../support/kube-rest.ts';
 import { policyBundle } from '../support/policy-bundles.ts';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'portcullis.js');
-let webhookPort = 0;
-const fake = new FakeKube({ resolveService: () => ({ host: '127.0.0.1', port: webhookPort }) });
+let cp: ControlPlane;
+let kube: KubeRest;
 const children: { child: ChildProcess; out: () => string; exited: Promise<number | null> }[] = [];
 
 function run(args: string[], env: Record<string, string>): (typeof children)[number] {
@@ -39,12 +40,16 @@ let sidecar: (typeof children)[number];
 let apiPort = 0;
 let adminUrl = '';
 
+const status = async () => (await kube.get('portcullis.dev/v1alpha1', 'PolicyBundle', 'agents', 'research'))?.status;
+
 before(async () => {
-  await fake.start();
-  for (const crd of [...manifest('manifests/crds/policybundles.portcullis.dev.yaml'), ...manifest('manifests/crds/actionapprovals.portcullis.dev.yaml')]) fake.installCrd(crd);
-  for (const doc of manifest('manifests/controller/webhooks.yaml')) await fake.apply(doc);
-  await fake.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'agents' } });
-  controller = run(['controller', '--kubeconfig', fake.writeKubeconfig('portcullis-system'), '--port', '0', '--webhook-port', '0'], {
+  cp = await startControlPlane();
+  kube = new KubeRest(cp);
+  await installBase(cp);
+  const webhookPort = await freePort();
+  await cp.kubectlOk(['apply', '-f', '-'], { input: toYaml(webhookConfigurations(webhookPort)) });
+  await kubectlApply(cp, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'agents' } });
+  controller = run(['controller', '--kubeconfig', await controllerKubeconfig(cp), '--port', '0', '--webhook-port', String(webhookPort)], {
     PORTCULLIS_CONTROLLER_HOST: '127.0.0.1',
     PORTCULLIS_WEBHOOK_HOST: '127.0.0.1',
     PORTCULLIS_POD_NAME: 'controller-proc',
@@ -52,7 +57,6 @@ before(async () => {
   });
   const started = await until(() => logLine(controller, /controller started/), `the controller to start: ${controller.out()}`, 60_000);
   apiPort = started.api;
-  webhookPort = started.webhooks;
   sidecar = run(['sidecar'], {
     PORTCULLIS_CONTROLLER_URL: `http://127.0.0.1:${apiPort}`,
     PORTCULLIS_BUNDLE: 'agents/research',
@@ -69,7 +73,7 @@ before(async () => {
 after(async () => {
   for (const c of children) if (c.child.exitCode === null) c.child.kill('SIGTERM');
   await Promise.all(children.map((c) => c.exited));
-  await fake.close();
+  await cp?.close();
 });
 
 async function ready(): Promise<{ status: number; digest?: string }> {
@@ -83,20 +87,20 @@ test('the sidecar is not ready before its bundle exists', async () => {
 });
 
 test('apply → the sidecar process is ready on the digest in the status, and reports it as a metric', async () => {
-  await fake.apply(policyBundle('research', 'agents'));
-  const status = await until(() => fake.get('portcullis.dev/v1alpha1', 'PolicyBundle', 'agents', 'research')?.status?.servingDigest, 'status', 60_000);
-  await until(async () => (await ready()).digest === status, 'sidecar ready on the digest', 60_000);
+  await kubectlApply(cp, policyBundle('research', 'agents'));
+  const digest = await until(async () => (await status())?.servingDigest, 'status', 60_000);
+  await until(async () => (await ready()).digest === digest, 'sidecar ready on the digest', 60_000);
   const metrics = await (await fetch(`${adminUrl}/metrics`)).text();
-  assert.match(metrics, new RegExp(`portcullis_bundle_info\\{[^}]*digest="${status}"`));
+  assert.match(metrics, new RegExp(`portcullis_bundle_info\\{[^}]*digest="${digest}"`));
 });
 
 test('a change reaches the sidecar process', async () => {
-  await fake.apply(policyBundle('research', 'agents', { allowMethod: 'POST' }));
-  const status = await until(() => {
-    const s = fake.get('portcullis.dev/v1alpha1', 'PolicyBundle', 'agents', 'research')?.status;
+  await kubectlApply(cp, policyBundle('research', 'agents', { allowMethod: 'POST' }));
+  const digest = await until(async () => {
+    const s = await status();
     return s?.observedGeneration === 2 && s.servingDigest;
   }, 'generation 2', 60_000);
-  await until(async () => (await ready()).digest === status, 'sidecar on generation 2', 60_000);
+  await until(async () => (await ready()).digest === digest, 'sidecar on generation 2', 60_000);
 });
 
 test('with the controller gone the sidecar keeps its bundle and says so once', async () => {

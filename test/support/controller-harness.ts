@@ -1,14 +1,19 @@
 /**
- * The production controller against the stand-in API server: CRDs-as-types,
- * the webhook configurations from manifests/, a kubeconfig file pointing at
- * the stand-in, and the controller's webhooks reachable (over TLS) at the
- * service the configurations name.
+ * The production controller against a real control plane (etcd +
+ * kube-apiserver, test/support/control-plane.ts), installed the way an
+ * operator installs it: the CRDs, namespace and RBAC from manifests/ applied
+ * with kubectl, the webhook configurations from manifests/ with their service
+ * reference turned into a loopback URL (there is no service network), and the
+ * controller authenticated as its own ServiceAccount, with a token the API
+ * server issued: every call it makes is checked by the real RBAC authorizer
+ * against exactly the chart's ClusterRole and Role.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { parseAllDocuments } from 'yaml';
-import { FakeKube, type FakeKubeOptions } from './fake-kube/server.ts';
+import { parseAllDocuments, stringify } from 'yaml';
+import { startControlPlane, freePort, type ControlPlane, type KubectlOptions } from './control-plane.ts';
+import { KubeRest } from './kube-rest.ts';
 import { ClientNodeKubeApi } from '../../src/controller/k8s/client-node-kube-api.ts';
 import { loadControllerConfig, type ControllerOverrides } from '../../src/config/controller.ts';
 import { startController, type RunningController } from '../../src/controller/controller.ts';
@@ -17,20 +22,15 @@ import { createLogger, type Logger } from '../../src/telemetry/logger.ts';
 import type { PolicyCompiler } from '../../src/policy/types.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
+export const SYSTEM_NAMESPACE = 'portcullis-system';
+export const VALIDATING_WEBHOOK = 'portcullis-policybundle-validator';
 
 export function manifest(path: string): any[] {
   return parseAllDocuments(readFileSync(join(ROOT, path), 'utf8')).map((d) => d.toJS()).filter(Boolean);
 }
 
-export interface Harness {
-  fake: FakeKube;
-  kubeconfig: string;
-  kube: ClientNodeKubeApi;
-  controllers: RunningController[];
-  logs: string[];
-  logger: Logger;
-  startReplica(identity: string): Promise<RunningController>;
-  close(): Promise<void>;
+export function toYaml(objects: any[]): string {
+  return objects.map((o) => stringify(o)).join('---\n');
 }
 
 export async function until<T>(f: () => T | Promise<T>, what: string, timeoutMs = 20_000): Promise<NonNullable<T>> {
@@ -39,12 +39,62 @@ export async function until<T>(f: () => T | Promise<T>, what: string, timeoutMs 
     const v = await f();
     if (v) return v as NonNullable<T>;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
+/** The webhook configurations of manifests/, pointed at a loopback URL instead of the controller Service. */
+export function webhookConfigurations(webhookPort: number): any[] {
+  return manifest('manifests/controller/webhooks.yaml').map((config) => ({
+    ...config,
+    webhooks: config.webhooks.map((hook: any) => ({
+      ...hook,
+      clientConfig: { url: `https://127.0.0.1:${webhookPort}${hook.clientConfig.service.path}` },
+    })),
+  }));
+}
+
+/** CRDs, the controller namespace and RBAC, as an operator applies them; waits until the CRDs are served. */
+export async function installBase(cp: ControlPlane): Promise<void> {
+  await cp.kubectlOk(['apply', '-f', join(ROOT, 'manifests/crds')]);
+  await cp.kubectlOk(['wait', '--for=condition=Established', '--timeout=60s', 'crd/policybundles.portcullis.dev', 'crd/actionapprovals.portcullis.dev']);
+  await cp.kubectlOk(['apply', '-f', join(ROOT, 'manifests/controller/namespace.yaml')]);
+  await cp.kubectlOk(['apply', '-f', join(ROOT, 'manifests/controller/rbac.yaml')]);
+}
+
+/** A kubeconfig for the controller's ServiceAccount, with a token from the TokenRequest API. */
+export async function controllerKubeconfig(cp: ControlPlane): Promise<string> {
+  const token = (await cp.kubectlOk(['create', 'token', 'portcullis-controller', '-n', SYSTEM_NAMESPACE, '--duration=2h'])).trim();
+  return cp.tokenKubeconfig('portcullis-controller', token);
+}
+
+export interface Harness {
+  cp: ControlPlane;
+  kube: KubeRest;
+  /** The controller's own kubeconfig (its ServiceAccount token). */
+  kubeconfig: string;
+  webhookPort: number;
+  controllers: RunningController[];
+  logs: string[];
+  logger: Logger;
+  /** `kubectl apply -f -` (or `create` for generateName) of one object; resolves with the stored object, rejects with kubectl's message. */
+  apply(obj: any, options?: KubectlOptions): Promise<any>;
+  /** Runs f with the validating webhook configuration removed: the one way to store what the webhook refuses. */
+  withoutValidation<T>(f: () => Promise<T>): Promise<T>;
+  namespace(name: string, labels?: Record<string, string>): Promise<void>;
+  startReplica(identity: string): Promise<RunningController>;
+  close(): Promise<void>;
+}
+
+export async function kubectlApply(cp: ControlPlane, obj: any, options: KubectlOptions = {}): Promise<any> {
+  const verb = obj.metadata?.name ? ['apply'] : ['create'];
+  const r = await cp.kubectl([...verb, '-f', '-', '-o', 'json'], { ...options, input: JSON.stringify(obj) });
+  if (r.code !== 0) throw Object.assign(new Error(r.stderr.trim()), { exitCode: r.code });
+  return JSON.parse(r.stdout);
+}
+
 export async function startHarness(
-  options: { replicas?: number; compiler?: PolicyCompiler; configOverrides?: ControllerOverrides; users?: FakeKubeOptions['users'] } = {},
+  options: { replicas?: number; compiler?: PolicyCompiler; configOverrides?: ControllerOverrides } = {},
 ): Promise<Harness> {
   const controllers: RunningController[] = [];
   const logs: string[] = [];
@@ -55,23 +105,32 @@ export async function startHarness(
     },
   });
   const logger = createLogger({ level: 'info', name: 'controller', destination });
-  // The API server reaches "the service": here, the first replica's webhook port.
-  const fake = new FakeKube({
-    users: options.users,
-    bookmarkIntervalMs: 200,
-    resolveService: () => ({ host: '127.0.0.1', port: controllers[0]!.webhookPort }),
-  });
-  await fake.start();
-  for (const crd of [...manifest('manifests/crds/policybundles.portcullis.dev.yaml'), ...manifest('manifests/crds/actionapprovals.portcullis.dev.yaml')]) fake.installCrd(crd);
-  await fake.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'portcullis-system' } });
-  for (const doc of manifest('manifests/controller/webhooks.yaml')) await fake.apply(doc);
-  const kubeconfig = fake.writeKubeconfig('portcullis-system');
-  const kube = ClientNodeKubeApi.load(kubeconfig, { restartDelayMs: 50 });
+  const cp = await startControlPlane();
+  const kube = new KubeRest(cp);
+  const webhookPort = await freePort();
+  try {
+    await installBase(cp);
+    await cp.kubectlOk(['apply', '-f', '-'], { input: toYaml(webhookConfigurations(webhookPort)) });
+  } catch (e) {
+    await cp.close();
+    throw e;
+  }
+  const kubeconfig = await controllerKubeconfig(cp);
   const compiler = options.compiler ?? new PortcullisCompiler();
   const startReplica = async (identity: string): Promise<RunningController> => {
+    // The webhook configurations name one port: the first replica that finds it free serves there.
+    const portTaken = controllers.some((c) => c.webhookPort === webhookPort);
     const config = loadControllerConfig(
-      { KUBECONFIG: kubeconfig, PORTCULLIS_NAMESPACE: 'portcullis-system' },
-      { identity, listenHost: '127.0.0.1', port: '0', webhookHost: '127.0.0.1', webhookPort: '0', leaseDurationSeconds: '2', ...options.configOverrides },
+      { KUBECONFIG: kubeconfig, PORTCULLIS_NAMESPACE: SYSTEM_NAMESPACE },
+      {
+        identity,
+        listenHost: '127.0.0.1',
+        port: '0',
+        webhookHost: '127.0.0.1',
+        webhookPort: portTaken ? '0' : String(webhookPort),
+        leaseDurationSeconds: '2',
+        ...options.configOverrides,
+      },
     );
     const c = await startController(config, {
       kube: ClientNodeKubeApi.load(kubeconfig, { restartDelayMs: 50 }),
@@ -86,16 +145,31 @@ export async function startHarness(
   for (let i = 0; i < (options.replicas ?? 1); i++) await startReplica(`controller-${i}`);
   await until(() => controllers.some((c) => c.elector.isLeader()), 'a leader');
   return {
-    fake,
-    kubeconfig,
+    cp,
     kube,
+    kubeconfig,
+    webhookPort,
     controllers,
     logs,
     logger,
     startReplica,
+    apply: (obj, o) => kubectlApply(cp, obj, o),
+    async withoutValidation(f) {
+      const saved = await kube.get('admissionregistration.k8s.io/v1', 'ValidatingWebhookConfiguration', undefined, VALIDATING_WEBHOOK);
+      await kube.delete('admissionregistration.k8s.io/v1', 'ValidatingWebhookConfiguration', undefined, VALIDATING_WEBHOOK);
+      try {
+        return await f();
+      } finally {
+        const { resourceVersion: _rv, uid: _uid, creationTimestamp: _ct, generation: _g, managedFields: _mf, ...metadata } = saved.metadata;
+        await kube.create({ ...saved, metadata });
+      }
+    },
+    async namespace(name, labels) {
+      await kubectlApply(cp, { apiVersion: 'v1', kind: 'Namespace', metadata: { name, ...(labels ? { labels } : {}) } });
+    },
     async close() {
       for (const c of controllers) await c.stop();
-      await fake.close();
+      await cp.close();
     },
   };
 }
