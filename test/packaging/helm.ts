@@ -8,7 +8,6 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { toolPath } from '../support/tools.ts';
 import { root, yamlDocuments } from './support.ts';
 import type { KubeObject } from './kube-schemas.ts';
@@ -34,12 +33,16 @@ export interface Run {
   stderr: string;
 }
 
-/** helm with `values` as a values file (`-f`), so that types survive as YAML gives them. */
+/**
+ * helm with `values` as a values file (`-f`). Written as JSON: helm reads
+ * values files as YAML 1.1, where an unquoted y, n, yes, no, on or off (keys
+ * too) is a boolean, so a string value must reach it quoted.
+ */
 export function helm(command: string[], values: Record<string, unknown> = {}, extra: string[] = []): Run {
   const dir = mkdtempSync(join(tmpdir(), 'portcullis-chart-'));
   try {
-    const file = join(dir, 'values.yaml');
-    writeFileSync(file, stringify(values));
+    const file = join(dir, 'values.json');
+    writeFileSync(file, JSON.stringify(values));
     // No kubeconfig: nothing here may reach a cluster.
     const env = { ...process.env, KUBECONFIG: join(dir, 'no-kubeconfig') };
     const r = spawnSync(toolPath('helm'), [...command, '-f', file, ...extra], { cwd: root, env, encoding: 'utf8' });
