@@ -221,6 +221,8 @@ export async function startControlPlane(): Promise<ControlPlane> {
         `--secure-port=${apiPort}`,
         '--bind-address=127.0.0.1',
         '--advertise-address=127.0.0.1',
+        // A loopback advertise address is refused by the default (lease) endpoint reconciler; there is no kube-proxy to use the endpoints anyway.
+        '--endpoint-reconciler-type=none',
         '--service-cluster-ip-range=10.0.0.0/24',
         `--service-account-issuer=${url}`,
         `--service-account-key-file=${join(dir, 'sa.pub')}`,
