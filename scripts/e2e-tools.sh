@@ -23,7 +23,9 @@ CACHE="${PORTCULLIS_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/portcullis/tool
 BIN="$ROOT/.tools/bin"
 ALL_TOOLS=(opa helm etcd jaeger kubernetes)
 
-# tool → version, Go packages to build, -ldflags (the binaries report their real version)
+# tool → version, Go packages to build ([binary=]package; the binary is named
+# after the package's last element unless given), -ldflags (the binaries
+# report their real version)
 recipe() {
   case "$1" in
     kubernetes)
@@ -38,7 +40,7 @@ recipe() {
       done ;;
     etcd)
       VERSION=v3.6.16
-      PACKAGES="go.etcd.io/etcd/server/v3"
+      PACKAGES="etcd=go.etcd.io/etcd/server/v3"
       LDFLAGS="-s -w" ;;
     helm)
       VERSION=v4.3.2
@@ -56,15 +58,8 @@ recipe() {
   esac
 }
 
-# The binary a Go package builds to: its last path element, but for a
-# major-version suffix (go.etcd.io/etcd/server/v3 → etcd) and OPA's root package.
-binary_name() {
-  case "$1" in
-    go.etcd.io/etcd/server/v3) echo etcd ;;
-    github.com/open-policy-agent/opa) echo opa ;;
-    *) basename "$1" ;;
-  esac
-}
+binary_name() { case "$1" in *=*) echo "${1%%=*}" ;; *) basename "$1" ;; esac; }
+package_path() { echo "${1#*=}"; }
 
 cache_dir() {
   local tool=$1 hash
@@ -85,8 +80,9 @@ build_tool() {
     (
       cd "$MODULES/$tool"
       go mod download -x 2>&1 | awk '/^# get/ { n++; if (n % 50 == 0) printf "e2e-tools:   %s: %d modules fetched\n", tool, n }' tool="$tool"
-      # shellcheck disable=SC2086
-      CGO_ENABLED=0 go build -trimpath -ldflags "$LDFLAGS" -o "$dir.partial/bin/" $PACKAGES
+      for pkg in $PACKAGES; do
+        CGO_ENABLED=0 go build -trimpath -ldflags "$LDFLAGS" -o "$dir.partial/bin/$(binary_name "$pkg")" "$(package_path "$pkg")"
+      done
     )
     touch "$dir.partial/.complete"
     rm -rf "$dir"; mv "$dir.partial" "$dir"
@@ -125,6 +121,14 @@ esac
 
 command -v go >/dev/null || { echo "e2e-tools: 'go' is not on PATH; the end-to-end tools are built from Go modules (Go 1.26)" >&2; exit 1; }
 tools=("$@"); [ ${#tools[@]} -gt 0 ] || tools=("${ALL_TOOLS[@]}")
+# One build at a time per cache: a second run (another test process, CI beside
+# a developer) waits, then finds the tools built.
+mkdir -p "$CACHE"
+exec 9>"$CACHE/.lock"
+if ! flock -n 9; then
+  echo "e2e-tools: another scripts/e2e-tools.sh is building into $CACHE; waiting for it"
+  flock 9
+fi
 total_started=$(date +%s)
 for tool in "${tools[@]}"; do build_tool "$tool"; done
 echo "e2e-tools: ${#tools[@]} tool(s) ready in $BIN ($(( $(date +%s) - total_started )) s)"
