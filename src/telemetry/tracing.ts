@@ -25,7 +25,7 @@ import {
   type Tracer,
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { resourceFromAttributes } from '@opentelemetry/resources';
+import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
 import {
   AlwaysOffSampler,
   AlwaysOnSampler,
@@ -208,11 +208,15 @@ export async function createTracing(options: TracingOptions): Promise<Tracing> {
     );
   }
   const provider = new BasicTracerProvider({
-    resource: resourceFromAttributes({
-      ...config.resourceAttributes,
-      'service.name': config.serviceName,
-      ...(options.serviceVersion ? { 'service.version': options.serviceVersion } : {}),
-    }),
+    // The SDK's default resource carries telemetry.sdk.{name,language,version},
+    // which every SDK must report (Jaeger lists them among the process tags).
+    resource: defaultResource().merge(
+      resourceFromAttributes({
+        ...config.resourceAttributes,
+        'service.name': config.serviceName,
+        ...(options.serviceVersion ? { 'service.version': options.serviceVersion } : {}),
+      }),
+    ),
     sampler: makeSampler(config.sampler, config.samplerArg),
     spanProcessors: processors,
   });

@@ -89,6 +89,7 @@ for (const protocol of ['http/protobuf', 'http/json'] as const) {
       assert.equal(decision.traceId, AGENT_TRACE);
       assert.equal(decision.parentSpanId, AGENT_PARENT);
       assert.equal(decision.resource['service.name'], 'portcullis-test');
+      assert.equal(decision.resource['telemetry.sdk.language'], 'nodejs', 'the SDK resource attributes are kept');
       assert.deepEqual(
         {
           op: decision.attributes[Attr.OPERATION],
