@@ -55,16 +55,12 @@ export class CallTrace {
     if (!this.span) {
       return { traceparent: `00-${this.traceId}-${randomHex(8)}-${this.#sampled}`, end: () => undefined };
     }
-    const { span, context } = this.span.startUpstream(method, url);
+    const upstream = this.span.startUpstream(method, url);
     const headers: Record<string, string> = {};
-    this.span.inject(headers, context);
+    this.span.inject(headers, upstream.context);
     return {
       traceparent: headers['traceparent'] ?? '',
-      end: (status, errorCode) => {
-        span.setAttribute('http.response.status_code', status);
-        if (errorCode) span.setAttribute('error.type', errorCode);
-        span.end();
-      },
+      end: (status, errorCode) => upstream.finish(status, errorCode),
     };
   }
 

@@ -5,6 +5,13 @@
  * attributes for what an auditor needs to join a span to its ledger entry.
  * Children: `portcullis.policy.evaluate` for the engine and a client span for
  * the upstream call, whose context is what goes upstream in `traceparent`.
+ *
+ * The span and its children are timed on one clock of their own: the wall
+ * clock read once when the decision starts, plus the monotonic time since.
+ * The wall clock alone moves in whole milliseconds, so a child placed from a
+ * measured duration (the evaluation) could start before its parent, and
+ * trace viewers then show it outside the decision (Jaeger flags it for
+ * clock skew).
  */
 import { SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
 import type { EnforcedEffect } from '../evidence/recorder.ts';
@@ -67,10 +74,21 @@ export interface DecisionAttributes {
   evaluationMs?: number;
 }
 
-export interface UpstreamSpan {
+/** A child span, ended on the decision span's clock. */
+export interface ChildSpan {
   span: Span;
+  end(): void;
+}
+
+export interface UpstreamSpan extends ChildSpan {
   /** Context to inject into the upstream request's headers. */
   context: Context;
+  /**
+   * Ends the client span with the upstream's status (0: no response arrived,
+   * and then no status is claimed) and, when the call failed, the error code,
+   * which also marks the span failed.
+   */
+  finish(status: number, errorCode?: string): void;
 }
 
 /** One decision's span and its children. Every method is safe to call once the span has ended (it then does nothing). */
@@ -79,11 +97,14 @@ export class DecisionSpan {
   /** Context with the decision span active: parent of the children. */
   readonly context: Context;
   readonly #tracing: Tracing;
+  /** Epoch milliseconds at the start, and `performance.now()` then: the origin of `now()`. */
   readonly #startedAt: number;
+  readonly #monotonicStart: number;
   #evaluated = false;
 
   constructor(tracing: Tracing, start: DecisionSpanStart) {
     this.#tracing = tracing;
+    this.#monotonicStart = performance.now();
     this.#startedAt = start.startTime ?? Date.now();
     const attributes: Attributes = {
       [Attr.OPERATION]: 'execute_tool',
@@ -100,10 +121,19 @@ export class DecisionSpan {
     if (start.decisionId) attributes[Attr.DECISION_ID] = start.decisionId;
     this.span = tracing.tracer.startSpan(
       `execute_tool ${start.toolName}`,
-      { kind: SpanKind.INTERNAL, attributes, ...(start.startTime !== undefined ? { startTime: start.startTime } : {}) },
+      { kind: SpanKind.INTERNAL, attributes, startTime: this.#startedAt },
       start.parent,
     );
     this.context = trace.setSpan(start.parent, this.span);
+  }
+
+  /** Epoch milliseconds, with sub-millisecond precision, on this span's clock. */
+  now(): number {
+    return this.#startedAt + (performance.now() - this.#monotonicStart);
+  }
+
+  #child(span: Span): ChildSpan {
+    return { span, end: () => span.end(this.now()) };
   }
 
   /** W3C trace ID (32 hex): the agent's when it sent a `traceparent`. */
@@ -111,13 +141,15 @@ export class DecisionSpan {
     return this.span.spanContext().traceId;
   }
 
-  /** Child span around one policy evaluation; end it when the engine returns. */
-  startEvaluation(entrypoint: string, startTime?: number): Span {
+  /** Child span around one policy evaluation, from `startTime` (this span's clock, default now); end it when the engine returns. */
+  startEvaluation(entrypoint: string, startTime?: number): ChildSpan {
     this.#evaluated = true;
-    return this.#tracing.tracer.startSpan(
-      'portcullis.policy.evaluate',
-      { kind: SpanKind.INTERNAL, attributes: { [Attr.ENTRYPOINT]: entrypoint }, ...(startTime !== undefined ? { startTime } : {}) },
-      this.context,
+    return this.#child(
+      this.#tracing.tracer.startSpan(
+        'portcullis.policy.evaluate',
+        { kind: SpanKind.INTERNAL, attributes: { [Attr.ENTRYPOINT]: entrypoint }, startTime: startTime ?? this.now() },
+        this.context,
+      ),
     );
   }
 
@@ -128,6 +160,7 @@ export class DecisionSpan {
       method.toUpperCase(),
       {
         kind: SpanKind.CLIENT,
+        startTime: this.now(),
         attributes: {
           'http.request.method': method.toUpperCase(),
           'url.full': `${u.protocol}//${u.host}${u.pathname}`,
@@ -138,7 +171,19 @@ export class DecisionSpan {
       },
       this.context,
     );
-    return { span, context: trace.setSpan(this.context, span) };
+    const child = this.#child(span);
+    return {
+      ...child,
+      context: trace.setSpan(this.context, span),
+      finish: (status, errorCode) => {
+        if (status > 0) span.setAttribute('http.response.status_code', status);
+        if (errorCode) {
+          span.setAttribute(Attr.ERROR_TYPE, errorCode);
+          span.setStatus({ code: SpanStatusCode.ERROR });
+        }
+        child.end();
+      },
+    };
   }
 
   /** Writes `traceparent` for `ctx` (default: the decision span) into outgoing headers. */
@@ -148,10 +193,10 @@ export class DecisionSpan {
 
   recordDecision(d: DecisionAttributes): void {
     if (!this.#evaluated) {
-      const now = Date.now();
+      const now = this.now();
       const evaluation = this.startEvaluation(d.entrypoint, d.evaluationMs !== undefined ? now - d.evaluationMs : this.#startedAt);
-      evaluation.setAttributes({ [Attr.POLICY_DIGEST]: d.policyDigest, [Attr.EFFECT]: d.effect });
-      evaluation.end(now);
+      evaluation.span.setAttributes({ [Attr.POLICY_DIGEST]: d.policyDigest, [Attr.EFFECT]: d.effect });
+      evaluation.span.end(now);
     }
     this.span.setAttributes({
       [Attr.EFFECT]: d.effect,
@@ -168,10 +213,11 @@ export class DecisionSpan {
     this.span.setAttributes({ [Attr.LEDGER_SEQ]: seq, [Attr.LEDGER_HASH]: hash });
   }
 
+  /** What reached the agent; `status` is the upstream's, 0 (no attribute) when none answered, as for a denied call. */
   recordOutput(outputHash: string | undefined, bytes: number, status?: number): void {
     if (outputHash) this.span.setAttribute(Attr.OUTPUT_HASH, outputHash);
     this.span.setAttribute(Attr.OUTPUT_BYTES, bytes);
-    if (status !== undefined) this.span.setAttribute('http.response.status_code', status);
+    if (status) this.span.setAttribute('http.response.status_code', status);
   }
 
   /** Marks the decision span failed with a stable error code (PortcullisError code or upstream error). */
@@ -180,8 +226,9 @@ export class DecisionSpan {
     this.span.setStatus({ code: SpanStatusCode.ERROR, ...(message ? { message } : {}) });
   }
 
+  /** Ends the span at `endTime` (epoch milliseconds), default now on this span's clock. */
   end(endTime?: number): void {
-    this.span.end(endTime);
+    this.span.end(endTime ?? this.now());
   }
 }
 

@@ -74,7 +74,7 @@ for (const protocol of ['http/protobuf', 'http/json'] as const) {
       const upstream = span.startUpstream('post', 'http://fs.tools:8080/mcp');
       const headers: Record<string, string> = {};
       span.inject(headers, upstream.context);
-      upstream.span.end();
+      upstream.end();
       span.recordOutput('sha256:' + '4'.repeat(64), 120, 200);
       span.end();
       await tracing.forceFlush();
@@ -167,6 +167,55 @@ describe('decision span children', () => {
     assert.equal(decision.attributes[Attr.ENFORCED_EFFECT], 'allow');
     assert.equal(decision.attributes[Attr.ERROR_TYPE], 'PORTCULLIS_UPSTREAM');
     assert.equal(decision.status.code, 2);
+    await tracing.shutdown();
+  });
+});
+
+describe('decision span timing and upstream failures', () => {
+  it('places every child within the decision span, to the microsecond', async () => {
+    const { InMemorySpanExporter } = await import('@opentelemetry/sdk-trace-base');
+    const exporter = new InMemorySpanExporter();
+    const tracing = await createTracing({ config: tracingConfigFromEnv({ OTEL_BSP_SCHEDULE_DELAY: '0' }), exporter });
+    // Many short decisions: with a millisecond wall clock, some evaluation would start before its parent.
+    for (let i = 0; i < 200; i++) {
+      const span = startDecisionSpan(tracing, { parent: tracing.extract({}), toolName: 't', actionType: 'http', mode: 'enforce' });
+      const t0 = performance.now();
+      while (performance.now() - t0 < 0.05);
+      span.recordDecision({ effect: 'allow', enforcedEffect: 'allow', reason: 'r', policyDigest: 'd', bundle: 'b', entrypoint: 'e', inputHash: 'h', evaluationMs: performance.now() - t0 });
+      span.startUpstream('get', 'http://x.test/').finish(200);
+      span.end();
+    }
+    await tracing.forceFlush();
+    const spans = exporter.getFinishedSpans();
+    const ns = (t: [number, number]): bigint => BigInt(t[0]) * 1_000_000_000n + BigInt(t[1]);
+    const parents = new Map(spans.filter((s) => s.name === 'execute_tool t').map((s) => [s.spanContext().spanId, s]));
+    let children = 0;
+    for (const child of spans.filter((s) => s.parentSpanContext)) {
+      const parent = parents.get(child.parentSpanContext!.spanId)!;
+      assert.ok(ns(child.startTime) >= ns(parent.startTime), `${child.name} starts ${ns(parent.startTime) - ns(child.startTime)} ns before its parent`);
+      assert.ok(ns(child.endTime) <= ns(parent.endTime), `${child.name} ends ${ns(child.endTime) - ns(parent.endTime)} ns after its parent`);
+      children++;
+    }
+    assert.equal(children, 400);
+    await tracing.shutdown();
+  });
+
+  it('an upstream that never answered: the client span is failed with the code, and claims no HTTP status', async () => {
+    const { InMemorySpanExporter } = await import('@opentelemetry/sdk-trace-base');
+    const exporter = new InMemorySpanExporter();
+    const tracing = await createTracing({ config: tracingConfigFromEnv({ OTEL_BSP_SCHEDULE_DELAY: '0' }), exporter });
+    const span = startDecisionSpan(tracing, { parent: tracing.extract({}), toolName: 'payments', actionType: 'http', mode: 'enforce' });
+    span.startUpstream('post', 'http://payments.test/v1/charges').finish(0, 'PORTCULLIS_UPSTREAM');
+    span.recordOutput(undefined, 0, 0);
+    span.fail('PORTCULLIS_UPSTREAM');
+    span.end();
+    await tracing.forceFlush();
+    const [client, decision] = ['POST', 'execute_tool payments'].map((n) => exporter.getFinishedSpans().find((s) => s.name === n)!);
+    assert.equal(client!.status.code, 2);
+    assert.equal(client!.attributes[Attr.ERROR_TYPE], 'PORTCULLIS_UPSTREAM');
+    assert.equal(client!.attributes['http.response.status_code'], undefined);
+    assert.equal(decision!.attributes['http.response.status_code'], undefined);
+    assert.equal(decision!.attributes[Attr.OUTPUT_BYTES], 0);
     await tracing.shutdown();
   });
 });
