@@ -11,6 +11,7 @@ import { scoped, type FnCtx } from './context.ts';
 import { planCall, planTerm, planTerms } from './terms.ts';
 import { unify, unifyLocal } from './unify.ts';
 import { planWith } from './with.ts';
+import { hoistNegated, type Hoisted } from './negation.ts';
 
 type Cont = () => void;
 
@@ -32,9 +33,22 @@ export function planExprInner(ctx: FnCtx, e: Expr, cont: Cont): void {
 
 function planNegatable(ctx: FnCtx, e: Expr, cont: Cont): void {
   if (!e.negated) return planCore(ctx, e, cont);
-  const block = ctx.b.block(() => scoped(ctx, () => planCore(ctx, e, () => {})));
-  ctx.b.emit('NotStmt', { block });
-  cont();
+  // As in OPA, nested calls and dynamic arguments are evaluated before the `not` (negation.ts).
+  const { hoisted, expr } = hoistNegated(e, () => `$not${ctx.policy.nextSlot()}`);
+  planHoisted(ctx, hoisted, 0, () => {
+    const block = ctx.b.block(() => scoped(ctx, () => planCore(ctx, expr, () => {})));
+    ctx.b.emit('NotStmt', { block });
+    cont();
+  });
+}
+
+function planHoisted(ctx: FnCtx, hoisted: Hoisted[], i: number, cont: Cont): void {
+  const h = hoisted[i];
+  if (!h) return cont();
+  planTerm(ctx, h.term, (op) => {
+    ctx.vars.set(h.name, ctx.b.toLocal(op));
+    planHoisted(ctx, hoisted, i + 1, cont);
+  });
 }
 
 function planCore(ctx: FnCtx, e: Expr, cont: Cont): void {

@@ -68,7 +68,7 @@ class Safety {
 
   private unsafe(remaining: Expr[], safe: VarSet): Error {
     for (const e of remaining) {
-      const out = e.negated ? this.refOutputs(e, safe) : this.outputs(e, safe);
+      const out = e.negated ? new Set<string>() : this.outputs(e, safe);
       let found: { n: string; t: Term } | undefined;
       this.inputs(e, (n, t) => {
         if (!found && !safe.has(n) && !out.has(n)) found = { n, t };
@@ -82,7 +82,8 @@ class Safety {
 
   private ready(e: Expr, safe: VarSet): boolean {
     if (e.type === 'some') return true;
-    const out = e.negated ? this.refOutputs(e, safe) : this.outputs(e, safe);
+    // A negated expression binds nothing: all its variables, `_` too, must be bound before it (OPA's rule).
+    const out = e.negated ? new Set<string>() : this.outputs(e, safe);
     let ok = true;
     this.inputs(e, (n) => {
       if (!safe.has(n) && !out.has(n)) ok = false;
