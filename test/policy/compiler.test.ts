@@ -4,11 +4,12 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PortcullisCompiler, OpaCliCompiler, selectCompiler } from '../../src/policy/compiler.ts';
-import { findOpa } from '../../src/policy/opa-cli-compiler.ts';
 import { OpaWasmEngine } from '../../src/policy/engine.ts';
+import { readBundleDir } from '../../src/policy/bundle-dir.ts';
 import { ErrorCodes } from '../../src/errors.ts';
 import type { BundleSource } from '../../src/policy/types.ts';
 import { echoPolicyWasm } from '../../bench/fixtures/echo-wasm.ts';
+import { toolPath } from '../support/tools.ts';
 
 const code = (c: string) => (e: unknown) => (e as { code?: string }).code === c;
 
@@ -21,6 +22,113 @@ decision := {"effect": "allow", "reason": "listed"} if input.tool in data.allowe
 
 function source(rego = POLICY, data: Record<string, unknown> = { allowed: ['fs'] }): BundleSource {
   return { modules: [{ path: 'policy.rego', source: rego }], data, entrypoints: ['portcullis/decision'], tools: [], tests: [] };
+}
+
+/** A tool-call policy using what policies commonly do: else chains, sets, comprehensions, every, functions, string builtins. */
+const TOOL_CALL_POLICY = `package portcullis
+
+default decision := {"effect": "deny", "reason": "no rule matched"}
+
+decision := {"effect": "deny", "reason": concat("; ", sort(violations))} if {
+	count(violations) > 0
+} else := {"effect": "escalate", "reason": sprintf("amount %v is above %v", [amount, data.limits.amount])} if {
+	input.action.tool == "payments"
+	amount > data.limits.amount
+} else := {"effect": "allow", "reason": "read-only arguments"} if {
+	every name in object.keys(args) { name in data.read_args }
+	startswith(input.action.name, "read_")
+} else := {"effect": "allow", "reason": "small payment"} if {
+	input.action.tool == "payments"
+}
+
+amount := object.get(input, ["action", "arguments", "amount"], 0)
+
+args := object.get(input, ["action", "arguments"], {})
+
+paths := {p | some k, p in args; endswith(k, "path")}
+
+violations contains sprintf("path %s is protected", [p]) if {
+	some p in paths
+	protected(p)
+}
+
+violations contains "unknown tool" if not input.action.tool in data.tools
+
+violations contains msg if {
+	some label in input.context.labels
+	regex.match(\`^(secret|pii)-\`, label)
+	msg := concat(" ", ["label", lower(label)])
+}
+
+protected(p) if glob.match("/prod/**", ["/"], p)
+
+protected(p) if startswith(p, "/etc/")
+`;
+
+const TOOL_CALL_DATA = { tools: ['fs', 'payments'], limits: { amount: 100 }, read_args: ['path', 'encoding'] };
+
+const TOOL_CALL_INPUTS: unknown[] = [
+  { action: { tool: 'fs', name: 'read_file', arguments: { path: '/tmp/a' } } },
+  { action: { tool: 'fs', name: 'read_file', arguments: { path: '/prod/db/conf' } } },
+  { action: { tool: 'fs', name: 'write_file', arguments: { path: '/tmp/a', content: 'x' } } },
+  { action: { tool: 'fs', name: 'read_file', arguments: { src_path: '/etc/passwd', encoding: 'utf8' } } },
+  { action: { tool: 'payments', name: 'charge', arguments: { amount: 250 } } },
+  { action: { tool: 'payments', name: 'charge', arguments: { amount: 99.5 } } },
+  { action: { tool: 'payments', name: 'charge', arguments: { amount: '250' } } },
+  { action: { tool: 'shell', name: 'run' }, context: { labels: ['PII-x', 'pii-email', 'secret-key'] } },
+  { action: { tool: 'fs', name: 'read_file', arguments: {} }, context: { labels: ['public'] } },
+  { action: { tool: 'fs', name: 'read_file', arguments: { path: 7 } } },
+  // No tool at all: `not input.action.tool in data.tools` is undefined, not true (OPA lifts the argument out of the `not`).
+  {},
+];
+
+function withApproval(input: unknown, approval: unknown): unknown {
+  const i = (input ?? {}) as { context?: Record<string, unknown> };
+  return { ...i, context: { ...i.context, approval } };
+}
+
+/**
+ * Compiles the source with the real `opa build -t wasm` and with Portcullis's
+ * compiler, loads both modules in our engine, and requires equal answers on
+ * every input and entrypoint (or the same error code). `expected` lists
+ * outcomes (effects, or whole values) the inputs must reach, so that the
+ * comparison is not between two constant answers. Returns the effects of the
+ * default entrypoint in input order.
+ */
+async function assertSameDecisions(opa: string, s: BundleSource, inputs: unknown[], expected: unknown[]): Promise<unknown[]> {
+  const byOpa = await new OpaCliCompiler(opa).compile(s);
+  const ours = await new PortcullisCompiler().compile(s);
+  assert.equal(byOpa.compiler, 'opa');
+  assert.notEqual(byOpa.digest, ours.digest, 'two different compilers made these modules');
+  // Modules from `opa build` make a failing builtin undefined (they have no
+  // strict switch); ours are told to do the same, so that semantics compare.
+  const opaEngine = new OpaWasmEngine({ strictBuiltinErrors: false });
+  const ourEngine = new OpaWasmEngine({ strictBuiltinErrors: false });
+  await opaEngine.load(byOpa);
+  await ourEngine.load(ours);
+  const outcome = (engine: OpaWasmEngine, input: unknown, entrypoint: string): unknown => {
+    try {
+      return { result: engine.evaluate(input, entrypoint).result };
+    } catch (e) {
+      return { error: (e as { code?: string }).code };
+    }
+  };
+  const seen: unknown[] = [];
+  for (const entrypoint of s.entrypoints) {
+    for (const input of inputs) {
+      const want = outcome(opaEngine, input, entrypoint);
+      assert.deepEqual(outcome(ourEngine, input, entrypoint), want, `${entrypoint} on ${JSON.stringify(input)}`);
+      if (entrypoint === s.entrypoints[0]) seen.push(effectOf(want));
+    }
+  }
+  for (const e of expected) assert.ok(seen.some((x) => JSON.stringify(x) === JSON.stringify(e)), `no input reached ${JSON.stringify(e)}`);
+  return seen;
+}
+
+/** The effect of a decision, or the whole outcome when it is not a decision (undefined, an error). */
+function effectOf(outcome: unknown): unknown {
+  const result = (outcome as { result?: { effect?: unknown } }).result;
+  return typeof result?.effect === 'string' ? result.effect : outcome;
 }
 
 let dir: string;
@@ -101,17 +209,26 @@ test('OPA CLI adapter: arguments and bundle extraction (with a stand-in opa)', a
   await assert.rejects(new OpaCliCompiler(failing).compile(s), code(ErrorCodes.REGO_COMPILE));
 });
 
-test('OPA CLI adapter with the real opa', async (t) => {
-  const opa = await findOpa(process.env);
-  if (!opa) {
-    t.skip('opa is not on PATH');
-    return;
-  }
-  const bundle = await new OpaCliCompiler(opa).compile(source());
-  const engine = new OpaWasmEngine();
-  await engine.load(bundle);
-  assert.deepEqual(engine.evaluate({ tool: 'fs' }).result, { effect: 'allow', reason: 'listed' });
+test('OPA CLI adapter with the real opa: its wasm, in our engine, decides as Portcullis-compiled wasm does', async () => {
+  const opa = toolPath('opa');
+  const inputs = [{ tool: 'fs' }, { tool: 'shell' }, { tool: 1 }, {}, { tool: ['fs'] }];
+  await assertSameDecisions(opa, source(), inputs, ['allow', 'deny']);
+  await assertSameDecisions(opa, source(TOOL_CALL_POLICY, TOOL_CALL_DATA), TOOL_CALL_INPUTS, ['allow', 'deny', 'escalate']);
   await assert.rejects(new OpaCliCompiler(opa).compile(source('package portcullis\n\ndecision := {\n')), code(ErrorCodes.REGO_COMPILE));
+});
+
+test('OPA CLI adapter with the real opa: the shipped policies decide alike on their own tests and variants of them', async () => {
+  const shipped = await readBundleDir(join(import.meta.dirname, '..', '..', 'policies'));
+  assert.ok(shipped.tests.length >= 10, 'the shipped bundle has its test cases');
+  // Each test input also with an approval granted and refused: the escalation paths.
+  const inputs = shipped.tests.flatMap(({ input }) => [
+    input,
+    withApproval(input, { verdict: 'approved' }),
+    withApproval(input, { verdict: 'denied' }),
+  ]);
+  const effects = await assertSameDecisions(toolPath('opa'), shipped, inputs, ['allow', 'deny', 'escalate', 'compute']);
+  // The shipped tests' own expectations hold for the opa-built wasm too.
+  for (const [i, t] of shipped.tests.entries()) assert.equal(effects[3 * i], t.want.effect, t.name);
 });
 
 test('real Rego: swapping bundles under concurrent evaluation never mixes them', async () => {
