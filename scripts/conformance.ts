@@ -3,10 +3,15 @@
  *
  *   npm run conformance -- DIR [--json] [--verbose] [--folder X]... [--summary]
  *                              [--note SUBSTRING] [--timeout MS] [--jobs N] [--strict]
+ *                              [--oracle opa [--opa PATH] [--opa-jobs N]]
  *
  * DIR holds one folder of YAML cases per topic and GROUPS.txt (default:
  * $PORTCULLIS_CONFORMANCE_DIR or ../shared/opa-conformance). Each case runs
  * in a child process with a timeout, so a hang or a crash costs one case.
+ * With `--oracle opa` every case also goes to the real `opa eval` (the one
+ * scripts/e2e-tools.sh builds, or --opa PATH; --opa-jobs processes at once,
+ * default 2) and each case where OPA and Portcullis answer differently is
+ * listed (conformance/opa-oracle.ts).
  * Informational: exits 0 even with failures unless --strict.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -16,6 +21,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { readCases, readGroups, type ConformanceCase } from './conformance/cases.ts';
 import type { CaseOutcome } from './conformance/run-case.ts';
+import { agree, askOpa, describe, opaMeetsExpectation, type OracleAnswer } from './conformance/opa-oracle.ts';
+import { OpaEvaluator } from '../test/support/opa-eval.ts';
+import { toolPath } from '../test/support/tools.ts';
 
 interface CaseReport extends CaseOutcome {
   file: string;
@@ -106,6 +114,59 @@ class CaseRunner {
   }
 }
 
+interface Disagreement {
+  file: string;
+  note: string;
+  opa: string;
+  portcullis: string;
+}
+
+interface OracleReport {
+  compared: number;
+  notCompared: number;
+  disagreements: Disagreement[];
+  /** Cases where OPA itself does not give what the case expects: limits of how the oracle hands cases to `opa eval`. */
+  opaVsExpectation: Disagreement[];
+}
+
+/** Progress on stderr every 100 cases, on either side, so a long run shows it is moving. */
+function progress(total: number, started: number): { tick(side: 'portcullis' | 'opa', disagreements: () => number): void } {
+  const done = { portcullis: 0, opa: 0 };
+  return {
+    tick(side, disagreements) {
+      done[side]++;
+      if (done[side] % 100 !== 0 && done[side] !== total) return;
+      const seconds = ((Date.now() - started) / 1000).toFixed(1);
+      process.stderr.write(`oracle: portcullis ${done.portcullis}/${total}, opa ${done.opa}/${total}, ${disagreements()} disagreements so far (${seconds} s)\n`);
+    },
+  };
+}
+
+function oracleReport(cases: ConformanceCase[], reports: CaseReport[], answers: OracleAnswer[]): OracleReport {
+  const out: OracleReport = { compared: 0, notCompared: 0, disagreements: [], opaVsExpectation: [] };
+  cases.forEach((c, i) => {
+    const ours = reports[i]!.observed;
+    const opa = answers[i]!;
+    const line = { file: c.file, note: c.note, opa: describe(opa), portcullis: describe(ours) };
+    if (!opaMeetsExpectation(c, opa)) out.opaVsExpectation.push(line);
+    if (ours === undefined || opa.kind === 'none') {
+      out.notCompared++;
+      return;
+    }
+    out.compared++;
+    if (!agree(c, ours, opa)) out.disagreements.push(line);
+  });
+  return out;
+}
+
+function printOracle(o: OracleReport, verbose: boolean): void {
+  console.log(`\nOPA oracle: ${o.compared} cases compared with opa eval, ${o.notCompared} not compared (skipped by Portcullis or no answer from opa)`);
+  console.log(`${o.disagreements.length} disagreements between OPA and Portcullis`);
+  for (const d of o.disagreements) console.log(`DISAGREE ${d.file} "${d.note}"\n  opa:        ${d.opa}\n  portcullis: ${d.portcullis}`);
+  console.log(`OPA differs from the case's own expectation in ${o.opaVsExpectation.length} cases (how the oracle hands a case to opa eval${verbose ? '' : '; --verbose lists them'})`);
+  if (verbose) for (const d of o.opaVsExpectation) console.log(`OPA-VS-CASE ${d.file} "${d.note}": opa gave ${d.opa}`);
+}
+
 function tally(reports: CaseReport[], key: (r: CaseReport) => string): Map<string, Tally> {
   const out = new Map<string, Tally>();
   for (const r of reports) {
@@ -144,8 +205,12 @@ async function main(): Promise<number> {
       strict: { type: 'boolean' },
       timeout: { type: 'string', default: '10000' },
       jobs: { type: 'string', default: '1' },
+      oracle: { type: 'string' },
+      opa: { type: 'string' },
+      'opa-jobs': { type: 'string', default: '2' },
     },
   });
+  if (values.oracle !== undefined && values.oracle !== 'opa') throw new Error(`--oracle takes "opa", not "${values.oracle}"`);
   const dir = resolve(positionals[0] ?? process.env.PORTCULLIS_CONFORMANCE_DIR ?? '../shared/opa-conformance');
   if (!existsSync(dir)) {
     console.log(`conformance: no case directory at ${dir}; nothing to run (give DIR or set PORTCULLIS_CONFORMANCE_DIR)`);
@@ -159,8 +224,30 @@ async function main(): Promise<number> {
   const reports: CaseReport[] = new Array(cases.length);
   let cursor = 0;
   const started = Date.now();
-  await Promise.all(
-    runners.map(async (runner) => {
+  const ticker = progress(cases.length, started);
+  let disagreements = 0;
+  const answers: OracleAnswer[] = new Array(cases.length);
+  const countDisagreement = (i: number): void => {
+    const ours = reports[i]?.observed;
+    const opa = answers[i];
+    if (ours && opa && opa.kind !== 'none' && !agree(cases[i]!, ours, opa)) disagreements++;
+  };
+  // OPA's answers are asked for all at once; the evaluator runs --opa-jobs of them at a time, beside the case runners.
+  const evaluator = values.oracle ? new OpaEvaluator(values.opa ?? toolPath('opa'), { concurrency: Number(values['opa-jobs']) || 2, timeoutMs: Number(values.timeout) || 10000 }) : undefined;
+  const asked = evaluator
+    ? cases.map((c, i) =>
+        askOpa(evaluator, c)
+          .catch((e: unknown): OracleAnswer => ({ kind: 'none', message: e instanceof Error ? e.message : String(e) }))
+          .then((answer) => {
+            answers[i] = answer;
+            countDisagreement(i);
+            ticker.tick('opa', () => disagreements);
+          }),
+      )
+    : [];
+  await Promise.all([
+    ...asked,
+    ...runners.map(async (runner) => {
       while (cursor < cases.length) {
         const i = cursor++;
         const c = cases[i]!;
@@ -172,19 +259,23 @@ async function main(): Promise<number> {
           outcome = { status: 'fail', reason: `runner error: ${e instanceof Error ? e.message : String(e)}` };
         }
         reports[i] = { ...outcome, file: c.file, folder: c.folder, group: groups.get(c.folder) ?? 'other', note: c.note };
-        if (!values.json && process.stderr.isTTY) process.stderr.write(`\r${i + 1}/${cases.length}`);
+        if (evaluator) {
+          countDisagreement(i);
+          ticker.tick('portcullis', () => disagreements);
+        } else if (!values.json && process.stderr.isTTY) process.stderr.write(`\r${i + 1}/${cases.length}`);
       }
       runner.close();
     }),
-  );
-  if (!values.json && process.stderr.isTTY) process.stderr.write('\r');
+  ]);
+  if (!evaluator && !values.json && process.stderr.isTTY) process.stderr.write('\r');
+  const oracle = evaluator ? oracleReport(cases, reports, answers) : undefined;
   const totals = tally(reports, () => 'total').get('total') ?? { passed: 0, failed: 0, skipped: 0 };
   const byGroup = tally(reports, (r) => r.group);
   const byFolder = tally(reports, (r) => r.folder);
   const seconds = (Date.now() - started) / 1000;
 
   if (values.json) {
-    console.log(JSON.stringify({ dir, seconds, totals, groups: Object.fromEntries(byGroup), folders: Object.fromEntries(byFolder), cases: reports }, null, 2));
+    console.log(JSON.stringify({ dir, seconds, totals, groups: Object.fromEntries(byGroup), folders: Object.fromEntries(byFolder), cases: reports, oracle }, null, 2));
   } else {
     if (values.verbose) {
       for (const r of reports) if (r.status === 'fail') console.log(`FAIL ${r.file} "${r.note}"${r.stage ? ` [${r.stage}]` : ''}: ${r.reason}`);
@@ -198,9 +289,10 @@ async function main(): Promise<number> {
       console.log('\nskipped (the query cannot be an entrypoint):');
       for (const [reason, t] of skipReasons) console.log(`  ${String(t.skipped).padStart(4)}  ${reason}`);
     }
+    if (oracle) printOracle(oracle, values.verbose === true);
     console.log(`\n${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped (${seconds.toFixed(1)} s)`);
   }
-  return values.strict && totals.failed > 0 ? 1 : 0;
+  return values.strict && (totals.failed > 0 || (oracle?.disagreements.length ?? 0) > 0) ? 1 : 0;
 }
 
 main().then(

@@ -76,7 +76,7 @@ export class Unsupported extends Error {}
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Splits on `;` and newlines outside string literals. */
-function splitConjuncts(query: string): string[] {
+export function splitConjuncts(query: string): string[] {
   const parts: string[] = [];
   let current = '';
   let inString = false;

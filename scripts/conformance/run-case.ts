@@ -12,14 +12,19 @@ import { canonicalJson } from '../../src/evidence/canonical.ts';
 import { sortBindingValues } from './value-order.ts';
 import { inputTermToJson, planQuery, Unsupported, type ConformanceCase, type QueryPlan, type QueryTerm } from './cases.ts';
 
+export type Row = Record<string, unknown>;
+
+/** What an evaluator answered for a case: the query's binding rows, or an error. */
+export type Observed = { kind: 'rows'; rows: Row[] } | { kind: 'error'; stage: 'compile' | 'eval'; message: string };
+
 export interface CaseOutcome {
   status: 'pass' | 'fail' | 'skip';
   reason?: string;
   /** Where it failed: compile, eval or compare. */
   stage?: 'compile' | 'eval' | 'compare';
+  /** Portcullis's own answer (absent when the case was skipped or did not run), for `--oracle`. */
+  observed?: Observed;
 }
-
-type Row = Record<string, unknown>;
 
 /**
  * How the case's refs are evaluated: directly as entrypoints, or, when the
@@ -76,17 +81,24 @@ export async function runCase(c: ConformanceCase): Promise<CaseOutcome> {
     engine = new OpaWasmEngine({ strictBuiltinErrors: c.strict_error === true });
     await engine.load(bundle);
   } catch (e) {
-    return compileFailure(c, e, wantError);
+    return { ...compileFailure(c, e, wantError), observed: { kind: 'error', stage: 'compile', message: errorText(e) } };
   }
 
   const results = new Map<string, unknown>();
   try {
     for (const [path, entrypoint] of entrypointOf) results.set(path, engine.evaluate(input, entrypoint).result);
   } catch (e) {
-    return evalFailure(c, e, wantError);
+    return { ...evalFailure(c, e, wantError), observed: { kind: 'error', stage: 'eval', message: errorText(e) } };
   }
-  if (wantError) return { status: 'fail', stage: 'eval', reason: `want error ${c.want_error_code ?? JSON.stringify(c.want_error)}, got ${show(results)}` };
-  return compare(c, bindings(plan, results, input));
+  const rows = visibleRows(bindings(plan, results, input));
+  const observed: Observed = { kind: 'rows', rows };
+  if (wantError) return { status: 'fail', stage: 'eval', reason: `want error ${c.want_error_code ?? JSON.stringify(c.want_error)}, got ${show(results)}`, observed };
+  return { ...compare(c, rows), observed };
+}
+
+/** Rows without the variables the query generated (`__…`). */
+export function visibleRows(rows: Row[]): Row[] {
+  return rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !k.startsWith('__'))));
 }
 
 function errorText(e: unknown): string {
@@ -175,15 +187,15 @@ function sortRows(rows: Row[]): Row[] {
   return [...rows].sort((a, b) => (canonicalJson(a) < canonicalJson(b) ? -1 : 1));
 }
 
-function compare(c: ConformanceCase, rows: Row[]): CaseOutcome {
+/** Visible rows against the case's expectation. */
+export function compare(c: ConformanceCase, rows: Row[]): CaseOutcome {
   if (c.want_defined !== undefined) {
     const defined = rows.length > 0;
     return defined === c.want_defined ? { status: 'pass' } : { status: 'fail', stage: 'compare', reason: `want defined=${c.want_defined}, got ${defined}` };
   }
   const want = c.want_result ?? [];
-  const visible = rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !k.startsWith('__'))));
   // As OPA's harness does: with sort_bindings, each binding's array value is sorted (the expectation is written sorted).
-  const got = c.sort_bindings ? visible.map(sortBindingValues) : visible;
+  const got = c.sort_bindings ? rows.map(sortBindingValues) : rows;
   const equal = rows.length <= 1 && !c.sort_bindings ? isDeepStrictEqual(got, want) : isDeepStrictEqual(sortRows(got), sortRows(want));
   return equal ? { status: 'pass' } : { status: 'fail', stage: 'compare', reason: `want ${clip(JSON.stringify(want))}, got ${clip(JSON.stringify(got))}` };
 }
