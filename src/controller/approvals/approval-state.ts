@@ -40,6 +40,18 @@ export function approvalName(id: string): string {
   return `apr-${createHash('sha256').update(id).digest('hex').slice(0, 20)}`;
 }
 
+/**
+ * A label value naming the pod: at most 63 characters that start and end
+ * alphanumeric, or the API server refuses the whole object (a pod name may be
+ * 253 characters, and cutting it can leave a dash or dot at the end).
+ */
+export function labelValue(s: string): string {
+  return s
+    .slice(0, 63)
+    .replace(/[^A-Za-z0-9_.-]/g, '-')
+    .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
+}
+
 export function actionApprovalFor(req: ApprovalRequest, namespace: string): ActionApproval {
   return {
     apiVersion: 'portcullis.dev/v1alpha1',
@@ -47,7 +59,7 @@ export function actionApprovalFor(req: ApprovalRequest, namespace: string): Acti
     metadata: {
       name: approvalName(req.id),
       namespace,
-      labels: { 'app.kubernetes.io/managed-by': 'portcullis', 'portcullis.dev/pod': req.agent.pod.slice(0, 63).replace(/[^A-Za-z0-9_.-]/g, '-') },
+      labels: { 'app.kubernetes.io/managed-by': 'portcullis', 'portcullis.dev/pod': labelValue(req.agent.pod) },
     },
     spec: {
       inputHash: req.inputHash,

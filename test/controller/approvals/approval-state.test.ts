@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { approvalName, approvalOf, phaseOf } from '../../../src/controller/approvals/approval-state.ts';
+import { approvalName, approvalOf, labelValue, phaseOf } from '../../../src/controller/approvals/approval-state.ts';
 import type { ActionApproval } from '../../../src/controller/resources.ts';
 
 const H = 'a'.repeat(64);
@@ -33,4 +33,12 @@ test('object names: valid ids are kept, others hashed into a valid name', () => 
   const n = approvalName('Decision/ID with spaces');
   assert.match(n, /^apr-[0-9a-f]{20}$/);
   assert.equal(approvalName('Decision/ID with spaces'), n);
+});
+
+test('the pod label is a valid label value however the pod name is cut', () => {
+  assert.equal(labelValue('agent-0'), 'agent-0');
+  assert.equal(labelValue(`${'a'.repeat(62)}-b`), 'a'.repeat(62));
+  assert.equal(labelValue(`${'a'.repeat(61)}.-b`), 'a'.repeat(61));
+  assert.equal(labelValue('-weird/name-'), 'weird-name');
+  assert.equal(labelValue(''), '');
 });
