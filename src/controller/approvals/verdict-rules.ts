@@ -7,10 +7,13 @@
  * - the user is one of the requested approvers (`user:NAME`, `group:NAME`,
  *   `serviceaccount:NAMESPACE:NAME`, or a bare user name), when any are named;
  * - the decision names the held call's exact input hash;
- * - a decision is final, and the held call (input hash, action) never changes;
+ * - a decision is final, and the held call never changes: everything in spec
+ *   but the decision (input hash, action, approvers, expiry…), or a user
+ *   allowed to patch could first name themself an approver, then decide;
  * - an expired approval cannot be decided.
  */
 import type { ActionApproval } from '../resources.ts';
+import { canonicalJson } from '../../evidence/canonical.ts';
 import { phaseOf } from './approval-state.ts';
 
 export interface AuthenticatedUser {
@@ -31,13 +34,13 @@ export function isRequestedApprover(approvers: readonly string[], user: Authenti
   });
 }
 
-const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+const same = (a: unknown, b: unknown): boolean => canonicalJson(a ?? null) === canonicalJson(b ?? null);
 
 /** Why this update is refused, or undefined when it may go ahead. */
 export function refuseVerdictUpdate(next: ActionApproval, old: ActionApproval, user: AuthenticatedUser, now: Date): string | undefined {
-  if (next.spec?.inputHash !== old.spec?.inputHash || !same(next.spec?.action, old.spec?.action)) {
-    return 'the held call (spec.inputHash, spec.action) cannot be changed';
-  }
+  const { decision: _next, ...nextCall } = next.spec ?? {};
+  const { decision: _old, ...oldCall } = old.spec ?? {};
+  if (!same(nextCall, oldCall)) return 'the held call cannot be changed: only spec.decision may be set';
   const before = old.spec.decision;
   const after = next.spec?.decision;
   if (before) return same(before, after) ? undefined : 'a decision is final and cannot be changed or removed';

@@ -35,3 +35,13 @@ test('decisions are final, held calls immutable, expired approvals closed', () =
   assert.match(refuseVerdictUpdate({ ...held, spec: { ...held.spec, inputHash: 'c'.repeat(64) } }, held, alice, now)!, /cannot be changed/);
   assert.match(refuseVerdictUpdate(decided('alice'), held, alice, new Date('2026-01-01T00:06:00Z'))!, /expired/);
 });
+
+test('no step towards a verdict: approvers, expiry and the rest of the held call cannot change before a decision either', () => {
+  const mallory = { username: 'mallory', groups: [] };
+  const widened: ActionApproval = { ...held, spec: { ...held.spec, approvers: [...held.spec.approvers, 'user:mallory'] } };
+  assert.match(refuseVerdictUpdate(widened, held, mallory, now)!, /only spec\.decision may be set/);
+  assert.match(refuseVerdictUpdate({ ...held, spec: { ...held.spec, expiresAt: '2027-01-01T00:00:00Z' } }, held, alice, now)!, /only spec\.decision may be set/);
+  assert.match(refuseVerdictUpdate({ ...held, spec: { ...held.spec, reason: 'added' } }, held, alice, now)!, /only spec\.decision may be set/);
+  const reordered: ActionApproval = { ...held, spec: { expiresAt: held.spec.expiresAt, ...held.spec } };
+  assert.equal(refuseVerdictUpdate(reordered, held, alice, now), undefined, 'key order is not a change');
+});
