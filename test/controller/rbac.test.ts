@@ -1,77 +1,191 @@
 /**
- * The controller's RBAC in manifests/controller/rbac.yaml grants what the
- * controller does through its KubeApi seam, and nothing with wildcards.
- * Each line below is one call the controller makes; add one here when the
- * controller starts making a new kind of call.
+ * Least privilege for the controller, proven by the real RBAC authorizer: the
+ * ServiceAccount, ClusterRole, Role and bindings of manifests/controller/
+ * rbac.yaml applied to a kube-apiserver, then `kubectl auth can-i … --as` the
+ * controller's ServiceAccount for each call it makes (NEEDED: add a line when
+ * the controller starts making a new kind of call) and for things it must
+ * never be able to do; and the rules the API server reports for it
+ * (SelfSubjectRulesReview) grant nothing NEEDED does not name.
  */
-import { test } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { manifest } from '../support/controller-harness.ts';
+import { startControlPlane, type ControlPlane } from '../support/control-plane.ts';
+import { installBase, manifest } from '../support/controller-harness.ts';
 
-const NEEDED: { group: string; resource: string; verb: string; name?: string; namespaced?: 'own' }[] = [
-  { group: 'portcullis.dev', resource: 'policybundles', verb: 'list' },
-  { group: 'portcullis.dev', resource: 'policybundles', verb: 'watch' },
-  { group: 'portcullis.dev', resource: 'policybundles/status', verb: 'patch' },
-  { group: 'portcullis.dev', resource: 'actionapprovals', verb: 'list' },
-  { group: 'portcullis.dev', resource: 'actionapprovals', verb: 'watch' },
-  { group: 'portcullis.dev', resource: 'actionapprovals', verb: 'get' },
-  { group: 'portcullis.dev', resource: 'actionapprovals', verb: 'create' },
-  { group: 'portcullis.dev', resource: 'actionapprovals', verb: 'delete' },
-  { group: 'portcullis.dev', resource: 'actionapprovals/status', verb: 'patch' },
-  { group: '', resource: 'namespaces', verb: 'list' },
-  { group: '', resource: 'namespaces', verb: 'watch' },
-  { group: '', resource: 'events', verb: 'create' },
-  { group: 'authentication.k8s.io', resource: 'tokenreviews', verb: 'create' },
-  { group: 'admissionregistration.k8s.io', resource: 'mutatingwebhookconfigurations', verb: 'get', name: 'portcullis-sidecar-injector' },
-  { group: 'admissionregistration.k8s.io', resource: 'mutatingwebhookconfigurations', verb: 'patch', name: 'portcullis-sidecar-injector' },
-  { group: 'admissionregistration.k8s.io', resource: 'validatingwebhookconfigurations', verb: 'get', name: 'portcullis-policybundle-validator' },
-  { group: 'admissionregistration.k8s.io', resource: 'validatingwebhookconfigurations', verb: 'patch', name: 'portcullis-policybundle-validator' },
-  { group: 'coordination.k8s.io', resource: 'leases', verb: 'create', namespaced: 'own' },
-  { group: 'coordination.k8s.io', resource: 'leases', verb: 'get', name: 'portcullis-controller', namespaced: 'own' },
-  { group: 'coordination.k8s.io', resource: 'leases', verb: 'update', name: 'portcullis-controller', namespaced: 'own' },
-  { group: '', resource: 'secrets', verb: 'create', namespaced: 'own' },
-  { group: '', resource: 'configmaps', verb: 'get', namespaced: 'own' },
-  { group: '', resource: 'configmaps', verb: 'create', namespaced: 'own' },
-  { group: '', resource: 'configmaps', verb: 'update', namespaced: 'own' },
-  { group: '', resource: 'configmaps', verb: 'delete', namespaced: 'own' },
-  { group: '', resource: 'secrets', verb: 'get', name: 'portcullis-webhook-tls', namespaced: 'own' },
+const NS = 'portcullis-system';
+const SA = `system:serviceaccount:${NS}:portcullis-controller`;
+
+interface Call {
+  verb: string;
+  /** plural.group, as kubectl names it ("events" for the core group). */
+  resource: string;
+  subresource?: string;
+  name?: string;
+  /** Where: every namespace at once (`-A`), the controller's own namespace, or another one. */
+  where: 'all' | 'own' | 'other';
+}
+
+/** Every call the controller makes, where it makes it. */
+const NEEDED: Call[] = [
+  { verb: 'list', resource: 'policybundles.portcullis.dev', where: 'all' },
+  { verb: 'watch', resource: 'policybundles.portcullis.dev', where: 'all' },
+  { verb: 'patch', resource: 'policybundles.portcullis.dev', subresource: 'status', where: 'all' },
+  { verb: 'list', resource: 'actionapprovals.portcullis.dev', where: 'all' },
+  { verb: 'watch', resource: 'actionapprovals.portcullis.dev', where: 'all' },
+  { verb: 'get', resource: 'actionapprovals.portcullis.dev', where: 'all' },
+  { verb: 'create', resource: 'actionapprovals.portcullis.dev', where: 'all' },
+  { verb: 'delete', resource: 'actionapprovals.portcullis.dev', where: 'all' },
+  { verb: 'patch', resource: 'actionapprovals.portcullis.dev', subresource: 'status', where: 'all' },
+  { verb: 'list', resource: 'namespaces', where: 'all' },
+  { verb: 'watch', resource: 'namespaces', where: 'all' },
+  { verb: 'create', resource: 'events', where: 'all' },
+  { verb: 'create', resource: 'tokenreviews.authentication.k8s.io', where: 'all' },
+  { verb: 'get', resource: 'mutatingwebhookconfigurations.admissionregistration.k8s.io', name: 'portcullis-sidecar-injector', where: 'all' },
+  { verb: 'patch', resource: 'mutatingwebhookconfigurations.admissionregistration.k8s.io', name: 'portcullis-sidecar-injector', where: 'all' },
+  { verb: 'get', resource: 'validatingwebhookconfigurations.admissionregistration.k8s.io', name: 'portcullis-policybundle-validator', where: 'all' },
+  { verb: 'patch', resource: 'validatingwebhookconfigurations.admissionregistration.k8s.io', name: 'portcullis-policybundle-validator', where: 'all' },
+  { verb: 'create', resource: 'leases.coordination.k8s.io', where: 'own' },
+  { verb: 'get', resource: 'leases.coordination.k8s.io', name: 'portcullis-controller', where: 'own' },
+  { verb: 'update', resource: 'leases.coordination.k8s.io', name: 'portcullis-controller', where: 'own' },
+  { verb: 'create', resource: 'secrets', where: 'own' },
+  { verb: 'get', resource: 'secrets', name: 'portcullis-webhook-tls', where: 'own' },
+  { verb: 'get', resource: 'configmaps', where: 'own' },
+  { verb: 'create', resource: 'configmaps', where: 'own' },
+  { verb: 'update', resource: 'configmaps', where: 'own' },
+  { verb: 'delete', resource: 'configmaps', where: 'own' },
 ];
 
-const docs = manifest('manifests/controller/rbac.yaml');
-const clusterRole = docs.find((d) => d.kind === 'ClusterRole' && d.metadata.name === 'portcullis-controller');
-const role = docs.find((d) => d.kind === 'Role' && d.metadata.name === 'portcullis-controller');
+/** What a controller bug, or an attacker holding its token, must not be able to do. */
+const FORBIDDEN: (Call & { why: string })[] = [
+  { verb: '*', resource: '*', where: 'all', why: 'no wildcard' },
+  { verb: 'get', resource: 'secrets', where: 'all', why: 'Secrets cluster-wide' },
+  { verb: 'list', resource: 'secrets', where: 'all', why: 'Secrets cluster-wide' },
+  { verb: 'list', resource: 'secrets', where: 'own', why: 'listing Secrets reads them all' },
+  { verb: 'get', resource: 'secrets', name: 'other', where: 'own', why: 'other Secrets of its namespace' },
+  { verb: 'update', resource: 'secrets', name: 'portcullis-webhook-tls', where: 'own', why: 'rewriting its certificate Secret' },
+  { verb: 'create', resource: 'secrets', where: 'other', why: 'Secrets elsewhere' },
+  { verb: 'create', resource: 'pods', where: 'all', why: 'pods' },
+  { verb: 'get', resource: 'pods', where: 'all', why: 'pods' },
+  { verb: 'create', resource: 'pods', subresource: 'exec', where: 'all', why: 'exec into pods' },
+  { verb: 'create', resource: 'serviceaccounts', subresource: 'token', where: 'all', why: 'minting tokens' },
+  { verb: 'create', resource: 'policybundles.portcullis.dev', where: 'all', why: 'policies are written by people' },
+  { verb: 'update', resource: 'policybundles.portcullis.dev', where: 'all', why: 'policies are written by people' },
+  { verb: 'patch', resource: 'policybundles.portcullis.dev', where: 'all', why: 'policies are written by people' },
+  { verb: 'delete', resource: 'policybundles.portcullis.dev', where: 'all', why: 'policies are written by people' },
+  { verb: 'patch', resource: 'actionapprovals.portcullis.dev', where: 'all', why: 'a verdict is a human’s' },
+  { verb: 'update', resource: 'actionapprovals.portcullis.dev', where: 'all', why: 'a verdict is a human’s' },
+  { verb: 'update', resource: 'actionapprovals.portcullis.dev', subresource: 'status', where: 'all', why: 'status is patched, never replaced' },
+  { verb: 'create', resource: 'leases.coordination.k8s.io', where: 'other', why: 'Leases elsewhere' },
+  { verb: 'update', resource: 'leases.coordination.k8s.io', name: 'other', where: 'own', why: 'other Leases of its namespace' },
+  { verb: 'delete', resource: 'leases.coordination.k8s.io', name: 'portcullis-controller', where: 'own', why: 'its Lease is released, not deleted' },
+  { verb: 'get', resource: 'configmaps', where: 'other', why: 'ConfigMaps elsewhere' },
+  { verb: 'list', resource: 'configmaps', where: 'own', why: 'ConfigMaps are read by name' },
+  { verb: 'patch', resource: 'mutatingwebhookconfigurations.admissionregistration.k8s.io', name: 'other', where: 'all', why: 'other webhooks' },
+  { verb: 'create', resource: 'mutatingwebhookconfigurations.admissionregistration.k8s.io', where: 'all', why: 'new webhooks' },
+  { verb: 'delete', resource: 'validatingwebhookconfigurations.admissionregistration.k8s.io', name: 'portcullis-policybundle-validator', where: 'all', why: 'turning validation off' },
+  { verb: 'create', resource: 'namespaces', where: 'all', why: 'namespaces' },
+  { verb: 'patch', resource: 'namespaces', where: 'all', why: 'namespace labels decide injection' },
+  { verb: 'create', resource: 'clusterrolebindings.rbac.authorization.k8s.io', where: 'all', why: 'granting itself more' },
+  { verb: 'escalate', resource: 'clusterroles.rbac.authorization.k8s.io', where: 'all', why: 'granting itself more' },
+  { verb: 'bind', resource: 'clusterroles.rbac.authorization.k8s.io', where: 'all', why: 'granting itself more' },
+  { verb: 'impersonate', resource: 'users', where: 'all', why: 'acting as someone else' },
+  { verb: 'impersonate', resource: 'serviceaccounts', where: 'all', why: 'acting as someone else' },
+  { verb: 'create', resource: 'subjectaccessreviews.authorization.k8s.io', where: 'all', why: 'probing others’ rights' },
+  { verb: 'update', resource: 'customresourcedefinitions.apiextensions.k8s.io', where: 'all', why: 'changing the API' },
+];
 
-function grants(rules: any[], n: (typeof NEEDED)[number]): boolean {
-  return rules.some(
-    (r) => r.apiGroups.includes(n.group) && r.resources.includes(n.resource) && r.verbs.includes(n.verb) && (!r.resourceNames || (n.name !== undefined && r.resourceNames.includes(n.name))),
+let cp: ControlPlane;
+
+before(async () => {
+  cp = await startControlPlane();
+  // The CRDs too: kubectl resolves portcullis.dev resource names through discovery.
+  await installBase(cp);
+  await cp.kubectlOk(['create', 'namespace', 'agents']);
+});
+after(() => cp?.close());
+
+const describe = (c: Call): string => `${c.verb} ${c.resource}${c.subresource ? `/${c.subresource}` : ''}${c.name ? ` ${c.name}` : ''} (${c.where === 'all' ? 'all namespaces' : c.where === 'own' ? NS : 'namespace agents'})`;
+
+/** `kubectl auth can-i` as the controller's ServiceAccount: true for "yes", false for "no", a failure for anything else. */
+async function canI(c: Call): Promise<boolean> {
+  const target = c.name ? `${c.resource}/${c.name}` : c.resource;
+  const where = c.where === 'all' ? ['-A'] : ['-n', c.where === 'own' ? NS : 'agents'];
+  const r = await cp.kubectl(['auth', 'can-i', c.verb, target, ...(c.subresource ? [`--subresource=${c.subresource}`] : []), ...where], { as: SA });
+  const answer = r.stdout.trim();
+  assert.ok(answer === 'yes' || answer === 'no', `kubectl auth can-i ${describe(c)}: ${r.stdout}${r.stderr}`);
+  return answer === 'yes';
+}
+
+test('the authorizer allows every call the controller makes, where it makes it', async () => {
+  const denied: string[] = [];
+  for (const c of NEEDED) if (!(await canI(c))) denied.push(describe(c));
+  assert.deepEqual(denied, []);
+});
+
+test('calls of its own namespace only are refused in every other namespace', async () => {
+  const allowed: string[] = [];
+  for (const c of NEEDED.filter((n) => n.where === 'own')) {
+    if (await canI({ ...c, where: 'other' })) allowed.push(describe({ ...c, where: 'other' }));
+  }
+  assert.deepEqual(allowed, []);
+});
+
+test('the authorizer refuses what the controller must never do', async () => {
+  const allowed: string[] = [];
+  for (const c of FORBIDDEN) if (await canI(c)) allowed.push(`${describe(c)}: ${c.why}`);
+  assert.deepEqual(allowed, []);
+});
+
+interface Grant {
+  verb: string;
+  resource: string;
+  subresource?: string;
+  name?: string;
+}
+
+/** The API server's own account of what `user` may do in `namespace` (SelfSubjectRulesReview), one grant per verb, resource and name. */
+async function grantsOf(user: string, namespace: string): Promise<Grant[]> {
+  // --validate=false: kubectl's client-side check would list CRDs, which the controller may not.
+  const review = await cp.kubectlOk(['create', '--validate=false', '-f', '-', '-o', 'json'], {
+    as: user,
+    input: JSON.stringify({ apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectRulesReview', spec: { namespace } }),
+  });
+  assert.equal(review.status.incomplete, false, review.status.evaluationError);
+  return review.status.resourceRules.flatMap((rule: any) =>
+    rule.apiGroups.flatMap((group: string) =>
+      rule.resources.flatMap((r: string) => {
+        const [plural, subresource] = r.split('/') as [string, string | undefined];
+        const resource = group ? `${plural}.${group}` : plural;
+        return rule.verbs.flatMap((verb: string) => (rule.resourceNames ?? [undefined]).map((name: string | undefined) => ({ verb, resource, subresource, name })));
+      }),
+    ),
   );
 }
 
-test('every call the controller makes is granted', () => {
-  for (const n of NEEDED) {
-    const rules = n.namespaced === 'own' ? role.rules : clusterRole.rules;
-    assert.ok(grants(rules, n), `missing: ${n.verb} ${n.resource}${n.group ? '.' + n.group : ''}${n.name ? ` (${n.name})` : ''}`);
+const key = (g: Grant): string => `${g.verb} ${g.resource}${g.subresource ? `/${g.subresource}` : ''}${g.name ? ` ${g.name}` : ''}`;
+
+test('the rules the API server reports for the controller grant nothing that NEEDED does not name', async () => {
+  // What any ServiceAccount of the namespace may do without our RBAC (discovery, self reviews, …).
+  await cp.kubectlOk(['create', 'serviceaccount', 'baseline', '-n', NS]);
+  for (const namespace of [NS, 'agents']) {
+    const baseline = new Set((await grantsOf(`system:serviceaccount:${NS}:baseline`, namespace)).map(key));
+    const ours = (await grantsOf(SA, namespace)).filter((g) => !baseline.has(key(g)));
+    assert.ok(ours.length > 0, 'the review reports the controller roles');
+    const extra = ours.filter((g) => !NEEDED.some((n) => key(n) === key(g) && (n.where === 'all' || namespace === NS))).map(key);
+    assert.deepEqual(extra, [], `granted in ${namespace} but not needed`);
   }
 });
 
-test('no wildcards, nothing beyond what is needed, and no Secrets or Leases cluster-wide', () => {
-  for (const rules of [clusterRole.rules, role.rules]) {
-    for (const r of rules) {
-      for (const field of ['apiGroups', 'resources', 'verbs']) assert.ok(!r[field].includes('*'), `wildcard in ${JSON.stringify(r)}`);
+test('static: no wildcards in the controller roles, and they are bound to its ServiceAccount only', () => {
+  const docs = manifest('manifests/controller/rbac.yaml');
+  for (const role of docs.filter((d) => (d.kind === 'ClusterRole' || d.kind === 'Role') && d.metadata.name === 'portcullis-controller')) {
+    for (const r of role.rules) {
+      for (const field of ['apiGroups', 'resources', 'verbs', 'resourceNames']) assert.ok(!(r[field] ?? []).includes('*'), `wildcard in ${JSON.stringify(r)}`);
     }
   }
-  for (const r of clusterRole.rules) {
-    assert.ok(!r.resources.includes('secrets') && !r.resources.includes('leases'));
-    for (const verb of r.verbs) {
-      assert.ok(
-        NEEDED.some((n) => n.namespaced !== 'own' && r.resources.includes(n.resource) && n.verb === verb),
-        `${verb} on ${r.resources} is not needed`,
-      );
-    }
-  }
-  for (const b of docs.filter((d) => d.kind.endsWith('Binding') && d.metadata.name === 'portcullis-controller')) {
-    assert.deepEqual(b.subjects, [{ kind: 'ServiceAccount', name: 'portcullis-controller', namespace: 'portcullis-system' }]);
-  }
+  const bindings = docs.filter((d) => d.kind.endsWith('Binding') && d.metadata.name === 'portcullis-controller');
+  assert.equal(bindings.length, 2);
+  for (const b of bindings) assert.deepEqual(b.subjects, [{ kind: 'ServiceAccount', name: 'portcullis-controller', namespace: NS }]);
 });
 
 test('the webhook names in RBAC match the webhook configurations and the controller defaults', async () => {
@@ -82,4 +196,5 @@ test('the webhook names in RBAC match the webhook configurations and the control
   assert.deepEqual([c.validatingWebhook, c.mutatingWebhook].sort(), hooks);
   assert.equal(c.webhookSecret, 'portcullis-webhook-tls');
   assert.equal(c.leaseName, 'portcullis-controller');
+  for (const name of hooks) assert.ok(NEEDED.some((n) => n.name === name && n.verb === 'patch'), `${name} is patched`);
 });
