@@ -22,6 +22,14 @@ export interface LeaderElectionOptions {
   now?: () => number;
 }
 
+/**
+ * A Lease's times are MicroTime: RFC 3339 with exactly six fractional digits.
+ * The API server refuses the three digits of Date#toISOString with a 400.
+ */
+export function microTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
 export class LeaderElector {
   private leader = false;
   private timer: NodeJS.Timeout | undefined;
@@ -80,7 +88,7 @@ export class LeaderElector {
   }
 
   private record(spec: Lease['spec']): Lease['spec'] {
-    const at = new Date(this.now()).toISOString();
+    const at = microTime(this.now());
     return { ...spec, holderIdentity: this.o.identity, leaseDurationSeconds: this.o.leaseDurationSeconds ?? 15, renewTime: at };
   }
 
@@ -91,7 +99,7 @@ export class LeaderElector {
       const lease = await kube.readLease(namespace, name);
       const now = this.now();
       if (!lease) {
-        await kube.createLease({ metadata: { name, namespace }, spec: { ...this.record({}), acquireTime: new Date(now).toISOString(), leaseTransitions: 0 } });
+        await kube.createLease({ metadata: { name, namespace }, spec: { ...this.record({}), acquireTime: microTime(now), leaseTransitions: 0 } });
         this.lastRenew = now;
         return this.setLeader(true);
       }
@@ -106,7 +114,7 @@ export class LeaderElector {
       if (!heldByMe && !expired) return this.setLeader(false);
       const spec = heldByMe
         ? this.record(lease.spec)
-        : { ...this.record(lease.spec), acquireTime: new Date(now).toISOString(), leaseTransitions: (lease.spec.leaseTransitions ?? 0) + 1 };
+        : { ...this.record(lease.spec), acquireTime: microTime(now), leaseTransitions: (lease.spec.leaseTransitions ?? 0) + 1 };
       await kube.replaceLease({ ...lease, spec });
       this.lastRenew = now;
       this.setLeader(true);

@@ -143,7 +143,11 @@ export async function startHarness(
     return c;
   };
   for (let i = 0; i < (options.replicas ?? 1); i++) await startReplica(`controller-${i}`);
-  await until(() => controllers.some((c) => c.elector.isLeader()), 'a leader');
+  await until(() => controllers.some((c) => c.elector.isLeader()), 'a leader').catch(async (e) => {
+    for (const c of controllers) await c.stop();
+    await cp.close();
+    throw new Error(`${(e as Error).message}; the controllers logged:\n${logs.slice(-20).join('')}`);
+  });
   return {
     cp,
     kube,
