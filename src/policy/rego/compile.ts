@@ -16,6 +16,7 @@ import { checkRecursion } from './plan/recursion.ts';
 import { packagePath, resolveModules, type ResolvedRule } from './plan/resolve.ts';
 import { indexRules } from './plan/rule-index.ts';
 import { reorderRule } from './plan/safety.ts';
+import { checkDeclaredVars } from './plan/declared.ts';
 import { LocalNames } from './plan/scope.ts';
 import { operatorName } from './ast.ts';
 
@@ -38,6 +39,7 @@ export function planModules(modules: Module[], entrypoints: string[], options: P
   const builtinArity = options.builtinArity ?? defaultBuiltinArity;
   const names = new LocalNames();
   const resolved = resolveModules(modules, names, { isBuiltin: (n) => builtinArity(n) !== undefined });
+  for (const r of resolved) checkDeclaredVars(r.rule, names);
   const index = indexRules(resolved, modules.map(packagePath));
   checkCalls(
     index,
