@@ -18,6 +18,7 @@ import {
   type KubernetesListObject,
   type KubernetesObject,
   type V1Lease,
+  V1MicroTime,
 } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import { ErrorCodes, PortcullisError } from '../../errors.ts';
@@ -369,7 +370,8 @@ function fromLease(l: V1Lease): Lease {
 }
 
 function toLease(l: Lease): V1Lease {
-  const date = (s: string | undefined): Date | undefined => (s ? new Date(s) : undefined);
+  // V1MicroTime serialises with the six fractional digits the API server requires of a Lease's times.
+  const date = (s: string | undefined): Date | undefined => (s ? new V1MicroTime(s) : undefined);
   return {
     apiVersion: 'coordination.k8s.io/v1',
     kind: 'Lease',
