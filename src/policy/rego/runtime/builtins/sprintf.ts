@@ -1,4 +1,4 @@
-// sprintf with Go's fmt semantics, as OPA calls it: integers are Go ints
+// sprintf with Go's fmt semantics, as OPA calls it: integers are Go int64s
 // (or big ints), other numbers float64, strings Go strings, and every other
 // value its Rego text ([1, "a"], {"k": 1}, set()). Verbs: %v %s %q %d %b %o
 // %O %x %X %c %U %e %E %f %F %g %G %t %T %%, with flags (+ - # 0 space),
@@ -231,7 +231,7 @@ function stringOf(v: usize): usize {
 }
 
 function typeNameOf(kind: i32): string {
-  return kind == K_INT ? 'int' : kind == K_BIG ? '*big.Int' : kind == K_FLOAT ? 'float64' : 'string';
+  return kind == K_INT ? 'int64' : kind == K_BIG ? '*big.Int' : kind == K_FLOAT ? 'float64' : 'string';
 }
 
 /** Go's %!verb(type=value) for a verb that does not fit the argument. */
