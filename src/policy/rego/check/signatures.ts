@@ -54,6 +54,9 @@ const TABLE: Record<string, [args: string[], result: string]> = {
   'graph.reachable': [[`object[any: ${COLLECTION}]`, COLLECTION], 'set[any]'],
   indexof: [['string', 'string'], 'number'],
   intersection: [['set[set[any]]'], 'set[any]'],
+  // `x in xs` and `k, v in xs` as values: booleans.
+  'internal.member_2': [['any', 'any'], 'boolean'],
+  'internal.member_3': [['any', 'any', 'any'], 'boolean'],
   is_array: [['any'], 'boolean'],
   is_boolean: [['any'], 'boolean'],
   is_null: [['any'], 'boolean'],

@@ -6,7 +6,8 @@
  * (`x := 1; x.y`, `p.x` for `p := 1`). Types come from literals, builtin
  * results, `:=`/`some … in` bindings in scope, and the values of rules and
  * functions (through `Globals`); input, base data and function arguments
- * are `any` and never an error.
+ * are `any` and never an error. As in OPA, the expressions of an `every`
+ * body are not checked, only the comprehensions inside them.
  */
 import type { Body, Expr, Location, RefTerm, Rule, Term } from '../ast.ts';
 import { operatorName } from '../ast.ts';
@@ -130,11 +131,29 @@ export class TypeChecker {
         const inner = new Scope(scope);
         if (e.key) inner.bind(e.key.name, { term: e.domain, scope, part: 'key' });
         inner.bind(e.value.name, { term: e.domain, scope, part: 'member' });
-        this.body(e.body, inner);
+        this.closuresOnly(e.body, inner);
         break;
       }
       case 'some':
         break;
+    }
+  }
+
+  /**
+   * An `every` body as OPA checks it: not its own expressions (OPA accepts
+   * `every x in xs { count(1) == x }`), only the comprehensions in them,
+   * which are checked whole.
+   */
+  private closuresOnly(body: Body, scope: Scope): void {
+    for (const e of body) this.declare(e, scope);
+    for (const e of body) {
+      if (e.type === 'every') {
+        comprehensionsIn(e.domain).forEach((c) => this.term(c, scope));
+        this.closuresOnly(e.body, new Scope(scope));
+        continue;
+      }
+      const terms = e.type === 'term' ? [e.term] : e.type === 'call' ? e.args : e.type === 'somein' ? [e.collection] : [];
+      for (const t of [...terms, ...e.with.map((w) => w.value)]) comprehensionsIn(t).forEach((c) => this.term(c, scope));
     }
   }
 
@@ -291,6 +310,27 @@ export class TypeChecker {
     } finally {
       this.inProgress.delete(b.term);
     }
+  }
+}
+
+/** The comprehensions in a term, outermost only. */
+function comprehensionsIn(t: Term): Term[] {
+  switch (t.type) {
+    case 'arraycomprehension':
+    case 'setcomprehension':
+    case 'objectcomprehension':
+      return [t];
+    case 'ref':
+      return [t.head, ...t.path].flatMap(comprehensionsIn);
+    case 'array':
+    case 'set':
+      return t.items.flatMap(comprehensionsIn);
+    case 'object':
+      return t.items.flat().flatMap(comprehensionsIn);
+    case 'call':
+      return t.args.flatMap(comprehensionsIn);
+    default:
+      return [];
   }
 }
 

@@ -23,8 +23,19 @@ describe('Rego type check: builtin arguments', () => {
     assert.equal(findings('p if { xs := split("a,b", ","); some x in xs; x > 1; abs(x) }').length, 1);
     assert.equal(findings('p if { n := count([1]); upper(n) }').length, 1);
     assert.equal(findings('p := [y | some x in [1, 2]; y := lower(x)]').length, 1);
-    assert.equal(findings('p if every k, v in ["a"] { upper(k) }').length, 1);
     assert.equal(findings('p if { x := 1; y := x; z := y; lower(z) }').length, 1);
+  });
+
+  it('every bodies: as OPA, only the comprehensions in them are checked (opa eval v1.22.4 accepts the rest)', () => {
+    assert.deepEqual(findings('p if every k, v in ["a"] { upper(k) == v }'), []);
+    assert.deepEqual(findings('p if every x in input.a { count(1) == x }'), []);
+    assert.equal(findings('p if every x in input.a { y := [z | z := count(1)]; y == x }').length, 1);
+    assert.equal(findings('p if every x in input.a { every y in x { {z | z := lower(1)} == y } }').length, 1);
+    assert.equal(findings('p if every x in count(1) { x }').length, 1);
+  });
+
+  it('x in xs is a boolean', () => {
+    assert.match(findings('p := ("a" in []) - 2.5')[0]!, /minus: invalid argument\(s\): have \(boolean, number\)/);
   });
 
   it('reports calls written as statements and with an output argument', () => {
