@@ -265,6 +265,8 @@ export function builtin_strings_replace_n(pats: usize, s: usize): usize {
 export function builtin_indexof(s: usize, x: usize): usize {
   needString('indexof', 1, s);
   needString('indexof', 2, x);
+  // OPA refuses an empty needle (the wasm OPA builds answers 0; `opa eval` is the reference).
+  if (stringLen(x) == 0) fail('indexof', 'empty search character');
   const p = stringPtr(s);
   const at = bytesIndexOf(p, stringLen(s), stringPtr(x), stringLen(x), 0);
   if (at < 0) return intValue(-1);
@@ -274,16 +276,15 @@ export function builtin_indexof(s: usize, x: usize): usize {
 export function builtin_indexof_n(s: usize, x: usize): usize {
   needString('indexof_n', 1, s);
   needString('indexof_n', 2, x);
+  if (stringLen(x) == 0) fail('indexof_n', 'empty search character');
   const p = stringPtr(s);
   const n = stringLen(s);
   const r = makeArray(4);
   let from: usize = 0;
-  while (from <= n) {
+  while (from < n) {
     const at = bytesIndexOf(p, n, stringPtr(x), stringLen(x), from);
-    // An empty needle matches before each code point, not at the end (as OPA).
-    if (at < 0 || (stringLen(x) == 0 && <usize>at >= n)) break;
+    if (at < 0) break;
     arrayAppend(r, intValue(codePointCount(p, <usize>at)));
-    if (<usize>at >= n) break;
     from = <usize>at + stepAt(p + <usize>at, n - <usize>at);
   }
   return r;
