@@ -66,9 +66,10 @@ function safeRelative(path: string, index: number): string {
 
 function run(binary: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    execFile(binary, args, { timeout: BUILD_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 }, (error, _stdout, stderr) => {
+    execFile(binary, args, { timeout: BUILD_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (!error) return resolve();
-      const message = String(stderr || error.message).trim();
+      // `opa build` prints its compile errors on stdout, not stderr.
+      const message = (String(stderr).trim() || String(stdout).trim() || error.message).trim();
       reject(new PortcullisError(ErrorCodes.REGO_COMPILE, `opa build failed: ${message}`, { compiler: 'opa' }, { cause: error }));
     });
   });
