@@ -71,10 +71,10 @@ function cli(): { io: any; out: string[] } {
 before(async () => {
   h = await startHarness({ configOverrides: { approvalRetentionSeconds: '1' } });
   // Users as the API server knows them: client certificates (CN = user, O = group).
-  kubeconfigs.set('alice', await h.cp.userKubeconfig('alice', ['payments']));
-  kubeconfigs.set('bob', await h.cp.userKubeconfig('bob', ['payments']));
-  kubeconfigs.set('eve', await h.cp.userKubeconfig('eve', ['engineering']));
-  kubeconfigs.set('mallory', await h.cp.userKubeconfig('mallory', ['visitors']));
+  kubeconfigs.set('alice', await h.cp.userKubeconfig('alice', ['payments'], 'agents'));
+  kubeconfigs.set('bob', await h.cp.userKubeconfig('bob', ['payments'], 'agents'));
+  kubeconfigs.set('eve', await h.cp.userKubeconfig('eve', ['engineering'], 'agents'));
+  kubeconfigs.set('mallory', await h.cp.userKubeconfig('mallory', ['visitors'], 'agents'));
   // The chart's approver role, bound as a platform team would; mallory has no binding.
   for (const group of ['payments', 'engineering']) {
     await h.apply({
@@ -211,7 +211,18 @@ test('a verdict naming another input hash approves nothing', async () => {
   // Forced past validation and the webhook (straight into etcd), the sidecar still refuses it.
   await forceDecision(req.id, { verdict: 'Approved', inputHash: 'b'.repeat(64), approver: 'alice' });
   await assert.rejects(verdict, (e) => isPortcullisError(e) && e.code === ErrorCodes.APPROVAL_MISMATCH);
-  await until(async () => (await approval(req.id))?.status?.phase === 'Invalid', 'phase Invalid');
+  // The real API server re-checks the spec's rules on a status write, so such an object can never be
+  // marked Invalid: the controller says so once, as a Warning Event, and does not retry.
+  const [refused] = await until(async () => {
+    const found = (await h.kube.list('v1', 'Event', 'agents')).filter((e) => e.reason === 'StatusRefused' && e.involvedObject.name === req.id);
+    return found.length > 0 ? found : undefined;
+  }, 'a StatusRefused event');
+  assert.equal(refused!.type, 'Warning');
+  assert.match(refused!.message, /^Invalid: the decision names input b{64}/);
+  const statusWrites = () => h.cp.auditEvents().filter((e) => e.stage === 'ResponseComplete' && e.verb === 'patch' && e.objectRef?.subresource === 'status' && e.objectRef?.name === req.id).length;
+  const tried = statusWrites();
+  await h.controllers[0]!.approvals.sweep();
+  assert.equal(statusWrites(), tried, 'no retry of a refused status');
 });
 
 test('an approval nobody answers expires: the sidecar denies, the object is marked Expired, then cleaned up', async () => {

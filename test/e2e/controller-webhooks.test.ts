@@ -15,10 +15,13 @@ import { policyBundle } from '../support/policy-bundles.ts';
 
 let h: Harness;
 
+let pods = 0;
+
+/** The pod a Deployment's template makes, under a fresh name (the audit log finds a creation by name). */
 function podFrom(path: string, namespace: string): any {
   const deploy = manifest(path).find((d) => d.kind === 'Deployment');
   const t = deploy.spec.template;
-  return { apiVersion: 'v1', kind: 'Pod', metadata: { generateName: `${deploy.metadata.name}-`, namespace, ...t.metadata }, spec: t.spec };
+  return { apiVersion: 'v1', kind: 'Pod', metadata: { name: `${deploy.metadata.name}-${++pods}`, namespace, ...t.metadata }, spec: t.spec };
 }
 
 /** The ServiceAccount admission plugin refuses pods whose account does not exist; there is no controller-manager to make `default`. */

@@ -49,8 +49,8 @@ export interface ControlPlane {
   kubectlOk(args: string[], options?: KubectlOptions): Promise<any>;
   /** A kubeconfig for a bearer token (a ServiceAccount's, from `kubectl create token`). */
   tokenKubeconfig(name: string, token: string): string;
-  /** A kubeconfig for a user authenticated by a client certificate (CN = user, O = each group). */
-  userKubeconfig(user: string, groups: string[]): Promise<string>;
+  /** A kubeconfig for a user authenticated by a client certificate (CN = user, O = each group), in a namespace. */
+  userKubeconfig(user: string, groups: string[], namespace?: string): Promise<string>;
   /** The API server's audit log (portcullis.dev resources and pods, Metadata level, webhook annotations included): what it was really asked. */
   auditEvents(): any[];
   /**
@@ -108,7 +108,7 @@ async function makePki(dir: string): Promise<void> {
   await openssl(dir, ['rsa', '-in', 'sa.key', '-pubout', '-out', 'sa.pub']);
 }
 
-function kubeconfigYaml(url: string, caPem: string, user: Record<string, string>): string {
+function kubeconfigYaml(url: string, caPem: string, user: Record<string, string>, namespace = 'default'): string {
   const b64 = (s: string): string => Buffer.from(s).toString('base64');
   const userLines = Object.entries(user).map(([k, v]) => `    ${k}: ${v}`).join('\n');
   return [
@@ -125,7 +125,7 @@ function kubeconfigYaml(url: string, caPem: string, user: Record<string, string>
     userLines,
     'contexts:',
     '- name: test',
-    '  context: {cluster: test, user: user, namespace: default}',
+    `  context: {cluster: test, user: user, namespace: ${namespace}}`,
     'current-context: test',
     '',
   ].join('\n');
@@ -299,13 +299,13 @@ export async function startControlPlane(): Promise<ControlPlane> {
       });
       if (!res.ok) throw new Error(`etcd put ${key}: ${res.status} ${await res.text()}`);
     },
-    async userKubeconfig(user, groups) {
+    async userKubeconfig(user, groups, namespace) {
       const subj = [...groups.map((g) => `/O=${g}`), `/CN=${user}`].join('');
       writeFileSync(join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
       await openssl(dir, ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `user-${user}.key`, '-out', `user-${user}.csr`, '-subj', subj]);
       await openssl(dir, ['x509', '-req', '-in', `user-${user}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `user-${user}.crt`, '-days', '2', '-extfile', 'client.ext']);
       const path = join(dir, `user-${user}.kubeconfig`);
-      writeFileSync(path, kubeconfigYaml(url, caPem, { 'client-certificate': join(dir, `user-${user}.crt`), 'client-key': join(dir, `user-${user}.key`) }));
+      writeFileSync(path, kubeconfigYaml(url, caPem, { 'client-certificate': join(dir, `user-${user}.crt`), 'client-key': join(dir, `user-${user}.key`) }, namespace));
       return path;
     },
     auditEvents() {

@@ -9,6 +9,7 @@
  * against exactly the chart's ClusterRole and Role.
  */
 import { readFileSync } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { parseAllDocuments, stringify } from 'yaml';
@@ -68,11 +69,48 @@ export async function controllerKubeconfig(cp: ControlPlane): Promise<string> {
   return cp.tokenKubeconfig('portcullis-controller', token);
 }
 
+/**
+ * What the controller's Service does in a cluster: one address for the
+ * webhooks, spread over the replicas that are up. A TCP relay on loopback
+ * (TLS passes through untouched); with no replica up, connections are
+ * refused, as a Service with no ready endpoints refuses them.
+ */
+export async function startServiceRelay(backends: () => number[]): Promise<{ port: number; close(): Promise<void> }> {
+  let next = 0;
+  const open = new Set<Socket>();
+  const track = (s: Socket): Socket => {
+    open.add(s);
+    s.on('close', () => open.delete(s));
+    return s;
+  };
+  const server: Server = createServer((inbound) => {
+    track(inbound);
+    const ports = backends();
+    if (ports.length === 0) return inbound.destroy();
+    const port = ports[next++ % ports.length]!;
+    const outbound = track(connect(port, '127.0.0.1'));
+    inbound.pipe(outbound).pipe(inbound);
+    inbound.on('error', () => outbound.destroy());
+    outbound.on('error', () => inbound.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    // The API server keeps its webhook connections alive: end them, or close() waits for ever.
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of open) s.destroy();
+      }),
+  };
+}
+
 export interface Harness {
   cp: ControlPlane;
   kube: KubeRest;
   /** The controller's own kubeconfig (its ServiceAccount token). */
   kubeconfig: string;
+  /** Where the webhook configurations point: the relay standing in for the controller's Service. */
   webhookPort: number;
   controllers: RunningController[];
   logs: string[];
@@ -107,19 +145,19 @@ export async function startHarness(
   const logger = createLogger({ level: 'info', name: 'controller', destination });
   const cp = await startControlPlane();
   const kube = new KubeRest(cp);
-  const webhookPort = await freePort();
+  const relay = await startServiceRelay(() => controllers.map((c) => c.webhookPort));
+  const webhookPort = relay.port;
   try {
     await installBase(cp);
     await cp.kubectlOk(['apply', '-f', '-'], { input: toYaml(webhookConfigurations(webhookPort)) });
   } catch (e) {
+    await relay.close();
     await cp.close();
     throw e;
   }
   const kubeconfig = await controllerKubeconfig(cp);
   const compiler = options.compiler ?? new PortcullisCompiler();
   const startReplica = async (identity: string): Promise<RunningController> => {
-    // The webhook configurations name one port: the first replica that finds it free serves there.
-    const portTaken = controllers.some((c) => c.webhookPort === webhookPort);
     const config = loadControllerConfig(
       { KUBECONFIG: kubeconfig, PORTCULLIS_NAMESPACE: SYSTEM_NAMESPACE },
       {
@@ -127,7 +165,7 @@ export async function startHarness(
         listenHost: '127.0.0.1',
         port: '0',
         webhookHost: '127.0.0.1',
-        webhookPort: portTaken ? '0' : String(webhookPort),
+        webhookPort: '0',
         leaseDurationSeconds: '2',
         ...options.configOverrides,
       },
@@ -145,6 +183,7 @@ export async function startHarness(
   for (let i = 0; i < (options.replicas ?? 1); i++) await startReplica(`controller-${i}`);
   await until(() => controllers.some((c) => c.elector.isLeader()), 'a leader').catch(async (e) => {
     for (const c of controllers) await c.stop();
+    await relay.close();
     await cp.close();
     throw new Error(`${(e as Error).message}; the controllers logged:\n${logs.slice(-20).join('')}`);
   });
@@ -173,6 +212,7 @@ export async function startHarness(
     },
     async close() {
       for (const c of controllers) await c.stop();
+      await relay.close();
       await cp.close();
     },
   };

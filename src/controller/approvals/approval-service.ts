@@ -53,6 +53,8 @@ function isApprovalRequest(b: unknown): b is ApprovalRequest {
 
 export class ApprovalService {
   private readonly cache = new Map<string, ActionApproval>();
+  /** Object versions whose status the API server refused (422): not retried. */
+  private readonly refusedStatus = new Set<string>();
   private readonly waiters = new Map<string, Set<Waiter>>();
   private readonly clock: () => Date;
 
@@ -177,13 +179,40 @@ export class ApprovalService {
   private async markStatus(a: ActionApproval): Promise<void> {
     const { phase, message } = phaseOf(a, this.clock());
     if (a.status?.phase === phase) return;
+    const version = `${key(a.metadata.namespace!, a.metadata.name!)}@${a.metadata.resourceVersion}`;
+    if (this.refusedStatus.has(version)) return;
     const resolvedAt = phase === 'Pending' ? undefined : this.clock().toISOString();
     try {
       await this.deps.kube.patchStatus(ACTION_APPROVALS, a.metadata.namespace!, a.metadata.name!, { phase, message, ...(resolvedAt ? { resolvedAt } : {}) });
       if (phase !== 'Pending') this.deps.logger.info({ approval: key(a.metadata.namespace!, a.metadata.name!), phase }, 'approval resolved');
     } catch (e) {
-      if (kubeStatusCode(e) !== 404) this.deps.logger.warn({ err: (e as Error).message }, 'approval status write failed');
+      const code = kubeStatusCode(e);
+      if (code === 422) return this.statusRefused(a, version, phase, message, e as Error);
+      if (code !== 404) this.deps.logger.warn({ err: (e as Error).message }, 'approval status write failed');
     }
+  }
+
+  /**
+   * The API server re-checks the whole object, spec rules included, on a status
+   * write: an object stored around its validation (written to etcd directly)
+   * can never get a status. Say so once, loudly, and stop retrying that version;
+   * sidecars refuse its decision either way (approvalOf).
+   */
+  private async statusRefused(a: ActionApproval, version: string, phase: string, message: string, err: Error): Promise<void> {
+    this.refusedStatus.add(version);
+    const approval = key(a.metadata.namespace!, a.metadata.name!);
+    this.deps.logger.error({ approval, phase, err: err.message }, 'ActionApproval breaks its CRD rules, so its status cannot be written: it was stored around the API server; it approves nothing');
+    await this.deps.kube
+      .recordEvent(
+        {
+          regarding: { apiVersion: API_VERSION, kind: 'ActionApproval', namespace: a.metadata.namespace!, name: a.metadata.name!, uid: a.metadata.uid },
+          type: 'Warning',
+          reason: 'StatusRefused',
+          message: `${phase}: ${message}; the API server refuses a status for this object (${err.message}), so it was written around its validation`,
+        },
+        'portcullis-controller',
+      )
+      .catch((e) => this.deps.logger.warn({ err: (e as Error).message }, 'could not record the approval event'));
   }
 
   /** Leader: marks expired approvals and deletes those that ended more than the retention ago. */
