@@ -125,6 +125,7 @@ export class TypeChecker {
         break;
       case 'somein':
         this.term(e.collection, scope);
+        this.checkIterated(e.collection, scope);
         break;
       case 'every': {
         this.term(e.domain, scope);
@@ -213,6 +214,19 @@ export class TypeChecker {
       loc,
       message: `${name}: invalid argument(s): have (${have.map(showType).join(', ')}), want (${sig.args.map(showType).join(', ')})`,
     });
+  }
+
+  /**
+   * `some x in c` reads `c[k]`: OPA refuses it when `c` is a variable, ref
+   * or call of a scalar type (`y := 1; some x in y`), as it refuses `y[_]`.
+   * A scalar literal (`some x in true`) it accepts, and so does this check.
+   */
+  private checkIterated(c: Term, scope: Scope): void {
+    if (c.type !== 'var' && c.type !== 'ref' && c.type !== 'call') return;
+    const t = this.typeOf(c, scope);
+    if (!isScalar(t)) return;
+    const text = c.type === 'var' ? c.name : c.type === 'ref' ? refText(c) : `${operatorName(c.operator) ?? '<call>'}(…)`;
+    this.findings.push({ loc: c.loc, message: `undefined ref: ${text}[_] (${text} has type ${showType(t)})` });
   }
 
   private checkRef(ref: RefTerm, scope: Scope): void {

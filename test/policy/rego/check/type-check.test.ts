@@ -34,6 +34,16 @@ describe('Rego type check: builtin arguments', () => {
     assert.equal(findings('p if every x in count(1) { x }').length, 1);
   });
 
+  it('some x in c reads c[k]: a variable, ref or call of scalar type is refused, a scalar literal is not (as OPA)', () => {
+    assert.match(findings('p if { y := 1; some x in y }')[0]!, /undefined ref: y\[_\]/);
+    assert.equal(findings('p if { some x in count([]) }').length, 1);
+    assert.equal(findings('p if { some x in (1 < 2) }').length, 1);
+    assert.equal(findings('p if { y := [1]; some k, x in y[0] }').length, 1);
+    assert.deepEqual(findings('p if { some x in true }'), []);
+    assert.deepEqual(findings('p if { y := [1]; some x in y }'), []);
+    assert.deepEqual(findings('p if { y := 1; every x in y { x } }'), []);
+  });
+
   it('x in xs is a boolean', () => {
     assert.match(findings('p := ("a" in []) - 2.5')[0]!, /minus: invalid argument\(s\): have \(boolean, number\)/);
   });
