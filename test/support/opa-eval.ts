@@ -21,6 +21,11 @@ export interface OpaEvalRequest {
   input?: unknown;
   /** `--strict-builtin-errors`: a builtin's error fails the query instead of being undefined. */
   strictBuiltinErrors?: boolean;
+  /**
+   * `--disable-indexing --disable-early-exit`: every rule body is evaluated,
+   * so an error in one that the optimisations would have skipped is raised.
+   */
+  unoptimized?: boolean;
 }
 
 export interface OpaResult {
@@ -81,6 +86,7 @@ export class OpaEvaluator {
     try {
       const args = ['eval', '--format', 'json'];
       if (request.strictBuiltinErrors) args.push('--strict-builtin-errors');
+      if (request.unoptimized) args.push('--disable-indexing', '--disable-early-exit');
       const modulesDir = join(dir, 'modules');
       await mkdir(modulesDir);
       for (const [i, source] of request.modules.entries()) {

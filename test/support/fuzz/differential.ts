@@ -7,15 +7,17 @@
  * difference, which `shrink` reduces to a small reproduction while the same
  * kind of difference remains.
  *
- * OPA's two evaluators do not always agree with each other: `opa eval`'s
- * rule index skips a body whose indexed condition fails before an error
- * earlier in that body is raised, and its `ceil`/`floor` are wrong between
- * -1 and 0. So a difference is also checked against the module OPA itself
- * compiles (`opa build -t wasm`, run in our engine): when that one answers
- * as Portcullis does, the difference is OPA's own, not ours.
+ * OPA does not always agree with itself: `opa eval`'s rule index skips a
+ * body whose indexed condition fails before an error earlier in that body
+ * is raised (a conflicting function call, say), and its `ceil`/`floor` are
+ * wrong between -1 and 0 where the wasm OPA builds is right. So a difference
+ * gets two second opinions: `opa eval --disable-indexing
+ * --disable-early-exit`, and the module OPA itself compiles (`opa build -t
+ * wasm`, run in our engine). When either answers as Portcullis does, the
+ * difference is OPA's own, not ours.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { OpaCliCompiler, PortcullisCompiler } from '../../../src/policy/compiler.ts';
+import { OpaCliCompiler, PortcullisCompiler, parseRego } from '../../../src/policy/compiler.ts';
 import { OpaWasmEngine } from '../../../src/policy/engine.ts';
 import type { PolicyCompiler } from '../../../src/policy/types.ts';
 import type { OpaEvaluator } from '../opa-eval.ts';
@@ -40,15 +42,20 @@ export interface Opa {
   build: OpaCliCompiler;
 }
 
-/** A module compiled and loaded in our engine, or why it is not. */
-export type Loaded = { engine: OpaWasmEngine } | { refused: Outcome };
+/**
+ * A module compiled and loaded in our engine, or why it is not. `rules`:
+ * the package document is built from these entrypoints instead of the
+ * package's own (`opa build` cannot plan a package that holds functions).
+ */
+export type Loaded = { engine: OpaWasmEngine; rules?: string[] } | { refused: Outcome };
 
-export async function load(compiler: PolicyCompiler, source: string, data: Record<string, unknown>): Promise<Loaded> {
+export async function load(compiler: PolicyCompiler, source: string, data: Record<string, unknown>, rules?: string[]): Promise<Loaded> {
+  const entrypoints = rules ? rules.map((r) => `${PACKAGE}/${r}`) : [PACKAGE];
   try {
-    const bundle = await compiler.compile({ modules: [{ path: `${PACKAGE}.rego`, source }], data, entrypoints: [PACKAGE], tools: [], tests: [] });
+    const bundle = await compiler.compile({ modules: [{ path: `${PACKAGE}.rego`, source }], data, entrypoints, tools: [], tests: [] });
     const engine = new OpaWasmEngine({ strictBuiltinErrors: false });
     await engine.load(bundle);
-    return { engine };
+    return rules ? { engine, rules } : { engine };
   } catch (e) {
     return { refused: { kind: 'compile-error', ...codeAndMessage(e) } };
   }
@@ -58,17 +65,34 @@ export function compileOurs(source: string, data: Record<string, unknown>): Prom
   return load(new PortcullisCompiler(), source, data);
 }
 
+/** The module as OPA compiles it to wasm: one entrypoint per rule that is not a function. */
+function compileOpaWasm(opa: Opa, source: string, data: Record<string, unknown>): Promise<Loaded> {
+  let rules: string[];
+  try {
+    rules = [...new Set(parseRego(source, `${PACKAGE}.rego`).rules.filter((r) => r.head.args === undefined).map((r) => r.head.name))];
+  } catch {
+    return load(opa.build, source, data);
+  }
+  return load(opa.build, source, data, rules);
+}
+
 export function evaluate(loaded: Loaded, input: unknown): Outcome {
   if ('refused' in loaded) return loaded.refused;
   try {
-    return { kind: 'value', value: plain(loaded.engine.evaluate(input, PACKAGE).result) };
+    if (!loaded.rules) return { kind: 'value', value: plain(loaded.engine.evaluate(input, PACKAGE).result) };
+    const doc: Record<string, unknown> = {};
+    for (const r of loaded.rules) {
+      const value = loaded.engine.evaluate(input, `${PACKAGE}/${r}`).result;
+      if (value !== undefined) doc[r] = value;
+    }
+    return { kind: 'value', value: plain(doc) };
   } catch (e) {
     return { kind: 'eval-error', ...codeAndMessage(e) };
   }
 }
 
-export async function evaluateOpa(opa: OpaEvaluator, source: string, data: Record<string, unknown>, input: unknown): Promise<Outcome> {
-  const answer = await opa.eval({ query: `data.${PACKAGE}`, modules: [source], data, input });
+export async function evaluateOpa(opa: OpaEvaluator, source: string, data: Record<string, unknown>, input: unknown, unoptimized = false): Promise<Outcome> {
+  const answer = await opa.eval({ query: `data.${PACKAGE}`, modules: [source], data, input, unoptimized });
   if (answer.kind === 'error') return { kind: answer.stage === 'compile' ? 'compile-error' : 'eval-error', code: answer.code, message: answer.message };
   return { kind: 'value', value: plain(answer.results[0]?.expressions[0]?.value) };
 }
@@ -80,17 +104,19 @@ export function difference(ours: Outcome, opa: Outcome): string | undefined {
   return undefined;
 }
 
-/** The same answer, error codes included: both modules ran in our engine, so their codes compare. */
+/** The same answer; evaluation errors of the same sort (a conflict, or any other). */
 function same(a: Outcome, b: Outcome): boolean {
   if (a.kind !== b.kind) return false;
   if (a.kind === 'value' && b.kind === 'value') return isDeepStrictEqual(a.value, b.value);
-  return a.kind === 'compile-error' || (a as { code: string }).code === (b as { code: string }).code;
+  const conflict = (o: Outcome): boolean => o.kind === 'eval-error' && /conflict/i.test(o.code);
+  return conflict(a) === conflict(b);
 }
 
 export interface Verdict {
   ours: Outcome;
   opa: Outcome;
-  /** What OPA's own wasm answered, asked only when the first two differ. */
+  /** The second opinions, asked only when the first two differ: `opa eval` without its optimisations, OPA's own wasm. */
+  opaUnoptimized?: Outcome;
   opaWasm?: Outcome;
   /** The kind of difference, when Portcullis differs from `opa eval` and from OPA's wasm. */
   difference?: string;
@@ -108,19 +134,32 @@ export async function judge(opa: Opa, c: Case): Promise<Verdict> {
 export async function judgeAnswer(opa: Opa, c: Case, ours: Outcome, byEval: Outcome): Promise<Verdict> {
   const kind = difference(ours, byEval);
   if (kind === undefined) return { ours, opa: byEval };
-  const opaWasm = evaluate(await load(opa.build, render(c.module), c.data), c.input);
-  if (same(ours, opaWasm)) return { ours, opa: byEval, opaWasm, opaEvaluatorsDiffer: kind };
-  return { ours, opa: byEval, opaWasm, difference: kind };
+  const source = render(c.module);
+  const opaUnoptimized = await evaluateOpa(opa.eval, source, c.data, c.input, true);
+  if (same(ours, opaUnoptimized)) return { ours, opa: byEval, opaUnoptimized, opaEvaluatorsDiffer: `${kind} (opa eval's indexing or early exit)` };
+  const opaWasm = evaluate(await compileOpaWasm(opa, source, c.data), c.input);
+  if (same(ours, opaWasm)) return { ours, opa: byEval, opaUnoptimized, opaWasm, opaEvaluatorsDiffer: `${kind} (OPA's wasm agrees with Portcullis)` };
+  return { ours, opa: byEval, opaUnoptimized, opaWasm, difference: kind };
+}
+
+/**
+ * What a shrinking step must keep: the kind of difference, and what OPA's
+ * wasm made of the case, so that a step cannot trade the difference for
+ * one `opa build` refuses to build.
+ */
+function signature(v: Verdict): string | undefined {
+  return v.difference && `${v.difference}; unoptimized: ${v.opaUnoptimized?.kind}; opa wasm: ${v.opaWasm?.kind}`;
 }
 
 /**
  * The smallest case found, one replacement at a time (a rule or literal
- * dropped, a term made plainer, an input key removed), that still shows a
- * difference of the same kind. Stops at `deadline` with the best so far.
+ * dropped, a term made plainer, an input key removed), that still shows the
+ * same difference. Stops at `deadline` with the best so far.
  */
-export async function shrink(opa: Opa, c: Case, kind: string, deadline: number): Promise<{ shrunk: Case; verdict: Verdict; steps: number }> {
+export async function shrink(opa: Opa, c: Case, deadline: number): Promise<{ shrunk: Case; verdict: Verdict; steps: number }> {
   let best = c;
   let verdict = await judge(opa, c);
+  const kind = signature(verdict);
   let steps = 0;
   const tried = new Set<string>();
   const candidates = function* (from: Case): Generator<Case> {
@@ -137,7 +176,7 @@ export async function shrink(opa: Opa, c: Case, kind: string, deadline: number):
       if (tried.has(key)) continue;
       tried.add(key);
       const v = await judge(opa, candidate);
-      if (v.difference !== kind) continue;
+      if (signature(v) !== kind) continue;
       [best, verdict, improved] = [candidate, v, true];
       steps++;
       break;
@@ -159,7 +198,9 @@ export function describeDifference(c: Case, v: Verdict, origin: string): string 
     JSON.stringify(c.input),
     `--- opa eval -d ${PACKAGE}.rego -d data.json -i input.json data.${PACKAGE}`,
     show(v.opa),
-    `--- opa build -t wasm -e ${PACKAGE}, evaluated by opa-wasm`,
+    '--- the same with --disable-indexing --disable-early-exit',
+    show(v.opaUnoptimized),
+    '--- opa build -t wasm (an entrypoint per rule), evaluated by opa-wasm',
     show(v.opaWasm),
     '--- Portcullis (compiled by PortcullisCompiler, evaluated by opa-wasm)',
     show(v.ours),
