@@ -38,8 +38,23 @@ import {
   type TokenReviewResult,
 } from './kube-api.ts';
 
+/**
+ * How long a watch may go without a byte before the client takes the
+ * connection for dead. kube-apiserver sends a quiet watch one BOOKMARK a
+ * minute (and none at all for a resource it has seen no event of since it
+ * started); client-node's default of 30 s cut every quiet watch twice a
+ * minute.
+ */
+const WATCH_INACTIVITY_TIMEOUT_MS = 90_000;
+
 /** Asks the server for BOOKMARKs and a server-side timeout on every watch. */
 class BookmarkWatch extends Watch {
+  constructor(config: KubeConfig) {
+    super(config);
+    // Private in client-node's typings, and the only way to set it.
+    (this as unknown as { requestTimeoutMs: number }).requestTimeoutMs = WATCH_INACTIVITY_TIMEOUT_MS;
+  }
+
   override watch(
     path: string,
     queryParams: Record<string, string | number | boolean | undefined>,
