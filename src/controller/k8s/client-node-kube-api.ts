@@ -68,7 +68,9 @@ class BookmarkWatch extends Watch {
 function apiError(what: string, err: unknown): PortcullisError {
   const status = kubeStatusCode(err);
   const body = (err as { body?: unknown }).body;
-  let detail = (err as Error).message;
+  const cause = (err as { cause?: { code?: unknown } }).cause?.code;
+  // undici says "fetch failed" and keeps the reason (ECONNREFUSED, …) in its cause.
+  let detail = `${(err as Error).message}${typeof cause === 'string' ? ` (${cause})` : ''}`;
   try {
     const parsed = typeof body === 'string' ? JSON.parse(body) : body;
     if (parsed && typeof parsed === 'object' && 'message' in parsed) detail = String((parsed as { message: unknown }).message);
@@ -169,7 +171,8 @@ export class ClientNodeKubeApi implements KubeApi {
     lw.on('error', (err) => {
       if (stopped) return;
       failing = true;
-      options.onError?.(err);
+      // The API server's own message (e.g. 429 "storage is (re)initializing" for a CRD just established), not client-node's dump of the response.
+      options.onError?.(apiError(`list/watch ${ref.plural}`, err));
       timer = setTimeout(() => void lw.start(), delay);
       delay = Math.min(delay * 2, 30_000);
     });
