@@ -42,6 +42,6 @@ test('no step towards a verdict: approvers, expiry and the rest of the held call
   assert.match(refuseVerdictUpdate(widened, held, mallory, now)!, /only spec\.decision may be set/);
   assert.match(refuseVerdictUpdate({ ...held, spec: { ...held.spec, expiresAt: '2027-01-01T00:00:00Z' } }, held, alice, now)!, /only spec\.decision may be set/);
   assert.match(refuseVerdictUpdate({ ...held, spec: { ...held.spec, reason: 'added' } }, held, alice, now)!, /only spec\.decision may be set/);
-  const reordered: ActionApproval = { ...held, spec: { expiresAt: held.spec.expiresAt, ...held.spec } };
+  const reordered: ActionApproval = { ...held, spec: Object.fromEntries(Object.entries(held.spec).reverse()) as ActionApproval['spec'] };
   assert.equal(refuseVerdictUpdate(reordered, held, alice, now), undefined, 'key order is not a change');
 });
