@@ -4,6 +4,7 @@
  * start-up with an error that names it.
  */
 import { hostname } from 'node:os';
+import { isIP } from 'node:net';
 import { ErrorCodes, PortcullisError } from '../errors.ts';
 
 export interface ControllerConfig {
@@ -22,6 +23,12 @@ export interface ControllerConfig {
   certMode: 'self' | 'files';
   webhookCertDir: string;
   webhookSecret: string;
+  /**
+   * IP addresses the self-managed webhook certificate also names, for API
+   * servers that reach the webhooks by a `url:` with an IP (a controller run
+   * outside the cluster) rather than through the Service.
+   */
+  webhookIpSans: string[];
   serviceName: string;
   mutatingWebhook: string;
   validatingWebhook: string;
@@ -59,6 +66,13 @@ function int(name: string, raw: string, min: number, max: number): number {
 
 export type ControllerOverrides = Partial<Record<keyof ControllerConfig, string>>;
 
+function ipList(raw: string, label: string): string[] {
+  const ips = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = ips.find((ip) => isIP(ip) === 0);
+  if (bad !== undefined) throw fail(label, raw, 'a comma-separated list of IP addresses, e.g. 127.0.0.1,10.0.0.5');
+  return ips;
+}
+
 export function loadControllerConfig(env: Env, overrides: ControllerOverrides = {}): Readonly<ControllerConfig> {
   const get = (key: keyof ControllerConfig, name: string, def: string): [string, string] => [overrides[key] ?? env[name] ?? def, overrides[key] !== undefined ? `--${key}` : name];
   const str = (key: keyof ControllerConfig, name: string, def: string): string => get(key, name, def)[0].trim();
@@ -85,6 +99,7 @@ export function loadControllerConfig(env: Env, overrides: ControllerOverrides = 
     certMode: certRaw,
     webhookCertDir: str('webhookCertDir', 'PORTCULLIS_WEBHOOK_CERT_DIR', '/etc/portcullis/webhook-tls'),
     webhookSecret: str('webhookSecret', 'PORTCULLIS_WEBHOOK_SECRET', 'portcullis-webhook-tls'),
+    webhookIpSans: ipList(...get('webhookIpSans', 'PORTCULLIS_WEBHOOK_IP_SANS', '')),
     serviceName,
     mutatingWebhook: str('mutatingWebhook', 'PORTCULLIS_MUTATING_WEBHOOK', 'portcullis-sidecar-injector'),
     validatingWebhook: str('validatingWebhook', 'PORTCULLIS_VALIDATING_WEBHOOK', 'portcullis-policybundle-validator'),
@@ -100,5 +115,5 @@ export function loadControllerConfig(env: Env, overrides: ControllerOverrides = 
   if (config.sidecarOtelEndpoint && !/^https?:\/\/[^/\s]+/i.test(config.sidecarOtelEndpoint)) {
     throw fail(get('sidecarOtelEndpoint', 'PORTCULLIS_SIDECAR_OTEL_ENDPOINT', '')[1], config.sidecarOtelEndpoint, 'an http:// or https:// URL (the OTLP/HTTP base, e.g. http://jaeger-collector.observability.svc:4318)');
   }
-  return Object.freeze(config);
+  return Object.freeze({ ...config, webhookIpSans: Object.freeze(config.webhookIpSans) as string[] });
 }

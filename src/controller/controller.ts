@@ -113,7 +113,7 @@ export async function startController(config: Readonly<ControllerConfig>, deps: 
           secretName: config.webhookSecret,
           mutatingWebhook: config.mutatingWebhook,
           validatingWebhook: config.validatingWebhook,
-          ipAddresses: deps.webhookIpAddresses,
+          ipAddresses: [...config.webhookIpSans, ...(deps.webhookIpAddresses ?? [])],
         });
   if (tls.missing?.length) {
     logger.warn({ missing: tls.missing }, `webhook configurations not found: ${tls.missing.join(', ')}; apply manifests/controller/webhooks.yaml (injection and validation are off until then, and their caBundle is set on the next start)`);

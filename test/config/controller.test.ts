@@ -32,3 +32,9 @@ test('PORTCULLIS_SIDECAR_OTEL_ENDPOINT: unset by default, an http(s) URL when se
   assert.equal(loadControllerConfig({ PORTCULLIS_SIDECAR_OTEL_ENDPOINT: 'http://jaeger.obs.svc:4318' }).sidecarOtelEndpoint, 'http://jaeger.obs.svc:4318');
   assert.throws(() => loadControllerConfig({ PORTCULLIS_SIDECAR_OTEL_ENDPOINT: 'jaeger:4318' }), (e) => isPortcullisError(e) && e.details?.setting === 'PORTCULLIS_SIDECAR_OTEL_ENDPOINT');
 });
+
+test('PORTCULLIS_WEBHOOK_IP_SANS: none by default, a list of IP addresses, anything else refused by name', () => {
+  assert.deepEqual(loadControllerConfig({}).webhookIpSans, []);
+  assert.deepEqual(loadControllerConfig({ PORTCULLIS_WEBHOOK_IP_SANS: ' 127.0.0.1, ::1 ' }).webhookIpSans, ['127.0.0.1', '::1']);
+  assert.throws(() => loadControllerConfig({ PORTCULLIS_WEBHOOK_IP_SANS: '127.0.0.1,controller.local' }), /PORTCULLIS_WEBHOOK_IP_SANS/);
+});

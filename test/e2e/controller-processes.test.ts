@@ -52,6 +52,7 @@ before(async () => {
   controller = run(['controller', '--kubeconfig', await controllerKubeconfig(cp), '--port', '0', '--webhook-port', String(webhookPort)], {
     PORTCULLIS_CONTROLLER_HOST: '127.0.0.1',
     PORTCULLIS_WEBHOOK_HOST: '127.0.0.1',
+    PORTCULLIS_WEBHOOK_IP_SANS: '127.0.0.1',
     PORTCULLIS_POD_NAME: 'controller-proc',
     PORTCULLIS_COMPILER: 'portcullis',
   });
