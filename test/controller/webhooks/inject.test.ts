@@ -10,7 +10,7 @@ import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { injectSidecar, injectionWanted, DEFAULT_INJECTION, MODE_FROM_BUNDLE, SIDECAR_NAME, type InjectionConfig } from '../../../src/controller/webhooks/inject.ts';
-import { applyJsonPatch } from '../../support/fake-kube/patch.ts';
+import { applyJsonPatch } from '../../support/json-patch.ts';
 import { isPortcullisError } from '../../../src/errors.ts';
 
 const DIR = join(import.meta.dirname, '..', 'testdata', 'inject');
