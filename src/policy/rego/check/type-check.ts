@@ -113,8 +113,8 @@ export class TypeChecker {
   }
 
   private expr(e: Expr, scope: Scope): void {
-    // A `with` may replace a builtin by a function of other types: not judged here.
-    if (e.with.length > 0) return;
+    // As OPA, the expression is judged with the builtins' own types even when a `with` replaces one.
+    for (const w of e.with) this.term(w.value, scope);
     switch (e.type) {
       case 'term':
         this.term(e.term, scope);
