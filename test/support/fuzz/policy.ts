@@ -120,7 +120,9 @@ class ModuleGen {
     const rules = this.defined.filter((x) => !x.params);
     const rule = rules.length > 0 ? pick(r, rules) : undefined;
     let target: Node;
-    if (rule === undefined) target = this.test(scope, d);
+    // OPA types `input` from the replacement within the expression (`input.a == 1 with input.a as "x"` is a
+    // type error): without a rule to test, the test reads a path no replacement touches.
+    if (rule === undefined) target = node(['input.context.dry_run != ', constant(c, 'bool')], ['true']);
     else if (rule.name === 'decision') target = node(['decision.effect == ', str(pick(r, ['allow', 'deny', 'escalate']))], ['true']);
     else if (rule.ty === 'str' || rule.ty === 'num') target = node([rule.name, pick(r, [' == ', ' != ']), constant(c, rule.ty)], ['true']);
     else if (rule.ty === 'bool') target = rule.name;
