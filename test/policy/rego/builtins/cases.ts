@@ -65,6 +65,11 @@ export const STRING_CASES: Case[] = [
   ['format_int', [255, 16], j('ff')],
   ['format_int', [-3.9, 10], j('-3')],
   ['format_int', [5, 2], j('101')],
+  // Beyond 64 bits, exactly (opa eval v1.22.4's answers): no float in between.
+  ['format_int', [new Num('11110100001001000000'), 16], j('9a2f01164abb4c40')],
+  ['format_int', [new Num('-11110100001001000000'), 16], j('-9a2f01164abb4c40')],
+  ['format_int', [new Num('12345678901234567890123'), 10], j('12345678901234567890123')],
+  ['format_int', [1e20, 16], j('56bc75e2d63100000')],
   ['format_int', [5, 3], err('operand 2 must be one of {2, 8, 10, 16}')],
   ['to_number', ['-42.5'], j(-42.5)],
   ['to_number', ['+.5'], j(0.5)],

@@ -4,7 +4,8 @@ import {
   TYPE_NULL, TYPE_BOOLEAN, TYPE_NUMBER, TYPE_STRING, NUM_INT, makeArray, arrayAppend, makeNumberI64,
   makeNumberText, boolValue, stringLen, stringPtr,
 } from '../value';
-import { numberToF64, numberIsI64, numberToI64 } from '../number';
+import { numberToF64, numberIsI64, numberToI64, numberTextLen, numberTextPtr } from '../number';
+import { bigNew, bigMulAdd, bigDivSmall, bigIsZero, bigCopy } from './bignum';
 import { typeError } from '../errors';
 import { needNumber, needInt, bufNew, bufByte, bufBytes, bufPtr, bufLen, bufToString, fail, failType } from './util';
 
@@ -72,34 +73,73 @@ export function builtin_to_number(v: usize): usize {
 
 const DIGITS = '0123456789abcdef';
 
-/** format_int(number, base): the number truncated towards zero, in base 2, 8, 10 or 16. */
+/**
+ * format_int(number, base): the number truncated towards zero, in base 2,
+ * 8, 10 or 16. Integers beyond 64 bits are written exactly, as OPA writes
+ * them (its big.Int), not through a float.
+ */
 export function builtin_format_int(x: usize, base: usize): usize {
   needNumber('format_int', 1, x);
   needNumber('format_int', 2, base);
   const bf = numberToF64(base);
   if (bf != 2 && bf != 8 && bf != 10 && bf != 16) failType('format_int', 'operand 2 must be one of {2, 8, 10, 16}');
-  const radix = <u64>bf;
-  let neg = false;
-  let u: u64;
+  const radix = <u32>bf;
   if (load<u8>(x, 1) == NUM_INT || numberIsI64(x)) {
     const i = numberToI64(x);
-    neg = i < 0;
-    u = neg ? <u64>(0 - i) : <u64>i;
-  } else {
-    const f = Math.trunc(numberToF64(x));
-    neg = f < 0;
-    u = <u64>Math.abs(f);
+    return formatMagnitude(i < 0, bigFromU64(i < 0 ? <u64>(0 - i) : <u64>i), radix);
   }
-  const b = bufNew(70);
-  if (neg && u != 0) bufByte(b, 0x2d);
+  const text = integerText(x);
+  if (text != 0) return formatMagnitude(load<u8>(numberTextPtr(x)) == 0x2d, text, radix);
+  const f = Math.trunc(numberToF64(x));
+  return formatMagnitude(f < 0, bigFromF64(Math.abs(f)), radix);
+}
+
+/** The magnitude of a number written as plain decimal integer digits (a big integer), or 0. */
+function integerText(x: usize): usize {
+  const n = numberTextLen(x);
+  if (n == 0) return 0;
+  const p = numberTextPtr(x);
+  let i: usize = load<u8>(p) == 0x2d ? 1 : 0;
+  if (i == n) return 0;
+  const b = bigNew(n / 9 + 2);
+  for (; i < n; i++) {
+    const c = <u32>load<u8>(p + i);
+    if (!isDigit(c)) return 0;
+    bigMulAdd(b, 10, c - 0x30);
+  }
+  return b;
+}
+
+function bigFromU64(u: u64): usize {
+  const b = bigNew(3);
+  bigMulAdd(b, 1, <u32>(u >> 32));
+  bigMulAdd(b, 65536, 0);
+  bigMulAdd(b, 65536, <u32>(u & 0xffffffff));
+  return b;
+}
+
+/** An integral, non-negative float as a big integer: its 53-bit mantissa shifted left. */
+function bigFromF64(f: f64): usize {
+  const bits = reinterpret<u64>(f);
+  const exp = <i32>((bits >> 52) & 0x7ff);
+  if (exp < 1075) return bigFromU64(<u64>f);
+  const b = bigFromU64((bits & 0xfffffffffffff) | 0x10000000000000);
+  const grown = bigCopy(b, <usize>(exp - 1075) / 32 + 4);
+  for (let k = 0; k < exp - 1075; k++) bigMulAdd(grown, 2, 0);
+  return grown;
+}
+
+/** `-` when negative and not zero, then the digits of the magnitude `b` (destroyed) in `radix`. */
+function formatMagnitude(neg: bool, b: usize, radix: u32): usize {
+  const out = bufNew(70);
+  if (neg && !bigIsZero(b)) bufByte(out, 0x2d);
   const digits = bufNew(70);
   do {
-    bufByte(digits, <u32>load<u16>(changetype<usize>(DIGITS) + (<usize>(u % radix) << 1)));
-    u /= radix;
-  } while (u != 0);
+    bufByte(digits, <u32>load<u16>(changetype<usize>(DIGITS) + (<usize>bigDivSmall(b, radix) << 1)));
+  } while (!bigIsZero(b));
   const dp = bufPtr(digits);
-  for (let k = bufLen(digits); k > 0; k--) bufByte(b, load<u8>(dp + k - 1));
-  return bufToString(b);
+  for (let k = bufLen(digits); k > 0; k--) bufByte(out, load<u8>(dp + k - 1));
+  return bufToString(out);
 }
 
 /** numbers.range(a, b): the integers from a to b inclusive, ascending or descending. */
