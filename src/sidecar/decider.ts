@@ -16,6 +16,7 @@ import { resolveDecision, type Outcome, type Resolution, type ResolveOptions } f
 import { ErrorCodes, PortcullisError, isPortcullisError } from '../errors.ts';
 import type { RawHeaders } from '../gate/headers.ts';
 import { CallTrace } from './call-trace.ts';
+import { boundedMetricTool } from './metric-tool.ts';
 
 export interface DeciderDeps {
   engine: PolicyEngine;
@@ -107,7 +108,7 @@ export class Decider {
       outcome = rec.outcome;
     }
     const final = outcome as FinalOutcome;
-    const metricTool = call.metricTool ?? res.input.action.tool;
+    const metricTool = this.#metricTool(call.metricTool ?? res.input.action.tool);
     let finished = false;
     return {
       decisionId,
@@ -140,8 +141,13 @@ export class Decider {
       enforced: 'deny',
     };
     const rec = await this.#intent(decisionId, time, trace, res, true);
-    this.#finish(decisionId, res, rec.recorded, trace, this.#d.now(), { status: 0, bytes: 0, errorCode: error.code }, call.metricTool ?? action.tool);
+    this.#finish(decisionId, res, rec.recorded, trace, this.#d.now(), { status: 0, bytes: 0, errorCode: error.code }, this.#metricTool(call.metricTool ?? action.tool));
     return { decisionId, traceId: trace.traceId };
+  }
+
+  /** Labels stay bounded whatever the agent sends: only catalog names (and fixed values) become labels. */
+  #metricTool(name: string): string {
+    return boundedMetricTool(name, this.#d.engine.current()?.tools);
   }
 
   async #escalate(res: Resolution, outcome: Extract<Outcome, { kind: 'escalate' }>, rec: Recorded, trace: CallTrace, call: CallInfo): Promise<Resolution> {

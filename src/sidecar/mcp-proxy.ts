@@ -71,7 +71,8 @@ export async function handleMcp(ctx: ProxyContext, req: FastifyRequest, reply: F
   } catch (e) {
     return refuse(ctx, req, reply, e);
   }
-  const call = callInfo(req, reply);
+  // Counted under the catalog server: the MCP tool name is the agent's to choose.
+  const call = callInfo(req, reply, server);
   const decisions = await Promise.all(actions.map((a) => ctx.decider.decide(a, call)));
   const forwarded: JsonRpcMessage[] = [];
   const forwarding: Decided[] = [];

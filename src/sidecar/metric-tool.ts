@@ -11,6 +11,22 @@ import type { ToolEntry } from '../policy/types.ts';
 /** The label of every forward-proxy call that reaches no catalog tool. */
 export const EXTERNAL_TOOL = 'external';
 
+/**
+ * The label of any other name that is not in the catalog: an MCP tool name
+ * or a route the agent made up is chosen by the agent, and one label per
+ * name would let a stream of refused calls grow the registry without bound.
+ */
+export const OTHER_TOOL = 'other';
+
+/**
+ * Bounds a metrics label: catalog names, EXTERNAL_TOOL and the empty name of
+ * a request refused before it had a target stay; anything else is OTHER_TOOL.
+ */
+export function boundedMetricTool(name: string, tools: readonly ToolEntry[] | undefined): string {
+  if (name === '' || name === EXTERNAL_TOOL || name === OTHER_TOOL) return name;
+  return tools?.some((t) => t.name === name) ? name : OTHER_TOOL;
+}
+
 interface Origin {
   scheme: 'http' | 'https';
   host: string;

@@ -82,3 +82,29 @@ test('forward-proxy calls are counted under the catalog name or external; logs k
   assert.equal(decisions.filter((l) => l.tool === '127.0.0.1').length, 5);
   assert.equal(decisions.filter((l) => l.tool === 'payments').length, 1);
 });
+
+test('refused MCP calls and made-up routes add no label per name: labels stay bounded whatever the agent sends', async () => {
+  const upstream = await startUpstream();
+  const m = createMetrics({ processMetrics: false });
+  const tools: ToolEntry[] = [{ name: 'ops', kind: 'mcp', url: `${upstream.origin}/mcp` }, { name: 'payments', kind: 'http', url: `${upstream.origin}/api` }];
+  const deny = functionEngine((input) => (input.action.mcp?.method === 'tools/call' ? { effect: 'deny', reason: 'no' } : { effect: 'allow', reason: 'ok' }), undefined, tools);
+  const s = await startSidecar({ engine: deny, metrics: m });
+  try {
+    for (let i = 0; i < 5; i++) {
+      const body = JSON.stringify({ jsonrpc: '2.0', id: i, method: 'tools/call', params: { name: `made-up-${i}-${'x'.repeat(64)}`, arguments: {} } });
+      const r = await send(s.port, { method: 'POST', path: '/mcp/ops', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body });
+      assert.equal(r.status, 200);
+      assert.equal(r.json().error.data.code, 'PORTCULLIS_DENIED');
+    }
+    // A call refused before any decision (an MCP message that is no JSON-RPC) is counted the same way.
+    const bad = await send(s.port, { method: 'POST', path: '/mcp/ops', headers: { 'content-type': 'application/json' }, body: '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":7}}' });
+    assert.equal(bad.status, 400);
+    assert.equal(upstream.log.length, 0);
+    const labels = new Set((await m.decisions.get()).values.map((v) => String(v.labels.tool)));
+    assert.deepEqual([...labels], ['ops']);
+    assert.ok(!(await m.registry.metrics()).includes('made-up'), 'no tool name chosen by the agent reaches /metrics');
+  } finally {
+    await s.close();
+    await upstream.close();
+  }
+});
