@@ -10,11 +10,18 @@
  */
 import type { Constraints, Decision, Effect, Escalation, Rewrite } from './types.ts';
 import { PortcullisError, ErrorCodes } from '../errors.ts';
+import { parseRedactPath } from './redact-json.ts';
 
 const EFFECTS: ReadonlySet<string> = new Set<Effect>(['allow', 'deny', 'escalate', 'compute']);
 const CONSTRAINT_KEYS = new Set(['timeoutMs', 'maxResponseBytes', 'stripHeaders', 'redact']);
 const HTTP_REWRITE_KEYS = new Set(['method', 'path', 'query', 'headers', 'body', 'host', 'port', 'scheme']);
 const MCP_REWRITE_KEYS = new Set(['name', 'arguments']);
+/** RFC 9110 token: what a method or a header name may be. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** A header value the upstream client would refuse (or that would split the request). */
+const BAD_HEADER_VALUE = /[\0\r\n]/;
+/** A host that would change the meaning of the request line or the authority. */
+const BAD_HOST = /[\s/\\@?#]|^$/;
 
 function invalid(why: string, value?: unknown): PortcullisError {
   return new PortcullisError(ErrorCodes.DECISION_INVALID, `policy decision does not match the schema: ${why}`, {
@@ -49,7 +56,15 @@ function validateConstraints(v: unknown): Constraints {
   if (v.stripHeaders !== undefined) c.stripHeaders = stringList(v.stripHeaders, 'constraints.stripHeaders').map((h) => h.toLowerCase());
   if (v.redact !== undefined) {
     c.redact = stringList(v.redact, 'constraints.redact');
-    for (const p of c.redact) if (!p.startsWith('$')) throw invalid(`constraints.redact path "${p}" must start with "$"`);
+    // Parsed now, not when the response arrives: a path that cannot be read
+    // must refuse the call before the upstream sees it.
+    for (const p of c.redact) {
+      try {
+        parseRedactPath(p);
+      } catch {
+        throw invalid(`constraints.redact path ${JSON.stringify(p)} cannot be read; use $.a.b, $.a[*].b, $.a[0] or $['key']`);
+      }
+    }
   }
   return c;
 }
@@ -66,13 +81,21 @@ function validateRewrite(v: unknown): Rewrite {
       if (h[k] !== undefined && typeof h[k] !== 'string') throw invalid(`rewrite.http.${k} must be a string`);
     }
     if (typeof h.path === 'string' && !h.path.startsWith('/')) throw invalid('rewrite.http.path must start with "/"');
-    if (h.port !== undefined) positiveInt(h.port, 'rewrite.http.port');
+    // Everything that could fail while forwarding is refused here, before anything executes.
+    if (typeof h.method === 'string' && !TOKEN.test(h.method)) throw invalid('rewrite.http.method must be an HTTP token');
+    if (typeof h.host === 'string' && BAD_HOST.test(h.host)) throw invalid('rewrite.http.host must be a bare host name or address');
+    if (h.port !== undefined && positiveInt(h.port, 'rewrite.http.port') > 65535) throw invalid('rewrite.http.port must be at most 65535');
     if (h.scheme !== undefined && h.scheme !== 'http' && h.scheme !== 'https') throw invalid('rewrite.http.scheme must be http or https');
     if (h.query !== undefined && !(isObject(h.query) && Object.values(h.query).every((x) => Array.isArray(x) && x.every((s) => typeof s === 'string')))) {
       throw invalid('rewrite.http.query must map names to lists of strings');
     }
     if (h.headers !== undefined && !(isObject(h.headers) && Object.values(h.headers).every((x) => typeof x === 'string'))) {
       throw invalid('rewrite.http.headers must map names to strings');
+    }
+    if (isObject(h.headers)) {
+      for (const [k, x] of Object.entries(h.headers)) {
+        if (!TOKEN.test(k) || BAD_HEADER_VALUE.test(x as string)) throw invalid(`rewrite.http.headers entry ${JSON.stringify(k)} is not a valid header`);
+      }
     }
     r.http = h as Rewrite['http'];
   }

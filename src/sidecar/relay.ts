@@ -98,12 +98,33 @@ class MeteredStream extends Transform {
     this.#pending += chunk.toString('utf8');
     const lines = this.#pending.split('\n');
     this.#pending = lines.pop()!;
-    if (lines.length > 0) this.#emit(lines.map(this.#rewriteLine).join('\n') + '\n');
-    cb();
+    const rewrite = this.#rewriteLine;
+    if (lines.length > 0) this.#rewritten(() => lines.map(rewrite).join('\n') + '\n', cb);
+    else cb();
   }
 
   override _flush(cb: TransformCallback): void {
-    if (this.#pending && this.#rewriteLine) this.#emit(this.#rewriteLine(this.#pending));
+    const rewrite = this.#rewriteLine;
+    if (this.#pending && rewrite) this.#rewritten(() => rewrite(this.#pending), cb);
+    else cb();
+  }
+
+  /**
+   * An exception thrown here would escape the stream into the event loop and
+   * end the process: any failure to rewrite (an event too deeply nested to
+   * serialise, say) ends this response instead, without passing the line on
+   * unredacted.
+   */
+  #rewritten(make: () => string, cb: TransformCallback): void {
+    let text: string;
+    try {
+      text = make();
+    } catch (e) {
+      const err = new PortcullisError(ErrorCodes.UPSTREAM, `an event of the upstream's stream could not be redacted and the stream was cut off: ${(e as Error)?.message ?? String(e)}`);
+      relayErrors.add(err);
+      return cb(err);
+    }
+    this.#emit(text);
     cb();
   }
 }
