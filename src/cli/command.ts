@@ -4,6 +4,8 @@ export interface CommandIO {
   stderr: NodeJS.WritableStream;
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** Where `-` arguments read from; process.stdin when absent. */
+  stdin?: NodeJS.ReadableStream;
 }
 
 export interface Command {

@@ -60,19 +60,31 @@ export const command: Command = {
 async function readInput(io: CommandIO, path: string): Promise<unknown> {
   let text: string;
   try {
-    text = path === '-' ? await readStdin() : await readFile(resolve(io.cwd, path), 'utf8');
+    text = path === '-' ? await readStream(io.stdin ?? process.stdin) : await readFile(resolve(io.cwd, path), 'utf8');
   } catch (e) {
     throw new PortcullisError(ErrorCodes.BAD_REQUEST, `cannot read input ${path}: ${(e as Error).message}`);
   }
+  // A .json file is held to JSON; stdin has no name to tell, so it is read as
+  // the help promises: JSON or YAML. JSON is tried first so that a JSON input
+  // means exactly what JSON.parse makes of it, whatever YAML would.
+  const jsonOnly = path.endsWith('.json');
   try {
-    return path.endsWith('.json') || path === '-' ? JSON.parse(text) : parseYaml(text);
+    return jsonOnly ? JSON.parse(text) : parseJsonOrYaml(text);
   } catch (e) {
-    throw new PortcullisError(ErrorCodes.BAD_REQUEST, `input ${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'JSON or YAML'}: ${(e as Error).message}`);
+    throw new PortcullisError(ErrorCodes.BAD_REQUEST, `input ${path} is not valid ${jsonOnly ? 'JSON' : 'JSON or YAML'}: ${(e as Error).message}`);
   }
 }
 
-async function readStdin(): Promise<string> {
+function parseJsonOrYaml(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return parseYaml(text);
+  }
+}
+
+async function readStream(stream: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
   return Buffer.concat(chunks).toString('utf8');
 }
