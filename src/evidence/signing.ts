@@ -72,15 +72,38 @@ export function createHeadVerifier(publicKeyPem: string | Buffer): HeadVerifier 
   };
 }
 
-/** Reads a PEM ed25519 private key file into a signer; PortcullisError CONFIG names the file when it cannot. */
-export async function loadHeadSigner(path: string): Promise<HeadSigner> {
+/**
+ * A signer from `PORTCULLIS_LEDGER_SIGNING_KEY`, which holds either the PEM
+ * text itself (`"$(cat keys/ledger-signing.key)"`, as docs/evidence.md shows,
+ * or a Kubernetes secret exposed as a variable) or the path of a PEM file. A
+ * value starting with a PEM armour line is the key; anything else is a path, so
+ * neither form can be mistaken for the other. PortcullisError CONFIG says which
+ * form was tried when it fails, without echoing key material.
+ */
+export async function loadHeadSigner(keyOrPath: string): Promise<HeadSigner> {
+  if (isPemText(keyOrPath)) {
+    try {
+      return createHeadSigner(keyOrPath);
+    } catch (e) {
+      throw new PortcullisError(ErrorCodes.CONFIG, `PORTCULLIS_LEDGER_SIGNING_KEY holds PEM text that is not usable: ${(e as Error).message}`, { form: 'pem' }, { cause: e });
+    }
+  }
   let pem: Buffer;
   try {
-    pem = await readFile(path);
+    pem = await readFile(keyOrPath);
   } catch (e) {
-    throw new PortcullisError(ErrorCodes.CONFIG, `cannot read the ledger signing key ${path}: ${(e as Error).message}`, { file: path }, { cause: e });
+    throw new PortcullisError(
+      ErrorCodes.CONFIG,
+      `cannot read the ledger signing key file ${keyOrPath} (PORTCULLIS_LEDGER_SIGNING_KEY is PEM text or the path of a PEM file): ${(e as Error).message}`,
+      { file: keyOrPath, form: 'path' },
+      { cause: e },
+    );
   }
   return createHeadSigner(pem);
+}
+
+function isPemText(value: string): boolean {
+  return value.trimStart().startsWith('-----BEGIN ');
 }
 
 /** A new ed25519 key pair as PEM (PKCS#8 private, SPKI public) and its key ID. */
