@@ -11,7 +11,8 @@ import { scoped, type FnCtx } from './context.ts';
 import { planCall, planTerm, planTerms } from './terms.ts';
 import { unify, unifyLocal } from './unify.ts';
 import { planWith } from './with.ts';
-import { hoistNegated, type Hoisted } from './negation.ts';
+import { hoistCalls, hoistNegated, type Hoisted } from './hoist.ts';
+import { isLocal } from './safety.ts';
 
 type Cont = () => void;
 
@@ -32,9 +33,14 @@ export function planExprInner(ctx: FnCtx, e: Expr, cont: Cont): void {
 }
 
 function planNegatable(ctx: FnCtx, e: Expr, cont: Cont): void {
-  if (!e.negated) return planCore(ctx, e, cont);
-  // As in OPA, nested calls and dynamic arguments are evaluated before the `not` (negation.ts).
-  const { hoisted, expr } = hoistNegated(e, () => `$not${ctx.policy.nextSlot()}`);
+  const fresh = (): string => `$hoist${ctx.policy.nextSlot()}`;
+  if (!e.negated) {
+    // As in OPA, nested calls whose arguments are bound run first, once (hoist.ts).
+    const { hoisted, expr } = hoistCalls(e, fresh, (n) => ctx.vars.has(n) || !isLocal(n));
+    return planHoisted(ctx, hoisted, 0, () => planCore(ctx, expr, cont));
+  }
+  // As in OPA, nested calls and dynamic arguments are evaluated before the `not` (hoist.ts).
+  const { hoisted, expr } = hoistNegated(e, fresh);
   planHoisted(ctx, hoisted, 0, () => {
     const block = ctx.b.block(() => scoped(ctx, () => planCore(ctx, expr, () => {})));
     ctx.b.emit('NotStmt', { block });

@@ -1,11 +1,12 @@
-// Negation as OPA evaluates it: nested calls and dynamic arguments of a
-// negated expression run before the `not`, and a negated expression binds no
-// variable. Each expectation is what `opa eval` (v1.22.4) answers.
+// What OPA evaluates before an expression: nested calls whose arguments are
+// bound, and under `not` also the dynamic arguments; a negated expression
+// binds no variable. Each expectation is what `opa eval` (v1.22.4) answers.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { plan } from './helpers.ts';
 import { PortcullisCompiler } from '../../../../src/policy/compiler.ts';
 import { OpaWasmEngine } from '../../../../src/policy/engine.ts';
+import { ErrorCodes } from '../../../../src/errors.ts';
 
 const RULES = `package test
 
@@ -24,13 +25,47 @@ function if not f(input.x)
 f(v) if v == 1
 `;
 
-async function defined(input: unknown): Promise<string[]> {
-  const bundle = await new PortcullisCompiler().compile({ modules: [{ path: 'm0.rego', source: RULES }], data: { tools: ['fs'] }, entrypoints: ['test'], tools: [], tests: [] });
+async function load(source: string): Promise<OpaWasmEngine> {
+  const bundle = await new PortcullisCompiler().compile({ modules: [{ path: 'm0.rego', source }], data: { tools: ['fs'] }, entrypoints: ['test'], tools: [], tests: [] });
   // OPA's default: a failing builtin is undefined.
   const engine = new OpaWasmEngine({ strictBuiltinErrors: false });
   await engine.load(bundle);
-  return Object.keys(engine.evaluate(input).result as object).sort();
+  return engine;
 }
+
+async function defined(input: unknown): Promise<string[]> {
+  return Object.keys((await load(RULES)).evaluate(input).result as object).sort();
+}
+
+const CALLS = `package test
+
+f(x) := "fs" if true
+
+f(x) := "GET" if true
+
+g(x) := upper(x)
+
+conflict if {
+	some i
+	input.tags[i] == f("x")
+}
+
+upper_tags := [y | some i; y := g(input.tags[i])]
+`;
+
+describe('nested calls, as OPA rewrites them', () => {
+  it('a call whose arguments are bound runs before the iteration, once: its conflict is raised even with nothing to iterate', async () => {
+    const engine = await load(CALLS);
+    for (const input of [{}, { tags: [] }, { tags: ['a'] }]) {
+      assert.throws(() => engine.evaluate(input), (e: { code?: string }) => e.code === ErrorCodes.POLICY_CONFLICT, JSON.stringify(input));
+    }
+  });
+
+  it('a call fed by the iteration still runs once per element', async () => {
+    const engine = await load(CALLS.replace(/conflict if \{[^}]*\}/, ''));
+    assert.deepEqual(engine.evaluate({ tags: ['a', 'b'] }).result, { upper_tags: ['A', 'B'] });
+  });
+});
 
 describe('negation, as OPA rewrites it', () => {
   it('an undefined argument makes the body fail, except for a whole ref operand of == or a statement', async () => {
