@@ -66,8 +66,9 @@ export function str(s: string): string {
   return JSON.stringify(s);
 }
 
+/** Negative numbers in parentheses: a line that starts with `-` continues the line before it. */
 function num(n: number): string {
-  return String(n);
+  return n < 0 ? `(${n})` : String(n);
 }
 
 /** A constant of the type. */
