@@ -3,7 +3,9 @@
  * folder is compiled and tested, served, and reloaded on every change; a
  * change that does not compile or fails its tests keeps the last good bundle.
  */
+import { stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
+import { ErrorCodes, PortcullisError } from '../../errors.ts';
 import type { Command, CommandIO } from '../command.ts';
 import { parseCommandArgs, usageError } from '../args.ts';
 import { reportError } from './policy-cli.ts';
@@ -13,7 +15,8 @@ const usage = `Usage: portcullis dev --policies DIR [--port N] [--admin-port N] 
 
 Compiles the policies in DIR, serves the gate on 127.0.0.1, and reloads when
 a file in DIR changes (a bundle that fails to compile or to pass its tests is
-not loaded; the last good one stays). Every PORTCULLIS_* variable applies;
+not loaded; the last good one stays). DIR must exist when dev starts
+(PORTCULLIS_CONFIG otherwise). Every PORTCULLIS_* variable applies;
 flags override them.
 
 Options:
@@ -38,6 +41,23 @@ function printBanner(io: CommandIO, o: { dir: string; proxyUrl: string; adminUrl
   w(`  ledger          ${o.ledger || '(none)'}\n`);
 }
 
+/**
+ * The policy folder must exist before anything listens. Waiting for it would
+ * leave a gate that denies every call with nothing on screen to say why, and a
+ * mistyped --policies would never be noticed; refusing at once names the
+ * folder and the cause, and `dev` can simply be started again once it exists.
+ */
+async function requirePolicyDir(dir: string, given: string): Promise<void> {
+  let isDir: boolean;
+  try {
+    isDir = (await stat(dir)).isDirectory();
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be read (${(e as Error).message})`;
+    throw new PortcullisError(ErrorCodes.CONFIG, `the policy folder ${given} (${dir}) ${why}: create it, or give another with --policies DIR`, { dir }, { cause: e });
+  }
+  if (!isDir) throw new PortcullisError(ErrorCodes.CONFIG, `the policy folder ${given} (${dir}) is not a folder: give a folder with --policies DIR`, { dir });
+}
+
 export const command: Command = {
   summary: 'Run the gate locally on a policy folder, with hot reload',
   usage,
@@ -60,6 +80,7 @@ export const command: Command = {
     if (!dirArg) return usageError(io, 'dev', 'give the policy folder with --policies DIR', usage);
     const dir = resolve(io.cwd, dirArg);
     try {
+      await requirePolicyDir(dir, dirArg);
       const { engineOptions, loadConfig } = await import('../../config/config.ts');
       const { OpaWasmEngine } = await import('../../policy/engine.ts');
       const { selectCompiler } = await import('../../policy/compiler.ts');
