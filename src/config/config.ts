@@ -42,6 +42,8 @@ export interface SidecarConfig {
   requestTimeoutMs: number;
   /** Idle keep-alive connections from agents are closed after this. */
   keepAliveTimeoutMs: number;
+  /** An allowed CONNECT tunnel with no traffic either way for this long is closed. */
+  tunnelIdleTimeoutMs: number;
   /** Escalations whose policy sets no timeout wait this long, then are denied. */
   escalationTimeoutSeconds: number;
   /** Upstream connections kept per origin. */
@@ -154,6 +156,7 @@ const SETTINGS = {
   headersTimeoutMs: { env: 'PORTCULLIS_HEADERS_TIMEOUT_MS', def: '10000', parse: int(1, 600_000) },
   requestTimeoutMs: { env: 'PORTCULLIS_REQUEST_TIMEOUT_MS', def: '30000', parse: int(1, 3_600_000) },
   keepAliveTimeoutMs: { env: 'PORTCULLIS_KEEP_ALIVE_TIMEOUT_MS', def: '5000', parse: int(1, 600_000) },
+  tunnelIdleTimeoutMs: { env: 'PORTCULLIS_TUNNEL_IDLE_TIMEOUT_MS', def: '300000', parse: int(1, 86_400_000) },
   escalationTimeoutSeconds: { env: 'PORTCULLIS_ESCALATION_TIMEOUT_SECONDS', def: '300', parse: int(1, 86_400) },
   upstreamConnections: { env: 'PORTCULLIS_UPSTREAM_CONNECTIONS', def: '64', parse: int(1, 10_000) },
   redactHeaders: { env: 'PORTCULLIS_REDACT_HEADERS', def: DEFAULT_REDACTED_HEADERS.join(','), parse: list },

@@ -5,7 +5,7 @@
  * so fastify's router sees one route and never decodes a path the gate must
  * read itself.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, METHODS, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
@@ -131,6 +131,14 @@ export function buildSidecar(config: Readonly<SidecarConfig>, deps: SidecarDeps)
     if (isRelayError(err)) return sendError(reply, e as PortcullisError, {});
     return refuse(ctx, req, reply, e);
   });
+  // Every method Node's parser accepts is a call to decide: WebDAV's
+  // PROPFIND, MKCOL, LOCK, SEARCH… would otherwise get the router's 404,
+  // undecided and unrecorded. They may carry a body, so the gate reads it.
+  for (const method of METHODS) {
+    if (method !== 'CONNECT' && !app.supportedMethods.includes(method)) app.addHttpMethod(method, { hasBody: true });
+  }
+  // A request no route takes is refused with a record, never answered by the framework alone.
+  app.setNotFoundHandler(async (req, reply) => refuse(ctx, req, reply, new PortcullisError(ErrorCodes.BAD_REQUEST, `${req.method} is not a method the proxy can decide`)));
   app.all('/', async (req, reply) => {
     const url = req.originalUrl ?? req.url;
     let target;

@@ -32,19 +32,29 @@ function looksLikeHttp(first: Buffer): boolean {
   return /^[A-Z]{3,10} \S/.test(first.subarray(0, 16).toString('latin1'));
 }
 
-function firstChunk(socket: Duplex, head: Buffer): Promise<Buffer | undefined> {
+/**
+ * The tunnel's first bytes; 'closed' when the agent ends or closes it first
+ * (a half-close included: the socket would otherwise sit in CLOSE_WAIT),
+ * 'idle' when nothing arrives within the idle timeout.
+ */
+function firstChunk(socket: Duplex, head: Buffer, idleMs: number): Promise<Buffer | 'closed' | 'idle'> {
   if (head.length > 0) return Promise.resolve(head);
   return new Promise((resolve) => {
-    const onData = (c: Buffer): void => {
-      socket.off('close', onClose);
-      socket.pause();
-      resolve(c);
-    };
-    const onClose = (): void => {
+    const done = (v: Buffer | 'closed' | 'idle'): void => {
+      clearTimeout(timer);
       socket.off('data', onData);
-      resolve(undefined);
+      socket.off('end', onClose);
+      socket.off('close', onClose);
+      resolve(v);
     };
+    const onData = (c: Buffer): void => {
+      socket.pause();
+      done(c);
+    };
+    const onClose = (): void => done('closed');
+    const timer = setTimeout(() => done('idle'), idleMs);
     socket.once('data', onData);
+    socket.once('end', onClose);
     socket.once('close', onClose);
     socket.resume();
   });
@@ -84,8 +94,12 @@ export async function handleConnect(ctx: ProxyContext, req: IncomingMessage, soc
   const { host, port } = decided.outcome.action.http!;
   if (socket.destroyed) return decided.finish({ status: 0, bytes: 0, errorCode: ErrorCodes.UPSTREAM });
   socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-  const first = await firstChunk(socket, head);
-  if (!first) return decided.finish({ status: 200, bytes: 0 });
+  const first = await firstChunk(socket, head, ctx.config.tunnelIdleTimeoutMs);
+  if (first === 'closed' || first === 'idle') {
+    // Nothing was sent upstream: the outcome says why, and the agent's socket is not left half-open.
+    socket.destroy();
+    return decided.finish({ status: 200, bytes: 0, errorCode: first === 'idle' ? ErrorCodes.REQUEST_TIMEOUT : ErrorCodes.BAD_REQUEST });
+  }
   if (looksLikeHttp(first)) {
     decided.finish({ status: 200, bytes: 0 });
     plainTunnels.set(socket, formatAuthority(host, port));
@@ -97,7 +111,16 @@ export async function handleConnect(ctx: ProxyContext, req: IncomingMessage, soc
   }
   const upstream: Socket = netConnect({ host, port });
   let bytes = 0;
+  let idled = false;
   upstream.on('data', (c: Buffer) => (bytes += c.length));
+  // No traffic either way for the idle timeout ends the tunnel (each socket's
+  // timer is reset by its own reads and writes, which the pipes make mutual).
+  const idle = (): void => {
+    idled = true;
+    upstream.destroy();
+    socket.destroy();
+  };
+  upstream.setTimeout(ctx.config.tunnelIdleTimeoutMs, idle);
   upstream.once('connect', () => {
     if (socket.destroyed) return upstream.destroy();
     upstream.write(first);
@@ -108,7 +131,8 @@ export async function handleConnect(ctx: ProxyContext, req: IncomingMessage, soc
   upstream.once('error', () => socket.destroy());
   upstream.once('close', () => {
     // A tunnel that never reached its upstream is recorded as such; the agent only sees the tunnel close.
-    decided.finish(bytes > 0 || upstream.bytesWritten > 0 ? { status: 200, bytes } : { status: 0, bytes: 0, errorCode: ErrorCodes.UPSTREAM });
+    if (idled) decided.finish({ status: 200, bytes, errorCode: ErrorCodes.REQUEST_TIMEOUT });
+    else decided.finish(bytes > 0 || upstream.bytesWritten > 0 ? { status: 200, bytes } : { status: 0, bytes: 0, errorCode: ErrorCodes.UPSTREAM });
     socket.destroy();
   });
   socket.once('close', () => upstream.destroy());

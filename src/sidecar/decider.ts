@@ -75,6 +75,18 @@ interface Recorded {
   seq?: number;
 }
 
+/**
+ * The canonical input, or BAD_REQUEST for an input RFC 8785 cannot encode (a
+ * lone surrogate in a string): a call that cannot be recorded is refused.
+ */
+function recordable(input: Resolution['input']): ReturnType<typeof canonicalInput> {
+  try {
+    return canonicalInput(input);
+  } catch (e) {
+    throw new PortcullisError(ErrorCodes.BAD_REQUEST, `the call cannot be recorded as canonical JSON: ${(e as Error)?.message ?? String(e)}`);
+  }
+}
+
 export class Decider {
   readonly #d: DeciderDeps;
 
@@ -201,7 +213,7 @@ export class Decider {
     // something records, traces, logs or binds an approval to it.
     const d = this.#d;
     // The canonical text is kept for the intent record, which holds the same input object.
-    const canonical = d.recorder || d.tracing || d.logger || res.outcome.kind === 'escalate' ? canonicalInput(res.input) : undefined;
+    const canonical = d.recorder || d.tracing || d.logger || res.outcome.kind === 'escalate' ? recordable(res.input) : undefined;
     const hash = canonical?.hash ?? '';
     const recorded: Recorded = { decisionId, inputHash: hash };
     const ev = res.evaluation;

@@ -10,7 +10,7 @@ import type { Action, Constraints } from '../gate/types.ts';
 import { buildMcpAction, expectsReply, parseJsonRpc, rewriteMessage, type JsonRpcMessage } from '../gate/mcp-action.ts';
 import { forwardHeaders } from '../gate/headers.ts';
 import { normaliseAuthority, formatAuthority } from '../gate/host.ts';
-import { jsonRpcError } from '../gate/error-response.ts';
+import { jsonRpcError, toPortcullisError } from '../gate/error-response.ts';
 import { ErrorCodes, PortcullisError } from '../errors.ts';
 import { callInfo, refuse, sendError, type ProxyContext } from './proxy-context.ts';
 import { forwardDecided } from './http-proxy.ts';
@@ -73,7 +73,16 @@ export async function handleMcp(ctx: ProxyContext, req: FastifyRequest, reply: F
   }
   // Counted under the catalog server: the MCP tool name is the agent's to choose.
   const call = callInfo(req, reply, server);
-  const decisions = await Promise.all(actions.map((a) => ctx.decider.decide(a, call)));
+  const settled = await Promise.allSettled(actions.map((a) => ctx.decider.decide(a, call)));
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  const decisions = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  if (failed) {
+    // The batch is refused as a whole: the siblings already decided (and
+    // recorded) get their outcome, saying why nothing was sent.
+    const err = toPortcullisError(failed.reason);
+    for (const d of decisions) d.finish({ status: 0, bytes: 0, errorCode: err.code });
+    return refuse(ctx, req, reply, err);
+  }
   const forwarded: JsonRpcMessage[] = [];
   const forwarding: Decided[] = [];
   const errors: unknown[] = [];
