@@ -22,7 +22,13 @@ const ANY_SURROGATE = /[\uD800-\uDFFF]/;
 function hasLoneSurrogate(s: string): boolean {
   return ANY_SURROGATE.test(s) && LONE_SURROGATE.test(s);
 }
-/** Deeper than this is taken for a cycle (policy inputs come from parsed JSON and are far shallower). */
+/**
+ * Deeper than this is taken for a cycle. Policy inputs come from parsed JSON
+ * that the gate refuses past MAX_JSON_DEPTH (256, src/gate/strict-json.ts), so
+ * a ledger entry wrapping one stays far inside this limit and `verify` can
+ * always re-canonicalise what was written; raising that limit means raising
+ * this one (test/evidence/depth.test.ts holds them together).
+ */
 const MAX_DEPTH = 512;
 
 function fail(problem: string): never {

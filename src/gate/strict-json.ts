@@ -58,7 +58,53 @@ export function findDuplicateKey(text: string): string | undefined {
   return undefined;
 }
 
-/** Parses JSON; throws BAD_REQUEST on syntax errors and JSON_DUPLICATE_KEY on repeated keys. */
+/**
+ * The deepest nesting of objects and arrays a JSON body may have. Whatever the
+ * gate accepts is recorded in the ledger and must stay verifiable there: an
+ * entry wraps the body a few levels deeper (record → input → action → mcp →
+ * arguments), and the canonical form that hashes entries refuses nesting past
+ * its own limit (512, src/evidence/canonical.ts). Refusing here, before any
+ * decision, keeps every accepted body far inside that limit whatever the
+ * wrapping; handling unbounded depth instead would move the problem to every
+ * recursive reader of the ledger and of the input (replay, the policy engine,
+ * the upstream), each one a stack to exhaust.
+ */
+export const MAX_JSON_DEPTH = 256;
+
+/** The index of the quote that closes the string whose opening quote is at `open`. */
+function stringEnd(text: string, open: number): number {
+  let i = open + 1;
+  while (i < text.length) {
+    const d = text.charCodeAt(i);
+    if (d === 0x22 /* " */) return i;
+    i += d === 0x5c /* \ */ ? 2 : 1;
+  }
+  return i;
+}
+
+/** The deepest nesting of objects and arrays in valid JSON text, scanning no further than one level past `limit`. */
+export function jsonDepth(text: string, limit = Infinity): number {
+  let depth = 0;
+  let max = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      i = stringEnd(text, i);
+    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      depth++;
+      max = Math.max(max, depth);
+      if (max > limit) return max;
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      depth--;
+    }
+  }
+  return max;
+}
+
+/**
+ * Parses JSON; throws BAD_REQUEST on syntax errors and on nesting deeper than
+ * MAX_JSON_DEPTH, and JSON_DUPLICATE_KEY on repeated keys.
+ */
 export function parseStrictJson(text: string): unknown {
   let value: unknown;
   try {
@@ -67,6 +113,13 @@ export function parseStrictJson(text: string): unknown {
     throw new PortcullisError(ErrorCodes.BAD_REQUEST, `request body is not valid JSON: ${(e as Error).message}`);
   }
   if (typeof value === 'object' && value !== null) {
+    if (jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+      throw new PortcullisError(
+        ErrorCodes.BAD_REQUEST,
+        `request body nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels; its evidence could not be recorded verifiably`,
+        { maxDepth: MAX_JSON_DEPTH },
+      );
+    }
     const dup = findDuplicateKey(text);
     if (dup !== undefined) {
       throw new PortcullisError(

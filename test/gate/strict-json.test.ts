@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { findDuplicateKey, parseStrictJson } from '../../src/gate/strict-json.ts';
+import { MAX_JSON_DEPTH, findDuplicateKey, jsonDepth, parseStrictJson } from '../../src/gate/strict-json.ts';
 import { ErrorCodes } from '../../src/errors.ts';
 
 test('duplicate keys are found at any depth, compared decoded', () => {
@@ -20,4 +20,23 @@ test('parseStrictJson refuses duplicates and syntax errors with distinct codes',
   assert.deepEqual(parseStrictJson('{"a":[1,2]}'), { a: [1, 2] });
   assert.throws(() => parseStrictJson('{"a":1,"a":2}'), (e: any) => e.code === ErrorCodes.JSON_DUPLICATE_KEY && e.details.key === 'a');
   assert.throws(() => parseStrictJson('{"a":'), (e: any) => e.code === ErrorCodes.BAD_REQUEST);
+});
+
+function nested(depth: number, leaf = '1'): string {
+  return '['.repeat(depth) + leaf + ']'.repeat(depth);
+}
+
+test('jsonDepth counts objects and arrays, not brackets inside strings', () => {
+  assert.equal(jsonDepth('1'), 0);
+  assert.equal(jsonDepth('{"a":[{"b":"[[[{{{"}]}'), 3);
+  assert.equal(jsonDepth('["\\"[[[", {"x\\\\":[]}]'), 3);
+  assert.equal(jsonDepth(nested(40), 10), 11, 'stops one level past the limit');
+});
+
+test('parseStrictJson refuses nesting past MAX_JSON_DEPTH with BAD_REQUEST, and accepts it up to there', () => {
+  assert.equal(MAX_JSON_DEPTH, 256);
+  assert.equal(jsonDepth(JSON.stringify(parseStrictJson(nested(MAX_JSON_DEPTH)))), MAX_JSON_DEPTH);
+  for (const depth of [MAX_JSON_DEPTH + 1, 509, 10_000]) {
+    assert.throws(() => parseStrictJson(nested(depth)), (e: any) => e.code === ErrorCodes.BAD_REQUEST && e.details.maxDepth === MAX_JSON_DEPTH);
+  }
 });
