@@ -59,4 +59,16 @@ export async function runFromProcess(): Promise<void> {
   });
   // Long-running commands (dev, controller) resolve only when they stop.
   process.exitCode = code;
+  // A finished command has closed what it owns (servers, the ledger, a
+  // bounded flush of the last spans). What can still hold the process is a
+  // trace exporter retrying a collector that is not there, for seconds: it
+  // does not delay the exit. Output still being written to a pipe does.
+  const exitWhenDrained = (): void => {
+    if (process.stdout.writableLength > 0 || process.stderr.writableLength > 0) setTimeout(exitWhenDrained, 100).unref();
+    else process.exit(code);
+  };
+  setTimeout(exitWhenDrained, EXIT_GRACE_MS).unref();
 }
+
+/** How long a finished command's leftover timers may keep the process before it exits anyway. */
+const EXIT_GRACE_MS = 500;

@@ -8,6 +8,7 @@
  *   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT full URL, used as is
  *   OTEL_EXPORTER_OTLP_PROTOCOL / _TRACES_PROTOCOL  http/protobuf (default) or http/json
  *   OTEL_EXPORTER_OTLP_HEADERS / _TRACES_HEADERS    k=v,k2=v2
+ *   PORTCULLIS_TRACE_SHUTDOWN_TIMEOUT_MS  how long stopping waits for the last spans (1000)
  *   OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES
  *   OTEL_TRACES_SAMPLER (+ _ARG), OTEL_BSP_SCHEDULE_DELAY
  *
@@ -57,6 +58,8 @@ export interface TracingConfig {
   readonly samplerArg: number | undefined;
   /** Batch span processor delay; 0 exports each span as it ends. */
   readonly scheduleDelayMs: number;
+  /** How long shutdown waits for the last spans to be exported; then they are dropped. */
+  readonly shutdownTimeoutMs: number;
 }
 
 function parseKeyValues(text: string | undefined, variable: string): Record<string, string> {
@@ -109,7 +112,14 @@ export function tracingConfigFromEnv(env: NodeJS.ProcessEnv, defaultServiceName 
       variable: 'OTEL_BSP_SCHEDULE_DELAY',
     });
   }
+  const shutdownTimeoutMs = env.PORTCULLIS_TRACE_SHUTDOWN_TIMEOUT_MS ? Number(env.PORTCULLIS_TRACE_SHUTDOWN_TIMEOUT_MS) : 1000;
+  if (!Number.isInteger(shutdownTimeoutMs) || shutdownTimeoutMs < 0) {
+    throw new PortcullisError(ErrorCodes.CONFIG, 'PORTCULLIS_TRACE_SHUTDOWN_TIMEOUT_MS must be a whole number of milliseconds ≥ 0', {
+      variable: 'PORTCULLIS_TRACE_SHUTDOWN_TIMEOUT_MS',
+    });
+  }
   return Object.freeze({
+    shutdownTimeoutMs,
     enabled: !disabled && exporter !== 'none',
     exporter: exporter as TracingConfig['exporter'],
     url: tracesUrl(env),
@@ -227,8 +237,24 @@ export async function createTracing(options: TracingOptions): Promise<Tracing> {
     extract: (headers) => propagator.extract(ROOT_CONTEXT, headers, getter),
     inject: (ctx, headers) => propagator.inject(ctx, headers, setter),
     forceFlush: () => provider.forceFlush(),
-    shutdown: () => provider.shutdown(),
+    // The exporter retries an absent collector for up to its own timeout
+    // (about 8 s): stopping must not wait for that.
+    shutdown: () => withDeadline(provider.shutdown(), config.shutdownTimeoutMs),
   };
+}
+
+/** Resolves when `work` settles or after `ms`, whichever is first; the timer holds no process open. */
+async function withDeadline(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+    timer.unref();
+  });
+  try {
+    await Promise.race([work.catch(() => undefined), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The trace ID of the span in `ctx`, or undefined. */
