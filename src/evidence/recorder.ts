@@ -59,10 +59,12 @@ export interface OutcomeRecord {
   decisionId: string;
   /** RFC 3339, when the action finished. */
   time: string;
-  /** HTTP status from the upstream; 0 when no response arrived. */
+  /** The HTTP status the agent was sent (the gate's 502 or 504 when it refused the response); 0 when none was. */
   status: number;
-  /** `sha256:` of the response body as streamed; absent when there was no body. */
+  /** `sha256:` of the response body as the agent received it (after redaction); absent when there was no body. */
   outputHash?: string;
+  /** `sha256:` of the upstream's body as it arrived, present only when the gate changed it (redaction, merged JSON-RPC errors). */
+  upstreamOutputHash?: string;
   /** Response body bytes passed to the agent. */
   bytes: number;
   /** From the decision to the end of the response. */

@@ -51,10 +51,13 @@ export interface CallInfo {
 export type FinalOutcome = Exclude<Outcome, { kind: 'escalate' }>;
 
 export interface FinishInfo {
-  /** Upstream status; 0 when no response arrived. */
+  /** The HTTP status the agent was sent; 0 when none was (a refusal recorded before its answer, a tunnel that never opened). */
   status: number;
   bytes: number;
+  /** `sha256:` of the body as the agent received it. */
   outputHash?: string;
+  /** `sha256:` of the upstream's body, when the gate changed it (redaction, merged messages). */
+  upstreamOutputHash?: string;
   errorCode?: string;
 }
 
@@ -292,7 +295,12 @@ export class Decider {
     }
     const recorder = this.#d.recorder;
     if (!recorder) return;
-    const outcome = { decisionId, time: this.#d.clock().toISOString(), status: info.status, bytes: info.bytes, latencyMs, ...(info.outputHash ? { outputHash: info.outputHash } : {}), ...(info.errorCode ? { errorCode: info.errorCode } : {}) };
+    const outcome = {
+      decisionId, time: this.#d.clock().toISOString(), status: info.status, bytes: info.bytes, latencyMs,
+      ...(info.outputHash ? { outputHash: info.outputHash } : {}),
+      ...(info.upstreamOutputHash ? { upstreamOutputHash: info.upstreamOutputHash } : {}),
+      ...(info.errorCode ? { errorCode: info.errorCode } : {}),
+    };
     recorder.outcome(outcome).catch((e: unknown) => {
       m?.ledgerLost.inc({ kind: 'outcome' });
       this.#d.logger?.error({ err: e, decisionId }, 'outcome could not be recorded');

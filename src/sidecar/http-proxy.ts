@@ -9,7 +9,8 @@ import { buildHttpAction } from '../gate/http-action.ts';
 import { forwardHeaders } from '../gate/headers.ts';
 import { formatAuthority } from '../gate/host.ts';
 import { formatQuery } from '../gate/path.ts';
-import { toPortcullisError } from '../gate/error-response.ts';
+import { httpStatusFor, toPortcullisError } from '../gate/error-response.ts';
+import type { PortcullisError } from '../errors.ts';
 import { callInfo, refuse, sendError, type ProxyContext } from './proxy-context.ts';
 import { relayResponse } from './relay.ts';
 import type { Decided } from './decider.ts';
@@ -54,6 +55,15 @@ export function upstreamRequestFor(
   return { origin: originOf(d), path, method: d.method, headers, body, timeoutMs };
 }
 
+/**
+ * The status the agent gets for a failed call: what was already sent, or the
+ * error's status that sendError is about to send. The outcome records this,
+ * not the upstream's status (or 0 when none arrived).
+ */
+function agentStatus(reply: FastifyReply, err: PortcullisError): number {
+  return reply.sent ? reply.statusCode : httpStatusFor(err.code);
+}
+
 /** Forwards a decided call and relays the answer; finishes the decision in every case. */
 export async function forwardDecided(
   ctx: ProxyContext,
@@ -81,7 +91,7 @@ export async function forwardDecided(
     const err = toPortcullisError(e);
     ctx.metrics?.upstreamSeconds.observe({ tool, outcome: 'error' }, (performance.now() - started) / 1000);
     up.end(0, err.code);
-    finishAll({ status: 0, bytes: 0, errorCode: err.code });
+    finishAll({ status: agentStatus(reply, err), bytes: 0, errorCode: err.code });
     await sendError(reply, err, { decisionId: decided.decisionId, traceId: decided.traceId });
     return;
   }
@@ -91,7 +101,7 @@ export async function forwardDecided(
     finishAll(info);
   } catch (e) {
     const err = toPortcullisError(e);
-    finishAll({ status: res.statusCode, bytes: 0, errorCode: err.code });
+    finishAll({ status: agentStatus(reply, err), bytes: 0, errorCode: err.code });
     await sendError(reply, err, { decisionId: decided.decisionId, traceId: decided.traceId });
   }
 }

@@ -3,14 +3,17 @@
  * maximum response bytes, headers removed, JSON fields redacted (in plain
  * JSON bodies and in each `data:` event of an SSE stream), and for MCP
  * batches the JSON-RPC errors of the denied calls merged in. The body
- * streams through unless it must be rewritten; the output hash is taken over
- * the upstream's bytes as they arrive.
+ * streams through unless it must be rewritten. The output hash is taken over
+ * the bytes the agent receives (docs/evidence.md): a hash of the upstream's
+ * body before redaction would vouch for the very secrets redaction removed.
+ * When the gate changed the body, the upstream's hash is kept beside it as
+ * `upstreamOutputHash`.
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import type { Constraints } from '../gate/types.ts';
 import { ErrorCodes, PortcullisError } from '../errors.ts';
-import { OutputHasher } from '../evidence/hash.ts';
+import { OutputHasher, sha256 } from '../evidence/hash.ts';
 import { HOP_BY_HOP } from '../gate/headers.ts';
 import { isJsonContentType } from '../gate/http-action.ts';
 import { redactFields } from '../gate/redact-json.ts';
@@ -64,7 +67,10 @@ function redactJson(value: unknown, paths: readonly string[], jsonRpc: boolean):
 
 /** Counts, hashes, caps, and (for SSE) rewrites `data:` lines as they pass. */
 class MeteredStream extends Transform {
+  /** Over what the agent receives. */
   readonly hasher = new OutputHasher();
+  /** Over what the upstream sent, when that can differ (events rewritten or merged in). */
+  readonly upstreamHasher: OutputHasher | undefined;
   sent = 0;
   #pending = '';
   readonly #max: number;
@@ -74,6 +80,7 @@ class MeteredStream extends Transform {
     super();
     this.#max = max;
     this.#rewriteLine = rewriteLine;
+    this.upstreamHasher = rewriteLine || prefix ? new OutputHasher() : undefined;
     if (prefix) this.#emit(prefix);
   }
 
@@ -86,11 +93,12 @@ class MeteredStream extends Transform {
       this.destroy(e);
       return;
     }
+    this.hasher.update(chunk);
     this.push(chunk);
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.hasher.update(chunk);
+    this.upstreamHasher?.update(chunk);
     if (!this.#rewriteLine) {
       this.#emit(chunk);
       return cb();
@@ -196,7 +204,7 @@ async function relayRewrittenJson(reply: FastifyReply, res: UpstreamResponse, pl
   const status = res.statusCode === 202 && plan.extraMessages?.length ? 200 : res.statusCode;
   headers['content-type'] = 'application/json';
   await reply.code(status).headers(headers).send(text);
-  return { status: res.statusCode, bytes: Buffer.byteLength(text), outputHash: hasher.digest() };
+  return { status, bytes: Buffer.byteLength(text), outputHash: sha256(text), upstreamOutputHash: hasher.digest() };
 }
 
 /** Sends the upstream response; resolves when the agent has it (or it failed). Throws before any byte is sent. */
@@ -235,7 +243,8 @@ export async function relayResponse(reply: FastifyReply, res: UpstreamResponse, 
     const finish = (errorCode?: string): void => {
       if (settled) return;
       settled = true;
-      resolve({ status: res.statusCode, bytes: metered.sent, ...(errorCode ? {} : { outputHash: metered.hasher.digest() }), ...(errorCode ? { errorCode } : {}) });
+      const hashes = errorCode ? {} : { outputHash: metered.hasher.digest(), ...(metered.upstreamHasher ? { upstreamOutputHash: metered.upstreamHasher.digest() } : {}) };
+      resolve({ status: res.statusCode, bytes: metered.sent, ...hashes, ...(errorCode ? { errorCode } : {}) });
     };
     metered.once('error', (e) => finish((e as PortcullisError).code ?? ErrorCodes.UPSTREAM));
     reply.raw.once('finish', () => finish());
