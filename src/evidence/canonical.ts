@@ -29,7 +29,16 @@ function hasLoneSurrogate(s: string): boolean {
  * always re-canonicalise what was written; raising that limit means raising
  * this one (test/evidence/depth.test.ts holds them together).
  */
-const MAX_DEPTH = 512;
+export const MAX_DEPTH = 512;
+
+/**
+ * How deep a policy input may nest for its canonical text to be recorded: the
+ * ledger splices that text into an entry (record → rewritten → input) without
+ * walking it again, and `verify` walks the whole entry against MAX_DEPTH, so
+ * the input must leave room for the levels that wrap it. Whatever the gate
+ * could hash, the ledger can then verify, whichever path built the input.
+ */
+export const MAX_INPUT_DEPTH = MAX_DEPTH - 8;
 
 function fail(problem: string): never {
   throw new TypeError(`canonicalJson: ${problem}`);
@@ -48,7 +57,8 @@ function skipped(v: unknown): boolean {
  */
 export type KnownCanonical = ReadonlyMap<object, string>;
 
-function write(v: unknown, depth: number, known: KnownCanonical | undefined): string {
+/** `budget`: how many more levels of objects and arrays may open below this value. */
+function write(v: unknown, budget: number, known: KnownCanonical | undefined): string {
   if (v === null) return 'null';
   switch (typeof v) {
     case 'string':
@@ -66,19 +76,19 @@ function write(v: unknown, depth: number, known: KnownCanonical | undefined): st
     default:
       return fail(`a ${typeof v} has no JSON form`);
   }
-  if (depth > MAX_DEPTH) fail(`nesting deeper than ${MAX_DEPTH} (a cycle?)`);
+  if (budget < 0) fail('nesting deeper than the limit (a cycle?)');
   if (known !== undefined) {
     const text = known.get(v);
     if (text !== undefined) return text;
   }
   const o = v as Record<string, unknown> & { toJSON?: () => unknown };
-  if (typeof o.toJSON === 'function') return write(o.toJSON(), depth + 1, known);
+  if (typeof o.toJSON === 'function') return write(o.toJSON(), budget - 1, known);
   if (Array.isArray(o)) {
     let out = '[';
     for (let i = 0; i < o.length; i++) {
       if (i > 0) out += ',';
       const e = o[i];
-      out += skipped(e) ? 'null' : write(e, depth + 1, known);
+      out += skipped(e) ? 'null' : write(e, budget - 1, known);
     }
     return out + ']';
   }
@@ -91,7 +101,7 @@ function write(v: unknown, depth: number, known: KnownCanonical | undefined): st
     if (!first) out += ',';
     first = false;
     if (hasLoneSurrogate(k)) fail('a key holds a lone surrogate, which has no UTF-8 form');
-    out += JSON.stringify(k) + ':' + write(e, depth + 1, known);
+    out += JSON.stringify(k) + ':' + write(e, budget - 1, known);
   }
   return out + '}';
 }
@@ -101,7 +111,7 @@ function write(v: unknown, depth: number, known: KnownCanonical | undefined): st
  * (undefined, functions, lone surrogates, non-finite numbers). Objects in
  * `known` are written as the text given for them (see KnownCanonical).
  */
-export function canonicalJson(value: unknown, known?: KnownCanonical): string {
+export function canonicalJson(value: unknown, known?: KnownCanonical, maxDepth: number = MAX_DEPTH): string {
   if (skipped(value)) fail('value has no JSON form (undefined or a function)');
-  return write(value, 0, known);
+  return write(value, maxDepth, known);
 }

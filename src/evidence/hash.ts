@@ -7,7 +7,7 @@
 import * as crypto from 'node:crypto';
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
-import { canonicalJson } from './canonical.ts';
+import { MAX_INPUT_DEPTH, canonicalJson } from './canonical.ts';
 
 export const HASH_PREFIX = 'sha256:';
 /** The `prev` of the first entry of a ledger. */
@@ -37,13 +37,14 @@ export interface CanonicalInput {
 
 /** Canonicalises once and hashes, so callers that also record the input do not pay twice. */
 export function canonicalInput(input: unknown): CanonicalInput {
-  const canonical = canonicalJson(input);
+  // Held to MAX_INPUT_DEPTH, so that the entry recording this text stays verifiable.
+  const canonical = canonicalJson(input, undefined, MAX_INPUT_DEPTH);
   return { canonical, hash: sha256(canonical) };
 }
 
 /** The input hash of design.md §4: SHA-256 of the canonical JSON of the policy input. */
 export function inputHash(input: unknown): string {
-  return sha256(canonicalJson(input));
+  return sha256(canonicalJson(input, undefined, MAX_INPUT_DEPTH));
 }
 
 /**

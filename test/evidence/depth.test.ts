@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ledger } from '../../src/evidence/ledger.ts';
 import { canonicalInput } from '../../src/evidence/hash.ts';
+import { MAX_DEPTH, MAX_INPUT_DEPTH } from '../../src/evidence/canonical.ts';
 import { verifyLedger } from '../../src/evidence/verify.ts';
 import { MAX_JSON_DEPTH, parseStrictJson } from '../../src/gate/strict-json.ts';
 import { isPortcullisError } from '../../src/errors.ts';
@@ -50,6 +51,33 @@ describe('nesting the gate accepts is nesting the ledger verifies', () => {
       await ledger.close();
       const report = await verifyLedger([path]);
       assert.equal(report.ok, true, JSON.stringify(report.findings ?? report).slice(0, 500));
+    });
+  }
+});
+
+describe('an input built in memory (a policy rewrite), not parsed from a body', () => {
+  for (const depth of [MAX_INPUT_DEPTH - 4, MAX_DEPTH - 3, MAX_DEPTH - 2]) {
+    it(`arguments ${depth} deep: refused when hashed, or recorded and verifiable`, async () => {
+      let args: unknown = 'leaf';
+      for (let i = 0; i < depth; i++) args = { a: args };
+      const base = sampleInput(0);
+      const input = { ...base, action: { ...base.action, mcp: { server: 'fs', method: 'tools/call', name: 'echo', arguments: args as Record<string, unknown>, id: 1 } } };
+      let hashed: ReturnType<typeof canonicalInput>;
+      try {
+        hashed = canonicalInput(input);
+      } catch (e) {
+        assert.match(String(e), /nesting deeper/);
+        assert.ok(depth > MAX_INPUT_DEPTH - 4, 'an input within MAX_INPUT_DEPTH was refused');
+        return;
+      }
+      const path = join(dir, `built-${depth}.jsonl`);
+      const ledger = await Ledger.open({ path });
+      // As a compute decision is recorded: the rewritten input one level deeper.
+      const record = { ...sampleIntent(0, { input, inputHash: hashed.hash }), rewritten: { input, inputHash: hashed.hash, decision: null } };
+      await ledger.append('intent', record, new Map([[input, hashed.canonical]]));
+      await ledger.close();
+      const report = await verifyLedger([path]);
+      assert.equal(report.ok, true, JSON.stringify(report.findings).slice(0, 500));
     });
   }
 });
