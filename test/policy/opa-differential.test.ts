@@ -16,6 +16,7 @@ import { toolPath } from '../support/tools.ts';
 import { policyData, toolCallInput } from '../support/fuzz/inputs.ts';
 import { randomModule } from '../support/fuzz/policy.ts';
 import { render } from '../support/fuzz/tree.ts';
+import { SandboxedWasm } from '../support/fuzz/sandboxed-wasm.ts';
 import { compileOurs, describeDifference, evaluate, evaluateOpa, judgeAnswer, shrink, type Opa, type Verdict } from '../support/fuzz/differential.ts';
 
 const SEED = Number(process.env.PORTCULLIS_FUZZ_SEED ?? 20261124);
@@ -56,7 +57,8 @@ function count(stats: Stats, v: Verdict): void {
 
 test('Portcullis agrees with opa eval on random tool-call policies', { timeout: (SECONDS + SHRINK_SECONDS + 120) * 1000 }, async (t) => {
   const binary = toolPath('opa');
-  const opa: Opa = { eval: new OpaEvaluator(binary, { concurrency: JOBS }), build: new OpaCliCompiler(binary) };
+  const opa: Opa = { eval: new OpaEvaluator(binary, { concurrency: JOBS }), build: new OpaCliCompiler(binary), wasm: new SandboxedWasm() };
+  t.after(() => opa.wasm.close());
   const stats: Stats = { modules: 0, compiled: 0, evaluations: 0, values: 0, failedBoth: 0, refusedBoth: 0, effects: new Set(), opaEvaluatorsDiffer: [] };
   const started = Date.now();
   const deadline = started + SECONDS * 1000;

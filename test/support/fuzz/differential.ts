@@ -19,11 +19,13 @@
 import { isDeepStrictEqual } from 'node:util';
 import { OpaCliCompiler, PortcullisCompiler, parseRego } from '../../../src/policy/compiler.ts';
 import { OpaWasmEngine } from '../../../src/policy/engine.ts';
-import type { PolicyCompiler } from '../../../src/policy/types.ts';
+import type { CompiledBundle } from '../../../src/policy/types.ts';
 import type { OpaEvaluator } from '../opa-eval.ts';
 import { oneSmaller, render, type Node } from './tree.ts';
 import { smallerJson } from './inputs.ts';
 import { PACKAGE } from './policy.ts';
+import { codeAndMessage, evaluateDocument, plain, type Outcome } from './outcome.ts';
+import type { SandboxedWasm } from './sandboxed-wasm.ts';
 
 export interface Case {
   module: Node;
@@ -31,64 +33,49 @@ export interface Case {
   input: unknown;
 }
 
-export type Outcome =
-  | { kind: 'value'; value: unknown }
-  | { kind: 'compile-error'; code: string; message: string }
-  | { kind: 'eval-error'; code: string; message: string };
+export type { Outcome } from './outcome.ts';
 
-/** The real OPA, twice: `opa eval`, and `opa build -t wasm` for a second opinion. */
+/** The real OPA: `opa eval`, and for a second opinion `opa build -t wasm` with a sandbox to run its modules in. */
 export interface Opa {
   eval: OpaEvaluator;
   build: OpaCliCompiler;
+  wasm: SandboxedWasm;
 }
 
-/**
- * A module compiled and loaded in our engine, or why it is not. `rules`:
- * the package document is built from these entrypoints instead of the
- * package's own (`opa build` cannot plan a package that holds functions).
- */
-export type Loaded = { engine: OpaWasmEngine; rules?: string[] } | { refused: Outcome };
+/** A module compiled by Portcullis and loaded in our engine, or why it is not. */
+export type Loaded = { engine: OpaWasmEngine } | { refused: Outcome };
 
-export async function load(compiler: PolicyCompiler, source: string, data: Record<string, unknown>, rules?: string[]): Promise<Loaded> {
-  const entrypoints = rules ? rules.map((r) => `${PACKAGE}/${r}`) : [PACKAGE];
+export async function compileOurs(source: string, data: Record<string, unknown>): Promise<Loaded> {
   try {
-    const bundle = await compiler.compile({ modules: [{ path: `${PACKAGE}.rego`, source }], data, entrypoints, tools: [], tests: [] });
+    const bundle = await new PortcullisCompiler().compile({ modules: [{ path: `${PACKAGE}.rego`, source }], data, entrypoints: [PACKAGE], tools: [], tests: [] });
     const engine = new OpaWasmEngine({ strictBuiltinErrors: false });
     await engine.load(bundle);
-    return rules ? { engine, rules } : { engine };
+    return { engine };
   } catch (e) {
     return { refused: { kind: 'compile-error', ...codeAndMessage(e) } };
   }
 }
 
-export function compileOurs(source: string, data: Record<string, unknown>): Promise<Loaded> {
-  return load(new PortcullisCompiler(), source, data);
+export function evaluate(loaded: Loaded, input: unknown): Outcome {
+  return 'refused' in loaded ? loaded.refused : evaluateDocument(loaded.engine, undefined, input);
 }
 
-/** The module as OPA compiles it to wasm: one entrypoint per rule that is not a function. */
-function compileOpaWasm(opa: Opa, source: string, data: Record<string, unknown>): Promise<Loaded> {
+/** The case as OPA compiles it to wasm (an entrypoint per rule that is not a function), run in the sandbox. */
+async function evaluateOpaWasm(opa: Opa, c: Case): Promise<Outcome> {
+  const source = render(c.module);
   let rules: string[];
   try {
     rules = [...new Set(parseRego(source, `${PACKAGE}.rego`).rules.filter((r) => r.head.args === undefined).map((r) => r.head.name))];
-  } catch {
-    return load(opa.build, source, data);
-  }
-  return load(opa.build, source, data, rules);
-}
-
-export function evaluate(loaded: Loaded, input: unknown): Outcome {
-  if ('refused' in loaded) return loaded.refused;
-  try {
-    if (!loaded.rules) return { kind: 'value', value: plain(loaded.engine.evaluate(input, PACKAGE).result) };
-    const doc: Record<string, unknown> = {};
-    for (const r of loaded.rules) {
-      const value = loaded.engine.evaluate(input, `${PACKAGE}/${r}`).result;
-      if (value !== undefined) doc[r] = value;
-    }
-    return { kind: 'value', value: plain(doc) };
   } catch (e) {
-    return { kind: 'eval-error', ...codeAndMessage(e) };
+    return { kind: 'compile-error', ...codeAndMessage(e) };
   }
+  let bundle: CompiledBundle;
+  try {
+    bundle = await opa.build.compile({ modules: [{ path: `${PACKAGE}.rego`, source }], data: c.data, entrypoints: rules.map((r) => `${PACKAGE}/${r}`), tools: [], tests: [] });
+  } catch (e) {
+    return { kind: 'compile-error', ...codeAndMessage(e) };
+  }
+  return opa.wasm.evaluate(bundle, rules, c.input);
 }
 
 export async function evaluateOpa(opa: OpaEvaluator, source: string, data: Record<string, unknown>, input: unknown, unoptimized = false): Promise<Outcome> {
@@ -137,7 +124,7 @@ export async function judgeAnswer(opa: Opa, c: Case, ours: Outcome, byEval: Outc
   const source = render(c.module);
   const opaUnoptimized = await evaluateOpa(opa.eval, source, c.data, c.input, true);
   if (same(ours, opaUnoptimized)) return { ours, opa: byEval, opaUnoptimized, opaEvaluatorsDiffer: `${kind} (opa eval's indexing or early exit)` };
-  const opaWasm = evaluate(await compileOpaWasm(opa, source, c.data), c.input);
+  const opaWasm = await evaluateOpaWasm(opa, c);
   if (same(ours, opaWasm)) return { ours, opa: byEval, opaUnoptimized, opaWasm, opaEvaluatorsDiffer: `${kind} (OPA's wasm agrees with Portcullis)` };
   return { ours, opa: byEval, opaUnoptimized, opaWasm, difference: kind };
 }
@@ -205,14 +192,4 @@ export function describeDifference(c: Case, v: Verdict, origin: string): string 
     '--- Portcullis (compiled by PortcullisCompiler, evaluated by opa-wasm)',
     show(v.ours),
   ].join('\n');
-}
-
-/** JSON's view of a value: what both sides can express (no -0, no undefined members). */
-function plain(v: unknown): unknown {
-  return v === undefined ? undefined : JSON.parse(JSON.stringify(v));
-}
-
-function codeAndMessage(e: unknown): { code: string; message: string } {
-  const code = (e as { code?: unknown }).code;
-  return { code: typeof code === 'string' ? code : 'error', message: e instanceof Error ? e.message : String(e) };
 }

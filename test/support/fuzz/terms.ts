@@ -191,7 +191,8 @@ const COMPOUND: Record<Ty, Make> = {
       () => call('str', pick(c.r, ['lower', 'upper', 'trim_space']), [s()]),
       () => call('str', 'concat', [lit(), { ty: 'arr', n: node(['[', term(c, 'str', d), ', ', term(c, 'str', d), ']'], ['[]']) }]),
       () => call('str', 'sprintf', [{ ty: 'str', n: pick(c.r, ['"%s:%v"', '"%v/%v"', '"%d-%s"']) }, { ty: 'arr', n: node(['[', term(c, 'any', d), ', ', term(c, 'any', d), ']'], ['[]']) }]),
-      () => call('str', 'replace', [s(), lit(), lit()]),
+      // Never an empty `old`: opa eval then inserts between the bytes of a character, and OPA's wasm never returns.
+      () => call('str', 'replace', [s(), { ty: 'str', n: str(pick(c.r, STRINGS.filter((x) => x !== ''))) }, lit()]),
       () => call('str', 'substring', [s(), { ty: 'num', n: pick(c.r, ['0', '1', '2']) }, { ty: 'num', n: pick(c.r, ['-1', '1', '3']) }]),
       () => call('str', pick(c.r, ['trim_prefix', 'trim_suffix', 'trim']), [s(), lit()]),
       () => call('str', 'object.get', [{ ty: 'obj', n: term(c, 'obj', d) }, lit(), lit()]),
