@@ -9,8 +9,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { controllerKubeconfig, installBase, kubectlApply, toYaml, until, webhookConfigurations } from '../support/controller-harness.ts';
-import { startControlPlane, freePort, type ControlPlane } from '../support/control-plane.ts';
+import { controlPlaneForProcesses, kubectlApply, until } from '../support/controller-harness.ts';
+import type { ControlPlane } from '../support/control-plane.ts';
 import { KubeRest } from '../support/kube-rest.ts';
 import { policyBundle } from '../support/policy-bundles.ts';
 
@@ -59,13 +59,9 @@ const served = async (p: Proc): Promise<string | undefined> => {
 const status = async () => (await kube.get('portcullis.dev/v1alpha1', 'PolicyBundle', 'agents', 'research'))?.status;
 
 before(async () => {
-  cp = await startControlPlane();
-  kube = new KubeRest(cp);
-  await installBase(cp);
-  const webhookPort = await freePort();
-  await cp.kubectlOk(['apply', '-f', '-'], { input: toYaml(webhookConfigurations(webhookPort)) });
-  await kubectlApply(cp, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'agents' } });
-  const kubeconfig = await controllerKubeconfig(cp);
+  let webhookPort: number;
+  let kubeconfig: string;
+  ({ cp, kube, webhookPort, kubeconfig } = await controlPlaneForProcesses());
   await startController('controller-a', kubeconfig, webhookPort);
   await startController('controller-b', kubeconfig, 0);
 });

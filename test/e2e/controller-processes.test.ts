@@ -10,8 +10,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { controllerKubeconfig, installBase, kubectlApply, toYaml, until, webhookConfigurations } from '../support/controller-harness.ts';
-import { startControlPlane, freePort, type ControlPlane } from '../support/control-plane.ts';
+import { controlPlaneForProcesses, kubectlApply, until } from '../support/controller-harness.ts';
+import type { ControlPlane } from '../support/control-plane.ts';
 import { KubeRest } from '../support/kube-rest.ts';
 import { policyBundle } from '../support/policy-bundles.ts';
 
@@ -43,13 +43,10 @@ let adminUrl = '';
 const status = async () => (await kube.get('portcullis.dev/v1alpha1', 'PolicyBundle', 'agents', 'research'))?.status;
 
 before(async () => {
-  cp = await startControlPlane();
-  kube = new KubeRest(cp);
-  await installBase(cp);
-  const webhookPort = await freePort();
-  await cp.kubectlOk(['apply', '-f', '-'], { input: toYaml(webhookConfigurations(webhookPort)) });
-  await kubectlApply(cp, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'agents' } });
-  controller = run(['controller', '--kubeconfig', await controllerKubeconfig(cp), '--port', '0', '--webhook-port', String(webhookPort)], {
+  let webhookPort: number;
+  let kubeconfig: string;
+  ({ cp, kube, webhookPort, kubeconfig } = await controlPlaneForProcesses());
+  controller = run(['controller', '--kubeconfig', kubeconfig, '--port', '0', '--webhook-port', String(webhookPort)], {
     PORTCULLIS_CONTROLLER_HOST: '127.0.0.1',
     PORTCULLIS_WEBHOOK_HOST: '127.0.0.1',
     PORTCULLIS_WEBHOOK_IP_SANS: '127.0.0.1',

@@ -63,6 +63,21 @@ export async function installBase(cp: ControlPlane): Promise<void> {
   await cp.kubectlOk(['apply', '-f', join(ROOT, 'manifests/controller/rbac.yaml')]);
 }
 
+/**
+ * A control plane ready for `portcullis controller` processes: the base
+ * installed, the webhook configurations pointed at one loopback port, a
+ * namespace `agents`, and the controller's kubeconfig.
+ */
+export async function controlPlaneForProcesses(): Promise<{ cp: ControlPlane; kube: KubeRest; webhookPort: number; kubeconfig: string }> {
+  const cp = await startControlPlane();
+  const kube = new KubeRest(cp);
+  await installBase(cp);
+  const webhookPort = await freePort();
+  await cp.kubectlOk(['apply', '-f', '-'], { input: toYaml(webhookConfigurations(webhookPort)) });
+  await kubectlApply(cp, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'agents' } });
+  return { cp, kube, webhookPort, kubeconfig: await controllerKubeconfig(cp) };
+}
+
 /** A kubeconfig for the controller's ServiceAccount, with a token from the TokenRequest API. */
 export async function controllerKubeconfig(cp: ControlPlane): Promise<string> {
   const token = (await cp.kubectlOk(['create', 'token', 'portcullis-controller', '-n', SYSTEM_NAMESPACE, '--duration=2h'])).trim();
