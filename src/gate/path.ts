@@ -7,10 +7,21 @@
  * - `path`: fully percent-decoded, then dot segments removed. This is the most
  *   aggressive reading of the raw path, so a rule on it cannot be dodged by
  *   an encoding the upstream would undo.
- * - `forward`: what is sent upstream. Dot segments are removed and encoded
- *   unreserved characters decoded (`%70` → `p`, `%2E` → `.`), but reserved
- *   characters such as `%2F` keep their encoding, because an API may use them
- *   inside an identifier.
+ * - `forward`: what is sent upstream. Dot segments are removed, runs of `/`
+ *   merged, and encoded unreserved characters decoded (`%70` → `p`, `%2E` →
+ *   `.`), but reserved characters such as `%2F` keep their encoding, because
+ *   an API may use them inside an identifier.
+ *
+ * Servers read some path forms differently from one another, so a policy
+ * could decide on one reading while the upstream acts on another. Those forms
+ * are either folded the same way for both (`//admin` is `/admin` to the
+ * policy and to the upstream, as nginx, Go and Spring would fold it) or
+ * refused with BAD_PATH when no single reading exists:
+ * - an encoded slash that forms a dot segment (`/admin%2F..%2Fv1`): one
+ *   segment by the URL standard, `/v1` to a server that decodes first;
+ * - a `;` in the raw path (`/admin;x=1`, `/..;/admin`): Java containers strip
+ *   path parameters before routing, other servers do not;
+ * - backslashes, control characters and malformed escapes.
  */
 import { PortcullisError, ErrorCodes } from '../errors.ts';
 
@@ -61,10 +72,20 @@ function decodeAll(raw: string): string {
   }
 }
 
-/** Normalises a request path (without query). Throws PortcullisError BAD_PATH. */
-/** Paths with nothing to decode or resolve (the common case) skip the work. */
-const PLAIN_PATH = /^(?:\/[A-Za-z0-9\-_~!$&'()*+,;=:@]+(?:\.[A-Za-z0-9\-_~!$&'()*+,;=:@]+)*)*\/?$/;
+/** Folds runs of `/` into one, as most HTTP servers and routers do. */
+function mergeSlashes(path: string): string {
+  return path.replace(/\/{2,}/g, '/');
+}
 
+/** True when some segment of an already-decoded path is `.` or `..`. */
+function hasDotSegment(path: string): boolean {
+  return path.split('/').some((seg) => seg === '.' || seg === '..');
+}
+
+/** Paths with nothing to decode, fold or resolve (the common case) skip the work. */
+const PLAIN_PATH = /^(?:\/[A-Za-z0-9\-_~!$&'()*+,=:@]+(?:\.[A-Za-z0-9\-_~!$&'()*+,=:@]+)*)*\/?$/;
+
+/** Normalises a request path (without query). Throws PortcullisError BAD_PATH. */
 export function normalisePath(raw: string): NormalisedPath {
   if (raw === '' || raw === '*') return { path: '/', forward: '/' };
   if (PLAIN_PATH.test(raw)) return { path: raw, forward: raw };
@@ -73,10 +94,22 @@ export function normalisePath(raw: string): NormalisedPath {
   // are a classic way to make two parsers disagree.
   if (/[\x00-\x20\x7f]/.test(raw)) throw badPath(raw, 'control characters or spaces');
   if (/%(0[0-9a-fA-F]|1[0-9a-fA-F]|7[fF])/.test(raw)) throw badPath(raw, 'encoded control characters');
-  const forward = removeDotSegments(decodeUnreserved(raw));
+  if (raw.includes(';')) {
+    throw badPath(raw, 'a ";" in the path is stripped as a path parameter by some servers and not by others; encode it as %3B if it is data');
+  }
+  const unreserved = decodeUnreserved(raw);
+  if (unreserved.includes('//') && hasDotSegment(unreserved)) {
+    // `/a//../b` is `/a/b` by RFC 3986 but `/b` where slashes merge first.
+    throw badPath(raw, 'empty segments ("//") next to "." or ".." segments resolve differently on different servers');
+  }
+  const forward = mergeSlashes(removeDotSegments(unreserved));
   const decoded = decodeAll(forward);
   if (decoded.includes('\\')) throw badPath(raw, 'backslashes are read as "/" by some servers; send "/"');
-  return { path: removeDotSegments(decoded), forward };
+  const path = mergeSlashes(decoded);
+  if (hasDotSegment(path)) {
+    throw badPath(raw, 'an encoded "/" forms a "." or ".." segment, which servers resolve differently; send the path with its dot segments resolved');
+  }
+  return { path, forward };
 }
 
 /** Splits `path?query` without decoding. */

@@ -102,8 +102,57 @@ export function jsonDepth(text: string, limit = Infinity): number {
 }
 
 /**
- * Parses JSON; throws BAD_REQUEST on syntax errors and on nesting deeper than
- * MAX_JSON_DEPTH, and JSON_DUPLICATE_KEY on repeated keys.
+ * The decimal value of a JSON number literal as `digits × 10^exponent`, with
+ * no leading or trailing zeros in `digits` (zero is `0e0`), so two spellings
+ * of one value compare equal as strings.
+ */
+function decimalValue(literal: string): string {
+  const m = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(literal);
+  if (!m) return literal;
+  const frac = m[3] ?? '';
+  let digits = (m[2]! + frac).replace(/^0+/, '');
+  let exponent = Number(m[4] ?? 0) - frac.length;
+  if (digits === '') return '0e0';
+  const trailing = digits.length - digits.replace(/0+$/, '').length;
+  digits = digits.slice(0, digits.length - trailing);
+  exponent += trailing;
+  return `${m[1]}${digits}e${exponent}`;
+}
+
+/** Literals this short always survive a round trip through a double (DBL_DIG is 15). */
+const SHORT_NUMBER = /^-?(?:0|[1-9]\d{0,14})(?:\.\d{1,15})?$/;
+
+/**
+ * The first number literal in valid JSON text whose value a double cannot
+ * hold, or undefined. `100.0000000000000001` is 100 to JSON.parse, and so to
+ * the policy, but more than 100 to an upstream that reads decimals exactly
+ * (Python's Decimal, Java's BigDecimal, Go's json.Number): the policy would
+ * decide on a different number than the one that is acted on.
+ */
+export function findInexactNumber(text: string): string | undefined {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      i = stringEnd(text, i);
+      continue;
+    }
+    if (c !== 0x2d /* - */ && (c < 0x30 || c > 0x39)) continue;
+    let end = i + 1;
+    while (end < text.length && /[0-9eE.+-]/.test(text[end]!)) end++;
+    const literal = text.slice(i, end);
+    i = end - 1;
+    if (SHORT_NUMBER.test(literal) && literal.replace(/[-.]/g, '').replace(/^0+/, '').length <= 15) continue;
+    const parsed = Number(literal);
+    if (!Number.isFinite(parsed) || decimalValue(literal).replace(/^-(?=0e0$)/, '') !== decimalValue(String(parsed).replace(/e\+/, 'e'))) {
+      return literal;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Parses JSON; throws BAD_REQUEST on syntax errors, numbers a double cannot
+ * hold and nesting deeper than MAX_JSON_DEPTH, and JSON_DUPLICATE_KEY on repeated keys.
  */
 export function parseStrictJson(text: string): unknown {
   let value: unknown;
@@ -111,6 +160,14 @@ export function parseStrictJson(text: string): unknown {
     value = JSON.parse(text);
   } catch (e) {
     throw new PortcullisError(ErrorCodes.BAD_REQUEST, `request body is not valid JSON: ${(e as Error).message}`);
+  }
+  const inexact = findInexactNumber(text);
+  if (inexact !== undefined) {
+    throw new PortcullisError(
+      ErrorCodes.BAD_REQUEST,
+      `request body holds the number ${inexact.length > 64 ? inexact.slice(0, 64) + '…' : inexact}, which has more precision or range than the policy can see (a 64-bit float); send at most 15 significant digits, or send the number as a string`,
+      { number: inexact.slice(0, 64) },
+    );
   }
   if (typeof value === 'object' && value !== null) {
     if (jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {

@@ -15,9 +15,32 @@ test('dot segments are removed, including encoded ones', () => {
 });
 
 test('an encoded slash is read as a slash by the policy but kept encoded upstream', () => {
-  const n = normalisePath('/a%2F..%2Fprod/x');
-  assert.equal(n.path, '/prod/x');
-  assert.equal(n.forward, '/a%2F..%2Fprod/x');
+  const n = normalisePath('/a%2Fprod/x');
+  assert.equal(n.path, '/a/prod/x');
+  assert.equal(n.forward, '/a%2Fprod/x');
+});
+
+test('an encoded slash that forms a dot segment is refused: servers resolve it differently', () => {
+  for (const bad of ['/tools/inventory/admin%2F..%2Fv1%2Fitems', '/admin%2F..', '/a%2F.%2Fb', '/a%2f..']) {
+    assert.throws(() => normalisePath(bad), (e: any) => e.code === ErrorCodes.BAD_PATH, bad);
+  }
+  // A dot that only starts a name is not a dot segment.
+  assert.equal(normalisePath('/a%2F.hidden').path, '/a/.hidden');
+});
+
+test('runs of slashes are folded for the policy and the upstream alike', () => {
+  assert.deepEqual(normalisePath('//admin'), { path: '/admin', forward: '/admin' });
+  assert.deepEqual(normalisePath('/v1//items///x/'), { path: '/v1/items/x/', forward: '/v1/items/x/' });
+  assert.equal(normalisePath('/%2F%2Fadmin').path, '/admin');
+  // Merged first or resolved first, `/a//../b` reads as `/b` or `/a/b`: refused.
+  assert.throws(() => normalisePath('/a//../b'), (e: any) => e.code === ErrorCodes.BAD_PATH);
+});
+
+test('path parameters (";") are refused: Java containers strip them, other servers do not', () => {
+  for (const bad of ['/admin;x=1', '/v1/items/..;/..;/admin', '/a;/b']) {
+    assert.throws(() => normalisePath(bad), (e: any) => e.code === ErrorCodes.BAD_PATH, bad);
+  }
+  assert.equal(normalisePath('/a%3Bb').path, '/a;b');
 });
 
 test('malformed and control-character paths are refused with BAD_PATH', () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAX_JSON_DEPTH, findDuplicateKey, jsonDepth, parseStrictJson } from '../../src/gate/strict-json.ts';
+import { MAX_JSON_DEPTH, findDuplicateKey, findInexactNumber, jsonDepth, parseStrictJson } from '../../src/gate/strict-json.ts';
 import { ErrorCodes } from '../../src/errors.ts';
 
 test('duplicate keys are found at any depth, compared decoded', () => {
@@ -39,4 +39,14 @@ test('parseStrictJson refuses nesting past MAX_JSON_DEPTH with BAD_REQUEST, and 
   for (const depth of [MAX_JSON_DEPTH + 1, 509, 10_000]) {
     assert.throws(() => parseStrictJson(nested(depth)), (e: any) => e.code === ErrorCodes.BAD_REQUEST && e.details.maxDepth === MAX_JSON_DEPTH);
   }
+});
+
+test('findInexactNumber names a literal a double cannot hold, and passes every spelling it can', () => {
+  for (const inexact of ['100.0000000000000001', '12345678901234567890', '9007199254740993', '1e400', '-1e400', '1e-400']) {
+    assert.equal(findInexactNumber(`{"n":${inexact}}`), inexact, inexact);
+  }
+  for (const exact of ['100', '100.0', '-0', '0.1', '1.5e3', '2E-7', '0.30000000000000004', '1.7976931348623157e308', '5e-324', '9007199254740992', '1.0e2']) {
+    assert.equal(findInexactNumber(`[${exact}, "1.00000000000000000001"]`), undefined, exact);
+  }
+  assert.throws(() => parseStrictJson('{"amount": 100.0000000000000001}'), (e: any) => e.code === ErrorCodes.BAD_REQUEST);
 });
