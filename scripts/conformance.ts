@@ -3,6 +3,7 @@
  *
  *   npm run conformance -- DIR [--json] [--verbose] [--folder X]... [--summary]
  *                              [--note SUBSTRING] [--timeout MS] [--jobs N] [--strict]
+ *                              [--loose-errors]
  *                              [--oracle opa [--opa PATH] [--opa-jobs N]]
  *
  * DIR holds one folder of YAML cases per topic and GROUPS.txt (default:
@@ -12,6 +13,9 @@
  * scripts/e2e-tools.sh builds, or --opa PATH; --opa-jobs processes at once,
  * default 2) and each case where OPA and Portcullis answer differently is
  * listed (conformance/opa-oracle.ts).
+ * A case that expects an error code passes only on that code; with
+ * --loose-errors any evaluation error meets an eval_type_error or
+ * eval_builtin_error expectation (conformance/error-match.ts).
  * Informational: exits 0 even with failures unless --strict.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -20,7 +24,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { readCases, readGroups, type ConformanceCase } from './conformance/cases.ts';
-import type { CaseOutcome } from './conformance/run-case.ts';
+import type { CaseOutcome, RunOptions } from './conformance/run-case.ts';
 import { agree, askOpa, describe, opaMeetsExpectation, type OracleAnswer } from './conformance/opa-oracle.ts';
 import { OpaEvaluator } from '../test/support/opa-eval.ts';
 import { toolPath } from '../test/support/tools.ts';
@@ -48,9 +52,11 @@ class CaseRunner {
   #child: { process: ChildProcess; ready: Promise<boolean>; stderr: () => string } | undefined;
   #next = 0;
   readonly #timeoutMs: number;
+  readonly #options: RunOptions;
 
-  constructor(timeoutMs: number) {
+  constructor(timeoutMs: number, options: RunOptions) {
     this.#timeoutMs = timeoutMs;
+    this.#options = options;
   }
 
   #spawn(): { process: ChildProcess; ready: Promise<boolean>; stderr: () => string } {
@@ -104,7 +110,7 @@ class CaseRunner {
       const timer = setTimeout(() => finish({ status: 'fail', reason: `timed out after ${this.#timeoutMs} ms` }, true), this.#timeoutMs);
       child.on('message', onMessage);
       child.on('exit', onExit);
-      child.send({ id, case: c });
+      child.send({ id, case: c, options: this.#options });
     });
   }
 
@@ -203,6 +209,7 @@ async function main(): Promise<number> {
       note: { type: 'string' },
       summary: { type: 'boolean' },
       strict: { type: 'boolean' },
+      'loose-errors': { type: 'boolean' },
       timeout: { type: 'string', default: '10000' },
       jobs: { type: 'string', default: '1' },
       oracle: { type: 'string' },
@@ -220,7 +227,7 @@ async function main(): Promise<number> {
   const note = values.note;
   const cases = (await readCases(dir, values.folder ?? [])).filter((c) => note === undefined || String(c.note).includes(note));
   const jobs = Math.max(1, Number(values.jobs) || 1);
-  const runners = Array.from({ length: jobs }, () => new CaseRunner(Number(values.timeout) || 10000));
+  const runners = Array.from({ length: jobs }, () => new CaseRunner(Number(values.timeout) || 10000, { strictErrors: values['loose-errors'] !== true }));
   const reports: CaseReport[] = new Array(cases.length);
   let cursor = 0;
   const started = Date.now();

@@ -2,14 +2,16 @@
  * The real OPA as the reference for the conformance run (`--oracle opa`):
  * each case's modules, data and input go to `opa eval` as files, its query
  * runs as written, and the binding rows OPA returns are compared with the
- * rows Portcullis read out of its entrypoints. Both failing (at compile or
- * at evaluation) counts as agreement; anything else that differs is a
+ * rows Portcullis read out of its entrypoints. Both failing with the same
+ * OPA error code (at compile or at evaluation) counts as agreement; anything else that differs is a
  * disagreement.
  */
 import { isDeepStrictEqual } from 'node:util';
 import { canonicalJson } from '../../src/evidence/canonical.ts';
 import type { OpaEvalOutcome, OpaEvaluator } from '../../test/support/opa-eval.ts';
 import { inputTermToJson, splitConjuncts, Unsupported, type ConformanceCase } from './cases.ts';
+import { ErrorCodes } from '../../src/errors.ts';
+import { opaCodeOf } from './error-match.ts';
 import { compare, visibleRows, type Observed, type Row } from './run-case.ts';
 import { sortBindingValues } from './value-order.ts';
 
@@ -39,9 +41,17 @@ function observed(outcome: OpaEvalOutcome): OracleAnswer {
   return { kind: 'rows', rows: visibleRows(outcome.results.map((r) => r.bindings ?? {})) };
 }
 
-/** Whether Portcullis's answer and OPA's agree: both errors, or the same rows in any order. */
+/**
+ * Whether Portcullis's answer and OPA's agree: errors with the same OPA code
+ * (either side without a code agrees with any error), or the same rows in
+ * any order.
+ */
 export function agree(c: ConformanceCase, ours: Observed, opa: OracleAnswer): boolean {
-  if (ours.kind === 'error' || opa.kind !== 'rows') return ours.kind === 'error' && opa.kind === 'error';
+  if (ours.kind === 'error' || opa.kind !== 'rows') {
+    if (ours.kind !== 'error' || opa.kind !== 'error') return false;
+    const mine = ours.message.startsWith(`${ErrorCodes.POLICY_CONFLICT}:`) ? 'eval_conflict_error' : opaCodeOf(new Error(ours.message));
+    return mine === undefined || opa.code === undefined || mine === opa.code;
+  }
   if (ours.kind !== 'rows') return false;
   return isDeepStrictEqual(normalise(c, ours.rows), normalise(c, opa.rows));
 }

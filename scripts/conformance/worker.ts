@@ -3,11 +3,11 @@
 // process, which the parent kills and replaces. It says `ready` once the
 // compiler is loaded and warm, so that start-up never counts against a
 // case's timeout.
-import { runCase } from './run-case.ts';
+import { runCase, type RunOptions } from './run-case.ts';
 import type { ConformanceCase } from './cases.ts';
 
-process.on('message', (msg: { id: number; case: ConformanceCase }) => {
-  runCase(msg.case).then(
+process.on('message', (msg: { id: number; case: ConformanceCase; options: RunOptions }) => {
+  runCase(msg.case, msg.options).then(
     (outcome) => process.send!({ id: msg.id, outcome }),
     (e: unknown) => process.send!({ id: msg.id, outcome: { status: 'fail', reason: `runner error: ${e instanceof Error ? e.message : String(e)}` } }),
   );
