@@ -39,9 +39,17 @@ export const ErrorCodes = {
   BAD_PATH: 'PORTCULLIS_BAD_PATH',
   REQUEST_TIMEOUT: 'PORTCULLIS_REQUEST_TIMEOUT',
   APPROVAL_NOT_FOUND: 'PORTCULLIS_APPROVAL_NOT_FOUND',
+  /** Traffic capture: the pod's nftables rules could not be installed, or are not in place. */
+  CAPTURE: 'PORTCULLIS_CAPTURE',
   // Evidence
   LEDGER_WRITE: 'PORTCULLIS_LEDGER_WRITE',
   LEDGER_CORRUPT: 'PORTCULLIS_LEDGER_CORRUPT',
+  /** A request to the object storage that ledgers are shipped to (or read back from) failed. */
+  OBJECT_STORE: 'PORTCULLIS_OBJECT_STORE',
+  /** An uploaded ledger segment does not match the local file (size or hash): it is kept and uploaded again. */
+  SHIP_UNCONFIRMED: 'PORTCULLIS_SHIP_UNCONFIRMED',
+  /** A ledger head sent to the witness is behind, or not a continuation of, the head already witnessed for that pod. */
+  HEAD_REGRESSED: 'PORTCULLIS_HEAD_REGRESSED',
   // Configuration and controller
   CONFIG: 'PORTCULLIS_CONFIG',
   KUBE_API: 'PORTCULLIS_KUBE_API',

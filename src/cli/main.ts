@@ -7,6 +7,7 @@ import type { Command, CommandIO } from './command.ts';
 
 const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   approve: () => import('./commands/approve.ts'),
+  'capture-init': () => import('./commands/capture-init.ts'),
   compile: () => import('./commands/compile.ts'),
   controller: () => import('./commands/controller.ts'),
   'demo-tools': () => import('./commands/demo-tools.ts'),
