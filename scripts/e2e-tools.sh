@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the real components the end-to-end tests run against — kube-apiserver
-# and kubectl, etcd, helm, Jaeger and OPA — from Go modules, once per machine.
+# and kubectl, etcd, helm, Jaeger, OPA and the versitygw S3 gateway (object
+# storage for shipped ledgers) — from Go modules, once per machine.
 #
 #   scripts/e2e-tools.sh                 build what is missing, link it into .tools/bin
 #   scripts/e2e-tools.sh opa helm        only these tools
@@ -21,7 +22,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 MODULES="$ROOT/scripts/e2e-tools"
 CACHE="${PORTCULLIS_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/portcullis/tools}"
 BIN="$ROOT/.tools/bin"
-ALL_TOOLS=(opa helm etcd jaeger kubernetes)
+ALL_TOOLS=(opa helm etcd jaeger kubernetes versitygw)
 
 # tool → version, Go packages to build ([binary=]package; the binary is named
 # after the package's last element unless given), -ldflags (the binaries
@@ -54,6 +55,12 @@ recipe() {
       VERSION=v1.22.4
       PACKAGES="github.com/open-policy-agent/opa"
       LDFLAGS="-s -w -X github.com/open-policy-agent/opa/v1/version.Version=${VERSION#v}" ;;
+    versitygw)
+      # An S3-compatible server over a directory (posix backend): about a
+      # minute to build, against the many minutes of SeaweedFS or MinIO.
+      VERSION=v1.8.0
+      PACKAGES="github.com/versity/versitygw/cmd/versitygw"
+      LDFLAGS="-s -w -X main.Version=$VERSION" ;;
     *) echo "e2e-tools: unknown tool '$1' (known: ${ALL_TOOLS[*]})" >&2; exit 2 ;;
   esac
 }

@@ -1,13 +1,13 @@
 /**
  * Where the end-to-end tests find the real components (kube-apiserver,
- * kubectl, etcd, helm, jaeger, opa): the links `scripts/e2e-tools.sh` keeps in
+ * kubectl, etcd, helm, jaeger, opa, versitygw): the links `scripts/e2e-tools.sh` keeps in
  * `.tools/bin`, or `PORTCULLIS_TOOLS_BIN`. A missing tool is an error that says
  * how to build it, never a skipped test.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-export type Tool = 'kube-apiserver' | 'kubectl' | 'etcd' | 'helm' | 'jaeger' | 'opa';
+export type Tool = 'kube-apiserver' | 'kubectl' | 'etcd' | 'helm' | 'jaeger' | 'opa' | 'versitygw';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
