@@ -9,6 +9,7 @@ import { X509Certificate } from 'node:crypto';
 import { ErrorCodes, PortcullisError } from '../errors.ts';
 import type { Mode } from '../gate/types.ts';
 import { DEFAULT_REDACTED_HEADERS } from '../gate/headers.ts';
+import { readCaptureConfig, type CaptureConfig } from './capture.ts';
 
 export interface AgentConfig {
   namespace: string;
@@ -73,6 +74,10 @@ export interface SidecarConfig {
    * sends to the controller's approvals API; set by the injector. Empty: none.
    */
   controllerTokenFile: string;
+  /** Local mode: the file holding the admin token that approvals need (`portcullis dev` writes it). Empty: approvals are off. */
+  adminTokenFile: string;
+  /** Local mode: group → comma-separated users, for approvers named `group:NAME`. */
+  approverGroups: Record<string, string>;
   /** Bundle name: the policy directory locally, `namespace/name` on Kubernetes. */
   bundleName: string;
   logLevel: string;
@@ -84,6 +89,8 @@ export interface SidecarConfig {
    */
   policyStrictBuiltinErrors: boolean;
   agent: AgentConfig;
+  /** Traffic capture (src/config/capture.ts); absent: none. */
+  capture?: CaptureConfig;
 }
 
 type Env = Record<string, string | undefined>;
@@ -167,6 +174,8 @@ const SETTINGS = {
   controllerUrl: { env: 'PORTCULLIS_CONTROLLER_URL', def: '', parse: str },
   controllerCa: { env: 'PORTCULLIS_CONTROLLER_CA', def: '', parse: pemCertificates },
   controllerTokenFile: { env: 'PORTCULLIS_CONTROLLER_TOKEN_FILE', def: '', parse: str },
+  adminTokenFile: { env: 'PORTCULLIS_ADMIN_TOKEN_FILE', def: '', parse: str },
+  approverGroups: { env: 'PORTCULLIS_APPROVER_GROUPS', def: '', parse: stringMap },
   bundleName: { env: 'PORTCULLIS_BUNDLE', def: '', parse: str },
   logLevel: { env: 'PORTCULLIS_LOG_LEVEL', def: 'info', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') },
   // 2^31−1 is the engine's own upper bound (the module counts in an i32).
@@ -228,7 +237,7 @@ export function engineOptions(config: Pick<SidecarConfig, 'policyMaxSteps' | 'po
 export function loadConfig(env: Env, overrides: ConfigOverrides = {}): Readonly<SidecarConfig> {
   const base = read(SETTINGS, env, overrides, kebab);
   const agent = read(AGENT_SETTINGS, env, {}, kebab);
-  const config: SidecarConfig = { ...base, agent, modeFromBundle: overrides.mode === undefined && env.PORTCULLIS_MODE === undefined };
+  const config: SidecarConfig = { ...base, agent, modeFromBundle: overrides.mode === undefined && env.PORTCULLIS_MODE === undefined, capture: readCaptureConfig(env) };
   if (config.port !== 0 && config.port === config.adminPort && config.listenHost === config.adminHost) {
     throw new PortcullisError(ErrorCodes.CONFIG, `PORTCULLIS_ADMIN_PORT must differ from PORTCULLIS_PORT (both ${config.port})`, { setting: 'PORTCULLIS_ADMIN_PORT' });
   }

@@ -27,6 +27,8 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.CONFIG]: 500,
   [ErrorCodes.APPROVAL_MISMATCH]: 409,
   [ErrorCodes.APPROVAL_NOT_FOUND]: 404,
+  [ErrorCodes.UNAUTHENTICATED]: 401,
+  [ErrorCodes.FORBIDDEN]: 403,
 };
 
 /**

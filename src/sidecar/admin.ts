@@ -1,7 +1,9 @@
 /**
  * The admin server, on its own port: liveness, readiness (ready only with a
  * loaded bundle), Prometheus metrics, the loaded bundle, and in local mode the
- * approvals of held escalations.
+ * approvals of held escalations. Approvals need the admin token (`portcullis
+ * dev` writes it to a file only its user can read): anyone who can reach the
+ * port could otherwise let any held call through.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { PolicyEngine } from '../policy/types.ts';
@@ -10,6 +12,7 @@ import type { EvidenceRecorder } from '../evidence/recorder.ts';
 import { errorBody, httpStatusFor, toPortcullisError } from '../gate/error-response.ts';
 import { ErrorCodes, PortcullisError } from '../errors.ts';
 import type { LocalApprovalBroker } from './local-approvals.ts';
+import { tokenMatches } from './admin-token.ts';
 
 export interface AdminDeps {
   engine: PolicyEngine;
@@ -17,6 +20,8 @@ export interface AdminDeps {
   metrics?: PortcullisMetrics | undefined;
   approvals?: LocalApprovalBroker | undefined;
   recorder?: EvidenceRecorder | undefined;
+  /** Bearer token the approvals endpoints require; without one they answer 401 to everyone. */
+  adminToken?: string | undefined;
 }
 
 function verdictBody(body: unknown): { verdict: 'approved' | 'rejected'; approver: string } {
@@ -56,12 +61,25 @@ export function buildAdmin(deps: AdminDeps): FastifyInstance {
     const head = deps.recorder?.head();
     return head ? head : reply.code(404).send({ error: 'nothing recorded yet' });
   });
-  app.get('/v1/approvals', async (_req, reply) => {
+  const unauthenticated = (authorization: string | undefined): PortcullisError | undefined => {
+    if (deps.adminToken && tokenMatches(authorization, deps.adminToken)) return undefined;
+    return new PortcullisError(
+      ErrorCodes.UNAUTHENTICATED,
+      deps.adminToken
+        ? 'approvals need the admin token as `Authorization: Bearer`: portcullis approve reads it from the file portcullis dev printed (--token-file, PORTCULLIS_ADMIN_TOKEN_FILE)'
+        : 'approvals are off: this gate has no admin token',
+    );
+  };
+  app.get('/v1/approvals', async (req, reply) => {
     if (!deps.approvals) return reply.code(404).send(errorBody(new PortcullisError(ErrorCodes.APPROVAL_NOT_FOUND, 'approvals are not handled here')));
+    const refused = unauthenticated(req.headers.authorization);
+    if (refused) return reply.code(401).send(errorBody(refused));
     return { approvals: deps.approvals.list() };
   });
   app.post<{ Params: { id: string } }>('/v1/approvals/:id', async (req, reply) => {
     if (!deps.approvals) return reply.code(404).send(errorBody(new PortcullisError(ErrorCodes.APPROVAL_NOT_FOUND, 'approvals are not handled here')));
+    const refused = unauthenticated(req.headers.authorization);
+    if (refused) return reply.code(401).send(errorBody(refused));
     const { verdict, approver } = verdictBody(req.body);
     return { approval: deps.approvals.decide(req.params.id, verdict, approver) };
   });

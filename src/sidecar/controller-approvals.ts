@@ -3,7 +3,8 @@
  * to the controller, which makes it an ActionApproval; the sidecar then
  * long-polls the controller for the verdict. The sidecar holds no Kubernetes
  * credentials. A verdict is accepted only for the exact input hash of the
- * held call. While the controller cannot be reached the call stays held
+ * held call, and only from an approver the policy named (a group's
+ * membership is the validating webhook's to check: the sidecar sees a name). While the controller cannot be reached the call stays held
  * (retrying with backoff) until it expires.
  */
 import { readFile } from 'node:fs/promises';
@@ -11,6 +12,7 @@ import { Agent, request, type Dispatcher } from 'undici';
 import type { Approval, ApprovalBroker, ApprovalRequest } from '../gate/types.ts';
 import { ErrorCodes, PortcullisError } from '../errors.ts';
 import type { Logger } from '../telemetry/logger.ts';
+import { mayHaveDecided } from '../gate/approvers.ts';
 
 export interface ControllerApprovalOptions {
   controllerUrl: string;
@@ -77,6 +79,10 @@ export class ControllerApprovalBroker implements ApprovalBroker {
       // The controller computes this too; the sidecar checks it again: a verdict for another call is worthless.
       if (!approval || approval.inputHash !== req.inputHash || answer.inputHash !== req.inputHash) {
         throw new PortcullisError(ErrorCodes.APPROVAL_MISMATCH, `the verdict for ${ref.name} names another input than the held call`, { id: req.id });
+      }
+      // The approvers are the ones this sidecar asked for, not what the object says now.
+      if (!mayHaveDecided(req.approvers, approval.approver)) {
+        throw new PortcullisError(ErrorCodes.APPROVAL_MISMATCH, `the verdict for ${ref.name} is by ${approval.approver}, who is not among the approvers the policy named (${req.approvers.join(', ')}); the call is denied`, { id: req.id });
       }
       return { ...approval, id: req.id };
     }

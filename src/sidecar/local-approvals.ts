@@ -2,9 +2,14 @@
  * The approval broker of local mode: held escalations wait in memory until a
  * human answers through the admin endpoint (`portcullis approve ID`), or
  * until they expire. On Kubernetes the controller's broker takes its place.
+ * Only an approver the policy named counts: a bare name or `user:NAME` is the
+ * name given, `group:NAME` is a group the local membership map puts it in
+ * (PORTCULLIS_APPROVER_GROUPS); who may give a name at all is who holds the
+ * admin token (admin.ts).
  */
 import type { Approval, ApprovalBroker, ApprovalRequest } from '../gate/types.ts';
 import { ErrorCodes, PortcullisError } from '../errors.ts';
+import { groupsOf, isRequestedApprover } from '../gate/approvers.ts';
 
 interface Pending {
   request: ApprovalRequest;
@@ -17,9 +22,12 @@ export type Verdict = Approval['verdict'];
 export class LocalApprovalBroker implements ApprovalBroker {
   readonly #pending = new Map<string, Pending>();
   readonly #now: () => Date;
+  readonly #groups: Readonly<Record<string, string>>;
 
-  constructor(now: () => Date = () => new Date()) {
-    this.#now = now;
+  /** `approverGroups`: group → comma-separated user names, for approvers named `group:NAME`. */
+  constructor(o: { now?: () => Date; approverGroups?: Readonly<Record<string, string>> } = {}) {
+    this.#now = o.now ?? (() => new Date());
+    this.#groups = o.approverGroups ?? {};
   }
 
   request(req: ApprovalRequest, signal?: AbortSignal): Promise<Approval> {
@@ -62,10 +70,20 @@ export class LocalApprovalBroker implements ApprovalBroker {
     return [...this.#pending.values()].map((p) => p.request);
   }
 
-  /** Gives a verdict; throws APPROVAL_NOT_FOUND when no such request is waiting. */
+  /**
+   * Gives a verdict; throws APPROVAL_NOT_FOUND when no such request is waiting,
+   * FORBIDDEN (the call stays held) when `approver` is not one the policy named.
+   */
   decide(id: string, verdict: Verdict, approver: string): Approval {
     const p = this.#pending.get(id);
     if (!p) throw new PortcullisError(ErrorCodes.APPROVAL_NOT_FOUND, `no held call has approval ID ${id} (it may have expired, or been answered already)`, { id });
+    if (!isRequestedApprover(p.request.approvers, { username: approver, groups: groupsOf(this.#groups, approver) })) {
+      throw new PortcullisError(
+        ErrorCodes.FORBIDDEN,
+        `${approver} is not among the approvers of ${id} (${p.request.approvers.join(', ')}); give one with --approver (a group's members are listed in PORTCULLIS_APPROVER_GROUPS of the gate)`,
+        { id },
+      );
+    }
     const approval: Approval = { id, approver, verdict, inputHash: p.request.inputHash, at: this.#now().toISOString() };
     p.settle(approval);
     return approval;

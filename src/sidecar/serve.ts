@@ -40,6 +40,8 @@ export interface GateOptions {
   approvals?: ApprovalBroker | undefined;
   /** Local mode: the in-memory broker whose endpoints the admin server exposes. */
   localApprovals?: LocalApprovalBroker | undefined;
+  /** Local mode: the token those endpoints require (admin-token.ts). */
+  adminToken?: string | undefined;
 }
 
 export interface RunningGate {
@@ -90,7 +92,7 @@ export async function startGate(o: GateOptions): Promise<RunningGate> {
     ...(recorder ? { recorder } : {}),
     ...(approvals ? { approvals } : {}),
   });
-  const admin = buildAdmin({ engine, bundleName: () => config.bundleName, metrics: telemetry.metrics, approvals: o.localApprovals, recorder });
+  const admin = buildAdmin({ engine, bundleName: () => config.bundleName, metrics: telemetry.metrics, approvals: o.localApprovals, recorder, adminToken: o.adminToken });
   await listenOn(proxy, config.listenHost, config.port, 'PORTCULLIS_PORT (--port)');
   try {
     await listenOn(admin, config.adminHost, config.adminPort, 'PORTCULLIS_ADMIN_PORT (--admin-port)');

@@ -300,3 +300,30 @@ test('the verdict long poll: no token → 401, a token of another namespace → 
   assert.equal(own.status, 200);
   assert.equal(((await own.json()) as any).phase, 'Pending');
 });
+
+test('an approver-role user who is not named cannot widen the approvers or extend the expiry, then decide; widened in etcd, the sidecar still refuses', async () => {
+  // Named users: the sidecar can check a name itself (a group's members only the webhook sees).
+  const req = { ...request(60_000), approvers: ['user:alice', 'user:bob'] };
+  const verdict = broker.request(req);
+  verdict.catch(() => {});
+  await until(() => approval(req.id), 'the ActionApproval');
+  const eve = cli();
+  // eve holds the approver ClusterRole (may patch ActionApprovals) but is not in group:payments.
+  const widen = await h.cp.kubectl(['patch', 'actionapproval', req.id, '-n', 'agents', '--type=merge', '-p', JSON.stringify({ spec: { approvers: ['group:payments', 'user:eve'] } })], { kubeconfig: kubeconfigOf('eve') });
+  assert.notEqual(widen.code, 0);
+  assert.match(widen.stderr, /the held call cannot change: only spec\.decision may change/);
+  const extend = await h.cp.kubectl(['patch', 'actionapproval', req.id, '-n', 'agents', '--type=merge', '-p', JSON.stringify({ spec: { expiresAt: '2099-01-01T00:00:00Z' } })], { kubeconfig: kubeconfigOf('eve') });
+  assert.notEqual(extend.code, 0);
+  assert.match(extend.stderr, /the held call cannot change/);
+  assert.notEqual(await main(['approve', req.id, '--kube', '--kubeconfig', kubeconfigOf('eve')], eve.io), 0);
+  assert.match(eve.out.join(''), /eve is not among the requested approvers/);
+  assert.deepEqual((await approval(req.id)).spec.approvers, ['user:alice', 'user:bob']);
+  // Past the API server altogether (etcd): approvers widened and eve's verdict written. The sidecar
+  // checks the verdict against the approvers it asked for, not against the object.
+  const key = `/registry/portcullis.dev/actionapprovals/agents/${req.id}`;
+  const stored = JSON.parse((await h.cp.etcdGet(key))!);
+  stored.spec.approvers = ['user:eve'];
+  stored.spec.decision = { verdict: 'Approved', inputHash: req.inputHash, approver: 'eve' };
+  await h.cp.etcdPut(key, JSON.stringify(stored));
+  await assert.rejects(verdict, (e) => isPortcullisError(e) && e.code === ErrorCodes.APPROVAL_MISMATCH && /eve, who is not among the approvers the policy named \(user:alice, user:bob\)/.test(e.message));
+});

@@ -7,7 +7,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -40,6 +40,9 @@ let observe: string;
 let closed: string;
 let admin: string;
 const observed: IntentRecord[] = [];
+const ADMIN_TOKEN = 'data-plane-admin-token';
+const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+let tokenFile: string;
 
 async function listen(app: FastifyInstance): Promise<string> {
   apps.push(app);
@@ -54,10 +57,12 @@ before(async () => {
   await engine.load(bundle);
   dir = await mkdtemp(join(tmpdir(), 'portcullis-e2e-'));
   ledger = await createLedgerRecorder({ path: join(dir, 'ledger.jsonl') });
-  const approvals = new LocalApprovalBroker();
+  const approvals = new LocalApprovalBroker({ approverGroups: { payments: 'alice,bob' } });
   const env = { PORTCULLIS_KEEP_ALIVE_TIMEOUT_MS: '200', PORTCULLIS_BUNDLE: 'policies' };
   enforce = await listen(buildSidecar(loadConfig(env, { port: '0' }), { engine, recorder: ledger, approvals }));
-  admin = await listen(buildAdmin({ engine, bundleName: () => 'policies', approvals }));
+  admin = await listen(buildAdmin({ engine, bundleName: () => 'policies', approvals, adminToken: ADMIN_TOKEN }));
+  tokenFile = join(dir, 'admin-token');
+  await writeFile(tokenFile, ADMIN_TOKEN);
   const memory: EvidenceRecorder = {
     intent: async (r) => (observed.push(r), { seq: observed.length, hash: '' }),
     outcome: async () => undefined,
@@ -86,7 +91,7 @@ const post = (url: string, body: unknown, headers: Record<string, string> = {}):
 
 async function waitForApproval(): Promise<{ id: string; summary: string }> {
   for (let i = 0; i < 200; i++) {
-    const { approvals } = (await (await fetch(`${admin}/v1/approvals`)).json()) as { approvals: { id: string; summary: string }[] };
+    const { approvals } = (await (await fetch(`${admin}/v1/approvals`, { headers: auth })).json()) as { approvals: { id: string; summary: string }[] };
     if (approvals.length > 0) return approvals[0]!;
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -151,7 +156,7 @@ test('escalate: a large charge arrives only after approval through the admin end
   const held = await waitForApproval();
   assert.match(held.summary, /payments POST/);
   assert.equal(payments.log.filter((a) => a.method === 'POST').length, 0);
-  const verdict = await post(`${admin}/v1/approvals/${held.id}`, { verdict: 'approved', approver: 'alice' });
+  const verdict = await post(`${admin}/v1/approvals/${held.id}`, { verdict: 'approved', approver: 'alice' }, auth);
   assert.equal(verdict.status, 200);
   const res = await pending;
   assert.equal(res.status, 201);
@@ -168,17 +173,17 @@ test('escalate: `portcullis approve ID` lets a held call go; `portcullis reject 
   };
   const approved = post(`${enforce}/tools/payments/v1/charges`, { amount: 2500 });
   const a = await waitForApproval();
-  assert.equal(await main(['approve', a.id, '--admin', admin, '--approver', 'bob'], io), 0, out.join(''));
+  assert.equal(await main(['approve', a.id, '--admin', admin, '--token-file', tokenFile, '--approver', 'bob'], io), 0, out.join(''));
   assert.equal((await approved).status, 201);
 
   const rejected = post(`${enforce}/tools/payments/v1/charges`, { amount: 9999 });
   const r = await waitForApproval();
-  assert.equal(await main(['reject', r.id, '--admin', admin], io), 0, out.join(''));
+  assert.equal(await main(['reject', r.id, '--admin', admin, '--token-file', tokenFile, '--approver', 'alice'], io), 0, out.join(''));
   const res = await rejected;
   assert.equal(res.status, 403);
   assert.equal(((await res.json()) as any).error.code, ErrorCodes.ESCALATION_REJECTED);
   assert.deepEqual(payments.log.filter((x) => x.method === 'POST').map((x) => JSON.parse(x.body).amount), [5000, 2500]);
-  assert.equal(await main(['approve', 'no-such-id', '--admin', admin], io), 1);
+  assert.equal(await main(['approve', 'no-such-id', '--admin', admin, '--token-file', tokenFile], io), 1);
 });
 
 test('observe mode forwards a would-deny and records it as one', async () => {

@@ -30,17 +30,18 @@ async function call(url: string, init?: RequestInit): Promise<unknown> {
   return body;
 }
 
-/** The local gate's admin server: `GET /v1/approvals`, `POST /v1/approvals/{id}`. */
-export function adminBackend(adminUrl: string): ApprovalsBackend {
+/** The local gate's admin server: `GET /v1/approvals`, `POST /v1/approvals/{id}`, with the admin token when there is one. */
+export function adminBackend(adminUrl: string, token?: string): ApprovalsBackend {
   const base = adminUrl.replace(/\/+$/, '');
+  const auth: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   return {
     describe: base,
     async list() {
-      return ((await call(`${base}/v1/approvals`)) as { approvals: ApprovalRequest[] }).approvals;
+      return ((await call(`${base}/v1/approvals`, { headers: auth })) as { approvals: ApprovalRequest[] }).approvals;
     },
     async decide(id, verdict, approver) {
       const body = JSON.stringify({ verdict, approver });
-      const r = (await call(`${base}/v1/approvals/${encodeURIComponent(id)}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })) as { approval: Approval };
+      const r = (await call(`${base}/v1/approvals/${encodeURIComponent(id)}`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body })) as { approval: Approval };
       return r.approval;
     },
   };

@@ -6,7 +6,7 @@ import { reportError } from './policy-cli.ts';
 import { adminBackend, type ApprovalsBackend } from './approval-backend.ts';
 
 export function verdictUsage(name: 'approve' | 'reject'): string {
-  return `Usage: portcullis ${name} [ID] [--approver NAME] [--admin URL | --kube [--kubeconfig PATH] [-n NAMESPACE]] [--json]
+  return `Usage: portcullis ${name} [ID] [--approver NAME] [--admin URL [--token-file FILE] | --kube [--kubeconfig PATH] [-n NAMESPACE]] [--json]
 
 ${name === 'approve' ? 'Approves' : 'Rejects'} a call held for approval (effect escalate). Without ID,
 lists the calls waiting. The ID is printed by the gate when it holds a call
@@ -15,6 +15,8 @@ and returned by GET /v1/approvals on the admin port.
 Options:
   --approver NAME   who gives the verdict (default: the Kubernetes user with --kube, else $USER)
   --admin URL       the gate's admin endpoint (default http://PORTCULLIS_ADMIN_HOST:PORTCULLIS_ADMIN_PORT)
+  --token-file FILE the admin token portcullis dev wrote (default .portcullis/admin-token,
+                    PORTCULLIS_ADMIN_TOKEN_FILE)
   --kube            on Kubernetes: ID is an ActionApproval (NAME or NAMESPACE/NAME),
                     decided through the Kubernetes API (also when --kubeconfig is given)
   --kubeconfig PATH kubeconfig to use (default $KUBECONFIG, ~/.kube/config, or in-cluster)
@@ -24,6 +26,7 @@ Options:
 
 interface BackendFlags {
   admin?: string;
+  'token-file'?: string;
   kube?: boolean;
   kubeconfig?: string;
   namespace?: string;
@@ -36,11 +39,15 @@ async function backendFor(flags: BackendFlags, io: CommandIO): Promise<Approvals
     const { kubeBackend } = await import('./kube-approval-backend.ts');
     return kubeBackend({ kubeconfig: flags.kubeconfig ?? io.env.KUBECONFIG, namespace: flags.namespace });
   }
-  if (admin) return adminBackend(admin);
+  const { readAdminToken, DEFAULT_ADMIN_TOKEN_FILE } = await import('../../sidecar/admin-token.ts');
+  const { resolve } = await import('node:path');
+  // Without the file the request goes out bare, and the gate's 401 says where the token is.
+  const token = await readAdminToken(resolve(io.cwd, flags['token-file'] ?? io.env.PORTCULLIS_ADMIN_TOKEN_FILE ?? DEFAULT_ADMIN_TOKEN_FILE));
+  if (admin) return adminBackend(admin, token);
   const { loadConfig } = await import('../../config/config.ts');
   const c = loadConfig(io.env);
   const host = c.adminHost.includes(':') ? `[${c.adminHost}]` : c.adminHost;
-  return adminBackend(`http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${c.adminPort}`);
+  return adminBackend(`http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${c.adminPort}`, token);
 }
 
 export async function runVerdict(name: 'approve' | 'reject', verdict: Approval['verdict'], argv: string[], io: CommandIO): Promise<number> {
@@ -51,6 +58,7 @@ export async function runVerdict(name: 'approve' | 'reject', verdict: Approval['
     options: {
       approver: { type: 'string' },
       admin: { type: 'string' },
+      'token-file': { type: 'string' },
       json: { type: 'boolean' },
       kube: { type: 'boolean' },
       kubeconfig: { type: 'string' },

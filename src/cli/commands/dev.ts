@@ -26,9 +26,14 @@ Options:
   --mode M           enforce (default) or observe
   --ledger FILE      evidence ledger (default .portcullis/ledger.jsonl)
   --no-ledger        record no ledger
-  --host ADDR        address to bind (default 127.0.0.1)`;
+  --host ADDR        address to bind (default 127.0.0.1)
+  --token-file FILE  where to write the admin token approvals need, mode 0600
+                     (default .portcullis/admin-token, PORTCULLIS_ADMIN_TOKEN_FILE)
 
-function printBanner(io: CommandIO, o: { dir: string; proxyUrl: string; adminUrl: string; mode: string; ledger: string; tools: { name: string; kind: string; url: string }[] }): void {
+Approvers named group:NAME in a policy are resolved with
+PORTCULLIS_APPROVER_GROUPS, e.g. {"payments": "alice,bob"}.`;
+
+function printBanner(io: CommandIO, o: { dir: string; proxyUrl: string; adminUrl: string; mode: string; ledger: string; tokenFile: string; tools: { name: string; kind: string; url: string }[] }): void {
   const w = (s: string): boolean => io.stdout.write(s + '\n');
   w(`\nPortcullis is gating tool calls (${o.mode} mode), policies from ${o.dir}\n`);
   w(`  forward proxy   export HTTP_PROXY=${o.proxyUrl}`);
@@ -37,7 +42,7 @@ function printBanner(io: CommandIO, o: { dir: string; proxyUrl: string; adminUrl
     w(`  ${t.kind === 'mcp' ? 'MCP server' : 'HTTP tool '}      ${route.padEnd(44)} → ${t.url}`);
   }
   w(`  admin           ${o.adminUrl}/readyz  /metrics  /v1/approvals`);
-  w(`  approvals       portcullis approve ID | portcullis reject ID`);
+  w(`  approvals       portcullis approve ID | portcullis reject ID   (token in ${o.tokenFile})`);
   w(`  ledger          ${o.ledger || '(none)'}\n`);
 }
 
@@ -72,6 +77,7 @@ export const command: Command = {
         ledger: { type: 'string' },
         'no-ledger': { type: 'boolean' },
         host: { type: 'string' },
+        'token-file': { type: 'string' },
       },
     });
     if (typeof parsed === 'number') return parsed;
@@ -87,11 +93,13 @@ export const command: Command = {
       const { LocalApprovalBroker } = await import('../../sidecar/local-approvals.ts');
       const { PolicyDirLoader } = await import('../../sidecar/policy-dir-loader.ts');
       const { createTelemetry, startGate, untilSignal } = await import('../../sidecar/serve.ts');
+      const { createAdminToken, DEFAULT_ADMIN_TOKEN_FILE } = await import('../../sidecar/admin-token.ts');
       const ledger = v['no-ledger'] ? '' : resolve(io.cwd, v.ledger ?? io.env.PORTCULLIS_LEDGER ?? '.portcullis/ledger.jsonl');
       const config = loadConfig(io.env, {
         policiesDir: dir,
         bundleName: io.env.PORTCULLIS_BUNDLE ?? basename(dir),
         ledgerFile: ledger,
+        adminTokenFile: resolve(io.cwd, v['token-file'] ?? io.env.PORTCULLIS_ADMIN_TOKEN_FILE ?? DEFAULT_ADMIN_TOKEN_FILE),
         ...(v.port !== undefined ? { port: v.port } : {}),
         ...(v['admin-port'] !== undefined ? { adminPort: v['admin-port'] } : {}),
         ...(v.mode !== undefined ? { mode: v.mode } : {}),
@@ -99,7 +107,9 @@ export const command: Command = {
       });
       const telemetry = await createTelemetry(config, io.env, 'dev');
       const engine = new OpaWasmEngine(engineOptions(config));
-      const localApprovals = new LocalApprovalBroker();
+      const localApprovals = new LocalApprovalBroker({ approverGroups: config.approverGroups });
+      // A fresh token each start: one left from an earlier run approves nothing.
+      const adminToken = await createAdminToken(config.adminTokenFile);
       let compilerPromise: ReturnType<typeof selectCompiler> | undefined;
       const loader = new PolicyDirLoader({
         dir,
@@ -112,11 +122,11 @@ export const command: Command = {
           else io.stderr.write(`portcullis dev: ${r.error.code}: ${r.error.message}\n  ${engine.current() ? `still serving ${engine.current()!.digest}` : 'no bundle loaded: every call is denied (fail closed) until the policies compile'}\n`);
         },
       });
-      const gate = await startGate({ config, engine, telemetry, localApprovals });
+      const gate = await startGate({ config, engine, telemetry, localApprovals, adminToken });
       io.stdout.write(`portcullis dev: compiling ${dir} …\n`);
       const first = await loader.load();
       loader.watch();
-      printBanner(io, { dir, proxyUrl: gate.proxyUrl, adminUrl: gate.adminUrl, mode: config.mode, ledger, tools: first.ok ? first.bundle.tools : [] });
+      printBanner(io, { dir, proxyUrl: gate.proxyUrl, adminUrl: gate.adminUrl, mode: config.mode, ledger, tokenFile: config.adminTokenFile, tools: first.ok ? first.bundle.tools : [] });
       const signal = await untilSignal();
       io.stdout.write(`portcullis dev: ${signal}, stopping\n`);
       await loader.close();

@@ -15,24 +15,10 @@
 import type { ActionApproval } from '../resources.ts';
 import { canonicalJson } from '../../evidence/canonical.ts';
 import { phaseOf } from './approval-state.ts';
+import { isRequestedApprover, type ApproverIdentity } from '../../gate/approvers.ts';
 
-export interface AuthenticatedUser {
-  username: string;
-  groups?: string[];
-}
-
-export function isRequestedApprover(approvers: readonly string[], user: AuthenticatedUser): boolean {
-  if (approvers.length === 0) return true;
-  return approvers.some((a) => {
-    const [kind, ...rest] = a.split(':');
-    const name = rest.join(':');
-    if (rest.length === 0) return a === user.username;
-    if (kind === 'user') return name === user.username;
-    if (kind === 'group') return (user.groups ?? []).includes(name);
-    if (kind === 'serviceaccount') return user.username === `system:serviceaccount:${name}`;
-    return false;
-  });
-}
+export type AuthenticatedUser = ApproverIdentity;
+export { isRequestedApprover };
 
 const same = (a: unknown, b: unknown): boolean => canonicalJson(a ?? null) === canonicalJson(b ?? null);
 
