@@ -1,10 +1,13 @@
 /**
  * `CONNECT host:port`: decided on the host and port; a tunnel is opened only
  * when the decision allows it. What then flows through it decides the rest:
- * TLS (HTTPS) is relayed as it is, since its content is not visible; plain
- * HTTP (what undici's ProxyAgent sends through a tunnel even for `http://`
- * URLs) is handed to the proxy's own HTTP server, so every request inside
- * the tunnel is decided like any other.
+ * a TLS handshake is relayed as it is, since its content is not visible;
+ * anything else is handed to the proxy's own HTTP server, so every request
+ * inside the tunnel (what undici's ProxyAgent sends even for `http://` URLs)
+ * is decided like any other, and bytes that are not HTTP are refused there.
+ * Recognising TLS rather than HTTP is what keeps this sound: a request split
+ * across writes, led by a CRLF or with an unusual method is still HTTP to the
+ * upstream, and would pass undecided if only what looks like HTTP were read.
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import type { IncomingMessage } from 'node:http';
@@ -27,10 +30,13 @@ export function tunnelAuthority(socket: object | null | undefined): string | und
   return socket ? plainTunnels.get(socket) : undefined;
 }
 
-/** A request line (`METHOD target HTTP/1.x`) rather than a TLS record or anything else. */
-function looksLikeHttp(first: Buffer): boolean {
-  return /^[A-Z]{3,10} \S/.test(first.subarray(0, 16).toString('latin1'));
+/** A TLS record header: handshake (22), protocol major version 3, minor 0–4 (SSL 3.0 to TLS 1.3). */
+function isTlsHandshake(first: Buffer): boolean {
+  return first[0] === 0x16 && first[1] === 0x03 && first[2]! <= 0x04;
 }
+
+/** Bytes needed to tell a TLS record header from anything else. */
+const TLS_HEADER_PEEK = 3;
 
 /**
  * The tunnel's first bytes; 'closed' when the agent ends or closes it first
@@ -58,6 +64,18 @@ function firstChunk(socket: Duplex, head: Buffer, idleMs: number): Promise<Buffe
     socket.once('close', onClose);
     socket.resume();
   });
+}
+
+/** At least `n` of the tunnel's first bytes (fewer only if the agent stops sending), or why there are none. */
+async function firstBytes(socket: Duplex, head: Buffer, n: number, idleMs: number): Promise<Buffer | 'closed' | 'idle'> {
+  let got = await firstChunk(socket, head, idleMs);
+  while (typeof got !== 'string' && got.length < n) {
+    const more = await firstChunk(socket, Buffer.alloc(0), idleMs);
+    // A short prefix followed by a close or silence is handed on as it is: the HTTP server refuses it.
+    if (typeof more === 'string') return got;
+    got = Buffer.concat([got, more]);
+  }
+  return got;
 }
 
 function writeError(socket: Duplex, e: PortcullisError, refs: { decisionId?: string; traceId?: string }): void {
@@ -94,13 +112,13 @@ export async function handleConnect(ctx: ProxyContext, req: IncomingMessage, soc
   const { host, port } = decided.outcome.action.http!;
   if (socket.destroyed) return decided.finish({ status: 0, bytes: 0, errorCode: ErrorCodes.UPSTREAM });
   socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-  const first = await firstChunk(socket, head, ctx.config.tunnelIdleTimeoutMs);
+  const first = await firstBytes(socket, head, TLS_HEADER_PEEK, ctx.config.tunnelIdleTimeoutMs);
   if (first === 'closed' || first === 'idle') {
     // Nothing was sent upstream: the outcome says why, and the agent's socket is not left half-open.
     socket.destroy();
     return decided.finish({ status: 200, bytes: 0, errorCode: first === 'idle' ? ErrorCodes.REQUEST_TIMEOUT : ErrorCodes.BAD_REQUEST });
   }
-  if (looksLikeHttp(first)) {
+  if (!isTlsHandshake(first)) {
     decided.finish({ status: 200, bytes: 0 });
     plainTunnels.set(socket, formatAuthority(host, port));
     socket.unshift(first);
