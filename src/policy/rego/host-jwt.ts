@@ -73,8 +73,35 @@ function parseToken(builtin: string, jwt: unknown): Token[] {
   return fail(builtin, 'JWT nested too deeply');
 }
 
+/**
+ * A `crit` header must be a non-empty list (a malformed one is an error);
+ * returns whether the header has one. No extension is understood, so a
+ * token naming any is not valid for decode_verify (RFC 7515 §4.1.11).
+ */
+function hasCrit(builtin: string, header: Json): boolean {
+  if (!('crit' in header)) return false;
+  if (!Array.isArray(header.crit)) fail(builtin, 'crit: must be a list');
+  if (header.crit.length === 0) fail(builtin, 'crit: must be a nonempty list');
+  return true;
+}
+
+/**
+ * Refuses text after the first PEM block (whitespace included), as OPA does:
+ * a certificate followed by another, or by anything, is not one key.
+ */
+function singlePemBlock(builtin: string, text: string): void {
+  const begin = text.indexOf('-----BEGIN');
+  const end = text.indexOf('-----END', begin);
+  if (begin < 0 || end < 0) return;
+  const close = text.indexOf('-----', end + '-----END'.length);
+  if (close < 0) return;
+  const newline = text.indexOf('\n', close + 5);
+  if (newline >= 0 && newline + 1 < text.length) fail(builtin, 'extra data after a PEM certificate block');
+}
+
 /** The public keys a "cert" constraint names: PEM certificate or key, JWK, or JWK set. */
 function publicKeys(builtin: string, cert: string): KeyObject[] {
+  if (cert.includes('-----BEGIN')) singlePemBlock(builtin, cert);
   try {
     if (cert.includes('-----BEGIN CERTIFICATE-----')) return [new X509Certificate(cert).publicKey];
     if (cert.includes('-----BEGIN')) return [createPublicKey(cert)];
@@ -127,6 +154,8 @@ export function decodeVerify(jwt: unknown, constraints: unknown, nowNs: () => bi
   if (c.secret !== undefined && typeof c.secret !== 'string') fail(builtin, 'secret constraint must be a string');
   if (c.cert === undefined && c.secret === undefined) fail(builtin, 'no key constraint: one of cert or secret is required');
   const levels = parseToken(builtin, jwt);
+  const unknownExtension = levels.map((level) => hasCrit(builtin, level.header)).some(Boolean);
+  if (unknownExtension) return INVALID;
   const keys = typeof c.cert === 'string' ? publicKeys(builtin, c.cert) : undefined;
   // Every level of a nested token must be signed with the same key.
   for (const level of levels) {
@@ -162,8 +191,20 @@ export function verifyWith(alg: string, jwt: unknown, cert: unknown): boolean {
   if (typeof jwt !== 'string') fail(builtin, 'operand 1 must be string');
   const parts = jwt.split('.');
   if (parts.length !== 3) fail(builtin, `encoded JWT must have 3 sections, found ${parts.length}`);
+  const header = headerOf(parts[0]!);
+  if (header) hasCrit(builtin, header);
   const token: Token = { header: {}, payload: {}, signed: Buffer.from(`${parts[0]}.${parts[1]}`), signature: section(builtin, 'signature', parts[2]!) };
   return signatureValid(token, alg, publicKeys(builtin, cert), undefined);
+}
+
+/** The header as an object, or undefined when it is not one (verify_* judge the signature alone). */
+function headerOf(text: string): Json | undefined {
+  try {
+    const h: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+    return h !== null && typeof h === 'object' && !Array.isArray(h) ? (h as Json) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export const PUBLIC_KEY_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];

@@ -55,4 +55,30 @@ describe('host JWT builtins', () => {
     assert.throws(() => decodeVerify('a.b', { secret: 'x' }, now), /must have 3 sections, found 2/);
     assert.throws(() => encodeSignRaw('{"typ":"JWT","alg":"HS256"}', 'not json', JSON.stringify({ kty: 'oct', k: secret })), /type is JWT but payload is not JSON/);
   });
+
+  // Answers as `opa eval` (v1.22.4) gives them for the same tokens and keys.
+  it('a crit header: unknown extensions make decode_verify invalid, a malformed crit is an error', () => {
+    const rsa = keyPair('rsa');
+    const claims = { sub: 'x' };
+    const critical = encodeSign({ alg: 'RS256', crit: ['foo'], foo: 1 }, claims, rsa.priv);
+    assert.deepEqual(decodeVerify(critical, { cert: rsa.pem }, now), [false, {}, {}]);
+    const hs = encodeSign({ alg: 'HS256', crit: ['b64'], b64: true }, claims, { kty: 'oct', k: secret });
+    assert.deepEqual(decodeVerify(hs, { secret: 's3cret' }, now), [false, {}, {}]);
+    // verify_* judge the signature alone, whatever the extensions.
+    assert.equal(verifyWith('RS256', critical, rsa.pem), true);
+    const empty = encodeSign({ alg: 'RS256', crit: [] }, claims, rsa.priv);
+    assert.throws(() => decodeVerify(empty, { cert: rsa.pem, alg: 'HS256' }, now), /io\.jwt\.decode_verify: crit: must be a nonempty list/);
+    assert.throws(() => verifyWith('RS256', empty, rsa.pem), /io\.jwt\.verify_rs256: crit: must be a nonempty list/);
+    assert.throws(() => decodeVerify(encodeSign({ alg: 'RS256', crit: 'foo' }, claims, rsa.priv), { cert: rsa.pem }, now), /crit: must be a list/);
+  });
+
+  it('a PEM block followed by anything, even whitespace or another block, is an error', () => {
+    const rsa = keyPair('rsa');
+    const token = encodeSign({ alg: 'RS256' }, { sub: 'x' }, rsa.priv);
+    assert.equal(verifyWith('RS256', token, `junk before\n${rsa.pem}`), true);
+    for (const extra of ['garbage', rsa.pem, '\n  \n']) {
+      assert.throws(() => verifyWith('RS256', token, rsa.pem + extra), /io\.jwt\.verify_rs256: extra data after a PEM certificate block/);
+      assert.throws(() => decodeVerify(token, { cert: rsa.pem + extra }, now), /io\.jwt\.decode_verify: extra data after a PEM certificate block/);
+    }
+  });
 });
