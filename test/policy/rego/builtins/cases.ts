@@ -42,6 +42,11 @@ export const STRING_CASES: Case[] = [
   ['replace', ['abc', '', '-'], j('-a-b-c-')],
   ['strings.replace_n', [{ a: '1', ab: '2' }, 'abab'], j('1b1b')],
   ['strings.replace_n', [{ ab: '2', b: '3' }, 'abb'], j('23')],
+  // An empty key inserts at every byte position, as Go's strings.Replacer (answers of opa eval).
+  ['strings.replace_n', [{ '': '-' }, 'abc'], j('-a-b-c-')],
+  ['strings.replace_n', [{ '': '-' }, ''], j('-')],
+  ['strings.replace_n', [{ '': '-', a: 'X' }, 'abc'], j('-X-b-c-')],
+  ['strings.replace_n', [{ '': '-', b: 'Y', bc: 'Z' }, 'abcd'], j('-a-Y-c-d-')],
   ['indexof', ['skön var våren', 'vår'], j(9)],
   ['indexof', ['abc', 'x'], j(-1)],
   ['indexof_n', ['dogcatdogcat', 'cat'], j([3, 9])],

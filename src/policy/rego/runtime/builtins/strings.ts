@@ -227,7 +227,9 @@ export function builtin_replace(s: usize, old: usize, nw: usize): usize {
 /**
  * strings.replace_n(patterns, s): all patterns at once, left to right, no
  * overlaps; at a position the first pattern (in key order) that matches wins,
- * as Go's strings.Replacer.
+ * as Go's strings.Replacer. An empty key matches at every byte position
+ * (and at the end), once: right after it matched, the other keys are tried
+ * at the same position, then one byte is copied.
  */
 export function builtin_strings_replace_n(pats: usize, s: usize): usize {
   needObject('strings.replace_n', 1, pats);
@@ -241,20 +243,23 @@ export function builtin_strings_replace_n(pats: usize, s: usize): usize {
   const n = stringLen(s);
   const b = bufNew(n);
   let i: usize = 0;
+  let prevEmpty = false;
   while (i <= n) {
     let matched = false;
     for (let k: usize = 0; k < m; k++) {
       const key = objectKeyAt(pats, k);
       const kn = stringLen(key);
-      if (kn == 0) continue;
+      if (kn == 0 && prevEmpty) continue;
       if (bytesHasPrefix(p + i, n - i, stringPtr(key), kn)) {
         bufStr(b, objectValueAt(pats, k));
         i += kn;
+        prevEmpty = kn == 0;
         matched = true;
         break;
       }
     }
     if (matched) continue;
+    prevEmpty = false;
     if (i == n) break;
     bufByte(b, load<u8>(p + i));
     i++;
