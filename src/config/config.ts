@@ -33,8 +33,8 @@ export interface SidecarConfig {
   adminPort: number;
   /** Largest request body the proxy reads (413 above). */
   bodyLimitBytes: number;
-  /** Evaluations slower than this fail closed (POLICY_TIMEOUT). */
-  evalTimeoutMs: number;
+  /** Evaluations slower than this are logged; time never refuses a call (the step budget bounds evaluations). */
+  evalSlowMs: number;
   /** Upstream timeout when the decision sets none. */
   upstreamTimeoutMs: number;
   /** A client must send its headers within this time (slow-client guard). */
@@ -158,7 +158,7 @@ const SETTINGS = {
   adminHost: { env: 'PORTCULLIS_ADMIN_HOST', def: '127.0.0.1', parse: str },
   adminPort: { env: 'PORTCULLIS_ADMIN_PORT', def: '7071', parse: port },
   bodyLimitBytes: { env: 'PORTCULLIS_BODY_LIMIT_BYTES', def: String(1024 * 1024), parse: int(1, 1024 ** 3) },
-  evalTimeoutMs: { env: 'PORTCULLIS_EVAL_TIMEOUT_MS', def: '100', parse: int(1, 60_000) },
+  evalSlowMs: { env: 'PORTCULLIS_EVAL_SLOW_MS', def: '100', parse: int(1, 60_000) },
   upstreamTimeoutMs: { env: 'PORTCULLIS_UPSTREAM_TIMEOUT_MS', def: '30000', parse: int(1, 3_600_000) },
   headersTimeoutMs: { env: 'PORTCULLIS_HEADERS_TIMEOUT_MS', def: '10000', parse: int(1, 600_000) },
   requestTimeoutMs: { env: 'PORTCULLIS_REQUEST_TIMEOUT_MS', def: '30000', parse: int(1, 3_600_000) },
@@ -240,6 +240,14 @@ export function loadConfig(env: Env, overrides: ConfigOverrides = {}): Readonly<
   const config: SidecarConfig = { ...base, agent, modeFromBundle: overrides.mode === undefined && env.PORTCULLIS_MODE === undefined, capture: readCaptureConfig(env) };
   if (config.port !== 0 && config.port === config.adminPort && config.listenHost === config.adminHost) {
     throw new PortcullisError(ErrorCodes.CONFIG, `PORTCULLIS_ADMIN_PORT must differ from PORTCULLIS_PORT (both ${config.port})`, { setting: 'PORTCULLIS_ADMIN_PORT' });
+  }
+  if (env.PORTCULLIS_EVAL_TIMEOUT_MS !== undefined) {
+    // A setting that changed meaning is refused rather than ignored, so nobody believes it still applies.
+    throw new PortcullisError(
+      ErrorCodes.CONFIG,
+      'PORTCULLIS_EVAL_TIMEOUT_MS is no longer read: a decision never depends on wall-clock time. PORTCULLIS_POLICY_MAX_STEPS bounds an evaluation (deterministically, as replay does) and PORTCULLIS_EVAL_SLOW_MS sets when a slow one is logged; unset it',
+      { setting: 'PORTCULLIS_EVAL_TIMEOUT_MS' },
+    );
   }
   if (config.headersTimeoutMs > config.requestTimeoutMs) {
     throw new PortcullisError(ErrorCodes.CONFIG, 'PORTCULLIS_HEADERS_TIMEOUT_MS must not exceed PORTCULLIS_REQUEST_TIMEOUT_MS', { setting: 'PORTCULLIS_HEADERS_TIMEOUT_MS' });

@@ -1,8 +1,13 @@
 /**
  * One policy evaluation, failing closed (design.md §1 step 3): no bundle, an
- * engine error, a slow evaluation or a malformed decision all become `deny`
- * with the reason's error code. What the mode does with a deny is the
- * caller's business (observe mode forwards it anyway).
+ * engine error (a spent step budget included) or a malformed decision all
+ * become `deny` with the reason's error code. What the mode does with a deny
+ * is the caller's business (observe mode forwards it anyway).
+ *
+ * Wall-clock time never decides: the same input must get the same decision
+ * on a busy machine as on an idle one, and in replay. What bounds an
+ * evaluation is the module's deterministic step budget
+ * (PORTCULLIS_POLICY_MAX_STEPS); the time taken is only reported.
  */
 import type { Decision, PolicyInput } from './types.ts';
 import type { PolicyEngine } from '../policy/types.ts';
@@ -25,12 +30,7 @@ export interface Evaluation {
 
 export interface EvaluateOptions {
   entrypoint?: string;
-  /**
-   * Evaluations are synchronous in the wasm engine and cannot be interrupted;
-   * one that took longer than this is refused after the fact, so a policy
-   * that became slow still fails closed instead of passing late.
-   */
-  timeoutMs: number;
+  /** Monotonic milliseconds, to report the time spent. */
   now: () => number;
 }
 
@@ -58,10 +58,6 @@ export function evaluatePolicy(engine: PolicyEngine | undefined, input: PolicyIn
     return failClosed(new PortcullisError(code, `policy evaluation failed: ${e.message}`, e.details, { cause: err }), digest, entrypoint, opts.now() - start);
   }
   const elapsedMs = opts.now() - start;
-  if (elapsedMs > opts.timeoutMs) {
-    const e = new PortcullisError(ErrorCodes.POLICY_TIMEOUT, `policy evaluation took ${elapsedMs.toFixed(1)} ms, over the ${opts.timeoutMs} ms limit`);
-    return failClosed(e, digest, entrypoint, elapsedMs);
-  }
   try {
     return { decision: validateDecision(result), raw: result, digest, entrypoint, elapsedMs };
   } catch (err) {

@@ -149,25 +149,44 @@ async function instantiate(bundle: CompiledBundle, clock: ClockNs, settings: Mod
   return instance;
 }
 
-/** A fixed instant for warm-up evaluations, so they never read the engine's clock. */
-const WARM_UP_INPUT = Object.freeze({ context: Object.freeze({ time: '1970-01-01T00:00:00Z' }) });
+/**
+ * Inputs shaped like the calls the gate decides (an HTTP call, an MCP tool
+ * call, a tunnel), at a fixed instant so warm-up never reads the clock. An
+ * empty input would stop at the first rule and leave most of a policy's
+ * functions uncompiled.
+ */
+const WARM_UP_INPUTS: readonly object[] = Object.freeze(
+  [
+    { type: 'http', tool: 'warm-up', http: { method: 'POST', scheme: 'https', host: 'warm-up.invalid', port: 443, path: '/v1/items', rawPath: '/v1/items', query: { q: ['1'] }, headers: { 'content-type': 'application/json' }, body: { amount: 1, path: '/tmp/x' } } },
+    { type: 'mcp', tool: 'warm-up', mcp: { server: 'warm-up', method: 'tools/call', name: 'warm-up', arguments: { path: '/tmp/x', text: 'x' }, id: 1 } },
+    { type: 'connect', tool: 'warm-up.invalid', http: { method: 'CONNECT', scheme: 'https', host: 'warm-up.invalid', port: 443, path: '', rawPath: '', query: {}, headers: {} } },
+  ].map((action) =>
+    Object.freeze({
+      action,
+      agent: { namespace: 'warm-up', pod: 'warm-up', serviceAccount: 'warm-up', labels: {}, annotations: {} },
+      context: { time: '1970-01-01T00:00:00Z', mode: 'enforce', traceId: '0'.repeat(32), approval: null },
+    }),
+  ),
+);
 
 /**
  * V8 compiles a wasm module's functions lazily, on their first call. On a
- * busy machine that made the first real decision after every load take over
- * 100 ms (and fail closed on the gate's time limit). One throwaway
- * evaluation per declared entrypoint moves that cost to load time, before
- * the swap; its result and any error are of no interest.
+ * busy machine that made the first real decision after every load take ten
+ * times as long as the next. Throwaway evaluations of call-shaped inputs per
+ * declared entrypoint move that cost to load time, before the swap; their
+ * results and errors are of no interest.
  */
 function warmUp(instance: Instance): void {
   for (const name of instance.bundle.entrypoints) {
     const id = instance.ids.get(name)!;
-    try {
-      instance.clockUser?.beginEvaluation(instantOf(WARM_UP_INPUT));
-      if (instance.fast) evaluateFast(instance.policy, WARM_UP_INPUT, id);
-      else instance.policy.evaluate(sdkInput(WARM_UP_INPUT), id);
-    } catch {
-      // A policy may legitimately fail on an input this empty.
+    for (const input of WARM_UP_INPUTS) {
+      try {
+        instance.clockUser?.beginEvaluation(instantOf(input));
+        if (instance.fast) evaluateFast(instance.policy, input, id);
+        else instance.policy.evaluate(sdkInput(input), id);
+      } catch {
+        // A policy may legitimately fail on an input it was not written for.
+      }
     }
   }
 }

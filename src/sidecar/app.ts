@@ -68,7 +68,7 @@ export function buildSidecar(config: Readonly<SidecarConfig>, deps: SidecarDeps)
     },
     agent: { ...UNKNOWN_AGENT, ...config.agent },
     bundleName,
-    evalTimeoutMs: config.evalTimeoutMs,
+    evalSlowMs: config.evalSlowMs,
     escalationTimeoutSeconds: config.escalationTimeoutSeconds,
     recorder: deps.recorder,
     tracing: deps.tracing,

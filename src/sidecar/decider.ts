@@ -23,7 +23,8 @@ export interface DeciderDeps {
   mode: Mode;
   agent: AgentIdentity;
   bundleName: () => string;
-  evalTimeoutMs: number;
+  /** Evaluations slower than this are logged (never refused: see src/gate/evaluate.ts). */
+  evalSlowMs: number;
   escalationTimeoutSeconds: number;
   recorder?: EvidenceRecorder | undefined;
   tracing?: Tracing | undefined;
@@ -102,7 +103,7 @@ export class Decider {
   }
 
   #options(afterApproval = false): ResolveOptions {
-    return { mode: this.#d.mode, timeoutMs: this.#d.evalTimeoutMs, now: this.#d.now, afterApproval };
+    return { mode: this.#d.mode, now: this.#d.now, afterApproval };
   }
 
   /** Decides one action and records the intent; resolves once the call may go (or must not). */
@@ -268,6 +269,13 @@ export class Decider {
   }
 
   #observeEvaluation(res: Resolution): void {
+    const { elapsedMs, digest, entrypoint } = res.evaluation;
+    if (elapsedMs > this.#d.evalSlowMs) {
+      this.#d.logger?.warn(
+        { elapsedMs: Math.round(elapsedMs * 10) / 10, slowMs: this.#d.evalSlowMs, digest, entrypoint },
+        'a policy evaluation was slow (PORTCULLIS_EVAL_SLOW_MS); the decision stands — look for expensive comprehensions or iteration over large data',
+      );
+    }
     const m = this.#d.metrics;
     if (!m) return;
     const bundle = this.#d.bundleName();

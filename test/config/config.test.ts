@@ -39,3 +39,11 @@ test('an invalid setting stops start-up naming the variable or the flag', () => 
 test('every variable is prefixed PORTCULLIS_', () => {
   for (const n of settingNames()) assert.match(n, /^PORTCULLIS_[A-Z_]+$/);
 });
+
+test('PORTCULLIS_EVAL_TIMEOUT_MS is refused, naming what replaced it: wall-clock time no longer decides', () => {
+  assert.throws(
+    () => loadConfig({ PORTCULLIS_EVAL_TIMEOUT_MS: '100' }),
+    (e: any) => e.code === ErrorCodes.CONFIG && /PORTCULLIS_POLICY_MAX_STEPS/.test(e.message) && /PORTCULLIS_EVAL_SLOW_MS/.test(e.message),
+  );
+  assert.equal(loadConfig({ PORTCULLIS_EVAL_SLOW_MS: '250' }).evalSlowMs, 250);
+});

@@ -12,7 +12,7 @@ const action: Action = {
   http: { method: 'POST', scheme: 'http', host: 'h', port: 80, path: '/deploy/prod', rawPath: '/deploy/prod', query: {}, headers: {} },
 };
 const input = buildPolicyInput(action, UNKNOWN_AGENT, { time: new Date(0), mode: 'enforce', traceId: 't' });
-const opts = (mode: 'enforce' | 'observe' = 'enforce'): ResolveOptions => ({ mode, timeoutMs: 1000, now: () => 0 });
+const opts = (mode: 'enforce' | 'observe' = 'enforce'): ResolveOptions => ({ mode, now: () => 0 });
 
 test('allow forwards with the constraints', () => {
   const r = resolveDecision(functionEngine(() => ({ effect: 'allow', reason: 'ok', constraints: { timeoutMs: 10 } })), input, opts());
@@ -54,7 +54,7 @@ test('escalate is returned to the caller; escalating again after approval is ref
   assert.equal(r2.outcome.kind === 'deny' && r2.outcome.error.code, ErrorCodes.ESCALATION_REJECTED);
 });
 
-test('fail closed: no bundle, engine error, slow evaluation, malformed decision', () => {
+test('fail closed: no bundle, engine error, malformed decision', () => {
   const code = (r: ReturnType<typeof resolveDecision>): string | false => r.outcome.kind === 'deny' && r.outcome.error.code;
   assert.equal(code(resolveDecision(undefined, input, opts())), ErrorCodes.POLICY_NO_BUNDLE);
   assert.equal(code(resolveDecision(functionEngine(undefined), input, opts())), ErrorCodes.POLICY_NO_BUNDLE);
@@ -63,10 +63,14 @@ test('fail closed: no bundle, engine error, slow evaluation, malformed decision'
   });
   assert.equal(code(resolveDecision(throwing, input, opts())), ErrorCodes.POLICY_EVAL);
   assert.equal(code(resolveDecision(functionEngine(() => { throw new Error('raw'); }), input, opts())), ErrorCodes.POLICY_EVAL);
-  let t = 0;
-  const slow = resolveDecision(functionEngine(() => ({ effect: 'allow', reason: '' })), input, { ...opts(), now: () => (t += 5000) });
-  assert.equal(code(slow), ErrorCodes.POLICY_TIMEOUT);
   assert.equal(code(resolveDecision(functionEngine(() => undefined), input, opts())), ErrorCodes.DECISION_INVALID);
+});
+
+test('a slow evaluation is not refused: time depends on the machine, and a decision must not', () => {
+  let t = 0;
+  const slow = resolveDecision(functionEngine(() => ({ effect: 'allow', reason: 'ok' })), input, { ...opts(), now: () => (t += 5000) });
+  assert.equal(slow.outcome.kind, 'forward');
+  assert.equal(slow.evaluation.elapsedMs, 5000);
 });
 
 test('observe mode forwards a would-deny unchanged and records the real decision', () => {
