@@ -19,6 +19,8 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.JSON_DUPLICATE_KEY]: 400,
   [ErrorCodes.BODY_TOO_LARGE]: 413,
   [ErrorCodes.UNKNOWN_ROUTE]: 404,
+  [ErrorCodes.MCP_ROUTE_REFUSED]: 404,
+  [ErrorCodes.MCP_HEADER_MISMATCH]: 400,
   [ErrorCodes.UPSTREAM]: 502,
   [ErrorCodes.UPSTREAM_TIMEOUT]: 504,
   [ErrorCodes.RESPONSE_TOO_LARGE]: 502,
@@ -41,6 +43,8 @@ const JSONRPC_CODE: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.BAD_JSONRPC]: -32600,
   [ErrorCodes.DENIED]: -32001,
   [ErrorCodes.ESCALATION_REJECTED]: -32002,
+  // The code MCP 2026-07-28 gives a header that disagrees with the body.
+  [ErrorCodes.MCP_HEADER_MISMATCH]: -32020,
   [ErrorCodes.ESCALATION_TIMEOUT]: -32003,
   [ErrorCodes.REWRITE_NOT_ALLOWED]: -32004,
   [ErrorCodes.POLICY_NO_BUNDLE]: -32005,

@@ -33,6 +33,10 @@ export interface McpAction {
   name?: string;
   arguments?: Record<string, unknown>;
   id?: string | number | null;
+  /** The sub-path below the catalog endpoint (normalised), when the catalog entry opens sub-paths and the agent used one. */
+  path?: string;
+  /** The route's query (name → list of values), when the catalog entry opens queries and the agent sent one. */
+  query?: Record<string, string[]>;
 }
 
 export interface Action {

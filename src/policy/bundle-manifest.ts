@@ -23,7 +23,7 @@ export interface BundleManifest {
 }
 
 const MANIFEST_KEYS = new Set(['entrypoint', 'entrypoints', 'tools', 'tests']);
-const TOOL_KEYS = new Set(['name', 'kind', 'url', 'description']);
+const TOOL_KEYS = new Set(['name', 'kind', 'url', 'description', 'allowSubPaths', 'allowQuery']);
 const TEST_KEYS = new Set(['name', 'input', 'want']);
 const ENTRYPOINT = /^[A-Za-z_][A-Za-z0-9_]*(\/[A-Za-z_][A-Za-z0-9_]*)*$/;
 
@@ -92,6 +92,13 @@ function tool(file: string, field: string, value: unknown): ToolEntry {
   if (value.description !== undefined) {
     if (typeof value.description !== 'string') throw invalid(file, `${field}.description`, 'must be a string');
     entry.description = value.description;
+  }
+  for (const flag of ['allowSubPaths', 'allowQuery'] as const) {
+    const v = value[flag];
+    if (v === undefined) continue;
+    if (typeof v !== 'boolean') throw invalid(file, `${field}.${flag}`, 'must be true or false');
+    if (entry.kind !== 'mcp') throw invalid(file, `${field}.${flag}`, 'applies to MCP servers (kind: mcp) only: HTTP tools pass every path and query to the policy');
+    if (v) entry[flag] = true;
   }
   return entry;
 }

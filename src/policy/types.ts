@@ -16,6 +16,10 @@ export interface ToolEntry {
   /** Upstream base URL, e.g. http://fs-mcp.tools.svc:8080/mcp */
   url: string;
   description?: string;
+  /** MCP only: `/mcp/<name>/sub/path` reaches the endpoint's sub-paths (shown to the policy as `mcp.path`); refused otherwise. */
+  allowSubPaths?: boolean;
+  /** MCP only: a query on the route is passed on (shown to the policy as `mcp.query`); refused otherwise. */
+  allowQuery?: boolean;
 }
 
 /** A bundle's own test case: this input must produce this effect. */

@@ -6,7 +6,8 @@
  * DELETE (end of session) are actions too, with methods `$sse` and `$delete`.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Action, Constraints } from '../gate/types.ts';
+import type { Action, Constraints, McpAction } from '../gate/types.ts';
+import { parseQuery } from '../gate/path.ts';
 import { buildMcpAction, expectsReply, parseJsonRpc, rewriteMessage, type JsonRpcMessage } from '../gate/mcp-action.ts';
 import { forwardHeaders } from '../gate/headers.ts';
 import { normaliseAuthority, formatAuthority } from '../gate/host.ts';
@@ -35,14 +36,27 @@ export function mergeConstraints(list: Constraints[]): Constraints {
   return out;
 }
 
+/** What the route adds to every action of the request: the sub-path and query the catalog opened. */
+function routeParts(target: NamedTarget): Pick<McpAction, 'path' | 'query'> {
+  const out: Pick<McpAction, 'path' | 'query'> = {};
+  if (target.rest !== '/') out.path = target.rest;
+  if (target.rawQuery !== '') out.query = parseQuery(target.rawQuery);
+  return out;
+}
+
 function origin(target: NamedTarget): string {
   const { host, port } = normaliseAuthority(target.authority, target.scheme);
   return `${target.scheme}://${formatAuthority(host, port)}`;
 }
 
+function withRoute(action: Action, route: Pick<McpAction, 'path' | 'query'>): Action {
+  if (route.path === undefined && route.query === undefined) return action;
+  return { ...action, mcp: { ...action.mcp!, ...route } };
+}
+
 async function handleStreamOrDelete(ctx: ProxyContext, req: FastifyRequest, reply: FastifyReply, target: NamedTarget): Promise<void> {
   const server = target.tool.name;
-  const action: Action = { type: 'mcp', tool: server, mcp: { server, method: req.method === 'GET' ? MCP_STREAM_METHOD : MCP_DELETE_METHOD } };
+  const action: Action = { type: 'mcp', tool: server, mcp: { server, method: req.method === 'GET' ? MCP_STREAM_METHOD : MCP_DELETE_METHOD, ...routeParts(target) } };
   const call = callInfo(req, reply);
   const decided = await ctx.decider.decide(action, call);
   const outcome = decided.outcome;
@@ -67,7 +81,8 @@ export async function handleMcp(ctx: ProxyContext, req: FastifyRequest, reply: F
   let actions: Action[];
   try {
     ({ messages, batch } = parseJsonRpc(raw.toString('utf8')));
-    actions = messages.map((m) => buildMcpAction(server, m));
+    const route = routeParts(target);
+    actions = messages.map((m) => withRoute(buildMcpAction(server, m), route));
   } catch (e) {
     return refuse(ctx, req, reply, e);
   }

@@ -25,6 +25,10 @@ export interface NamedTarget {
   target: string;
   /** The rest of the path exactly as the agent sent it. */
   rawRest: string;
+  /** The rest of the path, normalised (`/` when the agent named the route alone). */
+  rest: string;
+  /** The agent's own query (without `?`), without the catalog URL's. */
+  rawQuery: string;
 }
 
 export type Target = ForwardTarget | NamedTarget;
@@ -44,6 +48,29 @@ function unknownRoute(url: string, why: string): PortcullisError {
   return new PortcullisError(ErrorCodes.UNKNOWN_ROUTE, `${why}: ${url.slice(0, 200)}`, { url: url.slice(0, 2048) });
 }
 
+/**
+ * An MCP server is reached at its catalog endpoint only: a sub-path or a query
+ * would reach another resource of the server's origin than the JSON-RPC
+ * endpoint the policy decides on, so both are refused unless the catalog
+ * entry opens them (and then the policy sees them).
+ */
+function checkMcpRoute(tool: ToolEntry, url: string, rawRest: string, rawQuery: string): void {
+  if (rawRest !== '/' && !tool.allowSubPaths) {
+    throw new PortcullisError(
+      ErrorCodes.MCP_ROUTE_REFUSED,
+      `MCP server "${tool.name}" is reached at /mcp/${tool.name} only, not at the sub-path ${rawRest.slice(0, 200)}; a catalog entry with allowSubPaths: true opens its sub-paths to the policy`,
+      { server: tool.name, url: url.slice(0, 2048) },
+    );
+  }
+  if (rawQuery !== '' && !tool.allowQuery) {
+    throw new PortcullisError(
+      ErrorCodes.MCP_ROUTE_REFUSED,
+      `MCP server "${tool.name}" takes no query on its route; a catalog entry with allowQuery: true opens queries to the policy`,
+      { server: tool.name, url: url.slice(0, 2048) },
+    );
+  }
+}
+
 function joinBase(base: string, rest: string): string {
   const b = base.endsWith('/') ? base.slice(0, -1) : base;
   if (rest === '/' && b) return b;
@@ -51,8 +78,9 @@ function joinBase(base: string, rest: string): string {
 }
 
 /**
- * Resolves a request target; throws UNKNOWN_ROUTE (no such route or tool) or
- * POLICY_NO_BUNDLE (a named route while no catalog is loaded) or BAD_PATH.
+ * Resolves a request target; throws UNKNOWN_ROUTE (no such route or tool),
+ * POLICY_NO_BUNDLE (a named route while no catalog is loaded), BAD_PATH, or
+ * MCP_ROUTE_REFUSED (a sub-path or query the catalog does not open).
  */
 export function resolveTarget(url: string, tools: readonly ToolEntry[] | undefined): Target {
   const abs = ABSOLUTE.exec(url);
@@ -75,6 +103,7 @@ export function resolveTarget(url: string, tools: readonly ToolEntry[] | undefin
   }
   const base = parsedUrl(tool);
   const rawRest = m[3] ?? '/';
+  if (kind === 'mcp') checkMcpRoute(tool, url, rawRest, rawQuery);
   // The rest is normalised on its own root first, so `..` cannot climb out of the tool's base path.
   const rest = normalisePath(rawRest).forward;
   const query = [base.search.slice(1), rawQuery].filter(Boolean).join('&');
@@ -85,5 +114,7 @@ export function resolveTarget(url: string, tools: readonly ToolEntry[] | undefin
     authority: base.host,
     target: joinBase(base.pathname, rest) + (query ? '?' + query : ''),
     rawRest,
+    rest,
+    rawQuery,
   };
 }
