@@ -15,7 +15,7 @@ export interface UpstreamRequest {
   headers: Record<string, string | string[]>;
   body?: Buffer | string | undefined;
   timeoutMs: number;
-  /** Aborts the request (not set on the hot path: see request()). */
+  /** Aborts the request (the agent went away). */
   signal?: AbortSignal | undefined;
   /** A listening stream (MCP GET): no limit on the time between events. */
   stream?: boolean;
@@ -46,12 +46,17 @@ export class Upstream {
   }
 
   /**
-   * Sends the request; the response body streams. The timeout is undici's
-   * own: for the headers, then for each pause in the body (none for a
-   * listening stream), with no timer or abort controller of ours per call.
+   * Sends the request; the response body streams. The answer's headers must
+   * arrive within `timeoutMs`, timed by a timer of our own: undici's timers
+   * tick about once a second, which made a 100 ms limit fire after one to two
+   * seconds. The pauses in the body (none for a listening stream) are
+   * undici's to time, where that resolution matters less.
    * Throws PortcullisError UPSTREAM or UPSTREAM_TIMEOUT.
    */
   async request(req: UpstreamRequest): Promise<UpstreamResponse> {
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new UpstreamDeadline()), req.timeoutMs);
+    const signal = req.signal ? AbortSignal.any([req.signal, deadline.signal]) : deadline.signal;
     try {
       const res = await this.#agent.request({
         origin: req.origin,
@@ -59,7 +64,7 @@ export class Upstream {
         method: req.method as Dispatcher.HttpMethod,
         headers: req.headers,
         body: req.body ?? null,
-        ...(req.signal ? { signal: req.signal } : {}),
+        signal,
         headersTimeout: req.timeoutMs,
         bodyTimeout: req.stream ? 0 : req.timeoutMs,
       });
@@ -68,7 +73,9 @@ export class Upstream {
       res.body.on('error', () => undefined);
       return { statusCode: res.statusCode, headers: res.headers, body: res.body };
     } catch (e) {
-      throw upstreamError(e, req);
+      throw upstreamError(deadline.signal.aborted ? deadline.signal.reason : e, req);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -77,9 +84,12 @@ export class Upstream {
   }
 }
 
+/** The reason our own deadline aborts a request with. */
+class UpstreamDeadline extends Error {}
+
 export function upstreamError(e: unknown, req: Pick<UpstreamRequest, 'origin' | 'timeoutMs'>): PortcullisError {
   if (e instanceof PortcullisError) return e;
-  if (e instanceof undiciErrors.HeadersTimeoutError || e instanceof undiciErrors.BodyTimeoutError) {
+  if (e instanceof UpstreamDeadline || e instanceof undiciErrors.HeadersTimeoutError || e instanceof undiciErrors.BodyTimeoutError) {
     return new PortcullisError(ErrorCodes.UPSTREAM_TIMEOUT, `the upstream ${req.origin} did not answer within ${req.timeoutMs} ms`);
   }
   const code = (e as { code?: string })?.code;
