@@ -22,6 +22,8 @@ export interface AdminDeps {
   recorder?: EvidenceRecorder | undefined;
   /** Bearer token the approvals endpoints require; without one they answer 401 to everyone. */
   adminToken?: string | undefined;
+  /** Why the gate is not ready besides the bundle (capture not active), or undefined. */
+  notReady?: (() => string | undefined) | undefined;
 }
 
 function verdictBody(body: unknown): { verdict: 'approved' | 'rejected'; approver: string } {
@@ -46,6 +48,8 @@ export function buildAdmin(deps: AdminDeps): FastifyInstance {
   app.get('/readyz', async (_req, reply) => {
     const bundle = deps.engine.current();
     if (!bundle) return reply.code(503).send({ status: 'not ready', reason: 'no policy bundle is loaded' });
+    const notReady = deps.notReady?.();
+    if (notReady) return reply.code(503).send({ status: 'not ready', reason: notReady });
     return { status: 'ready', bundle: deps.bundleName(), digest: bundle.digest };
   });
   app.get('/metrics', async (_req, reply) => {

@@ -28,6 +28,14 @@ import { handleMcp } from './mcp-proxy.ts';
 import { handleConnect, tunnelAuthority } from './connect-tunnel.ts';
 import { refuse, sendError, type ProxyContext } from './proxy-context.ts';
 import { isRelayError } from './relay.ts';
+import { capturedHttpTarget, createCaptureListeners, type CaptureListeners } from './capture-listeners.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The capture listeners when capture is configured (started and checked by serve.ts), else null. */
+    capture: CaptureListeners | null;
+  }
+}
 
 export interface SidecarDeps {
   engine: PolicyEngine;
@@ -114,6 +122,8 @@ export function buildSidecar(config: Readonly<SidecarConfig>, deps: SidecarDeps)
       decider.refuse(stub, new PortcullisError(code, message, { parser: err.code }), { headers: {} }).catch(() => undefined);
     },
   });
+  const capture = config.capture?.enabled ? createCaptureListeners(ctx, app.server, config.capture) : null;
+  app.decorate('capture', capture);
   app.removeAllContentTypeParsers();
   // Bodies are read raw: the gate parses JSON itself (duplicate keys are refused).
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
@@ -145,6 +155,15 @@ export function buildSidecar(config: Readonly<SidecarConfig>, deps: SidecarDeps)
     // Inside a plain-HTTP tunnel, origin-form requests go to the tunnel's host.
     const tunnel = url.startsWith('/') ? tunnelAuthority(req.raw.socket) : undefined;
     if (tunnel) return handleHttp(ctx, req, reply, { kind: 'forward', scheme: 'http', authority: tunnel, target: url });
+    // Captured by the pod's rules: the Host header is the destination, never a named route.
+    if (capture?.isCaptured(req.raw.socket)) {
+      try {
+        target = capturedHttpTarget(url, req.headers.host);
+      } catch (e) {
+        return refuse(ctx, req, reply, e);
+      }
+      return handleHttp(ctx, req, reply, target);
+    }
     try {
       target = resolveTarget(url, deps.engine.current()?.tools);
     } catch (e) {
@@ -160,6 +179,7 @@ export function buildSidecar(config: Readonly<SidecarConfig>, deps: SidecarDeps)
     });
   });
   app.addHook('onClose', async () => {
+    await capture?.close();
     if (!deps.upstream) await upstream.close();
   });
   return app;

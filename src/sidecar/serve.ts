@@ -18,6 +18,7 @@ import { bundleStoreFor } from '../evidence/bundle-store.ts';
 import { ErrorCodes, PortcullisError } from '../errors.ts';
 import { buildSidecar } from './app.ts';
 import { buildAdmin } from './admin.ts';
+import { watchCapture, type CaptureWatch } from './capture-check.ts';
 import type { LocalApprovalBroker } from './local-approvals.ts';
 
 export interface Telemetry {
@@ -92,13 +93,28 @@ export async function startGate(o: GateOptions): Promise<RunningGate> {
     ...(recorder ? { recorder } : {}),
     ...(approvals ? { approvals } : {}),
   });
-  const admin = buildAdmin({ engine, bundleName: () => config.bundleName, metrics: telemetry.metrics, approvals: o.localApprovals, recorder, adminToken: o.adminToken });
+  let captureWatch: CaptureWatch | undefined;
+  const admin = buildAdmin({
+    engine,
+    bundleName: () => config.bundleName,
+    metrics: telemetry.metrics,
+    approvals: o.localApprovals,
+    recorder,
+    adminToken: o.adminToken,
+    notReady: () => captureWatch?.problem(),
+  });
   await listenOn(proxy, config.listenHost, config.port, 'PORTCULLIS_PORT (--port)');
   try {
+    await listenCapture(proxy);
     await listenOn(admin, config.adminHost, config.adminPort, 'PORTCULLIS_ADMIN_PORT (--admin-port)');
   } catch (e) {
     await proxy.close();
     throw e;
+  }
+  // Not ready until the probes show the pod's rules send its TCP here.
+  if (proxy.capture) {
+    captureWatch = watchCapture(proxy.capture, { metrics: telemetry.metrics, logger: telemetry.logger });
+    await captureWatch.first;
   }
   return {
     proxy,
@@ -107,12 +123,23 @@ export async function startGate(o: GateOptions): Promise<RunningGate> {
     adminUrl: urlOf(admin),
     recorder,
     async close() {
+      captureWatch?.stop();
       o.localApprovals?.close();
       await Promise.allSettled([proxy.close(), admin.close()]);
       await recorder?.close();
       await telemetry.tracing.shutdown().catch(() => undefined);
     },
   };
+}
+
+/** The capture listeners' ports are fixed (the pod's rules name them): one in use stops start-up naming the setting. */
+async function listenCapture(proxy: FastifyInstance): Promise<void> {
+  try {
+    await proxy.capture?.listen();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new PortcullisError(ErrorCodes.CONFIG, `cannot listen for captured traffic (${code ?? (e as Error).message}): choose other ports with PORTCULLIS_CAPTURE_LISTEN_PORT, in the rules too`, { setting: 'PORTCULLIS_CAPTURE_LISTEN_PORT' }, { cause: e });
+  }
 }
 
 /** Resolves on SIGINT or SIGTERM (the long-running commands stop there). */

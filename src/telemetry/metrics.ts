@@ -27,6 +27,8 @@ export interface PortcullisMetrics {
   readonly upstreamSeconds: Histogram<'tool' | 'outcome'>;
   /** Escalations by verdict (`approved`, `rejected`, `timeout`). */
   readonly approvals: Counter<'verdict'>;
+  /** 1 while the pod's capture rules send its TCP to the sidecar (probed), 0 when capture is off or not active. */
+  readonly captureActive: Gauge;
   // Bundles
   /** 1 for the loaded bundle, labelled with its digest and compiler. */
   readonly bundleInfo: Gauge<'bundle' | 'digest' | 'compiler'>;
@@ -110,6 +112,11 @@ export function createMetrics(options: MetricsOptions = {}): PortcullisMetrics {
       name: 'portcullis_approvals_total',
       help: 'Escalations resolved, by verdict (approved, rejected, timeout).',
       labelNames: ['verdict'] as const,
+      registers,
+    }),
+    captureActive: new Gauge({
+      name: 'portcullis_capture_active',
+      help: 'Traffic capture: 1 while the pod\'s rules send its TCP to the sidecar (checked by probe), 0 when capture is off or not active.',
       registers,
     }),
     bundleInfo: new Gauge({
