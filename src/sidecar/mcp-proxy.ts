@@ -4,12 +4,14 @@
  * JSON-RPC error while the allowed ones go upstream; computed calls go with
  * their rewritten name and arguments. GET (the server's SSE stream) and
  * DELETE (end of session) are actions too, with methods `$sse` and `$delete`.
+ * Headers that mirror the body (`Mcp-Method`, `Mcp-Name`) must agree with it.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Action, Constraints, McpAction } from '../gate/types.ts';
 import { parseQuery } from '../gate/path.ts';
 import { buildMcpAction, expectsReply, parseJsonRpc, rewriteMessage, type JsonRpcMessage } from '../gate/mcp-action.ts';
 import { forwardHeaders } from '../gate/headers.ts';
+import { checkHeadersAgree, encodeHeaderValue, mcpHeaderView, mirroredName, MCP_NAME_HEADER } from '../gate/mcp-headers.ts';
 import { normaliseAuthority, formatAuthority } from '../gate/host.ts';
 import { jsonRpcError, toPortcullisError } from '../gate/error-response.ts';
 import { ErrorCodes, PortcullisError } from '../errors.ts';
@@ -42,6 +44,18 @@ function routeParts(target: NamedTarget): Pick<McpAction, 'path' | 'query'> {
   if (target.rest !== '/') out.path = target.rest;
   if (target.rawQuery !== '') out.query = parseQuery(target.rawQuery);
   return out;
+}
+
+/**
+ * `Mcp-Name` follows a rewritten tool name, so what goes upstream still
+ * agrees with itself; when the forwarded calls no longer share one name the
+ * header is dropped rather than left to say something the body does not.
+ */
+function followRewrite(headers: Record<string, string | string[]>, forwarded: readonly JsonRpcMessage[]): void {
+  const names = new Set(forwarded.map(mirroredName));
+  const [name] = names;
+  if (names.size === 1 && name !== undefined) headers[MCP_NAME_HEADER] = encodeHeaderValue(name);
+  else delete headers[MCP_NAME_HEADER];
 }
 
 function origin(target: NamedTarget): string {
@@ -86,6 +100,13 @@ export async function handleMcp(ctx: ProxyContext, req: FastifyRequest, reply: F
   } catch (e) {
     return refuse(ctx, req, reply, e);
   }
+  const view = mcpHeaderView(req.headers);
+  try {
+    checkHeadersAgree(view, messages);
+  } catch (e) {
+    // Recorded as the call the body makes, so the refusal says what was refused.
+    return refuse(ctx, req, reply, e, actions[0]);
+  }
   // Counted under the catalog server: the MCP tool name is the agent's to choose.
   const call = callInfo(req, reply, server);
   const settled = await Promise.allSettled(actions.map((a) => ctx.decider.decide(a, call)));
@@ -124,6 +145,7 @@ export async function handleMcp(ctx: ProxyContext, req: FastifyRequest, reply: F
   // Unchanged calls go as the agent sent them, byte for byte.
   const body = !rewritten && forwarded.length === messages.length ? raw : JSON.stringify(batch ? forwarded : forwarded[0]);
   const headers = forwardHeaders(req.headers, constraints.stripHeaders);
+  if (rewritten && view.name !== undefined) followRewrite(headers, forwarded);
   const [lead, ...rest] = forwarding;
   const leadOutcome = { ...lead!, outcome: { ...(lead!.outcome as Extract<Decided['outcome'], { kind: 'forward' }>), constraints } };
   const timeoutMs = constraints.timeoutMs ?? ctx.config.upstreamTimeoutMs;
