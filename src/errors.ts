@@ -54,6 +54,8 @@ export const ErrorCodes = {
   SHIP_UNCONFIRMED: 'PORTCULLIS_SHIP_UNCONFIRMED',
   /** A ledger head sent to the witness is behind, or not a continuation of, the head already witnessed for that pod. */
   HEAD_REGRESSED: 'PORTCULLIS_HEAD_REGRESSED',
+  /** No ledger head was ever witnessed for that pod. */
+  HEAD_NOT_WITNESSED: 'PORTCULLIS_HEAD_NOT_WITNESSED',
   // Configuration and controller
   CONFIG: 'PORTCULLIS_CONFIG',
   KUBE_API: 'PORTCULLIS_KUBE_API',

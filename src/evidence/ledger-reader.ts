@@ -21,13 +21,35 @@ export interface LedgerLine {
   bytes: number;
 }
 
+/**
+ * A ledger file somewhere else than the local disk (an object in a bucket):
+ * named for reports, sized for progress, read as a stream.
+ */
+export interface LedgerSource {
+  /** What reports call it, e.g. `s3://bucket/ledgers/ns/pod/segments/…jsonl`. */
+  readonly name: string;
+  size(): Promise<number>;
+  /** Sequence number of its first entry, when known without reading it (from the object's name). */
+  firstSeq(): Promise<number | undefined>;
+  open(): Promise<AsyncIterable<Buffer>>;
+}
+
+/** A local path, or a source read from elsewhere. */
+export type LedgerInput = string | LedgerSource;
+
+export function inputName(input: LedgerInput): string {
+  return typeof input === 'string' ? input : input.name;
+}
+
 /** The lines of one file, in order. */
-export async function* readLines(file: string): AsyncGenerator<LedgerLine> {
+export async function* readLines(input: LedgerInput): AsyncGenerator<LedgerLine> {
+  const file = inputName(input);
   let carry: Buffer[] = [];
   let carryLen = 0;
   let line = 0;
   let offset = 0;
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+  const stream = typeof input === 'string' ? (createReadStream(input, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) : await input.open();
+  for await (const chunk of stream) {
     let start = 0;
     for (let nl = chunk.indexOf(0x0a); nl >= 0; nl = chunk.indexOf(0x0a, start)) {
       const piece = chunk.subarray(start, nl);
@@ -74,16 +96,16 @@ export async function firstSeq(file: string): Promise<number | undefined> {
 }
 
 /** Orders ledger files by the sequence number of their first entry (files without one keep their place at the end). */
-export async function orderLedgerFiles(files: string[]): Promise<string[]> {
-  const keyed = await Promise.all(files.map(async (f, i) => ({ f, i, seq: await firstSeq(f) })));
+export async function orderLedgerFiles<T extends LedgerInput>(files: T[]): Promise<T[]> {
+  const keyed = await Promise.all(files.map(async (f, i) => ({ f, i, seq: typeof f === 'string' ? await firstSeq(f) : await f.firstSeq() })));
   return keyed
     .sort((a, b) => (a.seq ?? Number.MAX_SAFE_INTEGER) - (b.seq ?? Number.MAX_SAFE_INTEGER) || a.i - b.i)
     .map((k) => k.f);
 }
 
 /** Total size of the files, for progress reports. */
-export async function totalBytes(files: string[]): Promise<number> {
+export async function totalBytes(files: LedgerInput[]): Promise<number> {
   let total = 0;
-  for (const f of files) total += (await stat(f)).size;
+  for (const f of files) total += typeof f === 'string' ? (await stat(f)).size : await f.size();
   return total;
 }

@@ -148,6 +148,18 @@ export class LedgerRecorder implements EvidenceRecorder {
     return this.#ledger?.head() ?? this.#lastHead;
   }
 
+  /** Closes the active file as a segment (see `Ledger.seal`); false when there was nothing to close or no usable ledger. */
+  async seal(): Promise<boolean> {
+    if (this.#closed) return false;
+    const ledger = await this.#get().catch(() => undefined);
+    return ledger ? ledger.seal() : false;
+  }
+
+  /** Bytes in the active file; 0 when none is open. */
+  activeBytes(): number {
+    return this.#ledger?.activeBytes ?? 0;
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     const opening = this.#opening;

@@ -26,6 +26,7 @@ import { entryHash, parseEntry, sealEntryParts, writeParts, type EntryKind, type
 import { nodeLedgerFs, type LedgerFile, type LedgerFs } from './ledger-fs.ts';
 import type { LedgerHead, LedgerPosition } from './recorder.ts';
 import type { HeadSigner } from './signing.ts';
+import { readShippedHead } from './shipped-head.ts';
 
 export interface LedgerOptions {
   /** The active file, e.g. `/var/lib/portcullis/ledger.jsonl`. */
@@ -84,7 +85,7 @@ function writeError(message: string, cause: unknown, details: Record<string, unk
 }
 
 /** The last newline-terminated line of the first `size` bytes of a file, reading backwards from the end. */
-async function lastCompleteLine(file: LedgerFile, size: number): Promise<string | undefined> {
+export async function lastCompleteLine(file: LedgerFile, size: number): Promise<string | undefined> {
   let chunk = 64 * 1024;
   for (;;) {
     const start = Math.max(0, size - chunk);
@@ -194,7 +195,7 @@ export class Ledger {
       const { line, size } = await recoverTail(file, options.path, options.logger);
       let head: { seq: number; hash: string; sig?: string } = { seq: -1, hash: GENESIS_HASH };
       if (line !== undefined) head = headFromLine(line, options.path);
-      else head = (await Ledger.#headOfLastSegment(fs, options.path)) ?? head;
+      else head = (await Ledger.#headOfLastSegment(fs, options.path)) ?? (await readShippedHead(options.path)) ?? head;
       const ledger = new Ledger(options, fs, file, size, head);
       if (options.metrics && head.seq >= 0) setLedgerHead(options.metrics, head.seq, head.hash);
       options.metrics?.ledgerFileBytes.set(size);
@@ -357,6 +358,32 @@ export class Ledger {
       this.#broken = writeError(`cannot rotate the ledger ${this.path}`, e, { file: this.path });
       this.#logger?.error({ err: this.#broken }, 'ledger rotation failed');
     }
+  }
+
+  /**
+   * Closes the active file as a segment now (when it holds any entry), as a
+   * rotation does: at shutdown, so that the last entries can be shipped, and
+   * when the open segment has aged. Appends made meanwhile wait and go into the
+   * new active file. Resolves true when a segment was closed.
+   */
+  async seal(): Promise<boolean> {
+    while (this.#flushing) await this.#flushing;
+    if (this.#closed || this.#broken || this.#size === 0) return false;
+    let rotated = false;
+    const sealing = (async () => {
+      await this.#rotate();
+      rotated = !this.#broken;
+    })();
+    this.#flushing = sealing.finally(() => {
+      this.#flushing = this.#pending.length > 0 ? this.#flushLoop() : undefined;
+    });
+    await sealing;
+    return rotated;
+  }
+
+  /** Bytes in the active file (0 right after a rotation). */
+  get activeBytes(): number {
+    return this.#size;
   }
 
   /** True when the ledger refuses appends until reopened. */

@@ -18,7 +18,7 @@
 import { canonicalJson } from './canonical.ts';
 import { sha256 } from './hash.ts';
 import { parseEntry } from './ledger-entry.ts';
-import { orderLedgerFiles, readLines, totalBytes } from './ledger-reader.ts';
+import { orderLedgerFiles, readLines, totalBytes, type LedgerInput } from './ledger-reader.ts';
 import type { IntentRecord } from './recorder.ts';
 import type { PolicyEngine } from '../policy/types.ts';
 import { ErrorCodes } from '../errors.ts';
@@ -171,7 +171,7 @@ function replayOne(rec: IntentRecord, seq: number, bundle: ReplayBundle | undefi
 }
 
 /** Replays every intent of the ledger `files` (any order; rotated segments are followed by sequence). */
-export async function replayLedger(files: string[], options: ReplayOptions): Promise<ReplayReport> {
+export async function replayLedger(files: LedgerInput[], options: ReplayOptions): Promise<ReplayReport> {
   const ordered = await orderLedgerFiles(files);
   const total = await totalBytes(ordered);
   const counts: Record<ReplayStatus, number> = { reproduced: 0, mismatch: 0, unchanged: 0, changed: 0, unavailable: 0, skipped: 0, error: 0 };

@@ -8,7 +8,7 @@
  */
 import { GENESIS_HASH } from './hash.ts';
 import { entryHash, parseEntry, type LedgerEntry } from './ledger-entry.ts';
-import { orderLedgerFiles, readLines, totalBytes } from './ledger-reader.ts';
+import { inputName, orderLedgerFiles, readLines, totalBytes, type LedgerInput } from './ledger-reader.ts';
 import type { HeadVerifier } from './signing.ts';
 
 export type BreakKind = 'edited' | 'deleted' | 'reordered' | 'duplicated' | 'forked' | 'truncated' | 'signature' | 'orphan';
@@ -293,15 +293,16 @@ class Walk {
   }
 }
 
-/** Verifies the chain across `files` (a ledger and its rotated segments, any order). */
-export async function verifyLedger(files: string[], options: VerifyOptions = {}): Promise<VerifyReport> {
+/** Verifies the chain across `files` (a ledger and its rotated segments, any order; local paths or shipped objects). */
+export async function verifyLedger(files: LedgerInput[], options: VerifyOptions = {}): Promise<VerifyReport> {
   const ordered = await orderLedgerFiles(files);
-  const walk = new Walk(ordered, options);
+  const walk = new Walk(ordered.map(inputName), options);
   const total = await totalBytes(ordered);
   let bytes = 0;
   for (let i = 0; i < ordered.length; i++) {
-    const file = ordered[i]!;
-    for await (const l of readLines(file)) {
+    const input = ordered[i]!;
+    const file = inputName(input);
+    for await (const l of readLines(input)) {
       bytes += l.bytes;
       if (!l.terminated) {
         if (i === ordered.length - 1) {

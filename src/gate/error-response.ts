@@ -28,6 +28,8 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.LEDGER_WRITE]: 503,
   [ErrorCodes.CONFIG]: 500,
   [ErrorCodes.APPROVAL_MISMATCH]: 409,
+  [ErrorCodes.HEAD_REGRESSED]: 409,
+  [ErrorCodes.OBJECT_STORE]: 503,
   [ErrorCodes.APPROVAL_NOT_FOUND]: 404,
   [ErrorCodes.UNAUTHENTICATED]: 401,
   [ErrorCodes.FORBIDDEN]: 403,

@@ -18,6 +18,8 @@ import { bundleStoreFor } from '../evidence/bundle-store.ts';
 import { ErrorCodes, PortcullisError } from '../errors.ts';
 import { buildSidecar } from './app.ts';
 import { buildAdmin } from './admin.ts';
+import { startLedgerShipping, type LedgerShipping } from './ledger-shipping.ts';
+import type { ShippingConfig } from '../config/shipping.ts';
 import { watchCapture, type CaptureWatch } from './capture-check.ts';
 import type { LocalApprovalBroker } from './local-approvals.ts';
 
@@ -39,6 +41,8 @@ export interface GateOptions {
   engine: PolicyEngine;
   telemetry: Telemetry;
   approvals?: ApprovalBroker | undefined;
+  /** Ships the ledger to object storage (PORTCULLIS_SHIP_TO); undefined keeps it on the volume only. */
+  shipping?: Readonly<ShippingConfig> | undefined;
   /** Local mode: the in-memory broker whose endpoints the admin server exposes. */
   localApprovals?: LocalApprovalBroker | undefined;
   /** Local mode: the token those endpoints require (admin-token.ts). */
@@ -51,6 +55,7 @@ export interface RunningGate {
   proxyUrl: string;
   adminUrl: string;
   recorder: EvidenceRecorder | undefined;
+  shipping: LedgerShipping | undefined;
   close(): Promise<void>;
 }
 
@@ -84,6 +89,18 @@ export async function startGate(o: GateOptions): Promise<RunningGate> {
         logger: telemetry.logger,
       })
     : undefined;
+  const shipping =
+    o.shipping && recorder
+      ? startLedgerShipping({
+          shipping: o.shipping,
+          recorder,
+          ledgerFile: config.ledgerFile,
+          ...(config.controllerCa ? { controllerCa: config.controllerCa } : {}),
+          ...(config.controllerTokenFile ? { controllerTokenFile: config.controllerTokenFile } : {}),
+          metrics: telemetry.metrics,
+          logger: telemetry.logger,
+        })
+      : undefined;
   const approvals = o.approvals ?? o.localApprovals;
   const proxy = buildSidecar(config, {
     engine,
@@ -122,10 +139,13 @@ export async function startGate(o: GateOptions): Promise<RunningGate> {
     proxyUrl: urlOf(proxy),
     adminUrl: urlOf(admin),
     recorder,
+    shipping,
     async close() {
       captureWatch?.stop();
       o.localApprovals?.close();
       await Promise.allSettled([proxy.close(), admin.close()]);
+      // The calls have ended: close the open segment and ship it before the ledger closes.
+      await shipping?.stop();
       await recorder?.close();
       await telemetry.tracing.shutdown().catch(() => undefined);
     },

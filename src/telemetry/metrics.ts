@@ -59,6 +59,18 @@ export interface PortcullisMetrics {
   readonly ledgerFileBytes: Gauge;
   /** Ledger file rotations. */
   readonly ledgerRotations: Counter;
+  /** Closed ledger segments uploaded to object storage and confirmed. */
+  readonly ledgerShippedSegments: Counter;
+  /** Bytes of those segments. */
+  readonly ledgerShippedBytes: Counter;
+  /** Upload of one segment, from the first byte sent to the confirming HEAD. */
+  readonly ledgerShipSeconds: Histogram;
+  /** Closed segments on the volume waiting for an upload. */
+  readonly ledgerSegmentsWaiting: Gauge;
+  /** Failed shipping attempts, by what failed (segment, bundle, head, witness). */
+  readonly ledgerShipFailures: Counter<'what'>;
+  /** Sequence number of the last head the witness accepted. */
+  readonly ledgerWitnessedSeq: Gauge;
 }
 
 export interface MetricsOptions {
@@ -186,6 +198,38 @@ export function createMetrics(options: MetricsOptions = {}): PortcullisMetrics {
     ledgerRotations: new Counter({
       name: 'portcullis_ledger_rotations_total',
       help: 'Ledger file rotations.',
+      registers,
+    }),
+    ledgerShippedSegments: new Counter({
+      name: 'portcullis_ledger_shipped_segments_total',
+      help: 'Closed ledger segments uploaded to object storage and confirmed (then deleted locally).',
+      registers,
+    }),
+    ledgerShippedBytes: new Counter({
+      name: 'portcullis_ledger_shipped_bytes_total',
+      help: 'Bytes of the ledger segments uploaded and confirmed.',
+      registers,
+    }),
+    ledgerShipSeconds: new Histogram({
+      name: 'portcullis_ledger_ship_seconds',
+      help: 'Upload of one ledger segment, from the first byte sent to the confirming HEAD.',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    ledgerSegmentsWaiting: new Gauge({
+      name: 'portcullis_ledger_segments_waiting',
+      help: 'Closed ledger segments on the volume not yet confirmed in object storage.',
+      registers,
+    }),
+    ledgerShipFailures: new Counter({
+      name: 'portcullis_ledger_ship_failures_total',
+      help: 'Failed shipping attempts: segment (upload or confirmation), bundle (a recorded policy), head (head.json), witness (the controller refused or was unreachable).',
+      labelNames: ['what'],
+      registers,
+    }),
+    ledgerWitnessedSeq: new Gauge({
+      name: 'portcullis_ledger_witnessed_seq',
+      help: 'Sequence number of the last ledger head the witness (controller) accepted.',
       registers,
     }),
   };

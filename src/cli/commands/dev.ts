@@ -122,7 +122,8 @@ export const command: Command = {
           else io.stderr.write(`portcullis dev: ${r.error.code}: ${r.error.message}\n  ${engine.current() ? `still serving ${engine.current()!.digest}` : 'no bundle loaded: every call is denied (fail closed) until the policies compile'}\n`);
         },
       });
-      const gate = await startGate({ config, engine, telemetry, localApprovals, adminToken });
+      const { loadShippingConfig } = await import('../../config/shipping.ts');
+      const gate = await startGate({ config, engine, telemetry, localApprovals, adminToken, shipping: loadShippingConfig(io.env, config) });
       io.stdout.write(`portcullis dev: compiling ${dir} …\n`);
       const first = await loader.load();
       loader.watch();

@@ -1,15 +1,18 @@
 /** `portcullis replay LEDGER… [--bundle NEW]`: reproduces every recorded decision, or shows what NEW would change. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command, CommandIO } from '../command.ts';
 import type { ReplayBundle, ReplayReport } from '../../evidence/replay.ts';
 import { createProgress } from '../progress.ts';
 import { parseCommandArgs, usageError } from '../args.ts';
 import { reportError } from './policy-cli.ts';
-import { ledgerFiles } from './verify.ts';
 
 const usage = `Usage: portcullis replay LEDGER... [--bundle FILE|DIR] [options]
 
-Re-evaluates every recorded policy input.
+Re-evaluates every recorded policy input. LEDGER is as for verify: files,
+a folder, or a shipped ledger s3://BUCKET/PREFIX/NAMESPACE/POD/ (streamed;
+the recorded policies are then read from its bundles/ folder).
   portcullis replay LEDGER...
       Reproduction: every decision is evaluated with the policy that made it
       and must come out bit for bit the same ("reproduced"); any difference is
@@ -29,6 +32,8 @@ Options:
       --bundles DIR      where recorded policies are kept, for reproduction
                          (default: the bundles/ directory beside the first
                          ledger file)
+      --s3-endpoint URL  the S3 API for s3:// locations (default
+                         AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, or AWS's own)
       --json             print the report as JSON
       --fail-on-change   exit 1 when any decision would change (for CI)
       --limit N          list at most N rows (default 50; JSON: all kept)
@@ -68,6 +73,7 @@ export const command: Command = {
       options: {
         bundle: { type: 'string', short: 'b', multiple: true },
         bundles: { type: 'string' },
+        's3-endpoint': { type: 'string' },
         json: { type: 'boolean' },
         'fail-on-change': { type: 'boolean' },
         limit: { type: 'string' },
@@ -85,15 +91,32 @@ export const command: Command = {
     }
     try {
       const { replayLedger } = await import('../../evidence/replay.ts');
-      const files = await ledgerFiles(io, parsed.positionals);
+      const { openLedgerInputs } = await import('../ledger-inputs.ts');
       const bundle = given.length === 1 ? await loadBundle(io, given[0]!) : undefined;
+      const ledger = await openLedgerInputs(io, parsed.positionals, v['s3-endpoint']);
       const { bundleStoreFor } = await import('../../evidence/bundle-store.ts');
-      const store = v.bundles ? resolve(io.cwd, v.bundles) : bundleStoreFor(files[0]!);
+      const shipped = ledger.shipped;
+      // A shipped ledger's policies are fetched from its bundles/ folder into a temporary store as they are named.
+      const fetched = shipped && !v.bundles ? await mkdtemp(join(tmpdir(), 'portcullis-replay-bundles-')) : undefined;
+      const store = v.bundles ? resolve(io.cwd, v.bundles) : (fetched ?? bundleStoreFor(ledger.inputs[0] as string));
+      const resolveDigest = async (digest: string): Promise<ReplayBundle | undefined> => {
+        if (fetched && shipped) {
+          const { fetchShippedBundle } = await import('../../evidence/shipping/shipped-ledger.ts');
+          if (!(await fetchShippedBundle(shipped.client, shipped.location, digest, fetched))) return undefined;
+        }
+        return fromStore(store, digest);
+      };
       const progress = createProgress(io, 'replay');
-      const report = await replayLedger(files, {
-        ...(bundle ? { bundle } : { resolve: (digest: string) => fromStore(store, digest) }),
-        onProgress: (p) => progress.update(p.bytes, p.totalBytes, `${p.intents} decisions`),
-      });
+      let report: ReplayReport;
+      try {
+        report = await replayLedger(ledger.inputs, {
+          ...(bundle ? { bundle } : { resolve: resolveDigest }),
+          onProgress: (p) => progress.update(p.bytes, p.totalBytes, `${p.intents} decisions`),
+        });
+      } finally {
+        await ledger.close();
+        if (fetched) await rm(fetched, { recursive: true, force: true });
+      }
       progress.done();
       const mode = bundle ? 'what-if' : 'reproduce';
       if (v.json) {

@@ -48,7 +48,8 @@ export const command: Command = {
         logger: telemetry.logger,
         metrics: telemetry.metrics,
       });
-      const gate = await startGate({ config, engine, telemetry, approvals });
+      const { loadShippingConfig } = await import('../../config/shipping.ts');
+      const gate = await startGate({ config, engine, telemetry, approvals, shipping: loadShippingConfig(io.env, config) });
       client.start();
       telemetry.logger.info({ proxy: gate.proxyUrl, admin: gate.adminUrl, bundle: config.bundleName, mode: config.modeFromBundle ? 'from the bundle (PolicyBundle spec.mode), else enforce' : config.mode }, `sidecar gating on ${gate.proxyUrl} (admin ${gate.adminUrl})`);
       const signal = await untilSignal();

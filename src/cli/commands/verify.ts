@@ -11,7 +11,9 @@ const usage = `Usage: portcullis verify LEDGER... [options]
 
 Checks every entry's hash, every link of the chain, the sequence numbers and,
 with a public key, the ed25519 signatures. LEDGER is a ledger file, its
-rotated segments (any order), or a directory holding them. Exit status 0 when
+rotated segments (any order), a directory holding them, or a shipped ledger
+in object storage, s3://BUCKET/PREFIX/NAMESPACE/POD/ (streamed; credentials
+from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY). Exit status 0 when
 the ledger is intact, 1 when it is not (the first finding is where the chain
 breaks), 2 on a usage error.
 
@@ -24,7 +26,12 @@ Options:
   --head-file FILE       the same, from the JSON the admin API serves
                          (GET /v1/ledger/head), saved earlier
   --head-url URL         the same, fetched now from a running sidecar's
-                         admin API (http://127.0.0.1:9091/v1/ledger/head)
+                         admin API (http://127.0.0.1:9091/v1/ledger/head) or
+                         the controller's witness
+                         (http://CONTROLLER/v1/ledger-heads/NAMESPACE/POD), or
+                         read from the witness store (s3://BUCKET/witness/NAMESPACE/POD.json)
+  --s3-endpoint URL      the S3 API for s3:// locations (default
+                         AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, or AWS's own)
   --allow-partial-start  accept a ledger whose older segments are archived
   --allow-unsigned-tail  accept unsigned entries after the last signed head
   --json                 print the report as JSON`;
@@ -47,22 +54,27 @@ export async function ledgerFiles(io: CommandIO, args: string[]): Promise<string
 
 type HeadJson = { seq?: unknown; hash?: unknown; signature?: unknown };
 
-/** A head from a file, or from a URL (the admin API of a running sidecar). */
-async function readHead(io: CommandIO, from: string): Promise<string> {
+/** A head from a file, from a URL (the admin API of a running sidecar, the controller's witness), or from the witness store (s3://). */
+async function readHead(io: CommandIO, from: string, s3Endpoint?: string): Promise<string> {
+  if (from.startsWith('s3://')) {
+    const { readS3Text } = await import('../ledger-inputs.ts');
+    return readS3Text(io, from, s3Endpoint);
+  }
   if (!/^https?:\/\//.test(from)) return readFile(resolve(io.cwd, from), 'utf8');
   const res = await fetch(from, { signal: AbortSignal.timeout(10_000) });
   if (!res.ok) throw new Error(`${res.status} ${res.statusText}`);
   return res.text();
 }
 
-async function witnessed(io: CommandIO, head: string | undefined, headFile: string | undefined): Promise<{ seq: number; hash: string; signature?: string } | undefined> {
+async function witnessed(io: CommandIO, head: string | undefined, headFile: string | undefined, s3Endpoint?: string): Promise<{ seq: number; hash: string; signature?: string } | undefined> {
   let text = head;
   let signature: string | undefined;
   if (headFile) {
     let h: HeadJson & { head?: HeadJson };
     try {
-      h = JSON.parse(await readHead(io, headFile)) as HeadJson & { head?: HeadJson };
+      h = JSON.parse(await readHead(io, headFile, s3Endpoint)) as HeadJson & { head?: HeadJson };
     } catch (e) {
+      if (e instanceof PortcullisError && e.code !== ErrorCodes.CONFIG) throw e;
       throw new PortcullisError(ErrorCodes.CONFIG, `head ${headFile}: ${(e as Error).message}`);
     }
     const src = h.head ?? h;
@@ -92,6 +104,7 @@ export const command: Command = {
         head: { type: 'string' },
         'head-file': { type: 'string' },
         'head-url': { type: 'string' },
+        's3-endpoint': { type: 'string' },
         'allow-partial-start': { type: 'boolean' },
         'allow-unsigned-tail': { type: 'boolean' },
         json: { type: 'boolean' },
@@ -103,17 +116,23 @@ export const command: Command = {
     try {
       const { verifyLedger } = await import('../../evidence/verify.ts');
       const { createHeadVerifier } = await import('../../evidence/signing.ts');
-      const files = await ledgerFiles(io, parsed.positionals);
+      const { openLedgerInputs } = await import('../ledger-inputs.ts');
       const verifier = v['public-key'] ? createHeadVerifier(await readFile(resolve(io.cwd, v['public-key']))) : undefined;
-      const head = await witnessed(io, v.head, v['head-url'] ?? v['head-file']);
+      const head = await witnessed(io, v.head, v['head-url'] ?? v['head-file'], v['s3-endpoint']);
+      const ledger = await openLedgerInputs(io, parsed.positionals, v['s3-endpoint']);
       const progress = createProgress(io, 'verify');
-      const report = await verifyLedger(files, {
-        ...(verifier ? { verifier } : {}),
-        ...(head ? { witnessedHead: head } : {}),
-        allowPartialStart: v['allow-partial-start'] === true,
-        allowUnsignedTail: v['allow-unsigned-tail'] === true,
-        onProgress: (p) => progress.update(p.bytes, p.totalBytes, `${p.entries} entries`),
-      });
+      let report: import('../../evidence/verify.ts').VerifyReport;
+      try {
+        report = await verifyLedger(ledger.inputs, {
+          ...(verifier ? { verifier } : {}),
+          ...(head ? { witnessedHead: head } : {}),
+          allowPartialStart: v['allow-partial-start'] === true,
+          allowUnsignedTail: v['allow-unsigned-tail'] === true,
+          onProgress: (p) => progress.update(p.bytes, p.totalBytes, `${p.entries} entries`),
+        });
+      } finally {
+        await ledger.close();
+      }
       progress.done();
       if (v.json) io.stdout.write(JSON.stringify(report, null, 2) + '\n');
       else printReport(io, report);

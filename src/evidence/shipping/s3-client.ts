@@ -113,7 +113,12 @@ export class S3Client {
 
   /** Uploads an object; resolves with its ETag (unquoted) once the store answered 200. */
   async putObject(bucket: string, key: string, body: PutBody): Promise<string> {
+    return (await this.#put(bucket, key, body, {}))!;
+  }
+
+  async #put(bucket: string, key: string, body: PutBody, extra: Record<string, string>): Promise<string | undefined> {
     const headers: Record<string, string> = {
+      ...extra,
       'content-length': String(body.size),
       'content-md5': body.md5,
       'content-type': body.contentType ?? 'application/octet-stream',
@@ -121,9 +126,22 @@ export class S3Client {
     for (const [k, v] of Object.entries(body.metadata ?? {})) headers[`x-amz-meta-${k}`] = v;
     const data = typeof body.data === 'function' ? body.data() : body.data;
     const res = await this.#send('PUT', bucket, key, { headers, body: data, payloadSha256: body.sha256 });
+    if (res.statusCode === 412 && extra['if-none-match']) {
+      await res.body.dump();
+      return undefined;
+    }
     if (res.statusCode !== 200) return this.#fail(res, 'PUT', bucket, key);
     await res.body.dump();
     return unquote(String(res.headers.etag ?? ''));
+  }
+
+  /**
+   * Uploads an object only if no object has that key (`If-None-Match: *`), so
+   * that nothing already stored is ever overwritten; resolves with its ETag,
+   * or undefined when the key is taken.
+   */
+  async putObjectIfAbsent(bucket: string, key: string, body: PutBody): Promise<string | undefined> {
+    return this.#put(bucket, key, body, { 'if-none-match': '*' });
   }
 
   /** Size, ETag and metadata of an object; undefined when it does not exist. */

@@ -111,3 +111,13 @@ describe('S3Client against a real S3 server (versitygw)', () => {
     }
   });
 });
+
+describe('conditional upload', () => {
+  it('putObjectIfAbsent never overwrites: a taken key answers undefined and keeps its bytes', async () => {
+    const first = Buffer.from('first');
+    const second = Buffer.from('second');
+    assert.ok(await client.putObjectIfAbsent('evidence', 'once', { data: first, ...bodyDigests(first) }));
+    assert.equal(await client.putObjectIfAbsent('evidence', 'once', { data: second, ...bodyDigests(second) }), undefined);
+    assert.deepEqual(await client.getSmallObject('evidence', 'once'), first);
+  });
+});

@@ -1,0 +1,66 @@
+/**
+ * Sends the ledger's head to the controller's witness (PUT /v1/ledger-heads)
+ * with the pod's projected service account token, as the approvals client
+ * does. A refusal keeps the controller's error code (HEAD_REGRESSED, FORBIDDEN,
+ * UNAUTHENTICATED); an unreachable controller is UPSTREAM.
+ */
+import { readFile } from 'node:fs/promises';
+import { Agent, request } from 'undici';
+import { ErrorCodes, PortcullisError, type ErrorCode } from '../errors.ts';
+import type { HeadWitness, WitnessedHead } from '../evidence/shipping/witnessed-head.ts';
+
+export interface HeadWitnessClientOptions {
+  /** The controller's base URL. */
+  controllerUrl: string;
+  ca?: string;
+  /** Projected service account token (audience portcullis.dev). */
+  tokenFile?: string;
+  timeoutMs?: number;
+}
+
+const KNOWN: ReadonlySet<string> = new Set(Object.values(ErrorCodes));
+
+export class HeadWitnessClient implements HeadWitness {
+  readonly #o: HeadWitnessClientOptions;
+  readonly #agent: Agent;
+
+  constructor(o: HeadWitnessClientOptions) {
+    this.#o = o;
+    const timeout = o.timeoutMs ?? 10_000;
+    this.#agent = new Agent({ headersTimeout: timeout, bodyTimeout: timeout, ...(o.ca ? { connect: { ca: o.ca } } : {}) });
+  }
+
+  async send(head: WitnessedHead): Promise<void> {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (this.#o.tokenFile) {
+      const token = (
+        await readFile(this.#o.tokenFile, 'utf8').catch((e: unknown) => {
+          throw new PortcullisError(ErrorCodes.UPSTREAM, `cannot read the service account token ${this.#o.tokenFile}: ${(e as Error).message}`);
+        })
+      ).trim();
+      headers.authorization = `Bearer ${token}`;
+    }
+    const url = new URL('/v1/ledger-heads', this.#o.controllerUrl);
+    const res = await request(url, { method: 'PUT', headers, body: JSON.stringify(head), dispatcher: this.#agent }).catch((e: unknown) => {
+      throw new PortcullisError(ErrorCodes.UPSTREAM, `the ledger head witness at ${url.origin} is unreachable: ${(e as Error).message}`, undefined, { cause: e });
+    });
+    const text = await res.body.text().catch(() => '');
+    if (res.statusCode === 200) return;
+    let code: string | undefined;
+    let message = text.slice(0, 300);
+    try {
+      const body = JSON.parse(text) as { error?: { code?: string; message?: string }; code?: string; message?: string };
+      code = body.error?.code ?? body.code;
+      message = body.error?.message ?? body.message ?? message;
+    } catch {
+      // Not JSON: the status says enough.
+    }
+    throw new PortcullisError(code && KNOWN.has(code) ? (code as ErrorCode) : ErrorCodes.UPSTREAM, `the witness refused ledger head ${head.seq} (HTTP ${res.statusCode}): ${message}`, {
+      status: res.statusCode,
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.#agent.close();
+  }
+}
