@@ -49,6 +49,12 @@ export interface ControllerConfig {
    * OTEL_EXPORTER_OTLP_ENDPOINT); empty: they export none.
    */
   sidecarOtelEndpoint: string;
+  /** Name of the traffic-capture init container the injection adds, reserved like the sidecar's; empty: none. */
+  captureInitContainer: string;
+  /** Validity of the self-made webhook certificate, seconds; renewed after two thirds of it. */
+  webhookCertValiditySeconds: number;
+  /** How often the mounted certificate files (cert-manager mode) are checked for a renewal, ms. */
+  webhookCertReloadMs: number;
   logLevel: string;
 }
 
@@ -110,6 +116,9 @@ export function loadControllerConfig(env: Env, overrides: ControllerOverrides = 
     sidecarTls,
     approvalRetentionSeconds: num('approvalRetentionSeconds', 'PORTCULLIS_APPROVAL_RETENTION_SECONDS', '3600', 0, 30 * 86_400),
     sidecarOtelEndpoint: str('sidecarOtelEndpoint', 'PORTCULLIS_SIDECAR_OTEL_ENDPOINT', ''),
+    captureInitContainer: str('captureInitContainer', 'PORTCULLIS_CAPTURE_INIT_CONTAINER', ''),
+    webhookCertValiditySeconds: num('webhookCertValiditySeconds', 'PORTCULLIS_WEBHOOK_CERT_VALIDITY_SECONDS', String(90 * 86_400), 3, 10 * 365 * 86_400),
+    webhookCertReloadMs: num('webhookCertReloadMs', 'PORTCULLIS_WEBHOOK_CERT_RELOAD_MS', '60000', 10, 86_400_000),
     logLevel: str('logLevel', 'PORTCULLIS_LOG_LEVEL', 'info'),
   };
   if (config.sidecarOtelEndpoint && !/^https?:\/\/[^/\s]+/i.test(config.sidecarOtelEndpoint)) {

@@ -21,7 +21,7 @@ import { registerBundleRoutes } from './server/bundle-routes.ts';
 import { ApprovalService } from './approvals/approval-service.ts';
 import { CallerAuthenticator } from './approvals/caller-auth.ts';
 import { registerAdmissionRoutes } from './webhooks/admission.ts';
-import { DEFAULT_INJECTION } from './webhooks/inject.ts';
+import { DEFAULT_INJECTION, SIDECAR_NAME } from './webhooks/inject.ts';
 import { LeaderElector } from './leader-election.ts';
 import { mountedTls, selfManagedTls, type WebhookTls } from './certs/provider.ts';
 
@@ -133,6 +133,8 @@ export async function startController(config: Readonly<ControllerConfig>, deps: 
     },
     builds,
     namespaceLabels: (ns) => ({ 'kubernetes.io/metadata.name': ns, ...(namespaces.get(undefined, ns)?.metadata.labels ?? {}) }),
+    namespaceAnnotations: (ns) => ({ ...(namespaces.get(undefined, ns)?.metadata.annotations ?? {}) }),
+    reservedContainers: [SIDECAR_NAME, ...(config.captureInitContainer ? [config.captureInitContainer] : [])],
     logger,
   });
 

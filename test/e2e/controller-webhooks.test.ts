@@ -58,18 +58,19 @@ test('a pod from a real Deployment manifest is injected through the API server',
   assert.equal(env.PORTCULLIS_BUNDLE, 'agents/research-policy');
   assert.equal(env.PORTCULLIS_CONTROLLER_URL, 'http://portcullis-controller.portcullis-system.svc:8080');
   assert.ok(stored.spec.containers[0].env.some((e: any) => e.name === 'HTTPS_PROXY' && e.value === 'http://127.0.0.1:7070'));
-  // No portcullis.dev/mode on this pod: the sidecar runs its bundle's spec.mode.
-  assert.equal(env.PORTCULLIS_MODE, undefined);
-  assert.equal(stored.metadata.annotations['portcullis.dev/injected'], 'agents/research-policy;bundle');
+  // No portcullis.dev/mode on this pod, and the enforced namespace allows no other: pinned to enforce.
+  assert.equal(env.PORTCULLIS_MODE, 'enforce');
+  assert.equal(stored.metadata.annotations['portcullis.dev/injected'], 'agents/research-policy;enforce');
   assert.deepEqual(webhooksCalledFor('agents', stored.metadata.name), ['inject.portcullis.dev']);
   // The API server's own admission plugins ran too: the agent container got the service account volume.
   assert.ok(stored.spec.containers[0].volumeMounts.some((m: any) => m.mountPath === '/var/run/secrets/kubernetes.io/serviceaccount'));
 });
 
-test('the namespace label alone injects; a pod annotation opts out', async () => {
+test('the namespace label alone injects; a pod cannot opt out of it, but can elsewhere', async () => {
   const labelled = await h.apply(podFrom('test/controller/testdata/inject/namespace-label.yaml', 'agents'));
   assert.equal(labelled.spec.initContainers[0].name, 'portcullis-sidecar');
-  const out = await h.apply(podFrom('test/controller/testdata/inject/opt-out.yaml', 'agents'));
+  await assert.rejects(h.apply(podFrom('test/controller/testdata/inject/opt-out.yaml', 'agents')), (e: any) => /pods cannot opt out of an enforced namespace/.test(e.message));
+  const out = await h.apply(podFrom('test/controller/testdata/inject/opt-out.yaml', 'plain'));
   assert.equal(out.spec.initContainers, undefined);
 });
 
@@ -145,14 +146,18 @@ test('two replicas serve the same bundle; when the leader stops, the other takes
 });
 
 // Last in this file: it stops the remaining controller.
-test('controller down: pods opted in by namespace or pod label are refused; annotation-only pods start without the sidecar', async () => {
+test('controller down: pods opted in by namespace label, pod label or pod annotation are refused; other pods are not held up', async () => {
   for (const c of h.controllers) await c.stop();
   const inLabelled = podFrom('test/controller/testdata/inject/namespace-label.yaml', 'agents');
   await assert.rejects(h.apply(inLabelled), (e: any) => /failed calling webhook "inject\.portcullis\.dev"/.test(e.message));
   const labelled = podFrom('test/controller/testdata/inject/namespace-label.yaml', 'plain');
   labelled.metadata.labels['portcullis.dev/inject'] = 'true';
   await assert.rejects(h.apply(labelled), (e: any) => /failed calling webhook "inject-labelled-pods\.portcullis\.dev"/.test(e.message));
-  const annotated = await h.apply(podFrom('test/controller/testdata/inject/basic.yaml', 'plain'));
-  assert.equal(annotated.spec.initContainers, undefined, 'fail-open: started without the gate');
+  // The annotation opt-in is selected by matchConditions (CEL on the pod): fail-closed like the labels.
+  await assert.rejects(h.apply(podFrom('test/controller/testdata/inject/basic.yaml', 'plain')), (e: any) => /failed calling webhook "inject-annotated-pods\.portcullis\.dev"/.test(e.message));
+  // A pod that asked for nothing is never sent, so it does not wait on the controller.
+  const unasked = await h.apply(podFrom('test/controller/testdata/inject/namespace-label.yaml', 'plain'));
+  assert.equal(unasked.spec.initContainers, undefined);
+  assert.deepEqual(webhooksCalledFor('plain', unasked.metadata.name), []);
   h.controllers.splice(0);
 });

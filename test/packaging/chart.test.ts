@@ -130,13 +130,14 @@ for (const [name, set] of Object.entries(VALUE_SETS)) {
       assert.ok(service.spec.ports.some((p: any) => p.port === h.clientConfig.service.port), `${h.name} calls a port the Service has`);
     }
     assert.ok(mutating.webhooks[0].namespaceSelector.matchExpressions[1].values.includes('portcullis-system'), 'the controller namespace is never injected');
-    // A controller outage blocks only pods whose opt-in the API server can see
-    // (namespace label, pod label); annotation-only opt-in fails open.
+    // A controller outage blocks the pods that asked for the gate, and only them: the
+    // annotation opt-in is selected by matchConditions, so it fails closed too.
     const hooks = Object.fromEntries(mutating.webhooks.map((h: any) => [h.name, h]));
     assert.deepEqual(Object.keys(hooks).sort(), ['inject-annotated-pods.portcullis.dev', 'inject-labelled-pods.portcullis.dev', 'inject.portcullis.dev']);
     assert.equal(hooks['inject.portcullis.dev'].failurePolicy, values.webhook.failurePolicy);
     assert.equal(hooks['inject-labelled-pods.portcullis.dev'].failurePolicy, values.webhook.failurePolicy);
-    assert.equal(hooks['inject-annotated-pods.portcullis.dev'].failurePolicy, 'Ignore');
+    assert.equal(hooks['inject-annotated-pods.portcullis.dev'].failurePolicy, values.webhook.failurePolicy);
+    assert.match(hooks['inject-annotated-pods.portcullis.dev'].matchConditions[0].expression, /annotations\['portcullis\.dev\/inject'\] == 'true'/);
     for (const h of mutating.webhooks) {
       assert.ok(h.namespaceSelector.matchExpressions[1].values.includes('portcullis-system'), `${h.name} never sees the controller namespace`);
       assert.ok(h.namespaceSelector.matchExpressions[1].values.includes('kube-system'), `${h.name} never sees kube-system`);
@@ -165,7 +166,16 @@ for (const [name, set] of Object.entries(VALUE_SETS)) {
     assert.ok(role.rules.some((r: any) => r.resources.includes('leases') && r.resourceNames?.includes(env.PORTCULLIS_LEASE_NAME)), 'the Lease the controller uses is granted');
     const binding = one(objs, 'ClusterRoleBinding');
     assert.equal(binding.subjects[0].name, deploy.spec.template.spec.serviceAccountName);
-    assert.equal(byKind(objs, 'ClusterRole').length, 1 + (values.rbac.approverRole ? 1 : 0) + (values.rbac.policyAuthorRole ? 1 : 0));
+    assert.equal(byKind(objs, 'ClusterRole').length, 1 + (values.rbac.approverRole ? 1 : 0) + (values.rbac.policyAuthorRole ? 1 : 0) + (values.enforcement.admissionPolicy ? 1 : 0));
+    if (values.enforcement.admissionPolicy) {
+      // The pod policy and the namespace guard, each bound to deny.
+      const policies = byKind(objs, 'ValidatingAdmissionPolicy');
+      assert.equal(policies.length, 2);
+      for (const p of policies) {
+        assert.equal(p.spec.failurePolicy, 'Fail');
+        assert.ok(byKind(objs, 'ValidatingAdmissionPolicyBinding').some((b: any) => b.spec.policyName === p.metadata.name && b.spec.validationActions.includes('Deny')), `${p.metadata.name} is bound`);
+      }
+    }
 
     if (values.jaeger.enabled) {
       const jaegerService = one(objs, 'Service', '-jaeger');

@@ -9,12 +9,13 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Pod } from 'kubernetes-types/core/v1.js';
-import { isPortcullisError } from '../../errors.ts';
+import { ErrorCodes, isPortcullisError } from '../../errors.ts';
 import type { Logger } from '../../telemetry/logger.ts';
 import type { ActionApproval, PolicyBundle } from '../resources.ts';
 import { refuseVerdictUpdate } from '../approvals/verdict-rules.ts';
 import type { BuildCache } from '../bundles/build-bundle.ts';
-import { injectSidecar, type InjectionConfig } from './inject.ts';
+import { ANNOTATION_INJECT, ANNOTATION_INJECTED, injectSidecar, NAMESPACE_LABEL, SIDECAR_NAME, type InjectionConfig } from './inject.ts';
+import { enforcedPodRefusal } from './namespace-enforcement.ts';
 
 interface AdmissionRequest {
   uid: string;
@@ -42,6 +43,10 @@ export interface AdmissionDeps {
   builds: BuildCache;
   /** Labels of a namespace (from the namespace informer). */
   namespaceLabels(namespace: string): Record<string, string>;
+  /** Annotations of a namespace (from the namespace informer). */
+  namespaceAnnotations?(namespace: string): Record<string, string>;
+  /** Container names only the injection adds (the sidecar's, the capture init's); default the sidecar's. */
+  reservedContainers?: string[];
   logger: Logger;
 }
 
@@ -57,9 +62,18 @@ export function mutatePod(req: AdmissionRequest, deps: AdmissionDeps): unknown {
   const pod = req.object as Pod | undefined;
   if (req.operation !== 'CREATE' || !pod?.spec) return review({ uid: req.uid, allowed: true });
   const namespace = req.namespace ?? pod.metadata?.namespace ?? 'default';
+  const namespaceLabels = deps.namespaceLabels(namespace);
+  const who = `${namespace}/${pod.metadata?.name ?? pod.metadata?.generateName ?? '?'}`;
+  if (namespaceLabels[NAMESPACE_LABEL] === 'enabled') {
+    // The pod as submitted: our markers on it now were not put there by us.
+    const refusal = enforcedPodRefusal(pod, { annotations: [ANNOTATION_INJECTED], containers: deps.reservedContainers ?? [SIDECAR_NAME], optOut: ANNOTATION_INJECT });
+    if (refusal) {
+      deps.logger.info({ pod: who, why: refusal }, 'pod refused in an enforced namespace');
+      return review({ uid: req.uid, allowed: false, status: { code: 403, reason: 'Forbidden', message: `namespace ${namespace} is enforced by Portcullis (label ${NAMESPACE_LABEL}=enabled): ${refusal}` } });
+    }
+  }
   try {
-    const result = injectSidecar({ pod, namespace, namespaceLabels: deps.namespaceLabels(namespace) }, deps.injection);
-    const who = `${namespace}/${pod.metadata?.name ?? pod.metadata?.generateName ?? '?'}`;
+    const result = injectSidecar({ pod, namespace, namespaceLabels, namespaceAnnotations: deps.namespaceAnnotations?.(namespace) ?? {} }, deps.injection);
     if (!result.inject) {
       deps.logger.debug({ pod: who, reason: result.reason }, 'pod not injected');
       return review({ uid: req.uid, allowed: true });
@@ -67,6 +81,7 @@ export function mutatePod(req: AdmissionRequest, deps: AdmissionDeps): unknown {
     deps.logger.info({ pod: who, policy: result.policy, mode: result.mode }, 'sidecar injected');
     return review({ uid: req.uid, allowed: true, patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(result.patch)).toString('base64') });
   } catch (e) {
+    if (isPortcullisError(e) && e.code === ErrorCodes.FORBIDDEN) return review({ uid: req.uid, allowed: false, status: { code: 403, reason: 'Forbidden', message: e.message } });
     if (isPortcullisError(e)) return deny(req.uid, 400, e.message);
     throw e;
   }

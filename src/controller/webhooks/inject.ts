@@ -11,6 +11,7 @@
 import type { Container, EnvVar, Pod } from 'kubernetes-types/core/v1.js';
 import { ErrorCodes, PortcullisError } from '../../errors.ts';
 import { TOKEN_AUDIENCE } from '../approvals/caller-auth.ts';
+import { namespaceEnforcement, policyRefusal, type AllowedMode } from './namespace-enforcement.ts';
 
 export const SIDECAR_NAME = 'portcullis-sidecar';
 /** Pod annotation (or label) that asks for the sidecar. */
@@ -64,6 +65,8 @@ export interface InjectionInput {
   /** The pod's namespace (AdmissionReview request.namespace: the pod may not carry it yet). */
   namespace: string;
   namespaceLabels: Record<string, string>;
+  /** The namespace's annotations: which bundles and modes its pods may choose (namespace-enforcement.ts). */
+  namespaceAnnotations?: Record<string, string>;
 }
 
 /** `mode` is the annotation's, or MODE_FROM_BUNDLE when the pod sets none. */
@@ -112,11 +115,17 @@ export function policyRef(value: string | undefined, namespace: string, fallback
   return `${ns}/${name}`;
 }
 
-function modeOf(value: string | undefined): 'enforce' | 'observe' | typeof MODE_FROM_BUNDLE {
-  if (value === undefined) return MODE_FROM_BUNDLE;
+/** The pod's mode within what its namespace allows; pinned to enforce when that is all it allows. */
+function modeOf(value: string | undefined, allowed: readonly AllowedMode[], namespace: string): 'enforce' | 'observe' | typeof MODE_FROM_BUNDLE {
+  if (value === undefined) return allowed.includes('observe') ? MODE_FROM_BUNDLE : 'enforce';
   const v = value.trim();
   if (v !== 'enforce' && v !== 'observe') {
     throw new PortcullisError(ErrorCodes.BAD_REQUEST, `annotation ${ANNOTATION_MODE}="${v}" is invalid: expected enforce or observe`, {
+      annotation: ANNOTATION_MODE,
+    });
+  }
+  if (!allowed.includes(v)) {
+    throw new PortcullisError(ErrorCodes.FORBIDDEN, `annotation ${ANNOTATION_MODE}="${v}": namespace ${namespace} allows only ${allowed.join(', ')} (its annotation portcullis.dev/modes, set by the platform team)`, {
       annotation: ANNOTATION_MODE,
     });
   }
@@ -231,8 +240,11 @@ export function injectSidecar(input: InjectionInput, config: InjectionConfig): I
   const wanted = injectionWanted(input);
   if (!wanted.inject) return { inject: false, reason: wanted.reason };
   const ann = input.pod.metadata?.annotations ?? {};
-  const policy = policyRef(ann[ANNOTATION_POLICY], input.namespace, config.defaultPolicy);
-  const mode = modeOf(ann[ANNOTATION_MODE]);
+  const rules = namespaceEnforcement(input.namespace, input.namespaceLabels, input.namespaceAnnotations ?? {}, NAMESPACE_LABEL);
+  const policy = policyRef(ann[ANNOTATION_POLICY], input.namespace, rules.policies?.[0] ?? config.defaultPolicy);
+  const refused = policyRefusal(policy, input.namespace, rules);
+  if (refused) throw new PortcullisError(ErrorCodes.FORBIDDEN, `annotation ${ANNOTATION_POLICY}: ${refused}`, { annotation: ANNOTATION_POLICY });
+  const mode = modeOf(ann[ANNOTATION_MODE], rules.modes, input.namespace);
   const spec = input.pod.spec!;
   const patch: JsonPatchOp[] = [];
   const sidecar = sidecarContainer(input, config, policy, mode);

@@ -21,7 +21,7 @@ const CONFIG: InjectionConfig = {
   controllerUrl: 'http://portcullis-controller.portcullis-system.svc:8080',
 };
 
-function podFromManifest(file: string): { pod: any; namespace: string; namespaceLabels: Record<string, string> } {
+function podFromManifest(file: string): { pod: any; namespace: string; namespaceLabels: Record<string, string>; namespaceAnnotations: Record<string, string> } {
   const docs = parseAllDocuments(readFileSync(join(DIR, file), 'utf8')).map((d) => d.toJS());
   const ns = docs.find((d) => d.kind === 'Namespace');
   const deploy = docs.find((d) => d.kind === 'Deployment');
@@ -32,7 +32,7 @@ function podFromManifest(file: string): { pod: any; namespace: string; namespace
     metadata: { generateName: `${deploy.metadata.name}-`, namespace: deploy.metadata.namespace, ...t.metadata },
     spec: t.spec,
   };
-  return { pod, namespace: deploy.metadata.namespace, namespaceLabels: ns?.metadata.labels ?? {} };
+  return { pod, namespace: deploy.metadata.namespace, namespaceLabels: ns?.metadata.labels ?? {}, namespaceAnnotations: ns?.metadata.annotations ?? {} };
 }
 
 const cases = readdirSync(DIR).filter((f) => f.endsWith('.yaml'));
@@ -86,6 +86,24 @@ test('policy and mode annotations are honoured; bad values are refused with a co
   input.pod.metadata.annotations['portcullis.dev/mode'] = 'enforce';
   input.pod.metadata.annotations['portcullis.dev/policy'] = 'a/b/c';
   assert.throws(() => injectSidecar(input, CONFIG), (e) => isPortcullisError(e) && e.code === 'PORTCULLIS_BAD_REQUEST');
+});
+
+test('a pod chooses only within its namespace\'s rules: bundles and modes', () => {
+  const input = podFromManifest('sidecars-and-proxy-env.yaml');
+  const forbidden = (e: unknown) => isPortcullisError(e) && e.code === 'PORTCULLIS_FORBIDDEN';
+  // Without the namespace's annotation, a bundle of another namespace is not the pod's to pick.
+  assert.throws(() => injectSidecar({ ...input, namespaceAnnotations: {} }, CONFIG), (e) => forbidden(e) && /platform\/ops-baseline is in another namespace/.test((e as Error).message));
+  input.pod.metadata.annotations['portcullis.dev/policy'] = 'ops-local';
+  assert.throws(() => injectSidecar(input, CONFIG), (e) => forbidden(e) && /ops\/ops-local is not one namespace ops allows/.test((e as Error).message));
+  // Enforced: enforce only unless the namespace allows observe; no annotation means pinned to enforce.
+  const enforced = podFromManifest('basic.yaml');
+  enforced.namespaceLabels = { 'portcullis.dev/injection': 'enabled' };
+  enforced.pod.metadata.annotations['portcullis.dev/mode'] = 'observe';
+  assert.throws(() => injectSidecar(enforced, CONFIG), (e) => forbidden(e) && /allows only enforce/.test((e as Error).message));
+  delete enforced.pod.metadata.annotations['portcullis.dev/mode'];
+  assert.equal(sidecarEnv(injectSidecar(enforced, CONFIG)).PORTCULLIS_MODE, 'enforce');
+  enforced.namespaceAnnotations = { 'portcullis.dev/modes': 'enforce,observe' };
+  assert.equal('PORTCULLIS_MODE' in sidecarEnv(injectSidecar(enforced, CONFIG)), false);
 });
 
 test('pods that did not ask are left alone', () => {

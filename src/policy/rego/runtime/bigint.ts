@@ -126,3 +126,41 @@ export function bigMul(a: usize, b: usize): usize {
   for (let k: usize = 0; k < n; k++) store<u8>(out + n - 1 - k, <u8>(0x30 + load<u32>(acc + (k << 2))));
   return finish(an != bn, out, n);
 }
+
+/** a % b for integer operands (b non-zero): truncated, with the sign of a, as Go's big.Int Rem. */
+export function bigRem(a: usize, b: usize): usize {
+  digitsOf(a);
+  const ap = dPtr, al = dLen, an = dNeg;
+  digitsOf(b);
+  const bp = dPtr, bl = dLen;
+  // The running remainder, bl + 1 digits wide with leading zeros.
+  const w = bl + 1;
+  const r = alloc(w);
+  memory.fill(r, 0x30, w);
+  for (let i: usize = 0; i < al; i++) {
+    memory.copy(r, r + 1, w - 1);
+    store<u8>(r + w - 1, load<u8>(ap + i));
+    while (cmpWide(r, w, bp, bl) >= 0) subInPlace(r, w, bp, bl);
+  }
+  return finish(an, r, w);
+}
+
+/** Compares the fixed-width digits [r, r+w) (leading zeros) with the magnitude [bp, bp+bl). */
+function cmpWide(r: usize, w: usize, bp: usize, bl: usize): i32 {
+  let s: usize = 0;
+  while (s < w - bl && load<u8>(r + s) == 0x30) s++;
+  if (w - s > bl) return 1;
+  return cmpMag(r + w - bl, bl, bp, bl);
+}
+
+/** [r, r+w) -= [bp, bp+bl), in place (the result is not negative). */
+function subInPlace(r: usize, w: usize, bp: usize, bl: usize): void {
+  let borrow: i32 = 0;
+  for (let i: usize = 0; i < w; i++) {
+    let d = <i32>load<u8>(r + w - 1 - i) - 0x30 - borrow;
+    if (i < bl) d -= <i32>load<u8>(bp + bl - 1 - i) - 0x30;
+    borrow = d < 0 ? 1 : 0;
+    if (d < 0) d += 10;
+    store<u8>(r + w - 1 - i, <u8>(0x30 + d));
+  }
+}

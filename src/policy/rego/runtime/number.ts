@@ -4,11 +4,12 @@
 // printed back exactly as written when they are only passed through.
 
 import {
-  TYPE_NUMBER, NUM_INT, NUM_REF, NUM_BIGINT, makeNumberI64, makeNumberF64,
+  TYPE_NUMBER, NUM_INT, NUM_FLOAT, NUM_REF, NUM_BIGINT, makeNumberI64, makeNumberF64,
 } from './value';
 import { alloc } from './memory';
 import { compareBytes } from './compare';
-import { bigAddSub, bigMul } from './bigint';
+import { bigAddSub, bigMul, bigRem } from './bigint';
+import { decimalOfText, decimalOfNumber, compareDecimals, nearestF64, decimalIsZero, decimalIsNeg, decimalIsInteger } from './exact-decimal';
 
 const POW10: StaticArray<f64> = [
   1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
@@ -82,6 +83,8 @@ export function parseNumberText(ptr: usize, len: usize): usize {
     f = exp < 0 ? <f64>mant / pow10(-exp) : <f64>mant * pow10(exp);
   }
   if (neg) f = -f;
+  // Beyond the exact fast path the approximation may be an ulp or two off: correct it.
+  if (!(mant < (<u64>1 << 53) && exp >= -22 && exp <= 22)) f = nearestF64(decimalOfText(ptr, len), f);
   const v = alloc(24);
   store<u8>(v, TYPE_NUMBER);
   store<u8>(v, isInt ? NUM_BIGINT : NUM_REF, 1);
@@ -115,6 +118,7 @@ export function numberIsInteger(v: usize): bool {
   const r = load<u8>(v, 1);
   if (r == NUM_INT || r == NUM_BIGINT) return true;
   const f = load<f64>(v, 8);
+  if (r == NUM_REF && (f == Math.trunc(f) || !isFinite(f))) return decimalIsInteger(decimalOfNumber(v));
   return f == Math.trunc(f) && isFinite(f);
 }
 
@@ -129,6 +133,12 @@ function bigSign(v: usize): i32 {
   return load<u8>(numberTextPtr(v)) == 0x2d ? -1 : 1;
 }
 
+/**
+ * Numeric order, exact as OPA's: f64 values (exact, or correctly rounded
+ * from the text) decide when they differ, since rounding to nearest keeps
+ * order; when they are equal the exact decimals decide (1e400 and 1e399
+ * are both Infinity, 2^53 + 1 and 2^53 the same f64).
+ */
 export function compareNumbers(a: usize, b: usize): i32 {
   const ra = load<u8>(a, 1);
   const rb = load<u8>(b, 1);
@@ -137,26 +147,15 @@ export function compareNumbers(a: usize, b: usize): i32 {
     const y = load<i64>(b, 8);
     return x == y ? 0 : x < y ? -1 : 1;
   }
-  if (ra == NUM_BIGINT || rb == NUM_BIGINT) {
-    if (ra == NUM_BIGINT && rb == NUM_BIGINT) {
-      const sa = bigSign(a);
-      const sb = bigSign(b);
-      if (sa != sb) return sa < sb ? -1 : 1;
-      const la = numberTextLen(a);
-      const lb = numberTextLen(b);
-      if (la != lb) return (la < lb ? -1 : 1) * sa;
-      return compareBytes(numberTextPtr(a), la, numberTextPtr(b), lb) * sa;
-    }
-    if (ra == NUM_BIGINT && rb == NUM_INT) return bigSign(a);
-    if (rb == NUM_BIGINT && ra == NUM_INT) return -bigSign(b);
-  }
+  const x = numberToF64(a);
+  const y = numberToF64(b);
+  if (x != y) return x < y ? -1 : 1;
+  if (ra == NUM_FLOAT && rb == NUM_FLOAT) return 0;
   if ((ra == NUM_REF || ra == NUM_BIGINT) && ra == rb) {
     const la = numberTextLen(a);
     if (la == numberTextLen(b) && memory.compare(numberTextPtr(a), numberTextPtr(b), la) == 0) return 0;
   }
-  const x = numberToF64(a);
-  const y = numberToF64(b);
-  return x == y ? 0 : x < y ? -1 : 1;
+  return compareDecimals(decimalOfNumber(a), decimalOfNumber(b));
 }
 
 // ---- arithmetic --------------------------------------------------------
@@ -242,17 +241,64 @@ export function numRem(a: usize, b: usize): usize {
     if (y == -1) return makeNumberI64(0);
     return makeNumberI64(load<i64>(a, 8) % y);
   }
+  if (bothInteger(a, b)) return bigRem(a, b);
   const x = numberToF64(a);
   const y = numberToF64(b);
   return makeNumberF64(x - Math.trunc(x / y) * y);
 }
 
 export function numIsZero(v: usize): bool {
-  return load<u8>(v, 1) == NUM_INT ? load<i64>(v, 8) == 0 : load<u8>(v, 1) != NUM_BIGINT && load<f64>(v, 8) == 0;
+  const r = load<u8>(v, 1);
+  if (r == NUM_INT) return load<i64>(v, 8) == 0;
+  if (r == NUM_BIGINT) return false;
+  if (load<f64>(v, 8) != 0) return false;
+  // 1e-400 reads as 0.0 but is not zero.
+  return r != NUM_REF || decimalIsZero(decimalOfNumber(v));
 }
 
+/** -v, exact: the text of a written number keeps its digits (-(-9223372036854775808) is an integer). */
 export function numNeg(v: usize): usize {
-  if (load<u8>(v, 1) == NUM_INT && load<i64>(v, 8) != i64.MIN_VALUE) return makeNumberI64(-load<i64>(v, 8));
+  const r = load<u8>(v, 1);
+  if (r == NUM_INT && load<i64>(v, 8) != i64.MIN_VALUE) return makeNumberI64(-load<i64>(v, 8));
+  if (r == NUM_INT || r == NUM_REF || r == NUM_BIGINT) return numberOfDecimal(decimalOfNumber(v), true);
   return makeNumberF64(-numberToF64(v));
+}
+
+/** An integer written as text (1e20, 2.0) as an exact integer number (INT or BIGINT); other numbers as they are. */
+export function numberAsInteger(v: usize): usize {
+  if (load<u8>(v, 1) != NUM_REF || !numberIsInteger(v)) return v;
+  return numberOfDecimal(decimalOfNumber(v), false);
+}
+
+/** The number for a decimal, negated when asked: -DIGITS for an integer (as OPA prints one), else -D.DDDe±X. */
+function numberOfDecimal(d: usize, negate: bool): usize {
+  if (decimalIsZero(d)) return makeNumberI64(0);
+  const p = <usize>load<u32>(d, 12);
+  const n = <usize>load<u32>(d, 4);
+  const point = load<i32>(d, 8);
+  const integral = point >= <i32>n && point - <i32>n <= 4096;
+  const text = alloc(integral ? <usize>point + 1 : n + 16);
+  let at = text;
+  if (decimalIsNeg(d) != negate) store<u8>(at++, 0x2d);
+  if (integral) {
+    memory.copy(at, p, n);
+    at += n;
+    for (let k = <i32>n; k < point; k++) store<u8>(at++, 0x30);
+  } else {
+    store<u8>(at++, load<u8>(p));
+    if (n > 1) {
+      store<u8>(at++, 0x2e);
+      memory.copy(at, p + 1, n - 1);
+      at += n - 1;
+    }
+    store<u8>(at++, 0x65);
+    let e = point - 1;
+    if (e < 0) { store<u8>(at++, 0x2d); e = -e; }
+    const digits = alloc(12);
+    let k = 0;
+    do { store<u8>(digits + <usize>k, <u8>(0x30 + e % 10)); e /= 10; k++; } while (e != 0);
+    while (k > 0) { k--; store<u8>(at++, load<u8>(digits + <usize>k)); }
+  }
+  return parseNumberText(text, at - text);
 }
 

@@ -9,11 +9,11 @@ import {
   makeSet, setAdd, valueLength, compare, equal,
 } from './value';
 import {
-  numAdd, numSub, numMul, numDiv, numRem, numIsZero, numberIsInteger, numberToF64, numNeg,
+  numAdd, numSub, numMul, numDiv, numRem, numIsZero, numberIsInteger, numberToF64, numNeg, compareNumbers,
 } from './number';
 import { typeError } from './errors';
 import { builtinError } from './abort';
-import { NUM_INT } from './value';
+import { NUM_INT, NUM_FLOAT } from './value';
 import { templateString } from './json';
 
 export function builtin_equal(a: usize, b: usize): usize { return makeBool(equal(a, b)); }
@@ -74,6 +74,8 @@ export function builtin_rem(a: usize, b: usize): usize {
 export function builtin_abs(a: usize): usize {
   needNumber('abs', 1, a);
   if (load<u8>(a, 1) == NUM_INT) return load<i64>(a, 8) < 0 ? numNeg(a) : a;
+  // numNeg keeps written numbers exact (abs(-1e400) is 1e400, not Infinity).
+  if (load<u8>(a, 1) != NUM_FLOAT) return compareNumbers(a, makeNumberI64(0)) < 0 ? numNeg(a) : a;
   const f = numberToF64(a);
   return f < 0 ? makeNumberF64(-f) : a;
 }

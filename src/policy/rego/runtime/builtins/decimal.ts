@@ -8,6 +8,7 @@ import { alloc } from '../memory';
 import { dtoa_buffered } from 'util/number';
 import { bufNew, bufByte, bufPtr, bufLen } from './util';
 import { bigNew, bigMulAdd, bigToDecimal } from './bignum';
+import { nearestF64, decimalOfDigits } from '../exact-decimal';
 
 export let decDigits: usize = 0;
 export let decCount: i32 = 0;
@@ -44,6 +45,22 @@ export function shortestDigits(f: f64): void {
   }
   if (point < 0) point = seen;
   normalise(bufPtr(d), <i32>bufLen(d), point + exp);
+  // The runtime's dtoa (Grisu) can miss the shortest form (1e23 came out as
+  // 9.999999999999999e+22): a long result is checked against every shorter
+  // rounding of the exact expansion, the first that reads back wins.
+  if (decCount < 16) return;
+  const a = Math.abs(f);
+  const long = decCount;
+  const longDigits = decDigits;
+  const longPoint = decPoint;
+  for (let k = 1; k < long; k++) {
+    exactDigits(a);
+    roundDigits(k);
+    if (nearestF64(decimalOfDigits(decDigits, decCount, decPoint), a) == a) return;
+  }
+  decDigits = longDigits;
+  decCount = long;
+  decPoint = longPoint;
 }
 
 /** Strips leading and trailing zeros from digits [p, p+n) with the point after `point` digits. */
@@ -63,7 +80,11 @@ export function exactDigits(f: f64): void {
   let exp = <i32>((bits >> 52) & 0x7ff);
   let mant = bits & 0xfffffffffffff;
   if (exp == 0) exp = 1; else mant |= <u64>1 << 52;
-  exp -= 1075; // value = mant × 2^exp
+  exactDigitsOf(mant, exp - 1075);
+}
+
+/** The exact decimal expansion of mant × 2^exp (mant < 2^63, non-zero). */
+export function exactDigitsOf(mant: u64, exp: i32): void {
   const limbs = <usize>(exp >= 0 ? (exp + 64) / 32 + 4 : ((-exp) * 233 / 100 + 64) / 32 + 4);
   const big = bigNew(limbs);
   bigMulAdd(big, 0, <u32>(mant >> 32));

@@ -4,7 +4,7 @@ import {
   TYPE_NULL, TYPE_BOOLEAN, TYPE_NUMBER, TYPE_STRING, NUM_INT, makeArray, arrayAppend, makeNumberI64,
   makeNumberText, boolValue, stringLen, stringPtr,
 } from '../value';
-import { numberToF64, numberIsI64, numberToI64, numberTextLen, numberTextPtr } from '../number';
+import { numberToF64, numberIsI64, numberToI64, numberTextLen, numberTextPtr, numberIsInteger, numberAsInteger, compareNumbers, numAdd, numSub } from '../number';
 import { bigNew, bigMulAdd, bigDivSmall, bigIsZero, bigCopy } from './bignum';
 import { typeError } from '../errors';
 import { needNumber, needInt, bufNew, bufByte, bufBytes, bufPtr, bufLen, bufToString, fail, failType } from './util';
@@ -144,6 +144,7 @@ function formatMagnitude(neg: bool, b: usize, radix: u32): usize {
 
 /** numbers.range(a, b): the integers from a to b inclusive, ascending or descending. */
 export function builtin_numbers_range(a: usize, b: usize): usize {
+  if (!fitsI64(a) || !fitsI64(b)) return bigRange('numbers.range', a, b, makeNumberI64(1));
   const x = needInt('numbers.range', 1, a);
   const y = needInt('numbers.range', 2, b);
   // The distance as unsigned: y - x may not fit i64.
@@ -157,6 +158,7 @@ export function builtin_numbers_range(a: usize, b: usize): usize {
 
 /** numbers.range_step(a, b, step): from a towards b by a positive step. */
 export function builtin_numbers_range_step(a: usize, b: usize, s: usize): usize {
+  if (!fitsI64(a) || !fitsI64(b) || !fitsI64(s)) return bigRange('numbers.range_step', a, b, s);
   const x = needInt('numbers.range_step', 1, a);
   const y = needInt('numbers.range_step', 2, b);
   const step = needInt('numbers.range_step', 3, s);
@@ -170,3 +172,35 @@ export function builtin_numbers_range_step(a: usize, b: usize, s: usize): usize 
   return r;
 }
 
+/** A number that is not an integer beyond i64 (non-integers go to needInt's type error). */
+function fitsI64(v: usize): bool {
+  return load<u8>(v) != TYPE_NUMBER || !numberIsInteger(v) || numberIsI64(v);
+}
+
+const MAX_RANGE: i32 = 10000000;
+
+/** The range with an operand beyond i64: exact integer steps from a towards b. */
+function bigRange(name: string, a: usize, b: usize, s: usize): usize {
+  needNumber(name, 1, a);
+  needNumber(name, 2, b);
+  needNumber(name, 3, s);
+  for (let i = 1; i <= 3; i++) {
+    const v = i == 1 ? a : i == 2 ? b : s;
+    if (!numberIsInteger(v)) needInt(name, i, v);
+  }
+  const x = numberAsInteger(a);
+  const y = numberAsInteger(b);
+  const step = numberAsInteger(s);
+  const zero = makeNumberI64(0);
+  if (compareNumbers(step, zero) <= 0) fail(name, 'step must be a positive integer');
+  const up = compareNumbers(x, y) <= 0;
+  const r = makeArray(16);
+  let cur = x;
+  let n: i32 = 0;
+  while (up ? compareNumbers(cur, y) <= 0 : compareNumbers(cur, y) >= 0) {
+    if (++n > MAX_RANGE) fail(name, 'range too large');
+    arrayAppend(r, cur);
+    cur = up ? numAdd(cur, step) : numSub(cur, step);
+  }
+  return r;
+}

@@ -6,7 +6,7 @@
 // markers.
 
 import {
-  TYPE_NULL, TYPE_BOOLEAN, TYPE_NUMBER, TYPE_STRING, TYPE_ARRAY, TYPE_OBJECT, NUM_INT, NUM_BIGINT,
+  TYPE_NULL, TYPE_BOOLEAN, TYPE_NUMBER, TYPE_STRING, TYPE_ARRAY, TYPE_OBJECT, NUM_INT, NUM_BIGINT, NUM_REF,
   arrayLen, arrayGet, objectLen, objectKeyAt, objectValueAt, setLen, setAt, stringLen, stringPtr, boolValue,
 } from '../value';
 import { numberToF64, numberTextPtr, numberTextLen } from '../number';
@@ -217,6 +217,8 @@ function kindOf(v: usize): i32 {
     const r = load<u8>(v, 1);
     if (r == NUM_INT) return K_INT;
     if (r == NUM_BIGINT) return K_BIG;
+    // Written numbers beyond f64 (1e400) reach Go's fmt as their text, a string.
+    if (r == NUM_REF && !isFinite(load<f64>(v, 8))) return K_STR;
     return K_FLOAT;
   }
   return K_STR;
