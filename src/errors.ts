@@ -58,6 +58,8 @@ export const ErrorCodes = {
   HEAD_NOT_WITNESSED: 'PORTCULLIS_HEAD_NOT_WITNESSED',
   // Configuration and controller
   CONFIG: 'PORTCULLIS_CONFIG',
+  /** An error Portcullis did not anticipate: a bug, reported with the decision ID. */
+  INTERNAL: 'PORTCULLIS_INTERNAL',
   KUBE_API: 'PORTCULLIS_KUBE_API',
   APPROVAL_MISMATCH: 'PORTCULLIS_APPROVAL_MISMATCH',
   /** A call to the controller's approvals API without a valid service account token. */

@@ -11,6 +11,7 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.REWRITE_NOT_ALLOWED]: 403,
   [ErrorCodes.DECISION_INVALID]: 403,
   [ErrorCodes.POLICY_EVAL]: 403,
+  [ErrorCodes.POLICY_CONFLICT]: 403,
   [ErrorCodes.POLICY_TIMEOUT]: 403,
   [ErrorCodes.POLICY_NO_BUNDLE]: 503,
   [ErrorCodes.BAD_REQUEST]: 400,
@@ -27,6 +28,7 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.REQUEST_TIMEOUT]: 408,
   [ErrorCodes.LEDGER_WRITE]: 503,
   [ErrorCodes.CONFIG]: 500,
+  [ErrorCodes.INTERNAL]: 500,
   [ErrorCodes.APPROVAL_MISMATCH]: 409,
   [ErrorCodes.HEAD_REGRESSED]: 409,
   [ErrorCodes.OBJECT_STORE]: 503,
@@ -43,20 +45,22 @@ const JSONRPC_CODE: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.BAD_REQUEST]: -32700,
   [ErrorCodes.JSON_DUPLICATE_KEY]: -32700,
   [ErrorCodes.BAD_JSONRPC]: -32600,
-  [ErrorCodes.DENIED]: -32001,
-  [ErrorCodes.ESCALATION_REJECTED]: -32002,
   // The code MCP 2026-07-28 gives a header that disagrees with the body.
   [ErrorCodes.MCP_HEADER_MISMATCH]: -32020,
+  [ErrorCodes.DENIED]: -32001,
+  [ErrorCodes.ESCALATION_REJECTED]: -32002,
   [ErrorCodes.ESCALATION_TIMEOUT]: -32003,
   [ErrorCodes.REWRITE_NOT_ALLOWED]: -32004,
   [ErrorCodes.POLICY_NO_BUNDLE]: -32005,
   [ErrorCodes.DECISION_INVALID]: -32006,
   [ErrorCodes.POLICY_EVAL]: -32006,
+  [ErrorCodes.POLICY_CONFLICT]: -32006,
   [ErrorCodes.POLICY_TIMEOUT]: -32006,
   [ErrorCodes.UPSTREAM]: -32010,
   [ErrorCodes.UPSTREAM_TIMEOUT]: -32011,
   [ErrorCodes.RESPONSE_TOO_LARGE]: -32012,
   [ErrorCodes.LEDGER_WRITE]: -32013,
+  [ErrorCodes.INTERNAL]: -32603,
 };
 
 export function httpStatusFor(code: ErrorCode): number {
@@ -77,9 +81,17 @@ export interface ErrorRefs {
   decisionId?: string;
 }
 
-export function toPortcullisError(e: unknown): PortcullisError {
+/**
+ * Any thrown value as a PortcullisError. What is not one already is named by
+ * `fallback`: UPSTREAM where the caller knows the failure came from the
+ * upstream (a response cut off while relayed), otherwise INTERNAL, a bug.
+ */
+export function toPortcullisError(e: unknown, fallback: typeof ErrorCodes.INTERNAL | typeof ErrorCodes.UPSTREAM = ErrorCodes.INTERNAL): PortcullisError {
   if (isPortcullisError(e)) return e;
-  return new PortcullisError(ErrorCodes.UPSTREAM, `internal error: ${(e as Error)?.message ?? String(e)}`, undefined, { cause: e });
+  const message = (e as Error)?.message ?? String(e);
+  return fallback === ErrorCodes.UPSTREAM
+    ? new PortcullisError(ErrorCodes.UPSTREAM, `the upstream failed: ${message}`, undefined, { cause: e })
+    : new PortcullisError(ErrorCodes.INTERNAL, `internal error: ${message}; this is a bug in Portcullis: please report it with the decision ID`, undefined, { cause: e });
 }
 
 export function errorBody(e: PortcullisError, refs: ErrorRefs = {}): ErrorBody {

@@ -54,7 +54,7 @@ export function evaluatePolicy(engine: PolicyEngine | undefined, input: PolicyIn
     digest = r.digest;
   } catch (err) {
     const e = toPortcullisError(err);
-    const code = e.code === ErrorCodes.UPSTREAM ? ErrorCodes.POLICY_EVAL : e.code;
+    const code = e.code === ErrorCodes.INTERNAL ? ErrorCodes.POLICY_EVAL : e.code;
     return failClosed(new PortcullisError(code, `policy evaluation failed: ${e.message}`, e.details, { cause: err }), digest, entrypoint, opts.now() - start);
   }
   const elapsedMs = opts.now() - start;

@@ -10,7 +10,7 @@ import { forwardHeaders } from '../gate/headers.ts';
 import { formatAuthority } from '../gate/host.ts';
 import { formatQuery } from '../gate/path.ts';
 import { httpStatusFor, toPortcullisError } from '../gate/error-response.ts';
-import type { PortcullisError } from '../errors.ts';
+import { ErrorCodes, type PortcullisError } from '../errors.ts';
 import { callInfo, refuse, sendError, type ProxyContext } from './proxy-context.ts';
 import { relayResponse } from './relay.ts';
 import type { Decided } from './decider.ts';
@@ -88,7 +88,7 @@ export async function forwardDecided(
     res = await ctx.upstream.request(request);
     ctx.metrics?.upstreamSeconds.observe({ tool, outcome: 'ok' }, (performance.now() - started) / 1000);
   } catch (e) {
-    const err = toPortcullisError(e);
+    const err = toPortcullisError(e, ErrorCodes.UPSTREAM);
     ctx.metrics?.upstreamSeconds.observe({ tool, outcome: 'error' }, (performance.now() - started) / 1000);
     up.end(0, err.code);
     finishAll({ status: agentStatus(reply, err), bytes: 0, errorCode: err.code });
@@ -100,7 +100,7 @@ export async function forwardDecided(
     const info = await relayResponse(reply, res, { constraints: outcome.constraints, bufferLimitBytes: ctx.config.bodyLimitBytes * 16, ...relayExtras });
     finishAll(info);
   } catch (e) {
-    const err = toPortcullisError(e);
+    const err = toPortcullisError(e, ErrorCodes.UPSTREAM);
     finishAll({ status: agentStatus(reply, err), bytes: 0, errorCode: err.code });
     await sendError(reply, err, { decisionId: decided.decisionId, traceId: decided.traceId });
   }
