@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { createServer, connect } from 'node:net';
 
 const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
 let child: ChildProcess | undefined;
@@ -20,8 +21,8 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-function startDev(policies: string, out: { text: string }): ChildProcess {
-  const proc = spawn(process.execPath, [join(root, 'bin', 'portcullis.js'), 'dev', '--policies', policies, '--port', '0', '--admin-port', '0', '--no-ledger'], {
+function startDev(policies: string, out: { text: string }, port = 0): ChildProcess {
+  const proc = spawn(process.execPath, [join(root, 'bin', 'portcullis.js'), 'dev', '--policies', policies, '--port', String(port), '--admin-port', '0', '--no-ledger'], {
     cwd: root,
     env: { ...process.env, OTEL_SDK_DISABLED: 'true', PORTCULLIS_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -94,4 +95,38 @@ test('hot reload: a broken change keeps the last good bundle and says why; a goo
   assert.equal(((await r.json()) as any).error.code, 'PORTCULLIS_UPSTREAM');
   proc.kill('SIGTERM');
   await new Promise((r) => proc.once('exit', r));
+});
+
+/** A port nothing listens on right now. */
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as { port: number };
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** Resolves once something accepts connections on the port (each refused attempt is retried at once). */
+async function untilListening(port: number, proc: ChildProcess): Promise<void> {
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`portcullis dev exited (${proc.exitCode})`);
+    const accepted = await new Promise<boolean>((r) => {
+      const s = connect(port, '127.0.0.1', () => (s.destroy(), r(true)));
+      s.once('error', () => r(false));
+    });
+    if (accepted) return;
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+test('the proxy port opens only once the policies are loaded: the first call a script sends is decided, not refused for want of a bundle', async () => {
+  const port = await freePort();
+  const o = { text: '' };
+  const proc = (child = startDev('policies', o, port));
+  await untilListening(port, proc);
+  const first = await fetch(`http://127.0.0.1:${port}/tools/deploy/v1/anything`, { method: 'DELETE' });
+  assert.equal(first.status, 403, o.text);
+  assert.equal(((await first.json()) as any).error.code, 'PORTCULLIS_DENIED');
+  proc.kill('SIGTERM');
+  assert.equal(await new Promise<number | null>((r) => proc.once('exit', r)), 0);
 });

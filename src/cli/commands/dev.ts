@@ -122,10 +122,13 @@ export const command: Command = {
           else io.stderr.write(`portcullis dev: ${r.error.code}: ${r.error.message}\n  ${engine.current() ? `still serving ${engine.current()!.digest}` : 'no bundle loaded: every call is denied (fail closed) until the policies compile'}\n`);
         },
       });
-      const { loadShippingConfig } = await import('../../config/shipping.ts');
-      const gate = await startGate({ config, engine, telemetry, localApprovals, adminToken, shipping: loadShippingConfig(io.env, config) });
+      // The ports open only once the first compile is over, so a script that
+      // waits for the port never meets the 503 of a gate with no policy yet.
+      // A folder that does not compile still opens them, failing closed.
       io.stdout.write(`portcullis dev: compiling ${dir} …\n`);
       const first = await loader.load();
+      const { loadShippingConfig } = await import('../../config/shipping.ts');
+      const gate = await startGate({ config, engine, telemetry, localApprovals, adminToken, shipping: loadShippingConfig(io.env, config) });
       loader.watch();
       printBanner(io, { dir, proxyUrl: gate.proxyUrl, adminUrl: gate.adminUrl, mode: config.mode, ledger, tokenFile: config.adminTokenFile, tools: first.ok ? first.bundle.tools : [] });
       const signal = await untilSignal();
