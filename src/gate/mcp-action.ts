@@ -7,6 +7,7 @@
 import type { Action, McpAction } from './types.ts';
 import { PortcullisError, ErrorCodes } from '../errors.ts';
 import { parseStrictJson } from './strict-json.ts';
+import { mcpMessageFacts, type McpRequestFacts } from './mcp-envelope.ts';
 
 export type JsonRpcId = string | number | null;
 
@@ -66,9 +67,10 @@ export function expectsReply(m: JsonRpcMessage): boolean {
   return m.method !== undefined && m.id !== undefined;
 }
 
-export function buildMcpAction(server: string, m: JsonRpcMessage): Action {
+/** `request`: what the HTTP request adds to each of its messages (mcp-envelope.ts). */
+export function buildMcpAction(server: string, m: JsonRpcMessage, request: McpRequestFacts = {}): Action {
   const method = m.method ?? RESPONSE_METHOD;
-  const mcp: McpAction = { server, method };
+  const mcp: McpAction = { server, method, ...request, ...mcpMessageFacts(m) };
   if (m.id !== undefined) mcp.id = m.id;
   let tool = server;
   if (method === 'tools/call') {

@@ -37,6 +37,16 @@ export interface McpAction {
   path?: string;
   /** The route's query (name → list of values), when the catalog entry opens queries and the agent sent one. */
   query?: Record<string, string[]>;
+  /** The MCP revision the message speaks: `params._meta` (2026-07-28), `initialize`'s request, or the `MCP-Protocol-Version` header. */
+  protocolVersion?: string;
+  /** The client's `Implementation` (`name`, `version`, …), when the message carries it (2026-07-28 `_meta`, or `initialize`). */
+  clientInfo?: Record<string, unknown>;
+  /** The client's capabilities, when the message carries them. */
+  clientCapabilities?: Record<string, unknown>;
+  /** `Mcp-Session-Id` (2025 revisions with sessions). */
+  sessionId?: string;
+  /** The MCP request headers, lower-case (`mcp-method`, `mcp-name`, `mcp-protocol-version`, `mcp-session-id`, `last-event-id`, `mcp-param-*`); absent when none was sent. */
+  headers?: Record<string, string>;
 }
 
 export interface Action {

@@ -11,6 +11,7 @@ import type { Action, Constraints, McpAction } from '../gate/types.ts';
 import { parseQuery } from '../gate/path.ts';
 import { buildMcpAction, expectsReply, parseJsonRpc, rewriteMessage, type JsonRpcMessage } from '../gate/mcp-action.ts';
 import { forwardHeaders } from '../gate/headers.ts';
+import { mcpRequestFacts } from '../gate/mcp-envelope.ts';
 import { checkHeadersAgree, encodeHeaderValue, mcpHeaderView, mirroredName, MCP_NAME_HEADER } from '../gate/mcp-headers.ts';
 import { normaliseAuthority, formatAuthority } from '../gate/host.ts';
 import { jsonRpcError, toPortcullisError } from '../gate/error-response.ts';
@@ -70,7 +71,8 @@ function withRoute(action: Action, route: Pick<McpAction, 'path' | 'query'>): Ac
 
 async function handleStreamOrDelete(ctx: ProxyContext, req: FastifyRequest, reply: FastifyReply, target: NamedTarget): Promise<void> {
   const server = target.tool.name;
-  const action: Action = { type: 'mcp', tool: server, mcp: { server, method: req.method === 'GET' ? MCP_STREAM_METHOD : MCP_DELETE_METHOD, ...routeParts(target) } };
+  const method = req.method === 'GET' ? MCP_STREAM_METHOD : MCP_DELETE_METHOD;
+  const action: Action = { type: 'mcp', tool: server, mcp: { server, method, ...mcpRequestFacts(req.headers, ctx.config.redactHeaders), ...routeParts(target) } };
   const call = callInfo(req, reply);
   const decided = await ctx.decider.decide(action, call);
   const outcome = decided.outcome;
@@ -96,7 +98,8 @@ export async function handleMcp(ctx: ProxyContext, req: FastifyRequest, reply: F
   try {
     ({ messages, batch } = parseJsonRpc(raw.toString('utf8')));
     const route = routeParts(target);
-    actions = messages.map((m) => withRoute(buildMcpAction(server, m), route));
+    const facts = mcpRequestFacts(req.headers, ctx.config.redactHeaders);
+    actions = messages.map((m) => withRoute(buildMcpAction(server, m, facts), route));
   } catch (e) {
     return refuse(ctx, req, reply, e);
   }
