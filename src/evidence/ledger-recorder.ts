@@ -155,6 +155,11 @@ export class LedgerRecorder implements EvidenceRecorder {
     return ledger ? ledger.seal() : false;
   }
 
+  /** Resolves once the ledger has no write or rotation in flight. */
+  async idle(): Promise<void> {
+    await this.#ledger?.idle();
+  }
+
   /** Bytes in the active file; 0 when none is open. */
   activeBytes(): number {
     return this.#ledger?.activeBytes ?? 0;

@@ -381,6 +381,11 @@ export class Ledger {
     return rotated;
   }
 
+  /** Resolves once no write or rotation is in flight (appends already resolved may still be rotating the file). */
+  async idle(): Promise<void> {
+    while (this.#flushing) await this.#flushing;
+  }
+
   /** Bytes in the active file (0 right after a rotation). */
   get activeBytes(): number {
     return this.#size;
