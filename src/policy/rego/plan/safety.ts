@@ -201,8 +201,9 @@ class Safety {
         return;
       }
       if (x.type === 'object' && y.type === 'object') {
+        // Keys pair up when they are the same term, a variable included (`{k: [x]} = {k: [v]}`), as OPA's safety has it.
         for (const [k, v] of x.items) {
-          const other = y.items.find(([k2]) => sameGround(k, k2));
+          const other = y.items.find(([k2]) => sameGround(k, k2) || sameVar(k, k2));
           if (other) step(v, other[1]);
         }
         return;
@@ -253,6 +254,10 @@ class Safety {
       key: head.key && mt(head.key),
     };
   }
+}
+
+function sameVar(a: Term, b: Term): boolean {
+  return a.type === 'var' && b.type === 'var' && a.name === b.name;
 }
 
 function sameGround(a: Term, b: Term): boolean {

@@ -5,7 +5,7 @@
  */
 import type { Expr, RefTerm, Term } from '../ast.ts';
 import { isGround, operatorName } from '../ast.ts';
-import type { Operand } from '../ir.ts';
+import type { Local, Operand } from '../ir.ts';
 import { local } from './builder.ts';
 import { planBody, planExprInner } from './body.ts';
 import { DATA, INPUT, scoped, withoutFuncMocks, type FnCtx } from './context.ts';
@@ -14,10 +14,14 @@ import { planRef } from './refs.ts';
 import { planWith } from './with.ts';
 import { BUILTIN_REF } from './resolve.ts';
 import { pathKey } from './rule-index.ts';
+import { forEachRefInTerm } from './nested.ts';
+import { forEachVar } from './vars.ts';
 
 export type OpCont = (op: Operand) => void;
 
 export function planTerm(ctx: FnCtx, t: Term, cont: OpCont): void {
+  // Literals and bound variables never iterate: planned without a continuation, so a large literal costs no stack.
+  if (isDirect(ctx, t)) return cont(planDirect(ctx, t));
   const b = ctx.b;
   switch (t.type) {
     case 'null': {
@@ -77,9 +81,103 @@ export function planTerm(ctx: FnCtx, t: Term, cont: OpCont): void {
 }
 
 /** Plans terms left to right; `cont` receives their operands. */
-export function planTerms(ctx: FnCtx, ts: Term[], cont: (ops: Operand[]) => void, acc: Operand[] = []): void {
-  if (acc.length === ts.length) return cont(acc);
-  planTerm(ctx, ts[acc.length] as Term, (op) => planTerms(ctx, ts, cont, [...acc, op]));
+export function planTerms(ctx: FnCtx, ts: Term[], cont: (ops: Operand[]) => void): void {
+  // A term reading a variable that only another term's ref binds (`foo ==
+  // input.foos[foo]`) is planned after the others, as OPA binds it by
+  // iterating that ref first; the operands reach `cont` in source order.
+  const later = ts.map((t) => readsUnbound(ctx, t));
+  const order = [...ts.keys()].sort((a, b) => Number(later[a]) - Number(later[b]));
+  const step = (k: number, ops: Operand[]): void => {
+    const next = [...ops];
+    // Terms that never iterate are planned in a loop, not by recursion.
+    while (k < order.length && isDirect(ctx, ts[order[k] as number] as Term)) {
+      const i = order[k++] as number;
+      next[i] = planDirect(ctx, ts[i] as Term);
+    }
+    if (k === order.length) return cont(next);
+    const i = order[k] as number;
+    planTerm(ctx, ts[i] as Term, (op) => {
+      next[i] = op;
+      step(k + 1, next);
+    });
+  };
+  step(0, new Array<Operand>(ts.length));
+}
+
+/** A literal (scalars, and arrays, sets and objects of literals) or a bound variable. */
+function isDirect(ctx: FnCtx, t: Term): boolean {
+  switch (t.type) {
+    case 'null':
+    case 'boolean':
+    case 'number':
+    case 'string':
+      return true;
+    case 'var':
+      return ctx.vars.has(t.name);
+    case 'array':
+    case 'set':
+      return t.items.every((i) => isDirect(ctx, i));
+    case 'object':
+      return t.items.every(([k, v]) => isDirect(ctx, k) && isDirect(ctx, v));
+    default:
+      return false;
+  }
+}
+
+/** The operand of a term for which isDirect holds, as planTerm would plan it. */
+function planDirect(ctx: FnCtx, t: Term): Operand {
+  const b = ctx.b;
+  switch (t.type) {
+    case 'null': {
+      const l = b.newLocal();
+      b.emit('MakeNullStmt', { target: l });
+      return local(l);
+    }
+    case 'boolean':
+      return { type: 'bool', value: t.value };
+    case 'number': {
+      const l = b.newLocal();
+      b.emit('MakeNumberRefStmt', { Index: b.tables.string(t.value), target: l });
+      return local(l);
+    }
+    case 'string':
+      return b.str(t.value);
+    case 'var':
+      return local(ctx.vars.get(t.name) as Local);
+    case 'array':
+    case 'set': {
+      const ops = t.items.map((i) => planDirect(ctx, i));
+      const l = b.newLocal();
+      if (t.type === 'array') {
+        b.emit('MakeArrayStmt', { capacity: ops.length, target: l });
+        for (const op of ops) b.emit('ArrayAppendStmt', { value: op, array: l });
+      } else {
+        b.emit('MakeSetStmt', { target: l });
+        for (const op of ops) b.emit('SetAddStmt', { value: op, set: l });
+      }
+      return local(l);
+    }
+    case 'object': {
+      const ops = t.items.map(([k, v]) => [planDirect(ctx, k), planDirect(ctx, v)] as const);
+      const l = b.newLocal();
+      b.emit('MakeObjectStmt', { target: l });
+      for (const [k, v] of ops) b.emit('ObjectInsertStmt', { key: k, value: v, object: l });
+      return local(l);
+    }
+    default:
+      throw new Error(`planDirect: ${t.type} is not a direct term`);
+  }
+}
+
+/** Whether the term reads a variable that is not bound yet and that no ref path of its own binds. */
+function readsUnbound(ctx: FnCtx, t: Term): boolean {
+  const own = new Set<string>();
+  forEachRefInTerm(t, (r) => r.path.forEach((p) => forEachVar(p, (n) => own.add(n))));
+  let found = false;
+  forEachVar(t, (n) => {
+    if (!found && !own.has(n) && n !== 'input' && n !== 'data' && !n.startsWith(BUILTIN_REF) && !ctx.vars.has(n)) found = true;
+  });
+  return found;
 }
 
 function planComprehension(
