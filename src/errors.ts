@@ -45,6 +45,8 @@ export const ErrorCodes = {
   APPROVAL_NOT_FOUND: 'PORTCULLIS_APPROVAL_NOT_FOUND',
   /** Traffic capture: the pod's nftables rules could not be installed, or are not in place. */
   CAPTURE: 'PORTCULLIS_CAPTURE',
+  /** A catalog tool's credential is not available to the gate: the allowed call is not sent without it. */
+  CREDENTIAL: 'PORTCULLIS_CREDENTIAL',
   // Evidence
   LEDGER_WRITE: 'PORTCULLIS_LEDGER_WRITE',
   LEDGER_CORRUPT: 'PORTCULLIS_LEDGER_CORRUPT',

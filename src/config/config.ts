@@ -10,6 +10,7 @@ import { ErrorCodes, PortcullisError } from '../errors.ts';
 import type { Mode } from '../gate/types.ts';
 import { DEFAULT_REDACTED_HEADERS } from '../gate/headers.ts';
 import { readCaptureConfig, type CaptureConfig } from './capture.ts';
+import { readCredentialSources, type CredentialSources } from './credentials.ts';
 
 export interface AgentConfig {
   namespace: string;
@@ -91,6 +92,8 @@ export interface SidecarConfig {
   agent: AgentConfig;
   /** Traffic capture (src/config/capture.ts); absent: none. */
   capture?: CaptureConfig;
+  /** Where tool credentials are found (src/config/credentials.ts); absent: none. */
+  credentials?: CredentialSources;
 }
 
 type Env = Record<string, string | undefined>;
@@ -237,7 +240,7 @@ export function engineOptions(config: Pick<SidecarConfig, 'policyMaxSteps' | 'po
 export function loadConfig(env: Env, overrides: ConfigOverrides = {}): Readonly<SidecarConfig> {
   const base = read(SETTINGS, env, overrides, kebab);
   const agent = read(AGENT_SETTINGS, env, {}, kebab);
-  const config: SidecarConfig = { ...base, agent, modeFromBundle: overrides.mode === undefined && env.PORTCULLIS_MODE === undefined, capture: readCaptureConfig(env) };
+  const config: SidecarConfig = { ...base, agent, modeFromBundle: overrides.mode === undefined && env.PORTCULLIS_MODE === undefined, capture: readCaptureConfig(env), credentials: readCredentialSources(env) };
   if (config.port !== 0 && config.port === config.adminPort && config.listenHost === config.adminHost) {
     throw new PortcullisError(ErrorCodes.CONFIG, `PORTCULLIS_ADMIN_PORT must differ from PORTCULLIS_PORT (both ${config.port})`, { setting: 'PORTCULLIS_ADMIN_PORT' });
   }

@@ -23,6 +23,7 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.MCP_ROUTE_REFUSED]: 404,
   [ErrorCodes.MCP_HEADER_MISMATCH]: 400,
   [ErrorCodes.UPSTREAM]: 502,
+  [ErrorCodes.CREDENTIAL]: 503,
   [ErrorCodes.UPSTREAM_TIMEOUT]: 504,
   [ErrorCodes.RESPONSE_TOO_LARGE]: 502,
   [ErrorCodes.REQUEST_TIMEOUT]: 408,

@@ -12,7 +12,7 @@
  * ```
  */
 import { ErrorCodes, PortcullisError } from '../errors.ts';
-import type { BundleTestCase, ToolEntry } from './types.ts';
+import type { BundleTestCase, ToolCredential, ToolEntry } from './types.ts';
 
 export const DEFAULT_ENTRYPOINT = 'portcullis/decision';
 
@@ -23,7 +23,31 @@ export interface BundleManifest {
 }
 
 const MANIFEST_KEYS = new Set(['entrypoint', 'entrypoints', 'tools', 'tests']);
-const TOOL_KEYS = new Set(['name', 'kind', 'url', 'description', 'allowSubPaths', 'allowQuery']);
+const TOOL_KEYS = new Set(['name', 'kind', 'url', 'description', 'allowSubPaths', 'allowQuery', 'credential']);
+const CREDENTIAL_KEYS = new Set(['name', 'header', 'prefix']);
+const CREDENTIAL_NAME = /^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$/;
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
+/** Headers a credential cannot take: the gate or the HTTP framing owns them. */
+const RESERVED_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'upgrade', 'te', 'trailer', 'keep-alive', 'proxy-connection', 'traceparent', 'tracestate', 'expect']);
+
+/**
+ * A tool's credential reference: a name the gate resolves from its own
+ * sources, and how it is presented. The value is never in a bundle.
+ */
+function credential(file: string, field: string, value: unknown): ToolCredential {
+  if (!isObject(value)) throw invalid(file, field, 'must be a mapping with name, header and optionally prefix');
+  checkKeys(file, field, value, CREDENTIAL_KEYS);
+  const name = requireString(file, `${field}.name`, value.name);
+  if (!CREDENTIAL_NAME.test(name) || name.length > 63) throw invalid(file, `${field}.name`, "must be lowercase letters, digits, -, _ and . (a key of the gate's credentials)");
+  const header = requireString(file, `${field}.header`, value.header).toLowerCase();
+  if (!HEADER_NAME.test(header) || RESERVED_HEADERS.has(header)) throw invalid(file, `${field}.header`, `"${header}" cannot carry a credential`);
+  const out: ToolCredential = { name, header };
+  if (value.prefix !== undefined) {
+    if (typeof value.prefix !== 'string' || /[\r\n\0]/.test(value.prefix)) throw invalid(file, `${field}.prefix`, 'must be a string without line breaks');
+    out.prefix = value.prefix;
+  }
+  return out;
+}
 const TEST_KEYS = new Set(['name', 'input', 'want']);
 const ENTRYPOINT = /^[A-Za-z_][A-Za-z0-9_]*(\/[A-Za-z_][A-Za-z0-9_]*)*$/;
 
@@ -100,6 +124,7 @@ function tool(file: string, field: string, value: unknown): ToolEntry {
     if (entry.kind !== 'mcp') throw invalid(file, `${field}.${flag}`, 'applies to MCP servers (kind: mcp) only: HTTP tools pass every path and query to the policy');
     if (v) entry[flag] = true;
   }
+  if (value.credential !== undefined) entry.credential = credential(file, `${field}.credential`, value.credential);
   return entry;
 }
 

@@ -20,6 +20,19 @@ export interface ToolEntry {
   allowSubPaths?: boolean;
   /** MCP only: a query on the route is passed on (shown to the policy as `mcp.query`); refused otherwise. */
   allowQuery?: boolean;
+  /** A credential only the gate holds, presented on every allowed call to this tool (src/sidecar/credentials.ts). */
+  credential?: ToolCredential;
+}
+
+/**
+ * How a tool's credential is presented: the gate looks `name` up in its own
+ * credential sources (never the bundle, never the agent) and sends
+ * `header: prefix + value`, after removing the agent's own `header`.
+ */
+export interface ToolCredential {
+  name: string;
+  header: string;
+  prefix?: string;
 }
 
 /** A bundle's own test case: this input must produce this effect. */

@@ -28,6 +28,7 @@ import { handleMcp } from './mcp-proxy.ts';
 import { handleConnect, tunnelAuthority } from './connect-tunnel.ts';
 import { refuse, sendError, type ProxyContext } from './proxy-context.ts';
 import { isRelayError } from './relay.ts';
+import { CredentialStore } from './credentials.ts';
 import { capturedHttpTarget, createCaptureListeners, type CaptureListeners } from './capture-listeners.ts';
 
 declare module 'fastify' {
@@ -87,7 +88,8 @@ export function buildSidecar(config: Readonly<SidecarConfig>, deps: SidecarDeps)
     ids: deps.ids ?? randomUUID,
     now: () => performance.now(),
   });
-  const ctx: ProxyContext = { config, engine: deps.engine, decider, upstream, logger: deps.logger, metrics: deps.metrics };
+  const credentials = config.credentials ? new CredentialStore(config.credentials) : undefined;
+  const ctx: ProxyContext = { config, engine: deps.engine, decider, upstream, logger: deps.logger, metrics: deps.metrics, credentials };
 
   const app = Fastify({
     logger: false,

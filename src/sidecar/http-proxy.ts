@@ -17,6 +17,7 @@ import type { Decided } from './decider.ts';
 import type { UpstreamRequest } from './upstream.ts';
 import type { ForwardTarget, NamedTarget } from './routes.ts';
 import { metricToolFor } from './metric-tool.ts';
+import { presentCredential } from './credentials.ts';
 
 function bodyOf(req: FastifyRequest): Buffer | undefined {
   return Buffer.isBuffer(req.body) ? req.body : undefined;
@@ -75,12 +76,22 @@ export async function forwardDecided(
 ): Promise<void> {
   const outcome = decided.outcome;
   if (outcome.kind !== 'forward') throw new Error('forwardDecided needs a forward outcome');
-  const up = decided.trace.upstream(request.method, request.origin + request.path);
-  request.headers['traceparent'] = up.traceparent;
   const finishAll = (info: Parameters<Decided['finish']>[0]): void => {
     decided.finish(info);
     for (const o of others) o.finish(info);
   };
+  // Last, once the call is allowed: the credential is in this request only, never in what was decided or recorded.
+  try {
+    const presented = await presentCredential(ctx.credentials, request, ctx.engine.current()?.tools);
+    if (presented) ctx.logger?.debug({ decisionId: decided.decisionId, ...presented }, 'tool credential presented');
+  } catch (e) {
+    const err = toPortcullisError(e);
+    finishAll({ status: agentStatus(reply, err), bytes: 0, errorCode: err.code });
+    await sendError(reply, err, { decisionId: decided.decisionId, traceId: decided.traceId });
+    return;
+  }
+  const up = decided.trace.upstream(request.method, request.origin + request.path);
+  request.headers['traceparent'] = up.traceparent;
   let res;
   const started = performance.now();
   const tool = decided.metricTool;

@@ -58,18 +58,23 @@ function underPath(path: string, base: string): boolean {
 }
 
 /**
- * The metrics label of a forward-proxy call: the catalog tool on the same
- * scheme, host and port whose base path holds the call's path (the longest
- * such base wins), else EXTERNAL_TOOL. `path` undefined (a CONNECT tunnel,
- * whose path is unseen) matches on the origin alone.
+ * The catalog tool a call to this origin and path reaches: the one on the
+ * same scheme, host and port whose base path holds the path (the longest
+ * such base wins). `path` undefined (a CONNECT tunnel, whose path is unseen)
+ * matches on the origin alone.
  */
-export function metricToolFor(http: Pick<HttpAction, 'scheme' | 'host' | 'port'> & { path?: string }, tools: readonly ToolEntry[] | undefined): string {
-  let best: { name: string; length: number } | undefined;
+export function catalogToolFor(http: Pick<HttpAction, 'scheme' | 'host' | 'port'> & { path?: string }, tools: readonly ToolEntry[] | undefined): ToolEntry | undefined {
+  let best: { tool: ToolEntry; length: number } | undefined;
   for (const tool of tools ?? []) {
     const o = originOf(tool);
     if (!o || o.scheme !== http.scheme || o.host !== http.host || o.port !== http.port) continue;
     if (http.path !== undefined && !underPath(http.path, o.path)) continue;
-    if (!best || o.path.length > best.length) best = { name: tool.name, length: o.path.length };
+    if (!best || o.path.length > best.length) best = { tool, length: o.path.length };
   }
-  return best?.name ?? EXTERNAL_TOOL;
+  return best?.tool;
+}
+
+/** The metrics label of a forward-proxy call: its catalog tool's name (catalogToolFor), else EXTERNAL_TOOL. */
+export function metricToolFor(http: Pick<HttpAction, 'scheme' | 'host' | 'port'> & { path?: string }, tools: readonly ToolEntry[] | undefined): string {
+  return catalogToolFor(http, tools)?.name ?? EXTERNAL_TOOL;
 }

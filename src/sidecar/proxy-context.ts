@@ -10,6 +10,7 @@ import type { Decider, CallInfo } from './decider.ts';
 import type { Upstream } from './upstream.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { PortcullisMetrics } from '../telemetry/metrics.ts';
+import type { CredentialStore } from './credentials.ts';
 
 export interface ProxyContext {
   config: Readonly<SidecarConfig>;
@@ -18,6 +19,8 @@ export interface ProxyContext {
   upstream: Upstream;
   logger?: Logger | undefined;
   metrics?: PortcullisMetrics | undefined;
+  /** The tool credentials only the gate holds (credentials.ts). */
+  credentials?: CredentialStore | undefined;
 }
 
 export function callInfo(req: FastifyRequest, reply: FastifyReply, metricTool?: string): CallInfo {

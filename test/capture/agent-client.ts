@@ -12,6 +12,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { createSocket } from 'node:dgram';
 import { request } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { readFile } from 'node:fs/promises';
 
 type Op =
   | { id: number; op: 'fetch'; url: string; headers?: Record<string, string> }
@@ -20,7 +21,8 @@ type Op =
   | { id: number; op: 'dns'; host: string }
   | { id: number; op: 'tls'; host: string; port: number; servername?: string; ca: string }
   | { id: number; op: 'timing'; url: string; proxy?: string; n: number }
-  | { id: number; op: 'env' };
+  | { id: number; op: 'env' }
+  | { id: number; op: 'read'; path: string };
 
 const errCode = (e: unknown): string => (e as NodeJS.ErrnoException).code ?? ((e as Error).cause as NodeJS.ErrnoException | undefined)?.code ?? (e as Error).message;
 
@@ -121,6 +123,11 @@ async function run(o: Op): Promise<unknown> {
       return timingOp(o);
     case 'env':
       return { uid: process.getuid?.(), env: process.env };
+    case 'read':
+      return readFile(o.path, 'utf8').then(
+        (text) => ({ text }),
+        (e: unknown) => ({ error: errCode(e) }),
+      );
   }
 }
 

@@ -8,6 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +39,16 @@ decision := {"effect": "allow", "reason": "tool.test over TLS"} if {
 \tinput.action.http.port == 443
 }
 `;
+
+/** The catalog: tool.test's HTTP API takes a credential only the gate holds. */
+const TOOLS = `entrypoint: portcullis/decision
+tools:
+  - name: tool
+    kind: http
+    url: http://tool.test
+    credential: {name: tool-token, header: authorization, prefix: "Bearer "}
+`;
+const TOOL_SECRET = 'tool-secret-c0ffee-5e1f';
 
 const unavailable = capturePodUnavailable();
 if (unavailable) {
@@ -100,9 +111,13 @@ before(async () => {
   chmodSync(dir, 0o755);
   mkdirSync(join(dir, 'policies'));
   writeFileSync(join(dir, 'policies', 'capture.rego'), POLICY);
-  writeFileSync(join(dir, 'policies', 'portcullis.yaml'), 'entrypoint: portcullis/decision\ntools: []\n');
+  writeFileSync(join(dir, 'policies', 'portcullis.yaml'), TOOLS);
   mkdirSync(join(dir, 'state'));
   chownSync(join(dir, 'state'), SIDECAR_UID, SIDECAR_UID);
+  // The sidecar's credential, as a Secret mounted into its container only would be: its UID alone can read it.
+  mkdirSync(join(dir, 'state', 'credentials'), { mode: 0o700 });
+  writeFileSync(join(dir, 'state', 'credentials', 'tool-token'), TOOL_SECRET + '\n', { mode: 0o600 });
+  for (const p of ['credentials', 'credentials/tool-token']) chownSync(join(dir, 'state', p), SIDECAR_UID, SIDECAR_UID);
   execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=tool.test',
     '-addext', 'subjectAltName=DNS:tool.test,DNS:evil.test', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'pipe' });
   chmodSync(join(dir, 'key.pem'), 0o644);
@@ -131,7 +146,7 @@ before(async () => {
     SIDECAR_UID,
     process.execPath,
     [join(root, 'bin', 'portcullis.js'), 'dev', '--policies', join(dir, 'policies'), '--ledger', join(dir, 'state', 'ledger.jsonl'), '--token-file', join(dir, 'state', 'admin-token')],
-    { PATH, HOME: join(dir, 'state'), ...CAPTURE_ENV, PORTCULLIS_LOG_LEVEL: 'info', OTEL_TRACES_EXPORTER: 'none' },
+    { PATH, HOME: join(dir, 'state'), ...CAPTURE_ENV, PORTCULLIS_LOG_LEVEL: 'debug', OTEL_TRACES_EXPORTER: 'none', PORTCULLIS_CREDENTIALS_DIR: join(dir, 'state', 'credentials') },
     join(dir, 'state'),
   );
   children.push(sidecarChild);
@@ -256,6 +271,24 @@ test('TLS: an allowed host is spliced, a denied host refused, no SNI refused, an
   assert.deepEqual(byHost('evil.test'), ['deny'], 'the denied TLS call is recorded as decided on its SNI');
   assert.deepEqual(byHost('tool.test'), ['allow', 'allow']);
   assert.deepEqual(byHost(''), ['deny'], 'the ClientHello without SNI is recorded as refused');
+});
+
+test('credentials: the tool sees the gate credential, the agent own is gone, and nothing on the agent side holds it', skip, async () => {
+  const r = await agent.ask<{ status: number; headers: Record<string, string>; body: string }>({ op: 'fetch', url: 'http://tool.test/cred', headers: { authorization: 'Bearer agent-own' } });
+  assert.equal(r.status, 200);
+  const seen = arrivals('http').find((l) => l.url === '/cred') as { headers: Record<string, string> } | undefined;
+  assert.equal(seen?.headers.authorization, `Bearer ${TOOL_SECRET}`, 'the tool got the gate credential, not the agent one');
+  assert.ok(!JSON.stringify(r).includes(TOOL_SECRET), 'not in the response');
+  const env = await agent.ask({ op: 'env' });
+  assert.ok(!JSON.stringify(env).includes(TOOL_SECRET), 'not in the agent environment');
+  const read = await agent.ask<{ error?: string }>({ op: 'read', path: join(dir, 'state', 'credentials', 'tool-token') });
+  assert.equal(read.error, 'EACCES', 'the agent UID cannot read the sidecar credential file');
+  // Going around the gate gives neither a route (capture) nor the credential: a direct call is the decided one.
+  await sidecar.until((l) => l.includes('tool credential presented'), 'logging the presentation (debug)');
+  assert.ok(!sidecar.text().includes(TOOL_SECRET), 'not in the sidecar logs');
+  assert.ok(!readFileSync(join(dir, 'state', 'ledger.jsonl'), 'utf8').includes(TOOL_SECRET), 'not in the ledger');
+  const hash = (v: string): string => 'sha256:' + createHash('sha256').update(v).digest('hex');
+  assert.equal(intentFor('/cred').record.input.action.http.headers.authorization, hash('Bearer agent-own'), 'the policy saw the agent header, hashed, never the gate one');
 });
 
 test('an agent running as the sidecar UID is not captured: why admission must refuse that UID', skip, async () => {

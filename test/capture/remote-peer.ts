@@ -36,7 +36,7 @@ for (const { host, port } of spec.http) {
     req.on('end', () => {
       log({ kind: 'http', at: `${host}:${port}`, from: req.socket.remoteAddress, method: req.method, url: req.url, headers: req.headers });
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ served: `${host}:${port}`, url: req.url, sawAuthorization: req.headers.authorization ?? null }));
+      res.end(JSON.stringify({ served: `${host}:${port}`, url: req.url }));
     });
   });
   s.keepAliveTimeout = 200;
