@@ -58,3 +58,14 @@ export function mcpMessageFacts(m: JsonRpcMessage): McpMessageFacts {
   if (isObject(caps)) facts.clientCapabilities = caps;
   return facts;
 }
+
+/**
+ * The W3C trace context a message carries in `params._meta` (`traceparent`,
+ * `tracestate`), as the OpenTelemetry MCP conventions propagate it; undefined
+ * when it carries none.
+ */
+export function mcpMessageTrace(m: JsonRpcMessage): Record<string, string> | undefined {
+  const meta = isObject(m.params) && isObject(m.params._meta) ? m.params._meta : undefined;
+  if (!meta || typeof meta.traceparent !== 'string') return undefined;
+  return { traceparent: meta.traceparent, ...(typeof meta.tracestate === 'string' ? { tracestate: meta.tracestate } : {}) };
+}

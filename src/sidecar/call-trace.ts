@@ -1,6 +1,6 @@
 /**
  * The trace of one call, with or without OpenTelemetry wired in. With a
- * `Tracing`, the decision span is the `execute_tool` span and the upstream
+ * `Tracing`, the decision span is the tool-execution span and the upstream
  * gets the client span's `traceparent`; without one, the agent's trace ID is
  * kept (or a fresh one made) and a `traceparent` is still passed on, so every
  * decision has a trace ID to record and to return.
@@ -32,21 +32,31 @@ export class CallTrace {
   readonly span: DecisionSpan | undefined;
   readonly #sampled: string;
 
-  constructor(tracing: Tracing | undefined, headers: RawHeaders, action: Action, mode: Mode, decisionId: string) {
+  /**
+   * `messageTrace`: the trace context a message carries itself (MCP
+   * `params._meta.traceparent`), which wins over the HTTP request's: in a
+   * batch, or on a connection an agent reuses, each message names its own
+   * parent.
+   */
+  constructor(tracing: Tracing | undefined, headers: RawHeaders, action: Action, mode: Mode, decisionId: string, messageTrace?: RawHeaders) {
+    const carrier = messageTrace && traceIdFromHeaders(messageTrace) ? messageTrace : headers;
     if (tracing) {
+      const mcp = action.mcp;
       this.span = startDecisionSpan(tracing, {
-        parent: tracing.extract(headers),
+        parent: tracing.extract(carrier),
         toolName: action.tool,
         actionType: action.type,
         mode,
-        toolCallId: action.mcp?.id,
-        ...(action.mcp ? { mcpMethod: action.mcp.method } : {}),
+        toolCallId: mcp?.id,
+        ...(mcp ? { mcpMethod: mcp.method, mcpServer: mcp.server } : {}),
+        ...(mcp?.protocolVersion ? { mcpProtocolVersion: mcp.protocolVersion } : {}),
+        ...(mcp?.sessionId ? { mcpSessionId: mcp.sessionId } : {}),
         decisionId,
       });
       this.traceId = this.span.traceId;
       this.#sampled = '01';
     } else {
-      this.traceId = traceIdFromHeaders(headers) ?? randomHex(16);
+      this.traceId = traceIdFromHeaders(carrier) ?? randomHex(16);
       this.#sampled = '01';
     }
   }

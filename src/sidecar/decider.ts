@@ -47,6 +47,8 @@ export interface CallInfo {
   metricTool?: string;
   /** Aborted when the agent goes away (a held escalation is then dropped). */
   readonly signal?: AbortSignal;
+  /** Trace context carried by the message itself (MCP `params._meta`), preferred to the request headers'. */
+  messageTrace?: RawHeaders;
 }
 
 export type FinalOutcome = Exclude<Outcome, { kind: 'escalate' }>;
@@ -110,7 +112,7 @@ export class Decider {
   async decide(action: Action, call: CallInfo): Promise<Decided> {
     const started = this.#d.now();
     let decisionId = this.#d.ids();
-    const trace = new CallTrace(this.#d.tracing, call.headers, action, this.#d.mode, decisionId);
+    const trace = new CallTrace(this.#d.tracing, call.headers, action, this.#d.mode, decisionId, call.messageTrace);
     const time = this.#d.clock();
     const input = buildPolicyInput(action, this.#d.agent, { time, mode: this.#d.mode, traceId: trace.traceId });
     let res = resolveDecision(this.#d.engine, input, this.#options());

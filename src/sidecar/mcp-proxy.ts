@@ -11,14 +11,14 @@ import type { Action, Constraints, McpAction } from '../gate/types.ts';
 import { parseQuery } from '../gate/path.ts';
 import { buildMcpAction, expectsReply, parseJsonRpc, rewriteMessage, type JsonRpcMessage } from '../gate/mcp-action.ts';
 import { forwardHeaders } from '../gate/headers.ts';
-import { mcpRequestFacts } from '../gate/mcp-envelope.ts';
+import { mcpMessageTrace, mcpRequestFacts } from '../gate/mcp-envelope.ts';
 import { checkHeadersAgree, encodeHeaderValue, mcpHeaderView, mirroredName, MCP_NAME_HEADER } from '../gate/mcp-headers.ts';
 import { normaliseAuthority, formatAuthority } from '../gate/host.ts';
 import { jsonRpcError, toPortcullisError } from '../gate/error-response.ts';
 import { ErrorCodes, PortcullisError } from '../errors.ts';
 import { callInfo, refuse, sendError, type ProxyContext } from './proxy-context.ts';
 import { forwardDecided } from './http-proxy.ts';
-import type { Decided } from './decider.ts';
+import type { CallInfo, Decided } from './decider.ts';
 import type { NamedTarget } from './routes.ts';
 
 export const MCP_STREAM_METHOD = '$sse';
@@ -57,6 +57,21 @@ function followRewrite(headers: Record<string, string | string[]>, forwarded: re
   const [name] = names;
   if (names.size === 1 && name !== undefined) headers[MCP_NAME_HEADER] = encodeHeaderValue(name);
   else delete headers[MCP_NAME_HEADER];
+}
+
+/** The call as one message sees it: its own trace context, when it carries one, continues the agent's trace. */
+function messageCall(call: CallInfo, m: JsonRpcMessage): CallInfo {
+  const messageTrace = mcpMessageTrace(m);
+  if (!messageTrace) return call;
+  return {
+    headers: call.headers,
+    ...(call.metricTool !== undefined ? { metricTool: call.metricTool } : {}),
+    // Shared, and still made on first use only.
+    get signal(): AbortSignal | undefined {
+      return call.signal;
+    },
+    messageTrace,
+  };
 }
 
 function origin(target: NamedTarget): string {
@@ -112,7 +127,7 @@ export async function handleMcp(ctx: ProxyContext, req: FastifyRequest, reply: F
   }
   // Counted under the catalog server: the MCP tool name is the agent's to choose.
   const call = callInfo(req, reply, server);
-  const settled = await Promise.allSettled(actions.map((a) => ctx.decider.decide(a, call)));
+  const settled = await Promise.allSettled(actions.map((a, i) => ctx.decider.decide(a, messageCall(call, messages[i]!))));
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   const decisions = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   if (failed) {

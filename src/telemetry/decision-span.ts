@@ -1,8 +1,11 @@
 /**
  * The span of one decision, following the OpenTelemetry GenAI conventions for
  * tool execution (`execute_tool {gen_ai.tool.name}`, `gen_ai.operation.name =
- * execute_tool`, `gen_ai.tool.name`, `gen_ai.tool.call.id`) with Portcullis
- * attributes for what an auditor needs to join a span to its ledger entry.
+ * execute_tool`, `gen_ai.tool.name`, `gen_ai.tool.call.id`) and, for MCP, the
+ * MCP conventions (`tools/call {gen_ai.tool.name}` or the method alone,
+ * `mcp.method.name`, `mcp.protocol.version`, `mcp.session.id`,
+ * `jsonrpc.request.id`), with Portcullis attributes for what an auditor needs
+ * to join a span to its ledger entry.
  * Children: `portcullis.policy.evaluate` for the engine and a client span for
  * the upstream call, whose context is what goes upstream in `traceparent`.
  *
@@ -25,6 +28,9 @@ export const Attr = {
   TOOL_CALL_ID: 'gen_ai.tool.call.id',
   TOOL_TYPE: 'gen_ai.tool.type',
   MCP_METHOD: 'mcp.method.name',
+  MCP_PROTOCOL_VERSION: 'mcp.protocol.version',
+  MCP_SESSION_ID: 'mcp.session.id',
+  MCP_SERVER: 'portcullis.mcp.server',
   JSONRPC_ID: 'jsonrpc.request.id',
   ERROR_TYPE: 'error.type',
   EFFECT: 'portcullis.effect',
@@ -53,6 +59,10 @@ export interface DecisionSpanStart {
   toolCallId?: string | number | null;
   /** MCP method, e.g. `tools/call`. */
   mcpMethod?: string;
+  /** MCP: the catalog server, the protocol revision and the session, when known. */
+  mcpServer?: string;
+  mcpProtocolVersion?: string;
+  mcpSessionId?: string;
   decisionId?: string;
   startTime?: number;
 }
@@ -91,6 +101,16 @@ export interface UpstreamSpan extends ChildSpan {
   finish(status: number, errorCode?: string): void;
 }
 
+/**
+ * `execute_tool {tool}` for HTTP calls and tunnels (GenAI tool execution);
+ * for MCP the MCP conventions' `{mcp.method.name} {target}`: `tools/call
+ * {gen_ai.tool.name}`, and the method alone where there is no tool.
+ */
+export function decisionSpanName(start: Pick<DecisionSpanStart, 'actionType' | 'toolName' | 'mcpMethod'>): string {
+  if (start.actionType !== 'mcp' || !start.mcpMethod) return `execute_tool ${start.toolName}`;
+  return start.mcpMethod === 'tools/call' ? `tools/call ${start.toolName}` : start.mcpMethod;
+}
+
 /** One decision's span and its children. Every method is safe to call once the span has ended (it then does nothing). */
 export class DecisionSpan {
   readonly span: Span;
@@ -106,21 +126,26 @@ export class DecisionSpan {
     this.#tracing = tracing;
     this.#monotonicStart = performance.now();
     this.#startedAt = start.startTime ?? Date.now();
-    const attributes: Attributes = {
-      [Attr.OPERATION]: 'execute_tool',
-      [Attr.TOOL_NAME]: start.toolName,
-      [Attr.TOOL_TYPE]: start.actionType === 'mcp' ? 'extension' : 'function',
-      [Attr.MODE]: start.mode,
-      [Attr.ACTION_TYPE]: start.actionType,
-    };
-    if (start.toolCallId !== undefined && start.toolCallId !== null) {
-      attributes[Attr.TOOL_CALL_ID] = String(start.toolCallId);
-      if (start.actionType === 'mcp') attributes[Attr.JSONRPC_ID] = String(start.toolCallId);
+    const attributes: Attributes = { [Attr.MODE]: start.mode, [Attr.ACTION_TYPE]: start.actionType };
+    const mcp = start.actionType === 'mcp';
+    const executesTool = !mcp || start.mcpMethod === 'tools/call';
+    if (executesTool) {
+      attributes[Attr.OPERATION] = 'execute_tool';
+      attributes[Attr.TOOL_NAME] = start.toolName;
+      attributes[Attr.TOOL_TYPE] = mcp ? 'extension' : 'function';
     }
-    if (start.mcpMethod) attributes[Attr.MCP_METHOD] = start.mcpMethod;
+    if (start.toolCallId !== undefined && start.toolCallId !== null) {
+      if (executesTool) attributes[Attr.TOOL_CALL_ID] = String(start.toolCallId);
+      if (mcp) attributes[Attr.JSONRPC_ID] = String(start.toolCallId);
+    }
+    // `$sse`, `$delete`, `$response`, `$invalid` name what the gate saw, not an MCP method.
+    if (start.mcpMethod && !start.mcpMethod.startsWith('$')) attributes[Attr.MCP_METHOD] = start.mcpMethod;
+    if (start.mcpServer) attributes[Attr.MCP_SERVER] = start.mcpServer;
+    if (start.mcpProtocolVersion) attributes[Attr.MCP_PROTOCOL_VERSION] = start.mcpProtocolVersion;
+    if (start.mcpSessionId) attributes[Attr.MCP_SESSION_ID] = start.mcpSessionId;
     if (start.decisionId) attributes[Attr.DECISION_ID] = start.decisionId;
     this.span = tracing.tracer.startSpan(
-      `execute_tool ${start.toolName}`,
+      decisionSpanName(start),
       { kind: SpanKind.INTERNAL, attributes, startTime: this.#startedAt },
       start.parent,
     );

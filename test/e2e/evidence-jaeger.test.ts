@@ -134,6 +134,8 @@ const tag = (span: JaegerSpan, key: string): unknown => tagsOf(span.tags)[key]?.
 const spanNamed = (t: JaegerTrace, name: string, parent?: string): JaegerSpan | undefined =>
   t.spans.find((s) => s.operationName === name && (parent === undefined || parentOf(s) === parent));
 const childrenOf = (t: JaegerTrace, span: JaegerSpan): JaegerSpan[] => t.spans.filter((s) => parentOf(s) === span.spanID);
+/** A decision span, whatever its name: it carries the decision ID. */
+const isDecision = (s: JaegerSpan): boolean => tag(s, Attr.DECISION_ID) !== undefined;
 
 /**
  * Every Portcullis attribute of a decision span as Jaeger shows it, against
@@ -169,7 +171,8 @@ function assertMatchesLedger(span: JaegerSpan, intent: Entry, outcome: Entry): v
     assert.deepEqual(tags[key] && { type: tags[key].type, value: tags[key].value }, { type, value }, `${span.operationName}: ${key}`);
   }
   assert.equal(span.traceID, r.traceId, 'the span is in the trace the ledger names');
-  assert.equal(span.operationName, `execute_tool ${r.input.action.tool}`);
+  // MCP tool calls are named as the MCP conventions have it, other calls as GenAI tool execution.
+  assert.equal(span.operationName, `${r.input.action.mcp ? 'tools/call' : 'execute_tool'} ${r.input.action.tool}`);
 }
 
 test('Jaeger listens on the ports this test chose and on no other', () => {
@@ -263,11 +266,11 @@ test('MCP tools/call, allowed and denied, in the agent trace: GenAI and MCP attr
   assert.equal(fs.calls.length, before);
 
   const trace = await jaeger.waitForTrace(AGENT_TRACE, (t) => {
-    const r = spanNamed(t, 'execute_tool read_file', readSpan);
-    return Boolean(r && childrenOf(t, r).length === 2 && spanNamed(t, 'execute_tool write_file', writeSpan));
+    const r = spanNamed(t, 'tools/call read_file', readSpan);
+    return Boolean(r && childrenOf(t, r).length === 2 && spanNamed(t, 'tools/call write_file', writeSpan));
   });
-  const allowed = spanNamed(trace, 'execute_tool read_file', readSpan)!;
-  const denied = spanNamed(trace, 'execute_tool write_file', writeSpan)!;
+  const allowed = spanNamed(trace, 'tools/call read_file', readSpan)!;
+  const denied = spanNamed(trace, 'tools/call write_file', writeSpan)!;
   assert.equal(tag(allowed, Attr.TOOL_TYPE), 'extension');
   assert.equal(tag(allowed, Attr.TOOL_CALL_ID), '7');
   assert.equal(tag(denied, Attr.TOOL_CALL_ID), '8');
@@ -291,16 +294,16 @@ test('every trace Jaeger holds for the gate is one the ledger names, and no secr
   await tracing.forceFlush();
   const intents = (await ledger()).filter((e) => e.kind === 'intent');
   const traceIds = [...new Set(intents.map((e) => e.record.traceId as string))].sort();
-  const traces = await jaeger.waitForSearch({ service: SERVICE }, (ts) => ts.length >= traceIds.length && ts.reduce((n, t) => n + t.spans.filter((s) => s.operationName.startsWith('execute_tool ')).length, 0) >= intents.length);
+  const traces = await jaeger.waitForSearch({ service: SERVICE }, (ts) => ts.length >= traceIds.length && ts.reduce((n, t) => n + t.spans.filter(isDecision).length, 0) >= intents.length);
   assert.deepEqual(traces.map((t) => t.traceID).sort(), traceIds);
-  const decisions = traces.flatMap((t) => t.spans.filter((s) => s.operationName.startsWith('execute_tool ')));
+  const decisions = traces.flatMap((t) => t.spans.filter(isDecision));
   assert.deepEqual(decisions.map((s) => tag(s, Attr.DECISION_ID)).sort(), intents.map((e) => e.record.decisionId).sort(), 'one decision span per intent');
 
   // Jaeger's own checks of each trace, shown in the UI beside the span: the only
   // one expected is the agent's span, which the agent did not export here.
   const warnings = traces.flatMap((t) => t.spans.flatMap((s) => (s.warnings ?? []).map((w) => `${s.operationName}: ${w}`)));
   assert.deepEqual(
-    warnings.filter((w) => !/^execute_tool \S+: invalid parent span IDs=[0-9a-f]{16}; skipping clock skew adjustment$/.test(w)),
+    warnings.filter((w) => !/^(execute_tool|tools\/call) \S+: invalid parent span IDs=[0-9a-f]{16}; skipping clock skew adjustment$/.test(w)),
     [],
   );
 

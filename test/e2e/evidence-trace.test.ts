@@ -153,7 +153,7 @@ test('a denied MCP call: the span says deny, the upstream never sees it, the JSO
   await tracing.forceFlush();
   const spans = await receiver.waitFor((s) => s.some((x) => x.parentSpanId === spanId));
   const decision = spans.find((x) => x.parentSpanId === spanId)!;
-  assert.equal(decision.name, 'execute_tool write_file');
+  assert.equal(decision.name, 'tools/call write_file');
   assert.equal(decision.traceId, AGENT_TRACE);
   assert.equal(decision.attributes[Attr.EFFECT], 'deny');
   assert.equal(decision.attributes[Attr.TOOL_CALL_ID], '41');

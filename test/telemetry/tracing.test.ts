@@ -81,7 +81,7 @@ for (const protocol of ['http/protobuf', 'http/json'] as const) {
       const spans = await receiver.waitFor((s) => s.length >= 3);
       await tracing.shutdown();
 
-      const decision = spans.find((s) => s.name === 'execute_tool write_file')!;
+      const decision = spans.find((s) => s.name === 'tools/call write_file')!;
       const evalSpan = spans.find((s) => s.name === 'portcullis.policy.evaluate')!;
       const client = spans.find((s) => s.name === 'POST')!;
       assert.ok(decision && evalSpan && client, spans.map((s) => s.name).join(', '));
