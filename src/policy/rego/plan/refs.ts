@@ -202,12 +202,13 @@ function buildTree(ctx: FnCtx, node: TreeNode): Local {
   const result = obj;
   if (node.ruleSet && node.ruleSet.kind === 'object') {
     // Object rules and rules below the same path share keys: inserting once makes a clash an error.
+    // Sets that multi-value rules on both sides build at one path are one set (`p[q] contains r` beside `p.b contains "foo"`).
     const set = node.ruleSet;
     b.nested(() => {
       const r = callRuleSet(ctx, set);
       const k = b.newLocal();
       const v = b.newLocal();
-      const block = b.block(() => b.emit('ObjectInsertOnceStmt', { key: local(k), value: local(v), object: obj }));
+      const block = b.block(() => mergeInto(ctx, obj, k, v, node));
       b.emit('ScanStmt', { source: r, key: k, value: v, block });
     });
   }
@@ -222,6 +223,48 @@ function buildTree(ctx: FnCtx, node: TreeNode): Local {
     b.emit('AssignVarStmt', { source: local(m), target: out });
   });
   return out;
+}
+
+/**
+ * Inserts `v` under `k` in `obj` (an object this plan built), where the
+ * static children of `parent` may already be: a set of multi-value rules
+ * takes the union, an object of rules below takes `v`'s keys the same way,
+ * recursively; anything else clashing is a conflict, as in OPA.
+ */
+function mergeInto(ctx: FnCtx, obj: Local, k: Local, v: Local, parent: TreeNode): void {
+  const b = ctx.b;
+  const done = b.newLocal();
+  b.emit('ResetLocalStmt', { target: done });
+  for (const [name, child] of parent.children) {
+    const leafSet = child.ruleSet?.kind === 'set' && child.children.size === 0;
+    const tree = child.ruleSet === undefined && child.children.size > 0;
+    if (!leafSet && !tree) continue;
+    b.nested(() => {
+      b.emit('EqualStmt', { a: local(k), b: b.str(name) });
+      const e = b.newLocal();
+      b.emit('DotStmt', { source: local(obj), key: local(k), target: e });
+      if (leafSet) {
+        b.emit('IsSetStmt', { source: local(e) });
+        b.emit('IsSetStmt', { source: local(v) });
+        b.tables.useBuiltin('or', 2);
+        const u = b.newLocal();
+        b.emit('CallStmt', { func: 'or', args: [local(e), local(v)], result: u });
+        b.emit('ObjectInsertStmt', { key: local(k), value: local(u), object: obj });
+      } else {
+        b.emit('IsObjectStmt', { source: local(e) });
+        b.emit('IsObjectStmt', { source: local(v) });
+        const k2 = b.newLocal();
+        const v2 = b.newLocal();
+        const block = b.block(() => mergeInto(ctx, e, k2, v2, child));
+        b.emit('ScanStmt', { source: v, key: k2, value: v2, block });
+      }
+      b.emit('AssignVarStmt', { source: { type: 'bool', value: true }, target: done });
+    });
+  }
+  b.nested(() => {
+    b.emit('IsUndefinedStmt', { source: done });
+    b.emit('ObjectInsertOnceStmt', { key: local(k), value: local(v), object: obj });
+  });
 }
 
 function childValue(ctx: FnCtx, node: TreeNode, cont: (op: Operand) => void): void {
