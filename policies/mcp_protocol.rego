@@ -7,7 +7,11 @@ import rego.v1
 
 mcp_servers := {"fs"}
 
-protocol_methods := {"initialize", "ping", "tools/list", "$sse", "$delete", "$response"}
+# 2025 revisions: initialize, the server's SSE stream ($sse), session end
+# ($delete), replies to server requests ($response). 2026-07-28 (stateless):
+# server/discover instead of initialize, subscriptions/listen instead of the
+# SSE stream.
+protocol_methods := {"initialize", "ping", "tools/list", "$sse", "$delete", "$response", "server/discover", "subscriptions/listen"}
 
 protocol_method(m) if protocol_methods[m]
 

@@ -38,7 +38,7 @@ export const BUILTINS: Record<string, BuiltinEntry> = {
   // Implemented in runtime/builtins/.
   ...runtime([
     ['startswith', 2], ['endswith', 2], ['contains', 2], ['lower', 1], ['upper', 1],
-    ['split', 2], ['concat', 2], ['trim', 2], ['trim_left', 2], ['trim_right', 2],
+    ['split', 2], ['strings.split_n', 3], ['concat', 2], ['trim', 2], ['trim_left', 2], ['trim_right', 2],
     ['trim_prefix', 2], ['trim_suffix', 2], ['trim_space', 1], ['replace', 3],
     ['substring', 3], ['indexof', 2], ['indexof_n', 2], ['strings.replace_n', 2],
     ['strings.reverse', 1], ['strings.count', 2], ['strings.any_prefix_match', 2],

@@ -87,6 +87,7 @@ const TABLE: Record<string, [args: string[], result: string]> = {
   replace: [['string', 'string', 'string'], 'string'],
   sort: [[COLLECTION], 'array[any]'],
   split: [['string', 'string'], 'array[string]'],
+  'strings.split_n': [['string', 'string', 'number'], 'array[string]'],
   sprintf: [['string', 'array[any]'], 'string'],
   startswith: [['string', 'string'], 'boolean'],
   'strings.replace_n': [['object[string: string]', 'string'], 'string'],

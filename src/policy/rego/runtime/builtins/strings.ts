@@ -86,6 +86,24 @@ export function builtin_split(s: usize, d: usize): usize {
   return r;
 }
 
+/**
+ * strings.split_n(x, delimiter, n): at most |n| of split's parts, the first
+ * ones for n > 0, the last ones for n < 0, none for 0.
+ */
+export function builtin_strings_split_n(s: usize, d: usize, nv: usize): usize {
+  needString('strings.split_n', 1, s);
+  needString('strings.split_n', 2, d);
+  const n = needInt('strings.split_n', 3, nv);
+  const parts = builtin_split(s, d);
+  const k = <u64>arrayLen(parts);
+  const want: u64 = n >= 0 ? <u64>n : <u64>0 - <u64>n;
+  const take = want < k ? want : k;
+  const from: u64 = n >= 0 ? 0 : k - take;
+  const r = makeArray(<usize>take);
+  for (let i: u64 = 0; i < take; i++) arrayAppend(r, arrayGet(parts, <usize>(from + i)));
+  return r;
+}
+
 export function builtin_concat(d: usize, coll: usize): usize {
   needString('concat', 1, d);
   const t = load<u8>(coll);
