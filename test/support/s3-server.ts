@@ -9,7 +9,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Client } from '../../src/evidence/shipping/s3-client.ts';
@@ -81,6 +81,25 @@ function launch(port: number, dir: string, access: string, secret: string): Prom
   });
 }
 
+/** Resolves once a TCP connection to the port succeeds: the banner is printed just before the listener binds. */
+async function acceptsConnections(port: number, child: ChildProcess, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`versitygw exited (${child.exitCode ?? child.signalCode}) before accepting connections`);
+    if (Date.now() > end) throw new Error(`versitygw printed its banner but accepts no connection on 127.0.0.1:${port} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 async function halt(r: Running | undefined): Promise<void> {
   if (!r || r.child.exitCode !== null || r.child.signalCode !== null) return;
   r.child.kill('SIGTERM');
@@ -100,6 +119,7 @@ export async function startS3Server(options: { buckets?: string[] } = {}): Promi
     port = await freePort();
     try {
       running = await launch(port, dir, accessKeyId, secretAccessKey);
+      await acceptsConnections(port, running.child);
       break;
     } catch (e) {
       // The port was taken between choosing and binding it.
@@ -129,6 +149,7 @@ export async function startS3Server(options: { buckets?: string[] } = {}): Promi
     async start() {
       if (running) return;
       running = await launch(port, dir, accessKeyId, secretAccessKey);
+      await acceptsConnections(port, running.child);
     },
     async close() {
       await halt(running);
