@@ -28,6 +28,7 @@ import { handleMcp } from './mcp-proxy.ts';
 import { handleConnect, tunnelAuthority } from './connect-tunnel.ts';
 import { refuse, sendError, type ProxyContext } from './proxy-context.ts';
 import { isRelayError } from './relay.ts';
+import { clientErrorHandler } from './client-error.ts';
 import { CredentialStore } from './credentials.ts';
 import { capturedHttpTarget, createCaptureListeners, type CaptureListeners } from './capture-listeners.ts';
 
@@ -52,18 +53,6 @@ export interface SidecarDeps {
   /** Bundle name for records; default the config's. */
   bundleName?: () => string;
   upstream?: Upstream;
-}
-
-function clientErrorResponse(code: PortcullisError['code'], message: string): string {
-  const status = httpStatusFor(code);
-  const body = JSON.stringify(errorBody(new PortcullisError(code, message)));
-  return `HTTP/1.1 ${status} ${status === 408 ? 'Request Timeout' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
-}
-
-/** What the HTTP parser refused: smuggling attempts (Content-Length with Transfer-Encoding), garbage, slow clients. */
-function classifyClientError(err: NodeJS.ErrnoException): { code: PortcullisError['code']; message: string } {
-  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return { code: ErrorCodes.REQUEST_TIMEOUT, message: 'the request was not received in time; send it whole, promptly' };
-  return { code: ErrorCodes.BAD_REQUEST, message: `the request could not be parsed (${err.code ?? 'parse error'}): ambiguous framing such as Content-Length with Transfer-Encoding is refused` };
 }
 
 export function buildSidecar(config: Readonly<SidecarConfig>, deps: SidecarDeps): FastifyInstance {
@@ -111,18 +100,7 @@ export function buildSidecar(config: Readonly<SidecarConfig>, deps: SidecarDeps)
         },
         handler as (req: IncomingMessage, res: ServerResponse) => void,
       ) as Server,
-    clientErrorHandler: (err: NodeJS.ErrnoException, socket: Duplex) => {
-      // An agent that hangs up is not a request: nothing to answer or record.
-      if (err.code === 'ECONNRESET' || err.code === 'EPIPE' || !socket.writable) {
-        socket.destroy();
-        return;
-      }
-      const { code, message } = classifyClientError(err);
-      // Destroyed once the answer is flushed: the connection's framing cannot be trusted any more.
-      socket.end(clientErrorResponse(code, message), () => socket.destroy());
-      const stub = { type: 'http' as const, tool: '', http: { method: '', scheme: 'http' as const, host: '', port: 0, path: '', rawPath: '', query: {}, headers: {} } };
-      decider.refuse(stub, new PortcullisError(code, message, { parser: err.code }), { headers: {} }).catch(() => undefined);
-    },
+    clientErrorHandler: clientErrorHandler(decider),
   });
   const capture = config.capture?.enabled ? createCaptureListeners(ctx, app.server, config.capture) : null;
   app.decorate('capture', capture);
@@ -148,6 +126,11 @@ export function buildSidecar(config: Readonly<SidecarConfig>, deps: SidecarDeps)
   // undecided and unrecorded. They may carry a body, so the gate reads it.
   for (const method of METHODS) {
     if (method !== 'CONNECT' && !app.supportedMethods.includes(method)) app.addHttpMethod(method, { hasBody: true });
+  }
+  // A GET may carry a body too (search APIs take their query in one): it is
+  // read and decided like any other, never dropped on the way.
+  for (const method of ['GET', 'TRACE']) {
+    app.addHttpMethod(method, { hasBody: true, overrideExisting: true });
   }
   // A request no route takes is refused with a record, never answered by the framework alone.
   app.setNotFoundHandler(async (req, reply) => refuse(ctx, req, reply, new PortcullisError(ErrorCodes.BAD_REQUEST, `${req.method} is not a method the proxy can decide`)));
