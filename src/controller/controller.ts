@@ -19,6 +19,8 @@ import { BuildCache } from './bundles/build-bundle.ts';
 import { LastGoodBundles } from './bundles/last-good.ts';
 import { registerBundleRoutes } from './server/bundle-routes.ts';
 import { ApprovalService } from './approvals/approval-service.ts';
+import { HeadWitnessService } from './witness/head-witness-service.ts';
+import type { HeadWitnessStore } from './witness/head-witness-store.ts';
 import { CallerAuthenticator } from './approvals/caller-auth.ts';
 import { registerAdmissionRoutes } from './webhooks/admission.ts';
 import { DEFAULT_INJECTION, SIDECAR_NAME } from './webhooks/inject.ts';
@@ -33,6 +35,8 @@ export interface ControllerDeps {
   clock?: () => Date;
   /** Extra IP SANs for the self-made serving certificate (tests call the webhook on 127.0.0.1). */
   webhookIpAddresses?: string[];
+  /** Where witnessed ledger heads are kept (PORTCULLIS_WITNESS_STORE); without it sidecars' heads are not witnessed. */
+  witnessStore?: HeadWitnessStore;
   /** How often the leader sweeps approvals (default 30 s). */
   sweepIntervalMs?: number;
   /** How often the leader rewrites statuses that differ from what it computed (default 60 s). */
@@ -102,6 +106,9 @@ export async function startController(config: Readonly<ControllerConfig>, deps: 
   });
   registerBundleRoutes(api, store);
   approvals.register(api);
+  // Sidecars' ledger heads, authenticated as approvals callers are (their projected token).
+  const witness = deps.witnessStore ? new HeadWitnessService({ store: deps.witnessStore, authenticate: (a) => approvals!.authenticate(a), logger }) : undefined;
+  witness?.register(api);
 
   const tls =
     config.certMode === 'files'
@@ -123,6 +130,7 @@ export async function startController(config: Readonly<ControllerConfig>, deps: 
   // The same API for sidecars over TLS (PORTCULLIS_SIDECAR_TLS): what they load is then authenticated.
   registerBundleRoutes(webhooks, store);
   approvals.register(webhooks);
+  witness?.register(webhooks);
   registerAdmissionRoutes(webhooks, {
     injection: {
       ...DEFAULT_INJECTION,

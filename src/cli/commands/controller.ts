@@ -49,7 +49,13 @@ export const command: Command = {
       const { startController } = await import('../../controller/controller.ts');
       const { untilSignal } = await import('../../sidecar/serve.ts');
       const logger = createLogger({ level: config.logLevel, name: 'controller' });
+      const { loadWitnessStoreConfig } = await import('../../config/witness-store.ts');
+      const witness = loadWitnessStoreConfig(io.env);
+      const { S3Client } = await import('../../evidence/shipping/s3-client.ts');
+      const { ObjectStoreHeadWitnessStore } = await import('../../controller/witness/head-witness-store.ts');
+      const witnessClient = witness ? new S3Client(witness.access) : undefined;
       const controller = await startController(config, {
+        ...(witness && witnessClient ? { witnessStore: new ObjectStoreHeadWitnessStore(witnessClient, witness.location) } : {}),
         kube: ClientNodeKubeApi.load(config.kubeconfig || undefined),
         compiler: await selectCompiler(io.env),
         logger,
@@ -58,6 +64,7 @@ export const command: Command = {
       const signal = await untilSignal();
       logger.info({ signal }, 'stopping');
       await controller.stop();
+      await witnessClient?.close();
       return 0;
     } catch (e) {
       return reportError(io, 'controller', e);

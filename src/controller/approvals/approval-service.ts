@@ -137,6 +137,11 @@ export class ApprovalService {
     }
   }
 
+  /** The service account behind `Authorization: Bearer …` (the sidecar's projected token); throws UNAUTHENTICATED. */
+  async authenticate(authorization: string | undefined): Promise<ServiceAccountIdentity> {
+    return this.deps.authenticator.authenticate(authorization);
+  }
+
   /** The authenticated caller, allowed in `namespace`, or the 401/403 error to answer with. */
   private async caller(authorization: string | undefined, namespace: string): Promise<ServiceAccountIdentity | PortcullisError> {
     try {
