@@ -2,7 +2,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { SidecarConfig } from '../config/config.ts';
 import type { PolicyEngine } from '../policy/types.ts';
-import type { Action } from '../gate/types.ts';
+import type { Action, HttpAction } from '../gate/types.ts';
 import type { PortcullisError } from '../errors.ts';
 import { errorBody, httpStatusFor, jsonRpcError, toPortcullisError } from '../gate/error-response.ts';
 import { policyHeaders } from '../gate/headers.ts';
@@ -46,13 +46,11 @@ export function callInfo(req: FastifyRequest, reply: FastifyReply, metricTool?: 
 /** The action recorded for a request that could not be parsed into a real one. */
 export function stubAction(req: FastifyRequest, redact: readonly string[], tool = ''): Action {
   const url = req.originalUrl ?? req.url;
+  // What the request showed before it was refused (method, target as sent, headers with secrets hashed): the record says what was refused.
+  const http: HttpAction = { method: req.method, scheme: 'http', host: '', port: 0, path: '', rawPath: url.slice(0, 2048), query: {}, headers: policyHeaders(req.headers, redact) };
   const mcp = /^\/mcp\/([A-Za-z0-9._-]+)/.exec(url);
-  if (mcp) return { type: 'mcp', tool: mcp[1]!, mcp: { server: mcp[1]!, method: '$invalid' } };
-  return {
-    type: 'http',
-    tool,
-    http: { method: req.method, scheme: 'http', host: '', port: 0, path: '', rawPath: url.slice(0, 2048), query: {}, headers: policyHeaders(req.headers, redact) },
-  };
+  if (mcp) return { type: 'mcp', tool: mcp[1]!, mcp: { server: mcp[1]!, method: '$invalid' }, http };
+  return { type: 'http', tool, http };
 }
 
 /** Records the refusal as a decision, then answers with the error (JSON-RPC for MCP routes). */
