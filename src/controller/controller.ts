@@ -21,6 +21,7 @@ import { registerBundleRoutes } from './server/bundle-routes.ts';
 import { ApprovalService } from './approvals/approval-service.ts';
 import { HeadWitnessService } from './witness/head-witness-service.ts';
 import type { HeadWitnessStore } from './witness/head-witness-store.ts';
+import type { LedgerShippingInjection } from './webhooks/ledger-shipping-injection.ts';
 import { CallerAuthenticator } from './approvals/caller-auth.ts';
 import { registerAdmissionRoutes } from './webhooks/admission.ts';
 import { DEFAULT_INJECTION, SIDECAR_NAME } from './webhooks/inject.ts';
@@ -37,6 +38,8 @@ export interface ControllerDeps {
   webhookIpAddresses?: string[];
   /** Where witnessed ledger heads are kept (PORTCULLIS_WITNESS_STORE); without it sidecars' heads are not witnessed. */
   witnessStore?: HeadWitnessStore;
+  /** Where injected sidecars ship their ledgers (PORTCULLIS_SIDECAR_SHIP_TO); undefined: they keep them on their volume. */
+  ledgerShipping?: LedgerShippingInjection;
   /** How often the leader sweeps approvals (default 30 s). */
   sweepIntervalMs?: number;
   /** How often the leader rewrites statuses that differ from what it computed (default 60 s). */
@@ -138,6 +141,7 @@ export async function startController(config: Readonly<ControllerConfig>, deps: 
       controllerUrl: config.controllerUrl,
       ...(config.sidecarTls ? { controllerCa: tls.caPem } : {}),
       ...(config.sidecarOtelEndpoint ? { otelEndpoint: config.sidecarOtelEndpoint } : {}),
+      ...(deps.ledgerShipping ? { ledgerShipping: deps.ledgerShipping } : {}),
     },
     builds,
     namespaceLabels: (ns) => ({ 'kubernetes.io/metadata.name': ns, ...(namespaces.get(undefined, ns)?.metadata.labels ?? {}) }),

@@ -54,8 +54,11 @@ export const command: Command = {
       const { S3Client } = await import('../../evidence/shipping/s3-client.ts');
       const { ObjectStoreHeadWitnessStore } = await import('../../controller/witness/head-witness-store.ts');
       const witnessClient = witness ? new S3Client(witness.access) : undefined;
+      const { loadSidecarShippingConfig } = await import('../../config/sidecar-shipping.ts');
+      const ledgerShipping = loadSidecarShippingConfig(io.env);
       const controller = await startController(config, {
         ...(witness && witnessClient ? { witnessStore: new ObjectStoreHeadWitnessStore(witnessClient, witness.location) } : {}),
+        ...(ledgerShipping ? { ledgerShipping } : {}),
         kube: ClientNodeKubeApi.load(config.kubeconfig || undefined),
         compiler: await selectCompiler(io.env),
         logger,

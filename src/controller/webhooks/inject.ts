@@ -10,6 +10,7 @@
  */
 import type { Container, EnvVar, Pod } from 'kubernetes-types/core/v1.js';
 import { ErrorCodes, PortcullisError } from '../../errors.ts';
+import { ledgerShippingEnv, type LedgerShippingInjection } from './ledger-shipping-injection.ts';
 import { TOKEN_AUDIENCE } from '../approvals/caller-auth.ts';
 import { namespaceEnforcement, policyRefusal, type AllowedMode } from './namespace-enforcement.ts';
 
@@ -49,6 +50,8 @@ export interface InjectionConfig {
   defaultPolicy: string;
   logLevel: string;
   resources: { requests: { cpu: string; memory: string }; limits: { memory: string } };
+  /** Where sidecars ship their ledgers (platform-owned); undefined: they keep them on their volume. */
+  ledgerShipping?: LedgerShippingInjection | undefined;
 }
 
 export const DEFAULT_INJECTION: Readonly<Omit<InjectionConfig, 'image' | 'controllerUrl'>> = Object.freeze({
@@ -175,6 +178,7 @@ function sidecarContainer(input: InjectionInput, config: InjectionConfig, policy
       { name: 'PORTCULLIS_SERVICE_ACCOUNT', valueFrom: field('spec.serviceAccountName') },
       { name: 'PORTCULLIS_POD_LABELS', value: identityJson(input.pod.metadata?.labels) },
       { name: 'PORTCULLIS_POD_ANNOTATIONS', value: identityJson(input.pod.metadata?.annotations) },
+      ...(config.ledgerShipping ? ledgerShippingEnv(config.ledgerShipping) : []),
     ],
     resources: structuredClone(config.resources),
     securityContext: {
