@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { bodyDigests, S3Client } from '../../../src/evidence/shipping/s3-client.ts';
-import { encodeKeyPath, signRequest, uriEncode } from '../../../src/evidence/shipping/sigv4.ts';
+import { EMPTY_SHA256, encodeKeyPath, signRequest, uriEncode } from '../../../src/evidence/shipping/sigv4.ts';
 import { isPortcullisError } from '../../../src/errors.ts';
 import { startS3Server, type S3Server } from '../../support/s3-server.ts';
 
@@ -31,6 +31,31 @@ describe('SigV4 signing (pure)', () => {
   it('encodes keys once, keeping slashes, and every reserved byte as uppercase %XX', () => {
     assert.equal(uriEncode('a b+c/é~', true), 'a%20b%2Bc/%C3%A9~');
     assert.equal(encodeKeyPath('b', 'x/y z'), '/b/x/y%20z');
+  });
+
+  it('matches the signatures of the examples in the Amazon S3 SigV4 documentation (GET with Range, PUT with a body, ListObjects query)', () => {
+    const creds = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' };
+    const at = new Date('2013-05-24T00:00:00Z');
+    const sig = (h: Record<string, string>): string => /Signature=([0-9a-f]{64})$/.exec(h.authorization!)![1]!;
+    const get = signRequest({ method: 'GET', url: new URL('https://examplebucket.s3.amazonaws.com/test.txt'), headers: { range: 'bytes=0-9' }, payloadSha256: EMPTY_SHA256 }, creds, 'us-east-1', at);
+    assert.equal(sig(get), 'f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41');
+    const body = Buffer.from('Welcome to Amazon S3.');
+    const put = signRequest(
+      {
+        method: 'PUT',
+        url: new URL('https://examplebucket.s3.amazonaws.com/' + uriEncode('test$file.text', true)),
+        headers: { date: 'Fri, 24 May 2013 00:00:00 GMT', 'x-amz-storage-class': 'REDUCED_REDUNDANCY' },
+        payloadSha256: bodyDigests(body).sha256,
+      },
+      creds,
+      'us-east-1',
+      at,
+    );
+    assert.equal(sig(put), '98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd');
+    const list = new URL('https://examplebucket.s3.amazonaws.com/');
+    list.searchParams.set('max-keys', '2');
+    list.searchParams.set('prefix', 'J');
+    assert.equal(sig(signRequest({ method: 'GET', url: list, headers: {}, payloadSha256: EMPTY_SHA256 }, creds, 'us-east-1', at)), '34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7');
   });
 
   it('signs the same request the same way, and differently for another body, time or secret', () => {
