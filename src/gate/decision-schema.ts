@@ -9,6 +9,7 @@
  * silently ignored would lift a limit the author meant to set.
  */
 import type { Constraints, Decision, Effect, Escalation, Rewrite } from './types.ts';
+import { MAX_JSON_DEPTH } from './strict-json.ts';
 import { PortcullisError, ErrorCodes } from '../errors.ts';
 import { parseRedactPath } from './redact-json.ts';
 
@@ -69,6 +70,18 @@ function validateConstraints(v: unknown): Constraints {
   return c;
 }
 
+/** True when objects and arrays in `v` nest deeper than `limit` (the walk stops there). */
+function nestsDeeperThan(v: unknown, limit: number): boolean {
+  if (typeof v !== 'object' || v === null) return false;
+  if (limit === 0) return true;
+  return Object.values(v).some((x) => nestsDeeperThan(x, limit - 1));
+}
+
+/** A rewritten body is forwarded and recorded: it must stay inside the depth a request body may have. */
+function checkDepth(v: unknown, where: string): void {
+  if (nestsDeeperThan(v, MAX_JSON_DEPTH)) throw invalid(`${where} nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels; its evidence could not be recorded verifiably`);
+}
+
 function validateRewrite(v: unknown): Rewrite {
   if (!isObject(v)) throw invalid('rewrite must be an object');
   onlyKeys(v, new Set(['http', 'mcp']), 'rewrite');
@@ -97,6 +110,7 @@ function validateRewrite(v: unknown): Rewrite {
         if (!TOKEN.test(k) || BAD_HEADER_VALUE.test(x as string)) throw invalid(`rewrite.http.headers entry ${JSON.stringify(k)} is not a valid header`);
       }
     }
+    checkDepth(h.body, 'rewrite.http.body');
     r.http = h as Rewrite['http'];
   }
   if (v.mcp !== undefined) {
@@ -104,6 +118,7 @@ function validateRewrite(v: unknown): Rewrite {
     onlyKeys(v.mcp, MCP_REWRITE_KEYS, 'rewrite.mcp');
     if (v.mcp.name !== undefined && typeof v.mcp.name !== 'string') throw invalid('rewrite.mcp.name must be a string');
     if (v.mcp.arguments !== undefined && !isObject(v.mcp.arguments)) throw invalid('rewrite.mcp.arguments must be an object');
+    checkDepth(v.mcp.arguments, 'rewrite.mcp.arguments');
     r.mcp = v.mcp as Rewrite['mcp'];
   }
   if (!r.http && !r.mcp) throw invalid('rewrite must carry "http" or "mcp"');

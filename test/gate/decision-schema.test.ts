@@ -47,3 +47,14 @@ test('anything off-schema is refused', () => {
   ];
   for (const b of bad) assert.throws(() => validateDecision(b), invalid, JSON.stringify(b));
 });
+
+test('a rewrite nesting deeper than a request body may is refused before anything executes', () => {
+  let deep: unknown = 1;
+  for (let i = 0; i < 300; i++) deep = { d: deep };
+  for (const rewrite of [{ http: { body: deep } }, { mcp: { arguments: { a: deep } } }]) {
+    assert.throws(() => validateDecision({ effect: 'compute', reason: 'r', rewrite }), (e: any) => e.code === ErrorCodes.DECISION_INVALID && /deeper than 256/.test(e.message));
+  }
+  let shallow: unknown = 1;
+  for (let i = 0; i < 200; i++) shallow = { d: shallow };
+  assert.equal(validateDecision({ effect: 'compute', reason: 'r', rewrite: { http: { body: shallow } } }).effect, 'compute');
+});
