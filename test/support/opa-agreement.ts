@@ -14,10 +14,12 @@ import { toolPath } from './tools.ts';
 export type Answers = Record<string, string | { error: string }>;
 
 const PACKAGE = 'agreement';
+const RULE = 'answer_';
 
 /** `rules` maps a rule name to a Rego expression; `extra` is any further Rego (helper rules, functions). */
 function module(rules: Record<string, string>, extra: string): string {
-  const lines = Object.entries(rules).map(([name, expr]) => `${name} := json.marshal([${expr}])`);
+  // Prefixed, so that a rule may be named like a keyword or a helper rule of `extra`.
+  const lines = Object.entries(rules).map(([name, expr]) => `${RULE}${name} := json.marshal([${expr}])`);
   return `package ${PACKAGE}\n\n${extra}\n\n${lines.join('\n')}\n`;
 }
 
@@ -27,7 +29,7 @@ export async function opaAnswers(rules: Record<string, string>, extra = '', inpu
   const opa = new OpaEvaluator(toolPath('opa'), { concurrency: 1 });
   const src = module(rules, extra);
   for (const name of Object.keys(rules)) {
-    const r = await opa.eval({ query: `data.${PACKAGE}.${name}`, modules: [src], input, strictBuiltinErrors: true });
+    const r = await opa.eval({ query: `data.${PACKAGE}.${RULE}${name}`, modules: [src], input, strictBuiltinErrors: true });
     if (r.kind === 'error') out[name] = { error: r.code };
     else if (r.results.length > 0) out[name] = r.results[0]!.expressions[0]!.value as string;
   }
@@ -41,7 +43,7 @@ export async function portcullisAnswers(rules: Record<string, string>, extra = '
   const bundle = await new PortcullisCompiler().compile({
     modules: [{ path: 'agreement.rego', source: module(rules, extra) }],
     data: {},
-    entrypoints: names.map((n) => `${PACKAGE}/${n}`),
+    entrypoints: names.map((n) => `${PACKAGE}/${RULE}${n}`),
     tools: [],
     tests: [],
   });
@@ -49,7 +51,7 @@ export async function portcullisAnswers(rules: Record<string, string>, extra = '
   await engine.load(bundle);
   for (const name of names) {
     try {
-      const v = engine.evaluate(input, `${PACKAGE}/${name}`).result;
+      const v = engine.evaluate(input, `${PACKAGE}/${RULE}${name}`).result;
       if (v !== undefined) out[name] = v as string;
     } catch (e) {
       out[name] = { error: opaCodeOf(e) ?? String(e) };

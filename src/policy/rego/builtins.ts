@@ -89,6 +89,8 @@ export const BUILTINS: Record<string, BuiltinEntry> = {
   'crypto.x509.parse_certificate_request': { export: SDK_BUILTIN, arity: 1 },
   'providers.aws.sign_req': { export: SDK_BUILTIN, arity: 3 },
   'strings.render_template': { export: SDK_BUILTIN, arity: 2 },
+  'json.match_schema': { export: SDK_BUILTIN, arity: 2 },
+  'json.verify_schema': { export: SDK_BUILTIN, arity: 1 },
   'opa.runtime': { export: SDK_BUILTIN, arity: 0 },
   ...Object.fromEntries(
     ['rs256', 'rs384', 'rs512', 'ps256', 'ps384', 'ps512', 'es256', 'es384', 'es512', 'eddsa'].map((a) => [

@@ -2,6 +2,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { decodeVerify, encodeSign, encodeSignRaw, verifyWith, PUBLIC_KEY_ALGS } from './host-jwt.ts';
 import { signAwsRequest } from './host-aws.ts';
 import { renderTemplate } from './host-template.ts';
+import { matchSchema, verifySchema } from './host-json-schema.ts';
 import { parseCertificateRequest } from './host-csr.ts';
 import { parseAndVerifyCertificates, parseCertificates, parseKeypair, parsePrivateKeys, parseRsaPrivateKey } from './host-x509.ts';
 
@@ -62,6 +63,8 @@ export function createHostBuiltins(clock: ClockNs = wallClockNs): HostBuiltins {
       'crypto.x509.parse_certificate_request': (csr: unknown) => parseCertificateRequest(csr),
       'providers.aws.sign_req': (req: unknown, config: unknown, timeNs: unknown) => signAwsRequest(req, config, timeNs),
       'strings.render_template': (template: unknown, vars: unknown) => renderTemplate(template, vars),
+      'json.match_schema': (document: unknown, schema: unknown) => matchSchema(document, schema),
+      'json.verify_schema': (schema: unknown) => verifySchema(schema),
       // Policies see no process environment or configuration: a gate's
       // decisions depend on the bundle and the input alone.
       'opa.runtime': () => ({ config: {}, env: {} }),

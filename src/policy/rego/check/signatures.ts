@@ -88,6 +88,8 @@ const TABLE: Record<string, [args: string[], result: string]> = {
   sort: [[COLLECTION], 'array[any]'],
   split: [['string', 'string'], 'array[string]'],
   'strings.split_n': [['string', 'string', 'number'], 'array[string]'],
+  'json.match_schema': [['any<string, object[any: any]>', 'any<string, object[any: any]>'], 'array[any]'],
+  'json.verify_schema': [['any<string, object[any: any]>'], 'array[any]'],
   sprintf: [['string', 'array[any]'], 'string'],
   startswith: [['string', 'string'], 'boolean'],
   'strings.replace_n': [['object[string: string]', 'string'], 'string'],
