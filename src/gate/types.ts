@@ -45,6 +45,10 @@ export interface McpAction {
   clientCapabilities?: Record<string, unknown>;
   /** `Mcp-Session-Id` (2025 revisions with sessions). */
   sessionId?: string;
+  /** `server` for a request the server sends to the client inside a response stream (sampling, elicitation, roots); absent for the agent's own messages. */
+  from?: 'server';
+  /** The params of a server request (without `_meta`). */
+  params?: Record<string, unknown>;
   /** The MCP request headers, lower-case (`mcp-method`, `mcp-name`, `mcp-protocol-version`, `mcp-session-id`, `last-event-id`, `mcp-param-*`); absent when none was sent. */
   headers?: Record<string, string>;
 }

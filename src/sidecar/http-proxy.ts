@@ -12,7 +12,7 @@ import { formatQuery } from '../gate/path.ts';
 import { httpStatusFor, toPortcullisError } from '../gate/error-response.ts';
 import { ErrorCodes, type PortcullisError } from '../errors.ts';
 import { callInfo, refuse, sendError, type ProxyContext } from './proxy-context.ts';
-import { relayResponse } from './relay.ts';
+import { relayResponse, type RelayPlan } from './relay.ts';
 import type { Decided } from './decider.ts';
 import type { UpstreamRequest } from './upstream.ts';
 import type { ForwardTarget, NamedTarget } from './routes.ts';
@@ -71,7 +71,7 @@ export async function forwardDecided(
   reply: FastifyReply,
   decided: Decided,
   request: UpstreamRequest,
-  relayExtras: { extraMessages?: unknown[]; jsonRpc?: boolean } = {},
+  relayExtras: Pick<RelayPlan, 'extraMessages' | 'jsonRpc' | 'screenLine'> = {},
   others: Decided[] = [],
 ): Promise<void> {
   const outcome = decided.outcome;

@@ -12,7 +12,8 @@ import { parseQuery } from '../gate/path.ts';
 import { buildMcpAction, expectsReply, parseJsonRpc, rewriteMessage, type JsonRpcMessage } from '../gate/mcp-action.ts';
 import { forwardHeaders } from '../gate/headers.ts';
 import { mcpMessageTrace, mcpRequestFacts } from '../gate/mcp-envelope.ts';
-import { checkHeadersAgree, encodeHeaderValue, mcpHeaderView, mirroredName, MCP_NAME_HEADER } from '../gate/mcp-headers.ts';
+import { buildServerRequestAction, serverRequestOf } from '../gate/mcp-server-request.ts';
+import { checkHeadersAgree, encodeHeaderValue, mcpHeaderView, mirroredName, MCP_METHOD_HEADER, MCP_NAME_HEADER } from '../gate/mcp-headers.ts';
 import { normaliseAuthority, formatAuthority } from '../gate/host.ts';
 import { jsonRpcError, toPortcullisError } from '../gate/error-response.ts';
 import { ErrorCodes, PortcullisError } from '../errors.ts';
@@ -74,6 +75,49 @@ function messageCall(call: CallInfo, m: JsonRpcMessage): CallInfo {
   };
 }
 
+/**
+ * Decides each request the server sends to the client inside the response
+ * stream. An allowed one goes on to the agent; a denied one is dropped from
+ * the stream and answered to the server on the agent's behalf with the
+ * JSON-RPC error, so the server does not wait for a reply that cannot come.
+ */
+function serverRequestScreen(ctx: ProxyContext, req: FastifyRequest, target: NamedTarget, call: CallInfo, headers: Record<string, string | string[]>): (line: string) => Promise<boolean> {
+  const server = target.tool.name;
+  let facts: ReturnType<typeof mcpRequestFacts> | undefined;
+  return async (line) => {
+    const request = serverRequestOf(line);
+    if (!request) return true;
+    facts ??= mcpRequestFacts(req.headers, ctx.config.redactHeaders);
+    const decided = await ctx.decider.decide(buildServerRequestAction(server, request, facts), call);
+    if (decided.outcome.kind === 'forward') {
+      decided.finish({ status: 200, bytes: Buffer.byteLength(line) });
+      return true;
+    }
+    const error = decided.outcome.error;
+    const refs = { decisionId: decided.decisionId, traceId: decided.traceId };
+    const answer = JSON.stringify(jsonRpcError(request.id, error, refs));
+    const answered = await answerServer(ctx, target, headers, answer);
+    decided.finish({ status: answered, bytes: 0, errorCode: error.code });
+    return false;
+  };
+}
+
+/** POSTs the agent's side's reply to the server; resolves with the server's status (0 when it could not be sent). */
+async function answerServer(ctx: ProxyContext, target: NamedTarget, forwarded: Record<string, string | string[]>, body: string): Promise<number> {
+  const headers: Record<string, string | string[]> = { ...forwarded, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+  // A reply has no method and no name to mirror.
+  delete headers[MCP_NAME_HEADER];
+  delete headers[MCP_METHOD_HEADER];
+  try {
+    const res = await ctx.upstream.request({ origin: origin(target), path: target.target, method: 'POST', headers, body, timeoutMs: ctx.config.upstreamTimeoutMs });
+    await res.body.dump();
+    return res.statusCode;
+  } catch (e) {
+    ctx.logger?.warn({ err: e, server: target.tool.name }, 'the refusal of a server request could not be sent to the server');
+    return 0;
+  }
+}
+
 function origin(target: NamedTarget): string {
   const { host, port } = normaliseAuthority(target.authority, target.scheme);
   return `${target.scheme}://${formatAuthority(host, port)}`;
@@ -97,7 +141,8 @@ async function handleStreamOrDelete(ctx: ProxyContext, req: FastifyRequest, repl
   }
   const headers = forwardHeaders(req.headers, outcome.constraints.stripHeaders);
   const timeoutMs = outcome.constraints.timeoutMs ?? ctx.config.upstreamTimeoutMs;
-  return forwardDecided(ctx, reply, decided, { origin: origin(target), path: target.target, method: req.method, headers, timeoutMs, stream: req.method === 'GET' });
+  const screenLine = serverRequestScreen(ctx, req, target, call, headers);
+  return forwardDecided(ctx, reply, decided, { origin: origin(target), path: target.target, method: req.method, headers, timeoutMs, stream: req.method === 'GET' }, { screenLine });
 }
 
 export async function handleMcp(ctx: ProxyContext, req: FastifyRequest, reply: FastifyReply, target: NamedTarget): Promise<void> {
@@ -167,5 +212,6 @@ export async function handleMcp(ctx: ProxyContext, req: FastifyRequest, reply: F
   const [lead, ...rest] = forwarding;
   const leadOutcome = { ...lead!, outcome: { ...(lead!.outcome as Extract<Decided['outcome'], { kind: 'forward' }>), constraints } };
   const timeoutMs = constraints.timeoutMs ?? ctx.config.upstreamTimeoutMs;
-  return forwardDecided(ctx, reply, leadOutcome, { origin: origin(target), path: target.target, method: 'POST', headers, body, timeoutMs }, { extraMessages: errors, jsonRpc: true }, rest);
+  const screenLine = serverRequestScreen(ctx, req, target, call, headers);
+  return forwardDecided(ctx, reply, leadOutcome, { origin: origin(target), path: target.target, method: 'POST', headers, body, timeoutMs }, { extraMessages: errors, jsonRpc: true, screenLine }, rest);
 }

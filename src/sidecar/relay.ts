@@ -28,6 +28,13 @@ export interface RelayPlan {
   jsonRpc?: boolean;
   /** Cap on a body that must be buffered to be rewritten. */
   bufferLimitBytes: number;
+  /**
+   * SSE only: each line of the stream is passed through this before it goes
+   * on (in order: the stream waits for the answer); false drops the line.
+   * MCP uses it to decide the server's own requests (sampling, elicitation,
+   * roots) as they pass.
+   */
+  screenLine?: (line: string) => Promise<boolean>;
 }
 
 /**
@@ -75,12 +82,14 @@ class MeteredStream extends Transform {
   #pending = '';
   readonly #max: number;
   readonly #rewriteLine: ((line: string) => string) | undefined;
+  readonly #screenLine: ((line: string) => Promise<boolean>) | undefined;
 
-  constructor(max: number, prefix: string, rewriteLine?: (line: string) => string) {
+  constructor(max: number, prefix: string, rewriteLine?: (line: string) => string, screenLine?: (line: string) => Promise<boolean>) {
     super();
     this.#max = max;
     this.#rewriteLine = rewriteLine;
-    this.upstreamHasher = rewriteLine || prefix ? new OutputHasher() : undefined;
+    this.#screenLine = screenLine;
+    this.upstreamHasher = rewriteLine || screenLine || prefix ? new OutputHasher() : undefined;
     if (prefix) this.#emit(prefix);
   }
 
@@ -99,22 +108,40 @@ class MeteredStream extends Transform {
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.upstreamHasher?.update(chunk);
-    if (!this.#rewriteLine) {
+    if (!this.#rewriteLine && !this.#screenLine) {
       this.#emit(chunk);
       return cb();
     }
     this.#pending += chunk.toString('utf8');
     const lines = this.#pending.split('\n');
     this.#pending = lines.pop()!;
-    const rewrite = this.#rewriteLine;
-    if (lines.length > 0) this.#rewritten(() => lines.map(rewrite).join('\n') + '\n', cb);
-    else cb();
+    if (lines.length === 0) return cb();
+    if (this.#screenLine) return void this.#screened(lines, '\n', cb);
+    const rewrite = this.#rewriteLine!;
+    this.#rewritten(() => lines.map(rewrite).join('\n') + '\n', cb);
   }
 
   override _flush(cb: TransformCallback): void {
+    if (!this.#pending) return cb();
+    if (this.#screenLine) return void this.#screened([this.#pending], '', cb);
     const rewrite = this.#rewriteLine;
-    if (this.#pending && rewrite) this.#rewritten(() => rewrite(this.#pending), cb);
+    if (rewrite) this.#rewritten(() => rewrite(this.#pending), cb);
     else cb();
+  }
+
+  /** Lines the screen keeps go on (rewritten when a rewrite is set); the stream waits for each answer in turn. */
+  async #screened(lines: string[], end: string, cb: TransformCallback): Promise<void> {
+    const kept: string[] = [];
+    try {
+      for (const line of lines) if (await this.#screenLine!(line)) kept.push(line);
+    } catch (e) {
+      const err = new PortcullisError(ErrorCodes.UPSTREAM, `a message of the upstream's stream could not be decided and the stream was cut off: ${(e as Error)?.message ?? String(e)}`);
+      relayErrors.add(err);
+      return cb(err);
+    }
+    if (kept.length === 0) return cb();
+    const rewrite = this.#rewriteLine;
+    this.#rewritten(() => (rewrite ? kept.map(rewrite) : kept).join('\n') + end, cb);
   }
 
   /**
@@ -236,7 +263,7 @@ export async function relayResponse(reply: FastifyReply, res: UpstreamResponse, 
     await reply.code(res.statusCode).headers(headers).send(body);
     return { status: res.statusCode, bytes: body.length, outputHash: hasher.digest() };
   }
-  const metered = new MeteredStream(max, sse ? sseEvents(extra) : '', sse && redact.length > 0 ? sseRedactor(redact) : undefined);
+  const metered = new MeteredStream(max, sse ? sseEvents(extra) : '', sse && redact.length > 0 ? sseRedactor(redact) : undefined, sse ? plan.screenLine : undefined);
   if (sse || redact.length > 0 || extra.length > 0) delete headers['content-length'];
   const done = new Promise<FinishInfo>((resolve) => {
     let settled = false;

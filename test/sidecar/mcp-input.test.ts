@@ -20,6 +20,7 @@ import { OpaWasmEngine } from '../../src/policy/engine.ts';
 import { readBundleDir } from '../../src/policy/bundle-dir.ts';
 import { selectCompiler } from '../../src/policy/compiler.ts';
 import { ErrorCodes } from '../../src/errors.ts';
+import { CreateMessageRequestSchema, ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 
 let sessions: McpUpstream;
 let modern: McpUpstream;
@@ -112,4 +113,18 @@ test('a revision the policy does not accept is denied on the version initialize 
   assert.equal(r.json().error.data.code, ErrorCodes.DENIED);
   assert.match(r.json().error.message, /MCP 2024-11-05 is not a revision this gate accepts/);
   assert.equal(sessions.arrivals.length, arrived);
+});
+
+test('server requests: the policy lets the server ask for the roots, and refuses it the agent\'s model', async () => {
+  const asked: string[] = [];
+  const client = new ClientV1({ name: 'asked-agent', version: '1.0.0' }, { capabilities: { roots: {}, sampling: {} } });
+  client.setRequestHandler(ListRootsRequestSchema, async () => (asked.push('roots'), { roots: [{ uri: 'file:///w' }] }));
+  client.setRequestHandler(CreateMessageRequestSchema, async () => (asked.push('sampling'), { role: 'assistant' as const, content: { type: 'text' as const, text: 'x' }, model: 'm' }));
+  await client.connect(new TransportV1(new URL(`http://127.0.0.1:${sidecar.port}/mcp/fs`)));
+  const roots = (await client.callTool({ name: 'ask_roots', arguments: {} })) as { content: { text: string }[] };
+  assert.match(roots.content[0]!.text, /^answered .*file:\/\/\/w/);
+  const sampling = (await client.callTool({ name: 'ask_sampling', arguments: {} })) as { content: { text: string }[] };
+  assert.match(sampling.content[0]!.text, /^refused .*servers may not ask for sampling\/createMessage/);
+  await client.close();
+  assert.deepEqual(asked, ['roots']);
 });

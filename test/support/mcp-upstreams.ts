@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { Server as ServerV1 } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolRequestSchema, CreateMessageResultSchema, ListRootsResultSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { Server as ServerV2, createMcpHandler } from '@modelcontextprotocol/server';
 
 export type McpServerKind = 'v1-stateless' | 'v1-sessions' | 'v2';
@@ -54,10 +54,31 @@ function run(calls: ToolCall[], params: { name: string; arguments?: Record<strin
   return { content: [{ type: 'text', text: `${params.name} ${JSON.stringify(args)}` }] };
 }
 
+/**
+ * Unlisted tools of the 1.x server that ask the client something while they
+ * run (a request on the call's own SSE stream) and answer with what came back:
+ * the client's roots, or its model's reply; or the error it got instead.
+ */
+const ASKING: Record<string, { method: string; params?: Record<string, unknown>; schema: typeof ListRootsResultSchema | typeof CreateMessageResultSchema }> = {
+  ask_roots: { method: 'roots/list', schema: ListRootsResultSchema },
+  ask_sampling: { method: 'sampling/createMessage', params: { messages: [{ role: 'user', content: { type: 'text', text: 'summarise' } }], maxTokens: 16 }, schema: CreateMessageResultSchema },
+};
+
 function serverV1(calls: ToolCall[]): ServerV1 {
   const server = new ServerV1({ name: 'upstream-v1', version: '1.0.0' }, { capabilities: { tools: {} } });
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: TOOLS }));
-  server.setRequestHandler(CallToolRequestSchema, async (req) => run(calls, req.params as Parameters<typeof run>[1]));
+  server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
+    const ask = ASKING[req.params.name];
+    if (!ask) return run(calls, req.params as Parameters<typeof run>[1]);
+    calls.push({ name: req.params.name, arguments: req.params.arguments ?? {} });
+    try {
+      const answer = await extra.sendRequest({ method: ask.method, ...(ask.params ? { params: ask.params } : {}) } as never, ask.schema);
+      return { content: [{ type: 'text' as const, text: `answered ${JSON.stringify(answer)}` }] };
+    } catch (e) {
+      const err = e as { code?: number; message?: string; data?: unknown };
+      return { content: [{ type: 'text' as const, text: `refused ${JSON.stringify({ code: err.code, message: err.message, data: err.data })}` }], isError: true };
+    }
+  });
   return server;
 }
 
