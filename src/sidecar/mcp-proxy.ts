@@ -87,7 +87,8 @@ function serverRequestScreen(ctx: ProxyContext, req: FastifyRequest, target: Nam
   return async (line) => {
     const request = serverRequestOf(line);
     if (!request) return true;
-    facts ??= mcpRequestFacts(req.headers, ctx.config.redactHeaders);
+    // The session and revision of the stream; not the agent's request headers, which name the agent's call.
+    facts ??= sessionAndVersion(mcpRequestFacts(req.headers, ctx.config.redactHeaders));
     const decided = await ctx.decider.decide(buildServerRequestAction(server, request, facts), call);
     if (decided.outcome.kind === 'forward') {
       decided.finish({ status: 200, bytes: Buffer.byteLength(line) });
@@ -99,6 +100,13 @@ function serverRequestScreen(ctx: ProxyContext, req: FastifyRequest, target: Nam
     const answered = await answerServer(ctx, target, headers, answer);
     decided.finish({ status: answered, bytes: 0, errorCode: error.code });
     return false;
+  };
+}
+
+function sessionAndVersion(facts: ReturnType<typeof mcpRequestFacts>): ReturnType<typeof mcpRequestFacts> {
+  return {
+    ...(facts.sessionId !== undefined ? { sessionId: facts.sessionId } : {}),
+    ...(facts.protocolVersion !== undefined ? { protocolVersion: facts.protocolVersion } : {}),
   };
 }
 

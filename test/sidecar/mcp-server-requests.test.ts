@@ -68,6 +68,7 @@ test('an allowed server request (roots/list) is decided, recorded and reaches th
   assert.equal(intent.reason, 'server may ask roots/list');
   assert.equal((intent.input as any).action.mcp.method, 'roots/list');
   assert.equal(typeof (intent.input as any).action.mcp.sessionId, 'string');
+  assert.equal((intent.input as any).action.mcp.headers, undefined, 'the agent\'s request headers name the agent\'s call, not this one');
   const outcome = await recorder.outcomeFor(intent.decisionId);
   assert.equal(outcome.errorCode, undefined);
 });
