@@ -46,6 +46,14 @@ export class HeadWitnessClient implements HeadWitness {
     });
     const text = await res.body.text().catch(() => '');
     if (res.statusCode === 200) return;
+    if (res.statusCode === 404 && !text.includes('PORTCULLIS_')) {
+      // No such route: a controller that keeps no witness store. Not worth retrying.
+      throw new PortcullisError(
+        ErrorCodes.HEAD_NOT_WITNESSED,
+        `${url.origin} does not witness ledger heads (the controller has no PORTCULLIS_WITNESS_STORE): configure it, or set PORTCULLIS_WITNESS_URL=none`,
+        { status: 404 },
+      );
+    }
     let code: string | undefined;
     let message = text.slice(0, 300);
     try {

@@ -96,6 +96,8 @@ export class LedgerShipper {
   #openedAt: number;
   #published: { seq: number; hash: string } | undefined;
   #witnessed: { seq: number; hash: string } | undefined;
+  /** Set when the witness said it keeps no heads at all: asking again every round would only fill the log. */
+  #noWitness = false;
   readonly #shippedBundles = new Set<string>();
 
   constructor(options: LedgerShipperOptions) {
@@ -141,7 +143,9 @@ export class LedgerShipper {
     const errors: PortcullisError[] = [];
     try {
       const maxAge = this.#o.segmentMaxAgeMs ?? 300_000;
-      if (maxAge > 0 && this.#now() - this.#openedAt >= maxAge) {
+      // An empty active file (just rotated by size) starts its age now.
+      if (this.#o.ledger.activeBytes() === 0) this.#openedAt = this.#now();
+      else if (maxAge > 0 && this.#now() - this.#openedAt >= maxAge) {
         if (this.#o.ledger.activeBytes() > 0) await this.#o.ledger.seal();
         this.#openedAt = this.#now();
       }
@@ -263,14 +267,18 @@ export class LedgerShipper {
     };
     const same = (p: { seq: number; hash: string } | undefined): boolean => p?.seq === head.seq && p.hash === head.hash;
     const errors: PortcullisError[] = [];
-    if (this.#o.witness && !same(this.#witnessed)) {
+    if (this.#o.witness && !this.#noWitness && !same(this.#witnessed)) {
       try {
         await this.#o.witness.send(at);
         this.#witnessed = { seq: head.seq, hash: head.hash };
         this.#o.metrics?.ledgerWitnessedSeq.set(head.seq);
       } catch (e) {
         this.#o.metrics?.ledgerShipFailures.inc({ what: 'witness' });
-        errors.push(asError(e));
+        const err = asError(e);
+        if (err.code === ErrorCodes.HEAD_NOT_WITNESSED) {
+          this.#noWitness = true;
+          this.#o.logger?.error({ err }, 'ledger heads are not witnessed: a ledger cut short in the store will not be detectable; shipping goes on');
+        } else errors.push(err);
       }
     }
     if (!same(this.#published)) {

@@ -303,6 +303,42 @@ describe('verify and replay of a shipped ledger', () => {
   });
 });
 
+describe('a controller that keeps no witness store', () => {
+  it('is reported once and shipping goes on, without retrying it at every round or at shutdown', async () => {
+    const bare = Fastify();
+    const url = await bare.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const path = join(dir, 'unwitnessed', 'ledger.jsonl');
+      const recorder = await createLedgerRecorder({ path, maxFileBytes: 3000 });
+      const witness = new HeadWitnessClient({ controllerUrl: url, tokenFile });
+      clients.push(witness);
+      const metrics = createMetrics({ processMetrics: false });
+      const shipper = new LedgerShipper({
+        ledger: { path, head: () => recorder.head(), seal: () => recorder.seal(), activeBytes: () => recorder.activeBytes() },
+        client,
+        destination: { bucket: BUCKET, prefix: 'ledgers/ns1/unwitnessed/' },
+        identity: { namespace: 'ns1', pod: 'unwitnessed' },
+        witness,
+        segmentMaxAgeMs: 0,
+        metrics,
+      });
+      for (let i = 0; i < 6; i++) await recorder.intent(sampleIntent(i));
+      const first = await shipper.tick();
+      assert.equal(first.error, undefined, first.error?.message);
+      assert.ok(first.shipped > 0);
+      await recorder.intent(sampleIntent(7));
+      const stopped = await shipper.stop(10_000);
+      assert.equal(stopped.error, undefined);
+      assert.equal(stopped.waiting, 0);
+      const failures = (await metrics.registry.getSingleMetric('portcullis_ledger_ship_failures_total')!.get()).values;
+      assert.deepEqual(failures.map((v) => [v.labels.what, v.value]), [['witness', 1]], 'asked once, then no more');
+      await recorder.close();
+    } finally {
+      await bare.close();
+    }
+  });
+});
+
 describe('the witness', () => {
   it('refuses another namespace, an unknown token, and answers 404 for a pod never witnessed', async () => {
     const other = new HeadWitnessClient({ controllerUrl: witnessUrl, tokenFile });
