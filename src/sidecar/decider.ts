@@ -15,7 +15,9 @@ import { buildPolicyInput, summariseAction, withApproval } from '../gate/input.t
 import { resolveDecision, type Outcome, type Resolution, type ResolveOptions } from '../gate/resolve.ts';
 import { ErrorCodes, PortcullisError, isPortcullisError } from '../errors.ts';
 import type { RawHeaders } from '../gate/headers.ts';
+import { httpStatusFor } from '../gate/error-response.ts';
 import { CallTrace } from './call-trace.ts';
+import { TOOL_VISIBLE_ENTRYPOINT, toolListingInput, type ToolDefinition } from '../gate/tool-visibility.ts';
 import { boundedMetricTool } from './metric-tool.ts';
 
 export interface DeciderDeps {
@@ -159,8 +161,26 @@ export class Decider {
       enforced: 'deny',
     };
     const rec = await this.#intent(decisionId, time, trace, res, true);
-    this.#finish(decisionId, res, rec.recorded, trace, this.#d.now(), { status: 0, bytes: 0, errorCode: error.code }, this.#metricTool(call.metricTool ?? action.tool));
+    // Recorded before it is answered; the status is the one the answer carries.
+    this.#finish(decisionId, res, rec.recorded, trace, this.#d.now(), { status: httpStatusFor(error.code), bytes: 0, errorCode: error.code }, this.#metricTool(call.metricTool ?? action.tool));
     return { decisionId, traceId: trace.traceId };
+  }
+
+  /**
+   * Whether a listed MCP tool is shown to the agent: the bundle's
+   * `portcullis/tool_visible` on the listing's input (tool-visibility.ts).
+   * Only `true` shows it; an evaluation error hides it, as a decision would
+   * fail closed. Observe mode hides nothing: it changes no traffic.
+   */
+  toolVisible(server: string, tool: ToolDefinition, traceId: string): boolean {
+    if (this.#d.mode === 'observe') return true;
+    const input = toolListingInput(server, tool, this.#d.agent, { time: this.#d.clock(), mode: this.#d.mode, traceId });
+    try {
+      return this.#d.engine.evaluate(input, TOOL_VISIBLE_ENTRYPOINT).result === true;
+    } catch (e) {
+      this.#d.logger?.warn({ err: e, server, tool: tool.name }, 'tool visibility could not be evaluated; the tool is hidden');
+      return false;
+    }
   }
 
   /** Labels stay bounded whatever the agent sends: only catalog names (and fixed values) become labels. */

@@ -97,3 +97,12 @@ test('an upstream timeout: the outcome status is the 504 the agent got', async (
   assert.equal(outcome.status, 504);
   assert.equal(outcome.errorCode, ErrorCodes.UPSTREAM_TIMEOUT);
 });
+
+test('a refused request: the outcome status is the 400 the agent got, not 0', async () => {
+  const r = await send(sidecar.port, { path: `${upstream.origin}/a%2F..%2Fb` });
+  assert.equal(r.status, 400);
+  assert.equal(r.json().error.code, ErrorCodes.BAD_PATH);
+  const outcome = await recorder.outcomeFor(r.json().error.decisionId);
+  assert.equal(outcome.status, 400);
+  assert.equal(outcome.errorCode, ErrorCodes.BAD_PATH);
+});
