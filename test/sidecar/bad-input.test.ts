@@ -68,6 +68,7 @@ function raw(port: number, text: string, opts: { end?: boolean } = {}): Promise<
   });
 }
 
+// Refusals are recorded before they are answered: once the answer is read, the record is there.
 const recordedWith = (code: string): boolean => intents.some((r) => r.errorCode === code && r.effect === 'deny');
 
 test('Content-Length with Transfer-Encoding is refused as a smuggling attempt, and recorded', async () => {
@@ -76,7 +77,6 @@ test('Content-Length with Transfer-Encoding is refused as a smuggling attempt, a
   assert.match(out, /^HTTP\/1.1 400/);
   assert.match(out, /PORTCULLIS_BAD_REQUEST/);
   assert.equal(upstream.log.length, n);
-  await new Promise((r) => setTimeout(r, 20));
   assert.ok(recordedWith(ErrorCodes.BAD_REQUEST));
 });
 
@@ -84,7 +84,6 @@ test('a slow client is cut off with 408 and recorded', async () => {
   const out = await raw(sidecar.port, `GET ${upstream.origin}/slow HTTP/1.1\r\nHost: a\r\n`);
   assert.match(out, /^HTTP\/1.1 408/);
   assert.match(out, /PORTCULLIS_REQUEST_TIMEOUT/);
-  await new Promise((r) => setTimeout(r, 20));
   assert.ok(recordedWith(ErrorCodes.REQUEST_TIMEOUT));
 });
 
