@@ -17,7 +17,7 @@ import { startControlPlane, freePort, type ControlPlane, type KubectlOptions } f
 import { KubeRest } from './kube-rest.ts';
 import { ClientNodeKubeApi } from '../../src/controller/k8s/client-node-kube-api.ts';
 import { loadControllerConfig, type ControllerOverrides } from '../../src/config/controller.ts';
-import { startController, type RunningController } from '../../src/controller/controller.ts';
+import { startController, type ControllerDeps, type RunningController } from '../../src/controller/controller.ts';
 import { PortcullisCompiler } from '../../src/policy/compiler.ts';
 import { createLogger, type Logger } from '../../src/telemetry/logger.ts';
 import type { PolicyCompiler } from '../../src/policy/types.ts';
@@ -147,7 +147,7 @@ export async function kubectlApply(cp: ControlPlane, obj: any, options: KubectlO
 }
 
 export async function startHarness(
-  options: { replicas?: number; compiler?: PolicyCompiler; configOverrides?: ControllerOverrides } = {},
+  options: { replicas?: number; compiler?: PolicyCompiler; configOverrides?: ControllerOverrides; deps?: Pick<ControllerDeps, 'witnessStore' | 'ledgerShipping'> } = {},
 ): Promise<Harness> {
   const controllers: RunningController[] = [];
   const logs: string[] = [];
@@ -191,6 +191,7 @@ export async function startHarness(
       logger: logger.child({ replica: identity }),
       webhookIpAddresses: ['127.0.0.1'],
       sweepIntervalMs: 200,
+      ...options.deps,
     });
     controllers.push(c);
     return c;
