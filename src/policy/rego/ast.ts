@@ -168,6 +168,12 @@ interface ExprBase {
   with: WithModifier[];
   /** True for expressions the parser made up (the body `true` of a bodiless rule). */
   generated?: boolean;
+  /**
+   * A negation in a module importing `future.keywords.not` (or all of
+   * `future.keywords`): the whole expression is negated, its nested calls
+   * and arguments included, instead of those being evaluated before it.
+   */
+  negationInside?: boolean;
 }
 
 /** A single term used as a statement: `input.allowed`, `x`, `true`. */

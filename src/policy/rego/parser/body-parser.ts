@@ -2,12 +2,15 @@
  * Expressions and bodies: `not`, `some`, `every`, `with`, `:=` and `=`, and
  * the separators between expressions (`;` or a line break).
  */
-import type { Body, Expr, Location, RefTerm, VarTerm, WithModifier } from '../ast.ts';
+import type { Body, Expr, Location, RefTerm, Term, VarTerm, WithModifier } from '../ast.ts';
 import { MemberOperator, MemberWithKeyOperator, operatorName } from '../ast.ts';
 import { CompositeParser } from './composite-parser.ts';
 import type { TokenKind } from './tokens.ts';
 
 export abstract class BodyParser extends CompositeParser {
+  /** Set once the module imports `future.keywords.not` (or `future.keywords`): `not { … }` and whole-expression negation. */
+  protected negationInside = false;
+
   protected parseBody(end: TokenKind): Body {
     if (this.at(end)) this.fail('found empty body');
     const body: Body = [];
@@ -38,11 +41,27 @@ export abstract class BodyParser extends CompositeParser {
       if (negated) this.unexpected("illegal negation of 'every'");
       return this.parseEvery();
     }
-    const expr = this.parseExpr();
+    const expr = negated && this.negationInside && this.at('{') ? this.parseNegatedBody() : this.parseExpr();
     expr.loc = loc;
     expr.negated = negated;
+    if (negated && this.negationInside) expr.negationInside = true;
     if (this.atKeyword('with')) expr.with = this.parseWith();
     return expr;
+  }
+
+  /**
+   * The body of `not { … }`: true when the body has no solution. Planned as
+   * `{true | body} != set()` under the negation, so the body's variables are
+   * its own and the outer ones it reads must be bound, as OPA has it.
+   */
+  private parseNegatedBody(): Expr {
+    const loc = this.loc();
+    this.advance();
+    const body = this.parseBody('}');
+    this.advance();
+    const solutions: Term = { type: 'setcomprehension', loc, term: { type: 'boolean', loc, value: true }, body };
+    const none: Term = { type: 'set', loc, items: [] };
+    return { type: 'call', loc, negated: false, with: [], operator: this.nameRef('neq', loc), args: [solutions, none], generated: true };
   }
 
   /** `a := b`, `a = b`, a call, or a single term. */

@@ -8,7 +8,7 @@ import { isGround } from '../ast.ts';
 import { attachAnnotations } from './annotations.ts';
 import { BodyParser } from './body-parser.ts';
 import type { LexedComment } from './lexer.ts';
-import { importProblem } from './import-checks.ts';
+import { importProblem, importsFutureNot } from './import-checks.ts';
 import { checkDefaultRule } from './rule-checks.ts';
 import { cloneWithFreshWildcards } from './wildcards.ts';
 import type { Token } from './tokens.ts';
@@ -103,6 +103,7 @@ export class ModuleParser extends BodyParser {
     }
     const problem = importProblem(imp);
     if (problem !== undefined) this.failAt(path.loc, problem);
+    if (importsFutureNot(imp)) this.negationInside = true;
     return imp;
   }
 

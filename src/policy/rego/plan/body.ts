@@ -39,8 +39,9 @@ function planNegatable(ctx: FnCtx, e: Expr, cont: Cont): void {
     const { hoisted, expr } = hoistCalls(e, fresh, (n) => ctx.vars.has(n) || !isLocal(n));
     return planHoisted(ctx, hoisted, 0, () => planCore(ctx, expr, cont));
   }
-  // As in OPA, nested calls and dynamic arguments are evaluated before the `not` (hoist.ts).
-  const { hoisted, expr } = hoistNegated(e, fresh);
+  // As in OPA, nested calls and dynamic arguments are evaluated before the `not` (hoist.ts),
+  // unless the module imports future.keywords.not: then the whole expression is negated.
+  const { hoisted, expr } = e.negationInside ? { hoisted: [], expr: e } : hoistNegated(e, fresh);
   planHoisted(ctx, hoisted, 0, () => {
     const block = ctx.b.block(() => scoped(ctx, () => planCore(ctx, expr, () => {})));
     ctx.b.emit('NotStmt', { block });

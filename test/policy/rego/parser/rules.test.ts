@@ -164,9 +164,11 @@ describe('Rego rules: if followed by braces', () => {
 describe('Rego imports: OPA restrictions', () => {
   it('refuses malformed future and rego imports', () => {
     assert.throws(() => parseModule('package p\nimport future.foo', 'm.rego'), /invalid import, must be `future.keywords`/);
-    assert.throws(() => parseModule('package p\nimport future.keywords.nope', 'm.rego'), /unexpected keyword, must be one of \[contains every if in\]/);
+    assert.throws(() => parseModule('package p\nimport future.keywords.nope', 'm.rego'), /unexpected keyword, must be one of \[and contains every if in not or\]/);
+    assert.throws(() => parseModule('package p\nimport future.keywords.and', 'm.rego'), /import future.keywords.and is not supported by Portcullis/);
     assert.throws(() => parseModule('package p\nimport future.keywords as k', 'm.rego'), /`future` imports cannot be aliased/);
-    assert.throws(() => parseModule('package p\nimport rego.v2', 'm.rego'), /invalid import `rego.v2`, must be `rego.v1`/);
+    assert.throws(() => parseModule('package p\nimport rego.v3', 'm.rego'), /invalid import `rego.v3`, must be one of: `rego.v1`, `rego.v2`/);
+    assert.throws(() => parseModule('package p\nimport rego.v2', 'm.rego'), /import rego.v2 is not supported by Portcullis/);
   });
 
   it('refuses an unaliased import ending with a keyword, and accepts it aliased', () => {
