@@ -47,6 +47,8 @@ export interface McpAction {
   sessionId?: string;
   /** `server` for a request the server sends to the client inside a response stream (sampling, elicitation, roots); absent for the agent's own messages. */
   from?: 'server';
+  /** A listed tool's definition (`title`, `description`, `inputSchema`, `outputSchema`, `annotations`), in the input of `portcullis/tool_visible`. */
+  definition?: Record<string, unknown>;
   /** The params of a server request (without `_meta`). */
   params?: Record<string, unknown>;
   /** The MCP request headers, lower-case (`mcp-method`, `mcp-name`, `mcp-protocol-version`, `mcp-session-id`, `last-event-id`, `mcp-param-*`); absent when none was sent. */

@@ -1,0 +1,49 @@
+/**
+ * Tools the policy would never allow are hidden from `tools/list`: when the
+ * bundle lists the entrypoint `portcullis/tool_visible`, the gate evaluates it
+ * once per listed tool, with the input of the listing (`action.mcp.method =
+ * "tools/list"`, `name`, and the tool's `definition`), and removes every tool
+ * for which it is not `true`. A list the gate shortened is marked
+ * uncacheable (MCP 2026-07-28 `ttlMs: 0`, `cacheScope: "private"`): another
+ * agent may see another list. Pure.
+ */
+import type { AgentIdentity, PolicyInput } from './types.ts';
+import type { InputContext } from './input.ts';
+import { buildPolicyInput } from './input.ts';
+
+export const TOOL_VISIBLE_ENTRYPOINT = 'portcullis/tool_visible';
+
+/** What the policy sees of a listed tool. */
+export interface ToolDefinition {
+  name: string;
+  title?: unknown;
+  description?: unknown;
+  inputSchema?: unknown;
+  outputSchema?: unknown;
+  annotations?: unknown;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The input for deciding whether one listed tool is shown. */
+export function toolListingInput(server: string, tool: ToolDefinition, agent: AgentIdentity, ctx: InputContext): PolicyInput {
+  const definition: Record<string, unknown> = {};
+  for (const k of ['title', 'description', 'inputSchema', 'outputSchema', 'annotations'] as const) if (tool[k] !== undefined) definition[k] = tool[k];
+  return buildPolicyInput({ type: 'mcp', tool: tool.name, mcp: { server, method: 'tools/list', name: tool.name, definition } }, agent, ctx);
+}
+
+/**
+ * The JSON-RPC message with the hidden tools removed from its `tools/list`
+ * result (`ids`: the ids of the tools/list requests of the exchange); other
+ * messages, and results that are not a list of named tools, unchanged.
+ */
+export function filterToolListMessage(message: unknown, ids: ReadonlySet<string | number>, visible: (tool: ToolDefinition) => boolean): unknown {
+  if (!isObject(message) || !('result' in message) || !ids.has(message.id as string | number)) return message;
+  const result = message.result;
+  if (!isObject(result) || !Array.isArray(result.tools)) return message;
+  const tools = result.tools.filter((t: unknown) => isObject(t) && typeof t.name === 'string' && visible(t as unknown as ToolDefinition));
+  if (tools.length === result.tools.length) return message;
+  return { ...message, result: { ...result, tools, ttlMs: 0, cacheScope: 'private' } };
+}
