@@ -54,7 +54,7 @@ function integer(env: Env, name: string, def: number, min: number, max: number):
 
 /** A name usable as one path segment of an object key. */
 function segment(value: string): string {
-  return value.toLowerCase().replace(/[^a-z0-9.-]+/g, '-').replace(/^-+|-+$/g, '') || 'unnamed';
+  return value.toLowerCase().replace(/[^a-z0-9.-]+/g, '-').replace(/\.{2,}/g, '.').replace(/^[-.]+|[-.]+$/g, '') || 'unnamed';
 }
 
 /** The shipping configuration, or undefined when PORTCULLIS_SHIP_TO is not set (the ledger stays on the volume). */

@@ -13,7 +13,7 @@ import type { FastifyInstance } from 'fastify';
 import { ErrorCodes, PortcullisError } from '../../errors.ts';
 import { errorBody, httpStatusFor } from '../../gate/error-response.ts';
 import type { Logger } from '../../telemetry/logger.ts';
-import { parseWitnessedHead, type WitnessedHead } from '../../evidence/shipping/witnessed-head.ts';
+import { isKubeName, parseWitnessedHead, type WitnessedHead } from '../../evidence/shipping/witnessed-head.ts';
 import type { HeadWitnessStore } from './head-witness-store.ts';
 
 export interface HeadWitnessServiceOptions {
@@ -87,7 +87,13 @@ export class HeadWitnessService {
       }
     });
     app.get<{ Params: { namespace: string; pod: string }; Querystring: { uid?: string } }>('/v1/ledger-heads/:namespace/:pod', async (req, reply) => {
-      const head = await this.o.store.get(req.params.namespace, req.params.pod, req.query.uid);
+      // The names become an object key: only what Kubernetes names can be (no "..", no "/").
+      const { namespace, pod } = req.params;
+      const uid = req.query.uid;
+      if (!isKubeName(namespace) || !isKubeName(pod) || (uid !== undefined && !/^[0-9a-f-]{36}$/.test(uid))) {
+        return reply.code(400).send(errorBody(new PortcullisError(ErrorCodes.BAD_REQUEST, 'namespace and pod must be Kubernetes names, uid a pod UID')));
+      }
+      const head = await this.o.store.get(namespace, pod, uid);
       if (!head) {
         const e = new PortcullisError(ErrorCodes.HEAD_NOT_WITNESSED, `no ledger head was witnessed for ${req.params.namespace}/${req.params.pod}`);
         return reply.code(404).send(errorBody(e));

@@ -25,15 +25,17 @@ export interface HeadWitness {
   send(head: WitnessedHead): Promise<void>;
 }
 
+/** Kubernetes names (DNS subdomains): safe as one object key segment, never `..`. */
 const NAME = /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/;
+export const isKubeName = (s: string): boolean => NAME.test(s) && !s.includes('..');
 
 /** Checks a head received over the wire; throws BAD_REQUEST naming the field. */
 export function parseWitnessedHead(body: unknown): WitnessedHead {
   const b = (body ?? {}) as Record<string, unknown>;
   const bad = (field: string, expected: string): PortcullisError =>
     new PortcullisError(ErrorCodes.BAD_REQUEST, `ledger head: ${field} must be ${expected}`, { field });
-  if (typeof b.namespace !== 'string' || !NAME.test(b.namespace)) throw bad('namespace', 'a Kubernetes namespace name');
-  if (typeof b.pod !== 'string' || !NAME.test(b.pod)) throw bad('pod', 'a Kubernetes pod name');
+  if (typeof b.namespace !== 'string' || !isKubeName(b.namespace)) throw bad('namespace', 'a Kubernetes namespace name');
+  if (typeof b.pod !== 'string' || !isKubeName(b.pod)) throw bad('pod', 'a Kubernetes pod name');
   if (b.uid !== undefined && (typeof b.uid !== 'string' || !/^[0-9a-f-]{36}$/.test(b.uid))) throw bad('uid', 'a pod UID');
   if (typeof b.seq !== 'number' || !Number.isSafeInteger(b.seq) || b.seq < 0) throw bad('seq', 'a non-negative integer');
   if (typeof b.hash !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(b.hash)) throw bad('hash', 'sha256:<64 hex digits>');

@@ -349,6 +349,8 @@ describe('the witness', () => {
     const bad = new HeadWitnessClient({ controllerUrl: witnessUrl, tokenFile: join(dir, 'bad-token') });
     clients.push(bad);
     await assert.rejects(bad.send({ ...head, namespace: 'ns1' }), (e: unknown) => isPortcullisError(e) && e.code === 'PORTCULLIS_UNAUTHENTICATED');
+    const traversal = await fetch(`${witnessUrl}/v1/ledger-heads/ns1/..%2F..%2Fledgers`);
+    assert.equal(traversal.status, 400, 'names are checked before they become an object key');
     const res = await fetch(`${witnessUrl}/v1/ledger-heads/ns1/never`);
     assert.equal(res.status, 404);
     assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'PORTCULLIS_HEAD_NOT_WITNESSED');
