@@ -13,6 +13,7 @@ import { buildMcpAction, expectsReply, parseJsonRpc, rewriteMessage, type JsonRp
 import { forwardHeaders } from '../gate/headers.ts';
 import { mcpMessageTrace, mcpRequestFacts } from '../gate/mcp-envelope.ts';
 import { buildServerRequestAction, serverRequestOf } from '../gate/mcp-server-request.ts';
+import { filterToolListMessage, TOOL_VISIBLE_ENTRYPOINT } from '../gate/tool-visibility.ts';
 import { checkHeadersAgree, encodeHeaderValue, mcpHeaderView, mirroredName, MCP_METHOD_HEADER, MCP_NAME_HEADER } from '../gate/mcp-headers.ts';
 import { normaliseAuthority, formatAuthority } from '../gate/host.ts';
 import { jsonRpcError, toPortcullisError } from '../gate/error-response.ts';
@@ -101,6 +102,14 @@ function serverRequestScreen(ctx: ProxyContext, req: FastifyRequest, target: Nam
     decided.finish({ status: answered, bytes: 0, errorCode: error.code });
     return false;
   };
+}
+
+/** Removes hidden tools from the `tools/list` results of the exchange, when the bundle decides visibility. */
+function toolListFilter(ctx: ProxyContext, server: string, forwarded: readonly JsonRpcMessage[], traceId: string): ((message: unknown) => unknown) | undefined {
+  const ids = new Set<string | number>();
+  for (const m of forwarded) if (m.method === 'tools/list' && m.id !== undefined && m.id !== null) ids.add(m.id);
+  if (ids.size === 0 || !ctx.engine.current()?.entrypoints.includes(TOOL_VISIBLE_ENTRYPOINT)) return undefined;
+  return (message) => filterToolListMessage(message, ids, (tool) => ctx.decider.toolVisible(server, tool, traceId));
 }
 
 function sessionAndVersion(facts: ReturnType<typeof mcpRequestFacts>): ReturnType<typeof mcpRequestFacts> {
@@ -221,5 +230,13 @@ export async function handleMcp(ctx: ProxyContext, req: FastifyRequest, reply: F
   const leadOutcome = { ...lead!, outcome: { ...(lead!.outcome as Extract<Decided['outcome'], { kind: 'forward' }>), constraints } };
   const timeoutMs = constraints.timeoutMs ?? ctx.config.upstreamTimeoutMs;
   const screenLine = serverRequestScreen(ctx, req, target, call, headers);
-  return forwardDecided(ctx, reply, leadOutcome, { origin: origin(target), path: target.target, method: 'POST', headers, body, timeoutMs }, { extraMessages: errors, jsonRpc: true, screenLine }, rest);
+  const hideTools = toolListFilter(ctx, server, forwarded, lead!.traceId);
+  return forwardDecided(
+    ctx,
+    reply,
+    leadOutcome,
+    { origin: origin(target), path: target.target, method: 'POST', headers, body, timeoutMs },
+    { extraMessages: errors, jsonRpc: true, screenLine, ...(hideTools ? { rewriteMessage: hideTools } : {}) },
+    rest,
+  );
 }

@@ -35,6 +35,12 @@ export interface RelayPlan {
    * roots) as they pass.
    */
   screenLine?: (line: string) => Promise<boolean>;
+  /**
+   * Applied to each JSON-RPC message of the response (a JSON body, or each
+   * `data:` event of an SSE stream) before redaction: MCP uses it to remove
+   * hidden tools from `tools/list` results.
+   */
+  rewriteMessage?: (message: unknown) => unknown;
 }
 
 /**
@@ -164,7 +170,12 @@ class MeteredStream extends Transform {
   }
 }
 
-function sseRedactor(paths: readonly string[]): (line: string) => string {
+function rewriteEach(value: unknown, rewrite: ((message: unknown) => unknown) | undefined): unknown {
+  if (!rewrite) return value;
+  return Array.isArray(value) ? value.map(rewrite) : rewrite(value);
+}
+
+function sseRedactor(paths: readonly string[], rewrite?: (message: unknown) => unknown): (line: string) => string {
   return (line) => {
     if (!line.startsWith('data:')) return line;
     const text = line.slice(5).replace(/\r$/, '');
@@ -174,6 +185,7 @@ function sseRedactor(paths: readonly string[]): (line: string) => string {
     } catch {
       return line;
     }
+    value = rewriteEach(value, rewrite);
     redactJson(value, paths, true);
     return 'data: ' + JSON.stringify(value);
   };
@@ -222,6 +234,7 @@ async function relayRewrittenJson(reply: FastifyReply, res: UpstreamResponse, pl
   } catch {
     throw new PortcullisError(ErrorCodes.UPSTREAM, 'the upstream response is not valid JSON, so the fields the policy redacts cannot be removed');
   }
+  if (value !== undefined) value = rewriteEach(value, plan.rewriteMessage);
   redactJson(value, plan.constraints.redact ?? [], plan.jsonRpc ?? false);
   if (plan.extraMessages?.length) value = [...(Array.isArray(value) ? value : value === undefined ? [] : [value]), ...plan.extraMessages];
   const text = JSON.stringify(value ?? null);
@@ -247,7 +260,9 @@ export async function relayResponse(reply: FastifyReply, res: UpstreamResponse, 
   const redact = c.redact ?? [];
   const extra = plan.extraMessages ?? [];
   const contentType = res.headers['content-type'];
-  if ((redact.length > 0 || extra.length > 0) && !isSse(contentType)) {
+  // A message rewrite applies to JSON only: any other body is not a JSON-RPC answer to rewrite.
+  const rewrite = plan.rewriteMessage && (isSse(contentType) || isJsonContentType(contentType)) ? plan.rewriteMessage : undefined;
+  if ((redact.length > 0 || extra.length > 0 || rewrite) && !isSse(contentType)) {
     if (redact.length > 0 && !isJsonContentType(contentType)) {
       res.body.destroy();
       throw new PortcullisError(ErrorCodes.UPSTREAM, `the upstream answered ${String(contentType)}, not JSON, so the fields the policy redacts cannot be removed`);
@@ -263,8 +278,8 @@ export async function relayResponse(reply: FastifyReply, res: UpstreamResponse, 
     await reply.code(res.statusCode).headers(headers).send(body);
     return { status: res.statusCode, bytes: body.length, outputHash: hasher.digest() };
   }
-  const metered = new MeteredStream(max, sse ? sseEvents(extra) : '', sse && redact.length > 0 ? sseRedactor(redact) : undefined, sse ? plan.screenLine : undefined);
-  if (sse || redact.length > 0 || extra.length > 0) delete headers['content-length'];
+  const metered = new MeteredStream(max, sse ? sseEvents(extra) : '', sse && (redact.length > 0 || rewrite) ? sseRedactor(redact, rewrite) : undefined, sse ? plan.screenLine : undefined);
+  if (sse || redact.length > 0 || extra.length > 0 || rewrite) delete headers['content-length'];
   const done = new Promise<FinishInfo>((resolve) => {
     let settled = false;
     const finish = (errorCode?: string): void => {
