@@ -45,18 +45,23 @@ export function signAwsRequest(request: unknown, config: unknown, timeNs: unknow
   for (const [k, v] of Object.entries(given)) headers[k] = String(v);
   headers.host = url.host;
   headers['x-amz-date'] = amzDate;
-  if (!('x-amz-content-sha256' in headers)) headers['x-amz-content-sha256'] = unsigned === true ? 'UNSIGNED-PAYLOAD' : sha256(body);
+  // Always the payload's digest (or UNSIGNED-PAYLOAD): a value the request brought is replaced, as OPA does.
+  headers['x-amz-content-sha256'] = unsigned === true ? 'UNSIGNED-PAYLOAD' : sha256(body);
   if (typeof cfg.aws_session_token === 'string') headers['x-amz-security-token'] = cfg.aws_session_token;
 
   // Signed: the AWS headers and the request's own, by lower-case name. The
   // path and query are used as written (Go's EscapedPath and RawQuery).
+  // A header the request brought is signed with its own value, even the
+  // x-amz-content-sha256 replaced above (the payload line has the digest), as OPA signs.
   const lower: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers)) lower[k.toLowerCase()] = v;
+  for (const [k, v] of Object.entries(given)) if (k.toLowerCase() === 'x-amz-content-sha256') lower[k.toLowerCase()] = String(v);
+  const payloadHash = headers['x-amz-content-sha256']!;
   const names = Object.keys(lower).sort();
   const raw = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*([^?#]*)(?:\?([^#]*))?/.exec(req.url as string);
   const canonical = [
     String(req.method), raw?.[1] ?? '', raw?.[2] ?? '', names.map((n) => `${n}:${lower[n]}\n`).join(''), names.join(';'),
-    lower['x-amz-content-sha256']!,
+    payloadHash,
   ].join('\n');
   const scope = `${day}/${cfg.aws_region}/${cfg.aws_service}/aws4_request`;
   const toSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${sha256(canonical)}`;

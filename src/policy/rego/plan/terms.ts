@@ -247,7 +247,22 @@ export function planCall(ctx: FnCtx, op: RefTerm, args: Term[], cont: OpCont): v
   planTerms(ctx, args, (ops) => {
     const r = b.newLocal();
     b.emit('CallStmt', { func: name as string, args: ops, result: r });
+    if (name === 'providers.aws.sign_req') keepRequestBody(ctx, ops[0] as Operand, r);
     cont(local(r));
+  });
+}
+
+/**
+ * The host signs the request it received as JSON, where a set in the body
+ * became an array (the digest is the same: OPA also hashes the body's JSON);
+ * the signed request carries the body as the policy gave it, as OPA's does.
+ */
+function keepRequestBody(ctx: FnCtx, request: Operand, signed: Local): void {
+  const b = ctx.b;
+  b.nested(() => {
+    const body = b.newLocal();
+    b.emit('DotStmt', { source: request, key: b.str('body'), target: body });
+    b.emit('ObjectInsertStmt', { key: b.str('body'), value: local(body), object: signed });
   });
 }
 
