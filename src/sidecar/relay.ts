@@ -285,7 +285,10 @@ export async function relayResponse(reply: FastifyReply, res: UpstreamResponse, 
     const finish = (errorCode?: string): void => {
       if (settled) return;
       settled = true;
-      const hashes = errorCode ? {} : { outputHash: metered.hasher.digest(), ...(metered.upstreamHasher ? { upstreamOutputHash: metered.upstreamHasher.digest() } : {}) };
+      const outputHash = errorCode ? undefined : metered.hasher.digest();
+      const upstreamHash = errorCode ? undefined : metered.upstreamHasher?.digest();
+      // The upstream's hash is kept only when the gate changed what passed (a screened stream usually passes whole).
+      const hashes = outputHash === undefined ? {} : { outputHash, ...(upstreamHash !== undefined && upstreamHash !== outputHash ? { upstreamOutputHash: upstreamHash } : {}) };
       resolve({ status: res.statusCode, bytes: metered.sent, ...hashes, ...(errorCode ? { errorCode } : {}) });
     };
     metered.once('error', (e) => finish((e as PortcullisError).code ?? ErrorCodes.UPSTREAM));

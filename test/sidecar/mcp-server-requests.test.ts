@@ -103,3 +103,16 @@ test('only requests in data lines are server requests', () => {
   assert.equal(serverRequestOf('id: {"method":"x","id":1}'), undefined);
   assert.equal(serverRequestOf('data: not json "method" "id"'), undefined);
 });
+
+test('the evidence of the calls: a stream passed whole has one hash; a stream with a request taken out keeps the upstream\'s beside it', async () => {
+  const callOutcome = async (name: string) => {
+    const intent = recorder.intents.find((i) => (i.input as any).action.mcp.method === 'tools/call' && (i.input as any).action.mcp.name === name)!;
+    return recorder.outcomeFor(intent.decisionId);
+  };
+  const roots = await callOutcome('ask_roots');
+  assert.match(String(roots.outputHash), /^sha256:/);
+  assert.equal(roots.upstreamOutputHash, undefined);
+  const sampling = await callOutcome('ask_sampling');
+  assert.match(String(sampling.upstreamOutputHash), /^sha256:/);
+  assert.notEqual(sampling.upstreamOutputHash, sampling.outputHash);
+});
