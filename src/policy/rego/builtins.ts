@@ -106,3 +106,15 @@ function runtime(list: [name: string, arity: number][]): Record<string, BuiltinE
   for (const [name, arity] of list) out[name] = { export: `builtin_${name.replace(/\./g, '_')}`, arity };
   return out;
 }
+
+/**
+ * OPA builtins Portcullis does not implement (they reach the network or
+ * parse Rego), by arity. A policy may still replace them with `with` (tests
+ * mock `http.send` so); a call that no `with` replaces is a compile error
+ * naming the builtin, as any unsupported builtin.
+ */
+export const REPLACEABLE_ONLY: Readonly<Record<string, number>> = Object.freeze({
+  'http.send': 1,
+  'net.lookup_ip_addr': 1,
+  'rego.parse_module': 2,
+});

@@ -7,7 +7,7 @@
  * planning of the entrypoints and every rule they reach.
  */
 import type { Module } from './ast.ts';
-import { BUILTINS } from './builtins.ts';
+import { BUILTINS, REPLACEABLE_ONLY } from './builtins.ts';
 import { checkTypes } from './check/index.ts';
 import type { Policy } from './ir.ts';
 import { checkCalls } from './plan/calls.ts';
@@ -37,21 +37,23 @@ export function defaultBuiltinArity(name: string): number | undefined {
 export function planModules(modules: Module[], entrypoints: string[], options: PlanOptions = {}): Policy {
   checkTypes(modules);
   const builtinArity = options.builtinArity ?? defaultBuiltinArity;
+  // Names a `with` may replace: the supported builtins and OPA's others; planning calls only the supported ones.
+  const knownArity = (n: string): number | undefined => builtinArity(n) ?? (Object.hasOwn(REPLACEABLE_ONLY, n) ? REPLACEABLE_ONLY[n] : undefined);
   const names = new LocalNames();
-  const resolved = resolveModules(modules, names, { isBuiltin: (n) => builtinArity(n) !== undefined });
+  const resolved = resolveModules(modules, names, { isBuiltin: (n) => knownArity(n) !== undefined });
   for (const r of resolved) checkDeclaredVars(r.rule, names);
   const index = indexRules(resolved, modules.map(packagePath));
   checkCalls(
     index,
     resolved.map((r) => r.rule),
-    builtinArity,
+    knownArity,
   );
   checkRecursion(index);
   const arity = (op: Parameters<typeof operatorName>[0]): number | undefined => {
     const name = operatorName(op);
     if (name === undefined) return undefined;
     if (name.startsWith('data.')) return index.byPath.get(name.split('.').slice(1).join('\u0000'))?.arity;
-    return builtinArity(name);
+    return knownArity(name);
   };
   const reorder = (r: ResolvedRule): ResolvedRule => ({ ...r, rule: reorderRule(r.rule, { names, arity }) });
   for (const set of index.byPath.values()) {

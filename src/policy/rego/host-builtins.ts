@@ -66,8 +66,9 @@ export function createHostBuiltins(clock: ClockNs = wallClockNs): HostBuiltins {
       'json.match_schema': (document: unknown, schema: unknown) => matchSchema(document, schema),
       'json.verify_schema': (schema: unknown) => verifySchema(schema),
       // Policies see no process environment or configuration: a gate's
-      // decisions depend on the bundle and the input alone.
-      'opa.runtime': () => ({ config: {}, env: {} }),
+      // decisions depend on the bundle and the input alone. `{}` is what
+      // OPA answers when it has no runtime information.
+      'opa.runtime': () => ({}),
       ...Object.fromEntries(
         PUBLIC_KEY_ALGS.map((alg) => [`io.jwt.verify_${alg.toLowerCase()}`, (jwt: unknown, cert: unknown) => verifyWith(alg, jwt, cert)]),
       ),

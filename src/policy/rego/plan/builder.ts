@@ -59,6 +59,17 @@ export class FuncBuilder {
     top.push({ type, stmt } as Stmt);
   }
 
+  /**
+   * The current end of the open block, where statements known only later
+   * can be put: the returned function inserts them there, in order.
+   */
+  insertionPoint(): (stmts: Stmt[]) => void {
+    const top = this.stack[this.stack.length - 1];
+    if (top === undefined) throw new Error('planner: insertion point outside of a block');
+    const at = top.length;
+    return (stmts) => top.splice(at, 0, ...stmts);
+  }
+
   /** Runs `fill` with a fresh block open and returns that block. */
   block(fill: () => void): Block {
     this.stack.push([]);

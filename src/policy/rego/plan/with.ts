@@ -7,7 +7,7 @@
  */
 import type { Expr, Term } from '../ast.ts';
 import { isGround, operatorName } from '../ast.ts';
-import type { Local, Operand } from '../ir.ts';
+import type { Local, Operand, Stmt } from '../ir.ts';
 import { local } from './builder.ts';
 import { DATA, INPUT, mocksKey, type FnCtx, type FuncMock, type Mocks } from './context.ts';
 import { compileError } from './errors.ts';
@@ -77,11 +77,21 @@ export function planWith(ctx: FnCtx, e: Expr, inner: (cont: Cont) => void, cont:
       };
       ctx.mocks = mocks;
       ctx.generation = innerGeneration;
+      // The expression may run again with other replacements (in a loop, `q with f as v`):
+      // rule values remembered under them are forgotten each time before it runs.
+      const insertResets = b.insertionPoint();
       try {
         nest(ctx, docs.map((d, i) => ({ target: d.target, path: d.path, value: ops[i] as Operand })), () => inner(restore));
       } finally {
         ctx.mocks = outer;
         ctx.generation = outerGeneration;
+      }
+      if (innerGeneration !== outerGeneration) {
+        const resets = [...ctx.memo]
+          .filter(([key]) => key.endsWith(`#${innerGeneration}`))
+          .flatMap(([, m]) => [m.value, m.done])
+          .map((target) => ({ type: 'ResetLocalStmt', stmt: { target } }) as Stmt);
+        insertResets(resets);
       }
     },
   );
