@@ -229,6 +229,22 @@ describe('shipping closed segments', () => {
   });
 });
 
+describe('shutdown with the store down', () => {
+  it('gives up within the grace period and leaves the segments on the volume', async (t) => {
+    const r = await rig('down-at-stop', 1 << 20);
+    await decide(r, 3);
+    await s3.stop();
+    t.after(() => s3.start());
+    const started = Date.now();
+    const report = await r.shipper.stop(1500);
+    assert.ok(Date.now() - started < 5000, `stop took ${Date.now() - started} ms`);
+    assert.equal(report.error?.code, 'PORTCULLIS_OBJECT_STORE');
+    assert.equal(report.waiting, 1, 'the sealed segment waits on the volume');
+    assert.equal((await localSegments(r)).length, 1);
+    await r.recorder.close();
+  });
+});
+
 describe('verify and replay of a shipped ledger', () => {
   it('portcullis verify s3://… passes an intact ledger, checked against the witnessed head', async () => {
     const r = await rig('intact');
