@@ -71,4 +71,9 @@ export class HeadWitnessClient implements HeadWitness {
   async close(): Promise<void> {
     await this.#agent.close();
   }
+
+  /** Closes at once, failing a request still in flight (shutdown after its deadline). */
+  async destroy(): Promise<void> {
+    await this.#agent.destroy();
+  }
 }

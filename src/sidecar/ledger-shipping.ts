@@ -63,7 +63,8 @@ export function startLedgerShipping(o: LedgerShippingOptions): LedgerShipping {
       try {
         return await shipper.stop(s.shutdownTimeoutMs);
       } finally {
-        await Promise.allSettled([client.close(), http?.close()]);
+        // Whatever is still in flight past the deadline is abandoned, not awaited.
+        await Promise.allSettled([client.destroy(), http?.destroy()]);
       }
     },
   };

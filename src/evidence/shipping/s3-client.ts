@@ -218,6 +218,11 @@ export class S3Client {
   async close(): Promise<void> {
     await this.#agent.close();
   }
+
+  /** Closes at once, failing requests still in flight (shutdown after its deadline). */
+  async destroy(): Promise<void> {
+    await this.#agent.destroy();
+  }
 }
 
 /** SHA-256 (hex) and MD5 (base64) of a buffer, as `PutBody` wants them. */
