@@ -8,7 +8,7 @@ import { operatorName } from '../ast.ts';
 import type { Operand } from '../ir.ts';
 import { bool, local } from './builder.ts';
 import { scoped, type FnCtx } from './context.ts';
-import { planCall, planTerm, planTerms } from './terms.ts';
+import { isRelation, planCall, planTerm, planTerms } from './terms.ts';
 import { unify, unifyLocal } from './unify.ts';
 import { planWith } from './with.ts';
 import { hoistCalls, hoistNegated, type Hoisted } from './hoist.ts';
@@ -17,9 +17,6 @@ import { isLocal } from './safety.ts';
 type Cont = () => void;
 
 /** Builtins that produce many outputs (OPA's relations), returned as one collection. */
-function isRelation(name: string): boolean {
-  return name === 'walk';
-}
 
 export function planBody(ctx: FnCtx, body: Body, cont: Cont, i = 0): void {
   if (i === body.length) return cont();
@@ -110,7 +107,7 @@ function planCallExpr(ctx: FnCtx, op: RefTerm, args: Term[], cont: Cont): void {
   const arity = arityOf(ctx, name);
   if (arity !== undefined && args.length === arity + 1) {
     const out = args[arity] as Term;
-    if (isRelation(name)) {
+    if (isRelation(ctx, op)) {
       // A relation returns all its outputs at once: each one binds the output term in turn.
       return planCall(ctx, op, args.slice(0, arity), (r) => {
         const k = b.newLocal();
@@ -121,7 +118,8 @@ function planCallExpr(ctx: FnCtx, op: RefTerm, args: Term[], cont: Cont): void {
     }
     return planCall(ctx, op, args.slice(0, arity), (r) => unifyLocal(ctx, out, b.toLocal(r), cont));
   }
-  planCall(ctx, op, args, (r) => {
+  // planTerm makes a relation (walk) yield each output: the expression holds once per output, as in OPA.
+  planTerm(ctx, { type: 'call', loc: op.loc, operator: op, args }, (r) => {
     truthy(ctx, r);
     cont();
   });

@@ -74,6 +74,15 @@ export function planTerm(ctx: FnCtx, t: Term, cont: OpCont): void {
     case 'objectcomprehension':
       return planComprehension(ctx, t, cont);
     case 'call':
+      if (isRelation(ctx, t.operator)) {
+        // A relation used as a value (`[p, v] := walk(x)`) takes each of its outputs in turn, as in OPA.
+        return planCall(ctx, t.operator, t.args, (r) => {
+          const k = b.newLocal();
+          const v = b.newLocal();
+          const block = b.block(() => scoped(ctx, () => cont(local(v))));
+          b.emit('ScanStmt', { source: b.toLocal(r), key: k, value: v, block });
+        });
+      }
       return planCall(ctx, t.operator, t.args, cont);
     case 'templatestring':
       return planTemplate(ctx, t, cont);
@@ -102,6 +111,13 @@ export function planTerms(ctx: FnCtx, ts: Term[], cont: (ops: Operand[]) => void
     });
   };
   step(0, new Array<Operand>(ts.length));
+}
+
+/** Builtins that return all their outputs at once (`walk`): a call yields each, unless a `with` replaced it. */
+export function isRelation(ctx: FnCtx, op: RefTerm): boolean {
+  let name = operatorName(op) ?? '';
+  if (name.startsWith(BUILTIN_REF)) name = name.slice(BUILTIN_REF.length);
+  return name === 'walk' && !ctx.mocks.funcs.has(name);
 }
 
 /** A literal (scalars, and arrays, sets and objects of literals) or a bound variable. */
