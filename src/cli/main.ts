@@ -14,6 +14,7 @@ const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   dev: () => import('./commands/dev.ts'),
   eval: () => import('./commands/eval.ts'),
   'ledger-keygen': () => import('./commands/ledger-keygen.ts'),
+  mcp: () => import('./commands/mcp.ts'),
   reject: () => import('./commands/reject.ts'),
   replay: () => import('./commands/replay.ts'),
   sidecar: () => import('./commands/sidecar.ts'),

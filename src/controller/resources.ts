@@ -28,7 +28,7 @@ export interface PolicyBundleSpec {
   entrypoint?: string;
   modules?: { path: string; source: string }[];
   data?: Record<string, unknown>;
-  tools?: { name: string; kind: 'mcp' | 'http'; url: string; description?: string; allowSubPaths?: boolean; allowQuery?: boolean; credential?: { name: string; header: string; prefix?: string } }[];
+  tools?: { name: string; kind: 'mcp' | 'http'; url: string; description?: string; allowSubPaths?: boolean; allowQuery?: boolean; credential?: { name: string; header: string; prefix?: string }; pins?: Record<string, string> }[];
   tests?: { name: string; input: unknown; want: { effect: string; reason?: string } }[];
   mode?: 'enforce' | 'observe';
   /** A wasm module built elsewhere (`opa build -t wasm`), base64; replaces compilation of `modules`. */

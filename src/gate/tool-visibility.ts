@@ -7,7 +7,7 @@
  * uncacheable (MCP 2026-07-28 `ttlMs: 0`, `cacheScope: "private"`): another
  * agent may see another list. Pure.
  */
-import type { AgentIdentity, PolicyInput } from './types.ts';
+import type { AgentIdentity, McpAction, PolicyInput, ToolPin } from './types.ts';
 import type { InputContext } from './input.ts';
 import { buildPolicyInput } from './input.ts';
 
@@ -28,10 +28,11 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** The input for deciding whether one listed tool is shown. */
-export function toolListingInput(server: string, tool: ToolDefinition, agent: AgentIdentity, ctx: InputContext): PolicyInput {
+export function toolListingInput(server: string, tool: ToolDefinition, agent: AgentIdentity, ctx: InputContext, pin?: ToolPin): PolicyInput {
   const definition: Record<string, unknown> = {};
   for (const k of ['title', 'description', 'inputSchema', 'outputSchema', 'annotations'] as const) if (tool[k] !== undefined) definition[k] = tool[k];
-  return buildPolicyInput({ type: 'mcp', tool: tool.name, mcp: { server, method: 'tools/list', name: tool.name, definition } }, agent, ctx);
+  const mcp: McpAction = { server, method: 'tools/list', name: tool.name, definition, ...(pin ? { pin } : {}) };
+  return buildPolicyInput({ type: 'mcp', tool: tool.name, mcp }, agent, ctx);
 }
 
 /**

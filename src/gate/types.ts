@@ -26,6 +26,15 @@ export interface HttpAction {
   bodySha256?: string;
 }
 
+/** A called or listed tool's definition against the catalog's pins (tool-pin.ts). */
+export interface ToolPin {
+  status: 'match' | 'changed' | 'unpinned' | 'unlisted';
+  /** `sha256:` of the definition as last listed by the server. */
+  hash?: string;
+  /** The catalog's pin. */
+  pinned?: string;
+}
+
 export interface McpAction {
   server: string;
   method: string;
@@ -47,6 +56,8 @@ export interface McpAction {
   sessionId?: string;
   /** `server` for a request the server sends to the client inside a response stream (sampling, elicitation, roots); absent for the agent's own messages. */
   from?: 'server';
+  /** When the catalog entry pins tool definitions: the tool's (of a `tools/call`, or a listed one) against its pin. */
+  pin?: ToolPin;
   /** A listed tool's definition (`title`, `description`, `inputSchema`, `outputSchema`, `annotations`), in the input of `portcullis/tool_visible`. */
   definition?: Record<string, unknown>;
   /** The params of a server request (without `_meta`). */

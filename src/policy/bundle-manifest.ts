@@ -23,7 +23,7 @@ export interface BundleManifest {
 }
 
 const MANIFEST_KEYS = new Set(['entrypoint', 'entrypoints', 'tools', 'tests']);
-const TOOL_KEYS = new Set(['name', 'kind', 'url', 'description', 'allowSubPaths', 'allowQuery', 'credential']);
+const TOOL_KEYS = new Set(['name', 'kind', 'url', 'description', 'allowSubPaths', 'allowQuery', 'credential', 'pins']);
 const CREDENTIAL_KEYS = new Set(['name', 'header', 'prefix']);
 const CREDENTIAL_NAME = /^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$/;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
@@ -125,7 +125,22 @@ function tool(file: string, field: string, value: unknown): ToolEntry {
     if (v) entry[flag] = true;
   }
   if (value.credential !== undefined) entry.credential = credential(file, `${field}.credential`, value.credential);
+  if (value.pins !== undefined) entry.pins = pins(file, `${field}.pins`, value.pins, entry.kind);
   return entry;
+}
+
+const PIN = /^sha256:[0-9a-f]{64}$/;
+
+/** A catalog entry's tool pins (gate/tool-pin.ts). */
+function pins(file: string, field: string, value: unknown, kind: ToolEntry['kind']): Record<string, string> {
+  if (kind !== 'mcp') throw invalid(file, field, 'applies to MCP servers (kind: mcp) only');
+  if (!isObject(value)) throw invalid(file, field, 'must be a mapping of tool name to sha256:<hex> (`portcullis mcp pin URL` prints it)');
+  const out: Record<string, string> = {};
+  for (const [name, pin] of Object.entries(value)) {
+    if (typeof pin !== 'string' || !PIN.test(pin)) throw invalid(file, `${field}.${name}`, 'must be sha256: and 64 lower-case hex digits');
+    out[name] = pin;
+  }
+  return out;
 }
 
 function tools(file: string, value: unknown): ToolEntry[] {

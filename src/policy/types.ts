@@ -22,6 +22,8 @@ export interface ToolEntry {
   allowQuery?: boolean;
   /** A credential only the gate holds, presented on every allowed call to this tool (src/sidecar/credentials.ts). */
   credential?: ToolCredential;
+  /** MCP only: tool name → `sha256:` of its definition (gate/tool-pin.ts); listings then hide tools that do not match. */
+  pins?: Record<string, string>;
 }
 
 /**

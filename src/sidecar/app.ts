@@ -25,6 +25,7 @@ import { Upstream } from './upstream.ts';
 import { resolveTarget } from './routes.ts';
 import { handleHttp } from './http-proxy.ts';
 import { handleMcp } from './mcp-proxy.ts';
+import { ListedTools } from './listed-tools.ts';
 import { handleConnect, tunnelAuthority } from './connect-tunnel.ts';
 import { refuse, sendError, type ProxyContext } from './proxy-context.ts';
 import { isRelayError } from './relay.ts';
@@ -78,7 +79,7 @@ export function buildSidecar(config: Readonly<SidecarConfig>, deps: SidecarDeps)
     now: () => performance.now(),
   });
   const credentials = config.credentials ? new CredentialStore(config.credentials) : undefined;
-  const ctx: ProxyContext = { config, engine: deps.engine, decider, upstream, logger: deps.logger, metrics: deps.metrics, credentials };
+  const ctx: ProxyContext = { config, engine: deps.engine, decider, upstream, logger: deps.logger, metrics: deps.metrics, credentials, listedTools: new ListedTools() };
 
   const app = Fastify({
     logger: false,

@@ -4,7 +4,7 @@
  * caller forwards or refuses → outcome recorded. Evidence, spans, metrics and
  * logs are all optional seams so the pipeline runs in tests with none of them.
  */
-import type { Action, AgentIdentity, ApprovalBroker, Approval, Mode } from '../gate/types.ts';
+import type { Action, AgentIdentity, ApprovalBroker, Approval, Mode, ToolPin } from '../gate/types.ts';
 import type { PolicyEngine } from '../policy/types.ts';
 import type { EvidenceRecorder, EnforcedEffect, IntentRecord } from '../evidence/recorder.ts';
 import type { Tracing } from '../telemetry/tracing.ts';
@@ -172,9 +172,9 @@ export class Decider {
    * Only `true` shows it; an evaluation error hides it, as a decision would
    * fail closed. Observe mode hides nothing: it changes no traffic.
    */
-  toolVisible(server: string, tool: ToolDefinition, traceId: string): boolean {
+  toolVisible(server: string, tool: ToolDefinition, traceId: string, pin?: ToolPin): boolean {
     if (this.#d.mode === 'observe') return true;
-    const input = toolListingInput(server, tool, this.#d.agent, { time: this.#d.clock(), mode: this.#d.mode, traceId });
+    const input = toolListingInput(server, tool, this.#d.agent, { time: this.#d.clock(), mode: this.#d.mode, traceId }, pin);
     try {
       return this.#d.engine.evaluate(input, TOOL_VISIBLE_ENTRYPOINT).result === true;
     } catch (e) {

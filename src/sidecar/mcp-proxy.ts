@@ -7,13 +7,15 @@
  * Headers that mirror the body (`Mcp-Method`, `Mcp-Name`) must agree with it.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Action, Constraints, McpAction } from '../gate/types.ts';
+import type { Action, Constraints, McpAction, ToolPin } from '../gate/types.ts';
 import { parseQuery } from '../gate/path.ts';
 import { buildMcpAction, expectsReply, parseJsonRpc, rewriteMessage, type JsonRpcMessage } from '../gate/mcp-action.ts';
 import { forwardHeaders } from '../gate/headers.ts';
 import { mcpMessageTrace, mcpRequestFacts } from '../gate/mcp-envelope.ts';
 import { buildServerRequestAction, serverRequestOf } from '../gate/mcp-server-request.ts';
 import { filterToolListMessage, TOOL_VISIBLE_ENTRYPOINT } from '../gate/tool-visibility.ts';
+import { toolDefinitionHash, toolPin } from '../gate/tool-pin.ts';
+import { ListedTools } from './listed-tools.ts';
 import { checkHeadersAgree, encodeHeaderValue, mcpHeaderView, mirroredName, MCP_METHOD_HEADER, MCP_NAME_HEADER } from '../gate/mcp-headers.ts';
 import { normaliseAuthority, formatAuthority } from '../gate/host.ts';
 import { jsonRpcError, toPortcullisError } from '../gate/error-response.ts';
@@ -104,12 +106,42 @@ function serverRequestScreen(ctx: ProxyContext, req: FastifyRequest, target: Nam
   };
 }
 
-/** Removes hidden tools from the `tools/list` results of the exchange, when the bundle decides visibility. */
-function toolListFilter(ctx: ProxyContext, server: string, forwarded: readonly JsonRpcMessage[], traceId: string): ((message: unknown) => unknown) | undefined {
+/**
+ * Removes hidden tools from the `tools/list` results of the exchange: those
+ * `portcullis/tool_visible` does not show, when the bundle has it, or else,
+ * when the catalog pins the server's tools, those whose definition does not
+ * match its pin. Every listed definition of a pinned server is remembered,
+ * for the pins of later calls. Observe mode hides nothing.
+ */
+function toolListFilter(ctx: ProxyContext, target: NamedTarget, forwarded: readonly JsonRpcMessage[], traceId: string): ((message: unknown) => unknown) | undefined {
   const ids = new Set<string | number>();
   for (const m of forwarded) if (m.method === 'tools/list' && m.id !== undefined && m.id !== null) ids.add(m.id);
-  if (ids.size === 0 || !ctx.engine.current()?.entrypoints.includes(TOOL_VISIBLE_ENTRYPOINT)) return undefined;
-  return (message) => filterToolListMessage(message, ids, (tool) => ctx.decider.toolVisible(server, tool, traceId));
+  const server = target.tool.name;
+  const pins = target.tool.pins;
+  const decides = ctx.engine.current()?.entrypoints.includes(TOOL_VISIBLE_ENTRYPOINT) ?? false;
+  if (ids.size === 0 || (!decides && !pins)) return undefined;
+  const listed = (ctx.listedTools ??= new ListedTools());
+  const observe = ctx.decider.mode === 'observe';
+  return (message) =>
+    filterToolListMessage(message, ids, (tool) => {
+      let pin: ToolPin | undefined;
+      if (pins) {
+        const hash = toolDefinitionHash(tool as unknown as Record<string, unknown>);
+        listed.record(server, tool.name, hash);
+        pin = toolPin(pins, tool.name, hash);
+      }
+      if (observe) return true;
+      if (decides) return ctx.decider.toolVisible(server, tool, traceId, pin);
+      return pin?.status === 'match';
+    });
+}
+
+/** A tools/call to a server whose tools the catalog pins carries its tool's pin. */
+function withPin(ctx: ProxyContext, target: NamedTarget, action: Action): Action {
+  const pins = target.tool.pins;
+  const mcp = action.mcp;
+  if (!pins || mcp?.method !== 'tools/call' || mcp.name === undefined) return action;
+  return { ...action, mcp: { ...mcp, pin: toolPin(pins, mcp.name, ctx.listedTools?.hash(target.tool.name, mcp.name)) } };
 }
 
 function sessionAndVersion(facts: ReturnType<typeof mcpRequestFacts>): ReturnType<typeof mcpRequestFacts> {
@@ -176,7 +208,7 @@ export async function handleMcp(ctx: ProxyContext, req: FastifyRequest, reply: F
     ({ messages, batch } = parseJsonRpc(raw.toString('utf8')));
     const route = routeParts(target);
     const facts = mcpRequestFacts(req.headers, ctx.config.redactHeaders);
-    actions = messages.map((m) => withRoute(buildMcpAction(server, m, facts), route));
+    actions = messages.map((m) => withPin(ctx, target, withRoute(buildMcpAction(server, m, facts), route)));
   } catch (e) {
     return refuse(ctx, req, reply, e);
   }
@@ -230,7 +262,7 @@ export async function handleMcp(ctx: ProxyContext, req: FastifyRequest, reply: F
   const leadOutcome = { ...lead!, outcome: { ...(lead!.outcome as Extract<Decided['outcome'], { kind: 'forward' }>), constraints } };
   const timeoutMs = constraints.timeoutMs ?? ctx.config.upstreamTimeoutMs;
   const screenLine = serverRequestScreen(ctx, req, target, call, headers);
-  const hideTools = toolListFilter(ctx, server, forwarded, lead!.traceId);
+  const hideTools = toolListFilter(ctx, target, forwarded, lead!.traceId);
   return forwardDecided(
     ctx,
     reply,

@@ -8,6 +8,7 @@ import { errorBody, httpStatusFor, jsonRpcError, toPortcullisError } from '../ga
 import { policyHeaders } from '../gate/headers.ts';
 import type { Decider, CallInfo } from './decider.ts';
 import type { Upstream } from './upstream.ts';
+import type { ListedTools } from './listed-tools.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { PortcullisMetrics } from '../telemetry/metrics.ts';
 import type { CredentialStore } from './credentials.ts';
@@ -21,6 +22,8 @@ export interface ProxyContext {
   metrics?: PortcullisMetrics | undefined;
   /** The tool credentials only the gate holds (credentials.ts). */
   credentials?: CredentialStore | undefined;
+  /** The tool definitions MCP servers last listed, for pinned catalogs (listed-tools.ts); made on first use when absent. */
+  listedTools?: ListedTools;
 }
 
 export function callInfo(req: FastifyRequest, reply: FastifyReply, metricTool?: string): CallInfo {

@@ -40,10 +40,14 @@ export interface McpUpstream {
   arrivals: HttpArrival[];
   /** Every tool call the server ran, in order. */
   calls: ToolCall[];
+  /** The tools it lists: change one to change what the next listing says. */
+  tools: ListedTool[];
   close(): Promise<void>;
 }
 
-const TOOLS: { name: string; description: string; inputSchema: { type: 'object'; properties: Record<string, { type: string }> } }[] = [
+type ListedTool = { name: string; description: string; inputSchema: { type: 'object'; properties: Record<string, { type: string }> } };
+
+const TOOLS: ListedTool[] = [
   { name: 'echo', description: 'Answers with its arguments', inputSchema: { type: 'object', properties: { text: { type: 'string' } } } },
   { name: 'delete_all', description: 'Deletes everything', inputSchema: { type: 'object', properties: {} } },
 ];
@@ -64,9 +68,9 @@ const ASKING: Record<string, { method: string; params?: Record<string, unknown>;
   ask_sampling: { method: 'sampling/createMessage', params: { messages: [{ role: 'user', content: { type: 'text', text: 'summarise' } }], maxTokens: 16 }, schema: CreateMessageResultSchema },
 };
 
-function serverV1(calls: ToolCall[]): ServerV1 {
+function serverV1(calls: ToolCall[], tools: ListedTool[]): ServerV1 {
   const server = new ServerV1({ name: 'upstream-v1', version: '1.0.0' }, { capabilities: { tools: {} } });
-  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: TOOLS }));
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools }));
   server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
     const ask = ASKING[req.params.name];
     if (!ask) return run(calls, req.params as Parameters<typeof run>[1]);
@@ -82,9 +86,9 @@ function serverV1(calls: ToolCall[]): ServerV1 {
   return server;
 }
 
-function serverV2(calls: ToolCall[]): ServerV2 {
+function serverV2(calls: ToolCall[], tools: ListedTool[]): ServerV2 {
   const server = new ServerV2({ name: 'upstream-v2', version: '2.0.0' }, { capabilities: { tools: {} } });
-  server.setRequestHandler('tools/list', async () => ({ tools: TOOLS }));
+  server.setRequestHandler('tools/list', async () => ({ tools }));
   server.setRequestHandler('tools/call', async (req) => run(calls, req.params as Parameters<typeof run>[1]));
   return server;
 }
@@ -112,7 +116,8 @@ export async function startMcpUpstream(kind: McpServerKind): Promise<McpUpstream
   const arrivals: HttpArrival[] = [];
   const calls: ToolCall[] = [];
   const sessions = new Map<string, StreamableHTTPServerTransport>();
-  const v2 = kind === 'v2' ? createMcpHandler(() => serverV2(calls)) : undefined;
+  const tools = TOOLS.map((t) => ({ ...t }));
+  const v2 = kind === 'v2' ? createMcpHandler(() => serverV2(calls, tools)) : undefined;
   let origin = '';
 
   const serve = async (req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> => {
@@ -121,7 +126,7 @@ export async function startMcpUpstream(kind: McpServerKind): Promise<McpUpstream
     if (v2) return sendWeb(res, await v2.fetch(webRequest(req, body, origin)));
     const parsed: unknown = body.length ? JSON.parse(body.toString('utf8')) : undefined;
     if (kind === 'v1-stateless') {
-      const server = serverV1(calls);
+      const server = serverV1(calls, tools);
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
       res.on('close', () => void transport.close().then(() => server.close()));
       await server.connect(transport);
@@ -133,7 +138,7 @@ export async function startMcpUpstream(kind: McpServerKind): Promise<McpUpstream
       if (typeof sid === 'string') return void res.writeHead(404, { 'content-type': 'application/json' }).end('{"jsonrpc":"2.0","id":null,"error":{"code":-32001,"message":"Session not found"}}');
       const t = new StreamableHTTPServerTransport({ sessionIdGenerator: () => randomUUID(), onsessioninitialized: (id) => void sessions.set(id, t) });
       t.onclose = () => t.sessionId && sessions.delete(t.sessionId);
-      await serverV1(calls).connect(t);
+      await serverV1(calls, tools).connect(t);
       transport = t;
     }
     return transport.handleRequest(req, res, parsed);
@@ -160,6 +165,7 @@ export async function startMcpUpstream(kind: McpServerKind): Promise<McpUpstream
     origin,
     arrivals,
     calls,
+    tools,
     close: async () => {
       await v2?.close();
       for (const t of sessions.values()) await t.close();
