@@ -47,7 +47,10 @@ async function serve(port: number, host: string, handler: Handler): Promise<Demo
       handler(a, res);
     });
   });
-  server.keepAliveTimeout = 1000;
+  // Advertised to clients as `Keep-Alive: timeout=…`: undici drops a pooled
+  // connection whose advertised timeout is within 2 s, so a shorter one would
+  // make the gate open a new connection for every call to the demo tools.
+  server.keepAliveTimeout = 30_000;
   await new Promise<void>((r) => server.listen(port, host, r));
   const p = (server.address() as AddressInfo).port;
   return {
