@@ -92,7 +92,7 @@ test('loads, follows a change, keeps the last good bundle while the controller i
     await app.close();
     await until(() => lines.some((l) => /controller unreachable/.test(l.msg)), 'the unreachable line');
     // Retries go on (backoff up to 100 ms here) without more lines.
-    await new Promise((r) => setTimeout(r, 300));
+    await until(() => (client as unknown as { failures: number }).failures >= 5, 'four more retries');
     assert.equal(client.digest(), v2.digest);
     assert.equal((engine.evaluate({ action: { http: { method: 'PUT' } } }).result as any).effect, 'allow');
     const down = lines.filter((l) => /controller unreachable/.test(l.msg));
@@ -128,8 +128,9 @@ test('an archive that does not match its digest is refused and the old bundle st
     // A corrupted archive.
     const bytes = await writeBundleArchive(other);
     bytes[bytes.length - 20] ^= 0xff;
+    lines = [];
     store.publish({ key: 'ns/b', digest: 'sha256:' + '1'.repeat(64), archive: bytes, bundle: other, publishedAt: 0 });
-    await new Promise((r) => setTimeout(r, 200));
+    await until(() => lines.some((l) => /refused a bundle/.test(l.msg)), 'the corrupted archive refused');
     assert.equal(client.digest(), good.digest);
   } finally {
     await client.stop();
