@@ -89,7 +89,8 @@ test('over TLS: a sidecar that trusts the controller CA loads the bundle; one th
   try {
     const serving = (await statusOf('research')).servingDigest;
     await until(() => trusted.digest() === serving, 'the TLS client to load');
-    await new Promise((r) => setTimeout(r, 300));
+    // The client without the CA has tried, and failed, more than once by now.
+    await until(() => (untrusted as unknown as { failures: number }).failures >= 2, 'the client without the CA to be refused twice');
     assert.equal(untrusted.digest(), undefined);
   } finally {
     await Promise.all([trusted.stop(), untrusted.stop()]);
@@ -168,7 +169,7 @@ test('status writes settle: the controller does not answer its own writes with m
   // One write per generation at most (5 generations so far).
   assert.ok(settled <= 5, `${settled} status writes`);
   await h.controllers[0]!.reconciler.onLeadership();
-  await new Promise((r) => setTimeout(r, 300));
+  await h.controllers[0]!.reconciler.idle();
   assert.equal(writes(), settled);
 });
 
