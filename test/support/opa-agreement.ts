@@ -24,12 +24,12 @@ function module(rules: Record<string, string>, extra: string): string {
 }
 
 /** Each rule's marshalled value by `opa eval` (undefined rules absent), or the error of the whole document. */
-export async function opaAnswers(rules: Record<string, string>, extra = '', input?: unknown): Promise<Answers> {
+export async function opaAnswers(rules: Record<string, string>, extra = '', input?: unknown, data?: Record<string, unknown>): Promise<Answers> {
   const out: Answers = {};
   const opa = new OpaEvaluator(toolPath('opa'), { concurrency: 1 });
   const src = module(rules, extra);
   for (const name of Object.keys(rules)) {
-    const r = await opa.eval({ query: `data.${PACKAGE}.${RULE}${name}`, modules: [src], input, strictBuiltinErrors: true });
+    const r = await opa.eval({ query: `data.${PACKAGE}.${RULE}${name}`, modules: [src], input, data, strictBuiltinErrors: true });
     if (r.kind === 'error') out[name] = { error: r.code };
     else if (r.results.length > 0) out[name] = r.results[0]!.expressions[0]!.value as string;
   }
@@ -37,12 +37,12 @@ export async function opaAnswers(rules: Record<string, string>, extra = '', inpu
 }
 
 /** The same by Portcullis's compiler and engine (strict builtin errors). */
-export async function portcullisAnswers(rules: Record<string, string>, extra = '', input?: unknown): Promise<Answers> {
+export async function portcullisAnswers(rules: Record<string, string>, extra = '', input?: unknown, data: Record<string, unknown> = {}): Promise<Answers> {
   const out: Answers = {};
   const names = Object.keys(rules);
   const bundle = await new PortcullisCompiler().compile({
     modules: [{ path: 'agreement.rego', source: module(rules, extra) }],
-    data: {},
+    data,
     entrypoints: names.map((n) => `${PACKAGE}/${RULE}${n}`),
     tools: [],
     tests: [],

@@ -24,8 +24,19 @@ export function isPattern(ctx: FnCtx, t: Term): boolean {
   return false;
 }
 
-export function bindVar(ctx: FnCtx, name: string, op: Operand): void {
-  if (op.type === 'local' && op.value !== INPUT && op.value !== DATA) {
+/** A ref into `data`: its lookups read stored documents, where `[2]` also finds key "2". */
+function isDataRef(t: Term): boolean {
+  return t.type === 'ref' && t.head.type === 'var' && t.head.name === 'data';
+}
+
+/**
+ * Binds a variable to a value. A value read from `data` is bound through a
+ * copy: a lookup into the variable is an ordinary one (`obj := data.x;
+ * obj[2]` does not find key "2"), as in OPA; only refs written from `data`
+ * read storage.
+ */
+export function bindVar(ctx: FnCtx, name: string, op: Operand, fromData = false): void {
+  if (op.type === 'local' && op.value !== INPUT && op.value !== DATA && !fromData) {
     ctx.vars.set(name, op.value);
     return;
   }
@@ -42,8 +53,8 @@ export function unify(ctx: FnCtx, a: Term, b: Term, cont: Cont): void {
   if (isUnbound(ctx, a) && isUnbound(ctx, b)) {
     throw compileError('rego_unsafe_var_error', `var ${ctx.policy.names.display((a as { name: string }).name)} is unsafe`, a.loc);
   }
-  if (a.type === 'var' && isUnbound(ctx, a)) return planTerm(ctx, b, (op) => (bindVar(ctx, a.name, op), cont()));
-  if (b.type === 'var' && isUnbound(ctx, b)) return planTerm(ctx, a, (op) => (bindVar(ctx, b.name, op), cont()));
+  if (a.type === 'var' && isUnbound(ctx, a)) return planTerm(ctx, b, (op) => (bindVar(ctx, a.name, op, isDataRef(b)), cont()));
+  if (b.type === 'var' && isUnbound(ctx, b)) return planTerm(ctx, a, (op) => (bindVar(ctx, b.name, op, isDataRef(a)), cont()));
   if (a.type === 'array' && b.type === 'array' && (isPattern(ctx, a) || isPattern(ctx, b))) {
     if (a.items.length !== b.items.length) return fail(ctx);
     return unifyPairs(ctx, a.items.map((x, i) => [x, b.items[i] as Term]), cont);
