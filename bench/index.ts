@@ -33,23 +33,36 @@ function format(value: number): string {
   return abs >= 100 ? value.toFixed(0) : abs >= 10 ? value.toFixed(1) : value.toFixed(2);
 }
 
+function printRows(rows: string[][], rightAligned: (column: number) => boolean): void {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  for (const [n, r] of rows.entries()) {
+    console.log(r.map((c, i) => (rightAligned(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd());
+    if (n === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  }
+}
+
 function printTable(report: Report): void {
-  const rows: string[][] = [['suite', 'metric', 'value', 'unit', '× baseline']];
+  const rows: string[][] = [['suite', 'metric', 'value', 'unit', '× baseline', 'spread', 'goal']];
   for (const s of report.suites) {
     if ('error' in s) {
-      rows.push([s.name, `FAILED: ${s.error}`, '', '', '']);
+      rows.push([s.name, `FAILED: ${s.error}`, '', '', '', '', '']);
       continue;
     }
     const baselines = new Set(s.metrics.map((m) => m.baseline));
     for (const m of s.metrics) {
       const ratio = m.ratio !== undefined ? `${format(m.ratio)}×` : baselines.has(m.name) ? 'baseline' : '';
-      rows.push([s.name, m.name, format(m.value), m.unit, ratio]);
+      const spread = m.low !== undefined && m.high !== undefined ? `${format(m.low)}–${format(m.high)}` : '';
+      const goal = m.goal === undefined ? '' : `${m.goal}${m.meets === undefined ? '' : m.meets ? ' met' : ' NOT met'}`;
+      rows.push([s.name, m.name, format(m.value), m.unit, ratio, spread, goal]);
     }
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  for (const [n, r] of rows.entries()) {
-    console.log(r.map((c, i) => (i === 2 || i === 4 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd());
-    if (n === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  printRows(rows, (i) => i === 2 || i === 4 || i === 5);
+  for (const s of report.suites) {
+    if ('error' in s) continue;
+    for (const t of s.tables ?? []) {
+      console.log(`\n${s.name}: ${t.title}\n`);
+      printRows([t.header, ...t.rows], (i) => i > 0);
+    }
   }
   for (const s of report.suites) if (!('error' in s)) for (const note of s.notes ?? []) console.log(`\n${s.name}: ${note}`);
   console.log(`\nnode ${report.node}, ${report.cpus} cpus${report.quick ? ', --quick' : ''}`);

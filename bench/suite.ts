@@ -24,12 +24,28 @@ export interface Metric {
   ratio?: number;
   /** Lower is better (latency, memory) unless this says otherwise (throughput). */
   higherIsBetter?: boolean;
+  /** When `value` is the median over rounds: the least and the greatest round. */
+  low?: number;
+  high?: number;
+  /** The target this figure is held to, as text (`≤ 2`), and whether this run met it. */
+  goal?: string;
+  meets?: boolean;
+}
+
+/** A table a suite prints after the metrics (figures that read best side by side). */
+export interface SuiteTable {
+  title: string;
+  header: string[];
+  rows: string[][];
 }
 
 export interface SuiteResult {
   metrics: Metric[];
   /** Anything the reader needs to interpret the figures (what was measured, on what). */
   notes?: string[];
+  tables?: SuiteTable[];
+  /** Every measurement behind the metrics, for --json only. */
+  data?: unknown;
 }
 
 export interface BenchSuite {

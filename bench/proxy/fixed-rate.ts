@@ -16,10 +16,18 @@ export interface FixedRateResult {
   sorted: number[];
 }
 
-export async function fixedRate(url: string, ratePerSecond: number, seconds: number, connections = 16): Promise<FixedRateResult> {
+/** What is sent, every time: a GET by default. */
+export interface FixedRateRequest {
+  method?: 'GET' | 'POST';
+  body?: Buffer;
+  headers?: Record<string, string>;
+}
+
+export async function fixedRate(url: string, ratePerSecond: number, seconds: number, request: FixedRateRequest = {}, connections = 16): Promise<FixedRateResult> {
   const u = new URL(url);
   const pool = new Pool(u.origin, { connections, pipelining: 1, keepAliveTimeout: 30_000 });
   const path = u.pathname + u.search;
+  const method = request.method ?? 'GET';
   const total = Math.round(ratePerSecond * seconds);
   const latencies: number[] = [];
   let errors = 0;
@@ -34,7 +42,7 @@ export async function fixedRate(url: string, ratePerSecond: number, seconds: num
         const sentAt = performance.now();
         inFlight.push(
           pool
-            .request({ path, method: 'GET' })
+            .request({ path, method, headers: request.headers ?? {}, body: request.body ?? null })
             .then(async (r) => {
               await r.body.dump();
               if (r.statusCode !== 200) errors++;

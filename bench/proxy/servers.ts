@@ -1,75 +1,148 @@
 /**
- * The processes of the proxy benchmark, one role each so that no two share
- * an event loop: `upstream` (a small JSON API), `plain-proxy URL` (undici,
- * pooled, no policy), `portcullis URL` (the sidecar with the shipped bundle,
- * its catalog pointed at URL). Each prints `READY <port>` once listening.
+ * The helper processes of the proxy benchmark, one role each so that no two
+ * share an event loop. The suite compiles this file to plain JavaScript and
+ * runs it with `node` alone (no loader in the measured processes):
+ *
+ *   upstream               the tools: any GET answers a small JSON body, a
+ *                          POST answers how many body bytes arrived, and
+ *                          POST /mcp is a stateless MCP server (JSON replies)
+ *   node-proxy URL         the minimal Node proxy: node:http server, undici
+ *                          Pool forwarding to URL, no policy
+ *   otlp-sink              accepts OTLP/HTTP POST /v1/traces and discards it;
+ *                          GET /stats says how much arrived
+ *   bundle-server ARCHIVE  what a sidecar's controller serves: the compiled
+ *                          bundle at GET /v1/bundles/NS/NAME, long polls held
+ *                          and answered 304 while it is unchanged
+ *
+ * Each prints `READY <port>` once listening.
  */
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Agent } from 'undici';
+import { readFileSync } from 'node:fs';
+import { Pool } from 'undici';
 
-const [role, upstreamUrl] = process.argv.slice(2);
-const ready = (port: number): boolean => process.stdout.write(`READY ${port}\n`);
-const BODY = JSON.stringify({ deployments: [{ id: 'dep_1', service: 'api', version: '1.4.2', status: 'running' }] });
+const [role, arg] = process.argv.slice(2);
+const SMALL_JSON = JSON.stringify({ deployments: [{ id: 'dep_1', service: 'api', version: '1.4.2', status: 'running' }] });
 
-async function upstream(): Promise<void> {
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(BODY) }).end(BODY));
-  });
+function listen(server: ReturnType<typeof createServer>): void {
   server.keepAliveTimeout = 30_000;
-  server.listen(0, '127.0.0.1', () => ready((server.address() as AddressInfo).port));
+  server.listen(0, '127.0.0.1', () => process.stdout.write(`READY ${(server.address() as AddressInfo).port}\n`));
 }
 
-async function plainProxy(): Promise<void> {
-  const agent = new Agent({ connections: 64, keepAliveTimeout: 30_000 });
-  const origin = new URL(upstreamUrl!).origin;
-  const server = createServer(async (req, res) => {
-    try {
-      const headers = { ...req.headers };
-      delete headers.host;
-      delete headers.connection;
-      const r = await agent.request({ origin, path: req.url!, method: req.method as 'GET', headers, body: req.method === 'GET' ? null : req });
-      res.writeHead(r.statusCode, r.headers as Record<string, string>);
-      r.body.pipe(res);
-    } catch {
-      res.writeHead(502).end();
-    }
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
   });
-  server.keepAliveTimeout = 30_000;
-  server.listen(0, '127.0.0.1', () => ready((server.address() as AddressInfo).port));
 }
 
-async function portcullis(): Promise<void> {
-  const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
-  const { readBundleDir } = await import('../../src/policy/bundle-dir.ts');
-  const { selectCompiler } = await import('../../src/policy/compiler.ts');
-  const { OpaWasmEngine } = await import('../../src/policy/engine.ts');
-  const { buildSidecar } = await import('../../src/sidecar/app.ts');
-  const { loadConfig } = await import('../../src/config/config.ts');
-  const bundle = await (await selectCompiler(process.env)).compile(await readBundleDir(join(root, 'policies')));
-  const engine = new OpaWasmEngine();
-  await engine.load({ ...bundle, tools: bundle.tools.map((t) => ({ ...t, url: t.kind === 'http' ? upstreamUrl! : t.url })) });
-  const app = buildSidecar(loadConfig({ PORTCULLIS_KEEP_ALIVE_TIMEOUT_MS: '30000', PORTCULLIS_BUNDLE: 'policies' }, { port: '0' }), { engine });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  ready((app.server.address() as AddressInfo).port);
+function sendJson(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
 }
 
-// The suite asks for this process's CPU time: CPU per request does not
-// depend on what else the machine is running, unlike requests per second.
-process.on('message', (m) => {
-  if (m === 'cpu') process.send?.({ cpu: process.cpuUsage() });
-});
+interface JsonRpcRequest {
+  id?: string | number;
+  method?: string;
+  params?: { name?: string; arguments?: Record<string, unknown>; protocolVersion?: string };
+}
 
-const roles: Record<string, () => Promise<void>> = { upstream, 'plain-proxy': plainProxy, portcullis };
+/** A stateless MCP server with one tool, read_file, answering in JSON (no SSE). */
+function mcpReply(message: JsonRpcRequest): unknown {
+  const ok = (result: unknown): unknown => ({ jsonrpc: '2.0', id: message.id ?? null, result });
+  switch (message.method) {
+    case 'initialize':
+      return ok({ protocolVersion: message.params?.protocolVersion ?? '2025-06-18', capabilities: { tools: {} }, serverInfo: { name: 'bench-fs', version: '1.0.0' } });
+    case 'tools/list':
+      return ok({ tools: [{ name: 'read_file', description: 'reads a file', inputSchema: { type: 'object', properties: { path: { type: 'string' } }, required: ['path'] } }] });
+    case 'tools/call':
+      return ok({ content: [{ type: 'text', text: `contents of ${String(message.params?.arguments?.path ?? '')}` }] });
+    default:
+      return { jsonrpc: '2.0', id: message.id ?? null, error: { code: -32601, message: `method ${String(message.method)} not found` } };
+  }
+}
+
+function upstream(): void {
+  listen(
+    createServer((req, res) => {
+      if (req.method === 'GET') {
+        req.resume();
+        return void req.on('end', () => sendJson(res, 200, SMALL_JSON));
+      }
+      readBody(req).then(
+        (body) => {
+          if (req.url !== '/mcp') return sendJson(res, 200, JSON.stringify({ accepted: true, bytes: body.length }));
+          const message = JSON.parse(body.toString('utf8')) as JsonRpcRequest;
+          if (message.id === undefined) return void res.writeHead(202).end();
+          sendJson(res, 200, JSON.stringify(mcpReply(message)));
+        },
+        () => sendJson(res, 400, '{"error":"unreadable body"}'),
+      );
+    }),
+  );
+}
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'host']);
+
+function nodeProxy(): void {
+  const pool = new Pool(new URL(arg!).origin, { connections: 64, keepAliveTimeout: 30_000 });
+  listen(
+    createServer((req, res) => {
+      const headers: Record<string, string | string[]> = {};
+      for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
+      const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
+      pool.request({ path: req.url!, method: req.method as 'GET', headers, body: hasBody ? req : null }).then(
+        (r) => {
+          const out: Record<string, string | string[]> = {};
+          for (const [k, v] of Object.entries(r.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
+          res.writeHead(r.statusCode, out);
+          r.body.pipe(res);
+        },
+        () => res.writeHead(502).end(),
+      );
+    }),
+  );
+}
+
+function otlpSink(): void {
+  let requests = 0;
+  let bytes = 0;
+  listen(
+    createServer((req, res) => {
+      if (req.method === 'GET' && req.url === '/stats') return sendJson(res, 200, JSON.stringify({ requests, bytes }));
+      req.on('data', (c: Buffer) => (bytes += c.length));
+      req.on('end', () => {
+        requests++;
+        // An empty ExportTraceServiceResponse: everything accepted.
+        res.writeHead(200, { 'content-type': req.headers['content-type'] ?? 'application/x-protobuf', 'content-length': 0 }).end();
+      });
+    }),
+  );
+}
+
+function bundleServer(): void {
+  const archive = readFileSync(arg!);
+  listen(
+    createServer((req, res) => {
+      req.resume();
+      const url = new URL(req.url ?? '/', 'http://bench');
+      if (req.method !== 'GET' || !url.pathname.startsWith('/v1/bundles/')) return sendJson(res, 404, '{"error":"not found"}');
+      if (req.headers['if-none-match'] === undefined) {
+        return void res.writeHead(200, { 'content-type': 'application/gzip', 'content-length': archive.length }).end(archive);
+      }
+      // The bundle never changes: hold the long poll for its wait, then say so.
+      const waitMs = Math.min(60_000, Number.parseInt(url.searchParams.get('wait') ?? '30000', 10) || 30_000);
+      const timer = setTimeout(() => res.writeHead(304).end(), waitMs);
+      res.on('close', () => clearTimeout(timer));
+    }),
+  );
+}
+
+const roles: Record<string, () => void> = { upstream, 'node-proxy': nodeProxy, 'otlp-sink': otlpSink, 'bundle-server': bundleServer };
 const run = roles[role ?? ''];
-if (!run) {
-  process.stderr.write(`usage: servers.ts upstream | plain-proxy URL | portcullis URL\n`);
+if (!run || ((role === 'node-proxy' || role === 'bundle-server') && !arg)) {
+  process.stderr.write('usage: servers.js upstream | node-proxy UPSTREAM_URL | otlp-sink | bundle-server ARCHIVE\n');
   process.exit(2);
 }
-run().catch((e: unknown) => {
-  process.stderr.write(`${role}: ${e instanceof Error ? e.stack : String(e)}\n`);
-  process.exit(1);
-});
+run();
