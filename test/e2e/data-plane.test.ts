@@ -221,9 +221,19 @@ test('fail closed: with no bundle loaded every call is refused and nothing arriv
 });
 
 test('evidence: every decision has a durable intent before its outcome, and the chain verifies', async () => {
-  // Let pending outcome writes land.
-  await new Promise((r) => setTimeout(r, 100));
-  const lines = (await readFile(join(dir, 'ledger.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+  // Outcomes are written once each call ends: read until every intent has its outcome.
+  const read = async (): Promise<any[]> => (await readFile(join(dir, 'ledger.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+  const complete = (ls: any[]): boolean => {
+    const done = new Set(ls.filter((l) => l.kind === 'outcome').map((l) => l.record.decisionId));
+    // A held call's escalate intent is followed by the intent of its verdict, which has the outcome.
+    return ls.filter((l) => l.kind === 'intent' && l.record.enforcedEffect !== 'escalate').every((l) => done.has(l.record.decisionId));
+  };
+  let lines = await read();
+  for (let i = 0; i < 500 && !complete(lines); i++) {
+    await new Promise((r) => setTimeout(r, 10));
+    lines = await read();
+  }
+  assert.ok(complete(lines), 'every intent has its outcome');
   const intents = lines.filter((l) => l.kind === 'intent').map((l) => l.record);
   const denied = intents.find((r) => r.input.action.mcp?.name === 'write_file' && r.input.action.mcp.arguments.path === '/prod/config.yaml');
   assert.equal(denied.effect, 'deny');

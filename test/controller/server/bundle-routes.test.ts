@@ -76,7 +76,7 @@ test('a long poll ends with 304 when nothing changes, and a client that leaves f
 
 test('republishing the same digest wakes nobody', async () => {
   const poll = fetch(`${base}/v1/bundles/ns/b?wait=300ms`, { headers: { 'if-none-match': '"sha256:bb"' } });
-  await new Promise((r) => setTimeout(r, 50));
+  await until(() => store.waiting() === 1);
   store.publish(published('sha256:bb'));
   assert.equal((await poll).status, 304);
 });
