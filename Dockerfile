@@ -61,6 +61,11 @@ COPY --from=build --chown=root:root /src/build ./build
 COPY --from=build --chown=root:root /src/bin ./bin
 COPY --chown=root:root policies ./policies
 COPY --from=opa --chown=root:root /opa /usr/local/bin/opa
+# nft: `portcullis capture-init` (the init container of injected pods) installs
+# the pod's traffic capture rules with it.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends nftables \
+ && rm -rf /var/lib/apt/lists/*
 # The same numeric user the chart and the injected sidecar run as, so that
 # Kubernetes `runAsNonRoot` can check it without a passwd entry.
 USER 65532:65532

@@ -6,6 +6,8 @@
 import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import { ErrorCodes, PortcullisError } from '../errors.ts';
+import type { CaptureInjection } from '../controller/webhooks/capture-injection.ts';
+import { readSidecarCapture } from './sidecar-capture.ts';
 
 export interface ControllerConfig {
   /** Namespace the controller runs in (its Lease, Secret and Service live there). */
@@ -51,6 +53,8 @@ export interface ControllerConfig {
   sidecarOtelEndpoint: string;
   /** Name of the traffic-capture init container the injection adds, reserved like the sidecar's; empty: none. */
   captureInitContainer: string;
+  /** Traffic capture for injected pods (sidecar-capture.ts); undefined: PORTCULLIS_SIDECAR_CAPTURE=false. */
+  sidecarCapture?: CaptureInjection | undefined;
   /** Validity of the self-made webhook certificate, seconds; renewed after two thirds of it. */
   webhookCertValiditySeconds: number;
   /** How often the mounted certificate files (cert-manager mode) are checked for a renewal, ms. */
@@ -117,6 +121,7 @@ export function loadControllerConfig(env: Env, overrides: ControllerOverrides = 
     approvalRetentionSeconds: num('approvalRetentionSeconds', 'PORTCULLIS_APPROVAL_RETENTION_SECONDS', '3600', 0, 30 * 86_400),
     sidecarOtelEndpoint: str('sidecarOtelEndpoint', 'PORTCULLIS_SIDECAR_OTEL_ENDPOINT', ''),
     captureInitContainer: str('captureInitContainer', 'PORTCULLIS_CAPTURE_INIT_CONTAINER', ''),
+    sidecarCapture: readSidecarCapture(env),
     webhookCertValiditySeconds: num('webhookCertValiditySeconds', 'PORTCULLIS_WEBHOOK_CERT_VALIDITY_SECONDS', String(90 * 86_400), 3, 10 * 365 * 86_400),
     webhookCertReloadMs: num('webhookCertReloadMs', 'PORTCULLIS_WEBHOOK_CERT_RELOAD_MS', '60000', 10, 86_400_000),
     logLevel: str('logLevel', 'PORTCULLIS_LOG_LEVEL', 'info'),

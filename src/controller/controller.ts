@@ -24,6 +24,7 @@ import type { HeadWitnessStore } from './witness/head-witness-store.ts';
 import type { LedgerShippingInjection } from './webhooks/ledger-shipping-injection.ts';
 import { CallerAuthenticator } from './approvals/caller-auth.ts';
 import { registerAdmissionRoutes } from './webhooks/admission.ts';
+import { CAPTURE_INIT_NAME } from './webhooks/capture-injection.ts';
 import { DEFAULT_INJECTION, SIDECAR_NAME } from './webhooks/inject.ts';
 import { LeaderElector } from './leader-election.ts';
 import { mountedTls, selfManagedTls, type WebhookTls } from './certs/provider.ts';
@@ -142,11 +143,12 @@ export async function startController(config: Readonly<ControllerConfig>, deps: 
       ...(config.sidecarTls ? { controllerCa: tls.caPem } : {}),
       ...(config.sidecarOtelEndpoint ? { otelEndpoint: config.sidecarOtelEndpoint } : {}),
       ...(deps.ledgerShipping ? { ledgerShipping: deps.ledgerShipping } : {}),
+      capture: config.sidecarCapture,
     },
     builds,
     namespaceLabels: (ns) => ({ 'kubernetes.io/metadata.name': ns, ...(namespaces.get(undefined, ns)?.metadata.labels ?? {}) }),
     namespaceAnnotations: (ns) => ({ ...(namespaces.get(undefined, ns)?.metadata.annotations ?? {}) }),
-    reservedContainers: [SIDECAR_NAME, ...(config.captureInitContainer ? [config.captureInitContainer] : [])],
+    reservedContainers: [SIDECAR_NAME, ...(config.sidecarCapture ? [CAPTURE_INIT_NAME] : []), ...(config.captureInitContainer ? [config.captureInitContainer] : [])],
     logger,
   });
 

@@ -32,7 +32,7 @@ async function namespaceWithAccount(name: string, labels?: Record<string, string
 }
 
 const refused = (p: any, pattern: RegExp) => assert.rejects(h.apply(p), (e: any) => pattern.test(e.message) || assert.fail(`refused, but not for the expected reason: ${e.message}`));
-const sidecarEnv = (stored: any): Record<string, string> => Object.fromEntries(stored.spec.initContainers[0].env.map((e: any) => [e.name, e.value]));
+const sidecarEnv = (stored: any): Record<string, string> => Object.fromEntries(stored.spec.initContainers[1].env.map((e: any) => [e.name, e.value]));
 
 before(async () => {
   h = await startHarness();
@@ -58,7 +58,7 @@ after(() => h?.close());
 
 test('an enforced namespace injects every pod, pinned to enforce mode and to a bundle of its own namespace', async () => {
   const stored = await h.apply(pod('enforced'));
-  assert.equal(stored.spec.initContainers[0].name, 'portcullis-sidecar');
+  assert.equal(stored.spec.initContainers[1].name, 'portcullis-sidecar');
   const env = sidecarEnv(stored);
   assert.equal(env.PORTCULLIS_BUNDLE, 'enforced/default');
   // Pinned: a PolicyBundle's spec.mode (editable by the namespace's policy authors) cannot turn it to observe.

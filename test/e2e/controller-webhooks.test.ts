@@ -52,9 +52,11 @@ after(() => h.close());
 
 test('a pod from a real Deployment manifest is injected through the API server', async () => {
   const stored = await h.apply(podFrom('test/controller/testdata/inject/basic.yaml', 'agents'));
-  assert.equal(stored.spec.initContainers[0].name, 'portcullis-sidecar');
-  assert.equal(stored.spec.initContainers[0].restartPolicy, 'Always');
-  const env = Object.fromEntries(stored.spec.initContainers[0].env.map((e: any) => [e.name, e.value]));
+  // The capture rules are installed first; the native sidecar starts after them and checks them.
+  assert.deepEqual(stored.spec.initContainers.map((c: any) => c.name), ['portcullis-capture-init', 'portcullis-sidecar']);
+  assert.deepEqual(stored.spec.initContainers[0].securityContext.capabilities, { drop: ['ALL'], add: ['NET_ADMIN', 'NET_RAW'] });
+  assert.equal(stored.spec.initContainers[1].restartPolicy, 'Always');
+  const env = Object.fromEntries(stored.spec.initContainers[1].env.map((e: any) => [e.name, e.value]));
   assert.equal(env.PORTCULLIS_BUNDLE, 'agents/research-policy');
   assert.equal(env.PORTCULLIS_CONTROLLER_URL, 'http://portcullis-controller.portcullis-system.svc:8080');
   assert.ok(stored.spec.containers[0].env.some((e: any) => e.name === 'HTTPS_PROXY' && e.value === 'http://127.0.0.1:7070'));
@@ -68,7 +70,7 @@ test('a pod from a real Deployment manifest is injected through the API server',
 
 test('the namespace label alone injects; a pod cannot opt out of it, but can elsewhere', async () => {
   const labelled = await h.apply(podFrom('test/controller/testdata/inject/namespace-label.yaml', 'agents'));
-  assert.equal(labelled.spec.initContainers[0].name, 'portcullis-sidecar');
+  assert.equal(labelled.spec.initContainers[1].name, 'portcullis-sidecar');
   await assert.rejects(h.apply(podFrom('test/controller/testdata/inject/opt-out.yaml', 'agents')), (e: any) => /pods cannot opt out of an enforced namespace/.test(e.message));
   const out = await h.apply(podFrom('test/controller/testdata/inject/opt-out.yaml', 'plain'));
   assert.equal(out.spec.initContainers, undefined);
@@ -76,11 +78,11 @@ test('the namespace label alone injects; a pod cannot opt out of it, but can els
 
 test('outside labelled namespaces: the pod annotation or the pod label asks for injection', async () => {
   const byAnnotation = await h.apply(podFrom('test/controller/testdata/inject/basic.yaml', 'plain'));
-  assert.equal(byAnnotation.spec.initContainers[0].name, 'portcullis-sidecar');
+  assert.equal(byAnnotation.spec.initContainers[1].name, 'portcullis-sidecar');
   const labelled = podFrom('test/controller/testdata/inject/namespace-label.yaml', 'plain');
   labelled.metadata.labels['portcullis.dev/inject'] = 'true';
   const byLabel = await h.apply(labelled);
-  assert.equal(byLabel.spec.initContainers[0].name, 'portcullis-sidecar');
+  assert.equal(byLabel.spec.initContainers[1].name, 'portcullis-sidecar');
   const unasked = await h.apply(podFrom('test/controller/testdata/inject/namespace-label.yaml', 'plain'));
   assert.equal(unasked.spec.initContainers, undefined);
 });

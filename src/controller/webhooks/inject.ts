@@ -12,6 +12,7 @@ import type { Container, EnvVar, Pod } from 'kubernetes-types/core/v1.js';
 import { ErrorCodes, PortcullisError } from '../../errors.ts';
 import { ledgerShippingEnv, type LedgerShippingInjection } from './ledger-shipping-injection.ts';
 import { TOKEN_AUDIENCE } from '../approvals/caller-auth.ts';
+import { captureEnv, captureInitContainer, DEFAULT_CAPTURE, type CaptureInjection } from './capture-injection.ts';
 import { namespaceEnforcement, policyRefusal, type AllowedMode } from './namespace-enforcement.ts';
 
 export const SIDECAR_NAME = 'portcullis-sidecar';
@@ -25,6 +26,10 @@ export const NAMESPACE_LABEL = 'portcullis.dev/injection';
 /** Where the sidecar finds its projected service account token for the controller's approvals API. */
 export const TOKEN_DIR = '/var/run/secrets/portcullis';
 export const TOKEN_VOLUME = 'portcullis-token';
+/** Where the sidecar finds the tool credentials that catalog tools name, and the Secret they come from. */
+export const CREDENTIALS_DIR = '/var/run/secrets/portcullis-credentials';
+export const CREDENTIALS_VOLUME = 'portcullis-credentials';
+export const CREDENTIALS_SECRET = 'portcullis-credentials';
 
 export interface JsonPatchOp {
   op: 'add' | 'replace' | 'remove';
@@ -52,6 +57,10 @@ export interface InjectionConfig {
   resources: { requests: { cpu: string; memory: string }; limits: { memory: string } };
   /** Where sidecars ship their ledgers (platform-owned); undefined: they keep them on their volume. */
   ledgerShipping?: LedgerShippingInjection | undefined;
+  /** Traffic capture for every injected pod (capture-injection.ts); undefined: none (the proxy environment only). */
+  capture?: CaptureInjection | undefined;
+  /** The namespace's Secret of tool credentials, mounted into the sidecar alone (optional: absent, none). */
+  credentialsSecret?: string | undefined;
 }
 
 export const DEFAULT_INJECTION: Readonly<Omit<InjectionConfig, 'image' | 'controllerUrl'>> = Object.freeze({
@@ -61,6 +70,8 @@ export const DEFAULT_INJECTION: Readonly<Omit<InjectionConfig, 'image' | 'contro
   defaultPolicy: 'default',
   logLevel: 'info',
   resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } },
+  capture: DEFAULT_CAPTURE,
+  credentialsSecret: CREDENTIALS_SECRET,
 });
 
 export interface InjectionInput {
@@ -179,6 +190,8 @@ function sidecarContainer(input: InjectionInput, config: InjectionConfig, policy
       { name: 'PORTCULLIS_POD_LABELS', value: identityJson(input.pod.metadata?.labels) },
       { name: 'PORTCULLIS_POD_ANNOTATIONS', value: identityJson(input.pod.metadata?.annotations) },
       ...(config.ledgerShipping ? ledgerShippingEnv(config.ledgerShipping) : []),
+      ...(config.capture ? captureEnv(config.capture) : []),
+      ...(config.credentialsSecret ? [{ name: 'PORTCULLIS_CREDENTIALS_DIR', value: CREDENTIALS_DIR }] : []),
     ],
     resources: structuredClone(config.resources),
     securityContext: {
@@ -196,6 +209,7 @@ function sidecarContainer(input: InjectionInput, config: InjectionConfig, policy
     volumeMounts: [
       { name: 'portcullis-ledger', mountPath: '/var/lib/portcullis' },
       { name: TOKEN_VOLUME, mountPath: TOKEN_DIR, readOnly: true },
+      ...(config.credentialsSecret ? [{ name: CREDENTIALS_VOLUME, mountPath: CREDENTIALS_DIR, readOnly: true }] : []),
     ],
   } as Container;
 }
@@ -252,14 +266,18 @@ export function injectSidecar(input: InjectionInput, config: InjectionConfig): I
   const spec = input.pod.spec!;
   const patch: JsonPatchOp[] = [];
   const sidecar = sidecarContainer(input, config, policy, mode);
-  if (!spec.initContainers || spec.initContainers.length === 0) patch.push({ op: 'add', path: '/spec/initContainers', value: [sidecar] });
-  else patch.push({ op: 'add', path: '/spec/initContainers/0', value: sidecar });
+  // The capture rules are in place before the sidecar starts (it checks them), and both before the agent's own init containers.
+  const first = config.capture ? [captureInitContainer(config.image, config.imagePullPolicy, config.capture), sidecar] : [sidecar];
+  if (!spec.initContainers || spec.initContainers.length === 0) patch.push({ op: 'add', path: '/spec/initContainers', value: first });
+  else first.forEach((c, i) => patch.push({ op: 'add', path: `/spec/initContainers/${i}`, value: c }));
   spec.containers.forEach((c, i) => patch.push(...envPatch(c, i, agentEnv(config))));
   const volumes = [
     { name: 'portcullis-ledger', emptyDir: { sizeLimit: '256Mi' } },
     // Proves the sidecar's service account to the controller (TokenReview), good for
     // audience portcullis.dev only: no Kubernetes API credentials. Mounted into the sidecar alone.
     { name: TOKEN_VOLUME, projected: { sources: [{ serviceAccountToken: { audience: TOKEN_AUDIENCE, expirationSeconds: 3600, path: 'token' } }] } },
+    // Tool credentials (credentials.ts in the sidecar), also mounted into the sidecar alone; a namespace without the Secret has none.
+    ...(config.credentialsSecret ? [{ name: CREDENTIALS_VOLUME, secret: { secretName: config.credentialsSecret, optional: true, defaultMode: 0o444 } }] : []),
   ];
   if (!spec.volumes || spec.volumes.length === 0) patch.push({ op: 'add', path: '/spec/volumes', value: volumes });
   else for (const v of volumes) patch.push({ op: 'add', path: '/spec/volumes/-', value: v });

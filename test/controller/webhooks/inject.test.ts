@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { injectSidecar, injectionWanted, DEFAULT_INJECTION, MODE_FROM_BUNDLE, SIDECAR_NAME, type InjectionConfig } from '../../../src/controller/webhooks/inject.ts';
 import { applyJsonPatch } from '../../support/json-patch.ts';
+import { CAPTURE_INIT_NAME } from '../../../src/controller/webhooks/capture-injection.ts';
 import { isPortcullisError } from '../../../src/errors.ts';
 
 const DIR = join(import.meta.dirname, '..', 'testdata', 'inject');
@@ -63,8 +64,9 @@ test('the patch paths hold for a pod with every list present and for one with no
     const r = injectSidecar(input, CONFIG);
     if (!r.inject) continue;
     const out = applyJsonPatch(input.pod, r.patch);
-    assert.equal(out.spec.initContainers[0].name, SIDECAR_NAME);
-    assert.equal(out.spec.initContainers[0].restartPolicy, 'Always');
+    // The capture rules first, then the native sidecar that checks them, then the pod's own init containers.
+    assert.deepEqual(out.spec.initContainers.slice(0, 2).map((c: any) => c.name), [CAPTURE_INIT_NAME, SIDECAR_NAME]);
+    assert.equal(out.spec.initContainers[1].restartPolicy, 'Always');
     for (const c of out.spec.containers) {
       const env = Object.fromEntries(c.env.map((e: any) => [e.name, e.value]));
       assert.equal(env.HTTPS_PROXY, 'http://127.0.0.1:7070', `${file} ${c.name}`);
@@ -119,14 +121,13 @@ test('with sidecar TLS the controller CA is handed to the sidecar', () => {
   const input = podFromManifest('basic.yaml');
   const r = injectSidecar(input, { ...CONFIG, controllerUrl: 'https://portcullis-controller.portcullis-system.svc:443', controllerCa: 'PEM' });
   assert.ok(r.inject);
-  const sidecar = (r.patch.find((p) => p.path === '/spec/initContainers')!.value as any[])[0];
-  assert.deepEqual(sidecar.env.find((e: any) => e.name === 'PORTCULLIS_CONTROLLER_CA'), { name: 'PORTCULLIS_CONTROLLER_CA', value: 'PEM' });
+  assert.equal(sidecarEnv(r).PORTCULLIS_CONTROLLER_CA, 'PEM');
 });
 
 function sidecarEnv(r: ReturnType<typeof injectSidecar>): Record<string, string | undefined> {
   assert.ok(r.inject);
-  const patch = r.patch.find((p) => p.path === '/spec/initContainers' || p.path === '/spec/initContainers/0')!;
-  const sidecar = Array.isArray(patch.value) ? patch.value[0] : patch.value;
+  const added = r.patch.filter((p) => p.path.startsWith('/spec/initContainers')).flatMap((p) => (Array.isArray(p.value) ? p.value : [p.value]));
+  const sidecar = added.find((c: any) => c.name === SIDECAR_NAME);
   return Object.fromEntries(sidecar.env.map((e: any) => [e.name, e.value]));
 }
 
@@ -165,12 +166,12 @@ test('the sidecar alone mounts a projected service account token for audience po
     const out = applyJsonPatch(input.pod, r.patch);
     const volume = out.spec.volumes.find((v: any) => v.name === 'portcullis-token');
     assert.deepEqual(volume.projected.sources, [{ serviceAccountToken: { audience: 'portcullis.dev', expirationSeconds: 3600, path: 'token' } }], file);
-    const sidecar = out.spec.initContainers[0];
+    const sidecar = out.spec.initContainers.find((c: any) => c.name === SIDECAR_NAME);
     const mount = sidecar.volumeMounts.find((m: any) => m.name === 'portcullis-token');
     assert.equal(mount.readOnly, true);
     const env = Object.fromEntries(sidecar.env.map((e: any) => [e.name, e.value]));
     assert.equal(env.PORTCULLIS_CONTROLLER_TOKEN_FILE, `${mount.mountPath}/token`);
-    for (const c of [...out.spec.containers, ...out.spec.initContainers.slice(1)]) {
+    for (const c of [...out.spec.containers, ...out.spec.initContainers.filter((c: any) => c !== sidecar)]) {
       assert.ok(!(c.volumeMounts ?? []).some((m: any) => m.name === 'portcullis-token'), `${file}: ${c.name} must not see the token`);
     }
   }
