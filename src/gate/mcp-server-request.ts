@@ -48,3 +48,25 @@ export function buildServerRequestAction(server: string, r: ServerRequest, reque
   }
   return { type: 'mcp', tool: server, mcp };
 }
+
+/**
+ * The input requests of an MCP 2026-07-28 `InputRequiredResult` (multi
+ * round-trip requests: the server asks the client for sampling, elicitation
+ * or roots inside the result of a call, and the client retries the call with
+ * the answers), each as a server request whose id is its key; undefined for
+ * any other message.
+ */
+export function inputRequestsOf(message: unknown): { id: JsonRpcId; requests: ServerRequest[] } | undefined {
+  if (!isObject(message) || !isObject(message.result) || message.result.resultType !== 'input_required') return undefined;
+  const id = message.id;
+  if (typeof id !== 'string' && typeof id !== 'number') return undefined;
+  const inputRequests = message.result.inputRequests;
+  if (!isObject(inputRequests)) return { id, requests: [] };
+  const requests: ServerRequest[] = [];
+  for (const [key, r] of Object.entries(inputRequests)) {
+    // A request the gate cannot read is asked as an unnamed method: a policy that allows by name refuses it.
+    const method = isObject(r) && typeof r.method === 'string' ? r.method : '$invalid';
+    requests.push({ id: key, method, ...(isObject(r) && isObject(r.params) ? { params: r.params } : {}) });
+  }
+  return { id, requests };
+}

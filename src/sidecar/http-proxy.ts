@@ -71,7 +71,7 @@ export async function forwardDecided(
   reply: FastifyReply,
   decided: Decided,
   request: UpstreamRequest,
-  relayExtras: Pick<RelayPlan, 'extraMessages' | 'jsonRpc' | 'screenLine' | 'rewriteMessage'> = {},
+  relayExtras: Pick<RelayPlan, 'extraMessages' | 'jsonRpc' | 'screenLine' | 'rewriteMessage' | 'screenMessage'> = {},
   others: Decided[] = [],
 ): Promise<void> {
   const outcome = decided.outcome;

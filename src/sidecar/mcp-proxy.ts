@@ -12,7 +12,7 @@ import { parseQuery } from '../gate/path.ts';
 import { buildMcpAction, expectsReply, parseJsonRpc, rewriteMessage, type JsonRpcMessage } from '../gate/mcp-action.ts';
 import { forwardHeaders } from '../gate/headers.ts';
 import { mcpMessageTrace, mcpRequestFacts } from '../gate/mcp-envelope.ts';
-import { buildServerRequestAction, serverRequestOf } from '../gate/mcp-server-request.ts';
+import { buildServerRequestAction, inputRequestsOf, serverRequestOf, type ServerRequest } from '../gate/mcp-server-request.ts';
 import { filterToolListMessage, TOOL_VISIBLE_ENTRYPOINT } from '../gate/tool-visibility.ts';
 import { toolDefinitionHash, toolPin } from '../gate/tool-pin.ts';
 import { ListedTools } from './listed-tools.ts';
@@ -79,30 +79,76 @@ function messageCall(call: CallInfo, m: JsonRpcMessage): CallInfo {
 }
 
 /**
- * Decides each request the server sends to the client inside the response
- * stream. An allowed one goes on to the agent; a denied one is dropped from
- * the stream and answered to the server on the agent's behalf with the
- * JSON-RPC error, so the server does not wait for a reply that cannot come.
+ * Decides what the server asks of the client while a call runs. On a 2025
+ * SSE stream: each request the server sends (sampling, elicitation, roots);
+ * an allowed one goes on to the agent, a denied one is dropped from the
+ * stream and answered to the server on the agent's behalf with the JSON-RPC
+ * error, so the server does not wait for a reply that cannot come. In a
+ * 2026-07-28 `InputRequiredResult`: each of its `inputRequests`; when one is
+ * denied the whole result becomes that JSON-RPC error, since the client could
+ * not answer it and the call cannot complete.
  */
-function serverRequestScreen(ctx: ProxyContext, req: FastifyRequest, target: NamedTarget, call: CallInfo, headers: Record<string, string | string[]>): (line: string) => Promise<boolean> {
-  const server = target.tool.name;
-  let facts: ReturnType<typeof mcpRequestFacts> | undefined;
-  return async (line) => {
-    const request = serverRequestOf(line);
-    if (!request) return true;
+class ServerAsks {
+  readonly ctx: ProxyContext;
+  readonly req: FastifyRequest;
+  readonly target: NamedTarget;
+  readonly call: CallInfo;
+  /** The headers the agent's request went upstream with: a refusal goes back in the same session. */
+  readonly headers: Record<string, string | string[]>;
+  #facts: ReturnType<typeof mcpRequestFacts> | undefined;
+
+  constructor(ctx: ProxyContext, req: FastifyRequest, target: NamedTarget, call: CallInfo, headers: Record<string, string | string[]>) {
+    this.ctx = ctx;
+    this.req = req;
+    this.target = target;
+    this.call = call;
+    this.headers = headers;
+  }
+
+  /** The decided request's error, or undefined when it may go to the agent. */
+  async #decide(request: ServerRequest): Promise<{ error: PortcullisError; refs: { decisionId: string; traceId: string }; finish: Decided['finish'] } | undefined> {
     // The session and revision of the stream; not the agent's request headers, which name the agent's call.
-    facts ??= sessionAndVersion(mcpRequestFacts(req.headers, ctx.config.redactHeaders));
-    const decided = await ctx.decider.decide(buildServerRequestAction(server, request, facts), call);
+    this.#facts ??= sessionAndVersion(mcpRequestFacts(this.req.headers, this.ctx.config.redactHeaders));
+    const decided = await this.ctx.decider.decide(buildServerRequestAction(this.target.tool.name, request, this.#facts), this.call);
     if (decided.outcome.kind === 'forward') {
-      decided.finish({ status: 200, bytes: Buffer.byteLength(line) });
-      return true;
+      decided.finish({ status: 200, bytes: 0 });
+      return undefined;
     }
-    const error = decided.outcome.error;
-    const refs = { decisionId: decided.decisionId, traceId: decided.traceId };
-    const answer = JSON.stringify(jsonRpcError(request.id, error, refs));
-    const answered = await answerServer(ctx, target, headers, answer);
-    decided.finish({ status: answered, bytes: 0, errorCode: error.code });
-    return false;
+    return { error: decided.outcome.error, refs: { decisionId: decided.decisionId, traceId: decided.traceId }, finish: decided.finish };
+  }
+
+  /** For a 2025 SSE stream: the line to pass on, or null. */
+  readonly line = async (line: string): Promise<string | null> => {
+    const request = serverRequestOf(line);
+    if (request) {
+      const denied = await this.#decide(request);
+      if (!denied) return line;
+      const answered = await answerServer(this.ctx, this.target, this.headers, JSON.stringify(jsonRpcError(request.id, denied.error, denied.refs)));
+      denied.finish({ status: answered, bytes: 0, errorCode: denied.error.code });
+      return null;
+    }
+    if (!line.startsWith('data:') || !line.includes('"input_required"')) return line;
+    let message: unknown;
+    try {
+      message = JSON.parse(line.slice(5));
+    } catch {
+      return line;
+    }
+    const screened = await this.message(message);
+    return screened === message ? line : 'data: ' + JSON.stringify(screened);
+  };
+
+  /** For a JSON-RPC message: itself, or the error that replaces an input-required result. */
+  readonly message = async (message: unknown): Promise<unknown> => {
+    const asked = inputRequestsOf(message);
+    if (!asked) return message;
+    for (const request of asked.requests) {
+      const denied = await this.#decide(request);
+      if (!denied) continue;
+      denied.finish({ status: 0, bytes: 0, errorCode: denied.error.code });
+      return jsonRpcError(asked.id, denied.error, denied.refs);
+    }
+    return message;
   };
 }
 
@@ -142,6 +188,11 @@ function withPin(ctx: ProxyContext, target: NamedTarget, action: Action): Action
   const mcp = action.mcp;
   if (!pins || mcp?.method !== 'tools/call' || mcp.name === undefined) return action;
   return { ...action, mcp: { ...mcp, pin: toolPin(pins, mcp.name, ctx.listedTools?.hash(target.tool.name, mcp.name)) } };
+}
+
+/** 2026-07-28 results may ask for input; earlier revisions ask on the stream only. */
+function mayAskForInput(actions: readonly Action[]): boolean {
+  return actions.some((a) => (a.mcp?.protocolVersion ?? '') >= '2026-07-28');
 }
 
 function sessionAndVersion(facts: ReturnType<typeof mcpRequestFacts>): ReturnType<typeof mcpRequestFacts> {
@@ -190,8 +241,8 @@ async function handleStreamOrDelete(ctx: ProxyContext, req: FastifyRequest, repl
   }
   const headers = forwardHeaders(req.headers, outcome.constraints.stripHeaders);
   const timeoutMs = outcome.constraints.timeoutMs ?? ctx.config.upstreamTimeoutMs;
-  const screenLine = serverRequestScreen(ctx, req, target, call, headers);
-  return forwardDecided(ctx, reply, decided, { origin: origin(target), path: target.target, method: req.method, headers, timeoutMs, stream: req.method === 'GET' }, { screenLine });
+  const asks = new ServerAsks(ctx, req, target, call, headers);
+  return forwardDecided(ctx, reply, decided, { origin: origin(target), path: target.target, method: req.method, headers, timeoutMs, stream: req.method === 'GET' }, { screenLine: asks.line });
 }
 
 export async function handleMcp(ctx: ProxyContext, req: FastifyRequest, reply: FastifyReply, target: NamedTarget): Promise<void> {
@@ -261,14 +312,20 @@ export async function handleMcp(ctx: ProxyContext, req: FastifyRequest, reply: F
   const [lead, ...rest] = forwarding;
   const leadOutcome = { ...lead!, outcome: { ...(lead!.outcome as Extract<Decided['outcome'], { kind: 'forward' }>), constraints } };
   const timeoutMs = constraints.timeoutMs ?? ctx.config.upstreamTimeoutMs;
-  const screenLine = serverRequestScreen(ctx, req, target, call, headers);
+  const asks = new ServerAsks(ctx, req, target, call, headers);
   const hideTools = toolListFilter(ctx, target, forwarded, lead!.traceId);
   return forwardDecided(
     ctx,
     reply,
     leadOutcome,
     { origin: origin(target), path: target.target, method: 'POST', headers, body, timeoutMs },
-    { extraMessages: errors, jsonRpc: true, screenLine, ...(hideTools ? { rewriteMessage: hideTools } : {}) },
+    {
+      extraMessages: errors,
+      jsonRpc: true,
+      screenLine: asks.line,
+      ...(hideTools ? { rewriteMessage: hideTools } : {}),
+      ...(mayAskForInput(actions) ? { screenMessage: asks.message } : {}),
+    },
     rest,
   );
 }

@@ -30,11 +30,17 @@ export interface RelayPlan {
   bufferLimitBytes: number;
   /**
    * SSE only: each line of the stream is passed through this before it goes
-   * on (in order: the stream waits for the answer); false drops the line.
-   * MCP uses it to decide the server's own requests (sampling, elicitation,
-   * roots) as they pass.
+   * on (in order: the stream waits for the answer), which answers the line
+   * to send in its place, or null to drop it. MCP uses it to decide what the
+   * server asks of the client (sampling, elicitation, roots) as it passes.
    */
-  screenLine?: (line: string) => Promise<boolean>;
+  screenLine?: (line: string) => Promise<string | null>;
+  /**
+   * JSON bodies: each JSON-RPC message is passed through this (after
+   * `rewriteMessage`), which answers the message to send in its place. Set
+   * only when needed: it makes the body be buffered.
+   */
+  screenMessage?: (message: unknown) => Promise<unknown>;
   /**
    * Applied to each JSON-RPC message of the response (a JSON body, or each
    * `data:` event of an SSE stream) before redaction: MCP uses it to remove
@@ -88,9 +94,9 @@ class MeteredStream extends Transform {
   #pending = '';
   readonly #max: number;
   readonly #rewriteLine: ((line: string) => string) | undefined;
-  readonly #screenLine: ((line: string) => Promise<boolean>) | undefined;
+  readonly #screenLine: ((line: string) => Promise<string | null>) | undefined;
 
-  constructor(max: number, prefix: string, rewriteLine?: (line: string) => string, screenLine?: (line: string) => Promise<boolean>) {
+  constructor(max: number, prefix: string, rewriteLine?: (line: string) => string, screenLine?: (line: string) => Promise<string | null>) {
     super();
     this.#max = max;
     this.#rewriteLine = rewriteLine;
@@ -139,7 +145,10 @@ class MeteredStream extends Transform {
   async #screened(lines: string[], end: string, cb: TransformCallback): Promise<void> {
     const kept: string[] = [];
     try {
-      for (const line of lines) if (await this.#screenLine!(line)) kept.push(line);
+      for (const line of lines) {
+        const out = await this.#screenLine!(line);
+        if (out !== null) kept.push(out);
+      }
     } catch (e) {
       const err = new PortcullisError(ErrorCodes.UPSTREAM, `a message of the upstream's stream could not be decided and the stream was cut off: ${(e as Error)?.message ?? String(e)}`);
       relayErrors.add(err);
@@ -235,6 +244,8 @@ async function relayRewrittenJson(reply: FastifyReply, res: UpstreamResponse, pl
     throw new PortcullisError(ErrorCodes.UPSTREAM, 'the upstream response is not valid JSON, so the fields the policy redacts cannot be removed');
   }
   if (value !== undefined) value = rewriteEach(value, plan.rewriteMessage);
+  const screen = plan.screenMessage;
+  if (value !== undefined && screen) value = Array.isArray(value) ? await Promise.all(value.map(screen)) : await screen(value);
   redactJson(value, plan.constraints.redact ?? [], plan.jsonRpc ?? false);
   if (plan.extraMessages?.length) value = [...(Array.isArray(value) ? value : value === undefined ? [] : [value]), ...plan.extraMessages];
   const text = JSON.stringify(value ?? null);
@@ -262,7 +273,8 @@ export async function relayResponse(reply: FastifyReply, res: UpstreamResponse, 
   const contentType = res.headers['content-type'];
   // A message rewrite applies to JSON only: any other body is not a JSON-RPC answer to rewrite.
   const rewrite = plan.rewriteMessage && (isSse(contentType) || isJsonContentType(contentType)) ? plan.rewriteMessage : undefined;
-  if ((redact.length > 0 || extra.length > 0 || rewrite) && !isSse(contentType)) {
+  const screenJson = plan.screenMessage && isJsonContentType(contentType) ? plan.screenMessage : undefined;
+  if ((redact.length > 0 || extra.length > 0 || rewrite || screenJson) && !isSse(contentType)) {
     if (redact.length > 0 && !isJsonContentType(contentType)) {
       res.body.destroy();
       throw new PortcullisError(ErrorCodes.UPSTREAM, `the upstream answered ${String(contentType)}, not JSON, so the fields the policy redacts cannot be removed`);

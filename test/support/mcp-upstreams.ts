@@ -13,7 +13,7 @@ import { Readable } from 'node:stream';
 import { Server as ServerV1 } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { CallToolRequestSchema, CreateMessageResultSchema, ListRootsResultSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import { Server as ServerV2, createMcpHandler } from '@modelcontextprotocol/server';
+import { Server as ServerV2, createMcpHandler, inputRequired } from '@modelcontextprotocol/server';
 
 export type McpServerKind = 'v1-stateless' | 'v1-sessions' | 'v2';
 
@@ -89,7 +89,18 @@ function serverV1(calls: ToolCall[], tools: ListedTool[]): ServerV1 {
 function serverV2(calls: ToolCall[], tools: ListedTool[]): ServerV2 {
   const server = new ServerV2({ name: 'upstream-v2', version: '2.0.0' }, { capabilities: { tools: {} } });
   server.setRequestHandler('tools/list', async () => ({ tools }));
-  server.setRequestHandler('tools/call', async (req) => run(calls, req.params as Parameters<typeof run>[1]));
+  server.setRequestHandler('tools/call', async (req, ctx) => {
+    const ask = ASKING[req.params.name];
+    if (!ask) return run(calls, req.params as Parameters<typeof run>[1]);
+    // 2026-07-28: ask inside the result; the client retries with the answer.
+    const answer = ctx.mcpReq.inputResponses?.['q'];
+    if (answer === undefined) {
+      const request = ask.method === 'roots/list' ? inputRequired.listRoots() : inputRequired.createMessage(ask.params as never);
+      return inputRequired({ inputRequests: { q: request } }) as never;
+    }
+    calls.push({ name: req.params.name, arguments: req.params.arguments ?? {} });
+    return { content: [{ type: 'text' as const, text: `answered ${JSON.stringify(answer)}` }] };
+  });
   return server;
 }
 
