@@ -6,6 +6,7 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
+import type { Server as TlsServer } from 'node:tls';
 import type { ControllerConfig } from '../config/controller.ts';
 import type { PolicyCompiler } from '../policy/types.ts';
 import type { Logger } from '../telemetry/logger.ts';
@@ -25,9 +26,12 @@ import type { LedgerShippingInjection } from './webhooks/ledger-shipping-injecti
 import { CallerAuthenticator } from './approvals/caller-auth.ts';
 import { registerAdmissionRoutes } from './webhooks/admission.ts';
 import { CAPTURE_INIT_NAME } from './webhooks/capture-injection.ts';
-import { DEFAULT_INJECTION, SIDECAR_NAME } from './webhooks/inject.ts';
+import { DEFAULT_INJECTION, SIDECAR_NAME, type InjectionConfig } from './webhooks/inject.ts';
 import { LeaderElector } from './leader-election.ts';
-import { mountedTls, selfManagedTls, type WebhookTls } from './certs/provider.ts';
+import { MountedCertificates, type WebhookTls, type WebhookTlsSource } from './certs/provider.ts';
+import { SelfManagedCertificates } from './certs/self-managed.ts';
+import { CaBundleSync } from './certs/ca-bundle-sync.ts';
+import { serviceDnsNames } from './certs/x509.ts';
 
 export interface ControllerDeps {
   kube: KubeApi;
@@ -56,7 +60,8 @@ export interface RunningController {
   /** Base URL of the bundle server and approvals API. */
   apiUrl: string;
   webhookPort: number;
-  tls: WebhookTls;
+  /** The certificate the webhooks serve now (it is renewed while running). */
+  readonly tls: WebhookTls;
   stop(): Promise<void>;
 }
 
@@ -114,20 +119,27 @@ export async function startController(config: Readonly<ControllerConfig>, deps: 
   const witness = deps.witnessStore ? new HeadWitnessService({ store: deps.witnessStore, authenticate: (a) => approvals!.authenticate(a), logger }) : undefined;
   witness?.register(api);
 
-  const tls =
+  const certs: WebhookTlsSource =
     config.certMode === 'files'
-      ? await mountedTls(config.webhookCertDir)
-      : await selfManagedTls({
+      ? new MountedCertificates({ dir: config.webhookCertDir, reloadMs: config.webhookCertReloadMs, logger })
+      : new SelfManagedCertificates({
           kube,
           namespace: config.namespace,
-          service: config.serviceName,
           secretName: config.webhookSecret,
-          mutatingWebhook: config.mutatingWebhook,
-          validatingWebhook: config.validatingWebhook,
+          dnsNames: serviceDnsNames(config.serviceName, config.namespace),
           ipAddresses: [...config.webhookIpSans, ...(deps.webhookIpAddresses ?? [])],
+          validitySeconds: config.webhookCertValiditySeconds,
+          logger,
         });
-  if (tls.missing?.length) {
-    logger.warn({ missing: tls.missing }, `webhook configurations not found: ${tls.missing.join(', ')}; apply manifests/controller/webhooks.yaml (injection and validation are off until then, and their caBundle is set on the next start)`);
+  const tls = await certs.start();
+  // In cert-manager mode its CA injector keeps caBundle; in self mode the controller does.
+  const caBundles =
+    config.certMode === 'files'
+      ? undefined
+      : new CaBundleSync({ kube, logger, configurations: [{ kind: 'mutating', name: config.mutatingWebhook }, { kind: 'validating', name: config.validatingWebhook }] });
+  const missing = (await caBundles?.start(tls.caPem)) ?? [];
+  if (missing.length) {
+    logger.warn({ missing }, `webhook configurations not found: ${missing.join(', ')}; apply manifests/controller/webhooks.yaml (injection and validation are off until then; their caBundle is set as soon as they appear)`);
   }
   const webhooks = withErrors(Fastify({ logger: false, forceCloseConnections: true, bodyLimit: 8 * 1024 * 1024, https: { cert: tls.certPem, key: tls.keyPem } }) as unknown as FastifyInstance);
   webhooks.get('/healthz', async () => ({ status: 'ok' }));
@@ -135,16 +147,23 @@ export async function startController(config: Readonly<ControllerConfig>, deps: 
   registerBundleRoutes(webhooks, store);
   approvals.register(webhooks);
   witness?.register(webhooks);
+  const injection: InjectionConfig = {
+    ...DEFAULT_INJECTION,
+    image: config.sidecarImage,
+    controllerUrl: config.controllerUrl,
+    ...(config.sidecarTls ? { controllerCa: tls.caPem } : {}),
+    ...(config.sidecarOtelEndpoint ? { otelEndpoint: config.sidecarOtelEndpoint } : {}),
+    ...(deps.ledgerShipping ? { ledgerShipping: deps.ledgerShipping } : {}),
+    capture: config.sidecarCapture,
+  };
+  // A renewed certificate is served at once, its CA given to newly injected sidecars and to the API server.
+  certs.onChange((next) => {
+    (webhooks.server as unknown as TlsServer).setSecureContext({ cert: next.certPem, key: next.keyPem });
+    if (config.sidecarTls) injection.controllerCa = next.caPem;
+    void caBundles?.set(next.caPem);
+  });
   registerAdmissionRoutes(webhooks, {
-    injection: {
-      ...DEFAULT_INJECTION,
-      image: config.sidecarImage,
-      controllerUrl: config.controllerUrl,
-      ...(config.sidecarTls ? { controllerCa: tls.caPem } : {}),
-      ...(config.sidecarOtelEndpoint ? { otelEndpoint: config.sidecarOtelEndpoint } : {}),
-      ...(deps.ledgerShipping ? { ledgerShipping: deps.ledgerShipping } : {}),
-      capture: config.sidecarCapture,
-    },
+    injection,
     builds,
     namespaceLabels: (ns) => ({ 'kubernetes.io/metadata.name': ns, ...(namespaces.get(undefined, ns)?.metadata.labels ?? {}) }),
     namespaceAnnotations: (ns) => ({ ...(namespaces.get(undefined, ns)?.metadata.annotations ?? {}) }),
@@ -172,10 +191,14 @@ export async function startController(config: Readonly<ControllerConfig>, deps: 
     elector,
     apiUrl: `http://${apiAddr.address.includes(':') ? `[${apiAddr.address}]` : apiAddr.address}:${apiAddr.port}`,
     webhookPort: (webhooks.server.address() as AddressInfo).port,
-    tls,
+    get tls() {
+      return certs.current();
+    },
     async stop() {
       clearInterval(sweep);
       clearInterval(resync);
+      await certs.stop();
+      await caBundles?.stop();
       await elector.stop();
       await Promise.all(informers.map((i) => i.stop()));
       await Promise.all([api.close(), webhooks.close()]);

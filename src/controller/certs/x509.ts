@@ -4,7 +4,7 @@
  * through the webhook configurations' `caBundle`, which the controller
  * patches to match.
  */
-import { createHash, generateKeyPairSync, randomBytes, sign, X509Certificate, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, X509Certificate, type KeyObject } from 'node:crypto';
 import { bits, bool, explicit, implicit, int, octets, oid, seq, set, time, uint, utf8 } from './der.ts';
 
 const OID = {
@@ -92,14 +92,27 @@ export interface ServingCertOptions {
   dnsNames: string[];
   ipAddresses?: string[];
   validDays?: number;
+  /** Validity in seconds; overrides validDays (short lifetimes test renewal). */
+  validSeconds?: number;
   now?: Date;
 }
 
-/** A fresh CA and a serving certificate it signed. */
-export function generateServingCertificate(o: ServingCertOptions): ServingCertificate {
+/** A CA: certificate and private key, PEM. */
+export interface CertificateAuthority {
+  certPem: string;
+  keyPem: string;
+}
+
+const validity = (o: { validDays?: number; validSeconds?: number; now?: Date }, factor = 1): { notBefore: Date; notAfter: Date } => {
   const now = o.now ?? new Date();
-  const notBefore = new Date(now.getTime() - 5 * 60_000);
-  const notAfter = new Date(now.getTime() + (o.validDays ?? 365) * 86_400_000);
+  const seconds = (o.validSeconds ?? (o.validDays ?? 365) * 86_400) * factor;
+  // Back-dated a little for clocks that lag (five minutes, or a tenth of a short lifetime).
+  const skew = Math.min(5 * 60_000, (seconds * 1000) / 10);
+  return { notBefore: new Date(now.getTime() - skew), notAfter: new Date(now.getTime() + seconds * 1000) };
+};
+
+/** A fresh self-signed CA, valid for `validSeconds` (or `validDays`). */
+export function generateCertificateAuthority(o: { validDays?: number; validSeconds?: number; now?: Date } = {}): CertificateAuthority {
   const ca = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const caId = keyId(ca.publicKey);
   const caDer = issue({
@@ -108,14 +121,20 @@ export function generateServingCertificate(o: ServingCertOptions): ServingCertif
     publicKey: ca.publicKey,
     signingKey: ca.privateKey,
     issuerKeyId: caId,
-    notBefore,
-    notAfter,
+    ...validity(o),
     extensions: [
       ext(OID.basicConstraints, true, seq(bool(true), int(0))),
       ext(OID.keyUsage, true, keyUsage(0x86)),
       ext(OID.subjectKeyId, false, octets(caId)),
     ],
   });
+  return { certPem: pem(caDer, 'CERTIFICATE'), keyPem: ca.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
+}
+
+/** A serving certificate signed by `ca`. */
+export function issueServingCertificate(ca: CertificateAuthority, o: ServingCertOptions): CertificatePair {
+  const caKey = createPrivateKey(ca.keyPem);
+  const caId = keyId(createPublicKey(caKey));
   const leaf = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const sans = [
     ...o.dnsNames.map((d) => implicit(2, Buffer.from(d, 'ascii'))),
@@ -128,10 +147,9 @@ export function generateServingCertificate(o: ServingCertOptions): ServingCertif
     subject: o.dnsNames[0] ?? 'portcullis-webhook',
     issuer: 'portcullis-webhook-ca',
     publicKey: leaf.publicKey,
-    signingKey: ca.privateKey,
+    signingKey: caKey,
     issuerKeyId: caId,
-    notBefore,
-    notAfter,
+    ...validity(o),
     extensions: [
       ext(OID.basicConstraints, true, seq()),
       ext(OID.keyUsage, true, keyUsage(0x80)),
@@ -140,14 +158,14 @@ export function generateServingCertificate(o: ServingCertOptions): ServingCertif
       ext(OID.subjectKeyId, false, octets(keyId(leaf.publicKey))),
     ],
   });
-  const caPem = pem(caDer, 'CERTIFICATE');
   const certPem = pem(leafDer, 'CERTIFICATE');
-  return {
-    caPem,
-    certPem,
-    keyPem: leaf.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
-    cert: new X509Certificate(certPem),
-  };
+  return { certPem, keyPem: leaf.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, cert: new X509Certificate(certPem) };
+}
+
+/** A fresh CA and a serving certificate it signed, both valid for the same time. */
+export function generateServingCertificate(o: ServingCertOptions): ServingCertificate {
+  const ca = generateCertificateAuthority(o);
+  return { caPem: ca.certPem, ...issueServingCertificate(ca, o) };
 }
 
 /** The DNS names a Service answers to inside the cluster. */

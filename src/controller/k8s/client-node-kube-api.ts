@@ -4,6 +4,7 @@
  * recent resourceVersion instead of re-listing) and restarts after errors with
  * backoff (ListWatch stops on an error that is not 410 Gone).
  */
+import type { Pod } from 'kubernetes-types/core/v1.js';
 import {
   AdmissionregistrationV1Api,
   AuthenticationV1Api,
@@ -131,17 +132,20 @@ export class ClientNodeKubeApi implements KubeApi {
   }
 
   private listFn<T extends KubeObject>(ref: ResourceRef, options: InformerOptions): () => Promise<KubernetesListObject<T & KubernetesObject>> {
-    const labelSelector = options.labelSelector;
+    const { labelSelector, fieldSelector } = options;
     const ns = options.namespace;
     if (!ref.group && ref.plural === 'namespaces') {
-      return () => this.core.listNamespace({ labelSelector }) as Promise<any>;
+      return () => this.core.listNamespace({ labelSelector, fieldSelector }) as Promise<any>;
+    }
+    if (!ref.group && ref.plural === 'secrets' && ns) {
+      return () => this.core.listNamespacedSecret({ namespace: ns, labelSelector, fieldSelector }) as Promise<any>;
     }
     if (!ref.group) throw new PortcullisError(ErrorCodes.KUBE_API, `informer: core resource ${ref.plural} is not supported`);
     const { group, version, plural } = ref;
     return () =>
       (ns && ref.namespaced
-        ? this.custom.listNamespacedCustomObject({ group, version, plural, namespace: ns, labelSelector })
-        : this.custom.listClusterCustomObject({ group, version, plural, labelSelector })) as Promise<any>;
+        ? this.custom.listNamespacedCustomObject({ group, version, plural, namespace: ns, labelSelector, fieldSelector })
+        : this.custom.listClusterCustomObject({ group, version, plural, labelSelector, fieldSelector })) as Promise<any>;
   }
 
   async informer<T extends KubeObject>(ref: ResourceRef, handlers: InformerHandlers<T>, options: InformerOptions = {}): Promise<Informer<T>> {
@@ -159,6 +163,7 @@ export class ClientNodeKubeApi implements KubeApi {
       },
       false,
       options.labelSelector,
+      options.fieldSelector,
     );
     lw.on('add', (o) => handlers.upsert(o));
     lw.on('update', (o) => handlers.upsert(o));
@@ -334,8 +339,26 @@ export class ClientNodeKubeApi implements KubeApi {
     return call('TokenReview', async () => {
       const r = await this.authn.createTokenReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences } } });
       const st = r.status ?? {};
-      return { authenticated: st.authenticated === true, username: st.user?.username, audiences: st.audiences, error: st.error };
+      const extra = st.user?.extra ?? {};
+      const podName = extra['authentication.kubernetes.io/pod-name']?.[0];
+      const podUid = extra['authentication.kubernetes.io/pod-uid']?.[0];
+      return {
+        authenticated: st.authenticated === true,
+        username: st.user?.username,
+        audiences: st.audiences,
+        ...(podName && podUid ? { pod: { name: podName, uid: podUid } } : {}),
+        error: st.error,
+      };
     });
+  }
+
+  async readPod(namespace: string, name: string): Promise<Pod | undefined> {
+    try {
+      return (await this.core.readNamespacedPod({ namespace, name })) as Pod;
+    } catch (e) {
+      if (kubeStatusCode(e) === 404) return undefined;
+      throw apiError(`read pod ${namespace}/${name}`, e);
+    }
   }
 
   async readSecret(namespace: string, name: string): Promise<Secret | undefined> {
@@ -351,6 +374,14 @@ export class ClientNodeKubeApi implements KubeApi {
     const namespace = secret.metadata.namespace ?? 'default';
     return call(`create secret ${namespace}/${secret.metadata.name}`, async () =>
       (await this.core.createNamespacedSecret({ namespace, body: { ...secret, apiVersion: 'v1', kind: 'Secret' } as any })) as Secret,
+    );
+  }
+
+  replaceSecret(secret: Secret): Promise<Secret> {
+    const namespace = secret.metadata.namespace ?? 'default';
+    const name = secret.metadata.name!;
+    return call(`replace secret ${namespace}/${name}`, async () =>
+      (await this.core.replaceNamespacedSecret({ namespace, name, body: { ...secret, apiVersion: 'v1', kind: 'Secret' } as any })) as Secret,
     );
   }
 

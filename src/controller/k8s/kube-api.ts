@@ -4,6 +4,7 @@
  * `client-node-kube-api.ts` implements it with `@kubernetes/client-node`, and
  * nothing else in the product imports that library.
  */
+import type { Pod } from 'kubernetes-types/core/v1.js';
 
 export interface ObjectMeta {
   name?: string;
@@ -49,6 +50,8 @@ export interface InformerOptions {
   /** Watch one namespace; all namespaces when absent. */
   namespace?: string;
   labelSelector?: string;
+  /** e.g. `metadata.name=NAME`: one object, which RBAC can grant by resourceNames. */
+  fieldSelector?: string;
   /** Called when the watch fails and before it is restarted (for a log line). */
   onError?: (err: unknown) => void;
 }
@@ -94,6 +97,8 @@ export interface TokenReviewResult {
   username?: string;
   /** The requested audiences the token is valid for. */
   audiences?: string[];
+  /** The pod a projected token is bound to (the review's user.extra), when it is. */
+  pod?: { name: string; uid: string };
   error?: string;
 }
 
@@ -123,8 +128,12 @@ export interface KubeApi {
   whoAmI(): Promise<{ username: string; groups: string[] }>;
   /** Asks the API server who a bearer token belongs to (TokenReview), for one of `audiences`. */
   reviewToken(token: string, audiences: string[]): Promise<TokenReviewResult>;
+  /** A pod by name; undefined when it does not exist. */
+  readPod(namespace: string, name: string): Promise<Pod | undefined>;
   /** Creates a secret; fails with a conflict (409) when it exists. */
   createSecret(secret: Secret): Promise<Secret>;
+  /** Replaces a secret; fails with a conflict (409) when its resourceVersion is stale. */
+  replaceSecret(secret: Secret): Promise<Secret>;
   /** Sets `clientConfig.caBundle` on every webhook of one configuration. */
   patchWebhookCaBundle(kind: WebhookKind, name: string, caBundle: string): Promise<void>;
 }
