@@ -96,7 +96,7 @@ export async function startController(config: Readonly<ControllerConfig>, deps: 
   const builds = new BuildCache(deps.compiler);
   const lastGood = new LastGoodBundles(kube, config.namespace);
   reconciler = new PolicyBundleReconciler({ kube, compiler: deps.compiler, builds, store, lastGood, logger, metrics: deps.metrics, clock: deps.clock, isLeader });
-  approvals = new ApprovalService({ kube, logger, isLeader, clock: deps.clock, retentionSeconds: config.approvalRetentionSeconds, authenticator: new CallerAuthenticator({ kube }) });
+  approvals = new ApprovalService({ kube, logger, isLeader, clock: deps.clock, retentionSeconds: config.approvalRetentionSeconds, authenticator: new CallerAuthenticator({ kube, sidecarImage: config.sidecarImage }) });
 
   const informers: Informer<KubeObject>[] = [];
   const onError = (what: string) => (err: unknown) => logger.warn({ err: (err as Error)?.message }, `watch of ${what} failed; restarting it`);

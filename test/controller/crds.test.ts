@@ -247,7 +247,7 @@ test('status written by the controller survives pruning: ActionApproval', async 
   const sent: unknown[] = [];
   const recording = Object.create(controller) as ClientNodeKubeApi;
   recording.patchStatus = (ref, ns, name, status) => (sent.push(status), controller.patchStatus(ref, ns, name, status));
-  const service = new ApprovalService({ kube: recording, logger, isLeader: () => true, authenticator: new CallerAuthenticator({ kube: controller }) });
+  const service = new ApprovalService({ kube: recording, logger, isLeader: () => true, authenticator: new CallerAuthenticator({ kube: controller, sidecarImage: 'ghcr.io/portcullis/portcullis:0.1.0' }) });
   await kubectlApply(cp, approval('status', { decision: { verdict: 'Rejected', inputHash: H, approver: 'carol', at: '2026-01-01T00:00:00Z', comment: 'no' } }));
   service.upsert((await controller.get<ActionApproval>(ACTION_APPROVALS, 'agents', 'status'))!);
   const stored = await until(async () => (await kube.get(`${GROUP}/${VERSION}`, 'ActionApproval', 'agents', 'status')).status, 'the status write');

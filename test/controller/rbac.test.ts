@@ -40,6 +40,8 @@ const NEEDED: Call[] = [
   { verb: 'watch', resource: 'namespaces', where: 'all' },
   { verb: 'create', resource: 'events', where: 'all' },
   { verb: 'create', resource: 'tokenreviews.authentication.k8s.io', where: 'all' },
+  // The pod an approvals caller's token is bound to (read by name; list and watch are refused).
+  { verb: 'get', resource: 'pods', where: 'all' },
   { verb: 'get', resource: 'mutatingwebhookconfigurations.admissionregistration.k8s.io', name: 'portcullis-sidecar-injector', where: 'all' },
   { verb: 'patch', resource: 'mutatingwebhookconfigurations.admissionregistration.k8s.io', name: 'portcullis-sidecar-injector', where: 'all' },
   { verb: 'list', resource: 'mutatingwebhookconfigurations.admissionregistration.k8s.io', name: 'portcullis-sidecar-injector', where: 'all' },
@@ -74,7 +76,8 @@ const FORBIDDEN: (Call & { why: string })[] = [
   { verb: 'watch', resource: 'secrets', where: 'own', why: 'watching Secrets reads them all' },
   { verb: 'create', resource: 'secrets', where: 'other', why: 'Secrets elsewhere' },
   { verb: 'create', resource: 'pods', where: 'all', why: 'pods' },
-  { verb: 'get', resource: 'pods', where: 'all', why: 'pods' },
+  { verb: 'list', resource: 'pods', where: 'all', why: 'pods are read one by one, by name' },
+  { verb: 'watch', resource: 'pods', where: 'all', why: 'pods are read one by one, by name' },
   { verb: 'list', resource: 'mutatingwebhookconfigurations.admissionregistration.k8s.io', where: 'all', why: 'other webhooks' },
   { verb: 'create', resource: 'pods', subresource: 'exec', where: 'all', why: 'exec into pods' },
   { verb: 'create', resource: 'serviceaccounts', subresource: 'token', where: 'all', why: 'minting tokens' },

@@ -49,9 +49,32 @@ let tokenFile: string;
 const approvalsIn = (ns: string) => h.kube.list('portcullis.dev/v1alpha1', 'ActionApproval', ns);
 const approval = (name: string) => h.kube.get('portcullis.dev/v1alpha1', 'ActionApproval', 'agents', name);
 
-/** A token from the TokenRequest API, as the kubelet would project it into the sidecar. */
+let pods = 0;
+
+/** A pod created through the API server (and so through the injection webhook when `inject`). */
+async function podOf(namespace: string, serviceAccount: string, inject: boolean): Promise<any> {
+  return h.apply({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: `${serviceAccount}-${++pods}`, namespace, ...(inject ? { annotations: { 'portcullis.dev/inject': 'true' } } : {}) },
+    spec: { serviceAccountName: serviceAccount, containers: [{ name: 'agent', image: 'ghcr.io/example/agent:1' }] },
+  });
+}
+
+/** A token from the TokenRequest API bound to `pod`, as the kubelet projects it into the pod's containers. */
+async function boundToken(pod: any, audience = 'portcullis.dev'): Promise<string> {
+  const { namespace, name, uid } = pod.metadata;
+  const args = ['create', 'token', pod.spec.serviceAccountName, '-n', namespace, `--audience=${audience}`, '--duration=1h', '--bound-object-kind=Pod', `--bound-object-name=${name}`, `--bound-object-uid=${uid}`];
+  return (await h.cp.kubectlOk(args)).trim();
+}
+
+const sidecarPods = new Map<string, any>();
+
+/** The token of an injected sidecar of that service account (one pod each, made once). */
 async function tokenFor(namespace: string, serviceAccount: string, audience = 'portcullis.dev'): Promise<string> {
-  return (await h.cp.kubectlOk(['create', 'token', serviceAccount, '-n', namespace, `--audience=${audience}`, '--duration=1h'])).trim();
+  const key = `${namespace}/${serviceAccount}`;
+  if (!sidecarPods.has(key)) sidecarPods.set(key, await podOf(namespace, serviceAccount, true));
+  return boundToken(sidecarPods.get(key), audience);
 }
 
 /** Writes a decision straight into etcd, under validation and admission: what neither can stop a storage-level attacker from doing. */
@@ -288,6 +311,36 @@ test('the broker re-reads its token file on every request (the kubelet rotates i
   const { io, out } = cli();
   assert.equal(await main(['reject', again.id, '--kube', '--kubeconfig', kubeconfigOf('alice')], io), 0, out.join(''));
   assert.equal((await pending).verdict, 'rejected');
+});
+
+test('the approvals API takes a token only from an injected sidecar: one not bound to a pod, or bound to a pod without the injection, is refused (403)', async () => {
+  const req = request(60_000);
+  // Any pod of the namespace can mount a token for audience portcullis.dev.
+  const plain = await podOf('agents', 'agent', false);
+  assert.equal(plain.metadata.annotations?.['portcullis.dev/injected'], undefined);
+  const fromPlain = await post(req, await boundToken(plain));
+  assert.equal(fromPlain.status, 403);
+  assert.match(((await fromPlain.json()) as any).error.message, /not a Portcullis sidecar: pod agents\/agent-\d+ was not injected by Portcullis/);
+  // A pod that forges the marker and names a container like the sidecar (this namespace is not enforced, so it is admitted).
+  const forged = await h.apply({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: `forged-${++pods}`, namespace: 'agents', annotations: { 'portcullis.dev/injected': 'agents/shipped;enforce' } },
+    spec: {
+      serviceAccountName: 'agent',
+      initContainers: [{ name: 'portcullis-sidecar', image: 'busybox', restartPolicy: 'Always' }],
+      containers: [{ name: 'agent', image: 'ghcr.io/example/agent:1' }],
+    },
+  });
+  assert.equal((await post(req, await boundToken(forged))).status, 403);
+  // Not bound to any pod (what `kubectl create token` gives by default).
+  const unbound = (await h.cp.kubectlOk(['create', 'token', 'agent', '-n', 'agents', '--audience=portcullis.dev', '--duration=1h'])).trim();
+  const fromUnbound = await post(req, unbound);
+  assert.equal(fromUnbound.status, 403);
+  assert.match(((await fromUnbound.json()) as any).error.message, /not bound to a pod/);
+  assert.equal(await approval(req.id), undefined);
+  // The injected pod of the same account is accepted.
+  assert.equal((await post(req, await tokenFor('agents', 'agent'))).status, 201);
 });
 
 test('the verdict long poll: no token → 401, a token of another namespace → 403', async () => {

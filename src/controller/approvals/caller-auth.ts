@@ -2,12 +2,15 @@
  * Who is calling the approvals API. Sidecars send the projected service
  * account token the injector mounts (audience `portcullis.dev`); the
  * controller asks the API server about it (TokenReview) and lets a caller
- * act only in its own namespace. Sidecars thus hold no Kubernetes API
- * credentials: the token is good for this audience only.
+ * act only in its own namespace, and only when the token is bound to a pod
+ * the injection made (sidecar-pod.ts): any pod may mount a token for this
+ * audience. Sidecars thus hold no Kubernetes API credentials: the token is
+ * good for this audience only.
  */
 import { createHash } from 'node:crypto';
 import { ErrorCodes, PortcullisError } from '../../errors.ts';
 import type { KubeApi } from '../k8s/kube-api.ts';
+import { sidecarPodRefusal } from './sidecar-pod.ts';
 
 export const TOKEN_AUDIENCE = 'portcullis.dev';
 
@@ -16,6 +19,8 @@ export interface ServiceAccountIdentity {
   name: string;
   /** `system:serviceaccount:NAMESPACE:NAME`. */
   username: string;
+  /** The injected pod the token is bound to. */
+  pod?: string;
 }
 
 export interface CallerAuthOptions {
@@ -23,6 +28,8 @@ export interface CallerAuthOptions {
   clock?: () => number;
   /** How long a positive review is trusted (default 60 s); negative ones are not kept. */
   ttlMs?: number;
+  /** The sidecar image the injection uses: a caller's pod must run it. */
+  sidecarImage: string;
 }
 
 const SA_USER = /^system:serviceaccount:([^:]+):([^:]+)$/;
@@ -52,7 +59,13 @@ export class CallerAuthenticator {
     if (r.audiences && !r.audiences.includes(TOKEN_AUDIENCE)) throw new PortcullisError(ErrorCodes.UNAUTHENTICATED, `the token is not for audience ${TOKEN_AUDIENCE}`);
     const m = SA_USER.exec(r.username ?? '');
     if (!m) throw new PortcullisError(ErrorCodes.UNAUTHENTICATED, `the token belongs to ${r.username ?? 'nobody'}, not a service account`);
-    const who = { namespace: m[1]!, name: m[2]!, username: r.username! };
+    if (!r.pod) {
+      throw new PortcullisError(ErrorCodes.FORBIDDEN, `the token of ${r.username} is not bound to a pod: only the projected token of an injected sidecar is accepted`);
+    }
+    const pod = await this.o.kube.readPod(m[1]!, r.pod.name);
+    const refusal = pod ? sidecarPodRefusal(pod, { uid: r.pod.uid, image: this.o.sidecarImage }) : `pod ${m[1]}/${r.pod.name} no longer exists`;
+    if (refusal) throw new PortcullisError(ErrorCodes.FORBIDDEN, `not a Portcullis sidecar: ${refusal}`);
+    const who = { namespace: m[1]!, name: m[2]!, username: r.username!, pod: r.pod.name };
     for (const [k, v] of this.cache) if (v.until <= now) this.cache.delete(k);
     this.cache.set(key, { who, until: now + this.ttlMs });
     return who;
