@@ -11,7 +11,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startHarness, type Harness } from '../support/controller-harness.ts';
+import { startHarness, until, type Harness } from '../support/controller-harness.ts';
 
 let h: Harness;
 let pods = 0;
@@ -41,17 +41,24 @@ before(async () => {
   await namespaceWithAccount('platform');
   await namespaceWithAccount('open');
   await namespaceWithAccount('curated', { 'portcullis.dev/injection': 'enabled' }, { 'portcullis.dev/policies': 'platform/baseline, own', 'portcullis.dev/modes': 'enforce,observe' });
-  // The CEL policy is enforced once the API server has loaded it: wait until a bare pod is refused.
-  for (;;) {
-    const r = await h.cp.kubectl(['create', '--dry-run=server', '-f', '-'], { input: JSON.stringify(pod('enforced', { spec: { hostNetwork: true } })) });
-    if (r.code !== 0 && /ValidatingAdmissionPolicy|hostNetwork/.test(r.stderr)) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  for (;;) {
-    const r = await h.cp.kubectl(['label', '--dry-run=server', 'namespace', 'open', 'portcullis.dev/injection=disabled'], { as: 'nobody-in-particular', asGroups: ['system:authenticated'] });
-    if (/namespaceenforcements/.test(r.stderr)) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  // The CEL policies are enforced once the API server has loaded them: wait until each refuses.
+  await until(async () => {
+    const r = await h.cp.kubectl(['create', '--dry-run=server', '-f', '-'], { input: JSON.stringify(pod('enforced', { container: { securityContext: { privileged: true } } })) });
+    return r.code !== 0 && /ValidatingAdmissionPolicy/.test(r.stderr);
+  }, 'the pod policy to be loaded', 30_000);
+  // A user RBAC lets edit namespaces, which the namespace policy then refuses.
+  await h.apply({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'namespace-editor' }, rules: [{ apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'patch'] }] });
+  await h.apply({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    metadata: { name: 'namespace-editor' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'namespace-editor' },
+    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'namespace-editor' }],
+  });
+  await until(async () => {
+    const r = await h.cp.kubectl(['label', '--dry-run=server', 'namespace', 'open', 'portcullis.dev/injection=disabled'], { as: 'namespace-editor' });
+    return /namespaceenforcements/.test(r.stderr);
+  }, 'the namespace policy to be loaded', 30_000);
 });
 
 after(() => h?.close());
