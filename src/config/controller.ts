@@ -59,6 +59,8 @@ export interface ControllerConfig {
   webhookCertValiditySeconds: number;
   /** How often the mounted certificate files (cert-manager mode) are checked for a renewal, ms. */
   webhookCertReloadMs: number;
+  /** PolicyBundle builds (compile + tests) run at once at most. */
+  buildConcurrency: number;
   logLevel: string;
 }
 
@@ -124,6 +126,7 @@ export function loadControllerConfig(env: Env, overrides: ControllerOverrides = 
     sidecarCapture: readSidecarCapture(env),
     webhookCertValiditySeconds: num('webhookCertValiditySeconds', 'PORTCULLIS_WEBHOOK_CERT_VALIDITY_SECONDS', String(90 * 86_400), 3, 10 * 365 * 86_400),
     webhookCertReloadMs: num('webhookCertReloadMs', 'PORTCULLIS_WEBHOOK_CERT_RELOAD_MS', '60000', 10, 86_400_000),
+    buildConcurrency: num('buildConcurrency', 'PORTCULLIS_BUILD_CONCURRENCY', '2', 1, 64),
     logLevel: str('logLevel', 'PORTCULLIS_LOG_LEVEL', 'info'),
   };
   if (config.sidecarOtelEndpoint && !/^https?:\/\/[^/\s]+/i.test(config.sidecarOtelEndpoint)) {

@@ -95,7 +95,7 @@ export async function startController(config: Readonly<ControllerConfig>, deps: 
   const isLeader = (): boolean => elector.isLeader();
   const builds = new BuildCache(deps.compiler);
   const lastGood = new LastGoodBundles(kube, config.namespace);
-  reconciler = new PolicyBundleReconciler({ kube, compiler: deps.compiler, builds, store, lastGood, logger, metrics: deps.metrics, clock: deps.clock, isLeader });
+  reconciler = new PolicyBundleReconciler({ kube, compiler: deps.compiler, builds, store, lastGood, logger, metrics: deps.metrics, clock: deps.clock, isLeader, buildConcurrency: config.buildConcurrency });
   approvals = new ApprovalService({ kube, logger, isLeader, clock: deps.clock, retentionSeconds: config.approvalRetentionSeconds, authenticator: new CallerAuthenticator({ kube, sidecarImage: config.sidecarImage }) });
 
   const informers: Informer<KubeObject>[] = [];
@@ -103,12 +103,23 @@ export async function startController(config: Readonly<ControllerConfig>, deps: 
   const namespaces = await kube.informer<KubeObject>(NAMESPACES, { upsert: () => {}, remove: () => {} }, { onError: onError('namespaces') });
   informers.push(namespaces);
   informers.push(await kube.informer<PolicyBundle>(POLICY_BUNDLES, { upsert: (o) => reconciler.upsert(o), remove: (o) => reconciler.remove(o) }, { onError: onError('PolicyBundles') }));
+  // Ready once every PolicyBundle listed at start is built: a replica that takes traffic
+  // before then would answer sidecars 404 for bundles that exist.
+  let initialBuilds: 'building' | 'done' = 'building';
+  const listedAtStart = reconciler.pendingKeys();
+  void reconciler.idle().then(() => {
+    initialBuilds = 'done';
+    logger.info({ bundles: listedAtStart.length }, 'initial PolicyBundle builds done');
+  });
   informers.push(await kube.informer<ActionApproval>(ACTION_APPROVALS, { upsert: (o) => approvals.upsert(o), remove: (o) => approvals.remove(o) }, { onError: onError('ActionApprovals') }));
   elector.start();
 
   const api = withErrors(Fastify({ logger: false, bodyLimit: 1024 * 1024, keepAliveTimeout: 65_000, requestTimeout: 0, forceCloseConnections: true }));
   api.get('/healthz', async () => ({ status: 'ok' }));
-  api.get('/readyz', async () => ({ status: 'ready', leader: elector.isLeader(), bundles: store.keys().length }));
+  api.get('/readyz', async (_req, reply) => {
+    if (initialBuilds !== 'done') return reply.code(503).send({ status: 'not ready', reason: `building the ${listedAtStart.length} PolicyBundles listed at start`, built: listedAtStart.filter((k) => store.keys().includes(k)).length });
+    return { status: 'ready', leader: elector.isLeader(), bundles: store.keys().length };
+  });
   api.get('/metrics', async (_req, reply) => {
     if (!deps.metrics) return reply.code(404).send({ error: 'metrics are not enabled' });
     return reply.header('content-type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());

@@ -16,6 +16,7 @@ import { canonicalJson } from '../../evidence/canonical.ts';
 import { BuildCache, type BuildOutcome } from './build-bundle.ts';
 import type { BundleStore } from './bundle-store.ts';
 import type { LastGoodBundles } from './last-good.ts';
+import { BuildSlots } from './build-slots.ts';
 
 export interface ReconcilerDeps {
   kube: KubeApi;
@@ -31,6 +32,8 @@ export interface ReconcilerDeps {
   isLeader: () => boolean;
   /** Event source name. */
   component?: string;
+  /** Builds run at once at most (default 2). */
+  buildConcurrency?: number;
 }
 
 interface KeyState {
@@ -54,10 +57,12 @@ export class PolicyBundleReconciler {
   private readonly states = new Map<string, KeyState>();
   private readonly clock: () => Date;
   private readonly builds: BuildCache;
+  readonly slots: BuildSlots;
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.clock = deps.clock ?? (() => new Date());
     this.builds = deps.builds ?? new BuildCache(deps.compiler);
+    this.slots = new BuildSlots(deps.buildConcurrency ?? 2);
   }
 
   upsert(pb: PolicyBundle): void {
@@ -84,7 +89,12 @@ export class PolicyBundleReconciler {
     this.deps.logger.info({ bundle: key }, 'PolicyBundle deleted: no longer served (sidecars keep what they run)');
   }
 
-  /** Resolves when no build is running (for tests and the benchmark). */
+  /** The bundles known so far (`namespace/name`). */
+  pendingKeys(): string[] {
+    return [...this.states.keys()];
+  }
+
+  /** Resolves when no build is running (readiness, tests and the benchmark). */
   async idle(): Promise<void> {
     for (;;) {
       const running = [...this.states.values()].map((s) => s.running).filter(Boolean);
@@ -113,7 +123,7 @@ export class PolicyBundleReconciler {
   private async reconcile(key: string, st: KeyState, pb: PolicyBundle): Promise<void> {
     const { logger, metrics } = this.deps;
     const started = performance.now();
-    const outcome = await this.builds.build(pb.spec ?? {});
+    const outcome = await this.slots.run(() => this.builds.build(pb.spec ?? {}));
     if (this.states.get(key) !== st) return; // deleted meanwhile
     st.uid = pb.metadata.uid;
     st.generation = pb.metadata.generation;
