@@ -36,6 +36,8 @@ export const ErrorCodes = {
   MCP_ROUTE_REFUSED: 'PORTCULLIS_MCP_ROUTE_REFUSED',
   /** MCP `Mcp-Method` / `Mcp-Name` / `MCP-Protocol-Version` headers that disagree with the JSON-RPC body. */
   MCP_HEADER_MISMATCH: 'PORTCULLIS_MCP_HEADER_MISMATCH',
+  /** An MCP request from a web page of another origin (DNS rebinding): the `Origin` header is not a loopback origin. */
+  MCP_ORIGIN_REFUSED: 'PORTCULLIS_MCP_ORIGIN_REFUSED',
   UPSTREAM: 'PORTCULLIS_UPSTREAM',
   UPSTREAM_TIMEOUT: 'PORTCULLIS_UPSTREAM_TIMEOUT',
   RESPONSE_TOO_LARGE: 'PORTCULLIS_RESPONSE_TOO_LARGE',

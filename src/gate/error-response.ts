@@ -22,6 +22,7 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.UNKNOWN_ROUTE]: 404,
   [ErrorCodes.MCP_ROUTE_REFUSED]: 404,
   [ErrorCodes.MCP_HEADER_MISMATCH]: 400,
+  [ErrorCodes.MCP_ORIGIN_REFUSED]: 403,
   [ErrorCodes.UPSTREAM]: 502,
   [ErrorCodes.CREDENTIAL]: 503,
   [ErrorCodes.UPSTREAM_TIMEOUT]: 504,

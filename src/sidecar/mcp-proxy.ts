@@ -12,6 +12,7 @@ import { parseQuery } from '../gate/path.ts';
 import { buildMcpAction, expectsReply, parseJsonRpc, rewriteMessage, type JsonRpcMessage } from '../gate/mcp-action.ts';
 import { forwardHeaders } from '../gate/headers.ts';
 import { mcpMessageTrace, mcpRequestFacts } from '../gate/mcp-envelope.ts';
+import { isLocalOrigin } from '../gate/mcp-origin.ts';
 import { buildServerRequestAction, inputRequestsOf, serverRequestOf, type ServerRequest } from '../gate/mcp-server-request.ts';
 import { filterToolListMessage, TOOL_VISIBLE_ENTRYPOINT } from '../gate/tool-visibility.ts';
 import { toolDefinitionHash, toolPin } from '../gate/tool-pin.ts';
@@ -246,6 +247,10 @@ async function handleStreamOrDelete(ctx: ProxyContext, req: FastifyRequest, repl
 }
 
 export async function handleMcp(ctx: ProxyContext, req: FastifyRequest, reply: FastifyReply, target: NamedTarget): Promise<void> {
+  if (!isLocalOrigin(req.headers.origin)) {
+    const origin = String(req.headers.origin).slice(0, 200);
+    return refuse(ctx, req, reply, new PortcullisError(ErrorCodes.MCP_ORIGIN_REFUSED, `MCP requests from a web page of another origin (${origin}) are refused: the gate answers local agents only, and a page must not reach it by DNS rebinding`, { origin }));
+  }
   if (req.method === 'GET' || req.method === 'DELETE') return handleStreamOrDelete(ctx, req, reply, target);
   if (req.method !== 'POST') {
     return refuse(ctx, req, reply, new PortcullisError(ErrorCodes.BAD_REQUEST, `MCP Streamable HTTP uses POST, GET and DELETE, not ${req.method}`));

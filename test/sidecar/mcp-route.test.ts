@@ -103,3 +103,21 @@ test('allowSubPaths / allowQuery are for MCP servers only, and must be booleans'
   assert.throws(() => parseManifest('portcullis.yaml', { tools: [{ name: 'm', kind: 'mcp', url: 'http://m', allowQuery: 'yes' }] }), (e: any) => e.code === ErrorCodes.BUNDLE_INVALID);
   assert.deepEqual(parseManifest('portcullis.yaml', { tools: [{ name: 'm', kind: 'mcp', url: 'http://m', allowSubPaths: true }] }).tools[0], { name: 'm', kind: 'mcp', url: 'http://m', allowSubPaths: true });
 });
+
+test('a request from a web page of another origin (DNS rebinding) is refused, recorded, and never arrives; local pages and agents without Origin pass', async () => {
+  for (const origin of ['http://evil.example.com', 'null', 'https://127.0.0.1.evil.example.com']) {
+    const before = upstream.arrivals.length;
+    const intents = recorder.intents.length;
+    const r = await send(sidecar.port, { method: 'POST', path: '/mcp/strict', headers: { ...headers, origin, host: 'evil.example.com' }, body: JSON.stringify(call) });
+    assert.equal(r.status, 403, origin);
+    assert.equal(r.json().error.data.code, ErrorCodes.MCP_ORIGIN_REFUSED);
+    assert.ok(recorder.intents.slice(intents).some((i) => i.errorCode === ErrorCodes.MCP_ORIGIN_REFUSED), 'recorded');
+    assert.equal(upstream.arrivals.length, before, 'nothing arrived');
+  }
+  for (const origin of ['http://localhost:5173', 'http://127.0.0.1:7070', 'http://[::1]:8080']) {
+    const before = upstream.arrivals.length;
+    const r = await send(sidecar.port, { method: 'POST', path: '/mcp/strict', headers: { ...headers, origin }, body: JSON.stringify(call) });
+    assert.equal(r.status, 200, origin);
+    assert.equal(upstream.arrivals.length, before + 1);
+  }
+});
