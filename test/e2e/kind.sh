@@ -10,7 +10,8 @@
 # into the nodes, install the chart (with Jaeger), apply the shipped policies
 # as a PolicyBundle, deploy the sample agent (examples/agent/), check that its
 # pod got the sidecar, that an allowed call goes through and denied ones are
-# refused, find the denied call's span in Jaeger's API, and hold a call for
+# refused, that capture decides a call made without proxy settings and refuses
+# other TCP, find the denied call's span in Jaeger's API, and hold a call for
 # approval as an ActionApproval. Each step prints what it checks; the first
 # failed check stops the script (exit 1).
 set -euo pipefail
@@ -99,6 +100,16 @@ init=$(kubectl -n "$AGENTS" get pod "$pod" -o jsonpath='{.spec.initContainers[*]
 [[ " $init " == *" portcullis-sidecar "* ]] || fail "pod $pod has no portcullis-sidecar (init containers: $init)"
 kubectl -n "$AGENTS" get pod "$pod" -o jsonpath='{.metadata.annotations.portcullis\.dev/injected}{"\n"}'
 ok "pod $pod runs behind the sidecar"
+
+step "capture: without proxy settings the agent's traffic is still decided; other TCP is refused"
+[[ " $init " == *" portcullis-capture-init "* ]] || fail "pod $pod has no portcullis-capture-init (init containers: $init)"
+kubectl -n "$AGENTS" logs "$pod" -c portcullis-capture-init | grep 'capture rules installed and verified' || fail "the capture init step did not verify its rules"
+# Node's fetch ignores HTTP_PROXY: only the pod's rules bring this call to the gate, whose policy denies unknown hosts.
+direct=$(kubectl -n "$AGENTS" exec "$pod" -c agent -- node -e 'fetch("http://example.com/").then(async (r) => console.log(r.status, await r.text())).catch((e) => console.log("error", e.cause?.code ?? e.message))')
+[[ "$direct" == 403*PORTCULLIS_DENIED* ]] || fail "a direct fetch without proxy was not decided: $direct"
+raw=$(kubectl -n "$AGENTS" exec "$pod" -c agent -- node -e 'require("net").connect(5432, "1.1.1.1").on("connect", () => { console.log("connected"); process.exit(0); }).on("error", (e) => console.log(e.code))')
+[[ "$raw" == ECONNREFUSED ]] || fail "raw TCP to port 5432 was not refused: $raw"
+ok "direct fetch denied by policy (403), raw TCP refused"
 
 logs() { kubectl -n "$AGENTS" logs "$pod" -c agent 2>/dev/null; }
 has_log() { logs | grep -q "$1"; }
