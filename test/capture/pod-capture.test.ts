@@ -221,6 +221,12 @@ test('a captured request to a host the policy does not allow is denied before it
   assert.ok(!arrivals('http').some((l) => String(l.at).startsWith(REMOTE.other)));
 });
 
+test('a request sent to the capture listener itself with a loopback Host is refused, not looped back', skip, async () => {
+  const res = await agent.ask<{ status: number; body: string }>({ op: 'fetch', url: 'http://127.0.0.1:15001/loop' });
+  assert.equal(res.status, 400);
+  assert.equal(JSON.parse(res.body).error.code, 'PORTCULLIS_BAD_REQUEST');
+});
+
 test('IPv6 is captured as IPv4 is', skip, async () => {
   const res = await agent.ask<{ status: number; body: string }>({ op: 'fetch', url: `http://[${REMOTE.tool6}]/v6` });
   assert.equal(res.status, 403, 'decided: the policy allows tool.test only, not the bare address');
