@@ -33,12 +33,16 @@ function sh(args: string[]): { status: number | null; out: string } {
 }
 
 /**
- * Why this machine cannot build the namespaces (not root, no `ip`, `nft` or
- * `setpriv`, or the kernel refuses network namespaces), or undefined.
+ * Why the kernel will not give this process network namespaces (not root,
+ * or namespaces refused, as in some containers), or undefined. A missing
+ * tool is no reason to skip: it throws, naming the package (.ci/run installs
+ * them).
  */
 export function capturePodUnavailable(): string | undefined {
-  if (process.getuid?.() !== 0) return 'the capture tests need root (ip netns, nft)';
-  for (const tool of ['ip', 'nft', 'setpriv']) if (sh(['which', tool]).status !== 0) return `${tool} is not installed (apt-get install iproute2 nftables util-linux)`;
+  for (const [tool, pkg] of [['ip', 'iproute2'], ['nft', 'nftables'], ['setpriv', 'util-linux']]) {
+    if (sh(['which', tool!]).status !== 0) throw new Error(`the capture tests need ${tool}: apt-get install ${pkg} (.ci/run installs it)`);
+  }
+  if (process.getuid?.() !== 0) return 'creating network namespaces and nftables rules needs root';
   const probe = `pcprobe${process.pid}`;
   const r = sh(['ip', 'netns', 'add', probe]);
   if (r.status !== 0) return `the kernel refuses network namespaces here: ${r.out.trim()}`;
