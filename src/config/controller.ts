@@ -61,6 +61,12 @@ export interface ControllerConfig {
   webhookCertReloadMs: number;
   /** PolicyBundle builds (compile + tests) run at once at most. */
   buildConcurrency: number;
+  /** Pull policy of the injected sidecar and capture init containers. */
+  sidecarImagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
+  /** Pull secrets added to injected pods for the sidecar image. */
+  sidecarImagePullSecrets: string[];
+  /** Size limit of the sidecar's ledger volume (a Kubernetes quantity). */
+  sidecarLedgerVolumeSize: string;
   logLevel: string;
 }
 
@@ -77,6 +83,26 @@ function int(name: string, raw: string, min: number, max: number): number {
 }
 
 export type ControllerOverrides = Partial<Record<keyof ControllerConfig, string>>;
+
+function pullPolicy(raw: string, label: string): 'Always' | 'IfNotPresent' | 'Never' {
+  const v = raw.trim();
+  if (v !== 'Always' && v !== 'IfNotPresent' && v !== 'Never') throw fail(label, raw, 'Always, IfNotPresent or Never');
+  return v;
+}
+
+/** Comma-separated object names (DNS subdomains), e.g. pull secrets. */
+function nameList(raw: string, label: string): string[] {
+  const names = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const n of names) if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(n)) throw fail(label, raw, 'comma-separated Secret names');
+  return names;
+}
+
+/** A Kubernetes quantity such as 256Mi or 1G. */
+function quantity(raw: string, label: string): string {
+  const v = raw.trim();
+  if (!/^\d+(\.\d+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/.test(v)) throw fail(label, raw, 'a quantity such as 256Mi or 1Gi');
+  return v;
+}
 
 function ipList(raw: string, label: string): string[] {
   const ips = raw.split(',').map((s) => s.trim()).filter(Boolean);
@@ -127,10 +153,13 @@ export function loadControllerConfig(env: Env, overrides: ControllerOverrides = 
     webhookCertValiditySeconds: num('webhookCertValiditySeconds', 'PORTCULLIS_WEBHOOK_CERT_VALIDITY_SECONDS', String(90 * 86_400), 3, 10 * 365 * 86_400),
     webhookCertReloadMs: num('webhookCertReloadMs', 'PORTCULLIS_WEBHOOK_CERT_RELOAD_MS', '60000', 10, 86_400_000),
     buildConcurrency: num('buildConcurrency', 'PORTCULLIS_BUILD_CONCURRENCY', '2', 1, 64),
+    sidecarImagePullPolicy: pullPolicy(...get('sidecarImagePullPolicy', 'PORTCULLIS_SIDECAR_IMAGE_PULL_POLICY', 'IfNotPresent')),
+    sidecarImagePullSecrets: nameList(...get('sidecarImagePullSecrets', 'PORTCULLIS_SIDECAR_IMAGE_PULL_SECRETS', '')),
+    sidecarLedgerVolumeSize: quantity(...get('sidecarLedgerVolumeSize', 'PORTCULLIS_SIDECAR_LEDGER_VOLUME_SIZE', '256Mi')),
     logLevel: str('logLevel', 'PORTCULLIS_LOG_LEVEL', 'info'),
   };
   if (config.sidecarOtelEndpoint && !/^https?:\/\/[^/\s]+/i.test(config.sidecarOtelEndpoint)) {
     throw fail(get('sidecarOtelEndpoint', 'PORTCULLIS_SIDECAR_OTEL_ENDPOINT', '')[1], config.sidecarOtelEndpoint, 'an http:// or https:// URL (the OTLP/HTTP base, e.g. http://jaeger-collector.observability.svc:4318)');
   }
-  return Object.freeze({ ...config, webhookIpSans: Object.freeze(config.webhookIpSans) as string[] });
+  return Object.freeze({ ...config, webhookIpSans: Object.freeze(config.webhookIpSans) as string[], sidecarImagePullSecrets: Object.freeze(config.sidecarImagePullSecrets) as string[] });
 }

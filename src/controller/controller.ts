@@ -161,6 +161,9 @@ export async function startController(config: Readonly<ControllerConfig>, deps: 
   const injection: InjectionConfig = {
     ...DEFAULT_INJECTION,
     image: config.sidecarImage,
+    imagePullPolicy: config.sidecarImagePullPolicy,
+    imagePullSecrets: config.sidecarImagePullSecrets,
+    ledgerVolumeSize: config.sidecarLedgerVolumeSize,
     controllerUrl: config.controllerUrl,
     ...(config.sidecarTls ? { controllerCa: tls.caPem } : {}),
     ...(config.sidecarOtelEndpoint ? { otelEndpoint: config.sidecarOtelEndpoint } : {}),

@@ -24,7 +24,7 @@ export const VALUE_SETS: Record<string, Record<string, unknown>> = {
   'ServiceMonitor on': { serviceMonitor: { enabled: true, labels: { release: 'prometheus' } } },
   'cert-manager mode, sidecars over TLS': { webhook: { certMode: 'certManager' }, controller: { sidecarTls: true } },
   'sidecar spans to a collector of the cluster': { tracing: { sidecarOtlpEndpoint: 'http://otel-collector.observability.svc:4318' } },
-  'three replicas, other name, no optional roles': { controller: { replicas: 3 }, fullnameOverride: 'gate', rbac: { approverRole: false, policyAuthorRole: false }, pdb: { minAvailable: 2 } },
+  'three replicas, other name, no optional roles': { fullnameOverride: 'gate', rbac: { approverRole: false, policyAuthorRole: false }, pdb: { minAvailable: 2 }, imagePullSecrets: [{ name: 'registry-a' }, { name: 'registry-b' }], image: { pullPolicy: 'Always' }, controller: { replicas: 3, sidecarLedgerVolumeSize: '1Gi' } },
 };
 
 export interface Run {

@@ -61,6 +61,10 @@ export interface InjectionConfig {
   capture?: CaptureInjection | undefined;
   /** The namespace's Secret of tool credentials, mounted into the sidecar alone (optional: absent, none). */
   credentialsSecret?: string | undefined;
+  /** Pull secrets for the sidecar image, added to each injected pod (they must exist in its namespace). */
+  imagePullSecrets?: readonly string[] | undefined;
+  /** Size limit of the ledger's emptyDir (default 256Mi); past it the kubelet evicts the pod. */
+  ledgerVolumeSize?: string | undefined;
 }
 
 export const DEFAULT_INJECTION: Readonly<Omit<InjectionConfig, 'image' | 'controllerUrl'>> = Object.freeze({
@@ -272,7 +276,7 @@ export function injectSidecar(input: InjectionInput, config: InjectionConfig): I
   else first.forEach((c, i) => patch.push({ op: 'add', path: `/spec/initContainers/${i}`, value: c }));
   spec.containers.forEach((c, i) => patch.push(...envPatch(c, i, agentEnv(config))));
   const volumes = [
-    { name: 'portcullis-ledger', emptyDir: { sizeLimit: '256Mi' } },
+    { name: 'portcullis-ledger', emptyDir: { sizeLimit: config.ledgerVolumeSize ?? '256Mi' } },
     // Proves the sidecar's service account to the controller (TokenReview), good for
     // audience portcullis.dev only: no Kubernetes API credentials. Mounted into the sidecar alone.
     { name: TOKEN_VOLUME, projected: { sources: [{ serviceAccountToken: { audience: TOKEN_AUDIENCE, expirationSeconds: 3600, path: 'token' } }] } },
@@ -281,6 +285,9 @@ export function injectSidecar(input: InjectionInput, config: InjectionConfig): I
   ];
   if (!spec.volumes || spec.volumes.length === 0) patch.push({ op: 'add', path: '/spec/volumes', value: volumes });
   else for (const v of volumes) patch.push({ op: 'add', path: '/spec/volumes/-', value: v });
+  const pullSecrets = (config.imagePullSecrets ?? []).filter((name) => !(spec.imagePullSecrets ?? []).some((s) => s.name === name)).map((name) => ({ name }));
+  if (pullSecrets.length > 0 && !spec.imagePullSecrets?.length) patch.push({ op: 'add', path: '/spec/imagePullSecrets', value: pullSecrets });
+  else for (const s of pullSecrets) patch.push({ op: 'add', path: '/spec/imagePullSecrets/-', value: s });
   const marker = { [ANNOTATION_INJECTED]: `${policy};${mode}` };
   if (!input.pod.metadata?.annotations) patch.push({ op: 'add', path: '/metadata/annotations', value: marker });
   else patch.push({ op: 'add', path: `/metadata/annotations/${ptr(ANNOTATION_INJECTED)}`, value: marker[ANNOTATION_INJECTED] });
