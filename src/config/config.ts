@@ -75,6 +75,12 @@ export interface SidecarConfig {
    * sends to the controller's approvals API; set by the injector. Empty: none.
    */
   controllerTokenFile: string;
+  /**
+   * Where the sidecar keeps the last bundle it loaded from the controller, to
+   * enforce after a restart while the controller is unreachable. Empty: beside
+   * the ledger (`last-bundle.tar.gz`) when there is one, else nowhere.
+   */
+  lastBundleFile: string;
   /** Local mode: the file holding the admin token that approvals need (`portcullis dev` writes it). Empty: approvals are off. */
   adminTokenFile: string;
   /** Local mode: group → comma-separated users, for approvers named `group:NAME`. */
@@ -177,6 +183,7 @@ const SETTINGS = {
   controllerUrl: { env: 'PORTCULLIS_CONTROLLER_URL', def: '', parse: str },
   controllerCa: { env: 'PORTCULLIS_CONTROLLER_CA', def: '', parse: pemCertificates },
   controllerTokenFile: { env: 'PORTCULLIS_CONTROLLER_TOKEN_FILE', def: '', parse: str },
+  lastBundleFile: { env: 'PORTCULLIS_LAST_BUNDLE_FILE', def: '', parse: str },
   adminTokenFile: { env: 'PORTCULLIS_ADMIN_TOKEN_FILE', def: '', parse: str },
   approverGroups: { env: 'PORTCULLIS_APPROVER_GROUPS', def: '', parse: stringMap },
   bundleName: { env: 'PORTCULLIS_BUNDLE', def: '', parse: str },

@@ -5,7 +5,9 @@
  * evaluations in flight finish on the old bundle). When the controller cannot
  * be reached it keeps enforcing the last good bundle, retries with
  * exponential backoff and jitter, and says so in one log line (and one more
- * when the controller is back).
+ * when the controller is back). With a `lastBundleFile`, every bundle loaded
+ * is also kept there, and a sidecar that starts while the controller cannot
+ * be reached enforces the kept one (saying so) until the controller answers.
  */
 import { Agent, request, type Dispatcher } from 'undici';
 import { ErrorCodes, PortcullisError, isPortcullisError } from '../errors.ts';
@@ -13,6 +15,7 @@ import { bundleTag, readBundleArchive } from '../policy/bundle-archive.ts';
 import type { CompiledBundle, PolicyEngine } from '../policy/types.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { setBundleInfo, type PortcullisMetrics } from '../telemetry/metrics.ts';
+import { readLastBundle, saveLastBundle } from './last-bundle-file.ts';
 
 export interface BundleClientOptions {
   /** Controller base URL, e.g. http://portcullis-controller.portcullis-system.svc:8080 */
@@ -32,6 +35,8 @@ export interface BundleClientOptions {
   dispatcher?: Dispatcher;
   /** CA (PEM) to trust for an https controller URL (the controller's webhook CA). */
   ca?: string;
+  /** Where the last loaded bundle is kept across restarts (last-bundle-file.ts); unset: nowhere. */
+  lastBundleFile?: string;
 }
 
 type Health = 'starting' | 'connected' | 'unreachable';
@@ -58,6 +63,8 @@ export class BundleClient {
   private readonly url: URL;
   private readonly dispatcher: Dispatcher;
   private readonly ownsDispatcher: boolean;
+  private lastBundleTried = false;
+  private fromFile: string | undefined;
 
   constructor(private readonly options: BundleClientOptions) {
     const [ns, name, ...rest] = options.bundle.split('/');
@@ -100,6 +107,28 @@ export class BundleClient {
     return this.health === 'connected';
   }
 
+  /** The digest of the kept bundle being enforced because the controller has not answered since start, if so. */
+  enforcingKeptBundle(): string | undefined {
+    return this.fromFile;
+  }
+
+  /** No bundle yet and the controller unreachable: enforce the one kept from before the restart, once. */
+  private async loadKeptBundle(): Promise<void> {
+    const path = this.options.lastBundleFile;
+    if (!path || this.lastBundleTried || this.options.engine.current()) return;
+    this.lastBundleTried = true;
+    try {
+      const kept = await readLastBundle(path);
+      if (!kept || this.options.engine.current()) return;
+      await this.options.engine.load(kept);
+      this.fromFile = kept.digest;
+      if (this.options.metrics) setBundleInfo(this.options.metrics, this.options.bundle, kept.digest, kept.compiler);
+      this.options.logger.warn({ bundle: this.options.bundle, digest: kept.digest, file: path }, `controller unreachable at start: enforcing the bundle kept from before the restart (${kept.digest}) until the controller answers`);
+    } catch (e) {
+      this.options.logger.error({ bundle: this.options.bundle, file: path, err: (e as Error).message }, 'the kept bundle cannot be used; no bundle until the controller answers (failing closed)');
+    }
+  }
+
   private async run(): Promise<void> {
     const signal = this.abort.signal;
     while (!signal.aborted) {
@@ -111,7 +140,9 @@ export class BundleClient {
         if (!changed && Date.now() - started < 250) await sleep(Math.min(this.waitMs, 1000), signal);
       } catch (e) {
         if (signal.aborted) return;
-        await sleep(this.markFailure(e), signal);
+        const wait = this.markFailure(e);
+        await this.loadKeptBundle();
+        await sleep(wait, signal);
       }
     }
   }
@@ -129,6 +160,8 @@ export class BundleClient {
     });
     if (res.statusCode === 304) {
       await res.body.dump();
+      // The controller serves what was kept: it is current again.
+      this.fromFile = undefined;
       return false;
     }
     if (res.statusCode === 404) {
@@ -147,8 +180,9 @@ export class BundleClient {
     if (advertised && advertised !== bundle.digest) {
       throw new PortcullisError(ErrorCodes.BUNDLE_DIGEST_MISMATCH, `bundle server advertised ${advertised} but sent ${bundle.digest}`);
     }
-    if (bundleTag(bundle) === known) return false;
+    if (bundleTag(bundle) === known && !this.fromFile) return false;
     await this.options.engine.load(bundle);
+    this.fromFile = undefined;
     const { metrics, logger } = this.options;
     if (metrics) {
       setBundleInfo(metrics, this.options.bundle, bundle.digest, bundle.compiler);
@@ -156,6 +190,11 @@ export class BundleClient {
     }
     logger.info({ bundle: this.options.bundle, digest: bundle.digest, previous: known, ...(bundle.mode ? { mode: bundle.mode } : {}) }, 'policy bundle loaded');
     this.options.onLoaded?.(bundle);
+    if (this.options.lastBundleFile) {
+      await saveLastBundle(this.options.lastBundleFile, archive).catch((e) =>
+        this.options.logger.warn({ file: this.options.lastBundleFile, err: (e as Error).message }, 'could not keep the bundle for restarts; a restart while the controller is unreachable will fail closed'),
+      );
+    }
     return true;
   }
 

@@ -4,12 +4,16 @@
  * token), `portcullis sidecar` following it. Applying a PolicyBundle (through the controller's validating
  * webhook) makes the sidecar ready on its digest and report it as a metric; a
  * change reaches it; with the controller gone it keeps serving the last good
- * bundle.
+ * bundle, and a sidecar restarted while the controller is still gone enforces
+ * the bundle kept on its volume (and says so) instead of denying everything.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
 import { controlPlaneForProcesses, kubectlApply, until } from '../support/controller-harness.ts';
 import type { ControlPlane } from '../support/control-plane.ts';
 import { KubeRest } from '../support/kube-rest.ts';
@@ -39,6 +43,9 @@ let controller: (typeof children)[number];
 let sidecar: (typeof children)[number];
 let apiPort = 0;
 let adminUrl = '';
+/** The sidecar's volume: where it keeps its last bundle. */
+const volume = mkdtempSync(join(tmpdir(), 'portcullis-sidecar-volume-'));
+let sidecarEnv: Record<string, string>;
 
 const status = async () => (await kube.get('portcullis.dev/v1alpha1', 'PolicyBundle', 'agents', 'research'))?.status;
 
@@ -55,7 +62,7 @@ before(async () => {
   });
   const started = await until(() => logLine(controller, /controller started/), `the controller to start: ${controller.out()}`, 60_000);
   apiPort = started.api;
-  sidecar = run(['sidecar'], {
+  sidecarEnv = {
     PORTCULLIS_CONTROLLER_URL: `http://127.0.0.1:${apiPort}`,
     PORTCULLIS_BUNDLE: 'agents/research',
     PORTCULLIS_PORT: '0',
@@ -63,7 +70,9 @@ before(async () => {
     PORTCULLIS_POD_NAMESPACE: 'agents',
     PORTCULLIS_POD_NAME: 'agent-0',
     PORTCULLIS_LEDGER: '',
-  });
+    PORTCULLIS_LAST_BUNDLE_FILE: join(volume, 'last-bundle.tar.gz'),
+  };
+  sidecar = run(['sidecar'], sidecarEnv);
   const gating = await until(() => logLine(sidecar, /sidecar gating on/), `the sidecar to start: ${sidecar.out()}`, 60_000);
   adminUrl = gating.admin;
 });
@@ -110,4 +119,33 @@ test('with the controller gone the sidecar keeps its bundle and says so once', a
   assert.equal(r.status, 200);
   assert.equal(r.digest, digest);
   assert.equal(sidecar.out().split('\n').filter((l) => /controller unreachable/.test(l)).length, 1);
+});
+
+// After the controller stopped (previous test).
+test('a sidecar restarted while the controller is gone enforces the bundle kept on its volume, and says so', async () => {
+  const digest = (await ready()).digest;
+  sidecar.child.kill('SIGTERM');
+  assert.equal(await sidecar.exited, 0, sidecar.out());
+  const again = run(['sidecar'], sidecarEnv);
+  const gating = await until(() => logLine(again, /sidecar gating on/), `the restarted sidecar: ${again.out()}`, 60_000);
+  const kept = await until(() => logLine(again, /enforcing the bundle kept from before the restart/), `the kept-bundle line: ${again.out()}`, 60_000);
+  assert.equal(kept.digest, digest);
+  adminUrl = gating.admin;
+  const r = await ready();
+  assert.equal(r.status, 200);
+  assert.equal(r.digest, digest);
+  // Decided by the kept policy (a deny with its reason), not refused for want of one.
+  const proxy = new URL(gating.proxy);
+  const denied = await new Promise<{ status: number; body: any }>((resolve, reject) => {
+    // Absolute-form, as an HTTP client using HTTP_PROXY sends it.
+    request({ host: proxy.hostname, port: proxy.port, method: 'DELETE', path: 'http://example.test/anything' }, (res) => {
+      let text = '';
+      res.on('data', (c) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+    })
+      .on('error', reject)
+      .end();
+  });
+  assert.equal(denied.status, 403);
+  assert.equal(denied.body.error.code, 'PORTCULLIS_DENIED');
 });

@@ -41,12 +41,16 @@ export const command: Command = {
         ...(config.controllerTokenFile ? { tokenFile: config.controllerTokenFile } : {}),
         logger: telemetry.logger,
       });
+      const { dirname, join } = await import('node:path');
+      // On the ledger's volume (the sidecar's own) unless set elsewhere.
+      const keptBundle = config.lastBundleFile || (config.ledgerFile ? join(dirname(config.ledgerFile), 'last-bundle.tar.gz') : '');
       const client = new BundleClient({
         ...controllerConnection(config),
         bundle: config.bundleName,
         engine,
         logger: telemetry.logger,
         metrics: telemetry.metrics,
+        ...(keptBundle ? { lastBundleFile: keptBundle } : {}),
       });
       const { loadShippingConfig } = await import('../../config/shipping.ts');
       const gate = await startGate({ config, engine, telemetry, approvals, shipping: loadShippingConfig(io.env, config) });
