@@ -38,6 +38,10 @@ export const ErrorCodes = {
   MCP_HEADER_MISMATCH: 'PORTCULLIS_MCP_HEADER_MISMATCH',
   /** An MCP request from a web page of another origin (DNS rebinding): the `Origin` header is not a loopback origin. */
   MCP_ORIGIN_REFUSED: 'PORTCULLIS_MCP_ORIGIN_REFUSED',
+  /** An MCP 2026-07-28 call that waits for approval: the client is given the approval URL and retries (not an error it sees). */
+  APPROVAL_PENDING: 'PORTCULLIS_APPROVAL_PENDING',
+  /** The retry of a call held for approval carries a requestState that is forged, changed, expired, used, or for another call. */
+  MRTR_STATE_INVALID: 'PORTCULLIS_MRTR_STATE_INVALID',
   UPSTREAM: 'PORTCULLIS_UPSTREAM',
   UPSTREAM_TIMEOUT: 'PORTCULLIS_UPSTREAM_TIMEOUT',
   RESPONSE_TOO_LARGE: 'PORTCULLIS_RESPONSE_TOO_LARGE',

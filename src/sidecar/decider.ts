@@ -4,7 +4,7 @@
  * caller forwards or refuses → outcome recorded. Evidence, spans, metrics and
  * logs are all optional seams so the pipeline runs in tests with none of them.
  */
-import type { Action, AgentIdentity, ApprovalBroker, Approval, Mode, ToolPin } from '../gate/types.ts';
+import type { Action, AgentIdentity, ApprovalBroker, ApprovalRequest, Approval, Mode, ToolPin } from '../gate/types.ts';
 import type { PolicyEngine } from '../policy/types.ts';
 import type { EvidenceRecorder, EnforcedEffect, IntentRecord } from '../evidence/recorder.ts';
 import type { Tracing } from '../telemetry/tracing.ts';
@@ -51,6 +51,21 @@ export interface CallInfo {
   readonly signal?: AbortSignal;
   /** Trace context carried by the message itself (MCP `params._meta`), preferred to the request headers'. */
   messageTrace?: RawHeaders;
+  /**
+   * MCP 2026-07-28 clients that can show a URL: an escalation is not held.
+   * The approval request is made, and the call is answered at once with
+   * APPROVAL_PENDING (details: approvalId, expiresAt) for the client to retry.
+   */
+  deferEscalation?: boolean;
+  /** The retry of a deferred escalation: that approval's verdict applies, once, instead of asking again. */
+  resumeApproval?: string;
+}
+
+/** An approval asked for without holding the call (`deferEscalation`), until its retry uses it. */
+interface DeferredApproval {
+  expiresAt: number;
+  approval?: Approval;
+  error?: PortcullisError;
 }
 
 export type FinalOutcome = Exclude<Outcome, { kind: 'escalate' }>;
@@ -97,6 +112,7 @@ function recordable(input: Resolution['input']): ReturnType<typeof canonicalInpu
 
 export class Decider {
   readonly #d: DeciderDeps;
+  readonly #deferred = new Map<string, DeferredApproval>();
 
   constructor(deps: DeciderDeps) {
     this.#d = deps;
@@ -197,6 +213,7 @@ export class Decider {
     });
     const broker = this.#d.approvals;
     if (!broker) return denied(ErrorCodes.ESCALATION_REJECTED, `this call needs approval (${outcome.reason}) but no approvals interface is configured`);
+    if (call.resumeApproval !== undefined) return this.#resume(res, call.resumeApproval, outcome.reason);
     const seconds = outcome.escalation.timeoutSeconds || this.#d.escalationTimeoutSeconds;
     const action = res.input.action;
     const request = {
@@ -212,6 +229,7 @@ export class Decider {
     };
     this.#d.logger?.info({ event: 'escalation', approvalId: request.id, summary: request.summary, expiresAt: request.expiresAt, traceId: trace.traceId },
       `held for approval: ${request.summary} (${outcome.reason}); run \`portcullis approve ${request.id}\` or \`portcullis reject ${request.id}\``);
+    if (call.deferEscalation) return this.#defer(res, broker, request);
     let approval: Approval;
     try {
       approval = await broker.request(request, call.signal);
@@ -231,6 +249,47 @@ export class Decider {
     if (approval.verdict !== 'approved') {
       return { ...again, outcome: { kind: 'deny', error: new PortcullisError(ErrorCodes.ESCALATION_REJECTED, `rejected by ${approval.approver}: ${outcome.reason}`) }, enforced: 'deny' };
     }
+    return again;
+  }
+
+  #pending(res: Resolution, id: string, expiresAt: number, reason: string): Resolution {
+    const error = new PortcullisError(ErrorCodes.APPROVAL_PENDING, `this call waits for approval ${id} (${reason}); retry it once a person decided`, { approvalId: id, expiresAt: new Date(expiresAt).toISOString() });
+    return { ...res, outcome: { kind: 'deny', error }, enforced: 'deny' };
+  }
+
+  /** Asks for approval without holding the call; the verdict waits for the retry. */
+  #defer(res: Resolution, broker: ApprovalBroker, request: ApprovalRequest): Resolution {
+    const now = this.#d.clock().getTime();
+    for (const [id, d] of this.#deferred) if (d.expiresAt + 60_000 < now) this.#deferred.delete(id);
+    const entry: DeferredApproval = { expiresAt: Date.parse(request.expiresAt) };
+    this.#deferred.set(request.id, entry);
+    broker.request(request).then(
+      (approval) => {
+        entry.approval = approval;
+        this.#d.metrics?.approvals.inc({ verdict: approval.verdict });
+      },
+      (e: unknown) => {
+        const timeout = isPortcullisError(e) && e.code === ErrorCodes.ESCALATION_TIMEOUT;
+        this.#d.metrics?.approvals.inc({ verdict: timeout ? 'timeout' : 'abandoned' });
+        entry.error = timeout ? new PortcullisError(ErrorCodes.ESCALATION_TIMEOUT, `no approval arrived before ${request.expiresAt}: ${request.reason}`) : new PortcullisError(ErrorCodes.ESCALATION_REJECTED, `the approval request was abandoned: ${(e as Error)?.message ?? String(e)}`);
+      },
+    );
+    return this.#pending(res, request.id, entry.expiresAt, request.reason);
+  }
+
+  /** The retry of a deferred escalation: pending again, or the verdict applied once (the approval is then forgotten). */
+  #resume(res: Resolution, id: string, reason: string): Resolution {
+    const entry = this.#deferred.get(id);
+    const deny = (error: PortcullisError, r: Resolution = res): Resolution => ({ ...r, outcome: { kind: 'deny', error }, enforced: 'deny' });
+    if (!entry) return deny(new PortcullisError(ErrorCodes.MRTR_STATE_INVALID, `no held call waits for approval ${id}: it ran already, or expired; retry the call without requestState to ask again`));
+    if (!entry.approval && !entry.error) return this.#pending(res, id, entry.expiresAt, reason);
+    // Exactly once: whatever the verdict, this approval answers one retry.
+    this.#deferred.delete(id);
+    if (entry.error) return deny(entry.error);
+    const approval = entry.approval!;
+    const again = resolveDecision(this.#d.engine, withApproval(res.input, approval), this.#options(true));
+    this.#observeEvaluation(again);
+    if (approval.verdict !== 'approved') return deny(new PortcullisError(ErrorCodes.ESCALATION_REJECTED, `rejected by ${approval.approver}: ${reason}`), again);
     return again;
   }
 

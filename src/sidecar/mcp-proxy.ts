@@ -13,6 +13,7 @@ import { buildMcpAction, expectsReply, parseJsonRpc, rewriteMessage, type JsonRp
 import { forwardHeaders } from '../gate/headers.ts';
 import { mcpMessageTrace, mcpRequestFacts } from '../gate/mcp-envelope.ts';
 import { isLocalOrigin } from '../gate/mcp-origin.ts';
+import { approvalRequired, approvalRound, stripApprovalRound, type ApprovalRound } from './mcp-approval.ts';
 import { buildServerRequestAction, inputRequestsOf, serverRequestOf, type ServerRequest } from '../gate/mcp-server-request.ts';
 import { filterToolListMessage, TOOL_VISIBLE_ENTRYPOINT } from '../gate/tool-visibility.ts';
 import { toolDefinitionHash, toolPin } from '../gate/tool-pin.ts';
@@ -65,9 +66,9 @@ function followRewrite(headers: Record<string, string | string[]>, forwarded: re
 }
 
 /** The call as one message sees it: its own trace context, when it carries one, continues the agent's trace. */
-function messageCall(call: CallInfo, m: JsonRpcMessage): CallInfo {
+function messageCall(call: CallInfo, m: JsonRpcMessage, round: ApprovalRound): CallInfo {
   const messageTrace = mcpMessageTrace(m);
-  if (!messageTrace) return call;
+  if (!messageTrace && !round.deferEscalation && round.resumeApproval === undefined) return call;
   return {
     headers: call.headers,
     ...(call.metricTool !== undefined ? { metricTool: call.metricTool } : {}),
@@ -75,7 +76,9 @@ function messageCall(call: CallInfo, m: JsonRpcMessage): CallInfo {
     get signal(): AbortSignal | undefined {
       return call.signal;
     },
-    messageTrace,
+    ...(messageTrace ? { messageTrace } : {}),
+    ...(round.deferEscalation ? { deferEscalation: true } : {}),
+    ...(round.resumeApproval !== undefined ? { resumeApproval: round.resumeApproval } : {}),
   };
 }
 
@@ -277,7 +280,13 @@ export async function handleMcp(ctx: ProxyContext, req: FastifyRequest, reply: F
   }
   // Counted under the catalog server: the MCP tool name is the agent's to choose.
   const call = callInfo(req, reply, server);
-  const settled = await Promise.allSettled(actions.map((a, i) => ctx.decider.decide(a, messageCall(call, messages[i]!))));
+  let rounds: ApprovalRound[];
+  try {
+    rounds = actions.map((a, i) => approvalRound(ctx, messages[i]!, a, !batch));
+  } catch (e) {
+    return refuse(ctx, req, reply, e, actions[0]);
+  }
+  const settled = await Promise.allSettled(actions.map((a, i) => ctx.decider.decide(a, messageCall(call, messages[i]!, rounds[i]!))));
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   const decisions = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   if (failed) {
@@ -295,14 +304,19 @@ export async function handleMcp(ctx: ProxyContext, req: FastifyRequest, reply: F
   decisions.forEach((d, i) => {
     const m = messages[i]!;
     if (d.outcome.kind === 'forward') {
-      rewritten ||= d.outcome.rewritten;
-      forwarded.push(d.outcome.rewritten ? rewriteMessage(m, d.outcome.action) : m);
+      const strip = rounds[i]!.strip === true;
+      rewritten ||= d.outcome.rewritten || strip;
+      const sent = strip ? stripApprovalRound(m) : m;
+      forwarded.push(d.outcome.rewritten ? rewriteMessage(sent, d.outcome.action) : sent);
       forwarding.push(d);
       return;
     }
     firstDenial ??= d;
     d.finish({ status: 0, bytes: 0, errorCode: d.outcome.error.code });
-    if (expectsReply(m)) errors.push(jsonRpcError(m.id, d.outcome.error, { decisionId: d.decisionId, traceId: d.traceId }));
+    // A call waiting for approval is answered with where to approve it, for the client to retry.
+    const waiting = approvalRequired(ctx, m, actions[i]!, d.outcome.error);
+    if (waiting) errors.push(waiting);
+    else if (expectsReply(m)) errors.push(jsonRpcError(m.id, d.outcome.error, { decisionId: d.decisionId, traceId: d.traceId }));
   });
   if (forwarding.length === 0) {
     const d = firstDenial!;

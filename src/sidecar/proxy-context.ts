@@ -24,6 +24,8 @@ export interface ProxyContext {
   credentials?: CredentialStore | undefined;
   /** The tool definitions MCP servers last listed, for pinned catalogs (listed-tools.ts); made on first use when absent. */
   listedTools?: ListedTools;
+  /** The key of the requestState given to MCP clients for calls held for approval (mcp-approval.ts); made on first use. */
+  requestStateKey?: Buffer;
 }
 
 export function callInfo(req: FastifyRequest, reply: FastifyReply, metricTool?: string): CallInfo {
