@@ -4,7 +4,7 @@ import {
   TYPE_NULL, TYPE_BOOLEAN, TYPE_NUMBER, TYPE_STRING, NUM_INT, makeArray, arrayAppend, makeNumberI64,
   makeNumberText, boolValue, stringLen, stringPtr,
 } from '../value';
-import { numberToF64, numberIsI64, numberToI64, numberTextLen, numberTextPtr, numberIsInteger, numberAsInteger, compareNumbers, numAdd, numSub } from '../number';
+import { numberToF64, numberIsI64, numberToI64, numberTextLen, numberTextPtr, numberIsInteger, numberAsInteger, compareNumbers, numAdd, numSub, numMul } from '../number';
 import { bigNew, bigMulAdd, bigDivSmall, bigIsZero, bigCopy } from './bignum';
 import { typeError } from '../errors';
 import { needNumber, needInt, bufNew, bufByte, bufBytes, bufPtr, bufLen, bufToString, fail, failType } from './util';
@@ -194,6 +194,9 @@ function bigRange(name: string, a: usize, b: usize, s: usize): usize {
   const zero = makeNumberI64(0);
   if (compareNumbers(step, zero) <= 0) fail(name, 'step must be a positive integer');
   const up = compareNumbers(x, y) <= 0;
+  // More than MAX_RANGE steps apart: refused before anything is built.
+  const span = up ? numSub(y, x) : numSub(x, y);
+  if (compareNumbers(span, numMul(step, makeNumberI64(MAX_RANGE))) >= 0) fail(name, 'range too large');
   const r = makeArray(16);
   let cur = x;
   let n: i32 = 0;
