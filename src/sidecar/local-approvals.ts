@@ -5,7 +5,9 @@
  * Only an approver the policy named counts: a bare name or `user:NAME` is the
  * name given, `group:NAME` is a group the local membership map puts it in
  * (PORTCULLIS_APPROVER_GROUPS); who may give a name at all is who holds the
- * admin token (admin.ts).
+ * admin token (admin.ts). With no membership map, the operator (the user who
+ * started `portcullis dev`) stands for every group: on one machine the
+ * person running the gate is the one who answers for it.
  */
 import type { Approval, ApprovalBroker, ApprovalRequest } from '../gate/types.ts';
 import { ErrorCodes, PortcullisError } from '../errors.ts';
@@ -23,11 +25,24 @@ export class LocalApprovalBroker implements ApprovalBroker {
   readonly #pending = new Map<string, Pending>();
   readonly #now: () => Date;
   readonly #groups: Readonly<Record<string, string>>;
+  readonly #operator: string | undefined;
 
-  /** `approverGroups`: group → comma-separated user names, for approvers named `group:NAME`. */
-  constructor(o: { now?: () => Date; approverGroups?: Readonly<Record<string, string>> } = {}) {
+  /**
+   * `approverGroups`: group → comma-separated user names, for approvers named
+   * `group:NAME`; `operator`: who stands for every group while that map is empty.
+   */
+  constructor(o: { now?: () => Date; approverGroups?: Readonly<Record<string, string>>; operator?: string } = {}) {
     this.#now = o.now ?? (() => new Date());
     this.#groups = o.approverGroups ?? {};
+    this.#operator = o.operator;
+  }
+
+  /** The groups `approver` is in, as far as this gate knows. */
+  #groupsOf(approver: string, approvers: readonly string[]): string[] {
+    if (Object.keys(this.#groups).length === 0 && approver === this.#operator) {
+      return approvers.filter((a) => a.startsWith('group:')).map((a) => a.slice('group:'.length));
+    }
+    return groupsOf(this.#groups, approver);
   }
 
   request(req: ApprovalRequest, signal?: AbortSignal): Promise<Approval> {
@@ -77,7 +92,7 @@ export class LocalApprovalBroker implements ApprovalBroker {
   decide(id: string, verdict: Verdict, approver: string): Approval {
     const p = this.#pending.get(id);
     if (!p) throw new PortcullisError(ErrorCodes.APPROVAL_NOT_FOUND, `no held call has approval ID ${id} (it may have expired, or been answered already)`, { id });
-    if (!isRequestedApprover(p.request.approvers, { username: approver, groups: groupsOf(this.#groups, approver) })) {
+    if (!isRequestedApprover(p.request.approvers, { username: approver, groups: this.#groupsOf(approver, p.request.approvers) })) {
       throw new PortcullisError(
         ErrorCodes.FORBIDDEN,
         `${approver} is not among the approvers of ${id} (${p.request.approvers.join(', ')}); give one with --approver (a group's members are listed in PORTCULLIS_APPROVER_GROUPS of the gate)`,

@@ -5,6 +5,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
+import { userInfo } from 'node:os';
 import { ErrorCodes, PortcullisError } from '../../errors.ts';
 import type { Command, CommandIO } from '../command.ts';
 import { parseCommandArgs, usageError } from '../args.ts';
@@ -107,7 +108,10 @@ export const command: Command = {
       });
       const telemetry = await createTelemetry(config, io.env, 'dev');
       const engine = new OpaWasmEngine(engineOptions(config));
-      const localApprovals = new LocalApprovalBroker({ approverGroups: config.approverGroups });
+      // The operator is who `portcullis approve` names by default ($USER): with no
+      // PORTCULLIS_APPROVER_GROUPS they answer for every group the policies name.
+      const operator = io.env.USER ?? userInfo().username;
+      const localApprovals = new LocalApprovalBroker({ approverGroups: config.approverGroups, operator });
       // A fresh token each start: one left from an earlier run approves nothing.
       const adminToken = await createAdminToken(config.adminTokenFile);
       let compilerPromise: ReturnType<typeof selectCompiler> | undefined;
