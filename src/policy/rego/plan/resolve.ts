@@ -170,6 +170,7 @@ class Resolver {
         return { ...e, with: w, term: this.term(e.term) };
       case 'call': {
         if (isOp(e.operator, 'assign') && e.args.length === 2) {
+          checkAssignable(e.args[0] as Term);
           const rhs = this.term(e.args[1] as Term);
           this.declareAll(e.args[0] as Term);
           return { ...e, with: w, args: [this.term(e.args[0] as Term), rhs] };
@@ -311,4 +312,24 @@ export function isOp(op: RefTerm, name: string): boolean {
 function operatorNameOf(r: RefTerm): string {
   const head = r.head.type === 'var' ? r.head.name : '';
   return [head, ...r.path.map((p) => (p.type === 'string' ? p.value : '?'))].join('.');
+}
+
+/**
+ * The left of `:=` is variables, in arrays and object values if need be: a
+ * constant, ref or call there is refused as OPA refuses it (`[false, e] :=
+ * …`: cannot assign to boolean), where `=` would compare it.
+ */
+function checkAssignable(t: Term): void {
+  switch (t.type) {
+    case 'var':
+      return;
+    case 'array':
+      t.items.forEach(checkAssignable);
+      return;
+    case 'object':
+      t.items.forEach(([, v]) => checkAssignable(v));
+      return;
+    default:
+      throw compileError('rego_compile_error', `cannot assign to ${t.type}`, t.loc);
+  }
 }
