@@ -1,10 +1,11 @@
 // Differential fuzzing against the real OPA: random tool-call policies and
 // inputs (test/support/fuzz/), compiled by Portcullis and evaluated by
 // opa-wasm, against `opa eval` of the same module, data and input. A
-// difference fails the test with a shrunk reproduction.
+// difference fails the test with a shrunk reproduction; keep it in
+// opa-differential-regressions.test.ts with the fix.
 //
 //   PORTCULLIS_FUZZ_SEED     the run's seed (default 20261124)
-//   PORTCULLIS_FUZZ_SECONDS  the time budget (default 60)
+//   PORTCULLIS_FUZZ_SECONDS  the time budget (default 60; `npm run fuzz:long` runs 1800)
 //   PORTCULLIS_FUZZ_CASE     run only this case of the seed (a failure names it)
 //   PORTCULLIS_FUZZ_JOBS     opa processes at once (default 1: the suite runs two test files at a time)
 import { test } from 'node:test';

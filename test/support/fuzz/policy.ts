@@ -1,9 +1,10 @@
 /**
  * Random Rego v1 modules in the style of tool-call policies, for the
  * differential fuzzer: a `decision` with a default and an else chain, boolean
- * rules, sets of reasons, objects, value rules and functions, whose bodies
- * compare, match strings, iterate with `some … in`, quantify with `every`,
- * negate, and assign. Rules use only rules generated before them (no
+ * rules, sets of reasons, objects, general ref heads ending in sets, value
+ * rules and functions, whose bodies compare, match strings, iterate with
+ * `some … in`, quantify with `every`, negate (a quarter of the modules
+ * import future.keywords.not and also write `not { … }`), and assign. Rules use only rules generated before them (no
  * recursion), and every variable is bound before it is read, so what is
  * generated is valid, safe Rego; what remains to differ is semantics.
  */
@@ -22,7 +23,11 @@ class ModuleGen {
   readonly defined: Defined[] = [];
   #next = 0;
 
-  constructor(readonly r: Rng) {}
+  /** The module imports future.keywords.not: whole-expression negation, and `not { … }` bodies. */
+  constructor(
+    readonly r: Rng,
+    readonly futureNot = false,
+  ) {}
 
   fresh(prefix: string): string {
     return `${prefix}${this.#next++}`;
@@ -76,6 +81,12 @@ class ModuleGen {
     const c = this.ctx(scope);
     const k = Math.floor(r() * 15);
     if (k < 3) return { n: this.test(scope, d), binds: [] };
+    if (k < 5 && this.futureNot && d > 0 && chance(r, 0.4)) {
+      // `not { … }`: its variables are its own; it reads those bound before it.
+      const inner = this.body(scope, d - 1, 1 + Math.floor(r() * 2));
+      const lines = inner.lines.map((l) => node(['\t\t', l, '\n'], ['']));
+      return { n: node(['not {\n', ...lines, '\t}'], ['true']), binds: [] };
+    }
     if (k < 5) return { n: node(['not ', this.test(scope, d, true)], ['true']), binds: [] };
     if (k < 7) {
       const ty = pick(r, ['str', 'num', 'bool', 'arr', 'set', 'obj'] as Ty[]);
@@ -190,6 +201,7 @@ class ModuleGen {
       () => this.booleanRule(name),
       () => ({ ty: 'set', text: node([0, ...(chance(r, 0.5) ? [1] : [])].flatMap(() => [this.rule((s) => [name, ' contains ', term(this.ctx(s), 'str', 1)]), '\n\n'])) }),
       () => ({ ty: 'obj', text: node([objectRule(this, name), '\n\n']) }),
+      () => ({ ty: 'obj', text: node([refHeadSets(this, name), '\n\n']) }),
       () => this.valueRule(name),
       () => {
         const ty = pick(r, ['str', 'num', 'set', 'obj', 'arr'] as Ty[]);
@@ -253,10 +265,24 @@ function objectRule(g: ModuleGen, name: string): Node {
   return node([name, '[', key, '] := ', term(g.ctx(b.scope), 'any', 1), ' if {\n', ...lines, '}'], ['']);
 }
 
+/**
+ * General ref heads ending in a set: `name[key] contains value` beside
+ * `name.fs contains …` (one set where the keys meet, as OPA merges them).
+ */
+function refHeadSets(g: ModuleGen, name: string): Node {
+  const coll = collection(g.ctx([]));
+  const [key, val] = [g.fresh('k'), g.fresh('v')];
+  const b = g.body([{ name: key, ty: coll.key }, { name: val, ty: coll.elem }], 1, Math.floor(g.r() * 2));
+  const lines = [node(['\tsome ', key, ', ', val, ' in ', coll.n, '\n']), ...b.lines.map((l) => node(['\t', l, '\n'], ['']))];
+  const fixed = chance(g.r, 0.7) ? [node([`\n\n${name}.fs contains `, constant(g.ctx([]), 'str')], [''])] : [];
+  return node([name, '[', key, '] contains ', term(g.ctx(b.scope), 'any', 1), ' if {\n', ...lines, '}', ...fixed], ['']);
+}
+
 /** A random module of package `fz`: its text as a shrinkable tree. */
 export function randomModule(r: Rng): Node {
-  const g = new ModuleGen(r);
-  const rules: Node[] = [];
+  const futureNot = chance(r, 0.25);
+  const g = new ModuleGen(r, futureNot);
+  const rules: Node[] = futureNot ? ['import future.keywords.not\n\n'] : [];
   for (let i = Math.floor(r() * 3); i > 0; i--) rules.push(g.another());
   rules.push(...g.decision());
   for (let i = Math.floor(r() * 3); i > 0; i--) rules.push(g.another());

@@ -57,6 +57,30 @@ const DATA: Partial<Record<Ty, string[]>> = {
   num: ['data.cfg.limits.fs', 'data.cfg.limits.payments'],
 };
 
+/**
+ * Numbers beyond f64 or i64, written as text: OPA keeps them exact. They go
+ * into comparisons, `abs`, `sprintf` and ranges, not into float arithmetic,
+ * where Portcullis rounds to 15 digits (docs/verification.md).
+ */
+const BIG_NUMBERS = [
+  '18446744073709551617', '18446744073709551616', '9223372036854775808', '(-9223372036854775809)', '1e400', '1e399', '1e-400',
+  '0.1234567890123456789', '0.1234567890123456790', '123456789012345678901234567890', '100000000000000000000000.0',
+];
+
+export function bigNumber(c: TermContext): string {
+  return pick(c.r, BIG_NUMBERS);
+}
+
+const CIDRS = ['"10.0.0.0/8"', '"192.168.0.0/16"', '"10.1.0.0/16"', '"::1/128"', '"2001:db8::/32"'];
+const IPS = ['"10.1.2.3"', '"192.168.1.1"', '"8.8.8.8"', '"::1"', '"2001:db8::7"', '"10.0.0.0/24"'];
+const TIMESTAMPS = ['"2024-01-02T03:04:05Z"', '"2024-02-29T23:59:59.123456789+01:00"', '"1999-12-31T23:59:60Z"', '"2024-13-01T00:00:00Z"'];
+/** JSON Schemas for tool arguments: what json.match_schema checks in tool-call policies. */
+const SCHEMAS = [
+  '{"type": "object", "required": ["path"], "properties": {"path": {"type": "string", "pattern": "^/tmp/"}}}',
+  '{"type": "object", "properties": {"recursive": {"type": "boolean"}, "content": {"maxLength": 8}}, "additionalProperties": false}',
+  '{"type": "object", "properties": {"path": {"enum": ["fs", "/tmp/notes.txt"]}}, "minProperties": 2}',
+];
+
 const PLAIN: Record<Ty, string> = { str: '"fs"', num: '1', bool: 'true', arr: '[]', set: 'set()', obj: '{}', any: 'null' };
 
 const REGEXES = ['`^/prod/`', '`^(pii|secret)-`', '`[a-z]+_file$`', '`^\\d+$`', '`a.b`', '`^$`', '`(?i)^get$`'];
@@ -199,6 +223,10 @@ const COMPOUND: Record<Ty, Make> = {
       () => call('str', 'json.marshal', [{ ty: 'any', n: term(c, 'any', d) }]),
       () => call('str', 'format_int', [n(), { ty: 'num', n: pick(c.r, ['10', '16', '2']) }]),
       () => node(['$"', pick(c.r, ['', 'tool ', '/']), '{', dynamic(c), '}-{', dynamic(c), '}"'], [PLAIN.str]),
+      () => call('str', 'strings.replace_n', [{ ty: 'obj', n: `{${constant(c, 'str')}: ${constant(c, 'str')}, ${pick(c.r, ['"/"', '""', '"a"'])}: "-"}` }, s()]),
+      () => call('str', 'sprintf', [{ ty: 'str', n: pick(c.r, ['"%v"', '"%v|%v"']) }, { ty: 'arr', n: node(['[', bigNumber(c), ', ', term(c, 'num', d), ']'], ['[]']) }]),
+      // abs only of numbers a 64-bit mantissa holds: OPA's abs rounds to one (docs/verification.md).
+      () => call('str', 'json.marshal', [{ ty: 'any', n: node(['[', bigNumber(c), ', abs(', pick(c.r, ['9223372036854775808', '(-9223372036854775809)', '18446744073709551616', '1e400', '(-1e-400)']), ')]'], ['[]']) }]),
     ];
     return userCall(c, 'str', d) ?? pick(c.r, options)();
   },
@@ -213,6 +241,12 @@ const COMPOUND: Record<Ty, Make> = {
       () => call('num', pick(c.r, ['sum', 'max', 'min', 'product']), [{ ty: 'arr', n: numbers(c, d) }]),
       () => call('num', 'indexof', [{ ty: 'str', n: term(c, 'str', d) }, { ty: 'str', n: constant(c, 'str') }]),
       () => call('num', 'to_number', [{ ty: 'str', n: term(c, 'str', d) }]),
+      () => call('num', 'time.parse_rfc3339_ns', [{ ty: 'str', n: pick(c.r, TIMESTAMPS) }]),
+      // At most three steps: OPA builds any range it is asked for.
+      () => call('num', 'count', [{ ty: 'arr', n: pick(c.r, [
+        'numbers.range_step(0, 18446744073709551617, 9223372036854775808)', 'numbers.range_step(1e400, 0, 1e400)',
+        'numbers.range_step(36893488147419103232, 0, 18446744073709551616)', 'numbers.range(18446744073709551616, 18446744073709551618)',
+      ]) }]),
     ];
     return userCall(c, 'num', d) ?? pick(c.r, options)();
   },
@@ -226,6 +260,9 @@ const COMPOUND: Record<Ty, Make> = {
       // One side of unknown type: OPA refuses comparing values of different static types (`1 == "a"`).
       () => infix('bool', pick(c.r, ['==', '!=', '<', '>=']), dynamic(c), term(c, 'any', d), 'any'),
       () => infix('bool', 'in', dynamic(c), term(c, pick(c.r, ['arr', 'set', 'obj'] as Ty[]), d), 'any'),
+      () => infix('bool', pick(c.r, ['<', '>', '==', '!=']), bigNumber(c), chance(c.r, 0.5) ? bigNumber(c) : term(c, 'num', d), 'num'),
+      () => call('bool', 'net.cidr_contains', [{ ty: 'str', n: pick(c.r, CIDRS) }, { ty: 'str', n: pick(c.r, IPS) }]),
+      () => node(['json.match_schema(', pick(c.r, ['input.action.mcp.arguments', 'input.action.http.body', 'input.user']), ', ', pick(c.r, SCHEMAS), ')[0]'], ['true']),
     ];
     return userCall(c, 'bool', d) ?? pick(c.r, options)();
   },
@@ -240,6 +277,8 @@ const COMPOUND: Record<Ty, Make> = {
       () => call('arr', 'split', [{ ty: 'str', n: term(c, 'str', d) }, { ty: 'str', n: pick(c.r, ['"/"', '"-"', '""']) }]),
       () => call('arr', 'sort', [a()]),
       () => call('arr', 'array.reverse', [a()]),
+      () => call('arr', 'strings.split_n', [{ ty: 'str', n: term(c, 'str', d) }, { ty: 'str', n: pick(c.r, ['"/"', '""']) }, { ty: 'num', n: pick(c.r, ['2', '(-1)', '0', '5']) }]),
+      () => node(['sort([', bigNumber(c), ', ', bigNumber(c), ', ', term(c, 'num', d), '])'], ['[]']),
     ];
     return userCall(c, 'arr', d) ?? pick(c.r, options)();
   },
