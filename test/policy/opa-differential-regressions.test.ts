@@ -86,6 +86,17 @@ decision := {"effect": "deny", "reason": concat("; ", sort([e.error | some e in 
 `,
     input: { action: { mcp: { arguments: { path: '/etc/passwd', mode: 1 } } } },
   },
+  {
+    // PORTCULLIS_FUZZ_SEED=7 PORTCULLIS_FUZZ_CASE=159: abs(1e400) kept the exponent form, OPA writes the digits.
+    name: 'abs of an integer written with an exponent',
+    module: `package fz
+
+decision := {"effect": "allow", "reason": json.marshal([0.1234567890123456790, abs(1e400)])} if {
+	some e4 in ["initialize", "denied", "secret-key"]
+}
+`,
+    input: {},
+  },
 ];
 
 test('kept reproductions agree with opa eval', async (t) => {

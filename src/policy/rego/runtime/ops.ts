@@ -9,7 +9,7 @@ import {
   makeSet, setAdd, valueLength, compare, equal,
 } from './value';
 import {
-  numAdd, numSub, numMul, numDiv, numRem, numIsZero, numberIsInteger, numberToF64, numNeg, compareNumbers,
+  numAdd, numSub, numMul, numDiv, numRem, numIsZero, numberIsInteger, numberToF64, numNeg, compareNumbers, numberAsInteger,
 } from './number';
 import { typeError } from './errors';
 import { builtinError } from './abort';
@@ -75,7 +75,8 @@ export function builtin_abs(a: usize): usize {
   needNumber('abs', 1, a);
   if (load<u8>(a, 1) == NUM_INT) return load<i64>(a, 8) < 0 ? numNeg(a) : a;
   // numNeg keeps written numbers exact (abs(-1e400) is 1e400, not Infinity).
-  if (load<u8>(a, 1) != NUM_FLOAT) return compareNumbers(a, makeNumberI64(0)) < 0 ? numNeg(a) : a;
+  // An integer written with an exponent comes back with its digits, as OPA's abs gives it (abs(1e400)).
+  if (load<u8>(a, 1) != NUM_FLOAT) return compareNumbers(a, makeNumberI64(0)) < 0 ? numNeg(a) : numberAsInteger(a);
   const f = numberToF64(a);
   return f < 0 ? makeNumberF64(-f) : a;
 }

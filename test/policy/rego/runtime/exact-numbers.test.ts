@@ -12,6 +12,7 @@ const RULES: Record<string, string> = {
   rem_neg: '-18446744073709551617 % 10',
   abs_min_i64: 'abs(-9223372036854775808)',
   abs_huge: 'abs(-1e400)',
+  abs_huge_positive: 'abs(1e400)',
   abs_tiny: 'abs(-1.5e-400)',
   neg_min_i64: '0 - -9223372036854775808',
   gt_huge: '1e400 > 1e399',
