@@ -97,6 +97,19 @@ decision := {"effect": "allow", "reason": json.marshal([0.1234567890123456790, a
 `,
     input: {},
   },
+  {
+    // PORTCULLIS_FUZZ_SEED=7 PORTCULLIS_FUZZ_CASE=4525: a null document was a mismatch ([false, …]); OPA raises an error.
+    name: 'json.match_schema of a null document',
+    module: `package fz
+
+default decision := {"effect": "deny", "reason": "default"}
+
+decision := {"effect": "allow", "reason": "é"} if {
+	not json.match_schema(input.user, {"type": "object", "minProperties": 2})[0]
+}
+`,
+    input: { user: null },
+  },
 ];
 
 test('kept reproductions agree with opa eval', async (t) => {

@@ -31,6 +31,7 @@ function builtinError(builtin: string, message: string): Error {
 
 /** A string argument is JSON text; anything else is the value itself. */
 function argument(builtin: string, v: unknown): Json {
+  if (v === null || typeof v === 'number' || typeof v === 'boolean') throw builtinError(builtin, 'wrong type, expected string or object');
   if (typeof v !== 'string') return v as Json;
   try {
     return JSON.parse(v) as Json;
@@ -82,6 +83,7 @@ function isObject(v: Json | undefined): v is { [k: string]: Json } {
 
 function checkSchema(s: Json, root: Json): void {
   if (typeof s === 'boolean') return;
+  if (s === root && Array.isArray(s)) throw new InvalidSchema('schema is invalid');
   if (!isObject(s)) throw new InvalidSchema('Expected: Valid Schema, given: Invalid JSON');
   if ('format' in s) throw unsupported('the format keyword');
   if ('type' in s) {

@@ -59,6 +59,11 @@ const RULES: Record<string, string> = {
   verify_regex: 'json.verify_schema({"pattern": "[a"})',
   verify_lookahead: 'json.verify_schema({"type": "string", "pattern": "(?!x)"})',
   verify_number: 'json.verify_schema({"maximum": "x"})',
+  // Found by the fuzzer (seed 7, case 4525): a null document is an error in OPA, not a mismatch.
+  null_document: 'json.match_schema(input.none, {"type": "object"})',
+  array_document: 'json.match_schema(input.list, {"type": "object"})',
+  array_schema: 'json.match_schema({}, input.list)',
+  verify_array: 'json.verify_schema(input.list)',
   additional_schema: 'json.match_schema("{\\"x\\": 1, \\"y\\": \\"s\\"}", {"properties": {"y": {"type": "string"}}, "additionalProperties": {"type": "string"}})',
   additional_items_schema: 'json.match_schema("[1, \\"a\\", 2]", {"items": [{"type": "integer"}], "additionalItems": {"type": "integer"}})',
   contains: 'json.match_schema("[1, \\"a\\"]", {"contains": {"type": "boolean"}})',
@@ -104,7 +109,8 @@ function normalised(answers: Answers): Answers {
 }
 
 test('json.match_schema and json.verify_schema answer as opa eval does', async () => {
-  const [opa, ours] = await Promise.all([opaAnswers(RULES), portcullisAnswers(RULES)].map((p) => p.then(normalised)));
+  const input = { none: null, list: [1] };
+  const [opa, ours] = await Promise.all([opaAnswers(RULES, '', input), portcullisAnswers(RULES, '', input)].map((p) => p.then(normalised)));
   const differing = Object.keys(RULES).filter((k) => JSON.stringify(ours[k]) !== JSON.stringify(opa[k]));
   assert.deepEqual(
     Object.fromEntries(differing.map((k) => [k, { ours: ours[k], opa: opa[k] }])),
