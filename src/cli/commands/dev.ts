@@ -64,6 +64,15 @@ async function requirePolicyDir(dir: string, given: string): Promise<void> {
   if (!isDir) throw new PortcullisError(ErrorCodes.CONFIG, `the policy folder ${given} (${dir}) is not a folder: give a folder with --policies DIR`, { dir });
 }
 
+/** The login name of this process's user, if the system knows one (a UID without a passwd entry has none). */
+function operatorName(): string | undefined {
+  try {
+    return userInfo().username;
+  } catch {
+    return undefined;
+  }
+}
+
 export const command: Command = {
   summary: 'Run the gate locally on a policy folder, with hot reload',
   usage,
@@ -110,7 +119,7 @@ export const command: Command = {
       const engine = new OpaWasmEngine(engineOptions(config));
       // The operator is who `portcullis approve` names by default ($USER): with no
       // PORTCULLIS_APPROVER_GROUPS they answer for every group the policies name.
-      const operator = io.env.USER ?? userInfo().username;
+      const operator = io.env.USER ?? operatorName();
       const localApprovals = new LocalApprovalBroker({ approverGroups: config.approverGroups, operator });
       // A fresh token each start: one left from an earlier run approves nothing.
       const adminToken = await createAdminToken(config.adminTokenFile);
