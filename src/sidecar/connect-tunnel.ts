@@ -9,7 +9,6 @@
  * across writes, led by a CRLF or with an unusual method is still HTTP to the
  * upstream, and would pass undecided if only what looks like HTTP were read.
  */
-import { connect as netConnect, type Socket } from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Server } from 'node:http';
@@ -21,6 +20,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Action } from '../gate/types.ts';
 import type { ProxyContext } from './proxy-context.ts';
 import { metricToolFor } from './metric-tool.ts';
+import { splice } from './splice.ts';
 
 /** Sockets of allowed tunnels that carry plain HTTP → the `host:port` their requests go to. */
 const plainTunnels = new WeakMap<object, string>();
@@ -127,31 +127,5 @@ export async function handleConnect(ctx: ProxyContext, req: IncomingMessage, soc
     socket.resume();
     return;
   }
-  const upstream: Socket = netConnect({ host, port });
-  let bytes = 0;
-  let idled = false;
-  upstream.on('data', (c: Buffer) => (bytes += c.length));
-  // No traffic either way for the idle timeout ends the tunnel (each socket's
-  // timer is reset by its own reads and writes, which the pipes make mutual).
-  const idle = (): void => {
-    idled = true;
-    upstream.destroy();
-    socket.destroy();
-  };
-  upstream.setTimeout(ctx.config.tunnelIdleTimeoutMs, idle);
-  upstream.once('connect', () => {
-    if (socket.destroyed) return upstream.destroy();
-    upstream.write(first);
-    upstream.pipe(socket);
-    socket.pipe(upstream);
-    socket.resume();
-  });
-  upstream.once('error', () => socket.destroy());
-  upstream.once('close', () => {
-    // A tunnel that never reached its upstream is recorded as such; the agent only sees the tunnel close.
-    if (idled) decided.finish({ status: 200, bytes, errorCode: ErrorCodes.REQUEST_TIMEOUT });
-    else decided.finish(bytes > 0 || upstream.bytesWritten > 0 ? { status: 200, bytes } : { status: 0, bytes: 0, errorCode: ErrorCodes.UPSTREAM });
-    socket.destroy();
-  });
-  socket.once('close', () => upstream.destroy());
+  splice(ctx, decided, socket, first, host, port);
 }

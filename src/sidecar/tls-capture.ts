@@ -8,7 +8,8 @@
  * ClientHello without a server name is refused, since there is nothing to
  * decide on.
  */
-import { connect as netConnect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { splice } from './splice.ts';
 import { buildConnectAction } from '../gate/http-action.ts';
 import { toPortcullisError } from '../gate/error-response.ts';
 import type { Action } from '../gate/types.ts';
@@ -32,33 +33,6 @@ export async function refuseCapturedTls(ctx: ProxyContext, socket: Socket, port:
   const err = new PortcullisError(ErrorCodes.BAD_REQUEST, `a captured TLS connection to port ${port} was refused: ${why}`, { port });
   await ctx.decider.refuse(stubConnect('', port), err, { headers: {} }).catch((e: unknown) => ctx.logger?.error({ err: e }, 'a refusal could not be recorded'));
   refuseTls(socket, 'handshake_failure');
-}
-
-/** Relays both ways until either side ends or both are idle; finishes the decision once. */
-function splice(ctx: ProxyContext, decided: Decided, socket: Socket, first: Buffer, host: string, port: number): void {
-  const upstream: Socket = netConnect({ host, port });
-  let bytes = 0;
-  let idled = false;
-  upstream.on('data', (c: Buffer) => (bytes += c.length));
-  upstream.setTimeout(ctx.config.tunnelIdleTimeoutMs, () => {
-    idled = true;
-    upstream.destroy();
-    socket.destroy();
-  });
-  upstream.once('connect', () => {
-    if (socket.destroyed) return upstream.destroy();
-    upstream.write(first);
-    upstream.pipe(socket);
-    socket.pipe(upstream);
-    socket.resume();
-  });
-  upstream.once('error', () => socket.destroy());
-  upstream.once('close', () => {
-    if (idled) decided.finish({ status: 200, bytes, errorCode: ErrorCodes.REQUEST_TIMEOUT });
-    else decided.finish(bytes > 0 || upstream.bytesWritten > 0 ? { status: 200, bytes } : { status: 0, bytes: 0, errorCode: ErrorCodes.UPSTREAM });
-    socket.destroy();
-  });
-  socket.once('close', () => upstream.destroy());
 }
 
 /** Decides and, if allowed, splices a captured TLS connection whose ClientHello (`first`) named `serverName`. */
