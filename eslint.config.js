@@ -1,0 +1,129 @@
+// ESLint for src/: the size and safety limits of ../shared/style.md
+// (complexity 10, depth 3, four parameters, no floating promises, explicit
+// return types on exported functions), type-aware through the TypeScript
+// project service so the promise rule sees real types.
+import { defineConfig } from 'eslint/config';
+import tseslint from 'typescript-eslint';
+
+// Files that still break a limit rule and are being refactored. For them the
+// limit rules warn instead of failing CI; everything else in src/ must be
+// clean. Known debt, being refactored: remove a file from this list when it
+// is clean (`npx eslint <file>` reports nothing), and never add one.
+const knownDebt = [
+  'src/controller/approvals/approval-service.ts',
+  'src/controller/approvals/caller-auth.ts',
+  'src/controller/approvals/sidecar-pod.ts',
+  'src/controller/approvals/verdict-rules.ts',
+  'src/controller/bundles/reconciler.ts',
+  'src/controller/certs/self-managed.ts',
+  'src/controller/webhooks/admission.ts',
+  'src/controller/webhooks/inject.ts',
+  'src/controller/webhooks/namespace-enforcement.ts',
+  'src/evidence/ledger.ts',
+  'src/gate/decision-schema.ts',
+  'src/gate/evaluate.ts',
+  'src/gate/headers.ts',
+  'src/gate/host.ts',
+  'src/gate/mcp-action.ts',
+  'src/gate/mcp-envelope.ts',
+  'src/gate/mcp-headers.ts',
+  'src/gate/mcp-server-request.ts',
+  'src/gate/path.ts',
+  'src/gate/redact-json.ts',
+  'src/gate/strict-json.ts',
+  'src/gate/tool-visibility.ts',
+  'src/policy/rego/check/policy-types.ts',
+  'src/policy/rego/check/type-check.ts',
+  'src/policy/rego/check/types.ts',
+  'src/policy/rego/compile.ts',
+  'src/policy/rego/emit/context.ts',
+  'src/policy/rego/emit/function-compiler.ts',
+  'src/policy/rego/emit/wasm/builder.ts',
+  'src/policy/rego/emit/wasm/code-scan.ts',
+  'src/policy/rego/emit/wasm/encode.ts',
+  'src/policy/rego/emit/wasm/link.ts',
+  'src/policy/rego/emit/wasm/prune.ts',
+  'src/policy/rego/emit/wasm/runtime-image.ts',
+  'src/policy/rego/host-aws.ts',
+  'src/policy/rego/host-csr.ts',
+  'src/policy/rego/host-json-schema.ts',
+  'src/policy/rego/host-jwt.ts',
+  'src/policy/rego/host-template.ts',
+  'src/policy/rego/parser/annotations.ts',
+  'src/policy/rego/parser/body-parser.ts',
+  'src/policy/rego/parser/composite-parser.ts',
+  'src/policy/rego/parser/import-checks.ts',
+  'src/policy/rego/parser/lexer.ts',
+  'src/policy/rego/parser/module-parser.ts',
+  'src/policy/rego/parser/rule-checks.ts',
+  'src/policy/rego/parser/term-parser.ts',
+  'src/policy/rego/parser/v1-checks.ts',
+  'src/policy/rego/plan/body.ts',
+  'src/policy/rego/plan/calls.ts',
+  'src/policy/rego/plan/declared.ts',
+  'src/policy/rego/plan/hoist.ts',
+  'src/policy/rego/plan/metadata.ts',
+  'src/policy/rego/plan/recursion.ts',
+  'src/policy/rego/plan/refs.ts',
+  'src/policy/rego/plan/resolve.ts',
+  'src/policy/rego/plan/rule-index.ts',
+  'src/policy/rego/plan/rules.ts',
+  'src/policy/rego/plan/safety.ts',
+  'src/policy/rego/plan/terms.ts',
+  'src/policy/rego/plan/unify.ts',
+  'src/policy/rego/plan/vars.ts',
+  'src/sidecar/app.ts',
+  'src/sidecar/bundle-client.ts',
+  'src/sidecar/call-trace.ts',
+  'src/sidecar/capture-check.ts',
+  'src/sidecar/connect-tunnel.ts',
+  'src/sidecar/controller-approvals.ts',
+  'src/sidecar/credentials.ts',
+  'src/sidecar/decider.ts',
+  'src/sidecar/head-witness-client.ts',
+  'src/sidecar/http-proxy.ts',
+  'src/sidecar/ledger-shipping.ts',
+  'src/sidecar/mcp-approval.ts',
+  'src/sidecar/mcp-proxy.ts',
+  'src/sidecar/metric-tool.ts',
+  'src/sidecar/policy-dir-loader.ts',
+  'src/sidecar/proxy-context.ts',
+  'src/sidecar/relay.ts',
+  'src/sidecar/routes.ts',
+  'src/sidecar/serve.ts',
+  'src/sidecar/splice.ts',
+  'src/sidecar/tls-capture.ts',
+  'src/telemetry/decision-span.ts',
+  'src/telemetry/redaction.ts',
+  'src/telemetry/tracing.ts',
+];
+
+const limits = {
+  complexity: ['error', 10],
+  'max-depth': ['error', 3],
+  'max-params': ['error', 4],
+  '@typescript-eslint/no-floating-promises': 'error',
+  '@typescript-eslint/explicit-module-boundary-types': 'error',
+};
+
+const asWarnings = Object.fromEntries(Object.keys(limits).map((rule) => [rule, 'warn']));
+
+export default defineConfig(
+  {
+    // The Rego runtime is AssemblyScript compiled to wasm
+    // (scripts/build-runtime.mjs): its decorators and number types are not
+    // TypeScript the parser accepts, and tsconfig.json excludes it too.
+    ignores: ['src/policy/rego/runtime/**'],
+  },
+  {
+    files: ['src/**/*.ts'],
+    languageOptions: {
+      parser: tseslint.parser,
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    plugins: { '@typescript-eslint': tseslint.plugin },
+    linterOptions: { reportUnusedDisableDirectives: 'error' },
+    rules: limits,
+  },
+  ...(knownDebt.length > 0 ? [{ files: knownDebt, rules: asWarnings }] : []),
+);
