@@ -21,6 +21,8 @@ export const ErrorCodes = {
   BUNDLE_INVALID: 'PORTCULLIS_BUNDLE_INVALID',
   BUNDLE_DIGEST_MISMATCH: 'PORTCULLIS_BUNDLE_DIGEST_MISMATCH',
   BUNDLE_TESTS_FAILED: 'PORTCULLIS_BUNDLE_TESTS_FAILED',
+  /** A bundle that is unsigned, signed by a key the sidecar does not trust, or changed after signing: it is not loaded. */
+  BUNDLE_SIGNATURE: 'PORTCULLIS_BUNDLE_SIGNATURE',
   // Gate
   DECISION_INVALID: 'PORTCULLIS_DECISION_INVALID',
   DENIED: 'PORTCULLIS_DENIED',

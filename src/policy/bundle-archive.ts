@@ -10,6 +10,7 @@ import { canonicalJson } from '../evidence/canonical.ts';
 import { isPolicyDigest, policyDigest } from './digest.ts';
 import { parseManifest, parseTests } from './bundle-manifest.ts';
 import { packTarGz, unpackTarGz } from './tar-gz.ts';
+import { SIGNATURES_PATH, verifyBundleSignature, type BundleSigner, type BundleVerificationKey } from './bundle-signing.ts';
 import type { CompiledBundle } from './types.ts';
 
 const WASM_PATH = '/policy.wasm';
@@ -32,7 +33,12 @@ export function bundleTag(bundle: Pick<CompiledBundle, 'digest' | 'mode'>): stri
   return bundle.mode === 'observe' ? `${bundle.digest};mode=observe` : bundle.digest;
 }
 
-export async function writeBundleArchive(bundle: CompiledBundle): Promise<Uint8Array> {
+export interface WriteBundleArchiveOptions {
+  /** Adds `/.signatures.json` (bundle-signing.ts): the controller signs every bundle it serves. */
+  signer?: BundleSigner | undefined;
+}
+
+export async function writeBundleArchive(bundle: CompiledBundle, options: WriteBundleArchiveOptions = {}): Promise<Uint8Array> {
   const manifest: OpaManifest = {
     revision: bundle.digest,
     // The bundle owns the whole data tree, as `opa build` without --root.
@@ -41,11 +47,13 @@ export async function writeBundleArchive(bundle: CompiledBundle): Promise<Uint8A
     metadata: { portcullis: { tools: bundle.tools, tests: bundle.tests, compiler: bundle.compiler, ...(bundle.mode ? { mode: bundle.mode } : {}) } },
   };
   const text = (v: unknown) => new TextEncoder().encode(canonicalJson(v));
-  return packTarGz([
+  const files = [
     { name: '/.manifest', content: text(manifest) },
     { name: '/data.json', content: text(bundle.data) },
     { name: WASM_PATH, content: bundle.wasm },
-  ]);
+  ];
+  if (options.signer) files.push({ name: SIGNATURES_PATH, content: options.signer.signatures(new Map(files.map((f) => [f.name, f.content]))) });
+  return packTarGz(files);
 }
 
 function refuse(problem: string): PortcullisError {
@@ -73,6 +81,12 @@ export interface ReadBundleArchiveOptions {
    * Off by default, so that an archive cannot skip the check by dropping its revision.
    */
   acceptOpaBundles?: boolean;
+  /**
+   * Accept the archive only when one of these keys signed it (bundle-signing.ts),
+   * before anything in it is read; throws BUNDLE_SIGNATURE otherwise. Unset: no
+   * signature is needed (local policy folders, `portcullis eval`).
+   */
+  verificationKeys?: readonly BundleVerificationKey[] | undefined;
 }
 
 export async function readBundleArchive(bytes: Uint8Array, options: ReadBundleArchiveOptions = {}): Promise<CompiledBundle> {
@@ -82,6 +96,7 @@ export async function readBundleArchive(bytes: Uint8Array, options: ReadBundleAr
   } catch (e) {
     throw new PortcullisError(ErrorCodes.BUNDLE_INVALID, `bundle archive is not a readable tar.gz: ${(e as Error).message}`, undefined, { cause: e });
   }
+  if (options.verificationKeys) verifyBundleSignature(files, options.verificationKeys);
   const manifest = parseJsonFile(files, '/.manifest');
   if (!isObject(manifest)) throw refuse('/.manifest must be a JSON object');
   const data = files.has('/data.json') ? parseJsonFile(files, '/data.json') : {};
