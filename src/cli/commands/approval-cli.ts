@@ -70,19 +70,34 @@ export async function runVerdict(name: 'approve' | 'reject', verdict: Approval['
   if (extra.length > 0) return usageError(io, name, 'give one approval ID', usage);
   try {
     const backend = await backendFor(parsed.values, io);
-    if (!id) {
-      const pending = await backend.list();
-      if (parsed.values.json) io.stdout.write(JSON.stringify(pending, null, 2) + '\n');
-      else if (pending.length === 0) io.stdout.write('no calls are waiting for approval\n');
-      else for (const p of pending) io.stdout.write(`${p.id}  ${p.summary}\n    ${p.reason}; approvers ${p.approvers.join(', ') || 'any'}; expires ${p.expiresAt}\n`);
-      return 0;
-    }
-    const approver = parsed.values.approver ?? (await backend.whoAmI?.()) ?? io.env.USER ?? 'cli';
-    const approval = await backend.decide(id, verdict, approver);
-    if (parsed.values.json) io.stdout.write(JSON.stringify(approval, null, 2) + '\n');
-    else io.stdout.write(`${approval.verdict} ${approval.id} as ${approval.approver} (input ${approval.inputHash})\n`);
-    return 0;
+    if (!id) return await listPending(backend, parsed.values.json === true, io);
+    return await giveVerdict(backend, { id, verdict, approver: parsed.values.approver, json: parsed.values.json === true }, io);
   } catch (e) {
     return reportError(io, name, e);
   }
+}
+
+/** Without an ID: the calls waiting for a verdict. */
+async function listPending(backend: ApprovalsBackend, json: boolean, io: CommandIO): Promise<number> {
+  const pending = await backend.list();
+  if (json) io.stdout.write(JSON.stringify(pending, null, 2) + '\n');
+  else if (pending.length === 0) io.stdout.write('no calls are waiting for approval\n');
+  else for (const p of pending) io.stdout.write(`${p.id}  ${p.summary}\n    ${p.reason}; approvers ${p.approvers.join(', ') || 'any'}; expires ${p.expiresAt}\n`);
+  return 0;
+}
+
+interface VerdictRequest {
+  id: string;
+  verdict: Approval['verdict'];
+  /** --approver; when absent, who the backend says we are, else $USER. */
+  approver: string | undefined;
+  json: boolean;
+}
+
+async function giveVerdict(backend: ApprovalsBackend, req: VerdictRequest, io: CommandIO): Promise<number> {
+  const approver = req.approver ?? (await backend.whoAmI?.()) ?? io.env.USER ?? 'cli';
+  const approval = await backend.decide(req.id, req.verdict, approver);
+  if (req.json) io.stdout.write(JSON.stringify(approval, null, 2) + '\n');
+  else io.stdout.write(`${approval.verdict} ${approval.id} as ${approval.approver} (input ${approval.inputHash})\n`);
+  return 0;
 }

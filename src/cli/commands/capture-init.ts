@@ -7,6 +7,8 @@ import { readFile } from 'node:fs/promises';
 import type { Command, CommandIO } from '../command.ts';
 import { parseCommandArgs } from '../args.ts';
 import { reportError } from './policy-cli.ts';
+import type { CaptureConfig } from '../../config/capture.ts';
+import type { CaptureRuleSet } from '../../capture/nft-rules.ts';
 
 const usage = `Usage: portcullis capture-init [--print] [--resolv-conf FILE]
 
@@ -34,26 +36,12 @@ export const command: Command = {
     if (typeof parsed === 'number') return parsed;
     try {
       const { readCaptureConfig } = await import('../../config/capture.ts');
-      const { ErrorCodes, PortcullisError } = await import('../../errors.ts');
-      const { captureRuleSet, renderNftScript } = await import('../../capture/nft-rules.ts');
-      const { nameserversOf, ruleInputFor } = await import('../../capture/rule-input.ts');
+      const { renderNftScript } = await import('../../capture/nft-rules.ts');
+      const { ruleInputFor } = await import('../../capture/rule-input.ts');
       const { applyRuleSet, verifyRuleSet } = await import('../../capture/nft-apply.ts');
       const config = readCaptureConfig(io.env);
-      let resolvers: string[] = [];
-      if (config.dnsResolvers.length === 0) {
-        const file = parsed.values['resolv-conf'] ?? '/etc/resolv.conf';
-        resolvers = nameserversOf(await readFile(file, 'utf8').catch(() => ''));
-        // No resolver means no DNS at all for the agent: refuse rather than install a pod that cannot resolve.
-        if (resolvers.length === 0) {
-          throw new PortcullisError(ErrorCodes.CAPTURE, `no nameserver in ${file}: set PORTCULLIS_CAPTURE_DNS to the pod's resolvers`, { setting: 'PORTCULLIS_CAPTURE_DNS' });
-        }
-      }
-      let set;
-      try {
-        set = captureRuleSet(ruleInputFor(config, resolvers));
-      } catch (e) {
-        throw new PortcullisError(ErrorCodes.CONFIG, `the capture settings make no valid rule set: ${(e as Error).message}`, { setting: 'PORTCULLIS_CAPTURE_*' });
-      }
+      const resolvers = config.dnsResolvers.length === 0 ? await systemResolvers(parsed.values['resolv-conf'] ?? '/etc/resolv.conf') : [];
+      const set = await ruleSetFor(config, resolvers);
       if (parsed.values.print) {
         io.stdout.write(renderNftScript(set));
         return 0;
@@ -70,3 +58,27 @@ export const command: Command = {
     }
   },
 };
+
+/** The pod's resolvers from its resolv.conf, when PORTCULLIS_CAPTURE_DNS names none. */
+async function systemResolvers(file: string): Promise<string[]> {
+  const { ErrorCodes, PortcullisError } = await import('../../errors.ts');
+  const { nameserversOf } = await import('../../capture/rule-input.ts');
+  const resolvers = nameserversOf(await readFile(file, 'utf8').catch(() => ''));
+  // No resolver means no DNS at all for the agent: refuse rather than install a pod that cannot resolve.
+  if (resolvers.length === 0) {
+    throw new PortcullisError(ErrorCodes.CAPTURE, `no nameserver in ${file}: set PORTCULLIS_CAPTURE_DNS to the pod's resolvers`, { setting: 'PORTCULLIS_CAPTURE_DNS' });
+  }
+  return resolvers;
+}
+
+/** The rule set the settings describe; settings that describe none are a configuration error. */
+async function ruleSetFor(config: CaptureConfig, resolvers: string[]): Promise<CaptureRuleSet> {
+  const { ErrorCodes, PortcullisError } = await import('../../errors.ts');
+  const { captureRuleSet } = await import('../../capture/nft-rules.ts');
+  const { ruleInputFor } = await import('../../capture/rule-input.ts');
+  try {
+    return captureRuleSet(ruleInputFor(config, resolvers));
+  } catch (e) {
+    throw new PortcullisError(ErrorCodes.CONFIG, `the capture settings make no valid rule set: ${(e as Error).message}`, { setting: 'PORTCULLIS_CAPTURE_*' });
+  }
+}

@@ -2,6 +2,9 @@
 import type { Command } from '../command.ts';
 import { parseCommandArgs } from '../args.ts';
 import { reportError } from './policy-cli.ts';
+import type { ControllerOverrides } from '../../config/controller.ts';
+import type { HeadWitnessStore } from '../../controller/witness/head-witness-store.ts';
+import type { S3Client } from '../../evidence/shipping/s3-client.ts';
 
 const usage = `Usage: portcullis controller [--kubeconfig PATH] [--namespace NS] [--port N] [--webhook-port N]
 
@@ -33,15 +36,9 @@ export const command: Command = {
       options: { kubeconfig: { type: 'string' }, namespace: { type: 'string' }, port: { type: 'string' }, 'webhook-port': { type: 'string' } },
     });
     if (typeof parsed === 'number') return parsed;
-    const v = parsed.values;
     try {
       const { loadControllerConfig } = await import('../../config/controller.ts');
-      const config = loadControllerConfig(io.env, {
-        ...(v.kubeconfig !== undefined ? { kubeconfig: v.kubeconfig } : {}),
-        ...(v.namespace !== undefined ? { namespace: v.namespace } : {}),
-        ...(v.port !== undefined ? { port: v.port } : {}),
-        ...(v['webhook-port'] !== undefined ? { webhookPort: v['webhook-port'] } : {}),
-      });
+      const config = loadControllerConfig(io.env, flagOverrides(parsed.values));
       const { createLogger } = await import('../../telemetry/logger.ts');
       const { createMetrics } = await import('../../telemetry/metrics.ts');
       const { selectCompiler } = await import('../../policy/compiler.ts');
@@ -49,15 +46,11 @@ export const command: Command = {
       const { startController } = await import('../../controller/controller.ts');
       const { untilSignal } = await import('../../sidecar/serve.ts');
       const logger = createLogger({ level: config.logLevel, name: 'controller' });
-      const { loadWitnessStoreConfig } = await import('../../config/witness-store.ts');
-      const witness = loadWitnessStoreConfig(io.env);
-      const { S3Client } = await import('../../evidence/shipping/s3-client.ts');
-      const { ObjectStoreHeadWitnessStore } = await import('../../controller/witness/head-witness-store.ts');
-      const witnessClient = witness ? new S3Client(witness.access) : undefined;
+      const witness = await witnessStoreFor(io.env);
       const { loadSidecarShippingConfig } = await import('../../config/sidecar-shipping.ts');
       const ledgerShipping = loadSidecarShippingConfig(io.env);
       const controller = await startController(config, {
-        ...(witness && witnessClient ? { witnessStore: new ObjectStoreHeadWitnessStore(witnessClient, witness.location) } : {}),
+        ...(witness ? { witnessStore: witness.store } : {}),
         ...(ledgerShipping ? { ledgerShipping } : {}),
         kube: ClientNodeKubeApi.load(config.kubeconfig || undefined),
         compiler: await selectCompiler(io.env),
@@ -67,10 +60,39 @@ export const command: Command = {
       const signal = await untilSignal();
       logger.info({ signal }, 'stopping');
       await controller.stop();
-      await witnessClient?.close();
+      await witness?.client.close();
       return 0;
     } catch (e) {
       return reportError(io, 'controller', e);
     }
   },
 };
+
+interface ControllerFlags {
+  kubeconfig?: string;
+  namespace?: string;
+  port?: string;
+  'webhook-port'?: string;
+}
+
+/** The flags given, as overrides of their environment variables. */
+function flagOverrides(v: ControllerFlags): ControllerOverrides {
+  const pairs: [keyof ControllerOverrides, string | undefined][] = [
+    ['kubeconfig', v.kubeconfig],
+    ['namespace', v.namespace],
+    ['port', v.port],
+    ['webhookPort', v['webhook-port']],
+  ];
+  return Object.fromEntries(pairs.filter(([, value]) => value !== undefined));
+}
+
+/** The store of witnessed ledger heads, when one is configured, and the client to close on the way out. */
+async function witnessStoreFor(env: NodeJS.ProcessEnv): Promise<{ store: HeadWitnessStore; client: S3Client } | undefined> {
+  const { loadWitnessStoreConfig } = await import('../../config/witness-store.ts');
+  const witness = loadWitnessStoreConfig(env);
+  if (!witness) return undefined;
+  const s3 = await import('../../evidence/shipping/s3-client.ts');
+  const { ObjectStoreHeadWitnessStore } = await import('../../controller/witness/head-witness-store.ts');
+  const client = new s3.S3Client(witness.access);
+  return { store: new ObjectStoreHeadWitnessStore(client, witness.location), client };
+}
