@@ -10,6 +10,9 @@ import { ErrorCodes, PortcullisError } from '../../errors.ts';
 import type { Command, CommandIO } from '../command.ts';
 import { parseCommandArgs, usageError } from '../args.ts';
 import { reportError } from './policy-cli.ts';
+import type { ConfigOverrides, SidecarConfig } from '../../config/config.ts';
+import type { OpaWasmEngine } from '../../policy/engine.ts';
+import type { LoadResult } from '../../sidecar/policy-dir-loader.ts';
 
 const usage = `Usage: portcullis dev --policies DIR [--port N] [--admin-port N] [--mode enforce|observe]
                       [--ledger FILE | --no-ledger] [--host ADDR]
@@ -44,6 +47,7 @@ function printBanner(io: CommandIO, o: { dir: string; proxyUrl: string; adminUrl
   }
   w(`  admin           ${o.adminUrl}/readyz  /metrics  /v1/approvals`);
   w(`  approvals       portcullis approve ID | portcullis reject ID   (token in ${o.tokenFile})`);
+  w(`  approval page   ${o.adminUrl}/approvals/   (sign in with that token, or open ${o.adminUrl}/approvals/#token=$(cat ${o.tokenFile}))`);
   w(`  ledger          ${o.ledger || '(none)'}\n`);
 }
 
@@ -73,6 +77,51 @@ function operatorName(): string | undefined {
   }
 }
 
+interface DevFlags {
+  ledger?: string;
+  'no-ledger'?: boolean;
+  'token-file'?: string;
+  port?: string;
+  'admin-port'?: string;
+  mode?: string;
+  host?: string;
+}
+
+/** The flags that override PORTCULLIS_PORT, _ADMIN_PORT, _MODE and the listen hosts, when given. */
+function listenOverrides(v: DevFlags): ConfigOverrides {
+  return {
+    ...(v.port !== undefined ? { port: v.port } : {}),
+    ...(v['admin-port'] !== undefined ? { adminPort: v['admin-port'] } : {}),
+    ...(v.mode !== undefined ? { mode: v.mode } : {}),
+    ...(v.host !== undefined ? { listenHost: v.host, adminHost: v.host } : {}),
+  };
+}
+
+/** The gate's settings: the environment's, with the folder, the ledger and the flags given. */
+async function devConfig(io: CommandIO, v: DevFlags, dir: string): Promise<{ config: Readonly<SidecarConfig>; ledger: string }> {
+  const { loadConfig } = await import('../../config/config.ts');
+  const { DEFAULT_ADMIN_TOKEN_FILE } = await import('../../sidecar/admin-token.ts');
+  const ledger = v['no-ledger'] ? '' : resolve(io.cwd, v.ledger ?? io.env.PORTCULLIS_LEDGER ?? '.portcullis/ledger.jsonl');
+  const config = loadConfig(io.env, {
+    policiesDir: dir,
+    bundleName: io.env.PORTCULLIS_BUNDLE ?? basename(dir),
+    ledgerFile: ledger,
+    adminTokenFile: resolve(io.cwd, v['token-file'] ?? io.env.PORTCULLIS_ADMIN_TOKEN_FILE ?? DEFAULT_ADMIN_TOKEN_FILE),
+    ...listenOverrides(v),
+  });
+  return { config, ledger };
+}
+
+/** One line per (re)load of the policy folder: what is served now, and what a failed load leaves in place. */
+function reportLoad(io: CommandIO, o: { bundleName: string; engine: OpaWasmEngine }, r: LoadResult): void {
+  if (r.ok) {
+    io.stdout.write(`portcullis dev: loaded ${o.bundleName} ${r.bundle.digest} (${r.bundle.compiler}, ${r.bundle.tests.length} tests passed, ${Math.round(r.ms)} ms)\n`);
+    return;
+  }
+  const serving = o.engine.current();
+  io.stderr.write(`portcullis dev: ${r.error.code}: ${r.error.message}\n  ${serving ? `still serving ${serving.digest}` : 'no bundle loaded: every call is denied (fail closed) until the policies compile'}\n`);
+}
+
 export const command: Command = {
   summary: 'Run the gate locally on a policy folder, with hot reload',
   usage,
@@ -97,30 +146,20 @@ export const command: Command = {
     const dir = resolve(io.cwd, dirArg);
     try {
       await requirePolicyDir(dir, dirArg);
-      const { engineOptions, loadConfig } = await import('../../config/config.ts');
+      const { engineOptions } = await import('../../config/config.ts');
       const { OpaWasmEngine } = await import('../../policy/engine.ts');
       const { selectCompiler } = await import('../../policy/compiler.ts');
       const { LocalApprovalBroker } = await import('../../sidecar/local-approvals.ts');
       const { PolicyDirLoader } = await import('../../sidecar/policy-dir-loader.ts');
       const { createTelemetry, startGate, untilSignal } = await import('../../sidecar/serve.ts');
-      const { createAdminToken, DEFAULT_ADMIN_TOKEN_FILE } = await import('../../sidecar/admin-token.ts');
-      const ledger = v['no-ledger'] ? '' : resolve(io.cwd, v.ledger ?? io.env.PORTCULLIS_LEDGER ?? '.portcullis/ledger.jsonl');
-      const config = loadConfig(io.env, {
-        policiesDir: dir,
-        bundleName: io.env.PORTCULLIS_BUNDLE ?? basename(dir),
-        ledgerFile: ledger,
-        adminTokenFile: resolve(io.cwd, v['token-file'] ?? io.env.PORTCULLIS_ADMIN_TOKEN_FILE ?? DEFAULT_ADMIN_TOKEN_FILE),
-        ...(v.port !== undefined ? { port: v.port } : {}),
-        ...(v['admin-port'] !== undefined ? { adminPort: v['admin-port'] } : {}),
-        ...(v.mode !== undefined ? { mode: v.mode } : {}),
-        ...(v.host !== undefined ? { listenHost: v.host, adminHost: v.host } : {}),
-      });
+      const { createAdminToken } = await import('../../sidecar/admin-token.ts');
+      const { config, ledger } = await devConfig(io, v, dir);
       const telemetry = await createTelemetry(config, io.env, 'dev');
       const engine = new OpaWasmEngine(engineOptions(config));
       // The operator is who `portcullis approve` names by default ($USER): with no
       // PORTCULLIS_APPROVER_GROUPS they answer for every group the policies name.
       const operator = io.env.USER ?? operatorName();
-      const localApprovals = new LocalApprovalBroker({ approverGroups: config.approverGroups, operator });
+      const localApprovals = new LocalApprovalBroker({ approverGroups: config.approverGroups, operator, policyDigest: () => engine.current()?.digest });
       // A fresh token each start: one left from an earlier run approves nothing.
       const adminToken = await createAdminToken(config.adminTokenFile);
       let compilerPromise: ReturnType<typeof selectCompiler> | undefined;
@@ -130,10 +169,7 @@ export const command: Command = {
         engine,
         metrics: telemetry.metrics,
         compiler: () => (compilerPromise ??= selectCompiler(io.env)),
-        onResult: (r) => {
-          if (r.ok) io.stdout.write(`portcullis dev: loaded ${config.bundleName} ${r.bundle.digest} (${r.bundle.compiler}, ${r.bundle.tests.length} tests passed, ${Math.round(r.ms)} ms)\n`);
-          else io.stderr.write(`portcullis dev: ${r.error.code}: ${r.error.message}\n  ${engine.current() ? `still serving ${engine.current()!.digest}` : 'no bundle loaded: every call is denied (fail closed) until the policies compile'}\n`);
-        },
+        onResult: (r) => reportLoad(io, { bundleName: config.bundleName, engine }, r),
       });
       // The ports open only once the first compile is over, so a script that
       // waits for the port never meets the 503 of a gate with no policy yet.
