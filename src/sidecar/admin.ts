@@ -13,6 +13,8 @@ import { errorBody, httpStatusFor, toPortcullisError } from '../gate/error-respo
 import { ErrorCodes, PortcullisError } from '../errors.ts';
 import type { LocalApprovalBroker } from './local-approvals.ts';
 import { tokenMatches } from './admin-token.ts';
+import { registerApprovalPage } from '../approval-page/routes.ts';
+import { localApprovalPage } from './local-approval-page.ts';
 
 export interface AdminDeps {
   engine: PolicyEngine;
@@ -22,18 +24,21 @@ export interface AdminDeps {
   recorder?: EvidenceRecorder | undefined;
   /** Bearer token the approvals endpoints require; without one they answer 401 to everyone. */
   adminToken?: string | undefined;
+  /** Where that token is written, for the approval page's sign-in hint. */
+  adminTokenFile?: string | undefined;
   /** Why the gate is not ready besides the bundle (capture not active), or undefined. */
   notReady?: (() => string | undefined) | undefined;
 }
 
-function verdictBody(body: unknown): { verdict: 'approved' | 'rejected'; approver: string } {
+function verdictBody(body: unknown): { verdict: 'approved' | 'rejected'; approver: string; inputHash?: string } {
   const b = body as Record<string, unknown> | null;
   const verdict = b?.verdict;
   const approver = b?.approver;
-  if ((verdict !== 'approved' && verdict !== 'rejected') || typeof approver !== 'string' || approver.trim() === '') {
-    throw new PortcullisError(ErrorCodes.BAD_REQUEST, 'send {"verdict": "approved" | "rejected", "approver": "<who>"}');
+  const inputHash = b?.inputHash;
+  if ((verdict !== 'approved' && verdict !== 'rejected') || typeof approver !== 'string' || approver.trim() === '' || (inputHash !== undefined && typeof inputHash !== 'string')) {
+    throw new PortcullisError(ErrorCodes.BAD_REQUEST, 'send {"verdict": "approved" | "rejected", "approver": "<who>", "inputHash"?: "<the held call\'s>"}');
   }
-  return { verdict, approver: approver.trim() };
+  return { verdict, approver: approver.trim(), ...(inputHash !== undefined ? { inputHash } : {}) };
 }
 
 export function buildAdmin(deps: AdminDeps): FastifyInstance {
@@ -84,8 +89,10 @@ export function buildAdmin(deps: AdminDeps): FastifyInstance {
     if (!deps.approvals) return reply.code(404).send(errorBody(new PortcullisError(ErrorCodes.APPROVAL_NOT_FOUND, 'approvals are not handled here')));
     const refused = unauthenticated(req.headers.authorization);
     if (refused) return reply.code(401).send(errorBody(refused));
-    const { verdict, approver } = verdictBody(req.body);
-    return { approval: deps.approvals.decide(req.params.id, verdict, approver) };
+    const { verdict, approver, inputHash } = verdictBody(req.body);
+    return { approval: deps.approvals.decide(req.params.id, verdict, approver, inputHash) };
   });
+  // The page people decide on: /approvals/ (the same admin token).
+  if (deps.approvals) registerApprovalPage(app, localApprovalPage(deps.approvals, deps.adminToken, deps.adminTokenFile));
   return app;
 }

@@ -15,6 +15,8 @@ import { groupsOf, isRequestedApprover } from '../gate/approvers.ts';
 
 interface Pending {
   request: ApprovalRequest;
+  /** The digest of the policy loaded when the call was held. */
+  policyDigest: string | undefined;
   settle: (a: Approval) => void;
   fail: (e: unknown) => void;
 }
@@ -26,15 +28,34 @@ export class LocalApprovalBroker implements ApprovalBroker {
   readonly #now: () => Date;
   readonly #groups: Readonly<Record<string, string>>;
   readonly #operator: string | undefined;
+  readonly #digest: () => string | undefined;
+  readonly #listeners = new Set<() => void>();
 
   /**
    * `approverGroups`: group → comma-separated user names, for approvers named
-   * `group:NAME`; `operator`: who stands for every group while that map is empty.
+   * `group:NAME`; `operator`: who stands for every group while that map is empty;
+   * `policyDigest`: the loaded policy's digest, kept with each held call for the approval page.
    */
-  constructor(o: { now?: () => Date; approverGroups?: Readonly<Record<string, string>>; operator?: string } = {}) {
+  constructor(o: { now?: () => Date; approverGroups?: Readonly<Record<string, string>>; operator?: string; policyDigest?: () => string | undefined } = {}) {
     this.#now = o.now ?? (() => new Date());
     this.#groups = o.approverGroups ?? {};
     this.#operator = o.operator;
+    this.#digest = o.policyDigest ?? (() => undefined);
+  }
+
+  /** Who started the gate, when known: the name the approval page offers first. */
+  get operator(): string | undefined {
+    return this.#operator;
+  }
+
+  /** Calls `listener` whenever a call is held or leaves the queue; returns the unsubscribe. */
+  watch(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => void this.#listeners.delete(listener);
+  }
+
+  #changed(): void {
+    for (const l of [...this.#listeners]) l();
   }
 
   /** The groups `approver` is in, as far as this gate knows. */
@@ -54,7 +75,7 @@ export class LocalApprovalBroker implements ApprovalBroker {
       const done = (): void => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
-        this.#pending.delete(req.id);
+        if (this.#pending.delete(req.id)) this.#changed();
       };
       const timer = setTimeout(() => {
         done();
@@ -68,6 +89,7 @@ export class LocalApprovalBroker implements ApprovalBroker {
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#pending.set(req.id, {
         request: req,
+        policyDigest: this.#digest(),
         settle: (a) => {
           done();
           resolve(a);
@@ -77,6 +99,7 @@ export class LocalApprovalBroker implements ApprovalBroker {
           reject(e);
         },
       });
+      this.#changed();
     });
   }
 
@@ -85,13 +108,22 @@ export class LocalApprovalBroker implements ApprovalBroker {
     return [...this.#pending.values()].map((p) => p.request);
   }
 
+  /** The same, each with the digest of the policy that held it. */
+  held(): { request: ApprovalRequest; policyDigest: string | undefined }[] {
+    return [...this.#pending.values()].map((p) => ({ request: p.request, policyDigest: p.policyDigest }));
+  }
+
   /**
    * Gives a verdict; throws APPROVAL_NOT_FOUND when no such request is waiting,
-   * FORBIDDEN (the call stays held) when `approver` is not one the policy named.
+   * FORBIDDEN (the call stays held) when `approver` is not one the policy named,
+   * APPROVAL_MISMATCH (the call stays held) when `inputHash` is given and is not the held call's.
    */
-  decide(id: string, verdict: Verdict, approver: string): Approval {
+  decide(id: string, verdict: Verdict, approver: string, inputHash?: string): Approval {
     const p = this.#pending.get(id);
     if (!p) throw new PortcullisError(ErrorCodes.APPROVAL_NOT_FOUND, `no held call has approval ID ${id} (it may have expired, or been answered already)`, { id });
+    if (inputHash !== undefined && inputHash !== p.request.inputHash) {
+      throw new PortcullisError(ErrorCodes.APPROVAL_MISMATCH, `approval ${id} holds input ${p.request.inputHash}, not ${inputHash}: a verdict approves one exact call`, { id });
+    }
     if (!isRequestedApprover(p.request.approvers, { username: approver, groups: this.#groupsOf(approver, p.request.approvers) })) {
       throw new PortcullisError(
         ErrorCodes.FORBIDDEN,

@@ -118,6 +118,7 @@ export async function startGate(o: GateOptions): Promise<RunningGate> {
     approvals: o.localApprovals,
     recorder,
     adminToken: o.adminToken,
+    adminTokenFile: config.adminTokenFile,
     notReady: () => captureWatch?.problem(),
   });
   await listenOn(proxy, config.listenHost, config.port, 'PORTCULLIS_PORT (--port)');
