@@ -7,6 +7,7 @@ import type { ReplayBundle, ReplayReport } from '../../evidence/replay.ts';
 import { createProgress } from '../progress.ts';
 import { parseCommandArgs, usageError } from '../args.ts';
 import { reportError } from './policy-cli.ts';
+import type { LedgerInputs } from '../ledger-inputs.ts';
 
 const usage = `Usage: portcullis replay LEDGER... [--bundle FILE|DIR] [options]
 
@@ -63,6 +64,78 @@ async function fromStore(dir: string, digest: string): Promise<ReplayBundle | un
   return { digest: bundle.digest, engine, label: join(dir, `${digest.slice('sha256:'.length)}.tar.gz`) };
 }
 
+interface ReplayFlags {
+  bundle?: string[];
+  bundles?: string;
+  's3-endpoint'?: string;
+  json?: boolean;
+  'fail-on-change'?: boolean;
+  limit?: string;
+}
+
+/** The row limit and the bundle to evaluate with, or the usage problem the flags have. */
+function checkFlags(v: ReplayFlags, io: CommandIO): { limit: number; bundlePath: string | undefined } | string {
+  const limit = v.limit === undefined ? 50 : Number(v.limit);
+  if (!Number.isInteger(limit) || limit < 0) return '--limit must be a non-negative integer';
+  const given = v.bundle ?? [];
+  if (given.length > 1) return 'give one --bundle: the policy to evaluate every recorded decision with';
+  if (given.length === 1 && v.bundles !== undefined) {
+    io.stderr.write('replay: --bundles is not read with --bundle: every decision is evaluated with the given bundle\n');
+  }
+  return { limit, bundlePath: given[0] };
+}
+
+/** Where reproduction finds recorded policies, and how it loads one by digest. */
+interface RecordedPolicies {
+  store: string;
+  resolve(digest: string): Promise<ReplayBundle | undefined>;
+  /** Removes what was fetched for this run. */
+  close(): Promise<void>;
+}
+
+/**
+ * The bundle store: --bundles, else the bundles/ folder beside the first
+ * ledger file; a shipped ledger's policies are fetched from its bundles/
+ * folder into a temporary store as they are named.
+ */
+async function recordedPolicies(io: CommandIO, ledger: LedgerInputs, bundlesFlag: string | undefined): Promise<RecordedPolicies> {
+  const { bundleStoreFor } = await import('../../evidence/bundle-store.ts');
+  if (bundlesFlag) {
+    const store = resolve(io.cwd, bundlesFlag);
+    return { store, resolve: (digest) => fromStore(store, digest), close: async () => undefined };
+  }
+  const shipped = ledger.shipped;
+  if (!shipped) {
+    const store = bundleStoreFor(ledger.inputs[0] as string);
+    return { store, resolve: (digest) => fromStore(store, digest), close: async () => undefined };
+  }
+  const fetched = await mkdtemp(join(tmpdir(), 'portcullis-replay-bundles-'));
+  const { fetchShippedBundle } = await import('../../evidence/shipping/shipped-ledger.ts');
+  return {
+    store: fetched,
+    resolve: async (digest) => ((await fetchShippedBundle(shipped.client, shipped.location, digest, fetched)) ? fromStore(fetched, digest) : undefined),
+    close: () => rm(fetched, { recursive: true, force: true }),
+  };
+}
+
+/** Replays the ledger with `bundle`, or with each recorded policy; the ledger and the fetched policies are closed whatever happens. */
+async function replay(io: CommandIO, ledger: LedgerInputs, o: { bundle: ReplayBundle | undefined; policies: RecordedPolicies }): Promise<ReplayReport> {
+  const { replayLedger } = await import('../../evidence/replay.ts');
+  const progress = createProgress(io, 'replay');
+  let report: ReplayReport;
+  try {
+    report = await replayLedger(ledger.inputs, {
+      ...(o.bundle ? { bundle: o.bundle } : { resolve: o.policies.resolve }),
+      onProgress: (p) => progress.update(p.bytes, p.totalBytes, `${p.intents} decisions`),
+    });
+  } finally {
+    await ledger.close();
+    await o.policies.close();
+  }
+  progress.done();
+  return report;
+}
+
 export const command: Command = {
   summary: 'Replay a ledger: reproduce recorded decisions, or see what another bundle would change',
   usage,
@@ -82,47 +155,17 @@ export const command: Command = {
     if (typeof parsed === 'number') return parsed;
     const v = parsed.values;
     if (parsed.positionals.length === 0) return usageError(io, 'replay', 'name at least one ledger file', usage);
-    const limit = v.limit === undefined ? 50 : Number(v.limit);
-    if (!Number.isInteger(limit) || limit < 0) return usageError(io, 'replay', '--limit must be a non-negative integer', usage);
-    const given = v.bundle ?? [];
-    if (given.length > 1) return usageError(io, 'replay', 'give one --bundle: the policy to evaluate every recorded decision with', usage);
-    if (given.length === 1 && v.bundles !== undefined) {
-      io.stderr.write('replay: --bundles is not read with --bundle: every decision is evaluated with the given bundle\n');
-    }
+    const flags = checkFlags(v, io);
+    if (typeof flags === 'string') return usageError(io, 'replay', flags, usage);
     try {
-      const { replayLedger } = await import('../../evidence/replay.ts');
       const { openLedgerInputs } = await import('../ledger-inputs.ts');
-      const bundle = given.length === 1 ? await loadBundle(io, given[0]!) : undefined;
+      const bundle = flags.bundlePath !== undefined ? await loadBundle(io, flags.bundlePath) : undefined;
       const ledger = await openLedgerInputs(io, parsed.positionals, v['s3-endpoint']);
-      const { bundleStoreFor } = await import('../../evidence/bundle-store.ts');
-      const shipped = ledger.shipped;
-      // A shipped ledger's policies are fetched from its bundles/ folder into a temporary store as they are named.
-      const fetched = shipped && !v.bundles ? await mkdtemp(join(tmpdir(), 'portcullis-replay-bundles-')) : undefined;
-      const store = v.bundles ? resolve(io.cwd, v.bundles) : (fetched ?? bundleStoreFor(ledger.inputs[0] as string));
-      const resolveDigest = async (digest: string): Promise<ReplayBundle | undefined> => {
-        if (fetched && shipped) {
-          const { fetchShippedBundle } = await import('../../evidence/shipping/shipped-ledger.ts');
-          if (!(await fetchShippedBundle(shipped.client, shipped.location, digest, fetched))) return undefined;
-        }
-        return fromStore(store, digest);
-      };
-      const progress = createProgress(io, 'replay');
-      let report: ReplayReport;
-      try {
-        report = await replayLedger(ledger.inputs, {
-          ...(bundle ? { bundle } : { resolve: resolveDigest }),
-          onProgress: (p) => progress.update(p.bytes, p.totalBytes, `${p.intents} decisions`),
-        });
-      } finally {
-        await ledger.close();
-        if (fetched) await rm(fetched, { recursive: true, force: true });
-      }
-      progress.done();
-      const mode = bundle ? 'what-if' : 'reproduce';
-      if (v.json) {
-        const head = { mode, bundle: bundle ? { path: bundle.label, digest: bundle.digest } : null, ...(bundle ? {} : { store }) };
-        io.stdout.write(JSON.stringify({ ...head, ...report }, null, 2) + '\n');
-      } else printReport(io, report, bundle, store, limit);
+      const policies = await recordedPolicies(io, ledger, v.bundles);
+      const report = await replay(io, ledger, { bundle, policies });
+      const view = { bundle, store: policies.store, limit: flags.limit };
+      if (v.json) printJson(io, report, view);
+      else printReport(io, report, view);
       const failed = !report.ok || (v['fail-on-change'] === true && report.counts.changed > 0);
       return failed ? 1 : 0;
     } catch (e) {
@@ -131,7 +174,19 @@ export const command: Command = {
   },
 };
 
-function printReport(io: CommandIO, r: ReplayReport, bundle: ReplayBundle | undefined, store: string, limit: number): void {
+/** How a report is shown: the bundle evaluated with (what-if) or the store searched (reproduction), and the row limit. */
+interface ReportView {
+  bundle: ReplayBundle | undefined;
+  store: string;
+  limit: number;
+}
+
+function printJson(io: CommandIO, report: ReplayReport, { bundle, store }: ReportView): void {
+  const head = bundle ? { mode: 'what-if', bundle: { path: bundle.label, digest: bundle.digest } } : { mode: 'reproduce', bundle: null, store };
+  io.stdout.write(JSON.stringify({ ...head, ...report }, null, 2) + '\n');
+}
+
+function printReport(io: CommandIO, r: ReplayReport, { bundle, store, limit }: ReportView): void {
   const out = (s: string): void => void io.stdout.write(s + '\n');
   const c = r.counts;
   if (bundle) out(`evaluating every recorded decision with ${bundle.label}: ${bundle.digest}`);
@@ -147,7 +202,11 @@ function printReport(io: CommandIO, r: ReplayReport, bundle: ReplayBundle | unde
     );
   }
   if (r.rows.length === 0) return;
-  const rows = r.rows.slice(0, limit);
+  printRows(out, r.rows, limit);
+}
+
+function printRows(out: (s: string) => void, all: ReplayReport['rows'], limit: number): void {
+  const rows = all.slice(0, limit);
   const header = ['SEQ', 'TIME', 'TOOL', 'STATUS', 'RECORDED', 'REPLAYED', 'DIFFERS', 'REASON'];
   const cells = rows.map((row) => [
     String(row.seq),
@@ -164,5 +223,5 @@ function printReport(io: CommandIO, r: ReplayReport, bundle: ReplayBundle | unde
   out('');
   out(fmt(header));
   for (const row of cells) out(fmt(row));
-  if (r.rows.length > rows.length) out(`… ${r.rows.length - rows.length} more (--limit, or --json for all)`);
+  if (all.length > rows.length) out(`… ${all.length - rows.length} more (--limit, or --json for all)`);
 }
