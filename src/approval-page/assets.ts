@@ -76,7 +76,8 @@ export const PAGE_JS = `'use strict';
     s.token = hash.get('token');
     sessionStorage.setItem(KEY, s.token);
   }
-  s.focus = hash.get('id') || '';
+  // ?id= (the address an MCP client shows) or #id=: the call to show first.
+  s.focus = hash.get('id') || new URLSearchParams(location.search).get('id') || '';
   if (location.hash) history.replaceState(null, '', location.pathname + location.search + (s.focus ? '#id=' + encodeURIComponent(s.focus) : ''));
 
   function headers(extra) {
@@ -121,7 +122,7 @@ export const PAGE_JS = `'use strict';
   function card(item) {
     const c = el('article', 'call');
     c.dataset.id = item.id;
-    if (item.id === s.focus) c.classList.add('focus');
+    if (s.focus && (item.id === s.focus || item.requestId === s.focus)) c.classList.add('focus');
     const h = el('h2', '', item.tool + ' ');
     if (item.server) h.append(el('span', 'server', 'on ' + item.server));
     c.append(h, el('p', 'summary', item.summary));

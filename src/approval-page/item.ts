@@ -8,6 +8,8 @@ import type { Action, AgentIdentity } from '../gate/types.ts';
 export interface PageItem {
   /** What a verdict names: the local approval ID, or `NAMESPACE/NAME` of an ActionApproval. */
   id: string;
+  /** The gate's approval ID, where `id` is another (an ActionApproval's name): what an MCP client's URL names. */
+  requestId?: string;
   summary: string;
   tool: string;
   /** The MCP server, for an MCP call. */
@@ -50,10 +52,11 @@ function argumentsOf(action: Action): unknown {
   };
 }
 
-export function pageItem(id: string, call: HeldCall): PageItem {
+export function pageItem(id: string, call: HeldCall, requestId?: string): PageItem {
   const a = call.action;
   return {
     id,
+    ...(requestId && requestId !== id ? { requestId } : {}),
     summary: call.summary,
     tool: a.mcp?.name ?? a.tool,
     ...(a.mcp ? { server: a.mcp.server } : {}),

@@ -81,6 +81,12 @@ export interface SidecarConfig {
    * the ledger (`last-bundle.tar.gz`) when there is one, else nowhere.
    */
   lastBundleFile: string;
+  /**
+   * The approval page people open, as an absolute URL (the controller's
+   * `/approvals/` behind whatever the platform exposes); a URL elicitation
+   * names it with `?id=APPROVAL_ID`. Empty: this gate's own admin port.
+   */
+  approvalPageUrl: string;
   /** Local mode: the file holding the admin token that approvals need (`portcullis dev` writes it). Empty: approvals are off. */
   adminTokenFile: string;
   /** Local mode: group → comma-separated users, for approvers named `group:NAME`. */
@@ -184,6 +190,7 @@ const SETTINGS = {
   controllerCa: { env: 'PORTCULLIS_CONTROLLER_CA', def: '', parse: pemCertificates },
   controllerTokenFile: { env: 'PORTCULLIS_CONTROLLER_TOKEN_FILE', def: '', parse: str },
   lastBundleFile: { env: 'PORTCULLIS_LAST_BUNDLE_FILE', def: '', parse: str },
+  approvalPageUrl: { env: 'PORTCULLIS_APPROVAL_PAGE_URL', def: '', parse: str },
   adminTokenFile: { env: 'PORTCULLIS_ADMIN_TOKEN_FILE', def: '', parse: str },
   approverGroups: { env: 'PORTCULLIS_APPROVER_GROUPS', def: '', parse: stringMap },
   bundleName: { env: 'PORTCULLIS_BUNDLE', def: '', parse: str },

@@ -55,10 +55,12 @@ export function stripApprovalRound(m: JsonRpcMessage): JsonRpcMessage {
   return { ...m, params };
 }
 
-/** Where a person approves: the admin API's approvals, for this call's approval. */
+/** Where a person approves: the approval page (PORTCULLIS_APPROVAL_PAGE_URL, else this gate's admin port), showing this call first. */
 function approvalUrl(ctx: ProxyContext, approvalId: string): string {
   const host = ctx.config.adminHost.includes(':') ? `[${ctx.config.adminHost}]` : ctx.config.adminHost;
-  return `http://${host}:${ctx.config.adminPort}/v1/approvals?id=${encodeURIComponent(approvalId)}`;
+  const page = new URL(ctx.config.approvalPageUrl || `http://${host}:${ctx.config.adminPort}/approvals/`);
+  page.searchParams.set('id', approvalId);
+  return page.href;
 }
 
 /** For a call answered APPROVAL_PENDING: the input-required result that asks the client to show the approval and retry. */

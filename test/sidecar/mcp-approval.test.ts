@@ -89,6 +89,7 @@ test('the wire: pending until decided; a changed call, a replay and a forged sta
   const { requestState } = first.result;
   const url = new URL(first.result.inputRequests.approval.params.url);
   const id = url.searchParams.get('id')!;
+  assert.equal(url.pathname, '/approvals/', 'the URL opens the approval page on this call');
   assert.match(requestState, /^portcullis\.v1\./);
   const answer = { inputResponses: { approval: { action: 'accept' } }, requestState };
 
