@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { Command, CommandIO } from '../command.ts';
 import { parseCommandArgs, usageError } from '../args.ts';
 import { reportError } from './policy-cli.ts';
+import type { BundleTestReport } from '../../policy/bundle-tests.ts';
 
 const usage = `Usage: portcullis test DIR [--json] [-v] [--compiler NAME]
 
@@ -34,24 +35,26 @@ export const command: Command = {
       const source = await readBundleDir(resolve(io.cwd, dir), { withTestModules: true });
       const env = parsed.values.compiler ? { ...io.env, PORTCULLIS_COMPILER: parsed.values.compiler } : io.env;
       const report = await runBundleTests(source, await selectCompiler(env));
-      if (parsed.values.json) {
-        io.stdout.write(JSON.stringify(report, null, 2) + '\n');
-      } else {
-        for (const r of report.results) {
-          if (r.passed && !parsed.values.verbose) continue;
-          const label = r.kind === 'rule' ? r.name : `case "${r.name}"`;
-          io.stdout.write(`${label}: ${r.passed ? 'PASS' : 'FAIL'} (${formatMs(r.durationMs)})\n`);
-          if (!r.passed) io.stdout.write(`  ${r.reason}\n`);
-        }
-        if (report.results.length === 0) io.stdout.write('no tests found\n');
-        else io.stdout.write(`${'-'.repeat(40)}\nPASS: ${report.passed}/${report.results.length}` + (report.failed ? `\nFAIL: ${report.failed}/${report.results.length}` : '') + '\n');
-      }
+      if (parsed.values.json) io.stdout.write(JSON.stringify(report, null, 2) + '\n');
+      else printReport(io, report, parsed.values.verbose === true);
       return report.failed > 0 ? 1 : 0;
     } catch (e) {
       return reportError(io, 'test', e);
     }
   },
 };
+
+/** One line per failing test (per test with `verbose`), then the totals. */
+function printReport(io: CommandIO, report: BundleTestReport, verbose: boolean): void {
+  for (const r of report.results) {
+    if (r.passed && !verbose) continue;
+    const label = r.kind === 'rule' ? r.name : `case "${r.name}"`;
+    io.stdout.write(`${label}: ${r.passed ? 'PASS' : 'FAIL'} (${formatMs(r.durationMs)})\n`);
+    if (!r.passed) io.stdout.write(`  ${r.reason}\n`);
+  }
+  if (report.results.length === 0) io.stdout.write('no tests found\n');
+  else io.stdout.write(`${'-'.repeat(40)}\nPASS: ${report.passed}/${report.results.length}` + (report.failed ? `\nFAIL: ${report.failed}/${report.results.length}` : '') + '\n');
+}
 
 function formatMs(ms: number): string {
   return ms < 1 ? `${Math.round(ms * 1000)}µs` : `${ms.toFixed(1)}ms`;
