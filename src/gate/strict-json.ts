@@ -7,58 +7,6 @@
 import { PortcullisError, ErrorCodes } from '../errors.ts';
 
 /**
- * Scans valid JSON text for an object with a repeated key; returns the key or
- * undefined. Keys are compared decoded, so `"a"` and `"\u0061"` collide.
- */
-export function findDuplicateKey(text: string): string | undefined {
-  const stack: Array<Set<string> | null> = [];
-  let expectKey = false;
-  let i = 0;
-  const n = text.length;
-  while (i < n) {
-    const c = text.charCodeAt(i);
-    if (c === 0x22 /* " */) {
-      const start = i;
-      let escaped = false;
-      i++;
-      while (i < n) {
-        const d = text.charCodeAt(i);
-        if (d === 0x5c) {
-          escaped = true;
-          i += 2;
-          continue;
-        }
-        if (d === 0x22) break;
-        i++;
-      }
-      const top = stack[stack.length - 1];
-      if (expectKey && top) {
-        const raw = text.slice(start + 1, i);
-        const key = escaped ? (JSON.parse(text.slice(start, i + 1)) as string) : raw;
-        if (top.has(key)) return key;
-        top.add(key);
-        expectKey = false;
-      }
-      i++;
-      continue;
-    }
-    if (c === 0x7b /* { */) {
-      stack.push(new Set());
-      expectKey = true;
-    } else if (c === 0x5b /* [ */) {
-      stack.push(null);
-    } else if (c === 0x7d || c === 0x5d) {
-      stack.pop();
-      expectKey = false;
-    } else if (c === 0x2c /* , */) {
-      expectKey = stack[stack.length - 1] !== null && stack.length > 0;
-    }
-    i++;
-  }
-  return undefined;
-}
-
-/**
  * The deepest nesting of objects and arrays a JSON body may have. Whatever the
  * gate accepts is recorded in the ledger and must stay verifiable there: an
  * entry wraps the body a few levels deeper (record → input → action → mcp →
@@ -70,36 +18,6 @@ export function findDuplicateKey(text: string): string | undefined {
  * the upstream), each one a stack to exhaust.
  */
 export const MAX_JSON_DEPTH = 256;
-
-/** The index of the quote that closes the string whose opening quote is at `open`. */
-function stringEnd(text: string, open: number): number {
-  let i = open + 1;
-  while (i < text.length) {
-    const d = text.charCodeAt(i);
-    if (d === 0x22 /* " */) return i;
-    i += d === 0x5c /* \ */ ? 2 : 1;
-  }
-  return i;
-}
-
-/** The deepest nesting of objects and arrays in valid JSON text, scanning no further than one level past `limit`. */
-export function jsonDepth(text: string, limit = Infinity): number {
-  let depth = 0;
-  let max = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x22 /* " */) {
-      i = stringEnd(text, i);
-    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
-      depth++;
-      max = Math.max(max, depth);
-      if (max > limit) return max;
-    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
-      depth--;
-    }
-  }
-  return max;
-}
 
 /**
  * The decimal value of a JSON number literal as `digits × 10^exponent`, with
@@ -123,36 +41,130 @@ function decimalValue(literal: string): string {
 const SHORT_NUMBER = /^-?(?:0|[1-9]\d{0,14})(?:\.\d{1,15})?$/;
 
 /**
- * The first number literal in valid JSON text whose value a double cannot
- * hold, or undefined. `100.0000000000000001` is 100 to JSON.parse, and so to
- * the policy, but more than 100 to an upstream that reads decimals exactly
- * (Python's Decimal, Java's BigDecimal, Go's json.Number): the policy would
- * decide on a different number than the one that is acted on.
+ * Whether a double holds the value of a JSON number literal exactly as
+ * written. `100.0000000000000001` is 100 to JSON.parse, and so to the policy,
+ * but more than 100 to an upstream that reads decimals exactly (Python's
+ * Decimal, Java's BigDecimal, Go's json.Number): the policy would decide on a
+ * different number than the one that is acted on.
  */
-export function findInexactNumber(text: string): string | undefined {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x22 /* " */) {
-      i = stringEnd(text, i);
-      continue;
-    }
-    if (c !== 0x2d /* - */ && (c < 0x30 || c > 0x39)) continue;
-    let end = i + 1;
-    while (end < text.length && /[0-9eE.+-]/.test(text[end]!)) end++;
-    const literal = text.slice(i, end);
-    i = end - 1;
-    if (SHORT_NUMBER.test(literal) && literal.replace(/[-.]/g, '').replace(/^0+/, '').length <= 15) continue;
-    const parsed = Number(literal);
-    if (!Number.isFinite(parsed) || decimalValue(literal).replace(/^-(?=0e0$)/, '') !== decimalValue(String(parsed).replace(/e\+/, 'e'))) {
-      return literal;
-    }
+function exactInDouble(literal: string): boolean {
+  if (SHORT_NUMBER.test(literal) && literal.replace(/[-.]/g, '').replace(/^0+/, '').length <= 15) return true;
+  const parsed = Number(literal);
+  return Number.isFinite(parsed) && decimalValue(literal).replace(/^-(?=0e0$)/, '') === decimalValue(String(parsed).replace(/e\+/, 'e'));
+}
+
+/** The index of the quote that closes the string whose opening quote is at `open` (a native search, then a count of the backslashes before it). */
+function stringEnd(text: string, open: number): number {
+  let from = open + 1;
+  for (;;) {
+    const quote = text.indexOf('"', from);
+    if (quote < 0) return text.length;
+    let b = quote - 1;
+    while (b > open && text.charCodeAt(b) === 0x5c /* \ */) b--;
+    if ((quote - 1 - b) % 2 === 0) return quote;
+    from = quote + 1;
   }
-  return undefined;
+}
+
+/** Whether a character continues a number literal: a digit, `e`, `E`, `.`, `+` or `-`. */
+function inNumber(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || c === 0x65 || c === 0x45 || c === 0x2e || c === 0x2b || c === 0x2d;
+}
+
+/** What one pass over valid JSON text finds: the deepest nesting, the first repeated key, the first number a double cannot hold. */
+export interface JsonScan {
+  depth: number;
+  duplicateKey?: string;
+  inexactNumber?: string;
+}
+
+/**
+ * One pass over valid JSON text (JSON.parse accepted it) for the three things
+ * JSON.parse does not report. Keys are compared decoded, so `"a"` and
+ * `"\u0061"` collide; brackets and digits inside strings are skipped.
+ */
+export function scanJson(text: string): JsonScan {
+  const scan: Scanner = { text, open: [], expectKey: false, result: { depth: 0 } };
+  for (let i = 0; i < text.length; i++) i = step(scan, i);
+  return scan.result;
+}
+
+interface Scanner {
+  text: string;
+  /** The keys seen in each open container; null for arrays. */
+  open: Array<Set<string> | null>;
+  /** The next string is an object key. */
+  expectKey: boolean;
+  result: JsonScan;
+}
+
+/** Reads the token at `i`; returns the index of its last character. */
+function step(scan: Scanner, i: number): number {
+  const c = scan.text.charCodeAt(i);
+  if (c === 0x22 /* " */) return onString(scan, i);
+  if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+    scan.open.push(c === 0x7b ? new Set() : null);
+    scan.expectKey = c === 0x7b;
+    if (scan.open.length > scan.result.depth) scan.result.depth = scan.open.length;
+  } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+    scan.open.pop();
+    scan.expectKey = false;
+  } else if (c === 0x2c /* , */) {
+    scan.expectKey = scan.open.length > 0 && scan.open[scan.open.length - 1] !== null;
+  } else if (c === 0x2d /* - */ || (c >= 0x30 && c <= 0x39)) {
+    return onNumber(scan, i);
+  }
+  return i;
+}
+
+function onString(scan: Scanner, i: number): number {
+  const end = stringEnd(scan.text, i);
+  if (scan.expectKey) {
+    noteKey(scan.open[scan.open.length - 1]!, scan.text, i, end, scan.result);
+    scan.expectKey = false;
+  }
+  return end;
+}
+
+function onNumber(scan: Scanner, i: number): number {
+  const text = scan.text;
+  let end = i + 1;
+  let exponent = false;
+  for (let d = text.charCodeAt(end); end < text.length && inNumber(d); d = text.charCodeAt(++end)) exponent ||= d === 0x65 || d === 0x45;
+  // Without an exponent, 15 characters hold at most 15 significant digits: exact, no need to look closer.
+  const short = end - i <= 15 && !exponent;
+  if (!short && scan.result.inexactNumber === undefined && !exactInDouble(text.slice(i, end))) scan.result.inexactNumber = text.slice(i, end);
+  return end - 1;
+}
+
+/** Adds the key whose quotes are at `open` and `close` to an object's keys, noting the first repeat. */
+function noteKey(keys: Set<string>, text: string, open: number, close: number, result: JsonScan): void {
+  const raw = text.slice(open + 1, close);
+  const key = raw.includes('\\') ? (JSON.parse(text.slice(open, close + 1)) as string) : raw;
+  if (keys.has(key)) result.duplicateKey ??= key;
+  keys.add(key);
+}
+
+/** The first repeated key in valid JSON text, or undefined. */
+export function findDuplicateKey(text: string): string | undefined {
+  return scanJson(text).duplicateKey;
+}
+
+/** The deepest nesting of objects and arrays in valid JSON text. */
+export function jsonDepth(text: string): number {
+  return scanJson(text).depth;
+}
+
+/** The first number literal in valid JSON text whose value a double cannot hold, or undefined. */
+export function findInexactNumber(text: string): string | undefined {
+  return scanJson(text).inexactNumber;
 }
 
 /**
  * Parses JSON; throws BAD_REQUEST on syntax errors, numbers a double cannot
- * hold and nesting deeper than MAX_JSON_DEPTH, and JSON_DUPLICATE_KEY on repeated keys.
+ * hold and nesting deeper than MAX_JSON_DEPTH, and JSON_DUPLICATE_KEY on
+ * repeated keys. JSON.parse does the parsing natively; one scan of the text
+ * finds the rest.
  */
 export function parseStrictJson(text: string): unknown {
   let value: unknown;
@@ -161,7 +173,8 @@ export function parseStrictJson(text: string): unknown {
   } catch (e) {
     throw new PortcullisError(ErrorCodes.BAD_REQUEST, `request body is not valid JSON: ${(e as Error).message}`);
   }
-  const inexact = findInexactNumber(text);
+  const scan = scanJson(text);
+  const inexact = scan.inexactNumber;
   if (inexact !== undefined) {
     throw new PortcullisError(
       ErrorCodes.BAD_REQUEST,
@@ -169,22 +182,16 @@ export function parseStrictJson(text: string): unknown {
       { number: inexact.slice(0, 64) },
     );
   }
-  if (typeof value === 'object' && value !== null) {
-    if (jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
-      throw new PortcullisError(
-        ErrorCodes.BAD_REQUEST,
-        `request body nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels; its evidence could not be recorded verifiably`,
-        { maxDepth: MAX_JSON_DEPTH },
-      );
-    }
-    const dup = findDuplicateKey(text);
-    if (dup !== undefined) {
-      throw new PortcullisError(
-        ErrorCodes.JSON_DUPLICATE_KEY,
-        `request body repeats the key ${JSON.stringify(dup)} in one object; send each key once`,
-        { key: dup },
-      );
-    }
+  if (scan.depth > MAX_JSON_DEPTH) {
+    throw new PortcullisError(
+      ErrorCodes.BAD_REQUEST,
+      `request body nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels; its evidence could not be recorded verifiably`,
+      { maxDepth: MAX_JSON_DEPTH },
+    );
+  }
+  const dup = scan.duplicateKey;
+  if (dup !== undefined) {
+    throw new PortcullisError(ErrorCodes.JSON_DUPLICATE_KEY, `request body repeats the key ${JSON.stringify(dup)} in one object; send each key once`, { key: dup });
   }
   return value;
 }

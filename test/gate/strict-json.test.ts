@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAX_JSON_DEPTH, findDuplicateKey, findInexactNumber, jsonDepth, parseStrictJson } from '../../src/gate/strict-json.ts';
+import fc from 'fast-check';
+import { MAX_JSON_DEPTH, findDuplicateKey, findInexactNumber, jsonDepth, parseStrictJson, scanJson } from '../../src/gate/strict-json.ts';
 import { ErrorCodes } from '../../src/errors.ts';
 
 test('duplicate keys are found at any depth, compared decoded', () => {
@@ -30,7 +31,7 @@ test('jsonDepth counts objects and arrays, not brackets inside strings', () => {
   assert.equal(jsonDepth('1'), 0);
   assert.equal(jsonDepth('{"a":[{"b":"[[[{{{"}]}'), 3);
   assert.equal(jsonDepth('["\\"[[[", {"x\\\\":[]}]'), 3);
-  assert.equal(jsonDepth(nested(40), 10), 11, 'stops one level past the limit');
+  assert.equal(jsonDepth(nested(40)), 40);
 });
 
 test('parseStrictJson refuses nesting past MAX_JSON_DEPTH with BAD_REQUEST, and accepts it up to there', () => {
@@ -49,4 +50,37 @@ test('findInexactNumber names a literal a double cannot hold, and passes every s
     assert.equal(findInexactNumber(`[${exact}, "1.00000000000000000001"]`), undefined, exact);
   }
   assert.throws(() => parseStrictJson('{"amount": 100.0000000000000001}'), (e: any) => e.code === ErrorCodes.BAD_REQUEST);
+});
+
+/** The nesting depth of a parsed value: the reference the scanner's text-level count must match. */
+function valueDepth(v: unknown): number {
+  if (v === null || typeof v !== 'object') return 0;
+  const children = Array.isArray(v) ? v : Object.values(v);
+  return 1 + Math.max(0, ...children.map(valueDepth));
+}
+
+test('scanJson agrees with JSON.parse on any JSON text: depth, no repeated key, every number exact', () => {
+  fc.assert(
+    fc.property(fc.jsonValue(), fc.boolean(), (value, pretty) => {
+      const text = JSON.stringify(value, null, pretty ? 2 : undefined);
+      const scan = scanJson(text);
+      assert.equal(scan.depth, valueDepth(JSON.parse(text)));
+      assert.equal(scan.duplicateKey, undefined);
+      assert.equal(scan.inexactNumber, undefined, text);
+    }),
+    { seed: 20261204, numRuns: 500 },
+  );
+});
+
+test('scanJson finds a key repeated in any object, spelled with or without escapes', () => {
+  fc.assert(
+    fc.property(fc.dictionary(fc.string(), fc.jsonValue(), { minKeys: 1 }), fc.nat(), fc.boolean(), (obj, pick, escape) => {
+      const keys = Object.keys(obj);
+      const key = keys[pick % keys.length]!;
+      const spelled = escape ? `"${[...key].map((ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')}"` : JSON.stringify(key);
+      const text = `{"wrap":[${JSON.stringify(obj).slice(0, -1)},${spelled}:1}]}`;
+      assert.equal(scanJson(text).duplicateKey, key);
+    }),
+    { seed: 20261204, numRuns: 300 },
+  );
 });
