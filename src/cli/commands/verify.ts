@@ -66,22 +66,23 @@ async function readHead(io: CommandIO, from: string, s3Endpoint?: string): Promi
   return res.text();
 }
 
-async function witnessed(io: CommandIO, head: string | undefined, headFile: string | undefined, s3Endpoint?: string): Promise<{ seq: number; hash: string; signature?: string } | undefined> {
-  let text = head;
-  let signature: string | undefined;
-  if (headFile) {
-    let h: HeadJson & { head?: HeadJson };
-    try {
-      h = JSON.parse(await readHead(io, headFile, s3Endpoint)) as HeadJson & { head?: HeadJson };
-    } catch (e) {
-      if (e instanceof PortcullisError && e.code !== ErrorCodes.CONFIG) throw e;
-      throw new PortcullisError(ErrorCodes.CONFIG, `head ${headFile}: ${(e as Error).message}`);
-    }
-    const src = h.head ?? h;
-    text = `${String(src.seq)}:${String(src.hash)}`;
-    if (typeof src.signature === 'string') signature = src.signature;
+type WitnessedHead = { seq: number; hash: string; signature?: string };
+
+/** A head document (the admin API's or the witness's JSON): its SEQ:HASH text and signature. */
+async function headDocument(io: CommandIO, from: string, s3Endpoint: string | undefined): Promise<{ text: string; signature?: string }> {
+  let h: HeadJson & { head?: HeadJson };
+  try {
+    h = JSON.parse(await readHead(io, from, s3Endpoint)) as HeadJson & { head?: HeadJson };
+  } catch (e) {
+    if (e instanceof PortcullisError && e.code !== ErrorCodes.CONFIG) throw e;
+    throw new PortcullisError(ErrorCodes.CONFIG, `head ${from}: ${(e as Error).message}`);
   }
-  if (text === undefined) return undefined;
+  const src = h.head ?? h;
+  return { text: `${String(src.seq)}:${String(src.hash)}`, ...(typeof src.signature === 'string' ? { signature: src.signature } : {}) };
+}
+
+/** SEQ:HASH, or SEQ:<hash prefix metric>; a signature is kept only beside a whole hash. */
+function parseHead(text: string, signature: string | undefined): WitnessedHead {
   const fromMetric = /^(\d+):(\d+)$/.exec(text);
   if (fromMetric) {
     // portcullis_ledger_head_seq : portcullis_ledger_head_hash_prefix
@@ -90,6 +91,21 @@ async function witnessed(io: CommandIO, head: string | undefined, headFile: stri
   const m = /^(\d+):(sha256:[0-9a-f]{12,64})$/.exec(text);
   if (!m) throw new PortcullisError(ErrorCodes.CONFIG, `--head must be SEQ:sha256:<hex, at least 12 digits> or SEQ:<hash prefix metric>, got "${text}"`);
   return { seq: Number(m[1]), hash: m[2]!, ...(signature !== undefined && m[2]!.length === 71 ? { signature } : {}) };
+}
+
+/** Where the witnessed head comes from: --head, or a document (--head-url, --head-file) that wins over it. */
+interface HeadSources {
+  head: string | undefined;
+  document: string | undefined;
+  s3Endpoint: string | undefined;
+}
+
+async function witnessed(io: CommandIO, from: HeadSources): Promise<WitnessedHead | undefined> {
+  if (from.document) {
+    const doc = await headDocument(io, from.document, from.s3Endpoint);
+    return parseHead(doc.text, doc.signature);
+  }
+  return from.head === undefined ? undefined : parseHead(from.head, undefined);
 }
 
 export const command: Command = {
@@ -118,7 +134,7 @@ export const command: Command = {
       const { createHeadVerifier } = await import('../../evidence/signing.ts');
       const { openLedgerInputs } = await import('../ledger-inputs.ts');
       const verifier = v['public-key'] ? createHeadVerifier(await readFile(resolve(io.cwd, v['public-key']))) : undefined;
-      const head = await witnessed(io, v.head, v['head-url'] ?? v['head-file'], v['s3-endpoint']);
+      const head = await witnessed(io, { head: v.head, document: v['head-url'] ?? v['head-file'], s3Endpoint: v['s3-endpoint'] });
       const ledger = await openLedgerInputs(io, parsed.positionals, v['s3-endpoint']);
       const progress = createProgress(io, 'verify');
       let report: import('../../evidence/verify.ts').VerifyReport;
