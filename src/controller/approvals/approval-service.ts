@@ -15,6 +15,8 @@ import { ACTION_APPROVALS, API_VERSION, type ActionApproval } from '../resources
 import { parseWait } from '../server/wait-param.ts';
 import { actionApprovalFor, approvalOf, phaseOf } from './approval-state.ts';
 import { CallerAuthenticator, type ServiceAccountIdentity } from './caller-auth.ts';
+import { registerApprovalPage } from '../../approval-page/routes.ts';
+import { clusterApprovalPage } from './approval-page.ts';
 
 /** On an ActionApproval: the service account whose token asked for it. */
 export const ANNOTATION_REQUESTED_BY = 'portcullis.dev/requested-by';
@@ -56,6 +58,8 @@ export class ApprovalService {
   /** Object versions whose status the API server refused (422): not retried. */
   private readonly refusedStatus = new Set<string>();
   private readonly waiters = new Map<string, Set<Waiter>>();
+  /** The approval page's live lists: told of every change. */
+  private readonly listeners = new Set<() => void>();
   private readonly clock: () => Date;
 
   constructor(private readonly deps: ApprovalServiceDeps) {
@@ -68,6 +72,7 @@ export class ApprovalService {
     this.cache.set(k, a);
     const set = this.waiters.get(k);
     if (set) for (const w of [...set]) w();
+    this.changed();
     if (this.deps.isLeader()) void this.markStatus(a);
   }
 
@@ -76,6 +81,22 @@ export class ApprovalService {
     this.cache.delete(k);
     const set = this.waiters.get(k);
     if (set) for (const w of [...set]) w();
+    this.changed();
+  }
+
+  private changed(): void {
+    for (const l of [...this.listeners]) l();
+  }
+
+  /** The approvals as the informer last saw them. */
+  approvals(): Iterable<ActionApproval> {
+    return this.cache.values();
+  }
+
+  /** Calls `listener` on every change to an approval; returns the unsubscribe. */
+  watch(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
   }
 
   /** Creates the ActionApproval for a held call (idempotent for a retried request). */
@@ -156,6 +177,8 @@ export class ApprovalService {
   }
 
   register(app: FastifyInstance): void {
+    // The page people decide on (/approvals/): signed in with their own Kubernetes token.
+    registerApprovalPage(app, clusterApprovalPage(this, this.deps.kube, this.clock));
     app.post('/v1/approvals', async (req, reply) => {
       if (!isApprovalRequest(req.body)) {
         return reply.code(400).send(errorBody(new PortcullisError(ErrorCodes.BAD_REQUEST, 'expected an approval request: id, inputHash, summary, action, agent, approvers, expiresAt')));

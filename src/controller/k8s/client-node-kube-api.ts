@@ -125,6 +125,19 @@ export class ClientNodeKubeApi implements KubeApi {
     return new ClientNodeKubeApi(kc, options);
   }
 
+  asBearer(token: string): KubeApi {
+    const cluster = this.kc.getCurrentCluster();
+    if (!cluster) throw new Error('the kubeconfig names no current cluster');
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [cluster],
+      users: [{ name: 'bearer', token }],
+      contexts: [{ name: 'bearer', cluster: cluster.name, user: 'bearer' }],
+      currentContext: 'bearer',
+    });
+    return new ClientNodeKubeApi(kc, this.options);
+  }
+
   /** The namespace of the kubeconfig's current context. */
   defaultNamespace(): string {
     const ctx = this.kc.getContextObject(this.kc.getCurrentContext());
@@ -345,6 +358,7 @@ export class ClientNodeKubeApi implements KubeApi {
       return {
         authenticated: st.authenticated === true,
         username: st.user?.username,
+        ...(st.user?.groups ? { groups: st.user.groups } : {}),
         audiences: st.audiences,
         ...(podName && podUid ? { pod: { name: podName, uid: podUid } } : {}),
         error: st.error,

@@ -95,6 +95,8 @@ export interface TokenReviewResult {
   authenticated: boolean;
   /** `system:serviceaccount:NAMESPACE:NAME` for a service account token. */
   username?: string;
+  /** The groups the API server puts the user in. */
+  groups?: string[];
   /** The requested audiences the token is valid for. */
   audiences?: string[];
   /** The pod a projected token is bound to (the review's user.extra), when it is. */
@@ -128,6 +130,12 @@ export interface KubeApi {
   whoAmI(): Promise<{ username: string; groups: string[] }>;
   /** Asks the API server who a bearer token belongs to (TokenReview), for one of `audiences`. */
   reviewToken(token: string, audiences: string[]): Promise<TokenReviewResult>;
+  /**
+   * The same API server, as the holder of `token` (a person's bearer token):
+   * what they ask is then authorised by RBAC and admitted by the webhooks as
+   * theirs. Absent where the client cannot be rebuilt (test doubles).
+   */
+  asBearer?(token: string): KubeApi;
   /** A pod by name; undefined when it does not exist. */
   readPod(namespace: string, name: string): Promise<Pod | undefined>;
   /** Creates a secret; fails with a conflict (409) when it exists. */

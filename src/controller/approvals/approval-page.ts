@@ -1,0 +1,118 @@
+/**
+ * The approval page in the cluster, served by the controller. A person signs
+ * in with their own Kubernetes bearer token (an OIDC ID token, or `kubectl
+ * create token` for a service account); the API server says who it is
+ * (TokenReview). The page lists the pending ActionApprovals that name that
+ * person among their approvers (a call naming nobody is decided with
+ * `portcullis approve --kube`), and gives a verdict with the person's own
+ * token: RBAC decides whether they may patch ActionApprovals at all, and the
+ * validating webhook that the verdict is theirs, for this input hash
+ * (verdict-rules.ts). The controller thus never decides in anyone's name.
+ */
+import { createHash } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import { ErrorCodes, PortcullisError } from '../../errors.ts';
+import { isRequestedApprover } from '../../gate/approvers.ts';
+import { pageItem, type PageItem } from '../../approval-page/item.ts';
+import type { ApprovalPageSource, PageUser, PageVerdict } from '../../approval-page/routes.ts';
+import { kubeStatusCode, type KubeApi } from '../k8s/kube-api.ts';
+import type { ActionApproval } from '../resources.ts';
+import { phaseOf } from './approval-state.ts';
+import { decideApproval } from './decide.ts';
+
+/** What the page needs of the approval service: the cached approvals and their changes. */
+export interface ApprovalsView {
+  approvals(): Iterable<ActionApproval>;
+  watch(listener: () => void): () => void;
+}
+
+/** How long a positive TokenReview is trusted; the live list re-checks on every change. */
+const REVIEW_TTL_MS = 30_000;
+
+function bearer(headers: IncomingHttpHeaders): string {
+  const token = /^Bearer\s+(\S+)\s*$/i.exec(headers.authorization ?? '')?.[1];
+  if (!token) throw new PortcullisError(ErrorCodes.UNAUTHENTICATED, 'sign in with your Kubernetes bearer token');
+  return token;
+}
+
+function itemOf(a: ActionApproval): PageItem {
+  const s = a.spec;
+  const id = `${a.metadata.namespace}/${a.metadata.name}`;
+  const digest = (s as { policyDigest?: unknown }).policyDigest;
+  return pageItem(
+    id,
+    {
+      summary: s.summary,
+      action: s.action,
+      agent: s.agent,
+      approvers: s.approvers ?? [],
+      reason: s.reason ?? '',
+      inputHash: s.inputHash,
+      expiresAt: s.expiresAt,
+      ...(typeof digest === 'string' ? { policyDigest: digest } : {}),
+    },
+    s.requestId,
+  );
+}
+
+/** Pending, and naming this person: what the page shows them. */
+function mayDecide(a: ActionApproval, user: PageUser, now: Date): boolean {
+  const approvers = a.spec.approvers ?? [];
+  return approvers.length > 0 && phaseOf(a, now).phase === 'Pending' && isRequestedApprover(approvers, { username: user.name, groups: user.groups ?? [] });
+}
+
+export function clusterApprovalPage(view: ApprovalsView, kube: KubeApi, clock: () => Date = () => new Date()): ApprovalPageSource {
+  const reviews = new Map<string, { user: PageUser; until: number }>();
+  const find = (id: string): ActionApproval | undefined => {
+    for (const a of view.approvals()) if (`${a.metadata.namespace}/${a.metadata.name}` === id) return a;
+    return undefined;
+  };
+  return {
+    signInHint: 'Paste a Kubernetes bearer token the API server accepts for you (your OIDC ID token; for a service account: kubectl create token NAME -n NAMESPACE).',
+    async authenticate(headers: IncomingHttpHeaders): Promise<PageUser> {
+      const token = bearer(headers);
+      // Keyed by a hash so the cache never holds a usable token.
+      const key = createHash('sha256').update(token).digest('hex');
+      const now = Date.now();
+      const hit = reviews.get(key);
+      if (hit && hit.until > now) return { ...hit.user, credential: token };
+      reviews.delete(key);
+      const r = await kube.reviewToken(token, []);
+      if (!r.authenticated || !r.username) throw new PortcullisError(ErrorCodes.UNAUTHENTICATED, `the API server does not accept this token${r.error ? `: ${r.error}` : ''}`);
+      const user: PageUser = { name: r.username, groups: r.groups ?? [] };
+      for (const [k, v] of reviews) if (v.until <= now) reviews.delete(k);
+      reviews.set(key, { user, until: now + REVIEW_TTL_MS });
+      return { ...user, credential: token };
+    },
+    list(user: PageUser): PageItem[] {
+      const now = clock();
+      return [...view.approvals()]
+        .filter((a) => mayDecide(a, user, now))
+        .map(itemOf)
+        .sort((a, b) => Date.parse(a.expiresAt) - Date.parse(b.expiresAt));
+    },
+    async decide(user: PageUser, v: PageVerdict): Promise<void> {
+      const a = find(v.id);
+      if (!a || !mayDecide(a, user, clock())) {
+        throw new PortcullisError(ErrorCodes.APPROVAL_NOT_FOUND, `no pending ActionApproval ${v.id} names ${user.name} among its approvers`);
+      }
+      if (!kube.asBearer || !user.credential) throw new PortcullisError(ErrorCodes.FORBIDDEN, 'this controller cannot give a verdict in your name; use portcullis approve --kube');
+      try {
+        await decideApproval(kube.asBearer(user.credential), {
+          namespace: a.metadata.namespace!,
+          name: a.metadata.name!,
+          verdict: v.verdict === 'approved' ? 'Approved' : 'Rejected',
+          approver: user.name,
+          expectInputHash: v.inputHash,
+        });
+      } catch (e) {
+        const status = kubeStatusCode(e);
+        if (status === 401) throw new PortcullisError(ErrorCodes.UNAUTHENTICATED, `the API server refused your token: ${(e as Error).message}`);
+        if (status === 403 || status === 400 || status === 422) throw new PortcullisError(ErrorCodes.FORBIDDEN, `the API server refused your verdict: ${(e as Error).message}`);
+        if (status === 409) throw new PortcullisError(ErrorCodes.APPROVAL_MISMATCH, `${v.id} changed while you decided; look again: ${(e as Error).message}`);
+        throw e;
+      }
+    },
+    watch: (listener) => view.watch(listener),
+  };
+}
