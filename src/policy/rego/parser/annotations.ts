@@ -16,8 +16,6 @@ interface Block {
 
 type Statement = { kind: 'package' | 'import'; loc: Location } | { kind: 'rule'; loc: Location; rule: Rule };
 
-const SCOPES = new Set(['rule', 'document', 'package', 'subpackages']);
-
 function fail(reason: string, loc: Location): never {
   throw new RegoSyntaxError(reason, loc, -1);
 }
@@ -61,6 +59,19 @@ export function attachAnnotations(module: Module): Annotation[] {
 }
 
 function readBlock(block: Block, target: Statement | undefined): Annotation {
+  const r = parseBlockYaml(block);
+  const scope = optionalString(r['scope'], 'scope', block.loc) ?? defaultScope(target);
+  checkScope(scope, target, block.loc);
+  const a: Annotation = { loc: block.loc, scope: scope as Annotation['scope'] };
+  // In OPA's order: the first malformed field is the one reported.
+  for (const [key, read] of FIELDS) {
+    if (r[key] !== undefined) read(r[key], a, block.loc);
+  }
+  return a;
+}
+
+/** The block's YAML, which must be a mapping. */
+function parseBlockYaml(block: Block): Record<string, unknown> {
   const text = block.lines.map((c) => (c.text.startsWith(' ') ? c.text.slice(1) : c.text)).join('\n');
   if (text.trim() === '') fail('expected METADATA block, found whitespace', block.loc);
   let raw: unknown;
@@ -71,54 +82,70 @@ function readBlock(block: Block, target: Statement | undefined): Annotation {
     const at = line !== undefined ? (block.lines[line - 1]?.loc ?? block.loc) : block.loc;
     fail(`yaml: ${String((e as Error).message).split('\n')[0]}`, at);
   }
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail('yaml: unmarshal errors: METADATA must be a mapping of keys to values', block.loc);
-  const r = raw as Record<string, unknown>;
-  const str = (key: string): string | undefined => {
-    const v = r[key];
-    if (v !== undefined && v !== null && typeof v !== 'string') fail(`yaml: unmarshal errors: ${key} must be a string`, block.loc);
-    return (v ?? undefined) as string | undefined;
-  };
-  const scope = str('scope') ?? defaultScope(target);
-  checkScope(scope, target, block.loc);
-  const a: Annotation = { loc: block.loc, scope: scope as Annotation['scope'] };
-  const title = str('title');
-  if (title !== undefined) a.title = title;
-  const description = str('description');
-  if (description !== undefined) a.description = description;
-  if (r['entrypoint'] !== undefined) {
-    if (typeof r['entrypoint'] !== 'boolean') fail('yaml: unmarshal errors: entrypoint must be a boolean', block.loc);
-    a.entrypoint = r['entrypoint'];
-  }
-  if (r['organizations'] !== undefined) {
-    const orgs = r['organizations'];
-    if (!Array.isArray(orgs) || orgs.some((o) => typeof o !== 'string')) fail('yaml: unmarshal errors: organizations must be a list of strings', block.loc);
-    a.organizations = orgs as string[];
-  }
-  if (r['authors'] !== undefined) a.authors = listOf(r['authors'], 'authors', block.loc).map((x) => author(x, block.loc));
-  if (r['related_resources'] !== undefined) {
-    a.relatedResources = listOf(r['related_resources'], 'related_resources', block.loc).map((x) => relatedResource(x, block.loc));
-  }
-  if (r['schemas'] !== undefined) a.schemas = listOf(r['schemas'], 'schemas', block.loc);
-  if (r['custom'] !== undefined && r['custom'] !== null) {
-    if (typeof r['custom'] !== 'object' || Array.isArray(r['custom'])) fail('yaml: unmarshal errors: custom must be a mapping', block.loc);
-    a.custom = r['custom'] as Record<string, unknown>;
-  }
-  return a;
+  if (!isMapping(raw)) fail('yaml: unmarshal errors: METADATA must be a mapping of keys to values', block.loc);
+  return raw;
 }
+
+function isMapping(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** A string field; null counts as absent. */
+function optionalString(v: unknown, key: string, loc: Location): string | undefined {
+  if (v !== undefined && v !== null && typeof v !== 'string') fail(`yaml: unmarshal errors: ${key} must be a string`, loc);
+  return (v ?? undefined) as string | undefined;
+}
+
+type FieldReader = (v: unknown, a: Annotation, loc: Location) => void;
+
+/** The fields after `scope`, each read into the annotation when present. */
+const FIELDS: ReadonlyArray<[key: string, read: FieldReader]> = [
+  ['title', (v, a, loc): void => {
+    const title = optionalString(v, 'title', loc);
+    if (title !== undefined) a.title = title;
+  }],
+  ['description', (v, a, loc): void => {
+    const description = optionalString(v, 'description', loc);
+    if (description !== undefined) a.description = description;
+  }],
+  ['entrypoint', (v, a, loc): void => {
+    if (typeof v !== 'boolean') fail('yaml: unmarshal errors: entrypoint must be a boolean', loc);
+    a.entrypoint = v;
+  }],
+  ['organizations', (v, a, loc): void => {
+    if (!Array.isArray(v) || v.some((o) => typeof o !== 'string')) fail('yaml: unmarshal errors: organizations must be a list of strings', loc);
+    a.organizations = v as string[];
+  }],
+  ['authors', (v, a, loc): void => {
+    a.authors = listOf(v, 'authors', loc).map((x) => author(x, loc));
+  }],
+  ['related_resources', (v, a, loc): void => {
+    a.relatedResources = listOf(v, 'related_resources', loc).map((x) => relatedResource(x, loc));
+  }],
+  ['schemas', (v, a, loc): void => {
+    a.schemas = listOf(v, 'schemas', loc);
+  }],
+  ['custom', (v, a, loc): void => {
+    if (v === null) return;
+    if (!isMapping(v)) fail('yaml: unmarshal errors: custom must be a mapping', loc);
+    a.custom = v;
+  }],
+];
 
 function defaultScope(target: Statement | undefined): string {
   return target === undefined ? '' : target.kind;
 }
 
+/** The statement kind each scope must be applied to. */
+const SCOPE_TARGETS = new Map<string, 'rule' | 'package'>([
+  ['rule', 'rule'], ['document', 'rule'], ['package', 'package'], ['subpackages', 'package'],
+]);
+
 function checkScope(scope: string, target: Statement | undefined, loc: Location): void {
+  const required = SCOPE_TARGETS.get(scope);
+  if (required === undefined) fail(`invalid annotation scope '${scope}'. Use one of 'rule', 'document', 'package', or 'subpackages'`, loc);
   const have = target === undefined ? '' : ` (have ${target.kind})`;
-  if (scope === 'rule' || scope === 'document') {
-    if (target?.kind !== 'rule') fail(`annotation scope '${scope}' must be applied to rule${have}`, loc);
-  } else if (scope === 'package' || scope === 'subpackages') {
-    if (target?.kind !== 'package') fail(`annotation scope '${scope}' must be applied to package${have}`, loc);
-  } else if (!SCOPES.has(scope)) {
-    fail(`invalid annotation scope '${scope}'. Use one of 'rule', 'document', 'package', or 'subpackages'`, loc);
-  }
+  if (target?.kind !== required) fail(`annotation scope '${scope}' must be applied to ${required}${have}`, loc);
 }
 
 function listOf(v: unknown, key: string, loc: Location): unknown[] {
@@ -128,23 +155,23 @@ function listOf(v: unknown, key: string, loc: Location): unknown[] {
 
 /** `Jane Doe <jane@example.com>` or `{name, email}`. */
 function author(v: unknown, loc: Location): { name: string; email: string } {
-  if (typeof v === 'string') {
-    const parts = v.trim().split(/\s+/).filter((p) => p !== '');
-    if (parts.length === 0) fail(`invalid author definition ${v}: author is an empty string`, loc);
-    const last = parts[parts.length - 1]!;
-    if (last.length >= 2 && last.startsWith('<') && last.endsWith('>')) {
-      return { name: parts.slice(0, -1).join(' '), email: last.slice(1, -1) };
-    }
-    return { name: parts.join(' '), email: '' };
+  if (typeof v === 'string') return authorFromString(v, loc);
+  if (!isMapping(v)) return fail('invalid author definition: invalid value type, must be string or map', loc);
+  const name = typeof v['name'] === 'string' ? v['name'].trim() : '';
+  const email = typeof v['email'] === 'string' ? v['email'].trim() : '';
+  if (name === '' && email === '') fail(`invalid author definition: 'name' and/or 'email' values required in object`, loc);
+  return { name, email };
+}
+
+/** The last word is the email when it is in angle brackets. */
+function authorFromString(v: string, loc: Location): { name: string; email: string } {
+  const parts = v.trim().split(/\s+/).filter((p) => p !== '');
+  if (parts.length === 0) fail(`invalid author definition ${v}: author is an empty string`, loc);
+  const last = parts[parts.length - 1]!;
+  if (last.length >= 2 && last.startsWith('<') && last.endsWith('>')) {
+    return { name: parts.slice(0, -1).join(' '), email: last.slice(1, -1) };
   }
-  if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
-    const o = v as Record<string, unknown>;
-    const name = typeof o['name'] === 'string' ? o['name'].trim() : '';
-    const email = typeof o['email'] === 'string' ? o['email'].trim() : '';
-    if (name === '' && email === '') fail(`invalid author definition: 'name' and/or 'email' values required in object`, loc);
-    return { name, email };
-  }
-  return fail('invalid author definition: invalid value type, must be string or map', loc);
+  return { name: parts.join(' '), email: '' };
 }
 
 function relatedResource(v: unknown, loc: Location): { ref: string; description?: string } {
@@ -152,8 +179,8 @@ function relatedResource(v: unknown, loc: Location): { ref: string; description?
     if (v === '') fail('invalid related-resource definition: ref URL may not be empty string', loc);
     return { ref: v };
   }
-  if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
-    const o = v as Record<string, unknown>;
+  if (isMapping(v)) {
+    const o = v;
     const ref = typeof o['ref'] === 'string' ? o['ref'].trim() : '';
     if (ref === '') fail(`invalid related-resource definition: 'ref' value required in object`, loc);
     const description = typeof o['description'] === 'string' ? o['description'].trim() : '';
@@ -171,12 +198,19 @@ export function annotationJson(a: Annotation): Record<string, unknown> {
   if (a.title !== undefined) out['title'] = a.title;
   if (a.description !== undefined) out['description'] = a.description;
   if (a.entrypoint === true) out['entrypoint'] = true;
-  if (a.organizations !== undefined && a.organizations.length > 0) out['organizations'] = a.organizations;
-  if (a.relatedResources !== undefined && a.relatedResources.length > 0) out['related_resources'] = a.relatedResources;
-  if (a.authors !== undefined && a.authors.length > 0) {
-    out['authors'] = a.authors.map((x) => ({ ...(x.name !== '' ? { name: x.name } : {}), ...(x.email !== '' ? { email: x.email } : {}) }));
-  }
-  if (a.schemas !== undefined && a.schemas.length > 0) out['schemas'] = a.schemas;
+  setNonEmpty(out, 'organizations', a.organizations);
+  setNonEmpty(out, 'related_resources', a.relatedResources);
+  setNonEmpty(out, 'authors', a.authors?.map(authorJson));
+  setNonEmpty(out, 'schemas', a.schemas);
   if (a.custom !== undefined && Object.keys(a.custom).length > 0) out['custom'] = a.custom;
   return out;
+}
+
+function setNonEmpty(out: Record<string, unknown>, key: string, list: unknown[] | undefined): void {
+  if (list !== undefined && list.length > 0) out[key] = list;
+}
+
+/** An author with its empty name or email left out. */
+function authorJson(x: { name: string; email: string }): Record<string, string> {
+  return { ...(x.name !== '' ? { name: x.name } : {}), ...(x.email !== '' ? { email: x.email } : {}) };
 }

@@ -5,7 +5,7 @@
 import type { Body, Expr, Location, RefTerm, Term, VarTerm, WithModifier } from '../ast.ts';
 import { MemberOperator, MemberWithKeyOperator, operatorName } from '../ast.ts';
 import { CompositeParser } from './composite-parser.ts';
-import type { TokenKind } from './tokens.ts';
+import type { Token, TokenKind } from './tokens.ts';
 
 export abstract class BodyParser extends CompositeParser {
   /** Set once the module imports `future.keywords.not` (or `future.keywords`): `not { … }` and whole-expression negation. */
@@ -33,20 +33,23 @@ export abstract class BodyParser extends CompositeParser {
       this.advance();
       negated = true;
     }
-    if (this.atKeyword('some')) {
-      if (negated) this.unexpected("illegal negation of 'some'");
-      return this.parseSome();
-    }
-    if (this.atKeyword('every')) {
-      if (negated) this.unexpected("illegal negation of 'every'");
-      return this.parseEvery();
-    }
-    const expr = negated && this.negationInside && this.at('{') ? this.parseNegatedBody() : this.parseExpr();
+    const quantified = this.parseQuantifier(negated);
+    if (quantified !== undefined) return quantified;
+    const negatedBody = negated && this.negationInside;
+    const expr = negatedBody && this.at('{') ? this.parseNegatedBody() : this.parseExpr();
     expr.loc = loc;
     expr.negated = negated;
-    if (negated && this.negationInside) expr.negationInside = true;
+    if (negatedBody) expr.negationInside = true;
     if (this.atKeyword('with')) expr.with = this.parseWith();
     return expr;
+  }
+
+  /** `some …` or `every …`, which cannot be negated; undefined for other expressions. */
+  private parseQuantifier(negated: boolean): Expr | undefined {
+    const word = this.atKeyword('some') ? 'some' : this.atKeyword('every') ? 'every' : undefined;
+    if (word === undefined) return undefined;
+    if (negated) this.unexpected(`illegal negation of '${word}'`);
+    return word === 'some' ? this.parseSome() : this.parseEvery();
   }
 
   /**
@@ -137,9 +140,8 @@ export abstract class BodyParser extends CompositeParser {
     return { type: 'some', loc, negated: false, with: [], vars };
   }
 
-  /** `every [k,] v in xs { body }`. */
-  private parseEvery(): Expr {
-    const loc = this.locOf(this.advance());
+  /** `[k,] v in xs` after `every`: the key and value must be variables. */
+  private parseEveryDomain(): { key: VarTerm | undefined; value: VarTerm; domain: Term } {
     const domainTok = this.tok;
     const term = this.parseTermInfix(true);
     const name = term.type === 'call' ? operatorName(term.operator) : undefined;
@@ -147,11 +149,21 @@ export abstract class BodyParser extends CompositeParser {
       return this.fail('unexpected term: expected `x[, y] in xs { ... }` expression', domainTok);
     }
     const withKey = name === MemberWithKeyOperator;
-    const key = withKey ? term.args[0]! : undefined;
-    const value = term.args[withKey ? 1 : 0]!;
-    const domain = term.args[withKey ? 2 : 1]!;
-    if (key !== undefined && key.type !== 'var') this.fail('unexpected term: expected key to be a variable', domainTok);
-    if (value.type !== 'var') this.fail('unexpected term: expected value to be a variable', domainTok);
+    const [first, second, third] = term.args;
+    const key = withKey ? this.everyVar(first!, 'key', domainTok) : undefined;
+    const value = this.everyVar((withKey ? second : first)!, 'value', domainTok);
+    return { key, value, domain: (withKey ? third : second)! };
+  }
+
+  private everyVar(term: Term, role: 'key' | 'value', domainTok: Token): VarTerm {
+    if (term.type !== 'var') return this.fail(`unexpected term: expected ${role} to be a variable`, domainTok);
+    return term;
+  }
+
+  /** `every [k,] v in xs { body }`. */
+  private parseEvery(): Expr {
+    const loc = this.locOf(this.advance());
+    const { key, value, domain } = this.parseEveryDomain();
     if (!this.at('{')) this.unexpected('missing body');
     this.advance();
     const body = this.parseBody('}');

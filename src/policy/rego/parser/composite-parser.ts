@@ -30,13 +30,24 @@ export abstract class CompositeParser extends TermParser {
       this.advance();
       return { type: 'array', loc, items: [] };
     }
-    let potentialComprehension = true;
-    if (this.at(',')) {
-      potentialComprehension = false;
-      this.advance();
-    }
+    // `[, x]`: a leading comma rules out a comprehension.
+    const potentialComprehension = !this.at(',');
+    if (!potentialComprehension) this.advance();
     const s = this.save();
     const head = this.parseTerm();
+    const read = this.parseArrayAfterHead(loc, head, potentialComprehension);
+    if (read !== undefined) return read;
+    this.restore(s);
+    if (!potentialComprehension) return this.finishArray(loc, []);
+    const c = this.orInfixHeadComprehension(() => this.finishArray(loc, []), ']');
+    return 'plain' in c ? c.plain : { type: 'arraycomprehension', loc, term: c.head, body: c.body };
+  }
+
+  /**
+   * `[x]`, `[x, …]` or `[x | body]` after the first term `x`; undefined when
+   * the text must be read again another way (an infix head or a union).
+   */
+  private parseArrayAfterHead(loc: Location, head: Term, potentialComprehension: boolean): Term | undefined {
     if (this.at(']')) {
       this.advance();
       return { type: 'array', loc, items: [head] };
@@ -45,19 +56,15 @@ export abstract class CompositeParser extends TermParser {
       this.advance();
       return this.finishArray(loc, [head]);
     }
-    if (this.at('|') && potentialComprehension) {
+    if (!this.at('|') || !potentialComprehension) return undefined;
+    this.advance();
+    const r = this.attempt(() => this.parseBody(']'));
+    if (r.ok) {
       this.advance();
-      const r = this.attempt(() => this.parseBody(']'));
-      if (r.ok) {
-        this.advance();
-        return { type: 'arraycomprehension', loc, term: head, body: r.value };
-      }
-      if (this.tokens[r.error.tokenIndex]?.kind !== ',') throw r.error;
+      return { type: 'arraycomprehension', loc, term: head, body: r.value };
     }
-    this.restore(s);
-    if (!potentialComprehension) return this.finishArray(loc, []);
-    const c = this.orInfixHeadComprehension(() => this.finishArray(loc, []), ']');
-    return 'plain' in c ? c.plain : { type: 'arraycomprehension', loc, term: c.head, body: c.body };
+    if (this.tokens[r.error.tokenIndex]?.kind !== ',') throw r.error;
+    return undefined;
   }
 
   /**

@@ -15,24 +15,32 @@ const UNSUPPORTED_KEYWORDS = ['and', 'or'];
 export function importProblem(imp: Import): string | undefined {
   const head = imp.path.head.type === 'var' ? imp.path.head.name : '';
   const segs = imp.path.path.map((t) => (t.type === 'string' ? t.value : ''));
-  if (head === 'future') {
-    if (segs[0] !== 'keywords') return 'invalid import, must be `future.keywords`';
-    if (imp.alias !== undefined) return '`future` imports cannot be aliased';
-    if (segs.length > 2) return 'invalid import, must be `future.keywords.x`, e.g. `import future.keywords.in`';
-    if (segs.length === 2 && !FUTURE_KEYWORDS.includes(segs[1]!)) return `unexpected keyword, must be one of [${FUTURE_KEYWORDS.join(' ')}]`;
-    if (segs.length === 2 && UNSUPPORTED_KEYWORDS.includes(segs[1]!)) return `import future.keywords.${segs[1]} is not supported by Portcullis (the ${segs[1]} keyword is not implemented)`;
-    return undefined;
-  }
-  if (head === 'rego') {
-    // rego.v2 also brings the `and` and `or` keywords, which Portcullis does not implement: refused by name.
-    if (segs.length === 1 && segs[0] === 'v2') return 'import rego.v2 is not supported by Portcullis (its `and` and `or` keywords are not implemented); import future.keywords.not for the `not` semantics';
-    if (segs.length !== 1 || segs[0] !== 'v1') return `invalid import \`${[head, ...segs].join('.')}\`, must be one of: \`rego.v1\`, \`rego.v2\``;
-    return undefined;
-  }
+  if (head === 'future') return futureImportProblem(segs, imp.alias);
+  if (head === 'rego') return regoImportProblem(segs);
   const last = segs.length === 0 ? head : segs[segs.length - 1]!;
   if (imp.alias === undefined && KEYWORDS.has(last)) {
     return `unexpected import path, must not end with a keyword, got: ${last} (hint: import a different path or use an alias)`;
   }
+  return undefined;
+}
+
+/** `future.keywords` or `future.keywords.kw`, with no alias. */
+function futureImportProblem(segs: string[], alias: string | undefined): string | undefined {
+  if (segs[0] !== 'keywords') return 'invalid import, must be `future.keywords`';
+  if (alias !== undefined) return '`future` imports cannot be aliased';
+  if (segs.length > 2) return 'invalid import, must be `future.keywords.x`, e.g. `import future.keywords.in`';
+  const keyword = segs[1];
+  if (keyword === undefined) return undefined;
+  if (!FUTURE_KEYWORDS.includes(keyword)) return `unexpected keyword, must be one of [${FUTURE_KEYWORDS.join(' ')}]`;
+  if (UNSUPPORTED_KEYWORDS.includes(keyword)) return `import future.keywords.${keyword} is not supported by Portcullis (the ${keyword} keyword is not implemented)`;
+  return undefined;
+}
+
+/** `rego.v1`; `rego.v2` is refused by name. */
+function regoImportProblem(segs: string[]): string | undefined {
+  // rego.v2 also brings the `and` and `or` keywords, which Portcullis does not implement: refused by name.
+  if (segs.length === 1 && segs[0] === 'v2') return 'import rego.v2 is not supported by Portcullis (its `and` and `or` keywords are not implemented); import future.keywords.not for the `not` semantics';
+  if (segs.length !== 1 || segs[0] !== 'v1') return `invalid import \`${['rego', ...segs].join('.')}\`, must be one of: \`rego.v1\`, \`rego.v2\``;
   return undefined;
 }
 

@@ -21,7 +21,11 @@ export interface LexResult {
 
 const HIGH_SURROGATE = /[\uD800-\uDBFF]/;
 
-const PUNCT1 = new Set(['.', ',', ';', '(', ')', '[', ']', '+', '-', '*', '/', '%', '&', '|']);
+const PUNCT1 = new Set([
+  '.', ',', ';', '(', ')', '[', ']', '+', '-', '*', '/', '%', '&', '|', ':', '=', '<', '>', '{', '}',
+]);
+
+const TWO_CHAR_OPERATORS = new Set([':=', '==', '!=', '<=', '>=']);
 
 function isIdentStart(c: number): boolean {
   return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
@@ -29,6 +33,34 @@ function isIdentStart(c: number): boolean {
 
 function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
+}
+
+function isIdentChar(c: number): boolean {
+  return isIdentStart(c) || isDigit(c);
+}
+
+function illegalCharacter(ch: string): string {
+  if (ch === '!' || ch === '$') return `illegal ${ch} character`;
+  return ch === '\0' ? 'illegal null character' : 'illegal token';
+}
+
+function skipDigits(src: string, from: number): { end: number } {
+  let end = from;
+  while (isDigit(src.charCodeAt(end))) end++;
+  return { end };
+}
+
+/**
+ * The fraction (`marker` '.') or exponent (`marker` 'e', either case, with an
+ * optional sign) of a number starting at `at`, if there is one; `error` when
+ * its digits are missing.
+ */
+function scanNumberPart(src: string, at: number, marker: '.' | 'e', error: string): { end: number; error?: string } {
+  if (src[at]?.toLowerCase() !== marker) return { end: at };
+  let from = at + 1;
+  if (marker === 'e' && (src[from] === '+' || src[from] === '-')) from++;
+  const digits = skipDigits(src, from);
+  return digits.end === from ? { end: digits.end, error } : digits;
 }
 
 /** An open template string: how deep in braces its current embedded expression is. */
@@ -102,12 +134,12 @@ class Lexer {
     }
   }
 
-  private push(kind: TokenKind, start: number, end: number, value: string, raw = false): Token {
+  private push(kind: TokenKind, start: number, end: number, value: string): Token {
     const tok: Token = {
       kind,
       text: this.src.slice(start, end),
       value,
-      raw,
+      raw: false,
       offset: start,
       end,
       row: this.row,
@@ -123,46 +155,77 @@ class Lexer {
     return tok;
   }
 
+  /**
+   * A backtick string or raw template text: marked raw, and since it may span
+   * lines, the row and line start move past it.
+   */
+  private pushRaw(kind: TokenKind, start: number, end: number, value: string): void {
+    const tok = this.push(kind, start, end, value);
+    tok.raw = true;
+    this.advanceLines(tok.offset, tok.end);
+  }
+
   private scanToken(): void {
-    const src = this.src;
     const start = this.pos;
-    const c = src.charCodeAt(start);
-    const ch = src[start]!;
-    if (isIdentStart(c)) {
-      let end = start + 1;
-      while (end < src.length) {
-        const d = src.charCodeAt(end);
-        if (!isIdentStart(d) && !isDigit(d)) break;
-        end++;
-      }
-      this.push('ident', start, end, '');
-      return;
-    }
+    const c = this.src.charCodeAt(start);
+    if (isIdentStart(c)) return this.scanIdent(start);
     if (isDigit(c)) return this.scanNumber(start);
     if (c === 34) return this.scanString(start);
     if (c === 96) return this.scanRawString(start);
-    if (c === 36 && (src[start + 1] === '"' || src[start + 1] === '`')) {
-      return this.scanTemplateText(start, start + 2, src[start + 1] === '`', 'template-part');
-    }
+    if (this.scanTemplateStart(start)) return;
+    if (this.scanTemplateBrace(start)) return;
+    this.scanPunctuation(start);
+  }
+
+  private scanIdent(start: number): void {
+    const src = this.src;
+    let end = start + 1;
+    while (end < src.length && isIdentChar(src.charCodeAt(end))) end++;
+    this.push('ident', start, end, '');
+  }
+
+  /** `$"` or `` $` ``: the start of a template string. */
+  private scanTemplateStart(start: number): boolean {
+    const next = this.src[start + 1];
+    if (this.src[start] !== '$' || (next !== '"' && next !== '`')) return false;
+    this.scanTemplateText(start, start + 2, next === '`', 'template-part');
+    return true;
+  }
+
+  /**
+   * Inside an embedded expression of a template string, braces nest; the
+   * brace that closes the expression resumes the template's literal text.
+   */
+  private scanTemplateBrace(start: number): boolean {
+    const ch = this.src[start];
     const frame = this.templates[this.templates.length - 1];
-    if (frame !== undefined && (ch === '{' || ch === '}')) {
-      if (ch === '{') frame.depth++;
-      else if (frame.depth === 0) {
-        this.templates.pop();
-        return this.scanTemplateText(start, start + 1, frame.raw, 'template-mid');
-      } else frame.depth--;
+    if (frame === undefined || (ch !== '{' && ch !== '}')) return false;
+    if (ch === '{') {
+      frame.depth++;
+      return false;
     }
+    if (frame.depth > 0) {
+      frame.depth--;
+      return false;
+    }
+    this.templates.pop();
+    this.scanTemplateText(start, start + 1, frame.raw, 'template-mid');
+    return true;
+  }
+
+  private scanPunctuation(start: number): void {
+    const src = this.src;
     const two = src.slice(start, start + 2);
-    if (two === ':=' || two === '==' || two === '!=' || two === '<=' || two === '>=') {
-      this.push(two, start, start + 2, '');
+    if (TWO_CHAR_OPERATORS.has(two)) {
+      this.push(two as TokenKind, start, start + 2, '');
       return;
     }
-    if (PUNCT1.has(ch) || ch === ':' || ch === '=' || ch === '<' || ch === '>' || ch === '{' || ch === '}') {
+    const ch = src[start]!;
+    if (PUNCT1.has(ch)) {
       this.push(ch as TokenKind, start, start + 1, '');
       return;
     }
-    const what = ch === '!' || ch === '$' ? `illegal ${ch} character` : c === 0 ? 'illegal null character' : 'illegal token';
-    this.push('illegal', start, start + 1, what);
+    this.push('illegal', start, start + 1, illegalCharacter(ch));
   }
 
   /**
@@ -172,23 +235,14 @@ class Lexer {
    */
   private scanNumber(start: number): void {
     const src = this.src;
-    let end = start;
-    while (isDigit(src.charCodeAt(end))) end++;
-    let error: string | undefined;
-    if (src[end] === '.') {
-      end++;
-      if (!isDigit(src.charCodeAt(end))) error = 'expected fraction';
-      while (isDigit(src.charCodeAt(end))) end++;
-    }
-    if (src[end] === 'e' || src[end] === 'E') {
-      end++;
-      if (src[end] === '+' || src[end] === '-') end++;
-      if (!isDigit(src.charCodeAt(end))) error ??= 'expected exponent';
-      while (isDigit(src.charCodeAt(end))) end++;
-    }
+    const integer = skipDigits(src, start);
+    const fraction = scanNumberPart(src, integer.end, '.', 'expected fraction');
+    const exponent = scanNumberPart(src, fraction.end, 'e', 'expected exponent');
+    let end = exponent.end;
+    let error = fraction.error ?? exponent.error;
     if (isIdentStart(src.charCodeAt(end))) {
       error ??= 'illegal number format';
-      while (isIdentStart(src.charCodeAt(end)) || isDigit(src.charCodeAt(end))) end++;
+      while (isIdentChar(src.charCodeAt(end))) end++;
     }
     this.push(error === undefined ? 'number' : 'illegal', start, end, error ?? '');
   }
@@ -228,8 +282,7 @@ class Lexer {
       this.push('illegal', start, src.length, 'non-terminated raw string');
       return;
     }
-    const tok = this.push('string', start, close + 1, src.slice(start + 1, close), true);
-    this.advanceLines(tok.offset, tok.end);
+    this.pushRaw('string', start, close + 1, src.slice(start + 1, close));
   }
 
   /**
@@ -241,36 +294,19 @@ class Lexer {
     const quote = raw ? '`' : '"';
     let end = textStart;
     let value = '';
-    while (true) {
-      if (end >= src.length || (!raw && src[end] === '\n')) {
-        this.push('illegal', start, end, 'non-terminated template string');
+    while (src[end] !== quote && src[end] !== '{') {
+      const piece = templateChar(src, end, raw);
+      if ('error' in piece) {
+        this.push('illegal', start, piece.end, piece.error);
         return;
       }
-      const ch = src[end]!;
-      if (ch === quote || ch === '{') break;
-      if (raw && ch === '\\' && src[end + 1] === '{') {
-        // The one escape of raw template strings: a literal brace.
-        value += '{';
-        end += 2;
-        continue;
-      }
-      if (!raw && ch === '\\') {
-        const decoded = decodeTemplateEscape(src, end);
-        if (decoded === undefined) {
-          this.push('illegal', start, end + 2, `illegal template-string escape: ${src.slice(end, end + 2)}`);
-          return;
-        }
-        value += decoded.text;
-        end = decoded.end;
-        continue;
-      }
-      value += ch;
-      end++;
+      value += piece.text;
+      end = piece.end;
     }
     const kind: TokenKind = src[end] === quote ? 'template-end' : open;
     if (kind !== 'template-end') this.templates.push({ raw, depth: 0 });
-    const tok = this.push(kind, start, end + 1, value, raw);
-    if (raw) this.advanceLines(tok.offset, tok.end);
+    if (raw) this.pushRaw(kind, start, end + 1, value);
+    else this.push(kind, start, end + 1, value);
   }
 
   /** Keeps row and line start right after a token that spans lines. */
@@ -316,4 +352,17 @@ function decodeTemplateEscape(src: string, at: number): { text: string; end: num
     return { text: String.fromCharCode(parseInt(src.slice(at + 2, at + 6), 16)), end: at + 6 };
   }
   return undefined;
+}
+
+/**
+ * One character (or escape) of a template string's literal text at `at`:
+ * its decoded text and where the next one starts, or why the text is illegal.
+ */
+function templateChar(src: string, at: number, raw: boolean): { text: string; end: number } | { error: string; end: number } {
+  const ch = src[at];
+  if (ch === undefined || (!raw && ch === '\n')) return { error: 'non-terminated template string', end: at };
+  if (ch !== '\\') return { text: ch, end: at + 1 };
+  // The one escape of raw template strings is a literal brace.
+  if (raw) return src[at + 1] === '{' ? { text: '{', end: at + 2 } : { text: ch, end: at + 1 };
+  return decodeTemplateEscape(src, at) ?? { error: `illegal template-string escape: ${src.slice(at, at + 2)}`, end: at + 2 };
 }

@@ -11,11 +11,20 @@ import type { LexedComment } from './lexer.ts';
 import { importProblem, importsFutureNot } from './import-checks.ts';
 import { checkDefaultRule } from './rule-checks.ts';
 import { cloneWithFreshWildcards } from './wildcards.ts';
-import type { Token } from './tokens.ts';
+import type { Token, TokenKind } from './tokens.ts';
 
 const IMPORT_ROOTS = new Set(['data', 'input', 'future', 'rego']);
+/** How a token changes the bracket depth. */
+const NESTING: Partial<Record<TokenKind, number>> = { '{': 1, '[': 1, '(': 1, '}': -1, ']': -1, ')': -1 };
 /** OPA's v1 message: `if` keyword is required before rule body / function body. */
 const ifRequired = (head: RuleHead): string => `\`if\` keyword is required before ${head.args === undefined ? 'rule' : 'function'} body`;
+
+/** A rule head, and whether `contains` or an explicit value followed it. */
+interface ParsedHead {
+  head: RuleHead;
+  contains: boolean;
+  explicitValue: boolean;
+}
 
 export class ModuleParser extends BodyParser {
   constructor(
@@ -83,7 +92,21 @@ export class ModuleParser extends BodyParser {
   private parseImport(): Import {
     const loc = this.locOf(this.advance());
     if (this.tok.kind !== 'ident') this.unexpected('expected ident');
-    const term = this.parseTerm();
+    const path = this.importPath(this.parseTerm());
+    const imp: Import = { loc, path };
+    if (this.atKeyword('as')) {
+      this.advance();
+      if (!this.atPlainIdent()) this.unexpected('expected var');
+      imp.alias = this.advance().text;
+    }
+    const problem = importProblem(imp);
+    if (problem !== undefined) this.failAt(path.loc, problem);
+    if (importsFutureNot(imp)) this.negationInside = true;
+    return imp;
+  }
+
+  /** `data.a.b`, `input`, `future.keywords.in`: a var followed by names, from one of the import roots. */
+  private importPath(term: Term): RefTerm {
     let path: RefTerm;
     if (term.type === 'var') path = { type: 'ref', loc: term.loc, head: term, path: [] };
     else if (term.type === 'ref' && term.head.type === 'var') path = term;
@@ -95,16 +118,7 @@ export class ModuleParser extends BodyParser {
     if (!IMPORT_ROOTS.has(root)) {
       this.failAt(path.loc, `unexpected import path, must begin with one of: {data, future, input, rego}, got: ${root}`);
     }
-    const imp: Import = { loc, path };
-    if (this.atKeyword('as')) {
-      this.advance();
-      if (!this.atPlainIdent()) this.unexpected('expected var');
-      imp.alias = this.advance().text;
-    }
-    const problem = importProblem(imp);
-    if (problem !== undefined) this.failAt(path.loc, problem);
-    if (importsFutureNot(imp)) this.negationInside = true;
-    return imp;
+    return path;
   }
 
   private failAt(loc: Location, reason: string): never {
@@ -118,29 +132,34 @@ export class ModuleParser extends BodyParser {
     const loc = this.locOf(ruleTok);
     const isDefault = this.atKeyword('default');
     if (isDefault) this.advance();
-    const { head, contains, explicitValue } = this.parseHead(isDefault);
+    const parsed = this.parseHead(isDefault);
     if (isDefault) {
-      checkDefaultRule(head, explicitValue, (reason) => this.fail(reason, ruleTok));
-      return this.makeRule(loc, head, this.trueBody(loc), true);
+      checkDefaultRule(parsed.head, parsed.explicitValue, (reason) => this.fail(reason, ruleTok));
+      return this.makeRule(loc, parsed.head, this.trueBody(loc), true);
     }
-    let body: Body;
-    if (this.atKeyword('if')) {
-      this.advance();
-      if (!contains && head.value === undefined) head.value = { type: 'boolean', loc: head.loc, value: true };
-      body = this.parseIfBody();
-    } else {
-      if (this.at('{')) this.fail(ifRequired(head));
-      if (!explicitValue && !contains) {
-        if (head.ref.path.length === 1 && head.args === undefined) this.fail('`contains` keyword is required for partial set rules', ruleTok);
-        this.fail(`${head.args === undefined ? 'rule' : 'function'} must have value assignment and/or body declaration`, ruleTok);
-      }
-      // OPA reads a rule without a body as a single statement: no else can follow.
-      if (this.atKeyword('else')) this.unexpected();
-      body = this.trueBody(loc);
-    }
-    const rule = this.makeRule(loc, head, body, false);
+    const body = this.atKeyword('if') ? this.parseRuleIfBody(parsed) : this.checkBodyless(parsed, ruleTok);
+    const rule = this.makeRule(loc, parsed.head, body, false);
     this.parseElseChain(rule);
     return rule;
+  }
+
+  /** `if` and the body after it; a plain rule's value is then `true`. */
+  private parseRuleIfBody({ head, contains }: ParsedHead): Body {
+    this.advance();
+    if (!contains && head.value === undefined) head.value = { type: 'boolean', loc: head.loc, value: true };
+    return this.parseIfBody();
+  }
+
+  /** A rule without `if`: it needs a value or `contains`, and its body is `true`. */
+  private checkBodyless({ head, contains, explicitValue }: ParsedHead, ruleTok: Token): Body {
+    if (this.at('{')) this.fail(ifRequired(head));
+    if (!explicitValue && !contains) {
+      if (head.ref.path.length === 1 && head.args === undefined) this.fail('`contains` keyword is required for partial set rules', ruleTok);
+      this.fail(`${head.args === undefined ? 'rule' : 'function'} must have value assignment and/or body declaration`, ruleTok);
+    }
+    // OPA reads a rule without a body as a single statement: no else can follow.
+    if (this.atKeyword('else')) this.unexpected();
+    return this.trueBody(this.locOf(ruleTok));
   }
 
   private makeRule(loc: Location, head: RuleHead, body: Body, isDefault: boolean): Rule {
@@ -178,16 +197,19 @@ export class ModuleParser extends BodyParser {
     let depth = 0;
     for (let i = this.index; i < this.tokens.length; i++) {
       const t = this.tokens[i]!;
-      if (t.kind === '{' || t.kind === '[' || t.kind === '(') depth++;
-      else if (t.kind === '}' || t.kind === ']' || t.kind === ')') {
-        if (--depth === 0) {
-          const next = this.tokens[i + 1]!;
-          return !(next.kind === 'eof' || next.nlBefore || next.kind === ';' || (next.kind === 'ident' && next.text === 'else'));
-        }
-      } else if (depth === 1 && (t.kind === ':' || t.kind === '|')) return true;
-      else if (t.kind === 'eof') return false;
+      if (t.kind === 'eof') return false;
+      const change = NESTING[t.kind] ?? 0;
+      depth += change;
+      if (change < 0 && depth === 0) return this.goesOnAfter(i);
+      if (depth === 1 && (t.kind === ':' || t.kind === '|')) return true;
     }
     return false;
+  }
+
+  /** Whether the term closed by token `i` goes on: more follows on the same line, and it is not `else`. */
+  private goesOnAfter(i: number): boolean {
+    const next = this.tokens[i + 1]!;
+    return !(next.kind === 'eof' || next.nlBefore || next.kind === ';' || (next.kind === 'ident' && next.text === 'else'));
   }
 
   private parseBraceBody(): Body {
@@ -215,55 +237,52 @@ export class ModuleParser extends BodyParser {
     const loc = this.locOf(this.advance());
     const head: RuleHead = { loc, ref: first.ref, name: first.name, assign: false };
     if (first.args !== undefined) head.args = first.args.map((a) => cloneWithFreshWildcards(a, () => this.genWildcard()));
-    if (this.at(':=') || this.at('=')) {
-      head.assign = this.advance().kind === ':=';
-      head.value = this.parseTermInfix(true);
-    } else if (this.atKeyword('if')) {
-      head.value = { type: 'boolean', loc, value: true };
-    } else if (this.at('{')) {
-      this.fail(ifRequired(first));
-    } else {
-      this.unexpected('expected else value term or rule body');
-    }
-    let body: Body;
-    if (this.atKeyword('if')) {
-      this.advance();
-      if (this.at('eof')) this.unexpected('rule body expected');
-      body = this.at('{') ? this.parseBraceBody() : [this.parseLiteral()];
-    } else if (this.at('{')) {
-      return this.fail(ifRequired(first));
-    } else {
-      body = this.trueBody(loc);
-    }
+    this.parseElseValue(head, first);
+    const body = this.parseElseBody(first, loc);
     return { loc, kind: first.args !== undefined ? 'function' : 'single', default: false, head, body };
   }
 
+  /** `else := value`, `else = value`, or `else if` (the value is `true`). */
+  private parseElseValue(head: RuleHead, first: RuleHead): void {
+    if (this.at(':=') || this.at('=')) {
+      head.assign = this.advance().kind === ':=';
+      head.value = this.parseTermInfix(true);
+      return;
+    }
+    if (this.atKeyword('if')) {
+      head.value = { type: 'boolean', loc: head.loc, value: true };
+      return;
+    }
+    if (this.at('{')) this.fail(ifRequired(first));
+    this.unexpected('expected else value term or rule body');
+  }
+
+  private parseElseBody(first: RuleHead, loc: Location): Body {
+    if (this.atKeyword('if')) {
+      this.advance();
+      if (this.at('eof')) this.unexpected('rule body expected');
+      return this.at('{') ? this.parseBraceBody() : [this.parseLiteral()];
+    }
+    if (this.at('{')) return this.fail(ifRequired(first));
+    return this.trueBody(loc);
+  }
+
   /** `name`, `a.b[c].d`, `f(x, y)`, followed by `contains t`, `= t`, `:= t` or nothing. */
-  private parseHead(isDefault: boolean): { head: RuleHead; contains: boolean; explicitValue: boolean } {
+  private parseHead(isDefault: boolean): ParsedHead {
     const loc = this.loc();
     if (!this.atPlainIdent() && !(this.tok.kind === 'ident' && this.startsRef(1))) this.unexpected('expected rule head');
     const nameTok = this.advance();
-    const nameVar = { type: 'var' as const, loc: this.locOf(nameTok), name: nameTok.text };
     if (nameTok.text === '_') this.fail('unexpected wildcard: expected rule head name', nameTok);
-    const t = this.tok;
-    let ref: RefTerm = { type: 'ref', loc: nameVar.loc, head: nameVar, path: [] };
-    let args: Term[] | undefined;
-    if (t.kind === '.' || t.kind === '[' || t.kind === '(') {
-      const parsed = this.parseRef(nameVar, true);
-      if (parsed.type === 'call') {
-        if (parsed.operator.head.type !== 'var') this.fail(`rule head ref invalid`, nameTok);
-        ref = parsed.operator;
-        args = parsed.args;
-      } else if (parsed.type === 'ref') {
-        ref = parsed;
-      } else {
-        this.fail('unexpected term: expected rule head', nameTok);
-      }
-    }
+    const { ref, args } = this.parseHeadRef(nameTok);
     const head: RuleHead = { loc, ref, name: nameTok.text, assign: false };
     if (args !== undefined) head.args = args;
+    return this.parseHeadValue(head, isDefault);
+  }
+
+  /** What follows the head's ref: `contains t`, `= t`, `:= t` or nothing. */
+  private parseHeadValue(head: RuleHead, isDefault: boolean): ParsedHead {
     if (this.atKeyword('contains')) {
-      if (args !== undefined) this.unexpected('the contains keyword can only be used with multi-value rule definitions');
+      if (head.args !== undefined) this.unexpected('the contains keyword can only be used with multi-value rule definitions');
       this.advance();
       head.key = this.parseTermInfix(true);
       return { head, contains: true, explicitValue: false };
@@ -274,7 +293,19 @@ export class ModuleParser extends BodyParser {
       head.value = this.parseTermInfix(true);
       return { head, contains: false, explicitValue: true };
     }
-    if (ref.path.length !== 1 || args !== undefined) head.value = { type: 'boolean', loc, value: true };
+    if (head.ref.path.length !== 1 || head.args !== undefined) head.value = { type: 'boolean', loc: head.loc, value: true };
     return { head, contains: false, explicitValue: false };
+  }
+
+  /** The rule's name and the ref steps or arguments that follow it. */
+  private parseHeadRef(nameTok: Token): { ref: RefTerm; args?: Term[] } {
+    const nameVar = { type: 'var' as const, loc: this.locOf(nameTok), name: nameTok.text };
+    const t = this.tok;
+    if (t.kind !== '.' && t.kind !== '[' && t.kind !== '(') return { ref: { type: 'ref', loc: nameVar.loc, head: nameVar, path: [] } };
+    const parsed = this.parseRef(nameVar, true);
+    if (parsed.type === 'ref') return { ref: parsed };
+    if (parsed.type !== 'call') return this.fail('unexpected term: expected rule head', nameTok);
+    if (parsed.operator.head.type !== 'var') this.fail(`rule head ref invalid`, nameTok);
+    return { ref: parsed.operator, args: parsed.args };
   }
 }

@@ -4,31 +4,18 @@
  */
 import type { RuleHead, Term } from '../ast.ts';
 
+/** Terms whose kind makes a default value non-constant. */
+const NON_CONSTANT = new Set<Term['type']>(['var', 'ref', 'call', 'templatestring']);
+
 /** The kind of the first var, ref or call in `t` outside comprehensions. */
 function firstNonConstant(t: Term): string | undefined {
-  switch (t.type) {
-    case 'var':
-    case 'ref':
-    case 'call':
-      return t.type;
-    case 'array':
-    case 'set':
-      for (const item of t.items) {
-        const found = firstNonConstant(item);
-        if (found !== undefined) return found;
-      }
-      return undefined;
-    case 'object':
-      for (const [k, v] of t.items) {
-        const found = firstNonConstant(k) ?? firstNonConstant(v);
-        if (found !== undefined) return found;
-      }
-      return undefined;
-    case 'templatestring':
-      return 'templatestring';
-    default:
-      return undefined;
+  if (NON_CONSTANT.has(t.type)) return t.type;
+  const items = t.type === 'array' || t.type === 'set' ? t.items : t.type === 'object' ? t.items.flat() : [];
+  for (const item of items) {
+    const found = firstNonConstant(item);
+    if (found !== undefined) return found;
   }
+  return undefined;
 }
 
 export function checkDefaultRule(head: RuleHead, explicitValue: boolean, fail: (reason: string) => never): void {

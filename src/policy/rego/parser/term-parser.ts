@@ -29,6 +29,31 @@ const REF_HEADS = new Set<Term['type']>([
   'var', 'array', 'object', 'set', 'arraycomprehension', 'objectcomprehension', 'setcomprehension', 'call',
 ]);
 
+/** Which method parses a term that starts with a token of this kind. */
+const TERM_HEADS: Partial<Record<TokenKind, TermHeadParser>> = {
+  ident: 'parseIdentTerm',
+  number: 'parseNumber',
+  '-': 'parseNumber',
+  '.': 'parseNumber',
+  string: 'parseStringTerm',
+  'template-part': 'parseTemplate',
+  'template-end': 'parseTemplate',
+  '[': 'parseArray',
+  '{': 'parseSetOrObject',
+  '(': 'parseParenthesised',
+};
+
+type TermHeadParser =
+  | 'parseIdentTerm' | 'parseNumber' | 'parseStringTerm' | 'parseTemplate' | 'parseArray' | 'parseSetOrObject' | 'parseParenthesised';
+
+/** `01` is refused; `0`, `0.5` and `0e3` are not. */
+function hasLeadingZero(lit: string): boolean {
+  if (lit.length < 2 || lit[0] !== '0') return false;
+  const decimal = lit[1] === '.';
+  const scientific = lit.length > 2 && (lit[1] === 'e' || lit[1] === 'E');
+  return !decimal && !scientific;
+}
+
 /** A term parsed at a token index, reused when an ambiguity makes the parser read it again. */
 interface CachedTerm {
   term: Term;
@@ -59,7 +84,7 @@ export abstract class TermParser extends TokenCursor {
           const mhs = this.parseLevel(0);
           if (!this.atKeyword('in')) this.unexpected('expected in');
           const op = this.advance();
-          return this.makeCall(MemberWithKeyOperator, op, [lhs, mhs, this.parseLevel(0)], 'in', lhs.loc);
+          return this.makeCall(MemberWithKeyOperator, op, [lhs, mhs, this.parseLevel(0)], 'in');
         });
         if (r.ok) {
           left = r.value;
@@ -68,7 +93,7 @@ export abstract class TermParser extends TokenCursor {
       }
       if (!this.atKeyword('in')) return left;
       const op = this.advance();
-      left = this.makeCall(MemberOperator, op, [left, this.parseLevel(0)], 'in', left.loc);
+      left = this.makeCall(MemberOperator, op, [left, this.parseLevel(0)], 'in');
     }
   }
 
@@ -95,13 +120,14 @@ export abstract class TermParser extends TokenCursor {
       const op = this.advance();
       const rhs = n === LAST_LEVEL ? this.parseTerm() : this.parseLevel(n + 1);
       const symbol = op.kind as InfixSymbol;
-      lhs = this.makeCall(InfixOperators[symbol], op, [lhs, rhs], symbol, lhs.loc);
+      lhs = this.makeCall(InfixOperators[symbol], op, [lhs, rhs], symbol);
     }
     return lhs;
   }
 
-  protected makeCall(name: string, op: Token, args: Term[], infix: string, loc: Location): CallTerm {
-    return { type: 'call', loc, operator: this.nameRef(name, this.locOf(op)), args, infix };
+  /** An operator's call; it sits where its first operand starts. */
+  protected makeCall(name: string, op: Token, args: [Term, ...Term[]], infix: string): CallTerm {
+    return { type: 'call', loc: args[0].loc, operator: this.nameRef(name, this.locOf(op)), args, infix };
   }
 
   /** `internal.member_2` as a ref: var `internal`, path `"member_2"`. */
@@ -140,34 +166,25 @@ export abstract class TermParser extends TokenCursor {
   }
 
   private parseTermHead(): Term {
-    const t = this.tok;
-    switch (t.kind) {
-      case 'ident':
-        return this.parseIdentTerm();
-      case 'number':
-      case '-':
-      case '.':
-        return this.parseNumber();
-      case 'string':
-        this.advance();
-        return t.raw ? { type: 'string', loc: this.locOf(t), value: t.value, raw: true } : { type: 'string', loc: this.locOf(t), value: t.value };
-      case 'template-part':
-      case 'template-end':
-        return this.parseTemplate();
-      case '[':
-        return this.parseArray();
-      case '{':
-        return this.parseSetOrObject();
-      case '(': {
-        this.advance();
-        const inner = this.parseTermInfix(true);
-        if (!this.at(')')) this.fail('non-terminated expression');
-        this.advance();
-        return inner;
-      }
-      default:
-        return this.unexpected();
-    }
+    const parse = TERM_HEADS[this.tok.kind];
+    if (parse === undefined) return this.unexpected();
+    return this[parse]();
+  }
+
+  private parseStringTerm(): StringTerm {
+    const t = this.advance();
+    const term: StringTerm = { type: 'string', loc: this.locOf(t), value: t.value };
+    if (t.raw) term.raw = true;
+    return term;
+  }
+
+  /** `( term )`: parentheses only group. */
+  private parseParenthesised(): Term {
+    this.advance();
+    const inner = this.parseTermInfix(true);
+    if (!this.at(')')) this.fail('non-terminated expression');
+    this.advance();
+    return inner;
   }
 
   private parseIdentTerm(): Term {
@@ -210,28 +227,37 @@ export abstract class TermParser extends TokenCursor {
     if (!REF_HEADS.has(head.type)) this.fail(`illegal ref (head cannot be ${head.type})`);
     const path: Term[] = [];
     for (let first = true; ; first = false) {
-      const t = this.tok;
-      if (t.spaceBefore && !(first && spacedFirst)) break;
-      if (t.kind === '.') {
-        this.advance();
-        const seg = this.tok;
-        if (seg.kind !== 'ident' || seg.spaceBefore) this.unexpected('expected ident');
-        this.advance();
-        path.push({ type: 'string', loc: this.locOf(seg), value: seg.text });
-      } else if (t.kind === '[') {
-        this.advance();
-        path.push(this.parseTermInfix(true));
-        this.expect(']', 'expected ]');
-      } else if (t.kind === '(') {
-        const call = this.parseCall({ type: 'ref', loc: head.loc, head, path });
-        const next = this.tok;
-        if (!next.spaceBefore && (next.kind === '.' || next.kind === '[')) return this.parseRef(call, false);
-        return call;
-      } else {
-        break;
-      }
+      if (this.tok.spaceBefore && !(first && spacedFirst)) break;
+      if (this.at('(')) return this.parseCallSuffix({ type: 'ref', loc: head.loc, head, path });
+      const segment = this.parseRefSegment();
+      if (segment === undefined) break;
+      path.push(segment);
     }
     return { type: 'ref', loc: head.loc, head, path };
+  }
+
+  /** `.name` or `[term]`; undefined when neither follows. */
+  private parseRefSegment(): Term | undefined {
+    if (this.at('.')) {
+      this.advance();
+      const seg = this.tok;
+      if (seg.kind !== 'ident' || seg.spaceBefore) this.unexpected('expected ident');
+      this.advance();
+      return { type: 'string', loc: this.locOf(seg), value: seg.text };
+    }
+    if (!this.at('[')) return undefined;
+    this.advance();
+    const key = this.parseTermInfix(true);
+    this.expect(']', 'expected ]');
+    return key;
+  }
+
+  /** `ref(args)`, and the ref steps that may follow the call's result. */
+  private parseCallSuffix(operator: RefTerm): Term {
+    const call = this.parseCall(operator);
+    const next = this.tok;
+    if (!next.spaceBefore && (next.kind === '.' || next.kind === '[')) return this.parseRef(call, false);
+    return call;
   }
 
   private parseCall(operator: RefTerm): Term {
@@ -262,6 +288,18 @@ export abstract class TermParser extends TokenCursor {
 
   private parseNumber(): NumberTerm {
     const loc = this.loc();
+    const prefix = this.parseNumberPrefix();
+    const lit = this.tok.text;
+    if (!prefix.endsWith('.') && hasLeadingZero(lit)) this.unexpected('expected number without leading zero');
+    const exp = /[eE]([+-]?\d+)$/.exec(lit);
+    // OPA caps the binary exponent at 1e5, about 30103 decimal digits.
+    if (exp !== null && Math.abs(Number(exp[1])) > 30000) this.fail('number too big');
+    this.advance();
+    return { type: 'number', loc, value: prefix + lit };
+  }
+
+  /** The `-` and `.` a number may start with, which the lexer reads as tokens of their own. */
+  private parseNumberPrefix(): string {
     let prefix = '';
     if (this.at('-')) {
       this.advance();
@@ -273,17 +311,7 @@ export abstract class TermParser extends TokenCursor {
       prefix += '.';
       if (!this.at('number')) this.unexpected('expected number');
     }
-    const lit = this.tok.text;
-    if (!prefix.endsWith('.') && lit.length > 1 && lit[0] === '0') {
-      const decimal = lit[1] === '.';
-      const scientific = lit.length > 2 && (lit[1] === 'e' || lit[1] === 'E');
-      if (!decimal && !scientific) this.unexpected('expected number without leading zero');
-    }
-    const exp = /[eE]([+-]?\d+)$/.exec(lit);
-    // OPA caps the binary exponent at 1e5, about 30103 decimal digits.
-    if (exp !== null && Math.abs(Number(exp[1])) > 30000) this.fail('number too big');
-    this.advance();
-    return { type: 'number', loc, value: prefix + lit };
+    return prefix;
   }
 
   /** `[…]`: arrays and array comprehensions. */

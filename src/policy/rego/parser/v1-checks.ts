@@ -8,6 +8,7 @@
 import { ErrorCodes, PortcullisError } from '../../../errors.ts';
 import type { Body, Expr, Import, Location, Module, Rule, Term } from '../ast.ts';
 import { operatorName } from '../ast.ts';
+import { exprParts, termParts, type Parts } from '../ast-parts.ts';
 
 interface Finding {
   loc: Location;
@@ -67,15 +68,7 @@ function rootName(t: Term | undefined): string | undefined {
 
 function rootDocumentOverrides(module: Module): Finding[] {
   const out: Finding[] = [];
-  for (const rule of module.rules) {
-    for (let r: Rule | undefined = rule; r !== undefined; r = r.else) {
-      if (ROOTS.has(r.head.name)) out.push({ loc: r.loc, message: `rules must not shadow ${r.head.name} (use a different rule name)` });
-      for (const arg of r.head.args ?? []) {
-        const root = rootName(arg);
-        if (root !== undefined) out.push({ loc: arg.loc, message: `args must not shadow ${root} (use a different variable name)` });
-      }
-    }
-  }
+  forEachRule(module, (r) => out.push(...headOverrides(r)));
   forEachExpr(module, (e) => {
     if (e.type !== 'call' || operatorName(e.operator) !== 'assign') return;
     const root = rootName(e.args[0]);
@@ -84,75 +77,43 @@ function rootDocumentOverrides(module: Module): Finding[] {
   return out;
 }
 
+/** A rule named `input` or `data`, or a function argument of that name. */
+function headOverrides(r: Rule): Finding[] {
+  const out: Finding[] = [];
+  if (ROOTS.has(r.head.name)) out.push({ loc: r.loc, message: `rules must not shadow ${r.head.name} (use a different rule name)` });
+  for (const arg of r.head.args ?? []) {
+    const root = rootName(arg);
+    if (root !== undefined) out.push({ loc: arg.loc, message: `args must not shadow ${root} (use a different variable name)` });
+  }
+  return out;
+}
+
+/** Visits every rule of the module, each `else` link included. */
+function forEachRule(module: Module, visit: (r: Rule) => void): void {
+  for (const rule of module.rules) {
+    for (let r: Rule | undefined = rule; r !== undefined; r = r.else) visit(r);
+  }
+}
+
 /** Visits every expression of the module: rule bodies, else links, and bodies nested in terms. */
 export function forEachExpr(module: Module, visit: (e: Expr) => void): void {
+  const walk = (p: Parts): void => {
+    p.terms.forEach(term);
+    p.bodies.forEach(body);
+    p.exprs.forEach(expr);
+  };
   const body = (b: Body): void => {
     for (const e of b) expr(e);
   };
   const expr = (e: Expr): void => {
     visit(e);
-    switch (e.type) {
-      case 'term':
-        term(e.term);
-        break;
-      case 'call':
-        e.args.forEach(term);
-        break;
-      case 'somein':
-        if (e.key !== undefined) term(e.key);
-        term(e.value);
-        term(e.collection);
-        break;
-      case 'every':
-        term(e.domain);
-        body(e.body);
-        break;
-      case 'some':
-        break;
-    }
+    walk(exprParts(e));
     for (const w of e.with) term(w.value);
   };
-  const term = (t: Term): void => {
-    switch (t.type) {
-      case 'ref':
-        term(t.head);
-        t.path.forEach(term);
-        break;
-      case 'call':
-        t.args.forEach(term);
-        break;
-      case 'array':
-      case 'set':
-        t.items.forEach(term);
-        break;
-      case 'object':
-        for (const [k, v] of t.items) {
-          term(k);
-          term(v);
-        }
-        break;
-      case 'arraycomprehension':
-      case 'setcomprehension':
-        term(t.term);
-        body(t.body);
-        break;
-      case 'objectcomprehension':
-        term(t.key);
-        term(t.value);
-        body(t.body);
-        break;
-      case 'templatestring':
-        for (const p of t.parts) if (p.type !== 'string') expr(p);
-        break;
-      default:
-        break;
-    }
-  };
-  for (const rule of module.rules) {
-    for (let r: Rule | undefined = rule; r !== undefined; r = r.else) {
-      const h = r.head;
-      [h.ref, ...(h.args ?? []), ...(h.key ? [h.key] : []), ...(h.value ? [h.value] : [])].forEach(term);
-      body(r.body);
-    }
-  }
+  const term = (t: Term): void => walk(termParts(t));
+  forEachRule(module, (r) => {
+    const h = r.head;
+    [h.ref, ...(h.args ?? []), ...(h.key ? [h.key] : []), ...(h.value ? [h.value] : [])].forEach(term);
+    body(r.body);
+  });
 }
