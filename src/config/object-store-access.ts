@@ -21,19 +21,31 @@ export interface ObjectStoreAccess {
 
 type Env = Record<string, string | undefined>;
 
-export function loadObjectStoreAccess(env: Env, endpointFlag?: string): Readonly<ObjectStoreAccess> {
-  const first = (...names: string[]): string => names.map((n) => (env[n] ?? '').trim()).find(Boolean) ?? '';
-  const region = first('AWS_REGION', 'AWS_DEFAULT_REGION', 'PORTCULLIS_SHIP_REGION') || 'us-east-1';
+type First = (...names: string[]) => string;
+
+function endpointOf(first: First, endpointFlag: string | undefined, region: string): string {
   const endpoint = (endpointFlag?.trim() || first('AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL', 'PORTCULLIS_SHIP_ENDPOINT') || `https://s3.${region}.amazonaws.com`).replace(/\/$/, '');
   if (!/^https?:\/\/[^/\s]+$/i.test(endpoint)) {
     throw new PortcullisError(ErrorCodes.CONFIG, `the S3 endpoint ${JSON.stringify(endpoint)} is not an http(s)://HOST[:PORT] URL (--s3-endpoint or AWS_ENDPOINT_URL_S3)`, { setting: 'AWS_ENDPOINT_URL_S3' });
   }
-  const aws = first('AWS_ACCESS_KEY_ID') !== '';
-  const accessKeyId = aws ? first('AWS_ACCESS_KEY_ID') : first('PORTCULLIS_SHIP_ACCESS_KEY_ID');
-  const secretAccessKey = aws ? first('AWS_SECRET_ACCESS_KEY') : first('PORTCULLIS_SHIP_SECRET_ACCESS_KEY');
+  return endpoint;
+}
+
+/** AWS's credentials when AWS_ACCESS_KEY_ID is set, else the sidecar's shipping ones: never a mix of the two. */
+function credentialsOf(first: First): S3Credentials {
+  const prefix = first('AWS_ACCESS_KEY_ID') !== '' ? 'AWS_' : 'PORTCULLIS_SHIP_';
+  const accessKeyId = first(`${prefix}ACCESS_KEY_ID`);
+  const secretAccessKey = first(`${prefix}SECRET_ACCESS_KEY`);
   if (!accessKeyId || !secretAccessKey) {
     throw new PortcullisError(ErrorCodes.CONFIG, 'reading s3:// needs credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (read-only access to the bucket is enough)', { setting: 'AWS_ACCESS_KEY_ID' });
   }
-  const sessionToken = aws ? first('AWS_SESSION_TOKEN') : first('PORTCULLIS_SHIP_SESSION_TOKEN');
-  return Object.freeze({ endpoint, region, credentials: Object.freeze({ accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) }) });
+  const sessionToken = first(`${prefix}SESSION_TOKEN`);
+  return Object.freeze({ accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) });
+}
+
+export function loadObjectStoreAccess(env: Env, endpointFlag?: string): Readonly<ObjectStoreAccess> {
+  const first: First = (...names) => names.map((n) => (env[n] ?? '').trim()).find(Boolean) ?? '';
+  const region = first('AWS_REGION', 'AWS_DEFAULT_REGION', 'PORTCULLIS_SHIP_REGION') || 'us-east-1';
+  const endpoint = endpointOf(first, endpointFlag, region);
+  return Object.freeze({ endpoint, region, credentials: credentialsOf(first) });
 }
