@@ -7,6 +7,13 @@
  * after the fsync that covers it, which is what lets the gate hold an action
  * until its intent is durable.
  *
+ * An outcome never needs an fsync of its own: its call has already run, and
+ * no action waits for it. A batch of outcomes alone lingers up to
+ * OUTCOME_LINGER_MS for the next intent and goes out in that intent's write +
+ * fdatasync; on one connection this halves the fsyncs, and an intent no
+ * longer queues behind the previous call's outcome. An outcome's append still
+ * resolves only once it is durable. Intents never linger.
+ *
  * Chain positions (seq, prev) are assigned when a batch is written, not when
  * an append is queued: a batch that fails is cut off the file and leaves no
  * gap in the chain.
@@ -51,6 +58,8 @@ interface Pending {
 /** Entries per write; bounds the memory of one batch under a burst. */
 const MAX_BATCH_ENTRIES = 8192;
 const DEFAULT_MAX_FILE_BYTES = 64 * 1024 * 1024;
+/** How long a batch of outcomes alone waits for an intent to share its fsync. */
+export const OUTCOME_LINGER_MS = 20;
 
 /** `ledger.jsonl` → `ledger.000007.jsonl`. */
 export function segmentPath(activePath: string, n: number): string {
@@ -160,6 +169,8 @@ export class Ledger {
   #sig: string | undefined;
   #pending: Pending[] = [];
   #flushing: Promise<void> | undefined;
+  /** Ends the wait of lingering outcomes (an intent arrived, or a caller waits for the ledger). */
+  #wake: (() => void) | undefined;
   /** Set when the file can no longer be trusted to match memory (fsync or truncate failed). */
   #broken: PortcullisError | undefined;
   #closed = false;
@@ -249,7 +260,27 @@ export class Ledger {
     }
     return new Promise<LedgerPosition>((resolve, reject) => {
       this.#pending.push({ kind, record: bytes, resolve, reject });
+      if (kind === 'intent') this.#hurry();
       this.#flushing ??= this.#flushLoop();
+    });
+  }
+
+  /** Lets lingering outcomes go now. */
+  #hurry(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  /** Waits until an intent is queued, someone waits for the ledger, or OUTCOME_LINGER_MS pass. */
+  async #linger(): Promise<void> {
+    if (this.#pending.some((p) => p.kind === 'intent')) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => this.#hurry(), OUTCOME_LINGER_MS);
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
     });
   }
 
@@ -258,6 +289,7 @@ export class Ledger {
     await Promise.resolve();
     try {
       while (this.#pending.length > 0) {
+        await this.#linger();
         const batch = this.#pending.splice(0, MAX_BATCH_ENTRIES);
         if (this.#broken) {
           for (const p of batch) p.reject(this.#broken);
@@ -367,6 +399,7 @@ export class Ledger {
    * new active file. Resolves true when a segment was closed.
    */
   async seal(): Promise<boolean> {
+    this.#hurry();
     while (this.#flushing) await this.#flushing;
     if (this.#closed || this.#broken || this.#size === 0) return false;
     let rotated = false;
@@ -383,6 +416,7 @@ export class Ledger {
 
   /** Resolves once no write or rotation is in flight (appends already resolved may still be rotating the file). */
   async idle(): Promise<void> {
+    this.#hurry();
     while (this.#flushing) await this.#flushing;
   }
 
@@ -399,6 +433,7 @@ export class Ledger {
   /** Waits for pending appends, then closes the file. */
   async close(): Promise<void> {
     if (this.#closed) return;
+    this.#hurry();
     while (this.#flushing) await this.#flushing;
     this.#closed = true;
     await this.#file.close().catch(() => undefined);
