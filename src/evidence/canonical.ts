@@ -57,9 +57,8 @@ function skipped(v: unknown): boolean {
  */
 export type KnownCanonical = ReadonlyMap<object, string>;
 
-/** `budget`: how many more levels of objects and arrays may open below this value. */
-function write(v: unknown, budget: number, known: KnownCanonical | undefined): string {
-  if (v === null) return 'null';
+/** A value that is not an object (nor null): a JSON scalar, or a value with no JSON form. */
+function writeScalar(v: unknown): string {
   switch (typeof v) {
     case 'string':
       if (hasLoneSurrogate(v)) fail('a string holds a lone surrogate, which has no UTF-8 form');
@@ -69,29 +68,26 @@ function write(v: unknown, budget: number, known: KnownCanonical | undefined): s
       return JSON.stringify(v);
     case 'boolean':
       return v ? 'true' : 'false';
-    case 'object':
-      break;
     case 'bigint':
       return fail('BigInt has no JSON form');
     default:
       return fail(`a ${typeof v} has no JSON form`);
   }
-  if (budget < 0) fail('nesting deeper than the limit (a cycle?)');
-  if (known !== undefined) {
-    const text = known.get(v);
-    if (text !== undefined) return text;
+}
+
+/** `budget`: how many more levels of objects and arrays may open below these elements. */
+function writeArray(a: unknown[], budget: number, known: KnownCanonical | undefined): string {
+  let out = '[';
+  for (let i = 0; i < a.length; i++) {
+    if (i > 0) out += ',';
+    const e = a[i];
+    out += skipped(e) ? 'null' : write(e, budget, known);
   }
-  const o = v as Record<string, unknown> & { toJSON?: () => unknown };
-  if (typeof o.toJSON === 'function') return write(o.toJSON(), budget - 1, known);
-  if (Array.isArray(o)) {
-    let out = '[';
-    for (let i = 0; i < o.length; i++) {
-      if (i > 0) out += ',';
-      const e = o[i];
-      out += skipped(e) ? 'null' : write(e, budget - 1, known);
-    }
-    return out + ']';
-  }
+  return out + ']';
+}
+
+/** Members in key order (UTF-16 code units, as RFC 8785); members with no JSON form are left out. */
+function writeObject(o: Record<string, unknown>, budget: number, known: KnownCanonical | undefined): string {
   const keys = Object.keys(o).sort();
   let out = '{';
   let first = true;
@@ -101,9 +97,21 @@ function write(v: unknown, budget: number, known: KnownCanonical | undefined): s
     if (!first) out += ',';
     first = false;
     if (hasLoneSurrogate(k)) fail('a key holds a lone surrogate, which has no UTF-8 form');
-    out += JSON.stringify(k) + ':' + write(e, budget - 1, known);
+    out += JSON.stringify(k) + ':' + write(e, budget, known);
   }
   return out + '}';
+}
+
+/** `budget`: how many more levels of objects and arrays may open below this value. */
+function write(v: unknown, budget: number, known: KnownCanonical | undefined): string {
+  if (v === null) return 'null';
+  if (typeof v !== 'object') return writeScalar(v);
+  if (budget < 0) fail('nesting deeper than the limit (a cycle?)');
+  const text = known?.get(v);
+  if (text !== undefined) return text;
+  const o = v as Record<string, unknown> & { toJSON?: () => unknown };
+  if (typeof o.toJSON === 'function') return write(o.toJSON(), budget - 1, known);
+  return Array.isArray(o) ? writeArray(o, budget - 1, known) : writeObject(o, budget - 1, known);
 }
 
 /**
