@@ -19,6 +19,7 @@ import { filterToolListMessage, TOOL_VISIBLE_ENTRYPOINT } from '../gate/tool-vis
 import { toolDefinitionHash, toolPin } from '../gate/tool-pin.ts';
 import { ListedTools } from './listed-tools.ts';
 import { checkHeadersAgree, encodeHeaderValue, mcpHeaderView, mirroredName, MCP_METHOD_HEADER, MCP_NAME_HEADER } from '../gate/mcp-headers.ts';
+import { checkParamHeadersAgree, paramHeaderDeclarations } from '../gate/mcp-param-headers.ts';
 import { normaliseAuthority, formatAuthority } from '../gate/host.ts';
 import { jsonRpcError, toPortcullisError } from '../gate/error-response.ts';
 import { ErrorCodes, PortcullisError } from '../errors.ts';
@@ -169,11 +170,14 @@ function toolListFilter(ctx: ProxyContext, target: NamedTarget, forwarded: reado
   const server = target.tool.name;
   const pins = target.tool.pins;
   const decides = ctx.engine.current()?.entrypoints.includes(TOOL_VISIBLE_ENTRYPOINT) ?? false;
-  if (ids.size === 0 || (!decides && !pins)) return undefined;
+  if (ids.size === 0) return undefined;
   const listed = (ctx.listedTools ??= new ListedTools());
   const observe = ctx.decider.mode === 'observe';
   return (message) =>
     filterToolListMessage(message, ids, (tool) => {
+      // What each tool's Mcp-Param-* headers mirror, for the calls that send them.
+      listed.recordParamHeaders(server, tool.name, paramHeaderDeclarations((tool as { inputSchema?: unknown }).inputSchema));
+      if (!decides && !pins) return true;
       let pin: ToolPin | undefined;
       if (pins) {
         const hash = toolDefinitionHash(tool as unknown as Record<string, unknown>);
@@ -274,6 +278,7 @@ export async function handleMcp(ctx: ProxyContext, req: FastifyRequest, reply: F
   const view = mcpHeaderView(req.headers);
   try {
     checkHeadersAgree(view, messages);
+    checkParamHeadersAgree(req.headers, messages, (tool) => ctx.listedTools?.paramHeaders(server, tool));
   } catch (e) {
     // Recorded as the call the body makes, so the refusal says what was refused.
     return refuse(ctx, req, reply, e, actions[0]);
