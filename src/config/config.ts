@@ -11,6 +11,7 @@ import type { Mode } from '../gate/types.ts';
 import { DEFAULT_REDACTED_HEADERS } from '../gate/headers.ts';
 import { readCaptureConfig, type CaptureConfig } from './capture.ts';
 import { readCredentialSources, type CredentialSources } from './credentials.ts';
+import { parseBundleVerificationKeys } from '../policy/bundle-signing.ts';
 
 export interface AgentConfig {
   namespace: string;
@@ -82,6 +83,14 @@ export interface SidecarConfig {
    */
   lastBundleFile: string;
   /**
+   * PEM text of the ed25519 public keys (one or more PUBLIC KEY blocks) that
+   * bundles from the controller must be signed with; set by the injector.
+   * Empty: `portcullis sidecar` refuses to start unless acceptUnsignedBundles.
+   */
+  bundlePublicKey: string;
+  /** `portcullis sidecar` loads bundles without a signature (PORTCULLIS_ACCEPT_UNSIGNED_BUNDLES=true, explicit only). */
+  acceptUnsignedBundles: boolean;
+  /**
    * The approval page people open, as an absolute URL (the controller's
    * `/approvals/` behind whatever the platform exposes); a URL elicitation
    * names it with `?id=APPROVAL_ID`. Empty: this gate's own admin port.
@@ -144,6 +153,12 @@ const pemCertificates: Parser<string> = (raw, name) => {
   }
   return text + '\n';
 };
+const publicKeys: Parser<string> = (raw, name) => {
+  const text = raw.trim();
+  if (!text) return '';
+  parseBundleVerificationKeys(text, name);
+  return text + '\n';
+};
 const bool: Parser<boolean> = (raw, name) => {
   const v = raw.trim().toLowerCase();
   if (v === 'true' || v === '1') return true;
@@ -190,6 +205,8 @@ const SETTINGS = {
   controllerCa: { env: 'PORTCULLIS_CONTROLLER_CA', def: '', parse: pemCertificates },
   controllerTokenFile: { env: 'PORTCULLIS_CONTROLLER_TOKEN_FILE', def: '', parse: str },
   lastBundleFile: { env: 'PORTCULLIS_LAST_BUNDLE_FILE', def: '', parse: str },
+  bundlePublicKey: { env: 'PORTCULLIS_BUNDLE_PUBLIC_KEY', def: '', parse: publicKeys },
+  acceptUnsignedBundles: { env: 'PORTCULLIS_ACCEPT_UNSIGNED_BUNDLES', def: 'false', parse: bool },
   approvalPageUrl: { env: 'PORTCULLIS_APPROVAL_PAGE_URL', def: '', parse: str },
   adminTokenFile: { env: 'PORTCULLIS_ADMIN_TOKEN_FILE', def: '', parse: str },
   approverGroups: { env: 'PORTCULLIS_APPROVER_GROUPS', def: '', parse: stringMap },

@@ -38,14 +38,26 @@ export interface ControllerConfig {
   leaseDurationSeconds: number;
   /** Sidecar image injected into pods. */
   sidecarImage: string;
-  /** URL sidecars use to reach this controller; default http://SERVICE.NAMESPACE.svc:8080 (the Service's port). */
+  /**
+   * URL sidecars use to reach this controller; default https://SERVICE.NAMESPACE.svc:443
+   * (sidecarTls), or http://SERVICE.NAMESPACE.svc:8080 with PORTCULLIS_SIDECAR_TLS=false.
+   */
   controllerUrl: string;
   approvalRetentionSeconds: number;
   /**
    * Sidecars reach the controller over HTTPS (the Service's port 443, the
-   * webhook certificate) and are given its CA; default plain HTTP on 8080.
+   * webhook certificate) and are given its CA: the default. false: plain HTTP
+   * on 8080, only when set explicitly (PORTCULLIS_SIDECAR_TLS=false).
    */
   sidecarTls: boolean;
+  /** Secret (in `namespace`) holding the key bundles are signed with; made at start when missing. */
+  bundleSigningSecret: string;
+  /**
+   * Who may fetch bundles: `token` (default), a sidecar with its projected
+   * token, only the bundles its namespace may use; `none`, anyone (for a
+   * controller reached only by trusted clients, e.g. tests).
+   */
+  bundleAuth: 'token' | 'none';
   /**
    * OTLP/HTTP endpoint injected sidecars export their spans to (their
    * OTEL_EXPORTER_OTLP_ENDPOINT); empty: they export none.
@@ -121,10 +133,12 @@ export function loadControllerConfig(env: Env, overrides: ControllerOverrides = 
   const namespace = str('namespace', 'PORTCULLIS_NAMESPACE', 'portcullis-system');
   const serviceName = str('serviceName', 'PORTCULLIS_SERVICE_NAME', 'portcullis-controller');
   const port = num('port', 'PORTCULLIS_CONTROLLER_PORT', '8080', 0, 65535);
-  const [tlsRaw, tlsLabel] = get('sidecarTls', 'PORTCULLIS_SIDECAR_TLS', 'false');
+  const [tlsRaw, tlsLabel] = get('sidecarTls', 'PORTCULLIS_SIDECAR_TLS', 'true');
   if (tlsRaw !== 'true' && tlsRaw !== 'false') throw fail(tlsLabel, tlsRaw, 'true or false');
   const sidecarTls = tlsRaw === 'true';
   const [certRaw, certLabel] = get('certMode', 'PORTCULLIS_WEBHOOK_CERT_MODE', 'self');
+  const [authRaw, authLabel] = get('bundleAuth', 'PORTCULLIS_BUNDLE_AUTH', 'token');
+  if (authRaw !== 'token' && authRaw !== 'none') throw fail(authLabel, authRaw, 'token or none');
   if (certRaw !== 'self' && certRaw !== 'files') throw fail(certLabel, certRaw, 'self or files');
   const config: ControllerConfig = {
     namespace,
@@ -146,6 +160,8 @@ export function loadControllerConfig(env: Env, overrides: ControllerOverrides = 
     sidecarImage: str('sidecarImage', 'PORTCULLIS_SIDECAR_IMAGE', 'ghcr.io/portcullis/portcullis:0.1.0'),
     controllerUrl: str('controllerUrl', 'PORTCULLIS_CONTROLLER_URL', sidecarTls ? `https://${serviceName}.${namespace}.svc:443` : `http://${serviceName}.${namespace}.svc:8080`),
     sidecarTls,
+    bundleSigningSecret: str('bundleSigningSecret', 'PORTCULLIS_BUNDLE_SIGNING_SECRET', 'portcullis-bundle-signing'),
+    bundleAuth: authRaw,
     approvalRetentionSeconds: num('approvalRetentionSeconds', 'PORTCULLIS_APPROVAL_RETENTION_SECONDS', '3600', 0, 30 * 86_400),
     sidecarOtelEndpoint: str('sidecarOtelEndpoint', 'PORTCULLIS_SIDECAR_OTEL_ENDPOINT', ''),
     captureInitContainer: str('captureInitContainer', 'PORTCULLIS_CAPTURE_INIT_CONTAINER', ''),

@@ -18,7 +18,9 @@ import { BundleStore } from './bundles/bundle-store.ts';
 import { PolicyBundleReconciler } from './bundles/reconciler.ts';
 import { BuildCache } from './bundles/build-bundle.ts';
 import { LastGoodBundles } from './bundles/last-good.ts';
-import { registerBundleRoutes } from './server/bundle-routes.ts';
+import { registerBundleRoutes, type BundleAccess } from './server/bundle-routes.ts';
+import { loadBundleSigning } from './certs/bundle-signing-key.ts';
+import { namespaceEnforcement, policyRefusal } from './webhooks/namespace-enforcement.ts';
 import { ApprovalService } from './approvals/approval-service.ts';
 import { HeadWitnessService } from './witness/head-witness-service.ts';
 import type { HeadWitnessStore } from './witness/head-witness-store.ts';
@@ -26,7 +28,7 @@ import type { LedgerShippingInjection } from './webhooks/ledger-shipping-injecti
 import { CallerAuthenticator } from './approvals/caller-auth.ts';
 import { registerAdmissionRoutes } from './webhooks/admission.ts';
 import { CAPTURE_INIT_NAME } from './webhooks/capture-injection.ts';
-import { DEFAULT_INJECTION, SIDECAR_NAME, type InjectionConfig } from './webhooks/inject.ts';
+import { DEFAULT_INJECTION, NAMESPACE_LABEL, SIDECAR_NAME, type InjectionConfig } from './webhooks/inject.ts';
 import { LeaderElector } from './leader-election.ts';
 import { MountedCertificates, type WebhookTls, type WebhookTlsSource } from './certs/provider.ts';
 import { SelfManagedCertificates } from './certs/self-managed.ts';
@@ -62,6 +64,8 @@ export interface RunningController {
   webhookPort: number;
   /** The certificate the webhooks serve now (it is renewed while running). */
   readonly tls: WebhookTls;
+  /** PEM public keys sidecars verify bundles with (PORTCULLIS_BUNDLE_PUBLIC_KEY of injected pods). */
+  bundlePublicKeys: string;
   stop(): Promise<void>;
 }
 
@@ -95,7 +99,9 @@ export async function startController(config: Readonly<ControllerConfig>, deps: 
   const isLeader = (): boolean => elector.isLeader();
   const builds = new BuildCache(deps.compiler);
   const lastGood = new LastGoodBundles(kube, config.namespace);
-  reconciler = new PolicyBundleReconciler({ kube, compiler: deps.compiler, builds, store, lastGood, logger, metrics: deps.metrics, clock: deps.clock, isLeader, buildConcurrency: config.buildConcurrency });
+  // Before the first build: every archive served is signed.
+  const signing = await loadBundleSigning({ kube, namespace: config.namespace, secretName: config.bundleSigningSecret, logger });
+  reconciler = new PolicyBundleReconciler({ kube, compiler: deps.compiler, builds, store, lastGood, logger, metrics: deps.metrics, clock: deps.clock, isLeader, buildConcurrency: config.buildConcurrency, signer: signing.signer });
   approvals = new ApprovalService({ kube, logger, isLeader, clock: deps.clock, retentionSeconds: config.approvalRetentionSeconds, authenticator: new CallerAuthenticator({ kube, sidecarImage: config.sidecarImage }) });
 
   const informers: Informer<KubeObject>[] = [];
@@ -124,7 +130,16 @@ export async function startController(config: Readonly<ControllerConfig>, deps: 
     if (!deps.metrics) return reply.code(404).send({ error: 'metrics are not enabled' });
     return reply.header('content-type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
-  registerBundleRoutes(api, store);
+  // Bundles go to sidecars (their projected token) of a namespace that may use them.
+  const bundleAccess: BundleAccess | undefined =
+    config.bundleAuth === 'token'
+      ? {
+          authenticate: (a) => approvals!.authenticate(a),
+          refusal: (key, ns) =>
+            policyRefusal(key, ns, namespaceEnforcement(ns, { ...(namespaces.get(undefined, ns)?.metadata.labels ?? {}) }, { ...(namespaces.get(undefined, ns)?.metadata.annotations ?? {}) }, NAMESPACE_LABEL)),
+        }
+      : undefined;
+  registerBundleRoutes(api, store, bundleAccess);
   approvals.register(api);
   // Sidecars' ledger heads, authenticated as approvals callers are (their projected token).
   const witness = deps.witnessStore ? new HeadWitnessService({ store: deps.witnessStore, authenticate: (a) => approvals!.authenticate(a), logger }) : undefined;
@@ -155,7 +170,7 @@ export async function startController(config: Readonly<ControllerConfig>, deps: 
   const webhooks = withErrors(Fastify({ logger: false, forceCloseConnections: true, bodyLimit: 8 * 1024 * 1024, https: { cert: tls.certPem, key: tls.keyPem } }) as unknown as FastifyInstance);
   webhooks.get('/healthz', async () => ({ status: 'ok' }));
   // The same API for sidecars over TLS (PORTCULLIS_SIDECAR_TLS): what they load is then authenticated.
-  registerBundleRoutes(webhooks, store);
+  registerBundleRoutes(webhooks, store, bundleAccess);
   approvals.register(webhooks);
   witness?.register(webhooks);
   const injection: InjectionConfig = {
@@ -166,6 +181,7 @@ export async function startController(config: Readonly<ControllerConfig>, deps: 
     ledgerVolumeSize: config.sidecarLedgerVolumeSize,
     controllerUrl: config.controllerUrl,
     ...(config.sidecarTls ? { controllerCa: tls.caPem } : {}),
+    bundlePublicKeys: signing.publicKeysPem,
     ...(config.sidecarOtelEndpoint ? { otelEndpoint: config.sidecarOtelEndpoint } : {}),
     ...(deps.ledgerShipping ? { ledgerShipping: deps.ledgerShipping } : {}),
     capture: config.sidecarCapture,
@@ -208,6 +224,7 @@ export async function startController(config: Readonly<ControllerConfig>, deps: 
     get tls() {
       return certs.current();
     },
+    bundlePublicKeys: signing.publicKeysPem,
     async stop() {
       clearInterval(sweep);
       clearInterval(resync);

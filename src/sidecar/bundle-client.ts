@@ -8,8 +8,15 @@
  * when the controller is back). With a `lastBundleFile`, every bundle loaded
  * is also kept there, and a sidecar that starts while the controller cannot
  * be reached enforces the kept one (saying so) until the controller answers.
+ * With `verificationKeys`, every bundle, from the controller or kept, must be
+ * signed by one of them (src/policy/bundle-signing.ts): an unsigned or wrongly
+ * signed one is refused (PORTCULLIS_BUNDLE_SIGNATURE) and the last good bundle
+ * stays. With a `tokenFile`, each request carries the projected service
+ * account token (re-read every time: the kubelet rotates it).
  */
+import { readFile } from 'node:fs/promises';
 import { Agent, request, type Dispatcher } from 'undici';
+import type { BundleVerificationKey } from '../policy/bundle-signing.ts';
 import { ErrorCodes, PortcullisError, isPortcullisError } from '../errors.ts';
 import { bundleTag, readBundleArchive } from '../policy/bundle-archive.ts';
 import type { CompiledBundle, PolicyEngine } from '../policy/types.ts';
@@ -37,6 +44,18 @@ export interface BundleClientOptions {
   ca?: string;
   /** Where the last loaded bundle is kept across restarts (last-bundle-file.ts); unset: nowhere. */
   lastBundleFile?: string;
+  /** Bundles must be signed by one of these keys (PORTCULLIS_BUNDLE_PUBLIC_KEY); unset: no signature is needed. */
+  verificationKeys?: readonly BundleVerificationKey[] | undefined;
+  /** The projected service account token sent as `Authorization: Bearer` (PORTCULLIS_CONTROLLER_TOKEN_FILE). */
+  tokenFile?: string | undefined;
+}
+
+/** The last bundle refused, while no good one has been loaded since. */
+export interface BundleRefusal {
+  code: string;
+  message: string;
+  /** The digest still enforced, if any. */
+  keeping: string | undefined;
 }
 
 type Health = 'starting' | 'connected' | 'unreachable';
@@ -65,6 +84,7 @@ export class BundleClient {
   private readonly ownsDispatcher: boolean;
   private lastBundleTried = false;
   private fromFile: string | undefined;
+  private refusal: BundleRefusal | undefined;
 
   constructor(private readonly options: BundleClientOptions) {
     const [ns, name, ...rest] = options.bundle.split('/');
@@ -112,13 +132,18 @@ export class BundleClient {
     return this.fromFile;
   }
 
+  /** Why the last bundle offered was not loaded, until one is (readiness and logs say so). */
+  lastRefusal(): BundleRefusal | undefined {
+    return this.refusal;
+  }
+
   /** No bundle yet and the controller unreachable: enforce the one kept from before the restart, once. */
   private async loadKeptBundle(): Promise<void> {
     const path = this.options.lastBundleFile;
     if (!path || this.lastBundleTried || this.options.engine.current()) return;
     this.lastBundleTried = true;
     try {
-      const kept = await readLastBundle(path);
+      const kept = await readLastBundle(path, this.options.verificationKeys);
       if (!kept || this.options.engine.current()) return;
       await this.options.engine.load(kept);
       this.fromFile = kept.digest;
@@ -154,7 +179,7 @@ export class BundleClient {
     const known = current ? bundleTag(current) : undefined;
     const res = await request(this.url, {
       method: 'GET',
-      headers: known ? { 'if-none-match': `"${known}"` } : {},
+      headers: { ...(known ? { 'if-none-match': `"${known}"` } : {}), ...(await this.authorization()) },
       signal,
       dispatcher: this.dispatcher,
     });
@@ -169,20 +194,25 @@ export class BundleClient {
       if (this.health !== 'connected' || !known) this.options.logger.warn({ bundle: this.options.bundle, controller: this.options.controllerUrl }, `the controller serves no bundle for ${this.options.bundle} yet; waiting for it${known ? ` and keeping ${known}` : ''}`);
       return false;
     }
+    if (res.statusCode === 401 || res.statusCode === 403) {
+      const text = await res.body.text();
+      throw new PortcullisError(res.statusCode === 401 ? ErrorCodes.UNAUTHENTICATED : ErrorCodes.FORBIDDEN, `bundle server refused ${this.options.bundle} (HTTP ${res.statusCode}): ${text.slice(0, 300)}`);
+    }
     if (res.statusCode !== 200) {
       const text = await res.body.text();
       throw new PortcullisError(ErrorCodes.UPSTREAM, `bundle server answered HTTP ${res.statusCode}: ${text.slice(0, 200)}`);
     }
     const archive = new Uint8Array(await res.body.arrayBuffer());
     const advertised = String(res.headers['x-portcullis-digest'] ?? res.headers.etag ?? '').replace(/^W\//, '').replace(/^"|"$/g, '');
-    // readBundleArchive recomputes the digest from the content and refuses a mismatch with its manifest.
-    const bundle = await readBundleArchive(archive);
+    // readBundleArchive checks the signature first (with keys), then recomputes the digest and refuses a mismatch with its manifest.
+    const bundle = await readBundleArchive(archive, { verificationKeys: this.options.verificationKeys });
     if (advertised && advertised !== bundle.digest) {
       throw new PortcullisError(ErrorCodes.BUNDLE_DIGEST_MISMATCH, `bundle server advertised ${advertised} but sent ${bundle.digest}`);
     }
     if (bundleTag(bundle) === known && !this.fromFile) return false;
     await this.options.engine.load(bundle);
     this.fromFile = undefined;
+    this.refusal = undefined;
     const { metrics, logger } = this.options;
     if (metrics) {
       setBundleInfo(metrics, this.options.bundle, bundle.digest, bundle.compiler);
@@ -196,6 +226,16 @@ export class BundleClient {
       );
     }
     return true;
+  }
+
+  private async authorization(): Promise<Record<string, string>> {
+    if (!this.options.tokenFile) return {};
+    const token = (
+      await readFile(this.options.tokenFile, 'utf8').catch((e) => {
+        throw new PortcullisError(ErrorCodes.UNAUTHENTICATED, `cannot read the service account token ${this.options.tokenFile}: ${(e as Error).message}`);
+      })
+    ).trim();
+    return { authorization: `Bearer ${token}` };
   }
 
   private markReachable(): void {
@@ -213,8 +253,12 @@ export class BundleClient {
     const max = this.options.maxBackoffMs ?? 30_000;
     const delay = Math.min(max, initial * 2 ** Math.min(this.failures - 1, 16));
     const jittered = Math.round(delay / 2 + (Math.random() * delay) / 2);
-    const badBundle = isPortcullisError(e) && (e.code === ErrorCodes.BUNDLE_INVALID || e.code === ErrorCodes.BUNDLE_DIGEST_MISMATCH);
-    if (badBundle) this.options.metrics?.bundleReloads.inc({ bundle: this.options.bundle, result: 'failure' });
+    const badBundle = isPortcullisError(e) && (e.code === ErrorCodes.BUNDLE_INVALID || e.code === ErrorCodes.BUNDLE_DIGEST_MISMATCH || e.code === ErrorCodes.BUNDLE_SIGNATURE);
+    const badSignature = isPortcullisError(e) && e.code === ErrorCodes.BUNDLE_SIGNATURE;
+    if (badBundle) this.options.metrics?.bundleReloads.inc({ bundle: this.options.bundle, result: badSignature ? 'bad_signature' : 'failure' });
+    if (isPortcullisError(e) && (badBundle || e.code === ErrorCodes.FORBIDDEN || e.code === ErrorCodes.UNAUTHENTICATED)) {
+      this.refusal = { code: e.code, message: e.message, keeping: this.digest() };
+    }
     if (this.health !== 'unreachable' || badBundle) {
       const keeping = this.digest() ? `keeping ${this.digest()}` : 'no bundle loaded yet (failing closed)';
       this.options.logger.warn(

@@ -38,7 +38,7 @@ after(async () => {
 test('starts, serves /readyz and bundles, holds the Lease, and on SIGTERM releases it and exits 0', async () => {
   const kubeconfig = await controllerKubeconfig(cp);
   child = spawn(process.execPath, [BIN, 'controller', '--kubeconfig', kubeconfig, '--port', '0', '--webhook-port', '0'], {
-    env: { ...process.env, PORTCULLIS_CONTROLLER_HOST: '127.0.0.1', PORTCULLIS_WEBHOOK_HOST: '127.0.0.1', PORTCULLIS_POD_NAME: 'cli-test', PORTCULLIS_COMPILER: 'portcullis' },
+    env: { ...process.env, PORTCULLIS_CONTROLLER_HOST: '127.0.0.1', PORTCULLIS_WEBHOOK_HOST: '127.0.0.1', PORTCULLIS_POD_NAME: 'cli-test', PORTCULLIS_COMPILER: 'portcullis', PORTCULLIS_BUNDLE_AUTH: 'none' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -9,7 +9,10 @@ test('defaults, frozen', () => {
   assert.equal(c.port, 8080);
   assert.equal(c.webhookPort, 9443);
   assert.equal(c.identity, 'ctl-0');
-  assert.equal(c.controllerUrl, 'http://portcullis-controller.portcullis-system.svc:8080');
+  assert.equal(c.controllerUrl, 'https://portcullis-controller.portcullis-system.svc:443', 'TLS by default');
+  assert.equal(c.sidecarTls, true);
+  assert.equal(c.bundleAuth, 'token');
+  assert.equal(c.bundleSigningSecret, 'portcullis-bundle-signing');
   assert.ok(Object.isFrozen(c));
 });
 
@@ -20,10 +23,14 @@ test('overrides win over the environment; bad values name the setting', () => {
   assert.throws(() => loadControllerConfig({}, { port: '70000' }), (e) => isPortcullisError(e) && e.details?.setting === '--port');
 });
 
-test('PORTCULLIS_SIDECAR_TLS points sidecars at the Service over https', () => {
+test('PORTCULLIS_SIDECAR_TLS points sidecars at the Service over https; plain http only when set to false', () => {
   const c = loadControllerConfig({ PORTCULLIS_SIDECAR_TLS: 'true' });
   assert.equal(c.sidecarTls, true);
   assert.equal(c.controllerUrl, 'https://portcullis-controller.portcullis-system.svc:443');
+  const plain = loadControllerConfig({ PORTCULLIS_SIDECAR_TLS: 'false' });
+  assert.equal(plain.controllerUrl, 'http://portcullis-controller.portcullis-system.svc:8080');
+  assert.equal(loadControllerConfig({ PORTCULLIS_BUNDLE_AUTH: 'none' }).bundleAuth, 'none');
+  assert.throws(() => loadControllerConfig({ PORTCULLIS_BUNDLE_AUTH: 'maybe' }), (e) => isPortcullisError(e) && e.details?.setting === 'PORTCULLIS_BUNDLE_AUTH');
   assert.throws(() => loadControllerConfig({ PORTCULLIS_SIDECAR_TLS: 'yes' }), (e) => isPortcullisError(e) && e.details?.setting === 'PORTCULLIS_SIDECAR_TLS');
 });
 

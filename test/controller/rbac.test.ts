@@ -59,6 +59,8 @@ const NEEDED: Call[] = [
   { verb: 'update', resource: 'secrets', name: 'portcullis-webhook-tls', where: 'own' },
   { verb: 'list', resource: 'secrets', name: 'portcullis-webhook-tls', where: 'own' },
   { verb: 'watch', resource: 'secrets', name: 'portcullis-webhook-tls', where: 'own' },
+  // The bundle signing key: made when missing (create above), then only read.
+  { verb: 'get', resource: 'secrets', name: 'portcullis-bundle-signing', where: 'own' },
   { verb: 'get', resource: 'configmaps', where: 'own' },
   { verb: 'create', resource: 'configmaps', where: 'own' },
   { verb: 'update', resource: 'configmaps', where: 'own' },
@@ -73,6 +75,7 @@ const FORBIDDEN: (Call & { why: string })[] = [
   { verb: 'list', resource: 'secrets', where: 'own', why: 'listing Secrets reads them all' },
   { verb: 'get', resource: 'secrets', name: 'other', where: 'own', why: 'other Secrets of its namespace' },
   { verb: 'update', resource: 'secrets', name: 'other', where: 'own', why: 'rewriting other Secrets of its namespace' },
+  { verb: 'update', resource: 'secrets', name: 'portcullis-bundle-signing', where: 'own', why: 'replacing the bundle signing key (the platform rotates it)' },
   { verb: 'watch', resource: 'secrets', where: 'own', why: 'watching Secrets reads them all' },
   { verb: 'create', resource: 'secrets', where: 'other', why: 'Secrets elsewhere' },
   { verb: 'create', resource: 'pods', where: 'all', why: 'pods' },

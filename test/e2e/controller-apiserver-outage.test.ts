@@ -36,6 +36,7 @@ async function startController(identity: string, kubeconfig: string, webhookPort
       PORTCULLIS_WEBHOOK_IP_SANS: '127.0.0.1',
       PORTCULLIS_POD_NAME: identity,
       PORTCULLIS_COMPILER: 'portcullis',
+      PORTCULLIS_BUNDLE_AUTH: 'none',
       PORTCULLIS_LEASE_DURATION_SECONDS: '4',
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -24,6 +24,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { startHarness, until, type Harness } from '../support/controller-harness.ts';
 import { BundleClient } from '../../src/sidecar/bundle-client.ts';
+import { parseBundleVerificationKeys } from '../../src/policy/bundle-signing.ts';
 import { ControllerApprovalBroker } from '../../src/sidecar/controller-approvals.ts';
 import { buildSidecar } from '../../src/sidecar/app.ts';
 import { loadConfig } from '../../src/config/config.ts';
@@ -129,12 +130,14 @@ before(async () => {
   });
   const engine = new OpaWasmEngine();
   apiUrl = h.controllers[0]!.apiUrl;
-  client = new BundleClient({ controllerUrl: apiUrl, bundle: 'agents/shipped', engine, logger: h.logger, waitMs: 5000 });
-  client.start();
-  await until(() => client.digest(), 'the sidecar to load the bundle', 60_000);
   // What the kubelet mounts from the injected projected volume.
   tokenFile = join(mkdtempSync(join(tmpdir(), 'portcullis-token-')), 'token');
   writeFileSync(tokenFile, await tokenFor('agents', 'agent'));
+  // As an injected sidecar fetches: its token, and the controller's key to verify the signature.
+  const verificationKeys = parseBundleVerificationKeys(h.controllers[0]!.bundlePublicKeys, 'PORTCULLIS_BUNDLE_PUBLIC_KEY');
+  client = new BundleClient({ controllerUrl: apiUrl, bundle: 'agents/shipped', engine, logger: h.logger, waitMs: 5000, tokenFile, verificationKeys });
+  client.start();
+  await until(() => client.digest(), 'the sidecar to load the bundle', 60_000);
   broker = new ControllerApprovalBroker({ controllerUrl: apiUrl, waitMs: 2000, logger: h.logger, tokenFile });
   const config = loadConfig(
     { PORTCULLIS_BUNDLE: 'agents/shipped', PORTCULLIS_POD_NAMESPACE: 'agents', PORTCULLIS_POD_NAME: 'agent-0', PORTCULLIS_SERVICE_ACCOUNT: 'agent', PORTCULLIS_KEEP_ALIVE_TIMEOUT_MS: '200' },

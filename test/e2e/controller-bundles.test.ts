@@ -12,6 +12,7 @@ import { startHarness, until, type Harness } from '../support/controller-harness
 import { policyBundle } from '../support/policy-bundles.ts';
 import { BundleClient } from '../../src/sidecar/bundle-client.ts';
 import { OpaWasmEngine } from '../../src/policy/engine.ts';
+import { parseBundleVerificationKeys } from '../../src/policy/bundle-signing.ts';
 
 const N = 5;
 let h: Harness;
@@ -37,11 +38,13 @@ const readyAt = (generation: number) => async () => {
 };
 
 before(async () => {
-  h = await startHarness();
+  // Sidecars without pods or tokens (controller-bundle-trust.test.ts covers tokens); signatures are checked.
+  h = await startHarness({ configOverrides: { bundleAuth: 'none' } });
+  const verificationKeys = parseBundleVerificationKeys(h.controllers[0]!.bundlePublicKeys, 'PORTCULLIS_BUNDLE_PUBLIC_KEY');
   await h.namespace('agents');
   for (let i = 0; i < N; i++) {
     const engine = new OpaWasmEngine();
-    const client = new BundleClient({ controllerUrl: h.controllers[0]!.apiUrl, bundle: 'agents/research', engine, logger: h.logger, waitMs: 5000, initialBackoffMs: 50 });
+    const client = new BundleClient({ controllerUrl: h.controllers[0]!.apiUrl, bundle: 'agents/research', engine, logger: h.logger, waitMs: 5000, initialBackoffMs: 50, verificationKeys });
     client.start();
     sidecars.push({ client, engine });
   }

@@ -59,6 +59,8 @@ before(async () => {
     PORTCULLIS_WEBHOOK_IP_SANS: '127.0.0.1',
     PORTCULLIS_POD_NAME: 'controller-proc',
     PORTCULLIS_COMPILER: 'portcullis',
+    // The sidecar here is no pod and has no projected token: bundles without one (signed all the same).
+    PORTCULLIS_BUNDLE_AUTH: 'none',
   });
   const started = await until(() => logLine(controller, /controller started/), `the controller to start: ${controller.out()}`, 60_000);
   apiPort = started.api;
@@ -71,6 +73,8 @@ before(async () => {
     PORTCULLIS_POD_NAME: 'agent-0',
     PORTCULLIS_LEDGER: '',
     PORTCULLIS_LAST_BUNDLE_FILE: join(volume, 'last-bundle.tar.gz'),
+    // What the injector gives sidecars: the public half of the key the controller made in its Secret.
+    PORTCULLIS_BUNDLE_PUBLIC_KEY: Buffer.from((await kube.get('v1', 'Secret', 'portcullis-system', 'portcullis-bundle-signing')).data['ed25519.pub'], 'base64').toString(),
   };
   sidecar = run(['sidecar'], sidecarEnv);
   const gating = await until(() => logLine(sidecar, /sidecar gating on/), `the sidecar to start: ${sidecar.out()}`, 60_000);

@@ -42,7 +42,8 @@ function webhooksCalledFor(namespace: string, name: string): string[] {
 }
 
 before(async () => {
-  h = await startHarness({ replicas: 2 });
+  // Bundles fetched here without a sidecar's token (controller-bundle-trust.test.ts covers tokens).
+  h = await startHarness({ replicas: 2, configOverrides: { bundleAuth: 'none' } });
   await namespaceWithAccounts('agents', { 'portcullis.dev/injection': 'enabled' });
   await namespaceWithAccounts('plain');
   for (const sa of ['default', 'research-agent', 'agent']) await h.apply({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa, namespace: 'kube-system' } });
@@ -58,7 +59,10 @@ test('a pod from a real Deployment manifest is injected through the API server',
   assert.equal(stored.spec.initContainers[1].restartPolicy, 'Always');
   const env = Object.fromEntries(stored.spec.initContainers[1].env.map((e: any) => [e.name, e.value]));
   assert.equal(env.PORTCULLIS_BUNDLE, 'agents/research-policy');
-  assert.equal(env.PORTCULLIS_CONTROLLER_URL, 'http://portcullis-controller.portcullis-system.svc:8080');
+  // TLS to the controller's Service by default, with its CA; bundles verified against its key.
+  assert.equal(env.PORTCULLIS_CONTROLLER_URL, 'https://portcullis-controller.portcullis-system.svc:443');
+  assert.equal(env.PORTCULLIS_CONTROLLER_CA, h.controllers[0]!.tls.caPem);
+  assert.equal(env.PORTCULLIS_BUNDLE_PUBLIC_KEY, h.controllers[0]!.bundlePublicKeys);
   assert.ok(stored.spec.containers[0].env.some((e: any) => e.name === 'HTTPS_PROXY' && e.value === 'http://127.0.0.1:7070'));
   // No portcullis.dev/mode on this pod, and the enforced namespace allows no other: pinned to enforce.
   assert.equal(env.PORTCULLIS_MODE, 'enforce');

@@ -12,8 +12,14 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { BundleStore } from '../../src/controller/bundles/bundle-store.ts';
 import { registerBundleRoutes } from '../../src/controller/server/bundle-routes.ts';
 import { writeBundleArchive } from '../../src/policy/bundle-archive.ts';
+import { generateKeyPairSync } from 'node:crypto';
+import { createBundleSigner } from '../../src/policy/bundle-signing.ts';
 import { startPaymentsApi, type DemoApi } from '../../src/demo/http-apis.ts';
 import { shippedBundle, withTools } from './shipped-bundle.ts';
+
+// The controller's signing key: the sidecar is given its public half, as the injector does.
+const signingKeys = generateKeyPairSync('ed25519');
+const signer = createBundleSigner(signingKeys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
 
 const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
 let controller: FastifyInstance | undefined;
@@ -51,6 +57,7 @@ test('the sidecar fails closed until the controller serves its bundle, then enfo
       OTEL_SDK_DISABLED: 'true',
       PORTCULLIS_CONTROLLER_URL: controllerUrl,
       PORTCULLIS_BUNDLE: 'agents/policies',
+      PORTCULLIS_BUNDLE_PUBLIC_KEY: signingKeys.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
       PORTCULLIS_PORT: '0',
       PORTCULLIS_ADMIN_PORT: '0',
       PORTCULLIS_POD_NAMESPACE: 'agents',
@@ -72,7 +79,7 @@ test('the sidecar fails closed until the controller serves its bundle, then enfo
   assert.equal(((await early.json()) as any).error.code, 'PORTCULLIS_POLICY_NO_BUNDLE');
 
   const bundle = withTools(await shippedBundle(), { payments: payments.url });
-  store.publish({ key: 'agents/policies', digest: bundle.digest, archive: await writeBundleArchive(bundle), bundle, publishedAt: Date.now() });
+  store.publish({ key: 'agents/policies', digest: bundle.digest, archive: await writeBundleArchive(bundle, { signer }), bundle, publishedAt: Date.now() });
   await until(async () => ((await fetch(`${started.admin}/readyz`)).status === 200 ? true : undefined), 'the bundle to load');
 
   const read = await fetch(`${started.proxy}/tools/payments/v1/charges`);

@@ -168,6 +168,11 @@ for (const [name, set] of Object.entries(VALUE_SETS)) {
     }
     const role = one(objs, 'Role');
     assert.ok(role.rules.some((r: any) => r.resources.includes('leases') && r.resourceNames?.includes(env.PORTCULLIS_LEASE_NAME)), 'the Lease the controller uses is granted');
+    // The bundle signing key, in every mode: read by name (create cannot be limited by name), never updated.
+    const signing = role.rules.filter((r: any) => r.resources.includes('secrets') && r.resourceNames?.includes(env.PORTCULLIS_BUNDLE_SIGNING_SECRET));
+    assert.deepEqual(signing.map((r: any) => r.verbs), [['get']]);
+    assert.ok(role.rules.some((r: any) => r.resources.includes('secrets') && !r.resourceNames && r.verbs.join() === 'create'));
+    assert.ok(['token', 'none'].includes(env.PORTCULLIS_BUNDLE_AUTH));
     const binding = one(objs, 'ClusterRoleBinding');
     assert.equal(binding.subjects[0].name, deploy.spec.template.spec.serviceAccountName);
     assert.equal(byKind(objs, 'ClusterRole').length, 1 + (values.rbac.approverRole ? 1 : 0) + (values.rbac.policyAuthorRole ? 1 : 0) + (values.enforcement.admissionPolicy ? 1 : 0));
@@ -212,7 +217,7 @@ for (const [name, set] of Object.entries(VALUE_SETS)) {
       assert.equal(env.PORTCULLIS_WEBHOOK_CERT_MODE, 'files');
       for (const w of [mutating, validating]) assert.equal(w.metadata.annotations['cert-manager.io/inject-ca-from'], `portcullis-system/${cert.metadata.name}`);
       assert.equal(one(objs, 'Issuer').metadata.name, cert.spec.issuerRef.name);
-      assert.ok(!role.rules.some((r: any) => r.resources.includes('secrets')), 'no Secret access when cert-manager makes the certificate');
+      assert.ok(!role.rules.some((r: any) => r.resources.includes('secrets') && r.resourceNames?.includes(cert.spec.secretName)), 'no access to the certificate Secret cert-manager makes');
     } else {
       assert.equal(env.PORTCULLIS_WEBHOOK_CERT_MODE, 'self');
       assert.ok(role.rules.some((r: any) => r.resources.includes('secrets') && r.resourceNames?.includes(env.PORTCULLIS_WEBHOOK_SECRET)));

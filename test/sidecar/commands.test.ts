@@ -18,6 +18,15 @@ test('sidecar without its controller settings stops at start-up naming the setti
   assert.match(b.out(), /PORTCULLIS_MODE="loud" is invalid/);
 });
 
+test('sidecar without the controller\'s public key stops at start-up unless unsigned bundles are accepted explicitly', async () => {
+  const a = io({ PORTCULLIS_CONTROLLER_URL: 'http://127.0.0.1:1', PORTCULLIS_BUNDLE: 'ns/b' });
+  assert.equal(await main(['sidecar'], a.io), 1);
+  assert.match(a.out(), /PORTCULLIS_CONFIG: PORTCULLIS_BUNDLE_PUBLIC_KEY is not set/);
+  const b = io({ PORTCULLIS_CONTROLLER_URL: 'http://127.0.0.1:1', PORTCULLIS_BUNDLE: 'ns/b', PORTCULLIS_BUNDLE_PUBLIC_KEY: '/etc/portcullis/bundle.pub' });
+  assert.equal(await main(['sidecar'], b.io), 1);
+  assert.match(b.out(), /PORTCULLIS_BUNDLE_PUBLIC_KEY holds no -----BEGIN PUBLIC KEY-----/);
+});
+
 test('dev needs a policy folder; approve cannot reach a gate that is not there', async () => {
   const a = io();
   assert.equal(await main(['dev'], a.io), 2);

@@ -36,6 +36,10 @@
 {{- end -}}
 {{- end -}}
 
+{{- define "portcullis.bundleSigningSecretName" -}}
+{{- printf "%s-bundle-signing" (include "portcullis.fullname" .) -}}
+{{- end -}}
+
 {{- define "portcullis.image" -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
 {{- end -}}

@@ -14,6 +14,10 @@ Runs the gate in an agent's pod. Reads its configuration from the environment:
   PORTCULLIS_CONTROLLER_URL   the controller's base URL (required)
   PORTCULLIS_BUNDLE           NAMESPACE/NAME of the PolicyBundle (required)
   PORTCULLIS_CONTROLLER_CA    PEM text of the CA to trust for an https controller URL
+  PORTCULLIS_BUNDLE_PUBLIC_KEY  PEM text of the ed25519 key(s) bundles must be signed
+                              with (required; PORTCULLIS_ACCEPT_UNSIGNED_BUNDLES=true
+                              loads unsigned bundles instead, explicitly)
+  PORTCULLIS_CONTROLLER_TOKEN_FILE  the projected token sent to the controller
   PORTCULLIS_MODE, PORTCULLIS_PORT, PORTCULLIS_ADMIN_PORT, PORTCULLIS_LEDGER, …
 Until the first bundle arrives every call is denied (fail closed) and /readyz
 answers 503.`;
@@ -30,6 +34,11 @@ export const command: Command = {
       for (const [value, name] of [[config.controllerUrl, 'PORTCULLIS_CONTROLLER_URL'], [config.bundleName, 'PORTCULLIS_BUNDLE']] as const) {
         if (!value) throw new PortcullisError(ErrorCodes.CONFIG, `${name} is not set; the sidecar needs it to fetch its bundle`, { setting: name });
       }
+      if (!config.bundlePublicKey && !config.acceptUnsignedBundles) {
+        throw new PortcullisError(ErrorCodes.CONFIG, 'PORTCULLIS_BUNDLE_PUBLIC_KEY is not set: the sidecar verifies every bundle against the controller\'s key (the injector sets it); set PORTCULLIS_ACCEPT_UNSIGNED_BUNDLES=true to load unsigned bundles instead', { setting: 'PORTCULLIS_BUNDLE_PUBLIC_KEY' });
+      }
+      const { parseBundleVerificationKeys } = await import('../../policy/bundle-signing.ts');
+      const verificationKeys = config.bundlePublicKey ? parseBundleVerificationKeys(config.bundlePublicKey, 'PORTCULLIS_BUNDLE_PUBLIC_KEY') : undefined;
       const { OpaWasmEngine } = await import('../../policy/engine.ts');
       const { BundleClient } = await import('../../sidecar/bundle-client.ts');
       const { ControllerApprovalBroker } = await import('../../sidecar/controller-approvals.ts');
@@ -51,10 +60,13 @@ export const command: Command = {
         logger: telemetry.logger,
         metrics: telemetry.metrics,
         ...(keptBundle ? { lastBundleFile: keptBundle } : {}),
+        verificationKeys,
+        ...(config.controllerTokenFile ? { tokenFile: config.controllerTokenFile } : {}),
       });
       const { loadShippingConfig } = await import('../../config/shipping.ts');
       const gate = await startGate({ config, engine, telemetry, approvals, shipping: loadShippingConfig(io.env, config) });
       client.start();
+      if (!verificationKeys) telemetry.logger.warn({ setting: 'PORTCULLIS_ACCEPT_UNSIGNED_BUNDLES' }, 'bundles are loaded without a signature check: anyone on the path to the controller can change the policy');
       telemetry.logger.info({ proxy: gate.proxyUrl, admin: gate.adminUrl, bundle: config.bundleName, mode: config.modeFromBundle ? 'from the bundle (PolicyBundle spec.mode), else enforce' : config.mode }, `sidecar gating on ${gate.proxyUrl} (admin ${gate.adminUrl})`);
       const signal = await untilSignal();
       telemetry.logger.info({ signal }, 'sidecar stopping');

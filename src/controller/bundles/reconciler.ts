@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../telemetry/logger.ts';
 import type { PortcullisMetrics } from '../../telemetry/metrics.ts';
 import type { PolicyCompiler } from '../../policy/types.ts';
+import type { BundleSigner } from '../../policy/bundle-signing.ts';
 import { writeBundleArchive } from '../../policy/bundle-archive.ts';
 import type { KubeApi } from '../k8s/kube-api.ts';
 import { API_VERSION, POLICY_BUNDLES, type PolicyBundle, type PolicyBundleStatus } from '../resources.ts';
@@ -34,6 +35,8 @@ export interface ReconcilerDeps {
   component?: string;
   /** Builds run at once at most (default 2). */
   buildConcurrency?: number;
+  /** Signs every archive served (certs/bundle-signing-key.ts); sidecars verify it. Unset: served unsigned. */
+  signer?: BundleSigner;
 }
 
 interface KeyState {
@@ -130,7 +133,7 @@ export class PolicyBundleReconciler {
     st.outcome = outcome;
     if (outcome.ok) {
       metrics?.bundleCompileSeconds.observe({ compiler: outcome.bundle.compiler }, outcome.compileMs / 1000);
-      const archive = await writeBundleArchive(outcome.bundle);
+      const archive = await writeBundleArchive(outcome.bundle, { signer: this.deps.signer });
       this.deps.store.publish({ key, digest: outcome.bundle.digest, archive, bundle: outcome.bundle, publishedAt: performance.now() });
       st.servedGeneration = pb.metadata.generation;
       metrics?.bundleReloads.inc({ bundle: key, result: 'success' });
@@ -158,7 +161,9 @@ export class PolicyBundleReconciler {
     try {
       const stored = await this.deps.lastGood?.load(key);
       if (!stored || this.states.get(key) !== st || this.deps.store.get(key)) return;
-      this.deps.store.publish({ key, digest: stored.bundle.digest, archive: stored.archive, bundle: stored.bundle, publishedAt: performance.now() });
+      // Signed again with today's key: the stored one may predate a key rotation.
+      const archive = await writeBundleArchive(stored.bundle, { signer: this.deps.signer });
+      this.deps.store.publish({ key, digest: stored.bundle.digest, archive, bundle: stored.bundle, publishedAt: performance.now() });
       st.servedGeneration = stored.generation;
       this.deps.logger.info({ bundle: key, digest: stored.bundle.digest, generation: stored.generation }, 'serving the stored last good bundle');
     } catch (e) {

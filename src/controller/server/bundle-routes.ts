@@ -5,6 +5,14 @@
  * `If-None-Match: "<tag>"` and `?wait=30s` the request is held until the
  * tag changes (200 with the new bundle) or the wait ends (304): a change
  * reaches every waiting sidecar in one round trip.
+ *
+ * With `access` (the default in `startController`, PORTCULLIS_BUNDLE_AUTH=token),
+ * a caller must send its projected service account token (checked by
+ * TokenReview, bound to an injected sidecar's pod, as the approvals API
+ * does) and gets only a bundle its namespace may use (its annotation
+ * `portcullis.dev/policies`, else its own namespace's bundles): 401 without a
+ * valid token, 403 PORTCULLIS_FORBIDDEN otherwise. Checked before the long
+ * poll, so a refused caller is not held.
  */
 import type { FastifyInstance } from 'fastify';
 import { ErrorCodes, PortcullisError } from '../../errors.ts';
@@ -25,7 +33,14 @@ function knownDigest(header: string | string[] | undefined): string | undefined 
   return first.replace(/^"|"$/g, '') || undefined;
 }
 
-export function registerBundleRoutes(app: FastifyInstance, store: BundleStore): void {
+export interface BundleAccess {
+  /** The caller's namespace from `Authorization: Bearer …`; throws UNAUTHENTICATED / FORBIDDEN. */
+  authenticate(authorization: string | undefined): Promise<{ namespace: string }>;
+  /** Why a pod of `namespace` may not have bundle `key` (`namespace/name`), or undefined when it may. */
+  refusal(key: string, namespace: string): string | undefined;
+}
+
+export function registerBundleRoutes(app: FastifyInstance, store: BundleStore, access?: BundleAccess): void {
   app.get<{ Params: { namespace: string; name: string }; Querystring: { wait?: string } }>(
     '/v1/bundles/:namespace/:name',
     async (req, reply) => {
@@ -38,6 +53,11 @@ export function registerBundleRoutes(app: FastifyInstance, store: BundleStore): 
         return reply.code(400).send(errorBody(new PortcullisError(ErrorCodes.BAD_REQUEST, `wait="${req.query.wait}" is invalid: use e.g. 30s or 500ms`)));
       }
       const key = `${namespace}/${name}`;
+      if (access) {
+        const who = await access.authenticate(req.headers.authorization);
+        const refused = access.refusal(key, who.namespace);
+        if (refused) return reply.code(403).send(errorBody(new PortcullisError(ErrorCodes.FORBIDDEN, `a sidecar of namespace ${who.namespace} may not have ${key}: ${refused}`)));
+      }
       const known = knownDigest(req.headers['if-none-match']);
       const abort = new AbortController();
       req.raw.once('close', () => abort.abort());

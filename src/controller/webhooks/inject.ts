@@ -44,6 +44,8 @@ export interface InjectionConfig {
   controllerUrl: string;
   /** CA (PEM) sidecars trust for an https controllerUrl; given to them as PORTCULLIS_CONTROLLER_CA. */
   controllerCa?: string;
+  /** PEM public keys bundles are signed with (certs/bundle-signing-key.ts); given to sidecars as PORTCULLIS_BUNDLE_PUBLIC_KEY. */
+  bundlePublicKeys?: string;
   /**
    * OTLP/HTTP base URL the sidecar exports its spans to. Unset: the sidecar
    * exports none (the OpenTelemetry default, localhost:4318, is nothing in the pod).
@@ -176,6 +178,7 @@ function sidecarContainer(input: InjectionInput, config: InjectionConfig, policy
     env: [
       { name: 'PORTCULLIS_CONTROLLER_URL', value: config.controllerUrl },
       ...(config.controllerCa ? [{ name: 'PORTCULLIS_CONTROLLER_CA', value: config.controllerCa }] : []),
+      ...(config.bundlePublicKeys ? [{ name: 'PORTCULLIS_BUNDLE_PUBLIC_KEY', value: config.bundlePublicKeys }] : []),
       { name: 'PORTCULLIS_CONTROLLER_TOKEN_FILE', value: `${TOKEN_DIR}/token` },
       { name: 'PORTCULLIS_BUNDLE', value: policy },
       // An explicit annotation wins over the bundle's spec.mode; without one the sidecar follows the bundle.
