@@ -42,12 +42,21 @@ export interface SealedEntry {
   sig?: string;
 }
 
+/** Where an entry goes in the chain: its sequence number and the hash of the entry before it. */
+export interface EntryLink {
+  seq: number;
+  prev: string;
+}
+
+/** Signs the head statement of the entry with this sequence number and hash (signing.ts). */
+export type EntrySigner = (seq: number, hash: string) => string;
+
 /**
  * Builds the line of an entry from the canonical JSON of its record. The
  * result is itself canonical JSON (keys in order), so `parseEntry` followed by
  * `entryHash` reproduces `hash`.
  */
-export function sealEntry(kind: EntryKind, recordJson: string, seq: number, prev: string, sign?: (seq: number, hash: string) => string): SealedEntry {
+export function sealEntry(kind: EntryKind, recordJson: string, { seq, prev }: EntryLink, sign?: EntrySigner): SealedEntry {
   const hash = sha256(hashedBody(kind, prev, recordJson, seq));
   const signature = sign?.(seq, hash);
   const sig = signature === undefined ? '' : `,"sig":${JSON.stringify(signature)}`;
@@ -119,6 +128,29 @@ export function entryHash(entry: Pick<LedgerEntry, 'kind' | 'prev' | 'record' | 
 /** Why a line is not an entry, or the entry. */
 export type ParsedLine = { ok: true; entry: LedgerEntry } | { ok: false; problem: string };
 
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Each field's check, in the order a problem is reported, and the problem when it fails. */
+const FIELD_CHECKS: readonly (readonly [(o: Record<string, unknown>) => boolean, (o: Record<string, unknown>) => string])[] = [
+  [(o) => Number.isSafeInteger(o.seq) && (o.seq as number) >= 0, () => 'seq is not a non-negative integer'],
+  [(o) => isSha256(o.prev), () => 'prev is not a sha256 hash'],
+  [(o) => isSha256(o.hash), () => 'hash is not a sha256 hash'],
+  [(o) => typeof o.kind === 'string' && KINDS.has(o.kind), (o) => `kind "${String(o.kind)}" is unknown`],
+  [(o) => isObject(o.record), () => 'record is not an object'],
+  [(o) => o.v === LEDGER_FORMAT_VERSION, (o) => `format version ${String(o.v)} is not supported (expected ${LEDGER_FORMAT_VERSION})`],
+  [(o) => o.sig === undefined || typeof o.sig === 'string', () => 'sig is not a string'],
+];
+
+/** What is wrong with the shape of an entry's object, if anything. */
+function shapeProblem(o: Record<string, unknown>): string | undefined {
+  const unknown = Object.keys(o).find((k) => !ENTRY_KEYS.has(k));
+  if (unknown !== undefined) return `unknown field "${unknown}"`;
+  const failed = FIELD_CHECKS.find(([ok]) => !ok(o));
+  return failed?.[1](o);
+}
+
 /** Parses one line (without its newline) and checks its shape; does not check its hash. */
 export function parseEntry(line: string): ParsedLine {
   let value: unknown;
@@ -127,15 +159,8 @@ export function parseEntry(line: string): ParsedLine {
   } catch (e) {
     return { ok: false, problem: `not JSON (${(e as Error).message})` };
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, problem: 'not a JSON object' };
-  const o = value as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (!ENTRY_KEYS.has(k)) return { ok: false, problem: `unknown field "${k}"` };
-  if (!Number.isSafeInteger(o.seq) || (o.seq as number) < 0) return { ok: false, problem: 'seq is not a non-negative integer' };
-  if (!isSha256(o.prev)) return { ok: false, problem: 'prev is not a sha256 hash' };
-  if (!isSha256(o.hash)) return { ok: false, problem: 'hash is not a sha256 hash' };
-  if (typeof o.kind !== 'string' || !KINDS.has(o.kind)) return { ok: false, problem: `kind "${String(o.kind)}" is unknown` };
-  if (typeof o.record !== 'object' || o.record === null || Array.isArray(o.record)) return { ok: false, problem: 'record is not an object' };
-  if (o.v !== LEDGER_FORMAT_VERSION) return { ok: false, problem: `format version ${String(o.v)} is not supported (expected ${LEDGER_FORMAT_VERSION})` };
-  if (o.sig !== undefined && typeof o.sig !== 'string') return { ok: false, problem: 'sig is not a string' };
-  return { ok: true, entry: o as unknown as LedgerEntry };
+  if (!isObject(value)) return { ok: false, problem: 'not a JSON object' };
+  const problem = shapeProblem(value);
+  if (problem !== undefined) return { ok: false, problem };
+  return { ok: true, entry: value as unknown as LedgerEntry };
 }

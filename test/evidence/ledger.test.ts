@@ -148,11 +148,11 @@ describe('Ledger', () => {
   it('writes the same line from bytes as from text, multi-byte characters included', () => {
     const json = canonicalJson({ ...sampleIntent(1), reason: 'écriture refusée \ud83d\ude00' });
     const sign = (seq: number, hash: string): string => `sig-${seq}-${hash.slice(7, 15)}`;
-    const text = sealEntry('intent', json, 5, GENESIS_HASH, sign);
+    const text = sealEntry('intent', json, { seq: 5, prev: GENESIS_HASH }, sign);
     const parts = sealEntryParts('intent', Buffer.from(json, 'utf8'), 5, GENESIS_HASH, sign);
     const second = sealEntryParts('outcome', Buffer.from('{"x":"\u00e9"}', 'utf8'), 6, parts.hash);
     const batch = writeParts([parts, second]);
-    assert.equal(batch.toString('utf8'), text.line + sealEntry('outcome', '{"x":"\u00e9"}', 6, text.hash).line);
+    assert.equal(batch.toString('utf8'), text.line + sealEntry('outcome', '{"x":"\u00e9"}', { seq: 6, prev: text.hash }).line);
     assert.equal(batch.byteLength, parts.length + second.length);
     assert.equal(parts.hash, text.hash);
     assert.equal(parts.sig, text.sig);

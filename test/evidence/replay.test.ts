@@ -125,7 +125,7 @@ describe('replayLedger', () => {
     const p = parseEntry(lines[0]!);
     assert.ok(p.ok);
     const record = { ...p.entry.record, decision: { effect: 'allow', reason: 'ok' } };
-    lines[0] = sealEntry('intent', canonicalJson(record), 0, p.entry.prev).line.trimEnd();
+    lines[0] = sealEntry('intent', canonicalJson(record), { seq: 0, prev: p.entry.prev }).line.trimEnd();
     const forged = join(dir, 'forged.jsonl');
     await writeFile(forged, lines.map((l) => l + '\n').join(''));
     const r = await replayLedger([forged], { recorded: [await replayBundle(v1, 'v1')] });

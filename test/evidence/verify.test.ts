@@ -68,7 +68,7 @@ describe('verifyLedger', () => {
     const p = parseEntry(lines[2]!);
     assert.ok(p.ok);
     const record = { ...p.entry.record, reason: 'allowed after all' };
-    lines[2] = sealEntry(p.entry.kind, canonicalJson(record), p.entry.seq, p.entry.prev).line.trimEnd();
+    lines[2] = sealEntry(p.entry.kind, canonicalJson(record), p.entry).line.trimEnd();
     await rewrite(path, lines);
     const r = await verifyLedger([path]);
     assert.deepEqual(kinds(r), ['edited']);
@@ -100,7 +100,7 @@ describe('verifyLedger', () => {
     assert.deepEqual(kinds(await verifyLedger([path])), ['duplicated']);
     const p = parseEntry(lines[1]!);
     assert.ok(p.ok);
-    const other = sealEntry(p.entry.kind, canonicalJson({ ...p.entry.record, status: 500 }), p.entry.seq, p.entry.prev).line.trimEnd();
+    const other = sealEntry(p.entry.kind, canonicalJson({ ...p.entry.record, status: 500 }), p.entry).line.trimEnd();
     await rewrite(path, [...lines, other]);
     const r = await verifyLedger([path]);
     assert.deepEqual(kinds(r), ['forked']);
@@ -134,7 +134,7 @@ describe('verifyLedger', () => {
     const { path, lines } = await makeLedger(1);
     const p = parseEntry(lines[1]!);
     assert.ok(p.ok);
-    const orphan = sealEntry('outcome', canonicalJson(sampleOutcome(42)), 2, p.entry.hash).line.trimEnd();
+    const orphan = sealEntry('outcome', canonicalJson(sampleOutcome(42)), { seq: 2, prev: p.entry.hash }).line.trimEnd();
     await rewrite(path, [...lines, orphan]);
     assert.deepEqual(kinds(await verifyLedger([path])), ['orphan']);
   });
@@ -176,7 +176,7 @@ describe('verifyLedger', () => {
         const p = parseEntry(l);
         assert.ok(p.ok);
         const record = p.entry.kind === 'outcome' ? { ...p.entry.record, status: 201 } : p.entry.record;
-        const sealed = sealEntry(p.entry.kind, canonicalJson(record), p.entry.seq, prevHash, () => p.entry.sig ?? '');
+        const sealed = sealEntry(p.entry.kind, canonicalJson(record), { seq: p.entry.seq, prev: prevHash }, () => p.entry.sig ?? '');
         out.push(sealed.line.trimEnd());
         prevHash = sealed.hash;
       }
@@ -214,7 +214,7 @@ describe('verifyLedger, first entry', () => {
     const { path, lines } = await makeLedger(1);
     const p = parseEntry(lines[0]!);
     assert.ok(p.ok);
-    const other = sealEntry('intent', canonicalJson(p.entry.record), 0, 'sha256:' + '1'.repeat(64)).line.trimEnd();
+    const other = sealEntry('intent', canonicalJson(p.entry.record), { seq: 0, prev: 'sha256:' + '1'.repeat(64) }).line.trimEnd();
     await rewrite(path, [other, ...lines.slice(1)]);
     const r = await verifyLedger([path]);
     // Entry 0 is not from this ledger, and entry 1 no longer links to it.
