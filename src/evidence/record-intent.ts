@@ -25,14 +25,17 @@ function asLedgerError(e: unknown): PortcullisError {
   });
 }
 
+export interface RecordIntentOptions {
+  /** The decision's mode: whether an unrecorded action may still run. */
+  mode: Mode;
+  /** Where a lost record or a call failed closed is counted. */
+  metrics?: PortcullisMetrics | undefined;
+  /** Canonical texts already made for parts of the record (canonical.ts). */
+  known?: KnownCanonical | undefined;
+}
+
 /** Records the intent of `record` and says whether its action may run. Never throws. */
-export async function recordIntent(
-  recorder: EvidenceRecorder,
-  record: IntentRecord,
-  mode: Mode,
-  metrics?: PortcullisMetrics,
-  known?: KnownCanonical,
-): Promise<IntentResult> {
+export async function recordIntent(recorder: EvidenceRecorder, record: IntentRecord, { mode, metrics, known }: RecordIntentOptions): Promise<IntentResult> {
   try {
     const position = await recorder.intent(record, known);
     return { proceed: true, recorded: true, position };

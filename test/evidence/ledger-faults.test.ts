@@ -55,13 +55,13 @@ describe('ledger faults', () => {
       const recorder = new LedgerRecorder({ path: join(ro, 'ledger.jsonl'), metrics, reopenIntervalMs: 0 });
       await assert.rejects(recorder.intent(sampleIntent(1)), (e: unknown) => e instanceof PortcullisError && e.code === ErrorCodes.LEDGER_WRITE);
 
-      const enforced = await recordIntent(recorder, sampleIntent(2), 'enforce', metrics);
+      const enforced = await recordIntent(recorder, sampleIntent(2), { mode: 'enforce', metrics });
       assert.equal(enforced.proceed, false);
       assert.equal(enforced.recorded, false);
       assert.equal(!enforced.recorded && enforced.error.code, ErrorCodes.LEDGER_WRITE);
       assert.equal(await counter(metrics, 'failClosed', { code: ErrorCodes.LEDGER_WRITE }), 1);
 
-      const observed = await recordIntent(recorder, sampleIntent(3), 'observe', metrics);
+      const observed = await recordIntent(recorder, sampleIntent(3), { mode: 'observe', metrics });
       assert.equal(observed.proceed, true);
       assert.equal(observed.recorded, false);
       assert.equal(await counter(metrics, 'ledgerLost', { kind: 'intent' }), 1);
@@ -92,9 +92,9 @@ describe('ledger faults', () => {
       assert.equal(e.code, ErrorCodes.LEDGER_WRITE);
       assert.equal(e.details?.errno, 'ENOSPC');
     }
-    const enforced = await recordIntent(recorder, sampleIntent(4), 'enforce', metrics);
+    const enforced = await recordIntent(recorder, sampleIntent(4), { mode: 'enforce', metrics });
     assert.equal(enforced.proceed, false);
-    const observed = await recordIntent(recorder, sampleIntent(5), 'observe', metrics);
+    const observed = await recordIntent(recorder, sampleIntent(5), { mode: 'observe', metrics });
     assert.equal(observed.proceed, true);
     assert.equal(await counter(metrics, 'ledgerLost', { kind: 'intent' }), 1);
     assert.equal((await verifyLedger([path])).ok, true, 'no partial entry is left behind');
