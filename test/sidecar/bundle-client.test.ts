@@ -1,8 +1,8 @@
 /**
  * The sidecar's bundle client against a bundle server on loopback: it loads
  * what is served, follows changes, refuses an archive whose digest does not
- * match, and keeps enforcing its last good bundle (with one log line) while
- * the controller is away.
+ * match or is not signed by a key it trusts, and keeps enforcing its last
+ * good bundle (with one log line) while the controller is away.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,6 +20,11 @@ import { createMetrics } from '../../src/telemetry/metrics.ts';
 import { isPortcullisError } from '../../src/errors.ts';
 import { policyBundle } from '../support/policy-bundles.ts';
 import type { CompiledBundle } from '../../src/policy/types.ts';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createBundleSigner, parseBundleVerificationKeys } from '../../src/policy/bundle-signing.ts';
 
 const compiler = new PortcullisCompiler();
 let store: BundleStore;
@@ -174,5 +179,69 @@ test("a bundle's mode applies to a sidecar whose pod set none; an explicit mode 
     await following.close();
     await explicit.close();
     await upstream.close();
+  }
+});
+
+test('with keys: a bundle signed by another key, or unsigned, is refused (PORTCULLIS_BUNDLE_SIGNATURE); the last good one stays, and logs, metrics and lastRefusal say so', async () => {
+  const pair = () => generateKeyPairSync('ed25519');
+  const ours = pair();
+  const signer = createBundleSigner(ours.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+  const stranger = createBundleSigner(pair().privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+  const verificationKeys = parseBundleVerificationKeys(ours.publicKey.export({ type: 'spki', format: 'pem' }).toString(), 'PORTCULLIS_BUNDLE_PUBLIC_KEY');
+  const engine = new OpaWasmEngine();
+  const metrics = createMetrics({ processMetrics: false });
+  const good = await compiled('GET');
+  await publish(good, await writeBundleArchive(good, { signer }));
+  const client = new BundleClient({ controllerUrl: `http://127.0.0.1:${port}`, bundle: 'ns/b', engine, logger, metrics, waitMs: 500, initialBackoffMs: 20, maxBackoffMs: 50, verificationKeys });
+  client.start();
+  try {
+    await until(() => client.digest() === good.digest, 'the signed bundle loaded');
+    assert.equal(client.lastRefusal(), undefined);
+    lines = [];
+    const forged = await compiled('POST');
+    await publish(forged, await writeBundleArchive(forged, { signer: stranger }));
+    await until(() => client.lastRefusal(), 'the foreign-signed bundle refused');
+    assert.equal(client.lastRefusal()!.code, 'PORTCULLIS_BUNDLE_SIGNATURE');
+    assert.equal(client.lastRefusal()!.keeping, good.digest);
+    assert.equal(client.digest(), good.digest, 'the last good bundle stays');
+    const line = lines.find((l) => /refused a bundle from the controller/.test(l.msg));
+    assert.equal(line.code, 'PORTCULLIS_BUNDLE_SIGNATURE');
+    assert.match(line.msg, new RegExp(`keeping ${good.digest}`));
+    assert.match(await metrics.registry.getSingleMetricAsString('portcullis_bundle_reloads_total'), /result="bad_signature"\} [1-9]/);
+    // Unsigned: refused too.
+    lines = [];
+    const unsigned = await compiled('PATCH');
+    await publish(unsigned);
+    await until(() => lines.some((l) => /not signed/.test(l.msg)), 'the unsigned bundle refused');
+    assert.equal(client.digest(), good.digest);
+    // A bundle signed by the key it trusts loads, and the refusal is over.
+    const next = await compiled('PUT');
+    await publish(next, await writeBundleArchive(next, { signer }));
+    await until(() => client.digest() === next.digest, 'the next signed bundle');
+    assert.equal(client.lastRefusal(), undefined);
+  } finally {
+    await client.stop();
+  }
+});
+
+test('with a token file: every request carries its current content as a bearer token (re-read: the kubelet rotates it)', async () => {
+  const seen: (string | undefined)[] = [];
+  const authApp = Fastify({ forceCloseConnections: true });
+  authApp.addHook('onRequest', async (req) => void seen.push(req.headers.authorization));
+  registerBundleRoutes(authApp, store);
+  await authApp.listen({ port: 0, host: '127.0.0.1' });
+  const dir = mkdtempSync(join(tmpdir(), 'portcullis-bundle-token-'));
+  writeFileSync(join(dir, 'token'), 'first\n');
+  const v = await compiled('GET');
+  await publish(v);
+  const client = new BundleClient({ controllerUrl: `http://127.0.0.1:${(authApp.server.address() as any).port}`, bundle: 'ns/b', engine: new OpaWasmEngine(), logger, waitMs: 200, initialBackoffMs: 20, tokenFile: join(dir, 'token') });
+  client.start();
+  try {
+    await until(() => seen.includes('Bearer first'), 'the first token sent');
+    writeFileSync(join(dir, 'token'), 'second\n');
+    await until(() => seen.includes('Bearer second'), 'the rotated token sent');
+  } finally {
+    await client.stop();
+    await authApp.close();
   }
 });

@@ -19,6 +19,8 @@ import { readLastBundle, saveLastBundle } from '../../src/sidecar/last-bundle-fi
 import { createLogger } from '../../src/telemetry/logger.ts';
 import { isPortcullisError } from '../../src/errors.ts';
 import { policyBundle } from '../support/policy-bundles.ts';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createBundleSigner, parseBundleVerificationKeys } from '../../src/policy/bundle-signing.ts';
 
 async function archive(): Promise<{ digest: string; bytes: Uint8Array }> {
   const o = await buildBundle(policyBundle('b', 'ns').spec, new PortcullisCompiler());
@@ -61,6 +63,35 @@ test('a damaged kept bundle is refused: the sidecar stays without one and says s
     assert.equal(engine.current(), undefined);
     assert.equal(client.enforcingKeptBundle(), undefined);
     assert.deepEqual(readFileSync(file), damaged, 'left as found');
+  } finally {
+    await client.stop();
+  }
+});
+
+test('with keys, a kept bundle is enforced only when signed by one of them: one written to the volume unsigned or by another key is not', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'portcullis-kept-'));
+  const o = await buildBundle(policyBundle('b', 'ns').spec, new PortcullisCompiler());
+  assert.ok(o.ok);
+  const ours = generateKeyPairSync('ed25519');
+  const keys = parseBundleVerificationKeys(ours.publicKey.export({ type: 'spki', format: 'pem' }).toString(), 'PORTCULLIS_BUNDLE_PUBLIC_KEY');
+  const signedBy = (k: KeyObject) => writeBundleArchive(o.bundle, { signer: createBundleSigner(k.export({ type: 'pkcs8', format: 'pem' }).toString()) });
+  const file = join(dir, 'last-bundle.tar.gz');
+  await saveLastBundle(file, await signedBy(ours.privateKey));
+  assert.equal((await readLastBundle(file, keys))?.digest, o.bundle.digest);
+  await saveLastBundle(file, await signedBy(generateKeyPairSync('ed25519').privateKey));
+  await assert.rejects(readLastBundle(file, keys), (e) => isPortcullisError(e) && e.code === 'PORTCULLIS_BUNDLE_SIGNATURE');
+  await saveLastBundle(file, await writeBundleArchive(o.bundle));
+  await assert.rejects(readLastBundle(file, keys), (e) => isPortcullisError(e) && e.code === 'PORTCULLIS_BUNDLE_SIGNATURE');
+  // The sidecar then stays without a bundle (failing closed) and says why.
+  const lines: any[] = [];
+  const logger = createLogger({ level: 'info', destination: new Writable({ write: (c, _e, cb) => (lines.push(JSON.parse(String(c))), cb()) }) });
+  const engine = new OpaWasmEngine();
+  const client = new BundleClient({ controllerUrl: `http://127.0.0.1:${await closedPort()}`, bundle: 'ns/b', engine, logger, lastBundleFile: file, initialBackoffMs: 20, verificationKeys: keys });
+  client.start();
+  try {
+    for (let i = 0; i < 500 && !lines.some((l) => /the kept bundle cannot be used/.test(l.msg)); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(lines.some((l) => /the kept bundle cannot be used/.test(l.msg) && /not signed/.test(l.err)));
+    assert.equal(engine.current(), undefined);
   } finally {
     await client.stop();
   }
