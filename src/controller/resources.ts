@@ -65,6 +65,8 @@ export interface ActionApprovalSpec {
   reason?: string;
   /** Which request of the sidecar this is (the gate's approval id). */
   requestId?: string;
+  /** Digest of the policy bundle that held the call (shown on the approval page). */
+  policyDigest?: string;
   /** Set by a human (`portcullis approve|reject`). */
   decision?: {
     verdict: ApprovalVerdict;

@@ -145,6 +145,8 @@ export interface ApprovalRequest {
   expiresAt: string;
   traceId: string;
   reason: string;
+  /** Digest of the policy that held the call; the broker fills it in when the decider did not. */
+  policyDigest?: string;
 }
 
 /**

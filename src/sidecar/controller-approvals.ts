@@ -19,6 +19,8 @@ export interface ControllerApprovalOptions {
   logger?: Logger;
   /** How long the controller may hold one poll (default 30 s). */
   waitMs?: number;
+  /** The loaded policy's digest, sent with each request for the approval page. */
+  policyDigest?: () => string | undefined;
   retryMs?: number;
   clock?: () => Date;
   dispatcher?: Dispatcher;
@@ -124,7 +126,7 @@ export class ControllerApprovalBroker implements ApprovalBroker {
     const res = await request(new URL('/v1/approvals', this.o.controllerUrl), {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(await this.authorization()) },
-      body: JSON.stringify(req),
+      body: JSON.stringify(req.policyDigest === undefined && this.o.policyDigest?.() ? { ...req, policyDigest: this.o.policyDigest() } : req),
       signal,
       dispatcher: this.dispatcher,
     }).catch((e) => {

@@ -89,7 +89,7 @@ export class LocalApprovalBroker implements ApprovalBroker {
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#pending.set(req.id, {
         request: req,
-        policyDigest: this.#digest(),
+        policyDigest: req.policyDigest ?? this.#digest(),
         settle: (a) => {
           done();
           resolve(a);

@@ -32,6 +32,7 @@ function approvalObject(name: string, approvers: string[], hash: string): any {
       expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
       reason: 'writes to /prod need a person',
       requestId: `req-${name}`,
+      policyDigest: 'sha256:' + 'd'.repeat(64),
     },
   };
 }
@@ -102,6 +103,7 @@ test('each person sees only the pending approvals that name them, live', async (
   const item = alice.approvals[0];
   assert.equal(item.requestId, 'req-write-config');
   assert.equal(item.inputHash, inputHash('a'));
+  assert.equal(item.policyDigest, 'sha256:' + 'd'.repeat(64));
   assert.deepEqual(item.arguments, { path: '/prod/write-config', token: 'sha256:' + 'e'.repeat(64) });
   const mallory = await eventWhere('mallory', () => true);
   assert.deepEqual(mallory.approvals, []);

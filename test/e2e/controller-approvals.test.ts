@@ -138,7 +138,7 @@ before(async () => {
   client = new BundleClient({ controllerUrl: apiUrl, bundle: 'agents/shipped', engine, logger: h.logger, waitMs: 5000, tokenFile, verificationKeys });
   client.start();
   await until(() => client.digest(), 'the sidecar to load the bundle', 60_000);
-  broker = new ControllerApprovalBroker({ controllerUrl: apiUrl, waitMs: 2000, logger: h.logger, tokenFile });
+  broker = new ControllerApprovalBroker({ controllerUrl: apiUrl, waitMs: 2000, logger: h.logger, tokenFile, policyDigest: () => engine.current()?.digest });
   const config = loadConfig(
     { PORTCULLIS_BUNDLE: 'agents/shipped', PORTCULLIS_POD_NAMESPACE: 'agents', PORTCULLIS_POD_NAME: 'agent-0', PORTCULLIS_SERVICE_ACCOUNT: 'agent', PORTCULLIS_KEEP_ALIVE_TIMEOUT_MS: '200' },
     { port: '0' },
@@ -167,6 +167,7 @@ test('a held call becomes an ActionApproval; `portcullis approve NAME --kube` le
   assert.deepEqual(held.spec.agent, { namespace: 'agents', pod: 'agent-0', serviceAccount: 'agent' });
   assert.equal(held.metadata.annotations['portcullis.dev/requested-by'], 'system:serviceaccount:agents:agent');
   assert.ok(held.spec.approvers.length > 0);
+  assert.equal(held.spec.policyDigest, client.digest(), 'the approval page shows the digest of the policy that held the call');
   assert.equal(payments.log.filter((a) => a.method === 'POST').length, 0);
   const event = (await h.kube.list('v1', 'Event', 'agents')).find((e) => e.reason === 'ApprovalRequested' && e.involvedObject.name === held.metadata.name)!;
   assert.match(event.message, new RegExp(`portcullis approve ${held.metadata.name} --kube -n agents`));

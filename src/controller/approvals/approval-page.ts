@@ -38,7 +38,7 @@ function bearer(headers: IncomingHttpHeaders): string {
 function itemOf(a: ActionApproval): PageItem {
   const s = a.spec;
   const id = `${a.metadata.namespace}/${a.metadata.name}`;
-  const digest = (s as { policyDigest?: unknown }).policyDigest;
+  const digest = s.policyDigest;
   return pageItem(
     id,
     {

@@ -71,6 +71,8 @@ export function actionApprovalFor(req: ApprovalRequest, namespace: string): Acti
       traceId: req.traceId,
       reason: req.reason,
       requestId: req.id,
+      // What the sidecar says it decided with: shown to people, never trusted for a decision.
+      ...(typeof req.policyDigest === 'string' && req.policyDigest.length <= 128 ? { policyDigest: req.policyDigest } : {}),
     },
   };
 }
