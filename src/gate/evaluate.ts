@@ -10,7 +10,7 @@
  * (PORTCULLIS_POLICY_MAX_STEPS); the time taken is only reported.
  */
 import type { Decision, PolicyInput } from './types.ts';
-import type { PolicyEngine } from '../policy/types.ts';
+import type { PolicyView } from '../policy/types.ts';
 import { ErrorCodes, PortcullisError } from '../errors.ts';
 import { validateDecision } from './decision-schema.ts';
 import { toPortcullisError } from './error-response.ts';
@@ -38,7 +38,7 @@ function failClosed(error: PortcullisError, digest: string, entrypoint: string, 
   return { decision: { effect: 'deny', reason: error.message }, raw: null, digest, entrypoint, error, elapsedMs };
 }
 
-export function evaluatePolicy(engine: PolicyEngine | undefined, input: PolicyInput, opts: EvaluateOptions): Evaluation {
+export function evaluatePolicy(engine: PolicyView | undefined, input: PolicyInput, opts: EvaluateOptions): Evaluation {
   const bundle = engine?.current();
   const entrypoint = opts.entrypoint ?? bundle?.entrypoints[0] ?? '';
   if (!engine || !bundle) {

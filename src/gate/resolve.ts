@@ -6,7 +6,7 @@
  * the input.
  */
 import type { Action, Constraints, Effect, Escalation, Mode, PolicyInput } from './types.ts';
-import type { PolicyEngine } from '../policy/types.ts';
+import type { PolicyView } from '../policy/types.ts';
 import { ErrorCodes, PortcullisError } from '../errors.ts';
 import { evaluatePolicy, type EvaluateOptions, type Evaluation } from './evaluate.ts';
 import { applyRewrite } from './rewrite.ts';
@@ -43,7 +43,7 @@ function deny(code: PortcullisError['code'], reason: string, details?: Record<st
   return { kind: 'deny', error: new PortcullisError(code, reason, details) };
 }
 
-function computeRewrite(engine: PolicyEngine | undefined, input: PolicyInput, ev: Evaluation, opts: ResolveOptions): { rewritten?: Rewritten; outcome: Outcome } {
+function computeRewrite(engine: PolicyView | undefined, input: PolicyInput, ev: Evaluation, opts: ResolveOptions): { rewritten?: Rewritten; outcome: Outcome } {
   let action: Action;
   try {
     action = applyRewrite(input.action, ev.decision.rewrite!);
@@ -60,7 +60,7 @@ function computeRewrite(engine: PolicyEngine | undefined, input: PolicyInput, ev
   return { rewritten, outcome: { kind: 'forward', action, constraints: ev2.decision.constraints ?? {}, rewritten: true } };
 }
 
-function enforce(engine: PolicyEngine | undefined, input: PolicyInput, ev: Evaluation, opts: ResolveOptions): { rewritten?: Rewritten; outcome: Outcome } {
+function enforce(engine: PolicyView | undefined, input: PolicyInput, ev: Evaluation, opts: ResolveOptions): { rewritten?: Rewritten; outcome: Outcome } {
   const d = ev.decision;
   switch (d.effect) {
     case 'allow':
@@ -81,7 +81,7 @@ function enforcedEffect(outcome: Outcome): Effect {
   return outcome.rewritten ? 'compute' : 'allow';
 }
 
-export function resolveDecision(engine: PolicyEngine | undefined, input: PolicyInput, opts: ResolveOptions): Resolution {
+export function resolveDecision(engine: PolicyView | undefined, input: PolicyInput, opts: ResolveOptions): Resolution {
   const evaluation = evaluatePolicy(engine, input, opts);
   if (opts.mode === 'observe') {
     // Decided and recorded ("would deny"), forwarded unchanged. A compute is

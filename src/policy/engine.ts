@@ -11,7 +11,7 @@ import { loadPolicy } from '@open-policy-agent/opa-wasm';
 import type { LoadedPolicy } from '@open-policy-agent/opa-wasm';
 import { ErrorCodes, PortcullisError } from '../errors.ts';
 import { createHostBuiltins, wallClockNs, type ClockNs, type HostBuiltins } from './rego/host-builtins.ts';
-import type { CompiledBundle, EvalResult, PolicyEngine } from './types.ts';
+import type { CompiledBundle, EvalResult, PolicyEngine, PolicyView } from './types.ts';
 
 export interface OpaWasmEngineOptions {
   /** The clock `time.now_ns` reads when the input carries no `context.time` (tests inject one). */
@@ -71,27 +71,12 @@ export class OpaWasmEngine implements PolicyEngine {
   }
 
   evaluate(input: unknown, entrypoint?: string): EvalResult {
+    return evaluateOn(this.#instance, input, entrypoint);
+  }
+
+  pin(): PolicyView {
     const instance = this.#instance;
-    if (!instance) {
-      throw new PortcullisError(ErrorCodes.POLICY_NO_BUNDLE, 'no policy bundle is loaded yet: load a compiled bundle before evaluating');
-    }
-    const name = entrypoint ?? instance.bundle.entrypoints[0]!;
-    const id = instance.ids.get(name);
-    if (id === undefined) {
-      throw new PortcullisError(
-        ErrorCodes.POLICY_EVAL,
-        `entrypoint "${name}" is not in the loaded bundle; it has: ${[...instance.ids.keys()].join(', ')}`,
-        { entrypoint: name, digest: instance.bundle.digest },
-      );
-    }
-    let resultSet: unknown;
-    try {
-      instance.clockUser?.beginEvaluation(instantOf(input));
-      resultSet = instance.fast ? evaluateFast(instance.policy, input, id) : instance.policy.evaluate(sdkInput(input), id);
-    } catch (e) {
-      throw evaluationError(e, name, instance.bundle.digest);
-    }
-    return { result: firstResult(resultSet), digest: instance.bundle.digest, entrypoint: name };
+    return { evaluate: (input, entrypoint) => evaluateOn(instance, input, entrypoint), current: () => instance?.bundle };
   }
 
   async load(bundle: CompiledBundle): Promise<void> {
@@ -106,6 +91,30 @@ export class OpaWasmEngine implements PolicyEngine {
   current(): CompiledBundle | undefined {
     return this.#instance?.bundle;
   }
+}
+
+/** One evaluation on one loaded module (the engine's current one, or one a decision pinned). */
+function evaluateOn(instance: Instance | undefined, input: unknown, entrypoint?: string): EvalResult {
+  if (!instance) {
+    throw new PortcullisError(ErrorCodes.POLICY_NO_BUNDLE, 'no policy bundle is loaded yet: load a compiled bundle before evaluating');
+  }
+  const name = entrypoint ?? instance.bundle.entrypoints[0]!;
+  const id = instance.ids.get(name);
+  if (id === undefined) {
+    throw new PortcullisError(
+      ErrorCodes.POLICY_EVAL,
+      `entrypoint "${name}" is not in the loaded bundle; it has: ${[...instance.ids.keys()].join(', ')}`,
+      { entrypoint: name, digest: instance.bundle.digest },
+    );
+  }
+  let resultSet: unknown;
+  try {
+    instance.clockUser?.beginEvaluation(instantOf(input));
+    resultSet = instance.fast ? evaluateFast(instance.policy, input, id) : instance.policy.evaluate(sdkInput(input), id);
+  } catch (e) {
+    throw evaluationError(e, name, instance.bundle.digest);
+  }
+  return { result: firstResult(resultSet), digest: instance.bundle.digest, entrypoint: name };
 }
 
 async function instantiate(bundle: CompiledBundle, clock: ClockNs, settings: ModuleSettings): Promise<Instance> {

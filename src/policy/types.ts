@@ -89,11 +89,21 @@ export interface EvalResult {
   entrypoint: string;
 }
 
-export interface PolicyEngine {
+/** What deciding needs of an engine: evaluate, and which bundle does. */
+export interface PolicyView {
   /** Evaluate an entrypoint (default: the bundle's first) on an input; throws PortcullisError on failure. */
   evaluate(input: unknown, entrypoint?: string): EvalResult;
-  /** Load a bundle and swap to it atomically; evaluations in flight finish on the old one. */
-  load(bundle: CompiledBundle): Promise<void>;
   /** The loaded bundle, or undefined before the first successful load. */
   current(): CompiledBundle | undefined;
+}
+
+export interface PolicyEngine extends PolicyView {
+  /** Load a bundle and swap to it atomically; evaluations in flight finish on the old one. */
+  load(bundle: CompiledBundle): Promise<void>;
+  /**
+   * The engine held on the bundle loaded now: later loads do not change what
+   * it evaluates. One decision is made against one bundle, however long it
+   * waits for an approval. Engines without it are read live.
+   */
+  pin?(): PolicyView;
 }

@@ -61,10 +61,8 @@ export function buildSidecar(config: Readonly<SidecarConfig>, deps: SidecarDeps)
   const bundleName = deps.bundleName ?? (() => config.bundleName);
   const decider = new Decider({
     engine: deps.engine,
-    // Read per use: the bundle (and the mode it carries) is hot-swapped.
-    get mode() {
-      return (config.modeFromBundle ? deps.engine.current()?.mode : undefined) ?? config.mode;
-    },
+    // Read once per decision (decision-frame.ts): the bundle, and the mode it may carry, is hot-swapped.
+    modeOf: (bundle) => (config.modeFromBundle ? bundle?.mode : undefined) ?? config.mode,
     agent: { ...UNKNOWN_AGENT, ...config.agent },
     bundleName,
     evalSlowMs: config.evalSlowMs,
