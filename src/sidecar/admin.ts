@@ -28,6 +28,11 @@ export interface AdminDeps {
   adminTokenFile?: string | undefined;
   /** Why the gate is not ready besides the bundle (capture not active), or undefined. */
   notReady?: (() => string | undefined) | undefined;
+  /**
+   * What /readyz adds about the bundle's source (the controller's bundle client):
+   * a refused bundle, a kept one enforced after a restart. Ready or not is unchanged.
+   */
+  bundleStatus?: (() => Record<string, unknown> | undefined) | undefined;
 }
 
 function verdictBody(body: unknown): { verdict: 'approved' | 'rejected'; approver: string; inputHash?: string } {
@@ -52,10 +57,11 @@ export function buildAdmin(deps: AdminDeps): FastifyInstance {
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     const bundle = deps.engine.current();
-    if (!bundle) return reply.code(503).send({ status: 'not ready', reason: 'no policy bundle is loaded' });
+    const source = deps.bundleStatus?.() ?? {};
+    if (!bundle) return reply.code(503).send({ status: 'not ready', reason: 'no policy bundle is loaded', ...source });
     const notReady = deps.notReady?.();
-    if (notReady) return reply.code(503).send({ status: 'not ready', reason: notReady });
-    return { status: 'ready', bundle: deps.bundleName(), digest: bundle.digest };
+    if (notReady) return reply.code(503).send({ status: 'not ready', reason: notReady, ...source });
+    return { status: 'ready', bundle: deps.bundleName(), digest: bundle.digest, ...source };
   });
   app.get('/metrics', async (_req, reply) => {
     if (!deps.metrics) return reply.code(404).send({ error: 'metrics are not enabled' });

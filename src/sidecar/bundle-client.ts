@@ -132,6 +132,13 @@ export class BundleClient {
     return this.fromFile;
   }
 
+  /** What /readyz says about where the enforced bundle came from: a refusal, or a kept bundle after a restart. */
+  readiness(): Record<string, unknown> | undefined {
+    if (this.refusal) return { bundleRefused: { code: this.refusal.code, message: this.refusal.message, keeping: this.refusal.keeping ?? null } };
+    if (this.fromFile) return { enforcingKeptBundle: this.fromFile };
+    return undefined;
+  }
+
   /** Why the last bundle offered was not loaded, until one is (readiness and logs say so). */
   lastRefusal(): BundleRefusal | undefined {
     return this.refusal;

@@ -47,6 +47,8 @@ export interface GateOptions {
   localApprovals?: LocalApprovalBroker | undefined;
   /** Local mode: the token those endpoints require (admin-token.ts). */
   adminToken?: string | undefined;
+  /** On Kubernetes: what /readyz says about the bundle's source (BundleClient.readiness). */
+  bundleStatus?: (() => Record<string, unknown> | undefined) | undefined;
 }
 
 export interface RunningGate {
@@ -120,6 +122,7 @@ export async function startGate(o: GateOptions): Promise<RunningGate> {
     adminToken: o.adminToken,
     adminTokenFile: config.adminTokenFile,
     notReady: () => captureWatch?.problem(),
+    bundleStatus: o.bundleStatus,
   });
   await listenOn(proxy, config.listenHost, config.port, 'PORTCULLIS_PORT (--port)');
   try {

@@ -87,10 +87,10 @@ after(async () => {
   await cp?.close();
 });
 
-async function ready(): Promise<{ status: number; digest?: string }> {
+async function ready(): Promise<{ status: number; digest?: string; enforcingKeptBundle?: string }> {
   const r = await fetch(`${adminUrl}/readyz`);
-  const body = (await r.json()) as { digest?: string };
-  return { status: r.status, digest: body.digest };
+  const body = (await r.json()) as { digest?: string; enforcingKeptBundle?: string };
+  return { status: r.status, digest: body.digest, ...(body.enforcingKeptBundle ? { enforcingKeptBundle: body.enforcingKeptBundle } : {}) };
 }
 
 test('the sidecar is not ready before its bundle exists', async () => {
@@ -138,6 +138,7 @@ test('a sidecar restarted while the controller is gone enforces the bundle kept 
   const r = await ready();
   assert.equal(r.status, 200);
   assert.equal(r.digest, digest);
+  assert.equal(r.enforcingKeptBundle, digest, '/readyz says the kept bundle is enforced');
   // Decided by the kept policy (a deny with its reason), not refused for want of one.
   const proxy = new URL(gating.proxy);
   const denied = await new Promise<{ status: number; body: any }>((resolve, reject) => {

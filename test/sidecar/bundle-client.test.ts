@@ -204,6 +204,7 @@ test('with keys: a bundle signed by another key, or unsigned, is refused (PORTCU
     assert.equal(client.lastRefusal()!.code, 'PORTCULLIS_BUNDLE_SIGNATURE');
     assert.equal(client.lastRefusal()!.keeping, good.digest);
     assert.equal(client.digest(), good.digest, 'the last good bundle stays');
+    assert.deepEqual((client.readiness() as any).bundleRefused.keeping, good.digest, '/readyz says it too');
     const line = lines.find((l) => /refused a bundle from the controller/.test(l.msg));
     assert.equal(line.code, 'PORTCULLIS_BUNDLE_SIGNATURE');
     assert.match(line.msg, new RegExp(`keeping ${good.digest}`));
@@ -219,6 +220,7 @@ test('with keys: a bundle signed by another key, or unsigned, is refused (PORTCU
     await publish(next, await writeBundleArchive(next, { signer }));
     await until(() => client.digest() === next.digest, 'the next signed bundle');
     assert.equal(client.lastRefusal(), undefined);
+    assert.equal(client.readiness(), undefined);
   } finally {
     await client.stop();
   }

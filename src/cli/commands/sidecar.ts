@@ -65,7 +65,7 @@ export const command: Command = {
         ...(config.controllerTokenFile ? { tokenFile: config.controllerTokenFile } : {}),
       });
       const { loadShippingConfig } = await import('../../config/shipping.ts');
-      const gate = await startGate({ config, engine, telemetry, approvals, shipping: loadShippingConfig(io.env, config) });
+      const gate = await startGate({ config, engine, telemetry, approvals, shipping: loadShippingConfig(io.env, config), bundleStatus: () => client.readiness() });
       client.start();
       if (!verificationKeys) telemetry.logger.warn({ setting: 'PORTCULLIS_ACCEPT_UNSIGNED_BUNDLES' }, 'bundles are loaded without a signature check: anyone on the path to the controller can change the policy');
       telemetry.logger.info({ proxy: gate.proxyUrl, admin: gate.adminUrl, bundle: config.bundleName, mode: config.modeFromBundle ? 'from the bundle (PolicyBundle spec.mode), else enforce' : config.mode }, `sidecar gating on ${gate.proxyUrl} (admin ${gate.adminUrl})`);
