@@ -17,7 +17,7 @@
  */
 import { canonicalJson } from './canonical.ts';
 import { sha256 } from './hash.ts';
-import { parseEntry } from './ledger-entry.ts';
+import { parseEntry, type LedgerEntry } from './ledger-entry.ts';
 import { orderLedgerFiles, readLines, totalBytes, type LedgerInput } from './ledger-reader.ts';
 import type { IntentRecord } from './recorder.ts';
 import type { PolicyEngine } from '../policy/types.ts';
@@ -124,7 +124,8 @@ function differingFields(recorded: unknown, replayed: unknown): string[] {
   return fields.length > 0 ? fields : ['decision'];
 }
 
-function replayOne(rec: IntentRecord, seq: number, bundle: ReplayBundle | undefined): ReplayRow {
+/** The row of an intent as recorded, before it is replayed. */
+function recordedRow(rec: IntentRecord, seq: number): ReplayRow {
   const row: ReplayRow = {
     seq,
     decisionId: rec.decisionId,
@@ -136,6 +137,11 @@ function replayOne(rec: IntentRecord, seq: number, bundle: ReplayBundle | undefi
   };
   const reason = reasonOf(rec.decision);
   if (reason !== undefined) row.recordedReason = reason;
+  return row;
+}
+
+/** The final row of an intent that must not be replayed (no policy decided, or the record was altered); undefined when it may. */
+function unreplayable(rec: IntentRecord, row: ReplayRow): ReplayRow | undefined {
   if (!rec.policyDigest || (rec.errorCode !== undefined && !POLICY_MADE.has(rec.errorCode))) {
     row.detail = `no policy decided (failed closed: ${rec.errorCode ?? 'no bundle'})`;
     return row;
@@ -143,25 +149,45 @@ function replayOne(rec: IntentRecord, seq: number, bundle: ReplayBundle | undefi
   if (sha256(canonicalJson(rec.input)) !== rec.inputHash) {
     return { ...row, status: 'error', detail: 'the recorded input does not match its input hash: the record was altered' };
   }
-  if (!bundle) return { ...row, status: 'unavailable', detail: `the recorded policy ${rec.policyDigest} was found nowhere` };
-  const exact = bundle.digest === rec.policyDigest;
+  return undefined;
+}
+
+/** The decision (and, for a `compute`, the rewritten action's decision) evaluated again, against the record. */
+interface Comparison {
+  result: unknown;
+  same: boolean;
+  differences: string[];
+  /** Set for a `compute`: whether the rewritten action's decision differs. */
+  rewritten?: boolean;
+}
+
+function compare(rec: IntentRecord, engine: PolicyEngine): Comparison {
+  const now = evaluate(engine, rec.input, rec.entrypoint);
+  const same = now.canonical === canonicalJson(rec.decision ?? null);
+  const differences = same ? [] : differingFields(rec.decision, now.result);
+  if (!rec.rewritten) return { result: now.result, same, differences };
+  const again = evaluate(engine, rec.rewritten.input, rec.entrypoint);
+  const rewrittenSame = again.canonical === canonicalJson(rec.rewritten.decision ?? null);
+  if (!rewrittenSame) differences.push('rewritten decision');
+  return { result: now.result, same: same && rewrittenSame, differences, rewritten: !rewrittenSame };
+}
+
+/** Under the recorded digest a difference is a mismatch; under another one, a change. */
+function statusOf(exact: boolean, same: boolean): ReplayStatus {
+  if (exact) return same ? 'reproduced' : 'mismatch';
+  return same ? 'unchanged' : 'changed';
+}
+
+function replayWith(rec: IntentRecord, row: ReplayRow, bundle: ReplayBundle): ReplayRow {
   row.replayDigest = bundle.digest;
   try {
-    const now = evaluate(bundle.engine, rec.input, rec.entrypoint);
-    let same = now.canonical === canonicalJson(rec.decision ?? null);
-    const differences = same ? [] : differingFields(rec.decision, now.result);
-    if (rec.rewritten) {
-      const again = evaluate(bundle.engine, rec.rewritten.input, rec.entrypoint);
-      const rewrittenSame = again.canonical === canonicalJson(rec.rewritten.decision ?? null);
-      row.rewritten = !rewrittenSame;
-      if (!rewrittenSame) differences.push('rewritten decision');
-      same &&= rewrittenSame;
-    }
-    if (differences.length > 0) row.differences = differences;
-    row.replayedEffect = effectOf(now.result);
-    const r = reasonOf(now.result);
+    const c = compare(rec, bundle.engine);
+    if (c.rewritten !== undefined) row.rewritten = c.rewritten;
+    if (c.differences.length > 0) row.differences = c.differences;
+    row.replayedEffect = effectOf(c.result);
+    const r = reasonOf(c.result);
     if (r !== undefined) row.replayedReason = r;
-    row.status = exact ? (same ? 'reproduced' : 'mismatch') : same ? 'unchanged' : 'changed';
+    row.status = statusOf(bundle.digest === rec.policyDigest, c.same);
     if (row.status === 'mismatch') row.detail = `the recorded policy ${bundle.label} decided differently on replay`;
   } catch (e) {
     row.status = 'error';
@@ -170,41 +196,91 @@ function replayOne(rec: IntentRecord, seq: number, bundle: ReplayBundle | undefi
   return row;
 }
 
+function replayOne(rec: IntentRecord, seq: number, bundle: ReplayBundle | undefined): ReplayRow {
+  const row = recordedRow(rec, seq);
+  const refused = unreplayable(rec, row);
+  if (refused) return refused;
+  if (!bundle) return { ...row, status: 'unavailable', detail: `the recorded policy ${rec.policyDigest} was found nowhere` };
+  return replayWith(rec, row, bundle);
+}
+
+/**
+ * The bundle each intent is replayed with: the what-if bundle, else its
+ * recorded policy, looked up once per digest.
+ */
+class PolicyFinder {
+  /** Recorded policies found by `resolve`. */
+  readonly resolved: ReplayReport['resolved'] = [];
+  readonly #options: ReplayOptions;
+  readonly #recorded: Map<string, ReplayBundle | undefined>;
+
+  constructor(options: ReplayOptions) {
+    this.#options = options;
+    this.#recorded = new Map((options.recorded ?? []).map((b) => [b.digest, b]));
+  }
+
+  async for(digest: string): Promise<ReplayBundle | undefined> {
+    if (this.#options.bundle) return this.#options.bundle;
+    if (digest && !this.#recorded.has(digest)) await this.#resolve(digest);
+    return this.#recorded.get(digest);
+  }
+
+  async #resolve(digest: string): Promise<void> {
+    const found = await this.#options.resolve?.(digest);
+    // A store entry under the wrong name would be another policy: it does not count as the recorded one.
+    const recorded = found?.digest === digest ? found : undefined;
+    this.#recorded.set(digest, recorded);
+    if (recorded) this.resolved.push({ digest, label: recorded.label });
+  }
+}
+
+/** Rows worth a look (kept up to a limit); the others are only counted. */
+const LISTED: ReadonlySet<ReplayStatus> = new Set<ReplayStatus>(['mismatch', 'changed', 'error']);
+
+class Tally {
+  readonly counts: Record<ReplayStatus, number> = { reproduced: 0, mismatch: 0, unchanged: 0, changed: 0, unavailable: 0, skipped: 0, error: 0 };
+  readonly rows: ReplayRow[] = [];
+  readonly missingDigests: Record<string, number> = {};
+  readonly #maxRows: number;
+
+  constructor(maxRows: number) {
+    this.#maxRows = maxRows;
+  }
+
+  add(row: ReplayRow): void {
+    this.counts[row.status]++;
+    if (row.status === 'unavailable') this.missingDigests[row.recordedDigest] = (this.missingDigests[row.recordedDigest] ?? 0) + 1;
+    else if (LISTED.has(row.status) && this.rows.length < this.#maxRows) this.rows.push(row);
+  }
+}
+
+/** The intent entries of the ledger files, in order; `read.bytes` counts the bytes read so far. */
+async function* intentEntries(files: LedgerInput[], read: { bytes: number }): AsyncGenerator<LedgerEntry> {
+  for (const file of files) {
+    for await (const l of readLines(file)) {
+      read.bytes += l.bytes;
+      if (!l.terminated) continue;
+      const parsed = parseEntry(l.text);
+      if (parsed.ok && parsed.entry.kind === 'intent') yield parsed.entry;
+    }
+  }
+}
+
 /** Replays every intent of the ledger `files` (any order; rotated segments are followed by sequence). */
 export async function replayLedger(files: LedgerInput[], options: ReplayOptions): Promise<ReplayReport> {
   const ordered = await orderLedgerFiles(files);
   const total = await totalBytes(ordered);
-  const counts: Record<ReplayStatus, number> = { reproduced: 0, mismatch: 0, unchanged: 0, changed: 0, unavailable: 0, skipped: 0, error: 0 };
-  const rows: ReplayRow[] = [];
-  const missingDigests: Record<string, number> = {};
-  const maxRows = options.maxRows ?? 10_000;
-  // Reproduction only: the recorded policies by digest, filled as the ledger names them.
-  const recorded = new Map<string, ReplayBundle | undefined>((options.recorded ?? []).map((b) => [b.digest, b]));
-  const resolved: ReplayReport['resolved'] = [];
+  const tally = new Tally(options.maxRows ?? 10_000);
+  const policies = new PolicyFinder(options);
+  const read = { bytes: 0 };
   let intents = 0;
-  let bytes = 0;
-  for (const file of ordered) {
-    for await (const l of readLines(file)) {
-      bytes += l.bytes;
-      if (!l.terminated) continue;
-      const parsed = parseEntry(l.text);
-      if (!parsed.ok || parsed.entry.kind !== 'intent') continue;
-      intents++;
-      const rec = parsed.entry.record as unknown as IntentRecord;
-      const digest = rec.policyDigest;
-      if (!options.bundle && digest && !recorded.has(digest)) {
-        const found = await options.resolve?.(digest);
-        // A store entry under the wrong name would be another policy: it does not count as the recorded one.
-        recorded.set(digest, found?.digest === digest ? found : undefined);
-        if (found?.digest === digest) resolved.push({ digest, label: found.label });
-      }
-      const row = replayOne(rec, parsed.entry.seq, options.bundle ?? recorded.get(digest));
-      counts[row.status]++;
-      if (row.status === 'unavailable') missingDigests[row.recordedDigest] = (missingDigests[row.recordedDigest] ?? 0) + 1;
-      else if ((row.status === 'mismatch' || row.status === 'changed' || row.status === 'error') && rows.length < maxRows) rows.push(row);
-      if (intents % 5_000 === 0) options.onProgress?.({ bytes, totalBytes: total, intents });
-    }
+  for await (const entry of intentEntries(ordered, read)) {
+    intents++;
+    const rec = entry.record as unknown as IntentRecord;
+    tally.add(replayOne(rec, entry.seq, await policies.for(rec.policyDigest)));
+    if (intents % 5_000 === 0) options.onProgress?.({ bytes: read.bytes, totalBytes: total, intents });
   }
-  options.onProgress?.({ bytes, totalBytes: total, intents });
-  return { ok: counts.mismatch === 0 && counts.error === 0 && counts.unavailable === 0, intents, counts, rows, missingDigests, resolved };
+  options.onProgress?.({ bytes: read.bytes, totalBytes: total, intents });
+  const { counts, rows, missingDigests } = tally;
+  return { ok: counts.mismatch === 0 && counts.error === 0 && counts.unavailable === 0, intents, counts, rows, missingDigests, resolved: policies.resolved };
 }
