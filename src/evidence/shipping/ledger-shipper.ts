@@ -84,6 +84,11 @@ function asError(e: unknown): PortcullisError {
   return new PortcullisError(ErrorCodes.OBJECT_STORE, (e as Error)?.message ?? String(e), undefined, { cause: e });
 }
 
+/** Whether `p` is the head `head` (same sequence number and hash). */
+function sameHead(p: { seq: number; hash: string } | undefined, head: { seq: number; hash: string }): boolean {
+  return p?.seq === head.seq && p.hash === head.hash;
+}
+
 export class LedgerShipper {
   readonly #o: LedgerShipperOptions;
   readonly #now: () => number;
@@ -142,13 +147,7 @@ export class LedgerShipper {
     const report: ShipReport = { shipped: 0, waiting: 0 };
     const errors: PortcullisError[] = [];
     try {
-      const maxAge = this.#o.segmentMaxAgeMs ?? 300_000;
-      // An empty active file (just rotated by size) starts its age now.
-      if (this.#o.ledger.activeBytes() === 0) this.#openedAt = this.#now();
-      else if (maxAge > 0 && this.#now() - this.#openedAt >= maxAge) {
-        if (this.#o.ledger.activeBytes() > 0) await this.#o.ledger.seal();
-        this.#openedAt = this.#now();
-      }
+      await this.#sealAged();
       await this.#shipSegments(report);
       await this.#shipBundles();
     } catch (e) {
@@ -156,21 +155,37 @@ export class LedgerShipper {
     }
     // The head is witnessed even while the store is down: the witness is what shows segments missing later.
     errors.push(...(await this.#publishHead()));
-    if (errors.length > 0) {
-      report.error = errors[0];
-      if (!this.#failing) {
-        this.#failing = true;
-        this.#o.logger?.warn(
-          { err: report.error, destination: this.destination, waiting: report.waiting },
-          'ledger shipping failed: segments wait on the volume and are retried; decisions go on (the volume filling up makes the ledger refuse writes)',
-        );
-      }
-    } else if (this.#failing) {
+    if (errors.length > 0) report.error = errors[0];
+    this.#logHealth(report);
+    if (this.#witnessed) report.witnessedSeq = this.#witnessed.seq;
+    return report;
+  }
+
+  /** Closes the open segment once it is older than segmentMaxAgeMs, so that a quiet ledger still ships. */
+  async #sealAged(): Promise<void> {
+    const maxAge = this.#o.segmentMaxAgeMs ?? 300_000;
+    // An empty active file (just rotated by size) starts its age now.
+    if (this.#o.ledger.activeBytes() === 0) {
+      this.#openedAt = this.#now();
+      return;
+    }
+    if (maxAge <= 0 || this.#now() - this.#openedAt < maxAge) return;
+    if (this.#o.ledger.activeBytes() > 0) await this.#o.ledger.seal();
+    this.#openedAt = this.#now();
+  }
+
+  /** One warning when shipping starts failing, one line when it recovers: not one per round. */
+  #logHealth(report: ShipReport): void {
+    if (report.error && !this.#failing) {
+      this.#failing = true;
+      this.#o.logger?.warn(
+        { err: report.error, destination: this.destination, waiting: report.waiting },
+        'ledger shipping failed: segments wait on the volume and are retried; decisions go on (the volume filling up makes the ledger refuse writes)',
+      );
+    } else if (!report.error && this.#failing) {
       this.#failing = false;
       this.#o.logger?.info({ destination: this.destination, shipped: report.shipped }, 'ledger shipping: the object store is reachable again; waiting segments were uploaded');
     }
-    if (this.#witnessed) report.witnessedSeq = this.#witnessed.seq;
-    return report;
   }
 
   async #waitingSegments(): Promise<string[]> {
@@ -265,33 +280,44 @@ export class LedgerShipper {
       ...(head.keyId ? { keyId: head.keyId } : {}),
       time: new Date(this.#now()).toISOString(),
     };
-    const same = (p: { seq: number; hash: string } | undefined): boolean => p?.seq === head.seq && p.hash === head.hash;
-    const errors: PortcullisError[] = [];
-    if (this.#o.witness && !this.#noWitness && !same(this.#witnessed)) {
-      try {
-        await this.#o.witness.send(at);
-        this.#witnessed = { seq: head.seq, hash: head.hash };
-        this.#o.metrics?.ledgerWitnessedSeq.set(head.seq);
-      } catch (e) {
-        this.#o.metrics?.ledgerShipFailures.inc({ what: 'witness' });
-        const err = asError(e);
-        if (err.code === ErrorCodes.HEAD_NOT_WITNESSED) {
-          this.#noWitness = true;
-          this.#o.logger?.error({ err }, 'ledger heads are not witnessed: a ledger cut short in the store will not be detectable; shipping goes on');
-        } else errors.push(err);
-      }
+    const errors = [await this.#sendToWitness(at), await this.#writeHeadJson(at)];
+    return errors.filter((e): e is PortcullisError => e !== undefined);
+  }
+
+  /**
+   * Sends a head the witness has not seen. A witness that refuses heads for
+   * good (HEAD_NOT_WITNESSED) is logged once and no longer asked; other
+   * failures are returned and retried next round.
+   */
+  async #sendToWitness(at: WitnessedHead): Promise<PortcullisError | undefined> {
+    if (!this.#o.witness || this.#noWitness || sameHead(this.#witnessed, at)) return undefined;
+    try {
+      await this.#o.witness.send(at);
+      this.#witnessed = { seq: at.seq, hash: at.hash };
+      this.#o.metrics?.ledgerWitnessedSeq.set(at.seq);
+      return undefined;
+    } catch (e) {
+      this.#o.metrics?.ledgerShipFailures.inc({ what: 'witness' });
+      const err = asError(e);
+      if (err.code !== ErrorCodes.HEAD_NOT_WITNESSED) return err;
+      this.#noWitness = true;
+      this.#o.logger?.error({ err }, 'ledger heads are not witnessed: a ledger cut short in the store will not be detectable; shipping goes on');
+      return undefined;
     }
-    if (!same(this.#published)) {
-      const data = Buffer.from(JSON.stringify(at, null, 2) + '\n');
-      try {
-        await this.#o.client.putObject(this.#o.destination.bucket, this.#o.destination.prefix + 'head.json', { data, ...bodyDigests(data), contentType: 'application/json' });
-        this.#published = { seq: head.seq, hash: head.hash };
-      } catch (e) {
-        this.#o.metrics?.ledgerShipFailures.inc({ what: 'head' });
-        errors.push(asError(e));
-      }
+  }
+
+  /** Writes head.json beside the segments when the head moved. */
+  async #writeHeadJson(at: WitnessedHead): Promise<PortcullisError | undefined> {
+    if (sameHead(this.#published, at)) return undefined;
+    const data = Buffer.from(JSON.stringify(at, null, 2) + '\n');
+    try {
+      await this.#o.client.putObject(this.#o.destination.bucket, this.#o.destination.prefix + 'head.json', { data, ...bodyDigests(data), contentType: 'application/json' });
+      this.#published = { seq: at.seq, hash: at.hash };
+      return undefined;
+    } catch (e) {
+      this.#o.metrics?.ledgerShipFailures.inc({ what: 'head' });
+      return asError(e);
     }
-    return errors;
   }
 
   /**
