@@ -29,27 +29,42 @@ export interface HeadWitness {
 const NAME = /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/;
 export const isKubeName = (s: string): boolean => NAME.test(s) && !s.includes('..');
 
-/** Checks a head received over the wire; throws BAD_REQUEST naming the field. */
+const SHA256 = /^sha256:[0-9a-f]{64}$/;
+const matching =
+  (re: RegExp) =>
+  (v: unknown): boolean =>
+    typeof v === 'string' && re.test(v);
+
+/** A field of a head on the wire: how it is checked, and what the error says it must be. */
+interface HeadField {
+  field: keyof WitnessedHead;
+  optional?: boolean;
+  ok: (v: unknown) => boolean;
+  expected: string;
+}
+
+/** The fields in the order they are checked and kept. */
+const HEAD_FIELDS: readonly HeadField[] = [
+  { field: 'namespace', ok: (v) => typeof v === 'string' && isKubeName(v), expected: 'a Kubernetes namespace name' },
+  { field: 'pod', ok: (v) => typeof v === 'string' && isKubeName(v), expected: 'a Kubernetes pod name' },
+  { field: 'uid', optional: true, ok: matching(/^[0-9a-f-]{36}$/), expected: 'a pod UID' },
+  { field: 'seq', ok: (v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0, expected: 'a non-negative integer' },
+  { field: 'hash', ok: matching(SHA256), expected: 'sha256:<64 hex digits>' },
+  { field: 'signature', optional: true, ok: matching(/^[A-Za-z0-9+/]{86}==$/), expected: 'a base64 ed25519 signature' },
+  { field: 'keyId', optional: true, ok: matching(SHA256), expected: 'sha256:<64 hex digits>' },
+  { field: 'time', ok: (v) => typeof v === 'string' && !Number.isNaN(Date.parse(v)), expected: 'an RFC 3339 time' },
+];
+
+/** Checks a head received over the wire; throws BAD_REQUEST naming the field. Unknown fields are dropped. */
 export function parseWitnessedHead(body: unknown): WitnessedHead {
   const b = (body ?? {}) as Record<string, unknown>;
-  const bad = (field: string, expected: string): PortcullisError =>
-    new PortcullisError(ErrorCodes.BAD_REQUEST, `ledger head: ${field} must be ${expected}`, { field });
-  if (typeof b.namespace !== 'string' || !isKubeName(b.namespace)) throw bad('namespace', 'a Kubernetes namespace name');
-  if (typeof b.pod !== 'string' || !isKubeName(b.pod)) throw bad('pod', 'a Kubernetes pod name');
-  if (b.uid !== undefined && (typeof b.uid !== 'string' || !/^[0-9a-f-]{36}$/.test(b.uid))) throw bad('uid', 'a pod UID');
-  if (typeof b.seq !== 'number' || !Number.isSafeInteger(b.seq) || b.seq < 0) throw bad('seq', 'a non-negative integer');
-  if (typeof b.hash !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(b.hash)) throw bad('hash', 'sha256:<64 hex digits>');
-  if (b.signature !== undefined && (typeof b.signature !== 'string' || !/^[A-Za-z0-9+/]{86}==$/.test(b.signature))) throw bad('signature', 'a base64 ed25519 signature');
-  if (b.keyId !== undefined && (typeof b.keyId !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(b.keyId))) throw bad('keyId', 'sha256:<64 hex digits>');
-  if (typeof b.time !== 'string' || Number.isNaN(Date.parse(b.time))) throw bad('time', 'an RFC 3339 time');
-  return {
-    namespace: b.namespace,
-    pod: b.pod,
-    ...(b.uid !== undefined ? { uid: b.uid as string } : {}),
-    seq: b.seq,
-    hash: b.hash,
-    ...(b.signature !== undefined ? { signature: b.signature as string } : {}),
-    ...(b.keyId !== undefined ? { keyId: b.keyId as string } : {}),
-    time: b.time,
-  };
+  const head: Record<string, unknown> = {};
+  for (const { field, optional, ok, expected } of HEAD_FIELDS) {
+    const v = b[field];
+    if (v === undefined && optional) continue;
+    if (!ok(v)) throw new PortcullisError(ErrorCodes.BAD_REQUEST, `ledger head: ${field} must be ${expected}`, { field });
+    head[field] = v;
+  }
+  // Every field of WitnessedHead was checked above, the optional ones when present.
+  return head as unknown as WitnessedHead;
 }
