@@ -248,25 +248,47 @@ class Walk {
     }
   }
 
-  finish(): VerifyReport {
-    for (const [start, gap] of this.#gaps) {
-      const range = start === gap.end ? `entry ${start} is` : `entries ${start}–${gap.end} are`;
-      this.find({ kind: 'deleted', seq: start, file: gap.after.file, message: `${range} missing after entry ${gap.after.seq} (${gap.after.file}:${gap.after.line}): deleted` });
+  /** An unterminated line: a torn tail at the end of the last file, a cut file anywhere else. */
+  unterminated(file: string, l: { line: number; bytes: number }, last: boolean): void {
+    if (last) {
+      this.report.tornTail = { file, line: l.line, bytes: l.bytes };
+      this.report.warnings.push(`${file}:${l.line}: an unterminated last line (${l.bytes} bytes) is ignored: a write interrupted by a crash, never acknowledged`);
+    } else {
+      this.find({ kind: 'truncated', file, line: l.line, message: `${file} ends in the middle of an entry (line ${l.line}) but later files follow: the file was cut` });
     }
+  }
+
+  finish(): VerifyReport {
+    this.#deletions();
     const w = this.#options.witnessedHead;
     if (w) this.#witness(w);
-    const v = this.#options.verifier;
-    if (v && this.report.entries > 0 && this.report.signatures.valid === 0) {
-      this.find({ kind: 'signature', message: `no entry carries a valid signature by key ${v.keyId}: the ledger was not signed with it, or its signatures were removed` });
-    } else if (v && this.report.unsignedTail > 0) {
-      const msg = `${this.report.unsignedTail} entries after the last signed head (entry ${this.report.signedHead?.seq}) are unsigned: written by an interrupted batch, or appended without the key`;
-      if (this.#options.allowUnsignedTail) this.report.warnings.push(msg);
-      else this.find({ kind: 'signature', message: `${msg} (--allow-unsigned-tail accepts them)` });
-    }
+    this.#signedCoverage();
     if (this.#extraFindings > 0) this.report.warnings.push(`${this.#extraFindings} further findings not listed`);
     // Deletions are only known at the end: order by position so the first finding is where the chain first breaks.
     this.report.findings.sort((a, b) => (a.seq ?? Number.MAX_SAFE_INTEGER) - (b.seq ?? Number.MAX_SAFE_INTEGER));
     return this.report;
+  }
+
+  /** The gaps still open at the end: entries deleted. */
+  #deletions(): void {
+    for (const [start, gap] of this.#gaps) {
+      const range = start === gap.end ? `entry ${start} is` : `entries ${start}–${gap.end} are`;
+      this.find({ kind: 'deleted', seq: start, file: gap.after.file, message: `${range} missing after entry ${gap.after.seq} (${gap.after.file}:${gap.after.line}): deleted` });
+    }
+  }
+
+  /** With a key: the ledger must carry valid signatures, and unsigned entries after the last signed head are findings unless allowed. */
+  #signedCoverage(): void {
+    const v = this.#options.verifier;
+    if (!v) return;
+    if (this.report.entries > 0 && this.report.signatures.valid === 0) {
+      this.find({ kind: 'signature', message: `no entry carries a valid signature by key ${v.keyId}: the ledger was not signed with it, or its signatures were removed` });
+      return;
+    }
+    if (this.report.unsignedTail === 0) return;
+    const msg = `${this.report.unsignedTail} entries after the last signed head (entry ${this.report.signedHead?.seq}) are unsigned: written by an interrupted batch, or appended without the key`;
+    if (this.#options.allowUnsignedTail) this.report.warnings.push(msg);
+    else this.find({ kind: 'signature', message: `${msg} (--allow-unsigned-tail accepts them)` });
   }
 
   #witness(w: { seq: number; hash: string; signature?: string }): void {
@@ -305,12 +327,7 @@ export async function verifyLedger(files: LedgerInput[], options: VerifyOptions 
     for await (const l of readLines(input)) {
       bytes += l.bytes;
       if (!l.terminated) {
-        if (i === ordered.length - 1) {
-          walk.report.tornTail = { file, line: l.line, bytes: l.bytes };
-          walk.report.warnings.push(`${file}:${l.line}: an unterminated last line (${l.bytes} bytes) is ignored: a write interrupted by a crash, never acknowledged`);
-        } else {
-          walk.find({ kind: 'truncated', file, line: l.line, message: `${file} ends in the middle of an entry (line ${l.line}) but later files follow: the file was cut` });
-        }
+        walk.unterminated(file, l, i === ordered.length - 1);
         continue;
       }
       const parsed = parseEntry(l.text);
