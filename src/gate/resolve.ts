@@ -5,7 +5,7 @@
  * the call on the approval broker and resolves again with the approval in
  * the input.
  */
-import type { Action, Constraints, Effect, Escalation, Mode, PolicyInput } from './types.ts';
+import type { Action, Constraints, Effect, Escalation, Mode, PolicyInput, Rewrite } from './types.ts';
 import type { PolicyView } from '../policy/types.ts';
 import { ErrorCodes, PortcullisError } from '../errors.ts';
 import { evaluatePolicy, type EvaluateOptions, type Evaluation } from './evaluate.ts';
@@ -13,7 +13,12 @@ import { applyRewrite } from './rewrite.ts';
 import { toPortcullisError } from './error-response.ts';
 
 export type Outcome =
-  | { kind: 'forward'; action: Action; constraints: Constraints; rewritten: boolean }
+  /**
+   * `rewrite`: for compute, what the policy changed, carried as data so that
+   * the upstream request is built from exactly those fields; `action` is the
+   * call as decided (the rewrite applied).
+   */
+  | { kind: 'forward'; action: Action; constraints: Constraints; rewrite?: Rewrite }
   | { kind: 'deny'; error: PortcullisError }
   | { kind: 'escalate'; escalation: Escalation; reason: string };
 
@@ -57,14 +62,14 @@ function computeRewrite(engine: PolicyView | undefined, input: PolicyInput, ev: 
     const why = ev2.error ? ev2.error.message : `${ev2.decision.effect}: ${ev2.decision.reason}`;
     return { rewritten, outcome: deny(ErrorCodes.REWRITE_NOT_ALLOWED, `the rewritten call was not allowed (${why})`) };
   }
-  return { rewritten, outcome: { kind: 'forward', action, constraints: ev2.decision.constraints ?? {}, rewritten: true } };
+  return { rewritten, outcome: { kind: 'forward', action, constraints: ev2.decision.constraints ?? {}, rewrite: ev.decision.rewrite! } };
 }
 
 function enforce(engine: PolicyView | undefined, input: PolicyInput, ev: Evaluation, opts: ResolveOptions): { rewritten?: Rewritten; outcome: Outcome } {
   const d = ev.decision;
   switch (d.effect) {
     case 'allow':
-      return { outcome: { kind: 'forward', action: input.action, constraints: d.constraints ?? {}, rewritten: false } };
+      return { outcome: { kind: 'forward', action: input.action, constraints: d.constraints ?? {} } };
     case 'deny':
       return { outcome: ev.error ? { kind: 'deny', error: ev.error } : deny(ErrorCodes.DENIED, d.reason) };
     case 'escalate':
@@ -78,7 +83,7 @@ function enforce(engine: PolicyView | undefined, input: PolicyInput, ev: Evaluat
 function enforcedEffect(outcome: Outcome): Effect {
   if (outcome.kind === 'deny') return 'deny';
   if (outcome.kind === 'escalate') return 'escalate';
-  return outcome.rewritten ? 'compute' : 'allow';
+  return outcome.rewrite ? 'compute' : 'allow';
 }
 
 export function resolveDecision(engine: PolicyView | undefined, input: PolicyInput, opts: ResolveOptions): Resolution {
@@ -87,7 +92,7 @@ export function resolveDecision(engine: PolicyView | undefined, input: PolicyInp
     // Decided and recorded ("would deny"), forwarded unchanged. A compute is
     // still worked out so the record shows what enforce mode would send.
     const rewritten = evaluation.decision.effect === 'compute' ? computeRewrite(engine, input, evaluation, opts).rewritten : undefined;
-    const res: Resolution = { input, evaluation, outcome: { kind: 'forward', action: input.action, constraints: {}, rewritten: false }, enforced: 'allow' };
+    const res: Resolution = { input, evaluation, outcome: { kind: 'forward', action: input.action, constraints: {} }, enforced: 'allow' };
     if (rewritten) res.rewritten = rewritten;
     return res;
   }

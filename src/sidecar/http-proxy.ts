@@ -27,34 +27,41 @@ function originOf(h: HttpAction): string {
   return `${h.scheme}://${formatAuthority(h.host, h.port)}`;
 }
 
-/** The upstream request for the action that was decided (the original, or its rewrite). */
-export function upstreamRequestFor(
-  original: Action,
-  decided: Action,
-  req: FastifyRequest,
-  forward: { path: string; rawQuery: string },
-  strip: readonly string[],
-  timeoutMs: number,
-): UpstreamRequest {
-  const o = original.http!;
-  const d = decided.http!;
-  const headers = forwardHeaders(req.headers, strip);
+/**
+ * The upstream request for a call as decided: the agent's request, with the
+ * fields a compute rewrite names (and only those) set from the decided
+ * action. A rewritten header whose value is what the policy was shown stays
+ * as the agent sent it: the policy saw secrets hashed, and copying a header
+ * through must not replace the secret with its hash.
+ */
+export function upstreamRequestFor(original: Action, outcome: Forward, req: FastifyRequest, forward: ForwardPath): UpstreamRequest {
+  const d = outcome.action.http!;
+  const r = outcome.rewrite?.http;
+  const headers = forwardHeaders(req.headers, outcome.constraints.stripHeaders ?? []);
+  const agentQuery = forward.rawQuery ? '?' + forward.rawQuery : '';
   let body: Buffer | string | undefined = bodyOf(req);
-  let path = forward.path + (forward.rawQuery ? '?' + forward.rawQuery : '');
-  if (decided !== original) {
-    // Only what the rewrite changed is applied; hashed secrets stay as the agent sent them.
-    for (const [k, v] of Object.entries(d.headers)) if (o.headers[k] !== v) headers[k] = v;
-    if (d.rawPath !== o.rawPath || d.query !== o.query) {
-      const query = d.query === o.query ? (forward.rawQuery ? '?' + forward.rawQuery : '') : formatQuery(d.query);
-      path = (d.rawPath !== o.rawPath ? d.rawPath : forward.path) + query;
-    }
-    if (d.body !== o.body || d.bodySha256 !== o.bodySha256) {
+  let path = forward.path + agentQuery;
+  if (r) {
+    for (const [k, v] of Object.entries(r.headers ?? {})) if (original.http!.headers[k.toLowerCase()] !== v) headers[k.toLowerCase()] = v;
+    // A rewritten path is the decided action's (encoded by applyRewrite); one equal to the agent's keeps the agent's spelling.
+    const rewrittenPath = r.path !== undefined && d.rawPath !== original.http!.rawPath;
+    if (rewrittenPath || r.query !== undefined) path = (rewrittenPath ? d.rawPath : forward.path) + (r.query !== undefined ? formatQuery(d.query) : agentQuery);
+    if (r.body !== undefined) {
       body = JSON.stringify(d.body ?? null);
       headers['content-type'] = 'application/json';
     }
   }
-  return { origin: originOf(d), path, method: d.method, headers, body, timeoutMs };
+  return { origin: originOf(d), path, method: d.method, headers, body, timeoutMs: outcome.constraints.timeoutMs ?? forward.timeoutMs };
 }
+
+/** Where the agent's request goes on the upstream, and the deadline when the policy sets none. */
+export interface ForwardPath {
+  path: string;
+  rawQuery: string;
+  timeoutMs: number;
+}
+
+type Forward = Extract<Decided['outcome'], { kind: 'forward' }>;
 
 /**
  * The status the agent gets for a failed call: what was already sent, or the
@@ -139,7 +146,6 @@ export async function handleHttp(ctx: ProxyContext, req: FastifyRequest, reply: 
     decided.finish({ status: 0, bytes: 0, errorCode: outcome.error.code });
     return sendError(reply, outcome.error, { decisionId: decided.decisionId, traceId: decided.traceId });
   }
-  const timeoutMs = outcome.constraints.timeoutMs ?? ctx.config.upstreamTimeoutMs;
-  const request = upstreamRequestFor(action, outcome.action, req, { path: built.forwardPath, rawQuery: built.rawQuery }, outcome.constraints.stripHeaders ?? [], timeoutMs);
+  const request = upstreamRequestFor(action, outcome, req, { path: built.forwardPath, rawQuery: built.rawQuery, timeoutMs: ctx.config.upstreamTimeoutMs });
   return forwardDecided(ctx, reply, decided, request);
 }

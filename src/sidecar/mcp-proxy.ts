@@ -310,9 +310,9 @@ export async function handleMcp(ctx: ProxyContext, req: FastifyRequest, reply: F
     const m = messages[i]!;
     if (d.outcome.kind === 'forward') {
       const strip = rounds[i]!.strip === true;
-      rewritten ||= d.outcome.rewritten || strip;
+      rewritten ||= d.outcome.rewrite !== undefined || strip;
       const sent = strip ? stripApprovalRound(m) : m;
-      forwarded.push(d.outcome.rewritten ? rewriteMessage(sent, d.outcome.action) : sent);
+      forwarded.push(d.outcome.rewrite ? rewriteMessage(sent, d.outcome.action) : sent);
       forwarding.push(d);
       return;
     }

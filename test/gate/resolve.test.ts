@@ -16,7 +16,7 @@ const opts = (mode: 'enforce' | 'observe' = 'enforce'): ResolveOptions => ({ mod
 
 test('allow forwards with the constraints', () => {
   const r = resolveDecision(functionEngine(() => ({ effect: 'allow', reason: 'ok', constraints: { timeoutMs: 10 } })), input, opts());
-  assert.deepEqual(r.outcome, { kind: 'forward', action, constraints: { timeoutMs: 10 }, rewritten: false });
+  assert.deepEqual(r.outcome, { kind: 'forward', action, constraints: { timeoutMs: 10 } });
   assert.equal(r.enforced, 'allow');
 });
 
@@ -37,6 +37,7 @@ test('compute rewrites, evaluates again, and forwards the rewritten action only 
   assert.equal(r.enforced, 'compute');
   assert.equal(r.outcome.kind === 'forward' && r.outcome.action.http!.path, '/dry-run/deploy/prod');
   assert.deepEqual(r.outcome.kind === 'forward' && r.outcome.constraints, { maxResponseBytes: 5 });
+  assert.deepEqual(r.outcome.kind === 'forward' && r.outcome.rewrite, { http: { path: '/dry-run/deploy/prod' } }, 'the rewrite travels as data');
   assert.equal(r.rewritten!.evaluation.decision.effect, 'allow');
   assert.equal(engine.calls.length, 2);
 
