@@ -3,7 +3,7 @@
  * decide, taken from the approval request (whose action is the policy input's,
  * so secrets are already hashed). Pure.
  */
-import type { Action, AgentIdentity } from '../gate/types.ts';
+import type { Action, AgentIdentity, HttpAction } from '../gate/types.ts';
 
 export interface PageItem {
   /** What a verdict names: the local approval ID, or `NAMESPACE/NAME` of an ActionApproval. */
@@ -39,8 +39,10 @@ export interface HeldCall {
 
 function argumentsOf(action: Action): unknown {
   if (action.mcp) return action.mcp.arguments ?? action.mcp.params ?? {};
-  const h = action.http;
-  if (!h) return {};
+  return action.http ? httpRequestOf(action.http) : {};
+}
+
+function httpRequestOf(h: HttpAction): Record<string, unknown> {
   const port = (h.scheme === 'https' && h.port === 443) || (h.scheme === 'http' && h.port === 80) ? '' : `:${h.port}`;
   const host = h.host.includes(':') ? `[${h.host}]` : h.host;
   return {

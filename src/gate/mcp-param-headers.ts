@@ -49,17 +49,24 @@ function mentions(node: unknown): boolean {
  * breaks the specification's rules for them (such a tool is invalid, and its
  * headers cannot be trusted to mean anything).
  */
+/** The declaration a schema node makes: none, one, or `invalid` (where, name or type the specification does not allow). */
+function declarationAt(node: Record<string, unknown>, path: string[]): ParamHeaderDeclaration | 'invalid' | undefined {
+  if (!('x-mcp-header' in node)) return undefined;
+  const name = node['x-mcp-header'];
+  const type = typeof node.type === 'string' ? node.type : '';
+  if (path.length === 0 || typeof name !== 'string' || !TOKEN.test(name) || !PRIMITIVE.has(type)) return 'invalid';
+  return { header: MCP_PARAM_HEADER_PREFIX + name.toLowerCase(), path, type };
+}
+
 export function paramHeaderDeclarations(inputSchema: unknown): ParamHeaderDeclaration[] | undefined {
   const found: ParamHeaderDeclaration[] = [];
   const walk = (node: unknown, path: string[]): boolean => {
     if (!isObject(node)) return true;
-    if ('x-mcp-header' in node) {
-      const name = node['x-mcp-header'];
-      const type = typeof node.type === 'string' ? node.type : '';
-      if (path.length === 0 || typeof name !== 'string' || !TOKEN.test(name) || !PRIMITIVE.has(type)) return false;
-      const header = MCP_PARAM_HEADER_PREFIX + name.toLowerCase();
-      if (found.some((d) => d.header === header)) return false;
-      found.push({ header, path, type });
+    const d = declarationAt(node, path);
+    if (d === 'invalid') return false;
+    if (d) {
+      if (found.some((f) => f.header === d.header)) return false;
+      found.push(d);
     }
     if (ELSEWHERE.some((k) => mentions(node[k]))) return false;
     const properties = node.properties;
@@ -106,22 +113,28 @@ export function checkParamHeadersAgree(headers: RawHeaders, messages: readonly J
   const sent = Object.entries(headers).filter(([k]) => k.toLowerCase().startsWith(MCP_PARAM_HEADER_PREFIX));
   if (sent.length === 0) return;
   messages.forEach((m, index) => {
-    const params = isObject(m.params) ? m.params : {};
-    const tool = typeof params.name === 'string' ? params.name : undefined;
     for (const [key, raw] of sent) {
-      const name = key.toLowerCase();
       // A repeated header is two claims; joined, it can equal no single argument.
       const value = Array.isArray(raw) ? raw.join(', ') : String(raw);
-      if (m.method !== 'tools/call' || tool === undefined) throw mismatch(name, value, `the JSON-RPC body is ${m.method === undefined ? 'a reply' : `a ${m.method}`}, whose parameters no header mirrors`, index);
-      const declared = declarationsOf(tool);
-      if (!declared) throw mismatch(name, value, `tool ${JSON.stringify(tool)} was not listed through this gate with a valid definition, so what the header mirrors is unknown (list the tools again)`, index);
-      const d = declared.find((x) => x.header === name);
-      if (!d) throw mismatch(name, value, `tool ${JSON.stringify(tool)} declares no such header`, index);
-      const arg = valueAt(params.arguments, d.path);
-      const decoded = decodeHeaderValue(value);
-      if (decoded === undefined) throw mismatch(name, value, 'a malformed Base64 sentinel mirrors nothing', index);
-      if (arg === undefined || arg === null) throw mismatch(name, value, `the body has no argument ${d.path.join('.')}`, index);
-      if (!agrees(decoded, arg, d.type)) throw mismatch(name, value, `the body says ${d.path.join('.')} = ${JSON.stringify(arg)}`, index);
+      const why = disagreement(key.toLowerCase(), value, m, declarationsOf);
+      if (why !== undefined) throw mismatch(key.toLowerCase(), value, why, index);
     }
   });
+}
+
+/** What the body says that the header does not, or undefined when the header mirrors its argument. */
+function disagreement(name: string, value: string, m: JsonRpcMessage, declarationsOf: (tool: string) => readonly ParamHeaderDeclaration[] | undefined): string | undefined {
+  const params = isObject(m.params) ? m.params : {};
+  const tool = typeof params.name === 'string' ? params.name : undefined;
+  if (m.method !== 'tools/call' || tool === undefined) return `the JSON-RPC body is ${m.method === undefined ? 'a reply' : `a ${m.method}`}, whose parameters no header mirrors`;
+  const d = declarationsOf(tool)?.find((x) => x.header === name);
+  if (!d) return `tool ${JSON.stringify(tool)} declares no such header as this gate last saw it listed (a tool never listed through the gate, or listed with an invalid definition, declares none: list the tools again)`;
+  return argumentDisagreement(value, valueAt(params.arguments, d.path), d);
+}
+
+function argumentDisagreement(value: string, arg: unknown, d: ParamHeaderDeclaration): string | undefined {
+  const decoded = decodeHeaderValue(value);
+  if (decoded === undefined) return 'a malformed Base64 sentinel mirrors nothing';
+  if (arg === undefined || arg === null) return `the body has no argument ${d.path.join('.')}`;
+  return agrees(decoded, arg, d.type) ? undefined : `the body says ${d.path.join('.')} = ${JSON.stringify(arg)}`;
 }

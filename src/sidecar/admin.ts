@@ -37,13 +37,12 @@ export interface AdminDeps {
 
 function verdictBody(body: unknown): { verdict: 'approved' | 'rejected'; approver: string; inputHash?: string } {
   const b = body as Record<string, unknown> | null;
-  const verdict = b?.verdict;
-  const approver = b?.approver;
-  const inputHash = b?.inputHash;
-  if ((verdict !== 'approved' && verdict !== 'rejected') || typeof approver !== 'string' || approver.trim() === '' || (inputHash !== undefined && typeof inputHash !== 'string')) {
+  const { verdict, approver, inputHash } = b ?? {};
+  const hashOk = inputHash === undefined || typeof inputHash === 'string';
+  if ((verdict !== 'approved' && verdict !== 'rejected') || typeof approver !== 'string' || approver.trim() === '' || !hashOk) {
     throw new PortcullisError(ErrorCodes.BAD_REQUEST, 'send {"verdict": "approved" | "rejected", "approver": "<who>", "inputHash"?: "<the held call\'s>"}');
   }
-  return { verdict, approver: approver.trim(), ...(inputHash !== undefined ? { inputHash } : {}) };
+  return { verdict, approver: approver.trim(), ...(typeof inputHash === 'string' ? { inputHash } : {}) };
 }
 
 export function buildAdmin(deps: AdminDeps): FastifyInstance {

@@ -61,6 +61,16 @@ function mayDecide(a: ActionApproval, user: PageUser, now: Date): boolean {
   return approvers.length > 0 && phaseOf(a, now).phase === 'Pending' && isRequestedApprover(approvers, { username: user.name, groups: user.groups ?? [] });
 }
 
+/** The API server's answer to a verdict, as the page's error: its RBAC and webhook refusals are the person's. */
+function refusalOf(e: unknown, id: string): unknown {
+  const status = kubeStatusCode(e);
+  const why = (e as Error)?.message;
+  if (status === 401) return new PortcullisError(ErrorCodes.UNAUTHENTICATED, `the API server refused your token: ${why}`);
+  if (status === 403 || status === 400 || status === 422) return new PortcullisError(ErrorCodes.FORBIDDEN, `the API server refused your verdict: ${why}`);
+  if (status === 409) return new PortcullisError(ErrorCodes.APPROVAL_MISMATCH, `${id} changed while you decided; look again: ${why}`);
+  return e;
+}
+
 export function clusterApprovalPage(view: ApprovalsView, kube: KubeApi, clock: () => Date = () => new Date()): ApprovalPageSource {
   const reviews = new Map<string, { user: PageUser; until: number }>();
   const find = (id: string): ActionApproval | undefined => {
@@ -97,21 +107,11 @@ export function clusterApprovalPage(view: ApprovalsView, kube: KubeApi, clock: (
         throw new PortcullisError(ErrorCodes.APPROVAL_NOT_FOUND, `no pending ActionApproval ${v.id} names ${user.name} among its approvers`);
       }
       if (!kube.asBearer || !user.credential) throw new PortcullisError(ErrorCodes.FORBIDDEN, 'this controller cannot give a verdict in your name; use portcullis approve --kube');
-      try {
-        await decideApproval(kube.asBearer(user.credential), {
-          namespace: a.metadata.namespace!,
-          name: a.metadata.name!,
-          verdict: v.verdict === 'approved' ? 'Approved' : 'Rejected',
-          approver: user.name,
-          expectInputHash: v.inputHash,
-        });
-      } catch (e) {
-        const status = kubeStatusCode(e);
-        if (status === 401) throw new PortcullisError(ErrorCodes.UNAUTHENTICATED, `the API server refused your token: ${(e as Error).message}`);
-        if (status === 403 || status === 400 || status === 422) throw new PortcullisError(ErrorCodes.FORBIDDEN, `the API server refused your verdict: ${(e as Error).message}`);
-        if (status === 409) throw new PortcullisError(ErrorCodes.APPROVAL_MISMATCH, `${v.id} changed while you decided; look again: ${(e as Error).message}`);
-        throw e;
-      }
+      const verdict = v.verdict === 'approved' ? 'Approved' : 'Rejected';
+      const ref = { namespace: a.metadata.namespace!, name: a.metadata.name! };
+      await decideApproval(kube.asBearer(user.credential), { ...ref, verdict, approver: user.name, expectInputHash: v.inputHash }).catch((e: unknown) => {
+        throw refusalOf(e, v.id);
+      });
     },
     watch: (listener) => view.watch(listener),
   };

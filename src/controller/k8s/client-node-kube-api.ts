@@ -352,13 +352,14 @@ export class ClientNodeKubeApi implements KubeApi {
     return call('TokenReview', async () => {
       const r = await this.authn.createTokenReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences } } });
       const st = r.status ?? {};
-      const extra = st.user?.extra ?? {};
+      const user = st.user ?? {};
+      const extra = user.extra ?? {};
       const podName = extra['authentication.kubernetes.io/pod-name']?.[0];
       const podUid = extra['authentication.kubernetes.io/pod-uid']?.[0];
       return {
         authenticated: st.authenticated === true,
-        username: st.user?.username,
-        ...(st.user?.groups ? { groups: st.user.groups } : {}),
+        username: user.username,
+        groups: user.groups ?? [],
         audiences: st.audiences,
         ...(podName && podUid ? { pod: { name: podName, uid: podUid } } : {}),
         error: st.error,
