@@ -7,10 +7,13 @@
  * authorizer and the validating webhook judge it as theirs — without the
  * approver role it is refused and the call stays pending; a verdict for
  * another input hash is refused; with the role, the ActionApproval records
- * them as the approver.
+ * them as the approver. Last, the page itself in Debian's Chromium (driven by
+ * playwright-core): signed in with the token, a click on Approve decides.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { chromium } from 'playwright-core';
 import { startHarness, until, type Harness } from '../support/controller-harness.ts';
 
 let h: Harness;
@@ -145,4 +148,30 @@ test('a verdict is given with the person\'s own token: refused by RBAC without t
   assert.equal(decided.spec.decision.inputHash, inputHash('a'));
   const after = await eventWhere('alice', (e) => !e.approvals.some((a: any) => a.id === 'agents/write-config'));
   assert.deepEqual(after.approvals.map((a: any) => a.id), ['agents/rotate-keys']);
+});
+
+test('in Chromium: signed in with a Kubernetes token, a click on Approve records the verdict as that person\'s', async () => {
+  await h.apply(approvalObject('browser-call', ['serviceaccount:people:alice'], inputHash('9')));
+  const executablePath = process.env.PORTCULLIS_CHROMIUM ?? execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim();
+  const browser = await chromium.launch({ executablePath, headless: true });
+  try {
+    const page = await browser.newPage();
+    // The address an MCP client would show: the page opens on that call.
+    await page.goto(`${api}/approvals/?id=req-browser-call`);
+    await page.locator('#login').waitFor({ state: 'visible' });
+    assert.match((await page.locator('#login-hint').textContent()) ?? '', /kubectl create token/);
+    await page.fill('#token', tokens.get('alice')!);
+    await page.click('#login button[type=submit]');
+    const card = page.locator('article.call.focus');
+    await card.waitFor();
+    assert.equal(await card.getAttribute('data-id'), 'agents/browser-call');
+    assert.match((await page.locator('#signed-in').textContent()) ?? '', /system:serviceaccount:people:alice/);
+    await card.locator('button.approve').click();
+    await page.locator('article.call[data-id="agents/browser-call"]').waitFor({ state: 'detached' });
+    const decided = await h.kube.get('portcullis.dev/v1alpha1', 'ActionApproval', 'agents', 'browser-call');
+    assert.equal(decided.spec.decision.approver, 'system:serviceaccount:people:alice');
+    assert.equal(decided.spec.decision.inputHash, inputHash('9'));
+  } finally {
+    await browser.close();
+  }
 });
