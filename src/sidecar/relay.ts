@@ -50,14 +50,14 @@ export interface RelayPlan {
 }
 
 /**
- * Errors raised while relaying a response whose decision is already recorded
- * and finished: the app's error handler answers them without recording a
- * second decision.
+ * An error raised while relaying a response whose decision is already
+ * recorded and finished (a cap passed, a stream cut): the app's error handler
+ * answers it without recording a second decision.
  */
-const relayErrors = new WeakSet<object>();
+export class RelayCutError extends PortcullisError {}
 
 export function isRelayError(e: unknown): boolean {
-  return typeof e === 'object' && e !== null && relayErrors.has(e);
+  return e instanceof RelayCutError;
 }
 
 /** Bodies up to this size (with a Content-Length) are relayed in one piece. */
@@ -109,9 +109,7 @@ class MeteredStream extends Transform {
     const size = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
     this.sent += size;
     if (this.sent > this.#max) {
-      const e = new PortcullisError(ErrorCodes.RESPONSE_TOO_LARGE, `the response exceeded the ${this.#max}-byte limit and was cut off`);
-      relayErrors.add(e);
-      this.destroy(e);
+      this.destroy(new RelayCutError(ErrorCodes.RESPONSE_TOO_LARGE, `the response exceeded the ${this.#max}-byte limit and was cut off`));
       return;
     }
     this.hasher.update(chunk);
@@ -150,9 +148,7 @@ class MeteredStream extends Transform {
         if (out !== null) kept.push(out);
       }
     } catch (e) {
-      const err = new PortcullisError(ErrorCodes.UPSTREAM, `a message of the upstream's stream could not be decided and the stream was cut off: ${(e as Error)?.message ?? String(e)}`);
-      relayErrors.add(err);
-      return cb(err);
+      return cb(new RelayCutError(ErrorCodes.UPSTREAM, `a message of the upstream's stream could not be decided and the stream was cut off: ${(e as Error)?.message ?? String(e)}`));
     }
     if (kept.length === 0) return cb();
     const rewrite = this.#rewriteLine;
@@ -170,9 +166,7 @@ class MeteredStream extends Transform {
     try {
       text = make();
     } catch (e) {
-      const err = new PortcullisError(ErrorCodes.UPSTREAM, `an event of the upstream's stream could not be redacted and the stream was cut off: ${(e as Error)?.message ?? String(e)}`);
-      relayErrors.add(err);
-      return cb(err);
+      return cb(new RelayCutError(ErrorCodes.UPSTREAM, `an event of the upstream's stream could not be redacted and the stream was cut off: ${(e as Error)?.message ?? String(e)}`));
     }
     this.#emit(text);
     cb();
@@ -314,8 +308,7 @@ export async function relayResponse(reply: FastifyReply, res: UpstreamResponse, 
     });
   });
   res.body.once('error', (e) => {
-    relayErrors.add(e);
-    metered.destroy(e);
+    metered.destroy(new RelayCutError(ErrorCodes.UPSTREAM, `the upstream's response broke off: ${e.message}`, undefined, { cause: e }));
   });
   res.body.pipe(metered);
   await reply.code(res.statusCode).headers(headers).send(metered);
