@@ -123,59 +123,86 @@ function ipList(raw: string, label: string): string[] {
   return ips;
 }
 
+/**
+ * Reads settings: the flag given for one, else its variable, else its
+ * default; the label an error names is where the value came from.
+ */
+class SettingReader {
+  readonly #env: Env;
+  readonly #overrides: ControllerOverrides;
+
+  constructor(env: Env, overrides: ControllerOverrides) {
+    this.#env = env;
+    this.#overrides = overrides;
+  }
+
+  /** The raw value and its label. */
+  get(key: keyof ControllerConfig, name: string, def: string): [string, string] {
+    const flag = this.#overrides[key];
+    return flag !== undefined ? [flag, `--${key}`] : [this.#env[name] ?? def, name];
+  }
+
+  str(key: keyof ControllerConfig, name: string, def: string): string {
+    return this.get(key, name, def)[0].trim();
+  }
+
+  num(key: keyof ControllerConfig, name: string, range: { def: string; min: number; max: number }): number {
+    const [raw, label] = this.get(key, name, range.def);
+    return int(label, raw, range.min, range.max);
+  }
+
+  /** One of two words (true or false, self or files, …); the first is the default. */
+  choice<T extends string>(key: keyof ControllerConfig, name: string, allowed: readonly [T, T]): T {
+    const [raw, label] = this.get(key, name, allowed[0]);
+    if (!(allowed as readonly string[]).includes(raw)) throw fail(label, raw, allowed.join(' or '));
+    return raw as T;
+  }
+}
+
 export function loadControllerConfig(env: Env, overrides: ControllerOverrides = {}): Readonly<ControllerConfig> {
-  const get = (key: keyof ControllerConfig, name: string, def: string): [string, string] => [overrides[key] ?? env[name] ?? def, overrides[key] !== undefined ? `--${key}` : name];
-  const str = (key: keyof ControllerConfig, name: string, def: string): string => get(key, name, def)[0].trim();
-  const num = (key: keyof ControllerConfig, name: string, def: string, min: number, max: number): number => {
-    const [raw, label] = get(key, name, def);
-    return int(label, raw, min, max);
-  };
-  const namespace = str('namespace', 'PORTCULLIS_NAMESPACE', 'portcullis-system');
-  const serviceName = str('serviceName', 'PORTCULLIS_SERVICE_NAME', 'portcullis-controller');
-  const port = num('port', 'PORTCULLIS_CONTROLLER_PORT', '8080', 0, 65535);
-  const [tlsRaw, tlsLabel] = get('sidecarTls', 'PORTCULLIS_SIDECAR_TLS', 'true');
-  if (tlsRaw !== 'true' && tlsRaw !== 'false') throw fail(tlsLabel, tlsRaw, 'true or false');
-  const sidecarTls = tlsRaw === 'true';
-  const [certRaw, certLabel] = get('certMode', 'PORTCULLIS_WEBHOOK_CERT_MODE', 'self');
-  const [authRaw, authLabel] = get('bundleAuth', 'PORTCULLIS_BUNDLE_AUTH', 'token');
-  if (authRaw !== 'token' && authRaw !== 'none') throw fail(authLabel, authRaw, 'token or none');
-  if (certRaw !== 'self' && certRaw !== 'files') throw fail(certLabel, certRaw, 'self or files');
+  const r = new SettingReader(env, overrides);
+  const namespace = r.str('namespace', 'PORTCULLIS_NAMESPACE', 'portcullis-system');
+  const serviceName = r.str('serviceName', 'PORTCULLIS_SERVICE_NAME', 'portcullis-controller');
+  const port = r.num('port', 'PORTCULLIS_CONTROLLER_PORT', { def: '8080', min: 0, max: 65535 });
+  const sidecarTls = r.choice('sidecarTls', 'PORTCULLIS_SIDECAR_TLS', ['true', 'false']) === 'true';
+  const bundleAuth = r.choice('bundleAuth', 'PORTCULLIS_BUNDLE_AUTH', ['token', 'none']);
+  const certMode = r.choice('certMode', 'PORTCULLIS_WEBHOOK_CERT_MODE', ['self', 'files']);
   const config: ControllerConfig = {
     namespace,
-    identity: str('identity', 'PORTCULLIS_POD_NAME', hostname()),
-    kubeconfig: str('kubeconfig', 'KUBECONFIG', ''),
-    listenHost: str('listenHost', 'PORTCULLIS_CONTROLLER_HOST', '0.0.0.0'),
+    identity: r.str('identity', 'PORTCULLIS_POD_NAME', hostname()),
+    kubeconfig: r.str('kubeconfig', 'KUBECONFIG', ''),
+    listenHost: r.str('listenHost', 'PORTCULLIS_CONTROLLER_HOST', '0.0.0.0'),
     port,
-    webhookHost: str('webhookHost', 'PORTCULLIS_WEBHOOK_HOST', '0.0.0.0'),
-    webhookPort: num('webhookPort', 'PORTCULLIS_WEBHOOK_PORT', '9443', 0, 65535),
-    certMode: certRaw,
-    webhookCertDir: str('webhookCertDir', 'PORTCULLIS_WEBHOOK_CERT_DIR', '/etc/portcullis/webhook-tls'),
-    webhookSecret: str('webhookSecret', 'PORTCULLIS_WEBHOOK_SECRET', 'portcullis-webhook-tls'),
-    webhookIpSans: ipList(...get('webhookIpSans', 'PORTCULLIS_WEBHOOK_IP_SANS', '')),
+    webhookHost: r.str('webhookHost', 'PORTCULLIS_WEBHOOK_HOST', '0.0.0.0'),
+    webhookPort: r.num('webhookPort', 'PORTCULLIS_WEBHOOK_PORT', { def: '9443', min: 0, max: 65535 }),
+    certMode,
+    webhookCertDir: r.str('webhookCertDir', 'PORTCULLIS_WEBHOOK_CERT_DIR', '/etc/portcullis/webhook-tls'),
+    webhookSecret: r.str('webhookSecret', 'PORTCULLIS_WEBHOOK_SECRET', 'portcullis-webhook-tls'),
+    webhookIpSans: ipList(...r.get('webhookIpSans', 'PORTCULLIS_WEBHOOK_IP_SANS', '')),
     serviceName,
-    mutatingWebhook: str('mutatingWebhook', 'PORTCULLIS_MUTATING_WEBHOOK', 'portcullis-sidecar-injector'),
-    validatingWebhook: str('validatingWebhook', 'PORTCULLIS_VALIDATING_WEBHOOK', 'portcullis-policybundle-validator'),
-    leaseName: str('leaseName', 'PORTCULLIS_LEASE_NAME', 'portcullis-controller'),
-    leaseDurationSeconds: num('leaseDurationSeconds', 'PORTCULLIS_LEASE_DURATION_SECONDS', '15', 2, 300),
-    sidecarImage: str('sidecarImage', 'PORTCULLIS_SIDECAR_IMAGE', 'ghcr.io/portcullis/portcullis:0.1.0'),
-    controllerUrl: str('controllerUrl', 'PORTCULLIS_CONTROLLER_URL', sidecarTls ? `https://${serviceName}.${namespace}.svc:443` : `http://${serviceName}.${namespace}.svc:8080`),
+    mutatingWebhook: r.str('mutatingWebhook', 'PORTCULLIS_MUTATING_WEBHOOK', 'portcullis-sidecar-injector'),
+    validatingWebhook: r.str('validatingWebhook', 'PORTCULLIS_VALIDATING_WEBHOOK', 'portcullis-policybundle-validator'),
+    leaseName: r.str('leaseName', 'PORTCULLIS_LEASE_NAME', 'portcullis-controller'),
+    leaseDurationSeconds: r.num('leaseDurationSeconds', 'PORTCULLIS_LEASE_DURATION_SECONDS', { def: '15', min: 2, max: 300 }),
+    sidecarImage: r.str('sidecarImage', 'PORTCULLIS_SIDECAR_IMAGE', 'ghcr.io/portcullis/portcullis:0.1.0'),
+    controllerUrl: r.str('controllerUrl', 'PORTCULLIS_CONTROLLER_URL', sidecarTls ? `https://${serviceName}.${namespace}.svc:443` : `http://${serviceName}.${namespace}.svc:8080`),
     sidecarTls,
-    bundleSigningSecret: str('bundleSigningSecret', 'PORTCULLIS_BUNDLE_SIGNING_SECRET', 'portcullis-bundle-signing'),
-    bundleAuth: authRaw,
-    approvalRetentionSeconds: num('approvalRetentionSeconds', 'PORTCULLIS_APPROVAL_RETENTION_SECONDS', '3600', 0, 30 * 86_400),
-    sidecarOtelEndpoint: str('sidecarOtelEndpoint', 'PORTCULLIS_SIDECAR_OTEL_ENDPOINT', ''),
-    captureInitContainer: str('captureInitContainer', 'PORTCULLIS_CAPTURE_INIT_CONTAINER', ''),
+    bundleSigningSecret: r.str('bundleSigningSecret', 'PORTCULLIS_BUNDLE_SIGNING_SECRET', 'portcullis-bundle-signing'),
+    bundleAuth,
+    approvalRetentionSeconds: r.num('approvalRetentionSeconds', 'PORTCULLIS_APPROVAL_RETENTION_SECONDS', { def: '3600', min: 0, max: 30 * 86_400 }),
+    sidecarOtelEndpoint: r.str('sidecarOtelEndpoint', 'PORTCULLIS_SIDECAR_OTEL_ENDPOINT', ''),
+    captureInitContainer: r.str('captureInitContainer', 'PORTCULLIS_CAPTURE_INIT_CONTAINER', ''),
     sidecarCapture: readSidecarCapture(env),
-    webhookCertValiditySeconds: num('webhookCertValiditySeconds', 'PORTCULLIS_WEBHOOK_CERT_VALIDITY_SECONDS', String(90 * 86_400), 3, 10 * 365 * 86_400),
-    webhookCertReloadMs: num('webhookCertReloadMs', 'PORTCULLIS_WEBHOOK_CERT_RELOAD_MS', '60000', 10, 86_400_000),
-    buildConcurrency: num('buildConcurrency', 'PORTCULLIS_BUILD_CONCURRENCY', '2', 1, 64),
-    sidecarImagePullPolicy: pullPolicy(...get('sidecarImagePullPolicy', 'PORTCULLIS_SIDECAR_IMAGE_PULL_POLICY', 'IfNotPresent')),
-    sidecarImagePullSecrets: nameList(...get('sidecarImagePullSecrets', 'PORTCULLIS_SIDECAR_IMAGE_PULL_SECRETS', '')),
-    sidecarLedgerVolumeSize: quantity(...get('sidecarLedgerVolumeSize', 'PORTCULLIS_SIDECAR_LEDGER_VOLUME_SIZE', '256Mi')),
-    logLevel: str('logLevel', 'PORTCULLIS_LOG_LEVEL', 'info'),
+    webhookCertValiditySeconds: r.num('webhookCertValiditySeconds', 'PORTCULLIS_WEBHOOK_CERT_VALIDITY_SECONDS', { def: String(90 * 86_400), min: 3, max: 10 * 365 * 86_400 }),
+    webhookCertReloadMs: r.num('webhookCertReloadMs', 'PORTCULLIS_WEBHOOK_CERT_RELOAD_MS', { def: '60000', min: 10, max: 86_400_000 }),
+    buildConcurrency: r.num('buildConcurrency', 'PORTCULLIS_BUILD_CONCURRENCY', { def: '2', min: 1, max: 64 }),
+    sidecarImagePullPolicy: pullPolicy(...r.get('sidecarImagePullPolicy', 'PORTCULLIS_SIDECAR_IMAGE_PULL_POLICY', 'IfNotPresent')),
+    sidecarImagePullSecrets: nameList(...r.get('sidecarImagePullSecrets', 'PORTCULLIS_SIDECAR_IMAGE_PULL_SECRETS', '')),
+    sidecarLedgerVolumeSize: quantity(...r.get('sidecarLedgerVolumeSize', 'PORTCULLIS_SIDECAR_LEDGER_VOLUME_SIZE', '256Mi')),
+    logLevel: r.str('logLevel', 'PORTCULLIS_LOG_LEVEL', 'info'),
   };
   if (config.sidecarOtelEndpoint && !/^https?:\/\/[^/\s]+/i.test(config.sidecarOtelEndpoint)) {
-    throw fail(get('sidecarOtelEndpoint', 'PORTCULLIS_SIDECAR_OTEL_ENDPOINT', '')[1], config.sidecarOtelEndpoint, 'an http:// or https:// URL (the OTLP/HTTP base, e.g. http://jaeger-collector.observability.svc:4318)');
+    throw fail(r.get('sidecarOtelEndpoint', 'PORTCULLIS_SIDECAR_OTEL_ENDPOINT', '')[1], config.sidecarOtelEndpoint, 'an http:// or https:// URL (the OTLP/HTTP base, e.g. http://jaeger-collector.observability.svc:4318)');
   }
   return Object.freeze({ ...config, webhookIpSans: Object.freeze(config.webhookIpSans) as string[], sidecarImagePullSecrets: Object.freeze(config.sidecarImagePullSecrets) as string[] });
 }
