@@ -9,9 +9,11 @@ import { buildHttpAction } from '../gate/http-action.ts';
 import { forwardHeaders } from '../gate/headers.ts';
 import { formatAuthority } from '../gate/host.ts';
 import { formatQuery } from '../gate/path.ts';
-import { httpStatusFor, toPortcullisError } from '../gate/error-response.ts';
-import { ErrorCodes, type PortcullisError } from '../errors.ts';
-import { callInfo, refuse, sendError, type ProxyContext } from './proxy-context.ts';
+import { toPortcullisError } from '../gate/error-response.ts';
+import { ErrorCodes } from '../errors.ts';
+import { callInfo, refuse, type ProxyContext } from './proxy-context.ts';
+import { carryOut, type Forwarding } from './carry-out.ts';
+import type { FinishInfo } from './call-end.ts';
 import { relayResponse, type RelayPlan } from './relay.ts';
 import type { Decided } from './decider.ts';
 import type { UpstreamRequest } from './upstream.ts';
@@ -63,45 +65,25 @@ export interface ForwardPath {
 
 type Forward = Extract<Decided['outcome'], { kind: 'forward' }>;
 
-/**
- * The status the agent gets for a failed call: what was already sent, or the
- * error's status that sendError is about to send. The outcome records this,
- * not the upstream's status (or 0 when none arrived).
- */
-function agentStatus(reply: FastifyReply, err: PortcullisError): number {
-  return reply.sent ? reply.statusCode : httpStatusFor(err.code);
-}
+type RelayExtras = Pick<RelayPlan, 'extraMessages' | 'jsonRpc' | 'screenLine' | 'rewriteMessage' | 'screenMessage'>;
 
-/** Forwards a decided call and relays the answer; finishes the decision in every case. */
-export async function forwardDecided(
-  ctx: ProxyContext,
-  reply: FastifyReply,
-  decided: Decided,
-  request: UpstreamRequest,
-  relayExtras: Pick<RelayPlan, 'extraMessages' | 'jsonRpc' | 'screenLine' | 'rewriteMessage' | 'screenMessage'> = {},
-  others: Decided[] = [],
-): Promise<void> {
-  const outcome = decided.outcome;
-  if (outcome.kind !== 'forward') throw new Error('forwardDecided needs a forward outcome');
-  const finishAll = (info: Parameters<Decided['finish']>[0]): void => {
-    decided.finish(info);
-    for (const o of others) o.finish(info);
-  };
+/**
+ * Forwards an allowed call and relays the answer; resolves with what the agent
+ * received. Throws on failure: carryOut ends the call with the error.
+ */
+async function forwardAndRelay(ctx: ProxyContext, reply: FastifyReply, decided: Forwarding, request: UpstreamRequest, relayExtras: RelayExtras): Promise<FinishInfo> {
   // Last, once the call is allowed: the credential is in this request only, never in what was decided or recorded.
   try {
     const presented = await presentCredential(ctx.credentials, request, ctx.engine.current()?.tools);
     if (presented) ctx.logger?.debug({ decisionId: decided.decisionId, ...presented }, 'tool credential presented');
   } catch (e) {
-    const err = toPortcullisError(e);
-    finishAll({ status: agentStatus(reply, err), bytes: 0, errorCode: err.code });
-    await sendError(reply, err, { decisionId: decided.decisionId, traceId: decided.traceId });
-    return;
+    throw toPortcullisError(e);
   }
   const up = decided.trace.upstream(request.method, request.origin + request.path);
   request.headers['traceparent'] = up.traceparent;
-  let res;
   const started = performance.now();
   const tool = decided.metricTool;
+  let res;
   try {
     res = await ctx.upstream.request(request);
     ctx.metrics?.upstreamSeconds.observe({ tool, outcome: 'ok' }, (performance.now() - started) / 1000);
@@ -109,19 +91,15 @@ export async function forwardDecided(
     const err = toPortcullisError(e, ErrorCodes.UPSTREAM);
     ctx.metrics?.upstreamSeconds.observe({ tool, outcome: 'error' }, (performance.now() - started) / 1000);
     up.end(0, err.code);
-    finishAll({ status: agentStatus(reply, err), bytes: 0, errorCode: err.code });
-    await sendError(reply, err, { decisionId: decided.decisionId, traceId: decided.traceId });
-    return;
+    throw err;
   }
   up.end(res.statusCode);
-  try {
-    const info = await relayResponse(reply, res, { constraints: outcome.constraints, bufferLimitBytes: ctx.config.bodyLimitBytes * 16, ...relayExtras });
-    finishAll(info);
-  } catch (e) {
-    const err = toPortcullisError(e, ErrorCodes.UPSTREAM);
-    finishAll({ status: agentStatus(reply, err), bytes: 0, errorCode: err.code });
-    await sendError(reply, err, { decisionId: decided.decisionId, traceId: decided.traceId });
-  }
+  return relayResponse(reply, res, { constraints: decided.outcome.constraints, bufferLimitBytes: ctx.config.bodyLimitBytes * 16, ...relayExtras });
+}
+
+/** Forwards decided calls as one upstream request (a batch's messages: `others` end as `decided` does). */
+export function forwardDecided(ctx: ProxyContext, reply: FastifyReply, decided: Decided, request: UpstreamRequest, relayExtras: RelayExtras = {}, others: Decided[] = []): Promise<void> {
+  return carryOut(reply, [decided, ...others], (call) => forwardAndRelay(ctx, reply, call, request, relayExtras));
 }
 
 export async function handleHttp(ctx: ProxyContext, req: FastifyRequest, reply: FastifyReply, target: ForwardTarget | NamedTarget): Promise<void> {
@@ -141,11 +119,6 @@ export async function handleHttp(ctx: ProxyContext, req: FastifyRequest, reply: 
   else action.http!.rawPath = target.rawRest;
   const call = callInfo(req, reply, target.kind === 'forward' ? metricToolFor(action.http!, ctx.engine.current()?.tools) : undefined);
   const decided = await ctx.decider.decide(action, call);
-  const outcome = decided.outcome;
-  if (outcome.kind === 'deny') {
-    decided.finish({ status: 0, bytes: 0, errorCode: outcome.error.code });
-    return sendError(reply, outcome.error, { decisionId: decided.decisionId, traceId: decided.traceId });
-  }
-  const request = upstreamRequestFor(action, outcome, req, { path: built.forwardPath, rawQuery: built.rawQuery, timeoutMs: ctx.config.upstreamTimeoutMs });
-  return forwardDecided(ctx, reply, decided, request);
+  const forward = { path: built.forwardPath, rawQuery: built.rawQuery, timeoutMs: ctx.config.upstreamTimeoutMs };
+  return carryOut(reply, [decided], (allowed) => forwardAndRelay(ctx, reply, allowed, upstreamRequestFor(action, allowed.outcome, req, forward), {}));
 }
