@@ -84,8 +84,12 @@ function eventOf(source: ApprovalPageSource, user: PageUser): string {
   return `event: approvals\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
-/** The live list: one event now, one after every change (coalesced), until the person's credential stops being accepted. */
-function stream(source: ApprovalPageSource, req: FastifyRequest, reply: FastifyReply, user: PageUser): void {
+/**
+ * The live list: one event now, one after every change (coalesced), until the
+ * person's credential stops being accepted or the server closes (`open`
+ * holds the ends of the streams: a server waits for open requests to end).
+ */
+function stream(source: ApprovalPageSource, req: FastifyRequest, reply: FastifyReply, user: PageUser, open: Set<() => void>): void {
   reply.hijack();
   const res = reply.raw;
   res.writeHead(200, {
@@ -115,16 +119,22 @@ function stream(source: ApprovalPageSource, req: FastifyRequest, reply: FastifyR
   const close = (): void => {
     if (closed) return;
     closed = true;
+    open.delete(close);
     clearInterval(keepalive);
     unwatch();
     res.end();
   };
+  open.add(close);
   req.raw.once('close', close);
   res.once('error', close);
   res.write(eventOf(source, user));
 }
 
 export function registerApprovalPage(app: FastifyInstance, source: ApprovalPageSource): void {
+  const open = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const close of [...open]) close();
+  });
   app.get('/approvals', async (_req, reply) => reply.redirect('approvals/', 302));
   app.get('/approvals/', async (_req, reply) => secure(reply, 'text/html; charset=utf-8').send(PAGE_HTML));
   app.get('/approvals/page.js', async (_req, reply) => secure(reply, 'text/javascript; charset=utf-8').send(PAGE_JS));
@@ -137,7 +147,7 @@ export function registerApprovalPage(app: FastifyInstance, source: ApprovalPageS
     } catch (e) {
       return refuse(reply, e, source.signInHint);
     }
-    stream(source, req, reply, user);
+    stream(source, req, reply, user, open);
     return reply;
   });
   app.post('/approvals/decide', async (req, reply) => {

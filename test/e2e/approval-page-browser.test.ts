@@ -154,3 +154,16 @@ test('a verdict must name the held call\'s input hash, and the page API refuses 
   assert.equal((await pending).status, 403);
   assert.deepEqual(charges(), [5000]);
 });
+
+test('portcullis dev stops while the page is open: its live stream ends instead of holding the admin port', async () => {
+  const token = (await readFile(join(dir, '.portcullis', 'admin-token'), 'utf8')).trim();
+  const res = await fetch(`${admin}/approvals/events`, { headers: { 'x-portcullis-page': '1', authorization: `Bearer ${token}` } });
+  assert.equal(res.status, 200);
+  const reader = res.body!.getReader();
+  assert.match(new TextDecoder().decode((await reader.read()).value), /^event: approvals\n/);
+  const exited = new Promise<number | null>((r) => child!.once('exit', (code) => r(code)));
+  child!.kill('SIGTERM');
+  // The stream ends (the server closed it), and the process exits on its own.
+  for (;;) if ((await reader.read()).done) break;
+  assert.equal(await exited, 0, output.text);
+});
