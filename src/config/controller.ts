@@ -102,6 +102,11 @@ function pullPolicy(raw: string, label: string): 'Always' | 'IfNotPresent' | 'Ne
   return v;
 }
 
+function bundleAuth(raw: string, label: string): 'token' | 'none' {
+  if (raw !== 'token' && raw !== 'none') throw fail(label, raw, 'token or none');
+  return raw;
+}
+
 /** Comma-separated object names (DNS subdomains), e.g. pull secrets. */
 function nameList(raw: string, label: string): string[] {
   const names = raw.split(',').map((s) => s.trim()).filter(Boolean);

@@ -118,15 +118,22 @@ function theSignature(files: ReadonlyMap<string, Uint8Array>): string {
   return list[0];
 }
 
-/** Every archived file but the signatures is listed with its hash, and nothing else is. */
-function checkFiles(files: ReadonlyMap<string, Uint8Array>, listed: unknown): void {
+/** The signed payload's `files` as name → SHA-256 hex. */
+function signedHashes(listed: unknown): Map<string, string> {
   if (!Array.isArray(listed)) throw refuse('the signed payload lists no files');
   const expected = new Map<string, string>();
-  for (const f of listed as { name?: unknown; hash?: unknown; algorithm?: unknown }[]) {
-    if (typeof f?.name !== 'string' || typeof f.hash !== 'string' || f.algorithm !== 'SHA-256') throw refuse('a signed file entry needs name, hash and algorithm SHA-256');
-    if (expected.has(f.name)) throw refuse(`${f.name} is listed twice`);
-    expected.set(f.name, f.hash);
+  for (const f of listed as ({ name?: unknown; hash?: unknown; algorithm?: unknown } | null)[]) {
+    const entry = f ?? {};
+    if (typeof entry.name !== 'string' || typeof entry.hash !== 'string' || entry.algorithm !== 'SHA-256') throw refuse('a signed file entry needs name, hash and algorithm SHA-256');
+    if (expected.has(entry.name)) throw refuse(`${entry.name} is listed twice`);
+    expected.set(entry.name, entry.hash);
   }
+  return expected;
+}
+
+/** Every archived file but the signatures is listed with its hash, and nothing else is. */
+function checkFiles(files: ReadonlyMap<string, Uint8Array>, listed: unknown): void {
+  const expected = signedHashes(listed);
   for (const [name, content] of files) {
     if (name === SIGNATURES_PATH) continue;
     const want = expected.get(listedName(name));
@@ -144,6 +151,12 @@ function checkFiles(files: ReadonlyMap<string, Uint8Array>, listed: unknown): vo
  * signature by a key not in `keys` or that does not verify, or files that differ
  * from what was signed.
  */
+/** The key ID a JWS names: its header's `kid`, else the payload's `keyid`. */
+function namedKey(header: Record<string, unknown>, payload: Record<string, unknown>): string | undefined {
+  if (typeof header.kid === 'string') return header.kid;
+  return typeof payload.keyid === 'string' ? payload.keyid : undefined;
+}
+
 export function verifyBundleSignature(files: ReadonlyMap<string, Uint8Array>, keys: readonly BundleVerificationKey[]): string {
   const jws = theSignature(files);
   const parts = jws.split('.');
@@ -152,7 +165,7 @@ export function verifyBundleSignature(files: ReadonlyMap<string, Uint8Array>, ke
   const header = jsonPart(h, 'header');
   if (header.alg !== 'EdDSA') throw refuse(`signature algorithm ${JSON.stringify(header.alg)} is not accepted (EdDSA only)`);
   const payload = jsonPart(p, 'payload');
-  const kid = typeof header.kid === 'string' ? header.kid : typeof payload.keyid === 'string' ? payload.keyid : undefined;
+  const kid = namedKey(header, payload);
   // With a key ID, that key; without one, any of the trusted keys may have signed.
   const candidates = kid ? keys.filter((k) => k.keyId === kid) : keys;
   if (candidates.length === 0) throw refuse(`signed by key ${kid}, which this sidecar does not trust (it trusts ${keys.map((k) => k.keyId).join(', ') || 'no key'})`, { keyId: kid });

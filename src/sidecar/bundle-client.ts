@@ -60,6 +60,32 @@ export interface BundleRefusal {
 
 type Health = 'starting' | 'connected' | 'unreachable';
 
+type FailureKind = 'bad bundle' | 'bad signature' | 'refused access' | 'unreachable';
+
+const FAILURE_TEXT: Record<FailureKind, string> = {
+  'bad bundle': 'refused a bundle from the controller',
+  'bad signature': 'refused a bundle from the controller',
+  'refused access': 'the controller refused this sidecar its bundle',
+  unreachable: 'controller unreachable',
+};
+
+/** The error for a bundle server's answer other than 200, 304 or 404: 401/403 refuse this sidecar access. */
+function httpFailure(status: number, text: string, bundle: string): PortcullisError {
+  if (status === 401 || status === 403) return new PortcullisError(status === 401 ? ErrorCodes.UNAUTHENTICATED : ErrorCodes.FORBIDDEN, `bundle server refused ${bundle} (HTTP ${status}): ${text.slice(0, 300)}`);
+  return new PortcullisError(ErrorCodes.UPSTREAM, `bundle server answered HTTP ${status}: ${text.slice(0, 200)}`);
+}
+
+/** portcullis_bundle_reloads_total's result for a refused bundle. */
+const RELOAD_RESULT: Record<FailureKind, string> = { 'bad bundle': 'failure', 'bad signature': 'bad_signature', 'refused access': 'failure', unreachable: 'failure' };
+
+function failureKind(e: unknown): FailureKind {
+  if (!isPortcullisError(e)) return 'unreachable';
+  if (e.code === ErrorCodes.BUNDLE_SIGNATURE) return 'bad signature';
+  if (e.code === ErrorCodes.BUNDLE_INVALID || e.code === ErrorCodes.BUNDLE_DIGEST_MISMATCH) return 'bad bundle';
+  if (e.code === ErrorCodes.FORBIDDEN || e.code === ErrorCodes.UNAUTHENTICATED) return 'refused access';
+  return 'unreachable';
+}
+
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
@@ -201,14 +227,7 @@ export class BundleClient {
       if (this.health !== 'connected' || !known) this.options.logger.warn({ bundle: this.options.bundle, controller: this.options.controllerUrl }, `the controller serves no bundle for ${this.options.bundle} yet; waiting for it${known ? ` and keeping ${known}` : ''}`);
       return false;
     }
-    if (res.statusCode === 401 || res.statusCode === 403) {
-      const text = await res.body.text();
-      throw new PortcullisError(res.statusCode === 401 ? ErrorCodes.UNAUTHENTICATED : ErrorCodes.FORBIDDEN, `bundle server refused ${this.options.bundle} (HTTP ${res.statusCode}): ${text.slice(0, 300)}`);
-    }
-    if (res.statusCode !== 200) {
-      const text = await res.body.text();
-      throw new PortcullisError(ErrorCodes.UPSTREAM, `bundle server answered HTTP ${res.statusCode}: ${text.slice(0, 200)}`);
-    }
+    if (res.statusCode !== 200) throw httpFailure(res.statusCode, await res.body.text(), this.options.bundle);
     const archive = new Uint8Array(await res.body.arrayBuffer());
     const advertised = String(res.headers['x-portcullis-digest'] ?? res.headers.etag ?? '').replace(/^W\//, '').replace(/^"|"$/g, '');
     // readBundleArchive checks the signature first (with keys), then recomputes the digest and refuses a mismatch with its manifest.
@@ -256,24 +275,21 @@ export class BundleClient {
   /** Records a failure and returns how long to wait before the next try. */
   private markFailure(e: unknown): number {
     this.failures++;
-    const initial = this.options.initialBackoffMs ?? 500;
     const max = this.options.maxBackoffMs ?? 30_000;
-    const delay = Math.min(max, initial * 2 ** Math.min(this.failures - 1, 16));
-    const jittered = Math.round(delay / 2 + (Math.random() * delay) / 2);
-    const badBundle = isPortcullisError(e) && (e.code === ErrorCodes.BUNDLE_INVALID || e.code === ErrorCodes.BUNDLE_DIGEST_MISMATCH || e.code === ErrorCodes.BUNDLE_SIGNATURE);
-    const badSignature = isPortcullisError(e) && e.code === ErrorCodes.BUNDLE_SIGNATURE;
-    if (badBundle) this.options.metrics?.bundleReloads.inc({ bundle: this.options.bundle, result: badSignature ? 'bad_signature' : 'failure' });
-    if (isPortcullisError(e) && (badBundle || e.code === ErrorCodes.FORBIDDEN || e.code === ErrorCodes.UNAUTHENTICATED)) {
-      this.refusal = { code: e.code, message: e.message, keeping: this.digest() };
-    }
+    const delay = Math.min(max, (this.options.initialBackoffMs ?? 500) * 2 ** Math.min(this.failures - 1, 16));
+    const kind = failureKind(e);
+    if (kind !== 'unreachable') this.refusal = { code: (e as PortcullisError).code, message: (e as Error).message, keeping: this.digest() };
+    const badBundle = kind === 'bad bundle' || kind === 'bad signature';
+    if (badBundle) this.options.metrics?.bundleReloads.inc({ bundle: this.options.bundle, result: RELOAD_RESULT[kind] });
+    // A refused bundle is logged each time; being unreachable or refused access, once until it changes.
     if (this.health !== 'unreachable' || badBundle) {
       const keeping = this.digest() ? `keeping ${this.digest()}` : 'no bundle loaded yet (failing closed)';
       this.options.logger.warn(
         { bundle: this.options.bundle, controller: this.options.controllerUrl, err: (e as Error).message, code: (e as PortcullisError).code },
-        `${badBundle ? 'refused a bundle from the controller' : 'controller unreachable'}: ${(e as Error).message}; ${keeping}; retrying with backoff up to ${max / 1000}s`,
+        `${FAILURE_TEXT[kind]}: ${(e as Error).message}; ${keeping}; retrying with backoff up to ${max / 1000}s`,
       );
     }
     this.health = 'unreachable';
-    return jittered;
+    return Math.round(delay / 2 + (Math.random() * delay) / 2);
   }
 }

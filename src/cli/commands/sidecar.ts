@@ -7,6 +7,9 @@
 import type { Command, CommandIO } from '../command.ts';
 import { usageError } from '../args.ts';
 import { reportError } from './policy-cli.ts';
+import { dirname, join } from 'node:path';
+import type { SidecarConfig } from '../../config/config.ts';
+import type { BundleVerificationKey } from '../../policy/bundle-signing.ts';
 
 const usage = `Usage: portcullis sidecar
 
@@ -22,6 +25,33 @@ Runs the gate in an agent's pod. Reads its configuration from the environment:
 Until the first bundle arrives every call is denied (fail closed) and /readyz
 answers 503.`;
 
+/**
+ * The settings `sidecar` cannot run without, checked; returns the keys bundles
+ * must be signed with, or undefined when unsigned bundles were accepted explicitly.
+ */
+async function checkedSidecarSettings(config: Readonly<SidecarConfig>): Promise<BundleVerificationKey[] | undefined> {
+  const { ErrorCodes, PortcullisError } = await import('../../errors.ts');
+  for (const [value, name] of [[config.controllerUrl, 'PORTCULLIS_CONTROLLER_URL'], [config.bundleName, 'PORTCULLIS_BUNDLE']] as const) {
+    if (!value) throw new PortcullisError(ErrorCodes.CONFIG, `${name} is not set; the sidecar needs it to fetch its bundle`, { setting: name });
+  }
+  if (config.bundlePublicKey) {
+    const { parseBundleVerificationKeys } = await import('../../policy/bundle-signing.ts');
+    return parseBundleVerificationKeys(config.bundlePublicKey, 'PORTCULLIS_BUNDLE_PUBLIC_KEY');
+  }
+  if (config.acceptUnsignedBundles) return undefined;
+  throw new PortcullisError(
+    ErrorCodes.CONFIG,
+    "PORTCULLIS_BUNDLE_PUBLIC_KEY is not set: the sidecar verifies every bundle against the controller's key (the injector sets it); set PORTCULLIS_ACCEPT_UNSIGNED_BUNDLES=true to load unsigned bundles instead",
+    { setting: 'PORTCULLIS_BUNDLE_PUBLIC_KEY' },
+  );
+}
+
+/** Where the last bundle is kept: on the ledger's volume (the sidecar's own) unless set elsewhere; empty: nowhere. */
+function keptBundleFile(config: Readonly<SidecarConfig>): string {
+  if (config.lastBundleFile) return config.lastBundleFile;
+  return config.ledgerFile ? join(dirname(config.ledgerFile), 'last-bundle.tar.gz') : '';
+}
+
 export const command: Command = {
   summary: 'Run the gate as a pod sidecar, with bundles from the controller',
   usage,
@@ -29,16 +59,8 @@ export const command: Command = {
     if (argv.length > 0) return usageError(io, 'sidecar', `unexpected arguments: ${argv.join(' ')} (configure with PORTCULLIS_* variables)`, usage);
     try {
       const { controllerConnection, engineOptions, loadConfig } = await import('../../config/config.ts');
-      const { ErrorCodes, PortcullisError } = await import('../../errors.ts');
       const config = loadConfig(io.env);
-      for (const [value, name] of [[config.controllerUrl, 'PORTCULLIS_CONTROLLER_URL'], [config.bundleName, 'PORTCULLIS_BUNDLE']] as const) {
-        if (!value) throw new PortcullisError(ErrorCodes.CONFIG, `${name} is not set; the sidecar needs it to fetch its bundle`, { setting: name });
-      }
-      if (!config.bundlePublicKey && !config.acceptUnsignedBundles) {
-        throw new PortcullisError(ErrorCodes.CONFIG, 'PORTCULLIS_BUNDLE_PUBLIC_KEY is not set: the sidecar verifies every bundle against the controller\'s key (the injector sets it); set PORTCULLIS_ACCEPT_UNSIGNED_BUNDLES=true to load unsigned bundles instead', { setting: 'PORTCULLIS_BUNDLE_PUBLIC_KEY' });
-      }
-      const { parseBundleVerificationKeys } = await import('../../policy/bundle-signing.ts');
-      const verificationKeys = config.bundlePublicKey ? parseBundleVerificationKeys(config.bundlePublicKey, 'PORTCULLIS_BUNDLE_PUBLIC_KEY') : undefined;
+      const verificationKeys = await checkedSidecarSettings(config);
       const { OpaWasmEngine } = await import('../../policy/engine.ts');
       const { BundleClient } = await import('../../sidecar/bundle-client.ts');
       const { ControllerApprovalBroker } = await import('../../sidecar/controller-approvals.ts');
@@ -51,9 +73,7 @@ export const command: Command = {
         logger: telemetry.logger,
         policyDigest: () => engine.current()?.digest,
       });
-      const { dirname, join } = await import('node:path');
-      // On the ledger's volume (the sidecar's own) unless set elsewhere.
-      const keptBundle = config.lastBundleFile || (config.ledgerFile ? join(dirname(config.ledgerFile), 'last-bundle.tar.gz') : '');
+      const keptBundle = keptBundleFile(config);
       const client = new BundleClient({
         ...controllerConnection(config),
         bundle: config.bundleName,
