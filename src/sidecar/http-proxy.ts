@@ -71,7 +71,7 @@ type RelayExtras = Pick<RelayPlan, 'extraMessages' | 'jsonRpc' | 'screenLine' | 
  * Forwards an allowed call and relays the answer; resolves with what the agent
  * received. Throws on failure: carryOut ends the call with the error.
  */
-async function forwardAndRelay(ctx: ProxyContext, reply: FastifyReply, decided: Forwarding, request: UpstreamRequest, relayExtras: RelayExtras): Promise<FinishInfo> {
+export async function forwardAndRelay(ctx: ProxyContext, reply: FastifyReply, decided: Forwarding, request: UpstreamRequest, relayExtras: RelayExtras): Promise<FinishInfo> {
   // Last, once the call is allowed: the credential is in this request only, never in what was decided or recorded.
   try {
     const presented = await presentCredential(ctx.credentials, request, ctx.engine.current()?.tools);

@@ -24,7 +24,8 @@ import { normaliseAuthority, formatAuthority } from '../gate/host.ts';
 import { jsonRpcError, toPortcullisError } from '../gate/error-response.ts';
 import { ErrorCodes, PortcullisError } from '../errors.ts';
 import { callInfo, refuse, sendError, type ProxyContext } from './proxy-context.ts';
-import { forwardDecided } from './http-proxy.ts';
+import { forwardAndRelay, forwardDecided } from './http-proxy.ts';
+import { carryOut } from './carry-out.ts';
 import type { CallInfo, Decided } from './decider.ts';
 import type { NamedTarget } from './routes.ts';
 
@@ -242,15 +243,13 @@ async function handleStreamOrDelete(ctx: ProxyContext, req: FastifyRequest, repl
   const action: Action = { type: 'mcp', tool: server, mcp: { server, method, ...mcpRequestFacts(req.headers, ctx.config.redactHeaders), ...routeParts(target) } };
   const call = callInfo(req, reply);
   const decided = await ctx.decider.decide(action, call);
-  const outcome = decided.outcome;
-  if (outcome.kind === 'deny') {
-    decided.finish({ status: 0, bytes: 0, errorCode: outcome.error.code });
-    return sendError(reply, outcome.error, { decisionId: decided.decisionId, traceId: decided.traceId });
-  }
-  const headers = forwardHeaders(req.headers, outcome.constraints.stripHeaders);
-  const timeoutMs = outcome.constraints.timeoutMs ?? ctx.config.upstreamTimeoutMs;
-  const asks = new ServerAsks(ctx, req, target, call, headers);
-  return forwardDecided(ctx, reply, decided, { origin: origin(target), path: target.target, method: req.method, headers, timeoutMs, stream: req.method === 'GET' }, { screenLine: asks.line });
+  return carryOut(reply, [decided], (allowed) => {
+    const { constraints } = allowed.outcome;
+    const headers = forwardHeaders(req.headers, constraints.stripHeaders);
+    const timeoutMs = constraints.timeoutMs ?? ctx.config.upstreamTimeoutMs;
+    const asks = new ServerAsks(ctx, req, target, call, headers);
+    return forwardAndRelay(ctx, reply, allowed, { origin: origin(target), path: target.target, method: req.method, headers, timeoutMs, stream: req.method === 'GET' }, { screenLine: asks.line });
+  });
 }
 
 export async function handleMcp(ctx: ProxyContext, req: FastifyRequest, reply: FastifyReply, target: NamedTarget): Promise<void> {
