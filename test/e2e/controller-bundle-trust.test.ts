@@ -7,7 +7,8 @@
  * pod, checked by TokenReview) loads the signed bundle; one trusting another
  * key refuses it; a caller without a token is refused 401, a sidecar of a
  * namespace that may not use the bundle 403, and one whose namespace the
- * platform allowed it (annotation portcullis.dev/policies) gets it.
+ * platform allowed it (annotation portcullis.dev/policies) gets it. Replicas
+ * share the key; the Secret's trusted.pub adds keys sidecars trust (rotation).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -166,9 +167,15 @@ test('a sidecar refused 403 says so and keeps no bundle', async () => {
   assert.equal(c.digest(), undefined);
 });
 
-test('a replica started later signs with the same key: sidecars verify whichever replica answers', async () => {
+test('a replica started later signs with the same key, and gives sidecars the keys of trusted.pub too (a rotation)', async () => {
+  // Step one of a rotation: the next key's public half in trusted.pub.
+  const next = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  const secret = await h.kube.get('v1', 'Secret', 'portcullis-system', 'portcullis-bundle-signing');
+  await h.kube.send('PUT', '/api/v1/namespaces/portcullis-system/secrets/portcullis-bundle-signing', { ...secret, data: { ...secret.data, 'trusted.pub': Buffer.from(next).toString('base64') } });
   const second = await h.startReplica('controller-late');
-  assert.equal(second.bundlePublicKeys, h.controllers[0]!.bundlePublicKeys);
+  assert.equal(second.bundlePublicKeys, h.controllers[0]!.bundlePublicKeys + next);
+  const trusted = parseBundleVerificationKeys(second.bundlePublicKeys, 'PORTCULLIS_BUNDLE_PUBLIC_KEY');
+  assert.equal(trusted.length, 2);
   await until(() => second.store.get('agents/research'), 'the second replica serves the bundle');
   assert.deepEqual(Buffer.from(second.store.get('agents/research')!.archive), Buffer.from(h.controllers[0]!.store.get('agents/research')!.archive), 'the same signed bytes');
 });
