@@ -94,34 +94,50 @@ function truthy(ctx: FnCtx, op: Operand): void {
 
 function planCallExpr(ctx: FnCtx, op: RefTerm, args: Term[], cont: Cont): void {
   const name = operatorName(op) ?? '';
-  const b = ctx.b;
-  if ((name === 'eq' || name === 'assign') && args.length === 2) return unify(ctx, args[0] as Term, args[1] as Term, cont);
-  // `print` only writes to a debugging output that compiled policies do not have; it never fails.
-  if (name === 'print' && !ctx.mocks.funcs.has(name)) return cont();
-  if (name === 'equal' && args.length === 2 && !ctx.mocks.funcs.has(name)) {
-    return planTerms(ctx, args, ([x, y]) => {
-      b.emit('EqualStmt', { a: x as Operand, b: y as Operand });
-      cont();
-    });
-  }
+  if (planSpecialForm(ctx, name, args, cont)) return;
   const arity = arityOf(ctx, name);
   if (arity !== undefined && args.length === arity + 1) {
-    const out = args[arity] as Term;
-    if (isRelation(ctx, op)) {
-      // A relation returns all its outputs at once: each one binds the output term in turn.
-      return planCall(ctx, op, args.slice(0, arity), (r) => {
-        const k = b.newLocal();
-        const v = b.newLocal();
-        const block = b.block(() => scoped(ctx, () => unifyLocal(ctx, out, v, cont)));
-        b.emit('ScanStmt', { source: b.toLocal(r), key: k, value: v, block });
-      });
-    }
-    return planCall(ctx, op, args.slice(0, arity), (r) => unifyLocal(ctx, out, b.toLocal(r), cont));
+    return planCallWithOutput(ctx, op, { inputs: args.slice(0, arity), out: args[arity]! }, cont);
   }
   // planTerm makes a relation (walk) yield each output: the expression holds once per output, as in OPA.
   planTerm(ctx, { type: 'call', loc: op.loc, operator: op, args }, (r) => {
     truthy(ctx, r);
     cont();
+  });
+}
+
+/** Calls planned as statements of their own rather than called: `=`, `:=`, `print` and `==`. True when `name` was one. */
+function planSpecialForm(ctx: FnCtx, name: string, args: Term[], cont: Cont): boolean {
+  if ((name === 'eq' || name === 'assign') && args.length === 2) {
+    unify(ctx, args[0]!, args[1]!, cont);
+    return true;
+  }
+  // A function that replaces a builtin (`with print as f`) is called like any other.
+  if (ctx.mocks.funcs.has(name)) return false;
+  // `print` only writes to a debugging output that compiled policies do not have; it never fails.
+  if (name === 'print') {
+    cont();
+    return true;
+  }
+  if (name !== 'equal' || args.length !== 2) return false;
+  planTerms(ctx, args, ([x, y]) => {
+    ctx.b.emit('EqualStmt', { a: x as Operand, b: y as Operand });
+    cont();
+  });
+  return true;
+}
+
+/** `f(x, out)`: the call's result unifies with the output term `out`. */
+function planCallWithOutput(ctx: FnCtx, op: RefTerm, call: { inputs: Term[]; out: Term }, cont: Cont): void {
+  const b = ctx.b;
+  const { inputs, out } = call;
+  if (!isRelation(ctx, op)) return planCall(ctx, op, inputs, (r) => unifyLocal(ctx, out, b.toLocal(r), cont));
+  // A relation returns all its outputs at once: each one binds the output term in turn.
+  planCall(ctx, op, inputs, (r) => {
+    const k = b.newLocal();
+    const v = b.newLocal();
+    const block = b.block(() => scoped(ctx, () => unifyLocal(ctx, out, v, cont)));
+    b.emit('ScanStmt', { source: b.toLocal(r), key: k, value: v, block });
   });
 }
 

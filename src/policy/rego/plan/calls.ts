@@ -3,7 +3,8 @@
  * call names a user function or a supported builtin, with the right number
  * of arguments. An unknown name is OPA's `rego_type_error: undefined function`.
  */
-import type { Body, Expr, RefTerm, Rule, Term } from '../ast.ts';
+import type { Body, Expr, RefTerm, Rule, Term, WithModifier } from '../ast.ts';
+import { termParts } from '../ast-parts.ts';
 import { operatorName } from '../ast.ts';
 import { compileError, unsupportedBuiltin } from './errors.ts';
 import { BUILTIN_REF } from './resolve.ts';
@@ -30,38 +31,11 @@ export function checkCalls(index: RuleIndex, rules: Rule[], builtinArity: (name:
     throw compileError('rego_type_error', `${name}: arity mismatch: expected ${want} arguments, got ${got}`, op.loc);
   };
   const term = (t: Term): void => {
-    switch (t.type) {
-      case 'ref':
-        term(t.head);
-        t.path.forEach(term);
-        return;
-      case 'array':
-      case 'set':
-        t.items.forEach(term);
-        return;
-      case 'object':
-        t.items.forEach(([k, v]) => (term(k), term(v)));
-        return;
-      case 'call':
-        check(t.operator, t.args.length, false);
-        t.args.forEach(term);
-        return;
-      case 'arraycomprehension':
-      case 'setcomprehension':
-        term(t.term);
-        body(t.body);
-        return;
-      case 'objectcomprehension':
-        term(t.key);
-        term(t.value);
-        body(t.body);
-        return;
-      case 'templatestring':
-        t.parts.forEach((p) => p.type !== 'string' && expr(p));
-        return;
-      default:
-        return;
-    }
+    if (t.type === 'call') check(t.operator, t.args.length, false);
+    const parts = termParts(t);
+    parts.terms.forEach(term);
+    parts.bodies.forEach(body);
+    parts.exprs.forEach(expr);
   };
   const expr = (e: Expr): void => {
     if (e.type === 'term') term(e.term);
@@ -76,16 +50,18 @@ export function checkCalls(index: RuleIndex, rules: Rule[], builtinArity: (name:
       term(e.domain);
       body(e.body);
     }
-    for (const w of e.with) {
-      term(w.value);
-      const v = w.value;
-      if (v.type === 'ref' && v.head.type === 'var' && v.head.name.startsWith(BUILTIN_REF)) {
-        const name = v.head.name.slice(BUILTIN_REF.length);
-        if (builtinArity(name) === undefined) throw unsupportedBuiltin(name, v.loc);
-      }
-      const root = w.target.head.type === 'var' ? w.target.head.name : '';
-      if (root !== 'input' && root !== 'data') withTarget(w.target);
+    e.with.forEach(withModifier);
+  };
+  // A builtin named as a `with` value (`with f as count`) must exist.
+  const withModifier = (w: WithModifier): void => {
+    term(w.value);
+    const v = w.value;
+    if (v.type === 'ref' && v.head.type === 'var' && v.head.name.startsWith(BUILTIN_REF)) {
+      const name = v.head.name.slice(BUILTIN_REF.length);
+      if (builtinArity(name) === undefined) throw unsupportedBuiltin(name, v.loc);
     }
+    const root = w.target.head.type === 'var' ? w.target.head.name : '';
+    if (root !== 'input' && root !== 'data') withTarget(w.target);
   };
   // `with f as …` must name a function or builtin that exists.
   const withTarget = (t: RefTerm): void => {

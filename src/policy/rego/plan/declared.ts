@@ -7,7 +7,7 @@
  * its variables itself; wildcards are exempt. Runs on resolved rules, where
  * every variable has its unique name.
  */
-import type { Body, Rule, Term } from '../ast.ts';
+import type { Body, EveryExpr, Expr, Rule, SomeDeclExpr, Term } from '../ast.ts';
 import { compileError } from './errors.ts';
 import { bodiesInTerm, nestedBodies } from './nested.ts';
 import type { LocalNames } from './scope.ts';
@@ -21,21 +21,34 @@ export function checkDeclaredVars(rule: Rule, names: LocalNames): void {
 
 function checkBody(body: Body, heads: Term[], names: LocalNames): void {
   for (const e of body) {
-    if (e.type === 'some') {
-      for (const v of e.vars) {
-        if (v.wildcard || mentions([...body.filter((x) => x !== e), ...heads], v.name)) continue;
-        throw compileError('rego_compile_error', `declared var ${names.display(v.name)} unused`, e.loc);
-      }
-    }
+    if (e.type === 'some') checkSomeUsed(e, { body, heads }, names);
     if (e.type === 'every') {
-      for (const v of [e.key, e.value]) {
-        if (!v || v.wildcard || mentions(e.body, v.name)) continue;
-        throw compileError('rego_compile_error', `declared var ${names.display(v.name)} unused`, e.loc);
-      }
+      checkEveryUsed(e, names);
       checkBody(e.body, [], names);
     }
     for (const nb of nestedBodies(e)) checkBody(nb.body, nb.heads, names);
   }
+}
+
+/** Each var of `some x, y` appears in the rest of its body or in the head that body builds. */
+function checkSomeUsed(e: SomeDeclExpr, scope: { body: Body; heads: Term[] }, names: LocalNames): void {
+  const elsewhere = [...scope.body.filter((x) => x !== e), ...scope.heads];
+  for (const v of e.vars) {
+    if (v.wildcard || mentions(elsewhere, v.name)) continue;
+    throw unused(v.name, e, names);
+  }
+}
+
+/** The key and value vars of `every` appear in its body. */
+function checkEveryUsed(e: EveryExpr, names: LocalNames): void {
+  for (const v of [e.key, e.value]) {
+    if (!v || v.wildcard || mentions(e.body, v.name)) continue;
+    throw unused(v.name, e, names);
+  }
+}
+
+function unused(name: string, e: Expr, names: LocalNames): Error {
+  return compileError('rego_compile_error', `declared var ${names.display(name)} unused`, e.loc);
 }
 
 /** Whether the variable appears anywhere in `x`, nested bodies included. */

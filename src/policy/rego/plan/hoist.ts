@@ -140,6 +140,5 @@ function allVars(x: unknown, bound: (name: string) => boolean): boolean {
   if (x === null || typeof x !== 'object') return true;
   const o = x as { type?: unknown; name?: unknown };
   if (o.type === 'var' && typeof o.name === 'string' && !bound(o.name)) return false;
-  for (const [k, v] of Object.entries(x)) if (k !== 'loc' && k !== 'operator' && !allVars(v, bound)) return false;
-  return true;
+  return Object.entries(x).every(([k, v]) => k === 'loc' || k === 'operator' || allVars(v, bound));
 }

@@ -17,17 +17,19 @@ export interface MetadataIndex {
 export function indexMetadata(modules: Module[], pkgOf: (m: Module) => string[]): MetadataIndex {
   const packages = new Map<string, Annotation[]>();
   const documents = new Map<string, Annotation[]>();
-  const add = (m: Map<string, Annotation[]>, k: string, a: Annotation): void => {
-    m.set(k, [...(m.get(k) ?? []), a]);
-  };
   for (const m of modules) {
     const pkg = pkgOf(m);
-    for (const a of m.package.annotations ?? []) add(packages, pkg.join('.'), a);
+    for (const a of m.package.annotations ?? []) addAnnotation(packages, pkg.join('.'), a);
     for (const r of m.rules) {
-      for (const a of r.annotations ?? []) if (a.scope === 'document') add(documents, rulePath(pkg, r).join('.'), a);
+      const documentScoped = (r.annotations ?? []).filter((a) => a.scope === 'document');
+      for (const a of documentScoped) addAnnotation(documents, rulePath(pkg, r).join('.'), a);
     }
   }
   return { packages, documents };
+}
+
+function addAnnotation(m: Map<string, Annotation[]>, k: string, a: Annotation): void {
+  m.set(k, [...(m.get(k) ?? []), a]);
 }
 
 function rulePath(pkg: string[], r: Rule): string[] {
@@ -36,21 +38,42 @@ function rulePath(pkg: string[], r: Rule): string[] {
   return [...pkg, r.head.name, ...(ground < 0 ? segs : segs.slice(0, ground)) as string[]];
 }
 
-/** The constant `rego.metadata.rule()` or `rego.metadata.chain()` stands for in `rule`, or undefined. */
-export function metadataCall(name: string, idx: MetadataIndex, pkg: string[], rule: Rule, loc: Location): Term | undefined {
-  const own = (rule.annotations ?? []).find((a) => a.scope === 'rule');
-  if (name === 'rego.metadata.rule') return jsonTerm(own ? annotationJson(own) : {}, loc);
+/** Where a `rego.metadata.*` call is: the rule that holds it, in its package. */
+export interface MetadataSite {
+  pkg: string[];
+  rule: Rule;
+  loc: Location;
+}
+
+/** The constant `rego.metadata.rule()` or `rego.metadata.chain()` stands for at `site`, or undefined. */
+export function metadataCall(name: string, idx: MetadataIndex, site: MetadataSite): Term | undefined {
+  if (name === 'rego.metadata.rule') {
+    const own = ownAnnotation(site.rule);
+    return jsonTerm(own ? annotationJson(own) : {}, site.loc);
+  }
   if (name !== 'rego.metadata.chain') return undefined;
+  return jsonTerm(metadataChain(idx, site.pkg, site.rule), site.loc);
+}
+
+function ownAnnotation(rule: Rule): Annotation | undefined {
+  return (rule.annotations ?? []).find((a) => a.scope === 'rule');
+}
+
+/** The rule's own annotation, its document's, then its package's and those of the packages above. */
+function metadataChain(idx: MetadataIndex, pkg: string[], rule: Rule): unknown[] {
+  const own = ownAnnotation(rule);
   const path = rulePath(pkg, rule);
   const chain: unknown[] = [own ? { path, annotations: annotationJson(own) } : { path }];
   for (const a of idx.documents.get(path.join('.')) ?? []) chain.push({ path, annotations: annotationJson(a) });
-  for (let n = pkg.length; n > 0; n--) {
-    const p = pkg.slice(0, n);
-    for (const a of idx.packages.get(p.join('.')) ?? []) {
-      if (a.scope === 'subpackages' || (a.scope === 'package' && n === pkg.length)) chain.push({ path: p, annotations: annotationJson(a) });
-    }
-  }
-  return jsonTerm(chain, loc);
+  for (let n = pkg.length; n > 0; n--) chain.push(...packageLinks(idx, pkg, n));
+  return chain;
+}
+
+/** The annotations of the package `pkg[:n]` that reach down to `pkg`. */
+function packageLinks(idx: MetadataIndex, pkg: string[], n: number): unknown[] {
+  const p = pkg.slice(0, n);
+  const reaching = (a: Annotation): boolean => a.scope === 'subpackages' || (a.scope === 'package' && n === pkg.length);
+  return (idx.packages.get(p.join('.')) ?? []).filter(reaching).map((a) => ({ path: p, annotations: annotationJson(a) }));
 }
 
 function jsonTerm(v: unknown, loc: Location): Term {

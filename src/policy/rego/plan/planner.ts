@@ -54,7 +54,7 @@ export function planPolicy(input: PlannerInput, entrypoints: string[]): Policy {
   tables.string('result');
   const plans: Plan[] = entrypoints.map((ep) => planEntrypoint(policy, ep));
   for (let job = queue.shift(); job; job = queue.shift()) {
-    funcs.push(planRuleSet(policy, job.set, job.mocks, job.name, job.prefix));
+    funcs.push(planRuleSet(policy, job));
   }
   return {
     static: {

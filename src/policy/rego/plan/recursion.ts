@@ -4,7 +4,8 @@
  * `data.pkg` from a rule of `pkg`), is a `rego_recursion_error`: Rego has no
  * recursion and the plan would never terminate.
  */
-import type { Body, Expr, Rule, Term } from '../ast.ts';
+import type { Body, Expr, RefTerm, Rule, Term } from '../ast.ts';
+import { termParts } from '../ast-parts.ts';
 import { operatorName } from '../ast.ts';
 import { compileError } from './errors.ts';
 import { pathKey, ruleSetsMatching, showPath, type RuleIndex, type RuleSet } from './rule-index.ts';
@@ -84,42 +85,17 @@ function callDep(index: RuleIndex, name: string | undefined, out: Set<RuleSet>):
 }
 
 function collectTerm(index: RuleIndex, t: Term, out: Set<RuleSet>): void {
-  const c = (x: Term): void => collectTerm(index, x, out);
-  switch (t.type) {
-    case 'ref': {
-      if (t.head.type === 'var' && t.head.name === 'data') {
-        const keys = t.path.map((p) => (p.type === 'string' || p.type === 'number' ? p.value : undefined));
-        for (const s of ruleSetsMatching(index.root, keys)) if (s.kind !== 'function') out.add(s);
-      }
-      c(t.head);
-      t.path.forEach(c);
-      break;
-    }
-    case 'array':
-    case 'set':
-      t.items.forEach(c);
-      break;
-    case 'object':
-      t.items.forEach(([k, v]) => (c(k), c(v)));
-      break;
-    case 'call':
-      callDep(index, operatorName(t.operator), out);
-      t.args.forEach(c);
-      break;
-    case 'arraycomprehension':
-    case 'setcomprehension':
-      c(t.term);
-      collectBody(index, t.body, out);
-      break;
-    case 'objectcomprehension':
-      c(t.key);
-      c(t.value);
-      collectBody(index, t.body, out);
-      break;
-    case 'templatestring':
-      for (const p of t.parts) if (p.type !== 'string') collectExpr(index, p, out);
-      break;
-    default:
-      break;
-  }
+  if (t.type === 'ref') collectDataRef(index, t, out);
+  if (t.type === 'call') callDep(index, operatorName(t.operator), out);
+  const parts = termParts(t);
+  for (const x of parts.terms) collectTerm(index, x, out);
+  for (const b of parts.bodies) collectBody(index, b, out);
+  for (const e of parts.exprs) collectExpr(index, e, out);
+}
+
+/** `data.a.b…`: the rule sets (not functions) it may read. */
+function collectDataRef(index: RuleIndex, t: RefTerm, out: Set<RuleSet>): void {
+  if (t.head.type !== 'var' || t.head.name !== 'data') return;
+  const keys = t.path.map((p) => (p.type === 'string' || p.type === 'number' ? p.value : undefined));
+  for (const s of ruleSetsMatching(index.root, keys)) if (s.kind !== 'function') out.add(s);
 }

@@ -20,21 +20,21 @@ export function planRef(ctx: FnCtx, ref: RefTerm, cont: OpCont): void {
   if (head.type === 'var' && head.name === 'data') return planDataRef(ctx, ref.path, cont);
   if (head.type === 'var' && head.name === 'input') {
     if (ref.path.length === 0) ctx.b.emit('IsDefinedStmt', { source: INPUT });
-    return planRefRest(ctx, INPUT, ref.path, 0, cont);
+    return planRefRest(ctx, INPUT, ref.path, cont);
   }
-  planTerm(ctx, head, (op) => planRefRest(ctx, ctx.b.toLocal(op), ref.path, 0, cont));
+  planTerm(ctx, head, (op) => planRefRest(ctx, ctx.b.toLocal(op), ref.path, cont));
 }
 
-/** Applies `path[i:]` to the value in `src`. */
-export function planRefRest(ctx: FnCtx, src: Local, path: Term[], i: number, cont: OpCont): void {
-  if (i === path.length) return cont(local(src));
+/** Applies the ref steps `rest` to the value in `src`. */
+export function planRefRest(ctx: FnCtx, src: Local, rest: readonly Term[], cont: OpCont): void {
+  const [p, ...after] = rest;
+  if (p === undefined) return cont(local(src));
   const b = ctx.b;
-  const p = path[i] as Term;
   if (isPattern(ctx, p)) {
     const k = b.newLocal();
     const v = b.newLocal();
     const block = b.block(() =>
-      scoped(ctx, () => unifyLocal(ctx, p, k, () => planRefRest(ctx, v, path, i + 1, cont))),
+      scoped(ctx, () => unifyLocal(ctx, p, k, () => planRefRest(ctx, v, after, cont))),
     );
     b.emit('ScanStmt', { source: src, key: k, value: v, block });
     return;
@@ -42,37 +42,47 @@ export function planRefRest(ctx: FnCtx, src: Local, path: Term[], i: number, con
   planTerm(ctx, p, (key) => {
     const t = b.newLocal();
     b.emit('DotStmt', { source: local(src), key, target: t });
-    planRefRest(ctx, t, path, i + 1, cont);
+    planRefRest(ctx, t, after, cont);
   });
 }
 
 export function planDataRef(ctx: FnCtx, path: Term[], cont: OpCont): void {
-  walk(ctx, ctx.policy.index.root, path, 0, cont);
+  walk(ctx, ctx.policy.index.root, path, cont);
 }
 
-function walk(ctx: FnCtx, node: TreeNode, path: Term[], i: number, cont: OpCont): void {
+/** Follows the ref steps `rest` from `node` of the rule tree. */
+function walk(ctx: FnCtx, node: TreeNode, rest: readonly Term[], cont: OpCont): void {
   if (node.path.length > 0 && isMockedData(ctx.mocks, node.path)) {
-    return planRefRest(ctx, baseChain(ctx, node.path), path, i, cont);
+    return planRefRest(ctx, baseChain(ctx, node.path), rest, cont);
   }
   const set = node.ruleSet;
-  if (set && node.children.size === 0) {
-    if (set.kind === 'function') {
-      ctx.b.emit('BreakStmt', { index: 0 });
-      return;
-    }
-    return planRefRest(ctx, callRuleSet(ctx, set), path, i, cont);
+  if (set && node.children.size === 0) return walkRuleLeaf(ctx, set, rest, cont);
+  if (rest.length === 0) return cont(local(buildTree(ctx, node)));
+  if (!set) return walkBelow(ctx, node, rest, cont);
+  planRefRest(ctx, buildTree(ctx, node), rest, cont);
+}
+
+/** A rule at the end of the tree: its value, then the rest of the ref; a function has no value. */
+function walkRuleLeaf(ctx: FnCtx, set: RuleSet, rest: readonly Term[], cont: OpCont): void {
+  if (set.kind === 'function') {
+    ctx.b.emit('BreakStmt', { index: 0 });
+    return;
   }
-  if (i === path.length) return cont(local(buildTree(ctx, node)));
-  const key = dataKey(path[i] as Term);
-  if (key !== undefined && !set) {
+  planRefRest(ctx, callRuleSet(ctx, set), rest, cont);
+}
+
+/** The next step below a node with no rule of its own: a constant key, a key to try on each child, or a pattern. */
+function walkBelow(ctx: FnCtx, node: TreeNode, rest: readonly Term[], cont: OpCont): void {
+  const term = rest[0]!;
+  const key = dataKey(term);
+  if (key !== undefined) {
     const child = node.children.get(key);
-    if (child) return walk(ctx, child, path, i + 1, cont);
+    if (child) return walk(ctx, child, rest.slice(1), cont);
     // Leaves the rule tree: the rest is base data only.
-    return planRefRest(ctx, baseChain(ctx, [...node.path, key]), path, i + 1, cont);
+    return planRefRest(ctx, baseChain(ctx, [...node.path, key]), rest.slice(1), cont);
   }
-  const term = path[i] as Term;
-  if (!set && (term.type === 'var' || !isPattern(ctx, term))) return walkChildren(ctx, node, path, i, cont);
-  planRefRest(ctx, buildTree(ctx, node), path, i, cont);
+  if (term.type === 'var' || !isPattern(ctx, term)) return walkChildren(ctx, node, rest, cont);
+  planRefRest(ctx, buildTree(ctx, node), rest, cont);
 }
 
 /**
@@ -80,9 +90,9 @@ function walk(ctx: FnCtx, node: TreeNode, path: Term[], i: number, cont: OpCont)
  * tried in turn (binding or comparing the key), then the base document's
  * other keys. Only the rules on matching paths are evaluated.
  */
-function walkChildren(ctx: FnCtx, node: TreeNode, path: Term[], i: number, cont: OpCont): void {
+function walkChildren(ctx: FnCtx, node: TreeNode, rest: readonly Term[], cont: OpCont): void {
   const b = ctx.b;
-  const term = path[i] as Term;
+  const [term, ...after] = rest as [Term, ...Term[]];
   const names = [...node.children.keys()];
   const others = (key: Operand, then: () => void): void => {
     for (const n of names) {
@@ -96,7 +106,7 @@ function walkChildren(ctx: FnCtx, node: TreeNode, path: Term[], i: number, cont:
       b.nested(() =>
         scoped(ctx, () => {
           bindVar(ctx, term.name, b.str(n));
-          walk(ctx, child, path, i + 1, cont);
+          walk(ctx, child, after, cont);
         }),
       );
     }
@@ -109,7 +119,7 @@ function walkChildren(ctx: FnCtx, node: TreeNode, path: Term[], i: number, cont:
           scoped(ctx, () =>
             others(local(k), () => {
               ctx.vars.set(term.name, k);
-              planRefRest(ctx, v, path, i + 1, cont);
+              planRefRest(ctx, v, after, cont);
             }),
           ),
         );
@@ -123,7 +133,7 @@ function walkChildren(ctx: FnCtx, node: TreeNode, path: Term[], i: number, cont:
       b.nested(() =>
         scoped(ctx, () => {
           b.emit('EqualStmt', { a: key, b: b.str(n) });
-          walk(ctx, child, path, i + 1, cont);
+          walk(ctx, child, after, cont);
         }),
       );
     }
@@ -133,7 +143,7 @@ function walkChildren(ctx: FnCtx, node: TreeNode, path: Term[], i: number, cont:
           const base = baseChain(ctx, node.path);
           const v = b.newLocal();
           b.emit('DotStmt', { source: local(base), key, target: v });
-          planRefRest(ctx, v, path, i + 1, cont);
+          planRefRest(ctx, v, after, cont);
         }),
       ),
     );
@@ -208,7 +218,7 @@ function buildTree(ctx: FnCtx, node: TreeNode): Local {
       const r = callRuleSet(ctx, set);
       const k = b.newLocal();
       const v = b.newLocal();
-      const block = b.block(() => mergeInto(ctx, obj, k, v, node));
+      const block = b.block(() => mergeInto(ctx, obj, { k, v }, node));
       b.emit('ScanStmt', { source: r, key: k, value: v, block });
     });
   }
@@ -231,7 +241,7 @@ function buildTree(ctx: FnCtx, node: TreeNode): Local {
  * takes the union, an object of rules below takes `v`'s keys the same way,
  * recursively; anything else clashing is a conflict, as in OPA.
  */
-function mergeInto(ctx: FnCtx, obj: Local, k: Local, v: Local, parent: TreeNode): void {
+function mergeInto(ctx: FnCtx, obj: Local, { k, v }: { k: Local; v: Local }, parent: TreeNode): void {
   const b = ctx.b;
   const done = b.newLocal();
   b.emit('ResetLocalStmt', { target: done });
@@ -255,7 +265,7 @@ function mergeInto(ctx: FnCtx, obj: Local, k: Local, v: Local, parent: TreeNode)
         b.emit('IsObjectStmt', { source: local(v) });
         const k2 = b.newLocal();
         const v2 = b.newLocal();
-        const block = b.block(() => mergeInto(ctx, e, k2, v2, child));
+        const block = b.block(() => mergeInto(ctx, e, { k: k2, v: v2 }, child));
         b.emit('ScanStmt', { source: v, key: k2, value: v2, block });
       }
       b.emit('AssignVarStmt', { source: { type: 'bool', value: true }, target: done });

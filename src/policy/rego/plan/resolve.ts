@@ -9,7 +9,10 @@
  * - call operators: `data.pkg.f` for user functions, the builtin's own name
  *   otherwise (`count`, `array.concat`).
  */
-import type { Body, Expr, Import, Module, RefTerm, Rule, Term, VarTerm, WithModifier } from '../ast.ts';
+import type {
+  ArrayComprehensionTerm, Body, CallExpr, CallTerm, EveryExpr, Expr, Import, Module, ObjectComprehensionTerm, RefTerm, Rule,
+  SetComprehensionTerm, SomeInExpr, Term, VarTerm, WithModifier,
+} from '../ast.ts';
 import { operatorName } from '../ast.ts';
 import { compileError } from './errors.ts';
 import { indexMetadata, metadataCall, type MetadataIndex } from './metadata.ts';
@@ -118,15 +121,7 @@ class Resolver {
   }
 
   private declareBodyVars(body: Body, extra: Term[]): void {
-    const declared = new Set<string>();
-    for (const e of body) {
-      if (e.type === 'some') for (const v of e.vars) declared.add(v.name);
-      if (e.type === 'somein') {
-        if (e.key) forEachVar(e.key, (n) => declared.add(n));
-        forEachVar(e.value, (n) => declared.add(n));
-      }
-      if (e.type === 'call' && isOp(e.operator, 'assign') && e.args[0]) forEachVar(e.args[0], (n) => declared.add(n));
-    }
+    const declared = declaredVars(body);
     // Declared variables come into scope at their declaration (see `expr`); the others are the body's from the start.
     const implicit = (n: string): void => {
       if (declared.has(n) || this.scope.lookup(n) !== undefined || this.isGlobal(n)) return;
@@ -134,16 +129,16 @@ class Resolver {
     };
     for (const e of body) {
       forEachExprVar({ ...e, with: [] }, implicit);
-      // `with f as count`: a builtin's name as the value is no variable.
-      for (const w of e.with) {
-        if (w.value.type === 'var' && this.env.opts.isBuiltin(w.value.name)) continue;
-        if (w.value.type === 'ref' && w.value.head.type === 'var' && w.value.path.length > 0 && !this.env.ruleNames.has(w.value.head.name)) {
-          if (this.env.opts.isBuiltin(operatorNameOf(w.value)) || !this.env.imports.has(w.value.head.name)) continue;
-        }
-        forEachVar(w.value, implicit);
-      }
+      for (const w of e.with) if (!this.namesBuiltin(w.value)) forEachVar(w.value, implicit);
     }
     for (const t of extra) forEachVar(t, implicit);
+  }
+
+  /** `with f as count`, `with f as strings.upper`: a builtin's name as the value is no variable. */
+  private namesBuiltin(v: Term): boolean {
+    if (v.type === 'var') return this.env.opts.isBuiltin(v.name);
+    if (v.type !== 'ref' || v.head.type !== 'var' || v.path.length === 0 || this.env.ruleNames.has(v.head.name)) return false;
+    return this.env.opts.isBuiltin(operatorNameOf(v)) || !this.env.imports.has(v.head.name);
   }
 
   /** Declares the variables of a declaration's target (`x := …`, `some x`, `some [a, b] in …`). */
@@ -168,37 +163,48 @@ class Resolver {
     switch (e.type) {
       case 'term':
         return { ...e, with: w, term: this.term(e.term) };
-      case 'call': {
-        if (isOp(e.operator, 'assign') && e.args.length === 2) {
-          checkAssignable(e.args[0] as Term);
-          const rhs = this.term(e.args[1] as Term);
-          this.declareAll(e.args[0] as Term);
-          return { ...e, with: w, args: [this.term(e.args[0] as Term), rhs] };
-        }
-        const special = isOp(e.operator, 'eq');
-        const operator = special ? e.operator : this.operator(e.operator);
-        return { ...e, with: w, operator, args: e.args.map((a) => this.term(a)) };
-      }
+      case 'call':
+        return { ...this.callExpr(e), with: w };
       case 'some':
         for (const v of e.vars) this.declareAll(v);
         return { ...e, with: w, vars: e.vars.map((v) => this.term(v) as VarTerm) };
-      case 'somein': {
-        const collection = this.term(e.collection);
-        if (e.key) this.declareAll(e.key);
-        this.declareAll(e.value);
-        return { ...e, with: w, key: e.key && this.term(e.key), value: this.term(e.value), collection };
-      }
-      case 'every': {
-        const domain = this.term(e.domain);
-        const inner = this.scope.child();
-        const key = e.key && { ...e.key, name: inner.declare(e.key.name) };
-        const value = { ...e.value, name: inner.declare(e.value.name) };
-        const body = new Resolver(this.env, inner.child()).body(e.body);
-        const own = this.scope.names.declaredIn.get(body);
-        for (const n of inner.own()) own?.add(n);
-        return { ...e, with: w, domain, key, value, body };
-      }
+      case 'somein':
+        return { ...this.someInExpr(e), with: w };
+      case 'every':
+        return { ...this.everyExpr(e), with: w };
     }
+  }
+
+  /** `x := v` declares the variables of `x` once `v` is resolved; other calls resolve their operator. */
+  private callExpr(e: CallExpr): CallExpr {
+    if (isOp(e.operator, 'assign') && e.args.length === 2) {
+      checkAssignable(e.args[0] as Term);
+      const rhs = this.term(e.args[1] as Term);
+      this.declareAll(e.args[0] as Term);
+      return { ...e, args: [this.term(e.args[0] as Term), rhs] };
+    }
+    const special = isOp(e.operator, 'eq');
+    const operator = special ? e.operator : this.operator(e.operator);
+    return { ...e, operator, args: e.args.map((a) => this.term(a)) };
+  }
+
+  private someInExpr(e: SomeInExpr): SomeInExpr {
+    const collection = this.term(e.collection);
+    if (e.key) this.declareAll(e.key);
+    this.declareAll(e.value);
+    return { ...e, key: e.key && this.term(e.key), value: this.term(e.value), collection };
+  }
+
+  /** The key and value of `every` are local to it; its body is a scope below them. */
+  private everyExpr(e: EveryExpr): EveryExpr {
+    const domain = this.term(e.domain);
+    const inner = this.scope.child();
+    const key = e.key && { ...e.key, name: inner.declare(e.key.name) };
+    const value = { ...e.value, name: inner.declare(e.value.name) };
+    const body = new Resolver(this.env, inner.child()).body(e.body);
+    const own = this.scope.names.declaredIn.get(body);
+    for (const n of inner.own()) own?.add(n);
+    return { ...e, domain, key, value, body };
   }
 
   private withMod(m: WithModifier): WithModifier {
@@ -239,41 +245,33 @@ class Resolver {
   }
 
   term(t: Term): Term {
-    switch (t.type) {
-      case 'var':
-        return this.variable(t);
-      case 'ref':
-        return this.ref(t);
-      case 'array':
-      case 'set':
-        return { ...t, items: t.items.map((i) => this.term(i)) };
-      case 'object':
-        return { ...t, items: t.items.map(([k, v]) => [this.term(k), this.term(v)] as [Term, Term]) };
-      case 'call': {
-        const name = operatorName(t.operator);
-        const meta = name && this.env.rule && t.args.length === 0 ? metadataCall(name, this.env.metadata, this.env.pkg, this.env.rule, t.loc) : undefined;
-        if (meta) return meta;
-        return { ...t, operator: this.operator(t.operator), args: t.args.map((a) => this.term(a)) };
-      }
-      case 'arraycomprehension':
-      case 'setcomprehension': {
-        const r = new Resolver(this.env, this.scope.child());
-        const body = r.body(t.body, [t.term]);
-        return { ...t, body, term: r.term(t.term) };
-      }
-      case 'objectcomprehension': {
-        const r = new Resolver(this.env, this.scope.child());
-        const body = r.body(t.body, [t.key, t.value]);
-        return { ...t, body, key: r.term(t.key), value: r.term(t.value) };
-      }
-      case 'templatestring':
-        return { ...t, parts: t.parts.map((p) => (p.type === 'string' ? p : this.expr(p))) };
-      default:
-        return t;
-    }
+    const resolve = TERM_RESOLVERS[t.type] as ((r: Resolver, t: Term) => Term) | undefined;
+    return resolve === undefined ? t : resolve(this, t);
   }
 
-  private variable(v: VarTerm): Term {
+  /** `rego.metadata.rule()` and `rego.metadata.chain()` become constants; other calls resolve their operator. */
+  call(t: CallTerm): Term {
+    const name = operatorName(t.operator);
+    const rule = this.env.rule;
+    const meta = name && rule && t.args.length === 0 ? metadataCall(name, this.env.metadata, { pkg: this.env.pkg, rule, loc: t.loc }) : undefined;
+    if (meta) return meta;
+    return { ...t, operator: this.operator(t.operator), args: t.args.map((a) => this.term(a)) };
+  }
+
+  /** A comprehension's body is a scope of its own; its head is resolved in it. */
+  comprehension(t: ArrayComprehensionTerm | SetComprehensionTerm): Term {
+    const r = new Resolver(this.env, this.scope.child());
+    const body = r.body(t.body, [t.term]);
+    return { ...t, body, term: r.term(t.term) };
+  }
+
+  objectComprehension(t: ObjectComprehensionTerm): Term {
+    const r = new Resolver(this.env, this.scope.child());
+    const body = r.body(t.body, [t.key, t.value]);
+    return { ...t, body, key: r.term(t.key), value: r.term(t.value) };
+  }
+
+  variable(v: VarTerm): Term {
     const local = this.scope.lookup(v.name);
     if (local !== undefined) return { ...v, name: local };
     const global = this.global(v.name, v);
@@ -293,7 +291,7 @@ class Resolver {
     return undefined;
   }
 
-  private ref(r: RefTerm): Term {
+  ref(r: RefTerm): Term {
     const path = r.path.map((p) => this.term(p));
     if (r.head.type === 'var' && this.scope.lookup(r.head.name) === undefined) {
       const g = this.global(r.head.name, r.head);
@@ -303,6 +301,39 @@ class Resolver {
     if (head.type === 'ref') return { ...r, head: head.head, path: [...head.path, ...path] };
     return { ...r, head, path };
   }
+}
+
+type TermResolvers = { [K in Term['type']]?: (r: Resolver, t: Extract<Term, { type: K }>) => Term };
+
+/** How each kind of term is resolved; scalars stay as they are. */
+const TERM_RESOLVERS: TermResolvers = {
+  var: (r, t) => r.variable(t),
+  ref: (r, t) => r.ref(t),
+  array: (r, t) => ({ ...t, items: t.items.map((i) => r.term(i)) }),
+  set: (r, t) => ({ ...t, items: t.items.map((i) => r.term(i)) }),
+  object: (r, t) => ({ ...t, items: t.items.map(([k, v]) => [r.term(k), r.term(v)] as [Term, Term]) }),
+  call: (r, t) => r.call(t),
+  arraycomprehension: (r, t) => r.comprehension(t),
+  setcomprehension: (r, t) => r.comprehension(t),
+  objectcomprehension: (r, t) => r.objectComprehension(t),
+  templatestring: (r, t) => ({ ...t, parts: t.parts.map((p) => (p.type === 'string' ? p : r.expr(p))) }),
+};
+
+/** Variables a body declares: `some x`, `some k, v in …`, `x := …`. */
+function declaredVars(body: Body): Set<string> {
+  const declared = new Set<string>();
+  const add = (n: string): void => {
+    declared.add(n);
+  };
+  for (const e of body) {
+    if (e.type === 'some') for (const v of e.vars) add(v.name);
+    if (e.type === 'somein') {
+      if (e.key) forEachVar(e.key, add);
+      forEachVar(e.value, add);
+    }
+    if (e.type === 'call' && isOp(e.operator, 'assign') && e.args[0]) forEachVar(e.args[0], add);
+  }
+  return declared;
 }
 
 export function isOp(op: RefTerm, name: string): boolean {

@@ -58,28 +58,35 @@ export function indexRules(rules: ResolvedRule[], packages: string[][] = []): Ru
   const byPath = new Map<string, RuleSet>();
   for (const r of rules) {
     const { path, kind, keys } = classify(r);
-    const k = pathKey(path);
-    let set = byPath.get(k);
-    const arity = r.rule.head.args?.length ?? 0;
-    if (!set) {
-      set = { path, kind, rules: [], arity };
-      byPath.set(k, set);
-      nodeAt(root, path).ruleSet = set;
-    } else if (set.kind !== kind || set.arity !== arity) {
-      throw compileError('rego_type_error', `conflicting rules ${showPath(path)} found`, r.rule.loc);
-    }
+    const set = ruleSetFor(r, { root, byPath }, { path, kind });
     const entry: IndexedRule = keys ? { ...r, keys } : r;
-    if (r.rule.default) {
-      if (set.defaultRule) {
-        throw compileError('rego_type_error', `multiple default rules ${showPath(path)} found`, r.rule.loc);
-      }
-      set.defaultRule = entry;
-    } else {
+    if (!r.rule.default) {
       set.rules.push(entry);
+      continue;
     }
+    if (set.defaultRule) throw compileError('rego_type_error', `multiple default rules ${showPath(path)} found`, r.rule.loc);
+    set.defaultRule = entry;
   }
   checkNesting(root);
   return { root, byPath };
+}
+
+/** The rule set at the rule's path, made on its first rule; later rules must be of its kind and arity. */
+function ruleSetFor(r: ResolvedRule, index: RuleIndex, at: { path: string[]; kind: RuleSetKind }): RuleSet {
+  const { path, kind } = at;
+  const k = pathKey(path);
+  const arity = r.rule.head.args?.length ?? 0;
+  const set = index.byPath.get(k);
+  if (set === undefined) {
+    const made: RuleSet = { path, kind, rules: [], arity };
+    index.byPath.set(k, made);
+    nodeAt(index.root, path).ruleSet = made;
+    return made;
+  }
+  if (set.kind !== kind || set.arity !== arity) {
+    throw compileError('rego_type_error', `conflicting rules ${showPath(path)} found`, r.rule.loc);
+  }
+  return set;
 }
 
 function classify(r: ResolvedRule): { path: string[]; kind: RuleSetKind; keys?: Term[] } {

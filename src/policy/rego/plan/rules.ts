@@ -22,7 +22,16 @@ import type { Rule, Term } from '../ast.ts';
 
 const RESULT: Local = 2;
 
-export function planRuleSet(policy: PolicyContext, set: RuleSet, mocks: Mocks, name: string, prefix: string): Func {
+/** One function to plan: a rule set under a set of mocks, with its name and its name's prefix. */
+export interface RuleSetJob {
+  set: RuleSet;
+  mocks: Mocks;
+  name: string;
+  prefix: string;
+}
+
+export function planRuleSet(policy: PolicyContext, job: RuleSetJob): Func {
+  const { set, mocks, name, prefix } = job;
   const params: Local[] = [0, 1];
   for (let i = 0; i < set.arity; i++) params.push(3 + i);
   const b = new FuncBuilder(policy.tables, 3 + set.arity);
@@ -123,10 +132,13 @@ function planCompleteChain(ctx: FnCtx, rule: Rule, args: Local[]): void {
   b.emit('BlockStmt', { blocks });
 }
 
-function bindArgs(ctx: FnCtx, rule: Rule, args: Local[], cont: () => void, i = 0): void {
+function bindArgs(ctx: FnCtx, rule: Rule, args: Local[], cont: () => void): void {
   const terms = rule.head.args ?? [];
-  if (i === terms.length) return cont();
-  unifyLocal(ctx, terms[i] as Term, args[i] as Local, () => bindArgs(ctx, rule, args, cont, i + 1));
+  const step = (i: number): void => {
+    if (i === terms.length) return cont();
+    unifyLocal(ctx, terms[i] as Term, args[i] as Local, () => step(i + 1));
+  };
+  step(0);
 }
 
 /**

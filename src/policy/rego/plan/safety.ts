@@ -5,7 +5,7 @@
  * each as soon as the variables it reads are bound, and a variable that no
  * expression can bind is a `rego_unsafe_var_error`.
  */
-import type { Body, Expr, RefTerm, Rule, Term } from '../ast.ts';
+import type { Body, CallExpr, Expr, ObjectTerm, RefTerm, Rule, SomeInExpr, Term } from '../ast.ts';
 import { bodiesInTerm, forEachRef, forEachRefInTerm, mapTermBodies, nestedBodies, type NestedBody } from './nested.ts';
 import { compileError } from './errors.ts';
 import { isOp, BUILTIN_REF } from './resolve.ts';
@@ -132,27 +132,28 @@ class Safety {
   /** Variables the expression binds when run with `safe` bound. */
   outputs(e: Expr, safe: VarSet): VarSet {
     const out = this.refOutputs(e, safe);
-    const withOut = (s: VarSet): VarSet => new Set([...out, ...s]);
-    if (e.type === 'call') {
-      if ((isOp(e.operator, 'eq') || isOp(e.operator, 'assign')) && e.args.length === 2) {
-        return withOut(this.unifyOutputs(e.args[0] as Term, e.args[1] as Term, new Set([...safe, ...out])));
-      }
-      const arity = this.ctx.arity(e.operator);
-      if (arity !== undefined && e.args.length === arity + 1) {
-        const ins = e.args.slice(0, arity);
-        const all = new Set([...safe, ...out]);
-        if (ins.every((a) => this.isSafe(a, all))) return withOut(patternVars(e.args[arity] as Term, all));
-      }
-      return out;
+    const all = new Set([...safe, ...out]);
+    const more = e.type === 'call' ? this.callOutputs(e, all) : e.type === 'somein' ? this.someInOutputs(e, all) : undefined;
+    return more === undefined ? out : new Set([...out, ...more]);
+  }
+
+  /** `x = y`, `x := y`: what unification binds; `f(a, out)`: the output pattern, once the inputs are safe. */
+  private callOutputs(e: CallExpr, safe: VarSet): VarSet | undefined {
+    if ((isOp(e.operator, 'eq') || isOp(e.operator, 'assign')) && e.args.length === 2) {
+      return this.unifyOutputs(e.args[0] as Term, e.args[1] as Term, safe);
     }
-    if (e.type === 'somein') {
-      const all = new Set([...safe, ...out]);
-      if (!this.isSafe(e.collection, all)) return out;
-      const s = patternVars(e.value, all);
-      if (e.key) for (const v of patternVars(e.key, all)) s.add(v);
-      return withOut(s);
-    }
-    return out;
+    const arity = this.ctx.arity(e.operator);
+    if (arity === undefined || e.args.length !== arity + 1) return undefined;
+    if (!e.args.slice(0, arity).every((a) => this.isSafe(a, safe))) return undefined;
+    return patternVars(e.args[arity] as Term, safe);
+  }
+
+  /** `some k, v in xs`: the key and value patterns, once the collection is safe. */
+  private someInOutputs(e: SomeInExpr, safe: VarSet): VarSet | undefined {
+    if (!this.isSafe(e.collection, safe)) return undefined;
+    const s = patternVars(e.value, safe);
+    if (e.key) for (const v of patternVars(e.key, safe)) s.add(v);
+    return s;
   }
 
   /** Variables bound by iterating refs: unbound vars in a ref's path. */
@@ -186,43 +187,48 @@ class Safety {
 
   private unifyOutputs(a: Term, b: Term, safe: VarSet): VarSet {
     const out = new Set<string>();
-    const step = (x: Term, y: Term): void => {
-      const all = new Set([...safe, ...out]);
-      if (x.type === 'var' && isLocal(x.name) && !all.has(x.name)) {
-        if (this.isSafe(y, all)) out.add(x.name);
-        return;
-      }
-      if (y.type === 'var' && isLocal(y.name) && !all.has(y.name)) {
-        if (this.isSafe(x, all)) out.add(y.name);
-        return;
-      }
-      if (x.type === 'array' && y.type === 'array' && x.items.length === y.items.length) {
-        x.items.forEach((xi, i) => step(xi, y.items[i] as Term));
-        return;
-      }
-      if (x.type === 'object' && y.type === 'object') {
-        // Keys pair up when they are the same term, a variable included (`{k: [x]} = {k: [v]}`), as OPA's safety has it.
-        for (const [k, v] of x.items) {
-          const other = y.items.find(([k2]) => sameGround(k, k2) || sameVar(k, k2));
-          if (other) step(v, other[1]);
-        }
-        return;
-      }
-      if ((x.type === 'array' || x.type === 'object') && this.isSafe(y, all)) {
-        for (const v of patternVars(x, all)) out.add(v);
-        return;
-      }
-      if ((y.type === 'array' || y.type === 'object') && this.isSafe(x, all)) {
-        for (const v of patternVars(y, all)) out.add(v);
-      }
-    };
     // Repeat until nothing changes: a later pair may bind what an earlier one needs.
     let size = -1;
     while (size !== out.size) {
       size = out.size;
-      step(a, b);
+      this.unifyStep(a, b, { safe, out });
     }
     return out;
+  }
+
+  /** One pass of unifying `x` with `y`, adding what it binds to `acc.out`. */
+  private unifyStep(x: Term, y: Term, acc: { safe: VarSet; out: Set<string> }): void {
+    const all = new Set([...acc.safe, ...acc.out]);
+    if (this.bindsVar(x, y, all, acc.out) || this.bindsVar(y, x, all, acc.out)) return;
+    if (x.type === 'array' && y.type === 'array' && x.items.length === y.items.length) {
+      x.items.forEach((xi, i) => this.unifyStep(xi, y.items[i] as Term, acc));
+      return;
+    }
+    if (x.type === 'object' && y.type === 'object') return this.unifyObjects(x, y, acc);
+    if (this.bindsPattern(x, y, all, acc.out)) return;
+    this.bindsPattern(y, x, all, acc.out);
+  }
+
+  private unifyObjects(x: ObjectTerm, y: ObjectTerm, acc: { safe: VarSet; out: Set<string> }): void {
+    // Keys pair up when they are the same term, a variable included (`{k: [x]} = {k: [v]}`), as OPA's safety has it.
+    for (const [k, v] of x.items) {
+      const other = y.items.find(([k2]) => sameGround(k, k2) || sameVar(k, k2));
+      if (other) this.unifyStep(v, other[1], acc);
+    }
+  }
+
+  /** `x` an unbound variable: bound when `y` is safe. True when `x` is one, bound or not. */
+  private bindsVar(x: Term, y: Term, safe: VarSet, out: Set<string>): boolean {
+    if (x.type !== 'var' || !isLocal(x.name) || safe.has(x.name)) return false;
+    if (this.isSafe(y, safe)) out.add(x.name);
+    return true;
+  }
+
+  /** `x` an array or object pattern and `y` safe: the pattern's unbound variables are bound. */
+  private bindsPattern(x: Term, y: Term, safe: VarSet, out: Set<string>): boolean {
+    if ((x.type !== 'array' && x.type !== 'object') || !this.isSafe(y, safe)) return false;
+    for (const v of patternVars(x, safe)) out.add(v);
+    return true;
   }
 
   /** Reorders the bodies nested in `e` with the variables bound at its point. */

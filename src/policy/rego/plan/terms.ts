@@ -8,7 +8,7 @@ import { isGround, operatorName } from '../ast.ts';
 import type { Local, Operand } from '../ir.ts';
 import { local } from './builder.ts';
 import { planBody, planExprInner } from './body.ts';
-import { DATA, INPUT, scoped, withoutFuncMocks, type FnCtx } from './context.ts';
+import { DATA, INPUT, scoped, withoutFuncMocks, type FnCtx, type FuncMock, type Mocks } from './context.ts';
 import { compileError, unsupportedBuiltin } from './errors.ts';
 import { planRef } from './refs.ts';
 import { planWith } from './with.ts';
@@ -22,71 +22,65 @@ export type OpCont = (op: Operand) => void;
 export function planTerm(ctx: FnCtx, t: Term, cont: OpCont): void {
   // Literals and bound variables never iterate: planned without a continuation, so a large literal costs no stack.
   if (isDirect(ctx, t)) return cont(planDirect(ctx, t));
+  const plan = TERM_PLANNERS[t.type] as TermPlanner<Term> | undefined;
+  if (plan === undefined) return cont(planDirect(ctx, t));
+  plan(ctx, t, cont);
+}
+
+type TermPlanner<T extends Term> = (ctx: FnCtx, t: T, cont: OpCont) => void;
+
+/** How each kind of term that may iterate is planned (scalars are always direct). */
+const TERM_PLANNERS: { [K in Term['type']]?: TermPlanner<Extract<Term, { type: K }>> } = {
+  var: (ctx, t) => {
+    throw compileError('rego_unsafe_var_error', `var ${ctx.policy.names.display(t.name)} is unsafe`, t.loc);
+  },
+  ref: planRef,
+  array: (ctx, t, cont) => planTerms(ctx, t.items, (ops) => cont(local(emitCollection(ctx, t.type, ops)))),
+  set: (ctx, t, cont) => planTerms(ctx, t.items, (ops) => cont(local(emitCollection(ctx, t.type, ops)))),
+  object: (ctx, t, cont) =>
+    planTerms(ctx, t.items.flat(), (ops) => {
+      const pairs: Array<[Operand, Operand]> = [];
+      for (let i = 0; i < ops.length; i += 2) pairs.push([ops[i] as Operand, ops[i + 1] as Operand]);
+      cont(local(emitObject(ctx, pairs)));
+    }),
+  arraycomprehension: planComprehension,
+  setcomprehension: planComprehension,
+  objectcomprehension: planComprehension,
+  call: (ctx, t, cont) => {
+    if (!isRelation(ctx, t.operator)) return planCall(ctx, t.operator, t.args, cont);
+    // A relation used as a value (`[p, v] := walk(x)`) takes each of its outputs in turn, as in OPA.
+    const b = ctx.b;
+    planCall(ctx, t.operator, t.args, (r) => {
+      const k = b.newLocal();
+      const v = b.newLocal();
+      const block = b.block(() => scoped(ctx, () => cont(local(v))));
+      b.emit('ScanStmt', { source: b.toLocal(r), key: k, value: v, block });
+    });
+  },
+  templatestring: (ctx, t, cont) => planTemplate(ctx, t, cont),
+};
+
+/** A new array or set holding `ops`. */
+function emitCollection(ctx: FnCtx, type: 'array' | 'set', ops: Operand[]): Local {
   const b = ctx.b;
-  switch (t.type) {
-    case 'null': {
-      const l = b.newLocal();
-      b.emit('MakeNullStmt', { target: l });
-      return cont(local(l));
-    }
-    case 'boolean':
-      return cont({ type: 'bool', value: t.value });
-    case 'number': {
-      const l = b.newLocal();
-      b.emit('MakeNumberRefStmt', { Index: b.tables.string(t.value), target: l });
-      return cont(local(l));
-    }
-    case 'string':
-      return cont(b.str(t.value));
-    case 'var': {
-      const l = ctx.vars.get(t.name);
-      if (l === undefined) {
-        throw compileError('rego_unsafe_var_error', `var ${ctx.policy.names.display(t.name)} is unsafe`, t.loc);
-      }
-      return cont(local(l));
-    }
-    case 'ref':
-      return planRef(ctx, t, cont);
-    case 'array':
-    case 'set':
-      return planTerms(ctx, t.items, (ops) => {
-        const l = b.newLocal();
-        if (t.type === 'array') {
-          b.emit('MakeArrayStmt', { capacity: ops.length, target: l });
-          for (const op of ops) b.emit('ArrayAppendStmt', { value: op, array: l });
-        } else {
-          b.emit('MakeSetStmt', { target: l });
-          for (const op of ops) b.emit('SetAddStmt', { value: op, set: l });
-        }
-        cont(local(l));
-      });
-    case 'object':
-      return planTerms(ctx, t.items.flat(), (ops) => {
-        const l = b.newLocal();
-        b.emit('MakeObjectStmt', { target: l });
-        for (let i = 0; i < ops.length; i += 2) {
-          b.emit('ObjectInsertStmt', { key: ops[i] as Operand, value: ops[i + 1] as Operand, object: l });
-        }
-        cont(local(l));
-      });
-    case 'arraycomprehension':
-    case 'setcomprehension':
-    case 'objectcomprehension':
-      return planComprehension(ctx, t, cont);
-    case 'call':
-      if (isRelation(ctx, t.operator)) {
-        // A relation used as a value (`[p, v] := walk(x)`) takes each of its outputs in turn, as in OPA.
-        return planCall(ctx, t.operator, t.args, (r) => {
-          const k = b.newLocal();
-          const v = b.newLocal();
-          const block = b.block(() => scoped(ctx, () => cont(local(v))));
-          b.emit('ScanStmt', { source: b.toLocal(r), key: k, value: v, block });
-        });
-      }
-      return planCall(ctx, t.operator, t.args, cont);
-    case 'templatestring':
-      return planTemplate(ctx, t, cont);
+  const l = b.newLocal();
+  if (type === 'array') {
+    b.emit('MakeArrayStmt', { capacity: ops.length, target: l });
+    for (const op of ops) b.emit('ArrayAppendStmt', { value: op, array: l });
+  } else {
+    b.emit('MakeSetStmt', { target: l });
+    for (const op of ops) b.emit('SetAddStmt', { value: op, set: l });
   }
+  return l;
+}
+
+/** A new object holding the key-value pairs. */
+function emitObject(ctx: FnCtx, pairs: ReadonlyArray<readonly [Operand, Operand]>): Local {
+  const b = ctx.b;
+  const l = b.newLocal();
+  b.emit('MakeObjectStmt', { target: l });
+  for (const [k, v] of pairs) b.emit('ObjectInsertStmt', { key: k, value: v, object: l });
+  return l;
 }
 
 /** Plans terms left to right; `cont` receives their operands. */
@@ -142,48 +136,29 @@ function isDirect(ctx: FnCtx, t: Term): boolean {
 
 /** The operand of a term for which isDirect holds, as planTerm would plan it. */
 function planDirect(ctx: FnCtx, t: Term): Operand {
-  const b = ctx.b;
-  switch (t.type) {
-    case 'null': {
-      const l = b.newLocal();
-      b.emit('MakeNullStmt', { target: l });
-      return local(l);
-    }
-    case 'boolean':
-      return { type: 'bool', value: t.value };
-    case 'number': {
-      const l = b.newLocal();
-      b.emit('MakeNumberRefStmt', { Index: b.tables.string(t.value), target: l });
-      return local(l);
-    }
-    case 'string':
-      return b.str(t.value);
-    case 'var':
-      return local(ctx.vars.get(t.name) as Local);
-    case 'array':
-    case 'set': {
-      const ops = t.items.map((i) => planDirect(ctx, i));
-      const l = b.newLocal();
-      if (t.type === 'array') {
-        b.emit('MakeArrayStmt', { capacity: ops.length, target: l });
-        for (const op of ops) b.emit('ArrayAppendStmt', { value: op, array: l });
-      } else {
-        b.emit('MakeSetStmt', { target: l });
-        for (const op of ops) b.emit('SetAddStmt', { value: op, set: l });
-      }
-      return local(l);
-    }
-    case 'object': {
-      const ops = t.items.map(([k, v]) => [planDirect(ctx, k), planDirect(ctx, v)] as const);
-      const l = b.newLocal();
-      b.emit('MakeObjectStmt', { target: l });
-      for (const [k, v] of ops) b.emit('ObjectInsertStmt', { key: k, value: v, object: l });
-      return local(l);
-    }
-    default:
-      throw new Error(`planDirect: ${t.type} is not a direct term`);
-  }
+  const plan = DIRECT_PLANNERS[t.type] as ((ctx: FnCtx, t: Term) => Operand) | undefined;
+  if (plan === undefined) throw new Error(`planDirect: ${t.type} is not a direct term`);
+  return plan(ctx, t);
 }
+
+const DIRECT_PLANNERS: { [K in Term['type']]?: (ctx: FnCtx, t: Extract<Term, { type: K }>) => Operand } = {
+  null: (ctx) => {
+    const l = ctx.b.newLocal();
+    ctx.b.emit('MakeNullStmt', { target: l });
+    return local(l);
+  },
+  boolean: (_ctx, t) => ({ type: 'bool', value: t.value }),
+  number: (ctx, t) => {
+    const l = ctx.b.newLocal();
+    ctx.b.emit('MakeNumberRefStmt', { Index: ctx.b.tables.string(t.value), target: l });
+    return local(l);
+  },
+  string: (ctx, t) => ctx.b.str(t.value),
+  var: (ctx, t) => local(ctx.vars.get(t.name) as Local),
+  array: (ctx, t) => local(emitCollection(ctx, t.type, t.items.map((i) => planDirect(ctx, i)))),
+  set: (ctx, t) => local(emitCollection(ctx, t.type, t.items.map((i) => planDirect(ctx, i)))),
+  object: (ctx, t) => local(emitObject(ctx, t.items.map(([k, v]) => [planDirect(ctx, k), planDirect(ctx, v)] as const))),
+};
 
 /** Whether the term reads a variable that is not bound yet and that no ref path of its own binds. */
 function readsUnbound(ctx: FnCtx, t: Term): boolean {
@@ -223,37 +198,60 @@ function planComprehension(
 
 /** Plans a call of a user function or builtin; `cont` receives the result. */
 export function planCall(ctx: FnCtx, op: RefTerm, args: Term[], cont: OpCont): void {
-  let name = operatorName(op);
+  const name = operatorName(op);
   if (name === undefined) throw compileError('rego_type_error', 'invalid function name', op.loc);
   const mock = ctx.mocks.funcs.get(name);
+  if (mock?.kind === 'value' || mock?.kind === 'data') return planMockedValue(ctx, mock, args, cont);
+  const target = callTarget(ctx, name, mock);
+  const call = { name: target.name, op, args };
+  if (target.name.startsWith('data.')) return planFunctionCall(ctx, call, target.mocks, cont);
+  planBuiltinCall(ctx, call, cont);
+}
+
+/** The name called and the mocks in force inside it: `with f as g` calls g, and the mocks of functions do not reach into it. */
+function callTarget(ctx: FnCtx, name: string, mock: FuncMock | undefined): { name: string; mocks: Mocks } {
+  const unprefixed = (n: string): string => (n.startsWith(BUILTIN_REF) ? n.slice(BUILTIN_REF.length) : n);
+  if (mock?.kind !== 'func') return { name: unprefixed(name), mocks: ctx.mocks };
+  return { name: unprefixed(operatorName(mock.op) ?? name), mocks: withoutFuncMocks(ctx.mocks) };
+}
+
+interface PlannedCall {
+  /** The function's or builtin's name after mocks (`data.pkg.f`, `count`). */
+  name: string;
+  op: RefTerm;
+  args: Term[];
+}
+
+/** `with f as 1`, `with f as data.x`: the arguments are still evaluated, then the value stands for the result. */
+function planMockedValue(ctx: FnCtx, mock: Exclude<FuncMock, { kind: 'func' }>, args: Term[], cont: OpCont): void {
+  if (mock.kind === 'value') return planTerms(ctx, args, () => planTerm(ctx, mock.term, cont));
   const b = ctx.b;
-  if (mock?.kind === 'value') return planTerms(ctx, args, () => planTerm(ctx, mock.term, cont));
-  if (mock?.kind === 'data') {
-    return planTerms(ctx, args, () => {
-      const r = b.newLocal();
-      b.emit('DotStmt', { source: local(DATA), key: b.str(mock.key), target: r });
-      cont(local(r));
-    });
+  planTerms(ctx, args, () => {
+    const r = b.newLocal();
+    b.emit('DotStmt', { source: local(DATA), key: b.str(mock.key), target: r });
+    cont(local(r));
+  });
+}
+
+function planFunctionCall(ctx: FnCtx, call: PlannedCall, mocks: Mocks, cont: OpCont): void {
+  const { name, op, args } = call;
+  const set = ctx.policy.index.byPath.get(pathKey(name.split('.').slice(1)));
+  if (!set || set.kind !== 'function') throw compileError('rego_type_error', `undefined function ${name}`, op.loc);
+  if (set.arity !== args.length) {
+    throw compileError('rego_type_error', `function ${name} has arity ${set.arity}, got ${args.length} arguments`, op.loc);
   }
-  let mocks = ctx.mocks;
-  if (mock?.kind === 'func') {
-    name = operatorName(mock.op) ?? name;
-    mocks = withoutFuncMocks(mocks);
-  }
-  if (name.startsWith(BUILTIN_REF)) name = name.slice(BUILTIN_REF.length);
-  if (name.startsWith('data.')) {
-    const set = ctx.policy.index.byPath.get(pathKey(name.split('.').slice(1)));
-    if (!set || set.kind !== 'function') throw compileError('rego_type_error', `undefined function ${name}`, op.loc);
-    if (set.arity !== args.length) {
-      throw compileError('rego_type_error', `function ${name} has arity ${set.arity}, got ${args.length} arguments`, op.loc);
-    }
-    const func = ctx.policy.funcFor(set, mocks);
-    return planTerms(ctx, args, (ops) => {
-      const r = b.newLocal();
-      b.emit('CallStmt', { func, args: [local(INPUT), local(DATA), ...ops], result: r });
-      cont(local(r));
-    });
-  }
+  const func = ctx.policy.funcFor(set, mocks);
+  const b = ctx.b;
+  planTerms(ctx, args, (ops) => {
+    const r = b.newLocal();
+    b.emit('CallStmt', { func, args: [local(INPUT), local(DATA), ...ops], result: r });
+    cont(local(r));
+  });
+}
+
+function planBuiltinCall(ctx: FnCtx, call: PlannedCall, cont: OpCont): void {
+  const { name, op, args } = call;
+  const b = ctx.b;
   const arity = ctx.policy.builtinArity(name);
   if (arity === undefined) throw unsupportedBuiltin(name, op.loc);
   if (arity !== args.length) {
@@ -262,7 +260,7 @@ export function planCall(ctx: FnCtx, op: RefTerm, args: Term[], cont: OpCont): v
   b.tables.useBuiltin(name, arity);
   planTerms(ctx, args, (ops) => {
     const r = b.newLocal();
-    b.emit('CallStmt', { func: name as string, args: ops, result: r });
+    b.emit('CallStmt', { func: name, args: ops, result: r });
     if (name === 'providers.aws.sign_req') keepRequestBody(ctx, ops[0] as Operand, r);
     cont(local(r));
   });

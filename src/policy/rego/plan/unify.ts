@@ -53,23 +53,47 @@ export function unify(ctx: FnCtx, a: Term, b: Term, cont: Cont): void {
   if (isUnbound(ctx, a) && isUnbound(ctx, b)) {
     throw compileError('rego_unsafe_var_error', `var ${ctx.policy.names.display((a as { name: string }).name)} is unsafe`, a.loc);
   }
-  if (a.type === 'var' && isUnbound(ctx, a)) return planTerm(ctx, b, (op) => (bindVar(ctx, a.name, op, isDataRef(b)), cont()));
-  if (b.type === 'var' && isUnbound(ctx, b)) return planTerm(ctx, a, (op) => (bindVar(ctx, b.name, op, isDataRef(a)), cont()));
-  if (a.type === 'array' && b.type === 'array' && (isPattern(ctx, a) || isPattern(ctx, b))) {
-    if (a.items.length !== b.items.length) return fail(ctx);
-    return unifyPairs(ctx, a.items.map((x, i) => [x, b.items[i] as Term]), cont);
-  }
-  if (a.type === 'object' && b.type === 'object' && (isPattern(ctx, a) || isPattern(ctx, b))) {
-    const pairs = matchObjectPatterns(a, b);
-    if (pairs === undefined) return fail(ctx);
-    if (pairs !== 'dynamic') return unifyPairs(ctx, pairs, cont);
-  }
+  if (bindUnbound(ctx, a, b, cont) || bindUnbound(ctx, b, a, cont)) return;
+  if (unifyComposites(ctx, a, b, cont)) return;
   if (isPattern(ctx, a)) return planTerm(ctx, b, (op) => unifyLocal(ctx, a, ctx.b.toLocal(op), cont));
   if (isPattern(ctx, b)) return planTerm(ctx, a, (op) => unifyLocal(ctx, b, ctx.b.toLocal(op), cont));
   planTerms(ctx, [a, b], ([x, y]) => {
     ctx.b.emit('EqualStmt', { a: x as Operand, b: y as Operand });
     cont();
   });
+}
+
+/** `x = value` with `x` an unbound variable: it is bound to the value. True when it was. */
+function bindUnbound(ctx: FnCtx, x: Term, value: Term, cont: Cont): boolean {
+  if (x.type !== 'var' || !isUnbound(ctx, x)) return false;
+  planTerm(ctx, value, (op) => (bindVar(ctx, x.name, op, isDataRef(value)), cont()));
+  return true;
+}
+
+/**
+ * Two array literals, or two object literals with constant keys, one of them
+ * a pattern: their items unify pair by pair. True when planned so.
+ */
+function unifyComposites(ctx: FnCtx, a: Term, b: Term, cont: Cont): boolean {
+  if (!isPattern(ctx, a) && !isPattern(ctx, b)) return false;
+  const pairs = pairItems(a, b);
+  if (pairs === 'dynamic') return false;
+  if (pairs === undefined) fail(ctx);
+  else unifyPairs(ctx, pairs, cont);
+  return true;
+}
+
+/**
+ * The items of two arrays, or of two objects by their keys, paired; undefined
+ * when they cannot match; 'dynamic' when the pairs are not known before
+ * evaluation (or the terms are not two composites of one kind).
+ */
+function pairItems(a: Term, b: Term): Array<[Term, Term]> | undefined | 'dynamic' {
+  if (a.type === 'array' && b.type === 'array') {
+    return a.items.length === b.items.length ? a.items.map((x, i) => [x, b.items[i] as Term]) : undefined;
+  }
+  if (a.type === 'object' && b.type === 'object') return matchObjectPatterns(a, b);
+  return 'dynamic';
 }
 
 function unifyPairs(ctx: FnCtx, pairs: Array<[Term, Term]>, cont: Cont): void {

@@ -3,6 +3,9 @@
  * safety analysis and reordering.
  */
 import type { Expr, Term } from '../ast.ts';
+import { termParts } from '../ast-parts.ts';
+
+const COMPREHENSIONS = new Set<Term['type']>(['arraycomprehension', 'setcomprehension', 'objectcomprehension']);
 
 /**
  * Calls `visit` for every var in `t`, not descending into comprehension
@@ -10,33 +13,14 @@ import type { Expr, Term } from '../ast.ts';
  * caller through `closureVars`).
  */
 export function forEachVar(t: Term, visit: (name: string, t: Term) => void): void {
-  switch (t.type) {
-    case 'var':
-      visit(t.name, t);
-      return;
-    case 'ref':
-      forEachVar(t.head, visit);
-      for (const p of t.path) forEachVar(p, visit);
-      return;
-    case 'array':
-    case 'set':
-      for (const i of t.items) forEachVar(i, visit);
-      return;
-    case 'object':
-      for (const [k, v] of t.items) {
-        forEachVar(k, visit);
-        forEachVar(v, visit);
-      }
-      return;
-    case 'call':
-      for (const a of t.args) forEachVar(a, visit);
-      return;
-    case 'templatestring':
-      for (const p of t.parts) if (p.type !== 'string') forEachExprVar(p, visit);
-      return;
-    default:
-      return;
+  if (t.type === 'var') {
+    visit(t.name, t);
+    return;
   }
+  if (COMPREHENSIONS.has(t.type)) return;
+  const parts = termParts(t);
+  for (const x of parts.terms) forEachVar(x, visit);
+  for (const e of parts.exprs) forEachExprVar(e, visit);
 }
 
 /** Vars of an expression's own terms (not nested bodies), including `with` values. */
