@@ -89,7 +89,8 @@ function eventOf(source: ApprovalPageSource, user: PageUser): string {
  * person's credential stops being accepted or the server closes (`open`
  * holds the ends of the streams: a server waits for open requests to end).
  */
-function stream(source: ApprovalPageSource, req: FastifyRequest, reply: FastifyReply, user: PageUser, open: Set<() => void>): void {
+function stream(page: { source: ApprovalPageSource; open: Set<() => void> }, req: FastifyRequest, reply: FastifyReply, user: PageUser): void {
+  const { source, open } = page;
   reply.hijack();
   const res = reply.raw;
   res.writeHead(200, {
@@ -147,7 +148,7 @@ export function registerApprovalPage(app: FastifyInstance, source: ApprovalPageS
     } catch (e) {
       return refuse(reply, e, source.signInHint);
     }
-    stream(source, req, reply, user, open);
+    stream({ source, open }, req, reply, user);
     return reply;
   });
   app.post('/approvals/decide', async (req, reply) => {

@@ -122,11 +122,17 @@ export class ControllerApprovalBroker implements ApprovalBroker {
     return { authorization: `Bearer ${token}` };
   }
 
+  /** The request with the loaded policy's digest, for the approval page, when the decider did not give one. */
+  private withDigest(req: ApprovalRequest): ApprovalRequest {
+    const digest = req.policyDigest ?? this.o.policyDigest?.();
+    return digest === undefined ? req : { ...req, policyDigest: digest };
+  }
+
   private async create(req: ApprovalRequest, signal?: AbortSignal): Promise<{ namespace: string; name: string }> {
     const res = await request(new URL('/v1/approvals', this.o.controllerUrl), {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(await this.authorization()) },
-      body: JSON.stringify(req.policyDigest === undefined && this.o.policyDigest?.() ? { ...req, policyDigest: this.o.policyDigest() } : req),
+      body: JSON.stringify(this.withDigest(req)),
       signal,
       dispatcher: this.dispatcher,
     }).catch((e) => {

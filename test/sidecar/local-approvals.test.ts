@@ -39,3 +39,22 @@ test('a named user is that user alone, whoever the operator is', async () => {
   broker.decide('c3', 'approved', 'bob');
   await call;
 });
+
+test('a verdict naming another input hash is refused and the call stays held; the page is told when calls come and go', async () => {
+  const broker = new LocalApprovalBroker({ operator: 'ada', policyDigest: () => 'sha256:' + 'd'.repeat(64) });
+  let changes = 0;
+  const unwatch = broker.watch(() => changes++);
+  const call = held(broker, 'c4', ['user:ada']);
+  assert.equal(changes, 1);
+  assert.equal(broker.held()[0]!.policyDigest, 'sha256:' + 'd'.repeat(64));
+  assert.throws(() => broker.decide('c4', 'approved', 'ada', 'sha256:' + 'b'.repeat(64)), (e: any) => e.code === ErrorCodes.APPROVAL_MISMATCH);
+  assert.equal(broker.list().length, 1, 'still held');
+  broker.decide('c4', 'approved', 'ada', 'sha256:' + 'a'.repeat(64));
+  assert.equal(((await call) as any).verdict, 'approved');
+  assert.equal(changes, 2);
+  unwatch();
+  const next = held(broker, 'c5', ['user:ada']);
+  assert.equal(changes, 2, 'no longer told');
+  broker.close();
+  await next;
+});
