@@ -6,7 +6,7 @@
  * folder; the shipped policies with their catalog pointed at the benchmark's
  * upstream, compiled into a bundle archive by the package's own `compile`.
  */
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
@@ -15,6 +15,8 @@ import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import ts from 'typescript';
 import { parse, stringify } from 'yaml';
+import { readBundleArchive, writeBundleArchive } from '../../src/policy/bundle-archive.ts';
+import { createBundleSigner } from '../../src/policy/bundle-signing.ts';
 
 const run = promisify(execFile);
 
@@ -96,16 +98,23 @@ export interface Catalog {
 
 /**
  * The shipped policies/ copied to `into`, the catalog's URLs replaced, and
- * compiled with the package's `portcullis compile`; returns the archive path.
+ * compiled with the package's `portcullis compile`, and signed with a fresh
+ * ed25519 key; returns the archive's path and the public key's PEM.
  */
-export async function compiledBundle(pkg: ShippedPackage, into: string, catalog: Catalog): Promise<string> {
+export async function compiledBundle(pkg: ShippedPackage, into: string, catalog: Catalog): Promise<{ archive: string; publicKey: string }> {
   const policies = join(into, 'policies');
   await cp(join(pkg.dir, 'policies'), policies, { recursive: true });
   const manifestPath = join(policies, 'portcullis.yaml');
   const manifest = parse(await readFile(manifestPath, 'utf8')) as { tools: { name: string; kind: string; url: string }[] };
   for (const tool of manifest.tools) tool.url = tool.kind === 'mcp' ? catalog.mcp : catalog.http;
   await writeFile(manifestPath, stringify(manifest));
+  const compiled = join(into, 'compiled.tar.gz');
+  await run(process.execPath, [pkg.bin, 'compile', policies, '-o', compiled], { cwd: into });
+  // Signed as the controller signs what it serves: the sidecar verifies it, as shipped.
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const bundle = await readBundleArchive(await readFile(compiled));
+  const signer = createBundleSigner(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
   const archive = join(into, 'bundle.tar.gz');
-  await run(process.execPath, [pkg.bin, 'compile', policies, '-o', archive], { cwd: into });
-  return archive;
+  await writeFile(archive, await writeBundleArchive(bundle, { signer }));
+  return { archive, publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
 }

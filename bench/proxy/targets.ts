@@ -33,11 +33,13 @@ export interface GateSetup {
   pkg: ShippedPackage;
   dir: string;
   bundleServer: string;
+  /** The key the bundle server's bundle is signed with. */
+  bundlePublicKey: string;
   sink: string;
 }
 
 /** Starts the sidecar and times it from spawn to serving: its proxy port accepts and /readyz answers 200. */
-export async function startGate(s: GateSetup, kind: Gate, name: string): Promise<{ target: Target; readyMs: number; ledger: string }> {
+export async function startGate(s: GateSetup, kind: Gate, name: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<{ target: Target; readyMs: number; ledger: string; admin: string }> {
   const dir = join(s.dir, name);
   await mkdir(dir, { recursive: true });
   const [port, adminPort] = [await freePort(), await freePort()];
@@ -47,6 +49,7 @@ export async function startGate(s: GateSetup, kind: Gate, name: string): Promise
     ...cleanEnv(),
     PORTCULLIS_CONTROLLER_URL: s.bundleServer,
     PORTCULLIS_BUNDLE: 'bench/policies',
+    PORTCULLIS_BUNDLE_PUBLIC_KEY: s.bundlePublicKey,
     PORTCULLIS_LISTEN_HOST: '127.0.0.1',
     PORTCULLIS_PORT: String(port),
     PORTCULLIS_ADMIN_HOST: '127.0.0.1',
@@ -57,12 +60,16 @@ export async function startGate(s: GateSetup, kind: Gate, name: string): Promise
     ...(kind === 'shipped'
       ? { PORTCULLIS_LEDGER: ledger, OTEL_EXPORTER_OTLP_ENDPOINT: s.sink, OTEL_SERVICE_NAME: 'portcullis-sidecar' }
       : { PORTCULLIS_LEDGER: '', OTEL_SDK_DISABLED: 'true', PORTCULLIS_LOG_LEVEL: 'silent' }),
+    ...extraEnv,
   };
   const started = performance.now();
-  const proc = startProcess(name, process.execPath, [s.pkg.bin, 'sidecar'], env, dir);
+  // PORTCULLIS_BENCH_CPU_PROF=<folder>: each sidecar writes a V8 CPU profile there when it stops (docs/benchmarks.md).
+  const profile = process.env.PORTCULLIS_BENCH_CPU_PROF;
+  const node = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : [];
+  const proc = startProcess(name, process.execPath, [...node, s.pkg.bin, 'sidecar'], env, dir);
   await untilServing(proc, port, `http://127.0.0.1:${adminPort}/readyz`, 30_000);
   const readyMs = performance.now() - started;
-  return { target: { name, gate: true, origin: `http://127.0.0.1:${port}`, proc }, readyMs, ledger };
+  return { target: { name, gate: true, origin: `http://127.0.0.1:${port}`, proc }, readyMs, ledger, admin: `http://127.0.0.1:${adminPort}` };
 }
 
 export async function startPlain(name: string, proc: Running, port: number): Promise<Target> {

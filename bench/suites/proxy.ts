@@ -65,10 +65,10 @@ export const suite: BenchSuite = {
       const nodeProxy = await helper(pkg, 'node-proxy', [upstream.url], dir);
       procs.push(nodeProxy.proc);
       ctx.log('proxy: compiling the shipped policies (catalog pointed at the bench upstream) with the package\'s `portcullis compile` …');
-      const archive = await compiledBundle(pkg, dir, { http: upstream.url, mcp: `${upstream.url}/mcp` });
-      const bundleServer = await helper(pkg, 'bundle-server', [archive], dir);
+      const signed = await compiledBundle(pkg, dir, { http: upstream.url, mcp: `${upstream.url}/mcp` });
+      const bundleServer = await helper(pkg, 'bundle-server', [signed.archive], dir);
       procs.push(bundleServer.proc);
-      const setup: GateSetup = { pkg, dir, bundleServer: bundleServer.url, sink: sink.url };
+      const setup: GateSetup = { pkg, dir, bundleServer: bundleServer.url, bundlePublicKey: signed.publicKey, sink: sink.url };
 
       const targets: Target[] = [
         { name: 'direct', gate: false, origin: upstream.url, proc: upstream.proc },
