@@ -7,7 +7,7 @@
  */
 import type { Module, Rule } from '../ast.ts';
 import { importName } from '../parser/v1-checks.ts';
-import { TypeChecker, type Globals } from './type-check.ts';
+import { TypeChecker, type Globals, type HeadTypes } from './type-check.ts';
 import { ANY, union, type RegoType } from './types.ts';
 
 interface PackageInfo {
@@ -111,15 +111,23 @@ export class PolicyTypes {
     const parts: RegoType[] = [];
     for (const { rule, checker } of entries) {
       if ((rule.kind === 'function') !== (as === 'function')) return ANY;
-      const depth = rule.head.ref.path.length;
       for (let r: Rule | undefined = rule; r !== undefined; r = r.else) {
-        const t = checker.headTypes(r);
-        if (rule.kind === 'multi' && depth === 0) parts.push({ kind: 'set', of: t.key });
-        else if (rule.kind !== 'multi' && depth === 0) parts.push(t.value);
-        else if (rule.kind === 'single' && depth === 1) parts.push({ kind: 'object', key: t.pathKey, value: t.value });
-        else return ANY;
+        const t = documentType(rule, checker.headTypes(r));
+        if (t === undefined) return ANY;
+        parts.push(t);
       }
     }
     return parts.length === 0 ? ANY : union(parts);
   }
+}
+
+/**
+ * The type of the document one link of `rule` builds, from its head types:
+ * a set, a value, or an object for `p[k] := v`; undefined for deeper refs.
+ */
+function documentType(rule: Rule, t: HeadTypes): RegoType | undefined {
+  const depth = rule.head.ref.path.length;
+  if (depth === 0) return rule.kind === 'multi' ? { kind: 'set', of: t.key } : t.value;
+  if (rule.kind === 'single' && depth === 1) return { kind: 'object', key: t.pathKey, value: t.value };
+  return undefined;
 }

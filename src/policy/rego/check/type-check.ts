@@ -9,7 +9,8 @@
  * are `any` and never an error. As in OPA, the expressions of an `every`
  * body are not checked, only the comprehensions inside them.
  */
-import type { Body, Expr, Location, RefTerm, Rule, Term } from '../ast.ts';
+import type { Body, CallExpr, CallTerm, Expr, Location, ObjectTerm, RefTerm, Rule, SomeInExpr, Term } from '../ast.ts';
+import { termParts } from '../ast-parts.ts';
 import { operatorName } from '../ast.ts';
 import { signatureOf } from './signatures.ts';
 import {
@@ -99,17 +100,8 @@ export class TypeChecker {
   /** Binds the variables an expression introduces, so later uses see their types. */
   private declare(e: Expr, scope: Scope): void {
     if (e.type === 'some') for (const v of e.vars) scope.bind(v.name, { type: ANY });
-    if (e.type === 'somein') {
-      if (e.value.type === 'var') scope.bind(e.value.name, { term: e.collection, scope, part: 'member' });
-      else bindAllAny(e.value, scope);
-      if (e.key?.type === 'var') scope.bind(e.key.name, { term: e.collection, scope, part: 'key' });
-      else if (e.key) bindAllAny(e.key, scope);
-    }
-    if (e.type === 'call' && operatorName(e.operator) === 'assign') {
-      const [lhs, rhs] = e.args;
-      if (lhs?.type === 'var' && rhs) scope.bind(lhs.name, { term: rhs, scope, part: 'value' });
-      else if (lhs) bindAllAny(lhs, scope);
-    }
+    if (e.type === 'somein') declareSomeIn(e, scope);
+    if (e.type === 'call' && operatorName(e.operator) === 'assign') declareAssigned(e, scope);
   }
 
   private expr(e: Expr, scope: Scope): void {
@@ -160,46 +152,22 @@ export class TypeChecker {
 
   /** Checks the calls and refs inside a term. */
   private term(t: Term, scope: Scope): void {
-    switch (t.type) {
-      case 'ref':
-        this.term(t.head, scope);
-        t.path.forEach((p) => this.term(p, scope));
-        this.checkRef(t, scope);
-        break;
-      case 'call':
-        t.args.forEach((a) => this.term(a, scope));
-        this.checkCall(t.operator, t.args, t.loc, scope);
-        break;
-      case 'array':
-      case 'set':
-        t.items.forEach((i) => this.term(i, scope));
-        break;
-      case 'object':
-        for (const [k, v] of t.items) {
-          this.term(k, scope);
-          this.term(v, scope);
-        }
-        break;
-      case 'arraycomprehension':
-      case 'setcomprehension': {
-        const inner = new Scope(scope);
-        this.body(t.body, inner);
-        this.term(t.term, inner);
-        break;
-      }
-      case 'objectcomprehension': {
-        const inner = new Scope(scope);
-        this.body(t.body, inner);
-        this.term(t.key, inner);
-        this.term(t.value, inner);
-        break;
-      }
-      case 'templatestring':
-        for (const p of t.parts) if (p.type !== 'string') this.expr(p, new Scope(scope));
-        break;
-      default:
-        break;
+    if (isComprehension(t)) return this.comprehension(t, scope);
+    if (t.type === 'templatestring') {
+      for (const p of t.parts) if (p.type !== 'string') this.expr(p, new Scope(scope));
+      return;
     }
+    for (const x of termParts(t).terms) this.term(x, scope);
+    if (t.type === 'ref') this.checkRef(t, scope);
+    if (t.type === 'call') this.checkCall(t.operator, t.args, t.loc, scope);
+  }
+
+  /** A comprehension's body, then its head, in a scope of its own. */
+  private comprehension(t: ComprehensionTerm, scope: Scope): void {
+    const inner = new Scope(scope);
+    this.body(t.body, inner);
+    const heads = t.type === 'objectcomprehension' ? [t.key, t.value] : [t.term];
+    for (const h of heads) this.term(h, inner);
   }
 
   private checkCall(operator: RefTerm, args: Term[], loc: Location, scope: Scope): void {
@@ -258,51 +226,57 @@ export class TypeChecker {
 
   /** The static type of a term in a scope; `any` when not known. */
   typeOf(t: Term, scope: Scope): RegoType {
-    switch (t.type) {
-      case 'null':
-        return NULL;
-      case 'boolean':
-        return BOOLEAN;
-      case 'number':
-        return NUMBER;
-      case 'string':
-      case 'templatestring':
-        return STRING;
-      case 'var':
-        return this.varType(t.name, scope);
-      case 'ref': {
-        let { type, consumed } = this.refBase(t, scope);
-        for (let i = consumed; i < t.path.length && type.kind !== 'any'; i++) type = isScalar(type) ? ANY : memberType(type);
-        return type;
-      }
-      case 'array':
-        return { kind: 'array', of: t.items.length === 0 ? ANY : union(t.items.map((i) => this.typeOf(i, scope))) };
-      case 'set':
-        return { kind: 'set', of: t.items.length === 0 ? ANY : union(t.items.map((i) => this.typeOf(i, scope))) };
-      case 'object':
-        return t.items.length === 0
-          ? { kind: 'object', key: ANY, value: ANY }
-          : {
-              kind: 'object',
-              key: union(t.items.map(([k]) => this.typeOf(k, scope))),
-              value: union(t.items.map(([, v]) => this.typeOf(v, scope))),
-            };
-      case 'arraycomprehension':
-      case 'setcomprehension': {
-        const inner = this.comprehensionScope(t.body, scope);
-        return { kind: t.type === 'arraycomprehension' ? 'array' : 'set', of: this.typeOf(t.term, inner) };
-      }
-      case 'objectcomprehension': {
-        const inner = this.comprehensionScope(t.body, scope);
-        return { kind: 'object', key: this.typeOf(t.key, inner), value: this.typeOf(t.value, inner) };
-      }
-      case 'call': {
-        const name = operatorName(t.operator);
-        if (name === undefined) return ANY;
-        if (!this.globals.isBuiltin(name)) return this.globals.functionResult(name);
-        return signatureOf(name)?.result ?? ANY;
-      }
-    }
+    const of = TypeChecker.TYPES_OF[t.type] as (c: TypeChecker, t: Term, scope: Scope) => RegoType;
+    return of(this, t, scope);
+  }
+
+  /** How each kind of term is typed. */
+  private static readonly TYPES_OF: { [K in Term['type']]: (c: TypeChecker, t: Extract<Term, { type: K }>, scope: Scope) => RegoType } = {
+    null: () => NULL,
+    boolean: () => BOOLEAN,
+    number: () => NUMBER,
+    string: () => STRING,
+    templatestring: () => STRING,
+    var: (c, t, scope) => c.varType(t.name, scope),
+    ref: (c, t, scope) => c.refType(t, scope),
+    array: (c, t, scope) => ({ kind: 'array', of: c.itemsType(t.items, scope) }),
+    set: (c, t, scope) => ({ kind: 'set', of: c.itemsType(t.items, scope) }),
+    object: (c, t, scope) => c.objectType(t, scope),
+    arraycomprehension: (c, t, scope) => ({ kind: 'array', of: c.typeOf(t.term, c.comprehensionScope(t.body, scope)) }),
+    setcomprehension: (c, t, scope) => ({ kind: 'set', of: c.typeOf(t.term, c.comprehensionScope(t.body, scope)) }),
+    objectcomprehension: (c, t, scope) => {
+      const inner = c.comprehensionScope(t.body, scope);
+      return { kind: 'object', key: c.typeOf(t.key, inner), value: c.typeOf(t.value, inner) };
+    },
+    call: (c, t) => c.callType(t),
+  };
+
+  /** A ref's document, then a member of it per remaining path element (`any` below a scalar). */
+  private refType(t: RefTerm, scope: Scope): RegoType {
+    let { type, consumed } = this.refBase(t, scope);
+    for (let i = consumed; i < t.path.length && type.kind !== 'any'; i++) type = isScalar(type) ? ANY : memberType(type);
+    return type;
+  }
+
+  private itemsType(items: Term[], scope: Scope): RegoType {
+    return items.length === 0 ? ANY : union(items.map((i) => this.typeOf(i, scope)));
+  }
+
+  private objectType(t: ObjectTerm, scope: Scope): RegoType {
+    if (t.items.length === 0) return { kind: 'object', key: ANY, value: ANY };
+    return {
+      kind: 'object',
+      key: union(t.items.map(([k]) => this.typeOf(k, scope))),
+      value: union(t.items.map(([, v]) => this.typeOf(v, scope))),
+    };
+  }
+
+  /** A builtin's result type from its signature; a user function's from its rules. */
+  private callType(t: CallTerm): RegoType {
+    const name = operatorName(t.operator);
+    if (name === undefined) return ANY;
+    if (!this.globals.isBuiltin(name)) return this.globals.functionResult(name);
+    return signatureOf(name)?.result ?? ANY;
   }
 
   private comprehensionScope(body: Body, scope: Scope): Scope {
@@ -325,6 +299,27 @@ export class TypeChecker {
       this.inProgress.delete(b.term);
     }
   }
+}
+
+type ComprehensionTerm = Extract<Term, { type: 'arraycomprehension' | 'setcomprehension' | 'objectcomprehension' }>;
+
+function isComprehension(t: Term): t is ComprehensionTerm {
+  return t.type === 'arraycomprehension' || t.type === 'setcomprehension' || t.type === 'objectcomprehension';
+}
+
+/** `some k, v in c`: a variable key or value is typed from `c`; a pattern's variables get no type. */
+function declareSomeIn(e: SomeInExpr, scope: Scope): void {
+  if (e.value.type === 'var') scope.bind(e.value.name, { term: e.collection, scope, part: 'member' });
+  else bindAllAny(e.value, scope);
+  if (e.key?.type === 'var') scope.bind(e.key.name, { term: e.collection, scope, part: 'key' });
+  else if (e.key) bindAllAny(e.key, scope);
+}
+
+/** `x := v`: `x` is typed from `v`; a pattern's variables get no type. */
+function declareAssigned(e: CallExpr, scope: Scope): void {
+  const [lhs, rhs] = e.args;
+  if (lhs?.type === 'var' && rhs) scope.bind(lhs.name, { term: rhs, scope, part: 'value' });
+  else if (lhs) bindAllAny(lhs, scope);
 }
 
 /** The comprehensions in a term, outermost only. */

@@ -55,9 +55,14 @@ export function overlaps(a: RegoType, b: RegoType): boolean {
   if (a.kind === 'union') return a.of.some((m) => overlaps(m, b));
   if (b.kind === 'union') return b.of.some((m) => overlaps(a, m));
   if (a.kind !== b.kind) return false;
-  if ((a.kind === 'array' || a.kind === 'set') && (b.kind === 'array' || b.kind === 'set')) return overlaps(a.of, b.of);
+  return overlapsSameKind(a, b);
+}
+
+/** `overlaps` for two types of one kind: collections by their elements, objects by their values. */
+function overlapsSameKind(a: RegoType, b: RegoType): boolean {
+  if (a.kind === 'array' || a.kind === 'set') return overlaps(a.of, (b as typeof a).of);
   // Object keys are not compared: OPA does not reject literal objects for their key types.
-  if (a.kind === 'object' && b.kind === 'object') return overlaps(a.value, b.value);
+  if (a.kind === 'object') return overlaps(a.value, (b as typeof a).value);
   return true;
 }
 
@@ -96,6 +101,8 @@ export function keyType(t: RegoType): RegoType {
   }
 }
 
+const SIMPLE_TYPES = new Set(['any', 'null', 'boolean', 'number', 'string']);
+
 /** Parses OPA's type notation, as used by the signature table. */
 export function parseType(src: string): RegoType {
   let i = 0;
@@ -109,33 +116,37 @@ export function parseType(src: string): RegoType {
     if (!src.startsWith(s, i)) throw new Error(`bad type ${src}: expected ${s} at ${i}`);
     i += s.length;
   };
+  /** `any<t1, t2>`: a union. */
+  const anyOf = (): RegoType => {
+    eat('<');
+    const of = [one()];
+    while (src[i] === ',') {
+      eat(', ');
+      of.push(one());
+    }
+    eat('>');
+    return union(of);
+  };
+  const collection = (kind: 'array' | 'set'): RegoType => {
+    eat('[');
+    const of = one();
+    eat(']');
+    return { kind, of };
+  };
+  const object = (): RegoType => {
+    eat('[');
+    const key = one();
+    eat(': ');
+    const value = one();
+    eat(']');
+    return { kind: 'object', key, value };
+  };
   const one = (): RegoType => {
     const w = word();
-    if (w === 'any' && src[i] === '<') {
-      eat('<');
-      const of = [one()];
-      while (src[i] === ',') {
-        eat(', ');
-        of.push(one());
-      }
-      eat('>');
-      return union(of);
-    }
-    if (w === 'array' || w === 'set') {
-      eat('[');
-      const of = one();
-      eat(']');
-      return { kind: w, of };
-    }
-    if (w === 'object') {
-      eat('[');
-      const key = one();
-      eat(': ');
-      const value = one();
-      eat(']');
-      return { kind: 'object', key, value };
-    }
-    if (w === 'any' || w === 'null' || w === 'boolean' || w === 'number' || w === 'string') return { kind: w } as RegoType;
+    if (w === 'any' && src[i] === '<') return anyOf();
+    if (w === 'array' || w === 'set') return collection(w);
+    if (w === 'object') return object();
+    if (SIMPLE_TYPES.has(w)) return { kind: w } as RegoType;
     throw new Error(`bad type ${src}: unknown ${w}`);
   };
   const t = one();
