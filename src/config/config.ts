@@ -57,6 +57,11 @@ export interface SidecarConfig {
   ledgerFile: string;
   /** The ledger rotates to a numbered segment past this size; 0 never rotates. */
   ledgerMaxBytes: number;
+  /**
+   * Without shipping: rotated segments kept (the newest), older ones deleted
+   * (segment-retention.ts). 0: all are kept. Injected sidecars get 2.
+   */
+  ledgerKeepSegments: number;
   /** PEM ed25519 private key signing ledger heads; empty for unsigned. */
   ledgerSigningKey: string;
   /** Policy directory (local mode). */
@@ -200,6 +205,7 @@ const SETTINGS = {
   ledgerFile: { env: 'PORTCULLIS_LEDGER', def: '', parse: str },
   ledgerMaxBytes: { env: 'PORTCULLIS_LEDGER_MAX_BYTES', def: String(64 * 1024 * 1024), parse: int(0, 2 ** 50) },
   ledgerSigningKey: { env: 'PORTCULLIS_LEDGER_SIGNING_KEY', def: '', parse: str },
+  ledgerKeepSegments: { env: 'PORTCULLIS_LEDGER_KEEP_SEGMENTS', def: '0', parse: int(0, 1_000_000) },
   policiesDir: { env: 'PORTCULLIS_POLICIES', def: '', parse: str },
   controllerUrl: { env: 'PORTCULLIS_CONTROLLER_URL', def: '', parse: str },
   controllerCa: { env: 'PORTCULLIS_CONTROLLER_CA', def: '', parse: pemCertificates },

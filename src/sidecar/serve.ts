@@ -19,6 +19,7 @@ import { ErrorCodes, PortcullisError } from '../errors.ts';
 import { buildSidecar } from './app.ts';
 import { buildAdmin } from './admin.ts';
 import { startLedgerShipping, type LedgerShipping } from './ledger-shipping.ts';
+import { startSegmentRetention, type SegmentRetention } from '../evidence/segment-retention.ts';
 import type { ShippingConfig } from '../config/shipping.ts';
 import { watchCapture, type CaptureWatch } from './capture-check.ts';
 import type { LocalApprovalBroker } from './local-approvals.ts';
@@ -103,6 +104,9 @@ export async function startGate(o: GateOptions): Promise<RunningGate> {
           logger: telemetry.logger,
         })
       : undefined;
+  // Shipping deletes a segment once it is stored; without it, a bound on what the volume keeps.
+  const retention: SegmentRetention | undefined =
+    !shipping && recorder && config.ledgerKeepSegments > 0 ? startSegmentRetention({ ledgerFile: config.ledgerFile, keep: config.ledgerKeepSegments, logger: telemetry.logger }) : undefined;
   const approvals = o.approvals ?? o.localApprovals;
   const proxy = buildSidecar(config, {
     engine,
@@ -150,6 +154,7 @@ export async function startGate(o: GateOptions): Promise<RunningGate> {
       await Promise.allSettled([proxy.close(), admin.close()]);
       // The calls have ended: close the open segment and ship it before the ledger closes.
       await shipping?.stop();
+      await retention?.stop();
       await recorder?.close();
       await telemetry.tracing.shutdown().catch(() => undefined);
     },

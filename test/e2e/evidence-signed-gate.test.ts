@@ -77,3 +77,39 @@ test('PORTCULLIS_LEDGER_SIGNING_KEY and _MAX_BYTES give a signed, rotated ledger
   assert.equal(replayCode, 0, replayed);
   assert.match(replayed, /replayed 6 decisions: 6 reproduced, 0 mismatched/);
 });
+
+test('PORTCULLIS_LEDGER_KEEP_SEGMENTS without shipping: the gate keeps that many rotated segments, deletes older ones, and what is kept verifies from where it starts', async () => {
+  const kdir = await mkdtemp(join(tmpdir(), 'portcullis-keep-gate-'));
+  payments ??= await startPaymentsApi();
+  const engine = new OpaWasmEngine();
+  await engine.load(withTools(await shippedBundle(), { payments: payments.url }));
+  const env = {
+    PORTCULLIS_LEDGER: join(kdir, 'ledger.jsonl'),
+    PORTCULLIS_LEDGER_MAX_BYTES: '4096',
+    PORTCULLIS_LEDGER_KEEP_SEGMENTS: '1',
+    PORTCULLIS_KEEP_ALIVE_TIMEOUT_MS: '200',
+    PORTCULLIS_LOG_LEVEL: 'silent',
+    OTEL_SDK_DISABLED: 'true',
+  };
+  const config = loadConfig(env, { port: '0', adminPort: '0' });
+  const kept = await startGate({ config, engine, telemetry: await createTelemetry(config, env, 'test') });
+  try {
+    for (let i = 0; i < 12; i++) {
+      const res = await fetch(`${kept.proxyUrl}/tools/payments/v1/charges`);
+      assert.equal(res.status, 200);
+      await res.arrayBuffer();
+    }
+  } finally {
+    // Closing stops the retention after its last prune.
+    await kept.close();
+  }
+  const segments = (await readdir(kdir)).filter((f) => /^ledger\.\d{6}\.jsonl$/.test(f));
+  assert.equal(segments.length, 1, `one rotated segment kept: ${segments.join(', ')}`);
+  assert.notEqual(segments[0], 'ledger.000001.jsonl', 'older segments were rotated and deleted');
+  const stdout = new PassThrough();
+  let out = '';
+  stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await main(['verify', '--allow-partial-start', 'ledger.jsonl', ...segments], { stdout, stderr: new PassThrough(), env: {}, cwd: kdir });
+  assert.equal(code, 0, out);
+  await rm(kdir, { recursive: true, force: true });
+});

@@ -67,6 +67,12 @@ export interface InjectionConfig {
   imagePullSecrets?: readonly string[] | undefined;
   /** Size limit of the ledger's emptyDir (default 256Mi); past it the kubelet evicts the pod. */
   ledgerVolumeSize?: string | undefined;
+  /**
+   * Rotated ledger segments a sidecar that does not ship keeps (its
+   * PORTCULLIS_LEDGER_KEEP_SEGMENTS): with 64 MiB segments, 2 keep the volume
+   * under 256Mi; 0 keeps all (size the volume for the pod's lifetime).
+   */
+  ledgerKeepSegments?: number | undefined;
 }
 
 export const DEFAULT_INJECTION: Readonly<Omit<InjectionConfig, 'image' | 'controllerUrl'>> = Object.freeze({
@@ -78,6 +84,7 @@ export const DEFAULT_INJECTION: Readonly<Omit<InjectionConfig, 'image' | 'contro
   resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } },
   capture: DEFAULT_CAPTURE,
   credentialsSecret: CREDENTIALS_SECRET,
+  ledgerKeepSegments: 2,
 });
 
 export interface InjectionInput {
@@ -177,8 +184,7 @@ function sidecarContainer(input: InjectionInput, config: InjectionConfig, policy
     ],
     env: [
       { name: 'PORTCULLIS_CONTROLLER_URL', value: config.controllerUrl },
-      ...(config.controllerCa ? [{ name: 'PORTCULLIS_CONTROLLER_CA', value: config.controllerCa }] : []),
-      ...(config.bundlePublicKeys ? [{ name: 'PORTCULLIS_BUNDLE_PUBLIC_KEY', value: config.bundlePublicKeys }] : []),
+      ...controllerTrustEnv(config),
       { name: 'PORTCULLIS_CONTROLLER_TOKEN_FILE', value: `${TOKEN_DIR}/token` },
       { name: 'PORTCULLIS_BUNDLE', value: policy },
       // An explicit annotation wins over the bundle's spec.mode; without one the sidecar follows the bundle.
@@ -189,7 +195,7 @@ function sidecarContainer(input: InjectionInput, config: InjectionConfig, policy
       { name: 'PORTCULLIS_ADMIN_HOST', value: '0.0.0.0' },
       { name: 'PORTCULLIS_ADMIN_PORT', value: String(config.adminPort) },
       { name: 'PORTCULLIS_LOG_LEVEL', value: config.logLevel },
-      { name: 'PORTCULLIS_LEDGER', value: '/var/lib/portcullis/ledger.jsonl' },
+      ...ledgerEnv(config),
       { name: 'PORTCULLIS_POD_NAME', valueFrom: field('metadata.name') },
       { name: 'PORTCULLIS_POD_NAMESPACE', valueFrom: field('metadata.namespace') },
       ...otelEnv(config),
@@ -219,6 +225,23 @@ function sidecarContainer(input: InjectionInput, config: InjectionConfig, policy
       ...(config.credentialsSecret ? [{ name: CREDENTIALS_VOLUME, mountPath: CREDENTIALS_DIR, readOnly: true }] : []),
     ],
   } as Container;
+}
+
+/** What the sidecar trusts of the controller: its CA (https) and the keys bundles are signed with. */
+function controllerTrustEnv(config: InjectionConfig): EnvVar[] {
+  return [
+    ...(config.controllerCa ? [{ name: 'PORTCULLIS_CONTROLLER_CA', value: config.controllerCa }] : []),
+    ...(config.bundlePublicKeys ? [{ name: 'PORTCULLIS_BUNDLE_PUBLIC_KEY', value: config.bundlePublicKeys }] : []),
+  ];
+}
+
+/** The ledger on the sidecar's volume, and how many rotated segments it keeps when it does not ship them. */
+function ledgerEnv(config: InjectionConfig): EnvVar[] {
+  return [
+    { name: 'PORTCULLIS_LEDGER', value: '/var/lib/portcullis/ledger.jsonl' },
+    // Ignored by a sidecar that ships its ledger (shipping deletes what it stored).
+    ...(config.ledgerKeepSegments ? [{ name: 'PORTCULLIS_LEDGER_KEEP_SEGMENTS', value: String(config.ledgerKeepSegments) }] : []),
+  ];
 }
 
 /** Tracing of the sidecar; after PORTCULLIS_POD_NAME/_NAMESPACE, which `$(…)` expands (the kubelet expands only earlier variables). */
