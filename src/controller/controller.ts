@@ -77,92 +77,175 @@ function withErrors(app: FastifyInstance): FastifyInstance {
   return app;
 }
 
-export async function startController(config: Readonly<ControllerConfig>, deps: ControllerDeps): Promise<RunningController> {
-  const { kube, logger } = deps;
-  const store = new BundleStore();
-  let reconciler: PolicyBundleReconciler | undefined;
-  let approvals: ApprovalService | undefined;
-  const elector = new LeaderElector({
-    kube,
+function leaderElector(config: Readonly<ControllerConfig>, deps: ControllerDeps, onStartedLeading: () => void): LeaderElector {
+  return new LeaderElector({
+    kube: deps.kube,
     namespace: config.namespace,
     name: config.leaseName,
     identity: config.identity,
     leaseDurationSeconds: config.leaseDurationSeconds,
     renewDeadlineSeconds: Math.max(1, Math.floor((config.leaseDurationSeconds * 2) / 3)),
     retryPeriodSeconds: Math.max(1, Math.floor(config.leaseDurationSeconds / 7)),
-    logger,
-    onStartedLeading: () => {
-      void reconciler?.onLeadership();
-      void approvals?.onLeadership();
+    logger: deps.logger,
+    onStartedLeading,
+  });
+}
+
+/** A namespace's labels and annotations as the namespace informer last saw them (copies). */
+function namespaceMeta(namespaces: Informer<KubeObject>, ns: string): { labels: Record<string, string>; annotations: Record<string, string> } {
+  const meta = namespaces.get(undefined, ns)?.metadata;
+  return { labels: { ...(meta?.labels ?? {}) }, annotations: { ...(meta?.annotations ?? {}) } };
+}
+
+/** Bundles go to sidecars (their projected token) of a namespace that may use them; open to all with PORTCULLIS_BUNDLE_AUTH=none. */
+function bundleAccessFor(config: Readonly<ControllerConfig>, approvals: ApprovalService, namespaces: Informer<KubeObject>): BundleAccess | undefined {
+  if (config.bundleAuth !== 'token') return undefined;
+  return {
+    authenticate: (a) => approvals.authenticate(a),
+    refusal: (key, ns) => {
+      const { labels, annotations } = namespaceMeta(namespaces, ns);
+      return policyRefusal(key, ns, namespaceEnforcement(ns, labels, annotations, NAMESPACE_LABEL));
     },
+  };
+}
+
+/**
+ * Ready once every PolicyBundle listed at start is built: a replica that
+ * takes traffic before then would answer sidecars 404 for bundles that exist.
+ */
+class InitialBuilds {
+  readonly listed: string[];
+  #done = false;
+
+  constructor(reconciler: PolicyBundleReconciler, logger: Logger) {
+    this.listed = reconciler.pendingKeys();
+    void reconciler.idle().then(() => {
+      this.#done = true;
+      logger.info({ bundles: this.listed.length }, 'initial PolicyBundle builds done');
+    });
+  }
+
+  get done(): boolean {
+    return this.#done;
+  }
+}
+
+function registerProbes(api: FastifyInstance, o: { store: BundleStore; elector: LeaderElector; initial: InitialBuilds; metrics: PortcullisMetrics | undefined }): void {
+  const { store, elector, initial, metrics } = o;
+  api.get('/healthz', async () => ({ status: 'ok' }));
+  api.get('/readyz', async (_req, reply) => {
+    if (!initial.done) return reply.code(503).send({ status: 'not ready', reason: `building the ${initial.listed.length} PolicyBundles listed at start`, built: initial.listed.filter((k) => store.keys().includes(k)).length });
+    return { status: 'ready', leader: elector.isLeader(), bundles: store.keys().length };
+  });
+  api.get('/metrics', async (_req, reply) => {
+    if (!metrics) return reply.code(404).send({ error: 'metrics are not enabled' });
+    return reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+}
+
+/** The webhooks' serving certificate: mounted files (cert-manager), or made and renewed by the controller. */
+function webhookCertificates(config: Readonly<ControllerConfig>, deps: ControllerDeps): WebhookTlsSource {
+  const { kube, logger } = deps;
+  if (config.certMode === 'files') return new MountedCertificates({ dir: config.webhookCertDir, reloadMs: config.webhookCertReloadMs, logger });
+  return new SelfManagedCertificates({
+    kube,
+    namespace: config.namespace,
+    secretName: config.webhookSecret,
+    dnsNames: serviceDnsNames(config.serviceName, config.namespace),
+    ipAddresses: [...config.webhookIpSans, ...(deps.webhookIpAddresses ?? [])],
+    validitySeconds: config.webhookCertValiditySeconds,
+    logger,
+  });
+}
+
+/** In cert-manager mode its CA injector keeps the webhooks' caBundle; in self mode the controller does. */
+function caBundleSync(config: Readonly<ControllerConfig>, deps: ControllerDeps): CaBundleSync | undefined {
+  if (config.certMode === 'files') return undefined;
+  return new CaBundleSync({ kube: deps.kube, logger: deps.logger, configurations: [{ kind: 'mutating', name: config.mutatingWebhook }, { kind: 'validating', name: config.validatingWebhook }] });
+}
+
+/** What the injector adds to an annotated pod. */
+function injectionFor(config: Readonly<ControllerConfig>, o: { caPem: string; bundlePublicKeys: string; ledgerShipping: LedgerShippingInjection | undefined }): InjectionConfig {
+  return {
+    ...DEFAULT_INJECTION,
+    image: config.sidecarImage,
+    imagePullPolicy: config.sidecarImagePullPolicy,
+    imagePullSecrets: config.sidecarImagePullSecrets,
+    ledgerVolumeSize: config.sidecarLedgerVolumeSize,
+    controllerUrl: config.controllerUrl,
+    ...(config.sidecarTls ? { controllerCa: o.caPem } : {}),
+    bundlePublicKeys: o.bundlePublicKeys,
+    ...(config.sidecarOtelEndpoint ? { otelEndpoint: config.sidecarOtelEndpoint } : {}),
+    ...(o.ledgerShipping ? { ledgerShipping: o.ledgerShipping } : {}),
+    capture: config.sidecarCapture,
+  };
+}
+
+/** Container names a pod may not use: the ones the injection adds. */
+function reservedContainers(config: Readonly<ControllerConfig>): string[] {
+  return [SIDECAR_NAME, ...(config.sidecarCapture ? [CAPTURE_INIT_NAME] : []), ...(config.captureInitContainer ? [config.captureInitContainer] : [])];
+}
+
+/** The leader's periodic work; returns what stops it. */
+function startPeriodic(o: { approvals: ApprovalService; reconciler: PolicyBundleReconciler; elector: LeaderElector; deps: ControllerDeps }): () => void {
+  const { approvals, reconciler, elector, deps } = o;
+  const sweep = setInterval(() => void approvals.sweep(), deps.sweepIntervalMs ?? 30_000);
+  sweep.unref();
+  // A status write that failed (API briefly unavailable) is written again here; watches do not resync by themselves.
+  const resync = setInterval(() => {
+    if (elector.isLeader()) void reconciler.onLeadership();
+  }, deps.resyncIntervalMs ?? 60_000);
+  resync.unref();
+  return () => {
+    clearInterval(sweep);
+    clearInterval(resync);
+  };
+}
+
+function httpUrl(addr: AddressInfo): string {
+  return `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
+}
+
+export async function startController(config: Readonly<ControllerConfig>, deps: ControllerDeps): Promise<RunningController> {
+  const { kube, logger } = deps;
+  const store = new BundleStore();
+  let reconciler: PolicyBundleReconciler | undefined;
+  let approvals: ApprovalService | undefined;
+  const elector = leaderElector(config, deps, () => {
+    void reconciler?.onLeadership();
+    void approvals?.onLeadership();
   });
   const isLeader = (): boolean => elector.isLeader();
   const builds = new BuildCache(deps.compiler);
   const lastGood = new LastGoodBundles(kube, config.namespace);
   // Before the first build: every archive served is signed.
   const signing = await loadBundleSigning({ kube, namespace: config.namespace, secretName: config.bundleSigningSecret, logger });
-  reconciler = new PolicyBundleReconciler({ kube, compiler: deps.compiler, builds, store, lastGood, logger, metrics: deps.metrics, clock: deps.clock, isLeader, buildConcurrency: config.buildConcurrency, signer: signing.signer });
-  approvals = new ApprovalService({ kube, logger, isLeader, clock: deps.clock, retentionSeconds: config.approvalRetentionSeconds, authenticator: new CallerAuthenticator({ kube, sidecarImage: config.sidecarImage }) });
+  const bundles = new PolicyBundleReconciler({ kube, compiler: deps.compiler, builds, store, lastGood, logger, metrics: deps.metrics, clock: deps.clock, isLeader, buildConcurrency: config.buildConcurrency, signer: signing.signer });
+  const approvalService = new ApprovalService({ kube, logger, isLeader, clock: deps.clock, retentionSeconds: config.approvalRetentionSeconds, authenticator: new CallerAuthenticator({ kube, sidecarImage: config.sidecarImage }) });
+  reconciler = bundles;
+  approvals = approvalService;
 
   const informers: Informer<KubeObject>[] = [];
   const onError = (what: string) => (err: unknown) => logger.warn({ err: (err as Error)?.message }, `watch of ${what} failed; restarting it`);
   const namespaces = await kube.informer<KubeObject>(NAMESPACES, { upsert: () => {}, remove: () => {} }, { onError: onError('namespaces') });
   informers.push(namespaces);
-  informers.push(await kube.informer<PolicyBundle>(POLICY_BUNDLES, { upsert: (o) => reconciler.upsert(o), remove: (o) => reconciler.remove(o) }, { onError: onError('PolicyBundles') }));
-  // Ready once every PolicyBundle listed at start is built: a replica that takes traffic
-  // before then would answer sidecars 404 for bundles that exist.
-  let initialBuilds: 'building' | 'done' = 'building';
-  const listedAtStart = reconciler.pendingKeys();
-  void reconciler.idle().then(() => {
-    initialBuilds = 'done';
-    logger.info({ bundles: listedAtStart.length }, 'initial PolicyBundle builds done');
-  });
-  informers.push(await kube.informer<ActionApproval>(ACTION_APPROVALS, { upsert: (o) => approvals.upsert(o), remove: (o) => approvals.remove(o) }, { onError: onError('ActionApprovals') }));
+  informers.push(await kube.informer<PolicyBundle>(POLICY_BUNDLES, { upsert: (o) => bundles.upsert(o), remove: (o) => bundles.remove(o) }, { onError: onError('PolicyBundles') }));
+  const initial = new InitialBuilds(bundles, logger);
+  informers.push(await kube.informer<ActionApproval>(ACTION_APPROVALS, { upsert: (o) => approvalService.upsert(o), remove: (o) => approvalService.remove(o) }, { onError: onError('ActionApprovals') }));
   elector.start();
 
   const api = withErrors(Fastify({ logger: false, bodyLimit: 1024 * 1024, keepAliveTimeout: 65_000, requestTimeout: 0, forceCloseConnections: true }));
-  api.get('/healthz', async () => ({ status: 'ok' }));
-  api.get('/readyz', async (_req, reply) => {
-    if (initialBuilds !== 'done') return reply.code(503).send({ status: 'not ready', reason: `building the ${listedAtStart.length} PolicyBundles listed at start`, built: listedAtStart.filter((k) => store.keys().includes(k)).length });
-    return { status: 'ready', leader: elector.isLeader(), bundles: store.keys().length };
-  });
-  api.get('/metrics', async (_req, reply) => {
-    if (!deps.metrics) return reply.code(404).send({ error: 'metrics are not enabled' });
-    return reply.header('content-type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
-  });
-  // Bundles go to sidecars (their projected token) of a namespace that may use them.
-  const bundleAccess: BundleAccess | undefined =
-    config.bundleAuth === 'token'
-      ? {
-          authenticate: (a) => approvals!.authenticate(a),
-          refusal: (key, ns) =>
-            policyRefusal(key, ns, namespaceEnforcement(ns, { ...(namespaces.get(undefined, ns)?.metadata.labels ?? {}) }, { ...(namespaces.get(undefined, ns)?.metadata.annotations ?? {}) }, NAMESPACE_LABEL)),
-        }
-      : undefined;
+  registerProbes(api, { store, elector, initial, metrics: deps.metrics });
+  const bundleAccess = bundleAccessFor(config, approvalService, namespaces);
   registerBundleRoutes(api, store, bundleAccess);
-  approvals.register(api);
+  approvalService.register(api);
   // Sidecars' ledger heads, authenticated as approvals callers are (their projected token).
-  const witness = deps.witnessStore ? new HeadWitnessService({ store: deps.witnessStore, authenticate: (a) => approvals!.authenticate(a), logger }) : undefined;
+  const witness = deps.witnessStore ? new HeadWitnessService({ store: deps.witnessStore, authenticate: (a) => approvalService.authenticate(a), logger }) : undefined;
   witness?.register(api);
 
-  const certs: WebhookTlsSource =
-    config.certMode === 'files'
-      ? new MountedCertificates({ dir: config.webhookCertDir, reloadMs: config.webhookCertReloadMs, logger })
-      : new SelfManagedCertificates({
-          kube,
-          namespace: config.namespace,
-          secretName: config.webhookSecret,
-          dnsNames: serviceDnsNames(config.serviceName, config.namespace),
-          ipAddresses: [...config.webhookIpSans, ...(deps.webhookIpAddresses ?? [])],
-          validitySeconds: config.webhookCertValiditySeconds,
-          logger,
-        });
+  const certs = webhookCertificates(config, deps);
   const tls = await certs.start();
-  // In cert-manager mode its CA injector keeps caBundle; in self mode the controller does.
-  const caBundles =
-    config.certMode === 'files'
-      ? undefined
-      : new CaBundleSync({ kube, logger, configurations: [{ kind: 'mutating', name: config.mutatingWebhook }, { kind: 'validating', name: config.validatingWebhook }] });
+  const caBundles = caBundleSync(config, deps);
   const missing = (await caBundles?.start(tls.caPem)) ?? [];
   if (missing.length) {
     logger.warn({ missing }, `webhook configurations not found: ${missing.join(', ')}; apply manifests/controller/webhooks.yaml (injection and validation are off until then; their caBundle is set as soon as they appear)`);
@@ -171,21 +254,9 @@ export async function startController(config: Readonly<ControllerConfig>, deps: 
   webhooks.get('/healthz', async () => ({ status: 'ok' }));
   // The same API for sidecars over TLS (PORTCULLIS_SIDECAR_TLS): what they load is then authenticated.
   registerBundleRoutes(webhooks, store, bundleAccess);
-  approvals.register(webhooks);
+  approvalService.register(webhooks);
   witness?.register(webhooks);
-  const injection: InjectionConfig = {
-    ...DEFAULT_INJECTION,
-    image: config.sidecarImage,
-    imagePullPolicy: config.sidecarImagePullPolicy,
-    imagePullSecrets: config.sidecarImagePullSecrets,
-    ledgerVolumeSize: config.sidecarLedgerVolumeSize,
-    controllerUrl: config.controllerUrl,
-    ...(config.sidecarTls ? { controllerCa: tls.caPem } : {}),
-    bundlePublicKeys: signing.publicKeysPem,
-    ...(config.sidecarOtelEndpoint ? { otelEndpoint: config.sidecarOtelEndpoint } : {}),
-    ...(deps.ledgerShipping ? { ledgerShipping: deps.ledgerShipping } : {}),
-    capture: config.sidecarCapture,
-  };
+  const injection = injectionFor(config, { caPem: tls.caPem, bundlePublicKeys: signing.publicKeysPem, ledgerShipping: deps.ledgerShipping });
   // A renewed certificate is served at once, its CA given to newly injected sidecars and to the API server.
   certs.onChange((next) => {
     (webhooks.server as unknown as TlsServer).setSecureContext({ cert: next.certPem, key: next.keyPem });
@@ -195,45 +266,38 @@ export async function startController(config: Readonly<ControllerConfig>, deps: 
   registerAdmissionRoutes(webhooks, {
     injection,
     builds,
-    namespaceLabels: (ns) => ({ 'kubernetes.io/metadata.name': ns, ...(namespaces.get(undefined, ns)?.metadata.labels ?? {}) }),
-    namespaceAnnotations: (ns) => ({ ...(namespaces.get(undefined, ns)?.metadata.annotations ?? {}) }),
-    reservedContainers: [SIDECAR_NAME, ...(config.sidecarCapture ? [CAPTURE_INIT_NAME] : []), ...(config.captureInitContainer ? [config.captureInitContainer] : [])],
+    namespaceLabels: (ns) => ({ 'kubernetes.io/metadata.name': ns, ...namespaceMeta(namespaces, ns).labels }),
+    namespaceAnnotations: (ns) => namespaceMeta(namespaces, ns).annotations,
+    reservedContainers: reservedContainers(config),
     logger,
   });
 
   await api.listen({ host: config.listenHost, port: config.port });
   await webhooks.listen({ host: config.webhookHost, port: config.webhookPort });
   const apiAddr = api.server.address() as AddressInfo;
-  const sweep = setInterval(() => void approvals.sweep(), deps.sweepIntervalMs ?? 30_000);
-  sweep.unref();
-  // A status write that failed (API briefly unavailable) is written again here; watches do not resync by themselves.
-  const resync = setInterval(() => {
-    if (elector.isLeader()) void reconciler.onLeadership();
-  }, deps.resyncIntervalMs ?? 60_000);
-  resync.unref();
+  const stopPeriodic = startPeriodic({ approvals: approvalService, reconciler: bundles, elector, deps });
   logger.info({ api: apiAddr.port, webhooks: (webhooks.server.address() as AddressInfo).port, identity: config.identity }, 'controller started');
 
   return {
     identity: config.identity,
     store,
-    reconciler,
-    approvals,
+    reconciler: bundles,
+    approvals: approvalService,
     elector,
-    apiUrl: `http://${apiAddr.address.includes(':') ? `[${apiAddr.address}]` : apiAddr.address}:${apiAddr.port}`,
+    apiUrl: httpUrl(apiAddr),
     webhookPort: (webhooks.server.address() as AddressInfo).port,
     get tls() {
       return certs.current();
     },
     bundlePublicKeys: signing.publicKeysPem,
     async stop() {
-      clearInterval(sweep);
-      clearInterval(resync);
+      stopPeriodic();
       await certs.stop();
       await caBundles?.stop();
       await elector.stop();
       await Promise.all(informers.map((i) => i.stop()));
       await Promise.all([api.close(), webhooks.close()]);
-      await reconciler.idle();
+      await bundles.idle();
     },
   };
 }
