@@ -53,7 +53,6 @@ const knownDebt = [
   'src/sidecar/connect-tunnel.ts',
   'src/sidecar/controller-approvals.ts',
   'src/sidecar/credentials.ts',
-  'src/sidecar/decider.ts',
   'src/sidecar/head-witness-client.ts',
   'src/sidecar/http-proxy.ts',
   'src/sidecar/ledger-shipping.ts',

@@ -83,10 +83,7 @@ function intentRecord(frame: DecisionFrame, it: Intent, hash: string, enforced: 
 /** Records the intent; resolves with the outcome that stands (an allow becomes LEDGER_WRITE when it could not be recorded). */
 export async function recordIntent(d: IntentDeps, frame: DecisionFrame, it: Intent): Promise<{ outcome: Outcome; recorded: Recorded }> {
   const { res } = it;
-  // The input hash costs a canonical serialisation: only paid when
-  // something records, traces, logs or binds an approval to it. The text is
-  // kept for the intent record, which holds the same input object.
-  const canonical = d.recorder || d.tracing || d.logger || res.outcome.kind === 'escalate' ? recordable(res.input) : undefined;
+  const canonical = needsHash(d, res) ? recordable(res.input) : undefined;
   const hash = canonical?.hash ?? '';
   const recorded: Recorded = { decisionId: it.decisionId, inputHash: hash };
   const ev = res.evaluation;
@@ -96,11 +93,7 @@ export async function recordIntent(d: IntentDeps, frame: DecisionFrame, it: Inte
   const record = intentRecord(frame, it, hash, enforced);
   const known = new Map<object, string>();
   if (canonical) known.set(res.input, canonical.canonical);
-  if (res.rewritten) {
-    const rewritten = canonicalInput(res.rewritten.input);
-    known.set(res.rewritten.input, rewritten.canonical);
-    record.rewritten = { input: res.rewritten.input, inputHash: rewritten.hash, decision: res.rewritten.evaluation.raw ?? null };
-  }
+  if (res.rewritten) record.rewritten = rewrittenRecord(res.rewritten, known);
   try {
     const pos = await d.recorder.intent(record, known);
     recorded.seq = pos.seq;
@@ -109,6 +102,22 @@ export async function recordIntent(d: IntentDeps, frame: DecisionFrame, it: Inte
   } catch (e) {
     return { outcome: unrecorded(d, frame, it, e), recorded };
   }
+}
+
+/**
+ * The input hash costs a canonical serialisation: only paid when something
+ * records, traces, logs or binds an approval to it. The text is then kept for
+ * the intent record, which holds the same input object.
+ */
+function needsHash(d: IntentDeps, res: Resolution): boolean {
+  return d.recorder !== undefined || d.tracing || d.logger !== undefined || res.outcome.kind === 'escalate';
+}
+
+/** The rewritten call's part of the record; its canonical text joins `known`. */
+function rewrittenRecord(rewritten: NonNullable<Resolution['rewritten']>, known: Map<object, string>): NonNullable<IntentRecord['rewritten']> {
+  const text = canonicalInput(rewritten.input);
+  known.set(rewritten.input, text.canonical);
+  return { input: rewritten.input, inputHash: text.hash, decision: rewritten.evaluation.raw ?? null };
 }
 
 /** A deny (or anything in observe mode) stands without its record, which is counted as lost; an allow does not. */
