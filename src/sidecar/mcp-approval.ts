@@ -55,10 +55,15 @@ export function stripApprovalRound(m: JsonRpcMessage): JsonRpcMessage {
   return { ...m, params };
 }
 
-/** Where a person approves: the approval page (PORTCULLIS_APPROVAL_PAGE_URL, else this gate's admin port), showing this call first. */
+/**
+ * Where a person approves, showing this call first: PORTCULLIS_APPROVAL_PAGE_URL;
+ * else, following a controller, the controller's page (its approvals are
+ * there); else this gate's admin port.
+ */
 function approvalUrl(ctx: ProxyContext, approvalId: string): string {
-  const host = ctx.config.adminHost.includes(':') ? `[${ctx.config.adminHost}]` : ctx.config.adminHost;
-  const page = new URL(ctx.config.approvalPageUrl || `http://${host}:${ctx.config.adminPort}/approvals/`);
+  const { approvalPageUrl, controllerUrl, adminHost, adminPort } = ctx.config;
+  const host = adminHost.includes(':') ? `[${adminHost}]` : adminHost;
+  const page = new URL(approvalPageUrl || (controllerUrl ? new URL('/approvals/', controllerUrl).href : `http://${host}:${adminPort}/approvals/`));
   page.searchParams.set('id', approvalId);
   return page.href;
 }

@@ -124,3 +124,18 @@ test('a rejected approval ends the call', async () => {
   assert.equal(r.error.data.code, ErrorCodes.ESCALATION_REJECTED);
   assert.equal(ranDeletes(), before);
 });
+
+test('the URL a client is shown: PORTCULLIS_APPROVAL_PAGE_URL, else the controller\'s page when the gate follows one, else the admin port', async () => {
+  const { approvalRequired } = await import('../../src/sidecar/mcp-approval.ts');
+  const { PortcullisError } = await import('../../src/errors.ts');
+  const { loadConfig } = await import('../../src/config/config.ts');
+  const pending = new PortcullisError(ErrorCodes.APPROVAL_PENDING, 'waits', { approvalId: 'a-1', expiresAt: new Date(Date.now() + 60_000).toISOString() });
+  const action = { type: 'mcp', tool: 'delete_all', mcp: { server: 'srv', method: 'tools/call', name: 'delete_all', arguments: {} } } as any;
+  const urlFor = (env: Record<string, string>): string => {
+    const ctx = { config: loadConfig(env, {}), engine: { current: () => ({ digest: 'sha256:d' }) } } as any;
+    return (approvalRequired(ctx, { jsonrpc: '2.0', id: 1, method: 'tools/call' }, action, pending) as any).result.inputRequests.approval.params.url;
+  };
+  assert.equal(urlFor({}), 'http://127.0.0.1:7071/approvals/?id=a-1');
+  assert.equal(urlFor({ PORTCULLIS_CONTROLLER_URL: 'http://portcullis-controller.portcullis-system.svc:8080' }), 'http://portcullis-controller.portcullis-system.svc:8080/approvals/?id=a-1');
+  assert.equal(urlFor({ PORTCULLIS_CONTROLLER_URL: 'http://c:8080', PORTCULLIS_APPROVAL_PAGE_URL: 'https://approvals.example.com/approvals/' }), 'https://approvals.example.com/approvals/?id=a-1');
+});
