@@ -79,6 +79,8 @@ export interface ControllerConfig {
   sidecarImagePullSecrets: string[];
   /** Size limit of the sidecar's ledger volume (a Kubernetes quantity). */
   sidecarLedgerVolumeSize: string;
+  /** Rotated ledger segments a sidecar that does not ship keeps (its PORTCULLIS_LEDGER_KEEP_SEGMENTS); 0: all. */
+  sidecarLedgerKeepSegments: number;
   logLevel: string;
 }
 
@@ -204,6 +206,7 @@ export function loadControllerConfig(env: Env, overrides: ControllerOverrides = 
     sidecarImagePullPolicy: pullPolicy(...r.get('sidecarImagePullPolicy', 'PORTCULLIS_SIDECAR_IMAGE_PULL_POLICY', 'IfNotPresent')),
     sidecarImagePullSecrets: nameList(...r.get('sidecarImagePullSecrets', 'PORTCULLIS_SIDECAR_IMAGE_PULL_SECRETS', '')),
     sidecarLedgerVolumeSize: quantity(...r.get('sidecarLedgerVolumeSize', 'PORTCULLIS_SIDECAR_LEDGER_VOLUME_SIZE', '256Mi')),
+    sidecarLedgerKeepSegments: r.num('sidecarLedgerKeepSegments', 'PORTCULLIS_SIDECAR_LEDGER_KEEP_SEGMENTS', { def: '2', min: 0, max: 1_000_000 }),
     logLevel: r.str('logLevel', 'PORTCULLIS_LOG_LEVEL', 'info'),
   };
   if (config.sidecarOtelEndpoint && !/^https?:\/\/[^/\s]+/i.test(config.sidecarOtelEndpoint)) {

@@ -172,6 +172,7 @@ function injectionFor(config: Readonly<ControllerConfig>, o: { caPem: string; bu
     imagePullPolicy: config.sidecarImagePullPolicy,
     imagePullSecrets: config.sidecarImagePullSecrets,
     ledgerVolumeSize: config.sidecarLedgerVolumeSize,
+    ledgerKeepSegments: config.sidecarLedgerKeepSegments,
     controllerUrl: config.controllerUrl,
     ...(config.sidecarTls ? { controllerCa: o.caPem } : {}),
     bundlePublicKeys: o.bundlePublicKeys,

@@ -13,6 +13,7 @@ test('defaults, frozen', () => {
   assert.equal(c.sidecarTls, true);
   assert.equal(c.bundleAuth, 'token');
   assert.equal(c.bundleSigningSecret, 'portcullis-bundle-signing');
+  assert.equal(c.sidecarLedgerKeepSegments, 2);
   assert.ok(Object.isFrozen(c));
 });
 
