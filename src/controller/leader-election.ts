@@ -93,35 +93,55 @@ export class LeaderElector {
   }
 
   private async tryAcquireOrRenew(): Promise<void> {
-    const { kube, namespace, name, identity } = this.o;
-    const duration = (this.o.leaseDurationSeconds ?? 15) * 1000;
     try {
-      const lease = await kube.readLease(namespace, name);
+      const lease = await this.o.kube.readLease(this.o.namespace, this.o.name);
       const now = this.now();
-      if (!lease) {
-        await kube.createLease({ metadata: { name, namespace }, spec: { ...this.record({}), acquireTime: microTime(now), leaseTransitions: 0 } });
-        this.lastRenew = now;
-        return this.setLeader(true);
-      }
-      const key = `${lease.spec.holderIdentity}|${lease.spec.renewTime}`;
-      if (key !== this.observed) {
-        this.observed = key;
-        this.observedAt = now;
-      }
-      const holder = lease.spec.holderIdentity;
-      const heldByMe = holder === identity;
-      const expired = !holder || this.observedAt + (lease.spec.leaseDurationSeconds ? lease.spec.leaseDurationSeconds * 1000 : duration) <= now;
-      if (!heldByMe && !expired) return this.setLeader(false);
-      const spec = heldByMe
-        ? this.record(lease.spec)
-        : { ...this.record(lease.spec), acquireTime: microTime(now), leaseTransitions: (lease.spec.leaseTransitions ?? 0) + 1 };
-      await kube.replaceLease({ ...lease, spec });
-      this.lastRenew = now;
-      this.setLeader(true);
+      if (!lease) return await this.create(now);
+      const heldByMe = lease.spec.holderIdentity === this.o.identity;
+      if (!heldByMe && !this.expired(lease, now)) return this.setLeader(false);
+      await this.take(lease, { now, heldByMe });
     } catch (e) {
-      const deadline = (this.o.renewDeadlineSeconds ?? 10) * 1000;
-      if (this.leader && this.now() - this.lastRenew > deadline) this.setLeader(false);
-      if (kubeStatusCode(e) !== 409) this.o.logger.warn({ err: (e as Error).message }, 'leader election: lease update failed');
+      this.failed(e);
     }
+  }
+
+  /** No lease yet: ours, first transition. */
+  private async create(now: number): Promise<void> {
+    const { namespace, name } = this.o;
+    await this.o.kube.createLease({ metadata: { name, namespace }, spec: { ...this.record({}), acquireTime: microTime(now), leaseTransitions: 0 } });
+    this.lastRenew = now;
+    this.setLeader(true);
+  }
+
+  /**
+   * Whether the lease may be taken: no holder, or the same record seen
+   * unchanged for a whole lease duration of this replica's own clock.
+   */
+  private expired(lease: Lease, now: number): boolean {
+    const key = `${lease.spec.holderIdentity}|${lease.spec.renewTime}`;
+    if (key !== this.observed) {
+      this.observed = key;
+      this.observedAt = now;
+    }
+    const seconds = lease.spec.leaseDurationSeconds || (this.o.leaseDurationSeconds ?? 15);
+    const duration = seconds * 1000;
+    return !lease.spec.holderIdentity || this.observedAt + duration <= now;
+  }
+
+  /** Renews our lease, or takes over an expired one (a new transition). */
+  private async take(lease: Lease, { now, heldByMe }: { now: number; heldByMe: boolean }): Promise<void> {
+    const spec = heldByMe
+      ? this.record(lease.spec)
+      : { ...this.record(lease.spec), acquireTime: microTime(now), leaseTransitions: (lease.spec.leaseTransitions ?? 0) + 1 };
+    await this.o.kube.replaceLease({ ...lease, spec });
+    this.lastRenew = now;
+    this.setLeader(true);
+  }
+
+  /** A leader that could not renew within the renew deadline steps down; a conflict (409) is another replica winning, not news. */
+  private failed(e: unknown): void {
+    const deadline = (this.o.renewDeadlineSeconds ?? 10) * 1000;
+    if (this.leader && this.now() - this.lastRenew > deadline) this.setLeader(false);
+    if (kubeStatusCode(e) !== 409) this.o.logger.warn({ err: (e as Error).message }, 'leader election: lease update failed');
   }
 }
