@@ -61,7 +61,6 @@ const knownDebt = [
   'src/sidecar/metric-tool.ts',
   'src/sidecar/policy-dir-loader.ts',
   'src/sidecar/proxy-context.ts',
-  'src/sidecar/relay.ts',
   'src/sidecar/routes.ts',
   'src/sidecar/serve.ts',
   'src/sidecar/splice.ts',

@@ -227,22 +227,49 @@ async function readDeclared(body: UpstreamResponse['body'], cap: number, hasher:
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** Buffers a JSON body, redacts it and merges extra JSON-RPC messages. */
-async function relayRewrittenJson(reply: FastifyReply, res: UpstreamResponse, plan: RelayPlan, headers: Record<string, string | string[]>, max: number): Promise<FinishInfo> {
-  const hasher = new OutputHasher();
-  const raw = await readAll(res.body, Math.min(max, plan.bufferLimitBytes), hasher);
-  let value: unknown;
+/** One response being relayed: what the upstream sent, what the plan asks, the headers to send. */
+interface Relaying {
+  reply: FastifyReply;
+  res: UpstreamResponse;
+  plan: RelayPlan;
+  headers: Record<string, string | string[]>;
+  /** The policy's response-size limit (Infinity when none). */
+  max: number;
+}
+
+/** The JSON body with the plan's changes: messages rewritten and screened, fields redacted, extra messages merged. */
+async function changedJson(value: unknown, plan: RelayPlan): Promise<unknown> {
+  if (value !== undefined) value = await screened(rewriteEach(value, plan.rewriteMessage), plan.screenMessage);
+  redactJson(value, plan.constraints.redact ?? [], plan.jsonRpc ?? false);
+  return merged(value, plan.extraMessages ?? []);
+}
+
+async function screened(value: unknown, screen: RelayPlan['screenMessage']): Promise<unknown> {
+  if (!screen) return value;
+  return Array.isArray(value) ? Promise.all(value.map(screen)) : screen(value);
+}
+
+/** The body with the gate's own messages after it (a batch answer): the body alone when there are none. */
+function merged(value: unknown, extra: unknown[]): unknown {
+  if (extra.length === 0) return value;
+  const own = Array.isArray(value) ? value : value === undefined ? [] : [value];
+  return [...own, ...extra];
+}
+
+function parsedJson(raw: Buffer): unknown {
   try {
-    value = raw.length ? JSON.parse(raw.toString('utf8')) : undefined;
+    return raw.length ? JSON.parse(raw.toString('utf8')) : undefined;
   } catch {
     throw new PortcullisError(ErrorCodes.UPSTREAM, 'the upstream response is not valid JSON, so the fields the policy redacts cannot be removed');
   }
-  if (value !== undefined) value = rewriteEach(value, plan.rewriteMessage);
-  const screen = plan.screenMessage;
-  if (value !== undefined && screen) value = Array.isArray(value) ? await Promise.all(value.map(screen)) : await screen(value);
-  redactJson(value, plan.constraints.redact ?? [], plan.jsonRpc ?? false);
-  if (plan.extraMessages?.length) value = [...(Array.isArray(value) ? value : value === undefined ? [] : [value]), ...plan.extraMessages];
-  const text = JSON.stringify(value ?? null);
+}
+
+/** Buffers a JSON body, redacts it and merges extra JSON-RPC messages. */
+async function relayRewrittenJson(r: Relaying): Promise<FinishInfo> {
+  const { reply, res, plan, headers } = r;
+  const hasher = new OutputHasher();
+  const raw = await readAll(res.body, Math.min(r.max, plan.bufferLimitBytes), hasher);
+  const text = JSON.stringify((await changedJson(parsedJson(raw), plan)) ?? null);
   delete headers['content-length'];
   delete headers['etag'];
   // Notifications alone get 202 with no body; merged errors need a JSON body.
@@ -252,65 +279,100 @@ async function relayRewrittenJson(reply: FastifyReply, res: UpstreamResponse, pl
   return { status, bytes: Buffer.byteLength(text), outputHash: sha256(text), upstreamOutputHash: hasher.digest() };
 }
 
-/** Sends the upstream response; resolves when the agent has it (or it failed). Throws before any byte is sent. */
-export async function relayResponse(reply: FastifyReply, res: UpstreamResponse, plan: RelayPlan): Promise<FinishInfo> {
-  const c = plan.constraints;
-  const max = c.maxResponseBytes ?? Number.POSITIVE_INFINITY;
-  const headers = responseHeaders(res.headers, c.stripHeaders);
-  const declared = Number(res.headers['content-length']);
-  if (Number.isFinite(declared) && declared > max) {
-    res.body.destroy();
-    throw tooLarge(max);
-  }
-  const redact = c.redact ?? [];
-  const extra = plan.extraMessages ?? [];
+/** What the plan asks of a response's body: `whole` JSON changes need it buffered; `stream` changes apply line by line. */
+function changesOf(res: UpstreamResponse, plan: RelayPlan): { whole: boolean; stream: boolean; sse: boolean } {
   const contentType = res.headers['content-type'];
-  // A message rewrite applies to JSON only: any other body is not a JSON-RPC answer to rewrite.
-  const rewrite = plan.rewriteMessage && (isSse(contentType) || isJsonContentType(contentType)) ? plan.rewriteMessage : undefined;
-  const screenJson = plan.screenMessage && isJsonContentType(contentType) ? plan.screenMessage : undefined;
-  if ((redact.length > 0 || extra.length > 0 || rewrite || screenJson) && !isSse(contentType)) {
-    if (redact.length > 0 && !isJsonContentType(contentType)) {
-      res.body.destroy();
-      throw new PortcullisError(ErrorCodes.UPSTREAM, `the upstream answered ${String(contentType)}, not JSON, so the fields the policy redacts cannot be removed`);
-    }
-    return await relayRewrittenJson(reply, res, plan, headers, max);
-  }
   const sse = isSse(contentType);
-  if (!sse && Number.isFinite(declared) && declared <= SMALL_BODY_BYTES && reply.request.method !== 'HEAD' && res.statusCode !== 204 && res.statusCode !== 304) {
-    // A small body of known length is read whole and sent in one write
-    // with the headers: fewer syscalls than piping a stream.
-    const hasher = new OutputHasher();
-    const body = await readDeclared(res.body, Math.min(max, SMALL_BODY_BYTES), hasher);
-    await reply.code(res.statusCode).headers(headers).send(body);
-    return { status: res.statusCode, bytes: body.length, outputHash: hasher.digest() };
-  }
-  const metered = new MeteredStream(max, sse ? sseEvents(extra) : '', sse && (redact.length > 0 || rewrite) ? sseRedactor(redact, rewrite) : undefined, sse ? plan.screenLine : undefined);
-  if (sse || redact.length > 0 || extra.length > 0 || rewrite) delete headers['content-length'];
-  const done = new Promise<FinishInfo>((resolve) => {
+  const json = isJsonContentType(contentType);
+  checkRedactable(res, plan, sse || json);
+  // A message rewrite applies to JSON only: any other body is not a JSON-RPC answer to rewrite.
+  const rewrite = plan.rewriteMessage !== undefined && (sse || json);
+  const stream = redacts(plan) || merges(plan) || rewrite;
+  const screensJson = plan.screenMessage !== undefined && json;
+  return { whole: !sse && (stream || screensJson), stream, sse };
+}
+
+function redacts(plan: RelayPlan): boolean {
+  return (plan.constraints.redact ?? []).length > 0;
+}
+
+function merges(plan: RelayPlan): boolean {
+  return (plan.extraMessages ?? []).length > 0;
+}
+
+/** Fields can be redacted from JSON (or SSE events) only: any other body is refused rather than passed on unredacted. */
+function checkRedactable(res: UpstreamResponse, plan: RelayPlan, jsonOrSse: boolean): void {
+  if (jsonOrSse || !redacts(plan)) return;
+  res.body.destroy();
+  throw new PortcullisError(ErrorCodes.UPSTREAM, `the upstream answered ${String(res.headers['content-type'])}, not JSON, so the fields the policy redacts cannot be removed`);
+}
+
+/** A small body of known length is read whole and sent in one write with the headers: fewer syscalls than piping a stream. */
+function sentWhole(r: Relaying, declared: number): boolean {
+  const status = r.res.statusCode;
+  return Number.isFinite(declared) && declared <= SMALL_BODY_BYTES && r.reply.request.method !== 'HEAD' && status !== 204 && status !== 304;
+}
+
+async function relaySmall(r: Relaying): Promise<FinishInfo> {
+  const hasher = new OutputHasher();
+  const body = await readDeclared(r.res.body, Math.min(r.max, SMALL_BODY_BYTES), hasher);
+  await r.reply.code(r.res.statusCode).headers(r.headers).send(body);
+  return { status: r.res.statusCode, bytes: body.length, outputHash: hasher.digest() };
+}
+
+/** Resolves with what the agent received once the stream ended, was cut off, or the agent went away. */
+function streamEnded(r: Relaying, metered: MeteredStream): Promise<FinishInfo> {
+  return new Promise<FinishInfo>((resolve) => {
     let settled = false;
     const finish = (errorCode?: string): void => {
       if (settled) return;
       settled = true;
-      const outputHash = errorCode ? undefined : metered.hasher.digest();
-      const upstreamHash = errorCode ? undefined : metered.upstreamHasher?.digest();
-      // The upstream's hash is kept only when the gate changed what passed (a screened stream usually passes whole).
-      const hashes = outputHash === undefined ? {} : { outputHash, ...(upstreamHash !== undefined && upstreamHash !== outputHash ? { upstreamOutputHash: upstreamHash } : {}) };
-      resolve({ status: res.statusCode, bytes: metered.sent, ...hashes, ...(errorCode ? { errorCode } : {}) });
+      resolve({ status: r.res.statusCode, bytes: metered.sent, ...(errorCode ? { errorCode } : streamHashes(metered)) });
     };
     metered.once('error', (e) => finish((e as PortcullisError).code ?? ErrorCodes.UPSTREAM));
-    reply.raw.once('finish', () => finish());
-    reply.raw.once('close', () => {
-      if (reply.raw.writableFinished) return finish();
+    r.reply.raw.once('finish', () => finish());
+    r.reply.raw.once('close', () => {
+      if (r.reply.raw.writableFinished) return finish();
       // The agent went away mid-stream (an SSE client closing): stop reading the upstream too.
-      res.body.destroy();
+      r.res.body.destroy();
       metered.destroy();
       finish(ErrorCodes.UPSTREAM);
     });
   });
+}
+
+/** The upstream's hash is kept only when the gate changed what passed (a screened stream usually passes whole). */
+function streamHashes(metered: MeteredStream): Pick<FinishInfo, 'outputHash' | 'upstreamOutputHash'> {
+  const outputHash = metered.hasher.digest();
+  const upstreamHash = metered.upstreamHasher?.digest();
+  return upstreamHash !== undefined && upstreamHash !== outputHash ? { outputHash, upstreamOutputHash: upstreamHash } : { outputHash };
+}
+
+async function relayStream(r: Relaying, changes: { stream: boolean; sse: boolean }): Promise<FinishInfo> {
+  const { plan, res } = r;
+  const redact = plan.constraints.redact ?? [];
+  const rewrite = changes.sse && (redact.length > 0 || plan.rewriteMessage) ? sseRedactor(redact, plan.rewriteMessage) : undefined;
+  const metered = new MeteredStream(r.max, changes.sse ? sseEvents(plan.extraMessages ?? []) : '', rewrite, changes.sse ? plan.screenLine : undefined);
+  if (changes.sse || changes.stream) delete r.headers['content-length'];
+  const done = streamEnded(r, metered);
   res.body.once('error', (e) => {
     metered.destroy(new RelayCutError(ErrorCodes.UPSTREAM, `the upstream's response broke off: ${e.message}`, undefined, { cause: e }));
   });
   res.body.pipe(metered);
-  await reply.code(res.statusCode).headers(headers).send(metered);
-  return await done;
+  await r.reply.code(res.statusCode).headers(r.headers).send(metered);
+  return done;
+}
+
+/** Sends the upstream response; resolves when the agent has it (or it failed). Throws before any byte is sent. */
+export async function relayResponse(reply: FastifyReply, res: UpstreamResponse, plan: RelayPlan): Promise<FinishInfo> {
+  const r: Relaying = { reply, res, plan, headers: responseHeaders(res.headers, plan.constraints.stripHeaders), max: plan.constraints.maxResponseBytes ?? Number.POSITIVE_INFINITY };
+  const declared = Number(res.headers['content-length']);
+  if (Number.isFinite(declared) && declared > r.max) {
+    res.body.destroy();
+    throw tooLarge(r.max);
+  }
+  const changes = changesOf(res, plan);
+  if (changes.whole) return relayRewrittenJson(r);
+  if (!changes.sse && sentWhole(r, declared)) return relaySmall(r);
+  return relayStream(r, changes);
 }
