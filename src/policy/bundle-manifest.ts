@@ -97,26 +97,23 @@ function entrypoints(file: string, doc: Record<string, unknown>): string[] {
   return [DEFAULT_ENTRYPOINT];
 }
 
-function tool(file: string, field: string, value: unknown): ToolEntry {
-  if (!isObject(value)) throw invalid(file, field, 'must be a mapping with name, kind and url');
-  checkKeys(file, field, value, TOOL_KEYS);
-  const name = requireString(file, `${field}.name`, value.name);
-  if (value.kind !== 'mcp' && value.kind !== 'http') throw invalid(file, `${field}.kind`, 'must be "mcp" or "http"');
-  const url = requireString(file, `${field}.url`, value.url);
+/** An absolute http(s) URL. */
+function toolUrl(file: string, field: string, value: unknown): string {
+  const url = requireString(file, field, value);
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw invalid(file, `${field}.url`, `"${url}" is not an absolute URL`);
+    throw invalid(file, field, `"${url}" is not an absolute URL`);
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw invalid(file, `${field}.url`, `"${url}" must use http or https`);
+    throw invalid(file, field, `"${url}" must use http or https`);
   }
-  const entry: ToolEntry = { name, kind: value.kind, url };
-  if (value.description !== undefined) {
-    if (typeof value.description !== 'string') throw invalid(file, `${field}.description`, 'must be a string');
-    entry.description = value.description;
-  }
+  return url;
+}
+
+/** allowSubPaths and allowQuery: booleans, for MCP servers only; set on `entry` when true. */
+function mcpFlags(file: string, field: string, value: Record<string, unknown>, entry: ToolEntry): void {
   for (const flag of ['allowSubPaths', 'allowQuery'] as const) {
     const v = value[flag];
     if (v === undefined) continue;
@@ -124,6 +121,19 @@ function tool(file: string, field: string, value: unknown): ToolEntry {
     if (entry.kind !== 'mcp') throw invalid(file, `${field}.${flag}`, 'applies to MCP servers (kind: mcp) only: HTTP tools pass every path and query to the policy');
     if (v) entry[flag] = true;
   }
+}
+
+function tool(file: string, field: string, value: unknown): ToolEntry {
+  if (!isObject(value)) throw invalid(file, field, 'must be a mapping with name, kind and url');
+  checkKeys(file, field, value, TOOL_KEYS);
+  const name = requireString(file, `${field}.name`, value.name);
+  if (value.kind !== 'mcp' && value.kind !== 'http') throw invalid(file, `${field}.kind`, 'must be "mcp" or "http"');
+  const entry: ToolEntry = { name, kind: value.kind, url: toolUrl(file, `${field}.url`, value.url) };
+  if (value.description !== undefined) {
+    if (typeof value.description !== 'string') throw invalid(file, `${field}.description`, 'must be a string');
+    entry.description = value.description;
+  }
+  mcpFlags(file, field, value, entry);
   if (value.credential !== undefined) entry.credential = credential(file, `${field}.credential`, value.credential);
   if (value.pins !== undefined) entry.pins = pins(file, `${field}.pins`, value.pins, entry.kind);
   return entry;
