@@ -89,18 +89,16 @@ export interface ReadBundleArchiveOptions {
   verificationKeys?: readonly BundleVerificationKey[] | undefined;
 }
 
-export async function readBundleArchive(bytes: Uint8Array, options: ReadBundleArchiveOptions = {}): Promise<CompiledBundle> {
-  let files: Map<string, Buffer>;
+async function unpack(bytes: Uint8Array): Promise<Map<string, Buffer>> {
   try {
-    files = await unpackTarGz(bytes);
+    return await unpackTarGz(bytes);
   } catch (e) {
     throw new PortcullisError(ErrorCodes.BUNDLE_INVALID, `bundle archive is not a readable tar.gz: ${(e as Error).message}`, undefined, { cause: e });
   }
-  if (options.verificationKeys) verifyBundleSignature(files, options.verificationKeys);
-  const manifest = parseJsonFile(files, '/.manifest');
-  if (!isObject(manifest)) throw refuse('/.manifest must be a JSON object');
-  const data = files.has('/data.json') ? parseJsonFile(files, '/data.json') : {};
-  if (!isObject(data)) throw refuse('/data.json must be a JSON object');
+}
+
+/** The entrypoints `/.manifest` names, each for `/policy.wasm`. */
+function entrypointsOf(manifest: Record<string, unknown>): string[] {
   const wasmEntries = Array.isArray(manifest.wasm) ? manifest.wasm : [];
   const entrypoints = wasmEntries.map((w, i) => {
     if (!isObject(w) || typeof w.entrypoint !== 'string') throw refuse(`/.manifest: wasm[${i}].entrypoint must be a string`);
@@ -108,30 +106,45 @@ export async function readBundleArchive(bytes: Uint8Array, options: ReadBundleAr
     return w.entrypoint;
   });
   if (entrypoints.length === 0) throw refuse('/.manifest names no wasm entrypoint');
-  const wasm = files.get(WASM_PATH);
-  if (!wasm) throw refuse(`${WASM_PATH} is missing`);
+  return entrypoints;
+}
 
+/** What `metadata.portcullis` carries: catalog, tests, compiler and mode (none of it for a bundle `opa build` wrote). */
+function portcullisMetadata(manifest: Record<string, unknown>): Pick<CompiledBundle, 'tools' | 'tests' | 'compiler' | 'mode'> {
   const meta = isObject(manifest.metadata) && isObject(manifest.metadata.portcullis) ? manifest.metadata.portcullis : {};
   const tools = parseManifest('/.manifest metadata.portcullis', { tools: meta.tools ?? [] }).tools;
   const tests = parseTests('/.manifest metadata.portcullis', meta.tests ?? []);
   const compiler = typeof meta.compiler === 'string' ? meta.compiler : 'opa';
   if (meta.mode !== undefined && meta.mode !== 'enforce' && meta.mode !== 'observe') throw refuse('/.manifest metadata.portcullis.mode must be enforce or observe');
-  const mode = meta.mode === undefined ? {} : { mode: meta.mode as 'enforce' | 'observe' };
+  return { tools, tests, compiler, ...(meta.mode === undefined ? {} : { mode: meta.mode as 'enforce' | 'observe' }) };
+}
 
-  const revision = manifest.revision;
+/** Whether the manifest's revision must be the digest; false only for an `opa build` bundle when those are accepted. Throws when it must and is not one. */
+function revisionIsDigest(manifest: Record<string, unknown>, options: ReadBundleArchiveOptions): boolean {
+  if (typeof manifest.revision === 'string' && isPolicyDigest(manifest.revision)) return true;
+  if (options.acceptOpaBundles && !(isObject(manifest.metadata) && isObject(manifest.metadata.portcullis))) return false;
+  throw refuse('/.manifest revision must be the policy digest (sha256:<hex>)');
+}
+
+export async function readBundleArchive(bytes: Uint8Array, options: ReadBundleArchiveOptions = {}): Promise<CompiledBundle> {
+  const files = await unpack(bytes);
+  if (options.verificationKeys) verifyBundleSignature(files, options.verificationKeys);
+  const manifest = parseJsonFile(files, '/.manifest');
+  if (!isObject(manifest)) throw refuse('/.manifest must be a JSON object');
+  const data = files.has('/data.json') ? parseJsonFile(files, '/data.json') : {};
+  if (!isObject(data)) throw refuse('/data.json must be a JSON object');
+  const entrypoints = entrypointsOf(manifest);
+  const wasm = files.get(WASM_PATH);
+  if (!wasm) throw refuse(`${WASM_PATH} is missing`);
+  const { mode, ...meta } = portcullisMetadata(manifest);
   const digest = policyDigest(wasm, data);
-  if (typeof revision !== 'string' || !isPolicyDigest(revision)) {
-    if (options.acceptOpaBundles && !(isObject(manifest.metadata) && isObject(manifest.metadata.portcullis))) {
-      return { wasm: new Uint8Array(wasm), data, entrypoints, tools, tests, digest, compiler };
-    }
-    throw refuse('/.manifest revision must be the policy digest (sha256:<hex>)');
-  }
-  if (revision !== digest) {
+  if (!revisionIsDigest(manifest, options)) return { wasm: new Uint8Array(wasm), data, entrypoints, ...meta, digest };
+  if (manifest.revision !== digest) {
     throw new PortcullisError(
       ErrorCodes.BUNDLE_DIGEST_MISMATCH,
-      `bundle archive content does not match its digest: the manifest says ${revision}, the content hashes to ${digest}`,
-      { expected: revision, actual: digest },
+      `bundle archive content does not match its digest: the manifest says ${String(manifest.revision)}, the content hashes to ${digest}`,
+      { expected: manifest.revision, actual: digest },
     );
   }
-  return { wasm: new Uint8Array(wasm), data, entrypoints, tools, tests, digest, compiler, ...mode };
+  return { wasm: new Uint8Array(wasm), data, entrypoints, ...meta, digest, ...(mode ? { mode } : {}) };
 }
