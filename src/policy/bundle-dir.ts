@@ -33,29 +33,40 @@ export async function readBundleDir(dir: string, options: ReadBundleDirOptions =
   if (!info?.isDirectory()) throw invalid(dir, '', 'is not a directory (expected a folder of .rego files)');
   const found: Found = { rego: [], data: [], tests: [] };
   await walk(dir, dir, found);
-
-  const regoFiles = found.rego.filter((f) => options.withTestModules || !f.endsWith('_test.rego'));
-  if (regoFiles.length === 0) throw invalid(dir, '', 'holds no .rego modules');
-  const modules: RegoModule[] = [];
-  for (const path of regoFiles) modules.push({ path: relative(dir, path), source: await readFile(path, 'utf8') });
-
-  const data: Record<string, unknown> = {};
-  for (const file of found.data) {
-    const segments = relative(dir, join(file, '..')).split(sep).filter((s) => s !== '');
-    mergeAt(data, segments, await readDocument(dir, file), relative(dir, file));
-  }
-
+  const modules = await readModules(dir, found.rego.filter((f) => options.withTestModules || !f.endsWith('_test.rego')));
+  const data = await readData(dir, found.data);
   const manifestPath = await firstExisting(dir, MANIFEST_NAMES);
   const manifestName = manifestPath ? relative(dir, manifestPath) : 'portcullis.yaml';
   const manifest = parseManifest(manifestName, manifestPath ? await readDocument(dir, manifestPath) : undefined);
-  const tests: { file: string; test: BundleTestCase }[] = manifest.tests.map((test) => ({ file: manifestName, test }));
-  for (const file of found.tests) {
+  const tests = await readTests(dir, found.tests, manifest.tests.map((test) => ({ file: manifestName, test })));
+  return { modules, data, entrypoints: manifest.entrypoints, tools: manifest.tools, tests };
+}
+
+async function readModules(dir: string, regoFiles: string[]): Promise<RegoModule[]> {
+  if (regoFiles.length === 0) throw invalid(dir, '', 'holds no .rego modules');
+  const modules: RegoModule[] = [];
+  for (const path of regoFiles) modules.push({ path: relative(dir, path), source: await readFile(path, 'utf8') });
+  return modules;
+}
+
+/** The data documents merged into one tree, each at the path of its folder. */
+async function readData(dir: string, files: string[]): Promise<Record<string, unknown>> {
+  const data: Record<string, unknown> = {};
+  for (const file of files) {
+    const segments = relative(dir, join(file, '..')).split(sep).filter((s) => s !== '');
+    mergeAt(data, segments, await readDocument(dir, file), relative(dir, file));
+  }
+  return data;
+}
+
+/** The manifest's test cases, then those of tests/*.yaml; names must be unique across all of them. */
+async function readTests(dir: string, files: string[], tests: { file: string; test: BundleTestCase }[]): Promise<BundleTestCase[]> {
+  for (const file of files) {
     const name = relative(dir, file);
     for (const test of parseTests(name, await readDocument(dir, file), '')) tests.push({ file: name, test });
   }
   checkUniqueTestNames(tests);
-
-  return { modules, data, entrypoints: manifest.entrypoints, tools: manifest.tools, tests: tests.map((t) => t.test) };
+  return tests.map((t) => t.test);
 }
 
 async function walk(root: string, dir: string, found: Found): Promise<void> {
@@ -99,21 +110,29 @@ function isObject(v: unknown): v is Record<string, unknown> {
 /** Merges `value` into `data` at `segments`; objects merge key by key, anything else must not collide. */
 function mergeAt(data: Record<string, unknown>, segments: string[], value: unknown, file: string): void {
   if (value === undefined || value === null) return;
-  if (segments.length === 0 && !isObject(value)) throw invalid(file, '', 'data at the bundle root must be an object');
+  if (!isObject(value)) return placeValue(data, segments, value, file);
+  mergeObject(objectAt(data, segments, file), value, file, segments.join('.'));
+}
+
+/** The object at `segments` inside `data`, made where missing; a value that is not an object in the way collides. */
+function objectAt(data: Record<string, unknown>, segments: string[], file: string): Record<string, unknown> {
   let target = data;
   for (const [i, key] of segments.entries()) {
-    const at = segments.slice(0, i + 1).join('.');
-    if (i === segments.length - 1 && !isObject(value)) {
-      if (key in target) throw invalid(file, '', `data.${at} is already defined by another data file`);
-      target[key] = value;
-      return;
-    }
     const next = target[key];
     if (next === undefined) target[key] = {};
-    else if (!isObject(next)) throw invalid(file, '', `data.${at} is already defined by another data file`);
+    else if (!isObject(next)) throw invalid(file, '', `data.${segments.slice(0, i + 1).join('.')} is already defined by another data file`);
     target = target[key] as Record<string, unknown>;
   }
-  mergeObject(target, value as Record<string, unknown>, file, segments.join('.'));
+  return target;
+}
+
+/** A document that is not an object: it takes the place of its folder, which nothing else may define. */
+function placeValue(data: Record<string, unknown>, segments: string[], value: unknown, file: string): void {
+  if (segments.length === 0) throw invalid(file, '', 'data at the bundle root must be an object');
+  const parent = objectAt(data, segments.slice(0, -1), file);
+  const key = segments[segments.length - 1]!;
+  if (key in parent) throw invalid(file, '', `data.${segments.join('.')} is already defined by another data file`);
+  parent[key] = value;
 }
 
 function mergeObject(target: Record<string, unknown>, value: Record<string, unknown>, file: string, at: string): void {
