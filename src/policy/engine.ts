@@ -117,16 +117,12 @@ function evaluateOn(instance: Instance | undefined, input: unknown, entrypoint?:
   return { result: firstResult(resultSet), digest: instance.bundle.digest, entrypoint: name };
 }
 
-async function instantiate(bundle: CompiledBundle, clock: ClockNs, settings: ModuleSettings): Promise<Instance> {
-  if (bundle.entrypoints.length === 0) {
-    throw new PortcullisError(ErrorCodes.BUNDLE_INVALID, 'the bundle declares no entrypoint', { digest: bundle.digest });
-  }
-  let policy: LoadedPolicy;
-  // Each instance has its own host builtins, so a swap never shares a fixed instant.
-  const host = createHostBuiltins(clock);
+/** The bundle's module instantiated with its data; a module that cannot be is an invalid bundle. */
+async function loadModule(bundle: CompiledBundle, host: HostBuiltins): Promise<LoadedPolicy> {
   try {
-    policy = await loadPolicy(bundle.wasm, undefined, host.builtins);
+    const policy = await loadPolicy(bundle.wasm, undefined, host.builtins);
     policy.setData(bundle.data ?? {});
+    return policy;
   } catch (e) {
     throw new PortcullisError(
       ErrorCodes.BUNDLE_INVALID,
@@ -135,7 +131,10 @@ async function instantiate(bundle: CompiledBundle, clock: ClockNs, settings: Mod
       { cause: e },
     );
   }
-  const exported = (policy.entrypoints ?? {}) as Record<string, number>;
+}
+
+/** Entrypoint name → id: every declared one must be exported; the others the module has stay reachable by name (e.g. test rules). */
+function entrypointIds(bundle: CompiledBundle, exported: Record<string, number>): Map<string, number> {
   const ids = new Map<string, number>();
   for (const name of bundle.entrypoints) {
     const id = exported[name];
@@ -148,11 +147,21 @@ async function instantiate(bundle: CompiledBundle, clock: ClockNs, settings: Mod
     }
     ids.set(name, id);
   }
-  // Entrypoints the module has beyond those declared (e.g. test rules) stay reachable by name.
   for (const [name, id] of Object.entries(exported)) if (!ids.has(name)) ids.set(name, id);
-  applySettings((policy.wasmInstance as unknown as WasmInstance).exports, settings);
-  const minor = Number(policy.minorVersion);
-  const fast = minor >= 2 && typeof (policy.wasmInstance as unknown as WasmInstance).exports?.opa_eval === 'function';
+  return ids;
+}
+
+async function instantiate(bundle: CompiledBundle, clock: ClockNs, settings: ModuleSettings): Promise<Instance> {
+  if (bundle.entrypoints.length === 0) {
+    throw new PortcullisError(ErrorCodes.BUNDLE_INVALID, 'the bundle declares no entrypoint', { digest: bundle.digest });
+  }
+  // Each instance has its own host builtins, so a swap never shares a fixed instant.
+  const host = createHostBuiltins(clock);
+  const policy = await loadModule(bundle, host);
+  const ids = entrypointIds(bundle, (policy.entrypoints ?? {}) as Record<string, number>);
+  const exports = (policy.wasmInstance as unknown as WasmInstance).exports;
+  applySettings(exports, settings);
+  const fast = Number(policy.minorVersion) >= 2 && typeof exports?.opa_eval === 'function';
   const instance: Instance = { bundle, policy, ids, fast, clockUser: importsBuiltin(policy, 'time.now_ns') ? host : undefined };
   warmUp(instance);
   return instance;
@@ -188,15 +197,17 @@ const WARM_UP_INPUTS: readonly object[] = Object.freeze(
 function warmUp(instance: Instance): void {
   for (const name of instance.bundle.entrypoints) {
     const id = instance.ids.get(name)!;
-    for (const input of WARM_UP_INPUTS) {
-      try {
-        instance.clockUser?.beginEvaluation(instantOf(input));
-        if (instance.fast) evaluateFast(instance.policy, input, id);
-        else instance.policy.evaluate(sdkInput(input), id);
-      } catch {
-        // A policy may legitimately fail on an input it was not written for.
-      }
-    }
+    for (const input of WARM_UP_INPUTS) warmUpCall(instance, id, input);
+  }
+}
+
+function warmUpCall(instance: Instance, id: number, input: object): void {
+  try {
+    instance.clockUser?.beginEvaluation(instantOf(input));
+    if (instance.fast) evaluateFast(instance.policy, input, id);
+    else instance.policy.evaluate(sdkInput(input), id);
+  } catch {
+    // A policy may legitimately fail on an input it was not written for.
   }
 }
 
@@ -256,7 +267,12 @@ interface WasmInstance {
   exports: Record<string, unknown>;
 }
 
-type OpaEval = (reserved: number, entrypoint: number, data: number, input: number, inputLen: number, heap: number, format: number) => number;
+/**
+ * `opa_eval` as the OPA wasm ABI 1.2 exports it: seven numbers, fixed by the
+ * ABI, written as one labelled tuple.
+ */
+type OpaEvalArgs = [reserved: number, entrypoint: number, data: number, input: number, inputLen: number, heap: number, format: number];
+type OpaEval = (...args: OpaEvalArgs) => number;
 
 /**
  * The SDK's ABI 1.2 evaluation path without its per-call costs: the input's
