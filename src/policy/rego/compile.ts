@@ -6,7 +6,7 @@
  * table, recursion detection, safety analysis with body reordering, then
  * planning of the entrypoints and every rule they reach.
  */
-import type { Module } from './ast.ts';
+import type { Module, Rule } from './ast.ts';
 import { BUILTINS, REPLACEABLE_ONLY } from './builtins.ts';
 import { checkTypes } from './check/index.ts';
 import type { Policy } from './ir.ts';
@@ -79,14 +79,18 @@ export function annotatedEntrypoints(modules: Module[]): string[] {
     const pkg = packagePath(m);
     if ((m.package.annotations ?? []).some((a) => a.entrypoint === true)) add(pkg);
     for (const r of m.rules) {
-      if (!(r.annotations ?? []).some((a) => a.entrypoint === true)) continue;
-      const ground: string[] = [];
-      for (const t of r.head.ref.path) {
-        if (t.type !== 'string') break;
-        ground.push(t.value);
-      }
-      add([...pkg, r.head.name, ...ground]);
+      if ((r.annotations ?? []).some((a) => a.entrypoint === true)) add([...pkg, r.head.name, ...groundPrefix(r)]);
     }
   }
   return out;
+}
+
+/** The string keys a rule's head ref starts with (`p.a.b[x]`: a, b). */
+function groundPrefix(r: Rule): string[] {
+  const ground: string[] = [];
+  for (const t of r.head.ref.path) {
+    if (t.type !== 'string') break;
+    ground.push(t.value);
+  }
+  return ground;
 }

@@ -212,22 +212,27 @@ export class EmitContext {
     for (const f of this.policy.funcs?.funcs ?? []) {
       // Dynamic calls reach rules (input, data) only.
       if (!f.path || f.path.length === 0 || f.params.length !== 2) continue;
-      let node = root;
-      let ok = true;
-      for (const key of f.path.slice(0, -1)) {
-        const next = node[key];
-        if (next === undefined) node[key] = {};
-        else if (typeof next !== 'object') {
-          ok = false;
-          break;
-        }
-        node = node[key] as Record<string, unknown>;
-      }
+      const node = mappingParent(root, f.path);
       const leaf = f.path[f.path.length - 1];
-      if (!ok || node[leaf] !== undefined) continue;
+      if (node === undefined || node[leaf] !== undefined) continue;
       node[leaf] = base + table.length;
       table.push(funcName(f.name));
     }
     return { json: JSON.stringify(root), table };
   }
+}
+
+/**
+ * The object of the function mapping that holds `path`'s last key, made
+ * along the way; undefined when a function already sits on the way.
+ */
+function mappingParent(root: Record<string, unknown>, path: string[]): Record<string, unknown> | undefined {
+  let node = root;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (next === undefined) node[key] = {};
+    else if (typeof next !== 'object') return undefined;
+    node = node[key] as Record<string, unknown>;
+  }
+  return node;
 }

@@ -4,7 +4,7 @@
  * fails branches to the end of its innermost block, and `BreakStmt { index }`
  * branches to the end of the block `index` levels further out.
  */
-import type { Block, Operand, Position, Stmt, StmtPayloads } from '../ir.ts';
+import type { Block, Operand, Position, Stmt, StmtPayloads, StmtType } from '../ir.ts';
 import type { EmitContext } from './context.ts';
 import { PortcullisError, ErrorCodes } from '../../../errors.ts';
 import { w, type Expr } from './wasm/builder.ts';
@@ -114,103 +114,82 @@ export class FunctionCompiler {
   }
 
   stmt(s: Stmt): Expr {
-        switch (s.type) {
-      case 'ArrayAppendStmt':
-        return w.call(this.ctx.fn('rt_array_append'), [this.get(s.stmt.array), this.operand(s.stmt.value)], 'none');
-      case 'AssignIntStmt':
-        return this.set(s.stmt.target, w.const(this.ctx.statics.number(String(s.stmt.value))));
-      case 'AssignVarOnceStmt':
-        return this.assignOnce(s.stmt);
-      case 'AssignVarStmt':
-        return this.set(s.stmt.target, this.operand(s.stmt.source));
-      case 'BlockStmt':
-        return w.block(null, (s.stmt.blocks ?? []).map((b) => this.block(b)), 'none');
-      case 'BreakStmt': {
-        const target = this.labels.length - 1 - s.stmt.index;
-        const label = this.labels[target];
-        if (label === undefined) throw compileError(`BreakStmt index ${s.stmt.index} leaves the function`);
-        return w.block(null, [...this.leaveWithBlocks(target), w.br(label)]);
-      }
-      case 'CallStmt':
-        return this.call(s.stmt);
-      case 'CallDynamicStmt':
-        return this.callDynamic(s.stmt);
-      case 'DotStmt': {
-        // Lookups straight down from `data` follow OPA's storage (string keys only).
-        const src = s.stmt.source;
-        const fromData = src.type === 'local' && this.dataRefs.has(src.value);
-        if (fromData) this.dataRefs.add(s.stmt.target);
-        return w.block(null, [
-          this.set(s.stmt.target, this.rt(fromData ? 'rt_dot_data' : 'rt_dot', [this.operand(src), this.operand(s.stmt.key)])),
-          this.failIf(w.eqz(this.get(s.stmt.target))),
-        ]);
-      }
-      case 'EqualStmt':
-        return this.failIf(w.eqz(this.equal(s.stmt.a, s.stmt.b)));
-      case 'NotEqualStmt':
-        return this.failIf(this.equal(s.stmt.a, s.stmt.b));
-      case 'IsArrayStmt':
-        return this.failIf(w.eqz(this.typeIs(this.operand(s.stmt.source), TYPE_ARRAY, this.temp())));
-      case 'IsObjectStmt':
-        return this.failIf(w.eqz(this.typeIs(this.operand(s.stmt.source), TYPE_OBJECT, this.temp())));
-      case 'IsSetStmt':
-        return this.failIf(w.eqz(this.typeIs(this.operand(s.stmt.source), TYPE_SET, this.temp())));
-      case 'IsDefinedStmt':
-        return this.failIf(w.eqz(this.get(s.stmt.source)));
-      case 'IsUndefinedStmt':
-        return this.failIf(this.get(s.stmt.source));
-      case 'LenStmt':
-        return w.block(null, [
-          this.set(s.stmt.target, this.rt('rt_len', [this.operand(s.stmt.source)])),
-          this.failIf(w.eqz(this.get(s.stmt.target))),
-        ]);
-      case 'MakeArrayStmt':
-        return this.set(s.stmt.target, this.rt('rt_make_array', [w.const(s.stmt.capacity)]));
-      case 'MakeNullStmt':
-        return this.set(s.stmt.target, w.const(this.ctx.statics.nullAddr));
-      case 'MakeNumberIntStmt':
-        return this.set(s.stmt.target, w.const(this.ctx.statics.number(String(s.stmt.value))));
-      case 'MakeNumberRefStmt':
-        return this.set(s.stmt.target, w.const(this.ctx.statics.number(this.ctx.stringValue(s.stmt.Index))));
-      case 'MakeObjectStmt':
-        return this.set(s.stmt.target, this.rt('rt_make_object', []));
-      case 'MakeSetStmt':
-        return this.set(s.stmt.target, this.rt('rt_make_set', []));
-      case 'NopStmt':
-        return w.nop();
-      case 'NotStmt':
-        return this.not(s.stmt);
-      case 'ObjectInsertOnceStmt':
-        return w.call(
-          this.ctx.fn('rt_object_insert_once'),
-          [this.get(s.stmt.object), this.operand(s.stmt.key), this.operand(s.stmt.value), w.const(this.ctx.location(s.stmt))],
-          'none',
-        );
-      case 'ObjectInsertStmt':
-        return w.call(
-          this.ctx.fn('rt_object_insert'),
-          [this.get(s.stmt.object), this.operand(s.stmt.key), this.operand(s.stmt.value)],
-          'none',
-        );
-      case 'ObjectMergeStmt':
-        return this.set(s.stmt.target, this.rt('rt_object_merge', [this.get(s.stmt.a), this.get(s.stmt.b)]));
-      case 'ResetLocalStmt':
-        return this.set(s.stmt.target, w.const(0));
-      case 'ResultSetAddStmt':
-        return w.call(this.ctx.fn('rt_result_add'), [this.get(s.stmt.value)], 'none');
-      case 'ReturnLocalStmt':
-        return w.block(null, [...this.leaveWithBlocks(-1), this.isPlan ? w.return() : w.return(this.get(s.stmt.source))]);
-      case 'ScanStmt':
-        return this.scan(s.stmt);
-      case 'SetAddStmt':
-        return w.call(this.ctx.fn('rt_set_add'), [this.get(s.stmt.set), this.operand(s.stmt.value)], 'none');
-      case 'WithStmt':
-        return this.with(s.stmt);
-      default: {
-        const unknown = s as { type: string };
-        throw compileError(`unknown IR statement ${unknown.type}`);
-      }
-    }
+    const known = Object.hasOwn(FunctionCompiler.STMTS, s.type);
+    const compile = known ? (FunctionCompiler.STMTS[s.type] as (c: FunctionCompiler, p: Stmt['stmt']) => Expr) : undefined;
+    if (compile === undefined) throw compileError(`unknown IR statement ${(s as { type: string }).type}`);
+    return compile(this, s.stmt);
+  }
+
+  /**
+   * How each IR statement compiles. The order in which a handler reads
+   * operands is the order their wasm locals are allocated in: kept stable so
+   * that the same plan always gives the same module.
+   */
+  private static readonly STMTS: { [K in StmtType]: (c: FunctionCompiler, p: Payload<K>) => Expr } = {
+    ArrayAppendStmt: (c, p) => w.call(c.ctx.fn('rt_array_append'), [c.get(p.array), c.operand(p.value)], 'none'),
+    AssignIntStmt: (c, p) => c.set(p.target, w.const(c.ctx.statics.number(String(p.value)))),
+    AssignVarOnceStmt: (c, p) => c.assignOnce(p),
+    AssignVarStmt: (c, p) => c.set(p.target, c.operand(p.source)),
+    BlockStmt: (c, p) => w.block(null, (p.blocks ?? []).map((b) => c.block(b)), 'none'),
+    BreakStmt: (c, p) => c.break(p),
+    CallStmt: (c, p) => c.call(p),
+    CallDynamicStmt: (c, p) => c.callDynamic(p),
+    DotStmt: (c, p) => c.dot(p),
+    EqualStmt: (c, p) => c.failIf(w.eqz(c.equal(p.a, p.b))),
+    NotEqualStmt: (c, p) => c.failIf(c.equal(p.a, p.b)),
+    IsArrayStmt: (c, p) => c.failIf(w.eqz(c.typeIs(c.operand(p.source), TYPE_ARRAY, c.temp()))),
+    IsObjectStmt: (c, p) => c.failIf(w.eqz(c.typeIs(c.operand(p.source), TYPE_OBJECT, c.temp()))),
+    IsSetStmt: (c, p) => c.failIf(w.eqz(c.typeIs(c.operand(p.source), TYPE_SET, c.temp()))),
+    IsDefinedStmt: (c, p) => c.failIf(w.eqz(c.get(p.source))),
+    IsUndefinedStmt: (c, p) => c.failIf(c.get(p.source)),
+    LenStmt: (c, p) =>
+      w.block(null, [
+        c.set(p.target, c.rt('rt_len', [c.operand(p.source)])),
+        c.failIf(w.eqz(c.get(p.target))),
+      ]),
+    MakeArrayStmt: (c, p) => c.set(p.target, c.rt('rt_make_array', [w.const(p.capacity)])),
+    MakeNullStmt: (c, p) => c.set(p.target, w.const(c.ctx.statics.nullAddr)),
+    MakeNumberIntStmt: (c, p) => c.set(p.target, w.const(c.ctx.statics.number(String(p.value)))),
+    MakeNumberRefStmt: (c, p) => c.set(p.target, w.const(c.ctx.statics.number(c.ctx.stringValue(p.Index)))),
+    MakeObjectStmt: (c, p) => c.set(p.target, c.rt('rt_make_object', [])),
+    MakeSetStmt: (c, p) => c.set(p.target, c.rt('rt_make_set', [])),
+    NopStmt: () => w.nop(),
+    NotStmt: (c, p) => c.not(p),
+    ObjectInsertOnceStmt: (c, p) =>
+      w.call(
+        c.ctx.fn('rt_object_insert_once'),
+        [c.get(p.object), c.operand(p.key), c.operand(p.value), w.const(c.ctx.location(p))],
+        'none',
+      ),
+    ObjectInsertStmt: (c, p) =>
+      w.call(c.ctx.fn('rt_object_insert'), [c.get(p.object), c.operand(p.key), c.operand(p.value)], 'none'),
+    ObjectMergeStmt: (c, p) => c.set(p.target, c.rt('rt_object_merge', [c.get(p.a), c.get(p.b)])),
+    ResetLocalStmt: (c, p) => c.set(p.target, w.const(0)),
+    ResultSetAddStmt: (c, p) => w.call(c.ctx.fn('rt_result_add'), [c.get(p.value)], 'none'),
+    ReturnLocalStmt: (c, p) =>
+      w.block(null, [...c.leaveWithBlocks(-1), c.isPlan ? w.return() : w.return(c.get(p.source))]),
+    ScanStmt: (c, p) => c.scan(p),
+    SetAddStmt: (c, p) => w.call(c.ctx.fn('rt_set_add'), [c.get(p.set), c.operand(p.value)], 'none'),
+    WithStmt: (c, p) => c.with(p),
+  };
+
+  /** Leaves the block `index` levels out, undoing the WithStmts it leaves. */
+  private break(p: Payload<'BreakStmt'>): Expr {
+    const target = this.labels.length - 1 - p.index;
+    const label = this.labels[target];
+    if (label === undefined) throw compileError(`BreakStmt index ${p.index} leaves the function`);
+    return w.block(null, [...this.leaveWithBlocks(target), w.br(label)]);
+  }
+
+  private dot(p: Payload<'DotStmt'>): Expr {
+    // Lookups straight down from `data` follow OPA's storage (string keys only).
+    const src = p.source;
+    const fromData = src.type === 'local' && this.dataRefs.has(src.value);
+    if (fromData) this.dataRefs.add(p.target);
+    return w.block(null, [
+      this.set(p.target, this.rt(fromData ? 'rt_dot_data' : 'rt_dot', [this.operand(src), this.operand(p.key)])),
+      this.failIf(w.eqz(this.get(p.target))),
+    ]);
   }
 
   /** 1 when both operands are defined and equal (pointer equality first). */

@@ -37,28 +37,16 @@ export type Expr =
   | { op: 'try'; label: string; body: Expr; handler: Expr; type: ValType }
   | { op: 'rethrow'; label: string };
 
+/** Instructions that carry their result type. */
+const TYPED_OPS = new Set<Expr['op']>(['block', 'if', 'call', 'call_indirect', 'try']);
+/** Instructions whose result is always an i32. */
+const I32_OPS = new Set<Expr['op']>([
+  'local.get', 'local.tee', 'global.get', 'i32.const', 'unary', 'binary', 'load', 'select', 'memory.size', 'memory.grow',
+]);
+
 export function typeOf(e: Expr): ValType {
-  switch (e.op) {
-    case 'block':
-    case 'if':
-    case 'call':
-    case 'call_indirect':
-    case 'try':
-      return e.type;
-    case 'local.get':
-    case 'local.tee':
-    case 'global.get':
-    case 'i32.const':
-    case 'unary':
-    case 'binary':
-    case 'load':
-    case 'select':
-    case 'memory.size':
-    case 'memory.grow':
-      return 'i32';
-    default:
-      return 'none';
-  }
+  if (TYPED_OPS.has(e.op)) return (e as Extract<Expr, { type: ValType }>).type;
+  return I32_OPS.has(e.op) ? 'i32' : 'none';
 }
 
 const bin = (code: number) => (a: Expr, b: Expr): Expr => ({ op: 'binary', code, a, b });

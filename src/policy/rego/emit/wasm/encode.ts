@@ -104,136 +104,139 @@ export interface Resolver {
 
 /** Encodes one expression; `labels` are the enclosing labels, innermost last (null for unnamed). */
 export function encodeExpr(e: Expr, b: Bytes, labels: (string | null)[], r: Resolver): void {
-  const blockType = (t: ValType): number => (t === 'none' ? 0x40 : valTypeByte(t));
-  switch (e.op) {
-    case 'block':
-      b.byte(0x02).byte(blockType(e.type));
-      labels.push(e.label);
-      for (const c of e.children) encodeExpr(c, b, labels, r);
-      labels.pop();
-      b.byte(0x0b);
-      return;
-    case 'loop':
-      b.byte(0x03).byte(0x40);
-      labels.push(e.label);
-      encodeExpr(e.body, b, labels, r);
-      labels.pop();
-      b.byte(0x0b);
-      return;
-    case 'br': {
-      const depth = labels.length - 1 - labels.lastIndexOf(e.label);
-      if (depth >= labels.length) throw new Error(`wasm encoder: unknown label ${e.label}`);
-      if (e.cond) encodeExpr(e.cond, b, labels, r);
-      b.byte(e.cond ? 0x0d : 0x0c).u32(depth);
-      return;
-    }
-    case 'if':
-      encodeExpr(e.cond, b, labels, r);
-      b.byte(0x04).byte(blockType(e.type));
-      labels.push(null);
-      encodeExpr(e.then, b, labels, r);
-      if (e.else) {
-        b.byte(0x05);
-        encodeExpr(e.else, b, labels, r);
-      }
-      labels.pop();
-      b.byte(0x0b);
-      return;
-    case 'call':
-      for (const a of e.args) encodeExpr(a, b, labels, r);
-      b.byte(0x10).u32(r.func(e.fn));
-      return;
-    case 'call_indirect':
-      for (const a of e.args) encodeExpr(a, b, labels, r);
-      encodeExpr(e.target, b, labels, r);
-      b.byte(0x11).u32(r.indirectType(e.args.length)).byte(0);
-      return;
-    case 'local.get':
-      b.byte(0x20).u32(e.index);
-      return;
-    case 'local.set':
-      encodeExpr(e.value, b, labels, r);
-      b.byte(0x21).u32(e.index);
-      return;
-    case 'local.tee':
-      encodeExpr(e.value, b, labels, r);
-      b.byte(0x22).u32(e.index);
-      return;
-    case 'global.get':
-      b.byte(0x23).u32(r.global(e.name));
-      return;
-    case 'global.set':
-      encodeExpr(e.value, b, labels, r);
-      b.byte(0x24).u32(r.global(e.name));
-      return;
-    case 'i32.const':
-      b.byte(0x41).i32(e.value);
-      return;
-    case 'unary':
-      encodeExpr(e.value, b, labels, r);
-      b.byte(e.code);
-      return;
-    case 'binary':
-      encodeExpr(e.a, b, labels, r);
-      encodeExpr(e.b, b, labels, r);
-      b.byte(e.code);
-      return;
-    case 'load':
-      encodeExpr(e.ptr, b, labels, r);
-      b.byte(e.code).u32(e.align).u32(e.offset);
-      return;
-    case 'store':
-      encodeExpr(e.ptr, b, labels, r);
-      encodeExpr(e.value, b, labels, r);
-      b.byte(0x36).u32(e.align).u32(e.offset);
-      return;
-    case 'select':
-      encodeExpr(e.a, b, labels, r);
-      encodeExpr(e.b, b, labels, r);
-      encodeExpr(e.cond, b, labels, r);
-      b.byte(0x1b);
-      return;
-    case 'return':
-      if (e.value) encodeExpr(e.value, b, labels, r);
-      b.byte(0x0f);
-      return;
-    case 'nop':
-      b.byte(0x01);
-      return;
-    case 'drop':
-      encodeExpr(e.value, b, labels, r);
-      b.byte(0x1a);
-      return;
-    case 'memory.size':
-      b.byte(0x3f).byte(0x00);
-      return;
-    case 'memory.grow':
-      encodeExpr(e.pages, b, labels, r);
-      b.byte(0x40).byte(0x00);
-      return;
-    case 'memory.init':
-      encodeExpr(e.dest, b, labels, r);
-      encodeExpr(e.src, b, labels, r);
-      encodeExpr(e.len, b, labels, r);
-      b.byte(0xfc).u32(8).u32(e.segment).byte(0x00);
-      return;
-    case 'data.drop':
-      b.byte(0xfc).u32(9).u32(e.segment);
-      return;
-    case 'try':
-      b.byte(0x06).byte(blockType(e.type));
-      labels.push(e.label);
-      encodeExpr(e.body, b, labels, r);
-      b.byte(0x19); // catch_all
-      encodeExpr(e.handler, b, labels, r);
-      labels.pop();
-      b.byte(0x0b);
-      return;
-    case 'rethrow': {
-      const depth = labels.length - 1 - labels.lastIndexOf(e.label);
-      if (depth >= labels.length) throw new Error(`wasm encoder: unknown try label ${e.label}`);
-      b.byte(0x09).u32(depth);
-      return;
-    }
+  new ExprEncoder(b, labels, r).expr(e);
+}
+
+class ExprEncoder {
+  constructor(
+    readonly b: Bytes,
+    private readonly labels: (string | null)[],
+    readonly r: Resolver,
+  ) {}
+
+  expr(e: Expr): void {
+    (ENCODERS[e.op] as (enc: ExprEncoder, e: Expr) => void)(this, e);
+  }
+
+  /** Operands, in order. */
+  all(es: readonly Expr[]): void {
+    for (const e of es) this.expr(e);
+  }
+
+  blockType(t: ValType): number {
+    return t === 'none' ? 0x40 : valTypeByte(t);
+  }
+
+  /** `body` inside a label that branches may name, then `end`. */
+  labelled(label: string | null, body: () => void): void {
+    this.labels.push(label);
+    body();
+    this.labels.pop();
+    this.b.byte(0x0b);
+  }
+
+  /** How many labels out `label` is; `what` names it in the error. */
+  depth(label: string, what: string): number {
+    const depth = this.labels.length - 1 - this.labels.lastIndexOf(label);
+    if (depth >= this.labels.length) throw new Error(`wasm encoder: unknown ${what}${label}`);
+    return depth;
   }
 }
+
+/** How each instruction encodes: its operands first (stack order), then its opcode and immediates. */
+const ENCODERS: { [K in Expr['op']]: (enc: ExprEncoder, e: Extract<Expr, { op: K }>) => void } = {
+  block: (enc, e) => {
+    enc.b.byte(0x02).byte(enc.blockType(e.type));
+    enc.labelled(e.label, () => enc.all(e.children));
+  },
+  loop: (enc, e) => {
+    enc.b.byte(0x03).byte(0x40);
+    enc.labelled(e.label, () => enc.expr(e.body));
+  },
+  br: (enc, e) => {
+    const depth = enc.depth(e.label, 'label ');
+    if (e.cond) enc.expr(e.cond);
+    enc.b.byte(e.cond ? 0x0d : 0x0c).u32(depth);
+  },
+  if: (enc, e) => {
+    enc.expr(e.cond);
+    enc.b.byte(0x04).byte(enc.blockType(e.type));
+    enc.labelled(null, () => {
+      enc.expr(e.then);
+      if (!e.else) return;
+      enc.b.byte(0x05);
+      enc.expr(e.else);
+    });
+  },
+  call: (enc, e) => {
+    enc.all(e.args);
+    enc.b.byte(0x10).u32(enc.r.func(e.fn));
+  },
+  call_indirect: (enc, e) => {
+    enc.all([...e.args, e.target]);
+    enc.b.byte(0x11).u32(enc.r.indirectType(e.args.length)).byte(0);
+  },
+  'local.get': (enc, e) => void enc.b.byte(0x20).u32(e.index),
+  'local.set': (enc, e) => {
+    enc.expr(e.value);
+    enc.b.byte(0x21).u32(e.index);
+  },
+  'local.tee': (enc, e) => {
+    enc.expr(e.value);
+    enc.b.byte(0x22).u32(e.index);
+  },
+  'global.get': (enc, e) => void enc.b.byte(0x23).u32(enc.r.global(e.name)),
+  'global.set': (enc, e) => {
+    enc.expr(e.value);
+    enc.b.byte(0x24).u32(enc.r.global(e.name));
+  },
+  'i32.const': (enc, e) => void enc.b.byte(0x41).i32(e.value),
+  unary: (enc, e) => {
+    enc.expr(e.value);
+    enc.b.byte(e.code);
+  },
+  binary: (enc, e) => {
+    enc.all([e.a, e.b]);
+    enc.b.byte(e.code);
+  },
+  load: (enc, e) => {
+    enc.expr(e.ptr);
+    enc.b.byte(e.code).u32(e.align).u32(e.offset);
+  },
+  store: (enc, e) => {
+    enc.all([e.ptr, e.value]);
+    enc.b.byte(0x36).u32(e.align).u32(e.offset);
+  },
+  select: (enc, e) => {
+    enc.all([e.a, e.b, e.cond]);
+    enc.b.byte(0x1b);
+  },
+  return: (enc, e) => {
+    if (e.value) enc.expr(e.value);
+    enc.b.byte(0x0f);
+  },
+  nop: (enc) => void enc.b.byte(0x01),
+  drop: (enc, e) => {
+    enc.expr(e.value);
+    enc.b.byte(0x1a);
+  },
+  'memory.size': (enc) => void enc.b.byte(0x3f).byte(0x00),
+  'memory.grow': (enc, e) => {
+    enc.expr(e.pages);
+    enc.b.byte(0x40).byte(0x00);
+  },
+  'memory.init': (enc, e) => {
+    enc.all([e.dest, e.src, e.len]);
+    enc.b.byte(0xfc).u32(8).u32(e.segment).byte(0x00);
+  },
+  'data.drop': (enc, e) => void enc.b.byte(0xfc).u32(9).u32(e.segment),
+  try: (enc, e) => {
+    enc.b.byte(0x06).byte(enc.blockType(e.type));
+    enc.labelled(e.label, () => {
+      enc.expr(e.body);
+      enc.b.byte(0x19); // catch_all
+      enc.expr(e.handler);
+    });
+  },
+  rethrow: (enc, e) => void enc.b.byte(0x09).u32(enc.depth(e.label, 'try label ')),
+};

@@ -9,71 +9,33 @@ import { Bytes } from './encode.ts';
 
 /** Names called anywhere in an expression. */
 export function calledNames(e: Expr, into: Set<string>): void {
-  switch (e.op) {
-    case 'call':
-      into.add(e.fn);
-      for (const a of e.args) calledNames(a, into);
-      return;
-    case 'block':
-      for (const c of e.children) calledNames(c, into);
-      return;
-    case 'loop':
-      calledNames(e.body, into);
-      return;
-    case 'try':
-      calledNames(e.body, into);
-      calledNames(e.handler, into);
-      return;
-    case 'if':
-      calledNames(e.cond, into);
-      calledNames(e.then, into);
-      if (e.else) calledNames(e.else, into);
-      return;
-    case 'call_indirect':
-      calledNames(e.target, into);
-      for (const a of e.args) calledNames(a, into);
-      return;
-    case 'br':
-      if (e.cond) calledNames(e.cond, into);
-      return;
-    case 'local.set':
-    case 'local.tee':
-    case 'global.set':
-    case 'unary':
-    case 'drop':
-      calledNames(e.value, into);
-      return;
-    case 'binary':
-      calledNames(e.a, into);
-      calledNames(e.b, into);
-      return;
-    case 'load':
-      calledNames(e.ptr, into);
-      return;
-    case 'store':
-      calledNames(e.ptr, into);
-      calledNames(e.value, into);
-      return;
-    case 'select':
-      calledNames(e.cond, into);
-      calledNames(e.a, into);
-      calledNames(e.b, into);
-      return;
-    case 'return':
-      if (e.value) calledNames(e.value, into);
-      return;
-    case 'memory.grow':
-      calledNames(e.pages, into);
-      return;
-    case 'memory.init':
-      calledNames(e.dest, into);
-      calledNames(e.src, into);
-      calledNames(e.len, into);
-      return;
-    default:
-      return;
-  }
+  if (e.op === 'call') into.add(e.fn);
+  const inner = SUB_EXPRS[e.op] as ((e: Expr) => ReadonlyArray<Expr | undefined>) | undefined;
+  for (const sub of inner?.(e) ?? []) if (sub) calledNames(sub, into);
 }
+
+/** The expressions directly inside each kind of instruction (none for the others). */
+const SUB_EXPRS: { [K in Expr['op']]?: (e: Extract<Expr, { op: K }>) => ReadonlyArray<Expr | undefined> } = {
+  call: (e) => e.args,
+  block: (e) => e.children,
+  loop: (e) => [e.body],
+  try: (e) => [e.body, e.handler],
+  if: (e) => [e.cond, e.then, e.else],
+  call_indirect: (e) => [e.target, ...e.args],
+  br: (e) => [e.cond],
+  'local.set': (e) => [e.value],
+  'local.tee': (e) => [e.value],
+  'global.set': (e) => [e.value],
+  unary: (e) => [e.value],
+  drop: (e) => [e.value],
+  binary: (e) => [e.a, e.b],
+  load: (e) => [e.ptr],
+  store: (e) => [e.ptr, e.value],
+  select: (e) => [e.cond, e.a, e.b],
+  return: (e) => [e.value],
+  'memory.grow': (e) => [e.pages],
+  'memory.init': (e) => [e.dest, e.src, e.len],
+};
 
 /**
  * The defined runtime functions to keep (old function indices, ascending),

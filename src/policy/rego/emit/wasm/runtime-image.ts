@@ -125,93 +125,81 @@ export function readRuntimeImage(bytes: Uint8Array): RuntimeImage {
 }
 
 function readSection(id: number, r: Reader, image: RuntimeImage): void {
-  switch (id) {
-    case 1: {
-      const n = r.u32();
-      for (let i = 0; i < n; i++) {
-        if (r.byte() !== 0x60) throw new Error('runtime image: unsupported type');
-        const params = Array.from(r.bytes(r.u32()));
-        const results = Array.from(r.bytes(r.u32()));
-        image.types.push({ params, results });
-      }
-      return;
-    }
-    case 2: {
-      const n = r.u32();
-      for (let i = 0; i < n; i++) {
-        const module = r.name();
-        const name = r.name();
-        const kind = r.byte();
-        if (kind === 0) image.importedFuncs.push({ module, name, type: r.u32() });
-        else if (kind === 2) {
-          // The memory's limits: the policy's start function grows memory itself.
-          const flags = r.byte();
-          r.u32();
-          if (flags & 1) r.u32();
-        } else throw new Error(`runtime image: unsupported import kind ${kind} (${module}.${name})`);
-      }
-      return;
-    }
-    case 3: {
-      const n = r.u32();
-      for (let i = 0; i < n; i++) image.funcTypes.push(r.u32());
-      return;
-    }
-    case 4: {
-      if (r.u32() !== 1 || r.byte() !== 0x70) throw new Error('runtime image: only one funcref table is supported');
-      const flags = r.byte();
-      image.tableSize = r.u32();
-      if (flags & 1 && r.u32() !== image.tableSize) throw new Error('runtime image: a growable table is not supported');
-      return;
-    }
-    case 6: {
-      image.globalCount = r.u32();
-      return;
-    }
-    case 7: {
-      const n = r.u32();
-      for (let i = 0; i < n; i++) {
-        const name = r.name();
-        const kind = r.byte();
-        const index = r.u32();
-        if (kind === 0) image.exports.set(name, index);
-      }
-      return;
-    }
-    case 8:
-      image.startFunc = r.u32();
-      return;
-    case 9: {
-      const n = r.u32();
-      for (let i = 0; i < n; i++) {
-        if (r.u32() !== 0) throw new Error('runtime image: only active element segments of table 0 are supported');
-        const offset = r.constI32();
-        const count = r.u32();
-        const funcs: number[] = [];
-        for (let k = 0; k < count; k++) funcs.push(r.u32());
-        image.elements.push({ offset, funcs });
-      }
-      return;
-    }
-    case 10: {
-      const n = r.u32();
-      for (let i = 0; i < n; i++) {
-        const body = r.bytes(r.u32());
-        image.bodies.push(body);
-        image.refs.push(scanFuncRefs(body));
-      }
-      return;
-    }
-    case 11: {
-      const n = r.u32();
-      for (let i = 0; i < n; i++) {
-        const flags = r.u32();
-        if (flags !== 0) throw new Error('runtime image: only active data segments of memory 0 are supported');
-        const offset = r.constI32();
-        const data = r.bytes(r.u32());
-        image.segments.push({ offset, data });
-      }
-      return;
-    }
-  }
+  SECTION_READERS[id]?.(r, image);
 }
+
+/** Reads a vector: its count, then each entry. */
+function eachEntry(r: Reader, read: () => void): void {
+  const n = r.u32();
+  for (let i = 0; i < n; i++) read();
+}
+
+function readImport(r: Reader, image: RuntimeImage): void {
+  const module = r.name();
+  const name = r.name();
+  const kind = r.byte();
+  if (kind === 0) {
+    image.importedFuncs.push({ module, name, type: r.u32() });
+    return;
+  }
+  if (kind !== 2) throw new Error(`runtime image: unsupported import kind ${kind} (${module}.${name})`);
+  // The memory's limits: the policy's start function grows memory itself.
+  const flags = r.byte();
+  r.u32();
+  if (flags & 1) r.u32();
+}
+
+/** The sections the linker reads, by id; the others are kept as they are. */
+const SECTION_READERS: Partial<Record<number, (r: Reader, image: RuntimeImage) => void>> = {
+  1: (r, image) =>
+    eachEntry(r, () => {
+      if (r.byte() !== 0x60) throw new Error('runtime image: unsupported type');
+      const params = Array.from(r.bytes(r.u32()));
+      const results = Array.from(r.bytes(r.u32()));
+      image.types.push({ params, results });
+    }),
+  2: (r, image) => eachEntry(r, () => readImport(r, image)),
+  3: (r, image) => eachEntry(r, () => image.funcTypes.push(r.u32())),
+  4: (r, image) => {
+    if (r.u32() !== 1 || r.byte() !== 0x70) throw new Error('runtime image: only one funcref table is supported');
+    const flags = r.byte();
+    image.tableSize = r.u32();
+    if (flags & 1 && r.u32() !== image.tableSize) throw new Error('runtime image: a growable table is not supported');
+  },
+  6: (r, image) => {
+    image.globalCount = r.u32();
+  },
+  7: (r, image) =>
+    eachEntry(r, () => {
+      const name = r.name();
+      const kind = r.byte();
+      const index = r.u32();
+      if (kind === 0) image.exports.set(name, index);
+    }),
+  8: (r, image) => {
+    image.startFunc = r.u32();
+  },
+  9: (r, image) =>
+    eachEntry(r, () => {
+      if (r.u32() !== 0) throw new Error('runtime image: only active element segments of table 0 are supported');
+      const offset = r.constI32();
+      const count = r.u32();
+      const funcs: number[] = [];
+      for (let k = 0; k < count; k++) funcs.push(r.u32());
+      image.elements.push({ offset, funcs });
+    }),
+  10: (r, image) =>
+    eachEntry(r, () => {
+      const body = r.bytes(r.u32());
+      image.bodies.push(body);
+      image.refs.push(scanFuncRefs(body));
+    }),
+  11: (r, image) =>
+    eachEntry(r, () => {
+      const flags = r.u32();
+      if (flags !== 0) throw new Error('runtime image: only active data segments of memory 0 are supported');
+      const offset = r.constI32();
+      const data = r.bytes(r.u32());
+      image.segments.push({ offset, data });
+    }),
+};
