@@ -19,7 +19,7 @@ import { PolicyBundleReconciler } from './bundles/reconciler.ts';
 import { BuildCache } from './bundles/build-bundle.ts';
 import { LastGoodBundles } from './bundles/last-good.ts';
 import { registerBundleRoutes, type BundleAccess } from './server/bundle-routes.ts';
-import { loadBundleSigning } from './certs/bundle-signing-key.ts';
+import { BundleSigningKey, resignServed } from './certs/bundle-signing-key.ts';
 import { namespaceEnforcement, policyRefusal } from './webhooks/namespace-enforcement.ts';
 import { ApprovalService } from './approvals/approval-service.ts';
 import { HeadWitnessService } from './witness/head-witness-service.ts';
@@ -64,8 +64,8 @@ export interface RunningController {
   webhookPort: number;
   /** The certificate the webhooks serve now (it is renewed while running). */
   readonly tls: WebhookTls;
-  /** PEM public keys sidecars verify bundles with (PORTCULLIS_BUNDLE_PUBLIC_KEY of injected pods). */
-  bundlePublicKeys: string;
+  /** PEM public keys sidecars verify bundles with (PORTCULLIS_BUNDLE_PUBLIC_KEY of injected pods), as they are now. */
+  readonly bundlePublicKeys: string;
   stop(): Promise<void>;
 }
 
@@ -220,7 +220,7 @@ export async function startController(config: Readonly<ControllerConfig>, deps: 
   const builds = new BuildCache(deps.compiler);
   const lastGood = new LastGoodBundles(kube, config.namespace);
   // Before the first build: every archive served is signed.
-  const signing = await loadBundleSigning({ kube, namespace: config.namespace, secretName: config.bundleSigningSecret, logger });
+  const signing = await BundleSigningKey.start({ kube, namespace: config.namespace, secretName: config.bundleSigningSecret, logger });
   const bundles = new PolicyBundleReconciler({ kube, compiler: deps.compiler, builds, store, lastGood, logger, metrics: deps.metrics, clock: deps.clock, isLeader, buildConcurrency: config.buildConcurrency, signer: signing.signer });
   const approvalService = new ApprovalService({ kube, logger, isLeader, clock: deps.clock, retentionSeconds: config.approvalRetentionSeconds, authenticator: new CallerAuthenticator({ kube, sidecarImage: config.sidecarImage }) });
   reconciler = bundles;
@@ -258,6 +258,11 @@ export async function startController(config: Readonly<ControllerConfig>, deps: 
   approvalService.register(webhooks);
   witness?.register(webhooks);
   const injection = injectionFor(config, { caPem: tls.caPem, bundlePublicKeys: signing.publicKeysPem, ledgerShipping: deps.ledgerShipping });
+  // A changed signing key signs what is served from now on; newly injected sidecars get its public keys.
+  signing.onChange((next) => {
+    injection.bundlePublicKeys = next.publicKeysPem;
+    void resignServed(store, signing.signer);
+  });
   // A renewed certificate is served at once, its CA given to newly injected sidecars and to the API server.
   certs.onChange((next) => {
     (webhooks.server as unknown as TlsServer).setSecureContext({ cert: next.certPem, key: next.keyPem });
@@ -290,9 +295,12 @@ export async function startController(config: Readonly<ControllerConfig>, deps: 
     get tls() {
       return certs.current();
     },
-    bundlePublicKeys: signing.publicKeysPem,
+    get bundlePublicKeys() {
+      return signing.publicKeysPem;
+    },
     async stop() {
       stopPeriodic();
+      await signing.stop();
       await certs.stop();
       await caBundles?.stop();
       await elector.stop();

@@ -59,8 +59,10 @@ const NEEDED: Call[] = [
   { verb: 'update', resource: 'secrets', name: 'portcullis-webhook-tls', where: 'own' },
   { verb: 'list', resource: 'secrets', name: 'portcullis-webhook-tls', where: 'own' },
   { verb: 'watch', resource: 'secrets', name: 'portcullis-webhook-tls', where: 'own' },
-  // The bundle signing key: made when missing (create above), then only read.
+  // The bundle signing key: made when missing (create above), then read and watched by name.
   { verb: 'get', resource: 'secrets', name: 'portcullis-bundle-signing', where: 'own' },
+  { verb: 'list', resource: 'secrets', name: 'portcullis-bundle-signing', where: 'own' },
+  { verb: 'watch', resource: 'secrets', name: 'portcullis-bundle-signing', where: 'own' },
   { verb: 'get', resource: 'configmaps', where: 'own' },
   { verb: 'create', resource: 'configmaps', where: 'own' },
   { verb: 'update', resource: 'configmaps', where: 'own' },

@@ -8,11 +8,11 @@
  * key refuses it; a caller without a token is refused 401, a sidecar of a
  * namespace that may not use the bundle 403, and one whose namespace the
  * platform allowed it (annotation portcullis.dev/policies) gets it. Replicas
- * share the key; the Secret's trusted.pub adds keys sidecars trust (rotation).
+ * share the key and follow the Secret: a rotation needs no restart.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +23,8 @@ import { BundleClient } from '../../src/sidecar/bundle-client.ts';
 import { OpaWasmEngine } from '../../src/policy/engine.ts';
 import { parseBundleVerificationKeys, SIGNATURES_PATH } from '../../src/policy/bundle-signing.ts';
 import { unpackTarGz } from '../../src/policy/tar-gz.ts';
+import { readBundleArchive } from '../../src/policy/bundle-archive.ts';
+import type { RunningController } from '../../src/controller/controller.ts';
 import { ErrorCodes } from '../../src/errors.ts';
 
 let h: Harness;
@@ -167,15 +169,40 @@ test('a sidecar refused 403 says so and keeps no bundle', async () => {
   assert.equal(c.digest(), undefined);
 });
 
-test('a replica started later signs with the same key, and gives sidecars the keys of trusted.pub too (a rotation)', async () => {
-  // Step one of a rotation: the next key's public half in trusted.pub.
-  const next = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }).toString();
-  const secret = await h.kube.get('v1', 'Secret', 'portcullis-system', 'portcullis-bundle-signing');
-  await h.kube.send('PUT', '/api/v1/namespaces/portcullis-system/secrets/portcullis-bundle-signing', { ...secret, data: { ...secret.data, 'trusted.pub': Buffer.from(next).toString('base64') } });
+test('a replica started later signs with the same key', async () => {
   const second = await h.startReplica('controller-late');
-  assert.equal(second.bundlePublicKeys, h.controllers[0]!.bundlePublicKeys + next);
-  const trusted = parseBundleVerificationKeys(second.bundlePublicKeys, 'PORTCULLIS_BUNDLE_PUBLIC_KEY');
-  assert.equal(trusted.length, 2);
+  assert.equal(second.bundlePublicKeys, h.controllers[0]!.bundlePublicKeys);
   await until(() => second.store.get('agents/research'), 'the second replica serves the bundle');
   assert.deepEqual(Buffer.from(second.store.get('agents/research')!.archive), Buffer.from(h.controllers[0]!.store.get('agents/research')!.archive), 'the same signed bytes');
+});
+
+test('a rotation without restarts: trusted.pub reaches newly injected sidecars; a new key signs what is served at once, and sidecars that trust only the old one keep their bundle', async () => {
+  const secretPath = '/api/v1/namespaces/portcullis-system/secrets/portcullis-bundle-signing';
+  const pem = (k: KeyObject, type: 'spki' | 'pkcs8') => k.export({ type, format: 'pem' }).toString();
+  const oldKeys = h.controllers[0]!.bundlePublicKeys;
+  const next = generateKeyPairSync('ed25519');
+  // A sidecar that trusts only the old key, on the bundle already.
+  const { client: old } = client('agents', await tokenFileOf('agents'), oldKeys);
+  await until(() => old.digest(), 'the old-key sidecar on the bundle');
+  // Step one: the next public key in trusted.pub; every replica hands out both.
+  let secret = await h.kube.get('v1', 'Secret', 'portcullis-system', 'portcullis-bundle-signing');
+  await h.kube.send('PUT', secretPath, { ...secret, data: { ...secret.data, 'trusted.pub': Buffer.from(pem(next.publicKey, 'spki')).toString('base64') } });
+  await until(() => h.controllers.every((c) => c.bundlePublicKeys === oldKeys + pem(next.publicKey, 'spki')), 'every replica hands out both keys');
+  const injected = sidecarEnv(await h.apply({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'agent-rotated', namespace: 'agents', annotations: { 'portcullis.dev/inject': 'true' } }, spec: { serviceAccountName: 'agent', containers: [{ name: 'agent', image: 'ghcr.io/example/agent:1' }] } }));
+  assert.equal(parseBundleVerificationKeys(injected.PORTCULLIS_BUNDLE_PUBLIC_KEY!, 'K').length, 2, 'a pod injected now trusts both');
+  // Step two: the next key signs.
+  secret = await h.kube.get('v1', 'Secret', 'portcullis-system', 'portcullis-bundle-signing');
+  await h.kube.send('PUT', secretPath, { ...secret, data: { 'ed25519.key': Buffer.from(pem(next.privateKey, 'pkcs8')).toString('base64'), 'ed25519.pub': Buffer.from(pem(next.publicKey, 'spki')).toString('base64') } });
+  const nextOnly = parseBundleVerificationKeys(pem(next.publicKey, 'spki'), 'K');
+  const signedByNext = async (c: RunningController): Promise<boolean> => {
+    const served = c.store.get('agents/research');
+    return !!served && (await readBundleArchive(served.archive, { verificationKeys: nextOnly }).then(() => true, () => false));
+  };
+  for (const c of h.controllers) await until(() => signedByNext(c), 'every replica serves the bundle signed with the next key');
+  // The old-key sidecar keeps the bundle it verified (the tag did not change); a new one trusting only the old key is refused.
+  assert.equal(old.digest(), h.controllers[0]!.store.get('agents/research')!.digest);
+  const { client: stale } = client('agents', await tokenFileOf('agents'), oldKeys);
+  assert.equal((await until(() => stale.lastRefusal(), 'the stale-key sidecar refused')).code, ErrorCodes.BUNDLE_SIGNATURE);
+  const { client: fresh } = client('agents', await tokenFileOf('agents'), injected.PORTCULLIS_BUNDLE_PUBLIC_KEY!);
+  await until(() => fresh.digest(), 'a sidecar injected during the rotation loads the newly signed bundle');
 });

@@ -169,9 +169,9 @@ for (const [name, set] of Object.entries(VALUE_SETS)) {
     }
     const role = one(objs, 'Role');
     assert.ok(role.rules.some((r: any) => r.resources.includes('leases') && r.resourceNames?.includes(env.PORTCULLIS_LEASE_NAME)), 'the Lease the controller uses is granted');
-    // The bundle signing key, in every mode: read by name (create cannot be limited by name), never updated.
+    // The bundle signing key, in every mode: read and watched by name (create cannot be limited by name), never updated.
     const signing = role.rules.filter((r: any) => r.resources.includes('secrets') && r.resourceNames?.includes(env.PORTCULLIS_BUNDLE_SIGNING_SECRET));
-    assert.deepEqual(signing.map((r: any) => r.verbs), [['get']]);
+    assert.deepEqual(signing.map((r: any) => r.verbs), [['get', 'list', 'watch']]);
     assert.ok(role.rules.some((r: any) => r.resources.includes('secrets') && !r.resourceNames && r.verbs.join() === 'create'));
     assert.ok(['token', 'none'].includes(env.PORTCULLIS_BUNDLE_AUTH));
     const binding = one(objs, 'ClusterRoleBinding');

@@ -6,16 +6,21 @@
  *   `ed25519.key`  the private key (PKCS#8 PEM), which never leaves the controller
  *   `ed25519.pub`  its public key, given to every injected sidecar
  *   `trusted.pub`  optional: more public keys sidecars are given, for a rotation
- * A rotation (docs/kubernetes.md): put the new public key in `trusted.pub`,
- * restart the controllers and let pods be re-created; then make the new key
- * `ed25519.key`/`ed25519.pub` and restart the controllers again. The Secret is
- * read at start only.
+ * Every replica watches the Secret: a changed key signs from then on (the
+ * bundles being served are signed again) and newly injected sidecars get the
+ * changed public keys, without a restart. A rotation (docs/kubernetes.md):
+ * put the new public key in `trusted.pub` and let pods be re-created; then
+ * make the new key `ed25519.key`/`ed25519.pub`.
  */
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { ErrorCodes, PortcullisError } from '../../errors.ts';
 import { createBundleSigner, parseBundleVerificationKeys, type BundleSigner } from '../../policy/bundle-signing.ts';
+import { writeBundleArchive } from '../../policy/bundle-archive.ts';
 import type { Logger } from '../../telemetry/logger.ts';
-import { kubeStatusCode, type KubeApi, type Secret } from '../k8s/kube-api.ts';
+import { kubeStatusCode, type Informer, type KubeApi, type ResourceRef, type Secret } from '../k8s/kube-api.ts';
+import type { BundleStore } from '../bundles/bundle-store.ts';
+
+const SECRETS: ResourceRef = { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true };
 
 export const PRIVATE_KEY = 'ed25519.key';
 export const PUBLIC_KEY = 'ed25519.pub';
@@ -68,5 +73,91 @@ export async function loadBundleSigning(o: { kube: KubeApi; namespace: string; s
     const theirs = await o.kube.readSecret(o.namespace, o.secretName);
     if (!theirs) throw new PortcullisError(ErrorCodes.KUBE_API, `Secret ${where} was created by another replica but cannot be read`);
     return fromSecret(theirs, where);
+  }
+}
+
+export interface BundleSigningKeyOptions {
+  kube: KubeApi;
+  namespace: string;
+  secretName: string;
+  logger: Logger;
+}
+
+/**
+ * The signing key as it is now: loaded (or made) at start, then kept in step
+ * with the Secret. `signer` always signs with the current key.
+ */
+export class BundleSigningKey {
+  private current: BundleSigning;
+  private readonly listeners: ((next: BundleSigning) => void)[] = [];
+  private informer: Informer<Secret> | undefined;
+  /** Signs with whichever key is current when called. */
+  readonly signer: BundleSigner;
+
+  private constructor(
+    private readonly o: BundleSigningKeyOptions,
+    first: BundleSigning,
+  ) {
+    this.current = first;
+    const self = this;
+    this.signer = {
+      get keyId() {
+        return self.current.signer.keyId;
+      },
+      signatures: (files) => self.current.signer.signatures(files),
+    };
+  }
+
+  static async start(o: BundleSigningKeyOptions): Promise<BundleSigningKey> {
+    const key = new BundleSigningKey(o, await loadBundleSigning(o));
+    const where = `${o.namespace}/${o.secretName}`;
+    key.informer = await o.kube.informer<Secret>(
+      SECRETS,
+      { upsert: (s) => key.seen(s), remove: () => o.logger.warn({ secret: where }, 'bundle signing key Secret deleted; signing on with the key loaded (a replica started now makes a new one)') },
+      { namespace: o.namespace, fieldSelector: `metadata.name=${o.secretName}`, onError: (err) => o.logger.warn({ err: (err as Error)?.message }, `watch of Secret ${where} failed; restarting it`) },
+    );
+    return key;
+  }
+
+  get publicKeysPem(): string {
+    return this.current.publicKeysPem;
+  }
+
+  onChange(listener: (next: BundleSigning) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private seen(s: Secret): void {
+    const where = `${this.o.namespace}/${this.o.secretName}`;
+    let next: BundleSigning;
+    try {
+      next = fromSecret(s, where);
+    } catch (e) {
+      this.o.logger.error({ secret: where, err: (e as Error).message }, 'the bundle signing key Secret changed into one that cannot be used; signing on with the key loaded');
+      return;
+    }
+    if (next.signer.keyId === this.current.signer.keyId && next.publicKeysPem === this.current.publicKeysPem) return;
+    this.current = next;
+    this.o.logger.info({ secret: where, keyId: next.signer.keyId }, 'bundle signing key changed: signing with it from now on');
+    for (const l of this.listeners) l(next);
+  }
+
+  async stop(): Promise<void> {
+    await this.informer?.stop();
+  }
+}
+
+/**
+ * Signs again every bundle being served, with `signer`'s current key: a sidecar
+ * that fetches from now on gets the new signature. The tags do not change, so
+ * sidecars that already verified a bundle keep it.
+ */
+export async function resignServed(store: BundleStore, signer: BundleSigner): Promise<void> {
+  for (const key of store.keys()) {
+    const served = store.get(key);
+    if (!served) continue;
+    const archive = await writeBundleArchive(served.bundle, { signer });
+    // A build published meanwhile was signed with the current key already: leave it.
+    if (store.get(key) === served) store.publish({ ...served, archive });
   }
 }
