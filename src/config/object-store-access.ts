@@ -31,15 +31,19 @@ function endpointOf(first: First, endpointFlag: string | undefined, region: stri
   return endpoint;
 }
 
+/** The variables of each set of credentials: access key ID, secret, session token. */
+const AWS_CREDENTIALS = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'] as const;
+const SHIP_CREDENTIALS = ['PORTCULLIS_SHIP_ACCESS_KEY_ID', 'PORTCULLIS_SHIP_SECRET_ACCESS_KEY', 'PORTCULLIS_SHIP_SESSION_TOKEN'] as const;
+
 /** AWS's credentials when AWS_ACCESS_KEY_ID is set, else the sidecar's shipping ones: never a mix of the two. */
 function credentialsOf(first: First): S3Credentials {
-  const prefix = first('AWS_ACCESS_KEY_ID') !== '' ? 'AWS_' : 'PORTCULLIS_SHIP_';
-  const accessKeyId = first(`${prefix}ACCESS_KEY_ID`);
-  const secretAccessKey = first(`${prefix}SECRET_ACCESS_KEY`);
+  const [idVar, secretVar, tokenVar] = first('AWS_ACCESS_KEY_ID') !== '' ? AWS_CREDENTIALS : SHIP_CREDENTIALS;
+  const accessKeyId = first(idVar);
+  const secretAccessKey = first(secretVar);
   if (!accessKeyId || !secretAccessKey) {
     throw new PortcullisError(ErrorCodes.CONFIG, 'reading s3:// needs credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (read-only access to the bucket is enough)', { setting: 'AWS_ACCESS_KEY_ID' });
   }
-  const sessionToken = first(`${prefix}SESSION_TOKEN`);
+  const sessionToken = first(tokenVar);
   return Object.freeze({ accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) });
 }
 
