@@ -54,6 +54,15 @@ describe('loadObjectStoreAccess (verify/replay s3://)', () => {
     assert.equal(loadObjectStoreAccess(base).credentials.accessKeyId, 'AK');
     assert.equal(code(() => loadObjectStoreAccess({})), 'PORTCULLIS_CONFIG');
   });
+
+  it('never mixes the AWS credentials with the sidecar ones', () => {
+    // AWS_ACCESS_KEY_ID chooses the AWS set: a shipping secret does not complete it.
+    assert.equal(code(() => loadObjectStoreAccess({ ...base, AWS_ACCESS_KEY_ID: 'a' })), 'PORTCULLIS_CONFIG');
+    const aws = loadObjectStoreAccess({ ...base, AWS_ACCESS_KEY_ID: 'a', AWS_SECRET_ACCESS_KEY: 'b', PORTCULLIS_SHIP_SESSION_TOKEN: 'ship' });
+    assert.deepEqual(aws.credentials, { accessKeyId: 'a', secretAccessKey: 'b' });
+    const ship = loadObjectStoreAccess({ ...base, AWS_SESSION_TOKEN: 'aws', PORTCULLIS_SHIP_SESSION_TOKEN: 'ship' });
+    assert.deepEqual(ship.credentials, { accessKeyId: 'AK', secretAccessKey: 'SK', sessionToken: 'ship' });
+  });
 });
 
 describe('loadWitnessStoreConfig (controller)', () => {
