@@ -17,6 +17,8 @@ const EFFECTS: ReadonlySet<string> = new Set<Effect>(['allow', 'deny', 'escalate
 const CONSTRAINT_KEYS = new Set(['timeoutMs', 'maxResponseBytes', 'stripHeaders', 'redact']);
 const HTTP_REWRITE_KEYS = new Set(['method', 'path', 'query', 'headers', 'body', 'host', 'port', 'scheme']);
 const MCP_REWRITE_KEYS = new Set(['name', 'arguments']);
+const REWRITE_KEYS = new Set(['http', 'mcp']);
+const ESCALATION_KEYS = new Set(['approvers', 'timeoutSeconds']);
 /** RFC 9110 token: what a method or a header name may be. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** A header value the upstream client would refuse (or that would split the request). */
@@ -82,56 +84,116 @@ function checkDepth(v: unknown, where: string): void {
   if (nestsDeeperThan(v, MAX_JSON_DEPTH)) throw invalid(`${where} nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels; its evidence could not be recorded verifiably`);
 }
 
+type FieldCheck = (value: unknown) => void;
+
+/** Rewritten request-line fields that must be strings; all are type-checked before any value is. */
+const HTTP_STRING_FIELDS = ['method', 'path', 'host'] as const;
+
+function checkPath(path: unknown): void {
+  if (!(path as string).startsWith('/')) throw invalid('rewrite.http.path must start with "/"');
+}
+
+function checkMethod(method: unknown): void {
+  if (!TOKEN.test(method as string)) throw invalid('rewrite.http.method must be an HTTP token');
+}
+
+function checkHost(host: unknown): void {
+  if (BAD_HOST.test(host as string)) throw invalid('rewrite.http.host must be a bare host name or address');
+}
+
+function checkPort(port: unknown): void {
+  if (positiveInt(port, 'rewrite.http.port') > 65535) throw invalid('rewrite.http.port must be at most 65535');
+}
+
+function checkScheme(scheme: unknown): void {
+  if (scheme !== 'http' && scheme !== 'https') throw invalid('rewrite.http.scheme must be http or https');
+}
+
+function isStringList(x: unknown): boolean {
+  return Array.isArray(x) && x.every((s) => typeof s === 'string');
+}
+
+function checkQuery(query: unknown): void {
+  if (!(isObject(query) && Object.values(query).every(isStringList))) {
+    throw invalid('rewrite.http.query must map names to lists of strings');
+  }
+}
+
+function checkHeaders(headers: unknown): void {
+  if (!(isObject(headers) && Object.values(headers).every((x) => typeof x === 'string'))) {
+    throw invalid('rewrite.http.headers must map names to strings');
+  }
+  for (const [k, x] of Object.entries(headers)) {
+    if (!TOKEN.test(k) || BAD_HEADER_VALUE.test(x as string)) throw invalid(`rewrite.http.headers entry ${JSON.stringify(k)} is not a valid header`);
+  }
+}
+
+function checkBody(body: unknown): void {
+  checkDepth(body, 'rewrite.http.body');
+}
+
+/**
+ * Everything that could fail while forwarding is refused here, before
+ * anything executes. The checks run in this order, on the fields present.
+ */
+const HTTP_FIELD_CHECKS: ReadonlyArray<readonly [string, FieldCheck]> = [
+  ['path', checkPath],
+  ['method', checkMethod],
+  ['host', checkHost],
+  ['port', checkPort],
+  ['scheme', checkScheme],
+  ['query', checkQuery],
+  ['headers', checkHeaders],
+  ['body', checkBody],
+];
+
+function validateHttpRewrite(h: unknown): NonNullable<Rewrite['http']> {
+  if (!isObject(h)) throw invalid('rewrite.http must be an object');
+  onlyKeys(h, HTTP_REWRITE_KEYS, 'rewrite.http');
+  for (const k of HTTP_STRING_FIELDS) {
+    if (h[k] !== undefined && typeof h[k] !== 'string') throw invalid(`rewrite.http.${k} must be a string`);
+  }
+  for (const [k, check] of HTTP_FIELD_CHECKS) {
+    if (h[k] !== undefined) check(h[k]);
+  }
+  return h as NonNullable<Rewrite['http']>;
+}
+
+function validateMcpRewrite(m: unknown): NonNullable<Rewrite['mcp']> {
+  if (!isObject(m)) throw invalid('rewrite.mcp must be an object');
+  onlyKeys(m, MCP_REWRITE_KEYS, 'rewrite.mcp');
+  if (m.name !== undefined && typeof m.name !== 'string') throw invalid('rewrite.mcp.name must be a string');
+  if (m.arguments !== undefined && !isObject(m.arguments)) throw invalid('rewrite.mcp.arguments must be an object');
+  checkDepth(m.arguments, 'rewrite.mcp.arguments');
+  return m as NonNullable<Rewrite['mcp']>;
+}
+
 function validateRewrite(v: unknown): Rewrite {
   if (!isObject(v)) throw invalid('rewrite must be an object');
-  onlyKeys(v, new Set(['http', 'mcp']), 'rewrite');
+  onlyKeys(v, REWRITE_KEYS, 'rewrite');
   const r: Rewrite = {};
-  if (v.http !== undefined) {
-    if (!isObject(v.http)) throw invalid('rewrite.http must be an object');
-    onlyKeys(v.http, HTTP_REWRITE_KEYS, 'rewrite.http');
-    const h = v.http;
-    for (const k of ['method', 'path', 'host'] as const) {
-      if (h[k] !== undefined && typeof h[k] !== 'string') throw invalid(`rewrite.http.${k} must be a string`);
-    }
-    if (typeof h.path === 'string' && !h.path.startsWith('/')) throw invalid('rewrite.http.path must start with "/"');
-    // Everything that could fail while forwarding is refused here, before anything executes.
-    if (typeof h.method === 'string' && !TOKEN.test(h.method)) throw invalid('rewrite.http.method must be an HTTP token');
-    if (typeof h.host === 'string' && BAD_HOST.test(h.host)) throw invalid('rewrite.http.host must be a bare host name or address');
-    if (h.port !== undefined && positiveInt(h.port, 'rewrite.http.port') > 65535) throw invalid('rewrite.http.port must be at most 65535');
-    if (h.scheme !== undefined && h.scheme !== 'http' && h.scheme !== 'https') throw invalid('rewrite.http.scheme must be http or https');
-    if (h.query !== undefined && !(isObject(h.query) && Object.values(h.query).every((x) => Array.isArray(x) && x.every((s) => typeof s === 'string')))) {
-      throw invalid('rewrite.http.query must map names to lists of strings');
-    }
-    if (h.headers !== undefined && !(isObject(h.headers) && Object.values(h.headers).every((x) => typeof x === 'string'))) {
-      throw invalid('rewrite.http.headers must map names to strings');
-    }
-    if (isObject(h.headers)) {
-      for (const [k, x] of Object.entries(h.headers)) {
-        if (!TOKEN.test(k) || BAD_HEADER_VALUE.test(x as string)) throw invalid(`rewrite.http.headers entry ${JSON.stringify(k)} is not a valid header`);
-      }
-    }
-    checkDepth(h.body, 'rewrite.http.body');
-    r.http = h as Rewrite['http'];
-  }
-  if (v.mcp !== undefined) {
-    if (!isObject(v.mcp)) throw invalid('rewrite.mcp must be an object');
-    onlyKeys(v.mcp, MCP_REWRITE_KEYS, 'rewrite.mcp');
-    if (v.mcp.name !== undefined && typeof v.mcp.name !== 'string') throw invalid('rewrite.mcp.name must be a string');
-    if (v.mcp.arguments !== undefined && !isObject(v.mcp.arguments)) throw invalid('rewrite.mcp.arguments must be an object');
-    checkDepth(v.mcp.arguments, 'rewrite.mcp.arguments');
-    r.mcp = v.mcp as Rewrite['mcp'];
-  }
+  if (v.http !== undefined) r.http = validateHttpRewrite(v.http);
+  if (v.mcp !== undefined) r.mcp = validateMcpRewrite(v.mcp);
   if (!r.http && !r.mcp) throw invalid('rewrite must carry "http" or "mcp"');
   return r;
 }
 
 function validateEscalation(v: unknown): Escalation {
   if (!isObject(v)) throw invalid('escalation must be an object');
-  onlyKeys(v, new Set(['approvers', 'timeoutSeconds']), 'escalation');
+  onlyKeys(v, ESCALATION_KEYS, 'escalation');
   return {
     approvers: v.approvers === undefined ? [] : stringList(v.approvers, 'escalation.approvers'),
     timeoutSeconds: v.timeoutSeconds === undefined ? 0 : positiveInt(v.timeoutSeconds, 'escalation.timeoutSeconds'),
   };
+}
+
+/** The part every decision has: a known effect and a reason. */
+function requiredPart(value: Record<string, unknown>): Decision {
+  if (typeof value.effect !== 'string' || !EFFECTS.has(value.effect)) {
+    throw invalid('effect must be one of allow, deny, escalate, compute', value);
+  }
+  if (typeof value.reason !== 'string') throw invalid('reason must be a string', value);
+  return { effect: value.effect as Effect, reason: value.reason };
 }
 
 /**
@@ -140,11 +202,7 @@ function validateEscalation(v: unknown): Escalation {
  */
 export function validateDecision(value: unknown): Decision {
   if (!isObject(value)) throw invalid('the entrypoint must return an object (is the entrypoint defined for this input?)', value);
-  if (typeof value.effect !== 'string' || !EFFECTS.has(value.effect)) {
-    throw invalid('effect must be one of allow, deny, escalate, compute', value);
-  }
-  if (typeof value.reason !== 'string') throw invalid('reason must be a string', value);
-  const d: Decision = { effect: value.effect as Effect, reason: value.reason };
+  const d = requiredPart(value);
   if (value.constraints !== undefined) d.constraints = validateConstraints(value.constraints);
   if (value.rewrite !== undefined) d.rewrite = validateRewrite(value.rewrite);
   if (value.escalation !== undefined) d.escalation = validateEscalation(value.escalation);
