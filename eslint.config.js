@@ -36,7 +36,6 @@ const knownDebt = [
   'src/gate/tool-visibility.ts',
   'src/policy/rego/host-aws.ts',
   'src/policy/rego/host-csr.ts',
-  'src/policy/rego/host-json-schema.ts',
   'src/policy/rego/host-jwt.ts',
   'src/policy/rego/host-template.ts',
   'src/sidecar/app.ts',
