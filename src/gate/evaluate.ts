@@ -10,7 +10,7 @@
  * (PORTCULLIS_POLICY_MAX_STEPS); the time taken is only reported.
  */
 import type { Decision, PolicyInput } from './types.ts';
-import type { PolicyView } from '../policy/types.ts';
+import type { EvalResult, PolicyView } from '../policy/types.ts';
 import { ErrorCodes, PortcullisError } from '../errors.ts';
 import { validateDecision } from './decision-schema.ts';
 import { toPortcullisError } from './error-response.ts';
@@ -38,6 +38,22 @@ function failClosed(error: PortcullisError, digest: string, entrypoint: string, 
   return { decision: { effect: 'deny', reason: error.message }, raw: null, digest, entrypoint, error, elapsedMs };
 }
 
+/** The engine threw: a deny carrying its code (an unexpected error becomes POLICY_EVAL). */
+function engineFailed(err: unknown, digest: string, entrypoint: string, elapsedMs: number): Evaluation {
+  const e = toPortcullisError(err);
+  const code = e.code === ErrorCodes.INTERNAL ? ErrorCodes.POLICY_EVAL : e.code;
+  return failClosed(new PortcullisError(code, `policy evaluation failed: ${e.message}`, e.details, { cause: err }), digest, entrypoint, elapsedMs);
+}
+
+/** The engine's result against the decision schema; a malformed one is a deny that keeps the result for the record. */
+function checkedDecision(result: unknown, digest: string, entrypoint: string, elapsedMs: number): Evaluation {
+  try {
+    return { decision: validateDecision(result), raw: result, digest, entrypoint, elapsedMs };
+  } catch (err) {
+    return { ...failClosed(toPortcullisError(err), digest, entrypoint, elapsedMs), raw: result ?? null };
+  }
+}
+
 export function evaluatePolicy(engine: PolicyView | undefined, input: PolicyInput, opts: EvaluateOptions): Evaluation {
   const bundle = engine?.current();
   const entrypoint = opts.entrypoint ?? bundle?.entrypoints[0] ?? '';
@@ -46,21 +62,11 @@ export function evaluatePolicy(engine: PolicyView | undefined, input: PolicyInpu
     return failClosed(e, '', entrypoint, 0);
   }
   const start = opts.now();
-  let result: unknown;
-  let digest = bundle.digest;
+  let answer: EvalResult;
   try {
-    const r = engine.evaluate(input, entrypoint);
-    result = r.result;
-    digest = r.digest;
+    answer = engine.evaluate(input, entrypoint);
   } catch (err) {
-    const e = toPortcullisError(err);
-    const code = e.code === ErrorCodes.INTERNAL ? ErrorCodes.POLICY_EVAL : e.code;
-    return failClosed(new PortcullisError(code, `policy evaluation failed: ${e.message}`, e.details, { cause: err }), digest, entrypoint, opts.now() - start);
+    return engineFailed(err, bundle.digest, entrypoint, opts.now() - start);
   }
-  const elapsedMs = opts.now() - start;
-  try {
-    return { decision: validateDecision(result), raw: result, digest, entrypoint, elapsedMs };
-  } catch (err) {
-    return { ...failClosed(toPortcullisError(err), digest, entrypoint, elapsedMs), raw: result ?? null };
-  }
+  return checkedDecision(answer.result, answer.digest, entrypoint, opts.now() - start);
 }
