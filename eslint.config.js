@@ -23,7 +23,6 @@ const knownDebt = [
   // takes the entry's link as one argument, as sealEntry does, when ledger.ts does.
   'src/evidence/ledger-entry.ts',
   'src/evidence/ledger.ts',
-  'src/gate/headers.ts',
   'src/gate/host.ts',
   'src/gate/mcp-action.ts',
   'src/gate/mcp-envelope.ts',

@@ -80,6 +80,13 @@ export function policyHeaders(headers: RawHeaders, redacted: readonly string[]):
   return out;
 }
 
+/**
+ * Never sent upstream as received: hop-by-hop headers, the host and length the
+ * upstream client sets itself, and `expect: 100-continue`, which the proxy's
+ * own server answered already.
+ */
+const NOT_FORWARDED: ReadonlySet<string> = new Set([...HOP_BY_HOP, 'host', 'content-length', 'expect']);
+
 /** The headers sent upstream: hop-by-hop removed, plus any a constraint strips. */
 export function forwardHeaders(headers: RawHeaders, strip: readonly string[] = []): Record<string, string | string[]> {
   const hop = connectionTokens(headers);
@@ -88,8 +95,7 @@ export function forwardHeaders(headers: RawHeaders, strip: readonly string[] = [
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) continue;
     const n = name.toLowerCase();
-    // `expect: 100-continue` was answered by the proxy's own server already.
-    if (HOP_BY_HOP.has(n) || hop.has(n) || drop.has(n) || n === 'host' || n === 'content-length' || n === 'expect') continue;
+    if (NOT_FORWARDED.has(n) || hop.has(n) || drop.has(n)) continue;
     out[n] = value;
   }
   return out;
