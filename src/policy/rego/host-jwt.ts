@@ -47,30 +47,46 @@ function parseToken(builtin: string, jwt: unknown): Token[] {
   const levels: Token[] = [];
   let text = jwt;
   for (let depth = 0; depth < 16; depth++) {
-    const parts = text.split('.');
-    if (parts.length === 1) fail(builtin, 'encoded JWT had no period separators');
-    if (parts.length !== 3) fail(builtin, `encoded JWT must have 3 sections, found ${parts.length}`);
-    const header = json(builtin, 'header', section(builtin, 'header', parts[0]!));
-    if (header === null || typeof header !== 'object' || Array.isArray(header)) fail(builtin, 'JWT header is not an object');
-    const h = header as Json;
-    if ('enc' in h) fail(builtin, 'JWT is a JWE object, which is not supported');
-    const payloadBytes = section(builtin, 'payload', parts[1]!);
-    const signed = Buffer.from(`${parts[0]}.${parts[1]}`);
-    const signature = section(builtin, 'signature', parts[2]!);
-    if (typeof h.cty === 'string' && h.cty.toUpperCase() === 'JWT') {
-      const raw = payloadBytes.toString('utf8');
-      const inner = raw.startsWith('"') ? json(builtin, 'payload', payloadBytes) : raw;
-      if (typeof inner !== 'string') fail(builtin, 'nested JWT payload is not a string');
-      levels.push({ header: h, payload: {}, signed, signature });
-      text = inner;
-      continue;
-    }
-    const payload = json(builtin, 'payload', payloadBytes);
-    if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) fail(builtin, 'JWT payload is not an object');
-    levels.push({ header: h, payload: payload as Json, signed, signature });
-    return levels;
+    const { level, inner } = parseLevel(builtin, text);
+    levels.push(level);
+    if (inner === undefined) return levels;
+    text = inner;
   }
   return fail(builtin, 'JWT nested too deeply');
+}
+
+/** One level of a token: its parts decoded, and the inner token's text when its payload is one. */
+function parseLevel(builtin: string, text: string): { level: Token; inner?: string } {
+  const parts = text.split('.');
+  if (parts.length === 1) fail(builtin, 'encoded JWT had no period separators');
+  if (parts.length !== 3) fail(builtin, `encoded JWT must have 3 sections, found ${parts.length}`);
+  const h = headerObject(builtin, parts[0]!);
+  const payloadBytes = section(builtin, 'payload', parts[1]!);
+  const signed = Buffer.from(`${parts[0]}.${parts[1]}`);
+  const signature = section(builtin, 'signature', parts[2]!);
+  if (typeof h.cty === 'string' && h.cty.toUpperCase() === 'JWT') {
+    return { level: { header: h, payload: {}, signed, signature }, inner: nestedToken(builtin, payloadBytes) };
+  }
+  const payload = json(builtin, 'payload', payloadBytes);
+  if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) fail(builtin, 'JWT payload is not an object');
+  return { level: { header: h, payload: payload as Json, signed, signature } };
+}
+
+/** A level's header: a JSON object, and not a JWE's. */
+function headerObject(builtin: string, part: string): Json {
+  const header = json(builtin, 'header', section(builtin, 'header', part));
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) fail(builtin, 'JWT header is not an object');
+  const h = header as Json;
+  if ('enc' in h) fail(builtin, 'JWT is a JWE object, which is not supported');
+  return h;
+}
+
+/** The payload of a `cty: JWT` level: the inner token as raw text or as a JSON string. */
+function nestedToken(builtin: string, payloadBytes: Buffer): string {
+  const raw = payloadBytes.toString('utf8');
+  const inner = raw.startsWith('"') ? json(builtin, 'payload', payloadBytes) : raw;
+  if (typeof inner !== 'string') fail(builtin, 'nested JWT payload is not a string');
+  return inner;
 }
 
 /**
@@ -147,41 +163,59 @@ const INVALID = [false, {}, {}];
 /** io.jwt.decode_verify(jwt, constraints) at the evaluation's instant `nowNs`. */
 export function decodeVerify(jwt: unknown, constraints: unknown, nowNs: () => bigint): unknown {
   const builtin = 'io.jwt.decode_verify';
-  if (constraints === null || typeof constraints !== 'object' || Array.isArray(constraints)) fail(builtin, 'operand 2 must be object');
-  const c = constraints as Json;
-  for (const k of Object.keys(c)) if (!CONSTRAINTS.has(k)) fail(builtin, `unknown token validation constraint: ${k}`);
-  if (c.cert !== undefined && typeof c.cert !== 'string') fail(builtin, 'cert constraint must be a string');
-  if (c.secret !== undefined && typeof c.secret !== 'string') fail(builtin, 'secret constraint must be a string');
-  if (c.cert === undefined && c.secret === undefined) fail(builtin, 'no key constraint: one of cert or secret is required');
+  const c = checkConstraints(builtin, constraints);
   const levels = parseToken(builtin, jwt);
   const unknownExtension = levels.map((level) => hasCrit(builtin, level.header)).some(Boolean);
-  if (unknownExtension) return INVALID;
-  const keys = typeof c.cert === 'string' ? publicKeys(builtin, c.cert) : undefined;
-  // Every level of a nested token must be signed with the same key.
-  for (const level of levels) {
-    const alg = level.header.alg;
-    if (typeof alg !== 'string') return INVALID;
-    if (c.alg !== undefined && c.alg !== alg) return INVALID;
-    if (!signatureValid(level, alg, keys, c.secret as string | undefined)) return INVALID;
-  }
+  if (unknownExtension || !signaturesValid(builtin, levels, c)) return INVALID;
   const token = levels[levels.length - 1]!;
-  const p = token.payload;
   const now = typeof c.time === 'number' ? c.time : Number(nowNs());
+  if (!inTime(builtin, token.payload, now) || !forAudience(token.payload, c)) return INVALID;
+  return [true, token.header, token.payload];
+}
+
+function isJsonObject(v: unknown): v is Json {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** The constraints object: known keys only, a cert or a secret (strings). */
+function checkConstraints(builtin: string, constraints: unknown): Json {
+  if (!isJsonObject(constraints)) fail(builtin, 'operand 2 must be object');
+  const c = constraints;
+  for (const k of Object.keys(c)) if (!CONSTRAINTS.has(k)) fail(builtin, `unknown token validation constraint: ${k}`);
+  for (const k of ['cert', 'secret']) if (c[k] !== undefined && typeof c[k] !== 'string') fail(builtin, `${k} constraint must be a string`);
+  if (c.cert === undefined && c.secret === undefined) fail(builtin, 'no key constraint: one of cert or secret is required');
+  return c;
+}
+
+/** Every level of a nested token is signed with the same key, with the constrained alg if one is given. */
+function signaturesValid(builtin: string, levels: Token[], c: Json): boolean {
+  const keys = typeof c.cert === 'string' ? publicKeys(builtin, c.cert) : undefined;
+  return levels.every((level) => {
+    const alg = level.header.alg;
+    if (typeof alg !== 'string') return false;
+    if (c.alg !== undefined && c.alg !== alg) return false;
+    return signatureValid(level, alg, keys, c.secret as string | undefined);
+  });
+}
+
+/** `exp` and `nbf` (seconds) against `now` (nanoseconds); malformed ones are errors. */
+function inTime(builtin: string, p: Json, now: number): boolean {
   if (p.exp !== undefined) {
     if (typeof p.exp !== 'number') fail(builtin, 'exp value must be a number');
-    if (now >= p.exp * 1e9) return INVALID;
+    if (now >= p.exp * 1e9) return false;
   }
-  if (p.nbf !== undefined) {
-    if (typeof p.nbf !== 'number') fail(builtin, 'nbf value must be a number');
-    if (now < p.nbf * 1e9) return INVALID;
-  }
-  if (c.iss !== undefined && p.iss !== c.iss) return INVALID;
-  if (p.aud !== undefined || c.aud !== undefined) {
-    if (c.aud === undefined || p.aud === undefined) return INVALID;
-    const auds = Array.isArray(p.aud) ? p.aud : [p.aud];
-    if (!auds.includes(c.aud)) return INVALID;
-  }
-  return [true, token.header, token.payload];
+  if (p.nbf === undefined) return true;
+  if (typeof p.nbf !== 'number') fail(builtin, 'nbf value must be a number');
+  return now >= p.nbf * 1e9;
+}
+
+/** The issuer constraint, and the audience: a token with one needs the constraint naming it, and the other way round. */
+function forAudience(p: Json, c: Json): boolean {
+  if (c.iss !== undefined && p.iss !== c.iss) return false;
+  if (p.aud === undefined && c.aud === undefined) return true;
+  if (c.aud === undefined || p.aud === undefined) return false;
+  const auds = Array.isArray(p.aud) ? p.aud : [p.aud];
+  return auds.includes(c.aud);
 }
 
 /** io.jwt.verify_<alg>(jwt, certificate): the signature alone. */

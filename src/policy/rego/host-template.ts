@@ -21,8 +21,8 @@ type Node =
   | { kind: 'range'; expr: string; key?: string; value?: string; body: Node[]; else: Node[] };
 
 /** Splits text and actions, applying {{- and -}} trimming. */
-function tokens(src: string): { text?: string; action?: string }[] {
-  const out: { text?: string; action?: string }[] = [];
+function tokens(src: string): Token[] {
+  const out: Token[] = [];
   let i = 0;
   while (i < src.length) {
     const open = src.indexOf('{{', i);
@@ -51,7 +51,9 @@ function tokens(src: string): { text?: string; action?: string }[] {
   return out.filter((t) => t.action !== undefined || t.text);
 }
 
-function parse(toks: { text?: string; action?: string }[], at: { i: number }, stops: string[]): { nodes: Node[]; stop: string } {
+type Token = { text?: string; action?: string };
+
+function parse(toks: Token[], at: { i: number }, stops: string[]): { nodes: Node[]; stop: string } {
   const nodes: Node[] = [];
   while (at.i < toks.length) {
     const t = toks[at.i++]!;
@@ -64,26 +66,27 @@ function parse(toks: { text?: string; action?: string }[], at: { i: number }, st
       if (!stops.includes(a)) fail(`unexpected {{${a}}}`);
       return { nodes, stop: a };
     }
-    if (a.startsWith('if ') || a.startsWith('range ')) {
-      const isIf = a.startsWith('if ');
-      let expr = a.slice(isIf ? 3 : 6).trim();
-      let key: string | undefined;
-      let value: string | undefined;
-      const decl = /^(\$\w*)(?:\s*,\s*(\$\w*))?\s*:=\s*(.+)$/.exec(expr);
-      if (!isIf && decl) {
-        [key, value] = decl[2] ? [decl[1], decl[2]] : [undefined, decl[1]];
-        expr = decl[3]!;
-      }
-      const body = parse(toks, at, ['else', 'end']);
-      const other = body.stop === 'else' ? parse(toks, at, ['end']).nodes : [];
-      nodes.push(isIf ? { kind: 'if', expr, then: body.nodes, else: other } : { kind: 'range', expr, key, value, body: body.nodes, else: other });
-      continue;
-    }
-    if (a.startsWith('/*')) continue;
-    nodes.push({ kind: 'print', expr: a });
+    if (a.startsWith('if ') || a.startsWith('range ')) nodes.push(parseBlock(a, toks, at));
+    else if (!a.startsWith('/*')) nodes.push({ kind: 'print', expr: a });
   }
   if (stops.length) fail('missing {{end}}');
   return { nodes, stop: '' };
+}
+
+/** `{{if x}}` or `{{range [$k, ]$v := x}}`, its body, and its `{{else}}` part up to `{{end}}`. */
+function parseBlock(a: string, toks: Token[], at: { i: number }): Node {
+  const isIf = a.startsWith('if ');
+  let expr = a.slice(isIf ? 3 : 6).trim();
+  let key: string | undefined;
+  let value: string | undefined;
+  const decl = /^(\$\w*)(?:\s*,\s*(\$\w*))?\s*:=\s*(.+)$/.exec(expr);
+  if (!isIf && decl) {
+    [key, value] = decl[2] ? [decl[1], decl[2]] : [undefined, decl[1]];
+    expr = decl[3]!;
+  }
+  const body = parse(toks, at, ['else', 'end']);
+  const other = body.stop === 'else' ? parse(toks, at, ['end']).nodes : [];
+  return isIf ? { kind: 'if', expr, then: body.nodes, else: other } : { kind: 'range', expr, key, value, body: body.nodes, else: other };
 }
 
 function lookup(base: unknown, path: string[]): unknown {
@@ -98,19 +101,24 @@ function lookup(base: unknown, path: string[]): unknown {
 function evaluate(expr: string, scope: Scope): unknown {
   const e = expr.trim();
   if (e === '.') return scope.dot;
-  if (/^"(?:[^"\\]|\\.)*"$/.test(e)) return JSON.parse(e);
-  if (/^-?\d+(\.\d+)?$/.test(e)) return Number(e);
-  if (e === 'true' || e === 'false') return e === 'true';
-  if (e === 'nil') return null;
+  const constant = literal(e);
+  if (constant !== undefined) return constant.value;
   const field = /^\.([\w.]+)$/.exec(e);
   if (field) return lookup(scope.dot, field[1]!.split('.'));
   const variable = /^(\$\w*)((?:\.\w+)*)$/.exec(e);
-  if (variable) {
-    if (!scope.vars.has(variable[1]!)) fail(`undefined variable ${variable[1]}`);
-    const base = scope.vars.get(variable[1]!);
-    return variable[2] ? lookup(base, variable[2].slice(1).split('.')) : base;
-  }
-  return fail(`unsupported action {{${expr}}}`);
+  if (!variable) return fail(`unsupported action {{${expr}}}`);
+  if (!scope.vars.has(variable[1]!)) fail(`undefined variable ${variable[1]}`);
+  const base = scope.vars.get(variable[1]!);
+  return variable[2] ? lookup(base, variable[2].slice(1).split('.')) : base;
+}
+
+/** A string, number, boolean or nil literal; undefined for anything else. */
+function literal(e: string): { value: unknown } | undefined {
+  if (/^"(?:[^"\\]|\\.)*"$/.test(e)) return { value: JSON.parse(e) };
+  if (/^-?\d+(\.\d+)?$/.test(e)) return { value: Number(e) };
+  if (e === 'true' || e === 'false') return { value: e === 'true' };
+  if (e === 'nil') return { value: null };
+  return undefined;
 }
 
 function truthy(v: unknown): boolean {
@@ -137,22 +145,26 @@ function render(nodes: Node[], scope: Scope, out: string[]): void {
     if (n.kind === 'text') out.push(n.text);
     else if (n.kind === 'print') out.push(show(evaluate(n.expr, scope)));
     else if (n.kind === 'if') render(truthy(evaluate(n.expr, scope)) ? n.then : n.else, scope, out);
-    else {
-      const coll = evaluate(n.expr, scope);
-      const entries: [unknown, unknown][] = Array.isArray(coll)
-        ? coll.map((v, i) => [i, v])
-        : coll !== null && typeof coll === 'object'
-          ? Object.keys(coll as object).sort().map((k) => [k, (coll as Record<string, unknown>)[k]])
-          : [];
-      if (entries.length === 0) render(n.else, scope, out);
-      for (const [k, v] of entries) {
-        const vars = new Map(scope.vars);
-        if (n.key) vars.set(n.key, k);
-        if (n.value) vars.set(n.value, v);
-        render(n.body, { dot: v, vars }, out);
-      }
-    }
+    else renderRange(n, scope, out);
   }
+}
+
+/** The body once per entry (arrays by index, objects by sorted key), or the `else` part when there is none. */
+function renderRange(n: Extract<Node, { kind: 'range' }>, scope: Scope, out: string[]): void {
+  const entries = rangeEntries(evaluate(n.expr, scope));
+  if (entries.length === 0) render(n.else, scope, out);
+  for (const [k, v] of entries) {
+    const vars = new Map(scope.vars);
+    if (n.key) vars.set(n.key, k);
+    if (n.value) vars.set(n.value, v);
+    render(n.body, { dot: v, vars }, out);
+  }
+}
+
+function rangeEntries(coll: unknown): [unknown, unknown][] {
+  if (Array.isArray(coll)) return coll.map((v, i) => [i, v]);
+  if (coll === null || typeof coll !== 'object') return [];
+  return Object.keys(coll).sort().map((k) => [k, (coll as Record<string, unknown>)[k]]);
 }
 
 export function renderTemplate(template: unknown, vars: unknown): string {
