@@ -18,31 +18,47 @@ function badHost(raw: string, why: string): PortcullisError {
   return new PortcullisError(ErrorCodes.BAD_REQUEST, `host ${JSON.stringify(raw)} is refused: ${why}`, { host: raw });
 }
 
-/** Normalises `host[:port]` (an authority without userinfo). */
 /** A dotted quad in canonical form, or a lower-case name whose last label is not numeric. */
 const CANONICAL_HOST = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}|(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)*[a-z](?:[a-z0-9-]*[a-z0-9])?)(?::([1-9]\d{0,4}))?$/;
 
-export function normaliseAuthority(authority: string, scheme: 'http' | 'https'): HostPort {
-  // The common spellings need no URL parser; everything else goes through it.
+/** The common spellings are canonical already and need no URL parser; undefined for any other. */
+function canonicalAuthority(authority: string, scheme: 'http' | 'https'): HostPort | undefined {
   const m = CANONICAL_HOST.exec(authority);
-  if (m && (m[1] === undefined || Number(m[1]) <= 65535) && !authority.includes('xn--')) {
-    const colon = m[1] === undefined ? -1 : authority.lastIndexOf(':');
-    return { host: colon < 0 ? authority : authority.slice(0, colon), port: m[1] === undefined ? DEFAULT_PORTS[scheme]! : Number(m[1]) };
-  }
-  if (!authority || /[\s@/\\?#]/.test(authority)) throw badHost(authority, 'not a host[:port]');
-  let url: URL;
+  if (!m || authority.includes('xn--')) return undefined;
+  if (m[1] === undefined) return { host: authority, port: DEFAULT_PORTS[scheme]! };
+  if (Number(m[1]) > 65535) return undefined;
+  return { host: authority.slice(0, authority.lastIndexOf(':')), port: Number(m[1]) };
+}
+
+function parseUrl(authority: string, scheme: 'http' | 'https'): URL {
   try {
-    url = new URL(`${scheme}://${authority}/`);
+    return new URL(`${scheme}://${authority}/`);
   } catch {
     throw badHost(authority, 'not a valid host name or IP literal');
   }
-  let host = url.hostname.toLowerCase();
+}
+
+/** The URL parser's host name lower-cased, IPv6 without brackets, without a trailing dot. */
+function bareHost(hostname: string): string {
+  let host = hostname.toLowerCase();
   if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
   // `example.com.` and `example.com` are the same host for DNS.
   if (host.endsWith('.') && host.length > 1) host = host.slice(0, -1);
+  return host;
+}
+
+/** Any other spelling, through the URL parser. */
+function parsedAuthority(authority: string, scheme: 'http' | 'https'): HostPort {
+  if (!authority || /[\s@/\\?#]/.test(authority)) throw badHost(authority, 'not a host[:port]');
+  const url = parseUrl(authority, scheme);
+  const host = bareHost(url.hostname);
   if (!host) throw badHost(authority, 'empty host');
-  const port = url.port ? Number(url.port) : DEFAULT_PORTS[scheme]!;
-  return { host, port };
+  return { host, port: url.port ? Number(url.port) : DEFAULT_PORTS[scheme]! };
+}
+
+/** Normalises `host[:port]` (an authority without userinfo). */
+export function normaliseAuthority(authority: string, scheme: 'http' | 'https'): HostPort {
+  return canonicalAuthority(authority, scheme) ?? parsedAuthority(authority, scheme);
 }
 
 /** `host:port` for an upstream origin, bracketing IPv6. */
