@@ -82,16 +82,7 @@ function name(der: Buffer, seq: Tlv): Record<string, unknown> {
 
 export function parseCertificateRequest(input: unknown): unknown {
   if (typeof input !== 'string') fail('operand 1 must be string');
-  let der: Buffer;
-  const pem = (text: string) => /-----BEGIN CERTIFICATE REQUEST-----([\s\S]*?)-----END CERTIFICATE REQUEST-----/.exec(text);
-  const direct = pem(input);
-  if (direct) der = Buffer.from(direct[1]!.replace(/\s+/g, ''), 'base64');
-  else {
-    if (!/^[A-Za-z0-9+/=\s]+$/.test(input)) fail('illegal base64 data');
-    const bytes = Buffer.from(input, 'base64');
-    const inner = pem(bytes.toString('latin1'));
-    der = inner ? Buffer.from(inner[1]!.replace(/\s+/g, ''), 'base64') : bytes;
-  }
+  const der = requestDer(input);
   const outer = tlv(der, 0, der.length);
   if (outer.tag !== 0x30) fail('asn1: structure error: not a certificate request');
   const [info] = children(der, outer);
@@ -107,4 +98,17 @@ export function parseCertificateRequest(input: unknown): unknown {
     IPAddresses: null,
     URIs: null,
   };
+}
+
+const PEM_REQUEST = /-----BEGIN CERTIFICATE REQUEST-----([\s\S]*?)-----END CERTIFICATE REQUEST-----/;
+
+/** The request's DER: from PEM, from base64 of PEM, or from base64 of DER. */
+function requestDer(input: string): Buffer {
+  const fromPem = (m: RegExpExecArray): Buffer => Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64');
+  const direct = PEM_REQUEST.exec(input);
+  if (direct) return fromPem(direct);
+  if (!/^[A-Za-z0-9+/=\s]+$/.test(input)) fail('illegal base64 data');
+  const bytes = Buffer.from(input, 'base64');
+  const inner = PEM_REQUEST.exec(bytes.toString('latin1'));
+  return inner ? fromPem(inner) : bytes;
 }
