@@ -31,8 +31,6 @@ const knownDebt = [
   'src/gate/redact-json.ts',
   'src/gate/strict-json.ts',
   'src/gate/tool-visibility.ts',
-  'src/policy/rego/host-aws.ts',
-  'src/policy/rego/host-csr.ts',
   'src/sidecar/app.ts',
   'src/sidecar/bundle-client.ts',
   'src/sidecar/call-trace.ts',
