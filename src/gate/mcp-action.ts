@@ -36,19 +36,25 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+function isValidId(id: unknown): boolean {
+  return id === undefined || id === null || typeof id === 'string' || typeof id === 'number';
+}
+
+/** A request or notification names a method (and may have params); a reply carries a result or an error. */
+function checkRequestOrReply(m: Record<string, unknown>, index: number): void {
+  if (m.method === undefined) {
+    if (!('result' in m) && !('error' in m)) throw bad('a message needs "method", or "result"/"error" for a reply', { index });
+    return;
+  }
+  if (typeof m.method !== 'string' || m.method === '') throw bad('"method" must be a non-empty string', { index });
+  if (m.params !== undefined && typeof m.params !== 'object') throw bad('"params" must be an object or an array', { index });
+}
+
 function validateMessage(m: unknown, index: number): JsonRpcMessage {
   if (!isObject(m)) throw bad('each message must be an object', { index });
   if (m.jsonrpc !== '2.0') throw bad('"jsonrpc" must be "2.0"', { index });
-  const id = m.id;
-  if (id !== undefined && id !== null && typeof id !== 'string' && typeof id !== 'number') {
-    throw bad('"id" must be a string, a number or null', { index });
-  }
-  if (m.method !== undefined) {
-    if (typeof m.method !== 'string' || m.method === '') throw bad('"method" must be a non-empty string', { index });
-    if (m.params !== undefined && typeof m.params !== 'object') throw bad('"params" must be an object or an array', { index });
-  } else if (!('result' in m) && !('error' in m)) {
-    throw bad('a message needs "method", or "result"/"error" for a reply', { index });
-  }
+  if (!isValidId(m.id)) throw bad('"id" must be a string, a number or null', { index });
+  checkRequestOrReply(m, index);
   return m as unknown as JsonRpcMessage;
 }
 
@@ -67,20 +73,22 @@ export function expectsReply(m: JsonRpcMessage): boolean {
   return m.method !== undefined && m.id !== undefined;
 }
 
+/** Puts the tool name and arguments of a `tools/call` on its action; returns the tool name. */
+function addToolCall(mcp: McpAction, m: JsonRpcMessage): string {
+  const params = isObject(m.params) ? m.params : {};
+  if (typeof params.name !== 'string' || params.name === '') throw bad('"tools/call" needs params.name', { id: m.id });
+  if (params.arguments !== undefined && !isObject(params.arguments)) throw bad('"tools/call" params.arguments must be an object');
+  mcp.name = params.name;
+  mcp.arguments = (params.arguments as Record<string, unknown> | undefined) ?? {};
+  return params.name;
+}
+
 /** `request`: what the HTTP request adds to each of its messages (mcp-envelope.ts). */
 export function buildMcpAction(server: string, m: JsonRpcMessage, request: McpRequestFacts = {}): Action {
   const method = m.method ?? RESPONSE_METHOD;
   const mcp: McpAction = { server, method, ...request, ...mcpMessageFacts(m) };
   if (m.id !== undefined) mcp.id = m.id;
-  let tool = server;
-  if (method === 'tools/call') {
-    const params = isObject(m.params) ? m.params : {};
-    if (typeof params.name !== 'string' || params.name === '') throw bad('"tools/call" needs params.name', { id: m.id });
-    if (params.arguments !== undefined && !isObject(params.arguments)) throw bad('"tools/call" params.arguments must be an object');
-    mcp.name = params.name;
-    mcp.arguments = (params.arguments as Record<string, unknown> | undefined) ?? {};
-    tool = params.name;
-  }
+  const tool = method === 'tools/call' ? addToolCall(mcp, m) : server;
   return { type: 'mcp', tool, mcp };
 }
 

@@ -43,20 +43,29 @@ export function mcpRequestFacts(headers: RawHeaders, redacted: readonly string[]
   return facts;
 }
 
-/** Version, client info and capabilities from `params._meta` (2026-07-28) or from `initialize` (2025). */
-export function mcpMessageFacts(m: JsonRpcMessage): McpMessageFacts {
-  const params = isObject(m.params) ? m.params : undefined;
-  if (!params) return {};
+/** Stands for absent `_meta` or non-`initialize` params: every key reads undefined. */
+const NONE: Readonly<Record<string, unknown>> = Object.freeze(Object.create(null) as Record<string, unknown>);
+
+/** The facts that have the type the policy input promises. */
+function typedFacts(version: unknown, info: unknown, caps: unknown): McpMessageFacts {
   const facts: McpMessageFacts = {};
-  const meta = isObject(params._meta) ? params._meta : undefined;
-  const initialize = m.method === 'initialize';
-  const version = meta?.[PROTOCOL_VERSION_META] ?? (initialize ? params.protocolVersion : undefined);
-  const info = meta?.[CLIENT_INFO_META] ?? (initialize ? params.clientInfo : undefined);
-  const caps = meta?.[CLIENT_CAPABILITIES_META] ?? (initialize ? params.capabilities : undefined);
   if (typeof version === 'string') facts.protocolVersion = version;
   if (isObject(info)) facts.clientInfo = info;
   if (isObject(caps)) facts.clientCapabilities = caps;
   return facts;
+}
+
+/** Version, client info and capabilities from `params._meta` (2026-07-28) or from `initialize` (2025). */
+export function mcpMessageFacts(m: JsonRpcMessage): McpMessageFacts {
+  if (!isObject(m.params)) return {};
+  const params = m.params;
+  const meta = isObject(params._meta) ? params._meta : NONE;
+  const initialize = m.method === 'initialize' ? params : NONE;
+  return typedFacts(
+    meta[PROTOCOL_VERSION_META] ?? initialize.protocolVersion,
+    meta[CLIENT_INFO_META] ?? initialize.clientInfo,
+    meta[CLIENT_CAPABILITIES_META] ?? initialize.capabilities,
+  );
 }
 
 /**
