@@ -109,25 +109,38 @@ function mismatch(header: string, sent: string, body: string, index: number): Po
   );
 }
 
+function checkMethod(view: McpHeaderView, m: JsonRpcMessage, index: number): void {
+  if (view.method === undefined || view.method === m.method) return;
+  throw mismatch('Mcp-Method', view.method, m.method === undefined ? 'a reply, which has no method' : `method ${JSON.stringify(m.method)}`, index);
+}
+
+function checkName(view: McpHeaderView, m: JsonRpcMessage, index: number): void {
+  if (view.name === undefined) return;
+  const decoded = decodeHeaderValue(view.name);
+  if (decoded === undefined) throw mismatch('Mcp-Name', view.name, 'nothing a malformed Base64 sentinel could be compared with', index);
+  const body = mirroredName(m);
+  if (decoded !== body) throw mismatch('Mcp-Name', view.name, body === undefined ? 'no name' : `name ${JSON.stringify(body)}`, index);
+}
+
+/** A message that names no version in `params._meta` agrees with any header (2025 revisions name it in the header only). */
+function checkVersion(view: McpHeaderView, m: JsonRpcMessage, index: number): void {
+  if (view.protocolVersion === undefined) return;
+  const version = metaVersion(m);
+  if (version !== undefined && view.protocolVersion !== version) {
+    throw mismatch('MCP-Protocol-Version', view.protocolVersion, `protocol version ${JSON.stringify(version)} in params._meta`, index);
+  }
+}
+
 /**
  * Throws MCP_HEADER_MISMATCH unless every mirrored header that is present
  * agrees with every message of the body (a header stands for the whole
- * POST, so in a batch it must fit each message).
+ * POST, so in a batch it must fit each message). Per message, the method is
+ * checked first, then the name, then the version.
  */
 export function checkHeadersAgree(view: McpHeaderView, messages: readonly JsonRpcMessage[]): void {
   messages.forEach((m, index) => {
-    if (view.method !== undefined && view.method !== m.method) {
-      throw mismatch('Mcp-Method', view.method, m.method === undefined ? 'a reply, which has no method' : `method ${JSON.stringify(m.method)}`, index);
-    }
-    if (view.name !== undefined) {
-      const decoded = decodeHeaderValue(view.name);
-      if (decoded === undefined) throw mismatch('Mcp-Name', view.name, 'nothing a malformed Base64 sentinel could be compared with', index);
-      const body = mirroredName(m);
-      if (decoded !== body) throw mismatch('Mcp-Name', view.name, body === undefined ? 'no name' : `name ${JSON.stringify(body)}`, index);
-    }
-    const version = metaVersion(m);
-    if (view.protocolVersion !== undefined && version !== undefined && view.protocolVersion !== version) {
-      throw mismatch('MCP-Protocol-Version', view.protocolVersion, `protocol version ${JSON.stringify(version)} in params._meta`, index);
-    }
+    checkMethod(view, m, index);
+    checkName(view, m, index);
+    checkVersion(view, m, index);
   });
 }

@@ -21,22 +21,29 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A JSON-RPC request with an id (what a server asks the client); undefined for anything else. */
+function asServerRequest(value: unknown): ServerRequest | undefined {
+  if (!isObject(value) || value.jsonrpc !== '2.0' || typeof value.method !== 'string') return undefined;
+  const id = value.id;
+  if (typeof id !== 'string' && typeof id !== 'number') return undefined;
+  return { id, method: value.method, ...(isObject(value.params) ? { params: value.params } : {}) };
+}
+
 /** The server request carried by one SSE line (`data: {…}`), or undefined for anything else. */
 export function serverRequestOf(line: string): ServerRequest | undefined {
   if (!line.startsWith('data:')) return undefined;
   const text = line.slice(5).replace(/\r$/, '');
   // Cheap test first: most events are results and notifications.
   if (!text.includes('"method"') || !text.includes('"id"')) return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (!isObject(value) || value.jsonrpc !== '2.0' || typeof value.method !== 'string') return undefined;
-  const id = value.id;
-  if (typeof id !== 'string' && typeof id !== 'number') return undefined;
-  return { id, method: value.method, ...(isObject(value.params) ? { params: value.params } : {}) };
+  return asServerRequest(parseJson(text));
 }
 
 /** The action of a server request; `params` without `_meta`, which is transport detail. */
@@ -47,6 +54,13 @@ export function buildServerRequestAction(server: string, r: ServerRequest, reque
     mcp.params = params;
   }
   return { type: 'mcp', tool: server, mcp };
+}
+
+/** One input request, asked as a server request whose id is its key. */
+function asInputRequest(key: string, r: unknown): ServerRequest {
+  // A request the gate cannot read is asked as an unnamed method: a policy that allows by name refuses it.
+  if (!isObject(r)) return { id: key, method: '$invalid' };
+  return { id: key, method: typeof r.method === 'string' ? r.method : '$invalid', ...(isObject(r.params) ? { params: r.params } : {}) };
 }
 
 /**
@@ -61,12 +75,6 @@ export function inputRequestsOf(message: unknown): { id: JsonRpcId; requests: Se
   const id = message.id;
   if (typeof id !== 'string' && typeof id !== 'number') return undefined;
   const inputRequests = message.result.inputRequests;
-  if (!isObject(inputRequests)) return { id, requests: [] };
-  const requests: ServerRequest[] = [];
-  for (const [key, r] of Object.entries(inputRequests)) {
-    // A request the gate cannot read is asked as an unnamed method: a policy that allows by name refuses it.
-    const method = isObject(r) && typeof r.method === 'string' ? r.method : '$invalid';
-    requests.push({ id: key, method, ...(isObject(r) && isObject(r.params) ? { params: r.params } : {}) });
-  }
+  const requests = isObject(inputRequests) ? Object.entries(inputRequests).map(([key, r]) => asInputRequest(key, r)) : [];
   return { id, requests };
 }
