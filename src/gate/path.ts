@@ -85,10 +85,8 @@ function hasDotSegment(path: string): boolean {
 /** Paths with nothing to decode, fold or resolve (the common case) skip the work. */
 const PLAIN_PATH = /^(?:\/[A-Za-z0-9\-_~!$&'()*+,=:@]+(?:\.[A-Za-z0-9\-_~!$&'()*+,=:@]+)*)*\/?$/;
 
-/** Normalises a request path (without query). Throws PortcullisError BAD_PATH. */
-export function normalisePath(raw: string): NormalisedPath {
-  if (raw === '' || raw === '*') return { path: '/', forward: '/' };
-  if (PLAIN_PATH.test(raw)) return { path: raw, forward: raw };
+/** Refuses, before anything is decoded, what parsers read differently or what has no business in a tool path. */
+function checkRawPath(raw: string): void {
   if (!raw.startsWith('/')) throw badPath(raw, 'a path must start with "/"');
   // Control characters (and encoded NUL) have no business in a tool path and
   // are a classic way to make two parsers disagree.
@@ -97,19 +95,31 @@ export function normalisePath(raw: string): NormalisedPath {
   if (raw.includes(';')) {
     throw badPath(raw, 'a ";" in the path is stripped as a path parameter by some servers and not by others; encode it as %3B if it is data');
   }
-  const unreserved = decodeUnreserved(raw);
-  if (unreserved.includes('//') && hasDotSegment(unreserved)) {
-    // `/a//../b` is `/a/b` by RFC 3986 but `/b` where slashes merge first.
-    throw badPath(raw, 'empty segments ("//") next to "." or ".." segments resolve differently on different servers');
-  }
-  const forward = mergeSlashes(removeDotSegments(unreserved));
+}
+
+/** The fully decoded reading of the forwarded path, which the policy sees. */
+function policyPath(raw: string, forward: string): string {
   const decoded = decodeAll(forward);
   if (decoded.includes('\\')) throw badPath(raw, 'backslashes are read as "/" by some servers; send "/"');
   const path = mergeSlashes(decoded);
   if (hasDotSegment(path)) {
     throw badPath(raw, 'an encoded "/" forms a "." or ".." segment, which servers resolve differently; send the path with its dot segments resolved');
   }
-  return { path, forward };
+  return path;
+}
+
+/** Normalises a request path (without query). Throws PortcullisError BAD_PATH. */
+export function normalisePath(raw: string): NormalisedPath {
+  if (raw === '' || raw === '*') return { path: '/', forward: '/' };
+  if (PLAIN_PATH.test(raw)) return { path: raw, forward: raw };
+  checkRawPath(raw);
+  const unreserved = decodeUnreserved(raw);
+  if (unreserved.includes('//') && hasDotSegment(unreserved)) {
+    // `/a//../b` is `/a/b` by RFC 3986 but `/b` where slashes merge first.
+    throw badPath(raw, 'empty segments ("//") next to "." or ".." segments resolve differently on different servers');
+  }
+  const forward = mergeSlashes(removeDotSegments(unreserved));
+  return { path: policyPath(raw, forward), forward };
 }
 
 /** Splits `path?query` without decoding. */

@@ -7,30 +7,50 @@ import { PortcullisError, ErrorCodes } from '../errors.ts';
 
 type Step = { key: string } | { index: number } | { wildcard: true };
 
+/** A step read from the path, and how many characters it took. */
+interface ReadStep {
+  step: Step;
+  length: number;
+}
+
+/** `.key` or `.*`; `rest` follows the dot. */
+function dotStep(rest: string): ReadStep | undefined {
+  const m = /^[A-Za-z0-9_$\-]+|^\*/.exec(rest);
+  if (!m) return undefined;
+  return { step: m[0] === '*' ? { wildcard: true } : { key: m[0] }, length: 1 + m[0].length };
+}
+
+/** What is inside `[…]`: `*`, an index, or a quoted key. */
+function bracketContent(t: string): Step {
+  if (t === '*') return { wildcard: true };
+  if (/^\d+$/.test(t)) return { index: Number(t) };
+  return { key: t.slice(1, -1) };
+}
+
+/** `[*]`, `[0]`, `['key']` or `["key"]`; `rest` starts at the bracket. */
+function bracketStep(rest: string): ReadStep | undefined {
+  const m = /^\[(\*|\d+|'[^']*'|"[^"]*")\]/.exec(rest);
+  if (!m) return undefined;
+  return { step: bracketContent(m[1]!), length: m[0].length };
+}
+
+function readStep(path: string, i: number): ReadStep | undefined {
+  if (path[i] === '.') return dotStep(path.slice(i + 1));
+  if (path[i] === '[') return bracketStep(path.slice(i));
+  return undefined;
+}
+
 /** Parses a path into steps; throws DECISION_INVALID for a path it cannot read. */
 export function parseRedactPath(path: string): Step[] {
-  const steps: Step[] = [];
-  let i = 1;
   const fail = (): never => {
     throw new PortcullisError(ErrorCodes.DECISION_INVALID, `redact path ${JSON.stringify(path)} cannot be read; use $.a.b or $.a[*].b`);
   };
   if (path[0] !== '$') fail();
-  while (i < path.length) {
-    if (path[i] === '.') {
-      const m = /^[A-Za-z0-9_$\-]+|^\*/.exec(path.slice(i + 1));
-      if (!m) fail();
-      steps.push(m![0] === '*' ? { wildcard: true } : { key: m![0] });
-      i += 1 + m![0].length;
-    } else if (path[i] === '[') {
-      const rest = path.slice(i);
-      const m = /^\[(\*|\d+|'[^']*'|"[^"]*")\]/.exec(rest);
-      if (!m) fail();
-      const t = m![1]!;
-      if (t === '*') steps.push({ wildcard: true });
-      else if (/^\d+$/.test(t)) steps.push({ index: Number(t) });
-      else steps.push({ key: t.slice(1, -1) });
-      i += m![0].length;
-    } else fail();
+  const steps: Step[] = [];
+  for (let i = 1; i < path.length; ) {
+    const read = readStep(path, i) ?? fail();
+    steps.push(read.step);
+    i += read.length;
   }
   if (steps.length === 0) fail();
   return steps;
