@@ -98,29 +98,41 @@ interface Scanner {
   result: JsonScan;
 }
 
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
 /** Reads the token at `i`; returns the index of its last character. */
 function step(scan: Scanner, i: number): number {
   const c = scan.text.charCodeAt(i);
   if (c === 0x22 /* " */) return onString(scan, i);
-  if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
-    scan.open.push(c === 0x7b ? new Set() : null);
-    scan.expectKey = c === 0x7b;
-    if (scan.open.length > scan.result.depth) scan.result.depth = scan.open.length;
-  } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
-    scan.open.pop();
-    scan.expectKey = false;
-  } else if (c === 0x2c /* , */) {
-    scan.expectKey = scan.open.length > 0 && scan.open[scan.open.length - 1] !== null;
-  } else if (c === 0x2d /* - */ || (c >= 0x30 && c <= 0x39)) {
-    return onNumber(scan, i);
-  }
+  if (c === 0x7b /* { */ || c === 0x5b /* [ */) onOpen(scan, c);
+  else if (c === 0x7d /* } */ || c === 0x5d /* ] */) onClose(scan);
+  else if (c === 0x2c /* , */) onComma(scan);
+  else if (c === 0x2d /* - */ || isDigit(c)) return onNumber(scan, i);
   return i;
+}
+
+function onOpen(scan: Scanner, c: number): void {
+  scan.open.push(c === 0x7b ? new Set() : null);
+  scan.expectKey = c === 0x7b;
+  if (scan.open.length > scan.result.depth) scan.result.depth = scan.open.length;
+}
+
+function onClose(scan: Scanner): void {
+  scan.open.pop();
+  scan.expectKey = false;
+}
+
+/** After a comma inside an object comes a key. */
+function onComma(scan: Scanner): void {
+  scan.expectKey = scan.open.length > 0 && scan.open[scan.open.length - 1] !== null;
 }
 
 function onString(scan: Scanner, i: number): number {
   const end = stringEnd(scan.text, i);
   if (scan.expectKey) {
-    noteKey(scan.open[scan.open.length - 1]!, scan.text, i, end, scan.result);
+    noteKey(scan, i, end);
     scan.expectKey = false;
   }
   return end;
@@ -137,11 +149,12 @@ function onNumber(scan: Scanner, i: number): number {
   return end - 1;
 }
 
-/** Adds the key whose quotes are at `open` and `close` to an object's keys, noting the first repeat. */
-function noteKey(keys: Set<string>, text: string, open: number, close: number, result: JsonScan): void {
-  const raw = text.slice(open + 1, close);
-  const key = raw.includes('\\') ? (JSON.parse(text.slice(open, close + 1)) as string) : raw;
-  if (keys.has(key)) result.duplicateKey ??= key;
+/** Adds the key whose quotes are at `open` and `close` to the innermost object's keys, noting the first repeat. */
+function noteKey(scan: Scanner, open: number, close: number): void {
+  const keys = scan.open[scan.open.length - 1]!;
+  const raw = scan.text.slice(open + 1, close);
+  const key = raw.includes('\\') ? (JSON.parse(scan.text.slice(open, close + 1)) as string) : raw;
+  if (keys.has(key)) scan.result.duplicateKey ??= key;
   keys.add(key);
 }
 
