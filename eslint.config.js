@@ -23,7 +23,6 @@ const knownDebt = [
   // takes the entry's link as one argument, as sealEntry does, when ledger.ts does.
   'src/evidence/ledger-entry.ts',
   'src/evidence/ledger.ts',
-  'src/gate/tool-visibility.ts',
   'src/sidecar/app.ts',
   'src/sidecar/bundle-client.ts',
   'src/sidecar/call-trace.ts',

@@ -27,8 +27,16 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** One tool of a `tools/list` answer: the server that listed it, its definition, and its pin when the catalog has one. */
+export interface ListedTool {
+  server: string;
+  tool: ToolDefinition;
+  pin?: ToolPin | undefined;
+}
+
 /** The input for deciding whether one listed tool is shown. */
-export function toolListingInput(server: string, tool: ToolDefinition, agent: AgentIdentity, ctx: InputContext, pin?: ToolPin): PolicyInput {
+export function toolListingInput(listed: ListedTool, agent: AgentIdentity, ctx: InputContext): PolicyInput {
+  const { server, tool, pin } = listed;
   const definition: Record<string, unknown> = {};
   for (const k of ['title', 'description', 'inputSchema', 'outputSchema', 'annotations'] as const) if (tool[k] !== undefined) definition[k] = tool[k];
   const mcp: McpAction = { server, method: 'tools/list', name: tool.name, definition, ...(pin ? { pin } : {}) };

@@ -173,7 +173,7 @@ export class Decider {
   toolVisible(server: string, tool: ToolDefinition, traceId: string, pin?: ToolPin): boolean {
     const frame = this.#frame();
     if (frame.mode === 'observe') return true;
-    const input = toolListingInput(server, tool, this.#d.agent, { time: this.#d.clock(), mode: frame.mode, traceId }, pin);
+    const input = toolListingInput({ server, tool, pin }, this.#d.agent, { time: this.#d.clock(), mode: frame.mode, traceId });
     try {
       return frame.policy.evaluate(input, TOOL_VISIBLE_ENTRYPOINT).result === true;
     } catch (e) {
