@@ -79,7 +79,7 @@ export function jsonRpcCodeFor(code: ErrorCode): number {
 
 /** What the error says to the agent: code, reason, trace ID, decision ID. */
 export interface ErrorBody {
-  error: { code: ErrorCode; message: string; traceId?: string; decisionId?: string };
+  error: { code: ErrorCode; message: string; traceId?: string; decisionId?: string; approvalId?: string; approvalUrl?: string };
 }
 
 export interface ErrorRefs {
@@ -100,8 +100,14 @@ export function toPortcullisError(e: unknown, fallback: typeof ErrorCodes.INTERN
     : new PortcullisError(ErrorCodes.INTERNAL, `internal error: ${message}; this is a bug in Portcullis: please report it with the decision ID`, undefined, { cause: e });
 }
 
+/** The approval a refused call waited for, and where a person decides it, when the error names one (a held call that timed out). */
+function approvalRefs(e: PortcullisError): { approvalId?: string; approvalUrl?: string } {
+  const { approvalId, approvalUrl } = (e.details ?? {}) as { approvalId?: unknown; approvalUrl?: unknown };
+  return { ...(typeof approvalId === 'string' ? { approvalId } : {}), ...(typeof approvalUrl === 'string' ? { approvalUrl } : {}) };
+}
+
 export function errorBody(e: PortcullisError, refs: ErrorRefs = {}): ErrorBody {
-  const error: ErrorBody['error'] = { code: e.code, message: e.message };
+  const error: ErrorBody['error'] = { code: e.code, message: e.message, ...approvalRefs(e) };
   if (refs.traceId) error.traceId = refs.traceId;
   if (refs.decisionId) error.decisionId = refs.decisionId;
   return { error };
@@ -110,11 +116,11 @@ export function errorBody(e: PortcullisError, refs: ErrorRefs = {}): ErrorBody {
 export interface JsonRpcErrorResponse {
   jsonrpc: '2.0';
   id: string | number | null;
-  error: { code: number; message: string; data: { code: ErrorCode; traceId?: string; decisionId?: string } };
+  error: { code: number; message: string; data: { code: ErrorCode; traceId?: string; decisionId?: string; approvalId?: string; approvalUrl?: string } };
 }
 
 export function jsonRpcError(id: string | number | null | undefined, e: PortcullisError, refs: ErrorRefs = {}): JsonRpcErrorResponse {
-  const data: JsonRpcErrorResponse['error']['data'] = { code: e.code };
+  const data: JsonRpcErrorResponse['error']['data'] = { code: e.code, ...approvalRefs(e) };
   if (refs.traceId) data.traceId = refs.traceId;
   if (refs.decisionId) data.decisionId = refs.decisionId;
   return { jsonrpc: '2.0', id: id ?? null, error: { code: jsonRpcCodeFor(e.code), message: e.message, data } };

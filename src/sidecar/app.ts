@@ -32,6 +32,7 @@ import { isRelayError } from './relay.ts';
 import { clientErrorHandler } from './client-error.ts';
 import { CredentialStore } from './credentials.ts';
 import { capturedHttpTarget, createCaptureListeners, type CaptureListeners } from './capture-listeners.ts';
+import { approvalPageUrl } from './approval-url.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -75,6 +76,7 @@ export function buildSidecar(config: Readonly<SidecarConfig>, deps: SidecarDeps)
     clock: deps.clock ?? (() => new Date()),
     ids: deps.ids ?? randomUUID,
     now: () => performance.now(),
+    approvalUrl: (id) => approvalPageUrl(config, id),
   });
   const credentials = config.credentials ? new CredentialStore(config.credentials) : undefined;
   const ctx: ProxyContext = { config, engine: deps.engine, decider, upstream, logger: deps.logger, metrics: deps.metrics, credentials, listedTools: new ListedTools() };

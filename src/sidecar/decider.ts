@@ -48,6 +48,8 @@ export interface DeciderDeps {
   metrics?: PortcullisMetrics | undefined;
   logger?: Logger | undefined;
   approvals?: ApprovalBroker | undefined;
+  /** Where a person approves a held call (approval-url.ts): named in the log and in a held call's errors. */
+  approvalUrl?: ((approvalId: string) => string) | undefined;
   clock: () => Date;
   ids: () => string;
   /** Monotonic milliseconds, for latencies. */

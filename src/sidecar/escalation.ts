@@ -25,6 +25,8 @@ export interface EscalationDeps {
   clock: () => Date;
   /** Monotonic milliseconds. */
   now: () => number;
+  /** Where a person approves the call with this id (approval-url.ts); named in the log and in the errors of a held call. */
+  approvalUrl?: ((approvalId: string) => string) | undefined;
 }
 
 /** How the caller wants an escalation handled. */
@@ -57,6 +59,11 @@ function denied(res: Resolution, error: PortcullisError): Resolution {
   return { ...res, outcome: { kind: 'deny', error }, enforced: 'deny' };
 }
 
+/** The error of a held call that ended without a verdict, naming the approval (and where to decide it) for the client to show. */
+function namingApproval(error: PortcullisError, approvalId: string, url: string | undefined): PortcullisError {
+  return new PortcullisError(error.code, error.message, { ...error.details, approvalId, ...(url ? { approvalUrl: url } : {}) });
+}
+
 function refusal(code: ErrorCode, message: string, details?: Record<string, unknown>): PortcullisError {
   return new PortcullisError(code, message, details);
 }
@@ -79,20 +86,31 @@ export class Escalations {
   /** The resolution that stands once the escalation is settled. */
   async settle(held: Held, options: HoldOptions): Promise<Resolution> {
     const broker = this.#d.approvals;
-    const reason = held.outcome.reason;
-    if (!broker) return denied(held.res, refusal(ErrorCodes.ESCALATION_REJECTED, `this call needs approval (${reason}) but no approvals interface is configured`));
+    if (!broker) return denied(held.res, refusal(ErrorCodes.ESCALATION_REJECTED, `this call needs approval (${held.outcome.reason}) but no approvals interface is configured`));
     if (options.resume !== undefined) return this.#resume(held, options.resume);
     const request = this.#request(held);
-    this.#d.logger?.info({ event: 'escalation', approvalId: request.id, summary: request.summary, expiresAt: request.expiresAt, traceId: held.trace.traceId },
-      `held for approval: ${request.summary} (${reason}); run \`portcullis approve ${request.id}\` or \`portcullis reject ${request.id}\``);
+    const url = this.#d.approvalUrl?.(request.id);
+    this.#announce(held, request, url);
     if (options.defer) return this.#defer(held.res, broker, request);
+    return this.#hold(held, { broker, request, url, signal: options.signal });
+  }
+
+  #announce(held: Held, request: ApprovalRequest, url: string | undefined): void {
+    this.#d.logger?.info({ event: 'escalation', approvalId: request.id, summary: request.summary, expiresAt: request.expiresAt, traceId: held.trace.traceId, ...(url ? { approvalUrl: url } : {}) },
+      `held for approval: ${request.summary} (${held.outcome.reason}); ${url ? `open ${url}, or ` : ''}run \`portcullis approve ${request.id}\` or \`portcullis reject ${request.id}\``);
+  }
+
+  /** Holds the call until the verdict, the expiry or the agent going away. */
+  async #hold(held: Held, wait: { broker: ApprovalBroker; request: ApprovalRequest; url: string | undefined; signal: AbortSignal | undefined }): Promise<Resolution> {
+    const { request, url } = wait;
     let approval: Approval;
     try {
-      approval = await broker.request(request, options.signal);
+      approval = await wait.broker.request(request, wait.signal);
     } catch (e) {
-      const ended = waitError(e, `no approval arrived within ${this.#seconds(held)} s: ${reason}`, 'the held call was abandoned');
+      const later = url ? `; it can still be decided at ${url} before the call is retried` : '';
+      const ended = waitError(e, `no approval arrived within ${this.#seconds(held)} s: ${held.outcome.reason}${later}`, 'the held call was abandoned');
       this.#d.metrics?.approvals.inc({ verdict: ended.verdict });
-      return denied(held.res, ended.error);
+      return denied(held.res, namingApproval(ended.error, request.id, url));
     }
     this.#d.metrics?.approvals.inc({ verdict: approval.verdict });
     if (approval.inputHash !== held.recorded.inputHash) {
@@ -109,6 +127,8 @@ export class Escalations {
     const action = held.res.input.action;
     return {
       id: held.recorded.decisionId,
+      // The policy that held the call, shown to the person who decides.
+      policyDigest: held.res.evaluation.digest,
       inputHash: held.recorded.inputHash,
       summary: summariseAction(action),
       action,

@@ -13,6 +13,7 @@ import { callHash, isGateState, newStateKey, openState, sealState } from '../gat
 import { randomHex } from './random-hex.ts';
 import { ErrorCodes, type PortcullisError } from '../errors.ts';
 import type { ProxyContext } from './proxy-context.ts';
+import { approvalPageUrl } from './approval-url.ts';
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -55,19 +56,6 @@ export function stripApprovalRound(m: JsonRpcMessage): JsonRpcMessage {
   return { ...m, params };
 }
 
-/**
- * Where a person approves, showing this call first: PORTCULLIS_APPROVAL_PAGE_URL;
- * else, following a controller, the controller's page (its approvals are
- * there); else this gate's admin port.
- */
-function approvalUrl(ctx: ProxyContext, approvalId: string): string {
-  const { approvalPageUrl, controllerUrl, adminHost, adminPort } = ctx.config;
-  const host = adminHost.includes(':') ? `[${adminHost}]` : adminHost;
-  const page = new URL(approvalPageUrl || (controllerUrl ? new URL('/approvals/', controllerUrl).href : `http://${host}:${adminPort}/approvals/`));
-  page.searchParams.set('id', approvalId);
-  return page.href;
-}
-
 /** For a call answered APPROVAL_PENDING: the input-required result that asks the client to show the approval and retry. */
 export function approvalRequired(ctx: ProxyContext, m: JsonRpcMessage, action: Action, error: PortcullisError): unknown | undefined {
   if (error.code !== ErrorCodes.APPROVAL_PENDING || m.id === undefined) return undefined;
@@ -86,7 +74,7 @@ export function approvalRequired(ctx: ProxyContext, m: JsonRpcMessage, action: A
     result: {
       resultType: 'input_required',
       inputRequests: {
-        approval: { method: 'elicitation/create', params: { mode: 'url', message: `${action.mcp?.name ?? 'this call'} needs approval: ${error.message}`, url: approvalUrl(ctx, details.approvalId) } },
+        approval: { method: 'elicitation/create', params: { mode: 'url', message: `${action.mcp?.name ?? 'this call'} needs approval: ${error.message}`, url: approvalPageUrl(ctx.config, details.approvalId) } },
       },
       requestState,
     },

@@ -139,6 +139,12 @@ test('an escalation nobody answers is denied when it expires', async () => {
   const r = await send(sidecar.port, { path: `${upstream.origin}/hold` });
   assert.equal(r.status, 403);
   assert.equal(r.json().error.code, ErrorCodes.ESCALATION_TIMEOUT);
+  // The agent's error names the approval it waited for and where a person decides it.
+  const { approvalId, approvalUrl, decisionId } = r.json().error;
+  assert.ok(approvalId && approvalId !== decisionId, 'the held decision, not the final one');
+  assert.equal(new URL(approvalUrl).pathname, '/approvals/');
+  assert.equal(new URL(approvalUrl).searchParams.get('id'), approvalId);
+  assert.match(r.json().error.message, /can still be decided at http/);
   assert.ok(!upstream.log.some((a) => a.url === '/hold'));
 });
 
