@@ -103,12 +103,12 @@ class ServerAsks {
   readonly headers: Record<string, string | string[]>;
   #facts: ReturnType<typeof mcpRequestFacts> | undefined;
 
-  constructor(ctx: ProxyContext, req: FastifyRequest, target: NamedTarget, call: CallInfo, headers: Record<string, string | string[]>) {
+  constructor(ctx: ProxyContext, at: { req: FastifyRequest; target: NamedTarget; call: CallInfo; headers: Record<string, string | string[]> }) {
     this.ctx = ctx;
-    this.req = req;
-    this.target = target;
-    this.call = call;
-    this.headers = headers;
+    this.req = at.req;
+    this.target = at.target;
+    this.call = at.call;
+    this.headers = at.headers;
   }
 
   /** The decided request's error, or undefined when it may go to the agent. */
@@ -247,8 +247,8 @@ async function handleStreamOrDelete(ctx: ProxyContext, req: FastifyRequest, repl
     const { constraints } = allowed.outcome;
     const headers = forwardHeaders(req.headers, constraints.stripHeaders);
     const timeoutMs = constraints.timeoutMs ?? ctx.config.upstreamTimeoutMs;
-    const asks = new ServerAsks(ctx, req, target, call, headers);
-    return forwardAndRelay(ctx, reply, allowed, { origin: origin(target), path: target.target, method: req.method, headers, timeoutMs, stream: req.method === 'GET' }, { screenLine: asks.line });
+    const asks = new ServerAsks(ctx, { req, target, call, headers });
+    return forwardAndRelay(ctx, reply, allowed, { request: { origin: origin(target), path: target.target, method: req.method, headers, timeoutMs, stream: req.method === 'GET' }, relay: { screenLine: asks.line } });
   });
 }
 
@@ -261,36 +261,40 @@ export async function handleMcp(ctx: ProxyContext, req: FastifyRequest, reply: F
   if (req.method !== 'POST') {
     return refuse(ctx, req, reply, new PortcullisError(ErrorCodes.BAD_REQUEST, `MCP Streamable HTTP uses POST, GET and DELETE, not ${req.method}`));
   }
-  const server = target.tool.name;
-  const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-  let messages: JsonRpcMessage[];
-  let batch: boolean;
-  let actions: Action[];
+  return handlePost(ctx, { req, reply, target });
+}
+
+/** One POST to the MCP route: its transport parts, and (once read) its messages and their actions. */
+interface McpPost {
+  req: FastifyRequest;
+  reply: FastifyReply;
+  target: NamedTarget;
+}
+
+interface ReadPost {
+  raw: Buffer;
+  messages: JsonRpcMessage[];
+  batch: boolean;
+  actions: Action[];
+  rounds: ApprovalRound[];
+}
+
+/**
+ * A message or a batch: read and checked (each failure refused and recorded),
+ * every message decided, then the allowed ones forwarded as one request and
+ * the refused ones answered with errors beside the upstream's answer.
+ */
+async function handlePost(ctx: ProxyContext, post: McpPost): Promise<void> {
+  const { req, reply } = post;
+  let read: ReadPost;
   try {
-    ({ messages, batch } = parseJsonRpc(raw.toString('utf8')));
-    const route = routeParts(target);
-    const facts = mcpRequestFacts(req.headers, ctx.config.redactHeaders);
-    actions = messages.map((m) => withPin(ctx, target, withRoute(buildMcpAction(server, m, facts), route)));
+    read = readPost(ctx, post);
   } catch (e) {
-    return refuse(ctx, req, reply, e);
-  }
-  const view = mcpHeaderView(req.headers);
-  try {
-    checkHeadersAgree(view, messages);
-    checkParamHeadersAgree(req.headers, messages, (tool) => ctx.listedTools?.paramHeaders(server, tool));
-  } catch (e) {
-    // Recorded as the call the body makes, so the refusal says what was refused.
-    return refuse(ctx, req, reply, e, actions[0]);
+    return e instanceof PostRefused ? refuse(ctx, req, reply, e.error, e.action) : refuse(ctx, req, reply, e);
   }
   // Counted under the catalog server: the MCP tool name is the agent's to choose.
-  const call = callInfo(req, reply, server);
-  let rounds: ApprovalRound[];
-  try {
-    rounds = actions.map((a, i) => approvalRound(ctx, messages[i]!, a, !batch));
-  } catch (e) {
-    return refuse(ctx, req, reply, e, actions[0]);
-  }
-  const settled = await Promise.allSettled(actions.map((a, i) => ctx.decider.decide(a, messageCall(call, messages[i]!, rounds[i]!))));
+  const call = callInfo(req, reply, post.target.tool.name);
+  const settled = await Promise.allSettled(read.actions.map((a, i) => ctx.decider.decide(a, messageCall(call, read.messages[i]!, read.rounds[i]!))));
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   const decisions = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   if (failed) {
@@ -300,55 +304,103 @@ export async function handleMcp(ctx: ProxyContext, req: FastifyRequest, reply: F
     for (const d of decisions) d.finish({ status: 0, bytes: 0, errorCode: err.code });
     return refuse(ctx, req, reply, err);
   }
-  const forwarded: JsonRpcMessage[] = [];
-  const forwarding: Decided[] = [];
-  const errors: unknown[] = [];
-  let firstDenial: Decided | undefined;
-  let rewritten = false;
+  const sorted = sortDecisions(ctx, read, decisions);
+  if (sorted.forwarding.length === 0) return answerRefused(reply, sorted, read.batch);
+  return forwardBatch(ctx, post, { read, sorted, call });
+}
+
+/** A request refused after its body was read: recorded as the call the body makes, so the refusal says what was refused. */
+class PostRefused {
+  constructor(
+    readonly error: unknown,
+    readonly action: Action | undefined,
+  ) {}
+}
+
+function readPost(ctx: ProxyContext, post: McpPost): ReadPost {
+  const { req, target } = post;
+  const server = target.tool.name;
+  const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+  const { messages, batch } = parseJsonRpc(raw.toString('utf8'));
+  const facts = mcpRequestFacts(req.headers, ctx.config.redactHeaders);
+  const route = routeParts(target);
+  const actions = messages.map((m) => withPin(ctx, target, withRoute(buildMcpAction(server, m, facts), route)));
+  try {
+    checkHeadersAgree(mcpHeaderView(req.headers), messages);
+    checkParamHeadersAgree(req.headers, messages, (tool) => ctx.listedTools?.paramHeaders(server, tool));
+    const rounds = actions.map((a, i) => approvalRound(ctx, messages[i]!, a, !batch));
+    return { raw, messages, batch, actions, rounds };
+  } catch (e) {
+    throw new PostRefused(e, actions[0]);
+  }
+}
+
+/** The decisions of a post, sorted: the messages to forward (rewritten where the policy rewrote them) and the errors that answer the rest. */
+interface Sorted {
+  forwarded: JsonRpcMessage[];
+  forwarding: Decided[];
+  errors: unknown[];
+  firstDenial: Decided | undefined;
+  /** The body must be serialised again: a message was rewritten or had its approval round stripped. */
+  rewritten: boolean;
+}
+
+function sortDecisions(ctx: ProxyContext, read: ReadPost, decisions: Decided[]): Sorted {
+  const sorted: Sorted = { forwarded: [], forwarding: [], errors: [], firstDenial: undefined, rewritten: false };
   decisions.forEach((d, i) => {
-    const m = messages[i]!;
+    const m = read.messages[i]!;
     if (d.outcome.kind === 'forward') {
-      const strip = rounds[i]!.strip === true;
-      rewritten ||= d.outcome.rewrite !== undefined || strip;
+      const strip = read.rounds[i]!.strip === true;
+      sorted.rewritten ||= d.outcome.rewrite !== undefined || strip;
       const sent = strip ? stripApprovalRound(m) : m;
-      forwarded.push(d.outcome.rewrite ? rewriteMessage(sent, d.outcome.action) : sent);
-      forwarding.push(d);
+      sorted.forwarded.push(d.outcome.rewrite ? rewriteMessage(sent, d.outcome.action) : sent);
+      sorted.forwarding.push(d);
       return;
     }
-    firstDenial ??= d;
+    sorted.firstDenial ??= d;
     d.finish({ status: 0, bytes: 0, errorCode: d.outcome.error.code });
-    // A call waiting for approval is answered with where to approve it, for the client to retry.
-    const waiting = approvalRequired(ctx, m, actions[i]!, d.outcome.error);
-    if (waiting) errors.push(waiting);
-    else if (expectsReply(m)) errors.push(jsonRpcError(m.id, d.outcome.error, { decisionId: d.decisionId, traceId: d.traceId }));
+    const error = refusalAnswer(ctx, m, read.actions[i]!, d);
+    if (error !== undefined) sorted.errors.push(error);
   });
-  if (forwarding.length === 0) {
-    const d = firstDenial!;
-    if (errors.length === 0 && d.outcome.kind === 'deny') return sendError(reply, d.outcome.error, { decisionId: d.decisionId, traceId: d.traceId });
-    return reply.code(200).header('content-type', 'application/json').send(JSON.stringify(batch ? errors : errors[0]));
-  }
-  const constraints = mergeConstraints(forwarding.map((d) => (d.outcome.kind === 'forward' ? d.outcome.constraints : {})));
+  return sorted;
+}
+
+/** A call waiting for approval is answered with where to approve it, for the client to retry; a request with an id gets its error; a notification nothing. */
+function refusalAnswer(ctx: ProxyContext, m: JsonRpcMessage, action: Action, d: Decided): unknown {
+  if (d.outcome.kind !== 'deny') return undefined;
+  const waiting = approvalRequired(ctx, m, action, d.outcome.error);
+  if (waiting) return waiting;
+  return expectsReply(m) ? jsonRpcError(m.id, d.outcome.error, { decisionId: d.decisionId, traceId: d.traceId }) : undefined;
+}
+
+/** Nothing to forward: the errors as the answer, or the first refusal as an HTTP error when no message wants an answer. */
+function answerRefused(reply: FastifyReply, sorted: Sorted, batch: boolean): Promise<void> | FastifyReply {
+  const d = sorted.firstDenial!;
+  if (sorted.errors.length === 0 && d.outcome.kind === 'deny') return sendError(reply, d.outcome.error, { decisionId: d.decisionId, traceId: d.traceId });
+  return reply.code(200).header('content-type', 'application/json').send(JSON.stringify(batch ? sorted.errors : sorted.errors[0]));
+}
+
+/** The allowed messages as one upstream request, under the strictest of their constraints; the errors ride along in the answer. */
+function forwardBatch(ctx: ProxyContext, post: McpPost, at: { read: ReadPost; sorted: Sorted; call: CallInfo }): Promise<void> {
+  const { req, reply, target } = post;
+  const { read, sorted } = at;
+  const constraints = mergeConstraints(sorted.forwarding.map((d) => (d.outcome.kind === 'forward' ? d.outcome.constraints : {})));
   // Unchanged calls go as the agent sent them, byte for byte.
-  const body = !rewritten && forwarded.length === messages.length ? raw : JSON.stringify(batch ? forwarded : forwarded[0]);
+  const body = !sorted.rewritten && sorted.forwarded.length === read.messages.length ? read.raw : JSON.stringify(read.batch ? sorted.forwarded : sorted.forwarded[0]);
   const headers = forwardHeaders(req.headers, constraints.stripHeaders);
-  if (rewritten && view.name !== undefined) followRewrite(headers, forwarded);
-  const [lead, ...rest] = forwarding;
+  if (sorted.rewritten && mcpHeaderView(req.headers).name !== undefined) followRewrite(headers, sorted.forwarded);
+  const [lead, ...rest] = sorted.forwarding;
   const leadOutcome = { ...lead!, outcome: { ...(lead!.outcome as Extract<Decided['outcome'], { kind: 'forward' }>), constraints } };
-  const timeoutMs = constraints.timeoutMs ?? ctx.config.upstreamTimeoutMs;
-  const asks = new ServerAsks(ctx, req, target, call, headers);
-  const hideTools = toolListFilter(ctx, target, forwarded, lead!.traceId);
-  return forwardDecided(
-    ctx,
-    reply,
-    leadOutcome,
-    { origin: origin(target), path: target.target, method: 'POST', headers, body, timeoutMs },
-    {
-      extraMessages: errors,
+  const asks = new ServerAsks(ctx, { req, target, call: at.call, headers });
+  const hideTools = toolListFilter(ctx, target, sorted.forwarded, lead!.traceId);
+  return forwardDecided(ctx, reply, [leadOutcome, ...rest], {
+    request: { origin: origin(target), path: target.target, method: 'POST', headers, body, timeoutMs: constraints.timeoutMs ?? ctx.config.upstreamTimeoutMs },
+    relay: {
+      extraMessages: sorted.errors,
       jsonRpc: true,
       screenLine: asks.line,
       ...(hideTools ? { rewriteMessage: hideTools } : {}),
-      ...(mayAskForInput(actions) ? { screenMessage: asks.message } : {}),
+      ...(mayAskForInput(read.actions) ? { screenMessage: asks.message } : {}),
     },
-    rest,
-  );
+  });
 }
