@@ -120,7 +120,7 @@ export function buildSidecar(config: Readonly<SidecarConfig>, deps: SidecarDeps)
     deps.logger?.debug({ err }, 'request refused');
     // A response that failed while relayed belongs to a decision already recorded.
     if (isRelayError(err)) return sendError(reply, e as PortcullisError, {});
-    return refuse(ctx, req, reply, e);
+    return refuse(ctx, { req, reply }, e);
   });
   // Every method Node's parser accepts is a call to decide: WebDAV's
   // PROPFIND, MKCOL, LOCK, SEARCH… would otherwise get the router's 404,
@@ -134,7 +134,7 @@ export function buildSidecar(config: Readonly<SidecarConfig>, deps: SidecarDeps)
     app.addHttpMethod(method, { hasBody: true, overrideExisting: true });
   }
   // A request no route takes is refused with a record, never answered by the framework alone.
-  app.setNotFoundHandler(async (req, reply) => refuse(ctx, req, reply, new PortcullisError(ErrorCodes.BAD_REQUEST, `${req.method} is not a method the proxy can decide`)));
+  app.setNotFoundHandler(async (req, reply) => refuse(ctx, { req, reply }, new PortcullisError(ErrorCodes.BAD_REQUEST, `${req.method} is not a method the proxy can decide`)));
   app.all('/', async (req, reply) => {
     const url = req.originalUrl ?? req.url;
     let target;
@@ -146,14 +146,14 @@ export function buildSidecar(config: Readonly<SidecarConfig>, deps: SidecarDeps)
       try {
         target = capturedHttpTarget(url, req.headers.host);
       } catch (e) {
-        return refuse(ctx, req, reply, e);
+        return refuse(ctx, { req, reply }, e);
       }
       return handleHttp(ctx, req, reply, target);
     }
     try {
       target = resolveTarget(url, deps.engine.current()?.tools);
     } catch (e) {
-      return refuse(ctx, req, reply, e);
+      return refuse(ctx, { req, reply }, e);
     }
     if (target.kind === 'mcp') return handleMcp(ctx, req, reply, target);
     return handleHttp(ctx, req, reply, target);

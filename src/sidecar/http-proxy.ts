@@ -144,7 +144,7 @@ export async function handleHttp(ctx: ProxyContext, req: FastifyRequest, reply: 
       ctx.config.redactHeaders,
     );
   } catch (e) {
-    return refuse(ctx, req, reply, e);
+    return refuse(ctx, { req, reply }, e);
   }
   const action = built.action;
   if (target.kind === 'forward') action.tool = action.http!.host;

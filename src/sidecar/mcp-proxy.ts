@@ -255,11 +255,11 @@ async function handleStreamOrDelete(ctx: ProxyContext, req: FastifyRequest, repl
 export async function handleMcp(ctx: ProxyContext, req: FastifyRequest, reply: FastifyReply, target: NamedTarget): Promise<void> {
   if (!isLocalOrigin(req.headers.origin)) {
     const origin = String(req.headers.origin).slice(0, 200);
-    return refuse(ctx, req, reply, new PortcullisError(ErrorCodes.MCP_ORIGIN_REFUSED, `MCP requests from a web page of another origin (${origin}) are refused: the gate answers local agents only, and a page must not reach it by DNS rebinding`, { origin }));
+    return refuse(ctx, { req, reply }, new PortcullisError(ErrorCodes.MCP_ORIGIN_REFUSED, `MCP requests from a web page of another origin (${origin}) are refused: the gate answers local agents only, and a page must not reach it by DNS rebinding`, { origin }));
   }
   if (req.method === 'GET' || req.method === 'DELETE') return handleStreamOrDelete(ctx, req, reply, target);
   if (req.method !== 'POST') {
-    return refuse(ctx, req, reply, new PortcullisError(ErrorCodes.BAD_REQUEST, `MCP Streamable HTTP uses POST, GET and DELETE, not ${req.method}`));
+    return refuse(ctx, { req, reply }, new PortcullisError(ErrorCodes.BAD_REQUEST, `MCP Streamable HTTP uses POST, GET and DELETE, not ${req.method}`));
   }
   return handlePost(ctx, { req, reply, target });
 }
@@ -290,7 +290,7 @@ async function handlePost(ctx: ProxyContext, post: McpPost): Promise<void> {
   try {
     read = readPost(ctx, post);
   } catch (e) {
-    return e instanceof PostRefused ? refuse(ctx, req, reply, e.error, e.action) : refuse(ctx, req, reply, e);
+    return e instanceof PostRefused ? refuse(ctx, { req, reply }, e.error, e.action) : refuse(ctx, { req, reply }, e);
   }
   // Counted under the catalog server: the MCP tool name is the agent's to choose.
   const call = callInfo(req, reply, post.target.tool.name);
@@ -302,7 +302,7 @@ async function handlePost(ctx: ProxyContext, post: McpPost): Promise<void> {
     // recorded) get their outcome, saying why nothing was sent.
     const err = toPortcullisError(failed.reason);
     for (const d of decisions) d.finish({ status: 0, bytes: 0, errorCode: err.code });
-    return refuse(ctx, req, reply, err);
+    return refuse(ctx, { req, reply }, err);
   }
   const sorted = sortDecisions(ctx, read, decisions);
   if (sorted.forwarding.length === 0) return answerRefused(reply, sorted, read.batch);

@@ -59,7 +59,8 @@ export function stubAction(req: FastifyRequest, redact: readonly string[], tool 
 }
 
 /** Records the refusal as a decision, then answers with the error (JSON-RPC for MCP routes). */
-export async function refuse(ctx: ProxyContext, req: FastifyRequest, reply: FastifyReply, err: unknown, action?: Action): Promise<void> {
+export async function refuse(ctx: ProxyContext, exchange: { req: FastifyRequest; reply: FastifyReply }, err: unknown, action?: Action): Promise<void> {
+  const { req, reply } = exchange;
   const e = toPortcullisError(err);
   const a = action ?? stubAction(req, ctx.config.redactHeaders);
   let refs: { decisionId?: string; traceId?: string } = {};
