@@ -159,7 +159,7 @@ export function buildSidecar(config: Readonly<SidecarConfig>, deps: SidecarDeps)
     return handleHttp(ctx, req, reply, target);
   });
   app.server.on('connect', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    handleConnect(ctx, req, socket, head, app.server).catch((e: unknown) => {
+    handleConnect(ctx, { req, socket, head }, app.server).catch((e: unknown) => {
       deps.logger?.error({ err: e }, 'CONNECT failed');
       socket.destroy();
     });

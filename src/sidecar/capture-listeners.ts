@@ -111,7 +111,7 @@ export function createCaptureListeners(ctx: ProxyContext, httpServer: HttpServer
     const hello = parseClientHello(data);
     if (hello.kind !== 'hello') return refuseCapturedTls(ctx, socket, port, `not a TLS ClientHello (${hello.kind === 'not-tls' ? hello.reason : 'incomplete'})`);
     if (!hello.serverName) return refuseCapturedTls(ctx, socket, port, 'the ClientHello names no server (SNI): connect by host name');
-    return handleCapturedTls(ctx, socket, data, hello.serverName, port);
+    return handleCapturedTls(ctx, socket, { first: data, serverName: hello.serverName, port });
   };
 
   const fail = (what: string) => (e: unknown) => {

@@ -87,7 +87,8 @@ function writeError(socket: Duplex, e: PortcullisError, refs: { decisionId?: str
   );
 }
 
-export async function handleConnect(ctx: ProxyContext, req: IncomingMessage, socket: Duplex, head: Buffer, server: Server): Promise<void> {
+export async function handleConnect(ctx: ProxyContext, upgrade: { req: IncomingMessage; socket: Duplex; head: Buffer }, server: Server): Promise<void> {
+  const { req, socket, head } = upgrade;
   socket.on('error', () => undefined);
   const controller = new AbortController();
   socket.once('close', () => controller.abort(new Error('the agent disconnected')));
@@ -127,5 +128,5 @@ export async function handleConnect(ctx: ProxyContext, req: IncomingMessage, soc
     socket.resume();
     return;
   }
-  splice(ctx, decided, socket, first, host, port);
+  splice(ctx, decided, { socket, first }, { host, port });
 }

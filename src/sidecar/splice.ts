@@ -11,8 +11,9 @@ import type { ProxyContext } from './proxy-context.ts';
 import type { Decided } from './decider.ts';
 
 /** Relays both ways until either side ends or both are idle (each socket's timer is reset by its own traffic, which the pipes make mutual). */
-export function splice(ctx: ProxyContext, decided: Decided, socket: Socket | Duplex, first: Buffer, host: string, port: number): void {
-  const upstream: Socket = netConnect({ host, port });
+export function splice(ctx: ProxyContext, decided: Decided, client: { socket: Socket | Duplex; first: Buffer }, to: { host: string; port: number }): void {
+  const { socket, first } = client;
+  const upstream: Socket = netConnect({ host: to.host, port: to.port });
   let bytes = 0;
   let idled = false;
   upstream.on('data', (c: Buffer) => (bytes += c.length));

@@ -36,7 +36,8 @@ export async function refuseCapturedTls(ctx: ProxyContext, socket: Socket, port:
 }
 
 /** Decides and, if allowed, splices a captured TLS connection whose ClientHello (`first`) named `serverName`. */
-export async function handleCapturedTls(ctx: ProxyContext, socket: Socket, first: Buffer, serverName: string, port: number): Promise<void> {
+export async function handleCapturedTls(ctx: ProxyContext, socket: Socket, hello: { first: Buffer; serverName: string; port: number }): Promise<void> {
+  const { first, serverName, port } = hello;
   const controller = new AbortController();
   socket.once('close', () => controller.abort(new Error('the agent disconnected')));
   let action: Action;
@@ -57,5 +58,5 @@ export async function handleCapturedTls(ctx: ProxyContext, socket: Socket, first
   if (socket.destroyed) return decided.finish({ status: 0, bytes: 0, errorCode: ErrorCodes.UPSTREAM });
   // The decided action's host: the SNI's, or what a compute rewrite made of it; never the dialled address.
   const { host, port: toPort } = decided.outcome.action.http!;
-  splice(ctx, decided, socket, first, host, toPort);
+  splice(ctx, decided, { socket, first }, { host, port: toPort });
 }
