@@ -45,6 +45,12 @@ export interface ControllerConfig {
   controllerUrl: string;
   approvalRetentionSeconds: number;
   /**
+   * The approval page as people reach it (PORTCULLIS_SIDECAR_APPROVAL_PAGE_URL):
+   * injected sidecars get it as PORTCULLIS_APPROVAL_PAGE_URL, the address MCP
+   * clients show; empty: they name the page at controllerUrl.
+   */
+  sidecarApprovalPageUrl: string;
+  /**
    * Sidecars reach the controller over HTTPS (the Service's port 443, the
    * webhook certificate) and are given its CA: the default. false: plain HTTP
    * on 8080, only when set explicitly (PORTCULLIS_SIDECAR_TLS=false).
@@ -198,6 +204,7 @@ export function loadControllerConfig(env: Env, overrides: ControllerOverrides = 
     bundleAuth,
     approvalRetentionSeconds: r.num('approvalRetentionSeconds', 'PORTCULLIS_APPROVAL_RETENTION_SECONDS', { def: '3600', min: 0, max: 30 * 86_400 }),
     sidecarOtelEndpoint: r.str('sidecarOtelEndpoint', 'PORTCULLIS_SIDECAR_OTEL_ENDPOINT', ''),
+    sidecarApprovalPageUrl: r.str('sidecarApprovalPageUrl', 'PORTCULLIS_SIDECAR_APPROVAL_PAGE_URL', ''),
     captureInitContainer: r.str('captureInitContainer', 'PORTCULLIS_CAPTURE_INIT_CONTAINER', ''),
     sidecarCapture: readSidecarCapture(env),
     webhookCertValiditySeconds: r.num('webhookCertValiditySeconds', 'PORTCULLIS_WEBHOOK_CERT_VALIDITY_SECONDS', { def: String(90 * 86_400), min: 3, max: 10 * 365 * 86_400 }),
@@ -211,6 +218,9 @@ export function loadControllerConfig(env: Env, overrides: ControllerOverrides = 
   };
   if (config.sidecarOtelEndpoint && !/^https?:\/\/[^/\s]+/i.test(config.sidecarOtelEndpoint)) {
     throw fail(r.get('sidecarOtelEndpoint', 'PORTCULLIS_SIDECAR_OTEL_ENDPOINT', '')[1], config.sidecarOtelEndpoint, 'an http:// or https:// URL (the OTLP/HTTP base, e.g. http://jaeger-collector.observability.svc:4318)');
+  }
+  if (config.sidecarApprovalPageUrl && !/^https?:\/\/[^/\s]+/i.test(config.sidecarApprovalPageUrl)) {
+    throw fail(r.get('sidecarApprovalPageUrl', 'PORTCULLIS_SIDECAR_APPROVAL_PAGE_URL', '')[1], config.sidecarApprovalPageUrl, 'an http:// or https:// URL (the approval page as people open it, e.g. https://portcullis.example.com/approvals/)');
   }
   return Object.freeze({ ...config, webhookIpSans: Object.freeze(config.webhookIpSans) as string[], sidecarImagePullSecrets: Object.freeze(config.sidecarImagePullSecrets) as string[] });
 }

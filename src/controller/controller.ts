@@ -174,6 +174,7 @@ function injectionFor(config: Readonly<ControllerConfig>, o: { caPem: string; bu
     ledgerVolumeSize: config.sidecarLedgerVolumeSize,
     ledgerKeepSegments: config.sidecarLedgerKeepSegments,
     controllerUrl: config.controllerUrl,
+    ...(config.sidecarApprovalPageUrl ? { approvalPageUrl: config.sidecarApprovalPageUrl } : {}),
     ...(config.sidecarTls ? { controllerCa: o.caPem } : {}),
     bundlePublicKeys: o.bundlePublicKeys,
     ...(config.sidecarOtelEndpoint ? { otelEndpoint: config.sidecarOtelEndpoint } : {}),
@@ -275,6 +276,7 @@ export async function startController(config: Readonly<ControllerConfig>, deps: 
     namespaceLabels: (ns) => ({ 'kubernetes.io/metadata.name': ns, ...namespaceMeta(namespaces, ns).labels }),
     namespaceAnnotations: (ns) => namespaceMeta(namespaces, ns).annotations,
     reservedContainers: reservedContainers(config),
+    attestationSigner: signing.signer,
     logger,
   });
 

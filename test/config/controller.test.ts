@@ -41,6 +41,12 @@ test('PORTCULLIS_SIDECAR_OTEL_ENDPOINT: unset by default, an http(s) URL when se
   assert.throws(() => loadControllerConfig({ PORTCULLIS_SIDECAR_OTEL_ENDPOINT: 'jaeger:4318' }), (e) => isPortcullisError(e) && e.details?.setting === 'PORTCULLIS_SIDECAR_OTEL_ENDPOINT');
 });
 
+test('PORTCULLIS_SIDECAR_APPROVAL_PAGE_URL: empty by default, an http(s) URL when set', () => {
+  assert.equal(loadControllerConfig({}).sidecarApprovalPageUrl, '');
+  assert.equal(loadControllerConfig({ PORTCULLIS_SIDECAR_APPROVAL_PAGE_URL: 'https://portcullis.example.com/approvals/' }).sidecarApprovalPageUrl, 'https://portcullis.example.com/approvals/');
+  assert.throws(() => loadControllerConfig({ PORTCULLIS_SIDECAR_APPROVAL_PAGE_URL: 'portcullis.example.com' }), (e) => isPortcullisError(e) && e.details?.setting === 'PORTCULLIS_SIDECAR_APPROVAL_PAGE_URL');
+});
+
 test('PORTCULLIS_WEBHOOK_IP_SANS: none by default, a list of IP addresses, anything else refused by name', () => {
   assert.deepEqual(loadControllerConfig({}).webhookIpSans, []);
   assert.deepEqual(loadControllerConfig({ PORTCULLIS_WEBHOOK_IP_SANS: ' 127.0.0.1, ::1 ' }).webhookIpSans, ['127.0.0.1', '::1']);

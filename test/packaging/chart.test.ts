@@ -212,6 +212,7 @@ for (const [name, set] of Object.entries(VALUE_SETS)) {
     } else assert.equal(byKind(objs, 'ServiceMonitor').length, 0);
     if (values.webhook.certMode === 'certManager') {
       const cert = one(objs, 'Certificate');
+    assert.equal(env.PORTCULLIS_SIDECAR_APPROVAL_PAGE_URL, values.approvals.pageUrl || undefined, 'sidecars name the approval page people reach, else the controller default');
       assert.ok(cert.spec.dnsNames.includes(`${service.metadata.name}.portcullis-system.svc`));
       const volume = deploy.spec.template.spec.volumes.find((v: any) => v.secret);
       assert.equal(volume.secret.secretName, cert.spec.secretName);

@@ -25,6 +25,7 @@ export const VALUE_SETS: Record<string, Record<string, unknown>> = {
   'cert-manager mode, sidecars over TLS': { webhook: { certMode: 'certManager' }, controller: { sidecarTls: true } },
   'plain http to the controller, bundles to anyone (explicit)': { controller: { sidecarTls: false, bundleAuth: 'none' } },
   'sidecar spans to a collector of the cluster': { tracing: { sidecarOtlpEndpoint: 'http://otel-collector.observability.svc:4318' } },
+  'approval page at an ingress': { approvals: { pageUrl: 'https://portcullis.example.com/approvals/' } },
   'three replicas, other name, no optional roles': { fullnameOverride: 'gate', rbac: { approverRole: false, policyAuthorRole: false }, pdb: { minAvailable: 2 }, imagePullSecrets: [{ name: 'registry-a' }, { name: 'registry-b' }], image: { pullPolicy: 'Always' }, controller: { replicas: 3, sidecarLedgerVolumeSize: '1Gi' } },
 };
 

@@ -42,6 +42,13 @@ export interface InjectionConfig {
   imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
   /** Where sidecars fetch bundles and send approvals, e.g. http://portcullis-controller.portcullis-system.svc:8080 */
   controllerUrl: string;
+  /**
+   * The controller's approval page as people reach it (an ingress, a
+   * port-forward), given to sidecars as PORTCULLIS_APPROVAL_PAGE_URL: the
+   * address MCP clients show. Unset: sidecars name the page at controllerUrl,
+   * an in-cluster address.
+   */
+  approvalPageUrl?: string | undefined;
   /** CA (PEM) sidecars trust for an https controllerUrl; given to them as PORTCULLIS_CONTROLLER_CA. */
   controllerCa?: string;
   /** PEM public keys bundles are signed with (certs/bundle-signing-key.ts); given to sidecars as PORTCULLIS_BUNDLE_PUBLIC_KEY. */
@@ -184,6 +191,7 @@ function sidecarContainer(input: InjectionInput, config: InjectionConfig, policy
     ],
     env: [
       { name: 'PORTCULLIS_CONTROLLER_URL', value: config.controllerUrl },
+      ...(config.approvalPageUrl ? [{ name: 'PORTCULLIS_APPROVAL_PAGE_URL', value: config.approvalPageUrl }] : []),
       ...controllerTrustEnv(config),
       { name: 'PORTCULLIS_CONTROLLER_TOKEN_FILE', value: `${TOKEN_DIR}/token` },
       { name: 'PORTCULLIS_BUNDLE', value: policy },

@@ -142,6 +142,16 @@ test('a pod without a mode annotation gets no PORTCULLIS_MODE: its bundle decide
   assert.equal(sidecarEnv(injectSidecar(input, CONFIG)).PORTCULLIS_MODE, 'enforce');
 });
 
+test('sidecars name the approval page people reach (approvals.pageUrl) when one is configured, and set nothing without one', () => {
+  const input = podFromManifest('basic.yaml');
+  const env = sidecarEnv(injectSidecar(input, { ...CONFIG, approvalPageUrl: 'https://portcullis.example.com/approvals/' }));
+  assert.equal(env.PORTCULLIS_APPROVAL_PAGE_URL, 'https://portcullis.example.com/approvals/');
+  assert.equal(env.PORTCULLIS_CONTROLLER_URL, CONFIG.controllerUrl);
+  // Unset: no variable, so the sidecar names the page at PORTCULLIS_CONTROLLER_URL as before.
+  assert.equal('PORTCULLIS_APPROVAL_PAGE_URL' in sidecarEnv(injectSidecar(input, CONFIG)), false);
+  assert.equal('PORTCULLIS_APPROVAL_PAGE_URL' in sidecarEnv(injectSidecar(input, { ...CONFIG, approvalPageUrl: '' })), false);
+});
+
 test('sidecars export spans to the configured OTLP endpoint, and none without one', () => {
   const input = podFromManifest('basic.yaml');
   const traced = sidecarEnv(injectSidecar(input, { ...CONFIG, otelEndpoint: 'http://portcullis-jaeger.portcullis-system.svc:4318' }));
