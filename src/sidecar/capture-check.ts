@@ -17,20 +17,35 @@ export interface CaptureWatch {
   stop(): void;
 }
 
-export function watchCapture(listeners: CaptureListeners, o: { metrics?: PortcullisMetrics | undefined; logger?: Logger | undefined; retryMs?: number; recheckMs?: number }): CaptureWatch {
+interface CaptureWatchOptions {
+  metrics?: PortcullisMetrics | undefined;
+  logger?: Logger | undefined;
+  retryMs?: number;
+  recheckMs?: number;
+}
+
+/** Logs a change of state only: a check that finds what the last one found says nothing. */
+function logChange(logger: Logger | undefined, now: string | undefined, problems: readonly string[]): void {
+  if (now) logger?.error({ code: 'PORTCULLIS_CAPTURE', problems }, now);
+  else logger?.info('capture is active: the pod\'s rules send its TCP to the capture listeners');
+}
+
+/** Soon again while capture is not active; seldom once it is. */
+function nextCheckMs(o: CaptureWatchOptions, now: string | undefined): number {
+  return now ? (o.retryMs ?? 2000) : (o.recheckMs ?? 30_000);
+}
+
+export function watchCapture(listeners: CaptureListeners, o: CaptureWatchOptions): CaptureWatch {
   let problem: string | undefined = 'capture has not been checked yet';
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   const check = async (): Promise<void> => {
     const problems = await listeners.check();
     const now = problems.length ? `capture is not active: ${problems.join('; ')}` : undefined;
-    if (now !== problem) {
-      if (now) o.logger?.error({ code: 'PORTCULLIS_CAPTURE', problems }, now);
-      else o.logger?.info('capture is active: the pod\'s rules send its TCP to the capture listeners');
-    }
+    if (now !== problem) logChange(o.logger, now, problems);
     problem = now;
     o.metrics?.captureActive.set(now ? 0 : 1);
-    if (!stopped) timer = setTimeout(() => void check(), now ? (o.retryMs ?? 2000) : (o.recheckMs ?? 30_000)).unref();
+    if (!stopped) timer = setTimeout(() => void check(), nextCheckMs(o, now)).unref();
   };
   const first = check();
   return {
