@@ -25,7 +25,6 @@ const knownDebt = [
   'src/evidence/ledger.ts',
   'src/sidecar/app.ts',
   'src/sidecar/bundle-client.ts',
-  'src/sidecar/call-trace.ts',
   'src/sidecar/controller-approvals.ts',
   'src/sidecar/credentials.ts',
   'src/sidecar/head-witness-client.ts',

@@ -7,7 +7,7 @@
  */
 import { randomHex } from './random-hex.ts';
 import type { Tracing } from '../telemetry/tracing.ts';
-import { startDecisionSpan, type DecisionSpan, type DecisionAttributes } from '../telemetry/decision-span.ts';
+import { startDecisionSpan, type DecisionSpan, type DecisionAttributes, type DecisionSpanStart } from '../telemetry/decision-span.ts';
 import type { Action, Mode } from '../gate/types.ts';
 import type { RawHeaders } from '../gate/headers.ts';
 
@@ -27,6 +27,25 @@ export interface UpstreamTrace {
   end(status: number, errorCode?: string): void;
 }
 
+/** Where a call's trace context comes from: its request headers, or the message's own. */
+export interface TracedCall {
+  headers: RawHeaders;
+  messageTrace?: RawHeaders | undefined;
+}
+
+/** The decision span's attributes that come from the action (MCP method, server, protocol, session). */
+function spanStart(action: Action): Omit<DecisionSpanStart, 'parent' | 'mode' | 'decisionId'> {
+  const mcp = action.mcp;
+  return {
+    toolName: action.tool,
+    actionType: action.type,
+    toolCallId: mcp?.id,
+    ...(mcp ? { mcpMethod: mcp.method, mcpServer: mcp.server } : {}),
+    ...(mcp?.protocolVersion ? { mcpProtocolVersion: mcp.protocolVersion } : {}),
+    ...(mcp?.sessionId ? { mcpSessionId: mcp.sessionId } : {}),
+  };
+}
+
 export class CallTrace {
   readonly traceId: string;
   readonly span: DecisionSpan | undefined;
@@ -38,26 +57,15 @@ export class CallTrace {
    * batch, or on a connection an agent reuses, each message names its own
    * parent.
    */
-  constructor(tracing: Tracing | undefined, headers: RawHeaders, action: Action, mode: Mode, decisionId: string, messageTrace?: RawHeaders) {
-    const carrier = messageTrace && traceIdFromHeaders(messageTrace) ? messageTrace : headers;
+  constructor(tracing: Tracing | undefined, call: TracedCall, decision: { action: Action; mode: Mode; decisionId: string }) {
+    const carrier = call.messageTrace && traceIdFromHeaders(call.messageTrace) ? call.messageTrace : call.headers;
+    // Sampled: every decision is evidence, so its span is always recorded.
+    this.#sampled = '01';
     if (tracing) {
-      const mcp = action.mcp;
-      this.span = startDecisionSpan(tracing, {
-        parent: tracing.extract(carrier),
-        toolName: action.tool,
-        actionType: action.type,
-        mode,
-        toolCallId: mcp?.id,
-        ...(mcp ? { mcpMethod: mcp.method, mcpServer: mcp.server } : {}),
-        ...(mcp?.protocolVersion ? { mcpProtocolVersion: mcp.protocolVersion } : {}),
-        ...(mcp?.sessionId ? { mcpSessionId: mcp.sessionId } : {}),
-        decisionId,
-      });
+      this.span = startDecisionSpan(tracing, { parent: tracing.extract(carrier), ...spanStart(decision.action), mode: decision.mode, decisionId: decision.decisionId });
       this.traceId = this.span.traceId;
-      this.#sampled = '01';
     } else {
       this.traceId = traceIdFromHeaders(carrier) ?? randomHex(16);
-      this.#sampled = '01';
     }
   }
 

@@ -114,7 +114,7 @@ export class Decider {
     const started = this.#d.now();
     const frame = this.#frame();
     let decisionId = this.#d.ids();
-    const trace = new CallTrace(this.#d.tracing, call.headers, action, frame.mode, decisionId, call.messageTrace);
+    const trace = new CallTrace(this.#d.tracing, call, { action, mode: frame.mode, decisionId });
     const time = this.#d.clock();
     const input = buildPolicyInput(action, this.#d.agent, { time, mode: frame.mode, traceId: trace.traceId });
     let res = resolveDecision(frame.policy, input, { mode: frame.mode, now: this.#d.now });
@@ -150,7 +150,7 @@ export class Decider {
   async refuse(action: Action, error: PortcullisError, call: CallInfo): Promise<{ decisionId: string; traceId: string }> {
     const frame = this.#frame();
     const decisionId = this.#d.ids();
-    const trace = new CallTrace(this.#d.tracing, call.headers, action, frame.mode, decisionId);
+    const trace = new CallTrace(this.#d.tracing, { headers: call.headers }, { action, mode: frame.mode, decisionId });
     const time = this.#d.clock();
     const input = buildPolicyInput(action, this.#d.agent, { time, mode: frame.mode, traceId: trace.traceId });
     const bundle = frame.bundle;
