@@ -30,7 +30,6 @@ const knownDebt = [
   'src/sidecar/head-witness-client.ts',
   'src/sidecar/ledger-shipping.ts',
   'src/sidecar/mcp-approval.ts',
-  'src/sidecar/metric-tool.ts',
   'src/sidecar/policy-dir-loader.ts',
   'src/sidecar/proxy-context.ts',
   'src/sidecar/routes.ts',

@@ -34,6 +34,9 @@ interface Origin {
   path: string;
 }
 
+/** Where a call goes: `path` undefined for a CONNECT tunnel, whose path is unseen. */
+export type CallTarget = Pick<HttpAction, 'scheme' | 'host' | 'port'> & { path?: string };
+
 /** Catalog URLs parsed once per tool entry (entries are replaced, never mutated, on reload). */
 const origins = new WeakMap<ToolEntry, Origin | null>();
 
@@ -63,18 +66,23 @@ function underPath(path: string, base: string): boolean {
  * such base wins). `path` undefined (a CONNECT tunnel, whose path is unseen)
  * matches on the origin alone.
  */
-export function catalogToolFor(http: Pick<HttpAction, 'scheme' | 'host' | 'port'> & { path?: string }, tools: readonly ToolEntry[] | undefined): ToolEntry | undefined {
+export function catalogToolFor(http: CallTarget, tools: readonly ToolEntry[] | undefined): ToolEntry | undefined {
   let best: { tool: ToolEntry; length: number } | undefined;
   for (const tool of tools ?? []) {
     const o = originOf(tool);
-    if (!o || o.scheme !== http.scheme || o.host !== http.host || o.port !== http.port) continue;
-    if (http.path !== undefined && !underPath(http.path, o.path)) continue;
+    if (!o || !reaches(o, http)) continue;
     if (!best || o.path.length > best.length) best = { tool, length: o.path.length };
   }
   return best?.tool;
 }
 
+/** Same scheme, host and port, and (when the path is seen) a path under the tool's base. */
+function reaches(o: Origin, http: CallTarget): boolean {
+  if (o.scheme !== http.scheme || o.host !== http.host || o.port !== http.port) return false;
+  return http.path === undefined || underPath(http.path, o.path);
+}
+
 /** The metrics label of a forward-proxy call: its catalog tool's name (catalogToolFor), else EXTERNAL_TOOL. */
-export function metricToolFor(http: Pick<HttpAction, 'scheme' | 'host' | 'port'> & { path?: string }, tools: readonly ToolEntry[] | undefined): string {
+export function metricToolFor(http: CallTarget, tools: readonly ToolEntry[] | undefined): string {
   return catalogToolFor(http, tools)?.name ?? EXTERNAL_TOOL;
 }
