@@ -32,7 +32,6 @@ const knownDebt = [
   'src/sidecar/mcp-approval.ts',
   'src/sidecar/policy-dir-loader.ts',
   'src/sidecar/proxy-context.ts',
-  'src/sidecar/routes.ts',
   'src/sidecar/serve.ts',
   'src/telemetry/decision-span.ts',
   'src/telemetry/redaction.ts',

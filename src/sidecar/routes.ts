@@ -95,15 +95,23 @@ export function resolveTarget(url: string, tools: readonly ToolEntry[] | undefin
   }
   if (!tools) throw new PortcullisError(ErrorCodes.POLICY_NO_BUNDLE, 'no policy bundle is loaded, so there is no tool catalog to route by');
   const kind = m[1] === 'mcp' ? 'mcp' : 'tool';
-  const name = m[2]!;
-  const tool = tools.find((t) => t.name === name && (t.kind === 'mcp') === (kind === 'mcp'));
-  if (!tool) {
-    const known = tools.filter((t) => (t.kind === 'mcp') === (kind === 'mcp')).map((t) => t.name);
-    throw unknownRoute(url, `no ${kind === 'mcp' ? 'MCP server' : 'HTTP tool'} named "${name}" in the catalog (known: ${known.join(', ') || 'none'})`);
-  }
-  const base = parsedUrl(tool);
+  const tool = catalogEntry(tools, kind, m[2]!, url);
   const rawRest = m[3] ?? '/';
   if (kind === 'mcp') checkMcpRoute(tool, url, rawRest, rawQuery);
+  return namedTarget(kind, tool, rawRest, rawQuery);
+}
+
+/** The catalog entry a named route reaches; UNKNOWN_ROUTE, naming the known ones, when there is none. */
+function catalogEntry(tools: readonly ToolEntry[], kind: 'mcp' | 'tool', name: string, url: string): ToolEntry {
+  const ofKind = (t: ToolEntry): boolean => (t.kind === 'mcp') === (kind === 'mcp');
+  const tool = tools.find((t) => t.name === name && ofKind(t));
+  if (tool) return tool;
+  const known = tools.filter(ofKind).map((t) => t.name);
+  throw unknownRoute(url, `no ${kind === 'mcp' ? 'MCP server' : 'HTTP tool'} named "${name}" in the catalog (known: ${known.join(', ') || 'none'})`);
+}
+
+function namedTarget(kind: 'mcp' | 'tool', tool: ToolEntry, rawRest: string, rawQuery: string): NamedTarget {
+  const base = parsedUrl(tool);
   // The rest is normalised on its own root first, so `..` cannot climb out of the tool's base path.
   const rest = normalisePath(rawRest).forward;
   const query = [base.search.slice(1), rawQuery].filter(Boolean).join('&');
