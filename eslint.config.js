@@ -29,7 +29,6 @@ const knownDebt = [
   'src/sidecar/credentials.ts',
   'src/sidecar/head-witness-client.ts',
   'src/sidecar/ledger-shipping.ts',
-  'src/sidecar/mcp-approval.ts',
   'src/sidecar/policy-dir-loader.ts',
   'src/sidecar/proxy-context.ts',
   'src/sidecar/serve.ts',

@@ -7,7 +7,7 @@
  * once the person is done; the retry is decided with the verdict, once. A
  * client that cannot show a URL, and every 2025 client, is held as before.
  */
-import type { Action } from '../gate/types.ts';
+import type { Action, McpAction } from '../gate/types.ts';
 import type { JsonRpcMessage } from '../gate/mcp-action.ts';
 import { callHash, isGateState, newStateKey, openState, sealState } from '../gate/request-state.ts';
 import { randomHex } from './random-hex.ts';
@@ -44,9 +44,13 @@ export function approvalRound(ctx: ProxyContext, m: JsonRpcMessage, action: Acti
     const state = openState(stateKey(ctx), params.requestState, { call: callHash(action), digest: ctx.engine.current()?.digest ?? '', now: Date.now() });
     return { resumeApproval: state.approvalId, strip: true };
   }
+  return showsUrls(mcp) ? { deferEscalation: true } : {};
+}
+
+/** A 2026-07-28 client that declared it can show a URL (elicitation in URL mode). */
+function showsUrls(mcp: McpAction): boolean {
   const elicitation = mcp.clientCapabilities?.elicitation;
-  const urls = isObject(elicitation) && elicitation.url !== undefined;
-  return (mcp.protocolVersion ?? '') >= '2026-07-28' && urls ? { deferEscalation: true } : {};
+  return (mcp.protocolVersion ?? '') >= '2026-07-28' && isObject(elicitation) && elicitation.url !== undefined;
 }
 
 /** The message as it goes upstream: without the gate's requestState and the answer to its URL. */
@@ -58,14 +62,13 @@ export function stripApprovalRound(m: JsonRpcMessage): JsonRpcMessage {
 
 /** For a call answered APPROVAL_PENDING: the input-required result that asks the client to show the approval and retry. */
 export function approvalRequired(ctx: ProxyContext, m: JsonRpcMessage, action: Action, error: PortcullisError): unknown | undefined {
-  if (error.code !== ErrorCodes.APPROVAL_PENDING || m.id === undefined) return undefined;
-  const details = (error.details ?? {}) as { approvalId?: string; expiresAt?: string };
-  if (!details.approvalId) return undefined;
+  const approval = pendingApproval(m, error);
+  if (!approval) return undefined;
   const requestState = sealState(stateKey(ctx), {
-    approvalId: details.approvalId,
+    approvalId: approval.approvalId,
     call: callHash(action),
     digest: ctx.engine.current()?.digest ?? '',
-    exp: Date.parse(details.expiresAt ?? '') || Date.now(),
+    exp: Date.parse(approval.expiresAt ?? '') || Date.now(),
     nonce: randomHex(8),
   });
   return {
@@ -74,9 +77,16 @@ export function approvalRequired(ctx: ProxyContext, m: JsonRpcMessage, action: A
     result: {
       resultType: 'input_required',
       inputRequests: {
-        approval: { method: 'elicitation/create', params: { mode: 'url', message: `${action.mcp?.name ?? 'this call'} needs approval: ${error.message}`, url: approvalPageUrl(ctx.config, details.approvalId) } },
+        approval: { method: 'elicitation/create', params: { mode: 'url', message: `${action.mcp?.name ?? 'this call'} needs approval: ${error.message}`, url: approvalPageUrl(ctx.config, approval.approvalId) } },
       },
       requestState,
     },
   };
+}
+
+/** The approval a request (one with an id) waits for, when it was answered APPROVAL_PENDING. */
+function pendingApproval(m: JsonRpcMessage, error: PortcullisError): { approvalId: string; expiresAt?: string } | undefined {
+  if (error.code !== ErrorCodes.APPROVAL_PENDING || m.id === undefined) return undefined;
+  const details = (error.details ?? {}) as { approvalId?: string; expiresAt?: string };
+  return details.approvalId ? { approvalId: details.approvalId, ...(details.expiresAt ? { expiresAt: details.expiresAt } : {}) } : undefined;
 }
