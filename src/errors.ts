@@ -72,6 +72,8 @@ export const ErrorCodes = {
   INTERNAL: 'PORTCULLIS_INTERNAL',
   KUBE_API: 'PORTCULLIS_KUBE_API',
   APPROVAL_MISMATCH: 'PORTCULLIS_APPROVAL_MISMATCH',
+  /** A verdict without a valid attestation from the controller's admission webhook: it cannot be shown to come from an approver the policy named. */
+  APPROVAL_UNATTESTED: 'PORTCULLIS_APPROVAL_UNATTESTED',
   /** A call to the controller's approvals API without a valid service account token. */
   UNAUTHENTICATED: 'PORTCULLIS_UNAUTHENTICATED',
   /** An authenticated caller asked for another namespace than its own. */

@@ -75,6 +75,8 @@ export interface ActionApprovalSpec {
     approver: string;
     at?: string;
     comment?: string;
+    /** Added by the mutating webhook: who decided and their requested groups, signed (src/gate/verdict-attestation.ts). */
+    attestation?: string;
   };
 }
 

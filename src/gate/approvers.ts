@@ -2,8 +2,9 @@
  * Whose verdict counts for a held call: the approvers a policy names
  * (`user:NAME`, `group:NAME`, `serviceaccount:NAMESPACE:NAME`, or a bare user
  * name) matched against an identity. Pure; shared by the controller's
- * validating webhook (Kubernetes users and groups), the sidecar's check of a
- * verdict it receives, and the local admin API.
+ * admission webhooks (Kubernetes users and groups), the sidecar's check of a
+ * verdict it receives (with the groups the webhook attested), and the local
+ * admin API.
  */
 
 export interface ApproverIdentity {
@@ -23,17 +24,6 @@ export function isRequestedApprover(approvers: readonly string[], user: Approver
     if (kind === 'serviceaccount') return user.username === `system:serviceaccount:${name}`;
     return false;
   });
-}
-
-/**
- * What a party that sees only the approver's name (not their groups) can
- * check: the name is a requested user or service account, or the list names
- * a group, whose membership only the party that authenticated the approver
- * could check (on Kubernetes, the validating webhook).
- */
-export function mayHaveDecided(approvers: readonly string[], approver: string): boolean {
-  if (isRequestedApprover(approvers, { username: approver })) return true;
-  return approvers.some((a) => a.startsWith('group:'));
 }
 
 /** The groups `username` is in, from a membership map (group → comma-separated users; local mode's PORTCULLIS_APPROVER_GROUPS). */

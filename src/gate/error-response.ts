@@ -34,6 +34,7 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.CONFIG]: 500,
   [ErrorCodes.INTERNAL]: 500,
   [ErrorCodes.APPROVAL_MISMATCH]: 409,
+  [ErrorCodes.APPROVAL_UNATTESTED]: 403,
   [ErrorCodes.HEAD_REGRESSED]: 409,
   [ErrorCodes.OBJECT_STORE]: 503,
   [ErrorCodes.APPROVAL_NOT_FOUND]: 404,

@@ -22,6 +22,8 @@ export interface BundleSigner {
   readonly keyId: string;
   /** The `/.signatures.json` content for these files (names as archived, with a leading `/`). */
   signatures(files: ReadonlyMap<string, Uint8Array>): Uint8Array;
+  /** A raw Ed25519 signature of `data` by the same key (verdict attestations, src/gate/verdict-attestation.ts). */
+  sign(data: Uint8Array): Uint8Array;
 }
 
 export interface BundleVerificationKey {
@@ -63,6 +65,7 @@ export function createBundleSigner(privateKeyPem: string): BundleSigner {
       const signature = b64url(sign(null, Buffer.from(`${header}.${payload}`, 'ascii'), key));
       return new TextEncoder().encode(JSON.stringify({ signatures: [`${header}.${payload}.${signature}`] }));
     },
+    sign: (data) => sign(null, data, key),
   };
 }
 

@@ -3,16 +3,18 @@
  * to the controller, which makes it an ActionApproval; the sidecar then
  * long-polls the controller for the verdict. The sidecar holds no Kubernetes
  * credentials. A verdict is accepted only for the exact input hash of the
- * held call, and only from an approver the policy named (a group's
- * membership is the validating webhook's to check: the sidecar sees a name). While the controller cannot be reached the call stays held
- * (retrying with backoff) until it expires.
+ * held call, and only from an approver the policy named, as the controller's
+ * admission webhook attested it (verdict-check.ts: a group's membership only
+ * the webhook sees). While the controller cannot be reached the call stays
+ * held (retrying with backoff) until it expires.
  */
 import { readFile } from 'node:fs/promises';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { Approval, ApprovalBroker, ApprovalRequest } from '../gate/types.ts';
 import { ErrorCodes, PortcullisError } from '../errors.ts';
 import type { Logger } from '../telemetry/logger.ts';
-import { mayHaveDecided } from '../gate/approvers.ts';
+import type { BundleVerificationKey } from '../policy/bundle-signing.ts';
+import { checkedVerdict } from './verdict-check.ts';
 
 export interface ControllerApprovalOptions {
   controllerUrl: string;
@@ -32,6 +34,12 @@ export interface ControllerApprovalOptions {
    * rotates it.
    */
   tokenFile?: string;
+  /**
+   * The controller's public keys (PORTCULLIS_BUNDLE_PUBLIC_KEY): with them,
+   * every verdict needs a valid attestation of who gave it; without, only
+   * approvers named as users or service accounts can be checked.
+   */
+  attestationKeys?: readonly BundleVerificationKey[] | undefined;
 }
 
 interface VerdictAnswer {
@@ -39,6 +47,8 @@ interface VerdictAnswer {
   message: string;
   inputHash: string;
   approval: Approval | null;
+  /** The admission webhook's signed attestation of the verdict, as stored on the object. */
+  attestation?: string;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -77,16 +87,7 @@ export class ControllerApprovalBroker implements ApprovalBroker {
       if (answer.phase === 'Pending') continue;
       if (answer.phase === 'Expired') throw this.timeout(req);
       if (answer.phase === 'Invalid') throw new PortcullisError(ErrorCodes.APPROVAL_MISMATCH, answer.message, { id: req.id });
-      const approval = answer.approval;
-      // The controller computes this too; the sidecar checks it again: a verdict for another call is worthless.
-      if (!approval || approval.inputHash !== req.inputHash || answer.inputHash !== req.inputHash) {
-        throw new PortcullisError(ErrorCodes.APPROVAL_MISMATCH, `the verdict for ${ref.name} names another input than the held call`, { id: req.id });
-      }
-      // The approvers are the ones this sidecar asked for, not what the object says now.
-      if (!mayHaveDecided(req.approvers, approval.approver)) {
-        throw new PortcullisError(ErrorCodes.APPROVAL_MISMATCH, `the verdict for ${ref.name} is by ${approval.approver}, who is not among the approvers the policy named (${req.approvers.join(', ')}); the call is denied`, { id: req.id });
-      }
-      return { ...approval, id: req.id };
+      return checkedVerdict(req, { ref, inputHash: answer.inputHash, approval: answer.approval, attestation: answer.attestation }, this.o.attestationKeys);
     }
   }
 

@@ -132,13 +132,21 @@ for (const [name, set] of Object.entries(VALUE_SETS)) {
     assert.ok(mutating.webhooks[0].namespaceSelector.matchExpressions[1].values.includes('portcullis-system'), 'the controller namespace is never injected');
     // A controller outage blocks the pods that asked for the gate, and only them: the
     // annotation opt-in is selected by matchConditions, so it fails closed too.
-    const hooks = Object.fromEntries(mutating.webhooks.map((h: any) => [h.name, h]));
+    const podHooks = mutating.webhooks.filter((h: any) => h.rules.some((r: any) => r.resources.includes('pods')));
+    const hooks = Object.fromEntries(podHooks.map((h: any) => [h.name, h]));
     assert.deepEqual(Object.keys(hooks).sort(), ['inject-annotated-pods.portcullis.dev', 'inject-labelled-pods.portcullis.dev', 'inject.portcullis.dev']);
+    // The one other mutating hook signs verdicts (docs/approvals.md): fail-closed, on the update that sets one.
+    const others = mutating.webhooks.filter((h: any) => !podHooks.includes(h));
+    assert.deepEqual(others.map((h: any) => h.name), ['attest.actionapprovals.portcullis.dev']);
+    assert.equal(others[0].failurePolicy, 'Fail');
+    assert.deepEqual(others[0].rules, [{ operations: ['UPDATE'], apiGroups: ['portcullis.dev'], apiVersions: ['v1alpha1'], resources: ['actionapprovals'], scope: 'Namespaced' }]);
+    assert.equal(others[0].clientConfig.service.path, '/mutate-actionapprovals');
+    assert.match(others[0].matchConditions[0].expression, /has\(object\.spec\.decision\) && !has\(oldObject\.spec\.decision\)/);
     assert.equal(hooks['inject.portcullis.dev'].failurePolicy, values.webhook.failurePolicy);
     assert.equal(hooks['inject-labelled-pods.portcullis.dev'].failurePolicy, values.webhook.failurePolicy);
     assert.equal(hooks['inject-annotated-pods.portcullis.dev'].failurePolicy, values.webhook.failurePolicy);
     assert.match(hooks['inject-annotated-pods.portcullis.dev'].matchConditions[0].expression, /annotations\['portcullis\.dev\/inject'\] == 'true'/);
-    for (const h of mutating.webhooks) {
+    for (const h of podHooks) {
       assert.ok(h.namespaceSelector.matchExpressions[1].values.includes('portcullis-system'), `${h.name} never sees the controller namespace`);
       assert.ok(h.namespaceSelector.matchExpressions[1].values.includes('kube-system'), `${h.name} never sees kube-system`);
     }
@@ -147,7 +155,7 @@ for (const [name, set] of Object.entries(VALUE_SETS)) {
       for (const podLabel of [undefined, 'true', 'false']) {
         const ns: Record<string, string> = { 'kubernetes.io/metadata.name': 'agents', ...(nsLabel ? { 'portcullis.dev/injection': nsLabel } : {}) };
         const pod: Record<string, string> = podLabel ? { 'portcullis.dev/inject': podLabel } : {};
-        const sent = mutating.webhooks.filter((h: any) => selects(h.namespaceSelector, ns) && selects(h.objectSelector, pod)).map((h: any) => h.name);
+        const sent = podHooks.filter((h: any) => selects(h.namespaceSelector, ns) && selects(h.objectSelector, pod)).map((h: any) => h.name);
         assert.equal(sent.length, nsLabel === 'disabled' ? 0 : 1, `namespace ${nsLabel}, pod ${podLabel}: ${sent.join(', ')}`);
         if (nsLabel === 'enabled') assert.deepEqual(sent, ['inject.portcullis.dev']);
         if (!nsLabel && podLabel === 'true') assert.deepEqual(sent, ['inject-labelled-pods.portcullis.dev']);

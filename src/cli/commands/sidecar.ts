@@ -72,6 +72,8 @@ export const command: Command = {
         ...(config.controllerTokenFile ? { tokenFile: config.controllerTokenFile } : {}),
         logger: telemetry.logger,
         policyDigest: () => engine.current()?.digest,
+        // The keys bundles are verified with also verify who decided a held call.
+        attestationKeys: verificationKeys,
       });
       const keptBundle = keptBundleFile(config);
       const client = new BundleClient({

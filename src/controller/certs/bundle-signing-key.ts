@@ -105,6 +105,7 @@ export class BundleSigningKey {
         return self.current.signer.keyId;
       },
       signatures: (files) => self.current.signer.signatures(files),
+      sign: (data) => self.current.signer.sign(data),
     };
   }
 

@@ -6,6 +6,8 @@
  *   or whose tests fail, with the compiler's message.
  * - POST /validate-actionapprovals: only a requested approver decides, as
  *   themself, for the exact input hash, once (`verdict-rules.ts`).
+ * - POST /mutate-actionapprovals: a verdict that passes the same check is
+ *   signed with who decided and their groups (`verdict-attestation.ts`).
  */
 import type { FastifyInstance } from 'fastify';
 import type { Pod } from 'kubernetes-types/core/v1.js';
@@ -16,6 +18,7 @@ import { refuseVerdictUpdate } from '../approvals/verdict-rules.ts';
 import type { BuildCache } from '../bundles/build-bundle.ts';
 import { ANNOTATION_INJECT, ANNOTATION_INJECTED, injectSidecar, NAMESPACE_LABEL, SIDECAR_NAME, type InjectionConfig } from './inject.ts';
 import { enforcedPodRefusal } from './namespace-enforcement.ts';
+import { attestVerdict, type AttestationSigner, type VerdictUpdate } from './verdict-attestation.ts';
 
 interface AdmissionRequest {
   uid: string;
@@ -47,6 +50,8 @@ export interface AdmissionDeps {
   namespaceAnnotations?(namespace: string): Record<string, string>;
   /** Container names only the injection adds (the sidecar's, the capture init's); default the sidecar's. */
   reservedContainers?: string[];
+  /** Signs verdict attestations (the bundle signing key); without it verdicts pass unattested and sidecars that hold keys refuse them. */
+  attestationSigner?: AttestationSigner;
   logger: Logger;
 }
 
@@ -98,13 +103,29 @@ export async function validatePolicyBundle(req: AdmissionRequest, deps: Admissio
   return deny(req.uid, 422, `${who} ${what}: ${outcome.message}`);
 }
 
+/** An ActionApproval update as the verdict rules read it, or undefined for any other request. */
+function verdictUpdate(req: AdmissionRequest): VerdictUpdate | undefined {
+  if (req.operation !== 'UPDATE' || !req.object || !req.oldObject) return undefined;
+  return { next: req.object as ActionApproval, old: req.oldObject as ActionApproval, user: { username: req.userInfo?.username ?? '', groups: req.userInfo?.groups ?? [] } };
+}
+
 export function validateActionApproval(req: AdmissionRequest, deps: Pick<AdmissionDeps, 'logger'>, now = new Date()): unknown {
-  if (req.operation !== 'UPDATE' || !req.object || !req.oldObject) return review({ uid: req.uid, allowed: true });
-  const user = { username: req.userInfo?.username ?? '', groups: req.userInfo?.groups ?? [] };
-  const why = refuseVerdictUpdate(req.object as ActionApproval, req.oldObject as ActionApproval, user, now);
+  const update = verdictUpdate(req);
+  if (!update) return review({ uid: req.uid, allowed: true });
+  const user = update.user;
+  const why = refuseVerdictUpdate(update.next, update.old, user, now);
   if (!why) return review({ uid: req.uid, allowed: true });
   deps.logger.info({ approval: `${req.namespace}/${req.name}`, user: user.username, why }, 'ActionApproval update refused');
   return review({ uid: req.uid, allowed: false, status: { code: 403, reason: 'Forbidden', message: `ActionApproval ${req.namespace}/${req.name}: ${why}` } });
+}
+
+export function mutateActionApproval(req: AdmissionRequest, deps: Pick<AdmissionDeps, 'logger' | 'attestationSigner'>, now = new Date()): unknown {
+  const update = verdictUpdate(req);
+  const outcome = update && deps.attestationSigner ? attestVerdict(update, deps.attestationSigner, now) : undefined;
+  // Not attested when refused: the validating webhook that runs next refuses it with the reason (were it missing, sidecars refuse a verdict without an attestation).
+  if (!outcome || 'refusal' in outcome) return review({ uid: req.uid, allowed: true });
+  deps.logger.info({ approval: `${req.namespace}/${req.name}`, user: update?.user.username }, 'ActionApproval verdict attested');
+  return review({ uid: req.uid, allowed: true, patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(outcome.patch)).toString('base64') });
 }
 
 function requestOf(body: unknown): AdmissionRequest | undefined {
@@ -126,5 +147,9 @@ export function registerAdmissionRoutes(app: FastifyInstance, deps: AdmissionDep
   app.post('/validate-actionapprovals', async (req, reply) => {
     const r = requestOf(req.body);
     return r ? validateActionApproval(r, deps) : reply.code(400).send(bad);
+  });
+  app.post('/mutate-actionapprovals', async (req, reply) => {
+    const r = requestOf(req.body);
+    return r ? mutateActionApproval(r, deps) : reply.code(400).send(bad);
   });
 }
