@@ -77,6 +77,19 @@ function destinationOf(request: UpstreamRequest): { scheme: 'http' | 'https'; ho
   }
 }
 
+function toolOf(request: UpstreamRequest, tools: readonly ToolEntry[] | undefined): ToolEntry | undefined {
+  const to = destinationOf(request);
+  return to ? catalogToolFor(to, tools) : undefined;
+}
+
+/** The header a credential goes in, lower-cased; throws CREDENTIAL for one that cannot carry it. */
+function credentialHeader(spec: NonNullable<ToolEntry['credential']>): string {
+  // A PolicyBundle's catalog reaches here without the manifest parser's checks: the header is checked again.
+  const header = spec.header.toLowerCase();
+  if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(header) || FRAMING_HEADERS.has(header)) throw missing(spec.name, `"${spec.header}" cannot carry a credential`);
+  return header;
+}
+
 /**
  * Puts the credential of the catalog tool this request goes to on it (the
  * agent's own header of that name removed first). Returns what was presented
@@ -88,13 +101,10 @@ export async function presentCredential(
   request: UpstreamRequest,
   tools: readonly ToolEntry[] | undefined,
 ): Promise<{ tool: string; credential: string; fingerprint: string } | undefined> {
-  const to = destinationOf(request);
-  const tool = to ? catalogToolFor(to, tools) : undefined;
+  const tool = toolOf(request, tools);
   const spec = tool?.credential;
   if (!tool || !spec) return undefined;
-  // A PolicyBundle's catalog reaches here without the manifest parser's checks: the header is checked again.
-  const header = spec.header.toLowerCase();
-  if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(header) || FRAMING_HEADERS.has(header)) throw missing(spec.name, `"${spec.header}" cannot carry a credential`);
+  const header = credentialHeader(spec);
   for (const h of Object.keys(request.headers)) if (h.toLowerCase() === header) delete request.headers[h];
   if (!store) throw missing(spec.name, 'this gate has no credential sources');
   const value = await store.value(spec.name);
