@@ -31,41 +31,27 @@ export class HeadWitnessClient implements HeadWitness {
   }
 
   async send(head: WitnessedHead): Promise<void> {
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (this.#o.tokenFile) {
-      const token = (
-        await readFile(this.#o.tokenFile, 'utf8').catch((e: unknown) => {
-          throw new PortcullisError(ErrorCodes.UPSTREAM, `cannot read the service account token ${this.#o.tokenFile}: ${(e as Error).message}`);
-        })
-      ).trim();
-      headers.authorization = `Bearer ${token}`;
-    }
+    const headers = await this.#headers();
     const url = new URL('/v1/ledger-heads', this.#o.controllerUrl);
     const res = await request(url, { method: 'PUT', headers, body: JSON.stringify(head), dispatcher: this.#agent }).catch((e: unknown) => {
       throw new PortcullisError(ErrorCodes.UPSTREAM, `the ledger head witness at ${url.origin} is unreachable: ${(e as Error).message}`, undefined, { cause: e });
     });
     const text = await res.body.text().catch(() => '');
     if (res.statusCode === 200) return;
-    if (res.statusCode === 404 && !text.includes('PORTCULLIS_')) {
-      // No such route: a controller that keeps no witness store. Not worth retrying.
-      throw new PortcullisError(
-        ErrorCodes.HEAD_NOT_WITNESSED,
-        `${url.origin} does not witness ledger heads (the controller has no PORTCULLIS_WITNESS_STORE): configure it, or set PORTCULLIS_WITNESS_URL=none`,
-        { status: 404 },
-      );
-    }
-    let code: string | undefined;
-    let message = text.slice(0, 300);
-    try {
-      const body = JSON.parse(text) as { error?: { code?: string; message?: string }; code?: string; message?: string };
-      code = body.error?.code ?? body.code;
-      message = body.error?.message ?? body.message ?? message;
-    } catch {
-      // Not JSON: the status says enough.
-    }
-    throw new PortcullisError(code && KNOWN.has(code) ? (code as ErrorCode) : ErrorCodes.UPSTREAM, `the witness refused ledger head ${head.seq} (HTTP ${res.statusCode}): ${message}`, {
-      status: res.statusCode,
-    });
+    throw refusal({ url, seq: head.seq, status: res.statusCode, text });
+  }
+
+  /** The request's headers, with the service account token when one is configured (read on every send: it is rotated). */
+  async #headers(): Promise<Record<string, string>> {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (!this.#o.tokenFile) return headers;
+    const token = (
+      await readFile(this.#o.tokenFile, 'utf8').catch((e: unknown) => {
+        throw new PortcullisError(ErrorCodes.UPSTREAM, `cannot read the service account token ${this.#o.tokenFile}: ${(e as Error).message}`);
+      })
+    ).trim();
+    headers.authorization = `Bearer ${token}`;
+    return headers;
   }
 
   async close(): Promise<void> {
@@ -75,5 +61,32 @@ export class HeadWitnessClient implements HeadWitness {
   /** Closes at once, failing a request still in flight (shutdown after its deadline). */
   async destroy(): Promise<void> {
     await this.#agent.destroy();
+  }
+}
+
+/** What the witness answered other than 200, as the error send throws. */
+function refusal(r: { url: URL; seq: number; status: number; text: string }): PortcullisError {
+  if (r.status === 404 && !r.text.includes('PORTCULLIS_')) {
+    // No such route: a controller that keeps no witness store. Not worth retrying.
+    return new PortcullisError(
+      ErrorCodes.HEAD_NOT_WITNESSED,
+      `${r.url.origin} does not witness ledger heads (the controller has no PORTCULLIS_WITNESS_STORE): configure it, or set PORTCULLIS_WITNESS_URL=none`,
+      { status: 404 },
+    );
+  }
+  const { code, message } = errorBody(r.text);
+  return new PortcullisError(code && KNOWN.has(code) ? (code as ErrorCode) : ErrorCodes.UPSTREAM, `the witness refused ledger head ${r.seq} (HTTP ${r.status}): ${message}`, {
+    status: r.status,
+  });
+}
+
+/** The controller's error code and message, from either body shape; a body that is not JSON is its own message. */
+function errorBody(text: string): { code: string | undefined; message: string } {
+  try {
+    const body = JSON.parse(text) as { error?: { code?: string; message?: string }; code?: string; message?: string };
+    return { code: body.error?.code ?? body.code, message: body.error?.message ?? body.message ?? text.slice(0, 300) };
+  } catch {
+    // Not JSON: the status says enough.
+    return { code: undefined, message: text.slice(0, 300) };
   }
 }
