@@ -86,7 +86,8 @@ export interface SealedParts {
  * copying while an fsync is in flight; the parts are copied once, into the
  * batch's buffer (`writeParts`).
  */
-export function sealEntryParts(kind: EntryKind, record: Buffer, seq: number, prev: string, sign?: (seq: number, hash: string) => string): SealedParts {
+export function sealEntryParts(kind: EntryKind, record: Buffer, at: { seq: number; prev: string }, sign?: (seq: number, hash: string) => string): SealedParts {
+  const { seq, prev } = at;
   const k = JSON.stringify(kind);
   const p = JSON.stringify(prev);
   const hash =

@@ -55,6 +55,13 @@ interface Pending {
   reject(e: Error): void;
 }
 
+/** Where the chain stands: the last entry's position, and its signature when it has one. */
+interface ChainHead {
+  seq: number;
+  hash: string;
+  sig?: string;
+}
+
 /** Entries per write; bounds the memory of one batch under a burst. */
 const MAX_BATCH_ENTRIES = 8192;
 const DEFAULT_MAX_FILE_BYTES = 64 * 1024 * 1024;
@@ -112,34 +119,28 @@ export async function lastCompleteLine(file: LedgerFile, size: number): Promise<
 
 /** Finds the last complete line of a file, cutting off a torn (unterminated) tail left by a crash. */
 async function recoverTail(file: LedgerFile, path: string, logger?: Logger): Promise<{ line: string | undefined; size: number }> {
-  let size = await file.size();
-  if (size === 0) return { line: undefined, size };
-  let chunk = 64 * 1024;
-  for (;;) {
+  const size = await cutTornTail(file, path, logger);
+  return { line: size === 0 ? undefined : await lastCompleteLine(file, size), size };
+}
+
+/** The file's size once an unterminated last line is cut off (and the cut made durable). */
+async function cutTornTail(file: LedgerFile, path: string, logger?: Logger): Promise<number> {
+  const size = await file.size();
+  if (size === 0 || (await file.read(size - 1, 1))[0] === 0x0a) return size;
+  const keep = await afterLastNewline(file, size);
+  logger?.warn({ file: path, cut: size - keep }, 'ledger: cutting an unterminated last line left by an interrupted write');
+  await file.truncate(keep);
+  await file.datasync();
+  return keep;
+}
+
+/** The offset just after the last newline in the first `size` bytes (0 when there is none), reading backwards from the end. */
+async function afterLastNewline(file: LedgerFile, size: number): Promise<number> {
+  for (let chunk = 64 * 1024; ; chunk *= 4) {
     const start = Math.max(0, size - chunk);
-    const buf = await file.read(start, size - start);
-    let end = buf.byteLength;
-    if (buf[end - 1] !== 0x0a) {
-      const nl = buf.lastIndexOf(0x0a);
-      if (nl < 0 && start > 0) {
-        chunk *= 4;
-        continue;
-      }
-      const keep = nl < 0 ? 0 : start + nl + 1;
-      logger?.warn({ file: path, cut: size - keep }, 'ledger: cutting an unterminated last line left by an interrupted write');
-      await file.truncate(keep);
-      await file.datasync();
-      size = keep;
-      if (size === 0) return { line: undefined, size };
-      continue;
-    }
-    end -= 1;
-    const nl = end === 0 ? -1 : buf.lastIndexOf(0x0a, end - 1);
-    if (nl < 0 && start > 0) {
-      chunk *= 4;
-      continue;
-    }
-    return { line: buf.subarray(nl + 1, end).toString('utf8'), size };
+    const nl = (await file.read(start, size - start)).lastIndexOf(0x0a);
+    if (nl >= 0) return start + nl + 1;
+    if (start === 0) return 0;
   }
 }
 
@@ -175,7 +176,8 @@ export class Ledger {
   #broken: PortcullisError | undefined;
   #closed = false;
 
-  private constructor(options: LedgerOptions, fs: LedgerFs, file: LedgerFile, size: number, head: { seq: number; hash: string; sig?: string }) {
+  private constructor(options: LedgerOptions, fs: LedgerFs, file: LedgerFile, found: { size: number; head: ChainHead }) {
+    const { size, head } = found;
     this.path = options.path;
     this.#fs = fs;
     this.#maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
@@ -192,22 +194,11 @@ export class Ledger {
   /** Opens (or creates) the ledger and finds its head; throws LEDGER_WRITE when the file cannot be opened, LEDGER_CORRUPT when its tail is broken. */
   static async open(options: LedgerOptions): Promise<Ledger> {
     const fs = options.fs ?? nodeLedgerFs;
-    const dir = dirname(options.path);
-    let file: LedgerFile;
-    try {
-      await fs.mkdirp(dir);
-      const existed = await fs.exists(options.path);
-      file = await fs.openAppend(options.path);
-      if (!existed) await fs.syncDir(dir);
-    } catch (e) {
-      throw writeError(`cannot open the ledger ${options.path}`, e, { file: options.path });
-    }
+    const file = await Ledger.#openFile(fs, options.path);
     try {
       const { line, size } = await recoverTail(file, options.path, options.logger);
-      let head: { seq: number; hash: string; sig?: string } = { seq: -1, hash: GENESIS_HASH };
-      if (line !== undefined) head = headFromLine(line, options.path);
-      else head = (await Ledger.#headOfLastSegment(fs, options.path)) ?? (await readShippedHead(options.path)) ?? head;
-      const ledger = new Ledger(options, fs, file, size, head);
+      const head = line !== undefined ? headFromLine(line, options.path) : await Ledger.#headBefore(fs, options.path);
+      const ledger = new Ledger(options, fs, file, { size, head });
       if (options.metrics && head.seq >= 0) setLedgerHead(options.metrics, head.seq, head.hash);
       options.metrics?.ledgerFileBytes.set(size);
       return ledger;
@@ -216,6 +207,25 @@ export class Ledger {
       if (e instanceof PortcullisError) throw e;
       throw writeError(`cannot read the ledger ${options.path}`, e, { file: options.path });
     }
+  }
+
+  /** Opens the active file for appending, creating it (and making its name durable) when absent. */
+  static async #openFile(fs: LedgerFs, path: string): Promise<LedgerFile> {
+    const dir = dirname(path);
+    try {
+      await fs.mkdirp(dir);
+      const existed = await fs.exists(path);
+      const file = await fs.openAppend(path);
+      if (!existed) await fs.syncDir(dir);
+      return file;
+    } catch (e) {
+      throw writeError(`cannot open the ledger ${path}`, e, { file: path });
+    }
+  }
+
+  /** An empty active file continues the last rotated segment, or the head last shipped, or starts the chain. */
+  static async #headBefore(fs: LedgerFs, path: string): Promise<ChainHead> {
+    return (await Ledger.#headOfLastSegment(fs, path)) ?? (await readShippedHead(path)) ?? { seq: -1, hash: GENESIS_HASH };
   }
 
   static async #headOfLastSegment(fs: LedgerFs, path: string): Promise<{ seq: number; hash: string } | undefined> {
@@ -290,35 +300,26 @@ export class Ledger {
     try {
       while (this.#pending.length > 0) {
         await this.#linger();
-        const batch = this.#pending.splice(0, MAX_BATCH_ENTRIES);
-        if (this.#broken) {
-          for (const p of batch) p.reject(this.#broken);
-          continue;
-        }
-        await this.#commit(batch);
-        if (this.#maxFileBytes > 0 && this.#size >= this.#maxFileBytes && !this.#broken) await this.#rotate();
+        await this.#flushBatch(this.#pending.splice(0, MAX_BATCH_ENTRIES));
       }
     } finally {
       this.#flushing = undefined;
     }
   }
 
-  async #commit(batch: Pending[]): Promise<void> {
-    const lines: SealedParts[] = [];
-    const positions: LedgerPosition[] = [];
-    let sig: string | undefined;
-    let seq = this.#seq;
-    let prev = this.#hash;
-    const last = batch.length - 1;
-    for (let i = 0; i < batch.length; i++) {
-      const p = batch[i]!;
-      const sealed = sealEntryParts(p.kind, p.record, ++seq, prev, i === last && this.#signer ? this.#signer.sign : undefined);
-      lines.push(sealed);
-      positions.push({ seq: sealed.seq, hash: sealed.hash });
-      prev = sealed.hash;
-      sig = sealed.sig;
+  /** Commits one batch (refused whole once the ledger is broken), then rotates when the file is full. */
+  async #flushBatch(batch: Pending[]): Promise<void> {
+    if (this.#broken) {
+      for (const p of batch) p.reject(this.#broken);
+      return;
     }
-    const bytes = writeParts(lines);
+    await this.#commit(batch);
+    if (this.#maxFileBytes > 0 && this.#size >= this.#maxFileBytes && !this.#broken) await this.#rotate();
+  }
+
+  async #commit(batch: Pending[]): Promise<void> {
+    const sealed = this.#seal(batch);
+    const bytes = writeParts(sealed.lines);
     const started = performance.now();
     const error = await this.#writeDurably(bytes);
     if (error) {
@@ -328,21 +329,37 @@ export class Ledger {
       }
       return;
     }
-    this.#metrics?.ledgerFsyncSeconds.observe((performance.now() - started) / 1000);
-    this.#metrics?.ledgerBatchSize.observe(batch.length);
     this.#size += bytes.byteLength;
-    this.#seq = seq;
-    this.#hash = prev;
-    this.#sig = sig;
-    if (this.#metrics) {
-      let intents = 0;
-      for (const p of batch) if (p.kind === 'intent') intents++;
-      if (intents > 0) this.#metrics.ledgerAppends.inc({ kind: 'intent' }, intents);
-      if (batch.length > intents) this.#metrics.ledgerAppends.inc({ kind: 'outcome' }, batch.length - intents);
-      setLedgerHead(this.#metrics, seq, prev);
-      this.#metrics.ledgerFileBytes.set(this.#size);
-    }
-    for (let i = 0; i < batch.length; i++) batch[i]!.resolve(positions[i]!);
+    this.#seq = sealed.head.seq;
+    this.#hash = sealed.head.hash;
+    this.#sig = sealed.head.sig;
+    this.#countCommit(batch, performance.now() - started);
+    batch.forEach((p, i) => p.resolve(sealed.positions[i]!));
+  }
+
+  /** The batch's lines, chained from the head; the last one signed when a signer is set. */
+  #seal(batch: Pending[]): { lines: SealedParts[]; positions: LedgerPosition[]; head: ChainHead } {
+    const lines: SealedParts[] = [];
+    let head: ChainHead = { seq: this.#seq, hash: this.#hash };
+    const last = batch.length - 1;
+    batch.forEach((p, i) => {
+      const sealed = sealEntryParts(p.kind, p.record, { seq: head.seq + 1, prev: head.hash }, i === last ? this.#signer?.sign : undefined);
+      lines.push(sealed);
+      head = { seq: sealed.seq, hash: sealed.hash, ...(sealed.sig !== undefined ? { sig: sealed.sig } : {}) };
+    });
+    return { lines, positions: lines.map((l) => ({ seq: l.seq, hash: l.hash })), head };
+  }
+
+  #countCommit(batch: Pending[], elapsedMs: number): void {
+    const m = this.#metrics;
+    if (!m) return;
+    m.ledgerFsyncSeconds.observe(elapsedMs / 1000);
+    m.ledgerBatchSize.observe(batch.length);
+    const intents = batch.filter((p) => p.kind === 'intent').length;
+    if (intents > 0) m.ledgerAppends.inc({ kind: 'intent' }, intents);
+    if (batch.length > intents) m.ledgerAppends.inc({ kind: 'outcome' }, batch.length - intents);
+    setLedgerHead(m, this.#seq, this.#hash);
+    m.ledgerFileBytes.set(this.#size);
   }
 
   /** Writes and fsyncs; on failure cuts the file back to its last durable size. Returns the error, if any. */

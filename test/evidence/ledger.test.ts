@@ -149,8 +149,8 @@ describe('Ledger', () => {
     const json = canonicalJson({ ...sampleIntent(1), reason: 'écriture refusée \ud83d\ude00' });
     const sign = (seq: number, hash: string): string => `sig-${seq}-${hash.slice(7, 15)}`;
     const text = sealEntry('intent', json, { seq: 5, prev: GENESIS_HASH }, sign);
-    const parts = sealEntryParts('intent', Buffer.from(json, 'utf8'), 5, GENESIS_HASH, sign);
-    const second = sealEntryParts('outcome', Buffer.from('{"x":"\u00e9"}', 'utf8'), 6, parts.hash);
+    const parts = sealEntryParts('intent', Buffer.from(json, 'utf8'), { seq: 5, prev: GENESIS_HASH }, sign);
+    const second = sealEntryParts('outcome', Buffer.from('{"x":"\u00e9"}', 'utf8'), { seq: 6, prev: parts.hash });
     const batch = writeParts([parts, second]);
     assert.equal(batch.toString('utf8'), text.line + sealEntry('outcome', '{"x":"\u00e9"}', { seq: 6, prev: text.hash }).line);
     assert.equal(batch.byteLength, parts.length + second.length);
