@@ -24,7 +24,8 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { startHarness, until, type Harness } from '../support/controller-harness.ts';
 import { BundleClient } from '../../src/sidecar/bundle-client.ts';
-import { parseBundleVerificationKeys } from '../../src/policy/bundle-signing.ts';
+import { createBundleSigner, parseBundleVerificationKeys, type BundleVerificationKey } from '../../src/policy/bundle-signing.ts';
+import { signVerdictAttestation, verifyVerdictAttestation } from '../../src/gate/verdict-attestation.ts';
 import { ControllerApprovalBroker } from '../../src/sidecar/controller-approvals.ts';
 import { buildSidecar } from '../../src/sidecar/app.ts';
 import { loadConfig } from '../../src/config/config.ts';
@@ -46,6 +47,7 @@ const kubeconfigs = new Map<string, string>();
 const kubeconfigOf = (user: string): string => kubeconfigs.get(user)!;
 let apiUrl: string;
 let tokenFile: string;
+let keys: BundleVerificationKey[];
 
 const approvalsIn = (ns: string) => h.kube.list('portcullis.dev/v1alpha1', 'ActionApproval', ns);
 const approval = (name: string) => h.kube.get('portcullis.dev/v1alpha1', 'ActionApproval', 'agents', name);
@@ -138,7 +140,9 @@ before(async () => {
   client = new BundleClient({ controllerUrl: apiUrl, bundle: 'agents/shipped', engine, logger: h.logger, waitMs: 5000, tokenFile, verificationKeys });
   client.start();
   await until(() => client.digest(), 'the sidecar to load the bundle', 60_000);
-  broker = new ControllerApprovalBroker({ controllerUrl: apiUrl, waitMs: 2000, logger: h.logger, tokenFile, policyDigest: () => engine.current()?.digest });
+  // As `portcullis sidecar` does: the keys that verify bundles also verify who decided.
+  broker = new ControllerApprovalBroker({ controllerUrl: apiUrl, waitMs: 2000, logger: h.logger, tokenFile, policyDigest: () => engine.current()?.digest, attestationKeys: verificationKeys });
+  keys = verificationKeys;
   const config = loadConfig(
     { PORTCULLIS_BUNDLE: 'agents/shipped', PORTCULLIS_POD_NAMESPACE: 'agents', PORTCULLIS_POD_NAME: 'agent-0', PORTCULLIS_SERVICE_ACCOUNT: 'agent', PORTCULLIS_KEEP_ALIVE_TIMEOUT_MS: '200' },
     { port: '0' },
@@ -382,5 +386,81 @@ test('an approver-role user who is not named cannot widen the approvers or exten
   stored.spec.approvers = ['user:eve'];
   stored.spec.decision = { verdict: 'Approved', inputHash: req.inputHash, approver: 'eve' };
   await h.cp.etcdPut(key, JSON.stringify(stored));
-  await assert.rejects(verdict, (e) => isPortcullisError(e) && e.code === ErrorCodes.APPROVAL_MISMATCH && /eve, who is not among the approvers the policy named \(user:alice, user:bob\)/.test(e.message));
+  await assert.rejects(verdict, (e) => isPortcullisError(e) && e.code === ErrorCodes.APPROVAL_UNATTESTED && /carries no attestation/.test(e.message));
+});
+
+/** The ActionApproval of the next held call through the sidecar (none decided yet). */
+const nextPending = (): Promise<any> => until(async () => (await approvalsIn('agents')).find((a) => a.status?.phase === 'Pending' && !a.spec.decision && a.spec.agent.pod === 'agent-0'), 'a pending ActionApproval');
+
+test('a member of a group: approver approves: the webhook attests her requested groups (replacing one she sent), the sidecar verifies it, the call runs once', async () => {
+  const pending = charge(4242);
+  const held = await nextPending();
+  assert.deepEqual(held.spec.approvers, ['group:payments']);
+  // alice sends a verdict with an attestation of her own making: the mutating webhook replaces it.
+  const decision = { verdict: 'Approved', inputHash: held.spec.inputHash, approver: 'alice', attestation: 'made.up.here' };
+  // What the API server stored, as it answered the patch (decided approvals are soon cleaned up).
+  const stored = (await h.cp.kubectlOk(['patch', 'actionapproval', held.metadata.name, '-n', 'agents', '--type=merge', '-p', JSON.stringify({ spec: { decision } }), '-o', 'json'], { kubeconfig: kubeconfigOf('alice') })).spec.decision;
+  const res = await pending;
+  assert.equal(res.status, 201, await res.text());
+  assert.equal(payments.log.filter((a) => a.method === 'POST' && JSON.parse(a.body).amount === 4242).length, 1, "the upstream's own log: the call ran once");
+  const claims = verifyVerdictAttestation(stored.attestation, keys);
+  // Only the requested group, not every group the API server gave her (system:authenticated…).
+  assert.deepEqual({ ...claims, at: undefined }, { namespace: 'agents', name: held.metadata.name, requestId: held.spec.requestId, inputHash: held.spec.inputHash, verdict: 'Approved', approver: 'alice', groups: ['payments'], at: undefined });
+  const audited = h.cp.auditEvents().find((e) => e.stage === 'ResponseComplete' && e.verb === 'patch' && e.objectRef?.name === held.metadata.name && !e.objectRef?.subresource);
+  assert.match(JSON.stringify(audited?.annotations ?? {}), /attest\.actionapprovals\.portcullis\.dev/, 'the API server called the mutating webhook');
+});
+
+test('a non-member who may patch ActionApprovals is refused by the webhook, with or without an attestation of her own', async () => {
+  const req = request(60_000);
+  const verdict = broker.request(req);
+  verdict.catch(() => {});
+  await until(() => approval(req.id), 'the ActionApproval');
+  // eve holds the approver ClusterRole, but is in group engineering, not payments.
+  for (const extra of [{}, { attestation: 'made.up.here' }]) {
+    const decision = { verdict: 'Approved', inputHash: req.inputHash, approver: 'eve', ...extra };
+    const r = await h.cp.kubectl(['patch', 'actionapproval', req.id, '-n', 'agents', '--type=merge', '-p', JSON.stringify({ spec: { decision } })], { kubeconfig: kubeconfigOf('eve') });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /denied the request: .*eve is not among the requested approvers \(group:payments\)/);
+  }
+  assert.equal((await approval(req.id)).spec.decision, undefined);
+  // Decided by a member after all, the call is let through.
+  assert.equal(await main(['approve', req.id, '--kube', '--kubeconfig', kubeconfigOf('bob')], cli().io), 0);
+  assert.equal((await verdict).approver, 'bob');
+});
+
+test('a verdict by a real member written straight into etcd, without an attestation, is refused by the sidecar', async () => {
+  const req = request(60_000);
+  const verdict = broker.request(req);
+  verdict.catch(() => {});
+  await until(() => approval(req.id), 'the ActionApproval');
+  // alice is in payments and could have approved; but nothing shows the webhook saw her do it.
+  await forceDecision(req.id, { verdict: 'Approved', inputHash: req.inputHash, approver: 'alice' });
+  await assert.rejects(verdict, (e) => isPortcullisError(e) && e.code === ErrorCodes.APPROVAL_UNATTESTED && /carries no attestation/.test(e.message));
+});
+
+test('a forged attestation (another key under the controller key ID), or one copied from another approval, is refused by the sidecar', async () => {
+  const { generateKeyPairSync } = await import('node:crypto');
+  const other = createBundleSigner(generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+  const req = request(60_000);
+  const verdict = broker.request(req);
+  verdict.catch(() => {});
+  await until(() => approval(req.id), 'the ActionApproval');
+  const claims = { namespace: 'agents', name: req.id, requestId: req.id, inputHash: req.inputHash, verdict: 'Approved' as const, approver: 'eve', groups: ['payments'], at: new Date().toISOString() };
+  const forged = signVerdictAttestation(claims, { keyId: keys[0]!.keyId, sign: other.sign });
+  await forceDecision(req.id, { verdict: 'Approved', inputHash: req.inputHash, approver: 'eve', attestation: forged });
+  await assert.rejects(verdict, (e) => isPortcullisError(e) && e.code === ErrorCodes.APPROVAL_UNATTESTED && /signature does not verify/.test(e.message));
+  // A genuine attestation, of another approval of the same input that bob approved: bound to that one.
+  const first = request(60_000);
+  const approved = broker.request(first);
+  await until(() => approval(first.id), 'the ActionApproval');
+  const decision = { verdict: 'Approved', inputHash: first.inputHash, approver: 'bob' };
+  const genuine = (await h.cp.kubectlOk(['patch', 'actionapproval', first.id, '-n', 'agents', '--type=merge', '-p', JSON.stringify({ spec: { decision } }), '-o', 'json'], { kubeconfig: kubeconfigOf('bob') })).spec.decision;
+  assert.equal((await approved).approver, 'bob');
+  const again = request(60_000);
+  assert.equal(again.inputHash, first.inputHash);
+  const replayed = broker.request(again);
+  replayed.catch(() => {});
+  await until(() => approval(again.id), 'the ActionApproval');
+  await forceDecision(again.id, genuine);
+  await assert.rejects(replayed, (e) => isPortcullisError(e) && e.code === ErrorCodes.APPROVAL_UNATTESTED && /it attests name/.test(e.message));
 });
