@@ -37,24 +37,8 @@ export interface LedgerShipping {
 export function startLedgerShipping(o: LedgerShippingOptions): LedgerShipping {
   const s = o.shipping;
   const client = new S3Client({ endpoint: s.endpoint, region: s.region, credentials: s.credentials });
-  const http = !o.witness && s.witnessUrl
-    ? new HeadWitnessClient({ controllerUrl: s.witnessUrl, ...(o.controllerCa ? { ca: o.controllerCa } : {}), ...(o.controllerTokenFile ? { tokenFile: o.controllerTokenFile } : {}) })
-    : undefined;
-  const witness = o.witness ?? http;
-  const recorder = o.recorder;
-  const shipper = new LedgerShipper({
-    ledger: { path: o.ledgerFile, head: () => recorder.head(), seal: () => recorder.seal(), activeBytes: () => recorder.activeBytes() },
-    client,
-    destination: s.destination,
-    identity: s.identity,
-    bundlesDir: bundleStoreFor(o.ledgerFile),
-    ...(witness ? { witness } : {}),
-    intervalMs: s.intervalMs,
-    segmentMaxAgeMs: s.segmentMaxAgeMs,
-    retryMaxMs: s.retryMaxMs,
-    ...(o.metrics ? { metrics: o.metrics } : {}),
-    ...(o.logger ? { logger: o.logger } : {}),
-  });
+  const http = o.witness ? undefined : httpWitness(o);
+  const shipper = newShipper(o, client, o.witness ?? http);
   shipper.start();
   o.logger?.info({ destination: shipper.destination, endpoint: s.endpoint, witness: o.witness ? 'in process' : s.witnessUrl || 'none' }, 'ledger shipping to object storage');
   return {
@@ -68,4 +52,28 @@ export function startLedgerShipping(o: LedgerShippingOptions): LedgerShipping {
       }
     },
   };
+}
+
+/** The controller's witness over HTTP, when a witness URL is configured. */
+function httpWitness(o: LedgerShippingOptions): HeadWitnessClient | undefined {
+  if (!o.shipping.witnessUrl) return undefined;
+  return new HeadWitnessClient({ controllerUrl: o.shipping.witnessUrl, ...(o.controllerCa ? { ca: o.controllerCa } : {}), ...(o.controllerTokenFile ? { tokenFile: o.controllerTokenFile } : {}) });
+}
+
+function newShipper(o: LedgerShippingOptions, client: S3Client, witness: HeadWitness | undefined): LedgerShipper {
+  const s = o.shipping;
+  const recorder = o.recorder;
+  return new LedgerShipper({
+    ledger: { path: o.ledgerFile, head: () => recorder.head(), seal: () => recorder.seal(), activeBytes: () => recorder.activeBytes() },
+    client,
+    destination: s.destination,
+    identity: s.identity,
+    bundlesDir: bundleStoreFor(o.ledgerFile),
+    ...(witness ? { witness } : {}),
+    intervalMs: s.intervalMs,
+    segmentMaxAgeMs: s.segmentMaxAgeMs,
+    retryMaxMs: s.retryMaxMs,
+    ...(o.metrics ? { metrics: o.metrics } : {}),
+    ...(o.logger ? { logger: o.logger } : {}),
+  });
 }
