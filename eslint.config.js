@@ -27,9 +27,6 @@ const knownDebt = [
   'src/sidecar/policy-dir-loader.ts',
   'src/sidecar/proxy-context.ts',
   'src/sidecar/serve.ts',
-  'src/telemetry/decision-span.ts',
-  'src/telemetry/redaction.ts',
-  'src/telemetry/tracing.ts',
 ];
 
 const limits = {

@@ -111,6 +111,34 @@ export function decisionSpanName(start: Pick<DecisionSpanStart, 'actionType' | '
   return start.mcpMethod === 'tools/call' ? `tools/call ${start.toolName}` : start.mcpMethod;
 }
 
+/** The decision span's attributes at its start (GenAI tool execution; MCP's own where the call is MCP). */
+function decisionAttributes(start: DecisionSpanStart): Attributes {
+  const attributes: Attributes = { [Attr.MODE]: start.mode, [Attr.ACTION_TYPE]: start.actionType };
+  const mcp = start.actionType === 'mcp';
+  const executesTool = !mcp || start.mcpMethod === 'tools/call';
+  if (executesTool) Object.assign(attributes, { [Attr.OPERATION]: 'execute_tool', [Attr.TOOL_NAME]: start.toolName, [Attr.TOOL_TYPE]: mcp ? 'extension' : 'function' });
+  if (start.toolCallId !== undefined && start.toolCallId !== null) {
+    if (executesTool) attributes[Attr.TOOL_CALL_ID] = String(start.toolCallId);
+    if (mcp) attributes[Attr.JSONRPC_ID] = String(start.toolCallId);
+  }
+  return Object.assign(attributes, mcpAttributes(start));
+}
+
+/** The MCP conventions' attributes that are known (and the decision ID). */
+function mcpAttributes(start: DecisionSpanStart): Attributes {
+  const attributes: Attributes = {};
+  // `$sse`, `$delete`, `$response`, `$invalid` name what the gate saw, not an MCP method.
+  if (start.mcpMethod && !start.mcpMethod.startsWith('$')) attributes[Attr.MCP_METHOD] = start.mcpMethod;
+  const optional: Array<[string, string | undefined]> = [
+    [Attr.MCP_SERVER, start.mcpServer],
+    [Attr.MCP_PROTOCOL_VERSION, start.mcpProtocolVersion],
+    [Attr.MCP_SESSION_ID, start.mcpSessionId],
+    [Attr.DECISION_ID, start.decisionId],
+  ];
+  for (const [name, value] of optional) if (value) attributes[name] = value;
+  return attributes;
+}
+
 /** One decision's span and its children. Every method is safe to call once the span has ended (it then does nothing). */
 export class DecisionSpan {
   readonly span: Span;
@@ -126,24 +154,7 @@ export class DecisionSpan {
     this.#tracing = tracing;
     this.#monotonicStart = performance.now();
     this.#startedAt = start.startTime ?? Date.now();
-    const attributes: Attributes = { [Attr.MODE]: start.mode, [Attr.ACTION_TYPE]: start.actionType };
-    const mcp = start.actionType === 'mcp';
-    const executesTool = !mcp || start.mcpMethod === 'tools/call';
-    if (executesTool) {
-      attributes[Attr.OPERATION] = 'execute_tool';
-      attributes[Attr.TOOL_NAME] = start.toolName;
-      attributes[Attr.TOOL_TYPE] = mcp ? 'extension' : 'function';
-    }
-    if (start.toolCallId !== undefined && start.toolCallId !== null) {
-      if (executesTool) attributes[Attr.TOOL_CALL_ID] = String(start.toolCallId);
-      if (mcp) attributes[Attr.JSONRPC_ID] = String(start.toolCallId);
-    }
-    // `$sse`, `$delete`, `$response`, `$invalid` name what the gate saw, not an MCP method.
-    if (start.mcpMethod && !start.mcpMethod.startsWith('$')) attributes[Attr.MCP_METHOD] = start.mcpMethod;
-    if (start.mcpServer) attributes[Attr.MCP_SERVER] = start.mcpServer;
-    if (start.mcpProtocolVersion) attributes[Attr.MCP_PROTOCOL_VERSION] = start.mcpProtocolVersion;
-    if (start.mcpSessionId) attributes[Attr.MCP_SESSION_ID] = start.mcpSessionId;
-    if (start.decisionId) attributes[Attr.DECISION_ID] = start.decisionId;
+    const attributes = decisionAttributes(start);
     this.span = tracing.tracer.startSpan(
       decisionSpanName(start),
       { kind: SpanKind.INTERNAL, attributes, startTime: this.#startedAt },

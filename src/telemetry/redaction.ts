@@ -20,27 +20,33 @@ export function isRedactedHeader(name: string, headers: readonly string[] = DEFA
  * without such headers are returned as they are, not copied.
  */
 export function redactHeadersDeep(value: unknown, headers: ReadonlySet<string>, depth = 0): unknown {
-  if (depth > 8 || typeof value !== 'object' || value === null) return value;
-  if (Array.isArray(value)) {
-    let copy: unknown[] | undefined;
-    value.forEach((v, i) => {
-      const r = redactHeadersDeep(v, headers, depth + 1);
-      if (r !== v) (copy ??= [...value])[i] = r;
-    });
-    return copy ?? value;
-  }
-  if (value instanceof Error) return value;
+  if (!walked(value, depth)) return value;
+  if (Array.isArray(value)) return redactArray(value, headers, depth);
   let copy: Record<string, unknown> | undefined;
   for (const [k, v] of Object.entries(value)) {
-    let r: unknown;
-    if (k.toLowerCase() === 'headers' && typeof v === 'object' && v !== null && !Array.isArray(v)) {
-      r = redactHeaderValues(v as Record<string, unknown>, headers);
-    } else {
-      r = redactHeadersDeep(v, headers, depth + 1);
-    }
+    const r = isHeaders(k, v) ? redactHeaderValues(v, headers) : redactHeadersDeep(v, headers, depth + 1);
     if (r !== v) (copy ??= { ...(value as Record<string, unknown>) })[k] = r;
   }
   return copy ?? value;
+}
+
+/** Objects and arrays down to depth 8 are walked; errors (pino serialises them itself) and scalars are not. */
+function walked(value: unknown, depth: number): value is object {
+  return depth <= 8 && typeof value === 'object' && value !== null && !(value instanceof Error);
+}
+
+function redactArray(value: unknown[], headers: ReadonlySet<string>, depth: number): unknown[] {
+  let copy: unknown[] | undefined;
+  value.forEach((v, i) => {
+    const r = redactHeadersDeep(v, headers, depth + 1);
+    if (r !== v) (copy ??= [...value])[i] = r;
+  });
+  return copy ?? value;
+}
+
+/** A `headers` object (any case): its values are the ones to redact. */
+function isHeaders(key: string, v: unknown): v is Record<string, unknown> {
+  return key.toLowerCase() === 'headers' && typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function redactHeaderValues(h: Record<string, unknown>, headers: ReadonlySet<string>): Record<string, unknown> {

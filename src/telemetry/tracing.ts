@@ -90,34 +90,35 @@ function tracesUrl(env: NodeJS.ProcessEnv): string {
   return base.replace(/\/+$/, '') + '/v1/traces';
 }
 
+function badSetting(variable: string, message: string): PortcullisError {
+  return new PortcullisError(ErrorCodes.CONFIG, `${variable} ${message}`, { variable });
+}
+
+function exporterOf(env: NodeJS.ProcessEnv): TracingConfig['exporter'] | 'none' {
+  const exporter = (env.OTEL_TRACES_EXPORTER ?? 'otlp').split(',')[0]!.trim().toLowerCase() || 'otlp';
+  if (exporter !== 'otlp' && exporter !== 'console' && exporter !== 'none') {
+    throw new PortcullisError(ErrorCodes.CONFIG, `OTEL_TRACES_EXPORTER: "${exporter}" is not supported; use otlp, console or none`, { variable: 'OTEL_TRACES_EXPORTER' });
+  }
+  return exporter;
+}
+
+/** A numeric setting, `fallback` when unset; `valid` says which values are allowed, `expected` what to write instead. */
+function numberSetting(env: NodeJS.ProcessEnv, variable: string, fallback: number | undefined, rule: { valid: (n: number) => boolean; expected: string }): number | undefined {
+  const raw = env[variable];
+  if (!raw) return fallback;
+  const n = Number(raw);
+  if (!rule.valid(n)) throw badSetting(variable, `must be ${rule.expected}`);
+  return n;
+}
+
 /** Reads the `OTEL_*` variables of `env` into a frozen config; throws PortcullisError CONFIG naming a bad one. */
 export function tracingConfigFromEnv(env: NodeJS.ProcessEnv, defaultServiceName = 'portcullis'): TracingConfig {
   const disabled = (env.OTEL_SDK_DISABLED ?? '').trim().toLowerCase() === 'true';
-  const exporter = (env.OTEL_TRACES_EXPORTER ?? 'otlp').split(',')[0]!.trim().toLowerCase() || 'otlp';
-  if (exporter !== 'otlp' && exporter !== 'console' && exporter !== 'none') {
-    throw new PortcullisError(ErrorCodes.CONFIG, `OTEL_TRACES_EXPORTER: "${exporter}" is not supported; use otlp, console or none`, {
-      variable: 'OTEL_TRACES_EXPORTER',
-    });
-  }
+  const exporter = exporterOf(env);
   const resourceAttributes = parseKeyValues(env.OTEL_RESOURCE_ATTRIBUTES, 'OTEL_RESOURCE_ATTRIBUTES');
-  const samplerArg = env.OTEL_TRACES_SAMPLER_ARG ? Number(env.OTEL_TRACES_SAMPLER_ARG) : undefined;
-  if (samplerArg !== undefined && !(samplerArg >= 0 && samplerArg <= 1)) {
-    throw new PortcullisError(ErrorCodes.CONFIG, 'OTEL_TRACES_SAMPLER_ARG must be a number between 0 and 1', {
-      variable: 'OTEL_TRACES_SAMPLER_ARG',
-    });
-  }
-  const delay = env.OTEL_BSP_SCHEDULE_DELAY ? Number(env.OTEL_BSP_SCHEDULE_DELAY) : 1000;
-  if (!Number.isFinite(delay) || delay < 0) {
-    throw new PortcullisError(ErrorCodes.CONFIG, 'OTEL_BSP_SCHEDULE_DELAY must be a number of milliseconds ≥ 0', {
-      variable: 'OTEL_BSP_SCHEDULE_DELAY',
-    });
-  }
-  const shutdownTimeoutMs = env.PORTCULLIS_TRACE_SHUTDOWN_TIMEOUT_MS ? Number(env.PORTCULLIS_TRACE_SHUTDOWN_TIMEOUT_MS) : 1000;
-  if (!Number.isInteger(shutdownTimeoutMs) || shutdownTimeoutMs < 0) {
-    throw new PortcullisError(ErrorCodes.CONFIG, 'PORTCULLIS_TRACE_SHUTDOWN_TIMEOUT_MS must be a whole number of milliseconds ≥ 0', {
-      variable: 'PORTCULLIS_TRACE_SHUTDOWN_TIMEOUT_MS',
-    });
-  }
+  const samplerArg = numberSetting(env, 'OTEL_TRACES_SAMPLER_ARG', undefined, { valid: (n) => n >= 0 && n <= 1, expected: 'a number between 0 and 1' });
+  const delay = numberSetting(env, 'OTEL_BSP_SCHEDULE_DELAY', 1000, { valid: (n) => Number.isFinite(n) && n >= 0, expected: 'a number of milliseconds ≥ 0' })!;
+  const shutdownTimeoutMs = numberSetting(env, 'PORTCULLIS_TRACE_SHUTDOWN_TIMEOUT_MS', 1000, { valid: (n) => Number.isInteger(n) && n >= 0, expected: 'a whole number of milliseconds ≥ 0' })!;
   return Object.freeze({
     shutdownTimeoutMs,
     enabled: !disabled && exporter !== 'none',
