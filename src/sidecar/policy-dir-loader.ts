@@ -62,26 +62,32 @@ export class PolicyDirLoader {
     const start = performance.now();
     let result: LoadResult;
     try {
-      const compiler = await o.compiler();
-      const source = await readBundleDir(o.dir);
-      const bundle = await compiler.compile(source);
-      o.metrics?.bundleCompileSeconds.observe({ compiler: compiler.name }, (performance.now() - start) / 1000);
-      const report = await runTestCases(bundle);
-      if (report.failed > 0) {
-        const failures = report.results.filter((r) => !r.passed).map((r) => `"${r.name}": ${r.reason}`);
-        throw new PortcullisError(ErrorCodes.BUNDLE_TESTS_FAILED, `${report.failed} of ${report.results.length} bundle tests failed: ${failures.join('; ')}`);
-      }
+      const bundle = await this.#build(start);
       await o.engine.load(bundle);
       if (o.metrics) setBundleInfo(o.metrics, o.bundleName, bundle.digest, bundle.compiler);
       o.metrics?.bundleReloads.inc({ bundle: o.bundleName, result: 'success' });
       result = { ok: true, bundle, ms: performance.now() - start };
     } catch (e) {
       o.metrics?.bundleReloads.inc({ bundle: o.bundleName, result: 'failure' });
-      const error = isPortcullisError(e) ? e : new PortcullisError(ErrorCodes.BUNDLE_INVALID, `the bundle could not be built: ${(e as Error)?.message ?? String(e)}`, undefined, { cause: e });
-      result = { ok: false, error };
+      result = { ok: false, error: asBundleError(e) };
     }
     o.onResult?.(result);
     return result;
+  }
+
+  /** Compiles the directory and runs the bundle's test cases; throws BUNDLE_TESTS_FAILED when one fails. */
+  async #build(start: number): Promise<CompiledBundle> {
+    const o = this.#o;
+    const compiler = await o.compiler();
+    const source = await readBundleDir(o.dir);
+    const bundle = await compiler.compile(source);
+    o.metrics?.bundleCompileSeconds.observe({ compiler: compiler.name }, (performance.now() - start) / 1000);
+    const report = await runTestCases(bundle);
+    if (report.failed > 0) {
+      const failures = report.results.filter((r) => !r.passed).map((r) => `"${r.name}": ${r.reason}`);
+      throw new PortcullisError(ErrorCodes.BUNDLE_TESTS_FAILED, `${report.failed} of ${report.results.length} bundle tests failed: ${failures.join('; ')}`);
+    }
+    return bundle;
   }
 
   /** Reloads on every change under the directory (debounced). */
@@ -102,4 +108,10 @@ export class PolicyDirLoader {
     this.#watcher = undefined;
     await this.#running?.catch(() => undefined);
   }
+}
+
+/** A failure as the result reports it: a PortcullisError as it is, anything else as BUNDLE_INVALID. */
+function asBundleError(e: unknown): PortcullisError {
+  if (isPortcullisError(e)) return e;
+  return new PortcullisError(ErrorCodes.BUNDLE_INVALID, `the bundle could not be built: ${(e as Error)?.message ?? String(e)}`, undefined, { cause: e });
 }
