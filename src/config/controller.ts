@@ -51,6 +51,20 @@ export interface ControllerConfig {
    */
   sidecarApprovalPageUrl: string;
   /**
+   * CA (PEM file) signing the client certificate of the authenticating proxy
+   * in front of the approval page (PORTCULLIS_APPROVAL_PROXY_CA_FILE). Set:
+   * the controller also listens on approvalProxyPort, mutual TLS, where the
+   * page signs people in by the proxy's headers and writes verdicts by
+   * impersonation; empty (default): no such listener.
+   */
+  approvalProxyCaFile: string;
+  approvalProxyHost: string;
+  approvalProxyPort: number;
+  /** Header naming the person (lower case; default x-forwarded-user). */
+  approvalProxyUserHeader: string;
+  /** Header with the person's groups, comma-separated (lower case; default x-forwarded-groups; empty: none). */
+  approvalProxyGroupsHeader: string;
+  /**
    * Sidecars reach the controller over HTTPS (the Service's port 443, the
    * webhook certificate) and are given its CA: the default. false: plain HTTP
    * on 8080, only when set explicitly (PORTCULLIS_SIDECAR_TLS=false).
@@ -120,6 +134,13 @@ function nameList(raw: string, label: string): string[] {
   const names = raw.split(',').map((s) => s.trim()).filter(Boolean);
   for (const n of names) if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(n)) throw fail(label, raw, 'comma-separated Secret names');
   return names;
+}
+
+/** An HTTP header name, lower case (as Node gives them); `optional`: empty allowed. */
+function headerName(raw: string, label: string, optional: boolean): string {
+  const v = raw.trim().toLowerCase();
+  if (!(v === '' && optional) && !/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(v)) throw fail(label, raw, 'an HTTP header name such as X-Forwarded-User');
+  return v;
 }
 
 /** A Kubernetes quantity such as 256Mi or 1G. */
@@ -205,6 +226,11 @@ export function loadControllerConfig(env: Env, overrides: ControllerOverrides = 
     approvalRetentionSeconds: r.num('approvalRetentionSeconds', 'PORTCULLIS_APPROVAL_RETENTION_SECONDS', { def: '3600', min: 0, max: 30 * 86_400 }),
     sidecarOtelEndpoint: r.str('sidecarOtelEndpoint', 'PORTCULLIS_SIDECAR_OTEL_ENDPOINT', ''),
     sidecarApprovalPageUrl: r.str('sidecarApprovalPageUrl', 'PORTCULLIS_SIDECAR_APPROVAL_PAGE_URL', ''),
+    approvalProxyCaFile: r.str('approvalProxyCaFile', 'PORTCULLIS_APPROVAL_PROXY_CA_FILE', ''),
+    approvalProxyHost: r.str('approvalProxyHost', 'PORTCULLIS_APPROVAL_PROXY_HOST', '0.0.0.0'),
+    approvalProxyPort: r.num('approvalProxyPort', 'PORTCULLIS_APPROVAL_PROXY_PORT', { def: '8443', min: 0, max: 65535 }),
+    approvalProxyUserHeader: headerName(...r.get('approvalProxyUserHeader', 'PORTCULLIS_APPROVAL_PROXY_USER_HEADER', 'x-forwarded-user'), false),
+    approvalProxyGroupsHeader: headerName(...r.get('approvalProxyGroupsHeader', 'PORTCULLIS_APPROVAL_PROXY_GROUPS_HEADER', 'x-forwarded-groups'), true),
     captureInitContainer: r.str('captureInitContainer', 'PORTCULLIS_CAPTURE_INIT_CONTAINER', ''),
     sidecarCapture: readSidecarCapture(env),
     webhookCertValiditySeconds: r.num('webhookCertValiditySeconds', 'PORTCULLIS_WEBHOOK_CERT_VALIDITY_SECONDS', { def: String(90 * 86_400), min: 3, max: 10 * 365 * 86_400 }),

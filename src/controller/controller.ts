@@ -6,6 +6,7 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
+import { readFile } from 'node:fs/promises';
 import type { Server as TlsServer } from 'node:tls';
 import type { ControllerConfig } from '../config/controller.ts';
 import type { PolicyCompiler } from '../policy/types.ts';
@@ -26,6 +27,7 @@ import { HeadWitnessService } from './witness/head-witness-service.ts';
 import type { HeadWitnessStore } from './witness/head-witness-store.ts';
 import type { LedgerShippingInjection } from './webhooks/ledger-shipping-injection.ts';
 import { CallerAuthenticator } from './approvals/caller-auth.ts';
+import { startProxyPage, type ProxyPageServer } from './server/proxy-page-server.ts';
 import { registerAdmissionRoutes } from './webhooks/admission.ts';
 import { CAPTURE_INIT_NAME } from './webhooks/capture-injection.ts';
 import { DEFAULT_INJECTION, NAMESPACE_LABEL, SIDECAR_NAME, type InjectionConfig } from './webhooks/inject.ts';
@@ -62,6 +64,8 @@ export interface RunningController {
   /** Base URL of the bundle server and approvals API. */
   apiUrl: string;
   webhookPort: number;
+  /** Port of the authenticating proxy's approval page (mutual TLS), when configured. */
+  approvalProxyPort?: number;
   /** The certificate the webhooks serve now (it is renewed while running). */
   readonly tls: WebhookTls;
   /** PEM public keys sidecars verify bundles with (PORTCULLIS_BUNDLE_PUBLIC_KEY of injected pods), as they are now. */
@@ -208,6 +212,14 @@ function httpUrl(addr: AddressInfo): string {
   return `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
 }
 
+/** The authenticating proxy's page listener (PORTCULLIS_APPROVAL_PROXY_CA_FILE), or none. */
+async function proxyPageFor(config: Readonly<ControllerConfig>, o: { approvals: ApprovalService; kube: KubeApi; tls: WebhookTls }): Promise<ProxyPageServer | undefined> {
+  if (!config.approvalProxyCaFile) return undefined;
+  const clientCaPem = await readFile(config.approvalProxyCaFile, 'utf8');
+  const headers = { user: config.approvalProxyUserHeader, groups: config.approvalProxyGroupsHeader };
+  return startProxyPage(o.approvals, o.kube, { host: config.approvalProxyHost, port: config.approvalProxyPort, clientCaPem, tls: o.tls, headers });
+}
+
 export async function startController(config: Readonly<ControllerConfig>, deps: ControllerDeps): Promise<RunningController> {
   const { kube, logger } = deps;
   const store = new BundleStore();
@@ -252,6 +264,7 @@ export async function startController(config: Readonly<ControllerConfig>, deps: 
   if (missing.length) {
     logger.warn({ missing }, `webhook configurations not found: ${missing.join(', ')}; apply manifests/controller/webhooks.yaml (injection and validation are off until then; their caBundle is set as soon as they appear)`);
   }
+  let proxyPage: ProxyPageServer | undefined;
   const webhooks = withErrors(Fastify({ logger: false, forceCloseConnections: true, bodyLimit: 8 * 1024 * 1024, https: { cert: tls.certPem, key: tls.keyPem } }) as unknown as FastifyInstance);
   webhooks.get('/healthz', async () => ({ status: 'ok' }));
   // The same API for sidecars over TLS (PORTCULLIS_SIDECAR_TLS): what they load is then authenticated.
@@ -267,6 +280,7 @@ export async function startController(config: Readonly<ControllerConfig>, deps: 
   // A renewed certificate is served at once, its CA given to newly injected sidecars and to the API server.
   certs.onChange((next) => {
     (webhooks.server as unknown as TlsServer).setSecureContext({ cert: next.certPem, key: next.keyPem });
+    proxyPage?.setCertificate(next);
     if (config.sidecarTls) injection.controllerCa = next.caPem;
     void caBundles?.set(next.caPem);
   });
@@ -282,6 +296,7 @@ export async function startController(config: Readonly<ControllerConfig>, deps: 
 
   await api.listen({ host: config.listenHost, port: config.port });
   await webhooks.listen({ host: config.webhookHost, port: config.webhookPort });
+  proxyPage = await proxyPageFor(config, { approvals: approvalService, kube, tls });
   const apiAddr = api.server.address() as AddressInfo;
   const stopPeriodic = startPeriodic({ approvals: approvalService, reconciler: bundles, elector, deps });
   logger.info({ api: apiAddr.port, webhooks: (webhooks.server.address() as AddressInfo).port, identity: config.identity }, 'controller started');
@@ -294,6 +309,7 @@ export async function startController(config: Readonly<ControllerConfig>, deps: 
     elector,
     apiUrl: httpUrl(apiAddr),
     webhookPort: (webhooks.server.address() as AddressInfo).port,
+    ...(proxyPage ? { approvalProxyPort: proxyPage.port } : {}),
     get tls() {
       return certs.current();
     },
@@ -307,7 +323,7 @@ export async function startController(config: Readonly<ControllerConfig>, deps: 
       await caBundles?.stop();
       await elector.stop();
       await Promise.all(informers.map((i) => i.stop()));
-      await Promise.all([api.close(), webhooks.close()]);
+      await Promise.all([api.close(), webhooks.close(), proxyPage?.close()]);
       await bundles.idle();
     },
   };

@@ -47,6 +47,20 @@ test('PORTCULLIS_SIDECAR_APPROVAL_PAGE_URL: empty by default, an http(s) URL whe
   assert.throws(() => loadControllerConfig({ PORTCULLIS_SIDECAR_APPROVAL_PAGE_URL: 'portcullis.example.com' }), (e) => isPortcullisError(e) && e.details?.setting === 'PORTCULLIS_SIDECAR_APPROVAL_PAGE_URL');
 });
 
+test('the authenticating proxy\'s listener: off by default; header names lower-cased and checked', () => {
+  const c = loadControllerConfig({});
+  assert.equal(c.approvalProxyCaFile, '');
+  assert.equal(c.approvalProxyPort, 8443);
+  assert.equal(c.approvalProxyUserHeader, 'x-forwarded-user');
+  assert.equal(c.approvalProxyGroupsHeader, 'x-forwarded-groups');
+  const on = loadControllerConfig({ PORTCULLIS_APPROVAL_PROXY_CA_FILE: '/ca.crt', PORTCULLIS_APPROVAL_PROXY_USER_HEADER: 'X-Auth-Request-User', PORTCULLIS_APPROVAL_PROXY_GROUPS_HEADER: '' });
+  assert.equal(on.approvalProxyCaFile, '/ca.crt');
+  assert.equal(on.approvalProxyUserHeader, 'x-auth-request-user');
+  assert.equal(on.approvalProxyGroupsHeader, '');
+  assert.throws(() => loadControllerConfig({ PORTCULLIS_APPROVAL_PROXY_USER_HEADER: '' }), (e) => isPortcullisError(e) && e.details?.setting === 'PORTCULLIS_APPROVAL_PROXY_USER_HEADER');
+  assert.throws(() => loadControllerConfig({ PORTCULLIS_APPROVAL_PROXY_GROUPS_HEADER: 'x groups' }), (e) => isPortcullisError(e) && e.details?.setting === 'PORTCULLIS_APPROVAL_PROXY_GROUPS_HEADER');
+});
+
 test('PORTCULLIS_WEBHOOK_IP_SANS: none by default, a list of IP addresses, anything else refused by name', () => {
   assert.deepEqual(loadControllerConfig({}).webhookIpSans, []);
   assert.deepEqual(loadControllerConfig({ PORTCULLIS_WEBHOOK_IP_SANS: ' 127.0.0.1, ::1 ' }).webhookIpSans, ['127.0.0.1', '::1']);

@@ -182,9 +182,11 @@ for (const [name, set] of Object.entries(VALUE_SETS)) {
     assert.deepEqual(signing.map((r: any) => r.verbs), [['get', 'list', 'watch']]);
     assert.ok(role.rules.some((r: any) => r.resources.includes('secrets') && !r.resourceNames && r.verbs.join() === 'create'));
     assert.ok(['token', 'none'].includes(env.PORTCULLIS_BUNDLE_AUTH));
-    const binding = one(objs, 'ClusterRoleBinding');
+    const binding = byKind(objs, 'ClusterRoleBinding').find((b: any) => b.metadata.name === deploy.metadata.name);
     assert.equal(binding.subjects[0].name, deploy.spec.template.spec.serviceAccountName);
-    assert.equal(byKind(objs, 'ClusterRole').length, 1 + (values.rbac.approverRole ? 1 : 0) + (values.rbac.policyAuthorRole ? 1 : 0) + (values.enforcement.admissionPolicy ? 1 : 0));
+    assert.equal(byKind(objs, 'ClusterRoleBinding').length, values.approvals.proxy.enabled ? 2 : 1);
+    const proxyRole = values.approvals.proxy.enabled ? 1 : 0;
+    assert.equal(byKind(objs, 'ClusterRole').length, 1 + (values.rbac.approverRole ? 1 : 0) + (values.rbac.policyAuthorRole ? 1 : 0) + (values.enforcement.admissionPolicy ? 1 : 0) + proxyRole);
     if (values.enforcement.admissionPolicy) {
       // The pod policy and the namespace guard, each bound to deny.
       const policies = byKind(objs, 'ValidatingAdmissionPolicy');
@@ -212,6 +214,27 @@ for (const [name, set] of Object.entries(VALUE_SETS)) {
       assert.equal(env.OTEL_TRACES_EXPORTER, 'none');
       assert.equal(env.PORTCULLIS_SIDECAR_OTEL_ENDPOINT, values.tracing.sidecarOtlpEndpoint || undefined, 'sidecars export where they are told, else nothing');
     }
+    assert.equal(env.PORTCULLIS_SIDECAR_APPROVAL_PAGE_URL, values.approvals.pageUrl || undefined, 'sidecars name the approval page people reach, else the controller default');
+    const impersonation = byKind(objs, 'ClusterRole').filter((r: any) => r.rules.some((rule: any) => rule.verbs.includes('impersonate')));
+    if (values.approvals.proxy.enabled) {
+      // The proxy's listener: mutual TLS against the CA Secret, on a port of its own, and impersonation of people (never service accounts).
+      assert.equal(env.PORTCULLIS_APPROVAL_PROXY_CA_FILE, '/etc/portcullis/approval-proxy-ca/ca.crt');
+      assert.equal(env.PORTCULLIS_APPROVAL_PROXY_USER_HEADER, values.approvals.proxy.userHeader);
+      assert.equal(env.PORTCULLIS_APPROVAL_PROXY_GROUPS_HEADER, values.approvals.proxy.groupsHeader);
+      const caVolume = deploy.spec.template.spec.volumes.find((v: any) => v.secret?.secretName === values.approvals.proxy.clientCaSecret);
+      assert.ok(caVolume && deploy.spec.template.spec.containers[0].volumeMounts.some((m: any) => m.name === caVolume.name && m.mountPath === '/etc/portcullis/approval-proxy-ca'));
+      const proxyPort = service.spec.ports.find((p: any) => p.name === 'approval-proxy');
+      assert.equal(proxyPort.port, values.approvals.proxy.port);
+      assert.ok(deploy.spec.template.spec.containers[0].ports.some((p: any) => p.name === proxyPort.targetPort && p.containerPort === Number(env.PORTCULLIS_APPROVAL_PROXY_PORT)));
+      assert.equal(impersonation.length, 1);
+      assert.deepEqual(impersonation[0].rules, [{ apiGroups: [''], resources: ['users', 'groups'], verbs: ['impersonate'] }]);
+      const binding = byKind(objs, 'ClusterRoleBinding').find((b: any) => b.roleRef.name === impersonation[0].metadata.name);
+      assert.deepEqual(binding.subjects.map((s: any) => s.name), [deploy.spec.template.spec.serviceAccountName]);
+    } else {
+      assert.equal(impersonation.length, 0, 'no impersonation without the proxy');
+      assert.equal(env.PORTCULLIS_APPROVAL_PROXY_CA_FILE, undefined);
+      assert.ok(!service.spec.ports.some((p: any) => p.name === 'approval-proxy'));
+    }
     if (values.serviceMonitor.enabled) {
       const sm = one(objs, 'ServiceMonitor');
       assert.ok(subset(sm.spec.selector.matchLabels, service.metadata.labels), 'the ServiceMonitor selects the Service');
@@ -220,7 +243,6 @@ for (const [name, set] of Object.entries(VALUE_SETS)) {
     } else assert.equal(byKind(objs, 'ServiceMonitor').length, 0);
     if (values.webhook.certMode === 'certManager') {
       const cert = one(objs, 'Certificate');
-    assert.equal(env.PORTCULLIS_SIDECAR_APPROVAL_PAGE_URL, values.approvals.pageUrl || undefined, 'sidecars name the approval page people reach, else the controller default');
       assert.ok(cert.spec.dnsNames.includes(`${service.metadata.name}.portcullis-system.svc`));
       const volume = deploy.spec.template.spec.volumes.find((v: any) => v.secret);
       assert.equal(volume.secret.secretName, cert.spec.secretName);

@@ -8,6 +8,9 @@
  * token: RBAC decides whether they may patch ActionApprovals at all, and the
  * validating webhook that the verdict is theirs, for this input hash
  * (verdict-rules.ts). The controller thus never decides in anyone's name.
+ * Where the platform configures an authenticating proxy, its listener signs
+ * people in by the proxy's headers instead and writes as them by
+ * impersonation (proxy-sign-in.ts).
  */
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -16,6 +19,7 @@ import { isRequestedApprover } from '../../gate/approvers.ts';
 import { pageItem, type PageItem } from '../../approval-page/item.ts';
 import type { ApprovalPageSource, PageUser, PageVerdict } from '../../approval-page/routes.ts';
 import { kubeStatusCode, type KubeApi } from '../k8s/kube-api.ts';
+import type { VerdictApi } from '../k8s/impersonation.ts';
 import type { ActionApproval } from '../resources.ts';
 import { phaseOf } from './approval-state.ts';
 import { decideApproval } from './decide.ts';
@@ -24,6 +28,15 @@ import { decideApproval } from './decide.ts';
 export interface ApprovalsView {
   approvals(): Iterable<ActionApproval>;
   watch(listener: () => void): () => void;
+}
+
+/** How a person signs in to the page, and with what their verdict is written. */
+export interface PageSignIn {
+  /** One line on how to sign in, shown beside the token field. */
+  hint: string;
+  authenticate(headers: IncomingHttpHeaders): Promise<PageUser>;
+  /** The API as this person; undefined when this controller cannot write in their name. */
+  writer(user: PageUser): VerdictApi | undefined;
 }
 
 /** How long a positive TokenReview is trusted; the live list re-checks on every change. */
@@ -71,14 +84,11 @@ function refusalOf(e: unknown, id: string): unknown {
   return e;
 }
 
-export function clusterApprovalPage(view: ApprovalsView, kube: KubeApi, clock: () => Date = () => new Date()): ApprovalPageSource {
+/** The person's own bearer token: TokenReview says who they are, and the verdict is written with that token. */
+export function tokenSignIn(kube: KubeApi): PageSignIn {
   const reviews = new Map<string, { user: PageUser; until: number }>();
-  const find = (id: string): ActionApproval | undefined => {
-    for (const a of view.approvals()) if (`${a.metadata.namespace}/${a.metadata.name}` === id) return a;
-    return undefined;
-  };
   return {
-    signInHint: 'Paste a Kubernetes bearer token the API server accepts for you (your OIDC ID token; for a service account: kubectl create token NAME -n NAMESPACE).',
+    hint: 'Paste a Kubernetes bearer token the API server accepts for you (your OIDC ID token; for a service account: kubectl create token NAME -n NAMESPACE).',
     async authenticate(headers: IncomingHttpHeaders): Promise<PageUser> {
       const token = bearer(headers);
       // Keyed by a hash so the cache never holds a usable token.
@@ -94,6 +104,18 @@ export function clusterApprovalPage(view: ApprovalsView, kube: KubeApi, clock: (
       reviews.set(key, { user, until: now + REVIEW_TTL_MS });
       return { ...user, credential: token };
     },
+    writer: (user) => (kube.asBearer && user.credential ? kube.asBearer(user.credential) : undefined),
+  };
+}
+
+export function clusterApprovalPage(view: ApprovalsView, signIn: PageSignIn, clock: () => Date = () => new Date()): ApprovalPageSource {
+  const find = (id: string): ActionApproval | undefined => {
+    for (const a of view.approvals()) if (`${a.metadata.namespace}/${a.metadata.name}` === id) return a;
+    return undefined;
+  };
+  return {
+    signInHint: signIn.hint,
+    authenticate: (headers) => signIn.authenticate(headers),
     list(user: PageUser): PageItem[] {
       const now = clock();
       return [...view.approvals()]
@@ -106,10 +128,11 @@ export function clusterApprovalPage(view: ApprovalsView, kube: KubeApi, clock: (
       if (!a || !mayDecide(a, user, clock())) {
         throw new PortcullisError(ErrorCodes.APPROVAL_NOT_FOUND, `no pending ActionApproval ${v.id} names ${user.name} among its approvers`);
       }
-      if (!kube.asBearer || !user.credential) throw new PortcullisError(ErrorCodes.FORBIDDEN, 'this controller cannot give a verdict in your name; use portcullis approve --kube');
+      const writer = signIn.writer(user);
+      if (!writer) throw new PortcullisError(ErrorCodes.FORBIDDEN, 'this controller cannot give a verdict in your name; use portcullis approve --kube');
       const verdict = v.verdict === 'approved' ? 'Approved' : 'Rejected';
       const ref = { namespace: a.metadata.namespace!, name: a.metadata.name! };
-      await decideApproval(kube.asBearer(user.credential), { ...ref, verdict, approver: user.name, expectInputHash: v.inputHash }).catch((e: unknown) => {
+      await decideApproval(writer, { ...ref, verdict, approver: user.name, expectInputHash: v.inputHash, now: clock() }).catch((e: unknown) => {
         throw refusalOf(e, v.id);
       });
     },

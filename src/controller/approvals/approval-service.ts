@@ -16,7 +16,7 @@ import { parseWait } from '../server/wait-param.ts';
 import { actionApprovalFor, approvalOf, phaseOf } from './approval-state.ts';
 import { CallerAuthenticator, type ServiceAccountIdentity } from './caller-auth.ts';
 import { registerApprovalPage } from '../../approval-page/routes.ts';
-import { clusterApprovalPage } from './approval-page.ts';
+import { clusterApprovalPage, tokenSignIn, type PageSignIn } from './approval-page.ts';
 
 /** On an ActionApproval: the service account whose token asked for it. */
 export const ANNOTATION_REQUESTED_BY = 'portcullis.dev/requested-by';
@@ -176,9 +176,14 @@ export class ApprovalService {
     }
   }
 
+  /** The approval page alone, with this sign-in (the authenticating proxy's listener: controller.ts). */
+  registerPage(app: FastifyInstance, signIn: PageSignIn): void {
+    registerApprovalPage(app, clusterApprovalPage(this, signIn, this.clock));
+  }
+
   register(app: FastifyInstance): void {
     // The page people decide on (/approvals/): signed in with their own Kubernetes token.
-    registerApprovalPage(app, clusterApprovalPage(this, this.deps.kube, this.clock));
+    this.registerPage(app, tokenSignIn(this.deps.kube));
     app.post('/v1/approvals', async (req, reply) => {
       if (!isApprovalRequest(req.body)) {
         return reply.code(400).send(errorBody(new PortcullisError(ErrorCodes.BAD_REQUEST, 'expected an approval request: id, inputHash, summary, action, agent, approvers, expiresAt')));

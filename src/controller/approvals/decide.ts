@@ -20,7 +20,7 @@ export interface DecideOptions {
   now?: Date;
 }
 
-export async function decideApproval(kube: KubeApi, o: DecideOptions): Promise<ActionApproval> {
+export async function decideApproval(kube: Pick<KubeApi, 'get' | 'mergePatch'>, o: DecideOptions): Promise<ActionApproval> {
   const a = await kube.get<ActionApproval>(ACTION_APPROVALS, o.namespace, o.name);
   if (!a) throw new PortcullisError(ErrorCodes.APPROVAL_NOT_FOUND, `ActionApproval ${o.namespace}/${o.name} does not exist (list them: kubectl get actionapprovals -A)`);
   const now = o.now ?? new Date();

@@ -38,6 +38,7 @@ import {
   type WebhookKind,
   type TokenReviewResult,
 } from './kube-api.ts';
+import { impersonating, type Impersonated, type VerdictApi } from './impersonation.ts';
 
 /**
  * How long a watch may go without a byte before the client takes the
@@ -136,6 +137,12 @@ export class ClientNodeKubeApi implements KubeApi {
       currentContext: 'bearer',
     });
     return new ClientNodeKubeApi(kc, this.options);
+  }
+
+  impersonate(who: Impersonated): VerdictApi {
+    const cluster = this.kc.getCurrentCluster();
+    if (!cluster) throw new Error('the kubeconfig names no current cluster');
+    return impersonating({ server: cluster.server, apply: (opts) => this.kc.applyToHTTPSOptions(opts) }, who);
   }
 
   /** The namespace of the kubeconfig's current context. */

@@ -5,6 +5,7 @@
  * nothing else in the product imports that library.
  */
 import type { Pod } from 'kubernetes-types/core/v1.js';
+import type { Impersonated, VerdictApi } from './impersonation.ts';
 
 export interface ObjectMeta {
   name?: string;
@@ -136,6 +137,13 @@ export interface KubeApi {
    * theirs. Absent where the client cannot be rebuilt (test doubles).
    */
   asBearer?(token: string): KubeApi;
+  /**
+   * The same API server, with this client's credentials impersonating a
+   * person (`Impersonate-User`, `Impersonate-Group`): authorised and
+   * admitted as theirs, refused unless this client may impersonate them.
+   * Absent where the client cannot be rebuilt (test doubles).
+   */
+  impersonate?(who: Impersonated): VerdictApi;
   /** A pod by name; undefined when it does not exist. */
   readPod(namespace: string, name: string): Promise<Pod | undefined>;
   /** Creates a secret; fails with a conflict (409) when it exists. */

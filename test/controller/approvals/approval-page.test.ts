@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { clusterApprovalPage } from '../../../src/controller/approvals/approval-page.ts';
+import { clusterApprovalPage, tokenSignIn } from '../../../src/controller/approvals/approval-page.ts';
 import { ErrorCodes } from '../../../src/errors.ts';
 import type { KubeApi } from '../../../src/controller/k8s/kube-api.ts';
 import type { ActionApproval } from '../../../src/controller/resources.ts';
@@ -57,7 +57,7 @@ const users = {
 };
 
 test('a person sees the pending approvals that name them, and nothing else', async () => {
-  const page = clusterApprovalPage({ approvals: () => objects, watch: () => () => {} }, fakeKube([], users), () => now);
+  const page = clusterApprovalPage({ approvals: () => objects, watch: () => () => {} }, tokenSignIn(fakeKube([], users)), () => now);
   const alice = await page.authenticate({ authorization: 'Bearer alice-token' });
   assert.deepEqual(page.list(alice).map((i) => i.id).sort(), ['agents/by-group', 'agents/by-name']);
   const bot = await page.authenticate({ authorization: 'Bearer bot-token' });
@@ -68,7 +68,7 @@ test('a person sees the pending approvals that name them, and nothing else', asy
 
 test('a verdict only on an approval shown to that person, written with their token', async () => {
   const patches: any[] = [];
-  const page = clusterApprovalPage({ approvals: () => objects, watch: () => () => {} }, fakeKube(patches, users), () => now);
+  const page = clusterApprovalPage({ approvals: () => objects, watch: () => () => {} }, tokenSignIn(fakeKube(patches, users)), () => now);
   const alice = await page.authenticate({ authorization: 'Bearer alice-token' });
   for (const id of ['agents/by-sa', 'agents/nobody', 'agents/expired', 'agents/decided', 'agents/missing']) {
     await assert.rejects(page.decide(alice, { id, verdict: 'approved', inputHash: hash, approver: '' }), (e: any) => e.code === ErrorCodes.APPROVAL_NOT_FOUND, id);

@@ -1,0 +1,58 @@
+/**
+ * Sign-in to the controller's approval page through an authenticating proxy
+ * (oauth2-proxy, an ingress's external auth): the proxy signs the person in
+ * and names them in headers (`X-Forwarded-User`, `X-Forwarded-Groups` by
+ * default). Anyone can send such headers, so they are read only on the
+ * listener the proxy alone can reach: it asks for a client certificate and
+ * accepts only one signed by the CA the platform gives for the proxy
+ * (controller.ts, PORTCULLIS_APPROVAL_PROXY_CA_FILE); this sign-in is never
+ * offered on the other ports.
+ *
+ * A verdict is written with the controller's credentials impersonating the
+ * person and their groups (k8s/impersonation.ts), so RBAC and the verdict
+ * webhook judge the person, as with their own token. Names under `system:`
+ * are refused: a proxy never speaks for service accounts, nodes or
+ * `system:masters`, which the controller's impersonation right would reach.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import { ErrorCodes, PortcullisError } from '../../errors.ts';
+import type { PageUser } from '../../approval-page/routes.ts';
+import type { KubeApi } from '../k8s/kube-api.ts';
+import type { PageSignIn } from './approval-page.ts';
+
+export interface ProxyHeaders {
+  /** Header naming the person (lower case), e.g. `x-forwarded-user`. */
+  user: string;
+  /** Header with the person's groups, comma-separated; empty: no groups. */
+  groups: string;
+}
+
+export const DEFAULT_PROXY_HEADERS: Readonly<ProxyHeaders> = Object.freeze({ user: 'x-forwarded-user', groups: 'x-forwarded-groups' });
+
+const RESERVED = /^system:/i;
+
+function one(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const v = headers[name];
+  // Node joins a repeated header with ", "; a person has one name.
+  if (Array.isArray(v)) return undefined;
+  return typeof v === 'string' ? v.trim() : undefined;
+}
+
+/** The person the proxy names; throws UNAUTHENTICATED without one, FORBIDDEN for a reserved name. */
+export function proxyUser(headers: IncomingHttpHeaders, names: ProxyHeaders): PageUser {
+  const user = one(headers, names.user);
+  if (!user || user.includes(',')) throw new PortcullisError(ErrorCodes.UNAUTHENTICATED, `the authenticating proxy named nobody (one ${names.user} header expected)`);
+  const raw = names.groups ? headers[names.groups] : undefined;
+  const groups = (Array.isArray(raw) ? raw.join(',') : (raw ?? '')).split(',').map((g) => g.trim()).filter(Boolean);
+  const reserved = [user, ...groups].find((n) => RESERVED.test(n));
+  if (reserved) throw new PortcullisError(ErrorCodes.FORBIDDEN, `the authenticating proxy may not speak for ${reserved}: names under system: are Kubernetes' own`);
+  return { name: user, groups: [...new Set(groups)] };
+}
+
+export function proxySignIn(kube: KubeApi, names: ProxyHeaders): PageSignIn {
+  return {
+    hint: 'Sign in through your organisation\'s login in front of this page; reload the page once signed in.',
+    authenticate: async (headers) => proxyUser(headers, names),
+    writer: (user) => kube.impersonate?.({ user: user.name, groups: user.groups ?? [] }),
+  };
+}

@@ -1,0 +1,176 @@
+/**
+ * The approval page behind an authenticating proxy, against a real
+ * kube-apiserver: the controller's proxy listener (mutual TLS) accepts only a
+ * client holding a certificate from the proxy's CA (made here with openssl);
+ * identity headers anywhere else, or without that certificate, sign nobody
+ * in. Through it the named person (and their groups) sees the pending
+ * ActionApprovals that name them, and a verdict is written impersonating
+ * them: refused while the controller lacks the chart's impersonation role,
+ * then judged by the real RBAC authorizer and the verdict webhook as the
+ * person's — refused without the approver role, recorded as theirs with it.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startHarness, until, type Harness } from '../support/controller-harness.ts';
+import { renderObjects } from '../packaging/helm.ts';
+
+let h: Harness;
+let dir: string;
+let port: number;
+const inputHash = (c: string): string => 'sha256:' + c.repeat(64);
+const pem = (name: string): string => readFileSync(join(dir, name), 'utf8');
+
+/** A CA and a client certificate it signs (extendedKeyUsage clientAuth), as files `${name}-ca.crt`, `${name}.crt`, `${name}.key`. */
+function clientCertificate(name: string): void {
+  const ssl = (args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  ssl(['req', '-x509', ...ec, '-keyout', `${name}-ca.key`, '-out', `${name}-ca.crt`, '-subj', `/CN=${name}-ca`, '-days', '1']);
+  ssl(['req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`]);
+  writeFileSync(join(dir, `${name}.ext`), 'extendedKeyUsage=clientAuth\n');
+  ssl(['x509', '-req', '-in', `${name}.csr`, '-CA', `${name}-ca.crt`, '-CAkey', `${name}-ca.key`, '-CAcreateserial', '-out', `${name}.crt`, '-days', '1', '-extfile', `${name}.ext`]);
+}
+
+function approvalObject(name: string, approvers: string[], hash: string): any {
+  return {
+    apiVersion: 'portcullis.dev/v1alpha1',
+    kind: 'ActionApproval',
+    metadata: { name, namespace: 'agents' },
+    spec: {
+      inputHash: hash,
+      summary: `mcp fs write_file /prod/${name}`,
+      action: { type: 'mcp', tool: 'write_file', mcp: { server: 'fs', method: 'tools/call', name: 'write_file', arguments: { path: `/prod/${name}` } } },
+      agent: { namespace: 'agents', pod: 'agent-1', serviceAccount: 'agent' },
+      approvers,
+      expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+      reason: 'writes to /prod need a person',
+      requestId: `req-${name}`,
+    },
+  };
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'portcullis-proxy-'));
+  clientCertificate('proxy');
+  clientCertificate('rogue');
+  h = await startHarness({ configOverrides: { approvalProxyCaFile: join(dir, 'proxy-ca.crt'), approvalProxyHost: '127.0.0.1', approvalProxyPort: '0' } });
+  port = h.controllers[0]!.approvalProxyPort!;
+  await h.namespace('agents');
+  await h.apply(approvalObject('alice-call', ['user:alice@example.com'], inputHash('a')));
+  await h.apply(approvalObject('payments-call', ['group:payments'], inputHash('b')));
+  await h.apply(approvalObject('carol-call', ['user:carol@example.com'], inputHash('c')));
+  await h.apply(approvalObject('bob-call', ['user:bob'], inputHash('d')));
+  await until(() => [...h.controllers[0]!.approvals.approvals()].length === 4 || undefined, 'the controller sees the approvals');
+});
+
+after(async () => {
+  await h?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+interface Answer {
+  status: number;
+  /** The JSON body, or the first server-sent event's data. */
+  body: any;
+}
+
+/** One request to the proxy listener, presenting `cert`'s client certificate (none: no certificate). */
+function viaProxy(o: { path: string; cert?: string; headers?: Record<string, string | string[]>; body?: unknown }): Promise<Answer> {
+  const body = o.body === undefined ? undefined : JSON.stringify(o.body);
+  const tls = o.cert ? { cert: pem(`${o.cert}.crt`), key: pem(`${o.cert}.key`) } : {};
+  const headers = { 'x-portcullis-page': '1', ...(body ? { 'content-type': 'application/json' } : {}), ...o.headers };
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: o.path, method: body ? 'POST' : 'GET', headers, ca: h.controllers[0]!.tls.caPem, ...tls }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        text += c;
+        const event = /^data: (.*)$/m.exec(text);
+        // An event stream stays open: the first event is the answer.
+        if (event && text.includes('\n\n')) {
+          resolve({ status: res.statusCode!, body: JSON.parse(event[1]!) });
+          req.destroy();
+        }
+      });
+      res.on('end', () => resolve({ status: res.statusCode!, body: text ? JSON.parse(text) : undefined }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const alice = { 'x-forwarded-user': 'alice@example.com', 'x-forwarded-groups': 'payments, people' };
+const carol = { 'x-forwarded-user': 'carol@example.com' };
+const decision = async (name: string): Promise<any> => (await h.kube.get('portcullis.dev/v1alpha1', 'ActionApproval', 'agents', name)).spec.decision;
+
+test('identity headers sign nobody in without the proxy\'s certificate: none or another CA\'s fails the handshake, and the API port ignores them', async () => {
+  await assert.rejects(viaProxy({ path: '/approvals/events', headers: alice }));
+  await assert.rejects(viaProxy({ path: '/approvals/events', headers: alice, cert: 'rogue' }));
+  const plain = await fetch(`${h.controllers[0]!.apiUrl}/approvals/events`, { headers: { 'x-portcullis-page': '1', ...alice } });
+  assert.equal(plain.status, 401);
+  assert.equal(((await plain.json()) as any).error.code, 'PORTCULLIS_UNAUTHENTICATED');
+});
+
+test('through the proxy the named person sees the pending approvals that name them or their groups, and nothing else', async () => {
+  const seen = await viaProxy({ path: '/approvals/events', headers: alice, cert: 'proxy' });
+  assert.equal(seen.status, 200);
+  assert.equal(seen.body.user.name, 'alice@example.com');
+  assert.deepEqual(seen.body.approvals.map((a: any) => a.id).sort(), ['agents/alice-call', 'agents/payments-call']);
+  const nobody = await viaProxy({ path: '/approvals/events', cert: 'proxy' });
+  assert.equal(nobody.status, 401);
+  // The proxy never speaks for Kubernetes' own names, which impersonation would reach.
+  const reservedNames: Record<string, string>[] = [{ 'x-forwarded-user': 'system:admin' }, { 'x-forwarded-user': 'mallory', 'x-forwarded-groups': 'system:masters' }];
+  for (const headers of reservedNames) {
+    const reserved = await viaProxy({ path: '/approvals/events', headers, cert: 'proxy' });
+    assert.equal(reserved.status, 403);
+    assert.match(reserved.body.error.message, /system:/);
+  }
+});
+
+test('a verdict through the proxy is written impersonating the person: refused without the impersonation role, by RBAC without the approver role, recorded as theirs with both', async () => {
+  const approve = (who: Record<string, string>, name: string, hash: string): Promise<Answer> =>
+    viaProxy({ path: '/approvals/decide', headers: who, cert: 'proxy', body: { id: `agents/${name}`, verdict: 'approved', inputHash: hash } });
+  await h.apply({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: { name: 'alice-approves', namespace: 'agents' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'portcullis-approver' },
+    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'alice@example.com' }],
+  });
+  // The default install (manifests/) grants no impersonation: the API server refuses the controller.
+  const noImpersonation = await approve(alice, 'alice-call', inputHash('a'));
+  assert.equal(noImpersonation.status, 403);
+  assert.match(noImpersonation.body.error.message, /cannot impersonate/);
+  assert.equal(await decision('alice-call'), undefined);
+
+  // The chart's role, rendered with the proxy on.
+  const rbac = renderObjects({ approvals: { proxy: { enabled: true, clientCaSecret: 'proxy-ca' } } }).filter((o) => String(o.metadata?.name).endsWith('-impersonate-approvers'));
+  assert.deepEqual(rbac.map((o) => o.kind).sort(), ['ClusterRole', 'ClusterRoleBinding']);
+  for (const o of rbac) await h.apply(o);
+
+  const carolRefused = await until(async () => {
+    const r = await approve(carol, 'carol-call', inputHash('c'));
+    return /cannot impersonate/.test(r.body?.error?.message ?? '') ? undefined : r;
+  }, 'the impersonation role is in effect');
+  assert.equal(carolRefused.status, 403);
+  assert.match(carolRefused.body.error.message, /the API server refused your verdict.*carol@example\.com/);
+  assert.equal(await decision('carol-call'), undefined);
+
+  const ok = await until(async () => {
+    const r = await approve(alice, 'alice-call', inputHash('a'));
+    return r.status === 200 ? r : undefined;
+  }, 'the approver role is in effect');
+  assert.equal(ok.body.verdict, 'approved');
+  const d = await decision('alice-call');
+  assert.equal(d.approver, 'alice@example.com');
+  assert.equal(d.verdict, 'Approved');
+  assert.equal(d.inputHash, inputHash('a'));
+  // Named by group only: the webhook sees the impersonated group and accepts the verdict as alice's.
+  const byGroup = await approve(alice, 'payments-call', inputHash('b'));
+  assert.equal(byGroup.status, 200);
+  assert.equal((await decision('payments-call')).approver, 'alice@example.com');
+});
