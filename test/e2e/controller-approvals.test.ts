@@ -464,3 +464,17 @@ test('a forged attestation (another key under the controller key ID), or one cop
   await forceDecision(again.id, genuine);
   await assert.rejects(replayed, (e) => isPortcullisError(e) && e.code === ErrorCodes.APPROVAL_UNATTESTED && /it attests name/.test(e.message));
 });
+
+test('with the validating webhook configuration removed, a non-member verdict is stored but not attested, and the sidecar refuses it', async () => {
+  const req = request(60_000);
+  const verdict = broker.request(req);
+  verdict.catch(() => {});
+  await until(() => approval(req.id), 'the ActionApproval');
+  const decision = { verdict: 'Approved', inputHash: req.inputHash, approver: 'eve' };
+  const stored = await h.withoutValidation(() =>
+    h.cp.kubectlOk(['patch', 'actionapproval', req.id, '-n', 'agents', '--type=merge', '-p', JSON.stringify({ spec: { decision } }), '-o', 'json'], { kubeconfig: kubeconfigOf('eve') }),
+  );
+  assert.equal(stored.spec.decision.approver, 'eve', 'stored: nothing but the validating webhook refused it');
+  assert.equal(stored.spec.decision.attestation, undefined, 'the mutating webhook attests only what the verdict rules accept');
+  await assert.rejects(verdict, (e) => isPortcullisError(e) && e.code === ErrorCodes.APPROVAL_UNATTESTED && /carries no attestation/.test(e.message));
+});
