@@ -210,24 +210,40 @@ export class BundleClient {
     // The tag, not the bare digest: a PolicyBundle whose spec.mode alone changed is a new bundle to load.
     const current = this.options.engine.current();
     const known = current ? bundleTag(current) : undefined;
-    const res = await request(this.url, {
+    const res = await this.get(known, signal);
+    if (res.statusCode === 304) return this.notModified(res);
+    if (res.statusCode === 404) return this.noBundleYet(res, known);
+    if (res.statusCode !== 200) throw httpFailure(res.statusCode, await res.body.text(), this.options.bundle);
+    const { archive, bundle } = await this.readAnswer(res);
+    if (bundleTag(bundle) === known && !this.fromFile) return false;
+    await this.install(bundle, archive, known);
+    return true;
+  }
+
+  private async get(known: string | undefined, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
+    return request(this.url, {
       method: 'GET',
       headers: { ...(known ? { 'if-none-match': `"${known}"` } : {}), ...(await this.authorization()) },
       signal,
       dispatcher: this.dispatcher,
     });
-    if (res.statusCode === 304) {
-      await res.body.dump();
-      // The controller serves what was kept: it is current again.
-      this.fromFile = undefined;
-      return false;
-    }
-    if (res.statusCode === 404) {
-      await res.body.dump();
-      if (this.health !== 'connected' || !known) this.options.logger.warn({ bundle: this.options.bundle, controller: this.options.controllerUrl }, `the controller serves no bundle for ${this.options.bundle} yet; waiting for it${known ? ` and keeping ${known}` : ''}`);
-      return false;
-    }
-    if (res.statusCode !== 200) throw httpFailure(res.statusCode, await res.body.text(), this.options.bundle);
+  }
+
+  private async notModified(res: Dispatcher.ResponseData): Promise<false> {
+    await res.body.dump();
+    // The controller serves what was kept: it is current again.
+    this.fromFile = undefined;
+    return false;
+  }
+
+  private async noBundleYet(res: Dispatcher.ResponseData, known: string | undefined): Promise<false> {
+    await res.body.dump();
+    if (this.health !== 'connected' || !known) this.options.logger.warn({ bundle: this.options.bundle, controller: this.options.controllerUrl }, `the controller serves no bundle for ${this.options.bundle} yet; waiting for it${known ? ` and keeping ${known}` : ''}`);
+    return false;
+  }
+
+  /** The archive of a 200 and the bundle in it, checked: signature (with keys), digest against its manifest and against what the server advertised. */
+  private async readAnswer(res: Dispatcher.ResponseData): Promise<{ archive: Uint8Array; bundle: CompiledBundle }> {
     const archive = new Uint8Array(await res.body.arrayBuffer());
     const advertised = String(res.headers['x-portcullis-digest'] ?? res.headers.etag ?? '').replace(/^W\//, '').replace(/^"|"$/g, '');
     // readBundleArchive checks the signature first (with keys), then recomputes the digest and refuses a mismatch with its manifest.
@@ -235,7 +251,11 @@ export class BundleClient {
     if (advertised && advertised !== bundle.digest) {
       throw new PortcullisError(ErrorCodes.BUNDLE_DIGEST_MISMATCH, `bundle server advertised ${advertised} but sent ${bundle.digest}`);
     }
-    if (bundleTag(bundle) === known && !this.fromFile) return false;
+    return { archive, bundle };
+  }
+
+  /** Loads a new bundle, says so (metrics, log, onLoaded), and keeps its archive for restarts. */
+  private async install(bundle: CompiledBundle, archive: Uint8Array, known: string | undefined): Promise<void> {
     await this.options.engine.load(bundle);
     this.fromFile = undefined;
     this.refusal = undefined;
@@ -251,7 +271,6 @@ export class BundleClient {
         this.options.logger.warn({ file: this.options.lastBundleFile, err: (e as Error).message }, 'could not keep the bundle for restarts; a restart while the controller is unreachable will fail closed'),
       );
     }
-    return true;
   }
 
   private async authorization(): Promise<Record<string, string>> {
