@@ -478,3 +478,14 @@ test('with the validating webhook configuration removed, a non-member verdict is
   assert.equal(stored.spec.decision.attestation, undefined, 'the mutating webhook attests only what the verdict rules accept');
   await assert.rejects(verdict, (e) => isPortcullisError(e) && e.code === ErrorCodes.APPROVAL_UNATTESTED && /carries no attestation/.test(e.message));
 });
+
+test('through the sidecar: a held call whose verdict is written into etcd without an attestation is denied, and never reaches the upstream', async () => {
+  const pending = charge(6161);
+  const held = await nextPending();
+  await forceDecision(held.metadata.name, { verdict: 'Approved', inputHash: held.spec.inputHash, approver: 'alice' });
+  const res = await pending;
+  const body = await res.text();
+  assert.equal(res.status, 403, body);
+  assert.match(body, /not attested by the controller's admission webhook: it carries no attestation/);
+  assert.equal(payments.log.filter((a) => a.method === 'POST' && JSON.parse(a.body).amount === 6161).length, 0, "the upstream's own log: the call never ran");
+});
