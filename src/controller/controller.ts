@@ -13,6 +13,7 @@ import type { PolicyCompiler } from '../policy/types.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { PortcullisMetrics } from '../telemetry/metrics.ts';
 import { errorBody, toPortcullisError, httpStatusFor } from '../gate/error-response.ts';
+import { ErrorCodes, PortcullisError } from '../errors.ts';
 import type { Informer, KubeApi, KubeObject } from './k8s/kube-api.ts';
 import { ACTION_APPROVALS, NAMESPACES, POLICY_BUNDLES, type ActionApproval, type PolicyBundle } from './resources.ts';
 import { BundleStore } from './bundles/bundle-store.ts';
@@ -215,7 +216,9 @@ function httpUrl(addr: AddressInfo): string {
 /** The authenticating proxy's page listener (PORTCULLIS_APPROVAL_PROXY_CA_FILE), or none. */
 async function proxyPageFor(config: Readonly<ControllerConfig>, o: { approvals: ApprovalService; kube: KubeApi; tls: WebhookTls }): Promise<ProxyPageServer | undefined> {
   if (!config.approvalProxyCaFile) return undefined;
-  const clientCaPem = await readFile(config.approvalProxyCaFile, 'utf8');
+  const clientCaPem = await readFile(config.approvalProxyCaFile, 'utf8').catch((e: unknown) => {
+    throw new PortcullisError(ErrorCodes.CONFIG, `PORTCULLIS_APPROVAL_PROXY_CA_FILE=${config.approvalProxyCaFile}: ${(e as Error).message}`, { setting: 'PORTCULLIS_APPROVAL_PROXY_CA_FILE' });
+  });
   const headers = { user: config.approvalProxyUserHeader, groups: config.approvalProxyGroupsHeader };
   return startProxyPage(o.approvals, o.kube, { host: config.approvalProxyHost, port: config.approvalProxyPort, clientCaPem, tls: o.tls, headers });
 }
@@ -294,12 +297,13 @@ export async function startController(config: Readonly<ControllerConfig>, deps: 
     logger,
   });
 
+  // First: an unreadable proxy CA stops start-up before anything listens.
+  proxyPage = await proxyPageFor(config, { approvals: approvalService, kube, tls });
   await api.listen({ host: config.listenHost, port: config.port });
   await webhooks.listen({ host: config.webhookHost, port: config.webhookPort });
-  proxyPage = await proxyPageFor(config, { approvals: approvalService, kube, tls });
   const apiAddr = api.server.address() as AddressInfo;
   const stopPeriodic = startPeriodic({ approvals: approvalService, reconciler: bundles, elector, deps });
-  logger.info({ api: apiAddr.port, webhooks: (webhooks.server.address() as AddressInfo).port, identity: config.identity }, 'controller started');
+  logger.info({ api: apiAddr.port, webhooks: (webhooks.server.address() as AddressInfo).port, ...(proxyPage ? { approvalProxy: proxyPage.port } : {}), identity: config.identity }, 'controller started');
 
   return {
     identity: config.identity,
