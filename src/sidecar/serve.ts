@@ -12,7 +12,7 @@ import { createLogger, type Logger } from '../telemetry/logger.ts';
 import { createMetrics, type PortcullisMetrics } from '../telemetry/metrics.ts';
 import { createTracing, tracingConfigFromEnv, type Tracing } from '../telemetry/tracing.ts';
 import type { EvidenceRecorder } from '../evidence/recorder.ts';
-import { createLedgerRecorder } from '../evidence/ledger-recorder.ts';
+import { createLedgerRecorder, type LedgerRecorder } from '../evidence/ledger-recorder.ts';
 import { loadHeadSigner } from '../evidence/signing.ts';
 import { bundleStoreFor } from '../evidence/bundle-store.ts';
 import { ErrorCodes, PortcullisError } from '../errors.ts';
@@ -82,40 +82,8 @@ async function listenOn(app: FastifyInstance, host: string, port: number, settin
 
 export async function startGate(o: GateOptions): Promise<RunningGate> {
   const { config, engine, telemetry } = o;
-  const recorder = config.ledgerFile
-    ? await createLedgerRecorder({
-        path: config.ledgerFile,
-        maxFileBytes: config.ledgerMaxBytes,
-        ...(config.ledgerSigningKey ? { signer: await loadHeadSigner(config.ledgerSigningKey) } : {}),
-        bundles: { dir: bundleStoreFor(config.ledgerFile), current: () => engine.current() },
-        metrics: telemetry.metrics,
-        logger: telemetry.logger,
-      })
-    : undefined;
-  const shipping =
-    o.shipping && recorder
-      ? startLedgerShipping({
-          shipping: o.shipping,
-          recorder,
-          ledgerFile: config.ledgerFile,
-          ...(config.controllerCa ? { controllerCa: config.controllerCa } : {}),
-          ...(config.controllerTokenFile ? { controllerTokenFile: config.controllerTokenFile } : {}),
-          metrics: telemetry.metrics,
-          logger: telemetry.logger,
-        })
-      : undefined;
-  // Shipping deletes a segment once it is stored; without it, a bound on what the volume keeps.
-  const retention: SegmentRetention | undefined =
-    !shipping && recorder && config.ledgerKeepSegments > 0 ? startSegmentRetention({ ledgerFile: config.ledgerFile, keep: config.ledgerKeepSegments, logger: telemetry.logger }) : undefined;
-  const approvals = o.approvals ?? o.localApprovals;
-  const proxy = buildSidecar(config, {
-    engine,
-    logger: telemetry.logger,
-    metrics: telemetry.metrics,
-    tracing: telemetry.tracing,
-    ...(recorder ? { recorder } : {}),
-    ...(approvals ? { approvals } : {}),
-  });
+  const { recorder, shipping, retention } = await startEvidence(o);
+  const proxy = buildProxy(o, recorder);
   let captureWatch: CaptureWatch | undefined;
   const admin = buildAdmin({
     engine,
@@ -128,14 +96,7 @@ export async function startGate(o: GateOptions): Promise<RunningGate> {
     notReady: () => captureWatch?.problem(),
     bundleStatus: o.bundleStatus,
   });
-  await listenOn(proxy, config.listenHost, config.port, 'PORTCULLIS_PORT (--port)');
-  try {
-    await listenCapture(proxy);
-    await listenOn(admin, config.adminHost, config.adminPort, 'PORTCULLIS_ADMIN_PORT (--admin-port)');
-  } catch (e) {
-    await proxy.close();
-    throw e;
-  }
+  await listenAll(config, proxy, admin);
   // Not ready until the probes show the pod's rules send its TCP here.
   if (proxy.capture) {
     captureWatch = watchCapture(proxy.capture, { metrics: telemetry.metrics, logger: telemetry.logger });
@@ -159,6 +120,72 @@ export async function startGate(o: GateOptions): Promise<RunningGate> {
       await telemetry.tracing.shutdown().catch(() => undefined);
     },
   };
+}
+
+interface Evidence {
+  recorder: LedgerRecorder | undefined;
+  shipping: LedgerShipping | undefined;
+  retention: SegmentRetention | undefined;
+}
+
+/** The ledger (when configured), then its shipping or, without shipping, its segment retention. */
+async function startEvidence(o: GateOptions): Promise<Evidence> {
+  const recorder = o.config.ledgerFile ? await openLedger(o) : undefined;
+  const shipping = o.shipping && recorder ? shipLedger(o, o.shipping, recorder) : undefined;
+  // Shipping deletes a segment once it is stored; without it, a bound on what the volume keeps.
+  const retention: SegmentRetention | undefined =
+    !shipping && recorder && o.config.ledgerKeepSegments > 0 ? startSegmentRetention({ ledgerFile: o.config.ledgerFile, keep: o.config.ledgerKeepSegments, logger: o.telemetry.logger }) : undefined;
+  return { recorder, shipping, retention };
+}
+
+async function openLedger(o: GateOptions): Promise<LedgerRecorder> {
+  const { config, engine, telemetry } = o;
+  return createLedgerRecorder({
+    path: config.ledgerFile,
+    maxFileBytes: config.ledgerMaxBytes,
+    ...(config.ledgerSigningKey ? { signer: await loadHeadSigner(config.ledgerSigningKey) } : {}),
+    bundles: { dir: bundleStoreFor(config.ledgerFile), current: () => engine.current() },
+    metrics: telemetry.metrics,
+    logger: telemetry.logger,
+  });
+}
+
+function shipLedger(o: GateOptions, shipping: Readonly<ShippingConfig>, recorder: LedgerRecorder): LedgerShipping {
+  const { config, telemetry } = o;
+  return startLedgerShipping({
+    shipping,
+    recorder,
+    ledgerFile: config.ledgerFile,
+    ...(config.controllerCa ? { controllerCa: config.controllerCa } : {}),
+    ...(config.controllerTokenFile ? { controllerTokenFile: config.controllerTokenFile } : {}),
+    metrics: telemetry.metrics,
+    logger: telemetry.logger,
+  });
+}
+
+function buildProxy(o: GateOptions, recorder: LedgerRecorder | undefined): FastifyInstance {
+  const { telemetry } = o;
+  const approvals = o.approvals ?? o.localApprovals;
+  return buildSidecar(o.config, {
+    engine: o.engine,
+    logger: telemetry.logger,
+    metrics: telemetry.metrics,
+    tracing: telemetry.tracing,
+    ...(recorder ? { recorder } : {}),
+    ...(approvals ? { approvals } : {}),
+  });
+}
+
+/** The proxy, its capture listeners, then the admin server; a failure after the proxy listens closes it. */
+async function listenAll(config: Readonly<SidecarConfig>, proxy: FastifyInstance, admin: FastifyInstance): Promise<void> {
+  await listenOn(proxy, config.listenHost, config.port, 'PORTCULLIS_PORT (--port)');
+  try {
+    await listenCapture(proxy);
+    await listenOn(admin, config.adminHost, config.adminPort, 'PORTCULLIS_ADMIN_PORT (--admin-port)');
+  } catch (e) {
+    await proxy.close();
+    throw e;
+  }
 }
 
 /** The capture listeners' ports are fixed (the pod's rules name them): one in use stops start-up naming the setting. */
