@@ -8,12 +8,18 @@
  * them: refused while the controller lacks the chart's impersonation role,
  * then judged by the real RBAC authorizer and the verdict webhook as the
  * person's — refused without the approver role, recorded as theirs with it.
+ * Last, the page in Debian's Chromium behind a stand-in for the proxy (it
+ * signs alice in, presents the client certificate): no token asked, a click
+ * on Approve records her verdict.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { request } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { chromium } from 'playwright-core';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startHarness, until, type Harness } from '../support/controller-harness.ts';
@@ -173,4 +179,51 @@ test('a verdict through the proxy is written impersonating the person: refused w
   const byGroup = await approve(alice, 'payments-call', inputHash('b'));
   assert.equal(byGroup.status, 200);
   assert.equal((await decision('payments-call')).approver, 'alice@example.com');
+});
+
+/**
+ * A stand-in for the authenticating proxy: every request goes to the proxy
+ * listener with the client certificate, as alice (the browser's own
+ * x-forwarded-* headers are dropped, as a real proxy must).
+ */
+function standInProxy(): Promise<Server> {
+  const server = createServer((req, res) => {
+    const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !k.startsWith('x-forwarded-') && k !== 'host'));
+    const upstream = request(
+      { host: '127.0.0.1', port, path: req.url, method: req.method, headers: { ...headers, ...alice }, ca: h.controllers[0]!.tls.caPem, cert: pem('proxy.crt'), key: pem('proxy.key') },
+      (up) => {
+        res.writeHead(up.statusCode!, up.headers);
+        up.pipe(res);
+      },
+    );
+    upstream.on('error', () => res.destroy());
+    res.on('close', () => upstream.destroy());
+    req.pipe(upstream);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+test('in Chromium behind the proxy: no token asked, a click on Approve records the verdict as the person the proxy named', async () => {
+  await h.apply(approvalObject('browser-call', ['user:alice@example.com'], inputHash('9')));
+  const proxy = await standInProxy();
+  const executablePath = process.env.PORTCULLIS_CHROMIUM ?? execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim();
+  const browser = await chromium.launch({ executablePath, headless: true });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${(proxy.address() as AddressInfo).port}/approvals/?id=req-browser-call`);
+    const card = page.locator('article.call.focus');
+    await card.waitFor();
+    assert.equal(await card.getAttribute('data-id'), 'agents/browser-call');
+    assert.equal(await page.locator('#login').isHidden(), true);
+    assert.match((await page.locator('#signed-in').textContent()) ?? '', /alice@example\.com/);
+    await card.locator('button.approve').click();
+    await page.locator('article.call[data-id="agents/browser-call"]').waitFor({ state: 'detached' });
+    const d = await decision('browser-call');
+    assert.equal(d.approver, 'alice@example.com');
+    assert.equal(d.inputHash, inputHash('9'));
+  } finally {
+    await browser.close();
+    proxy.closeAllConnections();
+    await new Promise((resolve) => proxy.close(resolve));
+  }
 });
