@@ -68,10 +68,13 @@ function refusal(code: ErrorCode, message: string, details?: Record<string, unkn
   return new PortcullisError(code, message, details);
 }
 
-/** Why a broker's wait ended without a verdict: a timeout, or the wait was abandoned. */
-function waitError(e: unknown, timedOut: string, abandoned: string): { error: PortcullisError; verdict: 'timeout' | 'abandoned' } {
-  const timeout = isPortcullisError(e) && e.code === ErrorCodes.ESCALATION_TIMEOUT;
-  if (timeout) return { error: refusal(ErrorCodes.ESCALATION_TIMEOUT, timedOut), verdict: 'timeout' };
+/** Codes a broker refuses a verdict with (one it cannot trust, or for another input): they reach the agent as they are. */
+const REFUSED_VERDICTS: ReadonlySet<string> = new Set([ErrorCodes.APPROVAL_UNATTESTED, ErrorCodes.APPROVAL_MISMATCH]);
+
+/** Why a broker's wait ended without a verdict that counts: a timeout, a refused verdict, or the wait was abandoned. */
+function waitError(e: unknown, timedOut: string, abandoned: string): { error: PortcullisError; verdict: 'timeout' | 'refused' | 'abandoned' } {
+  if (isPortcullisError(e) && e.code === ErrorCodes.ESCALATION_TIMEOUT) return { error: refusal(ErrorCodes.ESCALATION_TIMEOUT, timedOut), verdict: 'timeout' };
+  if (isPortcullisError(e) && REFUSED_VERDICTS.has(e.code)) return { error: e, verdict: 'refused' };
   return { error: refusal(ErrorCodes.ESCALATION_REJECTED, `${abandoned}: ${(e as Error)?.message ?? String(e)}`), verdict: 'abandoned' };
 }
 

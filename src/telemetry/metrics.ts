@@ -122,7 +122,7 @@ export function createMetrics(options: MetricsOptions = {}): PortcullisMetrics {
     }),
     approvals: new Counter({
       name: 'portcullis_approvals_total',
-      help: 'Escalations resolved, by verdict (approved, rejected, timeout).',
+      help: 'Escalations resolved, by verdict (approved, rejected, timeout; refused: a verdict the broker could not trust; abandoned: the agent went away).',
       labelNames: ['verdict'] as const,
       registers,
     }),

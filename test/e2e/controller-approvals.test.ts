@@ -487,5 +487,6 @@ test('through the sidecar: a held call whose verdict is written into etcd withou
   const body = await res.text();
   assert.equal(res.status, 403, body);
   assert.match(body, /not attested by the controller's admission webhook: it carries no attestation/);
+  assert.equal(JSON.parse(body).error.code, ErrorCodes.APPROVAL_UNATTESTED, 'the broker\'s refusal reaches the agent as it is');
   assert.equal(payments.log.filter((a) => a.method === 'POST' && JSON.parse(a.body).amount === 6161).length, 0, "the upstream's own log: the call never ran");
 });
