@@ -59,25 +59,7 @@ export interface SidecarDeps {
 
 export function buildSidecar(config: Readonly<SidecarConfig>, deps: SidecarDeps): FastifyInstance {
   const upstream = deps.upstream ?? new Upstream({ connections: config.upstreamConnections });
-  const bundleName = deps.bundleName ?? (() => config.bundleName);
-  const decider = new Decider({
-    engine: deps.engine,
-    // Read once per decision (decision-frame.ts): the bundle, and the mode it may carry, is hot-swapped.
-    modeOf: (bundle) => (config.modeFromBundle ? bundle?.mode : undefined) ?? config.mode,
-    agent: { ...UNKNOWN_AGENT, ...config.agent },
-    bundleName,
-    evalSlowMs: config.evalSlowMs,
-    escalationTimeoutSeconds: config.escalationTimeoutSeconds,
-    recorder: deps.recorder,
-    tracing: deps.tracing,
-    metrics: deps.metrics,
-    logger: deps.logger,
-    approvals: deps.approvals,
-    clock: deps.clock ?? (() => new Date()),
-    ids: deps.ids ?? randomUUID,
-    now: () => performance.now(),
-    approvalUrl: (id) => approvalPageUrl(config, id),
-  });
+  const decider = newDecider(config, deps);
   const credentials = config.credentials ? new CredentialStore(config.credentials) : undefined;
   const ctx: ProxyContext = { config, engine: deps.engine, decider, upstream, logger: deps.logger, metrics: deps.metrics, credentials, listedTools: new ListedTools() };
 
@@ -122,17 +104,7 @@ export function buildSidecar(config: Readonly<SidecarConfig>, deps: SidecarDeps)
     if (isRelayError(err)) return sendError(reply, e as PortcullisError, {});
     return refuse(ctx, { req, reply }, e);
   });
-  // Every method Node's parser accepts is a call to decide: WebDAV's
-  // PROPFIND, MKCOL, LOCK, SEARCH… would otherwise get the router's 404,
-  // undecided and unrecorded. They may carry a body, so the gate reads it.
-  for (const method of METHODS) {
-    if (method !== 'CONNECT' && !app.supportedMethods.includes(method)) app.addHttpMethod(method, { hasBody: true });
-  }
-  // A GET may carry a body too (search APIs take their query in one): it is
-  // read and decided like any other, never dropped on the way.
-  for (const method of ['GET', 'TRACE']) {
-    app.addHttpMethod(method, { hasBody: true, overrideExisting: true });
-  }
+  acceptEveryMethod(app);
   // A request no route takes is refused with a record, never answered by the framework alone.
   app.setNotFoundHandler(async (req, reply) => refuse(ctx, { req, reply }, new PortcullisError(ErrorCodes.BAD_REQUEST, `${req.method} is not a method the proxy can decide`)));
   app.all('/', async (req, reply) => {
@@ -169,4 +141,39 @@ export function buildSidecar(config: Readonly<SidecarConfig>, deps: SidecarDeps)
     if (!deps.upstream) await upstream.close();
   });
   return app;
+}
+
+function newDecider(config: Readonly<SidecarConfig>, deps: SidecarDeps): Decider {
+  return new Decider({
+    engine: deps.engine,
+    // Read once per decision (decision-frame.ts): the bundle, and the mode it may carry, is hot-swapped.
+    modeOf: (bundle) => (config.modeFromBundle ? bundle?.mode : undefined) ?? config.mode,
+    agent: { ...UNKNOWN_AGENT, ...config.agent },
+    bundleName: deps.bundleName ?? (() => config.bundleName),
+    evalSlowMs: config.evalSlowMs,
+    escalationTimeoutSeconds: config.escalationTimeoutSeconds,
+    recorder: deps.recorder,
+    tracing: deps.tracing,
+    metrics: deps.metrics,
+    logger: deps.logger,
+    approvals: deps.approvals,
+    clock: deps.clock ?? (() => new Date()),
+    ids: deps.ids ?? randomUUID,
+    now: () => performance.now(),
+    approvalUrl: (id) => approvalPageUrl(config, id),
+  });
+}
+
+function acceptEveryMethod(app: FastifyInstance): void {
+  // Every method Node's parser accepts is a call to decide: WebDAV's
+  // PROPFIND, MKCOL, LOCK, SEARCH… would otherwise get the router's 404,
+  // undecided and unrecorded. They may carry a body, so the gate reads it.
+  for (const method of METHODS) {
+    if (method !== 'CONNECT' && !app.supportedMethods.includes(method)) app.addHttpMethod(method, { hasBody: true });
+  }
+  // A GET may carry a body too (search APIs take their query in one): it is
+  // read and decided like any other, never dropped on the way.
+  for (const method of ['GET', 'TRACE']) {
+    app.addHttpMethod(method, { hasBody: true, overrideExisting: true });
+  }
 }
