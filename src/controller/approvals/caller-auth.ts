@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ErrorCodes, PortcullisError } from '../../errors.ts';
-import type { KubeApi } from '../k8s/kube-api.ts';
+import type { KubeApi, TokenReviewResult } from '../k8s/kube-api.ts';
 import { sidecarPodRefusal } from './sidecar-pod.ts';
 
 export const TOKEN_AUDIENCE = 'portcullis.dev';
@@ -34,6 +34,36 @@ export interface CallerAuthOptions {
 
 const SA_USER = /^system:serviceaccount:([^:]+):([^:]+)$/;
 
+/** A reviewed token's service account and the pod it is bound to. */
+interface ReviewedCaller {
+  namespace: string;
+  name: string;
+  username: string;
+  pod: { name: string; uid: string };
+}
+
+function bearerToken(authorization: string | undefined): string {
+  const token = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
+  if (!token) throw new PortcullisError(ErrorCodes.UNAUTHENTICATED, 'no bearer token: the sidecar must send its projected service account token (audience portcullis.dev)');
+  return token;
+}
+
+/**
+ * The caller the API server's review names; throws UNAUTHENTICATED unless the
+ * token is a service account's, for our audience, and FORBIDDEN unless it is
+ * bound to a pod.
+ */
+function reviewedCaller(r: TokenReviewResult): ReviewedCaller {
+  if (!r.authenticated) throw new PortcullisError(ErrorCodes.UNAUTHENTICATED, `the token was not accepted by the API server${r.error ? `: ${r.error}` : ''}`);
+  if (r.audiences && !r.audiences.includes(TOKEN_AUDIENCE)) throw new PortcullisError(ErrorCodes.UNAUTHENTICATED, `the token is not for audience ${TOKEN_AUDIENCE}`);
+  const m = SA_USER.exec(r.username ?? '');
+  if (!m) throw new PortcullisError(ErrorCodes.UNAUTHENTICATED, `the token belongs to ${r.username ?? 'nobody'}, not a service account`);
+  if (!r.pod) {
+    throw new PortcullisError(ErrorCodes.FORBIDDEN, `the token of ${r.username} is not bound to a pod: only the projected token of an injected sidecar is accepted`);
+  }
+  return { namespace: m[1]!, name: m[2]!, username: r.username!, pod: r.pod };
+}
+
 export class CallerAuthenticator {
   private readonly cache = new Map<string, { who: ServiceAccountIdentity; until: number }>();
   private readonly clock: () => number;
@@ -46,29 +76,38 @@ export class CallerAuthenticator {
 
   /** The service account behind `Authorization: Bearer …`; throws UNAUTHENTICATED otherwise. */
   async authenticate(authorization: string | undefined): Promise<ServiceAccountIdentity> {
-    const token = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
-    if (!token) throw new PortcullisError(ErrorCodes.UNAUTHENTICATED, 'no bearer token: the sidecar must send its projected service account token (audience portcullis.dev)');
+    const token = bearerToken(authorization);
     // Keyed by a hash so the cache never holds a usable token.
     const key = createHash('sha256').update(token).digest('hex');
     const now = this.clock();
+    const known = this.cached(key, now);
+    if (known) return known;
+    const caller = reviewedCaller(await this.o.kube.reviewToken(token, [TOKEN_AUDIENCE]));
+    await this.checkSidecarPod(caller);
+    const who = { namespace: caller.namespace, name: caller.name, username: caller.username, pod: caller.pod.name };
+    this.remember(key, who, now);
+    return who;
+  }
+
+  /** A positive review still trusted at `now`; one that is too old is dropped. */
+  private cached(key: string, now: number): ServiceAccountIdentity | undefined {
     const hit = this.cache.get(key);
     if (hit && hit.until > now) return hit.who;
     if (hit) this.cache.delete(key);
-    const r = await this.o.kube.reviewToken(token, [TOKEN_AUDIENCE]);
-    if (!r.authenticated) throw new PortcullisError(ErrorCodes.UNAUTHENTICATED, `the token was not accepted by the API server${r.error ? `: ${r.error}` : ''}`);
-    if (r.audiences && !r.audiences.includes(TOKEN_AUDIENCE)) throw new PortcullisError(ErrorCodes.UNAUTHENTICATED, `the token is not for audience ${TOKEN_AUDIENCE}`);
-    const m = SA_USER.exec(r.username ?? '');
-    if (!m) throw new PortcullisError(ErrorCodes.UNAUTHENTICATED, `the token belongs to ${r.username ?? 'nobody'}, not a service account`);
-    if (!r.pod) {
-      throw new PortcullisError(ErrorCodes.FORBIDDEN, `the token of ${r.username} is not bound to a pod: only the projected token of an injected sidecar is accepted`);
-    }
-    const pod = await this.o.kube.readPod(m[1]!, r.pod.name);
-    const refusal = pod ? sidecarPodRefusal(pod, { uid: r.pod.uid, image: this.o.sidecarImage }) : `pod ${m[1]}/${r.pod.name} no longer exists`;
+    return undefined;
+  }
+
+  /** Throws FORBIDDEN unless the token's pod still exists and is one the injection made. */
+  private async checkSidecarPod(caller: ReviewedCaller): Promise<void> {
+    const pod = await this.o.kube.readPod(caller.namespace, caller.pod.name);
+    const refusal = pod ? sidecarPodRefusal(pod, { uid: caller.pod.uid, image: this.o.sidecarImage }) : `pod ${caller.namespace}/${caller.pod.name} no longer exists`;
     if (refusal) throw new PortcullisError(ErrorCodes.FORBIDDEN, `not a Portcullis sidecar: ${refusal}`);
-    const who = { namespace: m[1]!, name: m[2]!, username: r.username!, pod: r.pod.name };
+  }
+
+  /** Keeps a positive review for the TTL, dropping those that have run out. */
+  private remember(key: string, who: ServiceAccountIdentity, now: number): void {
     for (const [k, v] of this.cache) if (v.until <= now) this.cache.delete(k);
     this.cache.set(key, { who, until: now + this.ttlMs });
-    return who;
   }
 
   /** Throws FORBIDDEN unless the caller's namespace is `namespace`. */

@@ -1,0 +1,16 @@
+/**
+ * Refusal rules as an ordered list (pure). Each check says why its subject
+ * is refused, or undefined when it passes; the first refusal wins and the
+ * checks after it are not run, so the order of the list is the order in
+ * which a caller meets the messages.
+ */
+export type RefusalCheck<T> = (subject: T) => string | undefined;
+
+/** The first check's refusal, or undefined when every check passes. */
+export function firstRefusal<T>(checks: readonly RefusalCheck<T>[], subject: T): string | undefined {
+  for (const check of checks) {
+    const why = check(subject);
+    if (why !== undefined) return why;
+  }
+  return undefined;
+}
