@@ -15,7 +15,6 @@ const knownDebt = [
   'src/controller/bundles/reconciler.ts',
   'src/controller/certs/self-managed.ts',
   'src/controller/webhooks/admission.ts',
-  'src/controller/webhooks/inject.ts',
   'src/controller/webhooks/namespace-enforcement.ts',
   // sealEntryParts takes five parameters; its one caller is ledger.ts, so it
   // takes the entry's link as one argument, as sealEntry does, when ledger.ts does.

@@ -8,7 +8,7 @@
  * probe before the agent's containers start, so no call escapes the gate
  * during start-up, and it does not keep Jobs from completing.
  */
-import type { Container, EnvVar, Pod } from 'kubernetes-types/core/v1.js';
+import type { Container, EnvVar, Pod, PodSpec } from 'kubernetes-types/core/v1.js';
 import { ErrorCodes, PortcullisError } from '../../errors.ts';
 import { ledgerShippingEnv, type LedgerShippingInjection } from './ledger-shipping-injection.ts';
 import { TOKEN_AUDIENCE } from '../approvals/caller-auth.ts';
@@ -119,18 +119,44 @@ function ptr(segment: string): string {
 }
 
 /** Whether a pod gets the sidecar, and why (for the admission log line). */
-export function injectionWanted(input: InjectionInput): { inject: boolean; reason: string } {
-  const ann = input.pod.metadata?.annotations ?? {};
-  const containers = [...(input.pod.spec?.containers ?? []), ...(input.pod.spec?.initContainers ?? [])];
-  if (ann[ANNOTATION_INJECTED] !== undefined || containers.some((c) => c.name === SIDECAR_NAME)) {
-    return { inject: false, reason: 'already injected' };
-  }
-  if (input.pod.spec?.hostNetwork) return { inject: false, reason: 'hostNetwork pods share the node network; not injected' };
+export interface InjectionAnswer {
+  inject: boolean;
+  reason: string;
+}
+
+function alreadyInjected({ pod }: InjectionInput): InjectionAnswer | undefined {
+  const containers = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])];
+  if (pod.metadata?.annotations?.[ANNOTATION_INJECTED] === undefined && !containers.some((c) => c.name === SIDECAR_NAME)) return undefined;
+  return { inject: false, reason: 'already injected' };
+}
+
+function onHostNetwork({ pod }: InjectionInput): InjectionAnswer | undefined {
+  if (!pod.spec?.hostNetwork) return undefined;
+  return { inject: false, reason: 'hostNetwork pods share the node network; not injected' };
+}
+
+function podAsks({ pod }: InjectionInput): InjectionAnswer | undefined {
   // The label is the form the API server can select on (fail-closed webhook); the annotation works too.
-  const podSays = ann[ANNOTATION_INJECT] ?? input.pod.metadata?.labels?.[ANNOTATION_INJECT];
+  const podSays = pod.metadata?.annotations?.[ANNOTATION_INJECT] ?? pod.metadata?.labels?.[ANNOTATION_INJECT];
   if (podSays === 'false') return { inject: false, reason: `${ANNOTATION_INJECT}=false` };
   if (podSays === 'true') return { inject: true, reason: `${ANNOTATION_INJECT}=true` };
-  if (input.namespaceLabels[NAMESPACE_LABEL] === 'enabled') return { inject: true, reason: `namespace label ${NAMESPACE_LABEL}=enabled` };
+  return undefined;
+}
+
+function namespaceAsks({ namespaceLabels }: InjectionInput): InjectionAnswer | undefined {
+  if (namespaceLabels[NAMESPACE_LABEL] !== 'enabled') return undefined;
+  return { inject: true, reason: `namespace label ${NAMESPACE_LABEL}=enabled` };
+}
+
+/** The first that answers decides; a pod none answers is not injected. */
+const INJECTION_QUESTIONS: readonly ((input: InjectionInput) => InjectionAnswer | undefined)[] = [alreadyInjected, onHostNetwork, podAsks, namespaceAsks];
+
+/** Whether a pod gets the sidecar: already injected or on the node network, no; else as the pod, then its namespace, asks. */
+export function injectionWanted(input: InjectionInput): InjectionAnswer {
+  for (const ask of INJECTION_QUESTIONS) {
+    const answer = ask(input);
+    if (answer) return answer;
+  }
   return { inject: false, reason: 'not requested' };
 }
 
@@ -149,8 +175,11 @@ export function policyRef(value: string | undefined, namespace: string, fallback
   return `${ns}/${name}`;
 }
 
+/** The mode a pod runs: its annotation's, or MODE_FROM_BUNDLE. */
+type PodMode = AllowedMode | typeof MODE_FROM_BUNDLE;
+
 /** The pod's mode within what its namespace allows; pinned to enforce when that is all it allows. */
-function modeOf(value: string | undefined, allowed: readonly AllowedMode[], namespace: string): 'enforce' | 'observe' | typeof MODE_FROM_BUNDLE {
+function modeOf(value: string | undefined, allowed: readonly AllowedMode[], namespace: string): PodMode {
   if (value === undefined) return allowed.includes('observe') ? MODE_FROM_BUNDLE : 'enforce';
   const v = value.trim();
   if (v !== 'enforce' && v !== 'observe') {
@@ -291,25 +320,34 @@ function envPatch(container: Container, index: number, wanted: EnvVar[]): JsonPa
   return ops;
 }
 
-/** The JSONPatch that injects the sidecar, or why the pod is left alone. Throws BAD_REQUEST for invalid annotations. */
-export function injectSidecar(input: InjectionInput, config: InjectionConfig): InjectionResult {
-  const wanted = injectionWanted(input);
-  if (!wanted.inject) return { inject: false, reason: wanted.reason };
+/**
+ * The pod's bundle and mode within what its namespace allows. Throws
+ * BAD_REQUEST for an invalid annotation, FORBIDDEN for a bundle or mode the
+ * namespace does not allow.
+ */
+function policyAndMode(input: InjectionInput, config: InjectionConfig): { policy: string; mode: PodMode } {
   const ann = input.pod.metadata?.annotations ?? {};
   const rules = namespaceEnforcement(input.namespace, input.namespaceLabels, input.namespaceAnnotations ?? {}, NAMESPACE_LABEL);
   const policy = policyRef(ann[ANNOTATION_POLICY], input.namespace, rules.policies?.[0] ?? config.defaultPolicy);
   const refused = policyRefusal(policy, input.namespace, rules);
   if (refused) throw new PortcullisError(ErrorCodes.FORBIDDEN, `annotation ${ANNOTATION_POLICY}: ${refused}`, { annotation: ANNOTATION_POLICY });
-  const mode = modeOf(ann[ANNOTATION_MODE], rules.modes, input.namespace);
-  const spec = input.pod.spec!;
-  const patch: JsonPatchOp[] = [];
-  const sidecar = sidecarContainer(input, config, policy, mode);
-  // The capture rules are in place before the sidecar starts (it checks them), and both before the agent's own init containers.
-  const first = config.capture ? [captureInitContainer(config.image, config.imagePullPolicy, config.capture), sidecar] : [sidecar];
-  if (!spec.initContainers || spec.initContainers.length === 0) patch.push({ op: 'add', path: '/spec/initContainers', value: first });
-  else first.forEach((c, i) => patch.push({ op: 'add', path: `/spec/initContainers/${i}`, value: c }));
-  spec.containers.forEach((c, i) => patch.push(...envPatch(c, i, agentEnv(config))));
-  const volumes = [
+  return { policy, mode: modeOf(ann[ANNOTATION_MODE], rules.modes, input.namespace) };
+}
+
+/**
+ * Adds `items` to the pod's list at `path`: the whole list when the pod has
+ * none (a JSONPatch cannot add into a missing array), else one op per item,
+ * at `at(i)`.
+ */
+function listAdditions(path: string, existing: readonly unknown[] | undefined, items: readonly unknown[], at: (i: number) => string): JsonPatchOp[] {
+  if (items.length === 0) return [];
+  if (!existing || existing.length === 0) return [{ op: 'add', path, value: items }];
+  return items.map((value, i) => ({ op: 'add', path: at(i), value }));
+}
+
+/** The ledger's volume, the projected token and the tool credentials. */
+function sidecarVolumes(config: InjectionConfig): unknown[] {
+  return [
     { name: 'portcullis-ledger', emptyDir: { sizeLimit: config.ledgerVolumeSize ?? '256Mi' } },
     // Proves the sidecar's service account to the controller (TokenReview), good for
     // audience portcullis.dev only: no Kubernetes API credentials. Mounted into the sidecar alone.
@@ -317,13 +355,35 @@ export function injectSidecar(input: InjectionInput, config: InjectionConfig): I
     // Tool credentials (credentials.ts in the sidecar), also mounted into the sidecar alone; a namespace without the Secret has none.
     ...(config.credentialsSecret ? [{ name: CREDENTIALS_VOLUME, secret: { secretName: config.credentialsSecret, optional: true, defaultMode: 0o444 } }] : []),
   ];
-  if (!spec.volumes || spec.volumes.length === 0) patch.push({ op: 'add', path: '/spec/volumes', value: volumes });
-  else for (const v of volumes) patch.push({ op: 'add', path: '/spec/volumes/-', value: v });
-  const pullSecrets = (config.imagePullSecrets ?? []).filter((name) => !(spec.imagePullSecrets ?? []).some((s) => s.name === name)).map((name) => ({ name }));
-  if (pullSecrets.length > 0 && !spec.imagePullSecrets?.length) patch.push({ op: 'add', path: '/spec/imagePullSecrets', value: pullSecrets });
-  else for (const s of pullSecrets) patch.push({ op: 'add', path: '/spec/imagePullSecrets/-', value: s });
+}
+
+/** The configured pull secrets the pod does not name yet. */
+function missingPullSecrets(spec: PodSpec, config: InjectionConfig): { name: string }[] {
+  return (config.imagePullSecrets ?? []).filter((name) => !(spec.imagePullSecrets ?? []).some((s) => s.name === name)).map((name) => ({ name }));
+}
+
+/** The marker that makes injection a no-op next time, naming the bundle and mode. */
+function markerPatch(pod: Pod, policy: string, mode: string): JsonPatchOp {
   const marker = { [ANNOTATION_INJECTED]: `${policy};${mode}` };
-  if (!input.pod.metadata?.annotations) patch.push({ op: 'add', path: '/metadata/annotations', value: marker });
-  else patch.push({ op: 'add', path: `/metadata/annotations/${ptr(ANNOTATION_INJECTED)}`, value: marker[ANNOTATION_INJECTED] });
+  if (!pod.metadata?.annotations) return { op: 'add', path: '/metadata/annotations', value: marker };
+  return { op: 'add', path: `/metadata/annotations/${ptr(ANNOTATION_INJECTED)}`, value: marker[ANNOTATION_INJECTED] };
+}
+
+/** The JSONPatch that injects the sidecar, or why the pod is left alone. Throws BAD_REQUEST for invalid annotations. */
+export function injectSidecar(input: InjectionInput, config: InjectionConfig): InjectionResult {
+  const wanted = injectionWanted(input);
+  if (!wanted.inject) return { inject: false, reason: wanted.reason };
+  const { policy, mode } = policyAndMode(input, config);
+  const spec = input.pod.spec!;
+  const sidecar = sidecarContainer(input, config, policy, mode);
+  // The capture rules are in place before the sidecar starts (it checks them), and both before the agent's own init containers.
+  const first = config.capture ? [captureInitContainer(config.image, config.imagePullPolicy, config.capture), sidecar] : [sidecar];
+  const patch: JsonPatchOp[] = [
+    ...listAdditions('/spec/initContainers', spec.initContainers, first, (i) => `/spec/initContainers/${i}`),
+    ...spec.containers.flatMap((c, i) => envPatch(c, i, agentEnv(config))),
+    ...listAdditions('/spec/volumes', spec.volumes, sidecarVolumes(config), () => '/spec/volumes/-'),
+    ...listAdditions('/spec/imagePullSecrets', spec.imagePullSecrets, missingPullSecrets(spec, config), () => '/spec/imagePullSecrets/-'),
+    markerPatch(input.pod, policy, mode),
+  ];
   return { inject: true, patch, policy, mode };
 }
