@@ -46,6 +46,8 @@ export interface ShippedLedger {
   seal(): Promise<boolean>;
   /** Bytes in the active file. */
   activeBytes(): number;
+  /** Resolves once no append is waiting or being written (outcomes waiting for an fsync to share go at once). */
+  idle?(): Promise<void>;
 }
 
 export interface LedgerShipperOptions {
@@ -101,6 +103,13 @@ export class LedgerShipper {
   #openedAt: number;
   #published: { seq: number; hash: string } | undefined;
   #witnessed: { seq: number; hash: string } | undefined;
+  /**
+   * At shutdown, the head of the last segment sealed: what the final rounds
+   * ship, and so the head they witness. An entry appended after it (a call
+   * finishing late) stays in the active file for the next start; witnessing
+   * it now would make the store look cut short.
+   */
+  #finalHead: LedgerHead | undefined;
   /** Set when the witness said it keeps no heads at all: asking again every round would only fill the log. */
   #noWitness = false;
   readonly #shippedBundles = new Set<string>();
@@ -270,7 +279,7 @@ export class LedgerShipper {
 
   /** Sends the head to the witness and writes head.json, each when it changed; returns what failed. */
   async #publishHead(): Promise<PortcullisError[]> {
-    const head = this.#o.ledger.head();
+    const head = this.#finalHead ?? this.#o.ledger.head();
     if (!head) return [];
     const at: WitnessedHead = {
       ...this.#o.identity,
@@ -325,13 +334,21 @@ export class LedgerShipper {
    * segment, then ships and witnesses until everything is out or
    * `timeoutMs` has passed. Resolves with what is left on the volume.
    */
+  /** Lets waiting appends go, closes the active file, and fixes the head the final rounds witness. */
+  async #sealLast(): Promise<void> {
+    await this.#o.ledger.idle?.();
+    await this.#o.ledger.seal().catch(() => false);
+    // Read at once: no append can be written between the seal and this line.
+    this.#finalHead = this.#o.ledger.head();
+  }
+
   async stop(timeoutMs: number): Promise<ShipReport> {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     const deadline = this.#now() + timeoutMs;
     await this.#running;
-    await this.#o.ledger.seal().catch(() => false);
+    await this.#sealLast();
     let last: ShipReport = { shipped: 0, waiting: 0 };
     let shipped = 0;
     for (let attempt = 0; ; attempt++) {
