@@ -18,7 +18,6 @@ const knownDebt = [
   'src/controller/webhooks/namespace-enforcement.ts',
   // sealEntryParts takes five parameters; its one caller is ledger.ts, so it
   // takes the entry's link as one argument, as sealEntry does, when ledger.ts does.
-  'src/sidecar/controller-approvals.ts',
   'src/sidecar/proxy-context.ts',
 ];
 

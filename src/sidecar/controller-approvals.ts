@@ -96,19 +96,29 @@ export class ControllerApprovalBroker implements ApprovalBroker {
     let delay = this.o.retryMs ?? 500;
     let logged = false;
     for (;;) {
-      if (signal?.aborted) throw signal.reason;
-      if (this.left(req) <= 0) throw this.timeout(req);
+      this.stillWaiting(req, signal);
       try {
         return await f();
       } catch (e) {
-        if (signal?.aborted) throw signal.reason;
-        if (e instanceof PortcullisError && e.code !== ErrorCodes.UPSTREAM) throw e;
+        this.retryable(e, signal);
         if (!logged) this.o.logger?.warn({ approvalId: req.id, err: (e as Error).message }, 'controller unreachable for approvals; the call stays held and is retried');
         logged = true;
         await sleep(Math.min(delay, Math.max(0, this.left(req))), signal);
         delay = Math.min(delay * 2, 10_000);
       }
     }
+  }
+
+  /** Throws when the agent went away or the request expired. */
+  private stillWaiting(req: ApprovalRequest, signal: AbortSignal | undefined): void {
+    if (signal?.aborted) throw signal.reason;
+    if (this.left(req) <= 0) throw this.timeout(req);
+  }
+
+  /** Rethrows what retrying cannot mend: the agent went away, or the controller answered with a refusal (anything but UPSTREAM). */
+  private retryable(e: unknown, signal: AbortSignal | undefined): void {
+    if (signal?.aborted) throw signal.reason;
+    if (e instanceof PortcullisError && e.code !== ErrorCodes.UPSTREAM) throw e;
   }
 
   /** The Authorization header, when a token file is configured. */
