@@ -55,49 +55,86 @@ export interface AdmissionDeps {
   logger: Logger;
 }
 
-function review(response: AdmissionResponse): unknown {
+interface AdmissionReview {
+  apiVersion: 'admission.k8s.io/v1';
+  kind: 'AdmissionReview';
+  response: AdmissionResponse;
+}
+
+function review(response: AdmissionResponse): AdmissionReview {
   return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response };
 }
 
-function deny(uid: string, code: number, message: string): unknown {
+function deny(uid: string, code: number, message: string): AdmissionReview {
   return review({ uid, allowed: false, status: { code, reason: code === 422 ? 'Invalid' : 'BadRequest', message } });
+}
+
+function forbid(uid: string, message: string): AdmissionReview {
+  return review({ uid, allowed: false, status: { code: 403, reason: 'Forbidden', message } });
+}
+
+/** A pod CREATE as the mutating webhook reads it. */
+interface PodAdmission {
+  uid: string;
+  pod: Pod;
+  namespace: string;
+  namespaceLabels: Record<string, string>;
+  /** `namespace/name` (or the generateName) for the log lines. */
+  who: string;
+}
+
+function podAdmission(req: AdmissionRequest, pod: Pod, deps: AdmissionDeps): PodAdmission {
+  const namespace = req.namespace ?? pod.metadata?.namespace ?? 'default';
+  const namespaceLabels = deps.namespaceLabels(namespace);
+  const who = `${namespace}/${pod.metadata?.name ?? pod.metadata?.generateName ?? '?'}`;
+  return { uid: req.uid, pod, namespace, namespaceLabels, who };
+}
+
+/** The refusal of a pod an enforced namespace cannot admit as submitted, or undefined. */
+function enforcedNamespaceRefusal(a: PodAdmission, deps: AdmissionDeps): AdmissionReview | undefined {
+  if (a.namespaceLabels[NAMESPACE_LABEL] !== 'enabled') return undefined;
+  // The pod as submitted: our markers on it now were not put there by us.
+  const refusal = enforcedPodRefusal(a.pod, { annotations: [ANNOTATION_INJECTED], containers: deps.reservedContainers ?? [SIDECAR_NAME], optOut: ANNOTATION_INJECT });
+  if (!refusal) return undefined;
+  deps.logger.info({ pod: a.who, why: refusal }, 'pod refused in an enforced namespace');
+  return forbid(a.uid, `namespace ${a.namespace} is enforced by Portcullis (label ${NAMESPACE_LABEL}=enabled): ${refusal}`);
+}
+
+/** The injection's patch, the pod let through untouched, or refused for its annotations (403 not allowed, 400 invalid). */
+function injectionReview(a: PodAdmission, deps: AdmissionDeps): AdmissionReview {
+  try {
+    const result = injectSidecar({ pod: a.pod, namespace: a.namespace, namespaceLabels: a.namespaceLabels, namespaceAnnotations: deps.namespaceAnnotations?.(a.namespace) ?? {} }, deps.injection);
+    if (!result.inject) {
+      deps.logger.debug({ pod: a.who, reason: result.reason }, 'pod not injected');
+      return review({ uid: a.uid, allowed: true });
+    }
+    deps.logger.info({ pod: a.who, policy: result.policy, mode: result.mode }, 'sidecar injected');
+    return review({ uid: a.uid, allowed: true, patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(result.patch)).toString('base64') });
+  } catch (e) {
+    if (isPortcullisError(e) && e.code === ErrorCodes.FORBIDDEN) return forbid(a.uid, e.message);
+    if (isPortcullisError(e)) return deny(a.uid, 400, e.message);
+    throw e;
+  }
 }
 
 export function mutatePod(req: AdmissionRequest, deps: AdmissionDeps): unknown {
   const pod = req.object as Pod | undefined;
   if (req.operation !== 'CREATE' || !pod?.spec) return review({ uid: req.uid, allowed: true });
-  const namespace = req.namespace ?? pod.metadata?.namespace ?? 'default';
-  const namespaceLabels = deps.namespaceLabels(namespace);
-  const who = `${namespace}/${pod.metadata?.name ?? pod.metadata?.generateName ?? '?'}`;
-  if (namespaceLabels[NAMESPACE_LABEL] === 'enabled') {
-    // The pod as submitted: our markers on it now were not put there by us.
-    const refusal = enforcedPodRefusal(pod, { annotations: [ANNOTATION_INJECTED], containers: deps.reservedContainers ?? [SIDECAR_NAME], optOut: ANNOTATION_INJECT });
-    if (refusal) {
-      deps.logger.info({ pod: who, why: refusal }, 'pod refused in an enforced namespace');
-      return review({ uid: req.uid, allowed: false, status: { code: 403, reason: 'Forbidden', message: `namespace ${namespace} is enforced by Portcullis (label ${NAMESPACE_LABEL}=enabled): ${refusal}` } });
-    }
-  }
-  try {
-    const result = injectSidecar({ pod, namespace, namespaceLabels, namespaceAnnotations: deps.namespaceAnnotations?.(namespace) ?? {} }, deps.injection);
-    if (!result.inject) {
-      deps.logger.debug({ pod: who, reason: result.reason }, 'pod not injected');
-      return review({ uid: req.uid, allowed: true });
-    }
-    deps.logger.info({ pod: who, policy: result.policy, mode: result.mode }, 'sidecar injected');
-    return review({ uid: req.uid, allowed: true, patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(result.patch)).toString('base64') });
-  } catch (e) {
-    if (isPortcullisError(e) && e.code === ErrorCodes.FORBIDDEN) return review({ uid: req.uid, allowed: false, status: { code: 403, reason: 'Forbidden', message: e.message } });
-    if (isPortcullisError(e)) return deny(req.uid, 400, e.message);
-    throw e;
-  }
+  const a = podAdmission(req, pod, deps);
+  return enforcedNamespaceRefusal(a, deps) ?? injectionReview(a, deps);
+}
+
+/** `PolicyBundle namespace/name` for the log line and the refusal. */
+function bundleWho(req: AdmissionRequest, pb: PolicyBundle): string {
+  return `PolicyBundle ${req.namespace ?? pb.metadata?.namespace}/${req.name ?? pb.metadata?.name}`;
 }
 
 export async function validatePolicyBundle(req: AdmissionRequest, deps: AdmissionDeps): Promise<unknown> {
   const pb = req.object as PolicyBundle | undefined;
   if ((req.operation !== 'CREATE' && req.operation !== 'UPDATE') || !pb) return review({ uid: req.uid, allowed: true });
   const outcome = await deps.builds.build(pb.spec ?? {});
-  const who = `PolicyBundle ${req.namespace ?? pb.metadata?.namespace}/${req.name ?? pb.metadata?.name}`;
   if (outcome.ok) return review({ uid: req.uid, allowed: true });
+  const who = bundleWho(req, pb);
   deps.logger.info({ bundle: who, reason: outcome.reason, code: outcome.code }, 'PolicyBundle refused');
   const what = outcome.stage === 'compile' ? 'does not compile' : 'fails its tests';
   return deny(req.uid, 422, `${who} ${what}: ${outcome.message}`);
