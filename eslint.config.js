@@ -14,7 +14,6 @@ const knownDebt = [
   'src/controller/approvals/verdict-rules.ts',
   'src/controller/bundles/reconciler.ts',
   'src/controller/certs/self-managed.ts',
-  'src/controller/webhooks/namespace-enforcement.ts',
 ];
 
 const limits = {

@@ -15,6 +15,7 @@
  *   the bundle's spec.mode), both elsewhere (a pod that opted in could opt out).
  */
 import type { Pod } from 'kubernetes-types/core/v1.js';
+import { firstRefusal, type RefusalCheck } from '../first-refusal.ts';
 
 export const NAMESPACE_ANNOTATION_POLICIES = 'portcullis.dev/policies';
 export const NAMESPACE_ANNOTATION_MODES = 'portcullis.dev/modes';
@@ -54,19 +55,51 @@ export function policyRefusal(policy: string, namespace: string, rules: Namespac
   return `PolicyBundle ${policy} is in another namespace: namespace ${namespace} allows only its own bundles unless the platform lists others in its annotation ${NAMESPACE_ANNOTATION_POLICIES}`;
 }
 
+/** The annotation and container names only the injection may set, and the opt-out label/annotation. */
+export interface ReservedNames {
+  annotations: string[];
+  containers: string[];
+  optOut: string;
+}
+
+/** A pod as submitted to an enforced namespace, and the names reserved to the injection. */
+interface SubmittedPod {
+  pod: Pod;
+  reserved: ReservedNames;
+}
+
+function forgedAnnotation({ pod, reserved }: SubmittedPod): string | undefined {
+  const ann = pod.metadata?.annotations ?? {};
+  const forged = reserved.annotations.find((a) => ann[a] !== undefined);
+  if (!forged) return undefined;
+  return `annotation ${forged} is set only by Portcullis's injection; remove it (a pod copied from an injected one must be created from its template)`;
+}
+
+function forgedContainer({ pod, reserved }: SubmittedPod): string | undefined {
+  const all = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? []), ...(pod.spec?.ephemeralContainers ?? [])];
+  const forged = all.find((c) => reserved.containers.includes(c.name));
+  if (!forged) return undefined;
+  return `container name ${forged.name} is reserved for Portcullis's own containers`;
+}
+
+function optsOut({ pod, reserved }: SubmittedPod): string | undefined {
+  if (pod.metadata?.annotations?.[reserved.optOut] !== 'false' && pod.metadata?.labels?.[reserved.optOut] !== 'false') return undefined;
+  return `${reserved.optOut}=false: pods cannot opt out of an enforced namespace`;
+}
+
+function onHostNetwork({ pod }: SubmittedPod): string | undefined {
+  if (!pod.spec?.hostNetwork) return undefined;
+  return 'hostNetwork: a pod on the node network would be outside the gate';
+}
+
+/** In the order a pod's author meets them. */
+const ENFORCED_POD_CHECKS: readonly RefusalCheck<SubmittedPod>[] = [forgedAnnotation, forgedContainer, optsOut, onHostNetwork];
+
 /**
  * Why a pod cannot be admitted to an enforced namespace as it was submitted,
  * or undefined. `reserved` are the annotation and container names only the
  * injection may set: present on a pod before injection, they are forged.
  */
-export function enforcedPodRefusal(pod: Pod, reserved: { annotations: string[]; containers: string[]; optOut: string }): string | undefined {
-  const ann = pod.metadata?.annotations ?? {};
-  const forgedAnnotation = reserved.annotations.find((a) => ann[a] !== undefined);
-  if (forgedAnnotation) return `annotation ${forgedAnnotation} is set only by Portcullis's injection; remove it (a pod copied from an injected one must be created from its template)`;
-  const all = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? []), ...(pod.spec?.ephemeralContainers ?? [])];
-  const forgedContainer = all.find((c) => reserved.containers.includes(c.name));
-  if (forgedContainer) return `container name ${forgedContainer.name} is reserved for Portcullis's own containers`;
-  if (ann[reserved.optOut] === 'false' || pod.metadata?.labels?.[reserved.optOut] === 'false') return `${reserved.optOut}=false: pods cannot opt out of an enforced namespace`;
-  if (pod.spec?.hostNetwork) return 'hostNetwork: a pod on the node network would be outside the gate';
-  return undefined;
+export function enforcedPodRefusal(pod: Pod, reserved: ReservedNames): string | undefined {
+  return firstRefusal(ENFORCED_POD_CHECKS, { pod, reserved });
 }
