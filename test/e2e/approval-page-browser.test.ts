@@ -12,71 +12,34 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { startPaymentsApi, type DemoApi } from '../../src/demo/http-apis.ts';
+import { launchChromium } from '../support/chromium.ts';
+import { DevLines, shippedPoliciesFor, startDev, type DevProcess } from '../support/portcullis-dev.ts';
 
-const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
-let child: ChildProcess | undefined;
+let dev: DevProcess | undefined;
 let dir: string;
 let payments: DemoApi;
 let browser: Browser | undefined;
 let proxy: string;
 let admin: string;
-const output = { text: '' };
-
-function chromiumPath(): string {
-  if (process.env.PORTCULLIS_CHROMIUM) return process.env.PORTCULLIS_CHROMIUM;
-  try {
-    return execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim();
-  } catch {
-    throw new Error("chromium is not installed: apt-get install --no-install-recommends chromium (Debian's package; playwright-core drives it, nothing is downloaded)");
-  }
-}
-
-function waitFor(pattern: RegExp): Promise<RegExpExecArray> {
-  return new Promise((resolve, reject) => {
-    const timer = setInterval(() => {
-      const m = pattern.exec(output.text);
-      if (m) {
-        clearInterval(timer);
-        resolve(m);
-      } else if (child!.exitCode !== null) {
-        clearInterval(timer);
-        reject(new Error(`portcullis dev exited (${child!.exitCode}):\n${output.text}`));
-      }
-    }, 50);
-  });
-}
 
 before(async () => {
   payments = await startPaymentsApi();
   dir = await mkdtemp(join(tmpdir(), 'portcullis-approval-page-'));
-  await cp(join(root, 'policies'), join(dir, 'policies'), { recursive: true });
-  const manifest = join(dir, 'policies', 'portcullis.yaml');
-  await writeFile(manifest, (await readFile(manifest, 'utf8')).replace('http://127.0.0.1:7081', payments.url));
-  child = spawn(process.execPath, [join(root, 'bin', 'portcullis.js'), 'dev', '--policies', 'policies', '--port', '0', '--admin-port', '0', '--no-ledger'], {
-    cwd: dir,
-    env: { ...process.env, OTEL_SDK_DISABLED: 'true', PORTCULLIS_LOG_LEVEL: 'warn', PORTCULLIS_APPROVER_GROUPS: JSON.stringify({ payments: 'alice' }) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout!.on('data', (c: Buffer) => (output.text += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (output.text += c.toString()));
-  proxy = (await waitFor(/export HTTP_PROXY=(http:\/\/127\.0\.0\.1:\d+)/))[1]!;
-  admin = (await waitFor(/approval page\s+(http:\/\/127\.0\.0\.1:\d+)\/approvals\//))[1]!;
-  browser = await chromium.launch({ executablePath: chromiumPath(), headless: true });
+  await shippedPoliciesFor(dir, payments.url);
+  dev = startDev({ cwd: dir, env: { PORTCULLIS_APPROVER_GROUPS: JSON.stringify({ payments: 'alice' }) } });
+  proxy = await dev.address(DevLines.proxy);
+  admin = await dev.address(DevLines.approvalPage);
+  browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
-  if (child && child.exitCode === null) {
-    child.kill('SIGTERM');
-    await new Promise((r) => child!.once('exit', r));
-  }
+  await dev?.stop();
   await payments?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
@@ -84,7 +47,7 @@ after(async () => {
 const charges = (): number[] => payments.log.filter((a) => a.method === 'POST').map((a) => JSON.parse(a.body).amount);
 
 test('a held charge appears on the page, is approved with a click, and reaches the payments API once', async () => {
-  const token = (await readFile(join(dir, '.portcullis', 'admin-token'), 'utf8')).trim();
+  const token = await dev!.adminToken();
   const page = await browser!.newPage();
   const problems: string[] = [];
   // HTTP errors the test causes (401 before sign-in, mallory's 403) are expected; CSP refusals and script errors are not.
@@ -132,7 +95,7 @@ test('a held charge appears on the page, is approved with a click, and reaches t
 });
 
 test('a verdict must name the held call\'s input hash, and the page API refuses requests not from the page', async () => {
-  const token = (await readFile(join(dir, '.portcullis', 'admin-token'), 'utf8')).trim();
+  const token = await dev!.adminToken();
   const pending = fetch(`${proxy}/tools/payments/v1/charges`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ amount: 7000 }) });
   let held: { id: string; inputHash: string } | undefined;
   while (!held) {
@@ -156,14 +119,13 @@ test('a verdict must name the held call\'s input hash, and the page API refuses 
 });
 
 test('portcullis dev stops while the page is open: its live stream ends instead of holding the admin port', async () => {
-  const token = (await readFile(join(dir, '.portcullis', 'admin-token'), 'utf8')).trim();
+  const token = await dev!.adminToken();
   const res = await fetch(`${admin}/approvals/events`, { headers: { 'x-portcullis-page': '1', authorization: `Bearer ${token}` } });
   assert.equal(res.status, 200);
   const reader = res.body!.getReader();
   assert.match(new TextDecoder().decode((await reader.read()).value), /^event: approvals\n/);
-  const exited = new Promise<number | null>((r) => child!.once('exit', (code) => r(code)));
-  child!.kill('SIGTERM');
+  dev!.child.kill('SIGTERM');
   // The stream ends (the server closed it), and the process exits on its own.
   for (;;) if ((await reader.read()).done) break;
-  assert.equal(await exited, 0, output.text);
+  assert.equal(await dev!.exited, 0, dev!.output.text);
 });

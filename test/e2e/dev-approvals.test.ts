@@ -9,61 +9,32 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { startPaymentsApi, type DemoApi } from '../../src/demo/http-apis.ts';
 import { main } from '../../src/cli/main.ts';
 import { ErrorCodes } from '../../src/errors.ts';
+import { DevLines, shippedPoliciesFor, startDev, type DevProcess } from '../support/portcullis-dev.ts';
 
-const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
-let child: ChildProcess | undefined;
+let dev: DevProcess | undefined;
 let dir: string;
 let payments: DemoApi;
 let proxy: string;
 let admin: string;
-const output = { text: '' };
-
-function waitFor(pattern: RegExp): Promise<RegExpExecArray> {
-  return new Promise((resolve, reject) => {
-    const timer = setInterval(() => {
-      const m = pattern.exec(output.text);
-      if (m) {
-        clearInterval(timer);
-        resolve(m);
-      } else if (child!.exitCode !== null) {
-        clearInterval(timer);
-        reject(new Error(`portcullis dev exited (${child!.exitCode}):\n${output.text}`));
-      }
-    }, 50);
-  });
-}
 
 before(async () => {
   payments = await startPaymentsApi();
   dir = await mkdtemp(join(tmpdir(), 'portcullis-dev-approvals-'));
-  await cp(join(root, 'policies'), join(dir, 'policies'), { recursive: true });
-  const manifest = join(dir, 'policies', 'portcullis.yaml');
-  await writeFile(manifest, (await readFile(manifest, 'utf8')).replace('http://127.0.0.1:7081', payments.url));
-  child = spawn(process.execPath, [join(root, 'bin', 'portcullis.js'), 'dev', '--policies', 'policies', '--port', '0', '--admin-port', '0', '--no-ledger'], {
-    cwd: dir,
-    env: { ...process.env, OTEL_SDK_DISABLED: 'true', PORTCULLIS_LOG_LEVEL: 'warn', PORTCULLIS_APPROVER_GROUPS: JSON.stringify({ payments: 'alice' }) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout!.on('data', (c: Buffer) => (output.text += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (output.text += c.toString()));
-  proxy = (await waitFor(/export HTTP_PROXY=(http:\/\/127\.0\.0\.1:\d+)/))[1]!;
-  admin = (await waitFor(/admin\s+(http:\/\/127\.0\.0\.1:\d+)\/readyz/))[1]!;
+  await shippedPoliciesFor(dir, payments.url);
+  dev = startDev({ cwd: dir, env: { PORTCULLIS_APPROVER_GROUPS: JSON.stringify({ payments: 'alice' }) } });
+  proxy = await dev.address(DevLines.proxy);
+  admin = await dev.address(DevLines.admin);
 });
 
 after(async () => {
-  if (child && child.exitCode === null) {
-    child.kill('SIGTERM');
-    await new Promise((r) => child!.once('exit', r));
-  }
+  await dev?.stop();
   await payments?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
@@ -88,7 +59,7 @@ async function heldId(token: string): Promise<string> {
 test('the admin token file is written for its user alone; approvals without it are refused and the call stays held', async () => {
   const tokenFile = join(dir, '.portcullis', 'admin-token');
   assert.equal((await stat(tokenFile)).mode & 0o777, 0o600);
-  assert.match(output.text, /token in .*\.portcullis\/admin-token/);
+  assert.match(dev!.output.text, /token in .*\.portcullis\/admin-token/);
   const token = (await readFile(tokenFile, 'utf8')).trim();
   const pending = fetch(`${proxy}/tools/payments/v1/charges`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ amount: 5000 }) });
   const id = await heldId(token);

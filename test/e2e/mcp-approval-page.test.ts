@@ -10,23 +10,21 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { startMcpUpstream, type McpUpstream } from '../support/mcp-upstreams.ts';
 import { freePort } from '../support/control-plane.ts';
+import { launchChromium } from '../support/chromium.ts';
+import { DevLines, startDev, type DevProcess } from '../support/portcullis-dev.ts';
 
-const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
-let child: ChildProcess | undefined;
+let dev: DevProcess | undefined;
 let dir: string;
 let upstream: McpUpstream;
 let browser: Browser | undefined;
 let proxy: string;
-const output = { text: '' };
 
 const POLICY = `package portcullis
 
@@ -41,21 +39,6 @@ decision := {"effect": "escalate", "reason": "delete_all deletes everything", "e
 }
 `;
 
-function waitFor(pattern: RegExp): Promise<RegExpExecArray> {
-  return new Promise((resolve, reject) => {
-    const timer = setInterval(() => {
-      const m = pattern.exec(output.text);
-      if (m) {
-        clearInterval(timer);
-        resolve(m);
-      } else if (child!.exitCode !== null) {
-        clearInterval(timer);
-        reject(new Error(`portcullis dev exited (${child!.exitCode}):\n${output.text}`));
-      }
-    }, 50);
-  });
-}
-
 before(async () => {
   upstream = await startMcpUpstream('v2');
   dir = await mkdtemp(join(tmpdir(), 'portcullis-mcp-approval-page-'));
@@ -64,31 +47,21 @@ before(async () => {
   await writeFile(join(dir, 'policies', 'decision.rego'), POLICY);
   // A known admin port: the URL the client is shown names it.
   const adminPort = await freePort();
-  child = spawn(process.execPath, [join(root, 'bin', 'portcullis.js'), 'dev', '--policies', 'policies', '--port', '0', '--admin-port', String(adminPort), '--no-ledger'], {
-    cwd: dir,
-    env: { ...process.env, OTEL_SDK_DISABLED: 'true', PORTCULLIS_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout!.on('data', (c: Buffer) => (output.text += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (output.text += c.toString()));
-  proxy = (await waitFor(/export HTTP_PROXY=(http:\/\/127\.0\.0\.1:\d+)/))[1]!;
-  await waitFor(/approval page\s+http:\/\/127\.0\.0\.1:\d+\/approvals\//);
-  const executablePath = process.env.PORTCULLIS_CHROMIUM ?? execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim();
-  browser = await chromium.launch({ executablePath, headless: true });
+  dev = startDev({ cwd: dir, adminPort });
+  proxy = await dev.address(DevLines.proxy);
+  await dev.waitFor(DevLines.approvalPage);
+  browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
-  if (child && child.exitCode === null) {
-    child.kill('SIGTERM');
-    await new Promise((r) => child!.once('exit', r));
-  }
+  await dev?.stop();
   await upstream?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 test('the client shows the approval page; a click there lets its retry run the call exactly once', async () => {
-  const token = (await readFile(join(dir, '.portcullis', 'admin-token'), 'utf8')).trim();
+  const token = await dev!.adminToken();
   const shown: string[] = [];
   const client = new Client({ name: 'agent', version: '2.0.0' }, { capabilities: { elicitation: { url: {} } }, versionNegotiation: { mode: { pin: '2026-07-28' } } });
   client.setRequestHandler('elicitation/create', async (req) => {

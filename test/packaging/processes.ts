@@ -1,4 +1,4 @@
-/** Child processes for the packaging tests that run the gate the way a reader does. */
+/** Child processes for the tests that run the gate the way a reader does (packaging, and `portcullis dev` in test/support/portcullis-dev.ts). */
 import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 
@@ -21,13 +21,14 @@ export function capture(child: ChildProcess, out: { text: string }): ChildProces
   return child;
 }
 
-/** Resolves once `re` matches what the child printed; rejects when it exits first. */
-export function waitFor(out: { text: string }, re: RegExp, child: ChildProcess, what: string): Promise<void> {
+/** Resolves with the match once `re` matches what the child printed; rejects when it exits first. */
+export function waitFor(out: { text: string }, re: RegExp, child: ChildProcess, what: string): Promise<RegExpExecArray> {
   return new Promise((resolve, reject) => {
     const timer = setInterval(() => {
-      if (re.test(out.text)) {
+      const m = re.exec(out.text);
+      if (m) {
         clearInterval(timer);
-        resolve();
+        resolve(m);
       } else if (child.exitCode !== null) {
         clearInterval(timer);
         reject(new Error(`${what} exited (${child.exitCode}) before printing ${re}:\n${out.text}`));
