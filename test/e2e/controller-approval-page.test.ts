@@ -12,33 +12,17 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { chromium } from 'playwright-core';
 import { startHarness, until, type Harness } from '../support/controller-harness.ts';
+import { heldWrite, inputHash } from '../support/action-approvals.ts';
+import { launchChromium } from '../support/chromium.ts';
 
 let h: Harness;
 let api: string;
 const tokens = new Map<string, string>();
-const inputHash = (c: string): string => 'sha256:' + c.repeat(64);
 
-function approvalObject(name: string, approvers: string[], hash: string): any {
-  return {
-    apiVersion: 'portcullis.dev/v1alpha1',
-    kind: 'ActionApproval',
-    metadata: { name, namespace: 'agents' },
-    spec: {
-      inputHash: hash,
-      summary: `mcp fs write_file /prod/${name}`,
-      action: { type: 'mcp', tool: 'write_file', mcp: { server: 'fs', method: 'tools/call', name: 'write_file', arguments: { path: `/prod/${name}`, token: 'sha256:' + 'e'.repeat(64) } } },
-      agent: { namespace: 'agents', pod: 'agent-1', serviceAccount: 'agent' },
-      approvers,
-      expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
-      reason: 'writes to /prod need a person',
-      requestId: `req-${name}`,
-      policyDigest: 'sha256:' + 'd'.repeat(64),
-    },
-  };
-}
+// With a policy digest and an argument beside the path: the page's API is checked to pass both on.
+const approvalObject = (name: string, approvers: string[], hash: string): any =>
+  heldWrite(name, approvers, hash, { arguments: { token: 'sha256:' + 'e'.repeat(64) }, policyDigest: 'sha256:' + 'd'.repeat(64) });
 
 before(async () => {
   h = await startHarness();
@@ -152,8 +136,7 @@ test('a verdict is given with the person\'s own token: refused by RBAC without t
 
 test('in Chromium: signed in with a Kubernetes token, a click on Approve records the verdict as that person\'s', async () => {
   await h.apply(approvalObject('browser-call', ['serviceaccount:people:alice'], inputHash('9')));
-  const executablePath = process.env.PORTCULLIS_CHROMIUM ?? execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim();
-  const browser = await chromium.launch({ executablePath, headless: true });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     // The address an MCP client would show: the page opens on that call.

@@ -19,16 +19,16 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { request } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { chromium } from 'playwright-core';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startHarness, until, type Harness } from '../support/controller-harness.ts';
+import { heldWrite, inputHash } from '../support/action-approvals.ts';
+import { launchChromium } from '../support/chromium.ts';
 import { renderObjects } from '../packaging/helm.ts';
 
 let h: Harness;
 let dir: string;
 let port: number;
-const inputHash = (c: string): string => 'sha256:' + c.repeat(64);
 const pem = (name: string): string => readFileSync(join(dir, name), 'utf8');
 
 /** A CA and a client certificate it signs (extendedKeyUsage clientAuth), as files `${name}-ca.crt`, `${name}.crt`, `${name}.key`. */
@@ -41,24 +41,6 @@ function clientCertificate(name: string): void {
   ssl(['x509', '-req', '-in', `${name}.csr`, '-CA', `${name}-ca.crt`, '-CAkey', `${name}-ca.key`, '-CAcreateserial', '-out', `${name}.crt`, '-days', '1', '-extfile', `${name}.ext`]);
 }
 
-function approvalObject(name: string, approvers: string[], hash: string): any {
-  return {
-    apiVersion: 'portcullis.dev/v1alpha1',
-    kind: 'ActionApproval',
-    metadata: { name, namespace: 'agents' },
-    spec: {
-      inputHash: hash,
-      summary: `mcp fs write_file /prod/${name}`,
-      action: { type: 'mcp', tool: 'write_file', mcp: { server: 'fs', method: 'tools/call', name: 'write_file', arguments: { path: `/prod/${name}` } } },
-      agent: { namespace: 'agents', pod: 'agent-1', serviceAccount: 'agent' },
-      approvers,
-      expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
-      reason: 'writes to /prod need a person',
-      requestId: `req-${name}`,
-    },
-  };
-}
-
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'portcullis-proxy-'));
   clientCertificate('proxy');
@@ -66,10 +48,10 @@ before(async () => {
   h = await startHarness({ configOverrides: { approvalProxyCaFile: join(dir, 'proxy-ca.crt'), approvalProxyHost: '127.0.0.1', approvalProxyPort: '0' } });
   port = h.controllers[0]!.approvalProxyPort!;
   await h.namespace('agents');
-  await h.apply(approvalObject('alice-call', ['user:alice@example.com'], inputHash('a')));
-  await h.apply(approvalObject('payments-call', ['group:payments'], inputHash('b')));
-  await h.apply(approvalObject('carol-call', ['user:carol@example.com'], inputHash('c')));
-  await h.apply(approvalObject('bob-call', ['user:bob'], inputHash('d')));
+  await h.apply(heldWrite('alice-call', ['user:alice@example.com'], inputHash('a')));
+  await h.apply(heldWrite('payments-call', ['group:payments'], inputHash('b')));
+  await h.apply(heldWrite('carol-call', ['user:carol@example.com'], inputHash('c')));
+  await h.apply(heldWrite('bob-call', ['user:bob'], inputHash('d')));
   await until(() => [...h.controllers[0]!.approvals.approvals()].length === 4 || undefined, 'the controller sees the approvals');
 });
 
@@ -204,10 +186,9 @@ function standInProxy(): Promise<Server> {
 }
 
 test('in Chromium behind the proxy: no token asked, a click on Approve records the verdict as the person the proxy named', async () => {
-  await h.apply(approvalObject('browser-call', ['user:alice@example.com'], inputHash('9')));
+  await h.apply(heldWrite('browser-call', ['user:alice@example.com'], inputHash('9')));
   const proxy = await standInProxy();
-  const executablePath = process.env.PORTCULLIS_CHROMIUM ?? execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim();
-  const browser = await chromium.launch({ executablePath, headless: true });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     await page.goto(`http://127.0.0.1:${(proxy.address() as AddressInfo).port}/approvals/?id=req-browser-call`);
