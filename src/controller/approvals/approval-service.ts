@@ -36,21 +36,40 @@ type Waiter = () => void;
 
 const key = (ns: string, name: string): string => `${ns}/${name}`;
 
+/** What a held call must carry, one test per field. */
+const APPROVAL_REQUEST_FIELDS: readonly ((r: Record<string, unknown>) => boolean)[] = [
+  (r) => typeof r.id === 'string',
+  (r) => typeof r.inputHash === 'string',
+  (r) => typeof r.summary === 'string',
+  (r) => typeof r.expiresAt === 'string' && !Number.isNaN(Date.parse(r.expiresAt)),
+  (r) => Array.isArray(r.approvers),
+  (r) => typeof r.action === 'object',
+  (r) => hasAgent(r.agent as Record<string, unknown> | undefined),
+];
+
+function hasAgent(agent: Record<string, unknown> | undefined): boolean {
+  return typeof agent?.namespace === 'string' && typeof agent?.pod === 'string';
+}
+
 function isApprovalRequest(b: unknown): b is ApprovalRequest {
   const r = b as Record<string, unknown> | null;
-  const agent = r?.agent as Record<string, unknown> | undefined;
-  return (
-    !!r &&
-    typeof r.id === 'string' &&
-    typeof r.inputHash === 'string' &&
-    typeof r.summary === 'string' &&
-    typeof r.expiresAt === 'string' &&
-    !Number.isNaN(Date.parse(r.expiresAt)) &&
-    Array.isArray(r.approvers) &&
-    typeof r.action === 'object' &&
-    typeof agent?.namespace === 'string' &&
-    typeof agent?.pod === 'string'
-  );
+  return !!r && APPROVAL_REQUEST_FIELDS.every((holds) => holds(r));
+}
+
+/** Whether the approval ended (status.resolvedAt) at least `retentionMs` before `now`. */
+function endedLongAgo(a: ActionApproval, now: Date, retentionMs: number): boolean {
+  const ended = a.status?.resolvedAt ? Date.parse(a.status.resolvedAt) : undefined;
+  return ended !== undefined && now.getTime() - ended >= retentionMs;
+}
+
+/** A status write the API server refused (422), and what it would have said. */
+interface RefusedStatusWrite {
+  a: ActionApproval;
+  /** `namespace/name@resourceVersion`: the object version not retried. */
+  version: string;
+  phase: string;
+  message: string;
+  err: Error;
 }
 
 export class ApprovalService {
@@ -222,7 +241,7 @@ export class ApprovalService {
       if (phase !== 'Pending') this.deps.logger.info({ approval: key(a.metadata.namespace!, a.metadata.name!), phase }, 'approval resolved');
     } catch (e) {
       const code = kubeStatusCode(e);
-      if (code === 422) return this.statusRefused(a, version, phase, message, e as Error);
+      if (code === 422) return this.statusRefused({ a, version, phase, message, err: e as Error });
       if (code !== 404) this.deps.logger.warn({ err: (e as Error).message }, 'approval status write failed');
     }
   }
@@ -233,7 +252,7 @@ export class ApprovalService {
    * can never get a status. Say so once, loudly, and stop retrying that version;
    * sidecars refuse its decision either way (approvalOf).
    */
-  private async statusRefused(a: ActionApproval, version: string, phase: string, message: string, err: Error): Promise<void> {
+  private async statusRefused({ a, version, phase, message, err }: RefusedStatusWrite): Promise<void> {
     this.refusedStatus.add(version);
     const approval = key(a.metadata.namespace!, a.metadata.name!);
     this.deps.logger.error({ approval, phase, err: err.message }, 'ActionApproval breaks its CRD rules, so its status cannot be written: it was stored around the API server; it approves nothing');
@@ -255,14 +274,15 @@ export class ApprovalService {
     if (!this.deps.isLeader()) return;
     const now = this.clock();
     const retention = (this.deps.retentionSeconds ?? 3600) * 1000;
-    for (const a of [...this.cache.values()]) {
-      const { phase } = phaseOf(a, now);
-      if (a.status?.phase !== phase) await this.markStatus(a);
-      const ended = a.status?.resolvedAt ? Date.parse(a.status.resolvedAt) : undefined;
-      if (phase !== 'Pending' && ended !== undefined && now.getTime() - ended >= retention) {
-        await this.deps.kube.delete(ACTION_APPROVALS, a.metadata.namespace!, a.metadata.name!).catch((e) => this.deps.logger.warn({ err: (e as Error).message }, 'approval cleanup failed'));
-      }
-    }
+    for (const a of [...this.cache.values()]) await this.sweepOne(a, now, retention);
+  }
+
+  /** Marks one approval's phase when it changed; deletes it when it ended more than `retentionMs` ago. */
+  private async sweepOne(a: ActionApproval, now: Date, retentionMs: number): Promise<void> {
+    const { phase } = phaseOf(a, now);
+    if (a.status?.phase !== phase) await this.markStatus(a);
+    if (phase === 'Pending' || !endedLongAgo(a, now, retentionMs)) return;
+    await this.deps.kube.delete(ACTION_APPROVALS, a.metadata.namespace!, a.metadata.name!).catch((e) => this.deps.logger.warn({ err: (e as Error).message }, 'approval cleanup failed'));
   }
 
   /** Leader: catch up on every cached approval (after an election). */
