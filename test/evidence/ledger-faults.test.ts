@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCodes, PortcullisError } from '../../src/errors.ts';
 import { LedgerRecorder } from '../../src/evidence/ledger-recorder.ts';
-import { nodeLedgerFs, type LedgerFs } from '../../src/evidence/ledger-fs.ts';
 import { fullDiskFs } from './support/full-disk.ts';
+import { datasyncFs } from './support/datasync-fs.ts';
 import { recordIntent } from '../../src/evidence/record-intent.ts';
 import { verifyLedger } from '../../src/evidence/verify.ts';
 import { createMetrics, type PortcullisMetrics } from '../../src/telemetry/metrics.ts';
@@ -112,19 +112,10 @@ describe('ledger faults', () => {
     const path = join(dir, 'fsync', 'ledger.jsonl');
     let failSync = false;
     let now = 0;
-    const fs: LedgerFs = {
-      ...nodeLedgerFs,
-      openAppend: async (p) => {
-        const file = await nodeLedgerFs.openAppend(p);
-        return {
-          ...file,
-          datasync: async () => {
-            if (failSync) throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
-            return file.datasync();
-          },
-        };
-      },
-    };
+    const fs = datasyncFs(async (_path, datasync) => {
+      if (failSync) throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+      return datasync();
+    });
     const recorder = new LedgerRecorder({ path, fs, now: () => now, reopenIntervalMs: 1000 });
     await recorder.intent(sampleIntent(1));
     failSync = true;

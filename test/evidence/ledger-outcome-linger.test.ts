@@ -4,25 +4,17 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ledger } from '../../src/evidence/ledger.ts';
-import { nodeLedgerFs, type LedgerFs } from '../../src/evidence/ledger-fs.ts';
+import type { LedgerFs } from '../../src/evidence/ledger-fs.ts';
 import { sampleIntent, sampleOutcome } from './support/records.ts';
+import { datasyncFs } from './support/datasync-fs.ts';
 
 /** The real file system, counting fdatasyncs and noting how many lines each one covered. */
 function countingFs(): { fs: LedgerFs; syncs: number[] } {
   const syncs: number[] = [];
-  const fs: LedgerFs = {
-    ...nodeLedgerFs,
-    openAppend: async (p) => {
-      const file = await nodeLedgerFs.openAppend(p);
-      return {
-        ...file,
-        datasync: async () => {
-          await file.datasync();
-          syncs.push((await readFile(p, 'utf8')).split('\n').length - 1);
-        },
-      };
-    },
-  };
+  const fs = datasyncFs(async (path, datasync) => {
+    await datasync();
+    syncs.push((await readFile(path, 'utf8')).split('\n').length - 1);
+  });
   return { fs, syncs };
 }
 
