@@ -12,12 +12,12 @@ import type { BundleSigner } from '../../policy/bundle-signing.ts';
 import { writeBundleArchive } from '../../policy/bundle-archive.ts';
 import type { KubeApi } from '../k8s/kube-api.ts';
 import { API_VERSION, POLICY_BUNDLES, type PolicyBundle, type PolicyBundleStatus } from '../resources.ts';
-import { setCondition } from '../conditions.ts';
 import { canonicalJson } from '../../evidence/canonical.ts';
 import { BuildCache, type BuildOutcome } from './build-bundle.ts';
 import type { BundleStore } from './bundle-store.ts';
 import type { LastGoodBundles } from './last-good.ts';
 import { BuildSlots } from './build-slots.ts';
+import { bundleStatus } from './bundle-status.ts';
 
 export interface ReconcilerDeps {
   kube: KubeApi;
@@ -51,6 +51,17 @@ interface KeyState {
   /** Latest object seen, for status writes on leadership changes. */
   latest?: PolicyBundle;
 }
+
+/** One build being reconciled: the bundle's key and state, the object built, and when the build started. */
+interface Reconciling {
+  key: string;
+  st: KeyState;
+  pb: PolicyBundle;
+  started: number;
+}
+
+type Built = Extract<BuildOutcome, { ok: true }>;
+type NotBuilt = Extract<BuildOutcome, { ok: false }>;
 
 export function bundleKey(pb: PolicyBundle): string {
   return `${pb.metadata.namespace}/${pb.metadata.name}`;
@@ -124,36 +135,44 @@ export class PolicyBundleReconciler {
   }
 
   private async reconcile(key: string, st: KeyState, pb: PolicyBundle): Promise<void> {
-    const { logger, metrics } = this.deps;
     const started = performance.now();
     const outcome = await this.slots.run(() => this.builds.build(pb.spec ?? {}));
     if (this.states.get(key) !== st) return; // deleted meanwhile
     st.uid = pb.metadata.uid;
     st.generation = pb.metadata.generation;
     st.outcome = outcome;
-    if (outcome.ok) {
-      metrics?.bundleCompileSeconds.observe({ compiler: outcome.bundle.compiler }, outcome.compileMs / 1000);
-      const archive = await writeBundleArchive(outcome.bundle, { signer: this.deps.signer });
-      this.deps.store.publish({ key, digest: outcome.bundle.digest, archive, bundle: outcome.bundle, publishedAt: performance.now() });
-      st.servedGeneration = pb.metadata.generation;
-      metrics?.bundleReloads.inc({ bundle: key, result: 'success' });
-      if (this.deps.isLeader() && this.deps.lastGood) {
-        await this.deps.lastGood
-          .save(key, archive, outcome.bundle.digest, pb.metadata.generation ?? 0)
-          .catch((e) => logger.warn({ bundle: key, err: (e as Error).message }, 'could not store the last good bundle; it still serves'));
-      }
-      logger.info({ bundle: key, generation: pb.metadata.generation, digest: outcome.bundle.digest, ms: Math.round(performance.now() - started) }, 'PolicyBundle published');
-    } else {
-      metrics?.bundleReloads.inc({ bundle: key, result: 'failure' });
-      if (!this.deps.store.get(key)) await this.restoreLastGood(key, st);
-      const serving = this.deps.store.get(key)?.digest;
-      logger.warn(
-        { bundle: key, generation: pb.metadata.generation, reason: outcome.reason, code: outcome.code, serving },
-        `PolicyBundle ${key} generation ${pb.metadata.generation} not published: ${outcome.message}`,
-      );
-    }
+    const r: Reconciling = { key, st, pb, started };
+    if (outcome.ok) await this.publish(r, outcome);
+    else await this.keepServing(r, outcome);
     st.status = this.statusFor(key, st, pb);
     await this.writeStatus(key, st, true);
+  }
+
+  /** A good build: signed, served, kept as the last good one (leader), logged. */
+  private async publish({ key, st, pb, started }: Reconciling, outcome: Built): Promise<void> {
+    const { logger, metrics } = this.deps;
+    metrics?.bundleCompileSeconds.observe({ compiler: outcome.bundle.compiler }, outcome.compileMs / 1000);
+    const archive = await writeBundleArchive(outcome.bundle, { signer: this.deps.signer });
+    this.deps.store.publish({ key, digest: outcome.bundle.digest, archive, bundle: outcome.bundle, publishedAt: performance.now() });
+    st.servedGeneration = pb.metadata.generation;
+    metrics?.bundleReloads.inc({ bundle: key, result: 'success' });
+    if (this.deps.isLeader() && this.deps.lastGood) {
+      await this.deps.lastGood
+        .save(key, archive, outcome.bundle.digest, pb.metadata.generation ?? 0)
+        .catch((e) => logger.warn({ bundle: key, err: (e as Error).message }, 'could not store the last good bundle; it still serves'));
+    }
+    logger.info({ bundle: key, generation: pb.metadata.generation, digest: outcome.bundle.digest, ms: Math.round(performance.now() - started) }, 'PolicyBundle published');
+  }
+
+  /** A failed build: what serves stays (the stored last good one when nothing does yet), and the failure is logged. */
+  private async keepServing({ key, st, pb }: Reconciling, outcome: NotBuilt): Promise<void> {
+    this.deps.metrics?.bundleReloads.inc({ bundle: key, result: 'failure' });
+    if (!this.deps.store.get(key)) await this.restoreLastGood(key, st);
+    const serving = this.deps.store.get(key)?.digest;
+    this.deps.logger.warn(
+      { bundle: key, generation: pb.metadata.generation, reason: outcome.reason, code: outcome.code, serving },
+      `PolicyBundle ${key} generation ${pb.metadata.generation} not published: ${outcome.message}`,
+    );
   }
 
   /** After a restart nothing is served yet: bring back the stored last good build, if there is one. */
@@ -172,72 +191,47 @@ export class PolicyBundleReconciler {
   }
 
   private statusFor(key: string, st: KeyState, pb: PolicyBundle): PolicyBundleStatus {
-    const now = this.clock();
-    const gen = pb.metadata.generation;
-    const o = st.outcome!;
-    const prev = st.status ?? pb.status ?? {};
-    let conditions = prev.conditions;
-    const compiled = o.ok || o.stage === 'tests';
-    conditions = setCondition(
-      conditions,
-      compiled
-        ? { type: 'Compiled', status: 'True', reason: 'Compiled', message: `compiled by ${o.bundle!.compiler}`, observedGeneration: gen }
-        : { type: 'Compiled', status: 'False', reason: 'CompileFailed', message: o.message, observedGeneration: gen },
-      now,
-    );
-    conditions = setCondition(
-      conditions,
-      o.ok
-        ? { type: 'TestsPassed', status: 'True', reason: 'TestsPassed', message: `${o.tests.passed} of ${o.tests.results.length} tests passed`, observedGeneration: gen }
-        : o.stage === 'tests'
-          ? { type: 'TestsPassed', status: 'False', reason: 'TestsFailed', message: o.message, observedGeneration: gen }
-          : { type: 'TestsPassed', status: 'Unknown', reason: 'NotCompiled', message: 'tests run once the bundle compiles', observedGeneration: gen },
-      now,
-    );
     const served = this.deps.store.get(key);
-    const keeping = served ? `; still serving ${served.digest} (generation ${st.servedGeneration})` : '; no bundle is served';
-    conditions = setCondition(
-      conditions,
-      o.ok
-        ? { type: 'Ready', status: 'True', reason: 'Published', message: `serving ${o.bundle.digest}`, observedGeneration: gen }
-        : { type: 'Ready', status: 'False', reason: o.reason, message: `generation ${gen} is not served${keeping}`, observedGeneration: gen },
-      now,
-    );
-    const tests = o.ok ? o.tests : o.stage === 'tests' ? o.tests : undefined;
-    return {
-      observedGeneration: gen,
-      ...(o.ok || o.bundle ? { digest: o.bundle!.digest, compiler: o.bundle!.compiler } : {}),
-      ...(tests ? { testSummary: `${tests.passed}/${tests.results.length}` } : {}),
-      ...(served ? { servingDigest: served.digest } : {}),
-      conditions,
-    };
+    return bundleStatus({
+      outcome: st.outcome!,
+      generation: pb.metadata.generation,
+      previous: st.status ?? pb.status ?? {},
+      served: served && { digest: served.digest, generation: st.servedGeneration },
+      now: this.clock(),
+    });
   }
 
   private async writeStatus(key: string, st: KeyState, changed = false): Promise<void> {
     if (!this.deps.isLeader() || !st.status || !st.latest) return;
     const current = st.latest.status;
-    // Key order differs between what was sent and what the API server returns: compare canonical forms.
-    if (!changed && current && canonicalJson(current) === canonicalJson(st.status)) return;
+    if (!changed && alreadyWritten(current, st.status)) return;
     const [namespace, name] = key.split('/') as [string, string];
     const pb = st.latest;
     try {
       await this.deps.kube.patchStatus(POLICY_BUNDLES, namespace, name, { ...nullsFor(current, st.status), ...st.status });
-      if (changed && st.outcome) {
-        const o = st.outcome;
-        await this.deps.kube.recordEvent(
-          {
-            regarding: { apiVersion: API_VERSION, kind: 'PolicyBundle', namespace, name, uid: pb.metadata.uid },
-            ...(o.ok
-              ? { type: 'Normal' as const, reason: 'Published', message: `generation ${pb.metadata.generation} published as ${o.bundle.digest}` }
-              : { type: 'Warning' as const, reason: o.reason, message: o.message }),
-          },
-          this.deps.component ?? 'portcullis-controller',
-        );
-      }
+      if (changed && st.outcome) await this.recordOutcome({ namespace, name }, pb, st.outcome);
     } catch (e) {
       this.deps.logger.warn({ bundle: key, err: (e as Error).message }, 'PolicyBundle status write failed; it is retried on the next change or resync');
     }
   }
+
+  /** The Event people see with `kubectl describe`: published, or why not. */
+  private async recordOutcome(at: { namespace: string; name: string }, pb: PolicyBundle, o: BuildOutcome): Promise<void> {
+    await this.deps.kube.recordEvent(
+      {
+        regarding: { apiVersion: API_VERSION, kind: 'PolicyBundle', namespace: at.namespace, name: at.name, uid: pb.metadata.uid },
+        ...(o.ok
+          ? { type: 'Normal' as const, reason: 'Published', message: `generation ${pb.metadata.generation} published as ${o.bundle.digest}` }
+          : { type: 'Warning' as const, reason: o.reason, message: o.message }),
+      },
+      this.deps.component ?? 'portcullis-controller',
+    );
+  }
+}
+
+/** Whether the object's status is already `next`; key order differs between what was sent and what the API server returns, so canonical forms are compared. */
+function alreadyWritten(current: PolicyBundleStatus | undefined, next: PolicyBundleStatus): boolean {
+  return !!current && canonicalJson(current) === canonicalJson(next);
 }
 
 /** Merge patch: fields the new status drops must be sent as null to be removed. */
