@@ -12,26 +12,22 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { startPaymentsApi, type DemoApi } from '../../src/demo/http-apis.ts';
+import type { DemoApi } from '../../src/demo/http-apis.ts';
 import { launchChromium } from '../support/chromium.ts';
-import { DevLines, shippedPoliciesFor, startDev, type DevProcess } from '../support/portcullis-dev.ts';
+import { DevLines, type DevProcess } from '../support/portcullis-dev.ts';
+import { startPaymentsDev, type PaymentsDev } from '../support/payments-dev.ts';
 
-let dev: DevProcess | undefined;
-let dir: string;
+let live: PaymentsDev | undefined;
+let dev: DevProcess;
 let payments: DemoApi;
 let browser: Browser | undefined;
 let proxy: string;
 let admin: string;
 
 before(async () => {
-  payments = await startPaymentsApi();
-  dir = await mkdtemp(join(tmpdir(), 'portcullis-approval-page-'));
-  await shippedPoliciesFor(dir, payments.url);
-  dev = startDev({ cwd: dir, env: { PORTCULLIS_APPROVER_GROUPS: JSON.stringify({ payments: 'alice' }) } });
+  live = await startPaymentsDev('portcullis-approval-page-');
+  ({ dev, payments } = live);
   proxy = await dev.address(DevLines.proxy);
   admin = await dev.address(DevLines.approvalPage);
   browser = await launchChromium();
@@ -39,15 +35,13 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  await dev?.stop();
-  await payments?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await live?.close();
 });
 
 const charges = (): number[] => payments.log.filter((a) => a.method === 'POST').map((a) => JSON.parse(a.body).amount);
 
 test('a held charge appears on the page, is approved with a click, and reaches the payments API once', async () => {
-  const token = await dev!.adminToken();
+  const token = await dev.adminToken();
   const page = await browser!.newPage();
   const problems: string[] = [];
   // HTTP errors the test causes (401 before sign-in, mallory's 403) are expected; CSP refusals and script errors are not.
@@ -95,7 +89,7 @@ test('a held charge appears on the page, is approved with a click, and reaches t
 });
 
 test('a verdict must name the held call\'s input hash, and the page API refuses requests not from the page', async () => {
-  const token = await dev!.adminToken();
+  const token = await dev.adminToken();
   const pending = fetch(`${proxy}/tools/payments/v1/charges`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ amount: 7000 }) });
   let held: { id: string; inputHash: string } | undefined;
   while (!held) {
@@ -119,13 +113,13 @@ test('a verdict must name the held call\'s input hash, and the page API refuses 
 });
 
 test('portcullis dev stops while the page is open: its live stream ends instead of holding the admin port', async () => {
-  const token = await dev!.adminToken();
+  const token = await dev.adminToken();
   const res = await fetch(`${admin}/approvals/events`, { headers: { 'x-portcullis-page': '1', authorization: `Bearer ${token}` } });
   assert.equal(res.status, 200);
   const reader = res.body!.getReader();
   assert.match(new TextDecoder().decode((await reader.read()).value), /^event: approvals\n/);
-  dev!.child.kill('SIGTERM');
+  dev.child.kill('SIGTERM');
   // The stream ends (the server closed it), and the process exits on its own.
   for (;;) if ((await reader.read()).done) break;
-  assert.equal(await dev!.exited, 0, dev!.output.text);
+  assert.equal(await dev.exited, 0, dev.output.text);
 });

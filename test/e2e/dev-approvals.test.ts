@@ -9,34 +9,31 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { startPaymentsApi, type DemoApi } from '../../src/demo/http-apis.ts';
+import type { DemoApi } from '../../src/demo/http-apis.ts';
 import { main } from '../../src/cli/main.ts';
 import { ErrorCodes } from '../../src/errors.ts';
-import { DevLines, shippedPoliciesFor, startDev, type DevProcess } from '../support/portcullis-dev.ts';
+import { DevLines, type DevProcess } from '../support/portcullis-dev.ts';
+import { startPaymentsDev, type PaymentsDev } from '../support/payments-dev.ts';
 
-let dev: DevProcess | undefined;
+let live: PaymentsDev | undefined;
+let dev: DevProcess;
 let dir: string;
 let payments: DemoApi;
 let proxy: string;
 let admin: string;
 
 before(async () => {
-  payments = await startPaymentsApi();
-  dir = await mkdtemp(join(tmpdir(), 'portcullis-dev-approvals-'));
-  await shippedPoliciesFor(dir, payments.url);
-  dev = startDev({ cwd: dir, env: { PORTCULLIS_APPROVER_GROUPS: JSON.stringify({ payments: 'alice' }) } });
+  live = await startPaymentsDev('portcullis-dev-approvals-');
+  ({ dev, dir, payments } = live);
   proxy = await dev.address(DevLines.proxy);
   admin = await dev.address(DevLines.admin);
 });
 
 after(async () => {
-  await dev?.stop();
-  await payments?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await live?.close();
 });
 
 function cli(): { io: any; out: string[] } {
@@ -59,7 +56,7 @@ async function heldId(token: string): Promise<string> {
 test('the admin token file is written for its user alone; approvals without it are refused and the call stays held', async () => {
   const tokenFile = join(dir, '.portcullis', 'admin-token');
   assert.equal((await stat(tokenFile)).mode & 0o777, 0o600);
-  assert.match(dev!.output.text, /token in .*\.portcullis\/admin-token/);
+  assert.match(dev.output.text, /token in .*\.portcullis\/admin-token/);
   const token = (await readFile(tokenFile, 'utf8')).trim();
   const pending = fetch(`${proxy}/tools/payments/v1/charges`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ amount: 5000 }) });
   const id = await heldId(token);

@@ -6,7 +6,7 @@
  * process does, so a test's `after` stops it even when waiting for it failed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cp, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { capture, waitFor } from '../packaging/processes.ts';
 
@@ -73,11 +73,4 @@ export function startDev(options: DevOptions): DevProcess {
       await exited;
     },
   };
-}
-
-/** The repository's shipped policies, copied to `dir/policies`, with the payments tool sent to `paymentsUrl`. */
-export async function shippedPoliciesFor(dir: string, paymentsUrl: string): Promise<void> {
-  await cp(join(ROOT, 'policies'), join(dir, 'policies'), { recursive: true });
-  const manifest = join(dir, 'policies', 'portcullis.yaml');
-  await writeFile(manifest, (await readFile(manifest, 'utf8')).replace('http://127.0.0.1:7081', paymentsUrl));
 }
