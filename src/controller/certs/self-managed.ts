@@ -52,14 +52,27 @@ export function renewalTime(pem: string): number {
   return from + ((to - from) * 2) / 3;
 }
 
+function tlsOf(s: Secret): WebhookTls {
+  return { certPem: unb64(s.data?.['tls.crt']), keyPem: unb64(s.data?.['tls.key']), caPem: unb64(s.data?.['ca.crt']) };
+}
+
+function isComplete(tls: WebhookTls): boolean {
+  return !!tls.certPem && !!tls.keyPem && !!tls.caPem;
+}
+
+/** The CA that signs, when its key is stored: the first certificate of the bundle; the others are trusted until they expire. */
+function signingCa(s: Secret, caPem: string): CertificateAuthority | undefined {
+  const caKey = unb64(s.data?.['ca.key']);
+  const caCert = caPem.match(PEM_CERTIFICATE)?.[0];
+  return caKey && caCert ? { certPem: caCert, keyPem: caKey } : undefined;
+}
+
 function parse(s: Secret | undefined): Stored | undefined {
   if (!s) return undefined;
-  const tls = { certPem: unb64(s.data?.['tls.crt']), keyPem: unb64(s.data?.['tls.key']), caPem: unb64(s.data?.['ca.crt']) };
-  if (!tls.certPem || !tls.keyPem || !tls.caPem) return { tls, resourceVersion: s.metadata.resourceVersion };
-  const caKey = unb64(s.data?.['ca.key']);
-  // The first certificate of the bundle is the one that signs; the others are trusted until they expire.
-  const caCert = tls.caPem.match(PEM_CERTIFICATE)?.[0];
-  return { tls, ...(caKey && caCert ? { ca: { certPem: caCert, keyPem: caKey } } : {}), resourceVersion: s.metadata.resourceVersion };
+  const tls = tlsOf(s);
+  if (!isComplete(tls)) return { tls, resourceVersion: s.metadata.resourceVersion };
+  const ca = signingCa(s, tls.caPem);
+  return { tls, ...(ca ? { ca } : {}), resourceVersion: s.metadata.resourceVersion };
 }
 
 export class SelfManagedCertificates implements WebhookTlsSource {
