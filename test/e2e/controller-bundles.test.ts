@@ -59,7 +59,11 @@ test('the controller patched the caBundle of both webhook configurations', async
   const ca = Buffer.from(h.controllers[0]!.tls.caPem).toString('base64');
   const m = await h.kube.get('admissionregistration.k8s.io/v1', 'MutatingWebhookConfiguration', undefined, 'portcullis-sidecar-injector');
   const v = await h.kube.get('admissionregistration.k8s.io/v1', 'ValidatingWebhookConfiguration', undefined, 'portcullis-policybundle-validator');
-  assert.equal(m.webhooks.length, 3, 'the injection hooks: namespace label, pod label, annotation only');
+  assert.deepEqual(
+    m.webhooks.map((w: { name: string }) => w.name.split('.')[0]).sort(),
+    ['attest', 'inject', 'inject-annotated-pods', 'inject-labelled-pods'].sort(),
+    'the injection hooks (namespace label, pod label, annotation only) and the verdict attestation',
+  );
   for (const hook of [...m.webhooks, ...v.webhooks]) assert.equal(hook.clientConfig.caBundle, ca, hook.name);
 });
 
