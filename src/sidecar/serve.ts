@@ -170,7 +170,8 @@ function buildProxy(o: GateOptions, recorder: LedgerRecorder | undefined): Fasti
     engine: o.engine,
     logger: telemetry.logger,
     metrics: telemetry.metrics,
-    tracing: telemetry.tracing,
+    // Spans nobody exports are not made: the trace ID is still kept (or made) and passed on (call-trace.ts).
+    ...(telemetry.tracing.config.enabled ? { tracing: telemetry.tracing } : {}),
     ...(recorder ? { recorder } : {}),
     ...(approvals ? { approvals } : {}),
   });

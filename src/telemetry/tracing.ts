@@ -204,8 +204,9 @@ export interface TracingOptions {
 }
 
 /**
- * Builds the tracer provider. Spans are always created (so every decision has
- * a trace ID to record); they are exported only when tracing is enabled.
+ * Builds the tracer provider. Its spans are exported only when tracing is
+ * enabled; the sidecar makes none when it is not (its calls keep or make a
+ * trace ID without them: src/sidecar/call-trace.ts).
  */
 export async function createTracing(options: TracingOptions): Promise<Tracing> {
   const { config } = options;
