@@ -44,11 +44,6 @@ function mentions(node: unknown): boolean {
   return 'x-mcp-header' in node || Object.values(node).some(mentions);
 }
 
-/**
- * The headers a tool's input schema declares, or undefined when the schema
- * breaks the specification's rules for them (such a tool is invalid, and its
- * headers cannot be trusted to mean anything).
- */
 /** The declaration a schema node makes: none, one, or `invalid` (where, name or type the specification does not allow). */
 function declarationAt(node: Record<string, unknown>, path: string[]): ParamHeaderDeclaration | 'invalid' | undefined {
   if (!('x-mcp-header' in node)) return undefined;
@@ -58,6 +53,11 @@ function declarationAt(node: Record<string, unknown>, path: string[]): ParamHead
   return { header: MCP_PARAM_HEADER_PREFIX + name.toLowerCase(), path, type };
 }
 
+/**
+ * The headers a tool's input schema declares, or undefined when the schema
+ * breaks the specification's rules for them (such a tool is invalid, and its
+ * headers cannot be trusted to mean anything).
+ */
 export function paramHeaderDeclarations(inputSchema: unknown): ParamHeaderDeclaration[] | undefined {
   const found: ParamHeaderDeclaration[] = [];
   const walk = (node: unknown, path: string[]): boolean => {

@@ -10,31 +10,41 @@ import type { ParamHeaderDeclaration } from '../gate/mcp-param-headers.ts';
 /** More tools than any server lists; past it, new names are not remembered (their calls read as unlisted). */
 const MAX_TOOLS_PER_SERVER = 4096;
 
-export class ListedTools {
-  readonly #byServer = new Map<string, Map<string, string>>();
+/** What a listing said of one tool. */
+interface Listed {
+  hash?: string;
   /** Undefined for a tool listed with an invalid declaration. */
-  readonly #paramHeaders = new Map<string, Map<string, readonly ParamHeaderDeclaration[] | undefined>>();
+  paramHeaders?: readonly ParamHeaderDeclaration[] | undefined;
+}
 
-  record(server: string, name: string, hash: string): void {
+export class ListedTools {
+  readonly #byServer = new Map<string, Map<string, Listed>>();
+
+  /** The tool's entry, made on first sight; undefined past the cap (its calls read as unlisted). */
+  #entry(server: string, name: string): Listed | undefined {
     let tools = this.#byServer.get(server);
     if (!tools) this.#byServer.set(server, (tools = new Map()));
-    if (tools.size >= MAX_TOOLS_PER_SERVER && !tools.has(name)) return;
-    tools.set(name, hash);
+    let entry = tools.get(name);
+    if (!entry && tools.size < MAX_TOOLS_PER_SERVER) tools.set(name, (entry = {}));
+    return entry;
+  }
+
+  record(server: string, name: string, hash: string): void {
+    const entry = this.#entry(server, name);
+    if (entry) entry.hash = hash;
   }
 
   hash(server: string, name: string): string | undefined {
-    return this.#byServer.get(server)?.get(name);
+    return this.#byServer.get(server)?.get(name)?.hash;
   }
 
   recordParamHeaders(server: string, name: string, declarations: readonly ParamHeaderDeclaration[] | undefined): void {
-    let tools = this.#paramHeaders.get(server);
-    if (!tools) this.#paramHeaders.set(server, (tools = new Map()));
-    if (tools.size >= MAX_TOOLS_PER_SERVER && !tools.has(name)) return;
-    tools.set(name, declarations);
+    const entry = this.#entry(server, name);
+    if (entry) entry.paramHeaders = declarations;
   }
 
   /** The `Mcp-Param-*` headers the tool declared when last listed; undefined when never listed, or invalid. */
   paramHeaders(server: string, name: string): readonly ParamHeaderDeclaration[] | undefined {
-    return this.#paramHeaders.get(server)?.get(name);
+    return this.#byServer.get(server)?.get(name)?.paramHeaders;
   }
 }
