@@ -20,6 +20,7 @@ import { verify } from 'node:crypto';
 import { ErrorCodes, PortcullisError } from '../errors.ts';
 import type { BundleSigner, BundleVerificationKey } from '../policy/bundle-signing.ts';
 import { isRequestedApprover } from './approvers.ts';
+import { jwsPart, readJwsPart } from '../policy/jws.ts';
 
 export const ATTESTATION_TYPE = 'portcullis.dev/verdict-attestation';
 const KIND = 'VerdictAttestation';
@@ -54,7 +55,6 @@ export interface AttestedCall {
   approver: string;
 }
 
-const b64url = (s: string): string => Buffer.from(s, 'utf8').toString('base64url');
 
 /** The groups of `userGroups` that `approvers` names as `group:NAME`. */
 export function requestedGroups(approvers: readonly string[], userGroups: readonly string[]): string[] {
@@ -63,8 +63,8 @@ export function requestedGroups(approvers: readonly string[], userGroups: readon
 }
 
 export function signVerdictAttestation(claims: VerdictAttestation, signer: Pick<BundleSigner, 'keyId' | 'sign'>): string {
-  const header = b64url(JSON.stringify({ alg: 'EdDSA', kid: signer.keyId, typ: ATTESTATION_TYPE }));
-  const payload = b64url(JSON.stringify({ kind: KIND, ...claims }));
+  const header = jwsPart({ alg: 'EdDSA', kid: signer.keyId, typ: ATTESTATION_TYPE });
+  const payload = jwsPart({ kind: KIND, ...claims });
   const signature = Buffer.from(signer.sign(Buffer.from(`${header}.${payload}`, 'ascii'))).toString('base64url');
   return `${header}.${payload}.${signature}`;
 }
@@ -73,16 +73,6 @@ function refuse(problem: string, details?: Record<string, unknown>): PortcullisE
   return new PortcullisError(ErrorCodes.APPROVAL_UNATTESTED, `verdict attestation: ${problem}`, details);
 }
 
-function jsonObject(part: string, what: string): Record<string, unknown> {
-  let v: unknown;
-  try {
-    v = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
-  } catch {
-    throw refuse(`the ${what} is not base64url JSON`);
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw refuse(`the ${what} is not a JSON object`);
-  return v as Record<string, unknown>;
-}
 
 const STRING_CLAIMS = ['namespace', 'name', 'requestId', 'inputHash', 'approver', 'at'] as const;
 
@@ -107,12 +97,12 @@ export function verifyVerdictAttestation(jws: string, keys: readonly BundleVerif
   const parts = jws.split('.');
   if (parts.length !== 3) throw refuse('not a JWS in compact form');
   const [h, p, s] = parts as [string, string, string];
-  const header = jsonObject(h, 'header');
+  const header = readJwsPart(h, 'header', refuse);
   if (header.alg !== 'EdDSA' || header.typ !== ATTESTATION_TYPE) throw refuse(`not an EdDSA ${ATTESTATION_TYPE} (alg ${JSON.stringify(header.alg)}, typ ${JSON.stringify(header.typ)})`);
   const key = keys.find((k) => k.keyId === header.kid);
   if (!key) throw refuse(`signed by key ${String(header.kid)}, which this sidecar does not trust (it trusts ${keys.map((k) => k.keyId).join(', ') || 'no key'})`, { keyId: header.kid });
   if (!verify(null, Buffer.from(`${h}.${p}`, 'ascii'), key.key, Buffer.from(s, 'base64url'))) throw refuse(`the signature does not verify with key ${key.keyId}`, { keyId: key.keyId });
-  return claimsOf(jsonObject(p, 'payload'));
+  return claimsOf(readJwsPart(p, 'payload', refuse));
 }
 
 const BOUND = ['namespace', 'name', 'requestId', 'inputHash', 'verdict', 'approver'] as const;

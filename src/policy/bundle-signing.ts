@@ -14,6 +14,7 @@
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { ErrorCodes, PortcullisError } from '../errors.ts';
 import { keyId } from '../evidence/signing.ts';
+import { jwsPart, readJwsPart } from './jws.ts';
 
 export const SIGNATURES_PATH = '/.signatures.json';
 
@@ -60,8 +61,8 @@ export function createBundleSigner(privateKeyPem: string): BundleSigner {
         .filter(([name]) => name !== SIGNATURES_PATH)
         .sort(([a], [b]) => (a < b ? -1 : 1))
         .map(([name, content]) => ({ name: listedName(name), hash: sha256Hex(content), algorithm: 'SHA-256' }));
-      const header = b64url(JSON.stringify({ alg: 'EdDSA', kid: id }));
-      const payload = b64url(JSON.stringify({ files: listed, keyid: id }));
+      const header = jwsPart({ alg: 'EdDSA', kid: id });
+      const payload = jwsPart({ files: listed, keyid: id });
       const signature = b64url(sign(null, Buffer.from(`${header}.${payload}`, 'ascii'), key));
       return new TextEncoder().encode(JSON.stringify({ signatures: [`${header}.${payload}.${signature}`] }));
     },
@@ -95,16 +96,6 @@ function refuse(problem: string, details?: Record<string, unknown>): PortcullisE
   return new PortcullisError(ErrorCodes.BUNDLE_SIGNATURE, `bundle signature: ${problem}`, details);
 }
 
-function jsonPart(part: string, what: string): Record<string, unknown> {
-  let v: unknown;
-  try {
-    v = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
-  } catch {
-    throw refuse(`the JWS ${what} is not base64url JSON`);
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw refuse(`the JWS ${what} is not a JSON object`);
-  return v as Record<string, unknown>;
-}
 
 /** The one JWS of `/.signatures.json`; throws BUNDLE_SIGNATURE when there is none or more. */
 function theSignature(files: ReadonlyMap<string, Uint8Array>): string {
@@ -165,9 +156,9 @@ export function verifyBundleSignature(files: ReadonlyMap<string, Uint8Array>, ke
   const parts = jws.split('.');
   if (parts.length !== 3) throw refuse('the signature is not a JWS in compact form');
   const [h, p, s] = parts as [string, string, string];
-  const header = jsonPart(h, 'header');
+  const header = readJwsPart(h, 'JWS header', refuse);
   if (header.alg !== 'EdDSA') throw refuse(`signature algorithm ${JSON.stringify(header.alg)} is not accepted (EdDSA only)`);
-  const payload = jsonPart(p, 'payload');
+  const payload = readJwsPart(p, 'JWS payload', refuse);
   const kid = namedKey(header, payload);
   // With a key ID, that key; without one, any of the trusted keys may have signed.
   const candidates = kid ? keys.filter((k) => k.keyId === kid) : keys;

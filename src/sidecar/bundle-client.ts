@@ -14,7 +14,6 @@
  * stays. With a `tokenFile`, each request carries the projected service
  * account token (re-read every time: the kubelet rotates it).
  */
-import { readFile } from 'node:fs/promises';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { BundleVerificationKey } from '../policy/bundle-signing.ts';
 import { ErrorCodes, PortcullisError, isPortcullisError } from '../errors.ts';
@@ -23,6 +22,7 @@ import type { CompiledBundle, PolicyEngine } from '../policy/types.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { setBundleInfo, type PortcullisMetrics } from '../telemetry/metrics.ts';
 import { readLastBundle, saveLastBundle } from './last-bundle-file.ts';
+import { bearerHeader } from './service-account-token.ts';
 
 export interface BundleClientOptions {
   /** Controller base URL, e.g. http://portcullis-controller.portcullis-system.svc:8080 */
@@ -273,15 +273,10 @@ export class BundleClient {
     }
   }
 
-  private async authorization(): Promise<Record<string, string>> {
-    if (!this.options.tokenFile) return {};
-    const token = (
-      await readFile(this.options.tokenFile, 'utf8').catch((e) => {
-        throw new PortcullisError(ErrorCodes.UNAUTHENTICATED, `cannot read the service account token ${this.options.tokenFile}: ${(e as Error).message}`);
-      })
-    ).trim();
-    return { authorization: `Bearer ${token}` };
+  private authorization(): Promise<Record<string, string>> {
+    return bearerHeader(this.options.tokenFile, ErrorCodes.UNAUTHENTICATED);
   }
+
 
   private markReachable(): void {
     if (this.health === 'unreachable') {

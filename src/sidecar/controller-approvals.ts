@@ -8,13 +8,13 @@
  * the webhook sees). While the controller cannot be reached the call stays
  * held (retrying with backoff) until it expires.
  */
-import { readFile } from 'node:fs/promises';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { Approval, ApprovalBroker, ApprovalRequest } from '../gate/types.ts';
 import { ErrorCodes, PortcullisError } from '../errors.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { BundleVerificationKey } from '../policy/bundle-signing.ts';
 import { checkedVerdict } from './verdict-check.ts';
+import { bearerHeader } from './service-account-token.ts';
 
 export interface ControllerApprovalOptions {
   controllerUrl: string;
@@ -122,16 +122,11 @@ export class ControllerApprovalBroker implements ApprovalBroker {
   }
 
   /** The Authorization header, when a token file is configured. */
-  private async authorization(): Promise<Record<string, string>> {
-    if (!this.o.tokenFile) return {};
-    const token = (
-      await readFile(this.o.tokenFile, 'utf8').catch((e) => {
-        // Retried: the kubelet may not have written it yet.
-        throw new PortcullisError(ErrorCodes.UPSTREAM, `cannot read the service account token ${this.o.tokenFile}: ${(e as Error).message}`);
-      })
-    ).trim();
-    return { authorization: `Bearer ${token}` };
+  private authorization(): Promise<Record<string, string>> {
+    // UPSTREAM, so retried: the kubelet may not have written it yet.
+    return bearerHeader(this.o.tokenFile, ErrorCodes.UPSTREAM);
   }
+
 
   /** The request with the loaded policy's digest, for the approval page, when the decider did not give one. */
   private withDigest(req: ApprovalRequest): ApprovalRequest {
