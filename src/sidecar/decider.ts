@@ -28,7 +28,7 @@ import { TOOL_VISIBLE_ENTRYPOINT, toolListingInput, type ToolDefinition } from '
 import { boundedMetricTool } from './metric-tool.ts';
 import { frameNow, type DecisionFrame } from './decision-frame.ts';
 import { reportEvaluation } from './evaluation-report.ts';
-import { recordIntent, type Recorded } from './intent-evidence.ts';
+import { recordIntent, type IntentDeps, type Recorded } from './intent-evidence.ts';
 import { Escalations } from './escalation.ts';
 import { endCall, type FinishInfo } from './call-end.ts';
 
@@ -94,15 +94,17 @@ export interface Decided {
 export class Decider {
   readonly #d: DeciderDeps;
   readonly #escalations: Escalations;
+  readonly #intentDeps: IntentDeps;
 
   constructor(deps: DeciderDeps) {
     this.#d = deps;
     this.#escalations = new Escalations(deps);
+    this.#intentDeps = { recorder: deps.recorder, metrics: deps.metrics, logger: deps.logger, tracing: deps.tracing !== undefined };
   }
 
   /** The mode a decision starting now is made in. */
   get mode(): Mode {
-    return this.#frame().mode;
+    return this.#d.modeOf(this.#d.engine.current());
   }
 
   #frame(): DecisionFrame {
@@ -185,7 +187,7 @@ export class Decider {
   }
 
   #intent(frame: DecisionFrame, it: Parameters<typeof recordIntent>[2]): Promise<{ outcome: Outcome; recorded: Recorded }> {
-    return recordIntent({ recorder: this.#d.recorder, metrics: this.#d.metrics, logger: this.#d.logger, tracing: this.#d.tracing !== undefined }, frame, it);
+    return recordIntent(this.#intentDeps, frame, it);
   }
 
   /** Labels stay bounded whatever the agent sends: only catalog names (and fixed values) become labels. */
