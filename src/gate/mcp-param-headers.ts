@@ -138,3 +138,17 @@ function argumentDisagreement(value: string, arg: unknown, d: ParamHeaderDeclara
   if (arg === undefined || arg === null) return `the body has no argument ${d.path.join('.')}`;
   return agrees(decoded, arg, d.type) ? undefined : `the body says ${d.path.join('.')} = ${JSON.stringify(arg)}`;
 }
+
+/**
+ * The text an `Mcp-Param-*` header carries for the argument it mirrors in a
+ * `tools/call`, or undefined when the message mirrors nothing there (another
+ * method, an undeclared header, an absent or non-primitive argument).
+ * Encoded by the caller (mcp-headers.ts `encodeHeaderValue`).
+ */
+export function mirroredArgument(m: JsonRpcMessage, header: string, declarationsOf: (tool: string) => readonly ParamHeaderDeclaration[] | undefined): string | undefined {
+  const params = isObject(m.params) ? m.params : {};
+  if (m.method !== 'tools/call' || typeof params.name !== 'string') return undefined;
+  const d = declarationsOf(params.name)?.find((x) => x.header === header);
+  const value = d ? valueAt(params.arguments, d.path) : undefined;
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined;
+}

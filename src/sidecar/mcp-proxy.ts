@@ -18,8 +18,8 @@ import { buildServerRequestAction, inputRequestsOf, serverRequestOf, type Server
 import { filterToolListMessage, TOOL_VISIBLE_ENTRYPOINT } from '../gate/tool-visibility.ts';
 import { toolDefinitionHash, toolPin } from '../gate/tool-pin.ts';
 import { ListedTools } from './listed-tools.ts';
-import { checkHeadersAgree, encodeHeaderValue, mcpHeaderView, mirroredName, MCP_METHOD_HEADER, MCP_NAME_HEADER } from '../gate/mcp-headers.ts';
-import { checkParamHeadersAgree, paramHeaderDeclarations } from '../gate/mcp-param-headers.ts';
+import { checkHeadersAgree, encodeHeaderValue, mcpHeaderView, mirroredName, MCP_METHOD_HEADER, MCP_NAME_HEADER, MCP_PARAM_HEADER_PREFIX } from '../gate/mcp-headers.ts';
+import { checkParamHeadersAgree, mirroredArgument, paramHeaderDeclarations, type ParamHeaderDeclaration } from '../gate/mcp-param-headers.ts';
 import { normaliseAuthority, formatAuthority } from '../gate/host.ts';
 import { jsonRpcError, toPortcullisError } from '../gate/error-response.ts';
 import { ErrorCodes, PortcullisError } from '../errors.ts';
@@ -56,15 +56,27 @@ function routeParts(target: NamedTarget): Pick<McpAction, 'path' | 'query'> {
 }
 
 /**
- * `Mcp-Name` follows a rewritten tool name, so what goes upstream still
- * agrees with itself; when the forwarded calls no longer share one name the
- * header is dropped rather than left to say something the body does not.
+ * The mirrored headers follow a rewrite, so what goes upstream still agrees
+ * with itself (an intermediary routes on them): `Mcp-Name` takes the
+ * rewritten tool name, each `Mcp-Param-*` the rewritten argument it mirrors.
+ * A header that can no longer say what the body says (forwarded calls that
+ * disagree, an argument the rewrite removed) is dropped rather than left
+ * stale.
  */
-function followRewrite(headers: Record<string, string | string[]>, forwarded: readonly JsonRpcMessage[]): void {
-  const names = new Set(forwarded.map(mirroredName));
-  const [name] = names;
-  if (names.size === 1 && name !== undefined) headers[MCP_NAME_HEADER] = encodeHeaderValue(name);
-  else delete headers[MCP_NAME_HEADER];
+function followRewrite(headers: Record<string, string | string[]>, forwarded: readonly JsonRpcMessage[], declarationsOf: (tool: string) => readonly ParamHeaderDeclaration[] | undefined): void {
+  if (headers[MCP_NAME_HEADER] !== undefined) {
+    const names = new Set(forwarded.map(mirroredName));
+    const [name] = names;
+    if (names.size === 1 && name !== undefined) headers[MCP_NAME_HEADER] = encodeHeaderValue(name);
+    else delete headers[MCP_NAME_HEADER];
+  }
+  for (const key of Object.keys(headers)) {
+    if (!key.toLowerCase().startsWith(MCP_PARAM_HEADER_PREFIX)) continue;
+    const values = new Set(forwarded.map((m) => mirroredArgument(m, key.toLowerCase(), declarationsOf)));
+    const [value] = values;
+    if (values.size === 1 && value !== undefined) headers[key] = encodeHeaderValue(value);
+    else delete headers[key];
+  }
 }
 
 /** The call as one message sees it: its own trace context, when it carries one, continues the agent's trace. */
@@ -388,7 +400,7 @@ function forwardBatch(ctx: ProxyContext, post: McpPost, at: { read: ReadPost; so
   // Unchanged calls go as the agent sent them, byte for byte.
   const body = !sorted.rewritten && sorted.forwarded.length === read.messages.length ? read.raw : JSON.stringify(read.batch ? sorted.forwarded : sorted.forwarded[0]);
   const headers = forwardHeaders(req.headers, constraints.stripHeaders);
-  if (sorted.rewritten && mcpHeaderView(req.headers).name !== undefined) followRewrite(headers, sorted.forwarded);
+  if (sorted.rewritten) followRewrite(headers, sorted.forwarded, (tool) => ctx.listedTools?.paramHeaders(target.tool.name, tool));
   const [lead, ...rest] = sorted.forwarding;
   const leadOutcome = { ...lead!, outcome: { ...(lead!.outcome as Extract<Decided['outcome'], { kind: 'forward' }>), constraints } };
   const asks = new ServerAsks(ctx, { req, target, call: at.call, headers });

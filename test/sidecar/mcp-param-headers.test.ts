@@ -122,3 +122,35 @@ test('declarations: only primitive properties reached through properties, token 
   ];
   for (const schema of invalid) assert.equal(paramHeaderDeclarations(schema), undefined, JSON.stringify(schema));
 });
+
+test('a compute rewrite of an argument carries its Mcp-Param header along: the upstream gets the header and the body the policy decided', async () => {
+  const rewriting = await startSidecar({
+    engine: functionEngine(
+      (input) =>
+        input.action.mcp?.arguments?.region === 'us-east-1'
+          ? { effect: 'compute', reason: 'moved to the EU', rewrite: { mcp: { arguments: { ...input.action.mcp.arguments, region: 'eu-central-1' } } } }
+          : { effect: 'allow', reason: 'anything else' },
+      undefined,
+      [{ name: 'srv', kind: 'mcp', url: upstream.url }],
+    ),
+  });
+  try {
+    const call = (headers: Record<string, string>, method: string, params: Record<string, unknown>): ReturnType<typeof send> =>
+      send(rewriting.port, {
+        method: 'POST',
+        path: '/mcp/srv',
+        headers: { ...base, 'mcp-method': method, ...headers },
+        body: JSON.stringify({ jsonrpc: '2.0', id: nextId++, method, params: { ...params, _meta: meta } }),
+      });
+    assert.equal((await call({}, 'tools/list', {})).status, 200);
+    const r = await call({ 'mcp-name': 'deploy', 'mcp-param-region': 'us-east-1', 'mcp-param-replicas': '2' }, 'tools/call', { name: 'deploy', arguments: { region: 'us-east-1', replicas: 2 } });
+    assert.equal(r.status, 200, r.body);
+    const arrival = upstream.arrivals.findLast((a) => a.body.includes('"deploy"') && a.body.includes('tools/call'))!;
+    assert.equal(JSON.parse(arrival.body).params.arguments.region, 'eu-central-1');
+    assert.equal(arrival.headers['mcp-param-region'], 'eu-central-1', 'the header follows the rewritten argument');
+    assert.equal(arrival.headers['mcp-param-replicas'], '2');
+    assert.equal(arrival.headers['mcp-name'], 'deploy');
+  } finally {
+    await rewriting.close();
+  }
+});
