@@ -1,7 +1,8 @@
 /**
  * `portcullis sidecar`, the in-cluster role, as a process: configured only by
  * PORTCULLIS_* variables, it fails closed until the controller serves its
- * bundle, then gates calls with it.
+ * bundle, then gates calls with it; and, given no key, it loads unsigned
+ * bundles only when told so explicitly.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -41,14 +42,8 @@ async function until<T>(f: () => Promise<T | undefined> | T | undefined, what: s
   throw new Error(`timed out waiting for ${what}`);
 }
 
-test('the sidecar fails closed until the controller serves its bundle, then enforces it', async () => {
-  payments = await startPaymentsApi();
-  const store = new BundleStore();
-  controller = Fastify({ forceCloseConnections: true });
-  registerBundleRoutes(controller, store);
-  await controller.listen({ port: 0, host: '127.0.0.1' });
-  const controllerUrl = `http://127.0.0.1:${(controller.server.address() as { port: number }).port}`;
-
+/** `portcullis sidecar` as a process, following `controllerUrl` for `agents/policies`; resolves with its addresses and its output so far. */
+async function startSidecarProcess(controllerUrl: string, extra: Record<string, string>): Promise<{ proxy: string; admin: string; out: () => string }> {
   let out = '';
   child = spawn(process.execPath, [join(root, 'bin', 'portcullis.js'), 'sidecar'], {
     cwd: root,
@@ -57,22 +52,33 @@ test('the sidecar fails closed until the controller serves its bundle, then enfo
       OTEL_SDK_DISABLED: 'true',
       PORTCULLIS_CONTROLLER_URL: controllerUrl,
       PORTCULLIS_BUNDLE: 'agents/policies',
-      PORTCULLIS_BUNDLE_PUBLIC_KEY: signingKeys.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
       PORTCULLIS_PORT: '0',
       PORTCULLIS_ADMIN_PORT: '0',
       PORTCULLIS_POD_NAMESPACE: 'agents',
       PORTCULLIS_POD_NAME: 'agent-0',
       PORTCULLIS_POD_LABELS: '{"app":"agent"}',
+      ...extra,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-  const started = await until(() => {
+  const addresses = await until(() => {
     const line = out.split('\n').find((l) => l.includes('"proxy"'));
     return line ? (JSON.parse(line) as { proxy: string; admin: string }) : child!.exitCode !== null ? Promise.reject(new Error(out)) : undefined;
   }, 'the sidecar to listen');
+  return { ...addresses, out: () => out };
+}
 
+test('the sidecar fails closed until the controller serves its bundle, then enforces it', async () => {
+  payments = await startPaymentsApi();
+  const store = new BundleStore();
+  controller = Fastify({ forceCloseConnections: true });
+  registerBundleRoutes(controller, store);
+  await controller.listen({ port: 0, host: '127.0.0.1' });
+  const controllerUrl = `http://127.0.0.1:${(controller.server.address() as { port: number }).port}`;
+
+  const started = await startSidecarProcess(controllerUrl, { PORTCULLIS_BUNDLE_PUBLIC_KEY: signingKeys.publicKey.export({ type: 'spki', format: 'pem' }).toString() });
   assert.equal((await fetch(`${started.admin}/readyz`)).status, 503);
   const early = await fetch(`${started.proxy}/tools/payments/v1/charges`);
   assert.equal(early.status, 503);
@@ -88,6 +94,25 @@ test('the sidecar fails closed until the controller serves its bundle, then enfo
   assert.equal(refused.status, 403);
   assert.deepEqual(payments.log.map((a) => `${a.method} ${a.url}`), ['GET /v1/charges']);
 
-  child.kill('SIGTERM');
+  child!.kill('SIGTERM');
   assert.equal(await new Promise((r) => child!.once('exit', r)), 0);
+});
+
+test('with PORTCULLIS_ACCEPT_UNSIGNED_BUNDLES=true and no key, the sidecar loads an unsigned bundle and says at start that it does', async () => {
+  const store = new BundleStore();
+  const unsignedController = Fastify({ forceCloseConnections: true });
+  registerBundleRoutes(unsignedController, store);
+  await unsignedController.listen({ port: 0, host: '127.0.0.1' });
+  try {
+    const started = await startSidecarProcess(`http://127.0.0.1:${(unsignedController.server.address() as { port: number }).port}`, { PORTCULLIS_ACCEPT_UNSIGNED_BUNDLES: 'true' });
+    assert.match(started.out(), /bundles are loaded without a signature check/);
+    const bundle = withTools(await shippedBundle(), { payments: payments!.url });
+    store.publish({ key: 'agents/policies', digest: bundle.digest, archive: await writeBundleArchive(bundle), bundle, publishedAt: Date.now() });
+    await until(async () => ((await fetch(`${started.admin}/readyz`)).status === 200 ? true : undefined), 'the unsigned bundle to load');
+    assert.equal((await fetch(`${started.proxy}/tools/payments/v1/charges`)).status, 200);
+    child!.kill('SIGTERM');
+    assert.equal(await new Promise((r) => child!.once('exit', r)), 0);
+  } finally {
+    await unsignedController.close();
+  }
 });
