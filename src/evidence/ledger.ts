@@ -172,6 +172,8 @@ export class Ledger {
   #flushing: Promise<void> | undefined;
   /** Ends the wait of lingering outcomes (an intent arrived, or a caller waits for the ledger). */
   #wake: (() => void) | undefined;
+  /** Callers waiting for the ledger to drain: while any waits, outcomes do not linger. */
+  #draining = 0;
   /** Set when the file can no longer be trusted to match memory (fsync or truncate failed). */
   #broken: PortcullisError | undefined;
   #closed = false;
@@ -282,9 +284,20 @@ export class Ledger {
     wake?.();
   }
 
+  /** Waits for every write in flight and queued, outcomes going at once (idle, seal, close). */
+  async #drained(): Promise<void> {
+    this.#draining++;
+    this.#hurry();
+    try {
+      while (this.#flushing) await this.#flushing;
+    } finally {
+      this.#draining--;
+    }
+  }
+
   /** Waits until an intent is queued, someone waits for the ledger, or OUTCOME_LINGER_MS pass. */
   async #linger(): Promise<void> {
-    if (this.#pending.some((p) => p.kind === 'intent')) return;
+    if (this.#draining > 0 || this.#pending.some((p) => p.kind === 'intent')) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => this.#hurry(), OUTCOME_LINGER_MS);
       this.#wake = () => {
@@ -416,8 +429,7 @@ export class Ledger {
    * new active file. Resolves true when a segment was closed.
    */
   async seal(): Promise<boolean> {
-    this.#hurry();
-    while (this.#flushing) await this.#flushing;
+    await this.#drained();
     if (this.#closed || this.#broken || this.#size === 0) return false;
     let rotated = false;
     const sealing = (async () => {
@@ -433,8 +445,7 @@ export class Ledger {
 
   /** Resolves once no write or rotation is in flight (appends already resolved may still be rotating the file). */
   async idle(): Promise<void> {
-    this.#hurry();
-    while (this.#flushing) await this.#flushing;
+    await this.#drained();
   }
 
   /** Bytes in the active file (0 right after a rotation). */
@@ -450,8 +461,7 @@ export class Ledger {
   /** Waits for pending appends, then closes the file. */
   async close(): Promise<void> {
     if (this.#closed) return;
-    this.#hurry();
-    while (this.#flushing) await this.#flushing;
+    await this.#drained();
     this.#closed = true;
     await this.#file.close().catch(() => undefined);
   }
