@@ -10,21 +10,25 @@
  *                          Pool forwarding to URL, no policy
  *   otlp-sink              accepts OTLP/HTTP POST /v1/traces and discards it;
  *                          GET /stats says how much arrived
- *   bundle-server ARCHIVE  what a sidecar's controller serves: the compiled
- *                          bundle at GET /v1/bundles/NS/NAME, long polls held
- *                          and answered 304 while it is unchanged
+ *   bundle-server ARCHIVE DIR  what a sidecar's controller serves: the
+ *                          compiled bundle at GET /v1/bundles/NS/NAME over TLS
+ *                          (DIR/tls.crt, tls.key) for the sidecar's token
+ *                          (DIR/token) only, long polls held and answered 304
+ *                          while it is unchanged
  *
  * Each prints `READY <port>` once listening.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Pool } from 'undici';
 
 const [role, arg] = process.argv.slice(2);
 const SMALL_JSON = JSON.stringify({ deployments: [{ id: 'dep_1', service: 'api', version: '1.4.2', status: 'running' }] });
 
-function listen(server: ReturnType<typeof createServer>): void {
+function listen(server: ReturnType<typeof createServer> | ReturnType<typeof createTlsServer>): void {
   server.keepAliveTimeout = 30_000;
   server.listen(0, '127.0.0.1', () => process.stdout.write(`READY ${(server.address() as AddressInfo).port}\n`));
 }
@@ -121,12 +125,20 @@ function otlpSink(): void {
   );
 }
 
+/**
+ * The controller's bundle endpoint as an injected sidecar meets it: over TLS
+ * (DIR/tls.crt, DIR/tls.key) and only for the sidecar's token (DIR/token).
+ */
 function bundleServer(): void {
   const archive = readFileSync(arg!);
+  const dir = process.argv[4]!;
+  const token = readFileSync(join(dir, 'token'), 'utf8').trim();
+  const tls = { cert: readFileSync(join(dir, 'tls.crt')), key: readFileSync(join(dir, 'tls.key')) };
   listen(
-    createServer((req, res) => {
+    createTlsServer(tls, (req, res) => {
       req.resume();
-      const url = new URL(req.url ?? '/', 'http://bench');
+      const url = new URL(req.url ?? '/', 'https://bench');
+      if (req.headers.authorization !== `Bearer ${token}`) return sendJson(res, 401, '{"error":"no token"}');
       if (req.method !== 'GET' || !url.pathname.startsWith('/v1/bundles/')) return sendJson(res, 404, '{"error":"not found"}');
       if (req.headers['if-none-match'] === undefined) {
         return void res.writeHead(200, { 'content-type': 'application/gzip', 'content-length': archive.length }).end(archive);
@@ -141,8 +153,8 @@ function bundleServer(): void {
 
 const roles: Record<string, () => void> = { upstream, 'node-proxy': nodeProxy, 'otlp-sink': otlpSink, 'bundle-server': bundleServer };
 const run = roles[role ?? ''];
-if (!run || ((role === 'node-proxy' || role === 'bundle-server') && !arg)) {
-  process.stderr.write('usage: servers.js upstream | node-proxy UPSTREAM_URL | otlp-sink | bundle-server ARCHIVE\n');
+if (!run || ((role === 'node-proxy' || role === 'bundle-server') && !arg) || (role === 'bundle-server' && !process.argv[4])) {
+  process.stderr.write('usage: servers.js upstream | node-proxy UPSTREAM_URL | otlp-sink | bundle-server ARCHIVE DIR\n');
   process.exit(2);
 }
 run();

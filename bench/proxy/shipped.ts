@@ -17,6 +17,7 @@ import ts from 'typescript';
 import { parse, stringify } from 'yaml';
 import { readBundleArchive, writeBundleArchive } from '../../src/policy/bundle-archive.ts';
 import { createBundleSigner } from '../../src/policy/bundle-signing.ts';
+import { generateServingCertificate } from '../../src/controller/certs/x509.ts';
 
 const run = promisify(execFile);
 
@@ -117,4 +118,25 @@ export async function compiledBundle(pkg: ShippedPackage, into: string, catalog:
   const archive = join(into, 'bundle.tar.gz');
   await writeFile(archive, await writeBundleArchive(bundle, { signer }));
   return { archive, publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
+}
+
+/** What the bench's stand-in controller serves with, as the controller does: a serving certificate from its own CA, and the sidecar's token. */
+export interface ControllerTrust {
+  /** Folder with tls.crt, tls.key and token, for `servers.js bundle-server`. */
+  dir: string;
+  /** The CA the sidecar is given (PORTCULLIS_CONTROLLER_CA). */
+  caPem: string;
+  /** The token file the sidecar sends (PORTCULLIS_CONTROLLER_TOKEN_FILE). */
+  tokenFile: string;
+}
+
+export async function controllerTrust(into: string): Promise<ControllerTrust> {
+  const dir = join(into, 'bundle-server');
+  await mkdir(dir, { recursive: true });
+  const serving = generateServingCertificate({ dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+  await writeFile(join(dir, 'tls.crt'), serving.certPem);
+  await writeFile(join(dir, 'tls.key'), serving.keyPem);
+  const tokenFile = join(dir, 'token');
+  await writeFile(tokenFile, createHash('sha256').update(serving.certPem).digest('hex'));
+  return { dir, caPem: serving.caPem, tokenFile };
 }

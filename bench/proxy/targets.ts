@@ -6,7 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { freePort, readyLine, startProcess, untilServing, type Running } from './processes.ts';
-import type { ShippedPackage } from './shipped.ts';
+import type { ControllerTrust, ShippedPackage } from './shipped.ts';
 import type { Workload } from './workloads.ts';
 
 export type Gate = 'shipped' | 'bare';
@@ -35,6 +35,8 @@ export interface GateSetup {
   bundleServer: string;
   /** The key the bundle server's bundle is signed with. */
   bundlePublicKey: string;
+  /** The CA the bundle server's certificate is from, and the token it wants. */
+  controllerTrust: ControllerTrust;
   sink: string;
 }
 
@@ -50,6 +52,10 @@ export async function startGate(s: GateSetup, kind: Gate, name: string, extraEnv
     PORTCULLIS_CONTROLLER_URL: s.bundleServer,
     PORTCULLIS_BUNDLE: 'bench/policies',
     PORTCULLIS_BUNDLE_PUBLIC_KEY: s.bundlePublicKey,
+    PORTCULLIS_CONTROLLER_CA: s.controllerTrust.caPem,
+    PORTCULLIS_CONTROLLER_TOKEN_FILE: s.controllerTrust.tokenFile,
+    // As injected: rotated segments beyond the newest two are deleted.
+    PORTCULLIS_LEDGER_KEEP_SEGMENTS: '2',
     PORTCULLIS_LISTEN_HOST: '127.0.0.1',
     PORTCULLIS_PORT: String(port),
     PORTCULLIS_ADMIN_HOST: '127.0.0.1',

@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { rssMiB } from '../proxy/proc.ts';
 import { freePort, type Running } from '../proxy/processes.ts';
-import { compiledBundle, shippedPackage } from '../proxy/shipped.ts';
+import { compiledBundle, controllerTrust, shippedPackage } from '../proxy/shipped.ts';
 import { ensureNginx, startNginx } from '../proxy/nginx.ts';
 import { workloads } from '../proxy/workloads.ts';
 import { checkDelivery, helper, startGate, startPlain, type GateSetup, type Target } from '../proxy/targets.ts';
@@ -66,9 +66,10 @@ export const suite: BenchSuite = {
       procs.push(nodeProxy.proc);
       ctx.log('proxy: compiling the shipped policies (catalog pointed at the bench upstream) with the package\'s `portcullis compile` …');
       const signed = await compiledBundle(pkg, dir, { http: upstream.url, mcp: `${upstream.url}/mcp` });
-      const bundleServer = await helper(pkg, 'bundle-server', [signed.archive], dir);
+      const trust = await controllerTrust(dir);
+      const bundleServer = await helper(pkg, 'bundle-server', [signed.archive, trust.dir], dir);
       procs.push(bundleServer.proc);
-      const setup: GateSetup = { pkg, dir, bundleServer: bundleServer.url, bundlePublicKey: signed.publicKey, sink: sink.url };
+      const setup: GateSetup = { pkg, dir, bundleServer: bundleServer.url.replace('http:', 'https:'), bundlePublicKey: signed.publicKey, controllerTrust: trust, sink: sink.url };
 
       const targets: Target[] = [
         { name: 'direct', gate: false, origin: upstream.url, proc: upstream.proc },
