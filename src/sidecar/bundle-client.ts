@@ -274,7 +274,7 @@ export class BundleClient {
   }
 
   private authorization(): Promise<Record<string, string>> {
-    return bearerHeader(this.options.tokenFile, ErrorCodes.UNAUTHENTICATED);
+    return bearerHeader(this.options.tokenFile);
   }
 
 

@@ -123,8 +123,7 @@ export class ControllerApprovalBroker implements ApprovalBroker {
 
   /** The Authorization header, when a token file is configured. */
   private authorization(): Promise<Record<string, string>> {
-    // UPSTREAM, so retried: the kubelet may not have written it yet.
-    return bearerHeader(this.o.tokenFile, ErrorCodes.UPSTREAM);
+    return bearerHeader(this.o.tokenFile);
   }
 
 

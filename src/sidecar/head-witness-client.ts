@@ -4,10 +4,10 @@
  * does. A refusal keeps the controller's error code (HEAD_REGRESSED, FORBIDDEN,
  * UNAUTHENTICATED); an unreachable controller is UPSTREAM.
  */
-import { readFile } from 'node:fs/promises';
 import { Agent, request } from 'undici';
 import { ErrorCodes, PortcullisError, type ErrorCode } from '../errors.ts';
 import type { HeadWitness, WitnessedHead } from '../evidence/shipping/witnessed-head.ts';
+import { bearerHeader } from './service-account-token.ts';
 
 export interface HeadWitnessClientOptions {
   /** The controller's base URL. */
@@ -43,16 +43,9 @@ export class HeadWitnessClient implements HeadWitness {
 
   /** The request's headers, with the service account token when one is configured (read on every send: it is rotated). */
   async #headers(): Promise<Record<string, string>> {
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (!this.#o.tokenFile) return headers;
-    const token = (
-      await readFile(this.#o.tokenFile, 'utf8').catch((e: unknown) => {
-        throw new PortcullisError(ErrorCodes.UPSTREAM, `cannot read the service account token ${this.#o.tokenFile}: ${(e as Error).message}`);
-      })
-    ).trim();
-    headers.authorization = `Bearer ${token}`;
-    return headers;
+    return { 'content-type': 'application/json', ...(await bearerHeader(this.#o.tokenFile)) };
   }
+
 
   async close(): Promise<void> {
     await this.#agent.close();
