@@ -55,7 +55,6 @@ export interface AttestedCall {
   approver: string;
 }
 
-
 /** The groups of `userGroups` that `approvers` names as `group:NAME`. */
 export function requestedGroups(approvers: readonly string[], userGroups: readonly string[]): string[] {
   const named = new Set(approvers.filter((a) => a.startsWith('group:')).map((a) => a.slice('group:'.length)));
@@ -72,7 +71,6 @@ export function signVerdictAttestation(claims: VerdictAttestation, signer: Pick<
 function refuse(problem: string, details?: Record<string, unknown>): PortcullisError {
   return new PortcullisError(ErrorCodes.APPROVAL_UNATTESTED, `verdict attestation: ${problem}`, details);
 }
-
 
 const STRING_CLAIMS = ['namespace', 'name', 'requestId', 'inputHash', 'approver', 'at'] as const;
 

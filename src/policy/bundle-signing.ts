@@ -96,7 +96,6 @@ function refuse(problem: string, details?: Record<string, unknown>): PortcullisE
   return new PortcullisError(ErrorCodes.BUNDLE_SIGNATURE, `bundle signature: ${problem}`, details);
 }
 
-
 /** The one JWS of `/.signatures.json`; throws BUNDLE_SIGNATURE when there is none or more. */
 function theSignature(files: ReadonlyMap<string, Uint8Array>): string {
   const raw = files.get(SIGNATURES_PATH);
@@ -139,18 +138,18 @@ function checkFiles(files: ReadonlyMap<string, Uint8Array>, listed: unknown): vo
   if (missing.length > 0) throw refuse(`signed files missing from the archive: ${missing.join(', ')}`);
 }
 
-/**
- * Checks the archive's files against its `/.signatures.json` and `keys`; returns
- * the key ID that signed. Throws BUNDLE_SIGNATURE for an unsigned archive, a
- * signature by a key not in `keys` or that does not verify, or files that differ
- * from what was signed.
- */
 /** The key ID a JWS names: its header's `kid`, else the payload's `keyid`. */
 function namedKey(header: Record<string, unknown>, payload: Record<string, unknown>): string | undefined {
   if (typeof header.kid === 'string') return header.kid;
   return typeof payload.keyid === 'string' ? payload.keyid : undefined;
 }
 
+/**
+ * Checks the archive's files against its `/.signatures.json` and `keys`; returns
+ * the key ID that signed. Throws BUNDLE_SIGNATURE for an unsigned archive, a
+ * signature by a key not in `keys` or that does not verify, or files that differ
+ * from what was signed.
+ */
 export function verifyBundleSignature(files: ReadonlyMap<string, Uint8Array>, keys: readonly BundleVerificationKey[]): string {
   const jws = theSignature(files);
   const parts = jws.split('.');

@@ -277,7 +277,6 @@ export class BundleClient {
     return bearerHeader(this.options.tokenFile);
   }
 
-
   private markReachable(): void {
     if (this.health === 'unreachable') {
       this.options.logger.info({ bundle: this.options.bundle, controller: this.options.controllerUrl, after: this.failures }, 'controller reachable again');

@@ -100,7 +100,7 @@ export class ControllerApprovalBroker implements ApprovalBroker {
       try {
         return await f();
       } catch (e) {
-        this.retryable(e, signal);
+        this.rethrowUnlessRetryable(e, signal);
         if (!logged) this.o.logger?.warn({ approvalId: req.id, err: (e as Error).message }, 'controller unreachable for approvals; the call stays held and is retried');
         logged = true;
         await sleep(Math.min(delay, Math.max(0, this.left(req))), signal);
@@ -116,7 +116,7 @@ export class ControllerApprovalBroker implements ApprovalBroker {
   }
 
   /** Rethrows what retrying cannot mend: the agent went away, or the controller answered with a refusal (anything but UPSTREAM). */
-  private retryable(e: unknown, signal: AbortSignal | undefined): void {
+  private rethrowUnlessRetryable(e: unknown, signal: AbortSignal | undefined): void {
     if (signal?.aborted) throw signal.reason;
     if (e instanceof PortcullisError && e.code !== ErrorCodes.UPSTREAM) throw e;
   }
@@ -125,7 +125,6 @@ export class ControllerApprovalBroker implements ApprovalBroker {
   private authorization(): Promise<Record<string, string>> {
     return bearerHeader(this.o.tokenFile);
   }
-
 
   /** The request with the loaded policy's digest, for the approval page, when the decider did not give one. */
   private withDigest(req: ApprovalRequest): ApprovalRequest {
