@@ -6,11 +6,16 @@
  */
 export type RefusalCheck<T> = (subject: T) => string | undefined;
 
-/** The first check's refusal, or undefined when every check passes. */
-export function firstRefusal<T>(checks: readonly RefusalCheck<T>[], subject: T): string | undefined {
-  for (const check of checks) {
-    const why = check(subject);
-    if (why !== undefined) return why;
+/** The first answer of an ordered list of questions about one subject, or undefined when none answers. */
+export function firstAnswer<T, A>(questions: readonly ((subject: T) => A | undefined)[], subject: T): A | undefined {
+  for (const ask of questions) {
+    const answer = ask(subject);
+    if (answer !== undefined) return answer;
   }
   return undefined;
+}
+
+/** The first check's refusal, or undefined when every check passes. */
+export function firstRefusal<T>(checks: readonly RefusalCheck<T>[], subject: T): string | undefined {
+  return firstAnswer(checks, subject);
 }

@@ -14,6 +14,7 @@ import { ledgerShippingEnv, type LedgerShippingInjection } from './ledger-shippi
 import { TOKEN_AUDIENCE } from '../approvals/caller-auth.ts';
 import { captureEnv, captureInitContainer, DEFAULT_CAPTURE, type CaptureInjection } from './capture-injection.ts';
 import { namespaceEnforcement, policyRefusal, type AllowedMode } from './namespace-enforcement.ts';
+import { firstAnswer } from '../first-refusal.ts';
 
 export const SIDECAR_NAME = 'portcullis-sidecar';
 /** Pod annotation (or label) that asks for the sidecar. */
@@ -153,11 +154,7 @@ const INJECTION_QUESTIONS: readonly ((input: InjectionInput) => InjectionAnswer 
 
 /** Whether a pod gets the sidecar: already injected or on the node network, no; else as the pod, then its namespace, asks. */
 export function injectionWanted(input: InjectionInput): InjectionAnswer {
-  for (const ask of INJECTION_QUESTIONS) {
-    const answer = ask(input);
-    if (answer) return answer;
-  }
-  return { inject: false, reason: 'not requested' };
+  return firstAnswer(INJECTION_QUESTIONS, input) ?? { inject: false, reason: 'not requested' };
 }
 
 const DNS1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
