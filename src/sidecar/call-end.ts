@@ -58,6 +58,12 @@ export function endCall(d: CallEndDeps, call: EndingCall, info: FinishInfo): voi
     });
   }
   if (!d.recorder) return;
+  if (recorded.seq === undefined) {
+    // Its intent was never recorded: an outcome alone would be an orphan in
+    // the chain (verify refuses one), so the outcome is lost with its intent.
+    d.metrics?.ledgerLost.inc({ kind: 'outcome' });
+    return;
+  }
   const outcome: OutcomeRecord = {
     decisionId: recorded.decisionId, time: d.clock().toISOString(), status: info.status, bytes: info.bytes, latencyMs,
     ...optional(info, 'outputHash', 'upstreamOutputHash', 'errorCode'),

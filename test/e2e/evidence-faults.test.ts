@@ -65,6 +65,13 @@ test('with a full disk, enforce mode refuses the call it cannot record; observe 
   assert.equal(body.error.code, ErrorCodes.LEDGER_WRITE);
   assert.equal(payments.log.length, arrivedBefore, 'the upstream never saw the unrecorded call');
   assert.match(await sidecars.enforce.metrics.registry.metrics(), /portcullis_ledger_errors_total\{kind="intent"\} [1-9]/);
+  // Room comes back before the refused call's outcome is written: it must
+  // not be written alone, an orphan of an intent that never was.
+  disk.full = false;
+  await recorders[0]!.idle();
+  const afterRefusal = await verifyLedger([sidecars.enforce.ledger]);
+  assert.equal(afterRefusal.ok, true, JSON.stringify(afterRefusal.findings));
+  disk.full = true;
 
   const forwarded = await fetch(`${sidecars.observe.url}/tools/payments/v1/charges`);
   assert.equal(forwarded.status, 200);
