@@ -45,6 +45,8 @@ export interface LedgerOptions {
   fs?: LedgerFs;
   metrics?: PortcullisMetrics;
   logger?: Logger;
+  /** Told after each rotation (by size or by `seal`) has closed a segment: segment retention prunes then. */
+  onRotate?: () => void;
 }
 
 interface Pending {
@@ -163,6 +165,7 @@ export class Ledger {
   readonly #signer: HeadSigner | undefined;
   readonly #metrics: PortcullisMetrics | undefined;
   readonly #logger: Logger | undefined;
+  readonly #onRotate: (() => void) | undefined;
   #file: LedgerFile;
   #size: number;
   #seq: number;
@@ -186,6 +189,7 @@ export class Ledger {
     this.#signer = options.signer;
     this.#metrics = options.metrics;
     this.#logger = options.logger;
+    this.#onRotate = options.onRotate;
     this.#file = file;
     this.#size = size;
     this.#seq = head.seq;
@@ -419,7 +423,9 @@ export class Ledger {
     } catch (e) {
       this.#broken = writeError(`cannot rotate the ledger ${this.path}`, e, { file: this.path });
       this.#logger?.error({ err: this.#broken }, 'ledger rotation failed');
+      return;
     }
+    this.#onRotate?.();
   }
 
   /**

@@ -8,10 +8,10 @@
  * shipping (PORTCULLIS_SHIP_TO), which deletes a segment only once it is
  * stored elsewhere, is the way to keep everything. The active file is never
  * touched; segments are complete files (the ledger renames them after fsync).
- * Pruning runs at start, whenever the ledger's folder changes (a rotation),
- * on a timer as a fallback, and once more when stopped.
+ * Pruning runs at start, after each rotation (the ledger says so: see
+ * `rotated`), on a timer as a fallback, and once more when stopped. It does
+ * not watch the folder: every append to the active file would wake it.
  */
-import { watch, type FSWatcher } from 'node:fs';
 import { readdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from '../telemetry/logger.ts';
@@ -28,6 +28,8 @@ export interface SegmentRetentionOptions {
 }
 
 export interface SegmentRetention {
+  /** The ledger closed a segment: prune soon (LedgerOptions.onRotate). */
+  rotated(): void;
   /** Resolves when the prune in progress (if any) is done; tests and shutdown. */
   settled(): Promise<void>;
   stop(): Promise<void>;
@@ -36,7 +38,12 @@ export interface SegmentRetention {
 /** Deletes all but the newest `keep` rotated segments of `ledgerFile`; returns the names deleted. */
 export async function pruneSegments(ledgerFile: string, keep: number, logger?: Logger): Promise<string[]> {
   const dir = dirname(ledgerFile);
-  const segments = segmentsOf(ledgerFile, await readdir(dir));
+  const names = await readdir(dir).catch((e: unknown) => {
+    // No folder yet (retention starts before the ledger makes it): nothing to prune.
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  });
+  const segments = segmentsOf(ledgerFile, names);
   const doomed = segments.slice(0, Math.max(0, segments.length - Math.max(1, keep)));
   const deleted: string[] = [];
   for (const [, name] of doomed) {
@@ -71,22 +78,15 @@ export function startSegmentRetention(o: SegmentRetentionOptions): SegmentRetent
       });
     });
   };
-  let watcher: FSWatcher | undefined;
-  try {
-    watcher = watch(dirname(o.ledgerFile), { persistent: false }, () => prune());
-    watcher.on('error', () => undefined);
-  } catch {
-    // No change notification here: the timer alone checks.
-  }
   const timer = setInterval(prune, o.intervalMs ?? 30_000);
   timer.unref();
   prune();
   return {
+    rotated: prune,
     settled: () => running,
     async stop() {
       stopped = true;
       clearInterval(timer);
-      watcher?.close();
       await running;
       // A rotation just before stopping may not have been pruned yet.
       await pruneSegments(o.ledgerFile, o.keep, o.logger).catch(() => undefined);

@@ -11,7 +11,6 @@ import type { ApprovalBroker } from '../gate/types.ts';
 import { createLogger, type Logger } from '../telemetry/logger.ts';
 import { createMetrics, type PortcullisMetrics } from '../telemetry/metrics.ts';
 import { createTracing, tracingConfigFromEnv, type Tracing } from '../telemetry/tracing.ts';
-import type { EvidenceRecorder } from '../evidence/recorder.ts';
 import { createLedgerRecorder, type LedgerRecorder } from '../evidence/ledger-recorder.ts';
 import { loadHeadSigner } from '../evidence/signing.ts';
 import { bundleStoreFor } from '../evidence/bundle-store.ts';
@@ -57,8 +56,10 @@ export interface RunningGate {
   admin: FastifyInstance;
   proxyUrl: string;
   adminUrl: string;
-  recorder: EvidenceRecorder | undefined;
+  recorder: LedgerRecorder | undefined;
   shipping: LedgerShipping | undefined;
+  /** Deletes old segments when they are not shipped (PORTCULLIS_LEDGER_KEEP_SEGMENTS). */
+  retention: SegmentRetention | undefined;
   close(): Promise<void>;
 }
 
@@ -109,6 +110,7 @@ export async function startGate(o: GateOptions): Promise<RunningGate> {
     adminUrl: urlOf(admin),
     recorder,
     shipping,
+    retention,
     async close() {
       captureWatch?.stop();
       o.localApprovals?.close();
@@ -130,15 +132,17 @@ interface Evidence {
 
 /** The ledger (when configured), then its shipping or, without shipping, its segment retention. */
 async function startEvidence(o: GateOptions): Promise<Evidence> {
-  const recorder = o.config.ledgerFile ? await openLedger(o) : undefined;
-  const shipping = o.shipping && recorder ? shipLedger(o, o.shipping, recorder) : undefined;
+  const { config } = o;
+  if (!config.ledgerFile) return { recorder: undefined, shipping: undefined, retention: undefined };
   // Shipping deletes a segment once it is stored; without it, a bound on what the volume keeps.
   const retention: SegmentRetention | undefined =
-    !shipping && recorder && o.config.ledgerKeepSegments > 0 ? startSegmentRetention({ ledgerFile: o.config.ledgerFile, keep: o.config.ledgerKeepSegments, logger: o.telemetry.logger }) : undefined;
+    !o.shipping && config.ledgerKeepSegments > 0 ? startSegmentRetention({ ledgerFile: config.ledgerFile, keep: config.ledgerKeepSegments, logger: o.telemetry.logger }) : undefined;
+  const recorder = await openLedger(o, retention);
+  const shipping = o.shipping ? shipLedger(o, o.shipping, recorder) : undefined;
   return { recorder, shipping, retention };
 }
 
-async function openLedger(o: GateOptions): Promise<LedgerRecorder> {
+async function openLedger(o: GateOptions, retention: SegmentRetention | undefined): Promise<LedgerRecorder> {
   const { config, engine, telemetry } = o;
   return createLedgerRecorder({
     path: config.ledgerFile,
@@ -147,6 +151,7 @@ async function openLedger(o: GateOptions): Promise<LedgerRecorder> {
     bundles: { dir: bundleStoreFor(config.ledgerFile), current: () => engine.current() },
     metrics: telemetry.metrics,
     logger: telemetry.logger,
+    ...(retention ? { onRotate: retention.rotated } : {}),
   });
 }
 

@@ -99,6 +99,11 @@ test('PORTCULLIS_LEDGER_KEEP_SEGMENTS without shipping: the gate keeps that many
       assert.equal(res.status, 200);
       await res.arrayBuffer();
     }
+    // While the gate runs: the ledger's rotations asked for pruning, and it is done.
+    await kept.recorder!.idle();
+    await kept.retention!.settled();
+    const live = (await readdir(kdir)).filter((f) => /^ledger\.\d{6}\.jsonl$/.test(f));
+    assert.equal(live.length, 1, `pruned after rotating, before stopping: ${live.join(', ')}`);
   } finally {
     // Closing stops the retention after its last prune.
     await kept.close();
