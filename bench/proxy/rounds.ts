@@ -64,12 +64,14 @@ export interface Plan {
   /** Requests per round on one connection, and write+fdatasync pairs. */
   oneConnectionRequests: number;
   fdatasyncs: number;
+  /** After the rounds: direct, node-proxy and portcullis each held at `rate` GETs per second for `seconds` (0: no hold). */
+  hold: { rate: number; seconds: number };
 }
 
 export function planFor(quick: boolean): Plan {
   return quick
-    ? { rounds: 3, saturateSeconds: 1, rateSeconds: 1, rates: [500, 1000], rateWorkloads: ['get'], warmupSeconds: 1, readySamples: 3, bare: false, oneConnectionRequests: 300, fdatasyncs: 100 }
-    : { rounds: 5, saturateSeconds: 3, rateSeconds: 3, rates: [500, 1000], rateWorkloads: ['get', 'post16k', 'mcp'], warmupSeconds: 2, readySamples: 5, bare: true, oneConnectionRequests: 1000, fdatasyncs: 300 };
+    ? { rounds: 3, saturateSeconds: 1, rateSeconds: 1, rates: [500, 1000], rateWorkloads: ['get'], warmupSeconds: 1, readySamples: 3, bare: false, oneConnectionRequests: 300, fdatasyncs: 100, hold: { rate: 1000, seconds: 0 } }
+    : { rounds: 5, saturateSeconds: 3, rateSeconds: 3, rates: [500, 1000], rateWorkloads: ['get', 'post16k', 'mcp'], warmupSeconds: 2, readySamples: 5, bare: true, oneConnectionRequests: 1000, fdatasyncs: 300, hold: { rate: 1000, seconds: 60 } };
 }
 
 export async function measureRound(r: number, plan: Plan, targets: Target[], loads: Workload[], ledgerDir: string, log: (l: string) => void): Promise<Round> {
