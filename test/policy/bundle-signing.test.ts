@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, sign } from 'node:crypto';
 import { readBundleArchive, writeBundleArchive } from '../../src/policy/bundle-archive.ts';
 import { createBundleSigner, parseBundleVerificationKeys, SIGNATURES_PATH, verifyBundleSignature } from '../../src/policy/bundle-signing.ts';
 import { packTarGz, unpackTarGz } from '../../src/policy/tar-gz.ts';
@@ -99,6 +99,41 @@ test('key rotation: with both keys trusted, bundles of either load; dropping the
   assert.equal(verifyBundleSignature(await files(renewed), both), both[1]!.keyId);
   const onlyNext = parseBundleVerificationKeys(next.publicPem, 'K');
   await assert.rejects(readBundleArchive(old, { verificationKeys: onlyNext }), refused(/does not trust/));
+});
+
+/** The archive re-signed by `privatePem` with a JWS whose header and payload the test chooses. */
+async function resigned(bytes: Uint8Array, privatePem: string, header: Record<string, unknown>, keyid: string | undefined): Promise<Uint8Array> {
+  return repack(bytes, (f) => {
+    const p0 = (JSON.parse(f.get(SIGNATURES_PATH)!.toString()).signatures[0] as string).split('.')[1]!;
+    const listed = JSON.parse(Buffer.from(p0, 'base64url').toString()).files;
+    const h = Buffer.from(JSON.stringify(header)).toString('base64url');
+    const p = Buffer.from(JSON.stringify(keyid === undefined ? { files: listed } : { files: listed, keyid })).toString('base64url');
+    const s = sign(null, Buffer.from(`${h}.${p}`, 'ascii'), createPrivateKey(privatePem)).toString('base64url');
+    f.set(SIGNATURES_PATH, Buffer.from(JSON.stringify({ signatures: [`${h}.${p}.${s}`] })));
+  });
+}
+
+test('a signature that names no key is tried against every trusted key: accepted when one of them signed, refused otherwise', async () => {
+  const other = keyPair();
+  const both = parseBundleVerificationKeys(`${other.publicPem}${ours.publicPem}`, 'K');
+  const bytes = await writeBundleArchive(bundle, { signer });
+  const anonymous = await resigned(bytes, ours.privatePem, { alg: 'EdDSA' }, undefined);
+  const back = await readBundleArchive(anonymous, { verificationKeys: both });
+  assert.equal(back.digest, bundle.digest);
+  const byStranger = await resigned(bytes, keyPair().privatePem, { alg: 'EdDSA' }, undefined);
+  await assert.rejects(readBundleArchive(byStranger, { verificationKeys: both }), refused(/does not verify with any trusted key/));
+});
+
+test('a payload that names another key than the one that signed is refused, even when both are trusted', async () => {
+  const other = keyPair();
+  const otherId = createBundleSigner(other.privatePem).keyId;
+  const both = parseBundleVerificationKeys(`${ours.publicPem}${other.publicPem}`, 'K');
+  const bytes = await writeBundleArchive(bundle, { signer });
+  const mismatched = await resigned(bytes, ours.privatePem, { alg: 'EdDSA', kid: signer.keyId }, otherId);
+  await assert.rejects(readBundleArchive(mismatched, { verificationKeys: both }), refused(/names another key than the one that signed it/));
+  // The header's kid names the key; without one, the payload's keyid does.
+  const viaPayload = await resigned(bytes, ours.privatePem, { alg: 'EdDSA' }, otherId);
+  await assert.rejects(readBundleArchive(viaPayload, { verificationKeys: both }), refused(new RegExp(`does not verify with key ${otherId}`)));
 });
 
 test('verification keys: PEM text of ed25519 public keys only', () => {
