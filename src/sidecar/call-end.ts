@@ -49,7 +49,8 @@ export function endCall(d: CallEndDeps, call: EndingCall, info: FinishInfo): voi
   d.metrics?.decisions.inc({ effect: ev.decision.effect, tool: call.metricTool, mode: frame.mode, bundle: frame.bundleName });
   d.metrics?.requestSeconds.observe({ effect: res.enforced, mode: frame.mode }, latencyMs / 1000);
   trace.end(info.status, info.bytes, info.outputHash, info.errorCode);
-  if (d.logger) {
+  // The line's fields are only built when a line is written (a level above info writes none).
+  if (d.logger?.isLevelEnabled('info')) {
     logDecision(d.logger, {
       decisionId: recorded.decisionId, traceId: trace.traceId, tool: res.input.action.tool, mode: frame.mode, effect: ev.decision.effect, enforcedEffect: res.enforced,
       reason: res.outcome.kind === 'deny' ? res.outcome.error.message : ev.decision.reason, bundle: frame.bundleName,

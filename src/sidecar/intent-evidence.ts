@@ -110,7 +110,7 @@ export async function recordIntent(d: IntentDeps, frame: DecisionFrame, it: Inte
  * the intent record, which holds the same input object.
  */
 function needsHash(d: IntentDeps, res: Resolution): boolean {
-  return d.recorder !== undefined || d.tracing || d.logger !== undefined || res.outcome.kind === 'escalate';
+  return d.recorder !== undefined || d.tracing || d.logger?.isLevelEnabled('info') === true || res.outcome.kind === 'escalate';
 }
 
 /** The rewritten call's part of the record; its canonical text joins `known`. */
