@@ -136,7 +136,7 @@ export const suite: BenchSuite = {
         if (over.length > 0) notes.push(`${n} served a median of ${most.toFixed(0)} req/s saturated (get) in this run: at ${over.join(' and ')} req/s it runs at or past its capacity, and its fixed-rate latency is mostly requests queueing`);
       }
       notes.push(
-        `evidence during the saturated phases: ledger ${(ledgerBytes / 1024 / 1024).toFixed(1)} MiB, logs ${(logBytes / 1024 / 1024).toFixed(1)} MiB into the pipe, ${spans.requests} OTLP exports (${(spans.bytes / 1024 / 1024).toFixed(1)} MiB) for about ${gateRequests} gated requests (plus the fixed-rate ones)`,
+        `evidence written during the run: ledger ${(ledgerBytes / 1024 / 1024).toFixed(1)} MiB, logs ${(logBytes / 1024 / 1024).toFixed(1)} MiB into the pipe, ${spans.requests} OTLP exports (${(spans.bytes / 1024 / 1024).toFixed(1)} MiB) for about ${gateRequests} gated requests (plus the fixed-rate ones${hold ? ' and the hold' : ''})`,
         ...(failed.length > 0 ? [`failed requests: ${failed.join('; ')}`] : []),
         `${plan.rounds} rounds, targets in rotating order; per target and round: each workload saturated ${plan.saturateSeconds} s, then ${plan.rateWorkloads.join(', ')} at ${plan.rates.join(' and ')} req/s for ${plan.rateSeconds} s each, then (direct and portcullis) ${plan.oneConnectionRequests} GETs one after another on one connection; ${plan.fdatasyncs} write+fdatasync pairs in the ledger's folder per round; the load generator is this process`,
         'ratios are taken within each round; value = median over rounds, spread = least–greatest round. CPU per request is the target process tree\'s own utime+stime (/proc) over requests served: it does not depend on other load on the machine, unlike req/s and latency',

@@ -4,7 +4,7 @@
  */
 import type { EvidenceRecorder, OutcomeRecord } from '../evidence/recorder.ts';
 import type { Resolution } from '../gate/resolve.ts';
-import { logDecision, type Logger } from '../telemetry/logger.ts';
+import { logDecision, logsDecisions, type Logger } from '../telemetry/logger.ts';
 import type { PortcullisMetrics } from '../telemetry/metrics.ts';
 import type { CallTrace } from './call-trace.ts';
 import type { DecisionFrame } from './decision-frame.ts';
@@ -50,7 +50,7 @@ export function endCall(d: CallEndDeps, call: EndingCall, info: FinishInfo): voi
   d.metrics?.requestSeconds.observe({ effect: res.enforced, mode: frame.mode }, latencyMs / 1000);
   trace.end(info.status, info.bytes, info.outputHash, info.errorCode);
   // The line's fields are only built when a line is written (a level above info writes none).
-  if (d.logger?.isLevelEnabled('info')) {
+  if (logsDecisions(d.logger)) {
     logDecision(d.logger, {
       decisionId: recorded.decisionId, traceId: trace.traceId, tool: res.input.action.tool, mode: frame.mode, effect: ev.decision.effect, enforcedEffect: res.enforced,
       reason: res.outcome.kind === 'deny' ? res.outcome.error.message : ev.decision.reason, bundle: frame.bundleName,

@@ -7,7 +7,7 @@
  */
 import type { EvidenceRecorder, EnforcedEffect, IntentRecord } from '../evidence/recorder.ts';
 import type { Outcome, Resolution } from '../gate/resolve.ts';
-import type { Logger } from '../telemetry/logger.ts';
+import { logsDecisions, type Logger } from '../telemetry/logger.ts';
 import type { PortcullisMetrics } from '../telemetry/metrics.ts';
 import { canonicalInput } from '../evidence/hash.ts';
 import { ErrorCodes, PortcullisError, isPortcullisError } from '../errors.ts';
@@ -110,7 +110,7 @@ export async function recordIntent(d: IntentDeps, frame: DecisionFrame, it: Inte
  * the intent record, which holds the same input object.
  */
 function needsHash(d: IntentDeps, res: Resolution): boolean {
-  return d.recorder !== undefined || d.tracing || d.logger?.isLevelEnabled('info') === true || res.outcome.kind === 'escalate';
+  return d.recorder !== undefined || d.tracing || logsDecisions(d.logger) || res.outcome.kind === 'escalate';
 }
 
 /** The rewritten call's part of the record; its canonical text joins `known`. */

@@ -82,6 +82,11 @@ export interface DecisionLogFields {
   errorCode?: string;
 }
 
+/** Whether decision lines are written (their level, info, is enabled): only then are their fields worth making. */
+export function logsDecisions(logger: Logger | undefined): logger is Logger {
+  return logger?.isLevelEnabled('info') === true;
+}
+
 /** Logs one decision at info. Only hashes and names: never the input itself. */
 export function logDecision(logger: Logger, fields: DecisionLogFields): void {
   logger.info({ event: 'decision', ...fields }, `${fields.enforcedEffect} ${fields.tool}: ${fields.reason}`);
