@@ -32,6 +32,8 @@ export interface EvaluateOptions {
   entrypoint?: string;
   /** Monotonic milliseconds, to report the time spent. */
   now: () => number;
+  /** The input's JSON text, when already made (PolicyView.evaluate). */
+  inputJson?: string | undefined;
 }
 
 function failClosed(error: PortcullisError, digest: string, entrypoint: string, elapsedMs: number): Evaluation {
@@ -64,7 +66,7 @@ export function evaluatePolicy(engine: PolicyView | undefined, input: PolicyInpu
   const start = opts.now();
   let answer: EvalResult;
   try {
-    answer = engine.evaluate(input, entrypoint);
+    answer = engine.evaluate(input, entrypoint, opts.inputJson);
   } catch (err) {
     return engineFailed(err, bundle.digest, entrypoint, opts.now() - start);
   }

@@ -88,15 +88,17 @@ function enforcedEffect(outcome: Outcome): Effect {
 
 export function resolveDecision(engine: PolicyView | undefined, input: PolicyInput, opts: ResolveOptions): Resolution {
   const evaluation = evaluatePolicy(engine, input, opts);
+  // The JSON text given is this input's: a rewritten input's evaluation makes its own.
+  const later: ResolveOptions = { ...opts, inputJson: undefined };
   if (opts.mode === 'observe') {
     // Decided and recorded ("would deny"), forwarded unchanged. A compute is
     // still worked out so the record shows what enforce mode would send.
-    const rewritten = evaluation.decision.effect === 'compute' ? computeRewrite(engine, input, evaluation, opts).rewritten : undefined;
+    const rewritten = evaluation.decision.effect === 'compute' ? computeRewrite(engine, input, evaluation, later).rewritten : undefined;
     const res: Resolution = { input, evaluation, outcome: { kind: 'forward', action: input.action, constraints: {} }, enforced: 'allow' };
     if (rewritten) res.rewritten = rewritten;
     return res;
   }
-  const { rewritten, outcome } = enforce(engine, input, evaluation, opts);
+  const { rewritten, outcome } = enforce(engine, input, evaluation, later);
   const res: Resolution = { input, evaluation, outcome, enforced: enforcedEffect(outcome) };
   if (rewritten) res.rewritten = rewritten;
   return res;

@@ -70,13 +70,13 @@ export class OpaWasmEngine implements PolicyEngine {
     this.#settings = { maxSteps: max, strictBuiltinErrors: options.strictBuiltinErrors ?? true };
   }
 
-  evaluate(input: unknown, entrypoint?: string): EvalResult {
-    return evaluateOn(this.#instance, input, entrypoint);
+  evaluate(input: unknown, entrypoint?: string, inputJson?: string): EvalResult {
+    return evaluateOn(this.#instance, { input, inputJson }, entrypoint);
   }
 
   pin(): PolicyView {
     const instance = this.#instance;
-    return { evaluate: (input, entrypoint) => evaluateOn(instance, input, entrypoint), current: () => instance?.bundle };
+    return { evaluate: (input, entrypoint, inputJson) => evaluateOn(instance, { input, inputJson }, entrypoint), current: () => instance?.bundle };
   }
 
   async load(bundle: CompiledBundle): Promise<void> {
@@ -93,8 +93,14 @@ export class OpaWasmEngine implements PolicyEngine {
   }
 }
 
+/** An input, and its JSON text when the caller already made it. */
+interface GivenInput {
+  input: unknown;
+  inputJson: string | undefined;
+}
+
 /** One evaluation on one loaded module (the engine's current one, or one a decision pinned). */
-function evaluateOn(instance: Instance | undefined, input: unknown, entrypoint?: string): EvalResult {
+function evaluateOn(instance: Instance | undefined, given: GivenInput, entrypoint?: string): EvalResult {
   if (!instance) {
     throw new PortcullisError(ErrorCodes.POLICY_NO_BUNDLE, 'no policy bundle is loaded yet: load a compiled bundle before evaluating');
   }
@@ -109,8 +115,9 @@ function evaluateOn(instance: Instance | undefined, input: unknown, entrypoint?:
   }
   let resultSet: unknown;
   try {
+    const { input, inputJson } = given;
     instance.clockUser?.beginEvaluation(instantOf(input));
-    resultSet = instance.fast ? evaluateFast(instance.policy, input, id) : instance.policy.evaluate(sdkInput(input), id);
+    resultSet = instance.fast ? evaluateFast(instance.policy, input, id, inputJson) : instance.policy.evaluate(sdkInput(input), id);
   } catch (e) {
     throw evaluationError(e, name, instance.bundle.digest);
   }
@@ -282,11 +289,11 @@ type OpaEval = (...args: OpaEvalArgs) => number;
  * Same protocol as `LoadedPolicy.evaluate`: input at the saved data-heap
  * pointer, heap after it, result a NUL-terminated JSON result set.
  */
-function evaluateFast(policy: LoadedPolicy, input: unknown, entrypoint: number): unknown {
+function evaluateFast(policy: LoadedPolicy, input: unknown, entrypoint: number, inputJson?: string): unknown {
   const memory = policy.mem;
   const start = policy.dataHeapPtr as number;
   let length = 0;
-  const text = input === undefined ? undefined : (JSON.stringify(input) as string | undefined);
+  const text = inputJson ?? (input === undefined ? undefined : (JSON.stringify(input) as string | undefined));
   if (text !== undefined) {
     // UTF-8 takes at most 3 bytes per UTF-16 code unit.
     const needed = start + text.length * 3 - memory.buffer.byteLength;

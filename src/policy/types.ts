@@ -92,7 +92,11 @@ export interface EvalResult {
 /** What deciding needs of an engine: evaluate, and which bundle does. */
 export interface PolicyView {
   /** Evaluate an entrypoint (default: the bundle's first) on an input; throws PortcullisError on failure. */
-  evaluate(input: unknown, entrypoint?: string): EvalResult;
+  /**
+   * `inputJson`: the input already serialised as JSON (the canonical text its
+   * hash is made of), so that the engine does not serialise it again.
+   */
+  evaluate(input: unknown, entrypoint?: string, inputJson?: string): EvalResult;
   /** The loaded bundle, or undefined before the first successful load. */
   current(): CompiledBundle | undefined;
 }

@@ -28,7 +28,7 @@ import { TOOL_VISIBLE_ENTRYPOINT, toolListingInput, type ToolDefinition } from '
 import { boundedMetricTool } from './metric-tool.ts';
 import { frameNow, type DecisionFrame } from './decision-frame.ts';
 import { reportEvaluation } from './evaluation-report.ts';
-import { recordIntent, type IntentDeps, type Recorded } from './intent-evidence.ts';
+import { canonicalBeforehand, recordIntent, type IntentDeps, type Recorded } from './intent-evidence.ts';
 import { Escalations } from './escalation.ts';
 import { endCall, type FinishInfo } from './call-end.ts';
 
@@ -119,9 +119,10 @@ export class Decider {
     const trace = new CallTrace(this.#d.tracing, call, { action, mode: frame.mode, decisionId });
     const time = this.#d.clock();
     const input = buildPolicyInput(action, this.#d.agent, { time, mode: frame.mode, traceId: trace.traceId });
-    let res = resolveDecision(frame.policy, input, { mode: frame.mode, now: this.#d.now });
+    const text = canonicalBeforehand(this.#intentDeps, input);
+    let res = resolveDecision(frame.policy, input, { mode: frame.mode, now: this.#d.now, inputJson: text?.canonical });
     reportEvaluation(this.#d, frame, res);
-    let rec = await this.#intent(frame, { decisionId, time, trace, res });
+    let rec = await this.#intent(frame, { decisionId, time, trace, res, canonical: text && { of: input, text } });
     if (rec.outcome.kind === 'escalate') {
       res = await this.#escalations.settle({ frame, res, outcome: rec.outcome, recorded: rec.recorded, trace }, { signal: call.signal, defer: call.deferEscalation, resume: call.resumeApproval });
       decisionId = this.#d.ids();

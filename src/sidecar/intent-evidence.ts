@@ -9,7 +9,7 @@ import type { EvidenceRecorder, EnforcedEffect, IntentRecord } from '../evidence
 import type { Outcome, Resolution } from '../gate/resolve.ts';
 import { logsDecisions, type Logger } from '../telemetry/logger.ts';
 import type { PortcullisMetrics } from '../telemetry/metrics.ts';
-import { canonicalInput } from '../evidence/hash.ts';
+import { canonicalInput, type CanonicalInput } from '../evidence/hash.ts';
 import { ErrorCodes, PortcullisError, isPortcullisError } from '../errors.ts';
 import type { CallTrace } from './call-trace.ts';
 import type { DecisionFrame } from './decision-frame.ts';
@@ -36,6 +36,23 @@ export interface Intent {
   res: Resolution;
   /** A call refused before any policy saw it: a plain deny, not a fail-closed error. */
   refusal?: boolean;
+  /** The canonical text of an input made before it was evaluated (`canonicalBeforehand`), used when `of` is the resolution's input. */
+  canonical?: { of: Resolution['input']; text: CanonicalInput } | undefined;
+}
+
+/**
+ * The input's canonical text made before evaluation, when its hash will be
+ * needed anyway: the engine then reads that text rather than serialising the
+ * input once more. Undefined when the hash may not be needed, or when the
+ * input cannot be encoded (recordIntent refuses it then, with the reason).
+ */
+export function canonicalBeforehand(d: IntentDeps, input: Resolution['input']): CanonicalInput | undefined {
+  if (d.recorder === undefined && !d.tracing && !logsDecisions(d.logger)) return undefined;
+  try {
+    return canonicalInput(input);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -83,7 +100,7 @@ function intentRecord(frame: DecisionFrame, it: Intent, hash: string, enforced: 
 /** Records the intent; resolves with the outcome that stands (an allow becomes LEDGER_WRITE when it could not be recorded). */
 export async function recordIntent(d: IntentDeps, frame: DecisionFrame, it: Intent): Promise<{ outcome: Outcome; recorded: Recorded }> {
   const { res } = it;
-  const canonical = needsHash(d, res) ? recordable(res.input) : undefined;
+  const canonical = canonicalOf(d, it);
   const hash = canonical?.hash ?? '';
   const recorded: Recorded = { decisionId: it.decisionId, inputHash: hash };
   const ev = res.evaluation;
@@ -102,6 +119,13 @@ export async function recordIntent(d: IntentDeps, frame: DecisionFrame, it: Inte
   } catch (e) {
     return { outcome: unrecorded(d, frame, it, e), recorded };
   }
+}
+
+/** The input's canonical text: the one made before evaluation when it is of this input, else made now if needed. */
+function canonicalOf(d: IntentDeps, it: Intent): CanonicalInput | undefined {
+  const { res } = it;
+  if (it.canonical?.of === res.input) return it.canonical.text;
+  return needsHash(d, res) ? recordable(res.input) : undefined;
 }
 
 /**

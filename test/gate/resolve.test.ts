@@ -83,3 +83,17 @@ test('observe mode forwards a would-deny unchanged and records the real decision
   assert.equal(c.outcome.kind === 'forward' && c.outcome.action, action);
   assert.equal(c.rewritten!.action.http!.path, '/y');
 });
+
+test('the input JSON text given is passed to the first evaluation only: a rewritten input is evaluated from itself', () => {
+  const texts: (string | undefined)[] = [];
+  const inner = functionEngine((i) =>
+    i.action.http.path.startsWith('/dry-run/') ? { effect: 'allow', reason: 'dry run' } : { effect: 'compute', reason: 'to dry run', rewrite: { http: { path: '/dry-run' + i.action.http.path } } },
+  );
+  const engine = { ...inner, evaluate: (i: unknown, e?: string, json?: string) => (texts.push(json), inner.evaluate(i, e)) };
+  for (const mode of ['enforce', 'observe'] as const) {
+    texts.length = 0;
+    const r = resolveDecision(engine, input, { ...opts(mode), inputJson: '{"given":true}' });
+    assert.equal(r.rewritten?.input.action.http!.path, '/dry-run/deploy/prod');
+    assert.deepEqual(texts, ['{"given":true}', undefined], mode);
+  }
+});

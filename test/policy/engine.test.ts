@@ -36,6 +36,15 @@ test('large and non-ASCII inputs round-trip (memory grows as needed)', async () 
   assert.deepEqual(engine.evaluate({ small: 1 }).result, { small: 1 });
 });
 
+test('an input given with its JSON text is read from that text, not serialised again (the text the hash was made of)', async () => {
+  const engine = new OpaWasmEngine();
+  await engine.load(echoBundle());
+  // Only a test gives a text that differs from its object: the policy reads the text.
+  assert.deepEqual(engine.evaluate({ a: 1 }, undefined, '{"a":2}').result, { a: 2 });
+  assert.deepEqual(engine.pin().evaluate({ a: 1 }, undefined, '{"a":3}').result, { a: 3 });
+  assert.deepEqual(engine.evaluate({ a: 1 }).result, { a: 1 });
+});
+
 test('runtime errors map to POLICY_CONFLICT and POLICY_EVAL', async () => {
   const engine = new OpaWasmEngine();
   await engine.load(echoBundle());
