@@ -11,6 +11,7 @@ import type { ApprovalBroker } from '../gate/types.ts';
 import { createLogger, type Logger } from '../telemetry/logger.ts';
 import { createMetrics, type PortcullisMetrics } from '../telemetry/metrics.ts';
 import { createTracing, tracingConfigFromEnv, type Tracing } from '../telemetry/tracing.ts';
+import { spanExportReport } from '../telemetry/span-export-report.ts';
 import { createLedgerRecorder, type LedgerRecorder } from '../evidence/ledger-recorder.ts';
 import { loadHeadSigner } from '../evidence/signing.ts';
 import { bundleStoreFor } from '../evidence/bundle-store.ts';
@@ -32,7 +33,7 @@ export interface Telemetry {
 export async function createTelemetry(config: Readonly<SidecarConfig>, env: NodeJS.ProcessEnv, name: string): Promise<Telemetry> {
   const logger = createLogger({ level: config.logLevel, name, redactHeaders: config.redactHeaders });
   const metrics = createMetrics({ ...(config.agent.pod ? { defaultLabels: { pod: config.agent.pod } } : {}) });
-  const tracing = await createTracing({ config: tracingConfigFromEnv(env, `portcullis-${name}`) });
+  const tracing = await createTracing({ config: tracingConfigFromEnv(env, `portcullis-${name}`), report: spanExportReport(metrics, logger) });
   return { logger, metrics, tracing };
 }
 

@@ -71,6 +71,9 @@ export interface PortcullisMetrics {
   readonly ledgerShipFailures: Counter<'what'>;
   /** Sequence number of the last head the witness accepted. */
   readonly ledgerWitnessedSeq: Gauge;
+  // Traces
+  /** Spans sent to the OTLP collector, by result (`exported`, `failed`, `dropped` when the export queue was full). */
+  readonly traceSpans: Counter<'result'>;
 }
 
 export interface MetricsOptions {
@@ -172,6 +175,12 @@ export function createMetrics(options: MetricsOptions = {}): PortcullisMetrics {
       name: 'portcullis_ledger_errors_total',
       help: 'Ledger appends that failed, by kind.',
       labelNames: ['kind'] as const,
+      registers,
+    }),
+    traceSpans: new Counter({
+      name: 'portcullis_trace_spans_total',
+      help: 'Spans exported over OTLP/HTTP, by result: exported, failed (the collector refused or could not be reached), dropped (the export queue was full).',
+      labelNames: ['result'] as const,
       registers,
     }),
     ledgerLost: new Counter({

@@ -8,9 +8,11 @@
  *   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT full URL, used as is
  *   OTEL_EXPORTER_OTLP_PROTOCOL / _TRACES_PROTOCOL  http/protobuf (default) or http/json
  *   OTEL_EXPORTER_OTLP_HEADERS / _TRACES_HEADERS    k=v,k2=v2
+ *   OTEL_EXPORTER_OTLP_TIMEOUT / _TRACES_TIMEOUT    ms per export, retries included (10000)
  *   PORTCULLIS_TRACE_SHUTDOWN_TIMEOUT_MS  how long stopping waits for the last spans (1000)
  *   OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES
- *   OTEL_TRACES_SAMPLER (+ _ARG), OTEL_BSP_SCHEDULE_DELAY
+ *   OTEL_TRACES_SAMPLER (+ _ARG), OTEL_BSP_SCHEDULE_DELAY,
+ *   OTEL_BSP_MAX_EXPORT_BATCH_SIZE, OTEL_BSP_MAX_QUEUE_SIZE
  *
  * The provider is never registered globally: the tracer, the propagator and
  * the flush are handed to whoever needs them, and parent contexts are passed
@@ -41,6 +43,8 @@ import {
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { ErrorCodes, PortcullisError } from '../errors.ts';
+import { otlpHttpTransport, type OtlpTransport } from './otlp-http.ts';
+import { OtlpSpanProcessor, type SpanExportReport } from './otlp-span-processor.ts';
 
 export type OtlpProtocol = 'http/protobuf' | 'http/json';
 
@@ -52,12 +56,18 @@ export interface TracingConfig {
   readonly url: string;
   readonly protocol: OtlpProtocol;
   readonly headers: Readonly<Record<string, string>>;
+  /** One export, retries included. */
+  readonly exportTimeoutMs: number;
   readonly serviceName: string;
   readonly resourceAttributes: Readonly<Record<string, string>>;
   readonly sampler: string;
   readonly samplerArg: number | undefined;
   /** Batch span processor delay; 0 exports each span as it ends. */
   readonly scheduleDelayMs: number;
+  /** Spans per export request: a batch is sent as soon as this many wait. */
+  readonly maxExportBatchSize: number;
+  /** Spans kept waiting for export at most; beyond it new spans are dropped. */
+  readonly maxQueueSize: number;
   /** How long shutdown waits for the last spans to be exported; then they are dropped. */
   readonly shutdownTimeoutMs: number;
 }
@@ -118,9 +128,13 @@ export function tracingConfigFromEnv(env: NodeJS.ProcessEnv, defaultServiceName 
   const resourceAttributes = parseKeyValues(env.OTEL_RESOURCE_ATTRIBUTES, 'OTEL_RESOURCE_ATTRIBUTES');
   const samplerArg = numberSetting(env, 'OTEL_TRACES_SAMPLER_ARG', undefined, { valid: (n) => n >= 0 && n <= 1, expected: 'a number between 0 and 1' });
   const delay = numberSetting(env, 'OTEL_BSP_SCHEDULE_DELAY', 1000, { valid: (n) => Number.isFinite(n) && n >= 0, expected: 'a number of milliseconds ≥ 0' })!;
+  const maxExportBatchSize = numberSetting(env, 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 512, { valid: (n) => Number.isInteger(n) && n > 0, expected: 'a whole number > 0' })!;
+  const maxQueueSize = numberSetting(env, 'OTEL_BSP_MAX_QUEUE_SIZE', 2048, { valid: (n) => Number.isInteger(n) && n >= maxExportBatchSize, expected: 'a whole number ≥ OTEL_BSP_MAX_EXPORT_BATCH_SIZE' })!;
+  const exportTimeoutMs = numberSetting(env, env.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT ? 'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT' : 'OTEL_EXPORTER_OTLP_TIMEOUT', 10_000, { valid: (n) => Number.isInteger(n) && n > 0, expected: 'a whole number of milliseconds > 0' })!;
   const shutdownTimeoutMs = numberSetting(env, 'PORTCULLIS_TRACE_SHUTDOWN_TIMEOUT_MS', 1000, { valid: (n) => Number.isInteger(n) && n >= 0, expected: 'a whole number of milliseconds ≥ 0' })!;
   return Object.freeze({
     shutdownTimeoutMs,
+    exportTimeoutMs,
     enabled: !disabled && exporter !== 'none',
     exporter: exporter as TracingConfig['exporter'],
     url: tracesUrl(env),
@@ -134,6 +148,8 @@ export function tracingConfigFromEnv(env: NodeJS.ProcessEnv, defaultServiceName 
     sampler: (env.OTEL_TRACES_SAMPLER || 'parentbased_always_on').trim().toLowerCase(),
     samplerArg,
     scheduleDelayMs: delay,
+    maxExportBatchSize,
+    maxQueueSize,
   });
 }
 
@@ -201,6 +217,23 @@ export interface TracingOptions {
   exporter?: SpanExporter;
   /** Service version for the resource. */
   serviceVersion?: string;
+  /** Told what became of exported spans (OTLP/HTTP protobuf export only). */
+  report?: SpanExportReport | undefined;
+}
+
+/** The span processor the config asks for, and the transport to drop at shutdown when it has one. */
+async function makeProcessor(options: TracingOptions): Promise<{ processor?: SpanProcessor; transport?: OtlpTransport }> {
+  const { config } = options;
+  if (!options.exporter && config.enabled && config.exporter === 'otlp' && config.protocol === 'http/protobuf') {
+    const transport = otlpHttpTransport({ url: config.url, headers: config.headers, timeoutMs: config.exportTimeoutMs });
+    const { scheduleDelayMs, maxExportBatchSize, maxQueueSize } = config;
+    return { transport, processor: new OtlpSpanProcessor({ transport, scheduleDelayMs, maxExportBatchSize, maxQueueSize, report: options.report }) };
+  }
+  const exporter = options.exporter ?? (config.enabled ? await makeExporter(config) : undefined);
+  if (!exporter) return {};
+  if (config.scheduleDelayMs === 0 || config.exporter === 'console') return { processor: new SimpleSpanProcessor(exporter) };
+  const { scheduleDelayMs, maxExportBatchSize, maxQueueSize } = config;
+  return { processor: new BatchSpanProcessor(exporter, { scheduledDelayMillis: scheduleDelayMs, maxExportBatchSize, maxQueueSize }) };
 }
 
 /**
@@ -210,15 +243,7 @@ export interface TracingOptions {
  */
 export async function createTracing(options: TracingOptions): Promise<Tracing> {
   const { config } = options;
-  const processors: SpanProcessor[] = [];
-  const exporter = options.exporter ?? (config.enabled ? await makeExporter(config) : undefined);
-  if (exporter) {
-    processors.push(
-      config.scheduleDelayMs === 0 || config.exporter === 'console'
-        ? new SimpleSpanProcessor(exporter)
-        : new BatchSpanProcessor(exporter, { scheduledDelayMillis: config.scheduleDelayMs }),
-    );
-  }
+  const { processor, transport } = await makeProcessor(options);
   const provider = new BasicTracerProvider({
     // The SDK's default resource carries telemetry.sdk.{name,language,version},
     // which every SDK must report (Jaeger lists them among the process tags).
@@ -230,7 +255,7 @@ export async function createTracing(options: TracingOptions): Promise<Tracing> {
       }),
     ),
     sampler: makeSampler(config.sampler, config.samplerArg),
-    spanProcessors: processors,
+    spanProcessors: processor ? [processor] : [],
   });
   const propagator = new W3CTraceContextPropagator();
   return {
@@ -241,7 +266,7 @@ export async function createTracing(options: TracingOptions): Promise<Tracing> {
     forceFlush: () => provider.forceFlush(),
     // The exporter retries an absent collector for up to its own timeout
     // (about 8 s): stopping must not wait for that.
-    shutdown: () => withDeadline(provider.shutdown(), config.shutdownTimeoutMs),
+    shutdown: () => withDeadline(provider.shutdown(), config.shutdownTimeoutMs).finally(() => transport?.destroy()),
   };
 }
 

@@ -85,6 +85,8 @@ function agentHeaders(spanId = AGENT_SPAN): Record<string, string> {
 }
 
 async function ledgerEntries(): Promise<Array<{ kind: string; record: Record<string, any> }>> {
+  // An outcome may still wait to share the next fsync (up to 20 ms): idle() writes it now.
+  await recorder.idle();
   const text = await readFile(join(dir, 'ledger.jsonl'), 'utf8');
   return text.split('\n').filter(Boolean).map((l) => {
     const p = parseEntry(l);
