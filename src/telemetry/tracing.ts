@@ -173,15 +173,11 @@ function makeSampler(name: string, arg: number | undefined): Sampler {
   }
 }
 
+/** The SDK's exporters, for what the OTLP/HTTP protobuf processor (otlp-span-processor.ts) does not cover: the console, and OTLP/HTTP JSON. */
 async function makeExporter(config: TracingConfig): Promise<SpanExporter> {
   if (config.exporter === 'console') return new ConsoleSpanExporter();
-  const options = { url: config.url, headers: { ...config.headers } };
-  if (config.protocol === 'http/json') {
-    const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http');
-    return new OTLPTraceExporter(options);
-  }
-  const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-proto');
-  return new OTLPTraceExporter(options);
+  const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http');
+  return new OTLPTraceExporter({ url: config.url, headers: { ...config.headers }, timeoutMillis: config.exportTimeoutMs });
 }
 
 /** Header carriers as they come from node:http / fastify / undici. */
