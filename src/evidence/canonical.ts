@@ -86,9 +86,26 @@ function writeArray(a: unknown[], budget: number, known: KnownCanonical | undefi
   return out + ']';
 }
 
+/** Keys made only of these need no escaping (and hold no surrogate). */
+const PLAIN_KEY = /^[\w.\-/:@]*$/;
+
+/** `"key":` */
+function keyText(k: string): string {
+  if (PLAIN_KEY.test(k)) return '"' + k + '":';
+  if (hasLoneSurrogate(k)) fail('a key holds a lone surrogate, which has no UTF-8 form');
+  return JSON.stringify(k) + ':';
+}
+
+/** The object's own keys in UTF-16 code unit order; most objects are small, and often already in order. */
+function sortedKeys(o: object): string[] {
+  const keys = Object.keys(o);
+  for (let i = 1; i < keys.length; i++) if (keys[i - 1]! > keys[i]!) return keys.sort();
+  return keys;
+}
+
 /** Members in key order (UTF-16 code units, as RFC 8785); members with no JSON form are left out. */
 function writeObject(o: Record<string, unknown>, budget: number, known: KnownCanonical | undefined): string {
-  const keys = Object.keys(o).sort();
+  const keys = sortedKeys(o);
   let out = '{';
   let first = true;
   for (const k of keys) {
@@ -96,8 +113,7 @@ function writeObject(o: Record<string, unknown>, budget: number, known: KnownCan
     if (skipped(e)) continue;
     if (!first) out += ',';
     first = false;
-    if (hasLoneSurrogate(k)) fail('a key holds a lone surrogate, which has no UTF-8 form');
-    out += JSON.stringify(k) + ':' + write(e, budget, known);
+    out += keyText(k) + write(e, budget, known);
   }
   return out + '}';
 }

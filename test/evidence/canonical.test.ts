@@ -6,7 +6,7 @@ import { canonicalInput, inputHash, sha256 } from '../../src/evidence/hash.ts';
 import { rng } from '../support/random.ts';
 
 
-const STRINGS = ['', 'a', 'é', '\u20ac', '\ud83d\ude00', '\u0000', '\n\t"\\', '\u007f', '\u2028', 'zz', 'A', 'aa', '\ue000', '10', '1', 'ß'];
+const STRINGS = ['', 'a', 'é', '\u20ac', '\ud83d\ude00', '\u0000', '\n\t"\\', '\u007f', '\u2028', 'zz', 'A', 'aa', '\ue000', '10', '1', 'ß', 'a-b', 'x.y', 'p/q', 'k:v', 'u@h', '_', 'a b', '~'];
 const NUMBERS = [0, -0, 1, -1, 0.1, 1e21, 1e-7, 123456789012345680000, 5e-324, 1.7976931348623157e308, 333333333.3333333, 4.5, -1e-7, 2 ** 53];
 
 function value(r: () => number, depth: number): unknown {
