@@ -7,7 +7,7 @@
  */
 import { randomHex } from './random-hex.ts';
 import type { Tracing } from '../telemetry/tracing.ts';
-import { startDecisionSpan, type DecisionSpan, type DecisionAttributes, type DecisionSpanStart } from '../telemetry/decision-span.ts';
+import { startDecisionSpan, type DecisionSpan, type DecisionAttributes, type DecisionSpanStart, type UpstreamTarget } from '../telemetry/decision-span.ts';
 import type { Action, Mode } from '../gate/types.ts';
 import type { RawHeaders } from '../gate/headers.ts';
 
@@ -69,11 +69,11 @@ export class CallTrace {
     }
   }
 
-  upstream(method: string, url: string): UpstreamTrace {
+  upstream(method: string, target: UpstreamTarget): UpstreamTrace {
     if (!this.span) {
       return { traceparent: `00-${this.traceId}-${randomHex(8)}-${this.#sampled}`, end: () => undefined };
     }
-    const upstream = this.span.startUpstream(method, url);
+    const upstream = this.span.startUpstream(method, target);
     const headers: Record<string, string> = {};
     this.span.inject(headers, upstream.context);
     return {

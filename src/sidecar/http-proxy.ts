@@ -112,7 +112,7 @@ async function presentCredentialFor(ctx: ProxyContext, decided: Forwarding, requ
 
 /** Sends the request under the call's client span; the span and the upstream metric end with the answer's head. */
 async function sendUpstream(ctx: ProxyContext, decided: Forwarding, request: UpstreamRequest): Promise<UpstreamResponse> {
-  const up = decided.trace.upstream(request.method, request.origin + request.path);
+  const up = decided.trace.upstream(request.method, request);
   request.headers['traceparent'] = up.traceparent;
   const started = performance.now();
   const tool = decided.metricTool;

@@ -139,6 +139,32 @@ function mcpAttributes(start: DecisionSpanStart): Attributes {
   return attributes;
 }
 
+/** Where an upstream request goes: an origin (`scheme://host[:port]`, as `URL.origin` writes it) and the path with its query. */
+export interface UpstreamTarget {
+  origin: string;
+  path: string;
+}
+
+/** `scheme://host[:port]` as `URL.origin` writes it: lower case, a bracketed IPv6 address or a plain name; anything else is parsed as a URL. */
+const ORIGIN = /^(https?):\/\/(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::([1-9]\d*))?$/;
+
+/** The client span's HTTP attributes from a parsed URL; `url.full` leaves the query out. */
+function urlAttributes(method: string, u: URL): Attributes {
+  const port = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
+  return { 'http.request.method': method.toUpperCase(), 'url.full': `${u.protocol}//${u.host}${u.pathname}`, 'server.address': u.hostname, 'server.port': port };
+}
+
+/** The same as `urlAttributes`, read from an origin without a URL parse (this is on every call) when the origin is in URL.origin's form. */
+function clientAttributes(method: string, target: UpstreamTarget | string): Attributes {
+  if (typeof target === 'string') return urlAttributes(method, new URL(target));
+  const m = ORIGIN.exec(target.origin);
+  const defaultPort = m?.[1] === 'https' ? 443 : 80;
+  if (!m || Number(m[3]) === defaultPort) return urlAttributes(method, new URL(target.origin + target.path));
+  const query = target.path.indexOf('?');
+  const path = query < 0 ? target.path : target.path.slice(0, query);
+  return { 'http.request.method': method.toUpperCase(), 'url.full': m[0] + path, 'server.address': m[2]!, 'server.port': m[3] ? Number(m[3]) : defaultPort };
+}
+
 /** One decision's span and its children. Every method is safe to call once the span has ended (it then does nothing). */
 export class DecisionSpan {
   readonly span: Span;
@@ -190,21 +216,10 @@ export class DecisionSpan {
   }
 
   /** Child client span for the upstream call; inject `context` into the upstream headers. */
-  startUpstream(method: string, url: URL | string, attributes: Attributes = {}): UpstreamSpan {
-    const u = typeof url === 'string' ? new URL(url) : url;
+  startUpstream(method: string, target: UpstreamTarget | string, attributes: Attributes = {}): UpstreamSpan {
     const span = this.#tracing.tracer.startSpan(
       method.toUpperCase(),
-      {
-        kind: SpanKind.CLIENT,
-        startTime: this.now(),
-        attributes: {
-          'http.request.method': method.toUpperCase(),
-          'url.full': `${u.protocol}//${u.host}${u.pathname}`,
-          'server.address': u.hostname,
-          'server.port': Number(u.port || (u.protocol === 'https:' ? 443 : 80)),
-          ...attributes,
-        },
-      },
+      { kind: SpanKind.CLIENT, startTime: this.now(), attributes: { ...clientAttributes(method, target), ...attributes } },
       this.context,
     );
     const child = this.#child(span);

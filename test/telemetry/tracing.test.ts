@@ -200,6 +200,35 @@ describe('decision span timing and upstream failures', () => {
     await tracing.shutdown();
   });
 
+  it('a client span given an origin and a path has the attributes a parsed URL gives it', async () => {
+    const { InMemorySpanExporter } = await import('@opentelemetry/sdk-trace-base');
+    const exporter = new InMemorySpanExporter();
+    const tracing = await createTracing({ config: tracingConfigFromEnv({ OTEL_BSP_SCHEDULE_DELAY: '0' }), exporter });
+    const targets = [
+      { origin: 'http://127.0.0.1:8080', path: '/v1/charges?amount=5&x=%20' },
+      { origin: 'https://payments.example.test', path: '/' },
+      { origin: 'http://[::1]:9000', path: '/mcp' },
+      { origin: 'https://api.test:8443', path: '/a/b?' },
+      { origin: 'http://user@odd.test', path: '/not-an-origin' },
+      { origin: 'http://x.test:80', path: '/default-port' },
+      { origin: 'HTTP://Upper.Test', path: '/case' },
+    ];
+    const span = startDecisionSpan(tracing, { parent: tracing.extract({}), toolName: 't', actionType: 'http', mode: 'enforce' });
+    for (const t of targets) {
+      span.startUpstream('get', t).finish(200);
+      span.startUpstream('get', t.origin + t.path).finish(200);
+    }
+    span.end();
+    await tracing.forceFlush();
+    const clients = exporter.getFinishedSpans().filter((s) => s.name === 'GET');
+    assert.equal(clients.length, targets.length * 2);
+    for (let i = 0; i < targets.length; i++) assert.deepEqual(clients[2 * i]!.attributes, clients[2 * i + 1]!.attributes, JSON.stringify(targets[i]));
+    assert.equal(clients[0]!.attributes['url.full'], 'http://127.0.0.1:8080/v1/charges');
+    assert.equal(clients[2]!.attributes['server.port'], 443);
+    assert.equal(clients[4]!.attributes['server.address'], '[::1]');
+    await tracing.shutdown();
+  });
+
   it('an upstream that never answered: the client span is failed with the code, and claims no HTTP status', async () => {
     const { InMemorySpanExporter } = await import('@opentelemetry/sdk-trace-base');
     const exporter = new InMemorySpanExporter();
