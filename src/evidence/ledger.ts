@@ -3,7 +3,8 @@
  *
  * Group commit: appends made while a write is in flight wait and go out
  * together in the next write + fdatasync, so the cost of one fsync is shared
- * by every append that arrived during the last one. An append resolves only
+ * by every append that arrived during the last one. The real file is open
+ * with O_DSYNC, so that write and its sync are one system call. An append resolves only
  * after the fsync that covers it, which is what lets the gate hold an action
  * until its intent is durable.
  *
@@ -63,6 +64,17 @@ interface ChainHead {
   hash: string;
   sig?: string;
 }
+
+/**
+ * A write that failed for want of space wrote nothing durable and left the
+ * file as it was once cut back: the ledger goes on when space returns. With
+ * an O_DSYNC file any other failure may have been the sync's, and is
+ * treated as a failed fsync.
+ */
+const NO_SPACE: ReadonlySet<string> = new Set(['ENOSPC', 'EDQUOT', 'EFBIG']);
+
+/** What a failed append was doing: a write, an O_DSYNC write (write and sync in one), or the fsync after a write. */
+type WriteStage = 'write' | 'write+sync' | 'fsync';
 
 /** Entries per write; bounds the memory of one batch under a burst. */
 const MAX_BATCH_ENTRIES = 8192;
@@ -381,30 +393,42 @@ export class Ledger {
 
   /** Writes and fsyncs; on failure cuts the file back to its last durable size. Returns the error, if any. */
   async #writeDurably(bytes: Buffer): Promise<PortcullisError | undefined> {
-    let stage = 'write';
+    const syncsOnWrite = this.#file.syncsOnWrite === true;
+    let stage: WriteStage = syncsOnWrite ? 'write+sync' : 'write';
     try {
-      let off = 0;
-      while (off < bytes.byteLength) {
-        const n = await this.#file.append(bytes.subarray(off));
-        if (n <= 0) throw Object.assign(new Error('short write: no bytes written'), { code: 'EIO' });
-        off += n;
+      await this.#appendAll(bytes);
+      if (!syncsOnWrite) {
+        stage = 'fsync';
+        await this.#file.datasync();
       }
-      stage = 'fsync';
-      await this.#file.datasync();
       return undefined;
     } catch (e) {
-      const error = writeError(`cannot append to the ledger ${this.path} (${stage} failed)`, e, { file: this.path, stage });
-      try {
-        await this.#file.truncate(this.#size);
-        // After a failed fsync the kernel may have dropped dirty pages: the
-        // file's state is unknown, so stop until the ledger is reopened.
-        if (stage === 'fsync') this.#broken = error;
-      } catch (te) {
-        this.#broken = writeError(`the ledger ${this.path} could not be cut back after a failed ${stage}`, te, { file: this.path });
-      }
-      this.#logger?.error({ err: error, file: this.path, broken: this.#broken !== undefined }, 'ledger append failed');
-      return error;
+      return this.#writeFailed(e, stage);
     }
+  }
+
+  async #appendAll(bytes: Buffer): Promise<void> {
+    let off = 0;
+    while (off < bytes.byteLength) {
+      const n = await this.#file.append(bytes.subarray(off));
+      if (n <= 0) throw Object.assign(new Error('short write: no bytes written'), { code: 'EIO' });
+      off += n;
+    }
+  }
+
+  /** Cuts the file back after a failed write; a failure that may have been a sync's breaks the ledger until it is reopened. */
+  async #writeFailed(e: unknown, stage: WriteStage): Promise<PortcullisError> {
+    const error = writeError(`cannot append to the ledger ${this.path} (${stage} failed)`, e, { file: this.path, stage });
+    try {
+      await this.#file.truncate(this.#size);
+      // After a failed sync the kernel may have dropped dirty pages: the
+      // file's state is unknown, so stop until the ledger is reopened.
+      if (stage === 'fsync' || (stage === 'write+sync' && !NO_SPACE.has((e as NodeJS.ErrnoException)?.code ?? ''))) this.#broken = error;
+    } catch (te) {
+      this.#broken = writeError(`the ledger ${this.path} could not be cut back after a failed ${stage}`, te, { file: this.path });
+    }
+    this.#logger?.error({ err: error, file: this.path, broken: this.#broken !== undefined }, 'ledger append failed');
+    return error;
   }
 
   async #rotate(): Promise<void> {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { ErrorCodes, PortcullisError } from '../../src/errors.ts';
 import { LedgerRecorder } from '../../src/evidence/ledger-recorder.ts';
 import { fullDiskFs } from './support/full-disk.ts';
+import { nodeLedgerFs } from '../../src/evidence/ledger-fs.ts';
 import { datasyncFs } from './support/datasync-fs.ts';
 import { recordIntent } from '../../src/evidence/record-intent.ts';
 import { verifyLedger } from '../../src/evidence/verify.ts';
@@ -106,6 +107,34 @@ describe('ledger faults', () => {
     const report = await verifyLedger([path]);
     assert.equal(report.ok, true, JSON.stringify(report.findings));
     assert.equal(report.entries, 2);
+  });
+
+  it('an O_DSYNC write that fails other than for space is a failed sync: refuses until reopened; one that fails for space is not', async () => {
+    const path = join(dir, 'dsync', 'ledger.jsonl');
+    let fail: string | undefined;
+    let now = 0;
+    const fs = {
+      ...nodeLedgerFs,
+      openAppend: async (p: string) => {
+        const file = await nodeLedgerFs.openAppend(p);
+        assert.equal(file.syncsOnWrite, true, 'the real file is opened with O_DSYNC');
+        return { ...file, append: async (bytes: Uint8Array) => (fail ? Promise.reject(Object.assign(new Error(`${fail}: write`), { code: fail })) : file.append(bytes)) };
+      },
+    };
+    const recorder = new LedgerRecorder({ path, fs, now: () => now, reopenIntervalMs: 1000 });
+    await recorder.intent(sampleIntent(1));
+    fail = 'ENOSPC';
+    await assert.rejects(recorder.intent(sampleIntent(2)), (e: PortcullisError) => e.details?.stage === 'write+sync' && e.details?.errno === 'ENOSPC');
+    fail = undefined;
+    assert.equal((await recorder.intent(sampleIntent(3))).seq, 1, 'a full disk does not break the ledger');
+    fail = 'EIO';
+    await assert.rejects(recorder.intent(sampleIntent(4)), (e: PortcullisError) => e.details?.stage === 'write+sync' && e.details?.errno === 'EIO');
+    fail = undefined;
+    await assert.rejects(recorder.intent(sampleIntent(5)), (e: PortcullisError) => e.code === ErrorCodes.LEDGER_WRITE, 'broken until reopened');
+    now += 1500;
+    assert.equal((await recorder.intent(sampleIntent(6))).seq, 2);
+    await recorder.close();
+    assert.equal((await verifyLedger([path])).ok, true);
   });
 
   it('after a failed fsync: refuses until reopened, then recovers', async () => {
