@@ -17,6 +17,9 @@ const WIRE_FIXED64 = 1;
 const WIRE_LENGTH = 2;
 const WIRE_FIXED32 = 5;
 
+/** `Span.attributes`: the field whose string pairs are kept (KeyCache). */
+const SPAN_ATTRIBUTES = 9;
+
 /** Span flags (trace.proto `SpanFlags`): the W3C flags in the low byte, and whether the parent was remote. */
 const FLAGS_HAS_IS_REMOTE = 0x100;
 const FLAGS_IS_REMOTE = 0x200;
@@ -172,23 +175,54 @@ function varintLength(n: number): number {
   return len;
 }
 
-/** Encoded `KeyValue.key` fields, by key: the same few keys are in every span. */
-export class KeyCache {
-  readonly #keys = new Map<string, Buffer>();
-  readonly #limit: number;
+/** What is kept of one attribute key: its encoded `KeyValue.key`, and whole span attributes by string value while the key has few values. */
+interface KeptKey {
+  key: Buffer;
+  /** Encoded span attributes (`KeyValue` as field 9) by value; null once the key has shown too many values to be worth keeping. */
+  values: Map<string, Buffer> | null;
+}
 
-  constructor(limit = 512) {
+/**
+ * Encodings kept across spans: the same few keys are in every span, and many
+ * of their values repeat too (mode, effect, bundle, policy digest, tool): a
+ * repeated pair is one copy. A key with more than `valuesPerKey` values (a
+ * hash, an ID) keeps only its key.
+ */
+export class KeyCache {
+  readonly #keys = new Map<string, KeptKey>();
+  readonly #limit: number;
+  readonly #valuesPerKey: number;
+
+  constructor(limit = 512, valuesPerKey = 16) {
     this.#limit = limit;
+    this.#valuesPerKey = valuesPerKey;
+  }
+
+  #kept(k: string): KeptKey {
+    let kept = this.#keys.get(k);
+    if (kept) return kept;
+    const w = new ProtoWriter(k.length + 8);
+    w.string(1, k);
+    kept = { key: w.bytes(), values: new Map() };
+    if (this.#keys.size < this.#limit) this.#keys.set(k, kept);
+    return kept;
   }
 
   key(k: string): Buffer {
-    let b = this.#keys.get(k);
-    if (b) return b;
-    const w = new ProtoWriter(k.length + 8);
-    w.string(1, k);
-    b = w.bytes();
-    if (this.#keys.size < this.#limit) this.#keys.set(k, b);
-    return b;
+    return this.#kept(k).key;
+  }
+
+  /** The span attribute `k` = `v` as encoded before, if it is kept. */
+  spanAttribute(k: string, v: string): Buffer | undefined {
+    return this.#keys.get(k)?.values?.get(v);
+  }
+
+  /** Keeps the encoding of span attribute `k` = `v` (copied), unless the key has too many values. */
+  keepSpanAttribute(k: string, v: string, encoded: Buffer): void {
+    const kept = this.#keys.get(k);
+    if (!kept?.values) return;
+    if (kept.values.size >= this.#valuesPerKey) kept.values = null;
+    else kept.values.set(v, Buffer.from(encoded));
   }
 }
 
@@ -211,17 +245,33 @@ function writeAnyValue(w: ProtoWriter, v: AttributeValue | null | undefined): vo
   }
 }
 
+/** One KeyValue as field `field`; `key` is its encoded key field (KeyCache.key). */
+function writeKeyValue(w: ProtoWriter, field: number, key: Buffer, v: AttributeValue): void {
+  const kv = w.begin(field);
+  w.raw(key);
+  const value = w.begin(2);
+  writeAnyValue(w, v);
+  w.end(value);
+  w.end(kv);
+}
+
 /** Repeated KeyValue in field `field`; undefined values are left out, as the SDK does. */
 export function writeAttributes(w: ProtoWriter, field: number, attributes: Attributes, keys: KeyCache): void {
   for (const k in attributes) {
     const v = attributes[k];
     if (v === undefined) continue;
-    const kv = w.begin(field);
-    w.raw(keys.key(k));
-    const value = w.begin(2);
-    writeAnyValue(w, v);
-    w.end(value);
-    w.end(kv);
+    if (field !== SPAN_ATTRIBUTES || typeof v !== 'string') {
+      writeKeyValue(w, field, keys.key(k), v);
+      continue;
+    }
+    const known = keys.spanAttribute(k, v);
+    if (known) {
+      w.raw(known);
+      continue;
+    }
+    const start = w.length;
+    writeKeyValue(w, field, keys.key(k), v);
+    keys.keepSpanAttribute(k, v, w.view().subarray(start));
   }
 }
 
@@ -282,7 +332,7 @@ export function writeSpan(w: ProtoWriter, field: number, span: ReadableSpan, key
   w.uint(6, protoKind(span.kind));
   w.time(7, span.startTime);
   w.time(8, span.endTime);
-  writeAttributes(w, 9, span.attributes, keys);
+  writeAttributes(w, SPAN_ATTRIBUTES, span.attributes, keys);
   count(w, 10, span.droppedAttributesCount);
   for (const e of span.events) writeEvent(w, e, keys);
   count(w, 12, span.droppedEventsCount);

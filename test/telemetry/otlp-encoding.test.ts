@@ -82,6 +82,17 @@ test('nested lengths past one byte, and the kept key encodings, stay right over 
   assert.deepEqual(decoded(body), decoded(ProtobufTraceSerializer.serializeRequest(many)!));
 });
 
+test('repeated attribute pairs are copied as kept, and a key past its number of kept values is encoded afresh', () => {
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  const tracer = provider.getTracer('portcullis');
+  for (let i = 0; i < 40; i++) tracer.startSpan('s', { attributes: { few: `v${i % 2}`, many: `id-${i % 7}`, n: i, 'other.few': i % 3 === 0 ? 'x' : 'y' } }).end();
+  const finished = exporter.getFinishedSpans();
+  const batch = new SpanBatch({ resource: finished[0]!.resource, scope: finished[0]!.instrumentationScope }, new KeyCache(512, 3));
+  for (const s of finished) batch.add(s);
+  assert.deepEqual(decoded(batch.request()), decoded(ProtobufTraceSerializer.serializeRequest(finished)!));
+});
+
 test('varints and fixed fields are written as protobuf defines them', () => {
   const w = new ProtoWriter(1);
   w.uint(1, 300);
