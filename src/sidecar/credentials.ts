@@ -101,6 +101,8 @@ export async function presentCredential(
   request: UpstreamRequest,
   tools: readonly ToolEntry[] | undefined,
 ): Promise<{ tool: string; credential: string; fingerprint: string } | undefined> {
+  // Most catalogs name no credential: then no call needs its destination worked out.
+  if (!tools?.some((t) => t.credential)) return undefined;
   const tool = toolOf(request, tools);
   const spec = tool?.credential;
   if (!tool || !spec) return undefined;

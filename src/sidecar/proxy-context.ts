@@ -28,24 +28,38 @@ export interface ProxyContext {
   requestStateKey?: Buffer;
 }
 
+/**
+ * A call as the agent made it: its headers and, made on first use (a held
+ * escalation), a signal aborted when the agent goes away. Most calls never
+ * wait, and an AbortController per request, or an object literal with a
+ * getter of its own, is a measurable share of the hot path.
+ */
+class AgentCall implements CallInfo {
+  readonly headers: FastifyRequest['headers'];
+  readonly metricTool?: string;
+  readonly #reply: FastifyReply;
+  #controller: AbortController | undefined;
+
+  constructor(req: FastifyRequest, reply: FastifyReply, metricTool: string | undefined) {
+    this.headers = req.headers;
+    if (metricTool !== undefined) this.metricTool = metricTool;
+    this.#reply = reply;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      const c = (this.#controller = new AbortController());
+      const res = this.#reply.raw;
+      if (res.closed || res.socket?.destroyed) c.abort(new Error('the agent disconnected'));
+      // The response closes before it has finished only when the agent went away.
+      else res.once('close', () => res.writableFinished || c.abort(new Error('the agent disconnected')));
+    }
+    return this.#controller.signal;
+  }
+}
+
 export function callInfo(req: FastifyRequest, reply: FastifyReply, metricTool?: string): CallInfo {
-  let controller: AbortController | undefined;
-  return {
-    headers: req.headers,
-    ...(metricTool !== undefined ? { metricTool } : {}),
-    // Made on first use (a held escalation): most calls never wait, and an
-    // AbortController per request is a measurable share of the hot path.
-    get signal(): AbortSignal {
-      if (!controller) {
-        const c = (controller = new AbortController());
-        const res = reply.raw;
-        if (res.closed || res.socket?.destroyed) c.abort(new Error('the agent disconnected'));
-        // The response closes before it has finished only when the agent went away.
-        else res.once('close', () => res.writableFinished || c.abort(new Error('the agent disconnected')));
-      }
-      return controller.signal;
-    },
-  };
+  return new AgentCall(req, reply, metricTool);
 }
 
 /** The action recorded for a request that could not be parsed into a real one. */
