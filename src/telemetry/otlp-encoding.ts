@@ -52,6 +52,11 @@ export class ProtoWriter {
     this.#pos = 0;
   }
 
+  /** Forgets what was written after the first `length` bytes. */
+  truncate(length: number): void {
+    this.#pos = Math.min(this.#pos, length);
+  }
+
   #room(n: number): void {
     if (this.#pos + n <= this.#buf.length) return;
     const grown = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#pos + n));
@@ -396,8 +401,15 @@ export class SpanBatch {
     return this.#count;
   }
 
+  /** Encodes a span into the batch; one that cannot be encoded throws and leaves the batch as it was. */
   add(span: ReadableSpan): void {
-    writeSpan(this.#spans, 2, span, this.#keys);
+    const before = this.#spans.length;
+    try {
+      writeSpan(this.#spans, 2, span, this.#keys);
+    } catch (e) {
+      this.#spans.truncate(before);
+      throw e;
+    }
     this.#count++;
   }
 

@@ -54,7 +54,13 @@ export class OtlpSpanProcessor implements SpanProcessor {
       return;
     }
     const batch = this.#batchOf(span);
-    batch.add(span);
+    try {
+      batch.add(span);
+    } catch (e) {
+      // A span that cannot be encoded is lost, never the call that ended it.
+      this.#options.report?.failed(1, e);
+      return;
+    }
     this.#held++;
     if (batch.count >= this.#options.maxExportBatchSize || this.#options.scheduleDelayMs === 0) this.#send(batch);
     else this.#timer ??= setTimeout(() => this.#sendAll(), this.#options.scheduleDelayMs).unref();

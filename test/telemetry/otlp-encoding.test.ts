@@ -93,6 +93,17 @@ test('repeated attribute pairs are copied as kept, and a key past its number of 
   assert.deepEqual(decoded(batch.request()), decoded(ProtobufTraceSerializer.serializeRequest(finished)!));
 });
 
+test('a span that cannot be encoded throws and leaves the batch as it was', () => {
+  const finished = spans();
+  const batch = new SpanBatch({ resource: finished[0]!.resource, scope: finished[0]!.instrumentationScope }, new KeyCache());
+  batch.add(finished[0]!);
+  const broken = { ...finished[1]!, spanContext: finished[1]!.spanContext, status: undefined } as unknown as ReadableSpan;
+  assert.throws(() => batch.add(broken));
+  batch.add(finished[2]!);
+  assert.equal(batch.count, 2);
+  assert.deepEqual(decoded(batch.request()), decoded(ProtobufTraceSerializer.serializeRequest([finished[0]!, finished[2]!])!));
+});
+
 test('varints and fixed fields are written as protobuf defines them', () => {
   const w = new ProtoWriter(1);
   w.uint(1, 300);

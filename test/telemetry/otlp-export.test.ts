@@ -169,6 +169,23 @@ test('a batch that is not full goes after scheduleDelayMs; an unsampled span is 
   }
 });
 
+test('a span that cannot be encoded is counted as failed; the call that ended it is not disturbed', async () => {
+  const transport = heldTransport();
+  transport.release();
+  const report = counting();
+  const processor = new OtlpSpanProcessor({ transport, scheduleDelayMs: 0, maxExportBatchSize: 512, maxQueueSize: 2048, report });
+  const tracer = tracerWith(processor);
+  const span = tracer.startSpan('broken');
+  // An attribute whose encoding throws: the SDK keeps the value as given.
+  Object.defineProperty((span as unknown as { attributes: object }).attributes, 'boom', { enumerable: true, get: () => { throw new Error('cannot read'); } });
+  assert.doesNotThrow(() => span.end());
+  tracer.startSpan('fine').end();
+  await processor.forceFlush();
+  assert.deepEqual(report.counts, { exported: 1, failed: 1, dropped: 0 });
+  assert.equal(transport.sent.length, 1);
+  await processor.shutdown();
+});
+
 test('a failed export is counted with its error and does not stop later ones', async () => {
   const c = await collector((n, _req, res) => res.writeHead(n === 1 ? 400 : 200).end());
   const transport = otlpHttpTransport({ url: c.url, headers: {}, timeoutMs: 5000 });
