@@ -100,3 +100,8 @@ export function forwardHeaders(headers: RawHeaders, strip: readonly string[] = [
   }
   return out;
 }
+
+/** The token of an `Authorization: Bearer <token>` header (scheme in any case), or undefined. */
+export function bearerToken(authorization: string | undefined): string | undefined {
+  return /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
+}

@@ -8,6 +8,7 @@ import { randomBytes, timingSafeEqual, createHash } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ErrorCodes, PortcullisError } from '../errors.ts';
+import { bearerToken } from '../gate/headers.ts';
 
 /** Where `portcullis dev` writes the token and `portcullis approve` reads it, relative to the working directory. */
 export const DEFAULT_ADMIN_TOKEN_FILE = '.portcullis/admin-token';
@@ -40,6 +41,6 @@ const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
 /** Whether `Authorization: Bearer …` carries `token` (compared in constant time). */
 export function tokenMatches(authorization: string | undefined, token: string): boolean {
-  const given = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
+  const given = bearerToken(authorization);
   return given !== undefined && timingSafeEqual(digest(given), digest(token));
 }

@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { ErrorCodes, PortcullisError } from '../../errors.ts';
 import { isRequestedApprover } from '../../gate/approvers.ts';
+import { bearerToken } from '../../gate/headers.ts';
 import { pageItem, type PageItem } from '../../approval-page/item.ts';
 import type { ApprovalPageSource, PageUser, PageVerdict } from '../../approval-page/routes.ts';
 import { kubeStatusCode, type KubeApi } from '../k8s/kube-api.ts';
@@ -43,7 +44,7 @@ export interface PageSignIn {
 const REVIEW_TTL_MS = 30_000;
 
 function bearer(headers: IncomingHttpHeaders): string {
-  const token = /^Bearer\s+(\S+)\s*$/i.exec(headers.authorization ?? '')?.[1];
+  const token = bearerToken(headers.authorization);
   if (!token) throw new PortcullisError(ErrorCodes.UNAUTHENTICATED, 'sign in with your Kubernetes bearer token');
   return token;
 }

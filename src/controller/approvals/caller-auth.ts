@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { ErrorCodes, PortcullisError } from '../../errors.ts';
 import type { KubeApi, TokenReviewResult } from '../k8s/kube-api.ts';
 import { sidecarPodRefusal } from './sidecar-pod.ts';
+import { bearerToken } from '../../gate/headers.ts';
 
 export const TOKEN_AUDIENCE = 'portcullis.dev';
 
@@ -42,8 +43,8 @@ interface ReviewedCaller {
   pod: { name: string; uid: string };
 }
 
-function bearerToken(authorization: string | undefined): string {
-  const token = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
+function callerToken(authorization: string | undefined): string {
+  const token = bearerToken(authorization);
   if (!token) throw new PortcullisError(ErrorCodes.UNAUTHENTICATED, 'no bearer token: the sidecar must send its projected service account token (audience portcullis.dev)');
   return token;
 }
@@ -76,7 +77,7 @@ export class CallerAuthenticator {
 
   /** The service account behind `Authorization: Bearer …`; throws UNAUTHENTICATED otherwise. */
   async authenticate(authorization: string | undefined): Promise<ServiceAccountIdentity> {
-    const token = bearerToken(authorization);
+    const token = callerToken(authorization);
     // Keyed by a hash so the cache never holds a usable token.
     const key = createHash('sha256').update(token).digest('hex');
     const now = this.clock();
