@@ -54,7 +54,11 @@ function wrap(handle: FileHandle, syncsOnWrite = false): LedgerFile {
 
 /** The real file system. */
 export const nodeLedgerFs: LedgerFs = {
-  openAppend: async (path) => wrap(await open(path, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_DSYNC, 0o640), true),
+  // Where the platform has no O_DSYNC (Windows), each write is followed by an fdatasync instead.
+  openAppend: async (path) => {
+    const dsync = (constants as { O_DSYNC?: number }).O_DSYNC;
+    return wrap(await open(path, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | (dsync ?? 0), 0o640), dsync !== undefined);
+  },
   openRead: async (path) => wrap(await open(path, 'r')),
   rename: (from, to) => rename(from, to),
   syncDir: async (dir) => {
