@@ -57,10 +57,14 @@ function skipped(v: unknown): boolean {
  */
 export type KnownCanonical = ReadonlyMap<object, string>;
 
+/** Printable ASCII but `"` and `\`: written as is between quotes (JSON.stringify would change nothing, and it holds no surrogate). */
+const PLAIN_STRING = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
 /** A value that is not an object (nor null): a JSON scalar, or a value with no JSON form. */
 function writeScalar(v: unknown): string {
   switch (typeof v) {
     case 'string':
+      if (PLAIN_STRING.test(v)) return '"' + v + '"';
       if (hasLoneSurrogate(v)) fail('a string holds a lone surrogate, which has no UTF-8 form');
       return JSON.stringify(v);
     case 'number':
