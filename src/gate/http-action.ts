@@ -27,10 +27,11 @@ export interface BuiltHttpAction {
   rawQuery: string;
 }
 
+/** `application/json` or any `…+json` media type, parameters after `;` ignored (one scan: this is on every response). */
+const JSON_MEDIA_TYPE = /^\s*(?:application\/json|[^;]*\+json)\s*(?:;|$)/i;
+
 export function isJsonContentType(contentType: string | string[] | undefined): boolean {
-  if (typeof contentType !== 'string') return false;
-  const mime = contentType.split(';')[0]!.trim().toLowerCase();
-  return mime === 'application/json' || mime.endsWith('+json');
+  return typeof contentType === 'string' && JSON_MEDIA_TYPE.test(contentType);
 }
 
 export function sha256Hex(data: Buffer | string): string {

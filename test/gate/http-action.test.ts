@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildHttpAction, buildConnectAction } from '../../src/gate/http-action.ts';
+import { buildHttpAction, buildConnectAction, isJsonContentType } from '../../src/gate/http-action.ts';
 import { DEFAULT_REDACTED_HEADERS, hashSecret, forwardHeaders } from '../../src/gate/headers.ts';
 import { ErrorCodes } from '../../src/errors.ts';
 
@@ -60,4 +60,13 @@ test('CONNECT becomes a connect action on the normalised host and port', () => {
   assert.equal(a.type, 'connect');
   assert.equal(a.http!.host, 'api.stripe.com');
   assert.equal(a.http!.port, 443);
+});
+
+test('a JSON media type is application/json or any …+json, in any case, parameters and surrounding space ignored', () => {
+  const yes = ['application/json', 'Application/JSON; charset=utf-8', ' application/json ', 'application/ld+json', 'text/foo+JSON;x=1', 'application/problem+json  ; q=1', '\tapplication/json\t;', 'application/json;'];
+  const no = ['application/jsonx', 'text/plain', '', ';', 'json', 'application/ json', 'a+json b', 'x+jsonx', 'multipart/form-data; boundary=+json', 'application/x-ndjson'];
+  for (const t of yes) assert.equal(isJsonContentType(t), true, t);
+  for (const t of no) assert.equal(isJsonContentType(t), false, t);
+  assert.equal(isJsonContentType(undefined), false);
+  assert.equal(isJsonContentType(['application/json']), false, 'a repeated header is not taken for JSON');
 });
