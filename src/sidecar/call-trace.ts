@@ -74,12 +74,7 @@ export class CallTrace {
       return { traceparent: `00-${this.traceId}-${randomHex(8)}-${this.#sampled}`, end: () => undefined };
     }
     const upstream = this.span.startUpstream(method, target);
-    const headers: Record<string, string> = {};
-    this.span.inject(headers, upstream.context);
-    return {
-      traceparent: headers['traceparent'] ?? '',
-      end: (status, errorCode) => upstream.finish(status, errorCode),
-    };
+    return { traceparent: upstream.traceparent, end: (status, errorCode) => upstream.finish(status, errorCode) };
   }
 
   decided(attrs: DecisionAttributes): void {

@@ -91,8 +91,10 @@ export interface ChildSpan {
 }
 
 export interface UpstreamSpan extends ChildSpan {
-  /** Context to inject into the upstream request's headers. */
-  context: Context;
+  /** Context with the client span active (to inject into the upstream request's headers). */
+  readonly context: Context;
+  /** The W3C `traceparent` naming the client span: what the upstream request carries. */
+  readonly traceparent: string;
   /**
    * Ends the client span with the upstream's status (0: no response arrived,
    * and then no status is claimed) and, when the call failed, the error code,
@@ -216,25 +218,14 @@ export class DecisionSpan {
   }
 
   /** Child client span for the upstream call; inject `context` into the upstream headers. */
-  startUpstream(method: string, target: UpstreamTarget | string, attributes: Attributes = {}): UpstreamSpan {
+  startUpstream(method: string, target: UpstreamTarget | string, attributes?: Attributes): UpstreamSpan {
+    const client = clientAttributes(method, target);
     const span = this.#tracing.tracer.startSpan(
       method.toUpperCase(),
-      { kind: SpanKind.CLIENT, startTime: this.now(), attributes: { ...clientAttributes(method, target), ...attributes } },
+      { kind: SpanKind.CLIENT, startTime: this.now(), attributes: attributes ? { ...client, ...attributes } : client },
       this.context,
     );
-    const child = this.#child(span);
-    return {
-      ...child,
-      context: trace.setSpan(this.context, span),
-      finish: (status, errorCode) => {
-        if (status > 0) span.setAttribute('http.response.status_code', status);
-        if (errorCode) {
-          span.setAttribute(Attr.ERROR_TYPE, errorCode);
-          span.setStatus({ code: SpanStatusCode.ERROR });
-        }
-        child.end();
-      },
-    };
+    return new ClientSpan(span, this);
   }
 
   /** Writes `traceparent` for `ctx` (default: the decision span) into outgoing headers. */
@@ -280,6 +271,40 @@ export class DecisionSpan {
   /** Ends the span at `endTime` (epoch milliseconds), default now on this span's clock. */
   end(endTime?: number): void {
     this.span.end(endTime ?? this.now());
+  }
+}
+
+/** The client span of one upstream request, ended on its decision span's clock. */
+class ClientSpan implements UpstreamSpan {
+  readonly span: Span;
+  readonly #decision: DecisionSpan;
+
+  constructor(span: Span, decision: DecisionSpan) {
+    this.span = span;
+    this.#decision = decision;
+  }
+
+  get context(): Context {
+    return trace.setSpan(this.#decision.context, this.span);
+  }
+
+  /** Written here rather than by the propagator: the span context is always valid, and this is on every call. */
+  get traceparent(): string {
+    const ctx = this.span.spanContext();
+    return `00-${ctx.traceId}-${ctx.spanId}-${(ctx.traceFlags & 0xff).toString(16).padStart(2, '0')}`;
+  }
+
+  end(): void {
+    this.span.end(this.#decision.now());
+  }
+
+  finish(status: number, errorCode?: string): void {
+    if (status > 0) this.span.setAttribute('http.response.status_code', status);
+    if (errorCode) {
+      this.span.setAttribute(Attr.ERROR_TYPE, errorCode);
+      this.span.setStatus({ code: SpanStatusCode.ERROR });
+    }
+    this.end();
   }
 }
 

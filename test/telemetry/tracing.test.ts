@@ -74,6 +74,7 @@ for (const protocol of ['http/protobuf', 'http/json'] as const) {
       const upstream = span.startUpstream('post', 'http://fs.tools:8080/mcp');
       const headers: Record<string, string> = {};
       span.inject(headers, upstream.context);
+      assert.equal(upstream.traceparent, headers['traceparent'], 'the client span writes the traceparent the W3C propagator writes');
       upstream.end();
       span.recordOutput('sha256:' + '4'.repeat(64), 120, 200);
       span.end();
@@ -226,6 +227,20 @@ describe('decision span timing and upstream failures', () => {
     assert.equal(clients[0]!.attributes['url.full'], 'http://127.0.0.1:8080/v1/charges');
     assert.equal(clients[2]!.attributes['server.port'], 443);
     assert.equal(clients[4]!.attributes['server.address'], '[::1]');
+    await tracing.shutdown();
+  });
+
+  it('an unsampled client span writes the traceparent the W3C propagator writes, flags 00', async () => {
+    const tracing = await createTracing({ config: tracingConfigFromEnv({ OTEL_TRACES_SAMPLER: 'parentbased_always_on' }), exporter: new (await import('@opentelemetry/sdk-trace-base')).InMemorySpanExporter() });
+    const parent = tracing.extract({ traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00' });
+    const span = startDecisionSpan(tracing, { parent, toolName: 't', actionType: 'http', mode: 'enforce' });
+    const upstream = span.startUpstream('get', { origin: 'http://x.test', path: '/' });
+    const headers: Record<string, string> = {};
+    span.inject(headers, upstream.context);
+    assert.equal(upstream.traceparent, headers['traceparent']);
+    assert.match(upstream.traceparent, /^00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-00$/);
+    upstream.finish(200);
+    span.end();
     await tracing.shutdown();
   });
 
