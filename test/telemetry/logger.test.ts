@@ -20,6 +20,19 @@ function capture(): { stream: Writable; lines: () => Record<string, unknown>[]; 
 const SECRET = 'Bearer sk-live-very-secret';
 
 describe('createLogger', () => {
+  it('stamps each line with the ISO time of its millisecond', (t) => {
+    t.mock.timers.enable({ apis: ['Date'], now: Date.parse('2026-12-04T10:00:00.123Z') });
+    const out = capture();
+    const logger = createLogger({ destination: out.stream });
+    logger.info('a');
+    logger.info('b');
+    t.mock.timers.tick(1);
+    logger.info('c');
+    t.mock.timers.tick(1000);
+    logger.info('d');
+    assert.deepEqual(out.lines().map((l) => l.time), ['2026-12-04T10:00:00.123Z', '2026-12-04T10:00:00.123Z', '2026-12-04T10:00:00.124Z', '2026-12-04T10:00:01.124Z']);
+  });
+
   it('redacts secret headers wherever a headers object appears', () => {
     const out = capture();
     const logger = createLogger({ destination: out.stream });
