@@ -220,10 +220,9 @@ async function readAll(body: UpstreamResponse['body'], cap: number, hasher: Outp
  * costs less than iterating the stream; the parser stops at the declared
  * length, so the cap only guards against a length that was not checked.
  */
-async function readDeclared(body: UpstreamResponse['body'], cap: number, hasher: OutputHasher): Promise<Buffer> {
+async function readDeclared(body: UpstreamResponse['body'], cap: number): Promise<Buffer> {
   const bytes = await body.bytes();
   if (bytes.byteLength > cap) throw tooLarge(cap);
-  hasher.update(bytes);
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
@@ -314,10 +313,10 @@ function sentWhole(r: Relaying, declared: number): boolean {
 }
 
 async function relaySmall(r: Relaying): Promise<FinishInfo> {
-  const hasher = new OutputHasher();
-  const body = await readDeclared(r.res.body, Math.min(r.max, SMALL_BODY_BYTES), hasher);
+  const body = await readDeclared(r.res.body, Math.min(r.max, SMALL_BODY_BYTES));
   await r.reply.code(r.res.statusCode).headers(r.headers).send(body);
-  return { status: r.res.statusCode, bytes: body.length, outputHash: hasher.digest() };
+  // The whole body is at hand: hashed in one call, without a hash object.
+  return { status: r.res.statusCode, bytes: body.length, outputHash: sha256(body) };
 }
 
 /** Resolves with what the agent received once the stream ended, was cut off, or the agent went away. */
