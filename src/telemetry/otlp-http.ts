@@ -61,8 +61,11 @@ export function otlpHttpTransport(options: OtlpHttpOptions): OtlpTransport {
     } catch (e) {
       throw new ExportRefused(`cannot reach ${options.url}: ${(e as Error).message}`, true);
     }
-    const text = res.statusCode >= 300 ? (await res.body.text()).slice(0, 200) : (await res.body.dump(), '');
-    if (res.statusCode < 300) return;
+    if (res.statusCode < 300) {
+      await res.body.dump();
+      return;
+    }
+    const text = (await res.body.text()).slice(0, 200);
     throw new ExportRefused(`${options.url} answered ${res.statusCode}${text ? `: ${text}` : ''}`, RETRYABLE.has(res.statusCode), retryAfterMs(res.headers['retry-after']));
   };
 
