@@ -51,7 +51,7 @@ export interface BundleClientOptions {
 }
 
 /** The last bundle refused, while no good one has been loaded since. */
-export interface BundleRefusal {
+interface BundleRefusal {
   code: string;
   message: string;
   /** The digest still enforced, if any. */
@@ -163,11 +163,6 @@ export class BundleClient {
     if (this.refusal) return { bundleRefused: { code: this.refusal.code, message: this.refusal.message, keeping: this.refusal.keeping ?? null } };
     if (this.fromFile) return { enforcingKeptBundle: this.fromFile };
     return undefined;
-  }
-
-  /** Why the last bundle offered was not loaded, until one is (readiness and logs say so). */
-  lastRefusal(): BundleRefusal | undefined {
-    return this.refusal;
   }
 
   /** No bundle yet and the controller unreachable: enforce the one kept from before the restart, once. */

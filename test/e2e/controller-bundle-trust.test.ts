@@ -20,6 +20,7 @@ import { Agent, request } from 'undici';
 import { startHarness, until, type Harness } from '../support/controller-harness.ts';
 import { policyBundle } from '../support/policy-bundles.ts';
 import { BundleClient } from '../../src/sidecar/bundle-client.ts';
+import { refusalOf } from '../support/bundle-refusal.ts';
 import { OpaWasmEngine } from '../../src/policy/engine.ts';
 import { parseBundleVerificationKeys, SIGNATURES_PATH } from '../../src/policy/bundle-signing.ts';
 import { unpackTarGz } from '../../src/policy/tar-gz.ts';
@@ -129,13 +130,13 @@ test('a sidecar with its projected token, over TLS, loads the signed bundle and 
   const { client: c, engine } = client('agents', tokenFile, h.controllers[0]!.bundlePublicKeys);
   await until(() => c.digest() === h.controllers[0]!.store.get('agents/research')!.digest, 'the sidecar on the served digest');
   assert.equal((engine.evaluate({ action: { http: { method: 'GET' } } }).result as any).effect, 'allow');
-  assert.equal(c.lastRefusal(), undefined);
+  assert.equal(refusalOf(c), undefined);
 });
 
 test('a sidecar given another key refuses the bundle (PORTCULLIS_BUNDLE_SIGNATURE) and loads nothing', async () => {
   const stranger = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }).toString();
   const { client: c } = client('agents', await tokenFileOf('agents'), stranger);
-  const refusal = await until(() => c.lastRefusal(), 'a refusal');
+  const refusal = await until(() => refusalOf(c), 'a refusal');
   assert.equal(refusal.code, ErrorCodes.BUNDLE_SIGNATURE);
   assert.match(refusal.message, /does not trust/);
   assert.equal(c.digest(), undefined, 'nothing unverified is enforced');
@@ -164,7 +165,7 @@ test('no token → 401; a sidecar of a namespace that may not use the bundle →
 
 test('a sidecar refused 403 says so and keeps no bundle', async () => {
   const { client: c } = client('other', await tokenFileOf('other'), h.controllers[0]!.bundlePublicKeys);
-  const refusal = await until(() => c.lastRefusal(), 'a refusal');
+  const refusal = await until(() => refusalOf(c), 'a refusal');
   assert.equal(refusal.code, ErrorCodes.FORBIDDEN);
   assert.equal(c.digest(), undefined);
 });
@@ -202,7 +203,7 @@ test('a rotation without restarts: trusted.pub reaches newly injected sidecars; 
   // The old-key sidecar keeps the bundle it verified (the tag did not change); a new one trusting only the old key is refused.
   assert.equal(old.digest(), h.controllers[0]!.store.get('agents/research')!.digest);
   const { client: stale } = client('agents', await tokenFileOf('agents'), oldKeys);
-  assert.equal((await until(() => stale.lastRefusal(), 'the stale-key sidecar refused')).code, ErrorCodes.BUNDLE_SIGNATURE);
+  assert.equal((await until(() => refusalOf(stale), 'the stale-key sidecar refused')).code, ErrorCodes.BUNDLE_SIGNATURE);
   const { client: fresh } = client('agents', await tokenFileOf('agents'), injected.PORTCULLIS_BUNDLE_PUBLIC_KEY!);
   await until(() => fresh.digest(), 'a sidecar injected during the rotation loads the newly signed bundle');
 });

@@ -25,6 +25,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createBundleSigner, parseBundleVerificationKeys } from '../../src/policy/bundle-signing.ts';
+import { refusalOf } from '../support/bundle-refusal.ts';
 
 const compiler = new PortcullisCompiler();
 let store: BundleStore;
@@ -182,7 +183,7 @@ test("a bundle's mode applies to a sidecar whose pod set none; an explicit mode 
   }
 });
 
-test('with keys: a bundle signed by another key, or unsigned, is refused (PORTCULLIS_BUNDLE_SIGNATURE); the last good one stays, and logs, metrics and lastRefusal say so', async () => {
+test('with keys: a bundle signed by another key, or unsigned, is refused (PORTCULLIS_BUNDLE_SIGNATURE); the last good one stays, and logs, metrics and /readyz say so', async () => {
   const pair = () => generateKeyPairSync('ed25519');
   const ours = pair();
   const signer = createBundleSigner(ours.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
@@ -196,13 +197,13 @@ test('with keys: a bundle signed by another key, or unsigned, is refused (PORTCU
   client.start();
   try {
     await until(() => client.digest() === good.digest, 'the signed bundle loaded');
-    assert.equal(client.lastRefusal(), undefined);
+    assert.equal(refusalOf(client), undefined);
     lines = [];
     const forged = await compiled('POST');
     await publish(forged, await writeBundleArchive(forged, { signer: stranger }));
-    await until(() => client.lastRefusal(), 'the foreign-signed bundle refused');
-    assert.equal(client.lastRefusal()!.code, 'PORTCULLIS_BUNDLE_SIGNATURE');
-    assert.equal(client.lastRefusal()!.keeping, good.digest);
+    await until(() => refusalOf(client), 'the foreign-signed bundle refused');
+    assert.equal(refusalOf(client)!.code, 'PORTCULLIS_BUNDLE_SIGNATURE');
+    assert.equal(refusalOf(client)!.keeping, good.digest);
     assert.equal(client.digest(), good.digest, 'the last good bundle stays');
     assert.deepEqual((client.readiness() as any).bundleRefused.keeping, good.digest, '/readyz says it too');
     const line = lines.find((l) => /refused a bundle from the controller/.test(l.msg));
@@ -219,7 +220,7 @@ test('with keys: a bundle signed by another key, or unsigned, is refused (PORTCU
     const next = await compiled('PUT');
     await publish(next, await writeBundleArchive(next, { signer }));
     await until(() => client.digest() === next.digest, 'the next signed bundle');
-    assert.equal(client.lastRefusal(), undefined);
+    assert.equal(refusalOf(client), undefined);
     assert.equal(client.readiness(), undefined);
   } finally {
     await client.stop();
