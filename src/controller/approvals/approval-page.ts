@@ -12,7 +12,6 @@
  * people in by the proxy's headers instead and writes as them by
  * impersonation (proxy-sign-in.ts).
  */
-import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { ErrorCodes, PortcullisError } from '../../errors.ts';
 import { isRequestedApprover } from '../../gate/approvers.ts';
@@ -24,6 +23,7 @@ import type { VerdictApi } from '../k8s/impersonation.ts';
 import type { ActionApproval } from '../resources.ts';
 import { phaseOf } from './approval-state.ts';
 import { decideApproval } from './decide.ts';
+import { ReviewCache } from './review-cache.ts';
 
 /** What the page needs of the approval service: the cached approvals and their changes. */
 export interface ApprovalsView {
@@ -87,22 +87,17 @@ function refusalOf(e: unknown, id: string): unknown {
 
 /** The person's own bearer token: TokenReview says who they are, and the verdict is written with that token. */
 export function tokenSignIn(kube: KubeApi): PageSignIn {
-  const reviews = new Map<string, { user: PageUser; until: number }>();
+  const reviews = new ReviewCache<PageUser>(REVIEW_TTL_MS);
   return {
     hint: 'Paste a Kubernetes bearer token the API server accepts for you (your OIDC ID token; for a service account: kubectl create token NAME -n NAMESPACE).',
     async authenticate(headers: IncomingHttpHeaders): Promise<PageUser> {
       const token = bearer(headers);
-      // Keyed by a hash so the cache never holds a usable token.
-      const key = createHash('sha256').update(token).digest('hex');
-      const now = Date.now();
-      const hit = reviews.get(key);
-      if (hit && hit.until > now) return { ...hit.user, credential: token };
-      reviews.delete(key);
+      const known = reviews.get(token);
+      if (known) return { ...known, credential: token };
       const r = await kube.reviewToken(token, []);
       if (!r.authenticated || !r.username) throw new PortcullisError(ErrorCodes.UNAUTHENTICATED, `the API server does not accept this token${r.error ? `: ${r.error}` : ''}`);
       const user: PageUser = { name: r.username, groups: r.groups ?? [] };
-      for (const [k, v] of reviews) if (v.until <= now) reviews.delete(k);
-      reviews.set(key, { user, until: now + REVIEW_TTL_MS });
+      reviews.set(token, user);
       return { ...user, credential: token };
     },
     writer: (user) => (kube.asBearer && user.credential ? kube.asBearer(user.credential) : undefined),

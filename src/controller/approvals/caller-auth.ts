@@ -7,11 +7,11 @@
  * audience. Sidecars thus hold no Kubernetes API credentials: the token is
  * good for this audience only.
  */
-import { createHash } from 'node:crypto';
 import { ErrorCodes, PortcullisError } from '../../errors.ts';
 import type { KubeApi, TokenReviewResult } from '../k8s/kube-api.ts';
 import { sidecarPodRefusal } from './sidecar-pod.ts';
 import { bearerToken } from '../../gate/headers.ts';
+import { ReviewCache } from './review-cache.ts';
 
 export const TOKEN_AUDIENCE = 'portcullis.dev';
 
@@ -66,36 +66,22 @@ function reviewedCaller(r: TokenReviewResult): ReviewedCaller {
 }
 
 export class CallerAuthenticator {
-  private readonly cache = new Map<string, { who: ServiceAccountIdentity; until: number }>();
-  private readonly clock: () => number;
-  private readonly ttlMs: number;
+  private readonly reviews: ReviewCache<ServiceAccountIdentity>;
 
   constructor(private readonly o: CallerAuthOptions) {
-    this.clock = o.clock ?? Date.now;
-    this.ttlMs = o.ttlMs ?? 60_000;
+    this.reviews = new ReviewCache(o.ttlMs ?? 60_000, o.clock ?? Date.now);
   }
 
   /** The service account behind `Authorization: Bearer …`; throws UNAUTHENTICATED otherwise. */
   async authenticate(authorization: string | undefined): Promise<ServiceAccountIdentity> {
     const token = callerToken(authorization);
-    // Keyed by a hash so the cache never holds a usable token.
-    const key = createHash('sha256').update(token).digest('hex');
-    const now = this.clock();
-    const known = this.cached(key, now);
+    const known = this.reviews.get(token);
     if (known) return known;
     const caller = reviewedCaller(await this.o.kube.reviewToken(token, [TOKEN_AUDIENCE]));
     await this.checkSidecarPod(caller);
     const who = { namespace: caller.namespace, name: caller.name, username: caller.username, pod: caller.pod.name };
-    this.remember(key, who, now);
+    this.reviews.set(token, who);
     return who;
-  }
-
-  /** A positive review still trusted at `now`; one that is too old is dropped. */
-  private cached(key: string, now: number): ServiceAccountIdentity | undefined {
-    const hit = this.cache.get(key);
-    if (hit && hit.until > now) return hit.who;
-    if (hit) this.cache.delete(key);
-    return undefined;
   }
 
   /** Throws FORBIDDEN unless the token's pod still exists and is one the injection made. */
@@ -103,12 +89,6 @@ export class CallerAuthenticator {
     const pod = await this.o.kube.readPod(caller.namespace, caller.pod.name);
     const refusal = pod ? sidecarPodRefusal(pod, { uid: caller.pod.uid, image: this.o.sidecarImage }) : `pod ${caller.namespace}/${caller.pod.name} no longer exists`;
     if (refusal) throw new PortcullisError(ErrorCodes.FORBIDDEN, `not a Portcullis sidecar: ${refusal}`);
-  }
-
-  /** Keeps a positive review for the TTL, dropping those that have run out. */
-  private remember(key: string, who: ServiceAccountIdentity, now: number): void {
-    for (const [k, v] of this.cache) if (v.until <= now) this.cache.delete(k);
-    this.cache.set(key, { who, until: now + this.ttlMs });
   }
 
   /** Throws FORBIDDEN unless the caller's namespace is `namespace`. */
