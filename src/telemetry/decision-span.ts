@@ -91,8 +91,6 @@ export interface ChildSpan {
 }
 
 export interface UpstreamSpan extends ChildSpan {
-  /** Context with the client span active (to inject into the upstream request's headers). */
-  readonly context: Context;
   /** The W3C `traceparent` naming the client span: what the upstream request carries. */
   readonly traceparent: string;
   /**
@@ -217,7 +215,7 @@ export class DecisionSpan {
     );
   }
 
-  /** Child client span for the upstream call; inject `context` into the upstream headers. */
+  /** Child client span for the upstream call; its `traceparent` goes upstream. */
   startUpstream(method: string, target: UpstreamTarget | string, attributes?: Attributes): UpstreamSpan {
     const client = clientAttributes(method, target);
     const span = this.#tracing.tracer.startSpan(
@@ -226,11 +224,6 @@ export class DecisionSpan {
       this.context,
     );
     return new ClientSpan(span, this);
-  }
-
-  /** Writes `traceparent` for `ctx` (default: the decision span) into outgoing headers. */
-  inject(headers: Record<string, string>, ctx: Context = this.context): void {
-    this.#tracing.inject(ctx, headers);
   }
 
   recordDecision(d: DecisionAttributes): void {
@@ -282,10 +275,6 @@ class ClientSpan implements UpstreamSpan {
   constructor(span: Span, decision: DecisionSpan) {
     this.span = span;
     this.#decision = decision;
-  }
-
-  get context(): Context {
-    return trace.setSpan(this.#decision.context, this.span);
   }
 
   /** Written here rather than by the propagator: the span context is always valid, and this is on every call. */

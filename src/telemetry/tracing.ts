@@ -24,7 +24,6 @@ import {
   trace,
   type Context,
   type TextMapGetter,
-  type TextMapSetter,
   type Tracer,
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
@@ -190,19 +189,12 @@ const getter: TextMapGetter<HeaderCarrier> = {
     return Array.isArray(v) ? v[0] : v;
   },
 };
-const setter: TextMapSetter<Record<string, string>> = {
-  set: (c, key, value) => {
-    c[key] = value;
-  },
-};
 
 export interface Tracing {
   readonly config: TracingConfig;
   readonly tracer: Tracer;
   /** The parent context carried by incoming headers (`traceparent`, `tracestate`), or the root context. */
   extract(headers: HeaderCarrier): Context;
-  /** Writes `traceparent` (and `tracestate`) for the span active in `ctx` into `headers`. */
-  inject(ctx: Context, headers: Record<string, string>): void;
   forceFlush(): Promise<void>;
   shutdown(): Promise<void>;
 }
@@ -258,7 +250,6 @@ export async function createTracing(options: TracingOptions): Promise<Tracing> {
     config,
     tracer: provider.getTracer('portcullis', options.serviceVersion),
     extract: (headers) => propagator.extract(ROOT_CONTEXT, headers, getter),
-    inject: (ctx, headers) => propagator.inject(ctx, headers, setter),
     forceFlush: () => provider.forceFlush(),
     // The exporter retries an absent collector for up to its own timeout
     // (about 8 s): stopping must not wait for that.

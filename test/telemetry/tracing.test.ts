@@ -4,6 +4,13 @@ import { createTracing, tracingConfigFromEnv, traceIdOf } from '../../src/teleme
 import { Attr, startDecisionSpan } from '../../src/telemetry/decision-span.ts';
 import { ErrorCodes } from '../../src/errors.ts';
 import { OtlpReceiver } from './support/otlp-receiver.ts';
+import { ROOT_CONTEXT, defaultTextMapSetter, trace as traceApi, type Span as ApiSpan } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+
+/** What the W3C propagator writes for `span`: the oracle for the traceparent the client span writes itself. */
+function w3cInject(span: ApiSpan, headers: Record<string, string>): void {
+  new W3CTraceContextPropagator().inject(traceApi.setSpan(ROOT_CONTEXT, span), headers, defaultTextMapSetter);
+}
 
 const AGENT_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const AGENT_PARENT = '00f067aa0ba902b7';
@@ -73,7 +80,7 @@ for (const protocol of ['http/protobuf', 'http/json'] as const) {
       span.recordLedger(3, 'sha256:' + '3'.repeat(64));
       const upstream = span.startUpstream('post', 'http://fs.tools:8080/mcp');
       const headers: Record<string, string> = {};
-      span.inject(headers, upstream.context);
+      w3cInject(upstream.span, headers);
       assert.equal(upstream.traceparent, headers['traceparent'], 'the client span writes the traceparent the W3C propagator writes');
       upstream.end();
       span.recordOutput('sha256:' + '4'.repeat(64), 120, 200);
@@ -236,7 +243,7 @@ describe('decision span timing and upstream failures', () => {
     const span = startDecisionSpan(tracing, { parent, toolName: 't', actionType: 'http', mode: 'enforce' });
     const upstream = span.startUpstream('get', { origin: 'http://x.test', path: '/' });
     const headers: Record<string, string> = {};
-    span.inject(headers, upstream.context);
+    w3cInject(upstream.span, headers);
     assert.equal(upstream.traceparent, headers['traceparent']);
     assert.match(upstream.traceparent, /^00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-00$/);
     upstream.finish(200);
