@@ -1,7 +1,7 @@
 /**
  * What became of exported spans, as metrics and as log lines that do not
  * flood: the first failure is logged at once, later ones at most once a
- * minute with how many spans went since.
+ * minute with how many spans were lost since.
  */
 import type { Logger } from './logger.ts';
 import type { PortcullisMetrics } from './metrics.ts';
@@ -9,26 +9,29 @@ import type { SpanExportReport } from './otlp-span-processor.ts';
 
 const QUIET_MS = 60_000;
 
+const QUEUE_FULL = 'the export queue is full (OTEL_BSP_MAX_QUEUE_SIZE): the collector does not keep up';
+
 export function spanExportReport(metrics: PortcullisMetrics, logger: Logger, now: () => number = Date.now): SpanExportReport {
   let lastLogged = -Infinity;
-  let unlogged = { failed: 0, dropped: 0 };
-  const log = (error: unknown): void => {
+  let lost = { failed: 0, dropped: 0 };
+  // Called for every lost span while the collector is away: nothing is made unless a line is written.
+  const log = (cause: unknown): void => {
     if (now() - lastLogged < QUIET_MS) return;
     lastLogged = now();
-    logger.warn({ err: error, ...unlogged }, 'spans could not be exported: check OTEL_EXPORTER_OTLP_ENDPOINT and that the collector is up');
-    unlogged = { failed: 0, dropped: 0 };
+    logger.warn({ ...(cause instanceof Error ? { err: cause } : { reason: String(cause) }), ...lost }, 'spans could not be exported: check OTEL_EXPORTER_OTLP_ENDPOINT and that the collector is up');
+    lost = { failed: 0, dropped: 0 };
   };
   return {
     exported: (n) => metrics.traceSpans.inc({ result: 'exported' }, n),
     failed: (n, error) => {
       metrics.traceSpans.inc({ result: 'failed' }, n);
-      unlogged.failed += n;
+      lost.failed += n;
       log(error);
     },
     dropped: (n) => {
       metrics.traceSpans.inc({ result: 'dropped' }, n);
-      unlogged.dropped += n;
-      log(new Error(`the export queue is full (OTEL_BSP_MAX_QUEUE_SIZE): the collector does not keep up`));
+      lost.dropped += n;
+      log(QUEUE_FULL);
     },
   };
 }
