@@ -47,7 +47,7 @@ export interface Intent {
  * input cannot be encoded (recordIntent refuses it then, with the reason).
  */
 export function canonicalBeforehand(d: IntentDeps, input: Resolution['input']): CanonicalInput | undefined {
-  if (d.recorder === undefined && !d.tracing && !logsDecisions(d.logger)) return undefined;
+  if (!evidenceHashes(d)) return undefined;
   try {
     return canonicalInput(input);
   } catch {
@@ -134,7 +134,12 @@ function canonicalOf(d: IntentDeps, it: Intent): CanonicalInput | undefined {
  * the intent record, which holds the same input object.
  */
 function needsHash(d: IntentDeps, res: Resolution): boolean {
-  return d.recorder !== undefined || d.tracing || logsDecisions(d.logger) || res.outcome.kind === 'escalate';
+  return evidenceHashes(d) || res.outcome.kind === 'escalate';
+}
+
+/** Whether every decision's input hash is written somewhere: the ledger, the span, or the decision log line. */
+function evidenceHashes(d: IntentDeps): boolean {
+  return d.recorder !== undefined || d.tracing || logsDecisions(d.logger);
 }
 
 /** The rewritten call's part of the record; its canonical text joins `known`. */

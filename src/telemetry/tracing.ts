@@ -128,7 +128,8 @@ export function tracingConfigFromEnv(env: NodeJS.ProcessEnv, defaultServiceName 
   const samplerArg = numberSetting(env, 'OTEL_TRACES_SAMPLER_ARG', undefined, { valid: (n) => n >= 0 && n <= 1, expected: 'a number between 0 and 1' });
   const delay = numberSetting(env, 'OTEL_BSP_SCHEDULE_DELAY', 1000, { valid: (n) => Number.isFinite(n) && n >= 0, expected: 'a number of milliseconds ≥ 0' })!;
   const maxExportBatchSize = numberSetting(env, 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 512, { valid: (n) => Number.isInteger(n) && n > 0, expected: 'a whole number > 0' })!;
-  const maxQueueSize = numberSetting(env, 'OTEL_BSP_MAX_QUEUE_SIZE', 2048, { valid: (n) => Number.isInteger(n) && n >= maxExportBatchSize, expected: 'a whole number ≥ OTEL_BSP_MAX_EXPORT_BATCH_SIZE' })!;
+  // Left unset, the queue holds at least one full batch.
+  const maxQueueSize = numberSetting(env, 'OTEL_BSP_MAX_QUEUE_SIZE', Math.max(2048, maxExportBatchSize), { valid: (n) => Number.isInteger(n) && n >= maxExportBatchSize, expected: 'a whole number ≥ OTEL_BSP_MAX_EXPORT_BATCH_SIZE' })!;
   const exportTimeoutMs = numberSetting(env, env.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT ? 'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT' : 'OTEL_EXPORTER_OTLP_TIMEOUT', 10_000, { valid: (n) => Number.isInteger(n) && n > 0, expected: 'a whole number of milliseconds > 0' })!;
   const shutdownTimeoutMs = numberSetting(env, 'PORTCULLIS_TRACE_SHUTDOWN_TIMEOUT_MS', 1000, { valid: (n) => Number.isInteger(n) && n >= 0, expected: 'a whole number of milliseconds ≥ 0' })!;
   return Object.freeze({

@@ -40,6 +40,16 @@ describe('tracingConfigFromEnv', () => {
     assert.equal(tracingConfigFromEnv({ OTEL_TRACES_EXPORTER: 'none' }).enabled, false);
   });
 
+  it('reads the batching and export settings, and keeps at least one full batch in the queue', () => {
+    const d = tracingConfigFromEnv({});
+    assert.deepEqual([d.maxExportBatchSize, d.maxQueueSize, d.exportTimeoutMs], [512, 2048, 10_000]);
+    const big = tracingConfigFromEnv({ OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '4096' });
+    assert.equal(big.maxQueueSize, 4096, 'an unset queue size follows a larger batch');
+    assert.throws(() => tracingConfigFromEnv({ OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '100', OTEL_BSP_MAX_QUEUE_SIZE: '50' }), (e: { details?: { variable?: string } }) => e.details?.variable === 'OTEL_BSP_MAX_QUEUE_SIZE');
+    assert.equal(tracingConfigFromEnv({ OTEL_EXPORTER_OTLP_TIMEOUT: '3000', OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '2000' }).exportTimeoutMs, 2000);
+    assert.equal(tracingConfigFromEnv({ OTEL_EXPORTER_OTLP_TIMEOUT: '3000' }).exportTimeoutMs, 3000);
+  });
+
   it('names a bad setting', () => {
     assert.throws(() => tracingConfigFromEnv({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }), (e: { code?: string; details?: { variable?: string } }) => e.code === ErrorCodes.CONFIG && e.details?.variable === 'OTEL_EXPORTER_OTLP_PROTOCOL');
     assert.throws(() => tracingConfigFromEnv({ OTEL_TRACES_SAMPLER_ARG: '2' }), (e: { code?: string }) => e.code === ErrorCodes.CONFIG);
