@@ -2,11 +2,12 @@
  * The append-only, hash-chained ledger (design.md §4).
  *
  * Group commit: appends made while a write is in flight wait and go out
- * together in the next write + fdatasync, so the cost of one fsync is shared
- * by every append that arrived during the last one. The real file is open
- * with O_DSYNC, so that write and its sync are one system call. An append resolves only
- * after the fsync that covers it, which is what lets the gate hold an action
- * until its intent is durable.
+ * together in the next durable write, so the cost of one sync is shared by
+ * every append that arrived during the last one. The real file is open with
+ * O_DSYNC, so that write and its sync are one system call (elsewhere a write
+ * is followed by an fdatasync). An append resolves only after the write that
+ * covers it is durable, which is what lets the gate hold an action until its
+ * intent is durable.
  *
  * An outcome never needs an fsync of its own: its call has already run, and
  * no action waits for it. A batch of outcomes alone lingers up to

@@ -57,7 +57,7 @@ export class Upstream {
   async request(req: UpstreamRequest): Promise<UpstreamResponse> {
     const deadline = new Deadline();
     const timer = setTimeout(() => deadline.abort(new UpstreamDeadline()), req.timeoutMs);
-    // The caller's signal also governs the body, after the deadline is over.
+    // undici takes one signal: with a caller's (the agent going away), both are joined as AbortSignals.
     const signal = req.signal ? AbortSignal.any([req.signal, deadline.asSignal()]) : deadline;
     try {
       const res = await this.#agent.request({
