@@ -67,11 +67,17 @@ export class ProtoWriter {
   /** A non-negative integer below 2^53. */
   varint(n: number): void {
     this.#room(10);
+    this.#pos = this.#varintAt(this.#pos, n);
+  }
+
+  /** Writes `n` as a varint at `at` (room already made); returns where it ends. */
+  #varintAt(at: number, n: number): number {
     while (n > 0x7f) {
-      this.#buf[this.#pos++] = (n % 0x80) | 0x80;
+      this.#buf[at++] = (n % 0x80) | 0x80;
       n = Math.floor(n / 0x80);
     }
-    this.#buf[this.#pos++] = n;
+    this.#buf[at++] = n;
+    return at;
   }
 
   tag(field: number, wire: number): void {
@@ -85,11 +91,7 @@ export class ProtoWriter {
   }
 
   string(field: number, s: string): void {
-    const n = Buffer.byteLength(s, 'utf8');
-    this.tag(field, WIRE_LENGTH);
-    this.varint(n);
-    this.#room(n);
-    this.#pos += this.#buf.write(s, this.#pos, n, 'utf8');
+    this.#text(field, s, Buffer.byteLength(s, 'utf8'), 'utf8');
   }
 
   bytesField(field: number, bytes: Uint8Array): void {
@@ -100,11 +102,15 @@ export class ProtoWriter {
 
   /** Hex text (an ID) as bytes. */
   hexField(field: number, hex: string): void {
-    const n = hex.length >>> 1;
+    this.#text(field, hex, hex.length >>> 1, 'hex');
+  }
+
+  /** A length-delimited field of `n` bytes, written from text in `encoding`. */
+  #text(field: number, text: string, n: number, encoding: 'utf8' | 'hex'): void {
     this.tag(field, WIRE_LENGTH);
     this.varint(n);
     this.#room(n);
-    this.#pos += this.#buf.write(hex, this.#pos, n, 'hex');
+    this.#pos += this.#buf.write(text, this.#pos, n, encoding);
   }
 
   uint(field: number, n: number): void {
@@ -161,13 +167,7 @@ export class ProtoWriter {
       this.#buf.copyWithin(start + extra, start, this.#pos);
       this.#pos += extra;
     }
-    let at = mark;
-    let v = n;
-    while (v > 0x7f) {
-      this.#buf[at++] = (v % 0x80) | 0x80;
-      v = Math.floor(v / 0x80);
-    }
-    this.#buf[at] = v;
+    this.#varintAt(mark, n);
   }
 }
 
