@@ -115,10 +115,10 @@ describe('ledger faults', () => {
     let now = 0;
     const fs = {
       ...nodeLedgerFs,
-      openAppend: async (p: string) => {
-        const file = await nodeLedgerFs.openAppend(p);
+      openWrite: async (p: string) => {
+        const file = await nodeLedgerFs.openWrite(p);
         assert.equal(file.syncsOnWrite, true, 'the real file is opened with O_DSYNC');
-        return { ...file, append: async (bytes: Uint8Array) => (fail ? Promise.reject(Object.assign(new Error(`${fail}: write`), { code: fail })) : file.append(bytes)) };
+        return { ...file, write: async (bytes: Uint8Array, position: number) => (fail ? Promise.reject(Object.assign(new Error(`${fail}: write`), { code: fail })) : file.write(bytes, position)) };
       },
     };
     const recorder = new LedgerRecorder({ path, fs, now: () => now, reopenIntervalMs: 1000 });

@@ -1,18 +1,18 @@
 // A file system seam whose disk fills up on demand.
 import { nodeLedgerFs, type LedgerFs } from '../../../src/evidence/ledger-fs.ts';
 
-/** The real file system, whose appends fail with ENOSPC after `allow` bytes while `full` is set. */
+/** The real file system, whose writes fail with ENOSPC after `allow` bytes while `full` is set. */
 export function fullDiskFs(state: { full: boolean; allow: number }): LedgerFs {
   return {
     ...nodeLedgerFs,
-    openAppend: async (path) => {
-      const file = await nodeLedgerFs.openAppend(path);
+    openWrite: async (path) => {
+      const file = await nodeLedgerFs.openWrite(path);
       return {
         ...file,
-        append: async (bytes) => {
-          if (!state.full) return file.append(bytes);
+        write: async (bytes, position) => {
+          if (!state.full) return file.write(bytes, position);
           if (state.allow > 0) {
-            const n = await file.append(bytes.subarray(0, Math.min(state.allow, bytes.byteLength)));
+            const n = await file.write(bytes.subarray(0, Math.min(state.allow, bytes.byteLength)), position);
             state.allow -= n;
             return n;
           }
