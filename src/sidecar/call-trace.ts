@@ -50,6 +50,7 @@ export class CallTrace {
   readonly traceId: string;
   readonly span: DecisionSpan | undefined;
   readonly #sampled: string;
+  #decided: { attrs: DecisionAttributes; at: number } | undefined;
 
   /**
    * `messageTrace`: the trace context a message carries itself (MCP
@@ -77,8 +78,23 @@ export class CallTrace {
     return { traceparent: upstream.traceparent, end: (status, errorCode) => upstream.finish(status, errorCode) };
   }
 
+  /**
+   * Notes the decision; its attributes and the evaluation's child span are
+   * made when the span ends, after the answer has gone: they cost a share of
+   * the call the agent need not wait for. A second decision (after an
+   * escalation) sets the first's at once.
+   */
   decided(attrs: DecisionAttributes): void {
-    this.span?.recordDecision(attrs);
+    if (!this.span) return;
+    this.#recordDecided();
+    this.#decided = { attrs, at: this.span.now() };
+  }
+
+  #recordDecided(): void {
+    const d = this.#decided;
+    if (!d) return;
+    this.#decided = undefined;
+    this.span?.recordDecision(d.attrs, d.at);
   }
 
   ledger(seq: number, hash: string): void {
@@ -87,6 +103,7 @@ export class CallTrace {
 
   end(status: number, bytes: number, outputHash?: string, errorCode?: string): void {
     if (!this.span) return;
+    this.#recordDecided();
     this.span.recordOutput(outputHash, bytes, status);
     if (errorCode) this.span.fail(errorCode);
     this.span.end();

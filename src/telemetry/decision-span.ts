@@ -78,7 +78,7 @@ export interface DecisionAttributes {
   /**
    * Time spent in the engine. When the caller did not wrap the evaluation in
    * `startEvaluation()`, `recordDecision` adds the evaluation child span
-   * itself, ending now and lasting this long (or, without it, covering the
+   * itself, ending when the decision was made and lasting this long (or, without it, covering the
    * whole decision from the span's start).
    */
   evaluationMs?: number;
@@ -226,9 +226,10 @@ export class DecisionSpan {
     return new ClientSpan(span, this);
   }
 
-  recordDecision(d: DecisionAttributes): void {
+  /** Sets the decision's attributes; `at` is when it was made (this span's clock, default now). */
+  recordDecision(d: DecisionAttributes, at?: number): void {
     if (!this.#evaluated) {
-      const now = this.now();
+      const now = at ?? this.now();
       const evaluation = this.startEvaluation(d.entrypoint, d.evaluationMs !== undefined ? now - d.evaluationMs : this.#startedAt);
       evaluation.span.setAttributes({ [Attr.POLICY_DIGEST]: d.policyDigest, [Attr.EFFECT]: d.effect });
       evaluation.span.end(now);
