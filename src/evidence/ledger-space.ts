@@ -1,11 +1,12 @@
 /**
  * Space written ahead of the active ledger file's entries.
  *
- * Appending to a file changes its size, and a durable append must then wait
- * for the file system's journal to commit that change as well as for its own
- * bytes. A commit that overwrites bytes the file already holds changes no
- * metadata, and its O_DSYNC write only flushes its data: on ext4 this takes
- * a quarter less CPU and about 100 µs less time per commit
+ * Appending to a file changes its size, and a durable append must then make
+ * that change durable too (an inode write, or a journal commit on a
+ * journaling file system) as well as its own bytes. A commit that overwrites
+ * bytes the file already holds changes no metadata, and its O_DSYNC write
+ * only flushes its data: on the ext4 disk the benchmarks run on this takes a
+ * quarter less CPU and about 85 µs less time per commit
  * (docs/benchmarks.md). So the ledger keeps a run of filler, newline bytes
  * (blank lines to every reader), ahead of its last entry, and extends it in
  * the background, one chunk at a time, while there is still room.
