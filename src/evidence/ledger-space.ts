@@ -19,8 +19,13 @@
 import type { Logger } from '../telemetry/logger.ts';
 import type { LedgerFile } from './ledger-fs.ts';
 
-/** Filler written at a time; another chunk is started once less than half of one is left. */
-export const FILLER_CHUNK_BYTES = 2 * 1024 * 1024;
+/**
+ * Filler written at a time; another chunk is started once less than half of
+ * one is left. Small, because the commits made while a chunk is written wait
+ * for it at the disk's flush: with 2 MiB chunks the p99 of 16 KiB POSTs at
+ * 500/s went from about 7 to 13.6 ms.
+ */
+export const FILLER_CHUNK_BYTES = 256 * 1024;
 const FILLER = 0x0a;
 
 export class LedgerSpace {
