@@ -21,7 +21,7 @@
  * within a round, and reported as the median over rounds with the least and
  * greatest round beside it.
  */
-import { mkdir, mkdtemp, open, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -36,25 +36,10 @@ import { failures, holdMetrics, holdTable, ratioMetrics, spread, tables } from '
 import { holdRate, type Hold } from '../proxy/hold.ts';
 import type { BenchContext, BenchSuite, SuiteResult } from '../suite.ts';
 
-/** Bytes of the ledger's entries in `dir`: its files' sizes without the filler (blank lines) a running ledger keeps after its last entry. */
-async function entryBytesOf(dir: string): Promise<number> {
+async function sizeOf(dir: string): Promise<number> {
   let total = 0;
-  for (const e of await readdir(dir, { withFileTypes: true })) if (e.isFile()) total += await withoutFiller(join(dir, e.name));
+  for (const e of await readdir(dir, { withFileTypes: true })) if (e.isFile()) total += (await stat(join(dir, e.name))).size;
   return total;
-}
-
-async function withoutFiller(path: string): Promise<number> {
-  const size = (await stat(path)).size;
-  const h = await open(path, 'r');
-  try {
-    const tail = Buffer.alloc(Math.min(size, 4 * 1024 * 1024));
-    await h.read(tail, 0, tail.byteLength, size - tail.byteLength);
-    let end = tail.byteLength;
-    while (end > 0 && tail[end - 1] === 0x0a) end--;
-    return size - tail.byteLength + end;
-  } finally {
-    await h.close();
-  }
 }
 
 export const suite: BenchSuite = {
@@ -131,7 +116,7 @@ export const suite: BenchSuite = {
       }
 
       const gateRequests = rounds.reduce((sum, r) => sum + Object.values(r.saturation.portcullis!).reduce((s, x) => s + x.requests, 0), 0);
-      const ledgerBytes = await entryBytesOf(join(dir, 'portcullis', 'ledger'));
+      const ledgerBytes = await sizeOf(join(dir, 'portcullis', 'ledger'));
       const logBytes = shipped.target.proc.outputBytes() - logBytesBefore;
       const spans = (await (await request(`${sink.url}/stats`)).body.json()) as { requests: number; bytes: number };
       if (ledgerBytes === 0) throw new Error('the shipped gate wrote no ledger: the run did not measure the durable ledger');

@@ -5,16 +5,16 @@
 import { constants } from 'node:fs';
 import { mkdir, open, readdir, rename, stat, type FileHandle } from 'node:fs/promises';
 
-/** An open ledger file. */
+/** An open ledger file in append mode. */
 export interface LedgerFile {
   /**
-   * True when a write is durable once it resolves (the file is open with
+   * True when an append is durable once it resolves (the file is open with
    * O_DSYNC): the write and its sync are one system call and one trip to
    * the thread pool, and `datasync` after it is not needed.
    */
   readonly syncsOnWrite?: boolean;
-  /** Writes bytes at `position`; resolves with how many were written (may be fewer than given). */
-  write(bytes: Uint8Array, position: number): Promise<number>;
+  /** Appends bytes at the end; resolves with how many were written (may be fewer than given). */
+  append(bytes: Uint8Array): Promise<number>;
   /** fdatasync: the appended bytes survive a crash once this resolves. */
   datasync(): Promise<void>;
   truncate(length: number): Promise<void>;
@@ -24,8 +24,8 @@ export interface LedgerFile {
 }
 
 export interface LedgerFs {
-  /** Opens (creating if absent) a file for writing and reading. */
-  openWrite(path: string): Promise<LedgerFile>;
+  /** Opens (creating if absent) a file for appending and reading. */
+  openAppend(path: string): Promise<LedgerFile>;
   /** Opens an existing file for reading only; throws ENOENT when absent. */
   openRead(path: string): Promise<LedgerFile>;
   rename(from: string, to: string): Promise<void>;
@@ -39,7 +39,7 @@ export interface LedgerFs {
 function wrap(handle: FileHandle, syncsOnWrite = false): LedgerFile {
   return {
     syncsOnWrite,
-    write: async (bytes, position) => (await handle.write(bytes, 0, bytes.byteLength, position)).bytesWritten,
+    append: async (bytes) => (await handle.write(bytes, 0, bytes.byteLength, null)).bytesWritten,
     datasync: () => handle.datasync(),
     truncate: (length) => handle.truncate(length),
     size: async () => (await handle.stat()).size,
@@ -55,9 +55,9 @@ function wrap(handle: FileHandle, syncsOnWrite = false): LedgerFile {
 /** The real file system. */
 export const nodeLedgerFs: LedgerFs = {
   // Where the platform has no O_DSYNC (Windows), each write is followed by an fdatasync instead.
-  openWrite: async (path) => {
+  openAppend: async (path) => {
     const dsync = (constants as { O_DSYNC?: number }).O_DSYNC;
-    return wrap(await open(path, constants.O_RDWR | constants.O_CREAT | (dsync ?? 0), 0o640), dsync !== undefined);
+    return wrap(await open(path, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | (dsync ?? 0), 0o640), dsync !== undefined);
   },
   openRead: async (path) => wrap(await open(path, 'r')),
   rename: (from, to) => rename(from, to),

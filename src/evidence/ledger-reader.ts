@@ -2,8 +2,7 @@
  * Reads ledger files line by line, streaming, with the position of every line
  * (so reports can say "file:line") and whether the file's last line was cut
  * short. Lines are split on bytes, so a multi-byte character split across two
- * reads is never damaged. Blank lines are skipped: they are the filler an
- * open ledger keeps ahead of its entries (ledger-space.ts).
+ * reads is never damaged.
  */
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
@@ -57,8 +56,7 @@ export async function* readLines(input: LedgerInput): AsyncGenerator<LedgerLine>
       const buf = carryLen > 0 ? Buffer.concat([...carry, piece]) : piece;
       carry = [];
       carryLen = 0;
-      line++;
-      if (buf.byteLength > 0) yield { file, line, offset, text: buf.toString('utf8'), terminated: true, bytes: buf.byteLength + 1 };
+      yield { file, line: ++line, offset, text: buf.toString('utf8'), terminated: true, bytes: buf.byteLength + 1 };
       offset += buf.byteLength + 1;
       start = nl + 1;
     }

@@ -20,10 +20,6 @@
  * an append is queued: a batch that fails is cut off the file and leaves no
  * gap in the chain.
  *
- * The active file keeps filler (blank lines) written ahead of its entries,
- * so that a commit overwrites bytes the file already has (ledger-space.ts);
- * the filler is cut off on close, rotation and open (ledger-tail.ts).
- *
  * Rotation: when the active file passes `maxFileBytes` it is renamed to
  * `<stem>.<NNNNNN><ext>` and a new active file is started; the first entry of
  * the new file chains to the last of the old one.
@@ -35,10 +31,8 @@ import type { Logger } from '../telemetry/logger.ts';
 import { setLedgerHead, type PortcullisMetrics } from '../telemetry/metrics.ts';
 import { canonicalJson, type KnownCanonical } from './canonical.ts';
 import { GENESIS_HASH } from './hash.ts';
-import { sealEntryParts, writeParts, type EntryKind, type SealedParts } from './ledger-entry.ts';
+import { entryHash, parseEntry, sealEntryParts, writeParts, type EntryKind, type SealedParts } from './ledger-entry.ts';
 import { nodeLedgerFs, type LedgerFile, type LedgerFs } from './ledger-fs.ts';
-import { LedgerSpace } from './ledger-space.ts';
-import { headFromLine, lastCompleteLine, recoverTail } from './ledger-tail.ts';
 import type { LedgerHead, LedgerPosition } from './recorder.ts';
 import type { HeadSigner } from './signing.ts';
 import { readShippedHead } from './shipped-head.ts';
@@ -55,8 +49,6 @@ export interface LedgerOptions {
   logger?: Logger;
   /** Told after each rotation (by size or by `seal`) has closed a segment: segment retention prunes then. */
   onRotate?: () => void;
-  /** Filler written ahead of the entries at a time (ledger-space.ts); 0 writes none. */
-  fillerChunkBytes?: number;
 }
 
 interface Pending {
@@ -123,6 +115,62 @@ function writeError(message: string, cause: unknown, details: Record<string, unk
   );
 }
 
+/** The last newline-terminated line of the first `size` bytes of a file, reading backwards from the end. */
+export async function lastCompleteLine(file: LedgerFile, size: number): Promise<string | undefined> {
+  let chunk = 64 * 1024;
+  for (;;) {
+    const start = Math.max(0, size - chunk);
+    const buf = await file.read(start, size - start);
+    const end = buf.lastIndexOf(0x0a);
+    if (end < 0 && start === 0) return undefined;
+    const nl = end <= 0 ? -1 : buf.lastIndexOf(0x0a, end - 1);
+    if ((end < 0 || nl < 0) && start > 0) {
+      chunk *= 4;
+      continue;
+    }
+    return buf.subarray(nl + 1, end).toString('utf8');
+  }
+}
+
+/** Finds the last complete line of a file, cutting off a torn (unterminated) tail left by a crash. */
+async function recoverTail(file: LedgerFile, path: string, logger?: Logger): Promise<{ line: string | undefined; size: number }> {
+  const size = await cutTornTail(file, path, logger);
+  return { line: size === 0 ? undefined : await lastCompleteLine(file, size), size };
+}
+
+/** The file's size once an unterminated last line is cut off (and the cut made durable). */
+async function cutTornTail(file: LedgerFile, path: string, logger?: Logger): Promise<number> {
+  const size = await file.size();
+  if (size === 0 || (await file.read(size - 1, 1))[0] === 0x0a) return size;
+  const keep = await afterLastNewline(file, size);
+  logger?.warn({ file: path, cut: size - keep }, 'ledger: cutting an unterminated last line left by an interrupted write');
+  await file.truncate(keep);
+  await file.datasync();
+  return keep;
+}
+
+/** The offset just after the last newline in the first `size` bytes (0 when there is none), reading backwards from the end. */
+async function afterLastNewline(file: LedgerFile, size: number): Promise<number> {
+  for (let chunk = 64 * 1024; ; chunk *= 4) {
+    const start = Math.max(0, size - chunk);
+    const nl = (await file.read(start, size - start)).lastIndexOf(0x0a);
+    if (nl >= 0) return start + nl + 1;
+    if (start === 0) return 0;
+  }
+}
+
+function headFromLine(line: string, path: string): { seq: number; hash: string; sig?: string } {
+  const parsed = parseEntry(line);
+  if (!parsed.ok || entryHash(parsed.entry) !== parsed.entry.hash) {
+    throw new PortcullisError(
+      ErrorCodes.LEDGER_CORRUPT,
+      `the last entry of ${path} is corrupt (${parsed.ok ? 'hash mismatch' : parsed.problem}); run \`portcullis verify ${path}\` and move the file aside`,
+      { file: path },
+    );
+  }
+  return { seq: parsed.entry.seq, hash: parsed.entry.hash, ...(parsed.entry.sig ? { sig: parsed.entry.sig } : {}) };
+}
+
 export class Ledger {
   readonly path: string;
   readonly #fs: LedgerFs;
@@ -131,10 +179,7 @@ export class Ledger {
   readonly #metrics: PortcullisMetrics | undefined;
   readonly #logger: Logger | undefined;
   readonly #onRotate: (() => void) | undefined;
-  readonly #fillerChunkBytes: number | undefined;
   #file: LedgerFile;
-  #space: LedgerSpace;
-  /** Where the entries end: the next commit is written here. */
   #size: number;
   #seq: number;
   #hash: string;
@@ -158,9 +203,7 @@ export class Ledger {
     this.#metrics = options.metrics;
     this.#logger = options.logger;
     this.#onRotate = options.onRotate;
-    this.#fillerChunkBytes = options.fillerChunkBytes;
     this.#file = file;
-    this.#space = this.#spaceFor(file, size);
     this.#size = size;
     this.#seq = head.seq;
     this.#hash = head.hash;
@@ -185,13 +228,13 @@ export class Ledger {
     }
   }
 
-  /** Opens the active file, creating it (and making its name durable) when absent. */
+  /** Opens the active file for appending, creating it (and making its name durable) when absent. */
   static async #openFile(fs: LedgerFs, path: string): Promise<LedgerFile> {
     const dir = dirname(path);
     try {
       await fs.mkdirp(dir);
       const existed = await fs.exists(path);
-      const file = await fs.openWrite(path);
+      const file = await fs.openAppend(path);
       if (!existed) await fs.syncDir(dir);
       return file;
     } catch (e) {
@@ -217,13 +260,6 @@ export class Ledger {
     } finally {
       await file.close();
     }
-  }
-
-  /** Space for entries at `size` on, with filler started ahead of them. */
-  #spaceFor(file: LedgerFile, size: number): LedgerSpace {
-    const space = new LedgerSpace(file, size, { chunkBytes: this.#fillerChunkBytes, logger: this.#logger });
-    space.wrote(size);
-    return space;
   }
 
   /** The last durable entry. */
@@ -324,7 +360,6 @@ export class Ledger {
       return;
     }
     this.#size += bytes.byteLength;
-    this.#space.wrote(this.#size);
     this.#seq = sealed.head.seq;
     this.#hash = sealed.head.hash;
     this.#sig = sealed.head.sig;
@@ -373,12 +408,10 @@ export class Ledger {
     }
   }
 
-  /** Writes the batch where the entries end (over filler, when there is some ahead). */
   async #appendAll(bytes: Buffer): Promise<void> {
-    await this.#space.clear(this.#size + bytes.byteLength);
     let off = 0;
     while (off < bytes.byteLength) {
-      const n = await this.#file.write(bytes.subarray(off), this.#size + off);
+      const n = await this.#file.append(bytes.subarray(off));
       if (n <= 0) throw Object.assign(new Error('short write: no bytes written'), { code: 'EIO' });
       off += n;
     }
@@ -388,9 +421,7 @@ export class Ledger {
   async #writeFailed(e: unknown, stage: WriteStage): Promise<PortcullisError> {
     const error = writeError(`cannot append to the ledger ${this.path} (${stage} failed)`, e, { file: this.path, stage });
     try {
-      await this.#space.settle();
       await this.#file.truncate(this.#size);
-      this.#space.cut(this.#size);
       // After a failed sync the kernel may have dropped dirty pages: the
       // file's state is unknown, so stop until the ledger is reopened.
       if (stage === 'fsync' || (stage === 'write+sync' && !NO_SPACE.has((e as NodeJS.ErrnoException)?.code ?? ''))) this.#broken = error;
@@ -406,11 +437,9 @@ export class Ledger {
     try {
       const segments = segmentsOf(this.path, await this.#fs.list(dir));
       const next = (segments.at(-1)?.[0] ?? 0) + 1;
-      await this.#cutFiller();
       await this.#file.close();
       await this.#fs.rename(this.path, segmentPath(this.path, next));
-      this.#file = await this.#fs.openWrite(this.path);
-      this.#space = this.#spaceFor(this.#file, 0);
+      this.#file = await this.#fs.openAppend(this.path);
       await this.#fs.syncDir(dir);
       this.#size = 0;
       this.#metrics?.ledgerRotations.inc();
@@ -445,10 +474,9 @@ export class Ledger {
     return rotated;
   }
 
-  /** Resolves once no write (filler included) or rotation is in flight (appends already resolved may still be rotating the file). */
+  /** Resolves once no write or rotation is in flight (appends already resolved may still be rotating the file). */
   async idle(): Promise<void> {
     await this.#drained();
-    await this.#space.settle();
   }
 
   /** Bytes in the active file (0 right after a rotation). */
@@ -461,22 +489,11 @@ export class Ledger {
     return this.#broken;
   }
 
-  /** Cuts the filler off the end of the file (a closed file ends with its last entry), durably. */
-  async #cutFiller(): Promise<void> {
-    await this.#space.settle();
-    if (!this.#space.hasFillerAfter(this.#size)) return;
-    await this.#file.truncate(this.#size);
-    await this.#file.datasync();
-    this.#space.cut(this.#size);
-  }
-
-  /** Waits for pending appends, then closes the file, its filler cut off. */
+  /** Waits for pending appends, then closes the file. */
   async close(): Promise<void> {
     if (this.#closed) return;
     await this.#drained();
     this.#closed = true;
-    if (!this.#broken) await this.#cutFiller().catch((e: unknown) => this.#logger?.warn({ err: e, file: this.path }, 'ledger: the filler after the last entry could not be cut off'));
-    else await this.#space.settle();
     await this.#file.close().catch(() => undefined);
   }
 }

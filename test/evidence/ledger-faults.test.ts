@@ -115,10 +115,10 @@ describe('ledger faults', () => {
     let now = 0;
     const fs = {
       ...nodeLedgerFs,
-      openWrite: async (p: string) => {
-        const file = await nodeLedgerFs.openWrite(p);
+      openAppend: async (p: string) => {
+        const file = await nodeLedgerFs.openAppend(p);
         assert.equal(file.syncsOnWrite, true, 'the real file is opened with O_DSYNC');
-        return { ...file, write: async (bytes: Uint8Array, position: number) => (fail ? Promise.reject(Object.assign(new Error(`${fail}: write`), { code: fail })) : file.write(bytes, position)) };
+        return { ...file, append: async (bytes: Uint8Array) => (fail ? Promise.reject(Object.assign(new Error(`${fail}: write`), { code: fail })) : file.append(bytes)) };
       },
     };
     const recorder = new LedgerRecorder({ path, fs, now: () => now, reopenIntervalMs: 1000 });

@@ -12,7 +12,7 @@ import { ErrorCodes, PortcullisError } from '../../errors.ts';
 import { entryHash, parseEntry } from '../ledger-entry.ts';
 import { nodeLedgerFs } from '../ledger-fs.ts';
 import { firstSeq } from '../ledger-reader.ts';
-import { lastCompleteLine } from '../ledger-tail.ts';
+import { lastCompleteLine } from '../ledger.ts';
 
 export interface SegmentDigest {
   path: string;

@@ -11,8 +11,8 @@ import { nodeLedgerFs, type LedgerFs } from '../../../src/evidence/ledger-fs.ts'
 export function datasyncFs(around: (path: string, datasync: () => Promise<void>) => Promise<void>): LedgerFs {
   return {
     ...nodeLedgerFs,
-    openWrite: async (path) => {
-      const file = await nodeLedgerFs.openWrite(path);
+    openAppend: async (path) => {
+      const file = await nodeLedgerFs.openAppend(path);
       return { ...file, syncsOnWrite: false, datasync: () => around(path, () => file.datasync()) };
     },
   };
