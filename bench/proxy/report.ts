@@ -61,6 +61,9 @@ export function ratioMetrics(rounds: Round[], plan: Plan, names: string[], loads
   push('portcullis added p50 on one connection, get', per((r) => ms(r.oneConnectionP50.portcullis! - r.oneConnectionP50.direct!)), 'ms');
   push('one write + fdatasync in the ledger folder, p50', per((r) => ms(r.fdatasyncP50)), 'ms');
   push('portcullis added p50 on one connection − one fdatasync', per((r) => ms(r.oneConnectionP50.portcullis! - r.oneConnectionP50.direct! - r.fdatasyncP50)), 'ms', { text: '≤ 0.2', ok: (v) => v <= 0.2 });
+  if (names.includes('portcullis-write')) {
+    push('portcullis-write added p50 on one connection, get', per((r) => ms(r.oneConnectionP50['portcullis-write']! - r.oneConnectionP50.direct!)), 'ms');
+  }
   push('portcullis time to ready (spawn → port accepts, /readyz 200)', spread(ready), 'ms', { text: '≤ 1000', ok: (v) => v <= 1000 });
   return metrics;
 }

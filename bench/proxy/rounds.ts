@@ -60,6 +60,7 @@ export interface Plan {
   rateWorkloads: string[];
   warmupSeconds: number;
   readySamples: number;
+  /** Also measure `portcullis-bare` and `portcullis-write` (full runs). */
   bare: boolean;
   /** Requests per round on one connection, and write+fdatasync pairs. */
   oneConnectionRequests: number;
@@ -89,7 +90,7 @@ export async function measureRound(r: number, plan: Plan, targets: Target[], loa
         round.latency[t.name]![`${w.name}@${rate}`] = { p50: median(sorted), p99: p99(sorted), sent: fr.sent, failed: fr.errors };
       }
     }
-    if (t.name === 'direct' || t.name === 'portcullis') {
+    if (t.name === 'direct' || t.name === 'portcullis' || t.name === 'portcullis-write') {
       const get = loads[0]!;
       round.oneConnectionP50[t.name] = median({ sorted: await oneConnection(t.origin + get.path(t.gate), plan.oneConnectionRequests, get.request) });
     }

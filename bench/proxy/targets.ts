@@ -9,7 +9,8 @@ import { freePort, readyLine, startProcess, untilServing, type Running } from '.
 import type { ControllerTrust, ShippedPackage } from './shipped.ts';
 import type { Workload } from './workloads.ts';
 
-export type Gate = 'shipped' | 'bare';
+/** As shipped; as shipped with the ledger's `write` durability; or with no ledger, span export or logs. */
+export type Gate = 'shipped' | 'write' | 'bare';
 
 export interface Target {
   name: string;
@@ -63,9 +64,10 @@ export async function startGate(s: GateSetup, kind: Gate, name: string, extraEnv
     PORTCULLIS_POD_NAME: 'agent-0',
     PORTCULLIS_POD_NAMESPACE: 'bench',
     PORTCULLIS_SERVICE_ACCOUNT: 'agent',
-    ...(kind === 'shipped'
-      ? { PORTCULLIS_LEDGER: ledger, OTEL_EXPORTER_OTLP_ENDPOINT: s.sink, OTEL_SERVICE_NAME: 'portcullis-sidecar' }
-      : { PORTCULLIS_LEDGER: '', OTEL_SDK_DISABLED: 'true', PORTCULLIS_LOG_LEVEL: 'silent' }),
+    ...(kind === 'bare'
+      ? { PORTCULLIS_LEDGER: '', OTEL_SDK_DISABLED: 'true', PORTCULLIS_LOG_LEVEL: 'silent' }
+      : { PORTCULLIS_LEDGER: ledger, OTEL_EXPORTER_OTLP_ENDPOINT: s.sink, OTEL_SERVICE_NAME: 'portcullis-sidecar' }),
+    ...(kind === 'write' ? { PORTCULLIS_LEDGER_DURABILITY: 'write' } : {}),
     ...extraEnv,
   };
   const started = performance.now();

@@ -11,6 +11,9 @@
  *                   a controller stand-in, durable ledger on a real file,
  *                   metrics, logs at the default level into a drained pipe,
  *                   spans exported over OTLP/HTTP to a sink process
+ *   portcullis-write the same, with the ledger's `write` durability (an
+ *                   intent written, not yet synced, before its call runs;
+ *                   full runs only)
  *   portcullis-bare the same process with no ledger, no span export, no logs
  *                   (full runs only: the cost of the evidence)
  * Workloads: a small JSON GET and a 16 KiB JSON POST on an HTTP route, and an
@@ -92,9 +95,11 @@ export const suite: BenchSuite = {
       targets.push(shipped.target);
       ready.push(shipped.readyMs);
       if (plan.bare) {
-        const bare = await startGate(setup, 'bare', 'portcullis-bare');
-        procs.push(bare.target.proc);
-        targets.push(bare.target);
+        for (const [kind, name] of [['write', 'portcullis-write'], ['bare', 'portcullis-bare']] as const) {
+          const gate = await startGate(setup, kind, name);
+          procs.push(gate.target.proc);
+          targets.push(gate.target);
+        }
       }
       const names = targets.map((t) => t.name);
 
@@ -138,7 +143,7 @@ export const suite: BenchSuite = {
       notes.push(
         `evidence written during the run: ledger ${(ledgerBytes / 1024 / 1024).toFixed(1)} MiB, logs ${(logBytes / 1024 / 1024).toFixed(1)} MiB into the pipe, ${spans.requests} OTLP exports (${(spans.bytes / 1024 / 1024).toFixed(1)} MiB) for about ${gateRequests} gated requests (plus the fixed-rate ones${hold ? ' and the hold' : ''})`,
         ...(failed.length > 0 ? [`failed requests: ${failed.join('; ')}`] : []),
-        `${plan.rounds} rounds, targets in rotating order; per target and round: each workload saturated ${plan.saturateSeconds} s, then ${plan.rateWorkloads.join(', ')} at ${plan.rates.join(' and ')} req/s for ${plan.rateSeconds} s each, then (direct and portcullis) ${plan.oneConnectionRequests} GETs one after another on one connection; ${plan.fdatasyncs} write+fdatasync pairs in the ledger's folder per round; the load generator is this process`,
+        `${plan.rounds} rounds, targets in rotating order; per target and round: each workload saturated ${plan.saturateSeconds} s, then ${plan.rateWorkloads.join(', ')} at ${plan.rates.join(' and ')} req/s for ${plan.rateSeconds} s each, then (direct, portcullis and portcullis-write) ${plan.oneConnectionRequests} GETs one after another on one connection; ${plan.fdatasyncs} write+fdatasync pairs in the ledger's folder per round; the load generator is this process`,
         'ratios are taken within each round; value = median over rounds, spread = least–greatest round. CPU per request is the target process tree\'s own utime+stime (/proc) over requests served: it does not depend on other load on the machine, unlike req/s and latency',
         hold
           ? `added latency = the target's percentile minus direct's in the same round; the 60 s goal at ${plan.hold.rate} req/s is measured by the hold after the rounds (each target in turn, ${plan.hold.seconds} s)`

@@ -8,6 +8,7 @@
 import { X509Certificate } from 'node:crypto';
 import { ErrorCodes, PortcullisError } from '../errors.ts';
 import type { Mode } from '../gate/types.ts';
+import type { LedgerDurability } from '../evidence/ledger.ts';
 import { DEFAULT_REDACTED_HEADERS } from '../gate/headers.ts';
 import { readCaptureConfig, type CaptureConfig } from './capture.ts';
 import { readCredentialSources, type CredentialSources } from './credentials.ts';
@@ -62,6 +63,14 @@ export interface SidecarConfig {
    * (segment-retention.ts). 0: all are kept. Injected sidecars get 2.
    */
   ledgerKeepSegments: number;
+  /**
+   * When a call may run: once its intent is on stable storage (`fsync`, the
+   * default), or once it is written to the ledger file (`write`: survives the
+   * gate's crash, synced within ledgerSyncIntervalMs; evidence/ledger.ts).
+   */
+  ledgerDurability: LedgerDurability;
+  /** With `write` durability: the longest an entry waits for its fdatasync. */
+  ledgerSyncIntervalMs: number;
   /** PEM ed25519 private key signing ledger heads; empty for unsigned. */
   ledgerSigningKey: string;
   /** Policy directory (local mode). */
@@ -206,6 +215,8 @@ const SETTINGS = {
   ledgerMaxBytes: { env: 'PORTCULLIS_LEDGER_MAX_BYTES', def: String(64 * 1024 * 1024), parse: int(0, 2 ** 50) },
   ledgerSigningKey: { env: 'PORTCULLIS_LEDGER_SIGNING_KEY', def: '', parse: str },
   ledgerKeepSegments: { env: 'PORTCULLIS_LEDGER_KEEP_SEGMENTS', def: '0', parse: int(0, 1_000_000) },
+  ledgerDurability: { env: 'PORTCULLIS_LEDGER_DURABILITY', def: 'fsync', parse: oneOf<LedgerDurability>('fsync', 'write') },
+  ledgerSyncIntervalMs: { env: 'PORTCULLIS_LEDGER_SYNC_INTERVAL_MS', def: '100', parse: int(1, 60_000) },
   policiesDir: { env: 'PORTCULLIS_POLICIES', def: '', parse: str },
   controllerUrl: { env: 'PORTCULLIS_CONTROLLER_URL', def: '', parse: str },
   controllerCa: { env: 'PORTCULLIS_CONTROLLER_CA', def: '', parse: pemCertificates },

@@ -101,6 +101,8 @@ export interface ControllerConfig {
   sidecarLedgerVolumeSize: string;
   /** Rotated ledger segments a sidecar that does not ship keeps (its PORTCULLIS_LEDGER_KEEP_SEGMENTS); 0: all. */
   sidecarLedgerKeepSegments: number;
+  /** The sidecar's PORTCULLIS_LEDGER_DURABILITY: `fsync` (default) or `write` (evidence/ledger.ts). */
+  sidecarLedgerDurability: 'fsync' | 'write';
   logLevel: string;
 }
 
@@ -122,6 +124,11 @@ function pullPolicy(raw: string, label: string): 'Always' | 'IfNotPresent' | 'Ne
   const v = raw.trim();
   if (v !== 'Always' && v !== 'IfNotPresent' && v !== 'Never') throw fail(label, raw, 'Always, IfNotPresent or Never');
   return v;
+}
+
+function ledgerDurability(raw: string, label: string): 'fsync' | 'write' {
+  if (raw !== 'fsync' && raw !== 'write') throw fail(label, raw, 'fsync or write');
+  return raw;
 }
 
 function bundleAuth(raw: string, label: string): 'token' | 'none' {
@@ -240,6 +247,7 @@ export function loadControllerConfig(env: Env, overrides: ControllerOverrides = 
     sidecarImagePullSecrets: nameList(...r.get('sidecarImagePullSecrets', 'PORTCULLIS_SIDECAR_IMAGE_PULL_SECRETS', '')),
     sidecarLedgerVolumeSize: quantity(...r.get('sidecarLedgerVolumeSize', 'PORTCULLIS_SIDECAR_LEDGER_VOLUME_SIZE', '256Mi')),
     sidecarLedgerKeepSegments: r.num('sidecarLedgerKeepSegments', 'PORTCULLIS_SIDECAR_LEDGER_KEEP_SEGMENTS', { def: '2', min: 0, max: 1_000_000 }),
+    sidecarLedgerDurability: ledgerDurability(...r.get('sidecarLedgerDurability', 'PORTCULLIS_SIDECAR_LEDGER_DURABILITY', 'fsync')),
     logLevel: r.str('logLevel', 'PORTCULLIS_LOG_LEVEL', 'info'),
   };
   if (config.sidecarOtelEndpoint && !/^https?:\/\/[^/\s]+/i.test(config.sidecarOtelEndpoint)) {

@@ -178,6 +178,7 @@ function injectionFor(config: Readonly<ControllerConfig>, o: { caPem: string; bu
     imagePullSecrets: config.sidecarImagePullSecrets,
     ledgerVolumeSize: config.sidecarLedgerVolumeSize,
     ledgerKeepSegments: config.sidecarLedgerKeepSegments,
+    ledgerDurability: config.sidecarLedgerDurability,
     controllerUrl: config.controllerUrl,
     ...(config.sidecarApprovalPageUrl ? { approvalPageUrl: config.sidecarApprovalPageUrl } : {}),
     ...(config.sidecarTls ? { controllerCa: o.caPem } : {}),

@@ -24,8 +24,12 @@ export interface LedgerFile {
 }
 
 export interface LedgerFs {
-  /** Opens (creating if absent) a file for appending and reading. */
-  openAppend(path: string): Promise<LedgerFile>;
+  /**
+   * Opens (creating if absent) a file for appending and reading; with
+   * `syncOnWrite` (the default) each write is durable when it returns
+   * (O_DSYNC, where the platform has it).
+   */
+  openAppend(path: string, options?: { syncOnWrite?: boolean }): Promise<LedgerFile>;
   /** Opens an existing file for reading only; throws ENOENT when absent. */
   openRead(path: string): Promise<LedgerFile>;
   rename(from: string, to: string): Promise<void>;
@@ -55,8 +59,8 @@ function wrap(handle: FileHandle, syncsOnWrite = false): LedgerFile {
 /** The real file system. */
 export const nodeLedgerFs: LedgerFs = {
   // Where the platform has no O_DSYNC (Windows), each write is followed by an fdatasync instead.
-  openAppend: async (path) => {
-    const dsync = (constants as { O_DSYNC?: number }).O_DSYNC;
+  openAppend: async (path, options) => {
+    const dsync = options?.syncOnWrite === false ? undefined : (constants as { O_DSYNC?: number }).O_DSYNC;
     return wrap(await open(path, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | (dsync ?? 0), 0o640), dsync !== undefined);
   },
   openRead: async (path) => wrap(await open(path, 'r')),

@@ -16,6 +16,17 @@
  * longer queues behind the previous call's outcome. An outcome's append still
  * resolves only once it is durable. Intents never linger.
  *
+ * Durability (`LedgerOptions.durability`): with `fsync`, the default, an
+ * append resolves once its entry is on stable storage, and a call runs only
+ * then: it survives the gate's crash, the node's and a power loss. With
+ * `write`, the file is open without O_DSYNC and an append resolves once its
+ * entry is written to the file (the kernel holds it): it survives the gate's
+ * own crash (SIGKILL, OOM kill), and is made durable by an fdatasync at most
+ * `syncIntervalMs` later; a kernel crash or power loss can lose the entries
+ * of that last interval. The chain stays verifiable either way: a lost tail
+ * shows as a ledger that ends early (and as a truncation against a witnessed
+ * head).
+ *
  * Chain positions (seq, prev) are assigned when a batch is written, not when
  * an append is queued: a batch that fails is cut off the file and leaves no
  * gap in the chain.
@@ -49,7 +60,15 @@ export interface LedgerOptions {
   logger?: Logger;
   /** Told after each rotation (by size or by `seal`) has closed a segment: segment retention prunes then. */
   onRotate?: () => void;
+  /** When an append resolves: once durable (`fsync`, the default) or once written (`write`). See the top of this file. */
+  durability?: LedgerDurability;
+  /** With `write` durability: the longest an entry waits for its fdatasync. Default 100 ms. */
+  syncIntervalMs?: number;
 }
+
+/** What an append waits for before it resolves: stable storage, or the kernel (see the top of this file). */
+export type LedgerDurability = 'fsync' | 'write';
+export const DEFAULT_SYNC_INTERVAL_MS = 100;
 
 interface Pending {
   kind: EntryKind;
@@ -179,6 +198,14 @@ export class Ledger {
   readonly #metrics: PortcullisMetrics | undefined;
   readonly #logger: Logger | undefined;
   readonly #onRotate: (() => void) | undefined;
+  readonly #durability: LedgerDurability;
+  readonly #syncIntervalMs: number;
+  /** `write` durability: entries written since the last fdatasync, the timer that will sync them, and a sync in flight. */
+  #unsynced = false;
+  #syncTimer: NodeJS.Timeout | undefined;
+  #syncing: Promise<void> | undefined;
+  /** The last entry an fdatasync covered (`write` durability), named when a sync fails. */
+  #syncedSeq: number;
   #file: LedgerFile;
   #size: number;
   #seq: number;
@@ -203,17 +230,20 @@ export class Ledger {
     this.#metrics = options.metrics;
     this.#logger = options.logger;
     this.#onRotate = options.onRotate;
+    this.#durability = options.durability ?? 'fsync';
+    this.#syncIntervalMs = options.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS;
     this.#file = file;
     this.#size = size;
     this.#seq = head.seq;
     this.#hash = head.hash;
     this.#sig = head.sig;
+    this.#syncedSeq = head.seq;
   }
 
   /** Opens (or creates) the ledger and finds its head; throws LEDGER_WRITE when the file cannot be opened, LEDGER_CORRUPT when its tail is broken. */
   static async open(options: LedgerOptions): Promise<Ledger> {
     const fs = options.fs ?? nodeLedgerFs;
-    const file = await Ledger.#openFile(fs, options.path);
+    const file = await Ledger.#openFile(fs, options.path, options.durability !== 'write');
     try {
       const { line, size } = await recoverTail(file, options.path, options.logger);
       const head = line !== undefined ? headFromLine(line, options.path) : await Ledger.#headBefore(fs, options.path);
@@ -229,12 +259,12 @@ export class Ledger {
   }
 
   /** Opens the active file for appending, creating it (and making its name durable) when absent. */
-  static async #openFile(fs: LedgerFs, path: string): Promise<LedgerFile> {
+  static async #openFile(fs: LedgerFs, path: string, syncOnWrite: boolean): Promise<LedgerFile> {
     const dir = dirname(path);
     try {
       await fs.mkdirp(dir);
       const existed = await fs.exists(path);
-      const file = await fs.openAppend(path);
+      const file = await fs.openAppend(path, { syncOnWrite });
       if (!existed) await fs.syncDir(dir);
       return file;
     } catch (e) {
@@ -398,6 +428,10 @@ export class Ledger {
     let stage: WriteStage = syncsOnWrite ? 'write+sync' : 'write';
     try {
       await this.#appendAll(bytes);
+      if (this.#durability === 'write') {
+        this.#syncLater();
+        return undefined;
+      }
       if (!syncsOnWrite) {
         stage = 'fsync';
         await this.#file.datasync();
@@ -406,6 +440,49 @@ export class Ledger {
     } catch (e) {
       return this.#writeFailed(e, stage);
     }
+  }
+
+  /** `write` durability: an fdatasync of what is written now, at most `syncIntervalMs` from now. */
+  #syncLater(): void {
+    this.#unsynced = true;
+    if (this.#syncTimer) return;
+    this.#syncTimer = setTimeout(() => {
+      this.#syncTimer = undefined;
+      void this.#synced();
+    }, this.#syncIntervalMs);
+  }
+
+  /**
+   * Makes every entry written so far durable (`write` durability), waiting
+   * for a sync in flight first. A failed sync breaks the ledger, as a failed
+   * fsync of a commit does, and names the entries that may not be on disk.
+   */
+  async #synced(): Promise<void> {
+    while (this.#syncing) await this.#syncing;
+    if (!this.#unsynced || this.#broken) return;
+    this.#unsynced = false;
+    const covered = this.#seq;
+    this.#syncing = this.#file.datasync().then(
+      () => {
+        this.#syncedSeq = covered;
+      },
+      (e: unknown) => {
+        this.#broken = writeError(`cannot sync the ledger ${this.path} (fsync failed)`, e, { file: this.path, stage: 'fsync' });
+        this.#logger?.error({ err: this.#broken, file: this.path, syncedSeq: this.#syncedSeq, seq: covered }, 'ledger sync failed: the entries after syncedSeq were acknowledged but may not be on disk');
+      },
+    );
+    try {
+      await this.#syncing;
+    } finally {
+      this.#syncing = undefined;
+    }
+  }
+
+  /** Before the file is closed or renamed: nothing written is left unsynced, and no timer is left. */
+  async #syncAll(): Promise<void> {
+    if (this.#syncTimer) clearTimeout(this.#syncTimer);
+    this.#syncTimer = undefined;
+    await this.#synced();
   }
 
   async #appendAll(bytes: Buffer): Promise<void> {
@@ -437,9 +514,11 @@ export class Ledger {
     try {
       const segments = segmentsOf(this.path, await this.#fs.list(dir));
       const next = (segments.at(-1)?.[0] ?? 0) + 1;
+      await this.#syncAll();
+      if (this.#broken) throw this.#broken;
       await this.#file.close();
       await this.#fs.rename(this.path, segmentPath(this.path, next));
-      this.#file = await this.#fs.openAppend(this.path);
+      this.#file = await this.#fs.openAppend(this.path, { syncOnWrite: this.#durability !== 'write' });
       await this.#fs.syncDir(dir);
       this.#size = 0;
       this.#metrics?.ledgerRotations.inc();
@@ -494,6 +573,7 @@ export class Ledger {
     if (this.#closed) return;
     await this.#drained();
     this.#closed = true;
+    await this.#syncAll();
     await this.#file.close().catch(() => undefined);
   }
 }

@@ -148,6 +148,8 @@ async function openLedger(o: GateOptions, retention: SegmentRetention | undefine
   return createLedgerRecorder({
     path: config.ledgerFile,
     maxFileBytes: config.ledgerMaxBytes,
+    durability: config.ledgerDurability,
+    syncIntervalMs: config.ledgerSyncIntervalMs,
     ...(config.ledgerSigningKey ? { signer: await loadHeadSigner(config.ledgerSigningKey) } : {}),
     bundles: { dir: bundleStoreFor(config.ledgerFile), current: () => engine.current() },
     metrics: telemetry.metrics,

@@ -14,6 +14,7 @@ test('defaults, frozen', () => {
   assert.equal(c.bundleAuth, 'token');
   assert.equal(c.bundleSigningSecret, 'portcullis-bundle-signing');
   assert.equal(c.sidecarLedgerKeepSegments, 2);
+  assert.equal(c.sidecarLedgerDurability, 'fsync', 'the safe durability by default');
   assert.ok(Object.isFrozen(c));
 });
 
@@ -22,6 +23,8 @@ test('overrides win over the environment; bad values name the setting', () => {
   assert.throws(() => loadControllerConfig({ PORTCULLIS_WEBHOOK_PORT: 'x' }), (e) => isPortcullisError(e) && e.code === 'PORTCULLIS_CONFIG' && e.details?.setting === 'PORTCULLIS_WEBHOOK_PORT');
   assert.throws(() => loadControllerConfig({ PORTCULLIS_WEBHOOK_CERT_MODE: 'magic' }), (e) => isPortcullisError(e) && e.details?.setting === 'PORTCULLIS_WEBHOOK_CERT_MODE');
   assert.throws(() => loadControllerConfig({}, { port: '70000' }), (e) => isPortcullisError(e) && e.details?.setting === '--port');
+  assert.equal(loadControllerConfig({ PORTCULLIS_SIDECAR_LEDGER_DURABILITY: 'write' }).sidecarLedgerDurability, 'write');
+  assert.throws(() => loadControllerConfig({ PORTCULLIS_SIDECAR_LEDGER_DURABILITY: 'none' }), (e) => isPortcullisError(e) && e.details?.setting === 'PORTCULLIS_SIDECAR_LEDGER_DURABILITY');
 });
 
 test('PORTCULLIS_SIDECAR_TLS points sidecars at the Service over https; plain http only when set to false', () => {

@@ -12,7 +12,7 @@ let h: Harness;
 let pods = 0;
 
 before(async () => {
-  h = await startHarness({ configOverrides: { sidecarImagePullPolicy: 'Always', sidecarImagePullSecrets: 'registry-a,registry-b', sidecarLedgerVolumeSize: '1Gi', sidecarLedgerKeepSegments: '5' } });
+  h = await startHarness({ configOverrides: { sidecarImagePullPolicy: 'Always', sidecarImagePullSecrets: 'registry-a,registry-b', sidecarLedgerVolumeSize: '1Gi', sidecarLedgerKeepSegments: '5', sidecarLedgerDurability: 'write' } });
   await h.namespace('agents');
   await h.apply({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: 'agents' } });
 });
@@ -27,7 +27,7 @@ const create = (spec: Record<string, unknown> = {}) =>
     spec: { containers: [{ name: 'agent', image: 'ghcr.io/example/agent:1' }], ...spec },
   });
 
-test('pull policy and pull secrets of the injected containers, the ledger volume size and the segments kept come from the controller settings', async () => {
+test('pull policy and pull secrets of the injected containers, the ledger volume size, the segments kept and the ledger durability come from the controller settings', async () => {
   const stored = await create();
   const ours = stored.spec.initContainers.filter((c: any) => c.name.startsWith('portcullis-'));
   assert.ok(ours.some((c: any) => c.name === 'portcullis-sidecar'));
@@ -36,6 +36,7 @@ test('pull policy and pull secrets of the injected containers, the ledger volume
   assert.equal(stored.spec.volumes.find((v: any) => v.name === 'portcullis-ledger').emptyDir.sizeLimit, '1Gi');
   const sidecar = ours.find((c: any) => c.name === 'portcullis-sidecar');
   assert.equal(sidecar.env.find((e: any) => e.name === 'PORTCULLIS_LEDGER_KEEP_SEGMENTS')?.value, '5');
+  assert.equal(sidecar.env.find((e: any) => e.name === 'PORTCULLIS_LEDGER_DURABILITY')?.value, 'write');
 });
 
 test('a pod with pull secrets of its own keeps them and gets only the missing ones', async () => {

@@ -20,10 +20,10 @@ after(async () => {
 });
 
 /** Runs the child until `delayMs` after it is ready, kills it with SIGKILL, returns the IDs it executed. */
-function runAndKill(path: string, round: number, delayMs: number, keyFile?: string): Promise<string[]> {
+function runAndKill(path: string, round: number, delayMs: number, keyFile?: string, durability = 'fsync'): Promise<string[]> {
   return new Promise((resolve, reject) => {
     const args = ['--import', 'tsx', child, path, String(round), ...(keyFile ? [keyFile] : [])];
-    const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LEDGER_DURABILITY: durability } });
     let out = '';
     let timer: NodeJS.Timeout | undefined;
     p.stdout.setEncoding('utf8');
@@ -70,6 +70,21 @@ describe('ledger under SIGKILL', () => {
       assert.deepEqual(missing, [], `round ${round}: actions executed without a recorded intent`);
     }
     t.diagnostic(`${executedTotal} actions executed over ${delays.length} kills`);
+    assert.ok(executedTotal > 0, 'the child executed actions before being killed');
+  });
+
+  it('write durability: a SIGKILL of the process loses no intent of an executed action (the kernel holds what was written)', async () => {
+    const path = join(dir, 'written.jsonl');
+    let executedTotal = 0;
+    for (const [round, delay] of [40, 130, 10].entries()) {
+      const executed = await runAndKill(path, round, delay, undefined, 'write');
+      executedTotal += executed.length;
+      const files = await ledgerFiles(dir, 'written');
+      const report = await verifyLedger(files);
+      assert.equal(report.ok, true, `round ${round}: ${JSON.stringify(report.findings.slice(0, 3))}`);
+      const ids = await intentIds(files);
+      assert.deepEqual(executed.filter((id) => !ids.has(id)), [], `round ${round}: actions executed without a recorded intent`);
+    }
     assert.ok(executedTotal > 0, 'the child executed actions before being killed');
   });
 

@@ -166,6 +166,7 @@ for (const [name, set] of Object.entries(VALUE_SETS)) {
     assert.equal(env.PORTCULLIS_SIDECAR_IMAGE_PULL_SECRETS, values.imagePullSecrets.length ? values.imagePullSecrets.map((s: any) => s.name).join(',') : undefined);
     assert.equal(env.PORTCULLIS_SIDECAR_LEDGER_VOLUME_SIZE, values.controller.sidecarLedgerVolumeSize);
     assert.equal(env.PORTCULLIS_SIDECAR_LEDGER_KEEP_SEGMENTS, String(values.controller.sidecarLedgerKeepSegments));
+    assert.equal(env.PORTCULLIS_SIDECAR_LEDGER_DURABILITY, values.controller.sidecarLedgerDurability ?? 'fsync');
     if (values.controller.sidecarTls) {
       assert.equal(env.PORTCULLIS_SIDECAR_TLS, 'true');
       assert.equal(env.PORTCULLIS_CONTROLLER_URL, undefined, 'the controller derives the https URL of its Service');

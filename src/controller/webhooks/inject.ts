@@ -81,6 +81,8 @@ export interface InjectionConfig {
    * under 256Mi; 0 keeps all (size the volume for the pod's lifetime).
    */
   ledgerKeepSegments?: number | undefined;
+  /** The sidecar's PORTCULLIS_LEDGER_DURABILITY; unset: its default, `fsync`. */
+  ledgerDurability?: 'fsync' | 'write' | undefined;
 }
 
 export const DEFAULT_INJECTION: Readonly<Omit<InjectionConfig, 'image' | 'controllerUrl'>> = Object.freeze({
@@ -275,6 +277,8 @@ function ledgerEnv(config: InjectionConfig): EnvVar[] {
     { name: 'PORTCULLIS_LEDGER', value: '/var/lib/portcullis/ledger.jsonl' },
     // Ignored by a sidecar that ships its ledger (shipping deletes what it stored).
     ...(config.ledgerKeepSegments ? [{ name: 'PORTCULLIS_LEDGER_KEEP_SEGMENTS', value: String(config.ledgerKeepSegments) }] : []),
+    // Only a platform's choice: the default, fsync, is the safe one.
+    ...(config.ledgerDurability === 'write' ? [{ name: 'PORTCULLIS_LEDGER_DURABILITY', value: 'write' }] : []),
   ];
 }
 

@@ -7,7 +7,9 @@ import { sampleIntent, sampleOutcome } from './records.ts';
 
 const [path, round, keyFile] = process.argv.slice(2);
 const signer = keyFile ? await loadHeadSigner(keyFile) : undefined;
-const recorder = new LedgerRecorder({ path: path!, maxFileBytes: 256 * 1024, ...(signer ? { signer } : {}) });
+// LEDGER_DURABILITY=write: each intent resolves once written, not once durable.
+const durability = process.env.LEDGER_DURABILITY === 'write' ? 'write' : 'fsync';
+const recorder = new LedgerRecorder({ path: path!, maxFileBytes: 256 * 1024, durability, ...(signer ? { signer } : {}) });
 await recorder.open();
 process.stdout.write('ready\n');
 let next = 0;

@@ -1,0 +1,101 @@
+// The ledger's two durability levels: `fsync` (the default: an append resolves once durable) and `write` (once written; synced within an interval).
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Ledger } from '../../src/evidence/ledger.ts';
+import { nodeLedgerFs, type LedgerFs } from '../../src/evidence/ledger-fs.ts';
+import { ErrorCodes, type PortcullisError } from '../../src/errors.ts';
+import { sampleIntent, sampleOutcome } from './support/records.ts';
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'portcullis-durability-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** The real file system, noting how each file was opened and the entries on disk at each fdatasync; `failSync` makes the next one fail. */
+function watchedFs(): { fs: LedgerFs; opened: boolean[]; synced: number[]; nextSync(): Promise<void>; failSync: { on: boolean } } {
+  const opened: boolean[] = [];
+  const synced: number[] = [];
+  const failSync = { on: false };
+  let wake: (() => void) | undefined;
+  const fs: LedgerFs = {
+    ...nodeLedgerFs,
+    openAppend: async (path, options) => {
+      const file = await nodeLedgerFs.openAppend(path, options);
+      opened.push(file.syncsOnWrite === true);
+      return {
+        ...file,
+        datasync: async () => {
+          if (failSync.on) {
+            wake?.();
+            throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+          }
+          await file.datasync();
+          synced.push((await readFile(path, 'utf8')).split('\n').filter(Boolean).length);
+          wake?.();
+        },
+      };
+    },
+  };
+  const nextSync = (): Promise<void> => new Promise((resolve) => (wake = resolve));
+  return { fs, opened, synced, nextSync, failSync };
+}
+
+describe('Ledger durability', () => {
+  it('fsync, the default: the file is opened with O_DSYNC, so each append is durable when it resolves', async () => {
+    const w = watchedFs();
+    const ledger = await Ledger.open({ path: join(dir, 'fsync', 'ledger.jsonl'), fs: w.fs });
+    await ledger.append('intent', sampleIntent(1));
+    await ledger.close();
+    assert.deepEqual(w.opened, [true]);
+  });
+
+  it('write: an append resolves once written, and an fdatasync covering it follows within the interval', async () => {
+    const w = watchedFs();
+    const ledger = await Ledger.open({ path: join(dir, 'write', 'ledger.jsonl'), fs: w.fs, durability: 'write', syncIntervalMs: 20 });
+    assert.deepEqual(w.opened, [false], 'opened without O_DSYNC');
+    const synced = w.nextSync();
+    const first = await ledger.append('intent', sampleIntent(1));
+    await ledger.append('outcome', sampleOutcome(1));
+    assert.equal(w.synced.length, 0, 'resolved before any fdatasync');
+    await synced;
+    assert.ok(w.synced[0]! >= first.seq + 1, 'the sync covered the intent');
+    await ledger.close();
+  });
+
+  it('write: closing syncs what the interval has not yet', async () => {
+    const w = watchedFs();
+    const ledger = await Ledger.open({ path: join(dir, 'close', 'ledger.jsonl'), fs: w.fs, durability: 'write', syncIntervalMs: 60_000 });
+    for (let i = 0; i < 3; i++) await ledger.append('intent', sampleIntent(i));
+    assert.equal(w.synced.length, 0);
+    await ledger.close();
+    assert.deepEqual(w.synced, [3]);
+  });
+
+  it('write: a rotated segment is synced before it is renamed', async () => {
+    const w = watchedFs();
+    const ledger = await Ledger.open({ path: join(dir, 'rotate', 'ledger.jsonl'), fs: w.fs, durability: 'write', syncIntervalMs: 60_000, maxFileBytes: 1 });
+    await ledger.append('intent', sampleIntent(1));
+    await ledger.idle();
+    assert.deepEqual(w.synced, [1], 'the full file was synced once, before the rotation');
+    assert.deepEqual(w.opened, [false, false], 'the new active file is opened as the first was');
+    await ledger.close();
+  });
+
+  it('write: a failed sync breaks the ledger until it is reopened, as a failed fsync does', async () => {
+    const w = watchedFs();
+    const ledger = await Ledger.open({ path: join(dir, 'failed', 'ledger.jsonl'), fs: w.fs, durability: 'write', syncIntervalMs: 5 });
+    w.failSync.on = true;
+    const failed = w.nextSync();
+    await ledger.append('intent', sampleIntent(1));
+    await failed;
+    await ledger.idle();
+    await assert.rejects(ledger.append('intent', sampleIntent(2)), (e: PortcullisError) => e.code === ErrorCodes.LEDGER_WRITE && e.details?.stage === 'fsync');
+    await ledger.close();
+  });
+});
