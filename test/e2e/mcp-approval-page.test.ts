@@ -45,10 +45,18 @@ before(async () => {
   await mkdir(join(dir, 'policies'));
   await writeFile(join(dir, 'policies', 'portcullis.yaml'), `entrypoint: portcullis/decision\ntools:\n  - name: srv\n    kind: mcp\n    url: ${upstream.url}\n`);
   await writeFile(join(dir, 'policies', 'decision.rego'), POLICY);
-  // A known admin port: the URL the client is shown names it.
-  const adminPort = await freePort();
-  dev = startDev({ cwd: dir, adminPort });
-  proxy = await dev.address(DevLines.proxy);
+  // A known admin port: the URL the client is shown names it. Another
+  // process may take a free port before dev binds it: then dev says so
+  // (EADDRINUSE) and another port is tried.
+  for (let attempt = 1; ; attempt++) {
+    dev = startDev({ cwd: dir, adminPort: await freePort() });
+    try {
+      proxy = await dev.address(DevLines.proxy);
+      break;
+    } catch (e) {
+      if (attempt >= 3 || !String((e as Error)?.message).includes('EADDRINUSE')) throw e;
+    }
+  }
   await dev.waitFor(DevLines.approvalPage);
   browser = await launchChromium();
 });
