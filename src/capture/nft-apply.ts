@@ -24,6 +24,9 @@ function run(nft: string, args: string[], stdin: string): Promise<{ code: number
       reject(new PortcullisError(ErrorCodes.CAPTURE, `cannot run ${nft} (${e.message}): the image needs the nftables package`, { nft }, { cause: e })),
     );
     child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    // nft that stops before reading all of its input (it refused the rules)
+    // closes the pipe: its exit status and stderr say why, not the EPIPE.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(stdin);
   });
 }
