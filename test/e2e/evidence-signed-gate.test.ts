@@ -118,3 +118,57 @@ test('PORTCULLIS_LEDGER_KEEP_SEGMENTS without shipping: the gate keeps that many
   assert.equal(code, 0, out);
   await rm(kdir, { recursive: true, force: true });
 });
+
+/** The open flags of this process's descriptor for `path` (Linux /proc), or undefined when none is open. */
+async function openFlags(path: string): Promise<number | undefined> {
+  const { readdir: list, readlink, readFile } = await import('node:fs/promises');
+  for (const fd of await list('/proc/self/fd')) {
+    const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
+    if (target !== path) continue;
+    const info = await readFile(`/proc/self/fdinfo/${fd}`, 'utf8').catch(() => '');
+    const m = /^flags:\s+([0-7]+)$/m.exec(info);
+    if (m) return parseInt(m[1]!, 8);
+  }
+  return undefined;
+}
+
+test('PORTCULLIS_LEDGER_DURABILITY: fsync opens the ledger with O_DSYNC; write without, and every call that arrived has its intent written', async () => {
+  const { constants } = await import('node:fs');
+  const { readFile } = await import('node:fs/promises');
+  const wdir = await mkdtemp(join(tmpdir(), 'portcullis-durability-gate-'));
+  payments ??= await startPaymentsApi();
+  const engine = new OpaWasmEngine();
+  await engine.load(withTools(await shippedBundle(), { payments: payments.url }));
+  try {
+    for (const durability of ['fsync', 'write']) {
+      const ledger = join(wdir, `${durability}.jsonl`);
+      const env = { PORTCULLIS_LEDGER: ledger, PORTCULLIS_LEDGER_DURABILITY: durability, PORTCULLIS_KEEP_ALIVE_TIMEOUT_MS: '200', PORTCULLIS_LOG_LEVEL: 'silent', OTEL_SDK_DISABLED: 'true' };
+      const config = loadConfig(env, { port: '0', adminPort: '0' });
+      const running = await startGate({ config, engine, telemetry: await createTelemetry(config, env, 'test') });
+      try {
+        const arrivedBefore = payments.log.length;
+        for (let i = 0; i < 5; i++) {
+          const res = await fetch(`${running.proxyUrl}/tools/payments/v1/charges?n=${durability}-${i}`);
+          assert.equal(res.status, 200);
+          await res.arrayBuffer();
+        }
+        const flags = await openFlags(ledger);
+        assert.ok(flags !== undefined, 'the gate holds the ledger open');
+        assert.equal((flags & constants.O_DSYNC) !== 0, durability === 'fsync', `${durability}: O_DSYNC ${durability === 'fsync' ? 'set' : 'not set'}`);
+        // Read while the gate runs: what was written is in the file, synced or not.
+        const arrived = payments.log.slice(arrivedBefore);
+        const intents = (await readFile(ledger, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { kind: string; record: { input: { action: { http: { path: string; query: Record<string, string[]> } } } } }).filter((e) => e.kind === 'intent');
+        assert.equal(arrived.length, 5);
+        for (let i = 0; i < 5; i++) assert.ok(intents.some((e) => e.record.input.action.http.query.n?.[0] === `${durability}-${i}`), `${durability}: the intent of call ${i}`);
+      } finally {
+        await running.close();
+      }
+      const stdout = new PassThrough();
+      let out = '';
+      stdout.on('data', (d: Buffer) => (out += d.toString()));
+      assert.equal(await main(['verify', ledger], { stdout, stderr: new PassThrough(), env: {}, cwd: wdir }), 0, out);
+    }
+  } finally {
+    await rm(wdir, { recursive: true, force: true });
+  }
+});
