@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import { ErrorCodes, PortcullisError } from '../errors.ts';
 import type { CaptureInjection } from '../controller/webhooks/capture-injection.ts';
+import type { LedgerDurability } from '../evidence/ledger.ts';
 import { readSidecarCapture } from './sidecar-capture.ts';
 
 export interface ControllerConfig {
@@ -102,7 +103,7 @@ export interface ControllerConfig {
   /** Rotated ledger segments a sidecar that does not ship keeps (its PORTCULLIS_LEDGER_KEEP_SEGMENTS); 0: all. */
   sidecarLedgerKeepSegments: number;
   /** The sidecar's PORTCULLIS_LEDGER_DURABILITY: `fsync` (default) or `write` (evidence/ledger.ts). */
-  sidecarLedgerDurability: 'fsync' | 'write';
+  sidecarLedgerDurability: LedgerDurability;
   logLevel: string;
 }
 
@@ -126,7 +127,7 @@ function pullPolicy(raw: string, label: string): 'Always' | 'IfNotPresent' | 'Ne
   return v;
 }
 
-function ledgerDurability(raw: string, label: string): 'fsync' | 'write' {
+function ledgerDurability(raw: string, label: string): LedgerDurability {
   if (raw !== 'fsync' && raw !== 'write') throw fail(label, raw, 'fsync or write');
   return raw;
 }

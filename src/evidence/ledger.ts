@@ -344,7 +344,8 @@ export class Ledger {
 
   /** Waits until an intent is queued, someone waits for the ledger, or OUTCOME_LINGER_MS pass. */
   async #linger(): Promise<void> {
-    if (this.#draining > 0 || this.#pending.some((p) => p.kind === 'intent')) return;
+    // With `write` durability there is no fsync to share: outcomes go at once.
+    if (this.#durability === 'write' || this.#draining > 0 || this.#pending.some((p) => p.kind === 'intent')) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => this.#hurry(), OUTCOME_LINGER_MS);
       this.#wake = () => {
@@ -422,7 +423,11 @@ export class Ledger {
     m.ledgerFileBytes.set(this.#size);
   }
 
-  /** Writes and fsyncs; on failure cuts the file back to its last durable size. Returns the error, if any. */
+  /**
+   * Writes the batch and makes it durable (`fsync`), or schedules its sync
+   * (`write`); on failure cuts the file back to its last good size. Returns
+   * the error, if any.
+   */
   async #writeDurably(bytes: Buffer): Promise<PortcullisError | undefined> {
     const syncsOnWrite = this.#file.syncsOnWrite === true;
     let stage: WriteStage = syncsOnWrite ? 'write+sync' : 'write';
@@ -556,6 +561,7 @@ export class Ledger {
   /** Resolves once no write or rotation is in flight (appends already resolved may still be rotating the file). */
   async idle(): Promise<void> {
     await this.#drained();
+    while (this.#syncing) await this.#syncing;
   }
 
   /** Bytes in the active file (0 right after a rotation). */

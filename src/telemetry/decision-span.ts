@@ -216,11 +216,10 @@ export class DecisionSpan {
   }
 
   /** Child client span for the upstream call; its `traceparent` goes upstream. */
-  startUpstream(method: string, target: UpstreamTarget | string, attributes?: Attributes): UpstreamSpan {
-    const client = clientAttributes(method, target);
+  startUpstream(method: string, target: UpstreamTarget | string): UpstreamSpan {
     const span = this.#tracing.tracer.startSpan(
       method.toUpperCase(),
-      { kind: SpanKind.CLIENT, startTime: this.now(), attributes: attributes ? { ...client, ...attributes } : client },
+      { kind: SpanKind.CLIENT, startTime: this.now(), attributes: clientAttributes(method, target) },
       this.context,
     );
     return new ClientSpan(span, this);

@@ -161,7 +161,7 @@ export function createMetrics(options: MetricsOptions = {}): PortcullisMetrics {
     }),
     ledgerFsyncSeconds: new Histogram({
       name: 'portcullis_ledger_fsync_seconds',
-      help: 'Duration of one ledger group commit (write and fdatasync).',
+      help: 'Duration of one ledger group commit (write and fdatasync; with PORTCULLIS_LEDGER_DURABILITY=write, the write alone).',
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
       registers,
     }),

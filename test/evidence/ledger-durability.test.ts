@@ -55,20 +55,19 @@ describe('Ledger durability', () => {
     assert.deepEqual(w.opened, [true]);
   });
 
-  it('write: an append resolves once written, and an fdatasync covering it follows within the interval', async () => {
+  it('write: an fdatasync covering what was written follows within the interval', async () => {
     const w = watchedFs();
     const ledger = await Ledger.open({ path: join(dir, 'write', 'ledger.jsonl'), fs: w.fs, durability: 'write', syncIntervalMs: 20 });
     assert.deepEqual(w.opened, [false], 'opened without O_DSYNC');
     const synced = w.nextSync();
     const first = await ledger.append('intent', sampleIntent(1));
     await ledger.append('outcome', sampleOutcome(1));
-    assert.equal(w.synced.length, 0, 'resolved before any fdatasync');
     await synced;
     assert.ok(w.synced[0]! >= first.seq + 1, 'the sync covered the intent');
     await ledger.close();
   });
 
-  it('write: closing syncs what the interval has not yet', async () => {
+  it('write: appends resolve before any fdatasync, and closing syncs what the interval has not yet', async () => {
     const w = watchedFs();
     const ledger = await Ledger.open({ path: join(dir, 'close', 'ledger.jsonl'), fs: w.fs, durability: 'write', syncIntervalMs: 60_000 });
     for (let i = 0; i < 3; i++) await ledger.append('intent', sampleIntent(i));

@@ -15,6 +15,7 @@ import { TOKEN_AUDIENCE } from '../approvals/caller-auth.ts';
 import { captureEnv, captureInitContainer, DEFAULT_CAPTURE, type CaptureInjection } from './capture-injection.ts';
 import { namespaceEnforcement, policyRefusal, type AllowedMode } from './namespace-enforcement.ts';
 import { firstAnswer } from '../first-refusal.ts';
+import type { LedgerDurability } from '../../evidence/ledger.ts';
 
 export const SIDECAR_NAME = 'portcullis-sidecar';
 /** Pod annotation (or label) that asks for the sidecar. */
@@ -82,7 +83,7 @@ export interface InjectionConfig {
    */
   ledgerKeepSegments?: number | undefined;
   /** The sidecar's PORTCULLIS_LEDGER_DURABILITY; unset: its default, `fsync`. */
-  ledgerDurability?: 'fsync' | 'write' | undefined;
+  ledgerDurability?: LedgerDurability | undefined;
 }
 
 export const DEFAULT_INJECTION: Readonly<Omit<InjectionConfig, 'image' | 'controllerUrl'>> = Object.freeze({
