@@ -13,7 +13,7 @@
  * pipeline runs in tests with none of them.
  */
 import type { Action, AgentIdentity, ApprovalBroker, Mode, ToolPin } from '../gate/types.ts';
-import type { CompiledBundle, PolicyEngine } from '../policy/types.ts';
+import type { CompiledBundle, PolicyEngine, ToolEntry } from '../policy/types.ts';
 import type { EvidenceRecorder } from '../evidence/recorder.ts';
 import type { Tracing } from '../telemetry/tracing.ts';
 import type { PortcullisMetrics } from '../telemetry/metrics.ts';
@@ -87,6 +87,8 @@ export interface Decided {
   trace: CallTrace;
   /** The bounded `tool` label of this call's metrics. */
   metricTool: string;
+  /** The catalog of the bundle the call was decided on: a tool's credential is presented from it, not from a bundle loaded since. */
+  tools: readonly ToolEntry[] | undefined;
   /** Ends the call (call-end.ts): records the outcome, ends the span, counts, logs. Only the first call counts. Never throws. */
   finish(info: FinishInfo): void;
 }
@@ -137,6 +139,7 @@ export class Decider {
       outcome: rec.outcome as FinalOutcome,
       trace,
       metricTool,
+      tools: frame.bundle?.tools,
       finish: (info) => {
         if (finished) return;
         finished = true;

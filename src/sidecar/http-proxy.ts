@@ -103,7 +103,7 @@ export async function forwardAndRelay(ctx: ProxyContext, reply: FastifyReply, de
 /** Last, once the call is allowed: the credential is in this request only, never in what was decided or recorded. */
 async function presentCredentialFor(ctx: ProxyContext, decided: Forwarding, request: UpstreamRequest): Promise<void> {
   try {
-    const presented = await presentCredential(ctx.credentials, request, ctx.engine.current()?.tools);
+    const presented = await presentCredential(ctx.credentials, request, decided.tools);
     if (presented) ctx.logger?.debug({ decisionId: decided.decisionId, ...presented }, 'tool credential presented');
   } catch (e) {
     throw toPortcullisError(e);

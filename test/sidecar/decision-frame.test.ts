@@ -92,3 +92,26 @@ test('a bundle swapped in during a held escalation changes neither the mode nor 
     await upstream.close();
   }
 });
+
+test('the approved call carries the credential of the bundle it was decided on, not of one swapped in while it was held', async () => {
+  const upstream = await startUpstream();
+  const withCredential = `tools:\n  - { name: deploy, kind: http, url: "${upstream.origin}", credential: { name: deploy-token, header: authorization, prefix: "Bearer " } }\n`;
+  const withoutCredential = `tools:\n  - { name: deploy, kind: http, url: "${upstream.origin}" }\n`;
+  const held = await compiled(HELD, withCredential);
+  const swapped = await compiled(HELD, withoutCredential);
+  const engine = new OpaWasmEngine();
+  await engine.load(held);
+  const approvals = heldBroker();
+  const sidecar = await startSidecar({ engine, recorder: memoryRecorder(), approvals }, {}, { PORTCULLIS_CREDENTIAL_DEPLOY_TOKEN: 'gate-held-secret' });
+  try {
+    const reply = send(sidecar.port, { method: 'POST', path: '/tools/deploy/v1/release', headers: { 'content-type': 'application/json', authorization: 'Bearer agent-own' }, body: '{}' });
+    const request = await approvals.next;
+    await engine.load(swapped);
+    approvals.answer({ id: request.id, approver: 'ada', verdict: 'approved', inputHash: request.inputHash });
+    assert.equal((await reply).status, 200);
+    assert.deepEqual(upstream.log.map((a) => a.headers.authorization), ['Bearer gate-held-secret']);
+  } finally {
+    await sidecar.close();
+    await upstream.close();
+  }
+});
