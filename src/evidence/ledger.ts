@@ -248,7 +248,10 @@ export class Ledger {
       const { line, size } = await recoverTail(file, options.path, options.logger);
       const head = line !== undefined ? headFromLine(line, options.path) : await Ledger.#headBefore(fs, options.path);
       const ledger = new Ledger(options, fs, file, { size, head });
-      if (options.metrics && head.seq >= 0) setLedgerHead(options.metrics, head.seq, head.hash);
+      if (options.metrics && head.seq >= 0) {
+        setLedgerHead(options.metrics, head.seq, head.hash);
+        options.metrics.ledgerSyncedSeq.set(head.seq);
+      }
       options.metrics?.ledgerFileBytes.set(size);
       return ledger;
     } catch (e) {
@@ -420,6 +423,7 @@ export class Ledger {
     if (intents > 0) m.ledgerAppends.inc({ kind: 'intent' }, intents);
     if (batch.length > intents) m.ledgerAppends.inc({ kind: 'outcome' }, batch.length - intents);
     setLedgerHead(m, this.#seq, this.#hash);
+    if (this.#durability === 'fsync') m.ledgerSyncedSeq.set(this.#seq);
     m.ledgerFileBytes.set(this.#size);
   }
 
@@ -467,9 +471,12 @@ export class Ledger {
     if (!this.#unsynced || this.#broken) return;
     this.#unsynced = false;
     const covered = this.#seq;
+    const started = performance.now();
     this.#syncing = this.#file.datasync().then(
       () => {
         this.#syncedSeq = covered;
+        this.#metrics?.ledgerSyncSeconds.observe((performance.now() - started) / 1000);
+        this.#metrics?.ledgerSyncedSeq.set(covered);
       },
       (e: unknown) => {
         this.#broken = writeError(`cannot sync the ledger ${this.path} (fsync failed)`, e, { file: this.path, stage: 'fsync' });

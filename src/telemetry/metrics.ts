@@ -43,11 +43,15 @@ export interface PortcullisMetrics {
   readonly ledgerFsyncSeconds: Histogram;
   /** Entries per group commit. */
   readonly ledgerBatchSize: Histogram;
+  /** With `write` durability: one periodic fdatasync of what was written since the last. */
+  readonly ledgerSyncSeconds: Histogram;
+  /** Sequence number of the last entry known to be on stable storage (the head under `fsync` durability). */
+  readonly ledgerSyncedSeq: Gauge;
   /** Failed appends, by kind. */
   readonly ledgerErrors: Counter<'kind'>;
   /** Entries that could not be recorded but whose action went ahead (observe mode). */
   readonly ledgerLost: Counter<'kind'>;
-  /** Sequence number of the last durable entry. */
+  /** Sequence number of the last committed entry (durable under `fsync`, written under `write`). */
   readonly ledgerHeadSeq: Gauge;
   /**
    * The first 48 bits of the last durable entry's hash, as a number: lets a
@@ -171,6 +175,17 @@ export function createMetrics(options: MetricsOptions = {}): PortcullisMetrics {
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
       registers,
     }),
+    ledgerSyncSeconds: new Histogram({
+      name: 'portcullis_ledger_sync_seconds',
+      help: 'With PORTCULLIS_LEDGER_DURABILITY=write: one periodic fdatasync of the entries written since the last.',
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
+      registers,
+    }),
+    ledgerSyncedSeq: new Gauge({
+      name: 'portcullis_ledger_synced_seq',
+      help: 'Sequence number of the last ledger entry known to be on stable storage (equal to portcullis_ledger_head_seq under fsync durability).',
+      registers,
+    }),
     ledgerErrors: new Counter({
       name: 'portcullis_ledger_errors_total',
       help: 'Ledger appends that failed, by kind.',
@@ -191,7 +206,7 @@ export function createMetrics(options: MetricsOptions = {}): PortcullisMetrics {
     }),
     ledgerHeadSeq: new Gauge({
       name: 'portcullis_ledger_head_seq',
-      help: 'Sequence number of the last durable ledger entry.',
+      help: 'Sequence number of the last committed ledger entry (durable under fsync durability, written under write).',
       registers,
     }),
     ledgerHeadHashPrefix: new Gauge({

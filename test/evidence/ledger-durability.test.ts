@@ -8,6 +8,7 @@ import { Ledger } from '../../src/evidence/ledger.ts';
 import { nodeLedgerFs, type LedgerFs } from '../../src/evidence/ledger-fs.ts';
 import { ErrorCodes, type PortcullisError } from '../../src/errors.ts';
 import { sampleIntent, sampleOutcome } from './support/records.ts';
+import { createMetrics } from '../../src/telemetry/metrics.ts';
 
 let dir: string;
 before(async () => {
@@ -53,6 +54,29 @@ describe('Ledger durability', () => {
     await ledger.append('intent', sampleIntent(1));
     await ledger.close();
     assert.deepEqual(w.opened, [true]);
+  });
+
+  it('the synced-seq gauge follows the head under fsync, and the last periodic sync under write', async () => {
+    const gauge = async (m: ReturnType<typeof createMetrics>, name: string): Promise<number | undefined> =>
+      (await m.registry.getSingleMetric(name)?.get())?.values[0]?.value;
+    const durable = createMetrics();
+    const a = await Ledger.open({ path: join(dir, 'gauge-fsync', 'ledger.jsonl'), metrics: durable });
+    await a.append('intent', sampleIntent(1));
+    const second = await a.append('intent', sampleIntent(2));
+    assert.equal(await gauge(durable, 'portcullis_ledger_synced_seq'), second.seq);
+    await a.close();
+
+    const written = createMetrics();
+    const w = watchedFs();
+    const b = await Ledger.open({ path: join(dir, 'gauge-write', 'ledger.jsonl'), fs: w.fs, metrics: written, durability: 'write', syncIntervalMs: 60_000 });
+    for (let i = 0; i < 2; i++) await b.append('intent', sampleIntent(i));
+    const last = await b.append('intent', sampleIntent(2));
+    assert.equal(await gauge(written, 'portcullis_ledger_head_seq'), last.seq);
+    assert.ok((await gauge(written, 'portcullis_ledger_synced_seq') ?? 0) < last.seq, 'written, not yet synced');
+    await b.close();
+    assert.equal(await gauge(written, 'portcullis_ledger_synced_seq'), last.seq, 'closing synced it');
+    const syncs = (await written.registry.getSingleMetric('portcullis_ledger_sync_seconds')?.get())?.values.find((v) => (v as { metricName?: string }).metricName === 'portcullis_ledger_sync_seconds_count');
+    assert.equal(syncs?.value, 1);
   });
 
   it('write: an fdatasync covering what was written follows within the interval', async () => {
