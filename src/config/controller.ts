@@ -66,6 +66,25 @@ export interface ControllerConfig {
   /** Header with the person's groups, comma-separated (lower case; default x-forwarded-groups; empty: none). */
   approvalProxyGroupsHeader: string;
   /**
+   * The people the proxy may speak for (PORTCULLIS_APPROVAL_PROXY_USERS,
+   * comma-separated): anyone else it names is refused. Empty (default): any
+   * name not under `system:`. The chart limits the controller's
+   * impersonation grant to the same names.
+   */
+  approvalProxyUsers: readonly string[];
+  /**
+   * The groups the proxy may speak for (PORTCULLIS_APPROVAL_PROXY_GROUPS):
+   * a person's other groups are dropped before the verdict is written.
+   * Empty (default): none, so a verdict is judged on the person's name alone.
+   */
+  approvalProxyGroups: readonly string[];
+  /**
+   * Names the proxy's client certificate must carry, as its subject CN or a
+   * DNS or URI subject alternative name (PORTCULLIS_APPROVAL_PROXY_CLIENT_NAMES).
+   * Empty (default): any certificate the CA signed.
+   */
+  approvalProxyClientNames: readonly string[];
+  /**
    * Sidecars reach the controller over HTTPS (the Service's port 443, the
    * webhook certificate) and are given its CA: the default. false: plain HTTP
    * on 8080, only when set explicitly (PORTCULLIS_SIDECAR_TLS=false).
@@ -141,6 +160,20 @@ function bundleAuth(raw: string, label: string): 'token' | 'none' {
 function nameList(raw: string, label: string): string[] {
   const names = raw.split(',').map((s) => s.trim()).filter(Boolean);
   for (const n of names) if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(n)) throw fail(label, raw, 'comma-separated Secret names');
+  return names;
+}
+
+/** Comma-separated Kubernetes user or group names the approval proxy may speak for; none under `system:`. */
+function subjectNames(raw: string, label: string): string[] {
+  const names = [...new Set(raw.split(',').map((s) => s.trim()).filter(Boolean))];
+  if (names.some((n) => /^system:/i.test(n))) throw fail(label, raw, 'comma-separated user or group names, none under system: (Kubernetes\' own names are never impersonated)');
+  return names;
+}
+
+/** Comma-separated names a client certificate carries (subject CN, DNS or URI SAN). */
+function certificateNames(raw: string, label: string): string[] {
+  const names = [...new Set(raw.split(',').map((s) => s.trim()).filter(Boolean))];
+  if (names.some((n) => /\s/.test(n))) throw fail(label, raw, 'comma-separated certificate names, e.g. oauth2-proxy.auth.svc');
   return names;
 }
 
@@ -239,6 +272,9 @@ export function loadControllerConfig(env: Env, overrides: ControllerOverrides = 
     approvalProxyPort: r.num('approvalProxyPort', 'PORTCULLIS_APPROVAL_PROXY_PORT', { def: '8443', min: 0, max: 65535 }),
     approvalProxyUserHeader: headerName(...r.get('approvalProxyUserHeader', 'PORTCULLIS_APPROVAL_PROXY_USER_HEADER', 'x-forwarded-user'), false),
     approvalProxyGroupsHeader: headerName(...r.get('approvalProxyGroupsHeader', 'PORTCULLIS_APPROVAL_PROXY_GROUPS_HEADER', 'x-forwarded-groups'), true),
+    approvalProxyUsers: Object.freeze(subjectNames(...r.get('approvalProxyUsers', 'PORTCULLIS_APPROVAL_PROXY_USERS', ''))),
+    approvalProxyGroups: Object.freeze(subjectNames(...r.get('approvalProxyGroups', 'PORTCULLIS_APPROVAL_PROXY_GROUPS', ''))),
+    approvalProxyClientNames: Object.freeze(certificateNames(...r.get('approvalProxyClientNames', 'PORTCULLIS_APPROVAL_PROXY_CLIENT_NAMES', ''))),
     captureInitContainer: r.str('captureInitContainer', 'PORTCULLIS_CAPTURE_INIT_CONTAINER', ''),
     sidecarCapture: readSidecarCapture(env),
     webhookCertValiditySeconds: r.num('webhookCertValiditySeconds', 'PORTCULLIS_WEBHOOK_CERT_VALIDITY_SECONDS', { def: String(90 * 86_400), min: 3, max: 10 * 365 * 86_400 }),

@@ -221,7 +221,8 @@ async function proxyPageFor(config: Readonly<ControllerConfig>, o: { approvals: 
     throw new PortcullisError(ErrorCodes.CONFIG, `PORTCULLIS_APPROVAL_PROXY_CA_FILE=${config.approvalProxyCaFile}: ${(e as Error).message}`, { setting: 'PORTCULLIS_APPROVAL_PROXY_CA_FILE' });
   });
   const headers = { user: config.approvalProxyUserHeader, groups: config.approvalProxyGroupsHeader };
-  return startProxyPage(o.approvals, o.kube, { host: config.approvalProxyHost, port: config.approvalProxyPort, clientCaPem, tls: o.tls, headers });
+  const scope = { users: config.approvalProxyUsers, groups: config.approvalProxyGroups };
+  return startProxyPage(o.approvals, o.kube, { host: config.approvalProxyHost, port: config.approvalProxyPort, clientCaPem, tls: o.tls, headers, scope, clientNames: config.approvalProxyClientNames });
 }
 
 export async function startController(config: Readonly<ControllerConfig>, deps: ControllerDeps): Promise<RunningController> {

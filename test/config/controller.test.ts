@@ -64,6 +64,23 @@ test('the authenticating proxy\'s listener: off by default; header names lower-c
   assert.throws(() => loadControllerConfig({ PORTCULLIS_APPROVAL_PROXY_GROUPS_HEADER: 'x groups' }), (e) => isPortcullisError(e) && e.details?.setting === 'PORTCULLIS_APPROVAL_PROXY_GROUPS_HEADER');
 });
 
+test('who the approval proxy may speak for, and the names its certificate must carry: any user, no group and any certificate by default; system: names refused', () => {
+  const c = loadControllerConfig({});
+  assert.deepEqual([c.approvalProxyUsers, c.approvalProxyGroups, c.approvalProxyClientNames], [[], [], []]);
+  const on = loadControllerConfig({
+    PORTCULLIS_APPROVAL_PROXY_USERS: ' alice@example.com, oidc:bob ,alice@example.com',
+    PORTCULLIS_APPROVAL_PROXY_GROUPS: 'payments',
+    PORTCULLIS_APPROVAL_PROXY_CLIENT_NAMES: 'oauth2-proxy.auth.svc, spiffe://cluster.local/ns/auth/sa/oauth2-proxy',
+  });
+  assert.deepEqual(on.approvalProxyUsers, ['alice@example.com', 'oidc:bob']);
+  assert.deepEqual(on.approvalProxyGroups, ['payments']);
+  assert.deepEqual(on.approvalProxyClientNames, ['oauth2-proxy.auth.svc', 'spiffe://cluster.local/ns/auth/sa/oauth2-proxy']);
+  assert.ok(Object.isFrozen(on.approvalProxyGroups));
+  for (const [name, value] of [['PORTCULLIS_APPROVAL_PROXY_USERS', 'alice,system:admin'], ['PORTCULLIS_APPROVAL_PROXY_GROUPS', 'System:Masters'], ['PORTCULLIS_APPROVAL_PROXY_CLIENT_NAMES', 'a proxy']] as const) {
+    assert.throws(() => loadControllerConfig({ [name]: value }), (e) => isPortcullisError(e) && e.details?.setting === name, name);
+  }
+});
+
 test('PORTCULLIS_WEBHOOK_IP_SANS: none by default, a list of IP addresses, anything else refused by name', () => {
   assert.deepEqual(loadControllerConfig({}).webhookIpSans, []);
   assert.deepEqual(loadControllerConfig({ PORTCULLIS_WEBHOOK_IP_SANS: ' 127.0.0.1, ::1 ' }).webhookIpSans, ['127.0.0.1', '::1']);

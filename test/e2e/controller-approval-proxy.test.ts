@@ -8,6 +8,9 @@
  * them: refused while the controller lacks the chart's impersonation role,
  * then judged by the real RBAC authorizer and the verdict webhook as the
  * person's — refused without the approver role, recorded as theirs with it.
+ * The proxy speaks only for the users and groups configured, its certificate
+ * must carry the configured name, and the chart's grant lets the controller's
+ * own token impersonate no one else (the API server refuses it).
  * Last, the page in Debian's Chromium behind a stand-in for the proxy (it
  * signs alice in, presents the client certificate): no token asked, a click
  * on Approve records her verdict.
@@ -27,32 +30,41 @@ import { launchChromium } from '../support/chromium.ts';
 import { renderObjects } from '../packaging/helm.ts';
 
 let h: Harness;
+/** Whom the proxy may speak for, and the name its certificate carries: the controller's settings and the chart's values alike. */
+const SCOPE = { approvalProxyUsers: 'alice@example.com,carol@example.com', approvalProxyGroups: 'payments', approvalProxyClientNames: 'proxy' };
+const CHART_PROXY = { enabled: true, clientCaSecret: 'proxy-ca', users: ['alice@example.com', 'carol@example.com'], groups: ['payments'], clientNames: ['proxy'] };
 let dir: string;
 let port: number;
 const pem = (name: string): string => readFileSync(join(dir, name), 'utf8');
 
-/** A CA and a client certificate it signs (extendedKeyUsage clientAuth), as files `${name}-ca.crt`, `${name}.crt`, `${name}.key`. */
-function clientCertificate(name: string): void {
+/**
+ * A client certificate (extendedKeyUsage clientAuth, subject CN `name`) as `${name}.crt` and `${name}.key`,
+ * signed by the CA `${ca}-ca.crt`, made first when `ca` is `name`.
+ */
+function clientCertificate(name: string, ca = name): void {
   const ssl = (args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  ssl(['req', '-x509', ...ec, '-keyout', `${name}-ca.key`, '-out', `${name}-ca.crt`, '-subj', `/CN=${name}-ca`, '-days', '1']);
+  if (ca === name) ssl(['req', '-x509', ...ec, '-keyout', `${name}-ca.key`, '-out', `${name}-ca.crt`, '-subj', `/CN=${name}-ca`, '-days', '1']);
   ssl(['req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`]);
   writeFileSync(join(dir, `${name}.ext`), 'extendedKeyUsage=clientAuth\n');
-  ssl(['x509', '-req', '-in', `${name}.csr`, '-CA', `${name}-ca.crt`, '-CAkey', `${name}-ca.key`, '-CAcreateserial', '-out', `${name}.crt`, '-days', '1', '-extfile', `${name}.ext`]);
+  ssl(['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}-ca.crt`, '-CAkey', `${ca}-ca.key`, '-CAcreateserial', '-out', `${name}.crt`, '-days', '1', '-extfile', `${name}.ext`]);
 }
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'portcullis-proxy-'));
   clientCertificate('proxy');
   clientCertificate('rogue');
-  h = await startHarness({ configOverrides: { approvalProxyCaFile: join(dir, 'proxy-ca.crt'), approvalProxyHost: '127.0.0.1', approvalProxyPort: '0' } });
+  // Signed by the proxy's CA, but not the name the listener answers.
+  clientCertificate('stray', 'proxy');
+  h = await startHarness({ configOverrides: { approvalProxyCaFile: join(dir, 'proxy-ca.crt'), approvalProxyHost: '127.0.0.1', approvalProxyPort: '0', ...SCOPE } });
   port = h.controllers[0]!.approvalProxyPort!;
   await h.namespace('agents');
   await h.apply(heldWrite('alice-call', ['user:alice@example.com'], inputHash('a')));
   await h.apply(heldWrite('payments-call', ['group:payments'], inputHash('b')));
   await h.apply(heldWrite('carol-call', ['user:carol@example.com'], inputHash('c')));
   await h.apply(heldWrite('bob-call', ['user:bob'], inputHash('d')));
-  await until(() => [...h.controllers[0]!.approvals.approvals()].length === 4 || undefined, 'the controller sees the approvals');
+  await h.apply(heldWrite('people-call', ['group:people'], inputHash('e')));
+  await until(() => [...h.controllers[0]!.approvals.approvals()].length === 5 || undefined, 'the controller sees the approvals');
 });
 
 after(async () => {
@@ -100,6 +112,10 @@ test('identity headers sign nobody in without the proxy\'s certificate: none or 
   const handshakeRefused = (e: any): boolean => e?.code !== 'ECONNREFUSED' && /certificate|alert|ECONNRESET|socket hang up/i.test(`${e?.code} ${e?.message}`);
   await assert.rejects(viaProxy({ path: '/approvals/events', headers: alice }), handshakeRefused);
   await assert.rejects(viaProxy({ path: '/approvals/events', headers: alice, cert: 'rogue' }), handshakeRefused);
+  // The proxy's CA, another name: the handshake completes, the request is refused and names both.
+  const stray = await viaProxy({ path: '/approvals/events', headers: alice, cert: 'stray' });
+  assert.equal(stray.status, 403);
+  assert.match(stray.body.error.message, /names stray; this port answers only proxy/);
   const plain = await fetch(`${h.controllers[0]!.apiUrl}/approvals/events`, { headers: { 'x-portcullis-page': '1', ...alice } });
   assert.equal(plain.status, 401);
   assert.equal(((await plain.json()) as any).error.code, 'PORTCULLIS_UNAUTHENTICATED');
@@ -109,7 +125,12 @@ test('through the proxy the named person sees the pending approvals that name th
   const seen = await viaProxy({ path: '/approvals/events', headers: alice, cert: 'proxy' });
   assert.equal(seen.status, 200);
   assert.equal(seen.body.user.name, 'alice@example.com');
+  // alice is in people too, but the proxy may not speak for that group: people-call is not hers to decide here.
   assert.deepEqual(seen.body.approvals.map((a: any) => a.id).sort(), ['agents/alice-call', 'agents/payments-call']);
+  // bob is named by an approval, but not among the users the proxy may speak for.
+  const bob = await viaProxy({ path: '/approvals/events', headers: { 'x-forwarded-user': 'bob' }, cert: 'proxy' });
+  assert.equal(bob.status, 403);
+  assert.match(bob.body.error.message, /may not speak for bob.*PORTCULLIS_APPROVAL_PROXY_USERS/);
   const nobody = await viaProxy({ path: '/approvals/events', cert: 'proxy' });
   assert.equal(nobody.status, 401);
   // The proxy never speaks for Kubernetes' own names, which impersonation would reach.
@@ -138,7 +159,7 @@ test('a verdict through the proxy is written impersonating the person: refused w
   assert.equal(await decision('alice-call'), undefined);
 
   // The chart's role, rendered with the proxy on.
-  const rbac = renderObjects({ approvals: { proxy: { enabled: true, clientCaSecret: 'proxy-ca' } } }).filter((o) => String(o.metadata?.name).endsWith('-impersonate-approvers'));
+  const rbac = renderObjects({ approvals: { proxy: CHART_PROXY } }).filter((o) => String(o.metadata?.name).endsWith('-impersonate-approvers'));
   assert.deepEqual(rbac.map((o) => o.kind).sort(), ['ClusterRole', 'ClusterRoleBinding']);
   for (const o of rbac) await h.apply(o);
 
@@ -163,6 +184,22 @@ test('a verdict through the proxy is written impersonating the person: refused w
   const byGroup = await approve(alice, 'payments-call', inputHash('b'));
   assert.equal(byGroup.status, 200);
   assert.equal((await decision('payments-call')).approver, 'alice@example.com');
+});
+
+test('the chart\'s grant holds the controller\'s own token to the configured names: the API server refuses it any other user or group', async () => {
+  const asController = (as: string, asGroups: string[] = []) =>
+    h.cp.kubectl(['auth', 'can-i', 'get', 'actionapprovals', '-n', 'agents'], { kubeconfig: h.kubeconfig, as, asGroups });
+  // Granted in the previous test; the names it lists pass the impersonation check (can-i then answers for the person).
+  const listed = await until(async () => {
+    const r = await asController('alice@example.com', ['payments']);
+    return /cannot impersonate/.test(r.stderr) ? undefined : r;
+  }, 'the impersonation role is in effect');
+  assert.doesNotMatch(listed.stderr, /impersonate/);
+  for (const [as, groups] of [['eve@example.com', []], ['alice@example.com', ['people']], ['alice@example.com', ['system:masters']], ['kubernetes-admin', []]] as const) {
+    const r = await asController(as, [...groups]);
+    assert.notEqual(r.code, 0, `${as} ${groups.join(',')}`);
+    assert.match(r.stderr, /cannot impersonate/, `${as} ${groups.join(',')}: ${r.stderr}`);
+  }
 });
 
 /**

@@ -45,6 +45,9 @@ test('values.yaml and every value set tried here satisfy values.schema.json; a w
   }
   assert.equal(validateValues(merge(defaults, { webhook: { certMode: 'selfsigned' } })), false);
   assert.equal(validateValues(merge(defaults, { controller: { replicass: 2 } })), false);
+  // Kubernetes' own names are never impersonated, and a list item is one name.
+  assert.equal(validateValues(merge(defaults, { approvals: { proxy: { groups: ['System:Masters'] } } })), false);
+  assert.equal(validateValues(merge(defaults, { approvals: { proxy: { users: ['alice,mallory'] } } })), false);
 });
 
 test('values.yaml is documented line by line', () => {
@@ -227,8 +230,16 @@ for (const [name, set] of Object.entries(VALUE_SETS)) {
       const proxyPort = service.spec.ports.find((p: any) => p.name === 'approval-proxy');
       assert.equal(proxyPort.port, values.approvals.proxy.port);
       assert.ok(deploy.spec.template.spec.containers[0].ports.some((p: any) => p.name === proxyPort.targetPort && p.containerPort === Number(env.PORTCULLIS_APPROVAL_PROXY_PORT)));
+      const proxy = values.approvals.proxy;
+      assert.equal(env.PORTCULLIS_APPROVAL_PROXY_USERS, proxy.users.join(','));
+      assert.equal(env.PORTCULLIS_APPROVAL_PROXY_GROUPS, proxy.groups.join(','));
+      assert.equal(env.PORTCULLIS_APPROVAL_PROXY_CLIENT_NAMES, proxy.clientNames.join(','));
+      // The grant names the same people and groups the controller speaks for: all users only when none are listed, no group unless listed.
       assert.equal(impersonation.length, 1);
-      assert.deepEqual(impersonation[0].rules, [{ apiGroups: [''], resources: ['users', 'groups'], verbs: ['impersonate'] }]);
+      assert.deepEqual(impersonation[0].rules, [
+        { apiGroups: [''], resources: ['users'], verbs: ['impersonate'], ...(proxy.users.length > 0 ? { resourceNames: proxy.users } : {}) },
+        ...(proxy.groups.length > 0 ? [{ apiGroups: [''], resources: ['groups'], verbs: ['impersonate'], resourceNames: proxy.groups }] : []),
+      ]);
       const binding = byKind(objs, 'ClusterRoleBinding').find((b: any) => b.roleRef.name === impersonation[0].metadata.name);
       assert.deepEqual(binding.subjects.map((s: any) => s.name), [deploy.spec.template.spec.serviceAccountName]);
     } else {
@@ -285,6 +296,13 @@ test('a value outside the schema is refused by helm lint and helm template, and 
   const unchecked = template(wrong, ['--skip-schema-validation']);
   assert.notEqual(unchecked.status, 0);
   assert.match(unchecked.stderr, /webhook\.certMode must be self or certManager/);
+});
+
+test('the approval proxy is not turned on without naming whom it may speak for, or saying anyone', () => {
+  const unnamed = template({ approvals: { proxy: { enabled: true, clientCaSecret: 'approval-proxy-ca' } } });
+  assert.notEqual(unnamed.status, 0);
+  assert.match(unnamed.stderr, /approvals\.proxy\.users is empty: list the people the proxy may speak for.*anyUser=true/);
+  assert.equal(template({ approvals: { proxy: { enabled: true, clientCaSecret: 'approval-proxy-ca', anyUser: true } } }).status, 0);
 });
 
 test('Chart.yaml is a v2 application chart whose appVersion is the package version and the controller default image', async () => {

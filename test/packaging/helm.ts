@@ -26,7 +26,8 @@ export const VALUE_SETS: Record<string, Record<string, unknown>> = {
   'plain http to the controller, bundles to anyone (explicit)': { controller: { sidecarTls: false, bundleAuth: 'none' } },
   'sidecar spans to a collector of the cluster': { tracing: { sidecarOtlpEndpoint: 'http://otel-collector.observability.svc:4318' } },
   'approval page at an ingress': { approvals: { pageUrl: 'https://portcullis.example.com/approvals/' } },
-  'approval page behind an authenticating proxy': { approvals: { pageUrl: 'https://portcullis.example.com/approvals/', proxy: { enabled: true, clientCaSecret: 'approval-proxy-ca', userHeader: 'X-Auth-Request-User', groupsHeader: 'X-Auth-Request-Groups' } } },
+  'approval page behind an authenticating proxy': { approvals: { pageUrl: 'https://portcullis.example.com/approvals/', proxy: { enabled: true, clientCaSecret: 'approval-proxy-ca', anyUser: true, userHeader: 'X-Auth-Request-User', groupsHeader: 'X-Auth-Request-Groups' } } },
+  'approval proxy speaking for named people and groups only': { approvals: { proxy: { enabled: true, clientCaSecret: 'approval-proxy-ca', users: ['alice@example.com', 'oidc:bob'], groups: ['payments', 'sre'], clientNames: ['oauth2-proxy.auth.svc'] } } },
   'three replicas, other name, no optional roles': { fullnameOverride: 'gate', rbac: { approverRole: false, policyAuthorRole: false }, pdb: { minAvailable: 2 }, imagePullSecrets: [{ name: 'registry-a' }, { name: 'registry-b' }], image: { pullPolicy: 'Always' }, controller: { replicas: 3, sidecarLedgerVolumeSize: '1Gi' } },
 };
 

@@ -12,7 +12,10 @@
  * person and their groups (k8s/impersonation.ts), so RBAC and the verdict
  * webhook judge the person, as with their own token. Names under `system:`
  * are refused: a proxy never speaks for service accounts, nodes or
- * `system:masters`, which the controller's impersonation right would reach.
+ * `system:masters`. The platform names whom the proxy may speak for
+ * (ProxyScope: PORTCULLIS_APPROVAL_PROXY_USERS and _GROUPS), and the chart
+ * limits the controller's impersonation grant to the same names
+ * (`resourceNames`), so the API server itself holds the controller to them.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { ErrorCodes, PortcullisError } from '../../errors.ts';
@@ -25,6 +28,12 @@ export interface ProxyHeaders {
   user: string;
   /** Header with the person's groups, comma-separated; empty: no groups. */
   groups: string;
+}
+
+/** Whom the proxy may speak for: `users` empty means any user; `groups` empty means none. */
+export interface ProxyScope {
+  users: readonly string[];
+  groups: readonly string[];
 }
 
 export const DEFAULT_PROXY_HEADERS: Readonly<ProxyHeaders> = Object.freeze({ user: 'x-forwarded-user', groups: 'x-forwarded-groups' });
@@ -49,10 +58,22 @@ export function proxyUser(headers: IncomingHttpHeaders, names: ProxyHeaders): Pa
   return { name: user, groups: [...new Set(groups)] };
 }
 
-export function proxySignIn(kube: KubeApi, names: ProxyHeaders): PageSignIn {
+/**
+ * The person as this controller may speak for them: refused (FORBIDDEN) when
+ * the scope lists users and not them; their groups narrowed to the scope's,
+ * so that impersonation asks the API server for no group it was not granted.
+ */
+export function withinScope(user: PageUser, scope: ProxyScope): PageUser {
+  if (scope.users.length > 0 && !scope.users.includes(user.name)) {
+    throw new PortcullisError(ErrorCodes.FORBIDDEN, `the authenticating proxy may not speak for ${user.name}: not among the users it may name (PORTCULLIS_APPROVAL_PROXY_USERS, the chart's approvals.proxy.users)`);
+  }
+  return { name: user.name, groups: (user.groups ?? []).filter((g) => scope.groups.includes(g)) };
+}
+
+export function proxySignIn(kube: KubeApi, names: ProxyHeaders, scope: ProxyScope): PageSignIn {
   return {
     hint: 'Sign in through your organisation\'s login in front of this page; reload the page once signed in.',
-    authenticate: async (headers) => proxyUser(headers, names),
+    authenticate: async (headers) => withinScope(proxyUser(headers, names), scope),
     writer: (user) => kube.impersonate?.({ user: user.name, groups: user.groups ?? [] }),
   };
 }
