@@ -10,7 +10,8 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { startControlPlane, type ControlPlane } from '../support/control-plane.ts';
-import { controllerKubeconfig, installBase, kubectlApply, SYSTEM_NAMESPACE, until } from '../support/controller-harness.ts';
+import { controllerKubeconfig, installBase, kubectlApply, SYSTEM_NAMESPACE } from '../support/controller-harness.ts';
+import { until } from '../support/until.ts';
 import { KubeRest } from '../support/kube-rest.ts';
 import { policyBundle } from '../support/policy-bundles.ts';
 

@@ -23,6 +23,7 @@ import { createLogger } from '../../src/telemetry/logger.ts';
 import { ErrorCodes } from '../../src/errors.ts';
 import { policyBundle } from '../support/policy-bundles.ts';
 import type { ApprovalRequest } from '../../src/gate/types.ts';
+import { until } from '../support/until.ts';
 
 const tls = generateServingCertificate({ dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
 const lines: Array<{ msg: string }> = [];
@@ -76,14 +77,6 @@ function approvalRequest(): ApprovalRequest {
     traceId: '0'.repeat(32),
     reason: 'r',
   };
-}
-
-async function until(f: () => unknown, what: string): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (f()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  assert.fail(`timed out: ${what}`);
 }
 
 test('PORTCULLIS_CONTROLLER_CA is read as PEM text and validated', () => {

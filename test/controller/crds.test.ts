@@ -11,7 +11,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startControlPlane, type ControlPlane } from '../support/control-plane.ts';
-import { controllerKubeconfig, installBase, kubectlApply, manifest, until } from '../support/controller-harness.ts';
+import { controllerKubeconfig, installBase, kubectlApply, manifest } from '../support/controller-harness.ts';
+import { until } from '../support/until.ts';
 import { KubeRest } from '../support/kube-rest.ts';
 import { policyBundle } from '../support/policy-bundles.ts';
 import { POLICY_BUNDLES, ACTION_APPROVALS, GROUP, VERSION, type ActionApproval, type PolicyBundle } from '../../src/controller/resources.ts';

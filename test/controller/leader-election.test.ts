@@ -6,7 +6,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startControlPlane, type ControlPlane } from '../support/control-plane.ts';
-import { controllerKubeconfig, installBase, SYSTEM_NAMESPACE, until } from '../support/controller-harness.ts';
+import { controllerKubeconfig, installBase, SYSTEM_NAMESPACE } from '../support/controller-harness.ts';
+import { until } from '../support/until.ts';
 import { KubeRest } from '../support/kube-rest.ts';
 import { ClientNodeKubeApi } from '../../src/controller/k8s/client-node-kube-api.ts';
 import { LeaderElector } from '../../src/controller/leader-election.ts';

@@ -12,7 +12,8 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHarness, until, type Harness } from '../support/controller-harness.ts';
+import { startHarness, type Harness } from '../support/controller-harness.ts';
+import { until } from '../support/until.ts';
 import { heldWrite, inputHash } from '../support/action-approvals.ts';
 import { launchChromium } from '../support/chromium.ts';
 

@@ -8,7 +8,8 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHarness, until, type Harness } from '../support/controller-harness.ts';
+import { startHarness, type Harness } from '../support/controller-harness.ts';
+import { until } from '../support/until.ts';
 import { policyBundle } from '../support/policy-bundles.ts';
 import { BundleClient } from '../../src/sidecar/bundle-client.ts';
 import { OpaWasmEngine } from '../../src/policy/engine.ts';

@@ -11,7 +11,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startHarness, until, type Harness } from '../support/controller-harness.ts';
+import { startHarness, type Harness } from '../support/controller-harness.ts';
+import { until } from '../support/until.ts';
 
 let h: Harness;
 let pods = 0;

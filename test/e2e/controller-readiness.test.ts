@@ -8,7 +8,8 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHarness, until, type Harness } from '../support/controller-harness.ts';
+import { startHarness, type Harness } from '../support/controller-harness.ts';
+import { until } from '../support/until.ts';
 import { policyBundle } from '../support/policy-bundles.ts';
 import { PortcullisCompiler } from '../../src/policy/compiler.ts';
 import type { PolicyCompiler } from '../../src/policy/types.ts';

@@ -10,7 +10,8 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHarness, manifest, until, type Harness } from '../support/controller-harness.ts';
+import { startHarness, manifest, type Harness } from '../support/controller-harness.ts';
+import { until } from '../support/until.ts';
 import { policyBundle } from '../support/policy-bundles.ts';
 
 let h: Harness;

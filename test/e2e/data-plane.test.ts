@@ -28,6 +28,7 @@ import { startDeployApi, startPaymentsApi, type DemoApi } from '../../src/demo/h
 import { main } from '../../src/cli/main.ts';
 import { ErrorCodes } from '../../src/errors.ts';
 import { shippedBundle, withTools } from './shipped-bundle.ts';
+import { until } from '../support/until.ts';
 
 let fs: DemoFsServer;
 let payments: DemoApi;
@@ -89,13 +90,11 @@ async function mcpClient(base: string): Promise<Client> {
 const post = (url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> =>
   fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
 
-async function waitForApproval(): Promise<{ id: string; summary: string }> {
-  for (let i = 0; i < 200; i++) {
+function waitForApproval(): Promise<{ id: string; summary: string }> {
+  return until(async () => {
     const { approvals } = (await (await fetch(`${admin}/v1/approvals`, { headers: auth })).json()) as { approvals: { id: string; summary: string }[] };
-    if (approvals.length > 0) return approvals[0]!;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error('no approval request appeared');
+    return approvals[0];
+  }, 'an approval request');
 }
 
 test('MCP: a client lists tools and reads through the gate; a write to /prod/ is denied and never arrives', async () => {
@@ -228,12 +227,10 @@ test('evidence: every decision has a durable intent before its outcome, and the 
     // A held call's escalate intent is followed by the intent of its verdict, which has the outcome.
     return ls.filter((l) => l.kind === 'intent' && l.record.enforcedEffect !== 'escalate').every((l) => done.has(l.record.decisionId));
   };
-  let lines = await read();
-  for (let i = 0; i < 500 && !complete(lines); i++) {
-    await new Promise((r) => setTimeout(r, 10));
-    lines = await read();
-  }
-  assert.ok(complete(lines), 'every intent has its outcome');
+  const lines = await until(async () => {
+    const ls = await read();
+    return complete(ls) ? ls : undefined;
+  }, 'every intent to have its outcome');
   const intents = lines.filter((l) => l.kind === 'intent').map((l) => l.record);
   const denied = intents.find((r) => r.input.action.mcp?.name === 'write_file' && r.input.action.mcp.arguments.path === '/prod/config.yaml');
   assert.equal(denied.effect, 'deny');

@@ -17,6 +17,7 @@ import { main } from '../../src/cli/main.ts';
 import { ErrorCodes } from '../../src/errors.ts';
 import { DevLines, type DevProcess } from '../support/portcullis-dev.ts';
 import { startPaymentsDev, type PaymentsDev } from '../support/payments-dev.ts';
+import { until } from '../support/until.ts';
 
 let live: PaymentsDev | undefined;
 let dev: DevProcess;
@@ -44,13 +45,12 @@ function cli(): { io: any; out: string[] } {
 
 const charges = (): number[] => payments.log.filter((a) => a.method === 'POST').map((a) => JSON.parse(a.body).amount);
 
-async function heldId(token: string): Promise<string> {
-  for (;;) {
+function heldId(token: string): Promise<string> {
+  return until(async () => {
     const res = await fetch(`${admin}/v1/approvals`, { headers: { authorization: `Bearer ${token}` } });
     const { approvals } = (await res.json()) as { approvals: { id: string }[] };
-    if (approvals.length > 0) return approvals[0]!.id;
-    await new Promise((r) => setTimeout(r, 20));
-  }
+    return approvals[0]?.id;
+  }, 'a held call');
 }
 
 test('the admin token file is written for its user alone; approvals without it are refused and the call stays held', async () => {

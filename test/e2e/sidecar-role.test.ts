@@ -17,6 +17,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { createBundleSigner } from '../../src/policy/bundle-signing.ts';
 import { startPaymentsApi, type DemoApi } from '../../src/demo/http-apis.ts';
 import { shippedBundle, withTools } from './shipped-bundle.ts';
+import { until } from '../support/until.ts';
 
 // The controller's signing key: the sidecar is given its public half, as the injector does.
 const signingKeys = generateKeyPairSync('ed25519');
@@ -32,15 +33,6 @@ after(async () => {
   await controller?.close();
   await payments?.close();
 });
-
-async function until<T>(f: () => Promise<T | undefined> | T | undefined, what: string): Promise<T> {
-  for (let i = 0; i < 1000; i++) {
-    const v = await f();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** `portcullis sidecar` as a process, following `controllerUrl` for `agents/policies`; resolves with its addresses and its output so far. */
 async function startSidecarProcess(controllerUrl: string, extra: Record<string, string>): Promise<{ proxy: string; admin: string; out: () => string }> {

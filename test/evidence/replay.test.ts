@@ -15,6 +15,7 @@ import { ErrorCodes } from '../../src/errors.ts';
 import { sampleInput, sampleIntent } from './support/records.ts';
 import { LedgerRecorder } from '../../src/evidence/ledger-recorder.ts';
 import { bundleStoreFor, findStoredBundle, storeBundle } from '../../src/evidence/bundle-store.ts';
+import { until } from '../support/until.ts';
 
 let dir: string;
 let v1: CompiledBundle;
@@ -160,8 +161,7 @@ describe('replayLedger', () => {
     const decision = engine.evaluate(input).result;
     await recorder.intent(sampleIntent(1, { input, inputHash: inputHash(input), policyDigest: v1.digest, decision }));
     await recorder.close();
-    let stored;
-    for (let i = 0; i < 100 && !(stored = await findStoredBundle(bundleStoreFor(path), v1.digest)); i++) await new Promise((r) => setTimeout(r, 20));
+    const stored = await until(() => findStoredBundle(bundleStoreFor(path), v1.digest), 'the bundle stored beside the ledger');
     assert.equal(stored?.digest, v1.digest, 'the recorder archived the policy that decided');
     assert.equal(await storeBundle(bundleStoreFor(path), v1), false, 'stored once');
 

@@ -26,6 +26,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createBundleSigner, parseBundleVerificationKeys } from '../../src/policy/bundle-signing.ts';
 import { refusalOf } from '../support/bundle-refusal.ts';
+import { until } from '../support/until.ts';
 
 const compiler = new PortcullisCompiler();
 let store: BundleStore;
@@ -57,14 +58,6 @@ async function serve(): Promise<void> {
   registerBundleRoutes(app, store);
   await app.listen({ port, host: '127.0.0.1' });
   port = (app.server.address() as any).port;
-}
-
-async function until(f: () => unknown, what: string): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (f()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  assert.fail(`timed out: ${what}`);
 }
 
 before(async () => {

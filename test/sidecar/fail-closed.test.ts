@@ -7,6 +7,7 @@ import { functionEngine } from '../gate/function-engine.ts';
 import { ErrorCodes, PortcullisError } from '../../src/errors.ts';
 import { LocalApprovalBroker } from '../../src/sidecar/local-approvals.ts';
 import type { EvidenceRecorder } from '../../src/evidence/recorder.ts';
+import { until } from '../support/until.ts';
 
 let upstream: LoggingUpstream;
 const running: RunningSidecar[] = [];
@@ -56,10 +57,10 @@ test('a held call whose agent disconnects is dropped from the approvals queue', 
   const req = request({ host: '127.0.0.1', port: s.port, path: `${upstream.origin}/hold`, agent: false });
   req.on('error', () => undefined);
   req.end();
-  for (let i = 0; i < 200 && broker.list().length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  await until(() => broker.list().length > 0, 'the call to be held');
   assert.equal(broker.list().length, 1);
   req.destroy();
-  for (let i = 0; i < 200 && broker.list().length > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  await until(() => broker.list().length === 0, 'the held call to be dropped');
   assert.equal(broker.list().length, 0);
   assert.ok(!upstream.log.some((a) => a.url === '/hold'));
 });

@@ -21,6 +21,7 @@ import { isPortcullisError } from '../../src/errors.ts';
 import { policyBundle } from '../support/policy-bundles.ts';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { createBundleSigner, parseBundleVerificationKeys } from '../../src/policy/bundle-signing.ts';
+import { until } from '../support/until.ts';
 
 async function archive(): Promise<{ digest: string; bytes: Uint8Array }> {
   const o = await buildBundle(policyBundle('b', 'ns').spec, new PortcullisCompiler());
@@ -58,7 +59,7 @@ test('a damaged kept bundle is refused: the sidecar stays without one and says s
   const client = new BundleClient({ controllerUrl: `http://127.0.0.1:${await closedPort()}`, bundle: 'ns/b', engine, logger, lastBundleFile: file, initialBackoffMs: 20 });
   client.start();
   try {
-    for (let i = 0; i < 500 && !lines.some((l) => /the kept bundle cannot be used/.test(l.msg)); i++) await new Promise((r) => setTimeout(r, 10));
+    await until(() => lines.some((l) => /the kept bundle cannot be used/.test(l.msg)), 'the kept bundle refused');
     assert.ok(lines.some((l) => /the kept bundle cannot be used; no bundle until the controller answers/.test(l.msg)));
     assert.equal(engine.current(), undefined);
     assert.equal(client.enforcingKeptBundle(), undefined);
@@ -89,7 +90,7 @@ test('with keys, a kept bundle is enforced only when signed by one of them: one 
   const client = new BundleClient({ controllerUrl: `http://127.0.0.1:${await closedPort()}`, bundle: 'ns/b', engine, logger, lastBundleFile: file, initialBackoffMs: 20, verificationKeys: keys });
   client.start();
   try {
-    for (let i = 0; i < 500 && !lines.some((l) => /the kept bundle cannot be used/.test(l.msg)); i++) await new Promise((r) => setTimeout(r, 10));
+    await until(() => lines.some((l) => /the kept bundle cannot be used/.test(l.msg)), 'the kept bundle refused');
     assert.ok(lines.some((l) => /the kept bundle cannot be used/.test(l.msg) && /not signed/.test(l.err)));
     assert.equal(engine.current(), undefined);
   } finally {

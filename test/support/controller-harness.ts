@@ -21,6 +21,7 @@ import { startController, type ControllerDeps, type RunningController } from '..
 import { PortcullisCompiler } from '../../src/policy/compiler.ts';
 import { createLogger, type Logger } from '../../src/telemetry/logger.ts';
 import type { PolicyCompiler } from '../../src/policy/types.ts';
+import { until } from './until.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 export const SYSTEM_NAMESPACE = 'portcullis-system';
@@ -34,15 +35,6 @@ export function toYaml(objects: any[]): string {
   return objects.map((o) => stringify(o)).join('---\n');
 }
 
-export async function until<T>(f: () => T | Promise<T>, what: string, timeoutMs = 20_000): Promise<NonNullable<T>> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** The webhook configurations of manifests/, pointed at a loopback URL instead of the controller Service. */
 export function webhookConfigurations(webhookPort: number): any[] {

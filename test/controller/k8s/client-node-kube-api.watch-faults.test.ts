@@ -11,6 +11,7 @@ import { FakeKube, type KubeObject } from '../../support/fake-kube/server.ts';
 import { ClientNodeKubeApi } from '../../../src/controller/k8s/client-node-kube-api.ts';
 import { POLICY_BUNDLES, API_VERSION, type PolicyBundle } from '../../../src/controller/resources.ts';
 import type { Informer } from '../../../src/controller/k8s/kube-api.ts';
+import { until } from '../../support/until.ts';
 
 const PLURAL = POLICY_BUNDLES.plural;
 let fake: FakeKube;
@@ -24,14 +25,6 @@ function bundle(name: string): KubeObject {
 const isList = (r: string): boolean => r.startsWith(`GET /apis/portcullis.dev/v1alpha1/${PLURAL}`) && !r.includes('watch=');
 const lists = (): number => fake.requests.filter(isList).length;
 const watchRequests = (): string[] => fake.requests.filter((r) => r.includes('watch=true'));
-
-async function until(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 before(async () => {
   fake = new FakeKube({ bookmarkIntervalMs: 50 });

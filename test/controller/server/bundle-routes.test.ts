@@ -4,15 +4,11 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { BundleStore, type PublishedBundle } from '../../../src/controller/bundles/bundle-store.ts';
 import { registerBundleRoutes } from '../../../src/controller/server/bundle-routes.ts';
 import { parseWait } from '../../../src/controller/server/wait-param.ts';
+import { until } from '../../support/until.ts';
 
 let app: FastifyInstance;
 let base: string;
 const store = new BundleStore();
-
-async function until(f: () => boolean): Promise<void> {
-  for (let i = 0; i < 1000 && !f(); i++) await new Promise((r) => setTimeout(r, 10));
-  assert.ok(f());
-}
 
 function published(digest: string): PublishedBundle {
   return { key: 'ns/b', digest, archive: new TextEncoder().encode(`archive of ${digest}`), bundle: {} as any, publishedAt: 0 };
@@ -55,7 +51,7 @@ test('200 with ETag = digest; 304 for If-None-Match of the same digest', async (
 
 test('a long poll is answered as soon as the digest changes', async () => {
   const poll = fetch(`${base}/v1/bundles/ns/b?wait=20s`, { headers: { 'if-none-match': '"sha256:aa"' } });
-  await until(() => store.waiting() === 1);
+  await until(() => store.waiting() === 1, 'one request waiting');
   store.publish(published('sha256:bb'));
   const r = await poll;
   assert.equal(r.status, 200);
@@ -68,15 +64,15 @@ test('a long poll ends with 304 when nothing changes, and a client that leaves f
   assert.equal(r.status, 304);
   const ac = new AbortController();
   const gone = fetch(`${base}/v1/bundles/ns/b?wait=20s`, { headers: { 'if-none-match': '"sha256:bb"' }, signal: ac.signal }).catch(() => 'aborted');
-  await until(() => store.waiting() === 1);
+  await until(() => store.waiting() === 1, 'one request waiting');
   ac.abort();
   assert.equal(await gone, 'aborted');
-  await until(() => store.waiting() === 0);
+  await until(() => store.waiting() === 0, 'no request waiting');
 });
 
 test('republishing the same digest wakes nobody', async () => {
   const poll = fetch(`${base}/v1/bundles/ns/b?wait=300ms`, { headers: { 'if-none-match': '"sha256:bb"' } });
-  await until(() => store.waiting() === 1);
+  await until(() => store.waiting() === 1, 'one request waiting');
   store.publish(published('sha256:bb'));
   assert.equal((await poll).status, 304);
 });
