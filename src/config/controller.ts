@@ -109,7 +109,7 @@ export interface ControllerConfig {
   sidecarCapture?: CaptureInjection | undefined;
   /** Validity of the self-made webhook certificate, seconds; renewed after two thirds of it. */
   webhookCertValiditySeconds: number;
-  /** How often the mounted certificate files (cert-manager mode) are checked for a renewal, ms. */
+  /** How often the mounted certificate files (cert-manager mode) and the approval proxy's CA file are checked for a renewal, ms. */
   webhookCertReloadMs: number;
   /** PolicyBundle builds (compile + tests) run at once at most. */
   buildConcurrency: number;

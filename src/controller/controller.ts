@@ -6,14 +6,12 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
-import { readFile } from 'node:fs/promises';
 import type { Server as TlsServer } from 'node:tls';
 import type { ControllerConfig } from '../config/controller.ts';
 import type { PolicyCompiler } from '../policy/types.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { PortcullisMetrics } from '../telemetry/metrics.ts';
 import { errorBody, toPortcullisError, httpStatusFor } from '../gate/error-response.ts';
-import { ErrorCodes, PortcullisError } from '../errors.ts';
 import type { Informer, KubeApi, KubeObject } from './k8s/kube-api.ts';
 import { ACTION_APPROVALS, NAMESPACES, POLICY_BUNDLES, type ActionApproval, type PolicyBundle } from './resources.ts';
 import { BundleStore } from './bundles/bundle-store.ts';
@@ -29,6 +27,7 @@ import type { HeadWitnessStore } from './witness/head-witness-store.ts';
 import type { LedgerShippingInjection } from './webhooks/ledger-shipping-injection.ts';
 import { CallerAuthenticator } from './approvals/caller-auth.ts';
 import { startProxyPage, type ProxyPageServer } from './server/proxy-page-server.ts';
+import { ClientCaFile } from './certs/client-ca-file.ts';
 import { registerAdmissionRoutes } from './webhooks/admission.ts';
 import { CAPTURE_INIT_NAME } from './webhooks/capture-injection.ts';
 import { DEFAULT_INJECTION, NAMESPACE_LABEL, SIDECAR_NAME, type InjectionConfig } from './webhooks/inject.ts';
@@ -214,15 +213,18 @@ function httpUrl(addr: AddressInfo): string {
   return `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
 }
 
-/** The authenticating proxy's page listener (PORTCULLIS_APPROVAL_PROXY_CA_FILE), or none. */
-async function proxyPageFor(config: Readonly<ControllerConfig>, o: { approvals: ApprovalService; kube: KubeApi; tls: WebhookTls }): Promise<ProxyPageServer | undefined> {
+/** The authenticating proxy's page listener (PORTCULLIS_APPROVAL_PROXY_CA_FILE), trusting its CA file as it is rotated; or none. */
+async function proxyPageFor(config: Readonly<ControllerConfig>, o: { approvals: ApprovalService; kube: KubeApi; tls: WebhookTls; logger: Logger }): Promise<{ page: ProxyPageServer; ca: ClientCaFile } | undefined> {
   if (!config.approvalProxyCaFile) return undefined;
-  const clientCaPem = await readFile(config.approvalProxyCaFile, 'utf8').catch((e: unknown) => {
-    throw new PortcullisError(ErrorCodes.CONFIG, `PORTCULLIS_APPROVAL_PROXY_CA_FILE=${config.approvalProxyCaFile}: ${(e as Error).message}`, { setting: 'PORTCULLIS_APPROVAL_PROXY_CA_FILE' });
-  });
+  const ca = await ClientCaFile.open({ path: config.approvalProxyCaFile, reloadMs: config.webhookCertReloadMs, logger: o.logger });
   const headers = { user: config.approvalProxyUserHeader, groups: config.approvalProxyGroupsHeader };
   const scope = { users: config.approvalProxyUsers, groups: config.approvalProxyGroups };
-  return startProxyPage(o.approvals, o.kube, { host: config.approvalProxyHost, port: config.approvalProxyPort, clientCaPem, tls: o.tls, headers, scope, clientNames: config.approvalProxyClientNames });
+  const page = await startProxyPage(o.approvals, o.kube, { host: config.approvalProxyHost, port: config.approvalProxyPort, clientCaPem: ca.pem, tls: o.tls, headers, scope, clientNames: config.approvalProxyClientNames }).catch((e: unknown) => {
+    ca.stop();
+    throw e;
+  });
+  ca.onChange((pem) => page.setClientCa(pem));
+  return { page, ca };
 }
 
 export async function startController(config: Readonly<ControllerConfig>, deps: ControllerDeps): Promise<RunningController> {
@@ -269,7 +271,7 @@ export async function startController(config: Readonly<ControllerConfig>, deps: 
   if (missing.length) {
     logger.warn({ missing }, `webhook configurations not found: ${missing.join(', ')}; apply manifests/controller/webhooks.yaml (injection and validation are off until then; their caBundle is set as soon as they appear)`);
   }
-  let proxyPage: ProxyPageServer | undefined;
+  let proxy: { page: ProxyPageServer; ca: ClientCaFile } | undefined;
   const webhooks = withErrors(Fastify({ logger: false, forceCloseConnections: true, bodyLimit: 8 * 1024 * 1024, https: { cert: tls.certPem, key: tls.keyPem } }) as unknown as FastifyInstance);
   webhooks.get('/healthz', async () => ({ status: 'ok' }));
   // The same API for sidecars over TLS (PORTCULLIS_SIDECAR_TLS): what they load is then authenticated.
@@ -285,7 +287,7 @@ export async function startController(config: Readonly<ControllerConfig>, deps: 
   // A renewed certificate is served at once, its CA given to newly injected sidecars and to the API server.
   certs.onChange((next) => {
     (webhooks.server as unknown as TlsServer).setSecureContext({ cert: next.certPem, key: next.keyPem });
-    proxyPage?.setCertificate(next);
+    proxy?.page.setCertificate(next);
     if (config.sidecarTls) injection.controllerCa = next.caPem;
     void caBundles?.set(next.caPem);
   });
@@ -300,7 +302,8 @@ export async function startController(config: Readonly<ControllerConfig>, deps: 
   });
 
   // First: an unreadable proxy CA stops start-up before anything listens.
-  proxyPage = await proxyPageFor(config, { approvals: approvalService, kube, tls });
+  proxy = await proxyPageFor(config, { approvals: approvalService, kube, tls, logger });
+  const proxyPage = proxy?.page;
   await api.listen({ host: config.listenHost, port: config.port });
   await webhooks.listen({ host: config.webhookHost, port: config.webhookPort });
   const apiAddr = api.server.address() as AddressInfo;
@@ -329,6 +332,7 @@ export async function startController(config: Readonly<ControllerConfig>, deps: 
       await caBundles?.stop();
       await elector.stop();
       await Promise.all(informers.map((i) => i.stop()));
+      proxy?.ca.stop();
       await Promise.all([api.close(), webhooks.close(), proxyPage?.close()]);
       await bundles.idle();
     },

@@ -10,7 +10,8 @@
  * person's — refused without the approver role, recorded as theirs with it.
  * The proxy speaks only for the users and groups configured, its certificate
  * must carry the configured name, and the chart's grant lets the controller's
- * own token impersonate no one else (the API server refuses it).
+ * own token impersonate no one else (the API server refuses it). Last, the
+ * proxy's CA is rotated on disk and trusted without a restart.
  * Last, the page in Debian's Chromium behind a stand-in for the proxy (it
  * signs alice in, presents the client certificate): no token asked, a click
  * on Approve records her verdict.
@@ -18,7 +19,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { request } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -39,14 +40,14 @@ let port: number;
 const pem = (name: string): string => readFileSync(join(dir, name), 'utf8');
 
 /**
- * A client certificate (extendedKeyUsage clientAuth, subject CN `name`) as `${name}.crt` and `${name}.key`,
+ * A client certificate (extendedKeyUsage clientAuth, subject CN `cn`) as `${name}.crt` and `${name}.key`,
  * signed by the CA `${ca}-ca.crt`, made first when `ca` is `name`.
  */
-function clientCertificate(name: string, ca = name): void {
+function clientCertificate(name: string, ca = name, cn = name): void {
   const ssl = (args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
   if (ca === name) ssl(['req', '-x509', ...ec, '-keyout', `${name}-ca.key`, '-out', `${name}-ca.crt`, '-subj', `/CN=${name}-ca`, '-days', '1']);
-  ssl(['req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`]);
+  ssl(['req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`]);
   writeFileSync(join(dir, `${name}.ext`), 'extendedKeyUsage=clientAuth\n');
   ssl(['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}-ca.crt`, '-CAkey', `${ca}-ca.key`, '-CAcreateserial', '-out', `${name}.crt`, '-days', '1', '-extfile', `${name}.ext`]);
 }
@@ -57,7 +58,11 @@ before(async () => {
   clientCertificate('rogue');
   // Signed by the proxy's CA, but not the name the listener answers.
   clientCertificate('stray', 'proxy');
-  h = await startHarness({ configOverrides: { approvalProxyCaFile: join(dir, 'proxy-ca.crt'), approvalProxyHost: '127.0.0.1', approvalProxyPort: '0', ...SCOPE } });
+  // The proxy's next CA, and the proxy's certificate from it (same name), for the rotation at the end.
+  clientCertificate('next');
+  clientCertificate('next-proxy', 'next', 'proxy');
+  // The CA file is re-read every 200 ms (the interval of mounted certificate files).
+  h = await startHarness({ configOverrides: { approvalProxyCaFile: join(dir, 'proxy-ca.crt'), approvalProxyHost: '127.0.0.1', approvalProxyPort: '0', webhookCertReloadMs: '200', ...SCOPE } });
   port = h.controllers[0]!.approvalProxyPort!;
   await h.namespace('agents');
   await h.apply(heldWrite('alice-call', ['user:alice@example.com'], inputHash('a')));
@@ -247,4 +252,18 @@ test('in Chromium behind the proxy: no token asked, a click on Approve records t
     proxy.closeAllConnections();
     await new Promise((resolve) => proxy.close(resolve));
   }
+});
+
+// Last: it replaces the proxy's CA the tests above rely on.
+test('a rotated proxy CA is trusted without a restart, and the old one no longer is', async () => {
+  const handshake = (cert: string): Promise<number | string> =>
+    viaProxy({ path: '/approvals/events', headers: alice, cert }).then((r) => r.status, (e: Error) => `refused: ${e.message}`);
+  assert.equal(await handshake('proxy'), 200);
+  assert.match(String(await handshake('next-proxy')), /^refused/, 'the next CA is not trusted yet');
+  // As the kubelet swaps a Secret volume: the new file replaces the old in one step.
+  writeFileSync(join(dir, 'rotating.crt'), pem('next-ca.crt'));
+  renameSync(join(dir, 'rotating.crt'), join(dir, 'proxy-ca.crt'));
+  await until(async () => (await handshake('next-proxy')) === 200, 'the listener to trust the next CA');
+  assert.match(String(await handshake('proxy')), /^refused/, 'the old CA is no longer trusted');
+  assert.ok(h.logs.some((l) => /approval proxy CA reloaded from its file/.test(l)));
 });

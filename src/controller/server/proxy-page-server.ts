@@ -48,6 +48,8 @@ export interface ProxyPageServer {
   port: number;
   /** Serves a renewed certificate from now on. */
   setCertificate(tls: WebhookTls): void;
+  /** Trusts this CA (and no longer the last) for new connections from now on. */
+  setClientCa(pem: string): void;
   close(): Promise<void>;
 }
 
@@ -60,9 +62,20 @@ export async function startProxyPage(approvals: ApprovalService, kube: KubeApi, 
   });
   approvals.registerPage(app, proxySignIn(kube, o.headers, o.scope));
   await app.listen({ host: o.host, port: o.port });
+  // One secure context holds both what is served and what is trusted: either change replaces it whole.
+  let served = o.tls;
+  let trusted = o.clientCaPem;
+  const apply = (): void => (app.server as unknown as TlsServer).setSecureContext({ cert: served.certPem, key: served.keyPem, ca: trusted });
   return {
     port: (app.server.address() as AddressInfo).port,
-    setCertificate: (tls) => (app.server as unknown as TlsServer).setSecureContext({ cert: tls.certPem, key: tls.keyPem, ca: o.clientCaPem }),
+    setCertificate: (tls) => {
+      served = tls;
+      apply();
+    },
+    setClientCa: (pem) => {
+      trusted = pem;
+      apply();
+    },
     close: () => app.close(),
   };
 }
