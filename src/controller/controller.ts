@@ -27,7 +27,8 @@ import type { HeadWitnessStore } from './witness/head-witness-store.ts';
 import type { LedgerShippingInjection } from './webhooks/ledger-shipping-injection.ts';
 import { CallerAuthenticator } from './approvals/caller-auth.ts';
 import { startProxyPage, type ProxyPageServer } from './server/proxy-page-server.ts';
-import { ClientCaFile } from './certs/client-ca-file.ts';
+import { openClientCaFile } from './certs/client-ca-file.ts';
+import type { MountedFiles } from './certs/mounted-files.ts';
 import { registerAdmissionRoutes } from './webhooks/admission.ts';
 import { CAPTURE_INIT_NAME } from './webhooks/capture-injection.ts';
 import { DEFAULT_INJECTION, NAMESPACE_LABEL, SIDECAR_NAME, type InjectionConfig } from './webhooks/inject.ts';
@@ -214,12 +215,12 @@ function httpUrl(addr: AddressInfo): string {
 }
 
 /** The authenticating proxy's page listener (PORTCULLIS_APPROVAL_PROXY_CA_FILE), trusting its CA file as it is rotated; or none. */
-async function proxyPageFor(config: Readonly<ControllerConfig>, o: { approvals: ApprovalService; kube: KubeApi; tls: WebhookTls; logger: Logger }): Promise<{ page: ProxyPageServer; ca: ClientCaFile } | undefined> {
+async function proxyPageFor(config: Readonly<ControllerConfig>, o: { approvals: ApprovalService; kube: KubeApi; tls: WebhookTls; logger: Logger }): Promise<{ page: ProxyPageServer; ca: MountedFiles<string> } | undefined> {
   if (!config.approvalProxyCaFile) return undefined;
-  const ca = await ClientCaFile.open({ path: config.approvalProxyCaFile, reloadMs: config.webhookCertReloadMs, logger: o.logger });
+  const ca = await openClientCaFile({ path: config.approvalProxyCaFile, reloadMs: config.webhookCertReloadMs, logger: o.logger });
   const headers = { user: config.approvalProxyUserHeader, groups: config.approvalProxyGroupsHeader };
   const scope = { users: config.approvalProxyUsers, groups: config.approvalProxyGroups };
-  const page = await startProxyPage(o.approvals, o.kube, { host: config.approvalProxyHost, port: config.approvalProxyPort, clientCaPem: ca.pem, tls: o.tls, headers, scope, clientNames: config.approvalProxyClientNames }).catch((e: unknown) => {
+  const page = await startProxyPage(o.approvals, o.kube, { host: config.approvalProxyHost, port: config.approvalProxyPort, clientCaPem: ca.current()!, tls: o.tls, headers, scope, clientNames: config.approvalProxyClientNames }).catch((e: unknown) => {
     ca.stop();
     throw e;
   });
@@ -271,7 +272,7 @@ export async function startController(config: Readonly<ControllerConfig>, deps: 
   if (missing.length) {
     logger.warn({ missing }, `webhook configurations not found: ${missing.join(', ')}; apply manifests/controller/webhooks.yaml (injection and validation are off until then; their caBundle is set as soon as they appear)`);
   }
-  let proxy: { page: ProxyPageServer; ca: ClientCaFile } | undefined;
+  let proxy: { page: ProxyPageServer; ca: MountedFiles<string> } | undefined;
   const webhooks = withErrors(Fastify({ logger: false, forceCloseConnections: true, bodyLimit: 8 * 1024 * 1024, https: { cert: tls.certPem, key: tls.keyPem } }) as unknown as FastifyInstance);
   webhooks.get('/healthz', async () => ({ status: 'ok' }));
   // The same API for sidecars over TLS (PORTCULLIS_SIDECAR_TLS): what they load is then authenticated.

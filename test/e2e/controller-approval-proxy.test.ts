@@ -196,11 +196,10 @@ test('the chart\'s grant holds the controller\'s own token to the configured nam
   const asController = (as: string, asGroups: string[] = []) =>
     h.cp.kubectl(['auth', 'can-i', 'get', 'actionapprovals', '-n', 'agents'], { kubeconfig: h.kubeconfig, as, asGroups });
   // Granted in the previous test; the names it lists pass the impersonation check (can-i then answers for the person).
-  const listed = await until(async () => {
+  await until(async () => {
     const r = await asController('alice@example.com', ['payments']);
     return /cannot impersonate/.test(r.stderr) ? undefined : r;
-  }, 'the impersonation role is in effect');
-  assert.doesNotMatch(listed.stderr, /impersonate/);
+  }, 'the listed names to pass the impersonation check');
   for (const [as, groups] of [['eve@example.com', []], ['alice@example.com', ['people']], ['alice@example.com', ['system:masters']], ['kubernetes-admin', []]] as const) {
     const r = await asController(as, [...groups]);
     assert.notEqual(r.code, 0, `${as} ${groups.join(',')}`);
@@ -265,5 +264,5 @@ test('a rotated proxy CA is trusted without a restart, and the old one no longer
   renameSync(join(dir, 'rotating.crt'), join(dir, 'proxy-ca.crt'));
   await until(async () => (await handshake('next-proxy')) === 200, 'the listener to trust the next CA');
   assert.match(String(await handshake('proxy')), /^refused/, 'the old CA is no longer trusted');
-  assert.ok(h.logs.some((l) => /approval proxy CA reloaded from its file/.test(l)));
+  assert.ok(h.logs.some((l) => /approval proxy CA reloaded from its files/.test(l)));
 });

@@ -12,6 +12,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCodes, PortcullisError } from '../../errors.ts';
 import type { Logger } from '../../telemetry/logger.ts';
+import { MountedFiles } from './mounted-files.ts';
 
 export interface WebhookTls {
   certPem: string;
@@ -39,46 +40,35 @@ async function readMounted(dir: string): Promise<WebhookTls> {
   }
 }
 
-/** cert-manager mode: tls.crt, tls.key (and ca.crt) mounted in `dir`, re-read every `reloadMs`. */
+/** cert-manager mode: tls.crt, tls.key (and ca.crt) mounted in `dir`, re-read every `reloadMs` (mounted-files.ts). */
 export class MountedCertificates implements WebhookTlsSource {
-  private tls: WebhookTls | undefined;
-  private readonly listeners: ((tls: WebhookTls) => void)[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  readonly #files: MountedFiles<WebhookTls>;
 
-  constructor(private readonly o: { dir: string; reloadMs: number; logger: Logger }) {}
-
-  async start(): Promise<WebhookTls> {
-    this.tls = await readMounted(this.o.dir);
-    this.timer = setInterval(() => void this.reload(), this.o.reloadMs);
-    this.timer.unref();
-    return this.tls;
+  constructor(o: { dir: string; reloadMs: number; logger: Logger }) {
+    this.#files = new MountedFiles({
+      read: () => readMounted(o.dir),
+      same: (a, b) => a.certPem === b.certPem && a.keyPem === b.keyPem && a.caPem === b.caPem,
+      reloadMs: o.reloadMs,
+      logger: o.logger.child({ dir: o.dir }),
+      what: 'webhook certificate',
+    });
   }
 
-  private async reload(): Promise<void> {
-    let next: WebhookTls;
-    try {
-      next = await readMounted(this.o.dir);
-    } catch (e) {
-      // Mid-swap, or gone: keep serving what was loaded.
-      this.o.logger.warn({ err: (e as Error).message }, 'webhook certificate files unreadable; keeping the loaded certificate');
-      return;
-    }
-    if (this.tls && next.certPem === this.tls.certPem && next.keyPem === this.tls.keyPem && next.caPem === this.tls.caPem) return;
-    this.tls = next;
-    this.o.logger.info({ dir: this.o.dir }, 'webhook certificate reloaded from its files');
-    for (const l of this.listeners) l(next);
+  start(): Promise<WebhookTls> {
+    return this.#files.start();
   }
 
   current(): WebhookTls {
-    if (!this.tls) throw new PortcullisError(ErrorCodes.CONFIG, 'the webhook certificate is not loaded yet');
-    return this.tls;
+    const tls = this.#files.current();
+    if (!tls) throw new PortcullisError(ErrorCodes.CONFIG, 'the webhook certificate is not loaded yet');
+    return tls;
   }
 
   onChange(listener: (tls: WebhookTls) => void): void {
-    this.listeners.push(listener);
+    this.#files.onChange(listener);
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+    this.#files.stop();
   }
 }

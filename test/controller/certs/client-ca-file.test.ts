@@ -1,5 +1,5 @@
 /**
- * The approval proxy's CA file (client-ca-file.ts): read at start (an
+ * The approval proxy's CA file (client-ca-file.ts, on mounted-files.ts): read at start (an
  * unreadable one stops start-up naming the setting), re-read on its interval
  * so a rotated CA is trusted without a restart, and a file caught halfway
  * keeps the CA loaded. Real files, real certificates; the listener's use of
@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ClientCaFile } from '../../../src/controller/certs/client-ca-file.ts';
+import { openClientCaFile } from '../../../src/controller/certs/client-ca-file.ts';
 import { generateCertificateAuthority } from '../../../src/controller/certs/x509.ts';
 import { createLogger } from '../../../src/telemetry/logger.ts';
 import { isPortcullisError } from '../../../src/errors.ts';
@@ -36,18 +36,18 @@ test('a rotated CA is picked up on the interval; a file that holds no certificat
   const second = generateCertificateAuthority().certPem;
   writeFileSync(path, first);
   const { logger, lines } = logged();
-  const ca = await ClientCaFile.open({ path, reloadMs: 20, logger });
+  const ca = await openClientCaFile({ path, reloadMs: 20, logger });
   try {
-    assert.equal(ca.pem, first);
+    assert.equal(ca.current(), first);
     const changes: string[] = [];
     ca.onChange((pem) => changes.push(pem));
     swap(path, 'not a certificate\n');
-    await until(() => lines.some((l) => /CA file unreadable; keeping the CA loaded/.test(l.msg)), 'the refusal logged');
-    assert.equal(ca.pem, first);
+    await until(() => lines.some((l) => /approval proxy CA files unreadable; keeping the one loaded/.test(l.msg)), 'the refusal logged');
+    assert.equal(ca.current(), first);
     swap(path, second);
     await until(() => changes.length > 0, 'the new CA');
     assert.deepEqual(changes, [second]);
-    assert.equal(ca.pem, second);
+    assert.equal(ca.current(), second);
     assert.equal(lines.filter((l) => /unreadable/.test(l.msg)).length, 1, 'said once, not every interval');
   } finally {
     ca.stop();
@@ -57,6 +57,6 @@ test('a rotated CA is picked up on the interval; a file that holds no certificat
 test('a CA file that cannot be read stops start-up with CONFIG naming PORTCULLIS_APPROVAL_PROXY_CA_FILE', async () => {
   const { logger } = logged();
   for (const path of [join(dir, 'missing.crt'), (writeFileSync(join(dir, 'empty.crt'), ''), join(dir, 'empty.crt'))]) {
-    await assert.rejects(ClientCaFile.open({ path, reloadMs: 1000, logger }), (e) => isPortcullisError(e) && e.code === 'PORTCULLIS_CONFIG' && e.details?.setting === 'PORTCULLIS_APPROVAL_PROXY_CA_FILE');
+    await assert.rejects(openClientCaFile({ path, reloadMs: 1000, logger }), (e) => isPortcullisError(e) && e.code === 'PORTCULLIS_CONFIG' && e.details?.setting === 'PORTCULLIS_APPROVAL_PROXY_CA_FILE');
   }
 });
